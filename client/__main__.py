@@ -1,0 +1,3 @@
+from phony_client.cli import main
+
+raise SystemExit(main())

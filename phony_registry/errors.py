@@ -1,0 +1,294 @@
+"""The one error tree of phony.
+
+Every error that phony raises on purpose derives from :class:`PhonyError`.
+The command line turns one into a single line on stderr and the exit code
+named by its class; the registry server turns one into a 4xx (or 503) with a
+JSON body ``{"error": code, "detail": message}``.
+
+    PhonyError
+    ├── UsageError                      bad arguments or options (exit 2)
+    ├── ValidationError                 a value that breaks a rule; carries .field
+    │   ├── InvalidName                 a model name outside the naming rules
+    │   ├── InvalidVersion              not a semantic version or range
+    │   └── InvalidManifest             a manifest field is missing or wrong
+    ├── ModelFormatError                a .phony file that cannot be read
+    │   ├── UnsupportedFormatVersion    a format version newer than this phony
+    │   └── DecompressionLimit          inflates past the decompression cap
+    ├── TrainingError                   nothing to train on, missing column...
+    ├── GenerationError                 e.g. --unique asked more than the model can give
+    ├── IntegrityError                  bytes that are not what was promised
+    │   ├── DigestMismatch              content hash or size differs
+    │   ├── SignatureError              missing, invalid or untrusted signature
+    │   ├── RollbackError               snapshot older than one already seen
+    │   ├── ExpiredError                snapshot past its expiry (freeze attack)
+    │   └── KeyChangedError             a pinned registry key changed
+    ├── RegistryError                   a registry said no
+    │   ├── NotFound                    no such model, version, tag or digest
+    │   ├── AlreadyExists               name@version already published (409)
+    │   ├── Unauthorized                no or bad credentials (401)
+    │   ├── Forbidden                   credentials not valid for this (403)
+    │   ├── PayloadTooLarge             upload over the size cap (413)
+    │   ├── OfflineError                PHONY_OFFLINE is set and the cache cannot answer
+    │   └── RegistryUnavailable         network or storage failure (503)
+    ├── CacheError                      the local cache cannot be used (disk full...)
+    ├── ConfigError                     config.toml or credentials unreadable
+    └── PluginError                     a plugin failed; carries .plugin
+        └── DuplicateRegistration       two plugins registered one name
+
+Each class has a stable ``code`` (used in JSON errors), an ``exit_code`` for
+the command line and an ``http_status`` for the server.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "AlreadyExists",
+    "CacheError",
+    "ConfigError",
+    "DecompressionLimit",
+    "DigestMismatch",
+    "DuplicateRegistration",
+    "ExpiredError",
+    "Forbidden",
+    "GenerationError",
+    "IntegrityError",
+    "InvalidManifest",
+    "InvalidName",
+    "InvalidVersion",
+    "KeyChangedError",
+    "ModelFormatError",
+    "NotFound",
+    "OfflineError",
+    "PayloadTooLarge",
+    "PhonyError",
+    "PluginError",
+    "RegistryError",
+    "RegistryUnavailable",
+    "RollbackError",
+    "SignatureError",
+    "TrainingError",
+    "Unauthorized",
+    "UnsupportedFormatVersion",
+    "UsageError",
+    "ValidationError",
+]
+
+
+class PhonyError(Exception):
+    """Root of every error phony raises on purpose."""
+
+    code = "error"
+    exit_code = 1
+    http_status = 400
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+    def __str__(self) -> str:
+        return self.message
+
+    def to_json(self) -> dict[str, str]:
+        """The body the server sends for this error."""
+        return {"error": self.code, "detail": self.message}
+
+
+class UsageError(PhonyError):
+    """The command was called with arguments that do not fit."""
+
+    code = "usage"
+    exit_code = 2
+
+
+class ValidationError(PhonyError):
+    """A value breaks a rule; ``field`` is the dotted path of the value."""
+
+    code = "invalid"
+    exit_code = 3
+    http_status = 422
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.reason = message
+
+
+class InvalidName(ValidationError):
+    """A model name outside the naming rules."""
+
+    code = "invalid_name"
+
+
+class InvalidVersion(ValidationError):
+    """A string that is not a semantic version, range, tag or digest."""
+
+    code = "invalid_version"
+
+
+class InvalidManifest(ValidationError):
+    """A manifest with a missing or malformed field."""
+
+    code = "invalid_manifest"
+
+
+class ModelFormatError(PhonyError):
+    """A .phony file that cannot be read: not gzip, not JSON, wrong fields."""
+
+    code = "model_format"
+    exit_code = 4
+    http_status = 422
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(f"{field}: {message}" if field else message)
+        self.field = field
+        self.reason = message
+
+
+class UnsupportedFormatVersion(ModelFormatError):
+    """The file's format version is newer than this phony understands."""
+
+    code = "unsupported_format_version"
+
+
+class DecompressionLimit(ModelFormatError):
+    """The file inflates past the decompression cap (a gzip bomb, or simply too big)."""
+
+    code = "decompression_limit"
+    http_status = 413
+
+
+class TrainingError(PhonyError):
+    """Training input that cannot make a model: empty, missing column, not text."""
+
+    code = "training"
+    exit_code = 5
+
+
+class GenerationError(PhonyError):
+    """Generation cannot do what was asked (for example too many unique values)."""
+
+    code = "generation"
+    exit_code = 6
+
+
+class IntegrityError(PhonyError):
+    """Bytes or metadata that are not what was promised. Never retried silently."""
+
+    code = "integrity"
+    exit_code = 7
+
+
+class DigestMismatch(IntegrityError):
+    """A blob whose sha256 or size differs from the manifest or the snapshot."""
+
+    code = "digest_mismatch"
+
+
+class SignatureError(IntegrityError):
+    """A signature that is missing, invalid, or made by a key nobody trusts."""
+
+    code = "signature"
+
+
+class RollbackError(IntegrityError):
+    """A snapshot older than one this client has already seen."""
+
+    code = "rollback"
+
+
+class ExpiredError(IntegrityError):
+    """A snapshot past its expiry: the registry may be frozen."""
+
+    code = "expired"
+
+
+class KeyChangedError(IntegrityError):
+    """The key a registry signs with is not the one pinned on first use."""
+
+    code = "key_changed"
+
+
+class RegistryError(PhonyError):
+    """A registry refused or could not answer."""
+
+    code = "registry"
+    exit_code = 8
+
+
+class NotFound(RegistryError):
+    """No such model, version, tag, digest or token."""
+
+    code = "not_found"
+    http_status = 404
+
+
+class AlreadyExists(RegistryError):
+    """The name@version is already published with other bytes."""
+
+    code = "already_exists"
+    http_status = 409
+
+
+class Unauthorized(RegistryError):
+    """No credentials, or credentials the registry does not accept."""
+
+    code = "unauthorized"
+    http_status = 401
+
+
+class Forbidden(RegistryError):
+    """Valid credentials that do not allow this action."""
+
+    code = "forbidden"
+    http_status = 403
+
+
+class PayloadTooLarge(RegistryError):
+    """An upload larger than the registry accepts."""
+
+    code = "payload_too_large"
+    http_status = 413
+
+
+class OfflineError(RegistryError):
+    """Offline mode is on and the cache cannot answer."""
+
+    code = "offline"
+
+
+class RegistryUnavailable(RegistryError):
+    """The registry or its storage could not be reached; safe to retry."""
+
+    code = "unavailable"
+    http_status = 503
+
+
+class CacheError(PhonyError):
+    """The local cache cannot be written or read (disk full, permissions)."""
+
+    code = "cache"
+    exit_code = 9
+
+
+class ConfigError(PhonyError):
+    """The configuration or credentials file cannot be used."""
+
+    code = "config"
+    exit_code = 10
+
+
+class PluginError(PhonyError):
+    """A plugin failed to load or register; ``plugin`` names it."""
+
+    code = "plugin"
+    exit_code = 11
+
+    def __init__(self, message: str, plugin: str | None = None) -> None:
+        super().__init__(f"plugin {plugin}: {message}" if plugin else message)
+        self.plugin = plugin
+
+
+class DuplicateRegistration(PluginError):
+    """Two plugins registered the same generator, format or locale name."""
+
+    code = "duplicate_registration"
