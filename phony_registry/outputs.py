@@ -126,7 +126,10 @@ class _JsonlWriter:
             key = dumps(self._names[0])
             lines = [f"{{{key}: {dumps(v)}}}" for v in columns[0]]
         else:
-            lines = [dumps(dict(zip(self._names, row, strict=True))) for row in zip(*columns, strict=True)]
+            lines = [
+                dumps(dict(zip(self._names, row, strict=True)))
+                for row in zip(*columns, strict=True)
+            ]
         self._stream.write(("\n".join(lines) + "\n").encode("utf-8"))
 
     def close(self) -> None:

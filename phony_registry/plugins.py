@@ -27,8 +27,8 @@ from phony_registry.outputs import OutputFormat
 __all__ = [
     "BUILTIN",
     "GeneratorFactory",
-    "LocaleSource",
     "LoadedPlugin",
+    "LocaleSource",
     "Plugins",
     "get_plugins",
     "load_plugins",
@@ -136,7 +136,7 @@ def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
         try:
             module = load()
             pm.register(module, name=name)
-        except Exception as exc:  # noqa: BLE001 - a broken plugin must not break phony
+        except Exception as exc:
             failures[name] = f"{type(exc).__name__}: {exc}"
             continue
         hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
@@ -172,7 +172,7 @@ def _collect(result: Plugins) -> None:
 
             try:
                 impl.function(register=register)
-            except Exception as exc:  # noqa: BLE001 - reported by name, phony goes on
+            except Exception as exc:
                 result.failures[plugin_name] = f"{hook_name} raised {type(exc).__name__}: {exc}"
                 continue
             for key, obj in staged:
@@ -199,4 +199,3 @@ def report_failures(plugins: Plugins) -> None:
     """Print one line per plugin that failed to load, on stderr."""
     for name, reason in sorted(plugins.failures.items()):
         print(f"warning: plugin {name} failed to load: {reason}", file=sys.stderr)
-

@@ -23,7 +23,9 @@ _PHONY_VARS = (
 
 
 @pytest.fixture(autouse=True)
-def clean_environ(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+def clean_environ(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Give each test a private cache and config dir, and no inherited PHONY_* settings."""
     for name in _PHONY_VARS:
         monkeypatch.delenv(name, raising=False)
@@ -50,9 +52,14 @@ def phony_command() -> list[str]:
 def run_phony() -> object:
     """Run the `phony` command as a subprocess; returns the CompletedProcess."""
 
-    def run(*args: str, input: str | bytes | None = None, cwd: Path | None = None,
-            env: dict[str, str] | None = None, check: bool = False,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    def run(
+        *args: str,
+        input: str | bytes | None = None,
+        cwd: Path | None = None,
+        env: dict[str, str] | None = None,
+        check: bool = False,
+        timeout: float = 120,
+    ) -> subprocess.CompletedProcess[str]:
         merged = dict(os.environ)
         merged.update(env or {})
         result = subprocess.run(
