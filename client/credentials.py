@@ -1,0 +1,118 @@
+"""Registry tokens on the user's machine: one file, readable by its owner only.
+
+``phony login`` stores a token per registry URL in ``credentials.toml`` in the
+config dir (``PHONY_CONFIG_DIR``, else the platform's user config dir), written
+with mode 0600 through a temporary file and an atomic rename. ``PHONY_TOKEN``
+overrides the file (for CI). Tokens are never printed or logged: error
+messages name the registry and the file, never the token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import tomllib
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+from phony_registry.errors import ConfigError, UsageError
+
+__all__ = [
+    "CREDENTIALS_FILE",
+    "config_dir",
+    "credentials_path",
+    "forget_token",
+    "normalize_url",
+    "store_token",
+    "token_for",
+]
+
+CREDENTIALS_FILE = "credentials.toml"
+
+
+def config_dir() -> Path:
+    """phony's config dir: ``PHONY_CONFIG_DIR`` or the platform's user config dir."""
+    override = os.environ.get("PHONY_CONFIG_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_config_dir("phony"))
+
+
+def credentials_path() -> Path:
+    """Where tokens are stored."""
+    return config_dir() / CREDENTIALS_FILE
+
+
+def normalize_url(url: str) -> str:
+    """The key a registry's token is stored under: scheme and host lowercased, no trailing /."""
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.netloc:
+        raise UsageError(f"{url!r} is not an http(s) registry URL")
+    return urlunsplit((parts.scheme.lower(), parts.netloc.lower(), parts.path.rstrip("/"), "", ""))
+
+
+def _load(path: Path) -> dict[str, dict[str, str]]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        # Never quote the file's content: it holds tokens.
+        raise ConfigError(f"cannot read {path}: {type(exc).__name__}") from None
+    registries = data.get("registries", {})
+    if not isinstance(registries, dict):
+        raise ConfigError(f"{path}: [registries] must be a table")
+    return {k: v for k, v in registries.items() if isinstance(v, dict)}
+
+
+def _save(path: Path, registries: dict[str, dict[str, str]]) -> None:
+    import tomli_w
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    try:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(tomli_w.dumps({"registries": registries}).encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+        temp.replace(path)
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+        raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+
+def token_for(url: str) -> str | None:
+    """The token to send to ``url``: ``PHONY_TOKEN``, else the stored one, else None."""
+    override = os.environ.get("PHONY_TOKEN", "").strip()
+    if override:
+        return override
+    entry = _load(credentials_path()).get(normalize_url(url), {})
+    token = entry.get("token")
+    return token if isinstance(token, str) and token else None
+
+
+def store_token(url: str, token: str) -> Path:
+    """Remember ``token`` for ``url`` (replacing any earlier one); returns the file."""
+    token = token.strip()
+    if not token or any(c.isspace() for c in token):
+        raise UsageError("a token is one word with no spaces")
+    path = credentials_path()
+    registries = _load(path)
+    registries[normalize_url(url)] = {"token": token}
+    _save(path, registries)
+    return path
+
+
+def forget_token(url: str) -> bool:
+    """Remove the stored token of ``url``; True if there was one."""
+    path = credentials_path()
+    registries = _load(path)
+    if registries.pop(normalize_url(url), None) is None:
+        return False
+    _save(path, registries)
+    return True

@@ -1,0 +1,124 @@
+"""Server settings: one dataclass, built from command-line options or the environment.
+
+Every setting has an environment variable so that ``uvicorn --factory
+phony_server.app:create_app_from_env`` (several workers, containers) and
+``phony registry serve`` configure the same server:
+
+=========================  ===============================================
+``PHONY_SERVER_STORAGE``   folder of the local storage (default ``./registry-data``)
+``PHONY_S3_BUCKET``        use this S3 bucket instead of a folder
+``PHONY_S3_PREFIX``        key prefix inside the bucket
+``PHONY_S3_ENDPOINT``      endpoint URL (MinIO, R2, Ceph, a local test server)
+``PHONY_S3_REGION``        region name
+``PHONY_SERVER_KEY``       PEM file of the registry's snapshot signing key
+``PHONY_MAX_UPLOAD``       largest accepted blob, e.g. ``64MB``
+``PHONY_SNAPSHOT_TTL``     how long a signed snapshot stays valid, e.g. ``7d``
+=========================  ===============================================
+
+S3 credentials are never settings: boto3 finds them the standard AWS way.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phony_server.storage import LocalStorage, Storage
+
+from phony_registry.errors import UsageError
+
+__all__ = ["DEFAULT_MAX_UPLOAD", "Settings", "parse_size"]
+
+#: Largest blob accepted by default (a big N-gram model is a few MB).
+DEFAULT_MAX_UPLOAD = 64 * 1024 * 1024
+_SIZE = re.compile(r"(\d+)\s*(?:([kmg])(i)?b?|b)?")
+
+
+def parse_size(text: str) -> int:
+    """Bytes in ``500000``, ``512KB``, ``64MB``, ``64MiB``, ``1G`` ...; UsageError otherwise."""
+    match = _SIZE.fullmatch(text.strip().lower())
+    if match is None:
+        raise UsageError(f"{text!r} is not a size (use forms like 64MB or 1048576)")
+    size = int(match.group(1))
+    if match.group(2):
+        size *= (1024 if match.group(3) else 1000) ** ("kmg".index(match.group(2)) + 1)
+    return size
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a server instance needs; it keeps no other state."""
+
+    storage_dir: Path = Path("registry-data")
+    s3_bucket: str | None = None
+    s3_prefix: str = ""
+    s3_endpoint: str | None = None
+    s3_region: str | None = None
+    #: PEM file of the snapshot signing key; None keeps it in the storage's
+    #: private area, created once by whichever replica starts first.
+    key_file: Path | None = None
+    max_upload: int = DEFAULT_MAX_UPLOAD
+    max_manifest: int = 256 * 1024
+    #: Seconds a snapshot stays valid; the server re-signs it when half is used up.
+    snapshot_ttl: int = 7 * 86400
+    #: Seconds between two checks of the snapshot's expiry by a running server.
+    refresh_interval: int = 3600
+    extra: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def uses_s3(self) -> bool:
+        """True when the storage is an S3 bucket."""
+        return self.s3_bucket is not None
+
+    def open_storage(self) -> Storage:
+        """The configured storage backend (boto3 is imported only for S3)."""
+        if self.s3_bucket:
+            from phony_server.s3 import S3Storage
+
+            return S3Storage(
+                self.s3_bucket,
+                prefix=self.s3_prefix,
+                endpoint_url=self.s3_endpoint,
+                region=self.s3_region,
+            )
+        return LocalStorage(self.storage_dir)
+
+    def to_env(self) -> dict[str, str]:
+        """The environment that makes :meth:`from_env` rebuild these settings."""
+        env = {
+            "PHONY_SERVER_STORAGE": str(Path(self.storage_dir).resolve()),
+            "PHONY_MAX_UPLOAD": str(self.max_upload),
+            "PHONY_SNAPSHOT_TTL": str(self.snapshot_ttl),
+        }
+        optional = {
+            "PHONY_S3_BUCKET": self.s3_bucket,
+            "PHONY_S3_PREFIX": self.s3_prefix or None,
+            "PHONY_S3_ENDPOINT": self.s3_endpoint,
+            "PHONY_S3_REGION": self.s3_region,
+            "PHONY_SERVER_KEY": str(Path(self.key_file).resolve()) if self.key_file else None,
+        }
+        env.update({k: v for k, v in optional.items() if v})
+        return env
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """Settings from ``PHONY_SERVER_*`` / ``PHONY_S3_*`` variables (see the module doc)."""
+        from phony_server.tokens import parse_duration
+
+        env = os.environ if environ is None else environ
+        ttl = env.get("PHONY_SNAPSHOT_TTL")
+        return cls(
+            storage_dir=Path(env.get("PHONY_SERVER_STORAGE") or "registry-data"),
+            s3_bucket=env.get("PHONY_S3_BUCKET") or None,
+            s3_prefix=env.get("PHONY_S3_PREFIX", ""),
+            s3_endpoint=env.get("PHONY_S3_ENDPOINT") or None,
+            s3_region=env.get("PHONY_S3_REGION") or None,
+            key_file=Path(env["PHONY_SERVER_KEY"]) if env.get("PHONY_SERVER_KEY") else None,
+            max_upload=parse_size(env.get("PHONY_MAX_UPLOAD") or str(DEFAULT_MAX_UPLOAD)),
+            snapshot_ttl=(
+                (int(ttl) if ttl.isdigit() else parse_duration(ttl)) if ttl else 7 * 86400
+            ),
+        )
