@@ -1,0 +1,244 @@
+"""Single-step migrations between ``.phony`` format versions, and the version-1 reader.
+
+:data:`MIGRATIONS` maps a version ``v`` to the function turning a version-``v``
+document into a version-``v+1`` document; :func:`phony_registry.format.upgrade`
+applies them in a chain, so supporting a version 3 later is one more entry.
+Each step validates what it reads and raises ModelFormatError with the field
+path of the first defect.
+
+Version 1 (the original Phony layout, see docs/format.md): ``tokens`` lists
+the characters and ``ngrams[str(n)][context][next] = count``, where a context
+is ``n-1`` characters padded on the left with :data:`V1_START` and ``next`` is
+a character or :data:`V1_END`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from phony_registry.errors import ModelFormatError
+from phony_registry.format import encode_array
+from phony_registry.model import MAX_VALUE_LENGTH, Model
+
+__all__ = ["MIGRATIONS", "V1_END", "V1_START", "model_to_v1", "v1_to_v2"]
+
+#: Start-of-value marker padding version-1 contexts (U+0002 START OF TEXT).
+V1_START = "\x02"
+#: End-of-value marker among version-1 next tokens (U+0003 END OF TEXT).
+V1_END = "\x03"
+#: ``generation.max_length`` of a migrated file with no ``max_length`` of its own.
+V1_DEFAULT_MAX_LENGTH = 64
+_U32_MAX = 2**32 - 1
+_V1_META = ("locale", "kind", "license", "source")
+
+
+def _fail(message: str, field: str) -> ModelFormatError:
+    return ModelFormatError(message, field=field)
+
+
+def _v1_order(doc: dict[str, Any], ngrams: dict[str, Any]) -> int:
+    if "order" in doc:
+        order = doc["order"]
+        if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= 12:
+            raise _fail("must be an integer from 1 to 12", "order")
+        if str(order) not in ngrams:
+            raise _fail(f"has no table for order {order}", "ngrams")
+        return order
+    orders = [int(k) for k in ngrams if k.isdigit() and k.isascii() and 1 <= int(k) <= 12]
+    if not orders:
+        raise _fail('must hold at least one table keyed by its order ("2", "3", ...)', "ngrams")
+    return max(orders)
+
+
+def _v1_alphabet(doc: dict[str, Any]) -> str:
+    tokens = doc.get("tokens")
+    if not isinstance(tokens, list):
+        raise _fail("must be an array of characters", "tokens")
+    for i, token in enumerate(tokens):
+        if not isinstance(token, str) or len(token) != 1 or token in (V1_START, V1_END, "\x00"):
+            raise _fail("must be one character (not a marker or NUL)", f"tokens[{i}]")
+    if len(set(tokens)) != len(tokens):
+        raise _fail("must not repeat a character", "tokens")
+    return "".join(sorted(tokens))
+
+
+def v1_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Migrate a version-1 document to version 2 (the highest-order table becomes the automaton)."""
+    ngrams = doc.get("ngrams")
+    if not isinstance(ngrams, dict):
+        raise _fail("must be an object mapping orders to tables", "ngrams")
+    order = _v1_order(doc, ngrams)
+    alphabet = _v1_alphabet(doc)
+    known = set(alphabet)
+    table = ngrams[str(order)]
+    where = f"ngrams.{order}"
+    if not isinstance(table, dict) or not table:
+        raise _fail("must be a non-empty object of contexts", where)
+    pad = order - 1
+    contexts: dict[str, str] = {}  # internal (NUL-padded) -> original key
+    for ctx in table:
+        body = ctx.lstrip(V1_START)
+        if len(ctx) != pad or any(c not in known for c in body):
+            raise _fail(
+                f"must be {pad} characters: start markers, then tokens", f"{where}[{ctx!r}]"
+            )
+        contexts["\x00" * (pad - len(body)) + body] = ctx
+    ordered = sorted(contexts)
+    state_id = {ctx: i for i, ctx in enumerate(ordered)}
+    start_ctx = "\x00" * pad
+    if start_ctx not in state_id:
+        raise _fail("has no start context (only start markers)", where)
+    start = state_id[start_ctx]
+    token_id = {ch: i + 1 for i, ch in enumerate(alphabet)}
+    token_id[V1_END] = 0
+    offsets = [0]
+    tokens: list[int] = []
+    weights: list[int] = []
+    targets: list[int] = []
+    for ctx in ordered:
+        key = contexts[ctx]
+        nexts = table[key]
+        path = f"{where}[{key!r}]"
+        if not isinstance(nexts, dict) or not nexts:
+            raise _fail("must be a non-empty object of next tokens and counts", path)
+        total = 0
+        for nxt in sorted(nexts, key=lambda t: token_id.get(t, -1)):
+            count = nexts[nxt]
+            if nxt not in token_id:
+                raise _fail("is neither a token nor the end marker", f"{path}[{nxt!r}]")
+            if isinstance(count, bool) or not isinstance(count, int) or not 1 <= count <= _U32_MAX:
+                raise _fail("must be a positive integer count", f"{path}[{nxt!r}]")
+            total += count
+            if nxt == V1_END:
+                target = start
+            else:
+                following = (ctx + nxt)[len(ctx) + 1 - pad :] if pad else ""
+                if following not in state_id:
+                    raise _fail("leads to a context with no entry", f"{path}[{nxt!r}]")
+                target = state_id[following]
+            tokens.append(token_id[nxt])
+            weights.append(count)
+            targets.append(target)
+        if total > _U32_MAX:
+            raise _fail("counts must sum below 2**32", path)
+        offsets.append(len(tokens))
+    meta = _v1_meta(doc)
+    arrays = {
+        "offsets": np.array(offsets, dtype=np.uint32),
+        "tokens": np.array(tokens, dtype=np.uint32),
+        "weights": np.array(weights, dtype=np.uint32),
+        "targets": np.array(targets, dtype=np.uint32),
+    }
+    max_length = doc.get("max_length")
+    if max_length is None:
+        max_length = _longest_walk(arrays, start)
+    elif (
+        isinstance(max_length, bool)
+        or not isinstance(max_length, int)
+        or not (1 <= max_length <= MAX_VALUE_LENGTH)
+    ):
+        raise _fail(f"must be an integer from 1 to {MAX_VALUE_LENGTH}", "max_length")
+    return {
+        "format_version": 2,
+        "meta": meta,
+        "model": {
+            "order": order,
+            "alphabet": alphabet,
+            "start": start,
+            **{key: encode_array(value, "<u4") for key, value in arrays.items()},
+        },
+        "training": {
+            "values": int(sum(w for w, t in zip(weights, tokens, strict=True) if t == 0)),
+            "unique_values": None,
+            "characters": int(sum(w for w, t in zip(weights, tokens, strict=True) if t != 0)),
+            "max_length": None,
+            "length_histogram": None,
+        },
+        "generation": {"max_length": max_length},
+        "exclude": None,
+    }
+
+
+def _v1_meta(doc: dict[str, Any]) -> dict[str, Any]:
+    name = doc.get("name", "unnamed")
+    if not isinstance(name, str) or not name.strip():
+        raise _fail("must be a non-empty string", "name")
+    meta: dict[str, Any] = {"name": name, "created": None}
+    for key in _V1_META:
+        value = doc.get(key)
+        if value is not None and not isinstance(value, str):
+            raise _fail("must be a string or null", key)
+        meta[key] = value
+    description = doc.get("description", "")
+    if not isinstance(description, str):
+        raise _fail("must be a string", "description")
+    meta["description"] = description
+    return meta
+
+
+def _longest_walk(arrays: dict[str, np.ndarray[Any, Any]], start: int) -> int:
+    """Longest value the automaton can end on, capped at V1_DEFAULT_MAX_LENGTH."""
+    offsets, tokens, targets = arrays["offsets"], arrays["tokens"], arrays["targets"]
+    source = np.repeat(np.arange(offsets.size - 1), np.diff(offsets.astype(np.int64)))
+    active = np.zeros(offsets.size - 1, dtype=bool)
+    active[start] = True
+    longest = 1
+    for length in range(V1_DEFAULT_MAX_LENGTH + 1):
+        live = active[source]
+        if not live.any():
+            break
+        if (live & (tokens == 0)).any():
+            longest = max(longest, length)
+        active = np.zeros_like(active)
+        active[targets[live & (tokens != 0)]] = True
+    return max(1, min(longest, V1_DEFAULT_MAX_LENGTH))
+
+
+def model_to_v1(model: Model) -> dict[str, Any]:
+    """The version-1 document of ``model`` (for readers that only know the original layout)."""
+    pad = model.order - 1
+    alphabet = model.alphabet
+    names = [V1_END, *alphabet]
+    contexts = [""] * model.num_states
+    contexts[model.start] = V1_START * pad
+    # Breadth-first from the start state: each state's context is its parent's, shifted.
+    frontier = [model.start]
+    seen = {model.start}
+    while frontier:
+        nxt_frontier = []
+        for s in frontier:
+            for e in range(int(model.offsets[s]), int(model.offsets[s + 1])):
+                t, target = int(model.tokens[e]), int(model.targets[e])
+                if t and target not in seen:
+                    seen.add(target)
+                    contexts[target] = (
+                        (contexts[s] + names[t])[len(contexts[s]) + 1 - pad :] if pad else ""
+                    )
+                    nxt_frontier.append(target)
+        frontier = nxt_frontier
+    table: dict[str, dict[str, int]] = {}
+    for s in sorted(seen):
+        lo, hi = int(model.offsets[s]), int(model.offsets[s + 1])
+        table[contexts[s]] = {
+            names[int(t)]: int(w)
+            for t, w in zip(model.tokens[lo:hi], model.weights[lo:hi], strict=True)
+        }
+    meta = model.meta
+    doc: dict[str, Any] = {
+        "format_version": 1,
+        "name": meta.name,
+        "order": model.order,
+        "max_length": model.max_length,
+        "description": meta.description,
+        "tokens": list(alphabet),
+        "ngrams": {str(model.order): table},
+    }
+    doc.update({key: getattr(meta, key) for key in _V1_META})
+    return doc
+
+
+#: version -> function migrating a document of that version to the next one.
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: v1_to_v2}

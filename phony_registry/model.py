@@ -1,0 +1,358 @@
+"""The in-memory model and its vectorised, deterministic generation.
+
+A :class:`Model` is a weighted automaton over contexts: state ``s`` owns the
+edges ``offsets[s]:offsets[s+1]``; edge ``e`` emits token ``tokens[e]``
+(0 ends the value, ``i >= 1`` is the code point ``alphabet[i-1]``) with
+weight ``weights[e]`` and moves to state ``targets[e]``. Reading and writing
+files lives in :mod:`phony_registry.format`; training in
+:mod:`phony_registry.ngram`.
+
+Generation is deterministic: rows are produced in *chunks* of
+:data:`CHUNK_ROWS`; chunk ``k`` draws from
+``PCG64(SeedSequence(seed, spawn_key=(k,)))`` with ``random_raw``, whose
+stream NumPy keeps stable, and every draw uses only integer arithmetic. At
+step ``t`` the chunk draws one 64-bit word per row of the full chunk, so row
+``j`` always gets the same words whatever the count: ``generate(10, seed)``
+is a prefix of ``generate(1000, seed)``, and batch sizes change nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from phony_registry.errors import GenerationError, UsageError
+
+if TYPE_CHECKING:
+    from numpy.typing import NDArray
+
+__all__ = [
+    "CHUNK_ROWS",
+    "FORMAT_VERSION",
+    "MAX_VALUE_LENGTH",
+    "Exclusion",
+    "Model",
+    "ModelMeta",
+    "TrainingStats",
+    "value_hashes",
+]
+
+#: The format version :func:`phony_registry.format.dump_model` writes.
+FORMAT_VERSION = 2
+#: Rows per generation chunk. Part of the output's definition: never change it.
+CHUNK_ROWS = 1 << 16
+#: Longest value a model may generate (code points).
+MAX_VALUE_LENGTH = 256
+# Above this many weight units, sampling uses a binary search instead of a
+# direct lookup table; both give the same edge for the same draw.
+_TABLE_LIMIT = 1 << 22
+# Generation gives up when it has walked this many rows per requested value
+# (plus a few chunks) without producing enough accepted values.
+_ATTEMPTS_PER_VALUE = 32
+
+_FNV_PRIME = np.uint64(0x100000001B3)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+
+
+@dataclass(frozen=True)
+class ModelMeta:
+    """Descriptive metadata of a model (``meta`` in the file)."""
+
+    name: str
+    locale: str | None = None
+    kind: str | None = None
+    license: str | None = None
+    source: str | None = None
+    description: str = ""
+    created: str | None = None
+
+
+@dataclass(frozen=True)
+class TrainingStats:
+    """What the model was trained on (``training`` in the file).
+
+    Fields a migrated version-1 file cannot know are ``None``.
+    """
+
+    values: int
+    unique_values: int | None
+    characters: int
+    max_length: int | None
+    length_histogram: tuple[int, ...] | None
+
+
+@dataclass(frozen=True, eq=False)
+class Exclusion:
+    """Salted 64-bit hashes of the training values, sorted, for ``--exclude-originals``."""
+
+    salt: int
+    hashes: NDArray[np.uint64] = field(repr=False)
+
+    def contains(self, hashes: NDArray[np.uint64]) -> NDArray[np.bool_]:
+        """Which of ``hashes`` are hashes of training values."""
+        if self.hashes.size == 0:
+            return np.zeros(hashes.shape, dtype=bool)
+        pos = np.searchsorted(self.hashes, hashes)
+        pos[pos == self.hashes.size] = 0
+        return np.asarray(self.hashes[pos] == hashes)
+
+
+def value_hashes(codepoints: NDArray[np.uint32], salt: int) -> NDArray[np.uint64]:
+    """Salted 64-bit hash of each row of a code point matrix (0 = padding).
+
+    FNV-1a over the code points followed by the splitmix64 finaliser. Fast
+    and stable, not cryptographic: it hides nothing from a dictionary attack.
+    """
+    rows = codepoints.shape[0]
+    h = np.full(rows, np.uint64(salt), dtype=np.uint64)
+    length = np.zeros(rows, dtype=np.uint64)
+    for column in codepoints.T:
+        c = column.astype(np.uint64)
+        live = c != 0
+        h = np.where(live, (h ^ c) * _FNV_PRIME, h)
+        length += live
+    h ^= length
+    h ^= h >> np.uint64(30)
+    h *= _MIX1
+    h ^= h >> np.uint64(27)
+    h *= _MIX2
+    h ^= h >> np.uint64(31)
+    return h
+
+
+class Model:
+    """A loaded ``.phony`` model. Build one with :func:`phony_registry.format.load_model`
+    or :func:`phony_registry.ngram.train`; generate with :meth:`generate`.
+    """
+
+    def __init__(
+        self,
+        *,
+        meta: ModelMeta,
+        order: int,
+        alphabet: str,
+        start: int,
+        offsets: NDArray[np.uint32],
+        tokens: NDArray[np.uint32],
+        weights: NDArray[np.uint32],
+        targets: NDArray[np.uint32],
+        training: TrainingStats,
+        max_length: int,
+        exclude: Exclusion | None = None,
+        format_version: int = FORMAT_VERSION,
+    ) -> None:
+        self.meta = meta
+        self.order = order
+        self.alphabet = alphabet
+        self.start = start
+        self.offsets = offsets
+        self.tokens = tokens
+        self.weights = weights
+        self.targets = targets
+        self.training = training
+        self.max_length = max_length
+        self.exclude = exclude
+        #: The format version of the file this model was read from.
+        self.format_version = format_version
+
+    def __repr__(self) -> str:
+        return (
+            f"<Model {self.meta.name!r} order={self.order} states={self.num_states} "
+            f"edges={self.num_edges}>"
+        )
+
+    @property
+    def num_states(self) -> int:
+        """Number of contexts (automaton states)."""
+        return int(self.offsets.size - 1)
+
+    @property
+    def num_edges(self) -> int:
+        """Number of n-grams (automaton edges)."""
+        return int(self.tokens.size)
+
+    @property
+    def column_name(self) -> str:
+        """Name of the column this model fills: its kind, or ``value``."""
+        return self.meta.kind or "value"
+
+    # -- sampling tables, built on first use so loading stays cheap --------
+
+    @cached_property
+    def _tables(self) -> _Tables:
+        return _Tables.build(self)
+
+    def generate(self, count: int, seed: int, *, unique: bool = False) -> list[str]:
+        """Generate ``count`` values from ``seed`` (the same on every platform).
+
+        With ``unique`` the values are distinct; a :class:`GenerationError`
+        says so when the model cannot produce that many.
+        """
+        values: list[str] = []
+        for batch in self.iter_batches(count, seed, unique=unique):
+            values.extend(batch)
+        return values
+
+    def iter_batches(
+        self, count: int, seed: int, *, unique: bool = False, batch_size: int | None = None
+    ) -> Iterator[list[str]]:
+        """Yield the values of :meth:`generate` in lists, without holding them all.
+
+        The concatenated output does not depend on ``batch_size`` (default:
+        about :data:`CHUNK_ROWS` values per batch).
+        """
+        _check_count_seed(count, seed)
+        if batch_size is not None and batch_size < 1:
+            raise UsageError("batch size must be at least 1")
+        stream = self._accepted(count, seed, unique=unique)
+        if batch_size is None:
+            yield from stream
+            return
+        buffer: list[str] = []
+        for values in stream:
+            buffer.extend(values)
+            while len(buffer) >= batch_size:
+                yield buffer[:batch_size]
+                del buffer[:batch_size]
+        if buffer:
+            yield buffer
+
+    def _accepted(self, count: int, seed: int, *, unique: bool) -> Iterator[list[str]]:
+        produced = 0
+        attempted = 0
+        budget = _ATTEMPTS_PER_VALUE * count + 4 * CHUNK_ROWS
+        seen: set[str] = set()
+        chunk, lo = 0, 0
+        rate = 1.0
+        while produced < count:
+            if attempted >= budget:
+                what = "distinct values" if unique else "values"
+                raise GenerationError(
+                    f"model {self.meta.name!r} produced only {produced} {what} of the "
+                    f"{count} requested after {attempted} attempts"
+                    + ("; ask for fewer with --unique" if unique else "")
+                )
+            need = count - produced
+            rows = min(CHUNK_ROWS - lo, int(need / max(rate, 0.01) * 1.1) + 64)
+            values = self._walk(seed, chunk, lo, lo + rows)
+            attempted += rows
+            lo += rows
+            if lo == CHUNK_ROWS:
+                chunk, lo = chunk + 1, 0
+            if unique:
+                fresh = []
+                for value in values:
+                    if value not in seen:
+                        seen.add(value)
+                        fresh.append(value)
+                values = fresh
+            rate = max(len(values), 1) / rows
+            if len(values) > need:
+                values = values[:need]
+            produced += len(values)
+            if values:
+                yield values
+
+    def _walk(self, seed: int, chunk: int, lo: int, hi: int) -> list[str]:
+        """Rows ``lo:hi`` of chunk ``chunk``: the accepted values, in row order."""
+        codepoints, ok = self.walk_codepoints(seed, chunk, lo, hi)
+        width = codepoints.shape[1]
+        if self.exclude is not None:
+            ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
+        strings = codepoints.view(np.dtype(("U", width))).reshape(-1)
+        if not ok.all():
+            strings = strings[ok]
+        values: list[str] = strings.tolist()  # type: ignore[assignment]
+        return values
+
+    def walk_codepoints(
+        self, seed: int, chunk: int, lo: int, hi: int
+    ) -> tuple[NDArray[np.uint32], NDArray[np.bool_]]:
+        """Walk rows ``lo:hi`` of chunk ``chunk`` without any filtering.
+
+        Returns a ``[rows, max_length]`` code point matrix (0 after the end)
+        and whether each row ended within ``max_length`` (rows that did not
+        are rejected, never truncated).
+        """
+        t = self._tables
+        n = hi - lo
+        width = self.max_length
+        out = np.zeros((n, width), dtype=np.uint32)
+        ok = np.zeros(n, dtype=bool)
+        bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,)))
+        rows = np.arange(n, dtype=np.intp)
+        state = np.full(n, self.start, dtype=np.intp)
+        shift = np.uint64(32)
+        for step in range(width + 1):
+            if rows.size == 0:
+                break
+            # One word per row of the whole chunk, so row j's draws never
+            # depend on how many rows were asked for.
+            raw = bits.random_raw(CHUNK_ROWS)[lo:hi]
+            r = raw[rows] >> shift
+            pos = t.base[state] + ((r * t.total[state]) >> shift)
+            edge = t.lookup(pos)
+            cp = t.codepoints[edge]
+            ended = cp == 0
+            ok[rows[ended]] = True
+            if step == width:
+                break
+            live = ~ended
+            rows = rows[live]
+            edge = edge[live]
+            out[rows, step] = cp[live]
+            state = t.targets[edge]
+        return out, ok
+
+
+@dataclass(frozen=True, eq=False)
+class _Tables:
+    """Flat arrays the sampler gathers from."""
+
+    base: NDArray[np.uint64]  # per state: cumulative weight before its first edge
+    total: NDArray[np.uint64]  # per state: sum of its weights (< 2**32)
+    cumulative: NDArray[np.uint64]  # per edge: inclusive global cumulative weight
+    table: NDArray[np.uint32] | None  # weight unit -> edge, when small enough
+    codepoints: NDArray[np.uint32]  # per edge: code point emitted, 0 = end
+    targets: NDArray[np.intp]
+
+    @classmethod
+    def build(cls, model: Model) -> _Tables:
+        weights = model.weights.astype(np.uint64)
+        cumulative = np.cumsum(weights, dtype=np.uint64)
+        exclusive = cumulative - weights
+        offsets = model.offsets.astype(np.intp)
+        base = exclusive[offsets[:-1]]
+        total = cumulative[offsets[1:] - 1] - base
+        grand = int(cumulative[-1]) if cumulative.size else 0
+        table = None
+        if grand <= _TABLE_LIMIT:
+            table = np.repeat(np.arange(weights.size, dtype=np.uint32), model.weights)
+        alphabet = np.frombuffer(model.alphabet.encode("utf-32-le"), dtype="<u4")
+        lut = np.concatenate([np.zeros(1, dtype=np.uint32), alphabet.astype(np.uint32)])
+        return cls(
+            base=base,
+            total=total,
+            cumulative=cumulative,
+            table=table,
+            codepoints=lut[model.tokens],
+            targets=model.targets.astype(np.intp),
+        )
+
+    def lookup(self, pos: NDArray[np.uint64]) -> NDArray[np.intp]:
+        """The edge whose weight interval holds each global position."""
+        if self.table is not None:
+            return self.table[pos].astype(np.intp)
+        return np.searchsorted(self.cumulative, pos, side="right").astype(np.intp)
+
+
+def _check_count_seed(count: int, seed: int) -> None:
+    if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+        raise UsageError(f"count must be a non-negative integer, not {count!r}")
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**128:
+        raise UsageError(f"seed must be an integer from 0 to 2**128-1, not {seed!r}")

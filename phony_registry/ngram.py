@@ -1,0 +1,302 @@
+"""Training character N-gram models, and the statistics ``phony stats`` prints.
+
+Values are stripped, normalised to Unicode NFC and kept in their case. An
+order-``n`` model counts, for every value ``v`` and every position, the
+context of the ``n-1`` previous characters (padded at the start with a start
+marker) and the character that follows it, or the end of the value. Each
+distinct context becomes one automaton state (see :mod:`phony_registry.model`).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import math
+import os
+import unicodedata
+from collections import Counter
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from phony_registry.errors import TrainingError, UsageError
+from phony_registry.model import (
+    MAX_VALUE_LENGTH,
+    Exclusion,
+    Model,
+    ModelMeta,
+    TrainingStats,
+    value_hashes,
+)
+
+__all__ = [
+    "DEFAULT_ORDER",
+    "MAX_ORDER",
+    "created_timestamp",
+    "model_stats",
+    "read_values",
+    "train",
+]
+
+#: Default N: chosen from benchmarks/quality.py (see benchmarks/README.md).
+DEFAULT_ORDER = 4
+#: Highest order phony trains.
+MAX_ORDER = 12
+# Marks the start of a value inside contexts; NUL never occurs in a value.
+_PAD = "\x00"
+_U32_MAX = 2**32 - 1
+
+
+def read_values(path: str | os.PathLike[str], *, column: str | None = None) -> list[str]:
+    """Read training values: one per line, or the ``column`` of a CSV file (by header).
+
+    Raises TrainingError for a binary or non-UTF-8 file, a missing column
+    (naming the available ones) or a CSV file given without ``column``.
+    """
+    path = Path(path)
+    data = path.read_bytes()
+    if b"\x00" in data:
+        raise TrainingError(f"{path} is not a text file (it contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise TrainingError(
+            f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+        ) from None
+    if column is None:
+        if path.suffix.lower() == ".csv":
+            header = next(csv.reader(io.StringIO(text)), [])
+            raise TrainingError(
+                f"{path} is a CSV file: choose a column with --column "
+                f"(columns: {', '.join(header) or 'none'})"
+            )
+        return text.splitlines()
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader)
+    except StopIteration:
+        raise TrainingError(f"{path} is empty: no CSV header") from None
+    except csv.Error as exc:
+        raise TrainingError(f"{path} is not valid CSV: {exc}") from None
+    names = [name.strip() for name in header]
+    if column not in names:
+        raise TrainingError(
+            f"{path} has no column {column!r} (columns: {', '.join(names) or 'none'})"
+        )
+    index = names.index(column)
+    try:
+        return [row[index] if index < len(row) else "" for row in reader]
+    except csv.Error as exc:
+        raise TrainingError(f"{path} is not valid CSV: {exc}") from None
+
+
+def created_timestamp(explicit: str | None = None) -> str | None:
+    """The ``created`` time to record, never read from the clock (training is reproducible).
+
+    ``explicit`` (ISO 8601) wins, else ``SOURCE_DATE_EPOCH``, else None.
+    """
+    if explicit is not None:
+        try:
+            when = datetime.fromisoformat(explicit.replace("Z", "+00:00"))
+        except ValueError:
+            raise UsageError(f"--created {explicit!r} is not an ISO 8601 date-time") from None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if epoch is None or epoch == "":
+        return None
+    try:
+        return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (ValueError, OverflowError, OSError):
+        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp") from None
+
+
+def _clean(values: Iterable[str]) -> list[str]:
+    cleaned = []
+    for number, raw in enumerate(values, 1):
+        value = unicodedata.normalize("NFC", raw.strip())
+        if not value:
+            continue
+        if _PAD in value:
+            raise TrainingError(f"value {number} contains a NUL character")
+        if len(value) > MAX_VALUE_LENGTH:
+            raise TrainingError(
+                f"value {number} is {len(value)} characters long; "
+                f"phony models values of at most {MAX_VALUE_LENGTH}"
+            )
+        cleaned.append(value)
+    return cleaned
+
+
+def train(
+    values: Iterable[str],
+    *,
+    name: str,
+    order: int = DEFAULT_ORDER,
+    locale: str | None = None,
+    kind: str | None = None,
+    license: str | None = None,
+    source: str | None = None,
+    description: str = "",
+    created: str | None = None,
+    exclude_originals: bool = False,
+) -> Model:
+    """Train an order-``order`` character model on ``values``.
+
+    The result depends only on the arguments (never the clock), so dumping it
+    gives byte-identical files for identical inputs.
+    """
+    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+        raise UsageError(f"order must be an integer from 1 to {MAX_ORDER}, not {order!r}")
+    cleaned = _clean(values)
+    if not cleaned:
+        raise TrainingError("nothing to train on: the input has no non-blank values")
+    by_value = Counter(cleaned)
+    pad = order - 1
+    grams: Counter[tuple[str, str]] = Counter()
+    for value, times in by_value.items():
+        padded = _PAD * pad + value
+        for i in range(len(value) + 1):
+            nxt = value[i] if i < len(value) else ""
+            grams[padded[i : i + pad], nxt] += times
+    alphabet = "".join(sorted(set("".join(by_value))))
+    token_id = {ch: i + 1 for i, ch in enumerate(alphabet)}
+    token_id[""] = 0
+    contexts = sorted({ctx for ctx, _ in grams})
+    state_id = {ctx: i for i, ctx in enumerate(contexts)}
+    start = state_id[_PAD * pad]
+    edges = sorted(grams.items(), key=lambda item: (state_id[item[0][0]], token_id[item[0][1]]))
+    n = len(edges)
+    tokens = np.empty(n, dtype=np.uint32)
+    weights = np.empty(n, dtype=np.uint32)
+    targets = np.empty(n, dtype=np.uint32)
+    sources = np.empty(n, dtype=np.intp)
+    for e, ((ctx, nxt), count) in enumerate(edges):
+        sources[e] = state_id[ctx]
+        tokens[e] = token_id[nxt]
+        weights[e] = min(count, _U32_MAX)
+        targets[e] = state_id[(ctx + nxt)[len(ctx + nxt) - pad :]] if nxt else start
+    offsets = np.zeros(len(contexts) + 1, dtype=np.uint32)
+    offsets[1:] = np.cumsum(np.bincount(sources, minlength=len(contexts)))
+    _cap_state_totals(offsets, weights)
+    lengths = Counter(len(v) for v in cleaned)
+    longest = max(lengths)
+    exclude = _exclusion(list(by_value), longest) if exclude_originals else None
+    return Model(
+        meta=ModelMeta(
+            name=name,
+            locale=locale,
+            kind=kind,
+            license=license,
+            source=source,
+            description=description,
+            created=created,
+        ),
+        order=order,
+        alphabet=alphabet,
+        start=start,
+        offsets=offsets,
+        tokens=tokens,
+        weights=weights,
+        targets=targets,
+        training=TrainingStats(
+            values=len(cleaned),
+            unique_values=len(by_value),
+            characters=sum(len(v) * c for v, c in by_value.items()),
+            max_length=longest,
+            length_histogram=tuple(lengths.get(i, 0) for i in range(longest + 1)),
+        ),
+        max_length=longest,
+        exclude=exclude,
+    )
+
+
+def _cap_state_totals(offsets: np.ndarray[Any, Any], weights: np.ndarray[Any, Any]) -> None:
+    """Scale down any state whose weights sum past 2**32-1 (the sampler draws 32 bits)."""
+    wide = weights.astype(np.uint64)
+    totals = np.add.reduceat(wide, offsets[:-1].astype(np.intp)) if wide.size else wide
+    for s in np.flatnonzero(totals > _U32_MAX):
+        lo, hi = int(offsets[s]), int(offsets[s + 1])
+        factor = (hi - lo + int(totals[s])) // (_U32_MAX - (hi - lo)) + 1
+        weights[lo:hi] = np.maximum(wide[lo:hi] // factor, 1)
+
+
+def codepoint_matrix(values: list[str], width: int) -> np.ndarray[Any, np.dtype[np.uint32]]:
+    """Values as a ``[len(values), width]`` matrix of code points, 0-padded."""
+    if not values:
+        return np.zeros((0, width), dtype=np.uint32)
+    array = np.array(values, dtype=np.dtype(("U", width)))
+    return array.view(np.uint32).reshape(len(values), width)
+
+
+def _exclusion(unique_values: list[str], width: int) -> Exclusion:
+    digest = hashlib.sha256(
+        "\x00".join(["phony exclude-originals", *sorted(unique_values)]).encode()
+    ).digest()
+    salt = int.from_bytes(digest[:8], "little")
+    hashes = np.unique(value_hashes(codepoint_matrix(unique_values, width), salt))
+    return Exclusion(salt=salt, hashes=hashes)
+
+
+def model_stats(
+    model: Model, *, sample: int = 10_000, seed: int = 0, originals: Iterable[str] | None = None
+) -> dict[str, Any]:
+    """The figures of ``phony stats``: sizes, lengths, entropy and a sample's novelty.
+
+    Novelty (share of sampled values that are not training values) is
+    measured against ``originals`` when given, else against the model's
+    exclusion hashes, else reported as None.
+    """
+    weights = model.weights.astype(np.float64)
+    starts = model.offsets[:-1].astype(np.intp)
+    totals = np.add.reduceat(weights, starts)
+    plogp = np.add.reduceat(weights * np.log2(weights), starts)
+    state_entropy = np.log2(totals) - plogp / totals
+    tokens_seen = float(totals.sum())
+    bits_total = float((totals * state_entropy).sum())
+    values = max(model.training.values, 1)
+    sample = max(0, min(sample, 1 << 16))
+    codepoints, ok = model.walk_codepoints(seed, 0, 0, sample)
+    width = codepoints.shape[1]
+    drawn: list[str] = codepoints[ok].view(np.dtype(("U", width))).reshape(-1).tolist()  # type: ignore[assignment]
+    novelty: float | None = None
+    if originals is not None:
+        known = {unicodedata.normalize("NFC", v.strip()) for v in originals}
+        novelty = sum(v not in known for v in drawn) / len(drawn) if drawn else None
+    elif model.exclude is not None and drawn:
+        hits = model.exclude.contains(value_hashes(codepoints[ok], model.exclude.salt))
+        novelty = float(1 - hits.mean())
+    sample_lengths = Counter(len(v) for v in drawn)
+    return {
+        "name": model.meta.name,
+        "order": model.order,
+        "states": model.num_states,
+        "ngrams": model.num_edges,
+        "alphabet": len(model.alphabet),
+        "training": {
+            "values": model.training.values,
+            "unique_values": model.training.unique_values,
+            "characters": model.training.characters,
+            "max_length": model.training.max_length,
+            "length_histogram": list(model.training.length_histogram or []),
+        },
+        "entropy": {
+            "bits_per_token": bits_total / tokens_seen if tokens_seen else 0.0,
+            "bits_per_value": bits_total / values,
+        },
+        "sample": {
+            "size": sample,
+            "seed": seed,
+            "accepted": len(drawn),
+            "distinct": len(set(drawn)) / len(drawn) if drawn else None,
+            "mean_length": sum(map(len, drawn)) / len(drawn) if drawn else None,
+            "novelty": novelty,
+            "length_histogram": [sample_lengths.get(i, 0) for i in range(width + 1)],
+        },
+        "perplexity_per_token": math.pow(2, bits_total / tokens_seen) if tokens_seen else 1.0,
+    }
