@@ -1,0 +1,291 @@
+"""Manifests: the signed record of one published ``name@version``.
+
+A model manifest names one blob (digest and size) and describes it; a pack
+manifest (``type: "pack"``) lists member models by name, version and blob
+digest instead. The stored form of a manifest is its canonical JSON
+(:func:`phony_registry.canonical.canonical_json`), signatures included; the
+signatures cover the same object without ``signatures``. Fields this version
+of phony does not know are kept and signed as they are, so a newer
+publisher's manifest still verifies here. See ``docs/registry-protocol.md``.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
+from typing import Any
+
+from phony_registry.canonical import canonical_json, loads_object
+from phony_registry.digests import digest_bytes, is_digest
+from phony_registry.errors import InvalidManifest, PhonyError
+from phony_registry.names import parse_name
+from phony_registry.signing import PrivateKey, PublicKey, add_signature, verify_signed
+from phony_registry.versions import parse_version
+
+__all__ = [
+    "MANIFEST_SCHEMA",
+    "MAX_DESCRIPTION",
+    "Manifest",
+    "PackMember",
+    "format_time",
+    "parse_time",
+]
+
+#: The ``schema`` number of manifests this phony writes.
+MANIFEST_SCHEMA = 1
+#: Longest description, in characters.
+MAX_DESCRIPTION = 2000
+
+_TIME = re.compile(r"\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z")
+_KNOWN = frozenset(
+    {
+        "schema", "type", "name", "version", "digest", "size", "format_version", "kind",
+        "locale", "license", "description", "created", "members", "signatures",
+    }
+)  # fmt: skip
+
+
+def format_time(moment: datetime) -> str:
+    """RFC 3339 UTC with second precision: ``2026-11-25T19:00:00Z``."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_time(text: str, field: str = "created") -> datetime:
+    """Parse :func:`format_time`'s form; :class:`InvalidManifest` otherwise."""
+    if not isinstance(text, str) or _TIME.fullmatch(text) is None:
+        raise InvalidManifest(f"{text!r} is not a UTC time like 2026-01-31T12:00:00Z", field=field)
+    try:
+        return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
+    except ValueError:
+        raise InvalidManifest(f"{text!r} is not a valid date and time", field=field) from None
+
+
+@dataclass(frozen=True)
+class PackMember:
+    """One model of a pack: name, exact version and blob digest."""
+
+    name: str
+    version: str
+    digest: str
+
+    def to_dict(self) -> dict[str, str]:
+        """The JSON form."""
+        return {"digest": self.digest, "name": self.name, "version": self.version}
+
+
+def _get(
+    data: Mapping[str, Any], key: str, kind: type | tuple[type, ...], *, required: bool = True
+) -> Any:
+    value = data.get(key)
+    if value is None:
+        if required:
+            raise InvalidManifest("is required", field=key)
+        return None
+    if isinstance(value, bool) and kind is int:
+        raise InvalidManifest("must be an integer", field=key)
+    if not isinstance(value, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise InvalidManifest(f"must be {names}", field=key)
+    return value
+
+
+def _check_name(value: str, field: str) -> str:
+    try:
+        name = str(parse_name(value))
+    except PhonyError as exc:
+        raise InvalidManifest(str(exc), field=field) from None
+    if name != value:
+        raise InvalidManifest(f"must be written in its normal form {name!r}", field=field)
+    return name
+
+
+def _check_version(value: str, field: str) -> str:
+    try:
+        version = str(parse_version(value))
+    except PhonyError as exc:
+        raise InvalidManifest(str(exc), field=field) from None
+    if version != value:
+        raise InvalidManifest(f"must be written {version!r}", field=field)
+    return version
+
+
+@dataclass(frozen=True)
+class Manifest:
+    """A model or pack manifest; build it with :meth:`model`, :meth:`pack` or :meth:`from_dict`."""
+
+    name: str
+    version: str
+    type: str = "model"
+    digest: str | None = None
+    size: int | None = None
+    format_version: int | None = None
+    kind: str = "model"
+    locale: str | None = None
+    license: str | None = None
+    description: str = ""
+    created: str = ""
+    members: tuple[PackMember, ...] = ()
+    signatures: tuple[dict[str, str], ...] = ()
+    extra: Mapping[str, Any] = field(default_factory=dict)
+    schema: int = MANIFEST_SCHEMA
+    #: The object as parsed (minus signatures): what signatures cover, byte for byte.
+    source: Mapping[str, Any] = field(default_factory=dict, repr=False, compare=False)
+
+    @classmethod
+    def model(
+        cls,
+        name: str,
+        version: str,
+        *,
+        digest: str,
+        size: int,
+        format_version: int,
+        kind: str = "model",
+        locale: str | None = None,
+        license: str | None = None,
+        description: str = "",
+        created: datetime | None = None,
+    ) -> Manifest:
+        """A new, unsigned model manifest (validated)."""
+        data = {
+            "name": name, "version": version, "type": "model", "digest": digest, "size": size,
+            "format_version": format_version, "kind": kind, "locale": locale,
+            "license": license, "description": description,
+            "created": format_time(created or datetime.now(UTC)), "schema": MANIFEST_SCHEMA,
+        }  # fmt: skip
+        return cls.from_dict({k: v for k, v in data.items() if v is not None})
+
+    @classmethod
+    def pack(
+        cls,
+        name: str,
+        version: str,
+        members: Iterable[PackMember],
+        *,
+        locale: str | None = None,
+        license: str | None = None,
+        description: str = "",
+        created: datetime | None = None,
+    ) -> Manifest:
+        """A new, unsigned pack manifest (validated)."""
+        data = {
+            "name": name, "version": version, "type": "pack", "kind": "pack",
+            "members": [m.to_dict() for m in members], "locale": locale, "license": license,
+            "description": description, "created": format_time(created or datetime.now(UTC)),
+            "schema": MANIFEST_SCHEMA,
+        }  # fmt: skip
+        return cls.from_dict({k: v for k, v in data.items() if v is not None})
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Manifest:
+        """Validate a manifest object; :class:`InvalidManifest` names the bad field."""
+        schema = _get(data, "schema", int)
+        if schema < 1:
+            raise InvalidManifest("must be 1 or more", field="schema")
+        kind_of = _get(data, "type", str)
+        if kind_of not in ("model", "pack"):
+            raise InvalidManifest("must be 'model' or 'pack'", field="type")
+        name = _check_name(_get(data, "name", str), "name")
+        version = _check_version(_get(data, "version", str), "version")
+        is_pack = kind_of == "pack"
+        digest = _get(data, "digest", str, required=not is_pack)
+        if digest is not None and not is_digest(digest):
+            raise InvalidManifest("must be sha256:<64 lowercase hex>", field="digest")
+        size = _get(data, "size", int, required=not is_pack)
+        if size is not None and size < 0:
+            raise InvalidManifest("must not be negative", field="size")
+        format_version = _get(data, "format_version", int, required=not is_pack)
+        if format_version is not None and format_version < 1:
+            raise InvalidManifest("must be 1 or more", field="format_version")
+        members: list[PackMember] = []
+        raw_members = _get(data, "members", list, required=is_pack)
+        for index, entry in enumerate(raw_members or []):
+            where = f"members[{index}]"
+            if not isinstance(entry, dict):
+                raise InvalidManifest("must be an object", field=where)
+            member_digest = _get(entry, "digest", str)
+            if not is_digest(member_digest):
+                raise InvalidManifest("must be sha256:<64 lowercase hex>", field=f"{where}.digest")
+            members.append(
+                PackMember(
+                    _check_name(_get(entry, "name", str), f"{where}.name"),
+                    _check_version(_get(entry, "version", str), f"{where}.version"),
+                    member_digest,
+                )
+            )
+        if is_pack and not members:
+            raise InvalidManifest("a pack needs at least one member", field="members")
+        description = _get(data, "description", str, required=False) or ""
+        if len(description) > MAX_DESCRIPTION:
+            raise InvalidManifest(f"longer than {MAX_DESCRIPTION} characters", field="description")
+        created = _get(data, "created", str)
+        parse_time(created)
+        signatures = data.get("signatures", [])
+        if not isinstance(signatures, list):
+            raise InvalidManifest("must be a list", field="signatures")
+        return cls(
+            name=name,
+            version=version,
+            type=kind_of,
+            digest=digest,
+            size=size,
+            format_version=format_version,
+            kind=_get(data, "kind", str, required=False) or ("pack" if is_pack else "model"),
+            locale=_get(data, "locale", str, required=False),
+            license=_get(data, "license", str, required=False),
+            description=description,
+            created=created,
+            members=tuple(members),
+            signatures=tuple(s for s in signatures if isinstance(s, dict)),
+            extra={k: v for k, v in data.items() if k not in _KNOWN},
+            schema=schema,
+            source=json.loads(canonical_json({k: v for k, v in data.items() if k != "signatures"})),
+        )
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Manifest:
+        """Parse a stored manifest."""
+        try:
+            return cls.from_dict(loads_object(data, "manifest"))
+        except InvalidManifest:
+            raise
+        except PhonyError as exc:
+            raise InvalidManifest(str(exc)) from None
+
+    @property
+    def is_pack(self) -> bool:
+        """True for a pack manifest."""
+        return self.type == "pack"
+
+    @property
+    def ref(self) -> str:
+        """``name@version``."""
+        return f"{self.name}@{self.version}"
+
+    def to_dict(self, *, signatures: bool = True) -> dict[str, Any]:
+        """The JSON object exactly as parsed, with the current signatures."""
+        data: dict[str, Any] = json.loads(canonical_json(self.source))
+        if signatures:
+            data["signatures"] = [dict(s) for s in self.signatures]
+        return data
+
+    def to_bytes(self) -> bytes:
+        """The stored form: canonical JSON, signatures included."""
+        return canonical_json(self.to_dict())
+
+    @property
+    def manifest_digest(self) -> str:
+        """Digest of :meth:`to_bytes` (what index lines record)."""
+        return digest_bytes(self.to_bytes())
+
+    def signed(self, key: PrivateKey) -> Manifest:
+        """A copy with ``key``'s signature added."""
+        signed = add_signature(self.to_dict(), key)
+        return replace(self, signatures=tuple(signed["signatures"]))
+
+    def verify(self, trusted: Iterable[PublicKey]) -> list[str]:
+        """Key ids of the trusted keys that signed it; SignatureError if none did."""
+        return verify_signed(self.to_dict(), trusted, what=f"manifest of {self.ref}")
