@@ -2,8 +2,39 @@
 signatures, names and versions, plugin hooks, and the error tree.
 
 Nothing here talks to the network; the client and the server build on it.
+
+    from phony_registry import load_model
+    model = load_model("names.phony")
+    model.generate(10, seed=42)
+
+The model API is imported lazily (it needs numpy), so importing the package
+for its errors stays cheap.
 """
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from phony_registry.errors import PhonyError
 
-__all__ = ["PhonyError"]
+if TYPE_CHECKING:
+    from phony_registry.format import dump_model, load_model
+    from phony_registry.model import Model
+    from phony_registry.ngram import train
+
+__all__ = ["Model", "PhonyError", "dump_model", "load_model", "train"]
+
+_LAZY = {
+    "Model": "phony_registry.model",
+    "dump_model": "phony_registry.format",
+    "load_model": "phony_registry.format",
+    "train": "phony_registry.ngram",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'phony_registry' has no attribute {name!r}")
+    return getattr(importlib.import_module(module), name)

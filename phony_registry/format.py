@@ -43,6 +43,7 @@ __all__ = [
     "Problem",
     "decode_array",
     "document_to_model",
+    "dump_document",
     "dump_model",
     "encode_array",
     "inflate",
@@ -51,6 +52,8 @@ __all__ = [
     "model_to_document",
     "problems",
     "save_model",
+    "upgrade",
+    "write_atomic",
 ]
 
 #: Default cap on the inflated size of a file (64 MiB).

@@ -23,7 +23,14 @@ from phony_registry.errors import ModelFormatError
 from phony_registry.format import encode_array
 from phony_registry.model import MAX_VALUE_LENGTH, Model
 
-__all__ = ["MIGRATIONS", "V1_END", "V1_START", "model_to_v1", "v1_to_v2"]
+__all__ = [
+    "MIGRATIONS",
+    "V1_DEFAULT_MAX_LENGTH",
+    "V1_END",
+    "V1_START",
+    "model_to_v1",
+    "v1_to_v2",
+]
 
 #: Start-of-value marker padding version-1 contexts (U+0002 START OF TEXT).
 V1_START = "\x02"

@@ -30,11 +30,11 @@ from phony_registry.errors import GenerationError, UsageError
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "CHUNK_ROWS",
+    "Exclusion",
     "FORMAT_VERSION",
     "MAX_VALUE_LENGTH",
-    "Exclusion",
     "Model",
     "ModelMeta",
     "TrainingStats",

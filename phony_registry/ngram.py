@@ -36,6 +36,7 @@ from phony_registry.model import (
 __all__ = [
     "DEFAULT_ORDER",
     "MAX_ORDER",
+    "codepoint_matrix",
     "created_timestamp",
     "model_stats",
     "read_values",
