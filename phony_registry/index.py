@@ -36,11 +36,11 @@ from phony_registry.names import canonical_key, parse_name
 from phony_registry.signing import PrivateKey, PublicKey, add_signature, verify_signed
 from phony_registry.versions import Spec, parse_spec, parse_version, select
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "DEFAULT_EXPIRY",
-    "SNAPSHOT_SCHEMA",
     "FileInfo",
     "IndexEntry",
+    "SNAPSHOT_SCHEMA",
     "Snapshot",
     "add_entry",
     "parse_index",

@@ -24,11 +24,11 @@ from dataclasses import dataclass
 
 from phony_registry.errors import InvalidName
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "MAX_NAME",
     "MAX_SEGMENT",
-    "RESERVED_NAMESPACES",
     "ModelName",
+    "RESERVED_NAMESPACES",
     "canonical_key",
     "is_locale",
     "normalize_locale",

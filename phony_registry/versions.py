@@ -34,13 +34,13 @@ from typing import Protocol, TypeVar
 
 from phony_registry.errors import InvalidVersion
 
-__all__ = [
-    "TAGS",
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "Candidate",
     "DigestSpec",
     "ExactSpec",
     "RangeSpec",
     "Spec",
+    "TAGS",
     "TagSpec",
     "Version",
     "parse_spec",
