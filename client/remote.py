@@ -1,0 +1,357 @@
+"""Talking to a registry server over HTTP: push, yank, search, key registration.
+
+Pulls read the static layout through :mod:`phony_client.sources`, whatever
+serves it (this server, a bucket, a CDN, a folder); this module holds what
+only the server can do. One :class:`RegistryClient` keeps one httpx
+connection pool for all its requests, with timeouts, and retries connection
+errors and 5xx answers with exponential backoff (every request it makes is
+idempotent: a blob is addressed by its digest, and publishing the same
+manifest twice succeeds twice). A refusal comes back as the
+:class:`~phony_registry.errors.PhonyError` subclass named by the server's
+``{"error": code, "detail": message}``.
+
+Tokens travel only in the ``Authorization`` header and are never printed.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phony_registry.errors import (
+    PhonyError,
+    RegistryError,
+    RegistryUnavailable,
+    Unauthorized,
+    UsageError,
+)
+
+if TYPE_CHECKING:
+    import httpx
+
+    from phony_registry.manifest import Manifest
+    from phony_registry.signing import PublicKey
+
+__all__ = [
+    "API_PREFIX",
+    "PushResult",
+    "RegistryClient",
+    "error_from_response",
+    "is_http_url",
+    "push",
+]
+
+API_PREFIX = "/v1"
+_RETRY_STATUS = frozenset({500, 502, 503, 504})
+_CHUNK = 256 * 1024
+
+
+def is_http_url(text: str | os.PathLike[str] | None) -> bool:
+    """True if ``text`` is an http(s) URL (a server) rather than a folder."""
+    return isinstance(text, str) and text.lower().startswith(("http://", "https://"))
+
+
+def _error_classes() -> dict[str, type[PhonyError]]:
+    found: dict[str, type[PhonyError]] = {}
+    pending: list[type[PhonyError]] = [PhonyError]
+    while pending:
+        cls = pending.pop()
+        found.setdefault(cls.code, cls)
+        pending.extend(cls.__subclasses__())
+    return found
+
+
+def error_from_response(response: httpx.Response) -> PhonyError:
+    """The PhonyError a failed response stands for (by its JSON ``error`` code)."""
+    code, detail = "", ""
+    try:
+        body = response.json()
+        if isinstance(body, dict):
+            code, detail = str(body.get("error", "")), str(body.get("detail", ""))
+    except ValueError:
+        pass
+    detail = detail or f"{response.status_code} {response.reason_phrase}"
+    cls = _error_classes().get(code)
+    if cls is None:
+        cls = RegistryUnavailable if response.status_code >= 500 else RegistryError
+    return cls(f"registry: {detail}")
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did."""
+
+    name: str
+    version: str
+    digest: str
+    #: False when the server already had the blob and it was not sent again.
+    uploaded_blob: bool
+    #: False when the same version with the same bytes was already published.
+    created: bool
+
+
+class RegistryClient:
+    """One registry server: a base URL, an optional token, a pooled httpx client."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        token: str | None = None,
+        timeout: float = 30.0,
+        retries: int = 4,
+        backoff: float = 0.25,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        import httpx
+
+        if not is_http_url(url):
+            raise UsageError(f"{url!r} is not an http(s) registry URL")
+        self.url = url.rstrip("/")
+        self.retries = retries
+        self.backoff = backoff
+        headers = {"User-Agent": f"phony/{_version()}"}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        self._http = httpx.Client(
+            base_url=self.url,
+            headers=headers,
+            timeout=httpx.Timeout(timeout, connect=10.0),
+            transport=transport,
+            follow_redirects=True,
+        )
+
+    def __enter__(self) -> RegistryClient:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        self._http.close()
+
+    # -- plumbing -------------------------------------------------------------------------
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        content: Callable[[], bytes | Iterator[bytes]] | None = None,
+        ok: Iterable[int] = (200, 201, 204),
+        **kwargs: Any,
+    ) -> httpx.Response:
+        """Send one request, retrying connection errors and 5xx with backoff.
+
+        ``content`` is a callable so that a streamed body can be produced again
+        for a retry. Any status outside ``ok`` raises the matching PhonyError.
+        """
+        import httpx
+
+        accepted = set(ok)
+        attempt = 0
+        while True:
+            attempt += 1
+            try:
+                body = content() if content is not None else None
+                response = self._http.request(method, path, content=body, **kwargs)
+            except httpx.TransportError as exc:
+                if attempt > self.retries:
+                    raise RegistryUnavailable(
+                        f"registry {self.url} unreachable: {type(exc).__name__}"
+                    ) from None
+                self._sleep(attempt)
+                continue
+            if response.status_code in accepted:
+                return response
+            if response.status_code in _RETRY_STATUS and attempt <= self.retries:
+                response.close()
+                self._sleep(attempt, response.headers.get("Retry-After"))
+                continue
+            raise error_from_response(response)
+
+    def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
+        delay = self.backoff * 2 ** (attempt - 1)
+        if retry_after and retry_after.isdigit():
+            delay = max(delay, min(float(retry_after), 30.0))
+        time.sleep(delay)
+
+    # -- the API --------------------------------------------------------------------------
+
+    def health(self) -> dict[str, Any]:
+        """``GET /v1/health``."""
+        result: dict[str, Any] = self.request("GET", f"{API_PREFIX}/health").json()
+        return result
+
+    def whoami(self) -> dict[str, Any]:
+        """What the registry knows about the token in use (id, namespaces, expiry)."""
+        result: dict[str, Any] = self.request("GET", f"{API_PREFIX}/whoami").json()
+        return result
+
+    def has_blob(self, digest: str) -> bool:
+        """True if the registry already stores the blob ``digest`` (a HEAD request)."""
+        response = self.request("HEAD", f"{API_PREFIX}/blobs/{digest}", ok=(200, 404))
+        return response.status_code == 200
+
+    def upload_blob(self, digest: str, path: Path, *, progress: bool | None = None) -> bool:
+        """Stream the file at ``path`` as blob ``digest``; True if the registry stored it now."""
+        size = path.stat().st_size
+        with _Progress(f"uploading {path.name}", size, progress) as bar:
+
+            def body() -> Iterator[bytes]:
+                bar.reset()
+                with open(path, "rb") as handle:
+                    while chunk := handle.read(_CHUNK):
+                        bar.advance(len(chunk))
+                        yield chunk
+
+            response = self.request(
+                "PUT",
+                f"{API_PREFIX}/blobs/{digest}",
+                content=body,
+                headers={"Content-Type": "application/octet-stream", "Content-Length": str(size)},
+            )
+        return response.status_code == 201
+
+    def register_key(self, public_key: PublicKey, namespace: str | None = None) -> dict[str, Any]:
+        """Register a publisher key for the token's namespaces (or one of them)."""
+        payload: dict[str, Any] = {"public_key": public_key.to_base64()}
+        if namespace is not None:
+            payload["namespace"] = namespace
+        result: dict[str, Any] = self.request("PUT", f"{API_PREFIX}/keys", json=payload).json()
+        return result
+
+    def publish(self, manifest: Manifest) -> tuple[bool, dict[str, Any]]:
+        """Publish a signed manifest whose blob is already uploaded; (created, answer)."""
+        data = manifest.to_bytes()
+        response = self.request(
+            "PUT",
+            f"{API_PREFIX}/models/{manifest.name}/versions/{manifest.version}",
+            content=lambda: data,
+            headers={"Content-Type": "application/json"},
+        )
+        return response.status_code == 201, response.json()
+
+    def yank(self, name: str, version: str, *, undo: bool = False) -> dict[str, Any]:
+        """Yank (or with ``undo`` unyank) ``name@version``."""
+        action = "unyank" if undo else "yank"
+        result: dict[str, Any] = self.request(
+            "POST", f"{API_PREFIX}/models/{name}/versions/{version}/{action}"
+        ).json()
+        return result
+
+    def search(self, query: str = "", *, limit: int = 50) -> list[dict[str, Any]]:
+        """Models whose name, description, locale or kind match ``query`` (all if empty)."""
+        response = self.request(
+            "GET", f"{API_PREFIX}/models", params={"q": query, "limit": str(limit)}
+        )
+        models: list[dict[str, Any]] = response.json().get("models", [])
+        return models
+
+    def model_info(self, name: str) -> dict[str, Any]:
+        """``GET /v1/models/{name}``: versions, yanked flags, latest."""
+        result: dict[str, Any] = self.request("GET", f"{API_PREFIX}/models/{name}").json()
+        return result
+
+
+def push(
+    url: str,
+    blob: Path,
+    manifest: Manifest,
+    *,
+    public_keys: Iterable[PublicKey] = (),
+    token: str | None = None,
+    progress: bool | None = None,
+    transport: httpx.BaseTransport | None = None,
+) -> PushResult:
+    """Publish ``manifest`` and its blob file to the server at ``url``.
+
+    Registers ``public_keys`` (the keys that signed the manifest) for the
+    namespace, skips the upload when the server already has the blob (HEAD),
+    uploads it otherwise, then publishes the manifest. The token comes from
+    ``token``, ``PHONY_TOKEN`` or ``phony login``'s credentials, in that order.
+    """
+    from phony_client.credentials import token_for
+
+    token = token or token_for(url)
+    if not token:
+        raise Unauthorized(
+            f"no token for {url}: run `phony login --registry {url}` or set PHONY_TOKEN"
+        )
+    if manifest.digest is None:
+        raise UsageError("pushing a pack to a server is not supported yet; push its members")
+    from phony_registry.names import parse_name
+
+    namespace = parse_name(manifest.name).namespace
+    with RegistryClient(url, token=token, transport=transport) as client:
+        for key in public_keys:
+            client.register_key(key, namespace=namespace)
+        uploaded = False
+        if not client.has_blob(manifest.digest):
+            uploaded = client.upload_blob(manifest.digest, blob, progress=progress)
+        created, _answer = client.publish(manifest)
+    return PushResult(manifest.name, manifest.version, manifest.digest, uploaded, created)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("phony")
+    except PackageNotFoundError:
+        return "0"
+
+
+class _Progress:
+    """A rich progress bar on a terminal, nothing otherwise."""
+
+    def __init__(self, label: str, total: int, enabled: bool | None) -> None:
+        self.label = label
+        self.total = total
+        if enabled is None:
+            enabled = sys.stderr.isatty() and not os.environ.get("CI")
+        self.enabled = enabled
+        self._progress: Any = None
+        self._task: Any = None
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            from rich.console import Console
+            from rich.progress import (
+                BarColumn,
+                DownloadColumn,
+                Progress,
+                TransferSpeedColumn,
+            )
+
+            self._progress = Progress(
+                "[progress.description]{task.description}",
+                BarColumn(),
+                DownloadColumn(),
+                TransferSpeedColumn(),
+                console=Console(stderr=True),
+                transient=True,
+            )
+            self._progress.start()
+            self._task = self._progress.add_task(self.label, total=self.total)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+    def reset(self) -> None:
+        """Start again from zero (a retried upload)."""
+        if self._progress is not None:
+            self._progress.reset(self._task, total=self.total)
+
+    def advance(self, size: int) -> None:
+        """Count ``size`` more bytes."""
+        if self._progress is not None:
+            self._progress.advance(self._task, size)

@@ -1,0 +1,118 @@
+"""The registry's own signing key, and the publishers' registered keys.
+
+**Registry key.** The server signs its snapshot (and countersigns every
+manifest it accepts) with one Ed25519 key. With ``--key-file`` (or
+``PHONY_SERVER_KEY``) it is read from that PEM file, generated there (mode
+0600) on first start if missing. Without it, the key lives in the storage's
+private area (``_server/registry-key.pem``), created once with an exclusive
+write by whichever replica starts first, so every replica on one bucket signs
+with the same key. Either way its public half is published at
+``keys/registry.pub.pem`` for clients to pin on first use.
+
+**Publisher keys.** A publisher signs each manifest with their own key
+(``phony keys generate``). The server accepts a manifest only if one of its
+signatures is by a key registered for the name's namespace. A key is
+registered with a token valid for that namespace (``PUT /v1/keys``, which
+``phony login`` and ``phony models push`` call for the user's key), or by the
+operator at token creation (``phony registry token create --key``). Keys of
+official names are registered with an operator token.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import time
+from pathlib import Path
+
+from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
+
+from phony_registry.errors import ConfigError, NotFound
+from phony_registry.layout import registry_key_path
+from phony_registry.names import canonical_key
+from phony_registry.signing import PrivateKey, PublicKey, save_private_key
+
+__all__ = [
+    "OFFICIAL",
+    "PublisherKeys",
+    "load_registry_key",
+]
+
+#: The pseudo-namespace under which keys for official names are registered.
+OFFICIAL = "_official"
+_STORED_KEY = f"{PRIVATE_PREFIX}registry-key.pem"
+
+
+def load_registry_key(storage: Storage, key_file: Path | None) -> PrivateKey:
+    """The registry's signing key (created on first use); publishes its public half."""
+    if key_file is not None:
+        path = Path(key_file)
+        if not path.exists():
+            # If another worker creates it first, save refuses and we use theirs.
+            with contextlib.suppress(ConfigError):
+                save_private_key(path, PrivateKey.generate())
+        try:
+            key = PrivateKey.from_pem(path.read_bytes())
+        except OSError as exc:
+            raise ConfigError(f"cannot read registry key {path}: {exc.strerror}") from None
+        if os.name == "posix" and path.stat().st_mode & 0o077:
+            raise ConfigError(f"registry key {path} is readable by others; chmod 600 it")
+    else:
+        storage.create(_STORED_KEY, PrivateKey.generate().to_pem())
+        key = PrivateKey.from_pem(storage.read_bytes(_STORED_KEY))
+    public = key.public_key.to_pem()
+    published = storage.stat(registry_key_path())
+    if published is None:
+        storage.create(registry_key_path(), public)
+    elif storage.read_bytes(registry_key_path()) != public:
+        # The operator replaced the key on purpose: publish the new one (clients
+        # that pinned the old one will refuse it loudly, as they must).
+        storage.write(registry_key_path(), public, if_match=published.etag)
+    return key
+
+
+class PublisherKeys:
+    """Publisher keys registered per namespace, in the storage's private area."""
+
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    @staticmethod
+    def _key(namespace: str | None) -> str:
+        scope = OFFICIAL if namespace is None else canonical_key(namespace)
+        return f"{PRIVATE_PREFIX}publishers/{scope}.json"
+
+    def list(self, namespace: str | None) -> list[PublicKey]:
+        """Keys registered for ``namespace`` (None: the official names)."""
+        entries, _tag = self._entries(namespace)
+        return [PublicKey.from_base64(entry["public_key"]) for entry in entries]
+
+    def _entries(self, namespace: str | None) -> tuple[list[dict[str, str]], str | None]:
+        try:
+            data, tag = self.storage.read(self._key(namespace))
+        except NotFound:
+            return [], None
+        entries: list[dict[str, str]] = json.loads(data).get("keys", [])
+        return entries, tag
+
+    def register(self, namespace: str | None, key: PublicKey, by: str) -> bool:
+        """Add ``key`` for ``namespace`` (``by`` is the token id); False if already there."""
+        while True:
+            entries, tag = self._entries(namespace)
+            if any(entry["keyid"] == key.keyid for entry in entries):
+                return False
+            entries.append(
+                {
+                    "keyid": key.keyid,
+                    "public_key": key.to_base64(),
+                    "added": str(int(time.time())),
+                    "token": by,
+                }
+            )
+            body = json.dumps({"keys": entries}, sort_keys=True, indent=1).encode()
+            try:
+                self.storage.write(self._key(namespace), body, if_match=tag)
+            except WriteConflict:
+                continue
+            return True
