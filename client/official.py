@@ -1,0 +1,359 @@
+"""Build and check the official index (``registry-index/``), the bundled static registry.
+
+``scripts/build-index`` runs :func:`main`. A build reads the training values
+of every official model (:mod:`phony_client.official_data`), trains each
+with :func:`phony_registry.ngram.train` (what ``phony train`` runs), and
+writes, in the layout of :mod:`phony_registry.layout`: the blobs, one signed
+manifest per model and per locale pack, one index file per name, the
+registry's public key, and a snapshot signed with the official key.
+
+Reproducible: every object carries the fixed :data:`BUILD_TIME`, Ed25519
+signatures are deterministic, and training depends only on its input, so two
+builds give byte-identical files except the snapshot's ``version`` (one more
+than the committed one, so clients never see a rollback) and signature.
+
+``--check`` rebuilds into memory and compares with the committed index, then
+verifies every signature with the committed public key. With the private
+key it compares every byte; without it (CI has no secret) it signs with a
+throw-away key and compares everything except the signatures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from collections.abc import Iterator, Mapping
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from phony_client.official_data import OFFICIAL_LOCALES, SOURCES, ModelData, locale_models
+
+from phony_registry.canonical import canonical_json, loads_object
+from phony_registry.digests import digest_bytes
+from phony_registry.errors import ConfigError, IntegrityError, PhonyError
+from phony_registry.index import FileInfo, IndexEntry, Snapshot, parse_index, render_index
+from phony_registry.layout import (
+    BLOBS_DIR,
+    INDEX_DIR,
+    MANIFESTS_DIR,
+    REGISTRY_KEY,
+    SNAPSHOT,
+    blob_path,
+    index_path,
+    is_index_path,
+    manifest_path,
+    to_local,
+)
+from phony_registry.manifest import Manifest, PackMember, format_time, parse_time
+from phony_registry.model import FORMAT_VERSION
+from phony_registry.signing import PrivateKey, PublicKey, load_private_key, official_key
+
+__all__ = [
+    "BUILD_TIME",
+    "OFFICIAL_VERSION",
+    "ORDERS",
+    "SNAPSHOT_LIFETIME",
+    "build_files",
+    "check_index",
+    "main",
+    "order_of",
+    "read_index",
+    "train_blob",
+    "verify_index",
+    "write_index",
+]
+
+#: Version of every official model and pack in this index. Bump it whenever
+#: the data or the trainer changes a blob: a published version never changes.
+OFFICIAL_VERSION = "1.0.0"
+#: The ``created`` time of every official object (fixed, for reproducibility).
+BUILD_TIME = "2026-11-25T00:00:00Z"
+#: The bundled snapshot cannot be refreshed once installed, so it lives long.
+SNAPSHOT_LIFETIME = timedelta(days=3650)
+#: N-gram order per model name: the highest order whose held-out novelty is at
+#: least 50 % (see phony_client.official_quality and registry-index/README.md).
+ORDERS: dict[tuple[str, str], int] = {
+    ("en_US", "cities"): 4,
+    ("en_US", "companies"): 5,
+    ("en_US", "first_names"): 4,
+    ("en_US", "first_names_female"): 4,
+    ("en_US", "first_names_male"): 3,
+    ("en_US", "last_names"): 4,
+    ("en_US", "streets"): 6,
+    ("tr_TR", "cities"): 3,
+    ("tr_TR", "companies"): 7,
+    ("tr_TR", "first_names"): 4,
+    ("tr_TR", "first_names_female"): 3,
+    ("tr_TR", "first_names_male"): 3,
+    ("tr_TR", "last_names"): 3,
+    ("tr_TR", "streets"): 4,
+}
+ENV_KEY = "PHONY_SIGNING_KEY"
+# What a build owns inside the index folder (the rest, such as README.md and
+# __init__.py, is left alone).
+_OWNED = (BLOBS_DIR, INDEX_DIR, MANIFESTS_DIR, SNAPSHOT, REGISTRY_KEY)
+
+
+def order_of(data: ModelData) -> int:
+    """The N-gram order the official build uses for ``data`` (see :data:`ORDERS`)."""
+    from phony_registry.ngram import DEFAULT_ORDER
+
+    return ORDERS.get((data.locale, data.name), DEFAULT_ORDER)
+
+
+def train_blob(data: ModelData, order: int | None = None) -> bytes:
+    """Train one official model (at :func:`order_of` unless told) and return its file bytes."""
+    from phony_registry.format import dump_model
+    from phony_registry.ngram import train
+
+    model = train(
+        data.values,
+        name=f"{data.locale}/{data.name}",
+        order=order or order_of(data),
+        locale=data.locale,
+        kind=data.kind,
+        license=data.license,
+        source=data.source_text(),
+        description=data.description,
+        created=BUILD_TIME,
+    )
+    return dump_model(model)
+
+
+def _citations(models: list[ModelData]) -> list[str]:
+    keys = sorted({s.distribution for m in models for s in m.sources})
+    return [source.citation() for source in SOURCES.values() if source.distribution in keys]
+
+
+def _manifest(fields: dict[str, Any], key: PrivateKey) -> Manifest:
+    return Manifest.from_dict(fields).signed(key)
+
+
+def build_files(key: PrivateKey, *, snapshot_version: int = 1) -> dict[str, bytes]:
+    """Every file of the official index, by layout path, signed with ``key``."""
+    created = parse_time(BUILD_TIME)
+    files: dict[str, bytes] = {}
+    for locale in OFFICIAL_LOCALES:
+        models = locale_models(locale)
+        members = []
+        for data in models:
+            blob = train_blob(data)
+            digest = digest_bytes(blob)
+            name = f"{locale}/{data.name}"
+            manifest = _manifest(
+                {
+                    "schema": 1, "type": "model", "name": name, "version": OFFICIAL_VERSION,
+                    "digest": digest, "size": len(blob),
+                    "format_version": FORMAT_VERSION, "kind": data.kind,
+                    "locale": locale, "license": data.license, "description": data.description,
+                    "created": format_time(created), "sources": list(data.origins),
+                    "attribution": [s.citation() for s in data.sources],
+                    "order": order_of(data),
+                },
+                key,
+            )  # fmt: skip
+            files[blob_path(digest)] = blob
+            files[manifest_path(name, OFFICIAL_VERSION)] = manifest.to_bytes()
+            files[index_path(name)] = render_index([IndexEntry.for_manifest(manifest)])
+            members.append(PackMember(name, OFFICIAL_VERSION, digest))
+        pack = _manifest(
+            {
+                "schema": 1, "type": "pack", "kind": "pack", "name": locale,
+                "version": OFFICIAL_VERSION, "members": [m.to_dict() for m in members],
+                "locale": locale, "license": "MIT",
+                "description": f"Official {locale} locale pack: "
+                + ", ".join(m.name for m in models),
+                "created": format_time(created), "attribution": _citations(models),
+            },
+            key,
+        )  # fmt: skip
+        files[manifest_path(locale, OFFICIAL_VERSION)] = pack.to_bytes()
+        files[index_path(locale)] = render_index([IndexEntry.for_manifest(pack)])
+    files[REGISTRY_KEY] = key.public_key.to_pem()
+    listed = {path: FileInfo.of(data) for path, data in files.items() if is_index_path(path)}
+    snapshot = Snapshot(
+        version=snapshot_version,
+        created=BUILD_TIME,
+        expires=format_time(created + SNAPSHOT_LIFETIME),
+        files=dict(sorted(listed.items())),
+    ).signed(key)
+    files[SNAPSHOT] = snapshot.to_bytes()
+    return dict(sorted(files.items()))
+
+
+def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+    for top in _OWNED:
+        path = to_local(root, top)
+        if path.is_file():
+            yield top, path
+        elif path.is_dir():
+            for found in sorted(path.rglob("*")):
+                if found.is_file():
+                    yield found.relative_to(root).as_posix(), found
+
+
+def read_index(root: Path) -> dict[str, bytes]:
+    """The files a build owns in the index folder ``root``, by layout path."""
+    return {rel: path.read_bytes() for rel, path in _walk(root)}
+
+
+def write_index(root: Path, files: Mapping[str, bytes]) -> None:
+    """Replace the built part of the index folder ``root`` with ``files``."""
+    root.mkdir(parents=True, exist_ok=True)
+    for top in _OWNED:
+        path = to_local(root, top)
+        if path.is_dir():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+    for rel, data in files.items():
+        target = to_local(root, rel)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+
+
+def _committed_snapshot_version(root: Path) -> int:
+    path = to_local(root, SNAPSHOT)
+    if not path.exists():
+        return 0
+    return Snapshot.from_bytes(path.read_bytes()).version
+
+
+def _strip_signatures(path: str, data: bytes, *, keyless: bool) -> bytes:
+    """What must match between two builds when signatures may differ.
+
+    Always drops the snapshot's version and signatures. ``keyless`` (a rebuild
+    signed with a throw-away key) also drops manifest signatures and every
+    digest computed over signed bytes: index lines' ``manifest`` and the
+    snapshot's file digests. :func:`verify_index` checks those separately.
+    """
+    if path == SNAPSHOT:
+        obj = loads_object(data, path)
+        obj.pop("signatures", None)
+        obj.pop("version", None)
+        if keyless:
+            obj["files"] = sorted(obj.get("files", {}))
+        return canonical_json(obj)
+    if not keyless:
+        return data
+    if path.startswith(f"{MANIFESTS_DIR}/"):
+        obj = loads_object(data, path)
+        obj.pop("signatures", None)
+        return canonical_json(obj)
+    if is_index_path(path):
+        lines = [{**e.to_dict(), "manifest": None} for e in parse_index(data)]
+        return canonical_json(lines)
+    return data
+
+
+def verify_index(files: Mapping[str, bytes], public: PublicKey) -> list[str]:
+    """Problems with the signatures and digests of a built index (empty when all verify)."""
+    problems: list[str] = []
+    try:
+        snapshot = Snapshot.from_bytes(files[SNAPSHOT])
+        snapshot.verify(public)
+    except (KeyError, PhonyError) as exc:
+        return [f"{SNAPSHOT}: {exc}"]
+    for path, data in files.items():
+        try:
+            if is_index_path(path):
+                snapshot.check_file(path, data)
+                for entry in parse_index(data):
+                    raw = files.get(manifest_path(entry.name, entry.version))
+                    if raw is None or digest_bytes(raw) != entry.manifest:
+                        raise IntegrityError(f"manifest of {entry.ref} missing or not as indexed")
+                    manifest = Manifest.from_bytes(raw)
+                    manifest.verify([public])
+                    if manifest.digest is not None:
+                        blob = files.get(blob_path(manifest.digest))
+                        if blob is None or digest_bytes(blob) != manifest.digest:
+                            raise IntegrityError(f"blob of {entry.ref} missing or corrupt")
+        except PhonyError as exc:
+            problems.append(f"{path}: {exc}")
+    listed = set(snapshot.files)
+    present = {path for path in files if is_index_path(path)}
+    problems += [f"{path}: listed in the snapshot but missing" for path in sorted(listed - present)]
+    return problems
+
+
+def check_index(root: Path, key: PrivateKey | None = None) -> list[str]:
+    """Compare ``root`` with a fresh build and verify its signatures; return the problems.
+
+    With ``key`` every byte must match except the snapshot's version and
+    signature; without it, a throw-away key signs the rebuild and signatures
+    are left out of the comparison (they are verified against the official
+    public key instead).
+    """
+    committed = read_index(root)
+    fresh = build_files(key or PrivateKey.generate(), snapshot_version=1)
+    problems = []
+    public = official_key()
+    if committed.get(REGISTRY_KEY) != public.to_pem():
+        problems.append(f"{REGISTRY_KEY}: is not the official public key")
+    fresh[REGISTRY_KEY] = public.to_pem()
+    for path in sorted(set(committed) | set(fresh)):
+        if path not in committed:
+            problems.append(f"{path}: missing from the committed index (rebuild it)")
+        elif path not in fresh:
+            problems.append(f"{path}: not produced by the build (stale file?)")
+        else:
+            old = _strip_signatures(path, committed[path], keyless=key is None)
+            new = _strip_signatures(path, fresh[path], keyless=key is None)
+            if old != new:
+                problems.append(f"{path}: differs from a fresh build")
+    return problems + verify_index(committed, public)
+
+
+def _load_key(path: str | None) -> PrivateKey | None:
+    chosen = path or os.environ.get(ENV_KEY)
+    if not chosen:
+        return None
+    key = load_private_key(chosen)
+    if key.public_key != official_key():
+        raise ConfigError(f"{chosen} is not the official index key (key id {key.keyid[:16]})")
+    return key
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``scripts/build-index [--check] [--key PATH] [--out DIR]``."""
+    import phony_index
+
+    parser = argparse.ArgumentParser(prog="build-index", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--key", help=f"official private key (PEM); default ${ENV_KEY}")
+    parser.add_argument("--out", type=Path, default=phony_index.ROOT, help="index folder")
+    parser.add_argument("--check", action="store_true", help="compare with a fresh build")
+    parser.add_argument(
+        "--quality", action="store_true", help="print novelty/plausibility by order (Markdown)"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.quality:
+            from phony_client.official_quality import quality_table
+
+            models = [m for locale in OFFICIAL_LOCALES for m in locale_models(locale)]
+            print(quality_table(models, {(m.locale, m.name): order_of(m) for m in models}))
+            return 0
+        key = _load_key(args.key)
+        if args.check:
+            problems = check_index(args.out, key)
+            for problem in problems:
+                print(f"build-index: {problem}", file=sys.stderr)
+            mode = "byte for byte" if key else "content (no key: signatures verified only)"
+            print(f"build-index --check: {len(problems)} problem(s), compared {mode}")
+            return 1 if problems else 0
+        if key is None:
+            raise ConfigError(f"no signing key: pass --key PATH or set {ENV_KEY}")
+        files = build_files(key, snapshot_version=_committed_snapshot_version(args.out) + 1)
+        write_index(args.out, files)
+        print(f"build-index: wrote {len(files)} files to {args.out}")
+        return 0
+    except PhonyError as exc:
+        print(f"build-index: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
