@@ -5,6 +5,10 @@ A format is an :class:`OutputFormat` registered through the
 that receives batches **column-major** (one sequence of strings per column,
 all of one length) because generation produces whole columns at a time, and
 writing a column with one ``join`` is much faster than row by row.
+
+Built-in formats: ``txt``, ``csv``, ``jsonl``, ``json`` (one streamed array,
+valid for any count, including none) and ``sql`` (batched ``INSERT``
+statements, every value quoted by :func:`sql_literal`).
 """
 
 from __future__ import annotations
@@ -12,16 +16,23 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, Protocol
+from typing import BinaryIO, ClassVar, Protocol
+
+from phony_registry.errors import UsageError
 
 __all__ = [
     "CSV",
+    "JSON",
     "JSONL",
-    "TXT",
     "OutputFormat",
     "RowWriter",
+    "SQL",
+    "TXT",
+    "check_options",
+    "sql_literal",
 ]
 
 
@@ -44,63 +55,97 @@ class OutputFormat:
 
     ``open(stream, column_names, options)`` starts writing to a binary stream;
     ``options`` holds format-specific ``--option key=value`` pairs (for
-    example ``table`` for sql).
+    example ``table`` for sql), described in ``options`` (name -> help).
     """
 
     name: str
     extension: str
     description: str
     open: Opener = field(repr=False)
+    options: Mapping[str, str] = field(default_factory=dict)
 
 
-# Characters that force CSV quoting; when a whole batch has none of them the
-# rows are joined directly, which is several times faster than csv.writer.
-_CSV_SPECIAL = (",", '"', "\r", "\n")
+def check_options(format_name: str, options: Mapping[str, str], known: Mapping[str, str]) -> None:
+    """Raise a UsageError naming an option the format does not know."""
+    for key in options:
+        if key not in known:
+            listed = ", ".join(sorted(known)) or "none"
+            raise UsageError(f"format {format_name} has no option {key!r} (options: {listed})")
+
+
+def _flag(options: Mapping[str, str], key: str, default: bool) -> bool:
+    value = options.get(key)
+    if value is None:
+        return default
+    if value.lower() in {"1", "true", "yes", "on"}:
+        return True
+    if value.lower() in {"0", "false", "no", "off"}:
+        return False
+    raise UsageError(f"option {key}: expected true or false, got {value!r}")
+
+
+def _rows(columns: Sequence[Sequence[str]], sep: str) -> str:
+    if len(columns) == 1:
+        return "\n".join(columns[0])
+    return "\n".join(map(sep.join, zip(*columns, strict=True)))
 
 
 class _TextWriter:
+    OPTIONS: ClassVar[dict[str, str]] = {"separator": "between columns (default a tab)"}
+
     def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+        check_options("txt", options, self.OPTIONS)
         self._stream = stream
         self._sep = options.get("separator", "\t")
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
-        if len(columns) == 1:
-            text = "\n".join(columns[0])
-        else:
-            text = "\n".join(map(self._sep.join, zip(*columns, strict=True)))
-        self._stream.write(text.encode("utf-8"))
-        self._stream.write(b"\n")
+        self._stream.write(_rows(columns, self._sep).encode("utf-8") + b"\n")
 
     def close(self) -> None:
         return None
 
 
 class _CsvWriter:
+    OPTIONS: ClassVar[dict[str, str]] = {"header": "write the column names first (default true)"}
+
     def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+        check_options("csv", options, self.OPTIONS)
         self._stream = stream
-        self._header = options.get("header", "true").lower() not in {"0", "false", "no"}
+        self._header = _flag(options, "header", True)
         self._names = list(names)
         self._started = False
 
+    def _write_rows(self, columns: Sequence[Sequence[str]]) -> None:
+        # Fast path: join the batch directly, then prove with a few C-level
+        # counts that no value needed quoting (no quote, no CR, exactly the
+        # separators and newlines the join itself put there). Otherwise the
+        # csv module quotes the batch properly.
+        n = len(columns[0])
+        text = _rows(columns, ",")
+        plain = (
+            '"' not in text
+            and "\r" not in text
+            and text.count("\n") == n - 1
+            and text.count(",") == (len(columns) - 1) * n
+            # a lone empty field would read back as a blank line
+            and (
+                len(columns) > 1
+                or ("\n\n" not in text and text[:1] != "\n" and text[-1:] not in ("\n", ""))
+            )
+        )
+        if plain:
+            self._stream.write(text.encode("utf-8") + b"\n")
+            return
+        buffer = io.StringIO()
+        csv.writer(buffer, lineterminator="\n").writerows(zip(*columns, strict=True))
+        self._stream.write(buffer.getvalue().encode("utf-8"))
+
     def _start(self) -> None:
         self._started = True
-        if self._header:
+        if self._header and self._names:
             self._write_rows([[n] for n in self._names])
-
-    def _write_rows(self, columns: Sequence[Sequence[str]]) -> None:
-        if len(columns) == 1:
-            text = "\n".join(columns[0])
-        else:
-            text = "\n".join(map(",".join, zip(*columns, strict=True)))
-        if any(ch in text for ch in _CSV_SPECIAL[:3]) or text.count("\n") != len(columns[0]) - 1:
-            buffer = io.StringIO()
-            csv.writer(buffer, lineterminator="\n").writerows(zip(*columns, strict=True))
-            self._stream.write(buffer.getvalue().encode("utf-8"))
-        else:
-            self._stream.write(text.encode("utf-8"))
-            self._stream.write(b"\n")
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not self._started:
@@ -113,29 +158,156 @@ class _CsvWriter:
             self._start()
 
 
+def _json_objects(names: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
+    """One ``{"name": "value", ...}`` text per row, encoding each column in one pass."""
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+    keys = [encode(n).replace("{", "{{").replace("}", "}}") for n in names]
+    template = "{{" + ", ".join(f"{k}: {{}}" for k in keys) + "}}"
+    encoded = [list(map(encode, column)) for column in columns]
+    return list(map(template.format, *encoded))
+
+
 class _JsonlWriter:
+    OPTIONS: ClassVar[dict[str, str]] = {}
+
     def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+        check_options("jsonl", options, self.OPTIONS)
         self._stream = stream
         self._names = list(names)
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
-        dumps = json.JSONEncoder(ensure_ascii=False).encode
-        if len(columns) == 1:
-            key = dumps(self._names[0])
-            lines = [f"{{{key}: {dumps(v)}}}" for v in columns[0]]
-        else:
-            lines = [
-                dumps(dict(zip(self._names, row, strict=True)))
-                for row in zip(*columns, strict=True)
-            ]
+        lines = _json_objects(self._names, columns)
         self._stream.write(("\n".join(lines) + "\n").encode("utf-8"))
 
     def close(self) -> None:
         return None
 
 
-TXT = OutputFormat("txt", "txt", "one value per line (columns separated by a tab)", _TextWriter)
-CSV = OutputFormat("csv", "csv", "RFC 4180 CSV with a header row", _CsvWriter)
+class _JsonWriter:
+    """One JSON array of objects, streamed: ``[`` first, ``]`` at close."""
+
+    OPTIONS: ClassVar[dict[str, str]] = {}
+
+    def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+        check_options("json", options, self.OPTIONS)
+        self._stream = stream
+        self._names = list(names)
+        self._rows = 0
+        stream.write(b"[")
+
+    def write(self, columns: Sequence[Sequence[str]]) -> None:
+        if not columns or not columns[0]:
+            return
+        lead = ",\n" if self._rows else "\n"
+        self._rows += len(columns[0])
+        text = lead + ",\n".join(_json_objects(self._names, columns))
+        self._stream.write(text.encode("utf-8"))
+
+    def close(self) -> None:
+        self._stream.write(b"\n]\n" if self._rows else b"]\n")
+
+
+# --- SQL -------------------------------------------------------------------------
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+_CONTROL_RUN = re.compile(r"([\x00-\x1f\x7f]+)")
+_MYSQL_ESCAPES = {"\\": "\\\\", "\0": "\\0", "\n": "\\n", "\r": "\\r", "\x1a": "\\Z", "'": "''"}
+_MYSQL = re.compile(r"[\\\x00\n\r\x1a']")
+
+
+def sql_literal(value: str, dialect: str = "standard") -> str:
+    """``value`` as an SQL string literal of ``dialect``.
+
+    ``standard`` (the default, for PostgreSQL and most databases): quotes
+    doubled, control characters kept as they are (legal inside a literal)
+    except NUL, which no SQL text type stores portably and is dropped.
+    ``sqlite``: control characters, NUL included, spelled ``char(n)`` and
+    concatenated, so the file stays plain text. ``mysql``: backslash escapes
+    as MySQL reads them by default.
+    """
+    if dialect == "mysql":
+        return "'" + _MYSQL.sub(lambda m: _MYSQL_ESCAPES[m.group()], value) + "'"
+    quoted = value.replace("'", "''")
+    if not _CONTROL.search(quoted):
+        return "'" + quoted + "'"
+    if dialect == "sqlite":
+        pieces = []
+        for i, part in enumerate(_CONTROL_RUN.split(quoted)):
+            if i % 2:
+                pieces.append("char(" + ",".join(str(ord(c)) for c in part) + ")")
+            elif part or i == 0:
+                pieces.append("'" + part + "'")
+        return "(" + " || ".join(pieces) + ")"
+    return "'" + quoted.replace("\0", "") + "'"
+
+
+class _SqlWriter:
+    OPTIONS: ClassVar[dict[str, str]] = {
+        "table": "table name (default data)",
+        "batch": "rows per INSERT statement (default 500)",
+        "dialect": "standard (default), sqlite or mysql: how special characters are written",
+        "create": "start with CREATE TABLE (default false)",
+    }
+    DIALECTS = ("standard", "sqlite", "mysql")
+
+    def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+        check_options("sql", options, self.OPTIONS)
+        self._stream = stream
+        self._dialect = options.get("dialect", "standard")
+        if self._dialect not in self.DIALECTS:
+            raise UsageError(f"option dialect: expected one of {', '.join(self.DIALECTS)}")
+        table = options.get("table", "data")
+        if not table:
+            raise UsageError("option table: must not be empty")
+        try:
+            self._batch = int(options.get("batch", "500"))
+        except ValueError:
+            self._batch = 0
+        if self._batch < 1:
+            raise UsageError("option batch: expected a positive integer")
+        ident = self._identifier
+        self._head = f"INSERT INTO {ident(table)} ({', '.join(map(ident, names))}) VALUES\n"
+        if _flag(options, "create", False):
+            columns = ", ".join(f"{ident(n)} TEXT" for n in names)
+            stream.write(f"CREATE TABLE {ident(table)} ({columns});\n".encode())
+
+    def _identifier(self, name: str) -> str:
+        if "\0" in name:
+            raise UsageError(f"identifier {name!r} contains a NUL character")
+        if self._dialect == "mysql":
+            return "`" + name.replace("`", "``") + "`"
+        return '"' + name.replace('"', '""') + '"'
+
+    def _quote_column(self, column: Sequence[str]) -> list[str]:
+        joined = "".join(column)
+        if self._dialect == "mysql":
+            special = _MYSQL.search(joined) is not None
+        else:
+            special = "'" in joined or _CONTROL.search(joined) is not None
+        if not special:  # the common case: no value needs more than quotes around it
+            return ["'" + v + "'" for v in column]
+        return [sql_literal(v, self._dialect) for v in column]
+
+    def write(self, columns: Sequence[Sequence[str]]) -> None:
+        if not columns or not columns[0]:
+            return
+        quoted = [self._quote_column(c) for c in columns]
+        rows = ["(" + ", ".join(row) + ")" for row in zip(*quoted, strict=True)]
+        out = []
+        for start in range(0, len(rows), self._batch):
+            out.append(self._head + ",\n".join(rows[start : start + self._batch]) + ";\n")
+        self._stream.write("".join(out).encode("utf-8"))
+
+    def close(self) -> None:
+        return None
+
+
+TXT = OutputFormat(
+    "txt", "txt", "one row per line, columns separated by a tab", _TextWriter, _TextWriter.OPTIONS
+)
+CSV = OutputFormat("csv", "csv", "RFC 4180 CSV with a header row", _CsvWriter, _CsvWriter.OPTIONS)
 JSONL = OutputFormat("jsonl", "jsonl", "one JSON object per line", _JsonlWriter)
+JSON = OutputFormat("json", "json", "one JSON array of objects, streamed", _JsonWriter)
+SQL = OutputFormat("sql", "sql", "batched INSERT INTO statements", _SqlWriter, _SqlWriter.OPTIONS)

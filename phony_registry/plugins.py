@@ -3,25 +3,33 @@
 Plugins are found through the ``phony`` entry point group (pluggy project
 name ``phony``). ``PHONY_LOAD_PLUGINS`` limits loading to a comma-separated
 list of distribution or entry point names (``''`` loads none but phony's
-own built-ins). A plugin that fails to import or raises while registering is
-reported by name (see :attr:`Plugins.failures`) and the rest keep working.
+own built-ins, which always load).
+
+A broken plugin never breaks phony: one that fails to import, implements a
+hook that does not exist (a misspelling, caught by pluggy's
+``check_pending``), or raises while registering is left out and reported by
+name in :attr:`Plugins.failures` (the command line prints them on stderr).
+Two plugins registering one name is a conflict: using that name raises
+:class:`~phony_registry.errors.DuplicateRegistration` naming both.
 """
 
 from __future__ import annotations
 
+import difflib
 import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
-from importlib.metadata import EntryPoint, entry_points
+from importlib.metadata import entry_points
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import pluggy
 
 from phony_registry import hookspecs
-from phony_registry.errors import DuplicateRegistration
+from phony_registry.errors import DuplicateRegistration, PluginError, UsageError
+from phony_registry.generators import GeneratorFactory
 from phony_registry.outputs import OutputFormat
 
 __all__ = [
@@ -37,21 +45,16 @@ __all__ = [
 
 #: Entry point name of phony's own plugin; it is always loaded.
 BUILTIN = "builtin"
-
-
-class GeneratorFactory(Protocol):
-    """A generator type a schema column can name."""
-
-    name: str
-    description: str
-
-    def build(self, args: Mapping[str, Any], context: Any) -> Any:
-        """Return a column generator for the column's arguments."""
+#: The name phony's own plugin is listed under.
+_BUILTIN_NAME = "phony"
 
 
 @dataclass(frozen=True)
 class LocaleSource:
-    """A locale pack shipped inside a Python distribution, as a static registry folder."""
+    """A locale pack shipped inside a Python distribution, as a static registry folder.
+
+    ``path`` is the folder; ``locale`` the pack's name (``de_DE``).
+    """
 
     locale: str
     path: Path
@@ -60,7 +63,7 @@ class LocaleSource:
 
 @dataclass
 class LoadedPlugin:
-    """One loaded plugin: where it came from and what it registered."""
+    """One loaded plugin: where it came from, its hooks and what it registered."""
 
     name: str
     distribution: str
@@ -69,9 +72,22 @@ class LoadedPlugin:
     registered: dict[str, list[str]] = field(default_factory=dict)
 
 
+# kind -> (hook name, registered type, key of a registered object)
+_KINDS: dict[str, tuple[str, type, Callable[[Any], str]]] = {
+    "formats": ("phony_register_formats", OutputFormat, lambda o: o.name),
+    "generators": ("phony_register_generators", GeneratorFactory, lambda o: o.name),
+    "locales": ("phony_register_locales", LocaleSource, lambda o: o.locale),
+}
+
+
 @dataclass
 class Plugins:
-    """Everything the loaded plugins registered, by kind and name."""
+    """Everything the loaded plugins registered, by kind and name.
+
+    ``providers`` maps ``(kind, name)`` to the plugin that registered it;
+    ``conflicts`` maps a name registered more than once to every plugin that
+    registered it; ``failures`` maps a plugin name to why it was left out.
+    """
 
     manager: pluggy.PluginManager
     plugins: dict[str, LoadedPlugin]
@@ -80,38 +96,115 @@ class Plugins:
     locales: dict[str, LocaleSource]
     providers: dict[tuple[str, str], str]
     failures: dict[str, str]
+    conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+
+    def _lookup(self, kind: str, name: str) -> Any:
+        table: dict[str, Any] = getattr(self, kind)
+        owners = self.conflicts.get((kind, name))
+        if owners:
+            both = " and ".join(repr(o) for o in owners)
+            error = DuplicateRegistration(
+                f"{kind[:-1]} {name!r} is registered by both {both}; "
+                "uninstall one or leave it out with PHONY_LOAD_PLUGINS"
+            )
+            error.plugin = owners[-1]
+            raise error
+        return table.get(name)
 
     def format(self, name: str) -> OutputFormat:
         """The output format called ``name``, or a UsageError listing the known ones."""
-        from phony_registry.errors import UsageError
-
-        try:
-            return self.formats[name]
-        except KeyError:
+        found: OutputFormat | None = self._lookup("formats", name)
+        if found is None:
             known = ", ".join(sorted(self.formats))
-            raise UsageError(f"unknown format {name!r} (available: {known})") from None
+            raise UsageError(f"unknown format {name!r} (available: {known})")
+        return found
+
+    def generator(self, name: str) -> GeneratorFactory | None:
+        """The generator type called ``name``, or ``None``."""
+        found: GeneratorFactory | None = self._lookup("generators", name)
+        return found
+
+    def locale(self, name: str) -> LocaleSource | None:
+        """The locale pack called ``name`` shipped by a plugin, or ``None``."""
+        found: LocaleSource | None = self._lookup("locales", name)
+        return found
+
+    def provider(self, kind: str, name: str) -> str:
+        """Which plugin registered ``name`` of ``kind`` (``formats``, ``generators``...)."""
+        return self.providers.get((kind, name), "")
+
+    def register_commands(self, cli: Any) -> None:
+        """Let each plugin add subcommands to ``cli``; a failing plugin is reported, not fatal.
+
+        A plugin cannot replace one of phony's own commands.
+        """
+        reserved = set(getattr(cli, "lazy", {}))
+        for impl in self.manager.hook.phony_register_commands.get_hookimpls():
+            name = impl.plugin_name
+            before = dict(cli.commands)
+            try:
+                impl.function(cli=cli)
+            except Exception as exc:
+                cli.commands = before
+                self._fail(name, f"phony_register_commands raised {type(exc).__name__}: {exc}")
+                continue
+            added = [c for c in cli.commands if c not in before]
+            clash = [c for c in added if c in reserved]
+            if clash:
+                cli.commands = before
+                self._fail(name, f"command {clash[0]!r} is one of phony's own commands")
+                continue
+            if name in self.plugins:
+                self.plugins[name].registered["commands"] = sorted(added)
+
+    def _fail(self, name: str, reason: str) -> None:
+        self.failures[name] = reason
+        print(f"warning: plugin {name} failed to load: {reason}", file=sys.stderr)
 
 
-def _selected(ep: EntryPoint, allow: set[str] | None) -> bool:
-    if ep.name == BUILTIN and ep.value.startswith("phony_registry."):
-        return True
-    if allow is None:
-        return True
-    dist = ep.dist.name if ep.dist is not None else ""
-    return ep.name in allow or dist in allow
+def _canonical(name: str) -> str:
+    return name.strip().lower().replace("_", "-").replace(".", "-")
 
 
 def _allow_list() -> set[str] | None:
     raw = os.environ.get("PHONY_LOAD_PLUGINS")
     if raw is None:
         return None
-    return {part.strip() for part in raw.split(",") if part.strip()}
+    return {_canonical(part) for part in raw.split(",") if part.strip()}
+
+
+def _unmarked_hooks(plugin: object, pm: pluggy.PluginManager) -> list[str]:
+    """``phony_*`` functions a plugin forgot to mark with ``@hookimpl``."""
+    names = []
+    for attr in dir(plugin):
+        if (
+            attr.startswith("phony_")
+            and callable(getattr(plugin, attr, None))
+            and pm.parse_hookimpl_opts(plugin, attr) is None
+        ):
+            names.append(attr)
+    return names
+
+
+def _unknown_hooks_message(plugin: object, pm: pluggy.PluginManager) -> str:
+    known = [
+        name
+        for name in dir(pm.hook)
+        if name.startswith("phony_") and getattr(pm.hook, name).has_spec()
+    ]
+    unknown = []
+    for caller in pm.get_hookcallers(plugin) or []:
+        if not caller.has_spec():
+            hint = difflib.get_close_matches(caller.name, known, n=1)
+            unknown.append(caller.name + (f" (did you mean {hint[0]}?)" if hint else ""))
+    return "unknown hook " + ", ".join(unknown)
 
 
 def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
     """Load the plugins allowed by ``PHONY_LOAD_PLUGINS`` and collect their registrations.
 
-    ``extra`` maps names to already-imported plugin objects (tests use it).
+    ``extra`` maps names to already-imported plugin objects, loaded whatever
+    ``PHONY_LOAD_PLUGINS`` says (tests use it).
     """
     pm = pluggy.PluginManager("phony")
     pm.add_hookspecs(hookspecs)
@@ -121,31 +214,46 @@ def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
 
     candidates: list[tuple[str, str, str, Callable[[], object]]] = []
     for ep in entry_points(group="phony"):
-        if not _selected(ep, allow):
-            continue
         dist = ep.dist.name if ep.dist is not None else ep.name
         version = ep.dist.version if ep.dist is not None else ""
-        name = "phony" if ep.name == BUILTIN and dist == "phony" else ep.name
-        candidates.append((name, dist, version, ep.load))
+        if ep.name == BUILTIN and _canonical(dist) == "phony":
+            candidates.insert(0, (_BUILTIN_NAME, dist, version, ep.load))
+        elif allow is None or _canonical(ep.name) in allow or _canonical(dist) in allow:
+            candidates.append((ep.name, dist, version, ep.load))
     for name, obj in (extra or {}).items():
         candidates.append((name, name, "", lambda obj=obj: obj))
 
     for name, dist, version, load in candidates:
-        if name in plugins or pm.has_plugin(name):
+        if name in plugins or name in failures:
             continue
         try:
             module = load()
+            unmarked = _unmarked_hooks(module, pm)
+            if unmarked:
+                raise PluginError(f"{', '.join(unmarked)} not marked with @hookimpl")
             pm.register(module, name=name)
+        except pluggy.PluginValidationError as exc:
+            failures[name] = str(exc)
+            continue
         except Exception as exc:
-            failures[name] = f"{type(exc).__name__}: {exc}"
+            failures[name] = (
+                str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
+            )
             continue
         hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
         plugins[name] = LoadedPlugin(name, dist, version, hooks)
-    try:
-        pm.check_pending()
-    except pluggy.PluginValidationError as exc:
-        bad = exc.plugin_name if hasattr(exc, "plugin_name") else str(exc.plugin)
-        failures[str(bad)] = str(exc)
+
+    # check_pending names the first plugin implementing an unknown hook
+    # (usually a misspelling): leave that plugin out and look again.
+    while True:
+        try:
+            pm.check_pending()
+            break
+        except pluggy.PluginValidationError as exc:
+            name = pm.get_name(exc.plugin) or repr(exc.plugin)
+            failures[name] = _unknown_hooks_message(exc.plugin, pm)
+            pm.unregister(exc.plugin)
+            plugins.pop(name, None)
 
     result = Plugins(pm, plugins, {}, {}, {}, {}, failures)
     _collect(result)
@@ -153,36 +261,29 @@ def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
 
 
 def _collect(result: Plugins) -> None:
-    pm = result.manager
-    kinds: list[tuple[str, str, dict[str, Any], Callable[[Any], str]]] = [
-        ("formats", "phony_register_formats", result.formats, lambda o: o.name),
-        ("generators", "phony_register_generators", result.generators, lambda o: o.name),
-        ("locales", "phony_register_locales", result.locales, lambda o: o.locale),
-    ]
-    for kind, hook_name, target, key_of in kinds:
-        caller = getattr(pm.hook, hook_name)
-        for impl in caller.get_hookimpls():
+    for kind, (hook_name, expected, key_of) in _KINDS.items():
+        table: dict[str, Any] = getattr(result, kind)
+        for impl in getattr(result.manager.hook, hook_name).get_hookimpls():
             plugin_name = impl.plugin_name
             if plugin_name in result.failures:
                 continue
-            staged: list[tuple[str, Any]] = []
-
-            def register(obj: Any, _staged: list[tuple[str, Any]] = staged) -> None:
-                _staged.append((key_of(obj), obj))
-
+            staged: list[Any] = []
             try:
-                impl.function(register=register)
+                impl.function(register=staged.append)
+                for obj in staged:
+                    if not isinstance(obj, expected):
+                        raise TypeError(f"register() got {obj!r}, expected {expected.__name__}")
             except Exception as exc:
                 result.failures[plugin_name] = f"{hook_name} raised {type(exc).__name__}: {exc}"
                 continue
-            for key, obj in staged:
+            for obj in staged:
+                key = key_of(obj)
                 previous = result.providers.get((kind, key))
                 if previous is not None and previous != plugin_name:
-                    raise DuplicateRegistration(
-                        f"{kind[:-1]} {key!r} is registered by both {previous!r} and {plugin_name!r}",
-                        plugin=plugin_name,
-                    )
-                target[key] = obj
+                    owners = result.conflicts.setdefault((kind, key), [previous])
+                    owners.append(plugin_name)
+                    continue
+                table[key] = obj
                 result.providers[(kind, key)] = plugin_name
                 loaded = result.plugins.get(plugin_name)
                 if loaded is not None:
@@ -191,11 +292,16 @@ def _collect(result: Plugins) -> None:
 
 @cache
 def get_plugins() -> Plugins:
-    """The process-wide plugin set, loaded on first use."""
-    return load_plugins()
+    """The process-wide plugin set, loaded on first use; failures are reported on stderr."""
+    plugins = load_plugins()
+    report_failures(plugins)
+    return plugins
 
 
 def report_failures(plugins: Plugins) -> None:
-    """Print one line per plugin that failed to load, on stderr."""
+    """Print one line per plugin that failed to load, and per conflicting name, on stderr."""
     for name, reason in sorted(plugins.failures.items()):
         print(f"warning: plugin {name} failed to load: {reason}", file=sys.stderr)
+    for (kind, key), owners in sorted(plugins.conflicts.items()):
+        both = " and ".join(repr(o) for o in owners)
+        print(f"warning: {kind[:-1]} {key!r} is registered by both {both}", file=sys.stderr)

@@ -1,0 +1,633 @@
+"""Column generators: what a schema column's ``type`` names.
+
+A generator type is a :class:`GeneratorFactory` registered through the
+``phony_register_generators`` hook. Its ``build(args, context)`` checks the
+column's arguments (raising :class:`~phony_registry.errors.ValidationError`
+with the field path) and returns a :class:`ColumnGenerator`, whose
+``generate(n, stream, inputs)`` makes the next ``n`` values of the column.
+
+Determinism: every column draws from its own :class:`ColumnStream`, a PCG64
+bit generator seeded from ``sha256(seed, column name)``, so adding a column
+never changes the others. Generators use the stream's raw 64-bit output with
+integer arithmetic (not ``numpy.random.Generator`` methods, whose algorithms
+may change between numpy versions) and draw a fixed number of raw values per
+row, so a table does not depend on its batch size either.
+
+numpy is imported inside the functions that need it: this module is imported
+whenever plugins load, including for ``phony --help``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import string
+import unicodedata
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from phony_registry.errors import ValidationError
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+__all__ = [
+    "BUILTIN_GENERATORS",
+    "BuildContext",
+    "ColumnGenerator",
+    "ColumnStream",
+    "GeneratorFactory",
+    "ascii_fold",
+    "column_seed",
+    "resolve_model_path",
+]
+
+
+@dataclass(frozen=True)
+class BuildContext:
+    """What a generator's ``build`` knows about the column it builds."""
+
+    column: str
+    columns: tuple[str, ...]
+    base_dir: Path | None = None
+    locale: str | None = None
+
+    def field(self, argument: str | None = None) -> str:
+        """The dotted path of the column (or one of its arguments) for error messages."""
+        path = f"columns.{self.column}"
+        return f"{path}.{argument}" if argument else path
+
+
+class ColumnGenerator(Protocol):
+    """Makes the values of one column, batch after batch."""
+
+    #: Names of the other columns this one reads (templates, emails); their
+    #: values of the same rows arrive in ``inputs``.
+    requires: Sequence[str]
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        """Return the next ``n`` values, drawing randomness only from ``stream``."""
+
+
+@dataclass(frozen=True)
+class GeneratorFactory:
+    """A generator type: ``name`` is what a schema column's ``type`` says.
+
+    ``arguments`` maps each argument a column may give to a one-line
+    description; any other argument is a validation error.
+    """
+
+    name: str
+    description: str
+    build: Callable[[Mapping[str, Any], BuildContext], ColumnGenerator] = field(repr=False)
+    arguments: Mapping[str, str] = field(default_factory=dict)
+
+
+def column_seed(seed: int, column: str) -> int:
+    """The 64-bit seed of one column's stream: derived from the table seed and the column name."""
+    digest = hashlib.sha256(f"phony-column\0{seed}\0{column}".encode()).digest()
+    return int.from_bytes(digest[:8], "big")
+
+
+class ColumnStream:
+    """One column's random stream and its position in the table.
+
+    ``offset`` is the number of rows generated before the current batch,
+    ``count`` the number of rows the whole table will have, and ``state`` a
+    dict where a generator may keep what it needs between batches.
+    """
+
+    def __init__(self, seed: int, count: int) -> None:
+        import numpy as np
+
+        self.seed = seed
+        self.count = count
+        self.offset = 0
+        self.state: dict[str, Any] = {}
+        self._bits = np.random.PCG64(seed)
+
+    def raw(self, n: int) -> npt.NDArray[np.uint64]:
+        """``n`` raw 64-bit values, stable across numpy versions."""
+        import numpy as np
+
+        return np.asarray(self._bits.random_raw(n), dtype=np.uint64)
+
+    def below(self, n: int, bound: int) -> npt.NDArray[np.uint64]:
+        """``n`` integers in ``[0, bound)``, one raw value each.
+
+        The top 32 bits times ``bound``, shifted down: exact integer
+        arithmetic, bias below ``bound / 2**32``. Bounds past ``2**32`` fall
+        back to a modulo of the full 64 bits.
+        """
+        import numpy as np
+
+        raw = self.raw(n)
+        if bound <= 1 << 32:
+            return ((raw >> np.uint64(32)) * np.uint64(bound)) >> np.uint64(32)
+        return raw % np.uint64(bound)
+
+
+# --- argument checking ------------------------------------------------------
+
+
+def _get(
+    args: Mapping[str, Any],
+    ctx: BuildContext,
+    key: str,
+    kinds: type | tuple[type, ...],
+    default: Any = ...,
+) -> Any:
+    if key not in args:
+        if default is ...:
+            raise ValidationError("is required", field=ctx.field(key))
+        return default
+    value = args[key]
+    if isinstance(value, bool) and bool not in (kinds if isinstance(kinds, tuple) else (kinds,)):
+        raise ValidationError(f"expected {_kind_name(kinds)}, got a boolean", field=ctx.field(key))
+    if not isinstance(value, kinds):
+        got = type(value).__name__
+        raise ValidationError(f"expected {_kind_name(kinds)}, got {got}", field=ctx.field(key))
+    return value
+
+
+def _kind_name(kinds: type | tuple[type, ...]) -> str:
+    names = {
+        str: "a string",
+        int: "an integer",
+        float: "a number",
+        bool: "true or false",
+        list: "a list",
+        dt.date: "a date",
+    }
+    seq = kinds if isinstance(kinds, tuple) else (kinds,)
+    return " or ".join(names.get(k, k.__name__) for k in seq)
+
+
+def _column_ref(ctx: BuildContext, name: str, argument: str) -> str:
+    if name not in ctx.columns:
+        known = ", ".join(ctx.columns)
+        raise ValidationError(
+            f"unknown column {name!r} (columns: {known})", field=ctx.field(argument)
+        )
+    if name == ctx.column:
+        raise ValidationError("a column cannot refer to itself", field=ctx.field(argument))
+    return name
+
+
+# --- sequence, integer, number, choice, date ---------------------------------
+
+
+class _Sequence:
+    requires: Sequence[str] = ()
+
+    def __init__(self, start: int, step: int, template: str | None) -> None:
+        self.start, self.step, self.template = start, step, template
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        first = self.start + stream.offset * self.step
+        values = range(first, first + n * self.step, self.step) if self.step else [first] * n
+        if self.template is None:
+            return list(map(str, values))
+        return list(map(self.template.format, values))
+
+
+def _build_sequence(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    template = _get(args, ctx, "format", str, None)
+    if template is not None:
+        try:
+            template.format(0)
+        except (ValueError, IndexError, KeyError) as exc:
+            raise ValidationError(f"bad format string: {exc}", field=ctx.field("format")) from None
+    return _Sequence(_get(args, ctx, "start", int, 1), _get(args, ctx, "step", int, 1), template)
+
+
+class _Integer:
+    requires: Sequence[str] = ()
+
+    def __init__(self, low: int, high: int) -> None:
+        self.low, self.span = low, high - low + 1
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        import numpy as np
+
+        drawn = stream.below(n, self.span)
+        if self.low >= -(2**63) and self.low + self.span <= 2**63:
+            return list(map(str, (drawn.astype(np.int64) + np.int64(self.low)).tolist()))
+        return [str(self.low + v) for v in drawn.tolist()]
+
+
+def _build_integer(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    low, high = _get(args, ctx, "min", int, 0), _get(args, ctx, "max", int)
+    if high < low:
+        raise ValidationError(f"must be >= min ({low})", field=ctx.field("max"))
+    if high - low >= 2**64:
+        raise ValidationError("range wider than 2**64", field=ctx.field("max"))
+    return _Integer(low, high)
+
+
+class _Number:
+    requires: Sequence[str] = ()
+
+    def __init__(self, low: int, high: int, decimals: int) -> None:
+        self.integer, self.decimals = _Integer(low, high), decimals
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        units = self.integer.generate(n, stream, inputs)
+        if not self.decimals:
+            return units
+        d = self.decimals
+        out = []
+        for text in units:
+            sign, digits = ("-", text[1:]) if text[0] == "-" else ("", text)
+            digits = digits.rjust(d + 1, "0")
+            out.append(f"{sign}{digits[:-d]}.{digits[-d:]}")
+        return out
+
+
+def _build_number(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    decimals = _get(args, ctx, "decimals", int, 2)
+    if not 0 <= decimals <= 12:
+        raise ValidationError("must be between 0 and 12", field=ctx.field("decimals"))
+    scale = Decimal(10) ** decimals
+    bounds = []
+    for key, default in (("min", 0), ("max", ...)):
+        value = _get(args, ctx, key, (int, float), default)
+        try:
+            bounds.append(Decimal(str(value)) * scale)
+        except InvalidOperation:
+            raise ValidationError("not a finite number", field=ctx.field(key)) from None
+    low, high = (
+        int(bounds[0].to_integral_value("ROUND_CEILING")),
+        int(bounds[1].to_integral_value("ROUND_FLOOR")),
+    )
+    if high < low:
+        raise ValidationError("must be >= min", field=ctx.field("max"))
+    return _Number(low, high, decimals)
+
+
+class _Choice:
+    requires: Sequence[str] = ()
+
+    def __init__(self, values: list[str], thresholds: list[int] | None) -> None:
+        self.values, self.thresholds = values, thresholds
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        import numpy as np
+
+        if self.thresholds is None:
+            picks = stream.below(n, len(self.values))
+        else:
+            top = stream.raw(n) >> np.uint64(11)  # 53 bits
+            picks = np.searchsorted(np.asarray(self.thresholds, dtype=np.uint64), top, side="right")
+        return list(map(self.values.__getitem__, picks.tolist()))
+
+
+def _build_choice(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    raw_values = _get(args, ctx, "values", list)
+    if not raw_values:
+        raise ValidationError("must not be empty", field=ctx.field("values"))
+    values = []
+    for i, v in enumerate(raw_values):
+        if not isinstance(v, str | int | float) or isinstance(v, bool):
+            raise ValidationError("expected a string or a number", field=ctx.field(f"values[{i}]"))
+        values.append(str(v))
+    weights = _get(args, ctx, "weights", list, None)
+    if weights is None:
+        return _Choice(values, None)
+    if len(weights) != len(values):
+        raise ValidationError(
+            f"has {len(weights)} weights for {len(values)} values", field=ctx.field("weights")
+        )
+    fractions = []
+    for i, w in enumerate(weights):
+        if isinstance(w, bool) or not isinstance(w, int | float) or not w >= 0 or w == float("inf"):
+            raise ValidationError("expected a number >= 0", field=ctx.field(f"weights[{i}]"))
+        fractions.append(Fraction(w))
+    total = sum(fractions)
+    if total == 0:
+        raise ValidationError("at least one weight must be > 0", field=ctx.field("weights"))
+    # Cumulative thresholds over 2**53, computed exactly: value i is picked
+    # when the top 53 bits of a raw draw fall in [threshold[i-1], threshold[i]).
+    thresholds, running = [], Fraction(0)
+    for f in fractions[:-1]:
+        running += f
+        thresholds.append(int(running / total * 2**53))
+    return _Choice(values, thresholds)
+
+
+class _Date:
+    requires: Sequence[str] = ()
+
+    def __init__(self, start: dt.datetime, span: int, unit: str, strftime: str | None) -> None:
+        self.start, self.span, self.unit, self.strftime = start, span, unit, strftime
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        import numpy as np
+
+        offsets = stream.below(n, self.span).astype(np.int64)
+        base = np.datetime64(self.start.replace(tzinfo=None), self.unit)
+        moments = base + offsets.astype(f"timedelta64[{self.unit}]")
+        if self.strftime is None:
+            return np.datetime_as_string(moments, unit=self.unit).tolist()  # type: ignore[no-any-return]
+        return [m.strftime(self.strftime) for m in moments.astype("datetime64[us]").tolist()]
+
+
+def _as_moment(value: Any, ctx: BuildContext, key: str) -> tuple[dt.datetime, str]:
+    if isinstance(value, str):
+        try:
+            value = (
+                dt.date.fromisoformat(value)
+                if len(value) == 10
+                else dt.datetime.fromisoformat(value)
+            )
+        except ValueError:
+            raise ValidationError(
+                f"not an ISO date or datetime: {value!r}", field=ctx.field(key)
+            ) from None
+    if isinstance(value, dt.datetime):
+        return value, "s"
+    if isinstance(value, dt.date):
+        return dt.datetime(value.year, value.month, value.day), "D"
+    raise ValidationError("expected a date (1990-01-31) or a datetime", field=ctx.field(key))
+
+
+def _build_date(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    start, unit_a = _as_moment(_get(args, ctx, "start", (str, dt.date)), ctx, "start")
+    end, unit_b = _as_moment(_get(args, ctx, "end", (str, dt.date)), ctx, "end")
+    unit = "s" if "s" in (unit_a, unit_b) else "D"
+    if (start.tzinfo is None) != (end.tzinfo is None):
+        raise ValidationError(
+            "start and end must both have a time zone or neither", field=ctx.field("end")
+        )
+    if end < start:
+        raise ValidationError("must not be before start", field=ctx.field("end"))
+    delta = end - start
+    span = (delta.days + 1) if unit == "D" else int(delta.total_seconds()) + 1
+    strftime = _get(args, ctx, "format", str, None)
+    return _Date(start, span, unit, strftime)
+
+
+# --- template and email --------------------------------------------------------
+
+
+class _Template:
+    def __init__(self, template: str, requires: tuple[str, ...]) -> None:
+        self.format, self.requires = template.format, requires
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        if not self.requires:
+            return [self.format()] * n
+        return list(map(self.format, *(inputs[name] for name in self.requires)))
+
+
+def _build_template(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    text = _get(args, ctx, "template", str)
+    # Rewrite "{first_name} {last_name}" into "{0} {1}" so that each row is a
+    # single str.format call over the referenced columns.
+    requires: list[str] = []
+    pieces: list[str] = []
+    try:
+        parsed = list(string.Formatter().parse(text))
+    except ValueError as exc:
+        raise ValidationError(f"bad template: {exc}", field=ctx.field("template")) from None
+    for literal, name, spec, conversion in parsed:
+        pieces.append(literal.replace("{", "{{").replace("}", "}}"))
+        if name is None:
+            continue
+        if not name or not name.isidentifier():
+            raise ValidationError(
+                f"{{{name}}} must name a column, as in {{first_name}}", field=ctx.field("template")
+            )
+        _column_ref(ctx, name, "template")
+        if name not in requires:
+            requires.append(name)
+        conv = f"!{conversion}" if conversion else ""
+        pieces.append(f"{{{requires.index(name)}{conv}{':' + spec if spec else ''}}}")
+    return _Template("".join(pieces), tuple(requires))
+
+
+# Letters that Unicode does not decompose into an ASCII base letter (the
+# Turkish dotless i among them, on purpose: hence the RUF001 exemption).
+_FOLD_EXTRA = str.maketrans(
+    {
+        "ı": "i", "ß": "ss",  # noqa: RUF001 "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe",
+        "Œ": "oe", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d",
+        "þ": "th", "Þ": "th", "ħ": "h", "Ħ": "h",
+    }
+)  # fmt: skip
+
+
+def ascii_fold(text: str) -> str:
+    """Lowercase ASCII letters and digits of ``text``: ``Şükrü Işık`` -> ``sukruisik``."""  # noqa: RUF002
+    decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD_EXTRA))
+    ascii_only = decomposed.encode("ascii", "ignore").decode("ascii").lower()
+    return "".join(ch for ch in ascii_only if ch.isalnum())
+
+
+class _FoldCache(dict[str, str]):
+    """``ascii_fold`` memoised: generated names repeat a lot, so most lookups are hits."""
+
+    def __missing__(self, key: str) -> str:
+        value = self[key] = ascii_fold(key)
+        return value
+
+
+_DEFAULT_DOMAINS = ("example.com", "example.net", "example.org")
+
+
+class _Email:
+    def __init__(self, requires: tuple[str, ...], domains: list[str], separator: str) -> None:
+        self.requires = requires
+        self.domains = ["@" + d for d in domains]
+        self.separator = separator
+        self._fold = _FoldCache()
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        if len(self._fold) > 1_000_000:  # do not grow without bound on unique data
+            self._fold.clear()
+        fold = self._fold.__getitem__
+        parts = [list(map(fold, inputs[name])) for name in self.requires]
+        picks = stream.below(n, len(self.domains)).tolist()
+        domains = list(map(self.domains.__getitem__, picks))
+        if len(parts) == 1:
+            locals_ = parts[0]
+        else:
+            locals_ = list(map(self.separator.join, zip(*parts, strict=True)))
+        # An empty local part (a name with no ASCII letter at all) gets a stand-in.
+        return [(a or "user") + d for a, d in zip(locals_, domains, strict=True)]
+
+
+def _build_email(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    sources = _get(args, ctx, "from", list)
+    if not sources:
+        raise ValidationError("must name at least one column", field=ctx.field("from"))
+    requires = []
+    for i, name in enumerate(sources):
+        if not isinstance(name, str):
+            raise ValidationError("expected a column name", field=ctx.field(f"from[{i}]"))
+        requires.append(_column_ref(ctx, name, f"from[{i}]"))
+    domains = _get(args, ctx, "domains", list, list(_DEFAULT_DOMAINS))
+    if not domains:
+        raise ValidationError("must not be empty", field=ctx.field("domains"))
+    for i, domain in enumerate(domains):
+        if not isinstance(domain, str) or not domain or "@" in domain or domain != domain.strip():
+            raise ValidationError(
+                "expected a domain such as example.com", field=ctx.field(f"domains[{i}]")
+            )
+    separator = _get(args, ctx, "separator", str, ".")
+    return _Email(tuple(requires), domains, separator)
+
+
+# --- ngram ---------------------------------------------------------------------
+
+
+class _Ngram:
+    requires: Sequence[str] = ()
+
+    def __init__(self, model: Any, unique: bool) -> None:
+        self.model, self.unique = model, unique
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        state = stream.state
+        if "batches" not in state:
+            # One generation over the whole column, consumed batch by batch:
+            # Model.iter_batches gives the same values whatever its batch size.
+            seed = stream.seed >> 1  # a non-negative 63-bit integer
+            state["batches"] = self.model.iter_batches(stream.count, seed, unique=self.unique)
+            state["pending"] = []
+        pending: list[str] = state["pending"]
+        while len(pending) < n:
+            batch = next(state["batches"], None)
+            if batch is None:
+                break
+            pending.extend(batch)
+        out, state["pending"] = pending[:n], pending[n:]
+        return out
+
+
+def resolve_model_path(spec: str, ctx: BuildContext) -> Path:
+    """The file of the model ``spec`` names: a path, or a name resolved by the plugins."""
+    candidate = Path(spec).expanduser()
+    if not candidate.is_absolute() and ctx.base_dir is not None:
+        candidate = ctx.base_dir / candidate
+    if candidate.is_file():
+        return candidate
+    if spec.endswith(".phony"):
+        raise ValidationError(f"no such file: {candidate}", field=ctx.field("model"))
+    from phony_registry.plugins import get_plugins
+
+    name = spec
+    if "/" not in spec and "@" not in spec and ctx.locale:
+        name = f"{ctx.locale}/{spec}"
+    found = get_plugins().manager.hook.phony_resolve_model(spec=name)
+    if found is None:
+        raise ValidationError(f"model {name!r} not found", field=ctx.field("model"))
+    return Path(found)
+
+
+def _build_ngram(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    spec = _get(args, ctx, "model", str)
+    unique = _get(args, ctx, "unique", bool, False)
+    path = resolve_model_path(spec, ctx)
+    from phony_registry.errors import ModelFormatError
+    from phony_registry.format import load_model
+
+    try:
+        model = load_model(path)
+    except ModelFormatError as exc:
+        raise ValidationError(f"{path}: {exc}", field=ctx.field("model")) from None
+    return _Ngram(model, unique)
+
+
+BUILTIN_GENERATORS: tuple[GeneratorFactory, ...] = (
+    GeneratorFactory(
+        "ngram",
+        "values from a .phony N-gram model, by path or by name (tr_TR/first_names)",
+        _build_ngram,
+        {
+            "model": "model name or path to a .phony file",
+            "unique": "no value twice (default false)",
+        },
+    ),
+    GeneratorFactory(
+        "template",
+        'text composed from other columns: "{first_name} {last_name}"',
+        _build_template,
+        {"template": "format string naming other columns in braces"},
+    ),
+    GeneratorFactory(
+        "email",
+        "an address derived from other columns, ASCII-folded and lowercased",
+        _build_email,
+        {
+            "from": "columns forming the local part, in order",
+            "domains": "domains drawn uniformly (default example.com/.net/.org)",
+            "separator": 'between the parts (default ".")',
+        },
+    ),
+    GeneratorFactory(
+        "sequence",
+        "consecutive integers: 1, 2, 3...",
+        _build_sequence,
+        {
+            "start": "first value (default 1)",
+            "step": "increment (default 1)",
+            "format": 'Python format string, e.g. "INV-{:06d}"',
+        },
+    ),
+    GeneratorFactory(
+        "integer",
+        "uniform integers in [min, max]",
+        _build_integer,
+        {"min": "smallest value (default 0)", "max": "largest value"},
+    ),
+    GeneratorFactory(
+        "number",
+        "uniform decimal numbers in [min, max] with fixed decimals",
+        _build_number,
+        {
+            "min": "smallest value (default 0)",
+            "max": "largest value",
+            "decimals": "digits after the point (default 2)",
+        },
+    ),
+    GeneratorFactory(
+        "choice",
+        "one of a list of values, optionally weighted",
+        _build_choice,
+        {"values": "the values", "weights": "relative weights, one per value (default equal)"},
+    ),
+    GeneratorFactory(
+        "date",
+        "uniform dates (or datetimes) in [start, end]",
+        _build_date,
+        {
+            "start": "first date, e.g. 1950-01-01",
+            "end": "last date",
+            "format": "strftime pattern (default ISO 8601)",
+        },
+    ),
+)

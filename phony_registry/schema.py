@@ -1,0 +1,211 @@
+"""Schemas: multi-column tables described in TOML, and the engine that fills them.
+
+A schema names its columns in order, each with a generator ``type`` and
+that generator's arguments::
+
+    locale = "tr_TR"                     # optional: default locale for model names
+
+    [columns.first_name]
+    type = "ngram"
+    model = "first_names"                # tr_TR/first_names, or a path to a .phony file
+
+    [columns.last_name]
+    type = "ngram"
+    model = "tr_TR/last_names"
+
+    [columns.email]
+    type = "email"
+    from = ["first_name", "last_name"]
+    domains = ["example.com", "example.org"]
+
+    [columns.id]
+    type = "sequence"
+    hidden = true                        # generated (others may use it), not written
+
+:func:`generate_table` yields the table as column-major batches, the shape
+:class:`~phony_registry.outputs.RowWriter` takes. The same seed gives the
+same table, whatever the batch size, and each column draws from its own
+random stream (see :mod:`phony_registry.generators`), so adding, removing or
+reordering a column leaves the others unchanged.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from phony_registry.errors import GenerationError, ValidationError
+from phony_registry.generators import BuildContext, ColumnGenerator, ColumnStream, column_seed
+
+__all__ = [
+    "Column",
+    "DEFAULT_BATCH_SIZE",
+    "Schema",
+    "generate_table",
+    "load_schema",
+    "parse_schema",
+]
+
+#: Rows per batch: large enough that per-batch overhead vanishes, small
+#: enough that memory stays flat for any count.
+DEFAULT_BATCH_SIZE = 65_536
+
+_TOP_LEVEL = {"columns", "locale", "description"}
+_RESERVED = {"type", "hidden"}
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column of a schema: its generator type, arguments and built generator."""
+
+    name: str
+    type: str
+    args: Mapping[str, Any]
+    hidden: bool
+    generator: ColumnGenerator
+
+
+@dataclass(frozen=True)
+class Schema:
+    """A parsed, checked schema, ready for :func:`generate_table`."""
+
+    columns: tuple[Column, ...]
+    #: Column names in the order they are generated (dependencies first).
+    order: tuple[str, ...]
+    locale: str | None = None
+
+    @property
+    def names(self) -> list[str]:
+        """Names of the columns written out, in schema order."""
+        return [c.name for c in self.columns if not c.hidden]
+
+
+def load_schema(path: str | Path, *, locale: str | None = None) -> Schema:
+    """Read and check the TOML schema at ``path``; model paths are relative to its folder.
+
+    ``locale`` (``--locale``) overrides the schema's own default locale.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path}: not UTF-8 text") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"{path}: not valid TOML: {exc}") from None
+    return parse_schema(data, base_dir=path.parent, locale=locale)
+
+
+def parse_schema(
+    data: Mapping[str, Any], *, base_dir: Path | None = None, locale: str | None = None
+) -> Schema:
+    """Check a schema given as a mapping (parsed TOML) and build its column generators.
+
+    Raises :class:`ValidationError` whose ``field`` is the dotted path of the
+    bad value (``columns.email.from[1]``).
+    """
+    from phony_registry.plugins import get_plugins
+
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise ValidationError(f"unknown key (expected: {', '.join(sorted(_TOP_LEVEL))})", key)
+    schema_locale = data.get("locale")
+    if schema_locale is not None and not isinstance(schema_locale, str):
+        raise ValidationError("expected a locale name such as tr_TR", field="locale")
+    locale = locale or schema_locale
+    raw_columns = data.get("columns")
+    if not isinstance(raw_columns, Mapping) or not raw_columns:
+        raise ValidationError("a schema needs at least one [columns.NAME] table", field="columns")
+    names = tuple(raw_columns)
+    plugins = get_plugins()
+    columns = []
+    for name, raw in raw_columns.items():
+        ctx = BuildContext(column=name, columns=names, base_dir=base_dir, locale=locale)
+        if not isinstance(raw, Mapping):
+            raise ValidationError("expected a table with a type", field=ctx.field())
+        kind = raw.get("type")
+        if not isinstance(kind, str):
+            raise ValidationError("is required (a generator name)", field=ctx.field("type"))
+        factory = plugins.generator(kind)
+        if factory is None:
+            known = ", ".join(sorted(plugins.generators))
+            raise ValidationError(
+                f"unknown generator {kind!r} (available: {known})", field=ctx.field("type")
+            )
+        hidden = raw.get("hidden", False)
+        if not isinstance(hidden, bool):
+            raise ValidationError("expected true or false", field=ctx.field("hidden"))
+        args = {k: v for k, v in raw.items() if k not in _RESERVED}
+        for key in args:
+            if key not in factory.arguments:
+                allowed = ", ".join(sorted(factory.arguments)) or "none"
+                raise ValidationError(
+                    f"unknown argument for {kind} (arguments: {allowed})", field=ctx.field(key)
+                )
+        generator = factory.build(args, ctx)
+        columns.append(Column(name, kind, args, hidden, generator))
+    if all(c.hidden for c in columns):
+        raise ValidationError("every column is hidden: nothing to write", field="columns")
+    order = _generation_order(columns)
+    return Schema(tuple(columns), order, locale)
+
+
+def _generation_order(columns: Sequence[Column]) -> tuple[str, ...]:
+    """Columns ordered so each comes after the columns it reads; a cycle is an error."""
+    requires = {c.name: tuple(c.generator.requires) for c in columns}
+    order: list[str] = []
+    state: dict[str, int] = {}  # 1 = being visited, 2 = done
+
+    def visit(name: str, path: list[str]) -> None:
+        if state.get(name) == 2:
+            return
+        if state.get(name) == 1:
+            cycle = [*path[path.index(name) :], name]
+            raise ValidationError(f"cycle {' -> '.join(cycle)}", field=f"columns.{cycle[0]}")
+        state[name] = 1
+        for dep in requires[name]:
+            if dep not in requires:
+                raise ValidationError(f"unknown column {dep!r}", field=f"columns.{name}")
+            visit(dep, [*path, name])
+        state[name] = 2
+        order.append(name)
+
+    for column in columns:
+        visit(column.name, [])
+    return tuple(order)
+
+
+def generate_table(
+    schema: Schema, count: int, seed: int, *, batch_size: int = DEFAULT_BATCH_SIZE
+) -> Iterator[list[list[str]]]:
+    """Yield ``count`` rows of ``schema`` as column-major batches of the visible columns.
+
+    The output depends on ``schema``, ``count`` and ``seed`` only.
+    """
+    if count < 0:
+        raise ValidationError("must be >= 0", field="count")
+    if batch_size < 1:
+        raise ValidationError("must be >= 1", field="batch_size")
+    by_name = {c.name: c for c in schema.columns}
+    streams = {name: ColumnStream(column_seed(seed, name), count) for name in schema.order}
+    visible = schema.names
+    done = 0
+    while done < count:
+        n = min(batch_size, count - done)
+        values: dict[str, Sequence[str]] = {}
+        for name in schema.order:
+            column, stream = by_name[name], streams[name]
+            inputs = {dep: values[dep] for dep in column.generator.requires}
+            produced = column.generator.generate(n, stream, inputs)
+            if len(produced) != n:
+                raise GenerationError(
+                    f"column {name} ({column.type}) gave {done + len(produced)} of {count} values"
+                )
+            values[name] = produced
+            stream.offset += n
+        done += n
+        yield [list(values[name]) for name in visible]

@@ -1,0 +1,245 @@
+"""The plugin manager: hooks documented, broken plugins isolated, duplicates named."""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from importlib.metadata import EntryPoint
+from pathlib import Path
+from types import ModuleType, SimpleNamespace
+from typing import Any
+
+import pytest
+
+from phony_registry import hookspecs, plugins
+from phony_registry.errors import DuplicateRegistration, UsageError
+from phony_registry.generators import GeneratorFactory
+from phony_registry.hookspecs import hookimpl
+from phony_registry.outputs import CSV, OutputFormat
+from phony_registry.plugins import load_plugins
+
+SPECS = [name for name, fn in vars(hookspecs).items() if name.startswith("phony_") and callable(fn)]
+
+
+def _format(name: str) -> OutputFormat:
+    return OutputFormat(name, name, f"the {name} format", CSV.open)
+
+
+def _plugin(**hooks: Callable[..., Any]) -> ModuleType:
+    """A plugin module built on the spot, as an entry point would load it."""
+    module = ModuleType("test_plugin")
+    for name, fn in hooks.items():
+        setattr(module, name, hookimpl(fn))
+    return module
+
+
+def test_there_are_hooks_for_generators_formats_locales_and_commands() -> None:
+    assert {
+        "phony_register_generators",
+        "phony_register_formats",
+        "phony_register_locales",
+        "phony_register_commands",
+    } <= set(SPECS)
+
+
+@pytest.mark.parametrize("name", SPECS)
+def test_every_hook_is_documented_and_typed(name: str) -> None:
+    fn = getattr(hookspecs, name)
+    doc = inspect.getdoc(fn) or ""
+    assert len(doc) > 60, f"{name} needs a docstring saying what it does"
+    signature = inspect.signature(fn)
+    assert signature.return_annotation != inspect.Signature.empty
+    for parameter in signature.parameters.values():
+        assert parameter.annotation != inspect.Parameter.empty, parameter.name
+
+
+def test_single_answer_hook_is_firstresult() -> None:
+    assert hookspecs.phony_resolve_model.phony_spec["firstresult"] is True  # type: ignore[attr-defined]
+    assert not hookspecs.phony_register_formats.phony_spec["firstresult"]  # type: ignore[attr-defined]
+
+
+def test_builtins_register_through_the_hooks() -> None:
+    loaded = load_plugins()
+    assert loaded.failures == {}
+    builtin = loaded.plugins["phony"]
+    assert builtin.distribution == "phony"
+    assert "phony_register_formats" in builtin.hooks
+    assert set(builtin.registered["formats"]) == {"txt", "csv", "jsonl", "json", "sql"}
+    assert {"ngram", "template", "email", "sequence", "integer", "number", "choice", "date"} <= set(
+        builtin.registered["generators"]
+    )
+    assert loaded.provider("formats", "sql") == "phony"
+
+
+def test_a_plugin_registers_a_format() -> None:
+    def phony_register_formats(register: Callable[[OutputFormat], None]) -> None:
+        register(_format("tsv2"))
+
+    loaded = load_plugins({"my-plugin": _plugin(phony_register_formats=phony_register_formats)})
+    assert loaded.format("tsv2").description == "the tsv2 format"
+    assert loaded.provider("formats", "tsv2") == "my-plugin"
+    assert loaded.plugins["my-plugin"].registered == {"formats": ["tsv2"]}
+
+
+def test_unknown_format_lists_the_known_ones() -> None:
+    with pytest.raises(UsageError, match=r"unknown format 'xlsx' \(available: csv, json, jsonl"):
+        load_plugins().format("xlsx")
+
+
+def test_two_plugins_registering_one_name_is_an_error_naming_both() -> None:
+    def one(register: Callable[[OutputFormat], None]) -> None:
+        register(_format("parquet"))
+
+    loaded = load_plugins(
+        {
+            "alpha": _plugin(phony_register_formats=one),
+            "beta": _plugin(phony_register_formats=one),
+        }
+    )
+    with pytest.raises(DuplicateRegistration, match="'alpha' and 'beta'") as info:
+        loaded.format("parquet")
+    assert info.value.plugin == "beta"
+    # everything else still works
+    assert loaded.format("csv").name == "csv"
+
+
+def test_a_plugin_overriding_a_builtin_is_a_duplicate() -> None:
+    def csv_again(register: Callable[[OutputFormat], None]) -> None:
+        register(_format("csv"))
+
+    loaded = load_plugins({"shadow": _plugin(phony_register_formats=csv_again)})
+    with pytest.raises(DuplicateRegistration, match="'phony' and 'shadow'"):
+        loaded.format("csv")
+
+
+def test_a_plugin_raising_at_registration_is_reported_and_left_out() -> None:
+    def boom(register: Callable[[OutputFormat], None]) -> None:
+        register(_format("half"))
+        raise RuntimeError("no config")
+
+    loaded = load_plugins({"broken": _plugin(phony_register_formats=boom)})
+    assert "no config" in loaded.failures["broken"]
+    assert "half" not in loaded.formats
+    assert loaded.format("csv").name == "csv"
+
+
+def test_registering_the_wrong_object_is_reported() -> None:
+    def wrong(register: Callable[[Any], None]) -> None:
+        register("csv")
+
+    loaded = load_plugins({"confused": _plugin(phony_register_generators=wrong)})
+    assert "expected GeneratorFactory" in loaded.failures["confused"]
+
+
+def test_a_misspelled_hook_is_caught_by_check_pending() -> None:
+    def phony_register_format(register: Callable[[OutputFormat], None]) -> None:
+        register(_format("typo"))
+
+    good = _plugin(phony_register_formats=lambda register: register(_format("fine")))
+    loaded = load_plugins(
+        {"typo-plugin": _plugin(phony_register_format=phony_register_format), "good": good}
+    )
+    assert "did you mean phony_register_formats" in loaded.failures["typo-plugin"]
+    assert "typo-plugin" not in loaded.plugins
+    assert loaded.format("fine")
+
+
+def test_a_hook_with_wrong_arguments_is_reported() -> None:
+    def phony_register_formats(registry: Any) -> None:
+        pass
+
+    loaded = load_plugins({"badargs": _plugin(phony_register_formats=phony_register_formats)})
+    assert "registry" in loaded.failures["badargs"]
+
+
+def test_a_hook_without_hookimpl_is_reported() -> None:
+    plugin = SimpleNamespace(phony_register_formats=lambda register: None)
+    loaded = load_plugins({"unmarked": plugin})
+    assert "not marked with @hookimpl" in loaded.failures["unmarked"]
+
+
+def _fake_entry_points(monkeypatch: pytest.MonkeyPatch, *eps: EntryPoint) -> None:
+    real = plugins.entry_points
+
+    def fake(group: str) -> list[EntryPoint]:
+        return [*real(group=group), *eps]
+
+    monkeypatch.setattr(plugins, "entry_points", fake)
+
+
+def test_a_plugin_that_fails_to_import_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("PHONY_LOAD_PLUGINS")
+    _fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "phony"))
+    loaded = load_plugins()
+    assert "ModuleNotFoundError" in loaded.failures["ghost"]
+    assert loaded.format("csv").name == "csv"
+
+
+@pytest.mark.parametrize(
+    ("allow", "loaded_names"),
+    [
+        pytest.param("", {"phony"}, id="empty-loads-builtins-only"),
+        pytest.param("other", {"phony"}, id="not-listed"),
+        pytest.param("ghost_plugin", {"phony", "ghost-plugin"}, id="underscore-spelling"),
+        pytest.param("Ghost-Plugin, other", {"phony", "ghost-plugin"}, id="listed"),
+    ],
+)
+def test_phony_load_plugins_limits_what_loads(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, allow: str, loaded_names: set[str]
+) -> None:
+    (tmp_path / "ghost_plugin_module.py").write_text(
+        "from phony_registry.hookspecs import hookimpl\n"
+        "from phony_registry.outputs import CSV, OutputFormat\n"
+        "@hookimpl\n"
+        "def phony_register_formats(register):\n"
+        "    register(OutputFormat('ghost', 'gh', 'a ghost', CSV.open))\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    _fake_entry_points(monkeypatch, EntryPoint("ghost-plugin", "ghost_plugin_module", "phony"))
+    monkeypatch.setenv("PHONY_LOAD_PLUGINS", allow)
+    loaded = load_plugins()
+    assert set(loaded.plugins) == loaded_names
+    assert ("ghost" in loaded.formats) == ("ghost-plugin" in loaded_names)
+
+
+def test_get_plugins_reports_failures_on_stderr(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.delenv("PHONY_LOAD_PLUGINS")
+    _fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "phony"))
+    plugins.get_plugins.cache_clear()
+    assert plugins.get_plugins().format("csv")
+    assert "warning: plugin ghost failed to load: ModuleNotFoundError" in capsys.readouterr().err
+
+
+def test_register_commands_isolates_a_failing_plugin(capsys: pytest.CaptureFixture[str]) -> None:
+    import click
+
+    @click.command()
+    def hello() -> None:
+        """Say hello."""
+
+    def good(cli: Any) -> None:
+        cli.add_command(hello)
+
+    def bad(cli: Any) -> None:
+        raise ValueError("nope")
+
+    loaded = load_plugins(
+        {"good": _plugin(phony_register_commands=good), "bad": _plugin(phony_register_commands=bad)}
+    )
+    group = click.Group()
+    loaded.register_commands(group)
+    assert list(group.commands) == ["hello"]
+    assert loaded.plugins["good"].registered["commands"] == ["hello"]
+    assert (
+        "warning: plugin bad failed to load: phony_register_commands raised ValueError: nope"
+        in (capsys.readouterr().err)
+    )
+
+
+def test_generator_lookup() -> None:
+    loaded = load_plugins()
+    factory = loaded.generator("email")
+    assert isinstance(factory, GeneratorFactory)
+    assert loaded.generator("nope") is None
