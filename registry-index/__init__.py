@@ -17,4 +17,4 @@ __all__ = ["PUBLIC_KEY_FILE", "ROOT"]
 ROOT: Path = Path(__file__).resolve().parent
 
 #: The official index's Ed25519 public key (PEM); the same key is pinned in the client.
-PUBLIC_KEY_FILE: Path = ROOT / "keys" / "official-index-signing.pub.pem"
+PUBLIC_KEY_FILE: Path = ROOT / "keys" / "registry.pub.pem"
