@@ -23,7 +23,7 @@ from typing import BinaryIO, ClassVar, Protocol
 
 from phony_registry.errors import UsageError
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "CSV",
     "JSON",
     "JSONL",

@@ -40,7 +40,7 @@ from typing import Any
 from phony_registry.errors import GenerationError, ValidationError
 from phony_registry.generators import BuildContext, ColumnGenerator, ColumnStream, column_seed
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "Column",
     "DEFAULT_BATCH_SIZE",
     "Schema",
