@@ -1,0 +1,139 @@
+"""``phony generate``: write values generated from a model.
+
+:func:`write_values` is the single-model path; multi-column commands can call
+it (or :func:`open_output` and :func:`resolve_model`) alongside their own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import secrets
+import sys
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, BinaryIO
+
+import click
+
+from phony_registry.errors import UsageError
+
+if TYPE_CHECKING:
+    from phony_registry.model import Model
+
+__all__ = ["generate", "open_output", "resolve_model", "write_values"]
+
+
+def resolve_model(spec: str) -> Path:
+    """The model file ``spec`` names: a path when it is an existing file or ends in
+    ``.phony``, otherwise a cached model looked up by name."""
+    path = Path(spec)
+    if path.is_file() or spec.endswith(".phony"):
+        if not path.is_file():
+            raise UsageError(f"{spec}: no such model file")
+        return path
+    try:
+        from phony_client.lookup import (  # type: ignore[import-not-found,unused-ignore]
+            find_cached_model,
+        )
+    except ImportError:
+        raise UsageError(
+            f"{spec!r} is not a model file (looking models up by name is not available)"
+        ) from None
+    return Path(find_cached_model(spec))
+
+
+@contextlib.contextmanager
+def open_output(output: str | None) -> Iterator[BinaryIO]:
+    """A binary stream to write to: stdout for None or ``-``, else a temporary file
+    in the target's folder that replaces ``output`` only when writing succeeded."""
+    if output is None or output == "-":
+        yield sys.stdout.buffer
+        sys.stdout.buffer.flush()
+        return
+    target = Path(output)
+    folder = target.parent if str(target.parent) else Path()
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
+            yield stream
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_values(
+    model: Model,
+    stream: BinaryIO,
+    *,
+    count: int,
+    seed: int,
+    format_name: str = "txt",
+    unique: bool = False,
+    options: dict[str, str] | None = None,
+) -> None:
+    """Generate ``count`` values from ``model`` and write them in ``format_name``.
+
+    Batches stream straight to the writer, so memory stays flat for any count.
+    """
+    from phony_registry.plugins import get_plugins
+
+    fmt = get_plugins().format(format_name)
+    writer = fmt.open(stream, [model.column_name], options or {})
+    for batch in model.iter_batches(count, seed, unique=unique):
+        writer.write([batch])
+    writer.close()
+
+
+@click.command()
+@click.argument("model_spec", metavar="MODEL")
+@click.option(
+    "-n",
+    "--count",
+    default=10,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="How many values.",
+)
+@click.option(
+    "--seed",
+    type=click.IntRange(0, 2**128 - 1),
+    help="Seed: the same model, seed and count give the same output everywhere "
+    "[default: random, printed on stderr].",
+)
+@click.option(
+    "-f",
+    "--format",
+    "format_name",
+    default="txt",
+    show_default=True,
+    help="Output format (txt, csv, jsonl, or one a plugin adds).",
+)
+@click.option(
+    "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+)
+@click.option(
+    "--unique", is_flag=True, help="Only distinct values; fails if the model has too few."
+)
+def generate(
+    model_spec: str,
+    count: int,
+    seed: int | None,
+    format_name: str,
+    output: str | None,
+    unique: bool,
+) -> None:
+    """Generate values from MODEL: a .phony file, or the name of a cached model."""
+    from phony_registry.format import load_model
+    from phony_registry.plugins import get_plugins
+
+    path = resolve_model(model_spec)
+    model = load_model(path)
+    get_plugins().format(format_name)  # an unknown format fails before any output
+    if seed is None:
+        seed = secrets.randbits(63)
+        click.echo(f"phony: seed {seed} (pass --seed {seed} to repeat this output)", err=True)
+    with open_output(output) as stream:
+        write_values(model, stream, count=count, seed=seed, format_name=format_name, unique=unique)

@@ -1,0 +1,292 @@
+"""``phony train``, ``info``, ``validate``, ``stats`` and ``migrate``: commands on model files.
+
+numpy and the model code are imported inside the commands, so listing the
+commands (``phony --help``) stays cheap.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from phony_registry.errors import ModelFormatError, UsageError
+
+__all__ = ["info", "migrate", "stats", "train", "validate"]
+
+_PATH = click.Path(dir_okay=False, path_type=Path)
+_EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+def _digest(data: bytes) -> str:
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def _echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
+
+
+@click.command()
+@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.option(
+    "-o", "--output", type=_PATH, help="Model file to write [default: SOURCE stem + .phony]."
+)
+@click.option("--column", help="Train on this column of a CSV file (by header name).")
+@click.option("--order", type=int, help="N of the N-grams, 1 to 12 [default: 4].")
+@click.option("--name", help="Model name [default: SOURCE's file name without extension].")
+@click.option("--locale", help="Locale of the values, e.g. tr_TR.")
+@click.option("--kind", help="What the values are (first_name, street...): the column name.")
+@click.option("--license", "license_", metavar="TEXT", help="Licence of the training data.")
+@click.option("--description", default="", help="One line describing the model.")
+@click.option(
+    "--source-description",
+    "source_text",
+    metavar="TEXT",
+    help="Where the values come from [default: SOURCE's file name].",
+)
+@click.option(
+    "--created",
+    metavar="ISO8601",
+    help="Creation time to record [default: SOURCE_DATE_EPOCH, else none].",
+)
+@click.option(
+    "--exclude-originals",
+    is_flag=True,
+    help="Store salted hashes so generation never emits a training value.",
+)
+def train(
+    source: Path,
+    output: Path | None,
+    column: str | None,
+    order: int | None,
+    name: str | None,
+    locale: str | None,
+    kind: str | None,
+    license_: str | None,
+    description: str,
+    source_text: str | None,
+    created: str | None,
+    exclude_originals: bool,
+) -> None:
+    """Train a model on SOURCE: one value per line, or a CSV column (--column).
+
+    The same input and options always give a byte-identical file.
+    """
+    from phony_registry.format import save_model
+    from phony_registry.ngram import DEFAULT_ORDER, created_timestamp, read_values
+    from phony_registry.ngram import train as train_model
+
+    if str(source) == "-":
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            staged = Path(tmp) / ("stdin.csv" if column else "stdin.txt")
+            staged.write_bytes(sys.stdin.buffer.read())
+            values = read_values(staged, column=column)
+        stem = "stdin"
+    else:
+        if not source.is_file():
+            raise UsageError(f"{source}: no such file")
+        values = read_values(source, column=column)
+        stem = source.stem
+    model = train_model(
+        values,
+        name=name or stem,
+        order=DEFAULT_ORDER if order is None else order,
+        locale=locale,
+        kind=kind,
+        license=license_,
+        source=source_text
+        if source_text is not None
+        else (source.name if stem != "stdin" else stem),
+        description=description,
+        created=created_timestamp(created),
+        exclude_originals=exclude_originals,
+    )
+    target = output or Path(f"{stem}.phony")
+    data = save_model(model, target)
+    click.echo(
+        f"wrote {target}: order {model.order}, {model.training.values} values, "
+        f"{model.num_states} contexts, {model.num_edges} n-grams, {len(data)} bytes, "
+        f"{_digest(data)}",
+        err=True,
+    )
+
+
+def _load(path: Path) -> tuple[bytes, Any]:
+    from phony_registry.format import load_model
+
+    data = path.read_bytes()
+    return data, load_model(data)
+
+
+@click.command()
+@click.argument("path", type=_EXISTING)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def info(path: Path, as_json: bool) -> None:
+    """Show a model's name, locale, kind, format version, order, sizes and digest."""
+    data, model = _load(path)
+    meta = model.meta
+    t = model.training
+    record = {
+        "path": str(path),
+        "name": meta.name,
+        "locale": meta.locale,
+        "kind": meta.kind,
+        "license": meta.license,
+        "source": meta.source,
+        "description": meta.description,
+        "created": meta.created,
+        "format_version": model.format_version,
+        "order": model.order,
+        "alphabet": len(model.alphabet),
+        "contexts": model.num_states,
+        "ngrams": model.num_edges,
+        "max_length": model.max_length,
+        "training": {
+            "values": t.values,
+            "unique_values": t.unique_values,
+            "characters": t.characters,
+            "max_length": t.max_length,
+        },
+        "exclude_originals": model.exclude is not None,
+        "size": len(data),
+        "digest": _digest(data),
+    }
+    if as_json:
+        _echo_json(record)
+        return
+    version = str(model.format_version)
+    if model.format_version != 2:
+        version += " (read through migration; phony migrate writes version 2)"
+    unique = "?" if t.unique_values is None else t.unique_values
+    rows = [
+        ("name", meta.name),
+        ("locale", meta.locale or "-"),
+        ("kind", meta.kind or "-"),
+        ("license", meta.license or "-"),
+        ("source", meta.source or "-"),
+        ("description", meta.description or "-"),
+        ("created", meta.created or "-"),
+        ("format version", version),
+        ("order", model.order),
+        ("alphabet", f"{len(model.alphabet)} characters"),
+        ("contexts", model.num_states),
+        ("n-grams", model.num_edges),
+        ("training", f"{t.values} values ({unique} distinct), {t.characters} characters"),
+        ("max length", model.max_length),
+        ("exclude originals", "yes" if model.exclude is not None else "no"),
+        ("size", f"{len(data)} bytes"),
+        ("digest", record["digest"]),
+    ]
+    for key, value in rows:
+        click.echo(f"{key + ':':<19}{value}")
+
+
+@click.command()
+@click.argument("paths", nargs=-1, required=True, type=_EXISTING)
+def validate(paths: tuple[Path, ...]) -> None:
+    """Check model files; list every problem with its field path (exit 4 if any)."""
+    from phony_registry.format import load_document, problems
+
+    bad = 0
+    for path in paths:
+        try:
+            doc = load_document(path.read_bytes())
+        except ModelFormatError as exc:
+            found = [str(exc)]
+        else:
+            found = [str(p) for p in problems(doc)]
+        if found:
+            bad += 1
+            for line in found:
+                click.echo(f"{path}: {line}")
+        else:
+            click.echo(f"{path}: ok (format version {doc['format_version']})")
+    if bad:
+        raise ModelFormatError(f"{bad} of {len(paths)} file{'s' * (len(paths) > 1)} invalid")
+
+
+@click.command()
+@click.argument("path", type=_EXISTING)
+@click.option(
+    "--sample",
+    default=10_000,
+    show_default=True,
+    type=click.IntRange(1, 65_536),
+    help="Values to generate for the sample figures.",
+)
+@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--training",
+    "training_file",
+    type=_EXISTING,
+    help="Training values to measure novelty against (else the model's hashes).",
+)
+@click.option("--column", help="Column of --training when it is a CSV file.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def stats(
+    path: Path,
+    sample: int,
+    seed: int,
+    training_file: Path | None,
+    column: str | None,
+    as_json: bool,
+) -> None:
+    """N-gram counts, length distribution, entropy and the novelty of a sample."""
+    from phony_registry.ngram import model_stats, read_values
+
+    _, model = _load(path)
+    originals = read_values(training_file, column=column) if training_file else None
+    figures = model_stats(model, sample=sample, seed=seed, originals=originals)
+    if as_json:
+        _echo_json(figures)
+        return
+    t, e, s = figures["training"], figures["entropy"], figures["sample"]
+    click.echo(f"model:        {figures['name']} (order {figures['order']})")
+    click.echo(
+        f"n-grams:      {figures['ngrams']} over {figures['states']} contexts, "
+        f"alphabet of {figures['alphabet']}"
+    )
+    click.echo(f"training:     {t['values']} values, {t['characters']} characters")
+    click.echo(
+        f"entropy:      {e['bits_per_token']:.3f} bits per character, "
+        f"{e['bits_per_value']:.2f} bits per value"
+    )
+    novelty = "unknown (pass --training FILE)" if s["novelty"] is None else f"{s['novelty']:.1%}"
+    distinct = "-" if s["distinct"] is None else f"{s['distinct']:.1%}"
+    mean = "-" if s["mean_length"] is None else f"{s['mean_length']:.2f}"
+    click.echo(
+        f"sample:       {s['accepted']} of {s['size']} values (seed {seed}), "
+        f"{distinct} distinct, mean length {mean}"
+    )
+    click.echo(f"novelty:      {novelty} of the sample are not training values")
+    click.echo("length    training    sample")
+    train_hist = t["length_histogram"]
+    sample_hist = s["length_histogram"]
+    for length in range(1, max(len(train_hist), len(sample_hist))):
+        a = train_hist[length] if length < len(train_hist) else 0
+        b = sample_hist[length] if length < len(sample_hist) else 0
+        if a or b:
+            click.echo(f"{length:>6}  {a:>10}  {b:>8}")
+
+
+@click.command()
+@click.argument("path", type=_EXISTING)
+@click.option(
+    "-o", "--output", type=_PATH, required=True, help="Where to write the migrated model."
+)
+def migrate(path: Path, output: Path) -> None:
+    """Rewrite a model of any older format version in the current version."""
+    from phony_registry.format import FORMAT_VERSION, save_model
+
+    _, model = _load(path)
+    old = model.format_version
+    data = save_model(model, output)
+    click.echo(
+        f"wrote {output}: format version {old} -> {FORMAT_VERSION}, {_digest(data)}", err=True
+    )
