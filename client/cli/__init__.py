@@ -74,7 +74,7 @@ class LazyGroup(click.Group):
         self._plugin_commands_loaded = True
         from phony_registry.plugins import get_plugins
 
-        get_plugins().manager.hook.phony_register_commands(cli=self)
+        get_plugins().register_commands(self)
 
 
 @click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
