@@ -88,7 +88,7 @@ def write_values(
 
 
 @click.command()
-@click.argument("model_spec", metavar="MODEL")
+@click.argument("model_spec", metavar="MODEL", required=False)
 @click.option(
     "-n",
     "--count",
@@ -117,23 +117,66 @@ def write_values(
 @click.option(
     "--unique", is_flag=True, help="Only distinct values; fails if the model has too few."
 )
+@click.option(
+    "--schema",
+    "schema_path",
+    metavar="FILE",
+    type=click.Path(exists=True, dir_okay=False),
+    help="Generate the columns a TOML schema describes, instead of one MODEL.",
+)
+@click.option(
+    "--option",
+    "option_pairs",
+    metavar="KEY=VALUE",
+    multiple=True,
+    help="Format option, e.g. --option table=people for sql (repeatable).",
+)
 def generate(
-    model_spec: str,
+    model_spec: str | None,
     count: int,
     seed: int | None,
     format_name: str,
     output: str | None,
     unique: bool,
+    schema_path: str | None,
+    option_pairs: tuple[str, ...],
 ) -> None:
-    """Generate values from MODEL: a .phony file, or the name of a cached model."""
-    from phony_registry.format import load_model
+    """Generate values from MODEL: a .phony file, or the name of a cached model.
+
+    With --schema FILE, generate a table whose columns FILE describes instead.
+    """
+    from phony_registry.outputs import parse_options
     from phony_registry.plugins import get_plugins
 
-    path = resolve_model(model_spec)
-    model = load_model(path)
+    options = parse_options(option_pairs)
+    if (model_spec is None) == (schema_path is None):
+        raise UsageError("give either a MODEL or --schema FILE")
+    if schema_path is not None and unique:
+        raise UsageError("--unique applies to a MODEL; in a schema, set unique = true on a column")
     get_plugins().format(format_name)  # an unknown format fails before any output
+    if schema_path is not None:
+        from phony_registry.schema import load_schema, write_table
+
+        schema = load_schema(schema_path)
+    else:
+        from phony_registry.format import load_model
+
+        model = load_model(resolve_model(model_spec or ""))
     if seed is None:
         seed = secrets.randbits(63)
         click.echo(f"phony: seed {seed} (pass --seed {seed} to repeat this output)", err=True)
     with open_output(output) as stream:
-        write_values(model, stream, count=count, seed=seed, format_name=format_name, unique=unique)
+        if schema_path is not None:
+            write_table(
+                schema, stream, count=count, seed=seed, format_name=format_name, options=options
+            )
+        else:
+            write_values(
+                model,
+                stream,
+                count=count,
+                seed=seed,
+                format_name=format_name,
+                unique=unique,
+                options=options,
+            )
