@@ -13,8 +13,6 @@ statements, every value quoted by :func:`sql_literal`).
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +30,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "SQL",
     "TXT",
     "check_options",
+    "parse_options",
     "sql_literal",
 ]
 
@@ -73,6 +72,17 @@ def check_options(format_name: str, options: Mapping[str, str], known: Mapping[s
             raise UsageError(f"format {format_name} has no option {key!r} (options: {listed})")
 
 
+def parse_options(pairs: Sequence[str]) -> dict[str, str]:
+    """``["table=people", "batch=100"]`` (from ``--option``) as a dict; a UsageError otherwise."""
+    options: dict[str, str] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"--option {pair!r}: expected KEY=VALUE, e.g. table=people")
+        options[key.strip()] = value
+    return options
+
+
 def _flag(options: Mapping[str, str], key: str, default: bool) -> bool:
     value = options.get(key)
     if value is None:
@@ -107,6 +117,16 @@ class _TextWriter:
         return None
 
 
+def _csv_quoted(column: Sequence[str], alone: bool) -> list[str]:
+    """RFC 4180 quoting: a field with a comma, quote, CR or LF is quoted, quotes doubled."""
+    out = []
+    for value in column:
+        if any(ch in value for ch in ',"\r\n') or (alone and not value):
+            value = '"' + value.replace('"', '""') + '"'
+        out.append(value)
+    return out
+
+
 class _CsvWriter:
     OPTIONS: ClassVar[dict[str, str]] = {"header": "write the column names first (default true)"}
 
@@ -120,8 +140,8 @@ class _CsvWriter:
     def _write_rows(self, columns: Sequence[Sequence[str]]) -> None:
         # Fast path: join the batch directly, then prove with a few C-level
         # counts that no value needed quoting (no quote, no CR, exactly the
-        # separators and newlines the join itself put there). Otherwise the
-        # csv module quotes the batch properly.
+        # separators and newlines the join itself put there). Otherwise each
+        # column is quoted on its own.
         n = len(columns[0])
         text = _rows(columns, ",")
         plain = (
@@ -129,18 +149,12 @@ class _CsvWriter:
             and "\r" not in text
             and text.count("\n") == n - 1
             and text.count(",") == (len(columns) - 1) * n
-            # a lone empty field would read back as a blank line
-            and (
-                len(columns) > 1
-                or ("\n\n" not in text and text[:1] != "\n" and text[-1:] not in ("\n", ""))
-            )
         )
-        if plain:
-            self._stream.write(text.encode("utf-8") + b"\n")
-            return
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(zip(*columns, strict=True))
-        self._stream.write(buffer.getvalue().encode("utf-8"))
+        if plain and len(columns) == 1:
+            plain = "" not in columns[0]  # a lone empty field would read back as a blank line
+        if not plain:
+            text = _rows([_csv_quoted(c, len(columns) == 1) for c in columns], ",")
+        self._stream.write(text.encode("utf-8") + b"\n")
 
     def _start(self) -> None:
         self._started = True

@@ -35,7 +35,7 @@ import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from phony_registry.errors import GenerationError, ValidationError
 from phony_registry.generators import BuildContext, ColumnGenerator, ColumnStream, column_seed
@@ -47,6 +47,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "generate_table",
     "load_schema",
     "parse_schema",
+    "write_table",
 ]
 
 #: Rows per batch: large enough that per-batch overhead vanishes, small
@@ -209,3 +210,21 @@ def generate_table(
             stream.offset += n
         done += n
         yield [list(values[name]) for name in visible]
+
+
+def write_table(
+    schema: Schema,
+    stream: BinaryIO,
+    *,
+    count: int,
+    seed: int,
+    format_name: str = "csv",
+    options: Mapping[str, str] | None = None,
+) -> None:
+    """Generate ``count`` rows of ``schema`` and write them to ``stream`` in ``format_name``."""
+    from phony_registry.plugins import get_plugins
+
+    writer = get_plugins().format(format_name).open(stream, schema.names, options or {})
+    for batch in generate_table(schema, count, seed):
+        writer.write(batch)
+    writer.close()

@@ -1,0 +1,165 @@
+"""Output formats: what a user reads back from each built-in format."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+from collections.abc import Mapping, Sequence
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from phony_registry.errors import UsageError
+from phony_registry.outputs import CSV, JSON, JSONL, SQL, TXT, OutputFormat, sql_literal
+
+NAMES = ["first_name", "note"]
+
+
+def render(
+    fmt: OutputFormat,
+    batches: Sequence[Sequence[Sequence[str]]],
+    names: Sequence[str] = NAMES,
+    options: Mapping[str, str] | None = None,
+) -> str:
+    stream = io.BytesIO()
+    writer = fmt.open(stream, names, options or {})
+    for batch in batches:
+        writer.write(batch)
+    writer.close()
+    return stream.getvalue().decode("utf-8")
+
+
+TRICKY = ["Ayşe", 'say "hi"', "a,b", "line\nbreak", "", " spaced ", "tab\tx", "O'Brien", "cr\rx"]
+text_values = st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)
+
+
+def test_txt_one_value_per_line() -> None:
+    assert render(TXT, [[["Ayşe", "Mehmet"]]], ["name"]) == "Ayşe\nMehmet\n"
+    assert render(TXT, [[["a", "b"], ["1", "2"]]]) == "a\t1\nb\t2\n"
+    assert render(TXT, [[["a"], ["1"]]], options={"separator": ";"}) == "a;1\n"
+
+
+def test_csv_header_and_rows() -> None:
+    out = render(CSV, [[["Ayşe", "Can"], ["x", "y"]], [["Deniz"], ["z"]]])
+    assert out == "first_name,note\nAyşe,x\nCan,y\nDeniz,z\n"
+
+
+def test_csv_without_header_and_empty_output() -> None:
+    assert render(CSV, [[["a"], ["b"]]], options={"header": "false"}) == "a,b\n"
+    assert render(CSV, []) == "first_name,note\n"
+
+
+def test_csv_quotes_what_needs_quoting() -> None:
+    out = render(CSV, [[TRICKY, TRICKY]])
+    rows = list(csv.reader(io.StringIO(out)))
+    assert rows[0] == NAMES
+    assert rows[1:] == [[v, v] for v in TRICKY]
+
+
+@settings(max_examples=200)
+@given(st.lists(text_values, min_size=1, max_size=20), st.integers(1, 3))
+def test_csv_round_trips_any_text(values: list[str], width: int) -> None:
+    names = [f"c{i}" for i in range(width)]
+    out = render(CSV, [[values] * width], names)
+    rows = list(csv.reader(io.StringIO(out, newline="")))
+    assert rows == [names, *[[v] * width for v in values]]
+
+
+def test_jsonl_one_object_per_line() -> None:
+    out = render(JSONL, [[TRICKY, TRICKY[::-1]]])
+    objects = [json.loads(line) for line in out.splitlines()]
+    assert objects == [
+        {"first_name": a, "note": b} for a, b in zip(TRICKY, TRICKY[::-1], strict=True)
+    ]
+    assert "Ayşe" in out  # UTF-8, not \u escapes
+
+
+@pytest.mark.parametrize("batches", [[], [[[], []]], [[["a"], ["b"]]], [[["a"], ["b"]]] * 3])
+def test_json_is_one_valid_array_for_any_count(batches: list[list[list[str]]]) -> None:
+    out = render(JSON, batches)
+    rows = json.loads(out)
+    assert rows == [{"first_name": "a", "note": "b"}] * sum(len(b[0]) for b in batches)
+
+
+def test_json_keys_with_braces_and_quotes() -> None:
+    out = render(JSON, [[["v"]]], ['we{ird}"key'])
+    assert json.loads(out) == [{'we{ird}"key': "v"}]
+
+
+def _sqlite_rows(script: str) -> list[tuple[str, ...]]:
+    db = sqlite3.connect(":memory:")
+    db.execute('CREATE TABLE "people" ("first_name" TEXT, "note" TEXT)')
+    db.executescript(script)
+    return db.execute("SELECT * FROM people").fetchall()
+
+
+def test_sql_inserts_in_batches() -> None:
+    out = render(
+        SQL, [[["a", "b", "c"], ["1", "2", "3"]]], options={"table": "people", "batch": "2"}
+    )
+    assert out == (
+        'INSERT INTO "people" ("first_name", "note") VALUES\n'
+        "('a', '1'),\n('b', '2');\n"
+        'INSERT INTO "people" ("first_name", "note") VALUES\n'
+        "('c', '3');\n"
+    )
+
+
+@pytest.mark.parametrize("dialect", ["standard", "sqlite"])
+def test_sql_quotes_every_value(dialect: str) -> None:
+    values = [*TRICKY, "x'); DROP TABLE people; --", "bell\x07", "nul\x00byte", "\\back"]
+    out = render(SQL, [[values, values]], options={"table": "people", "dialect": dialect})
+    rows = _sqlite_rows(out)
+    expected = values if dialect == "sqlite" else [v.replace("\0", "") for v in values]
+    assert rows == [(v, v) for v in expected]
+
+
+@settings(max_examples=200)
+@given(st.lists(text_values, min_size=1, max_size=10))
+def test_sql_sqlite_dialect_round_trips_any_text(values: list[str]) -> None:
+    out = render(SQL, [[values, values]], options={"table": "people", "dialect": "sqlite"})
+    assert _sqlite_rows(out) == [(v, v) for v in values]
+
+
+def test_sql_create_table_and_odd_identifiers() -> None:
+    out = render(SQL, [[["v"]]], ['we"ird'], options={"table": "my table", "create": "true"})
+    db = sqlite3.connect(":memory:")
+    db.executescript(out)
+    assert db.execute('SELECT "we""ird" FROM "my table"').fetchall() == [("v",)]
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("O'Brien", "'O''Brien'"),
+        ("a\\b", "'a\\\\b'"),
+        ("nul\0", "'nul\\0'"),
+        ("line\nbreak", "'line\\nbreak'"),
+    ],
+)
+def test_sql_literal_mysql(value: str, expected: str) -> None:
+    assert sql_literal(value, "mysql") == expected
+
+
+def test_sql_literal_standard_keeps_newlines_and_drops_nul() -> None:
+    assert sql_literal("a\nb\0", "standard") == "'a\nb'"
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "message"),
+    [
+        (CSV, {"tabel": "x"}, "format csv has no option 'tabel' (options: header)"),
+        (SQL, {"batch": "0"}, "option batch: expected a positive integer"),
+        (SQL, {"dialect": "oracle"}, "option dialect: expected one of standard, sqlite, mysql"),
+        (CSV, {"header": "maybe"}, "option header: expected true or false"),
+        (JSON, {"indent": "2"}, "format json has no option 'indent' (options: none)"),
+    ],
+)
+def test_bad_options_are_usage_errors(
+    fmt: OutputFormat, options: dict[str, str], message: str
+) -> None:
+    with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        fmt.open(io.BytesIO(), NAMES, options)
