@@ -12,6 +12,7 @@ phony_server.app:create_app_from_env`` (several workers, containers) and
 ``PHONY_S3_REGION``        region name
 ``PHONY_SERVER_KEY``       PEM file of the registry's snapshot signing key
 ``PHONY_MAX_UPLOAD``       largest accepted blob, e.g. ``64MB``
+``PHONY_MAX_INFLATED``     decompression cap of an uploaded model, e.g. ``64MiB``
 ``PHONY_SNAPSHOT_TTL``     how long a signed snapshot stays valid, e.g. ``7d``
 =========================  ===============================================
 
@@ -62,6 +63,8 @@ class Settings:
     key_file: Path | None = None
     max_upload: int = DEFAULT_MAX_UPLOAD
     max_manifest: int = 256 * 1024
+    #: Largest inflated size of an uploaded model (the decompression cap).
+    max_inflated: int = 64 << 20
     #: Seconds a snapshot stays valid; the server re-signs it when half is used up.
     snapshot_ttl: int = 7 * 86400
     #: Seconds between two checks of the snapshot's expiry by a running server.
@@ -91,6 +94,7 @@ class Settings:
         env = {
             "PHONY_SERVER_STORAGE": str(Path(self.storage_dir).resolve()),
             "PHONY_MAX_UPLOAD": str(self.max_upload),
+            "PHONY_MAX_INFLATED": str(self.max_inflated),
             "PHONY_SNAPSHOT_TTL": str(self.snapshot_ttl),
         }
         optional = {
@@ -118,6 +122,7 @@ class Settings:
             s3_region=env.get("PHONY_S3_REGION") or None,
             key_file=Path(env["PHONY_SERVER_KEY"]) if env.get("PHONY_SERVER_KEY") else None,
             max_upload=parse_size(env.get("PHONY_MAX_UPLOAD") or str(DEFAULT_MAX_UPLOAD)),
+            max_inflated=parse_size(env.get("PHONY_MAX_INFLATED") or str(64 << 20)),
             snapshot_ttl=(
                 (int(ttl) if ttl.isdigit() else parse_duration(ttl)) if ttl else 7 * 86400
             ),

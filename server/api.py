@@ -1,0 +1,339 @@
+"""The ``/v1`` HTTP API: read endpoints, publishing, yanking and keys.
+
+Writes need ``Authorization: Bearer <token>``: no or a bad token is a 401,
+a token for another namespace a 403, and in both cases nothing is read from
+the body and nothing is written. Every refusal is a 4xx (503 for storage
+failures) with ``{"error": code, "detail": message}``; see
+``docs/registry-protocol.md`` ("HTTP API").
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import JSONResponse, Response
+from phony_server.registry import Registry, parse_manifest_body
+from phony_server.settings import Settings
+from phony_server.static import blob_response
+from phony_server.tokens import TokenRecord, TokenStore
+from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
+
+from phony_registry.digests import is_digest
+from phony_registry.errors import (
+    DigestMismatch,
+    InvalidManifest,
+    NotFound,
+    PayloadTooLarge,
+    UsageError,
+)
+from phony_registry.names import ModelName, parse_name
+from phony_registry.signing import PublicKey
+from phony_registry.versions import parse_version
+
+__all__ = ["ErrorBody", "router"]
+
+router = APIRouter(prefix="/v1")
+
+
+class ErrorBody(BaseModel):
+    """The body of every refusal."""
+
+    error: str
+    detail: str
+
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 503)
+}
+
+
+def _registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+def _settings(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+async def _token(request: Request) -> TokenRecord:
+    """The caller's token record (401 when missing, malformed, unknown, revoked or expired)."""
+    header = request.headers.get("authorization", "")
+    scheme, _, value = header.partition(" ")
+    token = value.strip() if scheme.lower() == "bearer" else None
+    tokens: TokenStore = request.app.state.tokens
+    return await run_in_threadpool(tokens.authenticate, token)
+
+
+async def _writer(request: Request, name: str, what: str) -> tuple[TokenRecord, ModelName]:
+    record = await _token(request)
+    parsed = parse_name(name)
+    TokenStore.authorize(record, parsed.namespace, what)
+    return record, parsed
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"body of {declared} bytes is over the {limit} byte limit")
+    parts: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"body over the {limit} byte limit")
+        parts.append(chunk)
+    return b"".join(parts)
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+@router.get("/health", responses=_ERRORS)
+def health(request: Request) -> dict[str, Any]:
+    """The server answers and its storage is reachable."""
+    registry = _registry(request)
+    registry.storage.check()
+    snapshot = registry.snapshot()
+    return {
+        "status": "ok",
+        "snapshot_version": snapshot.version if snapshot else None,
+        "registry_key": registry.key.keyid,
+    }
+
+
+@router.get("/whoami", responses=_ERRORS)
+async def whoami(request: Request) -> dict[str, Any]:
+    """What the registry knows about the caller's token (never the token itself)."""
+    return (await _token(request)).public()
+
+
+@router.get("/models", responses=_ERRORS)
+def search(
+    request: Request,
+    q: Annotated[str, Query(max_length=200)] = "",
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+) -> dict[str, Any]:
+    """Search (or, with no query, list) the published models."""
+    models = _registry(request).search(q, limit)
+    return {"query": q, "models": models}
+
+
+@router.get("/models/{name:path}/versions/{version}", responses=_ERRORS)
+def version_info(request: Request, name: str, version: str) -> dict[str, Any]:
+    """One published version: its index line and its manifest."""
+    registry = _registry(request)
+    entry = registry.resolve(parse_name(name), str(parse_version(version)))
+    return {**entry.to_dict(), "manifest_json": registry.manifest(entry).to_dict()}
+
+
+@router.get(
+    "/models/{name:path}/manifests/{ref}",
+    responses={**_ERRORS, 200: {"content": {"application/json": {}}}},
+)
+def manifest(request: Request, name: str, ref: str) -> Response:
+    """The stored manifest selected by a version, range, tag (``latest``) or digest."""
+    registry = _registry(request)
+    entry = registry.resolve(parse_name(name), ref)
+    body = registry.manifest(entry).to_bytes()
+    return Response(
+        body,
+        media_type="application/json",
+        headers={"ETag": f'"{entry.manifest}"', "X-Phony-Version": entry.version},
+    )
+
+
+@router.get("/models/{name:path}", responses=_ERRORS)
+def model_info(request: Request, name: str) -> dict[str, Any]:
+    """Every version of a model, with yanked flags, and the latest unyanked one."""
+    parsed = parse_name(name)
+    entries = _registry(request).entries(parsed)
+    live = [e for e in entries if not e.yanked]
+    return {
+        "name": entries[0].name if entries else str(parsed),
+        "latest": live[-1].version if live else None,
+        "versions": [e.to_dict() for e in entries],
+    }
+
+
+@router.get(
+    "/blobs/{digest}",
+    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+)
+async def get_blob(request: Request, digest: str) -> Response:
+    """A blob by digest, with ETag, ``Range`` and ``HEAD``."""
+    return await blob_response(request, _registry(request).storage, digest)
+
+
+@router.head("/blobs/{digest}", responses=_ERRORS, include_in_schema=False)
+async def head_blob(request: Request, digest: str) -> Response:
+    """HEAD of a blob: does the registry have it (clients skip re-uploading)."""
+    return await blob_response(request, _registry(request).storage, digest)
+
+
+@router.get("/keys", responses=_ERRORS)
+def registry_keys(request: Request) -> dict[str, Any]:
+    """The registry's snapshot key (also at ``/keys/registry.pub.pem``)."""
+    key = _registry(request).key.public_key
+    return {"registry": {"keyid": key.keyid, "public_key": key.to_base64()}}
+
+
+@router.get("/keys/{namespace}", responses=_ERRORS)
+def publisher_keys(request: Request, namespace: str) -> dict[str, Any]:
+    """Publisher keys registered for a namespace (``_official`` for official names)."""
+    scope = None if namespace == "_official" else namespace
+    keys = _registry(request).publishers.list(scope)
+    return {
+        "namespace": namespace,
+        "keys": [{"keyid": k.keyid, "public_key": k.to_base64()} for k in keys],
+    }
+
+
+# -- writing ---------------------------------------------------------------------------------
+
+_BLOB_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+    }
+}
+
+
+@router.put("/blobs/{digest}", status_code=201, responses=_ERRORS, openapi_extra=_BLOB_BODY)
+async def put_blob(request: Request, digest: str) -> JSONResponse:
+    """Upload a model file under its digest: streamed, capped, hashed and parsed."""
+    record = await _token(request)
+    if not is_digest(digest):
+        raise UsageError(f"{digest[:100]!r} is not a digest (sha256:<64 lowercase hex>)")
+    registry = _registry(request)
+    limit = _settings(request).max_upload
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"blob of {declared} bytes is over the {limit} byte limit")
+    fd, name = tempfile.mkstemp(prefix="phony-upload-", suffix=".tmp")
+    temp = Path(name)
+    try:
+        hasher = hashlib.sha256()
+        size = 0
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in request.stream():
+                size += len(chunk)
+                if size > limit:
+                    raise PayloadTooLarge(f"blob over the {limit} byte limit")
+                hasher.update(chunk)
+                out.write(chunk)
+        actual = f"sha256:{hasher.hexdigest()}"
+        if actual != digest:
+            raise DigestMismatch(f"the uploaded bytes are {actual}, not {digest}")
+        await run_in_threadpool(_validate_model, registry, temp)
+        created = await run_in_threadpool(registry.store_blob, digest, temp)
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+    body = {"digest": digest, "size": size, "created": created, "token": record.id}
+    return JSONResponse(body, status_code=201 if created else 200)
+
+
+def _validate_model(registry: Registry, path: Path) -> None:
+    from phony_registry.format import DEFAULT_MAX_INFLATED, load_model
+
+    load_model(path.read_bytes(), max_inflated=registry.max_inflated or DEFAULT_MAX_INFLATED)
+
+
+_MANIFEST_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object"}}},
+    }
+}
+
+
+@router.put(
+    "/models/{name:path}/versions/{version}",
+    status_code=201,
+    responses=_ERRORS,
+    openapi_extra=_MANIFEST_BODY,
+)
+async def publish(request: Request, name: str, version: str) -> JSONResponse:
+    """Publish a signed manifest whose blob was uploaded first."""
+    _record, parsed = await _writer(request, name, f"publish {name}")
+    wanted = str(parse_version(version))
+    body = await _read_body(request, _settings(request).max_manifest)
+    manifest = parse_manifest_body(body)
+    if manifest.name != str(parsed):
+        raise InvalidManifest(f"is {manifest.name!r} but the URL names {parsed}", field="name")
+    if manifest.version != wanted:
+        raise InvalidManifest(f"is {manifest.version!r} but the URL says {wanted}", field="version")
+    registry = _registry(request)
+
+    def run() -> tuple[bool, Any]:
+        if manifest.is_pack:
+            registry.check_members(manifest)
+        else:
+            registry.check_blob(manifest)
+        registry.verify_publisher(manifest, parsed)
+        return registry.publish(manifest, parsed)
+
+    created, entry = await run_in_threadpool(run)
+    return JSONResponse(
+        {**entry.to_dict(), "created": created}, status_code=201 if created else 200
+    )
+
+
+async def _yank(request: Request, name: str, version: str, yanked: bool) -> dict[str, Any]:
+    _record, parsed = await _writer(request, name, f"{'yank' if yanked else 'unyank'} {name}")
+    wanted = str(parse_version(version))
+    entry = await run_in_threadpool(_registry(request).set_yanked, parsed, wanted, yanked)
+    return entry.to_dict()
+
+
+@router.post("/models/{name:path}/versions/{version}/yank", responses=_ERRORS)
+async def yank(request: Request, name: str, version: str) -> dict[str, Any]:
+    """Yank a version: ranges skip it, exact pins still get it."""
+    return await _yank(request, name, version, True)
+
+
+@router.post("/models/{name:path}/versions/{version}/unyank", responses=_ERRORS)
+async def unyank(request: Request, name: str, version: str) -> dict[str, Any]:
+    """Undo a yank."""
+    return await _yank(request, name, version, False)
+
+
+class KeyRegistration(BaseModel):
+    """A publisher key to register, for one namespace or every namespace of the token."""
+
+    public_key: str
+    namespace: str | None = None
+
+
+@router.put("/keys", responses=_ERRORS)
+async def register_key(request: Request, payload: KeyRegistration) -> dict[str, Any]:
+    """Register a publisher key (base64 or PEM) for the token's namespace(s)."""
+    record = await _token(request)
+    key = PublicKey.parse(payload.public_key)
+    if payload.namespace is not None:
+        TokenStore.authorize(record, payload.namespace, "register a key")
+        scopes: list[str | None] = [payload.namespace]
+    else:
+        scopes = [*record.namespaces, *([None] if record.operator else [])]
+    if not scopes:
+        raise NotFound("this token has no namespace to register a key for")
+    publishers = _registry(request).publishers
+    added = [
+        scope or "_official"
+        for scope in scopes
+        if await run_in_threadpool(publishers.register, scope, key, record.id)
+    ]
+    return {
+        "keyid": key.keyid,
+        "namespaces": [scope or "_official" for scope in scopes],
+        "added": added,
+    }

@@ -1,0 +1,175 @@
+"""Serving stored files: the static registry layout and blobs by digest.
+
+``GET /snapshot.json``, ``/keys/registry.pub.pem``, ``/index/<key>.jsonl``,
+``/manifests/<key>/<version>.json`` and ``/blobs/sha256/<xx>/<hex>`` answer
+exactly what a static host serving the storage would, so a client reads this
+server, a bucket, a CDN or a folder through one code path. The server's
+private area is never served. Mutable files (snapshot, index) carry an ETag
+and ``Cache-Control: no-cache`` so clients and caches revalidate them;
+manifests and blobs are immutable.
+
+These handlers are plain Starlette endpoints (no dependency injection) and
+read small files of a local storage directly: they are the hot path of pulls.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from typing import TYPE_CHECKING
+
+from phony_server.storage import Storage, check_key
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import FileResponse, Response, StreamingResponse
+
+from phony_registry.digests import is_digest
+from phony_registry.errors import NotFound, RegistryUnavailable
+from phony_registry.layout import BLOBS_DIR, INDEX_DIR, MANIFESTS_DIR, REGISTRY_KEY, SNAPSHOT
+
+if TYPE_CHECKING:
+    from phony_server.registry import Registry
+
+__all__ = ["blob_response", "layout_file"]
+
+IMMUTABLE = "public, max-age=31536000, immutable"
+REVALIDATE = "no-cache"
+_BLOB = re.compile(rf"{BLOBS_DIR}/sha256/([0-9a-f]{{2}})/([0-9a-f]{{64}})")
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def _kind(path: str) -> tuple[str, str] | None:
+    """(media type, cache policy) of a servable layout path, None for anything else."""
+    if path == SNAPSHOT:
+        return "application/json", REVALIDATE
+    if path == REGISTRY_KEY:
+        return "application/x-pem-file", REVALIDATE
+    if path.startswith(f"{INDEX_DIR}/") and path.endswith(".jsonl"):
+        return "application/jsonl", REVALIDATE
+    if path.startswith(f"{MANIFESTS_DIR}/") and path.endswith(".json"):
+        return "application/json", IMMUTABLE
+    return None
+
+
+def _quoted(tag: str) -> str:
+    return tag if tag.startswith('"') else f'"{tag}"'
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    wanted = request.headers.get("if-none-match")
+    if not wanted:
+        return False
+    return wanted.strip() == "*" or etag in [t.strip() for t in wanted.split(",")]
+
+
+def _read_local(path: os.PathLike[str]) -> tuple[bytes, str]:
+    # A few KB from the page cache: cheaper inline than a trip to the thread pool.
+    try:
+        with open(path, "rb") as handle:
+            st = os.fstat(handle.fileno())
+            return handle.read(), f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
+    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        raise NotFound("no such file in this registry") from None
+    except OSError as exc:
+        raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
+
+
+async def layout_file(request: Request) -> Response:
+    """``GET``/``HEAD`` of any file of the static layout."""
+    path = request.path_params["path"]
+    match = _BLOB.fullmatch(path)
+    registry: Registry = request.app.state.registry
+    if match is not None:
+        return await blob_response(request, registry.storage, f"sha256:{match.group(2)}")
+    kind = _kind(path)
+    if kind is None:
+        raise NotFound(f"no such file in this registry: /{path[:200]}")
+    check_key(path)
+    storage = registry.storage
+    local = storage.local_path(path)
+    if local is not None:
+        data, tag = _read_local(local)
+    else:
+        data, tag = await run_in_threadpool(storage.read, path)
+    etag = _quoted(tag)
+    headers = {"ETag": etag, "Cache-Control": kind[1]}
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    if request.method == "HEAD":
+        headers["Content-Length"] = str(len(data))
+        return Response(status_code=200, headers=headers, media_type=kind[0])
+    return Response(data, headers=headers, media_type=kind[0])
+
+
+def _range(header: str | None, size: int) -> tuple[int, int] | None:
+    """(start, end inclusive) of a single ``bytes=`` range; None to send everything.
+
+    Raises ValueError for a range that cannot be satisfied.
+    """
+    if not header:
+        return None
+    match = _RANGE.fullmatch(header.strip())
+    if match is None:
+        return None  # several ranges or another unit: send the whole blob (RFC 9110 allows it)
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:
+        length = int(last)
+        if length == 0:
+            raise ValueError("empty suffix range")
+        return max(0, size - length), size - 1
+    start = int(first)
+    end = min(int(last), size - 1) if last else size - 1
+    if start >= size or (last and int(last) < start):
+        raise ValueError("range outside the blob")
+    return start, end
+
+
+async def blob_response(request: Request, storage: Storage, digest: str) -> Response:
+    """A blob with ETag (its digest), single ``Range`` requests and ``HEAD``."""
+    from phony_registry.layout import blob_path
+
+    if not is_digest(digest):
+        raise NotFound(f"{digest[:100]!r} is not a blob digest (sha256:<64 hex>)")
+    key = blob_path(digest)
+    etag = f'"{digest}"'
+    headers = {
+        "ETag": etag,
+        "Cache-Control": IMMUTABLE,
+        "Accept-Ranges": "bytes",
+        "Docker-Content-Digest": digest,
+    }
+    local = storage.local_path(key)
+    if local is not None:
+        if not os.path.isfile(local):  # noqa: PTH113  (os.path on a PathLike, hot path)
+            raise NotFound(f"no blob {digest}")
+        if _not_modified(request, etag):
+            return Response(status_code=304, headers=headers)
+        # Starlette sends the file itself, Range and HEAD included.
+        return FileResponse(local, headers=headers, media_type="application/octet-stream")
+    info = await run_in_threadpool(storage.stat, key)
+    if info is None:
+        raise NotFound(f"no blob {digest}")
+    if _not_modified(request, etag):
+        return Response(status_code=304, headers=headers)
+    if_range = request.headers.get("if-range")
+    wanted = request.headers.get("range") if if_range in (None, etag) else None
+    try:
+        span = _range(wanted, info.size)
+    except ValueError:
+        headers["Content-Range"] = f"bytes */{info.size}"
+        return Response(status_code=416, headers=headers)
+    status = 200
+    start, end = 0, info.size - 1
+    if span is not None:
+        status = 206
+        start, end = span
+        headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
+    headers["Content-Length"] = str(end - start + 1)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type="application/octet-stream")
+    chunks = await run_in_threadpool(storage.iter_range, key, start, end if span else None)
+    return StreamingResponse(
+        chunks, status_code=status, headers=headers, media_type="application/octet-stream"
+    )
