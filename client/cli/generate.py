@@ -121,8 +121,13 @@ def write_values(
     "--schema",
     "schema_path",
     metavar="FILE",
-    type=click.Path(exists=True, dir_okay=False),
-    help="Generate the columns a TOML schema describes, instead of one MODEL.",
+    help="Generate the columns a TOML schema describes, instead of one MODEL "
+    "(or a ready schema by name: person, address, company).",
+)
+@click.option(
+    "--locale",
+    metavar="LOCALE[,FALLBACK...]",
+    help="Locale of the schema's models (tr_TR); a chain tr_TR,en_US falls back in order.",
 )
 @click.option(
     "--option",
@@ -139,6 +144,7 @@ def generate(
     output: str | None,
     unique: bool,
     schema_path: str | None,
+    locale: str | None,
     option_pairs: tuple[str, ...],
 ) -> None:
     """Generate values from MODEL: a .phony file, or the name of a cached model.
@@ -157,7 +163,15 @@ def generate(
     if schema_path is not None:
         from phony_registry.schema import load_schema, write_table
 
-        schema = load_schema(schema_path)
+        if locale is not None or not Path(schema_path).is_file():
+            from phony_client.locale_schemas import load_locale_schema
+
+            loaded = load_locale_schema(schema_path, locale)
+            schema = loaded.schema
+            for line in loaded.report():
+                click.echo(f"phony: {line}", err=True)
+        else:
+            schema = load_schema(schema_path)
     else:
         from phony_registry.format import load_model
 
