@@ -1,0 +1,146 @@
+"""Ready schemas per locale: ``phony generate --locale tr_TR --schema person``.
+
+The ready schemas are TOML files shipped with the official index
+(``registry-index/schemas/<name>.toml``, in the format of
+:mod:`phony_registry.schema`). Their ``ngram`` columns name models by role
+(``first_names``, ``cities``); :func:`load_locale_schema` picks, for each
+role, the first locale of the ``--locale`` chain whose pack has the model,
+installs it from the bundled official index when it is not in the cache
+yet, and points the column at the file. A user's own schema file gets the
+same treatment for its locale-less model names.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from phony_client.locales import Resolution, parse_locale_chain, resolve_models
+
+from phony_registry.errors import UsageError, ValidationError
+
+__all__ = [
+    "LocaleSchema",
+    "load_locale_schema",
+    "ready_schema_names",
+    "ready_schema_path",
+    "schema_roles",
+]
+
+#: Finds the file of ``<locale>/<role>``, installing it if needed; None if no such model.
+ModelFinder = Callable[[str, str], Path | None]
+
+
+def _schemas_dir() -> Path:
+    import phony_index
+
+    return phony_index.ROOT / "schemas"
+
+
+def ready_schema_names() -> list[str]:
+    """Names of the ready schemas (``address``, ``company``, ``person``...)."""
+    return sorted(path.stem for path in _schemas_dir().glob("*.toml"))
+
+
+def ready_schema_path(name: str) -> Path:
+    """The file of the ready schema ``name``; a usage error listing them otherwise."""
+    path = _schemas_dir() / f"{name}.toml"
+    if "/" in name or "\\" in name or not path.is_file():
+        ready = ", ".join(ready_schema_names())
+        raise UsageError(f"no schema file or ready schema {name!r} (ready schemas: {ready})")
+    return path
+
+
+def schema_roles(data: Mapping[str, Any]) -> dict[str, str]:
+    """Column -> role for every ``ngram`` column whose model is a bare role name."""
+    roles: dict[str, str] = {}
+    columns = data.get("columns")
+    if not isinstance(columns, Mapping):
+        return roles
+    for column, spec in columns.items():
+        if not isinstance(spec, Mapping) or spec.get("type") != "ngram":
+            continue
+        model = spec.get("model")
+        if isinstance(model, str) and not any(c in model for c in "/@\\"):
+            roles[str(column)] = model
+    return roles
+
+
+@dataclass(frozen=True)
+class LocaleSchema:
+    """A schema ready to generate, and which locale served each of its columns."""
+
+    schema: Any
+    resolution: Resolution | None
+    columns: Mapping[str, str]
+
+    def report(self) -> list[str]:
+        """With a fallback chain, one line per model column saying which locale served it.
+
+        ``first_name <- tr_TR/first_names``; a single locale reports nothing
+        (every column comes from it, or generation failed naming the model).
+        """
+        if self.resolution is None or len(self.resolution.chain) < 2:
+            return []
+        lines = []
+        for column, role in self.columns.items():
+            model = self.resolution.models[role]
+            locale = self.resolution.served_by[role]
+            first = self.resolution.chain[0]
+            note = "" if locale == first else f" (fallback: {first} has no {role})"
+            lines.append(f"column {column} <- {model}{note}")
+        return lines
+
+
+def load_locale_schema(
+    spec: str, locale: str | None = None, *, find_model: ModelFinder | None = None
+) -> LocaleSchema:
+    """Load a schema file, or the ready schema called ``spec``, for a locale chain.
+
+    ``locale`` is ``tr_TR`` or a chain ``tr_TR,en_US``; ``find_model`` returns
+    the file of ``<locale>/<role>`` or None (by default: the cache, then the
+    bundled official index, installing from it).
+    """
+    from phony_registry.schema import parse_schema
+
+    path = Path(spec).expanduser()
+    if not path.is_file():
+        if spec.endswith(".toml") or "/" in spec:
+            raise UsageError(f"{spec}: no such schema file")
+        path = ready_schema_path(spec)
+    try:
+        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValidationError(f"{path}: not a valid TOML schema: {exc}") from None
+    chain_text = locale or data.get("locale")
+    if not chain_text:
+        return LocaleSchema(parse_schema(data, base_dir=path.parent), None, {})
+    if not isinstance(chain_text, str):
+        raise ValidationError("expected a locale name such as tr_TR", field="locale")
+    chain = parse_locale_chain(chain_text)
+    finder = find_model or _default_finder()
+    roles = schema_roles(data)
+    files: dict[tuple[str, str], Path] = {}
+
+    def has_model(loc: str, role: str) -> bool:
+        found = finder(loc, role)
+        if found is not None:
+            files[(loc, role)] = found
+        return found is not None
+
+    resolution = resolve_models(dict.fromkeys(roles.values()), chain, has_model)
+    columns = {name: dict(spec) for name, spec in data["columns"].items()}
+    for column, role in roles.items():
+        columns[column]["model"] = str(files[(resolution.served_by[role], role)])
+    data = {**data, "columns": columns, "locale": chain[0]}
+    schema = parse_schema(data, base_dir=path.parent, locale=chain[0])
+    return LocaleSchema(schema, resolution, roles)
+
+
+def _default_finder() -> ModelFinder:
+    from phony_client.official_install import find_or_install
+
+    return find_or_install
