@@ -1,0 +1,148 @@
+"""Training: counts, normalisation, input files and their errors, statistics."""
+
+from __future__ import annotations
+
+import unicodedata
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from phony_registry.errors import TrainingError, UsageError
+from phony_registry.format import dump_model
+from phony_registry.ngram import created_timestamp, model_stats, read_values, train
+
+SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
+
+
+def test_bigram_counts_become_the_automaton() -> None:
+    model = train(["ab", "ab", "ab", "ac"], name="t", order=2)
+    assert model.alphabet == "abc"
+    # state 0 = start context, 1 = "a", 2 = "b", 3 = "c"
+    assert model.start == 0
+    assert model.offsets.tolist() == [0, 1, 3, 4, 5]
+    assert model.tokens.tolist() == [1, 2, 3, 0, 0]  # a | b c | end | end
+    assert model.weights.tolist() == [4, 3, 1, 3, 1]
+    assert model.targets.tolist() == [1, 2, 3, 0, 0]
+    assert model.training.values == 4 and model.training.unique_values == 2
+    assert model.training.characters == 8
+    assert model.training.length_histogram == (0, 0, 4)
+
+
+def test_order_one_is_a_single_state() -> None:
+    model = train(["aa", "b"], name="t", order=1)
+    assert model.num_states == 1
+    assert model.tokens.tolist() == [0, 1, 2]
+    assert model.weights.tolist() == [2, 2, 1]
+
+
+def test_values_are_stripped_nfc_and_keep_their_case() -> None:
+    decomposed = unicodedata.normalize("NFD", "İpek")
+    assert len(decomposed) == 5
+    model = train([f"  {decomposed}  ", "", "   ", "ılgın"], name="t", order=2)
+    assert model.training.values == 2
+    assert "İ" in model.alphabet and "ı" in model.alphabet
+    assert "\u0307" not in model.alphabet  # combining dot composed away
+    assert "i" not in model.alphabet and "I" not in model.alphabet  # no case folding
+
+
+def test_empty_input_is_a_training_error() -> None:
+    with pytest.raises(TrainingError, match="nothing to train on"):
+        train(["", "  "], name="t")
+
+
+@pytest.mark.parametrize("order", [0, 13, "3", True])
+def test_order_must_be_in_range(order: object) -> None:
+    with pytest.raises(UsageError, match="order must be an integer from 1 to 12"):
+        train(["a"], name="t", order=order)  # type: ignore[arg-type]
+
+
+def test_too_long_value_is_refused() -> None:
+    with pytest.raises(TrainingError, match="value 2 is 300 characters long"):
+        train(["ok", "x" * 300], name="t")
+
+
+def test_retraining_gives_identical_bytes() -> None:
+    values = read_values(SAMPLE)
+    a = dump_model(train(values, name="n", exclude_originals=True))
+    b = dump_model(train(list(reversed(values)), name="n", exclude_originals=True))
+    assert a == b
+
+
+def test_text_file_lines(tmp_path: Path) -> None:
+    path = tmp_path / "v.txt"
+    path.write_bytes("\ufeffAyşe\r\nİsmail\n\nılgın\n".encode())
+    assert read_values(path) == ["Ayşe", "İsmail", "", "ılgın"]
+
+
+def test_csv_column_by_header_with_bom_and_quotes(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text('\ufeffid,first_name,city\n1,Ayşe,"İzmir, TR"\n2,"Ali",Van\n', "utf-8")
+    assert read_values(path, column="first_name") == ["Ayşe", "Ali"]
+    assert read_values(path, column="city") == ["İzmir, TR", "Van"]
+
+
+def test_missing_column_lists_the_available_ones(tmp_path: Path) -> None:
+    path = tmp_path / "people.csv"
+    path.write_text("id,first_name\n1,Ayşe\n", "utf-8")
+    with pytest.raises(TrainingError, match=r"no column 'name' \(columns: id, first_name\)"):
+        read_values(path, column="name")
+    with pytest.raises(
+        TrainingError, match=r"choose a column with --column \(columns: id, first_name\)"
+    ):
+        read_values(path)
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "not a text file"),
+        ("Ayşe\n".encode("iso-8859-9"), r"not UTF-8 text \(byte 0xfe at offset 2\)"),
+    ],
+)
+def test_binary_and_non_utf8_files(tmp_path: Path, content: bytes, message: str) -> None:
+    path = tmp_path / "v.txt"
+    path.write_bytes(content)
+    with pytest.raises(TrainingError, match=message):
+        read_values(path)
+
+
+def test_created_comes_from_option_or_source_date_epoch(monkeypatch: pytest.MonkeyPatch) -> None:
+    assert created_timestamp() is None
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
+    assert created_timestamp() == "2023-11-14T22:13:20Z"
+    assert created_timestamp("2024-02-29T10:00:00+02:00") == "2024-02-29T08:00:00Z"
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
+    with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH"):
+        created_timestamp()
+    with pytest.raises(UsageError, match="ISO 8601"):
+        created_timestamp("last tuesday")
+
+
+def test_exclusion_hashes_cover_every_distinct_value() -> None:
+    model = train(["ab", "ab", "cd"], name="t", exclude_originals=True)
+    assert model.exclude is not None
+    assert model.exclude.hashes.size == 2
+    assert np.all(np.diff(model.exclude.hashes.astype(np.float64)) > 0)
+
+
+def test_stats_figures() -> None:
+    names = read_values(SAMPLE)
+    model = train(names, name="tr", order=3)
+    figures = model_stats(model, sample=2000, seed=1, originals=names)
+    assert figures["ngrams"] == model.num_edges and figures["states"] == model.num_states
+    assert sum(figures["training"]["length_histogram"]) == 1497
+    assert 0 < figures["entropy"]["bits_per_token"] < np.log2(len(model.alphabet) + 1)
+    assert 0.9 < figures["sample"]["novelty"] < 0.99  # order 3 on 1,497 names: mostly new
+    deterministic = train(["ab"], name="d", order=2)
+    flat = model_stats(deterministic, sample=10, originals=["ab"])
+    assert flat["entropy"]["bits_per_value"] == 0
+    assert flat["sample"]["novelty"] == 0
+
+
+def test_stats_novelty_from_exclusion_hashes() -> None:
+    names = read_values(SAMPLE)
+    hashed = model_stats(train(names, name="tr", order=3, exclude_originals=True), sample=2000)
+    measured = model_stats(train(names, name="tr", order=3), sample=2000, originals=names)
+    assert hashed["sample"]["novelty"] == pytest.approx(measured["sample"]["novelty"])
+    assert model_stats(train(names, name="tr"), sample=100)["sample"]["novelty"] is None
