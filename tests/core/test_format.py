@@ -1,4 +1,4 @@
-"""Reading and writing .phony files: round trips, reproducible bytes, and every way a file breaks."""
+"""Reading and writing .phony files: round trips, reproducible bytes, every way a file breaks."""
 
 from __future__ import annotations
 
@@ -50,7 +50,8 @@ def test_round_trip_keeps_every_field(model: Model) -> None:
     again = load_model(dump_model(model))
     assert again.meta == model.meta
     assert again.training == model.training
-    assert again.order == 3 and again.alphabet == model.alphabet
+    assert again.order == 3
+    assert again.alphabet == model.alphabet
     assert again.format_version == 2
     for name in ("offsets", "tokens", "weights", "targets"):
         assert np.array_equal(getattr(again, name), getattr(model, name))

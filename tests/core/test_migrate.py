@@ -1,4 +1,5 @@
 """Version 1 (the original Phony layout) loads through the migration chain."""
+# ruff: noqa: RUF001 - the Turkish dotless i (U+0131) is the letter under test, not a confusable
 
 from __future__ import annotations
 
@@ -47,8 +48,10 @@ def test_a_v1_file_loads_transparently() -> None:
     model = load_model(_gz(V1))
     assert model.format_version == 1
     assert model.order == 3
-    assert model.meta.name == "tiny" and model.meta.locale == "tr_TR"
-    assert model.training.values == 3 and model.training.unique_values is None
+    assert model.meta.name == "tiny"
+    assert model.meta.locale == "tr_TR"
+    assert model.training.values == 3
+    assert model.training.unique_values is None
     assert sorted(set(model.generate(200, seed=1))) == ["ab", "ı"]
 
 

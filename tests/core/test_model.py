@@ -1,4 +1,5 @@
 """Generation: pinned outputs, prefix stability, uniqueness, exclusion and sampling weights."""
+# ruff: noqa: RUF001 - the Turkish dotless i (U+0131) is the letter under test, not a confusable
 
 from __future__ import annotations
 
