@@ -57,15 +57,15 @@ def parse_duration(text: str) -> int:
 
 def check_namespace(namespace: str) -> str:
     """Validate a publisher namespace for a token; returns it unchanged."""
+    if is_locale(namespace) or canonical_key(namespace) in RESERVED_NAMESPACES:
+        raise InvalidName(
+            f"{namespace!r} is reserved (official names are written with --operator)",
+            field="namespace",
+        )
     if _NAMESPACE.fullmatch(namespace) is None:
         raise InvalidName(
             f"{namespace!r}: a namespace uses lowercase letters, digits, '-' and '_', "
             "starts and ends with a letter or digit, and is at most 64 characters",
-            field="namespace",
-        )
-    if is_locale(namespace) or canonical_key(namespace) in RESERVED_NAMESPACES:
-        raise InvalidName(
-            f"{namespace!r} is reserved (official names are written with --operator)",
             field="namespace",
         )
     return namespace

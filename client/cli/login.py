@@ -1,0 +1,79 @@
+"""``phony login``: store a registry token (0600, never echoed) and register your key."""
+
+from __future__ import annotations
+
+import sys
+from typing import TYPE_CHECKING
+
+import click
+
+from phony_registry.errors import PhonyError, UsageError
+
+if TYPE_CHECKING:
+    from phony_registry.signing import PublicKey
+
+__all__ = ["login", "own_public_keys"]
+
+
+def own_public_keys() -> list[PublicKey]:
+    """Public halves of this user's private keys (``phony keys generate``)."""
+    from phony_client.config import iter_private_key_files
+
+    from phony_registry.signing import load_private_key
+
+    keys = []
+    for path in iter_private_key_files():
+        try:
+            keys.append(load_private_key(path).public_key)
+        except PhonyError:
+            continue
+    return keys
+
+
+@click.command()
+@click.option(
+    "--registry",
+    "url",
+    envvar="PHONY_REGISTRY",
+    required=True,
+    help="Registry server URL, e.g. http://127.0.0.1:8000 (or PHONY_REGISTRY).",
+)
+@click.option(
+    "--no-register-key",
+    is_flag=True,
+    help="Do not register your publisher key(s) with the registry.",
+)
+def login(url: str, no_register_key: bool) -> None:
+    """Store a token for a registry server; reads it from a prompt or from stdin.
+
+    The token is checked with the registry first, then written to the config
+    dir readable by you only. Your publisher keys (``phony keys generate``)
+    are registered for the token's namespaces so your pushes verify.
+    """
+    from phony_client.credentials import normalize_url, store_token
+    from phony_client.remote import RegistryClient, is_http_url
+
+    if not is_http_url(url):
+        raise UsageError(f"{url!r} is not a registry server URL (http:// or https://)")
+    url = normalize_url(url)
+    if sys.stdin.isatty():
+        secret = click.prompt(f"Token for {url}", hide_input=True, err=True)
+    else:
+        secret = sys.stdin.readline()
+    secret = secret.strip()
+    if not secret:
+        raise UsageError("no token given (paste it at the prompt, or pipe it on stdin)")
+    with RegistryClient(url, token=secret) as client:
+        info = client.whoami()
+        path = store_token(url, secret)
+        scope = ", ".join(info.get("namespaces") or []) or "-"
+        role = " (operator)" if info.get("operator") else ""
+        click.echo(f"logged in to {url} with token {info.get('id')}: namespaces {scope}{role}")
+        click.echo(f"token stored in {path}", err=True)
+        if no_register_key:
+            return
+        for key in own_public_keys():
+            answer = client.register_key(key)
+            added = answer.get("added") or []
+            state = f"registered for {', '.join(added)}" if added else "already registered"
+            click.echo(f"publisher key {answer['keyid'][:16]}: {state}", err=True)

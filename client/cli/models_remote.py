@@ -1,0 +1,92 @@
+"""``phony models yank`` and ``phony models search``: what only a registry server does.
+
+``client/cli/models.py`` looks these subcommands up here lazily. The registry
+is ``--registry`` (a URL or the name of a configured registry), else
+``PHONY_REGISTRY``, else the configured default registry.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import click
+
+from phony_registry.errors import UsageError
+
+__all__ = ["search", "server_url", "yank"]
+
+
+def server_url(registry: str | None) -> str:
+    """The http(s) URL of the registry server to talk to."""
+    from phony_client.remote import is_http_url
+
+    location = registry or os.environ.get("PHONY_REGISTRY") or None
+    if location is None or not is_http_url(location):
+        from phony_client.config import load_config
+
+        config = load_config()
+        name = location or config.default_registry
+        entry = config.registry(name) if name else None
+        if entry is not None:
+            location = entry.url
+    if location is None:
+        raise UsageError("which registry? pass --registry URL or set PHONY_REGISTRY")
+    if not is_http_url(location):
+        raise UsageError(f"{location} is not a registry server (this needs an http(s) URL)")
+    return location
+
+
+def _split(ref: str) -> tuple[str, str]:
+    from phony_registry.names import split_reference
+    from phony_registry.versions import parse_version
+
+    name, spec = split_reference(ref)
+    if spec is None:
+        raise UsageError(f"{ref!r}: name the exact version to yank, e.g. {name}@1.0.0")
+    return str(name), str(parse_version(spec))
+
+
+@click.command()
+@click.argument("ref", metavar="NAME@VERSION")
+@click.option("--undo", is_flag=True, help="Unyank: make the version resolvable by ranges again.")
+@click.option("--registry", help="Registry server URL or configured name.")
+def yank(ref: str, undo: bool, registry: str | None) -> None:
+    """Yank a published version: ranges skip it, exact pins still get it."""
+    from phony_client.credentials import token_for
+    from phony_client.remote import RegistryClient
+
+    name, version = _split(ref)
+    url = server_url(registry)
+    with RegistryClient(url, token=token_for(url)) as client:
+        entry = client.yank(name, version, undo=undo)
+    state = "yanked" if entry.get("yanked") else "unyanked"
+    click.echo(f"{state} {entry.get('name', name)}@{entry.get('version', version)}")
+
+
+@click.command()
+@click.argument("query", required=False, default="")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
+@click.option("--registry", help="Registry server URL or configured name.")
+def search(query: str, as_json: bool, limit: int, registry: str | None) -> None:
+    """Search a registry's models by name, description, locale or kind."""
+    from phony_client.remote import RegistryClient
+
+    with RegistryClient(server_url(registry)) as client:
+        models = client.search(query, limit=limit)
+    if as_json:
+        json.dump(models, sys.stdout, indent=2, ensure_ascii=False)
+        click.echo()
+        return
+    if not models:
+        click.echo(f"no models match {query!r}" if query else "no models yet", err=True)
+        return
+    width = max(len(m["name"]) for m in models)
+    for model in models:
+        yanked = " (yanked)" if model.get("yanked") else ""
+        line = (
+            f"{model['name']:<{width}}  {model['latest']}{yanked}  {model.get('description') or ''}"
+        )
+        click.echo(line.rstrip())

@@ -1,0 +1,269 @@
+"""``phony registry``: run a registry server and manage its tokens.
+
+``serve`` runs the FastAPI application under uvicorn on a local folder (the
+default) or an S3 bucket; ``token create|revoke|list`` work directly on the
+same storage (the operator's side: they need no running server). FastAPI,
+uvicorn and boto3 are imported only inside these commands.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from phony_registry.errors import UsageError
+
+if TYPE_CHECKING:
+    from phony_server.settings import Settings
+
+__all__ = ["registry"]
+
+
+def _storage_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The storage options shared by ``serve`` and the token commands."""
+    options = [
+        click.option(
+            "--storage",
+            "storage_dir",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="PHONY_SERVER_STORAGE",
+            default="registry-data",
+            show_default=True,
+            help="Folder holding the registry (the default backend).",
+        ),
+        click.option("--s3-bucket", envvar="PHONY_S3_BUCKET", help="Use this S3 bucket instead."),
+        click.option("--s3-prefix", envvar="PHONY_S3_PREFIX", default="", help="Key prefix."),
+        click.option(
+            "--s3-endpoint", envvar="PHONY_S3_ENDPOINT", help="S3 endpoint URL (MinIO, R2...)."
+        ),
+        click.option("--s3-region", envvar="PHONY_S3_REGION", help="S3 region name."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _settings(**values: Any) -> Settings:
+    from phony_server.settings import Settings
+
+    known = {k: v for k, v in values.items() if v not in (None, "") or k == "s3_prefix"}
+    if known.get("s3_bucket") is None and any(
+        values.get(k) for k in ("s3_prefix", "s3_endpoint", "s3_region")
+    ):
+        raise UsageError("--s3-prefix, --s3-endpoint and --s3-region need --s3-bucket")
+    return Settings(**known)
+
+
+@click.group()
+def registry() -> None:
+    """Run a registry server and manage its publishing tokens."""
+
+
+@registry.command()
+@_storage_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PHONY_SERVER_KEY",
+    help="PEM file of the snapshot signing key (created if missing). "
+    "Default: kept in the storage's private area.",
+)
+@click.option("--max-upload", default="64MB", show_default=True, help="Largest accepted model.")
+@click.option(
+    "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
+)
+@click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
+def serve(
+    storage_dir: Path,
+    s3_bucket: str | None,
+    s3_prefix: str,
+    s3_endpoint: str | None,
+    s3_region: str | None,
+    host: str,
+    port: int,
+    key_file: Path | None,
+    max_upload: str,
+    workers: int,
+    log_level: str,
+) -> None:
+    """Serve a registry over HTTP (a local folder by default, or an S3 bucket)."""
+    import uvicorn
+    from phony_server.app import create_app
+    from phony_server.settings import parse_size
+
+    settings = _settings(
+        storage_dir=storage_dir,
+        s3_bucket=s3_bucket,
+        s3_prefix=s3_prefix,
+        s3_endpoint=s3_endpoint,
+        s3_region=s3_region,
+        key_file=key_file,
+        max_upload=parse_size(max_upload),
+    )
+    # Build the app once here so that a bad storage or key fails with one clear line.
+    app = create_app(settings)
+    where = app.state.registry.storage.description
+    click.echo(f"phony registry on http://{host}:{port} ({where})", err=True)
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
+        return
+    os.environ.update(settings.to_env())
+    uvicorn.run(
+        "phony_server.app:create_app_from_env",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level=log_level,
+        server_header=False,
+    )
+
+
+@registry.group()
+def token() -> None:
+    """Create, list and revoke publishing tokens (operator side, on the storage)."""
+
+
+def _when(stamp: int | None) -> str:
+    if stamp is None:
+        return "never"
+    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+@token.command("create")
+@_storage_options
+@click.option(
+    "--namespace", "namespaces", multiple=True, help="Namespace the token may write (repeatable)."
+)
+@click.option("--operator", is_flag=True, help="May write every namespace and official names.")
+@click.option("--expires", help="Lifetime such as 90d, 12h, 1y (default: no expiry).")
+@click.option("--description", default="", help="A note to recognise the token by.")
+@click.option(
+    "--key",
+    "public_key",
+    help="Register this publisher public key (base64 or PEM file) for the namespaces.",
+)
+def token_create(
+    storage_dir: Path,
+    s3_bucket: str | None,
+    s3_prefix: str,
+    s3_endpoint: str | None,
+    s3_region: str | None,
+    namespaces: tuple[str, ...],
+    operator: bool,
+    expires: str | None,
+    description: str,
+    public_key: str | None,
+) -> None:
+    """Create a token and print it, once: it is stored only as a hash."""
+    from phony_server.tokens import TokenStore, parse_duration
+
+    settings = _settings(
+        storage_dir=storage_dir,
+        s3_bucket=s3_bucket,
+        s3_prefix=s3_prefix,
+        s3_endpoint=s3_endpoint,
+        s3_region=s3_region,
+    )
+    storage = settings.open_storage()
+    lifetime = parse_duration(expires) if expires else None
+    key = _parse_key(public_key) if public_key else None
+    secret, record = TokenStore(storage).create(
+        list(namespaces), operator=operator, expires_in=lifetime, description=description
+    )
+    if key is not None:
+        from phony_server.keys import PublisherKeys
+
+        publishers = PublisherKeys(storage)
+        scopes: list[str | None] = [*record.namespaces, *([None] if operator else [])]
+        for scope in scopes:
+            publishers.register(scope, key, record.id)
+    scope_text = ", ".join(record.namespaces) or "-"
+    click.echo(
+        f"created token {record.id} (namespaces: {scope_text}"
+        f"{'; operator' if operator else ''}; expires: {_when(record.expires)})",
+        err=True,
+    )
+    if key is not None:
+        click.echo(f"registered publisher key {key.short_id} for it", err=True)
+    click.echo("copy it now: it is not shown again", err=True)
+    click.echo(secret)
+
+
+def _parse_key(text: str) -> Any:
+    from phony_registry.signing import PublicKey
+
+    path = Path(text)
+    if len(text) < 4096 and path.is_file():
+        return PublicKey.parse(path.read_text(encoding="ascii", errors="replace"))
+    return PublicKey.parse(text)
+
+
+@token.command("revoke")
+@_storage_options
+@click.argument("token_id")
+def token_revoke(
+    storage_dir: Path,
+    s3_bucket: str | None,
+    s3_prefix: str,
+    s3_endpoint: str | None,
+    s3_region: str | None,
+    token_id: str,
+) -> None:
+    """Revoke a token by its id; it stops working at once on every replica."""
+    from phony_server.tokens import TokenStore
+
+    settings = _settings(
+        storage_dir=storage_dir,
+        s3_bucket=s3_bucket,
+        s3_prefix=s3_prefix,
+        s3_endpoint=s3_endpoint,
+        s3_region=s3_region,
+    )
+    record = TokenStore(settings.open_storage()).revoke(token_id)
+    click.echo(f"revoked token {record.id}")
+
+
+@token.command("list")
+@_storage_options
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def token_list(
+    storage_dir: Path,
+    s3_bucket: str | None,
+    s3_prefix: str,
+    s3_endpoint: str | None,
+    s3_region: str | None,
+    as_json: bool,
+) -> None:
+    """List tokens (ids, namespaces, expiry, revoked); never the tokens themselves."""
+    from phony_server.tokens import TokenStore
+
+    settings = _settings(
+        storage_dir=storage_dir,
+        s3_bucket=s3_bucket,
+        s3_prefix=s3_prefix,
+        s3_endpoint=s3_endpoint,
+        s3_region=s3_region,
+    )
+    records = TokenStore(settings.open_storage()).list()
+    if as_json:
+        json.dump([r.public() for r in records], sys.stdout, indent=2)
+        click.echo()
+        return
+    if not records:
+        click.echo("no tokens", err=True)
+        return
+    for record in records:
+        state = "revoked" if record.revoked else f"expires {_when(record.expires)}"
+        scope = ", ".join(record.namespaces) or "-"
+        role = " operator" if record.operator else ""
+        click.echo(f"{record.id}  {scope}{role}  {state}  {record.description}".rstrip())
