@@ -131,6 +131,8 @@ class ColumnStream:
         raw = self.raw(n)
         if bound <= 1 << 32:
             return ((raw >> np.uint64(32)) * np.uint64(bound)) >> np.uint64(32)
+        if bound >= 1 << 64:
+            return raw
         return raw % np.uint64(bound)
 
 
@@ -429,7 +431,7 @@ def _build_template(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerat
 # Turkish dotless i among them, on purpose: hence the RUF001 exemption).
 _FOLD_EXTRA = str.maketrans(
     {
-        "ı": "i", "ß": "ss",  # noqa: RUF001 "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe",
+        "ı": "i", "ß": "ss", "ø": "o", "Ø": "o", "æ": "ae", "Æ": "ae", "œ": "oe",  # noqa: RUF001
         "Œ": "oe", "ł": "l", "Ł": "l", "đ": "d", "Đ": "d", "ð": "d", "Ð": "d",
         "þ": "th", "Þ": "th", "ħ": "h", "Ħ": "h",
     }
@@ -515,8 +517,9 @@ class _Ngram:
         if "batches" not in state:
             # One generation over the whole column, consumed batch by batch:
             # Model.iter_batches gives the same values whatever its batch size.
-            seed = stream.seed >> 1  # a non-negative 63-bit integer
-            state["batches"] = self.model.iter_batches(stream.count, seed, unique=self.unique)
+            state["batches"] = self.model.iter_batches(
+                stream.count, stream.seed, unique=self.unique
+            )
             state["pending"] = []
         pending: list[str] = state["pending"]
         while len(pending) < n:

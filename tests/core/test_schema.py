@@ -1,0 +1,150 @@
+"""Schema files: parsing, clear validation errors with the field path, table generation."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phony_registry.errors import GenerationError, ValidationError
+from phony_registry.schema import generate_table, load_schema, parse_schema, write_table
+
+PEOPLE = """
+locale = "tr_TR"
+
+[columns.id]
+type = "sequence"
+hidden = true
+
+[columns.first_name]
+type = "ngram"
+model = "first_names.phony"
+
+[columns.last_name]
+type = "ngram"
+model = "last_names.phony"
+
+[columns.email]
+type = "email"
+from = ["first_name", "last_name"]
+domains = ["example.com.tr"]
+
+[columns.customer]
+type = "template"
+template = "C-{id}"
+"""
+
+
+def test_load_schema_file_with_models_beside_it(model_dir: Path) -> None:
+    path = model_dir / "people.toml"
+    path.write_text(PEOPLE, encoding="utf-8")
+    schema = load_schema(path)
+    assert schema.names == ["first_name", "last_name", "email", "customer"]
+    assert schema.locale == "tr_TR"
+    stream = io.BytesIO()
+    write_table(schema, stream, count=5, seed=1, format_name="csv")
+    lines = stream.getvalue().decode().splitlines()
+    assert lines[0] == "first_name,last_name,email,customer"
+    assert [line.split(",")[-1] for line in lines[1:]] == ["C-1", "C-2", "C-3", "C-4", "C-5"]
+    assert all(line.split(",")[2].endswith("@example.com.tr") for line in lines[1:])
+
+
+def test_generate_table_batches_and_zero_rows() -> None:
+    schema = parse_schema({"columns": {"id": {"type": "sequence"}}})
+    assert list(generate_table(schema, 0, 1)) == []
+    batches = list(generate_table(schema, 5, 1, batch_size=2))
+    assert batches == [[["1", "2"]], [["3", "4"]], [["5"]]]
+
+
+def _col(**kwargs: Any) -> dict[str, Any]:
+    return kwargs
+
+
+BAD: list[tuple[str, dict[str, Any], str, str]] = [
+    ("no-columns", {}, "columns", "at least one"),
+    ("unknown-top-level", {"colums": {}}, "colums", "unknown key"),
+    ("column-not-table", {"columns": {"a": 3}}, "columns.a", "expected a table"),
+    ("missing-type", {"columns": {"a": {}}}, "columns.a.type", "is required"),
+    ("unknown-type", {"columns": {"a": _col(type="ngarm")}}, "columns.a.type",
+     "unknown generator 'ngarm' (available: choice, date, email"),
+    ("unknown-argument", {"columns": {"a": _col(type="sequence", stop=3)}}, "columns.a.stop",
+     "unknown argument for sequence (arguments: format, start, step)"),
+    ("wrong-type", {"columns": {"a": _col(type="integer", max="9")}}, "columns.a.max",
+     "expected an integer, got str"),
+    ("bool-is-not-int", {"columns": {"a": _col(type="integer", max=True)}}, "columns.a.max",
+     "expected an integer, got a boolean"),
+    ("max-below-min", {"columns": {"a": _col(type="integer", min=5, max=1)}}, "columns.a.max",
+     "must be >= min"),
+    ("template-unknown-column",
+     {"columns": {"a": _col(type="template", template="{first_name} {lats}"),
+                  "first_name": _col(type="sequence")}},
+     "columns.a.template", "unknown column 'lats' (columns: a, first_name)"),
+    ("template-self", {"columns": {"a": _col(type="template", template="{a}")}},
+     "columns.a.template", "cannot refer to itself"),
+    ("template-attribute",
+     {"columns": {"a": _col(type="template", template="{b.x}"), "b": _col(type="sequence")}},
+     "columns.a.template", "must name a column"),
+    ("template-unbalanced", {"columns": {"a": _col(type="template", template="{oops")}},
+     "columns.a.template", "bad template"),
+    ("email-unknown-column", {"columns": {"e": _col(type="email", **{"from": ["x"]})}},
+     "columns.e.from[0]", "unknown column 'x'"),
+    ("email-bad-domain",
+     {"columns": {"a": _col(type="sequence"),
+                  "e": _col(type="email", domains=["@x.com"], **{"from": ["a"]})}},
+     "columns.e.domains[0]", "expected a domain"),
+    ("weights-mismatch",
+     {"columns": {"c": _col(type="choice", values=["a", "b"], weights=[1])}},
+     "columns.c.weights", "has 1 weights for 2 values"),
+    ("negative-weight",
+     {"columns": {"c": _col(type="choice", values=["a", "b"], weights=[1, -1])}},
+     "columns.c.weights[1]", "expected a number >= 0"),
+    ("empty-choice", {"columns": {"c": _col(type="choice", values=[])}}, "columns.c.values",
+     "must not be empty"),
+    ("date-order",
+     {"columns": {"d": _col(type="date", start="2020-01-02", end="2020-01-01")}},
+     "columns.d.end", "must not be before start"),
+    ("date-garbage", {"columns": {"d": _col(type="date", start="yesterday", end="2020-01-01")}},
+     "columns.d.start", "not an ISO date"),
+    ("missing-model-file", {"columns": {"n": _col(type="ngram", model="nope.phony")}},
+     "columns.n.model", "no such file"),
+    ("cycle",
+     {"columns": {"a": _col(type="template", template="{b}"),
+                  "b": _col(type="template", template="{c}"),
+                  "c": _col(type="template", template="{a}")}},
+     "columns.a", "cycle a -> b -> c -> a"),
+    ("all-hidden", {"columns": {"a": _col(type="sequence", hidden=True)}}, "columns",
+     "every column is hidden"),
+    ("hidden-not-bool", {"columns": {"a": _col(type="sequence", hidden="yes")}},
+     "columns.a.hidden", "expected true or false"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("data", "field", "message"), [pytest.param(*case[1:], id=case[0]) for case in BAD]
+)
+def test_bad_schema_is_a_validation_error_naming_the_field(
+    data: dict[str, Any], field: str, message: str
+) -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_schema(data)
+    assert info.value.field == field
+    assert message in str(info.value)
+    assert str(info.value).startswith(f"{field}: ")
+
+
+def test_bad_toml_names_the_file_and_line(tmp_path: Path) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text("[columns.a]\ntype = \n", encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"bad.toml: not valid TOML: .*line 2"):
+        load_schema(path)
+
+
+def test_unique_column_that_runs_dry_is_a_generation_error(model_dir: Path) -> None:
+    schema = parse_schema(
+        {"columns": {"n": {"type": "ngram", "model": "first_names.phony", "unique": True}}},
+        base_dir=model_dir,
+    )
+    with pytest.raises(GenerationError):
+        list(generate_table(schema, 100_000, 1))
