@@ -1,0 +1,139 @@
+"""``phony plugins``, ``phony formats`` and ``phony generators``: what the plugins provide."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import click
+
+from phony_registry.plugins import Plugins
+
+__all__ = ["formats", "generators", "plugins"]
+
+
+def _loaded(ctx: click.Context) -> Plugins:
+    from phony_registry.plugins import get_plugins
+
+    loaded = get_plugins()
+    # Listing the root group's commands makes plugins register theirs, so
+    # that `phony plugins` can say which commands each one added.
+    root = ctx.find_root()
+    if isinstance(root.command, click.Group):
+        root.command.list_commands(root)
+    return loaded
+
+
+def _table(rows: list[list[str]]) -> None:
+    if not rows:
+        return
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    for row in rows:
+        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
+        click.echo("  ".join([*cells, row[-1]]).rstrip())
+
+
+def _plugins_document(loaded: Plugins) -> dict[str, Any]:
+    return {
+        "plugins": [
+            {
+                "name": p.name,
+                "distribution": p.distribution,
+                "version": p.version,
+                "hooks": p.hooks,
+                "registered": {kind: sorted(names) for kind, names in sorted(p.registered.items())},
+            }
+            for p in loaded.plugins.values()
+        ],
+        "failures": [
+            {"name": name, "error": reason} for name, reason in sorted(loaded.failures.items())
+        ],
+        "conflicts": [
+            {"kind": kind[:-1], "name": key, "plugins": owners}
+            for (kind, key), owners in sorted(loaded.conflicts.items())
+        ],
+    }
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def plugins(ctx: click.Context, as_json: bool) -> None:
+    """List loaded plugins: distribution, version, hooks and what each registered.
+
+    PHONY_LOAD_PLUGINS=a,b loads only the plugins named (by distribution or
+    entry point name); PHONY_LOAD_PLUGINS= loads none but phony's built-ins.
+    """
+    document = _plugins_document(_loaded(ctx))
+    if as_json:
+        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        return
+    for plugin in document["plugins"]:
+        dist = plugin["distribution"]
+        origin = f" (from {dist})" if dist != plugin["name"] else ""
+        click.echo(f"{plugin['name']} {plugin['version']}{origin}".rstrip())
+        click.echo(f"  hooks: {', '.join(plugin['hooks']) or 'none'}")
+        for kind, names in plugin["registered"].items():
+            click.echo(f"  {kind}: {', '.join(names)}")
+    for failure in document["failures"]:
+        click.echo(f"{failure['name']} FAILED: {failure['error']}")
+    for conflict in document["conflicts"]:
+        owners = " and ".join(conflict["plugins"])
+        click.echo(f"conflict: {conflict['kind']} {conflict['name']!r} registered by {owners}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def formats(ctx: click.Context, as_json: bool) -> None:
+    """List output formats for `phony generate --format`, with their --option keys."""
+    loaded = _loaded(ctx)
+    items = [
+        {
+            "name": fmt.name,
+            "extension": fmt.extension,
+            "description": fmt.description,
+            "plugin": loaded.provider("formats", fmt.name),
+            "options": dict(fmt.options),
+        }
+        for fmt in sorted(loaded.formats.values(), key=lambda f: f.name)
+    ]
+    if as_json:
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    rows = [["NAME", "EXT", "PLUGIN", "DESCRIPTION"]]
+    for item in items:
+        rows.append([item["name"], f".{item['extension']}", item["plugin"], item["description"]])
+    _table(rows)
+    with_options = [item for item in items if item["options"]]
+    if with_options:
+        click.echo("\noptions (--option KEY=VALUE):")
+        for item in with_options:
+            for key, text in item["options"].items():
+                click.echo(f"  {item['name']}: {key} - {text}")
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def generators(ctx: click.Context, as_json: bool) -> None:
+    """List the column types a schema (`phony generate --schema`) can use."""
+    loaded = _loaded(ctx)
+    items = [
+        {
+            "name": factory.name,
+            "description": factory.description,
+            "plugin": loaded.provider("generators", factory.name),
+            "arguments": dict(factory.arguments),
+        }
+        for factory in sorted(loaded.generators.values(), key=lambda g: g.name)
+    ]
+    if as_json:
+        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        return
+    rows = [["TYPE", "PLUGIN", "DESCRIPTION"]]
+    rows += [[item["name"], item["plugin"], item["description"]] for item in items]
+    _table(rows)
+    click.echo("\narguments:")
+    for item in items:
+        click.echo(f"  {item['name']}: {', '.join(item['arguments']) or 'none'}")
