@@ -1,0 +1,92 @@
+"""phony plugin: the ``sqlite`` output format.
+
+``phony generate ... --format sqlite -o people.db`` writes a SQLite database
+with one table (``--option table=people``, default ``data``) whose columns are
+the generated columns, as TEXT. Uses only the standard library; ``sqlite3`` is
+imported when the format is used, not when phony loads the plugin.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, BinaryIO
+
+from phony_registry.hookspecs import hookimpl
+from phony_registry.outputs import OutputFormat, check_options
+
+if TYPE_CHECKING:
+    import sqlite3
+
+__all__ = ["SQLITE", "SqliteWriter", "phony_register_formats"]
+
+OPTIONS = {
+    "table": "table to create and fill (default data)",
+    "page_size": "SQLite page size in bytes (default 4096)",
+}
+
+
+class SqliteWriter:
+    """Builds the database in a temporary file, then copies it to the output stream.
+
+    SQLite needs a seekable file of its own; going through a temporary file
+    lets the format write to stdout or to phony's atomic output file alike.
+    """
+
+    def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+        import sqlite3
+        import tempfile
+
+        from phony_registry.errors import UsageError
+
+        check_options("sqlite", options, OPTIONS)
+        table = options.get("table", "data")
+        if not table or "\0" in table:
+            raise UsageError("option table: expected a table name")
+        page_size = options.get("page_size", "4096")
+        if not page_size.isdigit():
+            raise UsageError("option page_size: expected a number of bytes")
+        self._stream = stream
+        self._tmp = tempfile.NamedTemporaryFile(suffix=".db")  # noqa: SIM115 - closed in close()
+        self._db: sqlite3.Connection = sqlite3.connect(self._tmp.name)
+        self._db.execute(f"PRAGMA page_size = {int(page_size)}")
+        self._db.execute("PRAGMA journal_mode = OFF")
+        self._db.execute("PRAGMA synchronous = OFF")
+        quoted = ", ".join(f"{_ident(n)} TEXT" for n in names)
+        self._db.execute(f"CREATE TABLE {_ident(table)} ({quoted})")
+        marks = ", ".join("?" for _ in names)
+        self._insert = f"INSERT INTO {_ident(table)} VALUES ({marks})"  # noqa: S608 - identifiers quoted by _ident, values bound
+
+    def write(self, columns: Sequence[Sequence[str]]) -> None:
+        """Insert one column-major batch in one transaction."""
+        if columns and columns[0]:
+            with self._db:
+                self._db.executemany(self._insert, zip(*columns, strict=True))
+
+    def close(self) -> None:
+        """Finish the database and copy its bytes to the output stream."""
+        import shutil
+
+        self._db.close()
+        with open(self._tmp.name, "rb") as source:
+            shutil.copyfileobj(source, self._stream, 1 << 20)
+        self._tmp.close()
+
+
+def _ident(name: str) -> str:
+    """A double-quoted SQL identifier (embedded quotes doubled)."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+SQLITE = OutputFormat(
+    name="sqlite",
+    extension="db",
+    description="a SQLite database file with one table (stdlib sqlite3)",
+    open=SqliteWriter,
+    options=OPTIONS,
+)
+
+
+@hookimpl
+def phony_register_formats(register: Callable[[OutputFormat], None]) -> None:
+    """Register the ``sqlite`` format."""
+    register(SQLITE)
