@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import gzip
+import hashlib
 import json
+import zlib
 from collections.abc import Callable
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -66,8 +68,6 @@ def test_info_text_and_json(names: Path, run_phony: Run) -> None:
     assert "locale:            tr_TR\n" in text
     assert "format version:    2\n" in text
     info = json.loads(run_phony("info", str(names), "--json", check=True).stdout)
-    import hashlib
-
     assert info["digest"] == "sha256:" + hashlib.sha256(names.read_bytes()).hexdigest()
     assert info["order"] == 3
     assert info["kind"] == "first_name"
@@ -217,8 +217,6 @@ def test_bad_model_files_give_one_line(
 
 
 def test_gzip_bomb_is_refused(tmp_path: Path, run_phony: Run) -> None:
-    import zlib
-
     compressor = zlib.compressobj(9, zlib.DEFLATED, 31)
     chunk = b" " * (1 << 20)
     bomb = b"".join(compressor.compress(chunk) for _ in range(1024)) + compressor.flush()
