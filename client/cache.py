@@ -1,0 +1,312 @@
+"""The local model cache: content-addressed blobs, registry metadata and refs.
+
+Root: ``PHONY_CACHE_DIR``, else ``platformdirs.user_cache_dir("phony")``::
+
+    CACHEDIR.TAG                                 backup tools skip the cache
+    blobs/sha256/<hex[:2]>/<hex>                 model files, by digest (originals and migrated)
+    registries/<rid>/snapshot.json               last verified snapshot of a registry
+    registries/<rid>/index/<key>.jsonl           cached index files (+ .etag)
+    registries/<rid>/manifests/<key>/<v>.json    verified manifests
+    refs/<rid>/<key>/<version>.json              what was pulled: name@version -> blob(s)
+    locks/                                       lock files (duplicate-work avoidance only)
+
+A blob is written to a unique temporary file next to its final place while
+the stream is hashed, checked against the expected digest and size, then
+``os.replace``d into place, so a reader never sees a partial blob and two
+writers of one digest both end with the same correct file. Locks only keep
+two processes from downloading the same blob at once; correctness never
+depends on them. Everything is safe to delete: ``phony cache rm`` and
+``prune`` do it piecemeal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import os
+import re
+import tempfile
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phony_client.config import atomic_write
+
+from phony_registry.digests import Hasher, digest_hex
+from phony_registry.errors import CacheError, DigestMismatch
+
+__all__ = [
+    "CACHEDIR_TAG",
+    "Cache",
+    "Ref",
+    "cache_dir",
+]
+
+CACHEDIR_TAG = (
+    b"Signature: 8a477f597d28d172789f06886806bc55\n"
+    b"# This file is a cache directory tag created by phony.\n"
+    b"# For information about cache directory tags see https://bford.info/cachedir/\n"
+)
+_CHUNK = 1 << 20
+
+
+def cache_dir() -> Path:
+    """``PHONY_CACHE_DIR`` or the platform's user cache dir for phony."""
+    override = os.environ.get("PHONY_CACHE_DIR")
+    if override:
+        return Path(override)
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("phony"))
+
+
+def _slug(registry: str) -> str:
+    digest = hashlib.sha256(registry.encode("utf-8")).hexdigest()[:16]
+    tail = re.sub(r"[^a-zA-Z0-9]+", "-", registry)[-32:].strip("-") or "registry"
+    return f"{tail}-{digest}"
+
+
+@dataclass
+class Ref:
+    """One pulled ``name@version``: which blob it is and where it came from."""
+
+    name: str
+    version: str
+    registry: str
+    location: str
+    manifest: str
+    digest: str | None = None
+    size: int | None = None
+    format_version: int | None = None
+    derived: str | None = None
+    derived_format_version: int | None = None
+    kind: str = "model"
+    type: str = "model"
+    yanked: bool = False
+    members: list[str] = field(default_factory=list)
+    pulled: str = ""
+
+    @property
+    def ref(self) -> str:
+        """``name@version``."""
+        return f"{self.name}@{self.version}"
+
+    @property
+    def usable_digest(self) -> str | None:
+        """The blob to generate from: the migrated one if any, else the original."""
+        return self.derived or self.digest
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Ref:
+        """Parse a ref file's JSON (unknown keys ignored)."""
+        known = set(cls.__dataclass_fields__)
+        return cls(**{k: v for k, v in data.items() if k in known})
+
+
+class Cache:
+    """The cache rooted at ``root`` (default :func:`cache_dir`)."""
+
+    def __init__(self, root: str | Path | None = None) -> None:
+        self.root = Path(root) if root is not None else cache_dir()
+
+    # -- set-up ---------------------------------------------------------------
+
+    def ensure(self) -> None:
+        """Create the root and its ``CACHEDIR.TAG``; :class:`CacheError` if impossible."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+            tag = self.root / "CACHEDIR.TAG"
+            if not tag.exists():
+                atomic_write(tag, CACHEDIR_TAG)
+        except OSError as exc:
+            raise CacheError(f"cannot create the cache at {self.root}: {exc.strerror}") from None
+
+    def lock(self, name: str, timeout: float = 600) -> Any:
+        """A file lock named ``name`` (used only to avoid duplicate work)."""
+        from filelock import FileLock
+
+        folder = self.root / "locks"
+        folder.mkdir(parents=True, exist_ok=True)
+        return FileLock(str(folder / f"{name}.lock"), timeout=timeout)
+
+    # -- blobs ----------------------------------------------------------------
+
+    def blob_path(self, digest: str) -> Path:
+        """Where the blob with ``digest`` lives (whether or not it is there)."""
+        hex_digest = digest_hex(digest)
+        return self.root / "blobs" / "sha256" / hex_digest[:2] / hex_digest
+
+    def has_blob(self, digest: str, size: int | None = None) -> bool:
+        """True if the blob is present (and of ``size`` bytes, when given)."""
+        try:
+            actual = self.blob_path(digest).stat().st_size
+        except FileNotFoundError:
+            return False
+        return size is None or actual == size
+
+    def verify_blob(self, digest: str) -> bool:
+        """Rehash a present blob; False if it is missing or its bytes changed."""
+        hasher = Hasher()
+        try:
+            with open(self.blob_path(digest), "rb") as handle:
+                while chunk := handle.read(_CHUNK):
+                    hasher.update(chunk)
+        except FileNotFoundError:
+            return False
+        return hasher.digest == digest
+
+    def discard_blob(self, digest: str) -> None:
+        """Remove a blob (a corrupted one, or one nothing refers to)."""
+        with contextlib.suppress(FileNotFoundError):
+            self.blob_path(digest).unlink()
+
+    def store_blob(self, chunks: Iterable[bytes], digest: str, size: int | None) -> Path:
+        """Stream ``chunks`` into the blob ``digest``, checking digest and size.
+
+        Raises :class:`DigestMismatch` (and keeps nothing) if the bytes are
+        not the promised ones; a stream longer than ``size`` is cut off at
+        the first extra byte.
+        """
+        target = self.blob_path(digest)
+        self.ensure()
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+        except OSError as exc:
+            raise CacheError(f"cannot write to the cache at {self.root}: {exc.strerror}") from None
+        temp = Path(name)
+        hasher = Hasher()
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                for chunk in chunks:
+                    hasher.update(chunk)
+                    if size is not None and hasher.size > size:
+                        raise DigestMismatch(
+                            f"blob {digest}: more than the {size} bytes the manifest promises"
+                        )
+                    handle.write(chunk)
+                handle.flush()
+                os.fsync(handle.fileno())
+            hasher.check(digest, size, what=f"blob {digest}")
+            temp.chmod(0o644)
+            temp.replace(target)
+        except OSError as exc:
+            raise CacheError(f"cannot write {target}: {exc.strerror or exc}") from None
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                temp.unlink()
+        return target
+
+    def store_bytes(self, data: bytes) -> tuple[str, Path]:
+        """Store ``data`` as a blob (e.g. a migrated model); returns its digest and path."""
+        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        if not self.has_blob(digest, len(data)):
+            self.store_blob([data], digest, len(data))
+        return digest, self.blob_path(digest)
+
+    def iter_blobs(self) -> Iterator[tuple[str, Path]]:
+        """Every blob file present, with its digest (temporary files skipped)."""
+        base = self.root / "blobs" / "sha256"
+        if not base.is_dir():
+            return
+        for folder in sorted(base.iterdir()):
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.iterdir()):
+                if re.fullmatch(r"[0-9a-f]{64}", path.name):
+                    yield f"sha256:{path.name}", path
+
+    def iter_temporaries(self) -> Iterator[Path]:
+        """Leftover temporary files (from an interrupted download)."""
+        base = self.root / "blobs"
+        if base.is_dir():
+            yield from base.glob("sha256/*/.tmp-*")
+
+    # -- registry metadata ------------------------------------------------------
+
+    def registry_dir(self, registry: str) -> Path:
+        """The folder holding what the cache knows about one registry."""
+        return self.root / "registries" / _slug(registry)
+
+    def _meta_path(self, registry: str, path: str) -> Path:
+        from phony_registry.layout import to_local
+
+        return to_local(self.registry_dir(registry), path)
+
+    def read_meta(self, registry: str, path: str) -> bytes | None:
+        """A cached registry file (``snapshot.json``, ``index/...``, ``manifests/...``)."""
+        try:
+            return self._meta_path(registry, path).read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
+
+    def write_meta(self, registry: str, path: str, data: bytes, etag: str | None = None) -> None:
+        """Cache a registry file (with its ETag, for revalidation)."""
+        target = self._meta_path(registry, path)
+        try:
+            atomic_write(target, data)
+            etag_file = target.with_name(target.name + ".etag")
+            if etag:
+                atomic_write(etag_file, etag.encode("utf-8"))
+            else:
+                with contextlib.suppress(FileNotFoundError):
+                    etag_file.unlink()
+        except OSError as exc:
+            raise CacheError(f"cannot write {target}: {exc.strerror or exc}") from None
+
+    def read_etag(self, registry: str, path: str) -> str | None:
+        """The ETag saved with a cached registry file."""
+        target = self._meta_path(registry, path)
+        try:
+            return target.with_name(target.name + ".etag").read_text("utf-8").strip() or None
+        except FileNotFoundError:
+            return None
+
+    # -- refs -----------------------------------------------------------------
+
+    def _ref_path(self, registry: str, name: str, version: str) -> Path:
+        from phony_registry.names import canonical_key
+
+        return self.root / "refs" / _slug(registry) / canonical_key(name) / f"{version}.json"
+
+    def write_ref(self, ref: Ref) -> None:
+        """Record (or update) a pulled ``name@version``."""
+        path = self._ref_path(ref.registry, ref.name, ref.version)
+        try:
+            atomic_write(path, json.dumps(ref.to_dict(), indent=2, sort_keys=True).encode() + b"\n")
+        except OSError as exc:
+            raise CacheError(f"cannot write {path}: {exc.strerror or exc}") from None
+
+    def remove_ref(self, ref: Ref) -> None:
+        """Forget a pulled ``name@version`` (its blobs stay until ``prune``)."""
+        path = self._ref_path(ref.registry, ref.name, ref.version)
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()
+        for folder in (path.parent, path.parent.parent):
+            with contextlib.suppress(OSError):
+                folder.rmdir()
+
+    def iter_refs(self, key: str | None = None) -> Iterator[Ref]:
+        """Every ref (only those of the canonical name ``key``, when given)."""
+        base = self.root / "refs"
+        if not base.is_dir():
+            return
+        pattern = f"*/{key}/*.json" if key else "**/*.json"
+        for path in sorted(base.glob(pattern)):
+            try:
+                yield Ref.from_dict(json.loads(path.read_text("utf-8")))
+            except (OSError, ValueError, TypeError):
+                continue  # a damaged ref is as good as absent; pull writes it again
+
+    def referenced_digests(self) -> set[str]:
+        """Blob digests some ref needs (originals and migrated copies)."""
+        found: set[str] = set()
+        for ref in self.iter_refs():
+            found.update(d for d in (ref.digest, ref.derived) if d)
+        return found

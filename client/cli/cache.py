@@ -1,0 +1,191 @@
+"""``phony cache ls|verify|prune|rm``: look after the local model cache."""
+
+from __future__ import annotations
+
+import contextlib
+
+import click
+from phony_client.cli._output import echo_json, echo_table, human_size, short_digest
+
+__all__ = ["cache"]
+
+
+@click.group()
+def cache() -> None:
+    """Inspect, verify and clean the local model cache."""
+
+
+@cache.command()
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def ls(as_json: bool) -> None:
+    """List cached models and blobs, with the cache's location and size."""
+    from phony_client.cache import Cache
+
+    store = Cache()
+    refs = list(store.iter_refs())
+    blobs = [(d, p.stat().st_size) for d, p in store.iter_blobs()]
+    referenced = store.referenced_digests()
+    result = {
+        "path": str(store.root),
+        "models": [
+            {
+                "name": r.name,
+                "version": r.version,
+                "digest": r.digest,
+                "migrated_digest": r.derived,
+                "size": r.size,
+                "registry": r.location,
+                "type": r.type,
+            }
+            for r in refs
+        ],
+        "blobs": [{"digest": d, "size": s, "referenced": d in referenced} for d, s in blobs],
+        "total_size": sum(s for _, s in blobs),
+    }
+    if as_json:
+        echo_json(result)
+        return
+    click.echo(f"cache: {store.root} ({human_size(result['total_size'])} in {len(blobs)} blobs)")
+    if refs:
+        echo_table(
+            ["NAME", "VERSION", "DIGEST", "SIZE", "REGISTRY"],
+            [
+                [
+                    r.name,
+                    r.version,
+                    short_digest(r.digest or r.manifest),
+                    human_size(r.size),
+                    r.location,
+                ]
+                for r in refs
+            ],
+        )
+    orphans = sum(1 for b in result["blobs"] if not b["referenced"])
+    if orphans:
+        click.echo(f"{orphans} blob(s) no model refers to; `phony cache prune` removes them")
+
+
+@cache.command()
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+@click.pass_context
+def verify(ctx: click.Context, as_json: bool) -> None:
+    """Rehash every blob and check every model's blobs are present; exit 7 on damage."""
+    from phony_client.cache import Cache
+
+    store = Cache()
+    report = []
+    for digest, _path in store.iter_blobs():
+        report.append({"digest": digest, "ok": store.verify_blob(digest)})
+    present = {r["digest"] for r in report}
+    missing = []
+    for ref in store.iter_refs():
+        for digest in (ref.digest, ref.derived):
+            if digest and digest not in present:
+                missing.append({"model": f"{ref.name}@{ref.version}", "digest": digest})
+    corrupt = [r["digest"] for r in report if not r["ok"]]
+    if as_json:
+        echo_json(
+            {
+                "blobs": report,
+                "corrupt": corrupt,
+                "missing": missing,
+                "ok": not corrupt and not missing,
+            }
+        )
+    else:
+        click.echo(
+            f"checked {len(report)} blobs: {len(report) - len(corrupt)} ok, "
+            f"{len(corrupt)} corrupt, {len(missing)} missing"
+        )
+        for digest in corrupt:
+            click.echo(f"corrupt: {digest} (discarded and fetched again on next use)")
+        for item in missing:
+            click.echo(f"missing: {item['digest']} of {item['model']}")
+    if corrupt or missing:
+        ctx.exit(7)
+
+
+def _unreferenced_and_junk(store: object) -> list[tuple[str, object, int]]:
+    from phony_client.cache import Cache
+
+    assert isinstance(store, Cache)
+    referenced = store.referenced_digests()
+    found = []
+    for digest, path in store.iter_blobs():
+        if digest not in referenced:
+            found.append((digest, path, path.stat().st_size))
+    for path in store.iter_temporaries():
+        found.append(("temporary", path, path.stat().st_size))
+    return found
+
+
+@cache.command()
+@click.option("--dry-run", is_flag=True, help="Only say what would be removed.")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def prune(dry_run: bool, as_json: bool) -> None:
+    """Remove blobs no cached model refers to, and leftover temporary files."""
+    from pathlib import Path
+
+    from phony_client.cache import Cache
+
+    store = Cache()
+    removed = _unreferenced_and_junk(store)
+    if not dry_run:
+        for _what, path, _size in removed:
+            with contextlib.suppress(FileNotFoundError):
+                Path(str(path)).unlink()
+    freed = sum(size for _, _, size in removed)
+    if as_json:
+        echo_json(
+            {
+                "removed": [{"what": w, "path": str(p), "size": s} for w, p, s in removed],
+                "freed": freed,
+                "dry_run": dry_run,
+            }
+        )
+        return
+    verb = "would remove" if dry_run else "removed"
+    click.echo(f"{verb} {len(removed)} file(s), {human_size(freed)}")
+
+
+@cache.command()
+@click.argument("reference")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+def rm(reference: str, as_json: bool) -> None:
+    """Remove NAME (every version) or NAME@SPEC from the cache, and blobs left unused."""
+    from phony_client.cache import Cache
+
+    from phony_registry.errors import NotFound
+    from phony_registry.names import split_reference
+    from phony_registry.versions import parse_spec
+
+    store = Cache()
+    name, raw = split_reference(reference)
+    refs = list(store.iter_refs(name.key))
+    if raw is not None:
+        spec = parse_spec(raw)
+        from phony_registry.versions import DigestSpec, parse_version
+
+        if isinstance(spec, DigestSpec):
+            refs = [r for r in refs if spec.digest in (r.digest, r.manifest, r.derived)]
+        else:
+            refs = [r for r in refs if spec.matches(parse_version(r.version))]
+    if not refs:
+        raise NotFound(f"{reference} is not in the cache")
+    for ref in refs:
+        store.remove_ref(ref)
+    removed = [(d, p, s) for d, p, s in _unreferenced_and_junk(store) if d != "temporary"]
+    for _digest, path, _size in removed:
+        with contextlib.suppress(FileNotFoundError):
+            path.unlink()  # type: ignore[attr-defined]
+    if as_json:
+        echo_json(
+            {
+                "removed": [f"{r.name}@{r.version}" for r in refs],
+                "blobs": [d for d, _, _ in removed],
+            }
+        )
+        return
+    for ref in refs:
+        click.echo(f"removed {ref.name}@{ref.version}")
+    click.echo(f"freed {human_size(sum(s for _, _, s in removed))}")

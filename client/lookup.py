@@ -1,0 +1,99 @@
+"""Finding a pulled model in the cache by name, for ``phony generate NAME``.
+
+:func:`find_cached_model` never touches the network: it resolves
+``name[@spec]`` against the refs in the cache (yanked versions skipped by
+ranges, as for a pull), checks the blob's digest, and returns its path (the
+migrated copy when the original is in an older format). A blob found
+corrupted is discarded and pulled again from the registry it came from, when
+that is possible without breaking ``PHONY_OFFLINE``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from phony_client.cache import Cache, Ref
+from phony_client.config import is_offline
+
+from phony_registry.errors import DigestMismatch, NotFound, OfflineError, UsageError
+from phony_registry.names import split_reference
+from phony_registry.versions import parse_spec, select
+
+__all__ = ["find_cached_model", "find_cached_ref"]
+
+
+def find_cached_ref(spec: str, cache: Cache | None = None) -> Ref:
+    """The ref in the cache that ``name[@spec]`` selects.
+
+    Raises :class:`NotFound` (or :class:`OfflineError` when ``PHONY_OFFLINE``
+    is set) with the command that would fetch it.
+    """
+    cache = cache or Cache()
+    name, raw = split_reference(spec)
+    wanted = parse_spec(raw)
+    refs = list(cache.iter_refs(name.key))
+    found = select(wanted, refs, digest_fields=("digest", "manifest", "derived"))
+    if found is not None:
+        return found
+    have = ", ".join(sorted({r.version for r in refs})) or "none"
+    hint = f"run `phony models pull {spec}`"
+    if name.official:
+        hint += f" or `phony install {name.locale}`"
+    if is_offline():
+        raise OfflineError(
+            f"PHONY_OFFLINE is set and {name}@{wanted} is not in the cache "
+            f"(cached versions: {have}); {hint} while online"
+        )
+    raise NotFound(f"{name}@{wanted} is not in the cache (cached versions: {have}); {hint}")
+
+
+def _intact(path: Path, digest: str) -> bool:
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return False
+    return "sha256:" + hashlib.sha256(data).hexdigest() == digest
+
+
+def _repair(cache: Cache, ref: Ref) -> None:
+    """Fetch a discarded blob again (and re-derive a migrated copy)."""
+    from phony_client.pull import pull
+
+    try:
+        pull(ref.ref, registry=ref.location, refresh=True, cache=cache)
+    except OfflineError:
+        raise OfflineError(
+            f"the cached blob of {ref.ref} was corrupted and has been discarded; "
+            f"PHONY_OFFLINE is set, so it cannot be fetched again from {ref.location}"
+        ) from None
+
+
+def find_cached_model(spec: str) -> Path:
+    """The path of the cached model file that ``name[@spec]`` names (no network).
+
+    Raises :class:`NotFound` / :class:`OfflineError` when the cache does not
+    hold it, :class:`UsageError` for a pack (name one of its models).
+    """
+    cache = Cache()
+    ref = find_cached_ref(spec, cache)
+    if ref.type == "pack":
+        members = ", ".join(m.rsplit("@", 1)[0] for m in ref.members)
+        raise UsageError(f"{ref.name} is a pack; name one of its models: {members}")
+    digest = ref.usable_digest
+    if digest is None:
+        raise NotFound(f"{ref.ref} has no blob in the cache")
+    path = cache.blob_path(digest)
+    if _intact(path, digest):
+        return path
+    # Corrupted or missing on use: discard and fetch again (a registry folder
+    # needs no network; a server does, and offline mode forbids it).
+    cache.discard_blob(digest)
+    if ref.derived and ref.digest and not _intact(cache.blob_path(ref.digest), ref.digest):
+        cache.discard_blob(ref.digest)
+    _repair(cache, ref)
+    fresh = find_cached_ref(f"{ref.name}@{ref.version}", cache)
+    digest = fresh.usable_digest
+    if digest is None or not _intact(cache.blob_path(digest), digest):
+        raise DigestMismatch(f"the cached blob of {ref.ref} is corrupted and could not be repaired")
+    return cache.blob_path(digest)

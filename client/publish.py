@@ -1,0 +1,298 @@
+"""Publishing into a folder registry, and the keys publishing needs.
+
+``push_to_folder`` writes, in this order: the blob (temporary file and
+rename; an existing blob is checked, not rewritten), the manifest (exclusive
+create: a ``name@version`` is never overwritten), the index line and a new
+snapshot signed by the registry key (temporary file and ``os.replace``). The
+index and snapshot are read-modify-write, so pushes into one folder are
+serialised by a lock file in the folder (``.phony-publish.lock``); the
+exclusive create keeps versions immutable even without it.
+
+Pushing the same model to the same ``name@version`` again succeeds and
+changes nothing (it also finishes a push that was interrupted after its
+manifest was written); other bytes get :class:`AlreadyExists`.
+
+Keys: the publisher key signs the manifest (``<config>/keys/default.pem``,
+created by ``phony keys generate`` or on first push); the registry key signs
+the snapshot and countersigns manifests. A new folder registry gets a new
+registry key on its first push: public half in the folder
+(``keys/registry.pub.pem``), private half in the pusher's config dir
+(``keys/registry-<keyid>.pem``). Whoever pushes later must hold that private
+key: ``--signing-key``, ``PHONY_SIGNING_KEY``, ``signing_key`` in the
+registry's config.toml entry, or the same file in their own config dir.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from phony_client.config import (
+    atomic_write,
+    iter_private_key_files,
+    keys_dir,
+    load_config,
+    registry_id,
+)
+
+from phony_registry import layout
+from phony_registry.digests import digest_bytes
+from phony_registry.errors import AlreadyExists, ConfigError, Forbidden, UsageError
+from phony_registry.index import DEFAULT_EXPIRY, FileInfo, IndexEntry, Snapshot, add_entry
+from phony_registry.manifest import Manifest
+from phony_registry.names import split_reference
+from phony_registry.signing import PrivateKey, PublicKey, load_private_key, save_private_key
+from phony_registry.versions import ExactSpec, parse_spec
+
+__all__ = [
+    "DEFAULT_KEY_NAME",
+    "PushResult",
+    "build_manifest",
+    "default_key_path",
+    "find_private_key",
+    "load_or_create_publisher_key",
+    "push_to_folder",
+    "registry_signing_key",
+    "write_snapshot",
+]
+
+#: File name (in ``<config>/keys``) of the default publisher key.
+DEFAULT_KEY_NAME = "default"
+
+
+@dataclass(frozen=True)
+class PushResult:
+    """What a push did."""
+
+    name: str
+    version: str
+    digest: str
+    manifest: str
+    created: bool
+    snapshot_version: int
+    registry: str
+
+
+def default_key_path() -> Path:
+    """``<config>/keys/default.pem``."""
+    return keys_dir() / f"{DEFAULT_KEY_NAME}.pem"
+
+
+def load_or_create_publisher_key(path: str | Path | None = None) -> tuple[PrivateKey, bool]:
+    """The publisher key (created if absent, 0600); returns ``(key, created)``."""
+    target = Path(path) if path else default_key_path()
+    if target.exists():
+        return load_private_key(target), False
+    if path:
+        raise ConfigError(f"no key at {target}")
+    key = PrivateKey.generate()
+    try:
+        save_private_key(target, key)
+    except ConfigError:  # created by a concurrent push meanwhile
+        return load_private_key(target), False
+    return key, True
+
+
+def find_private_key(keyid: str) -> PrivateKey | None:
+    """An own private key (in ``<config>/keys``) whose public half has this key id."""
+    for path in iter_private_key_files():
+        try:
+            key = load_private_key(path)
+        except ConfigError:
+            continue
+        if key.keyid == keyid:
+            return key
+    return None
+
+
+def registry_signing_key(
+    root: Path, *, explicit: str | Path | None = None, create: bool = True
+) -> tuple[PrivateKey, bool]:
+    """The private key that signs ``root``'s snapshot; returns ``(key, created)``.
+
+    A folder without ``keys/registry.pub.pem`` is a new registry: a key is
+    generated (when ``create``), its private half saved in the config dir.
+    Raises :class:`Forbidden` if the folder's key is not among this user's keys.
+    """
+    public_path = layout.to_local(root, layout.registry_key_path())
+    candidates: list[str | Path] = []
+    if explicit:
+        candidates.append(explicit)
+    if os.environ.get("PHONY_SIGNING_KEY"):
+        candidates.append(os.environ["PHONY_SIGNING_KEY"])
+    entry = load_config().registry(str(root))
+    if entry is not None and entry.signing_key:
+        candidates.append(entry.signing_key)
+    if not public_path.exists():
+        if not create:
+            raise UsageError(f"{root} is not a registry (no {layout.registry_key_path()})")
+        key = load_private_key(candidates[0]) if candidates else PrivateKey.generate()
+        if not candidates:
+            save_private_key(keys_dir() / f"registry-{key.public_key.short_id}.pem", key)
+        atomic_write(public_path, key.public_key.to_pem())
+        return key, not candidates
+    public = PublicKey.from_pem(public_path.read_bytes())
+    for candidate in candidates:
+        key = load_private_key(candidate)
+        if key.keyid == public.keyid:
+            return key, False
+        raise Forbidden(
+            f"{candidate} is not the signing key of registry {root} "
+            f"(it signs with key {public.short_id})"
+        )
+    key = find_private_key(public.keyid)
+    if key is None:
+        raise Forbidden(
+            f"cannot sign registry {root}: its key {public.short_id} is not in "
+            f"{keys_dir()}. Ask its maintainer for the registry key and pass it with "
+            "--signing-key or PHONY_SIGNING_KEY"
+        )
+    return key, False
+
+
+def build_manifest(
+    model_path: Path,
+    reference: str,
+    *,
+    description: str | None = None,
+    license: str | None = None,
+) -> tuple[Manifest, bytes]:
+    """An unsigned manifest for ``model_path`` published as ``reference`` (name@version).
+
+    The model is read (and so validated) first; kind, locale, licence and
+    description default to its metadata.
+    """
+    from phony_registry.format import load_model
+
+    name, raw_spec = split_reference(reference)
+    spec = parse_spec(raw_spec) if raw_spec else None
+    if not isinstance(spec, ExactSpec):
+        raise UsageError(f"{reference!r}: push needs an exact version, like {name}@1.0.0")
+    data = model_path.read_bytes()
+    model = load_model(data)
+    meta = model.meta
+    manifest = Manifest.model(
+        str(name),
+        str(spec.version),
+        digest=digest_bytes(data),
+        size=len(data),
+        format_version=model.format_version,
+        kind=meta.kind or "model",
+        locale=meta.locale or name.locale,
+        license=license if license is not None else meta.license,
+        description=description if description is not None else (meta.description or ""),
+    )
+    return manifest, data
+
+
+def write_snapshot(
+    root: Path,
+    key: PrivateKey,
+    *,
+    expires_in: timedelta = DEFAULT_EXPIRY,
+    now: datetime | None = None,
+) -> Snapshot:
+    """Sign and write a new snapshot of every index file under ``root`` (version + 1)."""
+    current_path = layout.to_local(root, layout.snapshot_path())
+    version = 0
+    if current_path.exists():
+        version = Snapshot.from_bytes(current_path.read_bytes()).version
+    index_root = layout.to_local(root, layout.INDEX_DIR)
+    files = {}
+    for path in sorted(index_root.rglob("*.jsonl")) if index_root.is_dir() else []:
+        relative = path.relative_to(root).as_posix()
+        files[relative] = path.read_bytes()
+    snapshot = Snapshot.new(
+        {p: FileInfo.of(d) for p, d in files.items()},
+        version=version + 1,
+        now=now or datetime.now(UTC),
+        expires_in=expires_in,
+    ).signed(key)
+    atomic_write(current_path, snapshot.to_bytes())
+    return snapshot
+
+
+def _create_exclusive(path: Path, data: bytes) -> bool:
+    """Create ``path`` with ``data``; False if it already exists."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    return True
+
+
+def push_to_folder(
+    model_path: str | Path,
+    reference: str,
+    registry: str | Path,
+    *,
+    publisher_key: PrivateKey | None = None,
+    signing_key: str | Path | None = None,
+    description: str | None = None,
+    license: str | None = None,
+    expires_in: timedelta = DEFAULT_EXPIRY,
+) -> PushResult:
+    """Publish ``model_path`` as ``reference`` into the folder registry ``registry``."""
+    from filelock import FileLock
+
+    location = str(registry)
+    if location.startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
+        location = unquote(urlsplit(location).path)
+    root = Path(location).expanduser().resolve()
+    source = Path(model_path)
+    manifest, data = build_manifest(source, reference, description=description, license=license)
+    if publisher_key is None:
+        publisher_key, created = load_or_create_publisher_key()
+        if created:
+            short = publisher_key.public_key.short_id
+            print(f"created publisher key {short} in {default_key_path()}", file=sys.stderr)
+    root.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(root / ".phony-publish.lock"), timeout=120):
+        registry_key, _ = registry_signing_key(root, explicit=signing_key)
+        manifest = manifest.signed(publisher_key).signed(registry_key)
+        assert manifest.digest is not None
+        blob = layout.to_local(root, layout.blob_path(manifest.digest))
+        if not blob.exists() or digest_bytes(blob.read_bytes()) != manifest.digest:
+            atomic_write(blob, data)
+        manifest_file = layout.to_local(root, layout.manifest_path(manifest.name, manifest.version))
+        created = _create_exclusive(manifest_file, manifest.to_bytes())
+        if not created:
+            existing = Manifest.from_bytes(manifest_file.read_bytes())
+            if (existing.name, existing.digest) != (manifest.name, manifest.digest):
+                raise AlreadyExists(
+                    f"{existing.ref} is already published in {root} with other content "
+                    f"({existing.digest}); publish a new version"
+                )
+            manifest = existing
+        index_file = layout.to_local(root, layout.index_path(manifest.name))
+        old = index_file.read_bytes() if index_file.exists() else b""
+        new, added = add_entry(old, IndexEntry.for_manifest(manifest))
+        if added:
+            atomic_write(index_file, new)
+        snapshot_file = layout.to_local(root, layout.snapshot_path())
+        snapshot = None
+        if snapshot_file.exists():
+            snapshot = Snapshot.from_bytes(snapshot_file.read_bytes())
+        listed = snapshot.files.get(layout.index_path(manifest.name)) if snapshot else None
+        if added or listed is None or listed.digest != digest_bytes(new):
+            snapshot = write_snapshot(root, registry_key, expires_in=expires_in)
+        assert snapshot is not None
+    return PushResult(
+        name=manifest.name,
+        version=manifest.version,
+        digest=manifest.digest,
+        manifest=manifest.manifest_digest,
+        created=created,
+        snapshot_version=snapshot.version,
+        registry=registry_id(str(root)),
+    )

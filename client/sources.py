@@ -1,0 +1,253 @@
+"""Reading a registry: a folder and an HTTP base URL through one small interface.
+
+A :class:`Source` answers two questions about a path of the static layout
+(:mod:`phony_registry.layout`): "give me this small file" (:meth:`Source.fetch`,
+with ETag revalidation) and "stream me this blob" (:meth:`Source.stream`).
+:class:`FolderSource` reads a folder (``./team-registry``, ``file:///srv/models``,
+the bundled official index); :class:`HttpSource` does ``GET {base}/{path}``
+with httpx, one connection pool per source, timeouts and a few retries on
+connection errors and 5xx. Everything above this module (verification,
+caching, resolution) is the same code for both.
+
+``PHONY_OFFLINE=1`` forbids every HTTP request (:class:`OfflineError`);
+folders stay readable, as they need no network. :data:`NETWORK_REQUESTS`
+counts HTTP requests made by this process (the benchmarks check it).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Protocol
+from urllib.parse import unquote, urlsplit
+
+from phony_client.config import is_offline, registry_id
+
+from phony_registry.errors import NotFound, OfflineError, RegistryUnavailable
+from phony_registry.layout import to_local
+
+if TYPE_CHECKING:
+    import httpx
+
+__all__ = [
+    "NETWORK_REQUESTS",
+    "Fetched",
+    "FolderSource",
+    "HttpSource",
+    "Source",
+    "is_url",
+    "open_source",
+]
+
+#: HTTP requests made by this process, by path (only ever appended to).
+NETWORK_REQUESTS: list[str] = []
+
+_CHUNK = 1 << 16
+_RETRIES = 3
+
+
+def is_url(location: str) -> bool:
+    """True for an ``http://`` or ``https://`` location."""
+    return location.lower().startswith(("http://", "https://"))
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """A fetched file: its bytes and ETag, or ``not_modified`` after a 304."""
+
+    data: bytes
+    etag: str | None = None
+    not_modified: bool = False
+
+
+class Source(Protocol):
+    """Read access to one registry."""
+
+    #: Identity of the registry (:func:`phony_client.config.registry_id`).
+    id: str
+    #: How to show it to a user.
+    label: str
+    #: True if reading needs the network.
+    remote: bool
+
+    def fetch(self, path: str, *, etag: str | None = None, limit: int = 16 << 20) -> Fetched:
+        """A small file (index, manifest, snapshot, key); NotFound if absent."""
+        ...
+
+    def stream(self, path: str) -> Iterator[bytes]:
+        """The chunks of a blob; NotFound if absent."""
+        ...
+
+    def close(self) -> None:
+        """Release connections."""
+        ...
+
+
+class FolderSource:
+    """A registry that is a folder on this machine (or a mounted share)."""
+
+    remote = False
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root).expanduser().resolve()
+        self.id = registry_id(str(self.root))
+        self.label = str(self.root)
+
+    def _path(self, path: str) -> Path:
+        try:
+            return to_local(self.root, path)
+        except ValueError:
+            raise NotFound(f"{path!r} is not a registry path") from None
+
+    def fetch(self, path: str, *, etag: str | None = None, limit: int = 16 << 20) -> Fetched:
+        """Read ``path``; ``etag`` is ignored (a local read is as cheap as a check)."""
+        target = self._path(path)
+        try:
+            with open(target, "rb") as handle:
+                data = handle.read(limit + 1)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound(f"{path} not found in registry {self.label}") from None
+        if len(data) > limit:
+            raise RegistryUnavailable(f"{path} in {self.label} is larger than {limit} bytes")
+        return Fetched(data)
+
+    def stream(self, path: str) -> Iterator[bytes]:
+        """Read ``path`` in chunks."""
+        target = self._path(path)
+        try:
+            handle = open(target, "rb")  # noqa: SIM115 - closed by the generator below
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+            raise NotFound(f"{path} not found in registry {self.label}") from None
+        return self._chunks(handle)
+
+    @staticmethod
+    def _chunks(handle: object) -> Iterator[bytes]:
+        with handle:  # type: ignore[attr-defined]
+            while chunk := handle.read(_CHUNK):  # type: ignore[attr-defined]
+                yield chunk
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+class HttpSource:
+    """A registry served over HTTP(S): ``GET {base}/{layout path}``."""
+
+    remote = True
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        timeout: float = 30.0,
+        retries: int = _RETRIES,
+    ) -> None:
+        self.base = base_url.rstrip("/")
+        self.id = registry_id(self.base)
+        self.label = self.base
+        self._transport = transport
+        self._timeout = timeout
+        self._retries = retries
+        self._client: httpx.Client | None = None
+
+    def _http(self) -> httpx.Client:
+        if is_offline():
+            raise OfflineError(
+                f"PHONY_OFFLINE is set: not contacting {self.label} (pull without "
+                "PHONY_OFFLINE, or use what the cache holds)"
+            )
+        if self._client is None:
+            import httpx
+
+            self._client = httpx.Client(
+                transport=self._transport,
+                timeout=httpx.Timeout(self._timeout, connect=10.0),
+                follow_redirects=True,
+                headers={"User-Agent": "phony-client"},
+            )
+        return self._client
+
+    def _send(self, path: str, headers: dict[str, str], *, stream: bool) -> httpx.Response:
+        import httpx
+
+        client = self._http()
+        url = f"{self.base}/{path}"
+        for attempt in range(self._retries + 1):
+            NETWORK_REQUESTS.append(path)
+            try:
+                request = client.build_request("GET", url, headers=headers)
+                response = client.send(request, stream=stream)
+            except httpx.TransportError as exc:
+                if attempt == self._retries:
+                    raise RegistryUnavailable(f"cannot reach {self.label}: {exc}") from None
+            else:
+                if response.status_code < 500 or attempt == self._retries:
+                    return self._check(response, path)
+                response.close()
+            time.sleep(min(0.1 * 2**attempt, 2.0))
+        raise RegistryUnavailable(f"cannot reach {self.label}")  # pragma: no cover
+
+    def _check(self, response: httpx.Response, path: str) -> httpx.Response:
+        status = response.status_code
+        if status == 404:
+            response.close()
+            raise NotFound(f"{path} not found in registry {self.label}")
+        if status >= 400:
+            response.close()
+            raise RegistryUnavailable(f"{self.label} answered {status} for {path}")
+        return response
+
+    def fetch(self, path: str, *, etag: str | None = None, limit: int = 16 << 20) -> Fetched:
+        """GET ``path``; with ``etag``, a 304 gives ``Fetched(b"", etag, not_modified=True)``."""
+        import httpx
+
+        headers = {"If-None-Match": etag} if etag else {}
+        response = self._send(path, headers, stream=True)
+        try:
+            if response.status_code == 304:
+                return Fetched(b"", etag, not_modified=True)
+            body = bytearray()
+            try:
+                for chunk in response.iter_bytes():
+                    body += chunk
+                    if len(body) > limit:
+                        raise RegistryUnavailable(f"{path} from {self.label} is over {limit} bytes")
+            except httpx.TransportError as exc:
+                raise RegistryUnavailable(f"{path} from {self.label}: {exc}") from None
+            return Fetched(bytes(body), response.headers.get("ETag"))
+        finally:
+            response.close()
+
+    def stream(self, path: str) -> Iterator[bytes]:
+        """GET ``path`` and yield its body in chunks."""
+        import httpx
+
+        response = self._send(path, {}, stream=True)
+
+        def chunks() -> Iterator[bytes]:
+            try:
+                yield from response.iter_bytes(_CHUNK)
+            except httpx.TransportError as exc:
+                raise RegistryUnavailable(f"{path} from {self.label}: {exc}") from None
+            finally:
+                response.close()
+
+        return chunks()
+
+    def close(self) -> None:
+        """Close the connection pool."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+
+def open_source(location: str, *, transport: httpx.BaseTransport | None = None) -> Source:
+    """A :class:`Source` for a folder path, a ``file://`` URL or an ``http(s)://`` base URL."""
+    if is_url(location):
+        return HttpSource(location, transport=transport)
+    if location.startswith("file://"):
+        return FolderSource(unquote(urlsplit(location).path))
+    return FolderSource(location)
