@@ -7,7 +7,8 @@ manifest it accepts) with one Ed25519 key. With ``--key-file`` (or
 private area (``_server/registry-key.pem``), created once with an exclusive
 write by whichever replica starts first, so every replica on one bucket signs
 with the same key. Either way its public half is published at
-``keys/registry.pub.pem`` for clients to pin on first use.
+``keys/registry.pub.pem`` for clients to pin on first use, and the server
+refuses to start with any other key than the one published there.
 
 **Publisher keys.** A publisher signs each manifest with their own key
 (``phony keys generate``). The server accepts a manifest only if one of its
@@ -45,10 +46,16 @@ _STORED_KEY = f"{PRIVATE_PREFIX}registry-key.pem"
 
 
 def load_registry_key(storage: Storage, key_file: Path | None) -> PrivateKey:
-    """The registry's signing key (created on first use); publishes its public half."""
+    """The registry's signing key (created on first use); publishes its public half.
+
+    Refuses (ConfigError) to start with a key other than the one whose public
+    half the storage already publishes: clients pinned that key, and a silent
+    change would look to them exactly like an attack.
+    """
+    published = storage.stat(registry_key_path())
     if key_file is not None:
         path = Path(key_file)
-        if not path.exists():
+        if not path.exists() and published is None:
             # If another worker creates it first, save refuses and we use theirs.
             with contextlib.suppress(ConfigError):
                 save_private_key(path, PrivateKey.generate())
@@ -59,16 +66,24 @@ def load_registry_key(storage: Storage, key_file: Path | None) -> PrivateKey:
         if os.name == "posix" and path.stat().st_mode & 0o077:
             raise ConfigError(f"registry key {path} is readable by others; chmod 600 it")
     else:
+        if published is not None and storage.stat(_STORED_KEY) is None:
+            raise ConfigError(
+                f"{storage.description} already publishes a registry key "
+                f"({registry_key_path()}) but does not hold its private half; start the "
+                "server with --key-file PEM (a folder registry's key is in its first "
+                "pusher's config dir, keys/registry-<id>.pem)"
+            )
         storage.create(_STORED_KEY, PrivateKey.generate().to_pem())
         key = PrivateKey.from_pem(storage.read_bytes(_STORED_KEY))
-    public = key.public_key.to_pem()
-    published = storage.stat(registry_key_path())
     if published is None:
-        storage.create(registry_key_path(), public)
-    elif storage.read_bytes(registry_key_path()) != public:
-        # The operator replaced the key on purpose: publish the new one (clients
-        # that pinned the old one will refuse it loudly, as they must).
-        storage.write(registry_key_path(), public, if_match=published.etag)
+        storage.create(registry_key_path(), key.public_key.to_pem())
+    current = PublicKey.from_pem(storage.read_bytes(registry_key_path()))
+    if current.keyid != key.keyid:
+        raise ConfigError(
+            f"the registry key {key.public_key.short_id} is not the key this registry "
+            f"publishes ({current.short_id}, {registry_key_path()}); clients pinned that "
+            "one. To rotate on purpose, delete the old public key file first"
+        )
     return key
 
 
