@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import click
 
-from phony_registry.errors import PhonyError, UsageError
+from phony_registry.errors import UsageError
 
 if TYPE_CHECKING:
     from phony_registry.signing import PublicKey
@@ -16,18 +16,13 @@ __all__ = ["login", "own_public_keys"]
 
 
 def own_public_keys() -> list[PublicKey]:
-    """Public halves of this user's private keys (``phony keys generate``)."""
-    from phony_client.config import iter_private_key_files
+    """The public half of this user's publisher key (created on first use, as push does)."""
+    from phony_client.publish import load_or_create_publisher_key
 
-    from phony_registry.signing import load_private_key
-
-    keys = []
-    for path in iter_private_key_files():
-        try:
-            keys.append(load_private_key(path).public_key)
-        except PhonyError:
-            continue
-    return keys
+    key, created = load_or_create_publisher_key()
+    if created:
+        click.echo(f"created publisher key {key.public_key.short_id}", err=True)
+    return [key.public_key]
 
 
 @click.command()

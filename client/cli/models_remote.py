@@ -8,7 +8,6 @@ is ``--registry`` (a URL or the name of a configured registry), else
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 import click
@@ -19,22 +18,16 @@ __all__ = ["search", "server_url", "yank"]
 
 
 def server_url(registry: str | None) -> str:
-    """The http(s) URL of the registry server to talk to."""
+    """The http(s) URL of the registry server to talk to (as push and pull choose it)."""
+    from phony_client.pull import registry_location
     from phony_client.remote import is_http_url
 
-    location = registry or os.environ.get("PHONY_REGISTRY") or None
-    if location is None or not is_http_url(location):
-        from phony_client.config import load_config
-
-        config = load_config()
-        name = location or config.default_registry
-        entry = config.registry(name) if name else None
-        if entry is not None:
-            location = entry.url
-    if location is None:
-        raise UsageError("which registry? pass --registry URL or set PHONY_REGISTRY")
+    location = registry_location(registry)
     if not is_http_url(location):
-        raise UsageError(f"{location} is not a registry server (this needs an http(s) URL)")
+        raise UsageError(
+            f"{location} is not a registry server: this needs --registry URL, "
+            "PHONY_REGISTRY or a default registry that is an http(s) URL"
+        )
     return location
 
 
