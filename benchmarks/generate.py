@@ -57,6 +57,7 @@ def peer_batches(make: Callable[[], str], count: int, batch: int = 10_000) -> It
 
 def bench_phony(count: int, tmp: Path) -> float:
     from phony_client.cli.generate import write_values
+
     from phony_registry.format import dump_model, load_model
     from phony_registry.ngram import read_values, train
 
