@@ -35,21 +35,33 @@ def phony_register_generators(register: Callable[[generators.GeneratorFactory], 
 
 
 def _in_locale_pack(spec: str) -> Path | None:
-    """A model of a pack that a plugin ships: ``LOCALE/NAME`` in a registered folder."""
+    """A model of a pack a plugin ships: ``LOCALE/NAME[@VERSION]`` in its static registry folder.
+
+    The folder is laid out as any static registry (:mod:`phony_registry.layout`):
+    the index file of the name gives the version's blob digest, and the blob's
+    bytes are checked against that digest before the path is returned.
+    """
+    from phony_registry.digests import digest_bytes
+    from phony_registry.errors import DigestMismatch
+    from phony_registry.index import parse_index, resolve
+    from phony_registry.layout import blob_path, index_path, to_local
     from phony_registry.plugins import get_plugins
 
-    locale, _, model = spec.partition("/")
+    name, _, version = spec.partition("@")
+    locale, _, model = name.partition("/")
     source = get_plugins().locale(locale) if model else None
     if source is None:
         return None
-    name = model.partition("@")[0]
-    for candidate in (
-        source.path / "models" / f"{name}.phony",
-        source.path / f"{name}.phony",
-    ):
-        if candidate.is_file():
-            return candidate
-    return None
+    index_file = to_local(source.path, index_path(name))
+    if not index_file.is_file():
+        return None
+    entry = resolve(parse_index(index_file.read_bytes()), version or None, name)
+    if entry.digest is None:
+        return None
+    blob = to_local(source.path, blob_path(entry.digest))
+    if digest_bytes(blob.read_bytes()) != entry.digest:
+        raise DigestMismatch(f"{blob}: content does not match {entry.digest} ({entry.ref})")
+    return blob
 
 
 @hookimpl(trylast=True)

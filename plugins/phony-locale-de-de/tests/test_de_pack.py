@@ -1,0 +1,57 @@
+"""The de_DE pack: a valid, signed static registry whose models phony finds by name."""
+
+from __future__ import annotations
+
+from unittest import mock
+
+import phony_locale_de_de
+import pytest
+
+from phony_registry import plugins
+from phony_registry.digests import digest_bytes
+from phony_registry.format import load_model
+from phony_registry.index import Snapshot, parse_index
+from phony_registry.layout import REGISTRY_KEY, SNAPSHOT, blob_path, manifest_path, to_local
+from phony_registry.manifest import Manifest
+from phony_registry.signing import PublicKey
+
+ROOT = phony_locale_de_de.REGISTRY
+MODELS = ["first_names", "last_names", "cities", "streets"]
+
+
+def _read(path: str) -> bytes:
+    return to_local(ROOT, path).read_bytes()
+
+
+def test_snapshot_and_pack_manifest_verify() -> None:
+    key = PublicKey.from_pem(_read(REGISTRY_KEY))
+    snapshot = Snapshot.from_bytes(_read(SNAPSHOT))
+    assert snapshot.verify(key) == [key.keyid]  # raises SignatureError when it does not verify
+    for path in snapshot.files:
+        snapshot.check_file(path, _read(path))
+    pack = Manifest.from_bytes(_read(manifest_path("de_DE", "1.0.0")))
+    assert pack.verify([key]) == [key.keyid]
+    assert sorted(m.name for m in pack.members) == sorted(f"de_DE/{m}" for m in MODELS)
+
+
+@pytest.mark.parametrize("model", MODELS)
+def test_each_model_is_intact_and_generates(model: str) -> None:
+    (entry,) = parse_index(_read(f"index/de_de/{model}.jsonl"))
+    assert entry.digest is not None
+    blob = _read(blob_path(entry.digest))
+    assert digest_bytes(blob) == entry.digest
+    loaded = load_model(blob)
+    assert loaded.meta.locale == "de_DE"
+    assert "MIT" in (loaded.meta.license or "")
+    values = loaded.generate(50, seed=1)
+    assert len(values) == 50
+    assert all(v.strip() for v in values)
+
+
+def test_phony_finds_the_models_by_name() -> None:
+    loaded = plugins.load_plugins({"phony-locale-de-de": phony_locale_de_de})
+    assert loaded.locale("de_DE") is not None
+    with mock.patch.object(plugins, "get_plugins", return_value=loaded):
+        path = loaded.manager.hook.phony_resolve_model(spec="de_DE/first_names")
+    assert path is not None
+    assert load_model(path).meta.name == "de_DE/first_names"
