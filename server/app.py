@@ -27,6 +27,7 @@ from phony_server.settings import Settings
 from phony_server.static import layout_file
 from phony_server.storage import Storage
 from phony_server.tokens import TokenStore
+from phony_server.web import router as web_router
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
@@ -128,6 +129,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     app.add_exception_handler(HTTPException, _http_error)
     app.add_exception_handler(Exception, _unexpected)
     app.include_router(router)
+    app.include_router(web_router)
     # Last: everything else is a path of the static registry layout.
     app.add_route("/{path:path}", layout_file, methods=["GET", "HEAD"], include_in_schema=False)
     return app
