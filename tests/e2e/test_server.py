@@ -1,0 +1,192 @@
+"""A registry server under uvicorn on 127.0.0.1, driven by the `phony` CLI in subprocesses."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import CompletedProcess
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import RegistryProcess, start_registry
+
+pytestmark = pytest.mark.e2e
+
+Run = Callable[..., CompletedProcess[str]]
+SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
+
+
+def _train(run_phony: Run, out: Path, *extra: str) -> Path:
+    run_phony(
+        "train",
+        str(SAMPLE),
+        "--locale",
+        "tr_TR",
+        "--order",
+        "3",
+        "-o",
+        str(out),
+        *extra,
+        check=True,
+    )
+    return out
+
+
+def _token(run_phony: Run, storage: Path, *args: str) -> str:
+    result = run_phony("registry", "token", "create", "--storage", str(storage), *args, check=True)
+    assert "not shown again" in result.stderr
+    return result.stdout.strip()
+
+
+def _one_error_line(result: CompletedProcess[str]) -> str:
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: "), result.stderr
+    return result.stderr
+
+
+def test_publish_pull_yank_search_as_a_user(
+    tmp_path: Path, run_phony: Run, registry_server: RegistryProcess
+) -> None:
+    storage = Path(registry_server.args[1])
+    url = registry_server.url
+    names = _train(run_phony, tmp_path / "names.phony")
+    token = _token(run_phony, storage, "--namespace", "alice", "--expires", "90d")
+    assert token.startswith("phony_")
+
+    login = run_phony("login", "--registry", url, input=token + "\n", check=True)
+    assert "namespaces alice" in login.stdout
+    credentials = Path(os.environ["PHONY_CONFIG_DIR"]) / "credentials.toml"
+    assert credentials.stat().st_mode & 0o777 == 0o600
+
+    push = run_phony(
+        "models", "push", str(names), "alice/turkish-names@1.0.0", "--registry", url,
+        "--description", "Turkish first names", "--license", "CC0-1.0", check=True,
+    )  # fmt: skip
+    assert push.stdout.startswith("published alice/turkish-names@1.0.0 sha256:")
+    again = run_phony("models", "push", str(names), "alice/turkish-names@1.0.0", "--registry", url)
+    assert again.returncode == 0
+    assert "already published (same content)" in again.stdout
+
+    pull = run_phony("models", "pull", "alice/turkish-names@^1", "--registry", url, check=True)
+    assert "alice/turkish-names@1.0.0" in pull.stdout
+    generated = run_phony(
+        "generate", "alice/turkish-names", "--count", "5", "--seed", "7", check=True
+    )
+    assert len(generated.stdout.split()) == 5
+
+    found = json.loads(
+        run_phony("models", "search", "turkish", "--json", "--registry", url, check=True).stdout
+    )
+    assert [(m["name"], m["latest"], m["license"]) for m in found] == [
+        ("alice/turkish-names", "1.0.0", "CC0-1.0")
+    ]
+
+    run_phony("models", "yank", "alice/turkish-names@1.0.0", "--registry", url, check=True)
+    info = httpx.get(f"{url}/v1/models/alice/turkish-names").json()
+    assert info["latest"] is None
+    assert info["versions"][0]["yanked"] is True
+    unyank = run_phony(
+        "models", "yank", "alice/turkish-names@1.0.0", "--undo", "--registry", url, check=True
+    )
+    assert unyank.stdout.startswith("unyanked")
+
+    # The token never shows up anywhere a user or an operator looks.
+    log = registry_server.stop()
+    for text in (login.stdout, login.stderr, push.stdout, push.stderr, pull.stderr, log):
+        assert token not in text
+        assert token.split("_")[-1] not in text
+
+
+def test_refusals_are_one_clear_line(
+    tmp_path: Path, run_phony: Run, registry_server: RegistryProcess
+) -> None:
+    storage = Path(registry_server.args[1])
+    url = registry_server.url
+    names = _train(run_phony, tmp_path / "names.phony")
+    other = _train(run_phony, tmp_path / "other.phony", "--name", "other")
+
+    no_token = run_phony("models", "push", str(names), "alice/names@1.0.0", "--registry", url)
+    assert "phony login" in _one_error_line(no_token)
+
+    bob = _token(run_phony, storage, "--namespace", "bob")
+    wrong = run_phony(
+        "models",
+        "push",
+        str(names),
+        "alice/names@1.0.0",
+        "--registry",
+        url,
+        env={"PHONY_TOKEN": bob},
+    )
+    assert "may write bob, not alice" in _one_error_line(wrong)
+
+    alice = _token(run_phony, storage, "--namespace", "alice")
+    env = {"PHONY_TOKEN": alice}
+    run_phony(
+        "models", "push", str(names), "alice/names@1.0.0", "--registry", url, env=env, check=True
+    )
+    taken = run_phony("models", "push", str(other), "alice/names@1.0.0", "--registry", url, env=env)
+    assert "already published with other content" in _one_error_line(taken)
+    assert taken.returncode == 8
+
+    token_id = alice.split("_")[1]
+    run_phony("registry", "token", "revoke", token_id, "--storage", str(storage), check=True)
+    revoked = run_phony(
+        "models", "push", str(other), "alice/names@2.0.0", "--registry", url, env=env
+    )
+    assert "revoked" in _one_error_line(revoked)
+    versions = httpx.get(f"{url}/v1/models/alice/names").json()["versions"]
+    assert [v["version"] for v in versions] == ["1.0.0"]
+
+
+def test_server_restart_keeps_key_and_content(tmp_path: Path, run_phony: Run) -> None:
+    storage = tmp_path / "data"
+    names = _train(run_phony, tmp_path / "names.phony")
+    token = _token(run_phony, storage, "--namespace", "alice")
+    first = start_registry("--storage", str(storage))
+    try:
+        key = httpx.get(f"{first.url}/keys/registry.pub.pem").text
+        run_phony(
+            "models", "push", str(names), "alice/names@1.0.0", "--registry", first.url,
+            env={"PHONY_TOKEN": token}, check=True,
+        )  # fmt: skip
+    finally:
+        first.stop()
+    second = start_registry("--storage", str(storage))
+    try:
+        assert httpx.get(f"{second.url}/keys/registry.pub.pem").text == key
+        # The client pinned the key on first use; a pull through the new process verifies.
+        pull = run_phony(
+            "models", "pull", "alice/names@1.0.0", "--registry", second.url, "--refresh"
+        )
+        assert pull.returncode == 0, pull.stderr
+    finally:
+        second.stop()
+
+
+def test_the_storage_is_a_static_registry(
+    tmp_path: Path, run_phony: Run, registry_server: RegistryProcess
+) -> None:
+    storage = Path(registry_server.args[1])
+    names = _train(run_phony, tmp_path / "names.phony")
+    token = _token(run_phony, storage, "--namespace", "alice")
+    run_phony(
+        "models", "push", str(names), "alice/names@1.0.0", "--registry", registry_server.url,
+        env={"PHONY_TOKEN": token}, check=True,
+    )  # fmt: skip
+    registry_server.stop()
+    # With the server stopped, the folder it wrote is pulled from directly.
+    pull = run_phony("models", "pull", "alice/names@1.0.0", "--registry", str(storage))
+    assert pull.returncode == 0, pull.stderr
+    assert not any("_server" in p.name for p in (storage / "index").rglob("*"))
+
+
+def test_serve_on_an_unusable_storage_fails_cleanly(tmp_path: Path, run_phony: Run) -> None:
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    result = run_phony("registry", "serve", "--storage", str(blocker / "data"), "--port", "1")
+    _one_error_line(result)
