@@ -35,7 +35,9 @@ from phony_registry.model import (
 
 __all__ = [
     "DEFAULT_ORDER",
+    "DEFAULT_SMOOTHING",
     "MAX_ORDER",
+    "SMOOTHINGS",
     "codepoint_matrix",
     "created_timestamp",
     "model_stats",
@@ -45,6 +47,9 @@ __all__ = [
 
 #: Default N: chosen from benchmarks/quality.py (see benchmarks/README.md).
 DEFAULT_ORDER = 4
+#: Smoothing choices of :func:`train`; the default comes from benchmarks/quality.py.
+SMOOTHINGS = ("none", "witten-bell")
+DEFAULT_SMOOTHING = "none"
 #: Highest order phony trains.
 MAX_ORDER = 12
 # Marks the start of a value inside contexts; NUL never occurs in a value.
@@ -146,14 +151,19 @@ def train(
     description: str = "",
     created: str | None = None,
     exclude_originals: bool = False,
+    smoothing: str = DEFAULT_SMOOTHING,
 ) -> Model:
     """Train an order-``order`` character model on ``values``.
 
-    The result depends only on the arguments (never the clock), so dumping it
-    gives byte-identical files for identical inputs.
+    ``smoothing`` is ``none`` (weights are the n-gram counts) or
+    ``witten-bell`` (each context's counts interpolated with those of its
+    one-shorter suffix, so new combinations appear). The result depends only
+    on the arguments (never the clock): identical inputs give identical files.
     """
     if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
         raise UsageError(f"order must be an integer from 1 to {MAX_ORDER}, not {order!r}")
+    if smoothing not in SMOOTHINGS:
+        raise UsageError(f"unknown smoothing {smoothing!r} (choose from {', '.join(SMOOTHINGS)})")
     cleaned = _clean(values)
     if not cleaned:
         raise TrainingError("nothing to train on: the input has no non-blank values")
@@ -165,6 +175,8 @@ def train(
         for i in range(len(value) + 1):
             nxt = value[i] if i < len(value) else ""
             grams[padded[i : i + pad], nxt] += times
+    if smoothing == "witten-bell" and pad:
+        grams = _witten_bell(grams)
     alphabet = "".join(sorted(set("".join(by_value))))
     token_id = {ch: i + 1 for i, ch in enumerate(alphabet)}
     token_id[""] = 0
@@ -174,17 +186,18 @@ def train(
     edges = sorted(grams.items(), key=lambda item: (state_id[item[0][0]], token_id[item[0][1]]))
     n = len(edges)
     tokens = np.empty(n, dtype=np.uint32)
-    weights = np.empty(n, dtype=np.uint32)
+    wide = np.empty(n, dtype=np.uint64)
     targets = np.empty(n, dtype=np.uint32)
     sources = np.empty(n, dtype=np.intp)
-    for e, ((ctx, nxt), count) in enumerate(edges):
+    for e, ((ctx, nxt), weight) in enumerate(edges):
         sources[e] = state_id[ctx]
         tokens[e] = token_id[nxt]
-        weights[e] = min(count, _U32_MAX)
+        wide[e] = min(weight, 2**64 - 1)
+        # The next context is the last order-1 characters of ctx + nxt.
         targets[e] = state_id[(ctx + nxt)[len(ctx + nxt) - pad :]] if nxt else start
     offsets = np.zeros(len(contexts) + 1, dtype=np.uint32)
     offsets[1:] = np.cumsum(np.bincount(sources, minlength=len(contexts)))
-    _cap_state_totals(offsets, weights)
+    weights = _cap_state_totals(offsets, wide)
     lengths = Counter(len(v) for v in cleaned)
     longest = max(lengths)
     exclude = _exclusion(list(by_value), longest) if exclude_originals else None
@@ -217,14 +230,41 @@ def train(
     )
 
 
-def _cap_state_totals(offsets: np.ndarray[Any, Any], weights: np.ndarray[Any, Any]) -> None:
+def _witten_bell(grams: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
+    """Interpolate each context with its one-shorter suffix (Witten-Bell), in integers.
+
+    P(x|c) = (N_c P_ml(x|c) + u_c P_ml(x|c')) / (N_c + u_c) with c' = c[1:],
+    N_c the context's count and u_c its number of distinct followers. Scaled
+    by (N_c + u_c) N_c' every weight is an integer. Every target c[1:] + x of
+    a borrowed x is itself a context, so the automaton stays closed.
+    """
+    lower: dict[str, Counter[str]] = {}
+    follow: dict[str, dict[str, int]] = {}
+    for (ctx, nxt), count in grams.items():
+        lower.setdefault(ctx[1:], Counter())[nxt] += count
+        follow.setdefault(ctx, {})[nxt] = count
+    smoothed: Counter[tuple[str, str]] = Counter()
+    for ctx, nexts in follow.items():
+        low = lower[ctx[1:]]
+        low_total = sum(low.values())
+        distinct = len(nexts)
+        for nxt in nexts.keys() | low.keys():
+            smoothed[ctx, nxt] = nexts.get(nxt, 0) * low_total + distinct * low.get(nxt, 0)
+    return smoothed
+
+
+def _cap_state_totals(
+    offsets: np.ndarray[Any, Any], wide: np.ndarray[Any, Any]
+) -> np.ndarray[Any, np.dtype[np.uint32]]:
     """Scale down any state whose weights sum past 2**32-1 (the sampler draws 32 bits)."""
-    wide = weights.astype(np.uint64)
-    totals = np.add.reduceat(wide, offsets[:-1].astype(np.intp)) if wide.size else wide
-    for s in np.flatnonzero(totals > _U32_MAX):
+    starts = offsets[:-1].astype(np.intp)
+    totals = [int(t) for t in np.add.reduceat(wide, starts)] if wide.size else []
+    for s, total in enumerate(totals):
         lo, hi = int(offsets[s]), int(offsets[s + 1])
-        factor = (hi - lo + int(totals[s])) // (_U32_MAX - (hi - lo)) + 1
-        weights[lo:hi] = np.maximum(wide[lo:hi] // factor, 1)
+        if total > _U32_MAX or int(wide[lo:hi].max()) > _U32_MAX:
+            factor = total // (_U32_MAX - (hi - lo)) + 1
+            wide[lo:hi] = np.maximum(wide[lo:hi] // np.uint64(factor), 1)
+    return wide.astype(np.uint32)
 
 
 def codepoint_matrix(values: list[str], width: int) -> np.ndarray[Any, np.dtype[np.uint32]]:

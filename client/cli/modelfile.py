@@ -37,6 +37,13 @@ def _echo_json(value: Any) -> None:
 )
 @click.option("--column", help="Train on this column of a CSV file (by header name).")
 @click.option("--order", type=int, help="N of the N-grams, 1 to 12 [default: 4].")
+@click.option(
+    "--smoothing",
+    type=click.Choice(["none", "witten-bell"]),
+    default="none",
+    show_default=True,
+    help="witten-bell mixes in the one-shorter context: more new values, a little less realistic.",
+)
 @click.option("--name", help="Model name [default: SOURCE's file name without extension].")
 @click.option("--locale", help="Locale of the values, e.g. tr_TR.")
 @click.option("--kind", help="What the values are (first_name, street...): the column name.")
@@ -71,6 +78,7 @@ def train(
     source_text: str | None,
     created: str | None,
     exclude_originals: bool,
+    smoothing: str,
 ) -> None:
     """Train a model on SOURCE: one value per line, or a CSV column (--column).
 
@@ -106,6 +114,7 @@ def train(
         description=description,
         created=created_timestamp(created),
         exclude_originals=exclude_originals,
+        smoothing=smoothing,
     )
     target = output or Path(f"{stem}.phony")
     data = save_model(model, target)

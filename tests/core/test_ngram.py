@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from phony_registry.errors import TrainingError, UsageError
-from phony_registry.format import dump_model
+from phony_registry.format import dump_model, load_model
 from phony_registry.ngram import created_timestamp, model_stats, read_values, train
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
@@ -151,3 +151,31 @@ def test_stats_novelty_from_exclusion_hashes() -> None:
     measured = model_stats(train(names, name="tr", order=3), sample=2000, originals=names)
     assert hashed["sample"]["novelty"] == pytest.approx(measured["sample"]["novelty"])
     assert model_stats(train(names, name="tr"), sample=100)["sample"]["novelty"] is None
+
+
+def test_witten_bell_interpolates_with_the_shorter_context() -> None:
+    model = train(["ab", "ab", "c", "a"], name="t", order=2, smoothing="witten-bell")
+    plain = train(["ab", "ab", "c", "a"], name="t", order=2)
+    assert model.num_states == plain.num_states
+    a = 1  # states: start, "a", "b", "c"
+    lo, hi = int(model.offsets[a]), int(model.offsets[a + 1])
+    tokens = model.tokens[lo:hi].tolist()
+    weights = model.weights[lo:hi].tolist()
+    # N_a = 3 (b, b, end), u_a = 2; the empty context saw 10 tokens: end 4, a 3, b 2, c 1
+    # weight(x) = count_a(x) * 10 + u_a * lower(x)
+    expected = {0: 1 * 10 + 2 * 4, 1: 2 * 3, 2: 2 * 10 + 2 * 2, 3: 2 * 1}
+    assert dict(zip(tokens, weights, strict=True)) == expected
+
+
+def test_witten_bell_invents_more_and_stays_loadable() -> None:
+    names = read_values(SAMPLE)
+    known = set(names)
+    plain = train(names, name="n", order=5)
+    smooth = load_model(dump_model(train(names, name="n", order=5, smoothing="witten-bell")))
+    novel = [sum(v not in known for v in m.generate(5000, seed=1)) for m in (plain, smooth)]
+    assert novel[1] > 2 * novel[0]
+
+
+def test_unknown_smoothing() -> None:
+    with pytest.raises(UsageError, match="unknown smoothing 'laplace'"):
+        train(["a"], name="t", smoothing="laplace")

@@ -290,3 +290,27 @@ def test_missing_files(tmp_path: Path, run_phony: Run) -> None:
     assert result.returncode == 2
     assert "nope.phony: no such model file" in result.stderr
     _no_traceback(result)
+
+
+def test_train_with_smoothing(tmp_path: Path, run_phony: Run) -> None:
+    plain, smooth = tmp_path / "plain.phony", tmp_path / "smooth.phony"
+    run_phony("train", str(SAMPLE), "--order", "5", "-o", str(plain), check=True)
+    run_phony(
+        "train",
+        str(SAMPLE),
+        "--order",
+        "5",
+        "--smoothing",
+        "witten-bell",
+        "-o",
+        str(smooth),
+        check=True,
+    )
+    sizes = [
+        json.loads(run_phony("info", str(p), "--json", check=True).stdout)["ngrams"]
+        for p in (plain, smooth)
+    ]
+    assert sizes[1] > sizes[0]
+    bad = run_phony("train", str(SAMPLE), "--smoothing", "laplace", "-o", str(plain))
+    assert bad.returncode == 2
+    assert "'laplace' is not one of 'none', 'witten-bell'" in bad.stderr
