@@ -67,8 +67,7 @@ def ls(as_json: bool) -> None:
 
 @cache.command()
 @click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
-@click.pass_context
-def verify(ctx: click.Context, as_json: bool) -> None:
+def verify(as_json: bool) -> None:
     """Rehash every blob and check every model's blobs are present; exit 7 on damage."""
     from phony_client.cache import Cache
 
@@ -102,7 +101,12 @@ def verify(ctx: click.Context, as_json: bool) -> None:
         for item in missing:
             click.echo(f"missing: {item['digest']} of {item['model']}")
     if corrupt or missing:
-        ctx.exit(7)
+        from phony_registry.errors import DigestMismatch
+
+        raise DigestMismatch(
+            f"the cache has {len(corrupt)} corrupt and {len(missing)} missing blob(s); "
+            "they are fetched again on next use (or `phony cache rm NAME` them)"
+        )
 
 
 def _unreferenced_and_junk(store: object) -> list[tuple[str, object, int]]:

@@ -1,0 +1,119 @@
+"""Pushing into a folder registry, publisher and registry keys, the lockfile."""
+
+from __future__ import annotations
+
+import os
+import stat
+from pathlib import Path
+
+import pytest
+from phony_client.config import keys_dir
+from phony_client.lockfile import install_locked, read_lock, write_lock
+from phony_client.publish import push_to_folder
+from phony_client.pull import pull
+from registry_sim import train_bytes
+
+from phony_registry import layout
+from phony_registry.errors import AlreadyExists, DigestMismatch, Forbidden, UsageError
+from phony_registry.index import Snapshot, parse_index
+from phony_registry.signing import PrivateKey, save_private_key
+
+
+@pytest.fixture
+def model_file(tmp_path: Path, model_v2: bytes) -> Path:
+    path = tmp_path / "names.phony"
+    path.write_bytes(model_v2)
+    return path
+
+
+@pytest.fixture
+def other_file(tmp_path: Path) -> Path:
+    path = tmp_path / "other.phony"
+    path.write_bytes(train_bytes(["deniz", "umut", "ece"]))
+    return path
+
+
+def test_push_writes_blob_manifest_index_and_signed_snapshot(
+    tmp_path: Path, model_file: Path
+) -> None:
+    registry = tmp_path / "team-registry"
+    result = push_to_folder(model_file, "alice/names@1.2.0", registry)
+    assert result.created
+    assert result.snapshot_version == 1
+    assert (registry / layout.blob_path(result.digest)).read_bytes() == model_file.read_bytes()
+    [entry] = parse_index((registry / layout.index_path("alice/names")).read_bytes())
+    assert (entry.version, entry.digest) == ("1.2.0", result.digest)
+    snapshot = Snapshot.from_bytes((registry / "snapshot.json").read_bytes())
+    assert layout.index_path("alice/names") in snapshot.files
+    # The registry's private key stays in the pusher's config dir, 0600, never in the folder.
+    assert not any(b"PRIVATE KEY" in p.read_bytes() for p in registry.rglob("*") if p.is_file())
+    private = list(keys_dir().glob("registry-*.pem"))
+    assert len(private) == 1
+    if os.name == "posix":
+        assert stat.S_IMODE(private[0].stat().st_mode) == 0o600
+    assert pull("alice/names@^1", registry=str(registry)).ref.digest == result.digest
+
+
+def test_same_bytes_again_is_idempotent_other_bytes_conflict(
+    tmp_path: Path, model_file: Path, other_file: Path
+) -> None:
+    registry = tmp_path / "reg"
+    first = push_to_folder(model_file, "alice/names@1.0.0", registry)
+    again = push_to_folder(model_file, "alice/names@1.0.0", registry)
+    assert not again.created
+    assert again.snapshot_version == first.snapshot_version
+    manifest = registry / layout.manifest_path("alice/names", "1.0.0")
+    before = manifest.read_bytes()
+    with pytest.raises(AlreadyExists, match=r"alice/names@1\.0\.0 is already published"):
+        push_to_folder(other_file, "alice/names@1.0.0", registry)
+    # Names differing only by - and _ are the same name.
+    push_to_folder(model_file, "alice/my-names@1.0.0", registry)
+    with pytest.raises(AlreadyExists):
+        push_to_folder(other_file, "alice/my_names@1.0.0", registry)
+    assert manifest.read_bytes() == before
+
+
+def test_push_needs_an_exact_version(tmp_path: Path, model_file: Path) -> None:
+    with pytest.raises(UsageError, match="exact version"):
+        push_to_folder(model_file, "alice/names@^1", tmp_path / "reg")
+    with pytest.raises(UsageError, match="exact version"):
+        push_to_folder(model_file, "alice/names", tmp_path / "reg")
+
+
+def test_push_without_the_registry_key_is_forbidden(
+    tmp_path: Path, model_file: Path, other_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    registry = tmp_path / "reg"
+    push_to_folder(model_file, "alice/names@1.0.0", registry)
+    [maintainer_key] = keys_dir().glob("registry-*.pem")
+    shared = tmp_path / "shared-registry-key.pem"
+    shared.write_bytes(maintainer_key.read_bytes())
+    # A teammate: another config dir, without the registry key.
+    monkeypatch.setenv("PHONY_CONFIG_DIR", str(tmp_path / "teammate"))
+    with pytest.raises(Forbidden, match="PHONY_SIGNING_KEY"):
+        push_to_folder(other_file, "bob/cities@1.0.0", registry)
+    wrong = tmp_path / "wrong.pem"
+    save_private_key(wrong, PrivateKey.generate())
+    with pytest.raises(Forbidden, match="is not the signing key"):
+        push_to_folder(other_file, "bob/cities@1.0.0", registry, signing_key=wrong)
+    monkeypatch.setenv("PHONY_SIGNING_KEY", str(shared))
+    assert push_to_folder(other_file, "bob/cities@1.0.0", registry).snapshot_version == 2
+
+
+def test_lockfile_round_trip_and_locked_install(
+    tmp_path: Path, model_file: Path, other_file: Path
+) -> None:
+    registry = tmp_path / "reg"
+    push_to_folder(model_file, "alice/names@1.0.0", registry)
+    push_to_folder(other_file, "alice/names@1.1.0", registry)
+    from phony_client.lockfile import entry_for
+
+    ref = pull("alice/names@~1.0", registry=str(registry)).ref
+    lock = tmp_path / "phony.lock"
+    write_lock(lock, [entry_for(ref)])
+    [entry] = read_lock(lock)
+    assert (entry.name, entry.version, entry.registry) == ("alice/names", "1.0.0", str(registry))
+    assert [r.version for r in install_locked(lock)] == ["1.0.0"]
+    lock.write_text(lock.read_text().replace(entry.digest, "sha256:" + "0" * 64))
+    with pytest.raises(DigestMismatch, match="locks"):
+        install_locked(lock)
