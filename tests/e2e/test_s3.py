@@ -1,0 +1,193 @@
+"""The registry on S3: a real S3 HTTP endpoint (moto's server) and real server processes."""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from subprocess import CompletedProcess
+
+import httpx
+import pytest
+from phony_server.s3 import S3Storage
+from phony_server.storage import WriteConflict
+
+from phony_registry.index import Snapshot, parse_index
+from phony_registry.manifest import Manifest
+from phony_registry.signing import PrivateKey
+from tests.e2e.conftest import RegistryProcess, S3Endpoint, start_registry
+
+pytestmark = [pytest.mark.e2e, pytest.mark.s3]
+
+Run = Callable[..., CompletedProcess[str]]
+SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
+
+
+@pytest.fixture
+def bucket(s3_endpoint: S3Endpoint) -> str:
+    return s3_endpoint.new_bucket(f"phony-{uuid.uuid4().hex[:12]}")
+
+
+def _s3_args(s3_endpoint: S3Endpoint, bucket: str, prefix: str = "registry") -> list[str]:
+    return [
+        "--s3-bucket",
+        bucket,
+        "--s3-endpoint",
+        s3_endpoint.url,
+        "--s3-prefix",
+        prefix,
+        "--s3-region",
+        "us-east-1",
+    ]
+
+
+@pytest.fixture
+def s3_server(s3_endpoint: S3Endpoint, bucket: str) -> Iterator[RegistryProcess]:
+    server = start_registry(*_s3_args(s3_endpoint, bucket), env=s3_endpoint.env)
+    yield server
+    server.stop()
+
+
+def test_the_endpoint_honours_conditional_writes(s3_endpoint: S3Endpoint, bucket: str) -> None:
+    """The race tests mean something only if the endpoint enforces If-None-Match and If-Match."""
+    storage = S3Storage(bucket, endpoint_url=s3_endpoint.url, client=s3_endpoint.client())
+    assert storage.create("k", b"first") is True
+    assert storage.create("k", b"second") is False  # PutObject If-None-Match: * -> 412
+    data, tag = storage.read("k")
+    assert data == b"first"
+    new_tag = storage.write("k", b"third", if_match=tag)
+    with pytest.raises(WriteConflict):
+        storage.write("k", b"stale", if_match=tag)  # If-Match with an old ETag -> 412
+    with pytest.raises(WriteConflict):
+        storage.write("k", b"again", if_match=None)
+    assert storage.read("k") == (b"third", new_tag)
+
+
+def test_push_and_pull_through_a_server_on_s3(
+    tmp_path: Path, run_phony: Run, s3_endpoint: S3Endpoint, bucket: str, s3_server: RegistryProcess
+) -> None:
+    names = tmp_path / "names.phony"
+    run_phony(
+        "train", str(SAMPLE), "--locale", "tr_TR", "--order", "3", "-o", str(names), check=True
+    )
+    created = run_phony(
+        "registry", "token", "create", "--namespace", "alice", *_s3_args(s3_endpoint, bucket),
+        env=s3_endpoint.env, check=True,
+    )  # fmt: skip
+    token = created.stdout.strip()
+    url = s3_server.url
+    run_phony(
+        "models", "push", str(names), "alice/names@1.0.0", "--registry", url,
+        env={"PHONY_TOKEN": token}, check=True,
+    )  # fmt: skip
+    pull = run_phony("models", "pull", "alice/names@^1", "--registry", url)
+    assert pull.returncode == 0, pull.stderr
+    keys = {o["Key"] for o in s3_endpoint.client().list_objects_v2(Bucket=bucket)["Contents"]}  # type: ignore[attr-defined]
+    digest = hashlib.sha256(names.read_bytes()).hexdigest()
+    assert {
+        "registry/snapshot.json",
+        "registry/index/alice/names.jsonl",
+        "registry/manifests/alice/names/1.0.0.json",
+        f"registry/blobs/sha256/{digest[:2]}/{digest}",
+    } <= keys
+    assert not any(token.split("_")[-1] in key for key in keys)
+    blob = httpx.get(f"{url}/v1/blobs/sha256:{digest}", headers={"Range": "bytes=0-99"})
+    assert blob.status_code == 206
+    assert blob.content == names.read_bytes()[:100]
+
+
+def _blobs(count: int) -> list[bytes]:
+    from phony_registry import dump_model, train
+
+    base = ["ayse", "fatma", "elif", "zeynep", "mehmet"]
+    return [dump_model(train([*base, f"extra{i}"], name=f"m{i}", order=2)) for i in range(count)]
+
+
+def _race(
+    bases: list[str], manifests: list[bytes], name: str, version: str, headers: dict[str, str]
+) -> list[tuple[int, int]]:
+    """PUT each manifest to its server at the same moment; (status, index) per request."""
+    barrier = threading.Barrier(len(manifests))
+    statuses: list[tuple[int, int]] = []
+
+    def publish(i: int) -> None:
+        barrier.wait(timeout=30)
+        answer = httpx.put(
+            f"{bases[i]}/v1/models/{name}/versions/{version}",
+            content=manifests[i],
+            headers=headers,
+            timeout=60,
+        )
+        statuses.append((answer.status_code, i))
+
+    threads = [threading.Thread(target=publish, args=(i,)) for i in range(len(manifests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+def test_two_replicas_racing_publishes_of_one_version(
+    s3_endpoint: S3Endpoint, bucket: str, run_phony: Run
+) -> None:
+    """20 rounds; in each, 4 different models race for one name@version across 2 servers."""
+    env = s3_endpoint.env
+    args = _s3_args(s3_endpoint, bucket, prefix="race")
+    first = start_registry(*args, env=env)
+    second = start_registry(*args, env=env)
+    try:
+        created = run_phony(
+            "registry", "token", "create", "--namespace", "alice", *args, env=env, check=True
+        )
+        headers = {"Authorization": f"Bearer {created.stdout.strip()}"}
+        key = PrivateKey.generate()
+        httpx.put(
+            f"{first.url}/v1/keys", json={"public_key": key.public_key.to_base64()}, headers=headers
+        )
+        blobs = _blobs(4)
+        digests = ["sha256:" + hashlib.sha256(b).hexdigest() for b in blobs]
+        for blob, digest in zip(blobs, digests, strict=True):
+            stored = httpx.put(f"{first.url}/v1/blobs/{digest}", content=blob, headers=headers)
+            assert stored.status_code in (200, 201), stored.text
+        servers = [first.url, second.url, first.url, second.url]
+        for round_ in range(20):
+            version = f"1.0.{round_}"
+            manifests = [
+                Manifest.model("alice/race", version, digest=d, size=len(b), format_version=2)
+                .signed(key)
+                .to_bytes()
+                for b, d in zip(blobs, digests, strict=True)
+            ]
+            statuses = _race(servers, manifests, "alice/race", version, headers)
+            codes = sorted(code for code, _ in statuses)
+            assert codes == [201, 409, 409, 409], f"round {round_}: {codes}"
+            winner = next(i for code, i in statuses if code == 201)
+            stored = Manifest.from_bytes(
+                httpx.get(f"{second.url}/manifests/alice/race/{version}.json").content
+            )
+            assert stored.digest == digests[winner]
+
+        # Both replicas serve one consistent, signed registry listing all 20 versions.
+        for base in (first.url, second.url):
+            snapshot = Snapshot.from_bytes(httpx.get(f"{base}/snapshot.json").content)
+            index = httpx.get(f"{base}/index/alice/race.jsonl").content
+            snapshot.check_file("index/alice/race.jsonl", index)
+            assert [e.version for e in parse_index(index)] == [f"1.0.{r}" for r in range(20)]
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_serve_without_a_reachable_bucket_fails_cleanly(
+    run_phony: Run, s3_endpoint: S3Endpoint
+) -> None:
+    result = run_phony(
+        "registry", "serve", "--s3-bucket", "no-such-bucket-here", "--s3-endpoint", s3_endpoint.url,
+        env=s3_endpoint.env,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert result.stderr.startswith("error: storage")
