@@ -1,16 +1,288 @@
-"""The registry's web pages: server-rendered HTML for people browsing a registry."""
+"""The registry's web pages: server-rendered HTML for people browsing a registry.
+
+``/``                       search box and the list of models
+``/models/<name>``          one model: versions, manifest facts, signature status,
+                            the pull command and live samples (``?version=``, ``?seed=``)
+``/locales/<locale>``       a locale pack and every model of that locale
+``/samples/<name>``         the samples of a version and seed as JSON (for the page's script)
+``/static/<file>``          the stylesheet and the small script
+
+Pages are Jinja2 templates with autoescaping on, so anything a publisher
+wrote (a description, a licence) is shown as text. Everything works without
+JavaScript: the new-seed button is a link to ``?seed=N``, the script only
+swaps the samples in place and adds a copy button to the pull command. A
+Content-Security-Policy allows scripts and styles from this origin only.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
-from fastapi.responses import HTMLResponse
+import functools
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["router"]
+from fastapi import APIRouter, Request
+from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
+from phony_server.samples import DEFAULT_SAMPLES, MAX_SEED, SampleCache, Samples, parse_seed
+
+from phony_registry.errors import NotFound, PhonyError
+from phony_registry.names import ModelName, is_locale, normalize_locale, parse_name
+
+if TYPE_CHECKING:
+    import jinja2
+    from phony_server.registry import Registry
+
+    from phony_registry.index import IndexEntry
+    from phony_registry.manifest import Manifest
+    from phony_registry.model import Model
+
+__all__ = ["SECURITY_HEADERS", "SignatureStatus", "router"]
 
 router = APIRouter(include_in_schema=False)
 
+_HERE = Path(__file__).parent
+_STATIC = {"phony.css": "text/css", "phony.js": "text/javascript"}
+_LIST_LIMIT = 500
+
+#: Headers of every page: no inline script, nothing from elsewhere, no framing.
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+@functools.cache
+def _templates() -> jinja2.Environment:
+    import jinja2
+
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(_HERE / "templates"),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _registry(request: Request) -> Registry:
+    registry: Registry = request.app.state.registry
+    return registry
+
+
+def _samples(request: Request) -> SampleCache:
+    """The app's sample cache, created on first use."""
+    state = request.app.state
+    cache: SampleCache | None = getattr(state, "samples", None)
+    if cache is None:
+        cache = SampleCache()
+        state.samples = cache
+    return cache
+
+
+def _base(request: Request) -> str:
+    """The path prefix the app is mounted under ('' at the root)."""
+    return str(request.scope.get("root_path", "")).rstrip("/")
+
+
+def _registry_url(request: Request) -> str:
+    """This registry's URL as the browser reached it (what a client passes to --registry)."""
+    return str(request.base_url).rstrip("/")
+
+
+def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
+    page = _templates().get_template(template).render(
+        base=_base(request), registry_url=_registry_url(request), **context
+    )
+    return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
+
+
+def _not_found(request: Request, message: str) -> HTMLResponse:
+    return _render(request, "404.html", status=404, message=message, query="")
+
+
+def _new_seed() -> int:
+    return secrets.randbelow(1_000_000_000)
+
+
+@dataclass(frozen=True)
+class SignatureStatus:
+    """What a model page says about who signed a manifest."""
+
+    publisher: str
+    verified: bool
+    detail: str
+    registry_signed: bool
+
+
+def _signature_status(registry: Registry, name: ModelName, manifest: Manifest) -> SignatureStatus:
+    publisher = name.namespace or "official (registry operator)"
+    keys = registry.publishers.list(name.namespace)
+    try:
+        signers = manifest.verify(keys)
+        verified = True
+        detail = "signed by publisher key " + ", ".join(k[:16] for k in signers)
+    except PhonyError as exc:
+        verified, detail = False, str(exc)
+    try:
+        manifest.verify([registry.key.public_key])
+        countersigned = True
+    except PhonyError:
+        countersigned = False
+    return SignatureStatus(publisher, verified, detail, countersigned)
+
+
+def _load(registry: Registry, digest: str) -> Model:
+    from phony_registry.format import DEFAULT_MAX_INFLATED, load_model
+    from phony_registry.layout import blob_path
+
+    data = registry.storage.read_bytes(blob_path(digest))
+    return load_model(data, max_inflated=registry.max_inflated or DEFAULT_MAX_INFLATED)
+
+
+def _generate(request: Request, entry: IndexEntry, seed: int, count: int) -> Samples | None:
+    if entry.digest is None:  # a pack: its members have samples of their own
+        return None
+    registry = _registry(request)
+    digest = entry.digest
+    return _samples(request).get(digest, seed, lambda: _load(registry, digest), count)
+
+
+def _select(entries: list[IndexEntry], version: str | None) -> IndexEntry:
+    if version:
+        for entry in entries:
+            if entry.version == version:
+                return entry
+        raise NotFound(f"{entries[0].name} has no version {version}")
+    live = [e for e in entries if not e.yanked]
+    return (live or entries)[-1]
+
+
+def _locale_of(name: str, summary: dict[str, Any]) -> str | None:
+    first = name.split("/", 1)[0]
+    if is_locale(first):
+        return normalize_locale(first)
+    locale = summary.get("locale")
+    return normalize_locale(locale) if isinstance(locale, str) and is_locale(locale) else None
+
+
+# -- pages -----------------------------------------------------------------------------------
+
 
 @router.get("/", response_class=HTMLResponse)
-def home() -> HTMLResponse:
-    """The registry's home page."""
-    return HTMLResponse("<!doctype html><title>phony registry</title><h1>phony registry</h1>")
+def home(request: Request, q: str = "") -> HTMLResponse:
+    """The registry's home page: a search box and the models (matching ``q``)."""
+    query = q.strip()[:200]
+    registry = _registry(request)
+    models = registry.search(query, _LIST_LIMIT)
+    everything = registry.search("", _LIST_LIMIT) if query else models
+    locales = sorted({loc for m in everything if (loc := _locale_of(m["name"], m))})
+    return _render(request, "index.html", query=query, models=models, locales=locales)
+
+
+@router.get("/models/{name:path}", response_class=HTMLResponse)
+def model_page(
+    request: Request, name: str, version: str | None = None, seed: str | None = None
+) -> HTMLResponse:
+    """One model: versions, facts, signature status, pull command and live samples."""
+    registry = _registry(request)
+    try:
+        parsed = parse_name(name)
+        entries = registry.entries(parsed)
+        entry = _select(entries, version)
+        manifest = registry.manifest(entry)
+        chosen_seed = parse_seed(seed)
+    except NotFound as exc:
+        return _not_found(request, str(exc))
+    except PhonyError as exc:
+        return _render(request, "404.html", status=400, message=str(exc), query="")
+    samples = _generate(request, entry, chosen_seed, DEFAULT_SAMPLES)
+    locale = _locale_of(entry.name, {"locale": manifest.locale})
+    return _render(
+        request,
+        "model.html",
+        name=entry.name,
+        entry=entry,
+        entries=list(reversed(entries)),
+        manifest=manifest,
+        latest=_select(entries, None),
+        locale=locale,
+        signature=_signature_status(registry, parsed, manifest),
+        pull=f"phony models pull {entry.name}@{entry.version} --registry {_registry_url(request)}",
+        samples=samples,
+        seed=chosen_seed,
+        next_seed=_new_seed(),
+        query="",
+    )
+
+
+@router.get("/locales/{locale}", response_class=HTMLResponse)
+def locale_page(request: Request, locale: str) -> HTMLResponse:
+    """A locale pack: its members, and every other model of that locale."""
+    if not is_locale(locale):
+        return _not_found(request, f"{locale[:80]!r} is not a locale (like tr_TR)")
+    locale = normalize_locale(locale)
+    registry = _registry(request)
+    pack: Manifest | None = None
+    pack_entry: IndexEntry | None = None
+    try:
+        pack_entry = _select(registry.entries(parse_name(locale)), None)
+        pack = registry.manifest(pack_entry)
+    except PhonyError:
+        pack = None
+    models = [
+        m
+        for m in registry.search("", _LIST_LIMIT)
+        if _locale_of(m["name"], m) == locale and m["name"] != locale
+    ]
+    if pack is None and not models:
+        return _not_found(request, f"this registry has no model for the locale {locale}")
+    return _render(
+        request,
+        "locale.html",
+        locale=locale,
+        pack=pack,
+        pack_entry=pack_entry,
+        models=models,
+        query="",
+    )
+
+
+@router.get("/samples/{name:path}")
+def samples_json(
+    request: Request,
+    name: str,
+    version: str | None = None,
+    seed: str | None = None,
+    count: int = DEFAULT_SAMPLES,
+) -> Response:
+    """Samples of a model version for a seed, as JSON: what the new-seed button fetches."""
+    registry = _registry(request)
+    try:
+        entry = _select(registry.entries(parse_name(name)), version)
+        chosen_seed = parse_seed(seed, default=_new_seed())
+    except PhonyError as exc:
+        body = {"error": exc.code, "detail": str(exc)}
+        return JSONResponse(body, status_code=404 if isinstance(exc, NotFound) else 400)
+    samples = _generate(request, entry, chosen_seed, count)
+    if samples is None:
+        body = {"error": "not_found", "detail": f"{entry.name} is a pack: it has no samples"}
+        return JSONResponse(body, status_code=404)
+    return JSONResponse({**samples.to_dict(), "version": entry.version, "max_seed": MAX_SEED})
+
+
+@router.get("/static/{file}")
+def static_file(file: str) -> Response:
+    """The stylesheet and the script (a fixed list: nothing else is ever served from here)."""
+    media = _STATIC.get(file)
+    if media is None:
+        return JSONResponse({"error": "not_found", "detail": "no such file"}, status_code=404)
+    return FileResponse(
+        _HERE / "static" / file,
+        media_type=media,
+        headers={"Cache-Control": "public, max-age=3600", "X-Content-Type-Options": "nosniff"},
+    )
