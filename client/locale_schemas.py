@@ -141,6 +141,6 @@ def load_locale_schema(
 
 
 def _default_finder() -> ModelFinder:
-    from phony_client.official_install import find_or_install
+    from phony_client.install import find_or_install
 
     return find_or_install

@@ -1,0 +1,70 @@
+"""``phony install LOCALE...``: official locale packs into the local cache, verified.
+
+With no configuration the packs come from the official index bundled with
+phony (no network, no server); see :mod:`phony_client.install` for the order
+in which configured registries are tried.
+"""
+
+from __future__ import annotations
+
+import click
+from phony_client.cli._output import echo_json, human_size, short_digest
+
+__all__ = ["install"]
+
+
+@click.command()
+@click.argument("locales", nargs=-1, required=True, metavar="LOCALE[@VERSION]...")
+@click.option(
+    "--registry",
+    "-r",
+    metavar="NAME|URL|PATH",
+    help="Install from this registry only (a name from config.toml, a URL or a folder). "
+    "Default: PHONY_REGISTRY, the configured registries, then the bundled official index.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print what was installed as JSON.")
+def install(locales: tuple[str, ...], registry: str | None, as_json: bool) -> None:
+    """Install official locale packs (tr_TR, en-US, ...) or official models (tr_TR/cities).
+
+    Every byte is verified: the snapshot and manifests against the registry's
+    key (the official key for the bundled index), each model against its digest.
+    """
+    from phony_client.install import describe
+    from phony_client.install import install as do_install
+
+    done = [do_install(locale, registry=registry) for locale in locales]
+    if as_json:
+        echo_json(
+            [
+                {
+                    "installed": item.target,
+                    "registry": item.location,
+                    "skipped": [{"registry": a.location, "reason": a.reason} for a in item.skipped],
+                    "refs": [
+                        {
+                            "name": ref.name,
+                            "version": ref.version,
+                            "type": ref.type,
+                            "digest": ref.digest,
+                            "size": ref.size,
+                        }
+                        for ref in item.refs
+                    ],
+                }
+                for item in done
+            ]
+        )
+        return
+    for item in done:
+        for attempt in item.skipped:
+            click.echo(f"phony: skipped {describe(attempt.location)}: {attempt.reason}", err=True)
+        head, *members = item.refs
+        cached = " (already in the cache)" if item.result.from_cache else ""
+        what = f"{len(members)} models" if head.type == "pack" else short_digest(head.digest)
+        click.echo(f"installed {head.ref} from {describe(item.location)}: {what}{cached}")
+        for ref in members:
+            click.echo(f"  {ref.ref:<34} {short_digest(ref.digest)}  {human_size(ref.size)}")
+    models = [r.name for item in done for r in item.refs if r.type != "pack"]
+    example = next((m for m in models if m.endswith("/first_names")), models[0] if models else None)
+    if example:
+        click.echo(f"try: phony generate {example} --count 5")

@@ -1,0 +1,183 @@
+"""Installing official locale packs: ``phony install tr_TR``.
+
+A locale (``tr-TR``, ``tr_TR`` and ``tr_tr`` are one locale) names the
+official pack of that locale; ``tr_TR/first_names`` names one of its models.
+Installing is a verified pull (:func:`phony_client.pull.pull`) of the pack and
+every member into the cache, tried against the registries in order
+(:func:`registry_order`) until one has it:
+
+1. ``--registry`` when given, and then nothing else (it is explicit);
+2. otherwise ``PHONY_REGISTRY``, then the registries of ``config.toml`` in
+   the order of its ``install_order`` list (``"official"`` names the bundled
+   index), or, without that list, the default registry, the other named
+   registries in file order, and last the official index bundled with phony,
+   which needs no network and no server.
+
+A registry that does not have the pack, cannot be reached, or is off-limits
+under ``PHONY_OFFLINE`` is skipped with a note; an integrity failure
+(a bad signature, digest, rollback...) stops the install at once, since
+falling back past a tampered registry would hide the attack.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from phony_client.cache import Ref
+from phony_client.config import Config, load_config, registry_id
+from phony_client.locales import parse_locale
+from phony_client.pull import PullResult, official_location, pull
+
+from phony_registry.errors import NotFound, OfflineError, RegistryError, UsageError
+from phony_registry.names import is_locale
+
+__all__ = [
+    "OFFICIAL",
+    "Attempt",
+    "Installed",
+    "find_or_install",
+    "install",
+    "parse_install_target",
+    "registry_order",
+]
+
+#: The name ``install_order`` in config.toml uses for the bundled official index.
+OFFICIAL = "official"
+
+
+def parse_install_target(text: str) -> str:
+    """``tr-tr`` -> ``tr_TR``; ``tr_tr/first_names@^1`` -> ``tr_TR/first_names@^1``.
+
+    Only official names (a locale, or a locale and a model) can be installed;
+    community models are pulled with ``phony models pull``.
+    """
+    name, at, spec = text.strip().partition("@")
+    locale, slash, model = name.partition("/")
+    if not is_locale(locale):
+        raise UsageError(
+            f"{text!r} is not a locale pack: `phony install` takes a locale such as tr_TR "
+            "(or tr_TR/first_names); pull community models with `phony models pull`"
+        )
+    return f"{parse_locale(locale)}{slash}{model}{at}{spec}"
+
+
+def registry_order(option: str | None = None, config: Config | None = None) -> list[str]:
+    """The registry locations to try, in order (see the module docstring)."""
+    if option:
+        config = config if config is not None else load_config()
+        entry = config.registries.get(option)
+        return [entry.url if entry else option]
+    config = config if config is not None else load_config()
+    names: list[str] = []
+    env = os.environ.get("PHONY_REGISTRY")
+    if env:
+        names.append(env)
+    order = config.extra.get("install_order")
+    if isinstance(order, list) and all(isinstance(item, str) for item in order):
+        names += order
+    else:
+        if config.default_registry:
+            names.append(config.default_registry)
+        names += list(config.registries)
+        names.append(OFFICIAL)
+    locations: list[str] = []
+    seen: set[str] = set()
+    for name in names:
+        if name == OFFICIAL:
+            location = official_location()
+        else:
+            entry = config.registries.get(name)
+            location = entry.url if entry else name
+        rid = registry_id(location)
+        if rid not in seen:
+            seen.add(rid)
+            locations.append(location)
+    return locations
+
+
+def describe(location: str) -> str:
+    """A registry location as a user reads it (the bundled index gets its name)."""
+    if registry_id(location) == registry_id(official_location()):
+        return "the bundled official index"
+    return location
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One registry tried, and why it could not serve the pack."""
+
+    location: str
+    reason: str
+
+
+@dataclass
+class Installed:
+    """An installed pack (or model): the refs pulled, and where from."""
+
+    target: str
+    location: str
+    result: PullResult
+    skipped: list[Attempt] = field(default_factory=list)
+
+    @property
+    def refs(self) -> list[Ref]:
+        """The pack's ref first, then its members' refs."""
+        return self.result.refs
+
+
+def install(
+    target: str,
+    *,
+    registry: str | None = None,
+    config: Config | None = None,
+    pull_fn: Callable[..., PullResult] = pull,
+) -> Installed:
+    """Install one locale pack (or official model), trying each registry in order.
+
+    Raises :class:`NotFound` listing every registry tried and why, and lets
+    integrity errors through unchanged.
+    """
+    reference = parse_install_target(target)
+    config = config if config is not None else load_config()
+    skipped: list[Attempt] = []
+    for location in registry_order(registry, config):
+        try:
+            result = pull_fn(reference, registry=location, config=config)
+        except RegistryError as exc:  # not there, offline, unreachable: try the next one
+            skipped.append(Attempt(location, str(exc)))
+            continue
+        return Installed(reference, location, result, skipped)
+    tried = "; ".join(f"{describe(a.location)}: {a.reason}" for a in skipped)
+    locale = reference.partition("/")[0].partition("@")[0]
+    raise NotFound(f"no registry has {reference} (locale {locale}); tried {tried}")
+
+
+def find_or_install(locale: str, role: str) -> Path | None:
+    """The file of ``<locale>/<role>``: from the cache, a plugin's locale pack, or installed.
+
+    Installing pulls only that model, from the registries in
+    :func:`registry_order` (so, by default, from the bundled official index,
+    with no network). None when no source has the model.
+    """
+    from phony_registry.plugins import get_plugins
+
+    name = f"{locale}/{role}"
+    try:
+        found = get_plugins().manager.hook.phony_resolve_model(spec=name)
+    except (NotFound, OfflineError):
+        found = None
+    if found is not None:
+        return Path(found)
+    try:
+        installed = install(name)
+    except NotFound:
+        return None
+    from phony_client.lookup import find_cached_model
+
+    where = describe(installed.location)
+    print(f"phony: installed {installed.refs[0].ref} from {where}", file=sys.stderr)
+    return find_cached_model(name)
