@@ -19,22 +19,22 @@ whenever plugins load, including for ``phony --help``.
 
 from __future__ import annotations
 
-import datetime as dt
-import hashlib
-import string
-import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from phony_registry.errors import ValidationError
 
 if TYPE_CHECKING:
+    import datetime as dt
+
     import numpy as np
     import numpy.typing as npt
+
+# numpy, datetime, decimal, fractions, hashlib, string and unicodedata are
+# imported where used: this module loads with every plugin set, so on each
+# `phony --help`, and those imports add up to milliseconds there.
 
 __all__ = [
     "BUILTIN_GENERATORS",
@@ -92,6 +92,8 @@ class GeneratorFactory:
 
 def column_seed(seed: int, column: str) -> int:
     """The 64-bit seed of one column's stream: derived from the table seed and the column name."""
+    import hashlib
+
     digest = hashlib.sha256(f"phony-column\0{seed}\0{column}".encode()).digest()
     return int.from_bytes(digest[:8], "big")
 
@@ -160,6 +162,8 @@ def _get(
 
 
 def _kind_name(kinds: type | tuple[type, ...]) -> str:
+    import datetime as dt
+
     names = {
         str: "a string",
         int: "an integer",
@@ -263,6 +267,8 @@ def _build_number(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator
     decimals = _get(args, ctx, "decimals", int, 2)
     if not 0 <= decimals <= 12:
         raise ValidationError("must be between 0 and 12", field=ctx.field("decimals"))
+    from decimal import Decimal, InvalidOperation
+
     scale = Decimal(10) ** decimals
     bounds = []
     for key, default in (("min", 0), ("max", ...)):
@@ -300,6 +306,8 @@ class _Choice:
 
 
 def _build_choice(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    from fractions import Fraction
+
     raw_values = _get(args, ctx, "values", list)
     if not raw_values:
         raise ValidationError("must not be empty", field=ctx.field("values"))
@@ -352,6 +360,8 @@ class _Date:
 
 
 def _as_moment(value: Any, ctx: BuildContext, key: str) -> tuple[dt.datetime, str]:
+    import datetime as dt
+
     if isinstance(value, str):
         try:
             value = (
@@ -371,6 +381,8 @@ def _as_moment(value: Any, ctx: BuildContext, key: str) -> tuple[dt.datetime, st
 
 
 def _build_date(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
+    import datetime as dt
+
     start, unit_a = _as_moment(_get(args, ctx, "start", (str, dt.date)), ctx, "start")
     end, unit_b = _as_moment(_get(args, ctx, "end", (str, dt.date)), ctx, "end")
     unit = "s" if "s" in (unit_a, unit_b) else "D"
@@ -408,6 +420,8 @@ def _build_template(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerat
     requires: list[str] = []
     pieces: list[str] = []
     try:
+        import string
+
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
         raise ValidationError(f"bad template: {exc}", field=ctx.field("template")) from None
@@ -440,6 +454,8 @@ _FOLD_EXTRA = str.maketrans(
 
 def ascii_fold(text: str) -> str:
     """Lowercase ASCII letters and digits of ``text``: ``Şükrü Işık`` -> ``sukruisik``."""  # noqa: RUF002
+    import unicodedata
+
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD_EXTRA))
     ascii_only = decomposed.encode("ascii", "ignore").decode("ascii").lower()
     return "".join(ch for ch in ascii_only if ch.isalnum())

@@ -13,8 +13,6 @@ statements, every value quoted by :func:`sql_literal`).
 
 from __future__ import annotations
 
-import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, Protocol
@@ -174,6 +172,8 @@ class _CsvWriter:
 
 def _json_objects(names: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
     """One ``{"name": "value", ...}`` text per row, encoding each column in one pass."""
+    import json
+
     encode = json.JSONEncoder(ensure_ascii=False).encode
     keys = [encode(n).replace("{", "{{").replace("}", "}}") for n in names]
     template = "{{" + ", ".join(f"{k}: {{}}" for k in keys) + "}}"
@@ -225,10 +225,12 @@ class _JsonWriter:
 
 # --- SQL -------------------------------------------------------------------------
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
-_CONTROL_RUN = re.compile(r"([\x00-\x1f\x7f]+)")
+# Patterns as strings, compiled (and cached) by `re` on first use: importing
+# `re` and `json` here would cost every `phony --help` a few milliseconds.
+_CONTROL = r"[\x00-\x1f\x7f]"
+_CONTROL_RUN = r"([\x00-\x1f\x7f]+)"
 _MYSQL_ESCAPES = {"\\": "\\\\", "\0": "\\0", "\n": "\\n", "\r": "\\r", "\x1a": "\\Z", "'": "''"}
-_MYSQL = re.compile(r"[\\\x00\n\r\x1a']")
+_MYSQL = r"[\\\x00\n\r\x1a']"
 
 
 def sql_literal(value: str, dialect: str = "standard") -> str:
@@ -241,14 +243,16 @@ def sql_literal(value: str, dialect: str = "standard") -> str:
     concatenated, so the file stays plain text. ``mysql``: backslash escapes
     as MySQL reads them by default.
     """
+    import re
+
     if dialect == "mysql":
-        return "'" + _MYSQL.sub(lambda m: _MYSQL_ESCAPES[m.group()], value) + "'"
+        return "'" + re.sub(_MYSQL, lambda m: _MYSQL_ESCAPES[m.group()], value) + "'"
     quoted = value.replace("'", "''")
-    if not _CONTROL.search(quoted):
+    if not re.search(_CONTROL, quoted):
         return "'" + quoted + "'"
     if dialect == "sqlite":
         pieces = []
-        for i, part in enumerate(_CONTROL_RUN.split(quoted)):
+        for i, part in enumerate(re.split(_CONTROL_RUN, quoted)):
             if i % 2:
                 pieces.append("char(" + ",".join(str(ord(c)) for c in part) + ")")
             elif part or i == 0:
@@ -295,11 +299,13 @@ class _SqlWriter:
         return '"' + name.replace('"', '""') + '"'
 
     def _quote_column(self, column: Sequence[str]) -> list[str]:
+        import re
+
         joined = "".join(column)
         if self._dialect == "mysql":
-            special = _MYSQL.search(joined) is not None
+            special = re.search(_MYSQL, joined) is not None
         else:
-            special = "'" in joined or _CONTROL.search(joined) is not None
+            special = "'" in joined or re.search(_CONTROL, joined) is not None
         if not special:  # the common case: no value needs more than quotes around it
             return ["'" + v + "'" for v in column]
         return [sql_literal(v, self._dialect) for v in column]

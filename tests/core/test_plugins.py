@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.metadata
 import inspect
 from collections.abc import Callable
-from importlib.metadata import EntryPoint
 from pathlib import Path
 from types import ModuleType, SimpleNamespace
 from typing import Any
@@ -16,7 +16,7 @@ from phony_registry.errors import DuplicateRegistration, UsageError
 from phony_registry.generators import GeneratorFactory
 from phony_registry.hookspecs import hookimpl
 from phony_registry.outputs import CSV, OutputFormat
-from phony_registry.plugins import load_plugins
+from phony_registry.plugins import EntryPoint, load_plugins
 
 SPECS = [name for name, fn in vars(hookspecs).items() if name.startswith("phony_") and callable(fn)]
 
@@ -161,15 +161,27 @@ def test_a_hook_without_hookimpl_is_reported() -> None:
 def _fake_entry_points(monkeypatch: pytest.MonkeyPatch, *eps: EntryPoint) -> None:
     real = plugins.entry_points
 
-    def fake(group: str) -> list[EntryPoint]:
-        return [*real(group=group), *eps]
+    def fake(group: str = "phony") -> list[EntryPoint]:
+        return [*real(group), *eps]
 
     monkeypatch.setattr(plugins, "entry_points", fake)
 
 
+@pytest.mark.parametrize("group", ["phony", "console_scripts", "pytest11"])
+def test_entry_points_agree_with_importlib_metadata(group: str) -> None:
+    ours = sorted((e.name, e.value, e.distribution, e.version) for e in plugins.entry_points(group))
+    reference = sorted(
+        (e.name, e.value, e.dist.name if e.dist else "", e.dist.version if e.dist else "")
+        for e in importlib.metadata.entry_points(group=group)
+    )
+    assert ours == reference
+    if group == "phony":
+        assert ("builtin", "phony_registry.builtins") in [(n, v) for n, v, _, _ in ours]
+
+
 def test_a_plugin_that_fails_to_import_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("PHONY_LOAD_PLUGINS")
-    _fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "phony"))
+    _fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "ghost", "1.0"))
     loaded = load_plugins()
     assert "ModuleNotFoundError" in loaded.failures["ghost"]
     assert loaded.format("csv").name == "csv"
@@ -195,7 +207,9 @@ def test_phony_load_plugins_limits_what_loads(
         "    register(OutputFormat('ghost', 'gh', 'a ghost', CSV.open))\n"
     )
     monkeypatch.syspath_prepend(str(tmp_path))
-    _fake_entry_points(monkeypatch, EntryPoint("ghost-plugin", "ghost_plugin_module", "phony"))
+    _fake_entry_points(
+        monkeypatch, EntryPoint("ghost-plugin", "ghost_plugin_module", "ghost-plugin", "1.0")
+    )
     monkeypatch.setenv("PHONY_LOAD_PLUGINS", allow)
     loaded = load_plugins()
     assert set(loaded.plugins) == loaded_names
@@ -206,7 +220,7 @@ def test_get_plugins_reports_failures_on_stderr(
     monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     monkeypatch.delenv("PHONY_LOAD_PLUGINS")
-    _fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "phony"))
+    _fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "ghost", "1.0"))
     plugins.get_plugins.cache_clear()
     assert plugins.get_plugins().format("csv")
     assert "warning: plugin ghost failed to load: ModuleNotFoundError" in capsys.readouterr().err
