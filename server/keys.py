@@ -21,6 +21,7 @@ official names are registered with an operator token.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import os
@@ -98,17 +99,17 @@ class PublisherKeys:
         scope = OFFICIAL if namespace is None else canonical_key(namespace)
         return f"{PRIVATE_PREFIX}publishers/{scope}.json"
 
-    def list(self, namespace: str | None) -> list[PublicKey]:
+    def list(self, namespace: str | None) -> builtins.list[PublicKey]:
         """Keys registered for ``namespace`` (None: the official names)."""
         entries, _tag = self._entries(namespace)
         return [PublicKey.from_base64(entry["public_key"]) for entry in entries]
 
-    def _entries(self, namespace: str | None) -> tuple[list[dict[str, str]], str | None]:
+    def _entries(self, namespace: str | None) -> tuple[builtins.list[dict[str, str]], str | None]:
         try:
             data, tag = self.storage.read(self._key(namespace))
         except NotFound:
             return [], None
-        entries: list[dict[str, str]] = json.loads(data).get("keys", [])
+        entries: builtins.list[dict[str, str]] = json.loads(data).get("keys", [])
         return entries, tag
 
     def register(self, namespace: str | None, key: PublicKey, by: str) -> bool:
