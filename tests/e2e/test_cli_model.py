@@ -314,3 +314,11 @@ def test_train_with_smoothing(tmp_path: Path, run_phony: Run) -> None:
     bad = run_phony("train", str(SAMPLE), "--smoothing", "laplace", "-o", str(plain))
     assert bad.returncode == 2
     assert "'laplace' is not one of 'none', 'witten-bell'" in bad.stderr
+
+
+def test_generate_by_name_looks_in_the_cache(run_phony: Run) -> None:
+    result = run_phony("generate", "alice/nothing", "-n", "3", "--seed", "1")
+    assert result.returncode == 8
+    assert "alice/nothing" in result.stderr
+    assert "not in the cache" in result.stderr
+    _no_traceback(result)
