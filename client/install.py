@@ -152,8 +152,11 @@ def install(
             continue
         return Installed(reference, location, result, skipped)
     tried = "; ".join(f"{describe(a.location)}: {a.reason}" for a in skipped)
-    locale = reference.partition("/")[0].partition("@")[0]
-    raise NotFound(f"no registry has {reference} (locale {locale}); tried {tried}")
+    name = reference.partition("@")[0]
+    locale, _, model = name.partition("/")
+    if model:
+        raise NotFound(f"locale {locale} has no model {model!r} ({reference}); tried {tried}")
+    raise NotFound(f"no registry has the {locale} pack ({reference}); tried {tried}")
 
 
 def find_or_install(locale: str, role: str) -> Path | None:
