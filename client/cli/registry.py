@@ -267,3 +267,10 @@ def token_list(
         scope = ", ".join(record.namespaces) or "-"
         role = " operator" if record.operator else ""
         click.echo(f"{record.id}  {scope}{role}  {state}  {record.description}".rstrip())
+
+
+# `phony registry import INDEX_DIR` (loading the official index into a server) lives
+# in its own module; it shares the storage options above.
+from phony_client.cli.registry_import import import_index  # noqa: E402 - after _storage_options
+
+registry.add_command(_storage_options(import_index))
