@@ -1,0 +1,145 @@
+"""``phony registry import INDEX_DIR``: a static registry (the official index) into a server.
+
+For operators: ``phony registry import registry-index/ --storage ./registry-data``
+makes a registry server serve the official locale packs, so its users run
+``phony install tr_TR --registry http://...`` against it. The source is
+verified as a client would verify it (snapshot signed by the trusted key,
+every index file against the snapshot, every manifest against its index line
+and the trusted key, every blob against its digest) before anything is
+written; each version is then published through the server's own publish
+path (conditional create: an existing identical release is a no-op, a
+different one is refused), models before the packs that list them. The
+stored manifests keep the source's signatures and gain the registry's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import click
+
+from phony_registry.errors import DigestMismatch
+
+if TYPE_CHECKING:
+    from phony_registry.manifest import Manifest
+    from phony_registry.signing import PublicKey
+
+__all__ = ["Imported", "import_index", "import_static_registry", "read_verified"]
+
+
+@dataclass(frozen=True)
+class Imported:
+    """One version imported: its reference, whether it was new, and what it is."""
+
+    ref: str
+    created: bool
+    what: str
+
+
+def read_verified(source: Path, trusted: PublicKey) -> list[tuple[Manifest, bytes | None, bool]]:
+    """Every (manifest, blob bytes or None for a pack, yanked) of a verified static registry.
+
+    Raises the integrity errors of the core when anything fails to verify.
+    """
+    from phony_registry.digests import check_bytes
+    from phony_registry.index import Snapshot, parse_index
+    from phony_registry.layout import blob_path, manifest_path, snapshot_path, to_local
+    from phony_registry.manifest import Manifest
+
+    snapshot = Snapshot.from_bytes(to_local(source, snapshot_path()).read_bytes())
+    snapshot.verify(trusted)
+    snapshot.check_expiry()
+    found: list[tuple[Manifest, bytes | None, bool]] = []
+    for path in sorted(snapshot.files):
+        data = to_local(source, path).read_bytes()
+        snapshot.check_file(path, data)
+        for entry in parse_index(data):
+            raw = to_local(source, manifest_path(entry.name, entry.version)).read_bytes()
+            check_bytes(raw, entry.manifest, what=f"manifest of {entry.ref}")
+            manifest = Manifest.from_bytes(raw)
+            manifest.verify([trusted])
+            blob = None
+            if manifest.digest is not None:
+                blob = to_local(source, blob_path(manifest.digest)).read_bytes()
+                check_bytes(blob, manifest.digest, manifest.size, what=f"blob of {entry.ref}")
+                if entry.digest != manifest.digest:
+                    raise DigestMismatch(f"{entry.ref}: index and manifest name other blobs")
+            found.append((manifest, blob, entry.yanked))
+    return found
+
+
+def import_static_registry(source: Path, registry: Any, trusted: PublicKey) -> list[Imported]:
+    """Publish every version of the static registry ``source`` into a server ``registry``.
+
+    ``registry`` is a :class:`phony_server.registry.Registry`. Models go
+    first, then packs (whose members must then be present).
+    """
+    from phony_registry.names import parse_name
+
+    items = read_verified(source, trusted)
+    items.sort(key=lambda item: (item[0].is_pack, item[0].name, item[0].version))
+    done = []
+    for manifest, blob, yanked in items:
+        name = parse_name(manifest.name)
+        if blob is not None:
+            assert manifest.digest is not None
+            registry.store_blob(manifest.digest, blob)
+            registry.check_blob(manifest)
+            what = f"{len(blob)} bytes"
+        else:
+            registry.check_members(manifest)
+            what = f"pack of {len(manifest.members)}"
+        created, _ = registry.publish(manifest, name)
+        if yanked:
+            registry.set_yanked(name, manifest.version, True)
+        done.append(Imported(manifest.ref, created, what))
+    return done
+
+
+@click.command("import")
+@click.argument(
+    "source",
+    metavar="INDEX_DIR",
+    type=click.Path(exists=True, file_okay=False, path_type=Path),
+)
+@click.option(
+    "--trust",
+    "trusted_key",
+    metavar="KEY",
+    help="Public key (base64 or PEM file) the source must be signed by "
+    "[default: the official index key].",
+)
+@click.option(
+    "--key-file",
+    type=click.Path(dir_okay=False, path_type=Path),
+    envvar="PHONY_SERVER_KEY",
+    help="The registry's snapshot key, as for `phony registry serve`.",
+)
+def import_index(
+    source: Path, trusted_key: str | None, key_file: Path | None, **storage: Any
+) -> None:
+    """Import a static registry folder, such as registry-index/, into this registry's storage."""
+    from phony_client.cli.registry import _settings
+    from phony_server.keys import load_registry_key
+    from phony_server.registry import Registry
+
+    from phony_registry.signing import PublicKey, official_key
+
+    if trusted_key is None:
+        trusted = official_key()
+    elif Path(trusted_key).is_file():
+        trusted = PublicKey.parse(Path(trusted_key).read_text(encoding="ascii"))
+    else:
+        trusted = PublicKey.parse(trusted_key)
+    settings = _settings(key_file=key_file, **storage)
+    store = settings.open_storage()
+    registry = Registry(store, load_registry_key(store, settings.key_file))
+    registry.ensure_snapshot()
+    done = import_static_registry(source, registry, trusted)
+    for item in done:
+        state = "imported" if item.created else "already there"
+        click.echo(f"{state:<14} {item.ref} ({item.what})")
+    new = sum(item.created for item in done)
+    click.echo(f"{new} new of {len(done)} versions in {store.description}", err=True)
