@@ -81,12 +81,17 @@ async def _unexpected(request: Request, exc: Exception) -> Any:
 
 
 async def _housekeeping(registry: Registry, interval: float) -> None:
-    """Keep the snapshot fresh and finish interrupted publishes, forever."""
+    """Finish interrupted publishes every minute; keep the snapshot fresh, forever."""
+    step = min(60.0, interval)
+    waited = 0.0
     while True:
-        await asyncio.sleep(interval)
+        await asyncio.sleep(step)
+        waited += step
         try:
-            await run_in_threadpool(registry.refresh_if_due)
             await run_in_threadpool(registry.reconcile)
+            if waited >= interval:
+                waited = 0.0
+                await run_in_threadpool(registry.refresh_if_due)
         except PhonyError as exc:
             log.warning("housekeeping: %s", exc)
 

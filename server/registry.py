@@ -351,7 +351,9 @@ class Registry:
 
     # -- the snapshot ----------------------------------------------------------------------
 
-    def update_snapshot(self, paths: list[str], *, force: bool = False) -> Snapshot:
+    def update_snapshot(
+        self, paths: list[str], *, force: bool = False, now: datetime | None = None
+    ) -> Snapshot:
         """Re-sign the snapshot listing the current content of ``paths`` (CAS, retried).
 
         The index files are read after the snapshot, so whichever writer
@@ -381,6 +383,7 @@ class Registry:
             new = Snapshot.new(
                 files,
                 version=(current.version + 1) if current else 1,
+                now=now,
                 expires_in=timedelta(seconds=self.snapshot_ttl),
             ).signed(self.key)
             try:
@@ -403,7 +406,7 @@ class Registry:
             remaining = (current.expires_at - moment).total_seconds()
             if remaining > self.snapshot_ttl / 2:
                 return False
-        self.update_snapshot([], force=True)
+        self.update_snapshot([], force=True, now=moment)
         return True
 
     def reconcile(self, older_than: float = 60.0) -> int:
