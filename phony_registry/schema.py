@@ -209,7 +209,7 @@ def generate_table(
             values[name] = produced
             stream.offset += n
         done += n
-        yield [list(values[name]) for name in visible]
+        yield [v if isinstance(v := values[name], list) else list(v) for name in visible]
 
 
 def write_table(
