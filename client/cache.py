@@ -26,7 +26,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -173,6 +172,8 @@ class Cache:
         not the promised ones; a stream longer than ``size`` is cut off at
         the first extra byte.
         """
+        import tempfile
+
         target = self.blob_path(digest)
         self.ensure()
         try:

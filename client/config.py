@@ -32,8 +32,6 @@ import hashlib
 import json
 import os
 import re
-import tempfile
-import tomllib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,6 +80,8 @@ def is_offline() -> bool:
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    import tempfile
+
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     temp = Path(name)
@@ -193,6 +193,8 @@ def _str(value: object, where: str, path: Path) -> str:
 
 def load_config() -> Config:
     """Read ``config.toml``; :class:`ConfigError` names the file and the problem."""
+    import tomllib
+
     path = config_dir() / CONFIG_FILE
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
