@@ -457,3 +457,28 @@ async def test_whoami_shows_scope_never_the_token(server: Server) -> None:
     assert answer.json()["namespaces"] == ["alice"]
     assert alice.token not in answer.text
     assert "hash" not in answer.json()
+
+
+async def test_pack_publish_checks_its_members(server: Server, blob: bytes) -> None:
+    from phony_registry.manifest import PackMember
+
+    operator = server.publisher(operator=True)
+    await server.push(operator, "tr_TR/first_names", "1.0.0", blob)
+
+    def pack(digest: str) -> bytes:
+        members = [PackMember("tr_TR/first_names", "1.0.0", digest)]
+        return Manifest.pack("tr_TR", "1.0.0", members).signed(operator.key).to_bytes()
+
+    wrong = await server.client.put(
+        "/v1/models/tr_TR/versions/1.0.0",
+        content=pack(f"sha256:{'0' * 64}"),
+        headers=operator.headers,
+    )
+    assert wrong.status_code == 400
+    assert _error(wrong) == "digest_mismatch"
+    right = await server.client.put(
+        "/v1/models/tr_TR/versions/1.0.0", content=pack(digest_of(blob)), headers=operator.headers
+    )
+    assert right.status_code == 201, right.text
+    members = Manifest.from_bytes((await server.client.get("/manifests/tr_tr/1.0.0.json")).content)
+    assert [m.name for m in members.members] == ["tr_TR/first_names"]
