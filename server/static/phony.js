@@ -50,6 +50,10 @@ function setupSamples(section) {
         return item;
       }));
       seedLabel.textContent = String(body.seed);
+      const generate = document.getElementById("generate-command");
+      if (generate) {
+        generate.textContent = generate.textContent.replace(/--seed \d+/, "--seed " + body.seed);
+      }
       note.textContent = body.error || (body.complete ? note.textContent
         : "Only " + body.values.length + " values within the time budget.");
       const here = new URL(window.location.href);
