@@ -60,7 +60,7 @@ __all__ = [
 DEFAULT_MAX_INFLATED = 64 << 20
 # gzip level used when writing: part of the reproducible byte stream.
 _COMPRESSLEVEL = 9
-_READ_STEP = 1 << 16
+_READ_STEP = 1 << 20
 _U32_MAX = 2**32 - 1
 _META_TEXT = ("locale", "kind", "license", "source", "created")
 _ORDER_MAX = 12
@@ -231,7 +231,7 @@ def decode_array(text: object, dtype: str, path: str) -> np.ndarray[Any, Any]:
     if not isinstance(text, str):
         raise ModelFormatError(f"must be a base64 string, not {_kind(text)}", field=path)
     try:
-        raw = base64.b64decode(text.encode("ascii"), validate=True)
+        raw = binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise ModelFormatError("is not valid base64", field=path) from None
     size = np.dtype(dtype).itemsize
