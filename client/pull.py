@@ -147,7 +147,13 @@ class RegistrySession:
         return PublicKey.from_base64(self.state.key) if self.state.key else None
 
     def _served_key(self) -> PublicKey:
-        data = self.source.fetch(layout.registry_key_path(), limit=64 << 10).data
+        try:
+            data = self.source.fetch(layout.registry_key_path(), limit=64 << 10).data
+        except NotFound:
+            raise SignatureError(
+                f"registry {self.source.label} publishes no key ({layout.registry_key_path()}); "
+                f"pin its key with `phony keys trust KEY --registry {self.location}`"
+            ) from None
         try:
             return PublicKey.from_pem(data)
         except SignatureError as exc:
@@ -168,8 +174,11 @@ class RegistrySession:
             key = self._served_key()  # trust on first use; pinned at commit
         try:
             snapshot.verify(key)
-        except SignatureError:
-            served = self._served_key()
+        except SignatureError as exc:
+            try:
+                served = self._served_key()
+            except SignatureError:
+                raise exc from None
             if served != key:
                 raise KeyChangedError(
                     f"registry {self.source.label} now signs with key {served.short_id}, "

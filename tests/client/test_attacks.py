@@ -176,3 +176,9 @@ def test_official_names_need_the_official_key_or_the_registry_key(
     # for what it serves), but a third key signing official names is refused.
     sim.publish("tr_TR/first_names", "1.0.0", model_v2, signers=[PrivateKey.generate()])
     assert_refused(sim, "tr_TR/first_names", SignatureError)
+
+
+def test_registry_without_a_key_is_refused_on_first_use(sim: RegistrySim, model_v2: bytes) -> None:
+    sim.publish("alice/names", "1.0.0", model_v2)
+    sim.path(layout.registry_key_path()).unlink()
+    assert_refused(sim, "alice/names@1.0.0", SignatureError, "publishes no key")
