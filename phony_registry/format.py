@@ -64,6 +64,7 @@ _READ_STEP = 1 << 20
 _U32_MAX = 2**32 - 1
 _META_TEXT = ("locale", "kind", "license", "source", "created")
 _ORDER_MAX = 12
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -300,7 +301,12 @@ class _Checker:
 
     def text(self, parent: dict[str, Any], key: str, path: str, nullable: bool) -> str | None:
         ok: Callable[[Any], bool] = lambda v: isinstance(v, str) or (nullable and v is None)  # noqa: E731
-        return self.get(parent, key, path, ok, "a string" + (" or null" if nullable else ""))  # type: ignore[no-any-return]
+        value = self.get(parent, key, path, ok, "a string" + (" or null" if nullable else ""))
+        if isinstance(value, str) and _SURROGATE.search(value):
+            # JSON allows "\ud800"; such a string cannot be printed or written as UTF-8.
+            self.fail(path, "must be valid Unicode text (it holds a lone surrogate)")
+            return None
+        return value  # type: ignore[no-any-return]
 
     def array(
         self, parent: dict[str, Any], key: str, path: str, dtype: str

@@ -54,7 +54,8 @@ def _v1_order(doc: dict[str, Any], ngrams: dict[str, Any]) -> int:
         if str(order) not in ngrams:
             raise _fail(f"has no table for order {order}", "ngrams")
         return order
-    orders = [int(k) for k in ngrams if k.isdigit() and k.isascii() and 1 <= int(k) <= 12]
+    orders = [int(k) for k in ngrams if k.isascii() and k.isdigit() and len(k) <= 2]
+    orders = [order for order in orders if 1 <= order <= 12]
     if not orders:
         raise _fail('must hold at least one table keyed by its order ("2", "3", ...)', "ngrams")
     return max(orders)

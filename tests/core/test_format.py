@@ -286,3 +286,15 @@ def test_load_document_reads_paths(tmp_path: Path, doc: dict[str, Any]) -> None:
     path.write_bytes(dump_document(doc))
     assert load_document(path)["meta"]["name"] == "tr-first"
     assert load_document(str(path)) == load_document(io.BytesIO(path.read_bytes()).getvalue())
+
+
+@pytest.mark.parametrize("field", ["meta.name", "meta.description", "meta.locale"])
+def test_lone_surrogates_are_refused(model: Model, field: str) -> None:
+    raw = gzip.decompress(dump_model(model)).decode()
+    doc = json.loads(raw)
+    section, key = field.split(".")
+    doc[section][key] = "x"
+    text = json.dumps(doc).replace('"x"', '"\\ud800"', 1)
+    with pytest.raises(ModelFormatError, match="lone surrogate") as caught:
+        load_model(gzip.compress(text.encode()))
+    assert caught.value.field == field

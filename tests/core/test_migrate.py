@@ -115,3 +115,9 @@ def test_broken_v1_names_the_field(path: list[Any], value: Any, field: str) -> N
 def test_v1_to_v2_is_a_pure_function_of_the_document() -> None:
     assert v1_to_v2(json.loads(json.dumps(V1))) == v1_to_v2(json.loads(json.dumps(V1)))
     assert v1_to_v2(V1)["generation"]["max_length"] == 2
+
+
+def test_huge_order_keys_are_ignored_not_parsed() -> None:
+    doc = json.loads(json.dumps(V1))
+    doc["ngrams"]["9" * 5000] = {}
+    assert load_model(_gz(doc)).order == 3
