@@ -10,8 +10,9 @@ every member into the cache, tried against the registries in order
 2. otherwise ``PHONY_REGISTRY``, then the registries of ``config.toml`` in
    the order of its ``install_order`` list (``"official"`` names the bundled
    index), or, without that list, the default registry, the other named
-   registries in file order, and last the official index bundled with phony,
-   which needs no network and no server.
+   registries in file order, then the official index bundled with phony,
+   which needs no network and no server; last, a locale pack that an
+   installed plugin ships for that locale (``phony_register_locales``).
 
 A registry that does not have the pack, cannot be reached, or is off-limits
 under ``PHONY_OFFLINE`` is skipped with a note; an integrity failure
@@ -65,8 +66,23 @@ def parse_install_target(text: str) -> str:
     return f"{parse_locale(locale)}{slash}{model}{at}{spec}"
 
 
-def registry_order(option: str | None = None, config: Config | None = None) -> list[str]:
-    """The registry locations to try, in order (see the module docstring)."""
+def _plugin_sources(locale: str | None) -> list[str]:
+    """The static registry a plugin ships for ``locale`` (``phony_register_locales``), if any."""
+    if locale is None:
+        return []
+    from phony_registry.plugins import get_plugins
+
+    source = get_plugins().locales.get(locale)
+    return [str(source.path)] if source is not None else []
+
+
+def registry_order(
+    option: str | None = None, config: Config | None = None, *, locale: str | None = None
+) -> list[str]:
+    """The registry locations to try, in order (see the module docstring).
+
+    With ``locale``, a locale pack shipped by a plugin for it comes last.
+    """
     if option:
         config = config if config is not None else load_config()
         entry = config.registries.get(option)
@@ -84,6 +100,7 @@ def registry_order(option: str | None = None, config: Config | None = None) -> l
             names.append(config.default_registry)
         names += list(config.registries)
         names.append(OFFICIAL)
+    names += _plugin_sources(locale)
     locations: list[str] = []
     seen: set[str] = set()
     for name in names:
@@ -101,8 +118,15 @@ def registry_order(option: str | None = None, config: Config | None = None) -> l
 
 def describe(location: str) -> str:
     """A registry location as a user reads it (the bundled index gets its name)."""
-    if registry_id(location) == registry_id(official_location()):
+    rid = registry_id(location)
+    if rid == registry_id(official_location()):
         return "the bundled official index"
+    from phony_registry.plugins import get_plugins
+
+    plugins = get_plugins()
+    for locale, source in plugins.locales.items():
+        if registry_id(str(source.path)) == rid:
+            return f"the {locale} pack of plugin {plugins.providers[('locales', locale)]}"
     return location
 
 
@@ -144,7 +168,8 @@ def install(
     reference = parse_install_target(target)
     config = config if config is not None else load_config()
     skipped: list[Attempt] = []
-    for location in registry_order(registry, config):
+    locale = reference.partition("/")[0].partition("@")[0]
+    for location in registry_order(registry, config, locale=locale):
         try:
             result = pull_fn(reference, registry=location, config=config)
         except RegistryError as exc:  # not there, offline, unreachable: try the next one

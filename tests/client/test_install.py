@@ -203,3 +203,22 @@ def test_a_tampered_registry_stops_the_install(
     assert out == ""
     assert "error: blob sha256:" in err
     assert not any(path.startswith("refs/") for path in cache_files())
+
+
+def test_a_locale_pack_shipped_by_a_plugin_comes_after_the_registries(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phony_registry.plugins import get_plugins
+
+    monkeypatch.setenv("PHONY_LOAD_PLUGINS", "phony-locale-de-de")
+    get_plugins.cache_clear()
+    source = get_plugins().locales.get("de_DE")
+    if source is None:
+        pytest.skip("the first-party plugin phony-locale-de-de is not installed")
+    assert registry_order(config=Config(), locale="de_DE") == [
+        official_location(), str(source.path),
+    ]  # fmt: skip
+    code, out, err = phony(capsys, "install", "de-de")
+    assert code == 0, err
+    assert out.startswith("installed de_DE@1.0.0 from the de_DE pack of plugin phony-locale-de-de")
+    assert "phony: skipped the bundled official index: de_DE is not in registry" in err
