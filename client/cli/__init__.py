@@ -9,6 +9,7 @@ error's exit code; a traceback shown to a user is a bug.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import os
 import sys
 from typing import Any
