@@ -143,14 +143,14 @@ def registry_signing_key(
             f"{candidate} is not the signing key of registry {root} "
             f"(it signs with key {public.short_id})"
         )
-    key = find_private_key(public.keyid)
-    if key is None:
+    found = find_private_key(public.keyid)
+    if found is None:
         raise Forbidden(
             f"cannot sign registry {root}: its key {public.short_id} is not in "
             f"{keys_dir()}. Ask its maintainer for the registry key and pass it with "
             "--signing-key or PHONY_SIGNING_KEY"
         )
-    return key, False
+    return found, False
 
 
 def build_manifest(
@@ -290,7 +290,7 @@ def push_to_folder(
     return PushResult(
         name=manifest.name,
         version=manifest.version,
-        digest=manifest.digest,
+        digest=manifest.digest or "",
         manifest=manifest.manifest_digest,
         created=created,
         snapshot_version=snapshot.version,

@@ -333,7 +333,7 @@ def _record(
         type=manifest.type,
         yanked=entry.yanked,
         pulled=format_time(datetime.now(UTC)),
-        **extra,  # type: ignore[arg-type]
+        **extra,
     )
 
 

@@ -141,7 +141,7 @@ class Candidate(Protocol):
     def yanked(self) -> bool: ...
 
     @property
-    def digest(self) -> str: ...
+    def digest(self) -> str | None: ...
 
 
 C = TypeVar("C", bound=Candidate)
@@ -273,7 +273,8 @@ def _bump(nums: list[int], index: int) -> Version:
 def _comparator(op: str, text: str, whole: str) -> list[_Bound]:
     nums, pre = _partial(text, whole)
     full = len(nums) == 3
-    low = Version(*[*nums, 0, 0][:3], pre if full else ())
+    major, minor, patch = [*nums, 0, 0][:3]
+    low = Version(major, minor, patch, pre if full else ())
     if op == "^":
         # The first non-zero part given is the one that must not change.
         index = next((i for i, n in enumerate(nums) if n != 0), len(nums) - 1)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 from phony_client.cli._output import echo_json, echo_table
@@ -124,7 +125,12 @@ def list_(as_json: bool) -> None:
         "keyid": PublicKey.parse(OFFICIAL_REGISTRY_KEY).keyid,
         "scope": "official names and the bundled official index",
     }
-    result = {"own": _own_keys(), "trusted": trusted, "pinned": _pins(), "official": official}
+    result: dict[str, Any] = {
+        "own": _own_keys(),
+        "trusted": trusted,
+        "pinned": _pins(),
+        "official": official,
+    }
     if as_json:
         echo_json(result)
         return
