@@ -82,3 +82,29 @@ def test_install_from_a_local_registry_server(run_phony: Run, tmp_path: Path) ->
         assert len(streets.stdout.splitlines()) == 3
     finally:
         server.stop()
+
+
+@pytest.mark.slow
+def test_the_wheel_bundles_the_official_index(tmp_path: Path) -> None:
+    """`pip install phony` must carry every file of registry-index/ (install works offline)."""
+    import subprocess
+    import sys
+    import zipfile
+
+    import phony_index
+    from phony_client.official import read_index
+
+    repo = Path(phony_index.ROOT).parent
+    built = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", str(repo), "--no-deps", "-q", "-w", str(tmp_path)],
+        capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    if "No matching distribution found" in built.stderr:
+        pytest.skip("pip cannot fetch the build backend (setuptools) on this machine")
+    assert built.returncode == 0, built.stderr
+    [wheel] = tmp_path.glob("phony-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"phony_index/{path}" for path in read_index(phony_index.ROOT)}
+    expected |= {"phony_index/README.md", "phony_index/schemas/person.toml"}
+    assert expected <= names, sorted(expected - names)[:5]
+    assert not [n for n in names if n.startswith("phony_index/") and n.endswith(".pyc")]
