@@ -107,7 +107,8 @@ def load_locale_schema(
     from phony_registry.schema import parse_schema
 
     path = Path(spec).expanduser()
-    if not path.is_file():
+    ready = not path.is_file()
+    if ready:
         if spec.endswith(".toml") or "/" in spec:
             raise UsageError(f"{spec}: no such schema file")
         path = ready_schema_path(spec)
@@ -117,6 +118,10 @@ def load_locale_schema(
         raise ValidationError(f"{path}: not a valid TOML schema: {exc}") from None
     chain_text = locale or data.get("locale")
     if not chain_text:
+        if ready:
+            raise UsageError(
+                f"the ready schema {spec!r} needs a locale: --locale tr_TR (or a chain tr_TR,en_US)"
+            )
         return LocaleSchema(parse_schema(data, base_dir=path.parent), None, {})
     if not isinstance(chain_text, str):
         raise ValidationError("expected a locale name such as tr_TR", field="locale")

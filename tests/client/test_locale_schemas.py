@@ -87,3 +87,8 @@ def test_own_schema_file_uses_the_chain_for_bare_model_names(tmp_path: Path) -> 
     loaded = load_locale_schema(str(schema), "en_US", find_model=bundled)
     assert loaded.schema.names == ["name", "n"]
     assert all(1 <= int(n) <= 3 for _name, n in rows(loaded))
+
+
+def test_a_ready_schema_needs_a_locale() -> None:
+    with pytest.raises(UsageError, match=r"ready schema 'person' needs a locale: --locale tr_TR"):
+        load_locale_schema("person", None, find_model=bundled)
