@@ -5,6 +5,8 @@ from __future__ import annotations
 import gzip
 import hashlib
 import json
+import subprocess
+import sys
 import zlib
 from collections.abc import Callable
 from pathlib import Path
@@ -322,3 +324,15 @@ def test_generate_by_name_looks_in_the_cache(run_phony: Run) -> None:
     assert "alice/nothing" in result.stderr
     assert "not in the cache" in result.stderr
     _no_traceback(result)
+
+
+def test_command_modules_do_not_import_numpy_until_run() -> None:
+    # `phony --help` lists these commands; importing numpy there would slow it down.
+    code = (
+        "import sys, phony_registry, phony_client.cli.modelfile, phony_client.cli.generate; "
+        "print('numpy' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout == "False\n"
