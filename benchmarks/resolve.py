@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import http.server
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -69,14 +70,21 @@ def run(*args: str) -> subprocess.CompletedProcess[str]:
     return result
 
 
-def wall(command: list[str], runs: int) -> float:
-    """Median wall time of ``command`` in milliseconds."""
-    times = []
+def wall(command: list[str], runs: int) -> tuple[float, float]:
+    """Median wall time and median CPU time (user + system) of ``command``, in milliseconds.
+
+    CPU time is the figure to trust on a busy machine: wall time also counts
+    the time the process waited for a core.
+    """
+    walls, cpus = [], []
     for _ in range(runs):
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.perf_counter()
         subprocess.run(command, capture_output=True, check=True)
-        times.append((time.perf_counter() - started) * 1000)
-    return statistics.median(times)
+        walls.append((time.perf_counter() - started) * 1000)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
+        cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+    return statistics.median(walls), statistics.median(cpus)
 
 
 def main() -> int:
@@ -151,13 +159,25 @@ def main() -> int:
         "(snapshot only; the index matches its digest)"
     )
     print()
-    print(f"median wall time of {args.runs} runs (ms)")
-    print(f"  phony generate alice/names --count 10           {by_name:7.1f}   (target < 200)")
-    print(f"  phony generate names.phony --count 10           {by_file:7.1f}   (no lookup)")
-    print(f"  PHONY_OFFLINE=1 phony generate alice/names      {offline_ms:7.1f}   (one run)")
-    print(f"  phony --help                                    {help_ms:7.1f}")
-    print(f"  python -c pass                                  {python_ms:7.1f}")
-    verdict = "meets" if warm_cli == 0 and warm_requests == 0 and by_name < 200 else "MISSES"
+    print(f"median of {args.runs} runs, milliseconds       wall    CPU (user+sys)")
+    print(
+        f"  phony generate alice/names --count 10   {by_name[0]:7.1f} {by_name[1]:7.1f}"
+        "   (target < 200)"
+    )
+    print(
+        f"  phony generate names.phony --count 10   {by_file[0]:7.1f} {by_file[1]:7.1f}"
+        "   (same, by path: no lookup)"
+    )
+    print(f"  PHONY_OFFLINE=1 phony generate NAME     {offline_ms:7.1f}       -   (one run)")
+    print(f"  phony --help                            {help_ms[0]:7.1f} {help_ms[1]:7.1f}")
+    print(f"  python -c pass                          {python_ms[0]:7.1f} {python_ms[1]:7.1f}")
+    print(
+        f"  lookup by name costs                    {by_name[0] - by_file[0]:+7.1f}"
+        f" {by_name[1] - by_file[1]:+7.1f}"
+    )
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+    print(f"  (load average {load:.1f} on {os.cpu_count()} CPUs during the run)")
+    verdict = "meets" if warm_cli == 0 and warm_requests == 0 and by_name[0] < 200 else "MISSES"
     print(f"\ntargets (no network when warm, < 200 ms): {verdict}")
     return 0 if verdict == "meets" else 1
 
