@@ -273,4 +273,5 @@ def token_list(
 # in its own module; it shares the storage options above.
 from phony_client.cli.registry_import import import_index  # noqa: E402 - after _storage_options
 
-registry.add_command(_storage_options(import_index))
+_storage_options(import_index)  # adds the options to the command in place
+registry.add_command(import_index)
