@@ -31,11 +31,11 @@ from phony_registry.layout import to_local
 if TYPE_CHECKING:
     import httpx
 
-__all__ = [
-    "NETWORK_REQUESTS",
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "Fetched",
     "FolderSource",
     "HttpSource",
+    "NETWORK_REQUESTS",
     "Source",
     "is_url",
     "open_source",

@@ -168,10 +168,13 @@ def rm(reference: str, as_json: bool) -> None:
     refs = list(store.iter_refs(name.key))
     if raw is not None:
         spec = parse_spec(raw)
-        from phony_registry.versions import DigestSpec, parse_version
+        from phony_registry.versions import DigestSpec, TagSpec, parse_version, select
 
         if isinstance(spec, DigestSpec):
             refs = [r for r in refs if spec.digest in (r.digest, r.manifest, r.derived)]
+        elif isinstance(spec, TagSpec):
+            chosen = select(spec, refs)
+            refs = [chosen] if chosen else []
         else:
             refs = [r for r in refs if spec.matches(parse_version(r.version))]
     if not refs:
