@@ -8,7 +8,7 @@ The convention (also in docs/README.md, "How these pages are tested"):
 - Expected output lines must appear in the command's output (stdout then
   stderr), in order; ``...`` inside a line matches anything, and a line that
   is only ``...`` stands for lines left out. A command whose expected output
-  starts with ``error:`` must fail; any other must exit 0.
+  has a line starting with ``error:`` must fail; any other must exit 0.
 - All blocks of one page run in order in one fresh folder, with their own
   ``PHONY_CONFIG_DIR`` and ``PHONY_CACHE_DIR``: a page is one session.
   ``export``, ``cd`` and shell variables carry over from one command to the next.
@@ -86,8 +86,8 @@ class Command:
 
     @property
     def should_fail(self) -> bool:
-        """The page shows this command failing (its output starts with ``error:``)."""
-        return bool(self.expected) and self.expected[0].startswith("error:")
+        """The page shows this command failing (an ``error:`` line in its output)."""
+        return any(line.startswith("error:") for line in self.expected)
 
 
 def parse_commands(text: str) -> list[Command]:
