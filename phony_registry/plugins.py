@@ -349,33 +349,43 @@ def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
 
 
 def _collect(result: Plugins) -> None:
-    for kind, (hook_name, expected, key_of) in _KINDS.items():
-        table: dict[str, Any] = getattr(result, kind)
+    """Call every registration hook, then apply what the healthy plugins registered.
+
+    A plugin failing in any hook is left out as a whole: nothing it
+    registered is kept and pluggy no longer calls it.
+    """
+    staged: dict[str, list[tuple[str, Any]]] = {}
+    for kind, (hook_name, expected, _) in _KINDS.items():
         for impl in getattr(result.manager.hook, hook_name).get_hookimpls():
             plugin_name = impl.plugin_name
             if plugin_name in result.failures:
                 continue
-            staged: list[Any] = []
+            registered: list[Any] = []
             try:
-                impl.function(register=staged.append)
-                for obj in staged:
+                impl.function(register=registered.append)
+                for obj in registered:
                     if not isinstance(obj, expected):
                         raise TypeError(f"register() got {obj!r}, expected {expected.__name__}")
-            except Exception as exc:
+            except Exception as exc:  # reported by name, phony goes on
                 result.failures[plugin_name] = f"{hook_name} raised {type(exc).__name__}: {exc}"
                 continue
-            for obj in staged:
-                key = key_of(obj)
-                previous = result.providers.get((kind, key))
-                if previous is not None and previous != plugin_name:
-                    owners = result.conflicts.setdefault((kind, key), [previous])
-                    owners.append(plugin_name)
-                    continue
-                table[key] = obj
-                result.providers[(kind, key)] = plugin_name
-                loaded = result.plugins.get(plugin_name)
-                if loaded is not None:
-                    loaded.registered.setdefault(kind, []).append(key)
+            staged.setdefault(plugin_name, []).extend((kind, obj) for obj in registered)
+    for plugin_name in list(result.plugins):
+        if plugin_name in result.failures:
+            del result.plugins[plugin_name]
+            plugin = result.manager.get_plugin(plugin_name)
+            if plugin is not None:
+                result.manager.unregister(plugin)
+    for plugin_name, loaded in result.plugins.items():
+        for kind, obj in staged.get(plugin_name, []):
+            key = _KINDS[kind][2](obj)
+            previous = result.providers.get((kind, key))
+            if previous is not None and previous != plugin_name:
+                result.conflicts.setdefault((kind, key), [previous]).append(plugin_name)
+                continue
+            getattr(result, kind)[key] = obj
+            result.providers[(kind, key)] = plugin_name
+            loaded.registered.setdefault(kind, []).append(key)
 
 
 @cache

@@ -123,6 +123,22 @@ def test_a_plugin_raising_at_registration_is_reported_and_left_out() -> None:
     assert loaded.format("csv").name == "csv"
 
 
+def test_a_plugin_failing_in_one_hook_is_left_out_as_a_whole() -> None:
+    def formats(register: Callable[[OutputFormat], None]) -> None:
+        register(_format("fine-format"))
+
+    def generators(register: Callable[[Any], None]) -> None:
+        raise RuntimeError("half broken")
+
+    loaded = load_plugins(
+        {"half": _plugin(phony_register_formats=formats, phony_register_generators=generators)}
+    )
+    assert "half broken" in loaded.failures["half"]
+    assert "fine-format" not in loaded.formats
+    assert "half" not in loaded.plugins
+    assert not loaded.manager.has_plugin("half")
+
+
 def test_registering_the_wrong_object_is_reported() -> None:
     def wrong(register: Callable[[Any], None]) -> None:
         register("csv")
