@@ -283,7 +283,7 @@ class Model:
         n = hi - lo
         width = self.max_length
         out = np.zeros((n, width), dtype=np.uint32)
-        ok = np.zeros(n, dtype=bool)
+        ok = np.ones(n, dtype=bool)
         bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,)))
         rows = np.arange(n, dtype=np.intp)
         state = np.full(n, self.start, dtype=np.intp)
@@ -298,15 +298,13 @@ class Model:
             pos = t.base[state] + ((r * t.total[state]) >> shift)
             edge = t.lookup(pos, state)
             cp = t.codepoints[edge]
-            ended = cp == 0
-            ok[rows[ended]] = True
+            live = np.flatnonzero(cp)  # rows that did not draw the end token
             if step == width:
+                ok[rows[live]] = False  # too long: rejected, never truncated
                 break
-            live = ~ended
             rows = rows[live]
-            edge = edge[live]
             out[rows, step] = cp[live]
-            state = t.targets[edge]
+            state = t.targets[edge[live]]
         return out, ok
 
 
