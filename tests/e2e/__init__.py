@@ -1,0 +1,1 @@
+"""End-to-end tests: real processes (the phony CLI, uvicorn, an S3 endpoint)."""
