@@ -56,7 +56,9 @@ __all__ = [
     "load_or_create_publisher_key",
     "push_to_folder",
     "registry_signing_key",
+    "resign_folder",
     "write_snapshot",
+    "yank_in_folder",
 ]
 
 #: File name (in ``<config>/keys``) of the default publisher key.
@@ -243,12 +245,7 @@ def push_to_folder(
     """Publish ``model_path`` as ``reference`` into the folder registry ``registry``."""
     from filelock import FileLock
 
-    location = str(registry)
-    if location.startswith("file://"):
-        from urllib.parse import unquote, urlsplit
-
-        location = unquote(urlsplit(location).path)
-    root = Path(location).expanduser().resolve()
+    root = _folder(registry)
     source = Path(model_path)
     manifest, data = build_manifest(source, reference, description=description, license=license)
     if publisher_key is None:
@@ -296,3 +293,62 @@ def push_to_folder(
         snapshot_version=snapshot.version,
         registry=registry_id(str(root)),
     )
+
+
+def _folder(registry: str | Path) -> Path:
+    location = str(registry)
+    if location.startswith("file://"):
+        from urllib.parse import unquote, urlsplit
+
+        location = unquote(urlsplit(location).path)
+    return Path(location).expanduser().resolve()
+
+
+def yank_in_folder(
+    reference: str,
+    registry: str | Path,
+    *,
+    undo: bool = False,
+    signing_key: str | Path | None = None,
+    expires_in: timedelta = DEFAULT_EXPIRY,
+) -> Snapshot:
+    """Set (or, with ``undo``, clear) the ``yanked`` flag of ``name@version`` in a folder.
+
+    Only the index line's flag changes, then a new snapshot is signed.
+    Raises :class:`NotFound` if the version is not published there.
+    """
+    from filelock import FileLock
+
+    from phony_registry.errors import NotFound
+    from phony_registry.index import set_yanked
+
+    root = _folder(registry)
+    name, raw_spec = split_reference(reference)
+    spec = parse_spec(raw_spec) if raw_spec else None
+    if not isinstance(spec, ExactSpec):
+        raise UsageError(f"{reference!r}: yank needs an exact version, like {name}@1.0.0")
+    with FileLock(str(root / ".phony-publish.lock"), timeout=120):
+        key, _ = registry_signing_key(root, explicit=signing_key, create=False)
+        index_file = layout.to_local(root, layout.index_path(name))
+        if not index_file.exists():
+            raise NotFound(f"{name} is not published in {root}")
+        atomic_write(index_file, set_yanked(index_file.read_bytes(), str(spec.version), not undo))
+        return write_snapshot(root, key, expires_in=expires_in)
+
+
+def resign_folder(
+    registry: str | Path,
+    *,
+    signing_key: str | Path | None = None,
+    expires_in: timedelta = DEFAULT_EXPIRY,
+) -> Snapshot:
+    """Sign a new snapshot of a folder registry (a new version and expiry, same content).
+
+    What a maintainer runs before the snapshot expires when nothing was pushed.
+    """
+    from filelock import FileLock
+
+    root = _folder(registry)
+    with FileLock(str(root / ".phony-publish.lock"), timeout=120):
+        key, _ = registry_signing_key(root, explicit=signing_key, create=False)
+        return write_snapshot(root, key, expires_in=expires_in)

@@ -117,3 +117,25 @@ def test_lockfile_round_trip_and_locked_install(
     lock.write_text(lock.read_text().replace(entry.digest, "sha256:" + "0" * 64))
     with pytest.raises(DigestMismatch, match="locks"):
         install_locked(lock)
+
+
+def test_yank_and_resign_a_folder_registry(
+    tmp_path: Path, model_file: Path, other_file: Path
+) -> None:
+    from phony_client.publish import resign_folder, yank_in_folder
+
+    registry = tmp_path / "reg"
+    push_to_folder(model_file, "alice/names@1.0.0", registry)
+    push_to_folder(other_file, "alice/names@1.1.0", registry)
+    snapshot = yank_in_folder("alice/names@1.1.0", registry)
+    assert snapshot.version == 3
+    assert pull("alice/names@^1", registry=str(registry)).ref.version == "1.0.0"
+    assert pull("alice/names@1.1.0", registry=str(registry)).ref.yanked
+    yank_in_folder("alice/names@1.1.0", registry, undo=True)
+    assert pull("alice/names@^1", registry=str(registry)).ref.version == "1.1.0"
+    before = Snapshot.from_bytes((registry / "snapshot.json").read_bytes())
+    after = resign_folder(registry)
+    assert after.version == before.version + 1
+    assert after.files == before.files
+    with pytest.raises(UsageError, match="exact version"):
+        yank_in_folder("alice/names@^1", registry)
