@@ -13,14 +13,16 @@ import contextlib
 import hashlib
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse, Response
 from phony_server.registry import Registry, parse_manifest_body
 from phony_server.settings import Settings
 from phony_server.static import blob_response
+from phony_server.storage import LocalStorage
 from phony_server.tokens import TokenRecord, TokenStore
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
@@ -40,6 +42,7 @@ from phony_registry.versions import parse_version
 __all__ = ["ErrorBody", "router"]
 
 router = APIRouter(prefix="/v1")
+_T = TypeVar("_T")
 
 
 class ErrorBody(BaseModel):
@@ -57,6 +60,13 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
 def _registry(request: Request) -> Registry:
     registry: Registry = request.app.state.registry
     return registry
+
+
+async def _blocking(registry: Registry, work: Callable[[], _T]) -> _T:
+    """Run storage work inline on a folder (a few small reads), in the thread pool on S3."""
+    if isinstance(registry.storage, LocalStorage):
+        return work()
+    return await run_in_threadpool(work)
 
 
 def _settings(request: Request) -> Settings:
@@ -139,11 +149,15 @@ def version_info(request: Request, name: str, version: str) -> dict[str, Any]:
     "/models/{name:path}/manifests/{ref}",
     responses={**_ERRORS, 200: {"content": {"application/json": {}}}},
 )
-def manifest(request: Request, name: str, ref: str) -> Response:
+async def manifest(request: Request, name: str, ref: str) -> Response:
     """The stored manifest selected by a version, range, tag (``latest``) or digest."""
     registry = _registry(request)
-    entry = registry.resolve(parse_name(name), ref)
-    body = registry.manifest(entry).to_bytes()
+
+    def find() -> tuple[Any, bytes]:
+        entry = registry.resolve(parse_name(name), ref)
+        return entry, registry.manifest_bytes(entry)
+
+    entry, body = await _blocking(registry, find)
     return Response(
         body,
         media_type="application/json",

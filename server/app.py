@@ -24,7 +24,7 @@ from phony_server.api import router
 from phony_server.keys import load_registry_key
 from phony_server.registry import Registry
 from phony_server.settings import Settings
-from phony_server.static import layout_file
+from phony_server.static import LayoutFastPath, layout_file
 from phony_server.storage import Storage
 from phony_server.tokens import TokenStore
 from phony_server.web import router as web_router
@@ -137,6 +137,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     app.include_router(web_router)
     # Last: everything else is a path of the static registry layout.
     app.add_route("/{path:path}", layout_file, methods=["GET", "HEAD"], include_in_schema=False)
+    app.add_middleware(LayoutFastPath, registry=registry)
     return app
 
 

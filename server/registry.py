@@ -138,6 +138,7 @@ class Registry:
         # Caches keyed by content digests: never stale, bounded in size.
         self._index_cache: OrderedDict[str, list[IndexEntry]] = OrderedDict()
         self._manifest_cache: OrderedDict[str, Manifest] = OrderedDict()
+        self._raw_cache: OrderedDict[str, bytes] = OrderedDict()
 
     # -- reading ---------------------------------------------------------------------------
 
@@ -171,13 +172,27 @@ class Registry:
         """The entry a version, range, tag or digest selects (yanked skipped by ranges)."""
         return resolve(self.entries(name), ref, name=str(name))
 
-    def manifest(self, entry: IndexEntry) -> Manifest:
-        """The stored manifest of an index entry."""
-        cached = self._manifest_cache.get(entry.manifest)
+    def manifest_bytes(self, entry: IndexEntry) -> bytes:
+        """The stored manifest of an index entry, byte for byte (cached by its digest)."""
+        cached = self._raw_cache.get(entry.manifest)
         if cached is not None:
             return cached
         data = self.storage.read_bytes(manifest_path(entry.name, entry.version))
-        manifest = Manifest.from_bytes(data)
+        if digest_bytes(data) != entry.manifest:
+            raise RegistryUnavailable(
+                f"storage: the manifest of {entry.ref} does not match its index line"
+            )
+        self._raw_cache[entry.manifest] = data
+        if len(self._raw_cache) > 4096:
+            self._raw_cache.popitem(last=False)
+        return data
+
+    def manifest(self, entry: IndexEntry) -> Manifest:
+        """The stored manifest of an index entry, parsed."""
+        cached = self._manifest_cache.get(entry.manifest)
+        if cached is not None:
+            return cached
+        manifest = Manifest.from_bytes(self.manifest_bytes(entry))
         self._manifest_cache[entry.manifest] = manifest
         if len(self._manifest_cache) > 4096:
             self._manifest_cache.popitem(last=False)
