@@ -1,8 +1,10 @@
-"""``phony models yank`` and ``phony models search``: what only a registry server does.
+"""``phony models yank`` and ``phony models search``.
 
 ``client/cli/models.py`` looks these subcommands up here lazily. The registry
-is ``--registry`` (a URL or the name of a configured registry), else
-``PHONY_REGISTRY``, else the configured default registry.
+is ``--registry`` (a URL, a folder or the name of a configured registry), else
+``PHONY_REGISTRY``, else the configured default registry. Search needs a
+registry server; yank works on a server (with a token) or on a folder
+registry (with its snapshot key).
 """
 
 from __future__ import annotations
@@ -44,17 +46,31 @@ def _split(ref: str) -> tuple[str, str]:
 @click.command()
 @click.argument("ref", metavar="NAME@VERSION")
 @click.option("--undo", is_flag=True, help="Unyank: make the version resolvable by ranges again.")
-@click.option("--registry", help="Registry server URL or configured name.")
-def yank(ref: str, undo: bool, registry: str | None) -> None:
+@click.option("--registry", help="Registry server URL, folder, or configured name.")
+@click.option(
+    "--signing-key",
+    type=click.Path(dir_okay=False),
+    help="A folder registry's snapshot key (default: found in your config dir).",
+)
+def yank(ref: str, undo: bool, registry: str | None, signing_key: str | None) -> None:
     """Yank a published version: ranges skip it, exact pins still get it."""
+    from phony_client.pull import registry_location
+    from phony_client.remote import is_http_url
+
+    name, version = _split(ref)
+    location = registry_location(registry)
+    state = "unyanked" if undo else "yanked"
+    if not is_http_url(location):
+        from phony_client.publish import yank_in_folder
+
+        snapshot = yank_in_folder(f"{name}@{version}", location, undo=undo, signing_key=signing_key)
+        click.echo(f"{state} {name}@{version} (snapshot version {snapshot.version})")
+        return
     from phony_client.credentials import token_for
     from phony_client.remote import RegistryClient
 
-    name, version = _split(ref)
-    url = server_url(registry)
-    with RegistryClient(url, token=token_for(url)) as client:
+    with RegistryClient(location, token=token_for(location)) as client:
         entry = client.yank(name, version, undo=undo)
-    state = "yanked" if entry.get("yanked") else "unyanked"
     click.echo(f"{state} {entry.get('name', name)}@{entry.get('version', version)}")
 
 

@@ -190,3 +190,21 @@ def test_serve_on_an_unusable_storage_fails_cleanly(tmp_path: Path, run_phony: R
     blocker.write_text("not a folder")
     result = run_phony("registry", "serve", "--storage", str(blocker / "data"), "--port", "1")
     _one_error_line(result)
+
+
+def test_yank_works_on_a_folder_registry_too(tmp_path: Path, run_phony: Run) -> None:
+    folder = tmp_path / "team-registry"
+    names = _train(run_phony, tmp_path / "names.phony")
+    run_phony(
+        "models", "push", str(names), "alice/names@1.0.0", "--registry", str(folder), check=True
+    )
+    yank = run_phony("models", "yank", "alice/names@1.0.0", "--registry", str(folder), check=True)
+    assert yank.stdout.startswith("yanked alice/names@1.0.0")
+    skipped = run_phony("models", "pull", "alice/names@^1", "--registry", str(folder))
+    assert "(yanked)" in _one_error_line(skipped)
+    run_phony(
+        "models", "yank", "alice/names@1.0.0", "--undo", "--registry", str(folder), check=True
+    )
+    run_phony("models", "pull", "alice/names@^1", "--registry", str(folder), check=True)
+    search = run_phony("models", "search", "names", "--registry", str(folder))
+    assert "not a registry server" in _one_error_line(search)
