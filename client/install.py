@@ -36,10 +36,11 @@ from phony_client.pull import PullResult, official_location, pull
 from phony_registry.errors import NotFound, OfflineError, RegistryError, UsageError
 from phony_registry.names import is_locale
 
-__all__ = [
-    "OFFICIAL",
+__all__ = [  # noqa: RUF022 - plain sorted(), the order tests/test_exported_members.py checks
     "Attempt",
     "Installed",
+    "OFFICIAL",
+    "describe",
     "find_or_install",
     "install",
     "parse_install_target",
