@@ -26,6 +26,8 @@ The flow for ``pull("alice/names@^1.2", registry=...)``:
 from __future__ import annotations
 
 import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -273,7 +275,10 @@ class RegistrySession:
             if cache.has_blob(digest, size) and cache.verify_blob(digest):
                 return cache.blob_path(digest)  # another process fetched it meanwhile
             cache.discard_blob(digest)
-            return cache.store_blob(self.source.stream(layout.blob_path(digest)), digest, size)
+            chunks = self.source.stream(layout.blob_path(digest))
+            if self.source.remote and size and size >= _PROGRESS_MIN and sys.stderr.isatty():
+                chunks = _progress(chunks, size, digest)
+            return cache.store_blob(chunks, digest, size)
 
     # -- commit -----------------------------------------------------------------
 
@@ -292,6 +297,28 @@ class RegistrySession:
         if not self.is_official and self._key is not None and self.state.key is None:
             self.state.key = self._key.to_base64()
         self.state.save()
+
+
+#: Downloads at least this big show progress on a terminal.
+_PROGRESS_MIN = 1 << 20
+
+
+def _progress(chunks: Iterator[bytes], size: int, digest: str) -> Iterator[bytes]:
+    """Pass ``chunks`` through, drawing a one-line progress counter on stderr."""
+    done = 0
+    label = digest[:19]
+    try:
+        for chunk in chunks:
+            done += len(chunk)
+            percent = min(100, done * 100 // size)
+            sys.stderr.write(
+                f"\r{label}  {done / 2**20:6.1f} / {size / 2**20:.1f} MiB  {percent:3d}%"
+            )
+            sys.stderr.flush()
+            yield chunk
+    finally:
+        sys.stderr.write("\r\033[K")
+        sys.stderr.flush()
 
 
 def _migrate(cache: Cache, path: Path) -> tuple[int, str | None, int | None]:

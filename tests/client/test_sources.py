@@ -115,3 +115,18 @@ def test_offline_mode_never_touches_the_network(
     with pytest.raises(OfflineError, match="PHONY_OFFLINE is set and bob/cities"):
         pull("bob/cities", registry=URL, transport=transport)
     assert served.requests == []
+
+
+def test_download_progress_on_a_terminal(
+    served: FolderOverHttp, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import sys
+
+    from phony_client import pull as pull_module
+
+    monkeypatch.setattr(pull_module, "_PROGRESS_MIN", 1)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    pull("alice/names@^1", registry=URL, transport=served.transport())
+    err = capsys.readouterr().err
+    assert "MiB  100%" in err
+    assert err.endswith("\r\033[K")
