@@ -17,6 +17,8 @@ The convention (also in docs/README.md, "How these pages are tested"):
 - Ports are placeholders: every ``127.0.0.1:N``, ``localhost:N``, ``--port N``
   and ``-p N`` of a page is given its own free port on 127.0.0.1, the same one
   throughout the page.
+- A fenced block whose info string has ``file=NAME`` (```` ```toml file=people.toml ````)
+  is written to NAME in the page's folder at that point: the file the page shows.
 - ``<!-- test-setup ... -->`` comments hold ``$ command`` lines that run, at
   that point of the page, without being shown (creating a file to train on).
 - A page that uses ``127.0.0.1:8000`` without starting a server gets one:
@@ -59,6 +61,7 @@ GUIDE = (
     "configuration.md",
 )
 _FENCE = re.compile(r"^```console[^\n]*\n(.*?)^```", re.M | re.S)
+_FILE = re.compile(r"^```[\w+-]*[ \t]+file=([\w./-]+)[^\n]*\n(.*?)^```", re.M | re.S)
 _SETUP = re.compile(r"<!--\s*test-setup\s*\n(.*?)-->", re.S)
 _PORTS = re.compile(r"(?:127\.0\.0\.1:|localhost:|--port[ =]|(?<!\S)-p )(\d{2,5})\b")
 _DEFAULT_SERVER = "127.0.0.1:8000"
@@ -78,6 +81,8 @@ class Command:
     text: str
     expected: list[str] = field(default_factory=list)
     hidden: bool = False
+    #: For a ``file=NAME`` block: (NAME, content) to write instead of running anything.
+    file: tuple[str, str] | None = None
 
     @property
     def background(self) -> bool:
@@ -95,7 +100,13 @@ def parse_commands(text: str) -> list[Command]:
     spans = [(m.start(), m.group(1), False) for m in _FENCE.finditer(text)]
     spans += [(m.start(), m.group(1), True) for m in _SETUP.finditer(text)]
     commands: list[Command] = []
+    files = {m.start(): (m.group(1), m.group(2)) for m in _FILE.finditer(text)}
+    spans += [(start, "", False) for start in files]
     for start, body, hidden in sorted(spans):
+        if start in files:
+            line = text.count("\n", 0, start) + 1
+            commands.append(Command(line, f"(write {files[start][0]})", file=files[start]))
+            continue
         first_line = text.count("\n", 0, start) + 2
         current: Command | None = None
         continued = False
@@ -178,7 +189,7 @@ class PageSession:
         """A bash script running ``command`` with the state the page built so far."""
         state = shlex.quote(str(self.state))
         return (
-            f"set -o pipefail\nsource {state}\n{command}\n__rc=$?\n"
+            f"source {state}\n{command}\n__rc=$?\n"
             f"{{ declare -p $(compgen -v | grep -Ev '{_BASH_OWN}') 2>/dev/null; "
             f'echo "cd $(printf %q "$PWD")"; }} > {state}\n'
             "exit $__rc\n"
@@ -267,6 +278,11 @@ def test_every_command_of_the_page_runs(
         )
     for command in commands:
         where = f"docs/{name}:{command.line}: $ {command.text}"
+        if command.file is not None:
+            target = page_session.folder / command.file[0]
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(page_session.substitute(command.file[1]), encoding="utf-8")
+            continue
         if command.background:
             page_session.start(command)
             continue
@@ -300,14 +316,17 @@ def test_commands_are_parsed_from_console_blocks_and_setup_comments() -> None:
         "Intro\n\n<!-- test-setup\n$ printf 'a\\nb\\n' > names.txt\n-->\n\n"
         "```console\n$ phony train names.txt \\\n    -o names.phony\nwrote names.phony\n"
         "$ phony generate nope\nerror: no such model\n```\n\n```sh\n$ not run\n```\n"
+        "```toml file=s.toml\n[columns.a]\n```\n"
     )
     commands = parse_commands(page)
     assert [c.text for c in commands] == [
         "printf 'a\\nb\\n' > names.txt",
         "phony train names.txt \\\n    -o names.phony",
         "phony generate nope",
+        "(write s.toml)",
     ]
-    assert [c.hidden for c in commands] == [True, False, False]
+    assert commands[3].file == ("s.toml", "[columns.a]\n")
+    assert [c.hidden for c in commands] == [True, False, False, False]
     assert commands[1].expected == ["wrote names.phony"]
     assert commands[2].should_fail
     assert commands[1].line == 8
