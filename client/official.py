@@ -304,7 +304,28 @@ def check_index(root: Path, key: PrivateKey | None = None) -> list[str]:
             new = _strip_signatures(path, fresh[path], keyless=key is None)
             if old != new:
                 problems.append(f"{path}: differs from a fresh build")
+    if problems:
+        problems += _source_drift(committed)
     return problems + verify_index(committed, public)
+
+
+def _source_drift(committed: Mapping[str, bytes]) -> list[str]:
+    """A hint when the installed Faker or Mimesis is not the version the index was built from."""
+    recorded: set[str] = set()
+    for locale in OFFICIAL_LOCALES:
+        raw = committed.get(manifest_path(locale, OFFICIAL_VERSION))
+        if raw is not None:
+            recorded.update(Manifest.from_bytes(raw).extra.get("attribution", []))
+    current = {source.citation() for source in SOURCES.values()}
+    if not recorded or recorded <= current:
+        return []
+    return [
+        "data sources: the index was built from "
+        + "; ".join(sorted(recorded - current))
+        + ", but this machine has "
+        + "; ".join(sorted(current - recorded))
+        + " (install those versions, or rebuild and bump OFFICIAL_VERSION)"
+    ]
 
 
 def _load_key(path: str | None) -> PrivateKey | None:

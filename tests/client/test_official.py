@@ -118,3 +118,26 @@ def test_a_key_other_than_the_official_one_is_refused(
     assert main(["--key", str(other), "--out", str(tmp_path / "out")]) != 0
     assert "is not the official index key" in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_check_names_a_changed_data_library(
+    copy_of_index: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import phony_client.official as official
+    from phony_client.official_data import SOURCES, DataSource
+
+    class Newer(DataSource):
+        @property
+        def version(self) -> str:
+            return "99.0.0"
+
+    faker = SOURCES["faker"]
+    newer = Newer(faker.name, faker.distribution, faker.license, faker.copyright, faker.url)
+    monkeypatch.setattr(official, "SOURCES", {**SOURCES, "faker": newer})
+    path = copy_of_index / manifest_path("tr_TR/cities", "1.0.0")
+    path.write_bytes(path.read_bytes().replace(b"Turkish cities", b"Turkish towns"))
+    problems = check_index(copy_of_index)
+    hint = [p for p in problems if p.startswith("data sources:")]
+    assert hint, problems
+    assert f"built from Faker {faker.version}" in hint[0]
+    assert "this machine has Faker 99.0.0" in hint[0]
