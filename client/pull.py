@@ -50,7 +50,7 @@ from phony_registry.errors import (
 )
 from phony_registry.index import IndexEntry, Snapshot, parse_index, resolve
 from phony_registry.manifest import Manifest, format_time
-from phony_registry.names import ModelName, split_reference
+from phony_registry.names import ModelName, canonical_key, split_reference
 from phony_registry.signing import PublicKey, official_key
 from phony_registry.versions import DigestSpec, ExactSpec, Spec, parse_spec, select
 
@@ -222,13 +222,23 @@ class RegistrySession:
             raise NotFound(f"{name} is not in registry {self.source.label}")
         cached = self.cache.read_meta(self.id, path)
         if cached is not None and digest_bytes(cached) == info.digest:
-            return parse_index(cached)
+            return self._own_entries(name, parse_index(cached))
         etag = self.cache.read_etag(self.id, path) if cached is not None else None
         fetched = self.source.fetch(path, etag=etag)
         data = cached if fetched.not_modified and cached is not None else fetched.data
         snapshot.check_file(path, data)
+        entries = self._own_entries(name, parse_index(data))
         self._pending[path] = (data, fetched.etag)
-        return parse_index(data)
+        return entries
+
+    def _own_entries(self, name: ModelName, entries: list[IndexEntry]) -> list[IndexEntry]:
+        """Refuse an index file that lists versions of another model."""
+        for entry in entries:
+            if canonical_key(entry.name) != name.key:
+                raise DigestMismatch(
+                    f"the index file of {name} in {self.source.label} lists {entry.ref}"
+                )
+        return entries
 
     def manifest(self, entry: IndexEntry) -> Manifest:
         """The manifest an index line names, checked against the line and its signatures."""
@@ -374,7 +384,7 @@ def _pull_model(session: RegistrySession, entry: IndexEntry, manifest: Manifest)
     except ModelFormatError as exc:
         if not existed and manifest.digest not in cache.referenced_digests():
             cache.discard_blob(manifest.digest)
-        raise ModelFormatError(f"{manifest.ref}: {exc}") from None
+        raise type(exc)(f"{manifest.ref}: {exc}") from None
     return _record(
         session,
         entry,

@@ -16,6 +16,7 @@ from phony_client.pull import pull
 from registry_sim import RegistrySim, cache_files, train_bytes
 
 from phony_registry import layout
+from phony_registry.digests import digest_bytes
 from phony_registry.errors import (
     DigestMismatch,
     ExpiredError,
@@ -182,3 +183,23 @@ def test_registry_without_a_key_is_refused_on_first_use(sim: RegistrySim, model_
     sim.publish("alice/names", "1.0.0", model_v2)
     sim.path(layout.registry_key_path()).unlink()
     assert_refused(sim, "alice/names@1.0.0", SignatureError, "publishes no key")
+
+
+def test_index_file_listing_another_model(sim: RegistrySim, model_v2: bytes) -> None:
+    sim.publish("bob/names", "1.0.0", model_v2, snapshot=False)
+    sim.write(layout.index_path("alice/names"), sim.read(layout.index_path("bob/names")))
+    sim.snapshot()
+    assert_refused(sim, "alice/names", DigestMismatch, "lists bob/names@1.0.0")
+
+
+def test_model_in_a_newer_format_is_refused_and_not_kept(sim: RegistrySim) -> None:
+    import gzip
+
+    from phony_registry.errors import UnsupportedFormatVersion
+
+    future = gzip.compress(b'{"format_version": 99}', mtime=0)
+    manifest = Manifest.model(
+        "alice/future", "1.0.0", digest=digest_bytes(future), size=len(future), format_version=99
+    )
+    sim.add_manifest(manifest, future)
+    assert_refused(sim, "alice/future", UnsupportedFormatVersion, "upgrade phony")
