@@ -160,7 +160,7 @@ def generate(
     if schema_path is not None and unique:
         raise UsageError("--unique applies to a MODEL; in a schema, set unique = true on a column")
     if locale is not None and schema_path is None:
-        raise UsageError("--locale applies to --schema; name a model with its locale (tr_TR/cities)")
+        raise UsageError("--locale goes with --schema; a MODEL names its locale: tr_TR/cities")
     get_plugins().format(format_name)  # an unknown format fails before any output
     if schema_path is not None:
         from phony_registry.schema import load_schema, write_table
