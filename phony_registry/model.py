@@ -50,6 +50,8 @@ MAX_VALUE_LENGTH = 256
 # Above this many weight units, sampling uses a binary search instead of a
 # direct lookup table; both give the same edge for the same draw.
 _TABLE_LIMIT = 1 << 22
+# Values longer than this are walked in a step-major matrix (see walk_codepoints).
+_STEP_MAJOR_WIDTH = 16
 # Generation gives up when it has walked this many rows per requested value
 # (plus a few chunks) without producing enough accepted values.
 _ATTEMPTS_PER_VALUE = 32
@@ -282,7 +284,11 @@ class Model:
         t = self._tables
         n = hi - lo
         width = self.max_length
-        out = np.zeros((n, width), dtype=np.uint32)
+        # Long values are walked step-major (each step writes one contiguous
+        # row; a column of a wide row-major matrix misses the cache on every
+        # write); short ones row-major, which saves the final transpose.
+        step_major = width > _STEP_MAJOR_WIDTH
+        out = np.zeros((width, n) if step_major else (n, width), dtype=np.uint32)
         ok = np.ones(n, dtype=bool)
         bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,)))
         rows = np.arange(n, dtype=np.intp)
@@ -303,9 +309,12 @@ class Model:
                 ok[rows[live]] = False  # too long: rejected, never truncated
                 break
             rows = rows[live]
-            out[rows, step] = cp[live]
+            if step_major:
+                out[step, rows] = cp[live]
+            else:
+                out[rows, step] = cp[live]
             state = t.targets[edge[live]]
-        return out, ok
+        return (np.ascontiguousarray(out.T) if step_major else out), ok
 
 
 @dataclass(frozen=True, eq=False)

@@ -129,3 +129,11 @@ def test_repr_and_column_name(order3: Model) -> None:
     )
     assert order3.column_name == "value"
     assert train(["a"], name="k", kind="city").column_name == "city"
+
+
+def test_step_major_and_row_major_walks_agree(
+    order3: Model, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    expected = order3.generate(3000, seed=12)
+    monkeypatch.setattr(model_module, "_STEP_MAJOR_WIDTH", 0)
+    assert order3.generate(3000, seed=12) == expected
