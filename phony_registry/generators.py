@@ -462,6 +462,8 @@ def ascii_fold(text: str) -> str:
 
 
 _DEFAULT_DOMAINS = ("example.com", "example.net", "example.org")
+# Every byte but a-z, 0-9 and the newline: deleted when folding ASCII text in bulk.
+_NOT_ALNUM_NL = bytes(sorted(set(range(256)) - set(b"\nabcdefghijklmnopqrstuvwxyz0123456789")))
 
 
 class _Email:
@@ -470,45 +472,55 @@ class _Email:
         self.domains = ["@" + d for d in domains]
         self.separator = separator
         self._folded: dict[str, str] = {}
+        self._unfoldable: set[str] = set()  # values with no ASCII letter or digit at all
 
-    def _fold(self, values: Sequence[str]) -> list[str]:
-        """``ascii_fold`` of each value, memoised: generated names repeat a lot.
-
-        A plain dict looked up with ``map`` runs at C speed; the misses are
-        folded once per distinct value.
-        """
+    def _fold(self, values: Sequence[str]) -> tuple[list[str], bool]:
+        """``ascii_fold`` of each value, and whether any folded to nothing."""
+        text = "\n".join(values)
+        if text.isascii():
+            # All ASCII (English names): fold the whole batch as one string,
+            # lowercased and stripped of non-alphanumerics by C-level passes.
+            data = text.lower().encode("ascii").translate(None, _NOT_ALNUM_NL)
+            folded = data.decode("ascii").split("\n")
+            if len(folded) == len(values):  # else a value held a newline: fold one by one
+                empty = not data or b"\n\n" in data or data[:1] == b"\n" or data[-1:] == b"\n"
+                return folded, empty
+        # Memoised: generated names repeat a lot, so folding runs once per
+        # distinct value and each row costs one C-level dict lookup (``map``
+        # over ``dict.__getitem__``). The set of the batch's distinct values,
+        # built anyway to find the misses, also answers the emptiness question.
         cache = self._folded
-        out = list(map(cache.get, values))
-        if None in out:
-            if len(cache) > 1_000_000:  # do not grow without bound on unique data
+        distinct = set(values)
+        missing = distinct.difference(cache)
+        if missing:
+            if len(cache) + len(missing) > 1_000_000:  # unique data: do not grow without bound
                 cache.clear()
-            for value in set(values).difference(cache):
-                cache[value] = ascii_fold(value)
-            out = list(map(cache.__getitem__, values))
-        return out  # type: ignore[return-value]
+                missing = distinct
+            for value in missing:
+                folded = cache[value] = ascii_fold(value)
+                if not folded:
+                    self._unfoldable.add(value)
+        empty = bool(self._unfoldable) and not distinct.isdisjoint(self._unfoldable)
+        return list(map(cache.__getitem__, values)), empty
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
-        parts = [self._fold(inputs[name]) for name in self.requires]
+        folded = [self._fold(inputs[name]) for name in self.requires]
+        parts = [values for values, _ in folded]
         picks = stream.below(n, len(self.domains)).tolist()
         domains = list(map(self.domains.__getitem__, picks))
-        if any("" in part for part in parts):
+        sep = self.separator
+        if any(empty for _, empty in folded):
             # Some name has no ASCII letter at all: join the parts that do,
             # and stand in "user" when none does.
-            sep = self.separator
             return [
                 (sep.join(filter(None, row)) or "user") + d
                 for row, d in zip(zip(*parts, strict=True), domains, strict=True)
             ]
-        if len(parts) == 2:  # the common first.last: one concatenation per row
-            sep = self.separator
-            return [a + sep + b + d for a, b, d in zip(parts[0], parts[1], domains, strict=True)]
-        locals_ = (
-            parts[0]
-            if len(parts) == 1
-            else list(map(self.separator.join, zip(*parts, strict=True)))
-        )
+        if len(parts) == 2:  # the common first.last: one f-string (one allocation) per row
+            return [f"{a}{sep}{b}{d}" for a, b, d in zip(parts[0], parts[1], domains, strict=True)]
+        locals_ = parts[0] if len(parts) == 1 else list(map(sep.join, zip(*parts, strict=True)))
         return [a + d for a, d in zip(locals_, domains, strict=True)]
 
 

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phony_registry import plugins
 from phony_registry.generators import ColumnStream, ascii_fold, column_seed
@@ -168,6 +170,19 @@ def test_email_is_derived_from_other_columns() -> None:
     assert "sukru.isik@firma.com.tr" in got["email"]
 
 
+def test_email_skips_a_part_that_folds_to_nothing() -> None:
+    got = table(
+        {
+            "first": {"type": "choice", "values": ["李", "Ayşe"]},
+            "last": {"type": "choice", "values": ["Wang"]},
+            "email": {"type": "email", "from": ["first", "last"], "domains": ["x.cn"]},
+        },
+        100,
+        batch_size=7,
+    )
+    assert set(got["email"]) == {"wang@x.cn", "ayse.wang@x.cn"}
+
+
 def test_email_spreads_over_domains_and_handles_unfoldable_names() -> None:
     got = table(
         {
@@ -234,3 +249,18 @@ def test_ngram_model_by_name_through_the_resolve_hook(
     parsed = parse_schema(schema)
     values = next(generate_table(parsed, 20, 1))[0]
     assert len(values) == 20
+
+
+@settings(max_examples=300)
+@given(st.lists(st.text(max_size=8), min_size=1, max_size=30))
+def test_email_local_parts_are_the_folded_names(names: list[str]) -> None:
+    got = table(
+        {
+            "n": {"type": "choice", "values": names},
+            "email": {"type": "email", "from": ["n"], "domains": ["d.org"]},
+        },
+        60,
+        batch_size=16,
+    )
+    for name, email in zip(got["n"], got["email"], strict=True):
+        assert email == (ascii_fold(name) or "user") + "@d.org"
