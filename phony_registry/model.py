@@ -47,9 +47,10 @@ FORMAT_VERSION = 2
 CHUNK_ROWS = 1 << 16
 #: Longest value a model may generate (code points).
 MAX_VALUE_LENGTH = 256
-# Above this many weight units, sampling uses a binary search instead of a
-# direct lookup table; both give the same edge for the same draw.
-_TABLE_LIMIT = 1 << 22
+# Up to this many weight units (a table of at most 64 MiB), sampling gathers
+# the edge from a direct lookup table; above, it binary-searches each state's
+# edges. Both give the same edge for the same draw.
+_TABLE_LIMIT = 1 << 24
 # Values longer than this are walked in a step-major matrix (see walk_codepoints).
 _STEP_MAJOR_WIDTH = 16
 # Generation gives up when it has walked this many rows per requested value
