@@ -71,7 +71,9 @@ def phony_resolve_model(spec: str) -> Path | None:
     if found is not None:
         return found
     try:
-        from phony_client.lookup import find_cached_model
+        from phony_client.lookup import (  # type: ignore[import-not-found,unused-ignore]
+            find_cached_model,
+        )
     except ImportError:  # the core used without the client
         return None
-    return find_cached_model(spec)
+    return Path(find_cached_model(spec))

@@ -297,6 +297,7 @@ class _Choice:
     ) -> Sequence[str]:
         import numpy as np
 
+        picks: npt.NDArray[Any]
         if self.thresholds is None:
             picks = stream.below(n, len(self.values))
         else:
@@ -352,10 +353,12 @@ class _Date:
         import numpy as np
 
         offsets = stream.below(n, self.span).astype(np.int64)
-        base = np.datetime64(self.start.replace(tzinfo=None), self.unit)
-        moments = base + offsets.astype(f"timedelta64[{self.unit}]")
+        unit: Any = self.unit  # "D" or "s"; numpy's stubs want a literal
+        base = np.datetime64(self.start.replace(tzinfo=None), unit)
+        moments: Any = base + offsets.astype(f"timedelta64[{unit}]")
         if self.strftime is None:
-            return np.datetime_as_string(moments, unit=self.unit).tolist()  # type: ignore[no-any-return]
+            text: list[str] = np.datetime_as_string(moments, unit=unit).tolist()
+            return text
         return [m.strftime(self.strftime) for m in moments.astype("datetime64[us]").tolist()]
 
 
@@ -403,7 +406,8 @@ def _build_date(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
 
 class _Template:
     def __init__(self, template: str, requires: tuple[str, ...]) -> None:
-        self.format, self.requires = template.format, requires
+        self.format = template.format
+        self.requires: Sequence[str] = requires
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
@@ -468,7 +472,7 @@ _NOT_ALNUM_NL = bytes(sorted(set(range(256)) - set(b"\nabcdefghijklmnopqrstuvwxy
 
 class _Email:
     def __init__(self, requires: tuple[str, ...], domains: list[str], separator: str) -> None:
-        self.requires = requires
+        self.requires: Sequence[str] = requires
         self.domains = ["@" + d for d in domains]
         self.separator = separator
         self._folded: dict[str, str] = {}
@@ -497,8 +501,8 @@ class _Email:
                 cache.clear()
                 missing = distinct
             for value in missing:
-                folded = cache[value] = ascii_fold(value)
-                if not folded:
+                cache[value] = ascii_fold(value)
+                if not cache[value]:
                     self._unfoldable.add(value)
         empty = bool(self._unfoldable) and not distinct.isdisjoint(self._unfoldable)
         return list(map(cache.__getitem__, values)), empty

@@ -289,6 +289,10 @@ def _unknown_hooks_message(plugin: object, pm: pluggy.PluginManager) -> str:
     return "unknown hook " + ", ".join(unknown)
 
 
+def _already_loaded(obj: object) -> Callable[[], object]:
+    return lambda: obj
+
+
 def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
     """Load the plugins allowed by ``PHONY_LOAD_PLUGINS`` and collect their registrations.
 
@@ -309,7 +313,7 @@ def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
         elif allow is None or _canonical(ep.name) in allow or _canonical(dist) in allow:
             candidates.append((ep.name, dist, version, ep.load))
     for name, obj in (extra or {}).items():
-        candidates.append((name, name, "", lambda obj=obj: obj))
+        candidates.append((name, name, "", _already_loaded(obj)))
 
     for name, dist, version, load in candidates:
         if name in plugins or name in failures:

@@ -88,7 +88,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
 def formats(ctx: click.Context, as_json: bool) -> None:
     """List output formats for `phony generate --format`, with their --option keys."""
     loaded = _loaded(ctx)
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "name": fmt.name,
             "extension": fmt.extension,
@@ -119,7 +119,7 @@ def formats(ctx: click.Context, as_json: bool) -> None:
 def generators(ctx: click.Context, as_json: bool) -> None:
     """List the column types a schema (`phony generate --schema`) can use."""
     loaded = _loaded(ctx)
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "name": factory.name,
             "description": factory.description,
