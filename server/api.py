@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -31,9 +32,11 @@ from phony_registry.digests import is_digest
 from phony_registry.errors import (
     DigestMismatch,
     InvalidManifest,
+    InvalidName,
     NotFound,
     PayloadTooLarge,
     UsageError,
+    ValidationError,
 )
 from phony_registry.names import ModelName, parse_name
 from phony_registry.signing import PublicKey
@@ -42,6 +45,7 @@ from phony_registry.versions import parse_version
 __all__ = ["ErrorBody", "router"]
 
 router = APIRouter(prefix="/v1")
+_NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}[a-z0-9]|[a-z0-9]|[A-Za-z]{2,3}[-_][A-Za-z]{2}")
 _T = TypeVar("_T")
 
 
@@ -204,6 +208,8 @@ def registry_keys(request: Request) -> dict[str, Any]:
 def publisher_keys(request: Request, namespace: str) -> dict[str, Any]:
     """Publisher keys registered for a namespace (``_official`` for official names)."""
     scope = None if namespace == "_official" else namespace
+    if scope is not None and _NAMESPACE.fullmatch(scope) is None:
+        raise InvalidName(f"{namespace[:80]!r} is not a namespace", field="namespace")
     keys = _registry(request).publishers.list(scope)
     return {
         "namespace": namespace,
@@ -332,7 +338,12 @@ class KeyRegistration(BaseModel):
 async def register_key(request: Request, payload: KeyRegistration) -> dict[str, Any]:
     """Register a publisher key (base64 or PEM) for the token's namespace(s)."""
     record = await _token(request)
-    key = PublicKey.parse(payload.public_key)
+    try:
+        key = PublicKey.parse(payload.public_key)
+    except (ValueError, UnicodeError):
+        raise ValidationError(
+            "not a base64 or PEM Ed25519 public key", field="public_key"
+        ) from None
     if payload.namespace is not None:
         TokenStore.authorize(record, payload.namespace, "register a key")
         scopes: list[str | None] = [payload.namespace]

@@ -205,13 +205,16 @@ class Registry:
             return []
         words = query.lower().split()
         results = []
-        for path in sorted(snapshot.files):
+        for path, info in sorted(snapshot.files.items()):
             if not is_index_path(path):
                 continue
-            try:
-                entries = self._parse_index_cached(self.storage.read_bytes(path))
-            except (NotFound, PhonyError):
-                continue
+            # The snapshot names each index file's digest: a warm search reads nothing else.
+            entries = self._index_cache.get(info.digest)
+            if entries is None:
+                try:
+                    entries = self._parse_index_cached(self.storage.read_bytes(path))
+                except PhonyError:
+                    continue
             summary = self._summary(entries)
             if summary is None:
                 continue

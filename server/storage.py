@@ -75,14 +75,16 @@ def check_key(key: str) -> str:
     """Return ``key`` if it is a safe relative object key, else raise NotFound.
 
     A key is ``/``-separated, relative, without empty, ``.`` or ``..`` segments,
-    backslashes or NUL: nothing a request path can use to leave the storage.
+    backslashes or NUL: nothing a request path can use to leave the storage;
+    and short enough for every file system and object store.
     """
     if (
         not key
+        or len(key) > 1024
         or key.startswith("/")
         or "\\" in key
         or "\x00" in key
-        or any(part in ("", ".", "..") for part in key.split("/"))
+        or any(part in ("", ".", "..") or len(part) > 200 for part in key.split("/"))
     ):
         raise NotFound(f"no such object: {key[:200]!r}")
     return key

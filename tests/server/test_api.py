@@ -482,3 +482,24 @@ async def test_pack_publish_checks_its_members(server: Server, blob: bytes) -> N
     assert right.status_code == 201, right.text
     members = Manifest.from_bytes((await server.client.get("/manifests/tr_tr/1.0.0.json")).content)
     assert [m.name for m in members.members] == ["tr_TR/first_names"]
+
+
+@pytest.mark.parametrize(
+    ("method", "url", "body"),
+    [
+        pytest.param("PUT", "/v1/keys", '{"public_key": "-----BEGIN \u00e9"}', id="non-ascii-pem"),
+        pytest.param("PUT", "/v1/keys", '{"public_key": "AAAA"}', id="short-key"),
+        pytest.param("PUT", "/v1/keys", '{"public_key": 5}', id="not-a-string"),
+        pytest.param("GET", "/v1/keys/" + "x" * 300, None, id="long-namespace"),
+        pytest.param("GET", "/index/" + "x" * 300 + ".jsonl", None, id="long-path"),
+        pytest.param("GET", "/v1/models/alice/names/manifests/%ff", None, id="bad-ref"),
+    ],
+)
+async def test_odd_requests_are_4xx_never_5xx(
+    server: Server, method: str, url: str, body: str | None
+) -> None:
+    alice = server.publisher("alice")
+    headers = {**alice.headers, "Content-Type": "application/json"}
+    answer = await server.client.request(method, url, content=body, headers=headers)
+    assert 400 <= answer.status_code < 500, answer.text
+    _error(answer)
