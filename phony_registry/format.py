@@ -185,7 +185,10 @@ def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
     version = _version(doc)
     while version < FORMAT_VERSION:
         doc = MIGRATIONS[version](doc)
-        version = _version(doc)
+        following = _version(doc)
+        if following <= version:  # a migration must move forward, or this would loop
+            raise ModelFormatError(f"migration from version {version} did not upgrade")
+        version = following
     return doc
 
 
@@ -251,9 +254,13 @@ class _Checker:
 
     def __init__(self) -> None:
         self.problems: list[Problem] = []
+        self.broken: set[str] = set()
 
     def fail(self, path: str, message: str) -> None:
-        self.problems.append(Problem(path, message))
+        # Fields inside an object already reported as missing or mistyped
+        # would each add a "missing" line that says nothing new.
+        if path.split(".", 1)[0] not in self.broken or "." not in path:
+            self.problems.append(Problem(path, message))
 
     def obj(self, parent: dict[str, Any], key: str, path: str, keys: set[str]) -> dict[str, Any]:
         value = parent.get(key)
@@ -261,6 +268,7 @@ class _Checker:
             self.fail(
                 path, "missing" if key not in parent else f"must be an object, not {_kind(value)}"
             )
+            self.broken.add(path)
             return {}
         for extra in sorted(set(value) - keys):
             self.fail(f"{path}.{extra}", "unknown field")

@@ -298,3 +298,12 @@ def test_lone_surrogates_are_refused(model: Model, field: str) -> None:
     with pytest.raises(ModelFormatError, match="lone surrogate") as caught:
         load_model(gzip.compress(text.encode()))
     assert caught.value.field == field
+
+
+def test_a_broken_section_is_one_problem_not_one_per_field(doc: dict[str, Any]) -> None:
+    doc["meta"] = "tr"
+    del doc["training"]
+    assert [str(p) for p in problems(doc)] == [
+        "meta: must be an object, not a string",
+        "training: missing",
+    ]
