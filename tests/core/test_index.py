@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from phony_registry import layout
 from phony_registry.digests import digest_bytes
@@ -131,3 +134,35 @@ def test_layout_paths() -> None:
         layout.blob_path("sha256:../../etc/passwd")
     with pytest.raises(ValueError, match="relative"):
         layout.to_local("/tmp", "../x")
+
+
+@given(st.binary(max_size=300))
+def test_garbage_snapshots_and_index_files_are_validation_errors(data: bytes) -> None:
+    with contextlib.suppress(ValidationError):
+        Snapshot.from_bytes(data)
+    with contextlib.suppress(ValidationError):
+        parse_index(data)
+
+
+@given(
+    st.dictionaries(
+        st.text(max_size=8),
+        st.recursive(
+            st.none() | st.booleans() | st.integers() | st.text(max_size=8),
+            lambda inner: (
+                st.lists(inner, max_size=3)
+                | st.dictionaries(st.text(max_size=5), inner, max_size=3)
+            ),
+            max_leaves=10,
+        ),
+        max_size=5,
+    )
+)
+def test_canonical_json_is_a_fixed_point(value: dict[str, object]) -> None:
+    import json
+
+    from phony_registry.canonical import canonical_json
+
+    data = canonical_json(value)
+    assert json.loads(data) == value
+    assert canonical_json(json.loads(data)) == data

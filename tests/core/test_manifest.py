@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from phony_registry.digests import digest_bytes
-from phony_registry.errors import InvalidManifest, SignatureError
+from phony_registry.errors import InvalidManifest, SignatureError, ValidationError
 from phony_registry.manifest import Manifest, PackMember
 from phony_registry.signing import PrivateKey
 
@@ -101,3 +104,9 @@ def test_pack_lists_members() -> None:
 def test_not_json_is_an_invalid_manifest() -> None:
     with pytest.raises(InvalidManifest, match="JSON"):
         Manifest.from_bytes(b"\x00garbage")
+
+
+@given(st.binary(max_size=400))
+def test_garbage_manifests_are_invalid_manifests(data: bytes) -> None:
+    with contextlib.suppress(ValidationError):
+        Manifest.from_bytes(data)

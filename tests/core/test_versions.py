@@ -220,3 +220,13 @@ def test_select_returns_highest_unyanked_match(vs: list[Version], yanked: set[in
         assert found is not None
         assert parse_version(found.version) == max(eligible)
         assert not found.yanked
+
+
+@given(st.text(max_size=60))
+def test_any_text_is_a_spec_or_invalid_version(text: str) -> None:
+    try:
+        spec = parse_spec(text)
+    except InvalidVersion:
+        return
+    # A parsed spec prints in a form that parses to the same spec.
+    assert str(parse_spec(str(spec))) == str(spec)
