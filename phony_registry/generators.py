@@ -286,6 +286,16 @@ def _build_number(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator
     return _Number(low, high, decimals)
 
 
+def _pick(values: list[str], picks: npt.NDArray[Any]) -> list[str]:
+    """``[values[i] for i in picks]``: a take from an object array, no Python int per row."""
+    import numpy as np
+
+    table = np.empty(len(values), dtype=object)
+    table[:] = values
+    chosen: list[str] = table.take(picks).tolist()
+    return chosen
+
+
 class _Choice:
     requires: Sequence[str] = ()
 
@@ -303,7 +313,7 @@ class _Choice:
         else:
             top = stream.raw(n) >> np.uint64(11)  # 53 bits
             picks = np.searchsorted(np.asarray(self.thresholds, dtype=np.uint64), top, side="right")
-        return list(map(self.values.__getitem__, picks.tolist()))
+        return _pick(self.values, picks)
 
 
 def _build_choice(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
@@ -512,8 +522,7 @@ class _Email:
     ) -> Sequence[str]:
         folded = [self._fold(inputs[name]) for name in self.requires]
         parts = [values for values, _ in folded]
-        picks = stream.below(n, len(self.domains)).tolist()
-        domains = list(map(self.domains.__getitem__, picks))
+        domains = _pick(self.domains, stream.below(n, len(self.domains)))
         sep = self.separator
         if any(empty for _, empty in folded):
             # Some name has no ASCII letter at all: join the parts that do,

@@ -152,7 +152,8 @@ class _CsvWriter:
             plain = "" not in columns[0]  # a lone empty field would read back as a blank line
         if not plain:
             text = _rows([_csv_quoted(c, len(columns) == 1) for c in columns], ",")
-        self._stream.write(text.encode("utf-8") + b"\n")
+        self._stream.write(text.encode("utf-8"))
+        self._stream.write(b"\n")
 
     def _start(self) -> None:
         self._started = True
