@@ -55,6 +55,7 @@ __all__ = [
     "find_private_key",
     "load_or_create_publisher_key",
     "push_to_folder",
+    "registry_key_file",
     "registry_signing_key",
     "resign_folder",
     "write_snapshot",
@@ -76,6 +77,8 @@ class PushResult:
     created: bool
     snapshot_version: int
     registry: str
+    #: The private registry key created by this push (a new registry), or None.
+    new_registry_key: Path | None = None
 
 
 def default_key_path() -> Path:
@@ -133,7 +136,7 @@ def registry_signing_key(
             raise UsageError(f"{root} is not a registry (no {layout.registry_key_path()})")
         key = load_private_key(candidates[0]) if candidates else PrivateKey.generate()
         if not candidates:
-            save_private_key(keys_dir() / f"registry-{key.public_key.short_id}.pem", key)
+            save_private_key(registry_key_file(key), key)
         atomic_write(public_path, key.public_key.to_pem())
         return key, not candidates
     public = PublicKey.from_pem(public_path.read_bytes())
@@ -255,7 +258,7 @@ def push_to_folder(
             print(f"created publisher key {short} in {default_key_path()}", file=sys.stderr)
     root.mkdir(parents=True, exist_ok=True)
     with FileLock(str(root / ".phony-publish.lock"), timeout=120):
-        registry_key, _ = registry_signing_key(root, explicit=signing_key)
+        registry_key, new_key = registry_signing_key(root, explicit=signing_key)
         manifest = manifest.signed(publisher_key).signed(registry_key)
         assert manifest.digest is not None
         blob = layout.to_local(root, layout.blob_path(manifest.digest))
@@ -292,7 +295,13 @@ def push_to_folder(
         created=created,
         snapshot_version=snapshot.version,
         registry=registry_id(str(root)),
+        new_registry_key=registry_key_file(registry_key) if new_key else None,
     )
+
+
+def registry_key_file(key: PrivateKey) -> Path:
+    """Where a registry key created by a first push is kept (in the config dir)."""
+    return keys_dir() / f"registry-{key.public_key.short_id}.pem"
 
 
 def _folder(registry: str | Path) -> Path:

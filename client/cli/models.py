@@ -133,7 +133,13 @@ def push(
             "push needs a registry: --registry PATH|URL, PHONY_REGISTRY or default_registry "
             "in config.toml"
         )
-    key, _ = load_or_create_publisher_key(key_path)
+    key, created = load_or_create_publisher_key(key_path)
+    if created:
+        from phony_client.publish import default_key_path
+
+        click.echo(
+            f"created publisher key {key.public_key.short_id} in {default_key_path()}", err=True
+        )
     if is_url(location):
         from phony_client.publish import build_manifest
         from phony_client.remote import push as remote_push
@@ -161,6 +167,12 @@ def push(
             license=license_,
             expires_in=timedelta(days=expires_days),
         )
+        if done.new_registry_key is not None:
+            click.echo(
+                f"created a new registry in {location}; its signing key is "
+                f"{done.new_registry_key}: whoever pushes here needs it (keep it secret)",
+                err=True,
+            )
         result = {
             "name": done.name,
             "version": done.version,
