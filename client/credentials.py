@@ -16,11 +16,12 @@ import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
+from phony_client.config import config_dir
+
 from phony_registry.errors import ConfigError, UsageError
 
 __all__ = [
     "CREDENTIALS_FILE",
-    "config_dir",
     "credentials_path",
     "forget_token",
     "normalize_url",
@@ -29,16 +30,6 @@ __all__ = [
 ]
 
 CREDENTIALS_FILE = "credentials.toml"
-
-
-def config_dir() -> Path:
-    """phony's config dir: ``PHONY_CONFIG_DIR`` or the platform's user config dir."""
-    override = os.environ.get("PHONY_CONFIG_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_config_dir("phony"))
 
 
 def credentials_path() -> Path:

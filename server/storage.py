@@ -41,11 +41,11 @@ from filelock import FileLock, Timeout
 
 from phony_registry.errors import NotFound, RegistryUnavailable
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "CHUNK_SIZE",
-    "PRIVATE_PREFIX",
     "LocalStorage",
     "ObjectInfo",
+    "PRIVATE_PREFIX",
     "Storage",
     "WriteConflict",
     "check_key",
