@@ -15,7 +15,11 @@ from typing import Any
 
 from phony_registry.errors import ValidationError
 
-__all__ = ["canonical_json", "loads_object", "signing_bytes"]
+__all__ = [
+    "canonical_json",
+    "loads_object",
+    "signing_bytes",
+]
 
 
 def _check(value: Any, path: str) -> None:
