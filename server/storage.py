@@ -159,6 +159,8 @@ class LocalStorage(Storage):
         self.description = f"folder {self.root}"
         try:
             self.root.mkdir(parents=True, exist_ok=True)
+            # The private area (token hashes, the registry key) is for the owner only.
+            (self.root / PRIVATE_PREFIX).mkdir(mode=0o700, exist_ok=True)
         except OSError as exc:
             raise RegistryUnavailable(f"cannot create storage folder {self.root}: {exc}") from exc
 
@@ -217,9 +219,11 @@ class LocalStorage(Storage):
                 yield chunk
 
     def _temp_beside(self, path: Path, source: bytes | Path) -> Path:
+        private = path.is_relative_to(self.root / PRIVATE_PREFIX)
         path.parent.mkdir(parents=True, exist_ok=True)
         temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        with open(temp, "xb") as out:
+        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o644)
+        with os.fdopen(fd, "wb") as out:
             if isinstance(source, bytes):
                 out.write(source)
             else:

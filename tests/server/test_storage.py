@@ -106,3 +106,12 @@ def test_unsafe_keys_are_refused(storage: LocalStorage, key: str) -> None:
     with pytest.raises(NotFound):
         storage.create(key, b"x")
     assert not (storage.root.parent / "escape").exists()
+
+
+def test_private_area_is_owner_only(storage: LocalStorage) -> None:
+    storage.write("_server/locks-first/x", b"", if_match=None)
+    storage.create("_server/registry-key.pem", b"secret")
+    storage.create("snapshot.json", b"{}")
+    assert (storage.root / "_server/registry-key.pem").stat().st_mode & 0o777 == 0o600
+    assert (storage.root / "_server").stat().st_mode & 0o777 == 0o700
+    assert (storage.root / "snapshot.json").stat().st_mode & 0o044 == 0o044  # world-readable
