@@ -92,8 +92,9 @@ def _fail(message: str, code: int) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (the console script exits with it)."""
     try:
-        cli.main(args=argv, prog_name="phony", standalone_mode=False)
-        code = 0
+        # Without standalone mode click returns the code of ctx.exit(n).
+        result = cli.main(args=argv, prog_name="phony", standalone_mode=False)
+        code = result if isinstance(result, int) else 0
     except click.exceptions.Exit as exc:
         code = exc.exit_code
     except click.Abort:
