@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from phony_registry.errors import GenerationError, PhonyError
-from phony_registry.format import dump_document, dump_model, load_model, model_to_document
+from phony_registry.format import dump_model, load_model, model_to_document
 from phony_registry.migrate import model_to_v1
 from phony_registry.model import Model
 from phony_registry.ngram import read_values, train
@@ -146,7 +146,7 @@ def test_any_field_replaced_by_any_json(field: tuple[str, ...], value: Any, vers
     for key in field[:-1]:
         target = target.setdefault(key, {}) if isinstance(target, dict) else {}
     target[field[-1]] = value
-    _read(dump_document(doc))
+    _read(gzip.compress(json.dumps(doc).encode()))  # ASCII escapes carry lone surrogates
 
 
 @PROPERTY
