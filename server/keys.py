@@ -56,7 +56,13 @@ def load_registry_key(storage: Storage, key_file: Path | None) -> PrivateKey:
     published = storage.stat(registry_key_path())
     if key_file is not None:
         path = Path(key_file)
-        if not path.exists() and published is None:
+        if not path.exists():
+            if published is not None:
+                raise ConfigError(
+                    f"no registry key at {path}, and {storage.description} already publishes "
+                    f"one ({registry_key_path()}) that clients pinned: pass the file "
+                    "holding its private half"
+                )
             # If another worker creates it first, save refuses and we use theirs.
             with contextlib.suppress(ConfigError):
                 save_private_key(path, PrivateKey.generate())

@@ -413,8 +413,12 @@ class Registry:
         raise RegistryUnavailable("storage: the snapshot is too busy; try again")
 
     def ensure_snapshot(self) -> Snapshot:
-        """The snapshot, created empty (and signed) if the storage has none yet."""
-        return self.update_snapshot([])
+        """The snapshot: created empty if there is none, re-signed if another key signed it."""
+        current = self.snapshot()
+        signed_here = current is not None and any(
+            s.get("keyid") == self.key.keyid for s in current.signatures
+        )
+        return self.update_snapshot([], force=current is not None and not signed_here)
 
     def refresh_if_due(self, now: datetime | None = None) -> bool:
         """Re-sign the snapshot when less than half its lifetime is left; True if it did."""

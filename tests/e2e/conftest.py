@@ -102,9 +102,11 @@ class RegistryProcess:
         return self.output
 
 
-def start_registry(*storage_args: str, env: dict[str, str] | None = None) -> RegistryProcess:
-    """Start ``phony registry serve STORAGE_ARGS`` on a free port and wait until it is healthy."""
-    port = free_port()
+def start_registry(
+    *storage_args: str, env: dict[str, str] | None = None, port: int | None = None
+) -> RegistryProcess:
+    """Start ``phony registry serve STORAGE_ARGS`` (on a free port) and wait until it is healthy."""
+    port = port or free_port()
     args = [*storage_args, "--host", "127.0.0.1", "--port", str(port), "--log-level", "warning"]
     merged = {**os.environ, **(env or {})}
     process, log = spawn([*phony_command(), "registry", "serve", *args], merged)

@@ -208,3 +208,35 @@ def test_yank_works_on_a_folder_registry_too(tmp_path: Path, run_phony: Run) -> 
     run_phony("models", "pull", "alice/names@^1", "--registry", str(folder), check=True)
     search = run_phony("models", "search", "names", "--registry", str(folder))
     assert "not a registry server" in _one_error_line(search)
+
+
+def test_a_changed_registry_key_is_refused_loudly(tmp_path: Path, run_phony: Run) -> None:
+    storage = tmp_path / "data"
+    names = _train(run_phony, tmp_path / "names.phony")
+    token = _token(run_phony, storage, "--namespace", "alice")
+    server = start_registry("--storage", str(storage))
+    try:
+        run_phony(
+            "models", "push", str(names), "alice/names@1.0.0", "--registry", server.url,
+            env={"PHONY_TOKEN": token}, check=True,
+        )  # fmt: skip
+        run_phony("models", "pull", "alice/names@1.0.0", "--registry", server.url, check=True)
+    finally:
+        server.stop()
+    # Starting with another key than the published one is refused...
+    other = tmp_path / "other.pem"
+    started = run_phony("registry", "serve", "--storage", str(storage), "--key-file", str(other))
+    assert "clients pinned" in _one_error_line(started)
+    # ...and a deliberate rotation is caught by every client that pinned the old key.
+    (storage / "keys" / "registry.pub.pem").unlink()
+    (storage / "_server" / "registry-key.pem").unlink()
+    port = int(server.url.rsplit(":", 1)[1])
+    rotated = start_registry("--storage", str(storage), port=port)
+    try:
+        pull = run_phony(
+            "models", "pull", "alice/names@1.0.0", "--registry", rotated.url, "--refresh"
+        )
+        assert "now signs with key" in _one_error_line(pull)
+        assert pull.returncode == 7  # an integrity error
+    finally:
+        rotated.stop()
