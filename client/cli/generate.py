@@ -27,21 +27,22 @@ __all__ = ["generate", "open_output", "resolve_model", "write_values"]
 
 def resolve_model(spec: str) -> Path:
     """The model file ``spec`` names: a path when it is an existing file or ends in
-    ``.phony``, otherwise a cached model looked up by name."""
+    ``.phony``, otherwise a model looked up by name (plugin locale packs, the cache)."""
     path = Path(spec)
     if path.is_file() or spec.endswith(".phony"):
         if not path.is_file():
             raise UsageError(f"{spec}: no such model file")
         return path
-    try:
-        from phony_client.lookup import (  # type: ignore[import-not-found,unused-ignore]
-            find_cached_model,
-        )
-    except ImportError:
+    from phony_registry.plugins import get_plugins
+
+    # The phony_resolve_model hook: locale packs shipped by plugins, any
+    # source a plugin adds, then (phony's own implementation, last) the cache.
+    found = get_plugins().manager.hook.phony_resolve_model(spec=spec)
+    if found is None:
         raise UsageError(
             f"{spec!r} is not a model file (looking models up by name is not available)"
-        ) from None
-    return Path(find_cached_model(spec))
+        )
+    return Path(found)
 
 
 @contextlib.contextmanager
