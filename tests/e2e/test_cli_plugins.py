@@ -301,3 +301,12 @@ def test_help_with_every_plugin_imports_nothing_heavy(tmp_path: Path) -> None:
     assert "generate" in result.stdout
     imported = {line.split("|")[-1].strip() for line in result.stderr.splitlines()}
     assert not imported & {"numpy", "httpx", "rich", "fastapi", "boto3", "sqlite3"}
+
+
+def test_generate_a_model_of_a_plugin_locale_pack_by_name(run_phony: Run) -> None:
+    args = ("generate", "de_DE/first_names@1.0.0", "--count", "5", "--seed", "1")
+    result = run_phony(*args, env=_env(plugins="phony-locale-de-de"), check=True)
+    assert len(result.stdout.splitlines()) == 5
+    without = run_phony(*args, env=_env(plugins=""))
+    assert without.returncode == 8
+    assert "de_DE/first_names@1.0.0 is not in the cache" in without.stderr
