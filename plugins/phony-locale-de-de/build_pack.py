@@ -87,7 +87,7 @@ def train(name: str, kind: str, description: str, order: int, origins: tuple[str
          "--license", "MIT", "--description", description, "--created", CREATED,
          "--source-description",
          f"values from {', '.join(origins)}. {'; '.join(_citations(origins))}"],
-        check=True, stdout=subprocess.DEVNULL,
+        check=True, capture_output=True,
     )  # fmt: skip
     return output.read_bytes()
 
@@ -139,15 +139,62 @@ def build(key: PrivateKey) -> dict[str, bytes]:
     return dict(sorted(files.items()))
 
 
+def check() -> list[str]:
+    """Differences between a fresh build and the committed folder, signatures aside.
+
+    Blobs and index files must be identical; manifests identical once their
+    signatures are removed (a check has no private key, so it signs with a
+    throw-away one).
+    """
+    import json
+
+    built = build(PrivateKey.generate())
+    committed = {
+        path.relative_to(TARGET).as_posix(): path.read_bytes()
+        for path in sorted(TARGET.rglob("*"))
+        if path.is_file()
+    }
+    problems = sorted(set(built).symmetric_difference(committed))
+    for path in sorted(set(built) & set(committed)):
+        if path.startswith("blobs/"):
+            same = built[path] == committed[path]
+        elif path.startswith("index/"):
+            # Each line names its manifest's digest, which covers the signature.
+            lines = [
+                [{**json.loads(line), "manifest": None} for line in data.splitlines()]
+                for data in (built[path], committed[path])
+            ]
+            same = lines[0] == lines[1]
+        elif path.startswith("manifests/"):
+            unsigned = [json.loads(data) for data in (built[path], committed[path])]
+            for document in unsigned:
+                document.pop("signatures", None)
+            same = unsigned[0] == unsigned[1]
+        else:
+            same = True  # the key and the snapshot differ by construction
+        if not same:
+            problems.append(path)
+    return problems
+
+
 def main() -> int:
-    """Build the pack into ``phony_locale_de_de/registry/``."""
+    """Build the pack into ``phony_locale_de_de/registry/`` (or ``--check`` it)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--check", action="store_true", help="compare a fresh build with the committed folder"
+    )
     parser.add_argument(
         "--key",
         default=os.environ.get("PHONY_SIGNING_KEY"),
         help="Ed25519 private key (PEM) to sign with [default: a fresh key]",
     )
     args = parser.parse_args()
+    if args.check:
+        problems = check()
+        for path in problems:
+            print(f"differs: {path}", file=sys.stderr)
+        print("the committed pack matches its data" if not problems else "rebuild the pack")
+        return 1 if problems else 0
     key = load_private_key(Path(args.key)) if args.key else PrivateKey.generate()
     files = build(key)
     if TARGET.exists():

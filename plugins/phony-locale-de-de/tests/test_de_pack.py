@@ -55,3 +55,16 @@ def test_phony_finds_the_models_by_name() -> None:
         path = loaded.manager.hook.phony_resolve_model(spec="de_DE/first_names")
     assert path is not None
     assert load_model(path).meta.name == "de_DE/first_names"
+
+
+def test_the_committed_pack_is_what_the_build_script_makes() -> None:
+    import importlib.util
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "build_pack.py"
+    spec = importlib.util.spec_from_file_location("build_pack", script)
+    assert spec is not None
+    assert spec.loader is not None
+    build_pack = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_pack)
+    assert build_pack.check() == []
