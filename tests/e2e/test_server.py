@@ -42,10 +42,14 @@ def _token(run_phony: Run, storage: Path, *args: str) -> str:
 
 
 def _one_error_line(result: CompletedProcess[str]) -> str:
+    """The one ``error:`` line a failed command ends with (notes may come before it)."""
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
-    assert result.stderr.startswith("error: "), result.stderr
-    return result.stderr
+    lines = result.stderr.splitlines()
+    assert lines, "no error message"
+    assert lines[-1].startswith("error: "), result.stderr
+    assert sum(line.startswith("error:") for line in lines) == 1, result.stderr
+    return lines[-1]
 
 
 def test_publish_pull_yank_search_as_a_user(
