@@ -57,27 +57,36 @@ _PAD = "\x00"
 _U32_MAX = 2**32 - 1
 
 
-def read_values(path: str | os.PathLike[str], *, column: str | None = None) -> list[str]:
+def read_values(
+    path: str | os.PathLike[str] | bytes, *, column: str | None = None, label: str | None = None
+) -> list[str]:
     """Read training values: one per line, or the ``column`` of a CSV file (by header).
 
-    Raises TrainingError for a binary or non-UTF-8 file, a missing column
-    (naming the available ones) or a CSV file given without ``column``.
+    ``path`` may also be the file's bytes; ``label`` names the input in
+    errors (default: the path). Raises TrainingError for a binary or
+    non-UTF-8 file, a missing column (naming the available ones) or a file
+    named ``*.csv`` given without ``column``.
     """
-    path = Path(path)
-    data = path.read_bytes()
+    if isinstance(path, bytes):
+        data = path
+        path = Path(label or "input")
+    else:
+        path = Path(path)
+        data = path.read_bytes()
+    name = label or str(path)
     if b"\x00" in data:
-        raise TrainingError(f"{path} is not a text file (it contains NUL bytes)")
+        raise TrainingError(f"{name} is not a text file (it contains NUL bytes)")
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise TrainingError(
-            f"{path} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
+            f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
         ) from None
     if column is None:
         if path.suffix.lower() == ".csv":
             header = next(csv.reader(io.StringIO(text)), [])
             raise TrainingError(
-                f"{path} is a CSV file: choose a column with --column "
+                f"{name} is a CSV file: choose a column with --column "
                 f"(columns: {', '.join(header) or 'none'})"
             )
         return text.splitlines()
@@ -85,19 +94,19 @@ def read_values(path: str | os.PathLike[str], *, column: str | None = None) -> l
     try:
         header = next(reader)
     except StopIteration:
-        raise TrainingError(f"{path} is empty: no CSV header") from None
+        raise TrainingError(f"{name} is empty: no CSV header") from None
     except csv.Error as exc:
-        raise TrainingError(f"{path} is not valid CSV: {exc}") from None
-    names = [name.strip() for name in header]
+        raise TrainingError(f"{name} is not valid CSV: {exc}") from None
+    names = [heading.strip() for heading in header]
     if column not in names:
         raise TrainingError(
-            f"{path} has no column {column!r} (columns: {', '.join(names) or 'none'})"
+            f"{name} has no column {column!r} (columns: {', '.join(names) or 'none'})"
         )
     index = names.index(column)
     try:
         return [row[index] if index < len(row) else "" for row in reader]
     except csv.Error as exc:
-        raise TrainingError(f"{path} is not valid CSV: {exc}") from None
+        raise TrainingError(f"{name} is not valid CSV: {exc}") from None
 
 
 def created_timestamp(explicit: str | None = None) -> str | None:

@@ -89,12 +89,7 @@ def train(
     from phony_registry.ngram import train as train_model
 
     if str(source) == "-":
-        import tempfile
-
-        with tempfile.TemporaryDirectory() as tmp:
-            staged = Path(tmp) / ("stdin.csv" if column else "stdin.txt")
-            staged.write_bytes(sys.stdin.buffer.read())
-            values = read_values(staged, column=column)
+        values = read_values(sys.stdin.buffer.read(), column=column, label="stdin")
         stem = "stdin"
     else:
         if not source.is_file():

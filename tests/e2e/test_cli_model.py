@@ -336,3 +336,14 @@ def test_command_modules_do_not_import_numpy_until_run() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout == "False\n"
+
+
+def test_train_from_stdin(tmp_path: Path, run_phony: Run) -> None:
+    model = tmp_path / "s.phony"
+    run_phony("train", "-", "--order", "2", "-o", str(model), input="Ayşe\nAli\n", check=True)
+    info = json.loads(run_phony("info", str(model), "--json", check=True).stdout)
+    assert info["name"] == "stdin"
+    assert info["training"]["values"] == 2
+    bad = run_phony("train", "-", "-o", str(model), input="caf\x00\n")
+    assert bad.returncode == 5
+    assert bad.stderr == "error: stdin is not a text file (it contains NUL bytes)\n"
