@@ -173,7 +173,7 @@ def _locale_of(name: str, summary: dict[str, Any]) -> str | None:
 # -- pages -----------------------------------------------------------------------------------
 
 
-@router.get("/", response_class=HTMLResponse)
+@router.api_route("/", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def home(request: Request, q: str = "") -> HTMLResponse:
     """The registry's home page: a search box and the models (matching ``q``)."""
     query = q.strip()[:200]
@@ -184,7 +184,7 @@ def home(request: Request, q: str = "") -> HTMLResponse:
     return _render(request, "index.html", query=query, models=models, locales=locales)
 
 
-@router.get("/models/{name:path}", response_class=HTMLResponse)
+@router.api_route("/models/{name:path}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def model_page(
     request: Request, name: str, version: str | None = None, seed: str | None = None
 ) -> HTMLResponse:
@@ -220,7 +220,7 @@ def model_page(
     )
 
 
-@router.get("/locales/{locale}", response_class=HTMLResponse)
+@router.api_route("/locales/{locale}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def locale_page(request: Request, locale: str) -> HTMLResponse:
     """A locale pack: its members, and every other model of that locale."""
     if not is_locale(locale):

@@ -96,6 +96,9 @@ async def _publish_two(server: Server) -> Publisher:
 async def test_home_lists_models_and_searches(server: Server) -> None:
     empty = await _page(server, "/")
     assert "Nothing is published here yet" in text(empty)
+    head = await server.client.head("/")
+    assert head.status_code == 200
+    assert head.headers["content-type"].startswith("text/html")
     await _publish_two(server)
     home = await _page(server, "/")
     listed = rows(home, "models")
