@@ -115,6 +115,20 @@ class _TextWriter:
         return None
 
 
+def _count_bytes(data: bytes, byte: int) -> int:
+    """How many times ``byte`` occurs in ``data``.
+
+    numpy's vectorised compare is several times faster than ``bytes.count``
+    on large batches; in UTF-8 an ASCII byte never occurs inside another
+    character, so counting bytes counts characters.
+    """
+    if len(data) < 4096:
+        return data.count(bytes((byte,)))
+    import numpy as np
+
+    return int(np.count_nonzero(np.frombuffer(data, dtype=np.uint8) == byte))
+
+
 def _csv_quoted(column: Sequence[str], alone: bool) -> list[str]:
     """RFC 4180 quoting: a field with a comma, quote, CR or LF is quoted, quotes doubled."""
     out = []
@@ -136,23 +150,23 @@ class _CsvWriter:
         self._started = False
 
     def _write_rows(self, columns: Sequence[Sequence[str]]) -> None:
-        # Fast path: join the batch directly, then prove with a few C-level
-        # counts that no value needed quoting (no quote, no CR, exactly the
-        # separators and newlines the join itself put there). Otherwise each
-        # column is quoted on its own.
+        # Fast path: join the batch directly, then prove that no value needed
+        # quoting: no quote, no CR, and exactly the separators and newlines
+        # the join itself put there. Otherwise each column is quoted.
         n = len(columns[0])
         text = _rows(columns, ",")
+        data = text.encode("utf-8")
         plain = (
-            '"' not in text
-            and "\r" not in text
-            and text.count("\n") == n - 1
-            and text.count(",") == (len(columns) - 1) * n
+            b'"' not in data
+            and b"\r" not in data
+            and _count_bytes(data, b"\n"[0]) == n - 1
+            and _count_bytes(data, b","[0]) == (len(columns) - 1) * n
         )
         if plain and len(columns) == 1:
             plain = "" not in columns[0]  # a lone empty field would read back as a blank line
         if not plain:
-            text = _rows([_csv_quoted(c, len(columns) == 1) for c in columns], ",")
-        self._stream.write(text.encode("utf-8"))
+            data = _rows([_csv_quoted(c, len(columns) == 1) for c in columns], ",").encode("utf-8")
+        self._stream.write(data)
         self._stream.write(b"\n")
 
     def _start(self) -> None:
