@@ -14,7 +14,7 @@ import hashlib
 import os
 import re
 import tempfile
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
@@ -27,6 +27,7 @@ from phony_server.storage import LocalStorage
 from phony_server.tokens import TokenRecord, TokenStore
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
+from starlette.requests import ClientDisconnect
 
 from phony_registry.digests import is_digest
 from phony_registry.errors import (
@@ -100,12 +101,21 @@ async def _read_body(request: Request, limit: int) -> bytes:
         raise PayloadTooLarge(f"body of {declared} bytes is over the {limit} byte limit")
     parts: list[bytes] = []
     size = 0
-    async for chunk in request.stream():
+    async for chunk in _chunks(request):
         size += len(chunk)
         if size > limit:
             raise PayloadTooLarge(f"body over the {limit} byte limit")
         parts.append(chunk)
     return b"".join(parts)
+
+
+async def _chunks(request: Request) -> AsyncIterator[bytes]:
+    """The request body as it arrives; a client that hangs up mid-body is a 400, not a 500."""
+    try:
+        async for chunk in request.stream():
+            yield chunk
+    except ClientDisconnect:
+        raise UsageError("the client disconnected before the body was complete") from None
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -244,7 +254,7 @@ async def put_blob(request: Request, digest: str) -> JSONResponse:
         hasher = hashlib.sha256()
         size = 0
         with os.fdopen(fd, "wb") as out:
-            async for chunk in request.stream():
+            async for chunk in _chunks(request):
                 size += len(chunk)
                 if size > limit:
                     raise PayloadTooLarge(f"blob over the {limit} byte limit")

@@ -244,3 +244,29 @@ def test_a_changed_registry_key_is_refused_loudly(tmp_path: Path, run_phony: Run
         assert pull.returncode == 7  # an integrity error
     finally:
         rotated.stop()
+
+
+def test_an_upload_cut_off_midway_stores_nothing(
+    run_phony: Run, registry_server: RegistryProcess
+) -> None:
+    import socket
+
+    storage = Path(registry_server.args[1])
+    token = _token(run_phony, storage, "--namespace", "alice")
+    port = int(registry_server.url.rsplit(":", 1)[1])
+    digest = "sha256:" + "ab" * 32
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(
+            (
+                f"PUT /v1/blobs/{digest} HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+                f"Authorization: Bearer {token}\r\nContent-Length: 1000000\r\n\r\n"
+            ).encode()
+            + b"\x1f\x8b"
+            + b"x" * 5000
+        )
+    assert httpx.get(f"{registry_server.url}/v1/health").status_code == 200
+    assert httpx.head(f"{registry_server.url}/v1/blobs/{digest}").status_code == 404
+    assert not (storage / "blobs").exists()
+    log = registry_server.stop()
+    assert "Traceback" not in log
+    assert token not in log
