@@ -1,0 +1,191 @@
+"""Fixtures of the reliability tests: models of any size, folder registries, a slow HTTP host.
+
+Real processes (uvicorn registry servers, moto's S3 server) come from the
+end-to-end fixtures in ``tests/e2e/conftest.py``, imported rather than copied.
+Everything listens on 127.0.0.1; every loop in these tests is bounded in
+count and in time.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import random
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import pytest
+
+from phony_registry import layout
+from tests.e2e.conftest import s3_endpoint
+
+__all__ = [
+    "SlowHost",
+    "cache_blob_problems",
+    "digest_of",
+    "model_variants",
+    "publish_folder",
+    "random_words",
+    "rss_kib",
+    "s3_endpoint",
+    "train_model",
+]
+
+_LETTERS = "abcdefghijklmnoprstuvyz"
+_MARK = b"variant 000000"
+
+
+def digest_of(data: bytes) -> str:
+    """``sha256:<hex>`` of ``data``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def random_words(count: int, seed: int) -> list[str]:
+    """``count`` pseudo-words drawn from a seeded generator (training data of any size)."""
+    rng = random.Random(seed)
+    return [
+        "".join(rng.choice(_LETTERS) for _ in range(rng.randint(4, 10))) for _ in range(count)
+    ]
+
+
+def train_model(values: list[str], *, order: int = 3, description: str = "") -> bytes:
+    """A real ``.phony`` file trained from ``values``."""
+    from phony_registry import dump_model, train
+
+    return dump_model(train(values, name="words", order=order, description=description))
+
+
+def model_variants(values: list[str], count: int, *, order: int = 3) -> list[bytes]:
+    """``count`` valid models with distinct bytes, trained once.
+
+    Training is the slow part, so the model is trained once with a fixed-width
+    description, and each variant rewrites that description in the JSON and
+    gzips it again (level 1: these tests measure the registry, not gzip).
+    """
+    raw = gzip.decompress(train_model(values, order=order, description=_MARK.decode()))
+    assert raw.count(_MARK) == 1
+    return [
+        gzip.compress(raw.replace(_MARK, b"variant %06d" % i), compresslevel=1, mtime=0)
+        for i in range(count)
+    ]
+
+
+def publish_folder(root: Path, reference: str, data: bytes) -> str:
+    """Push ``data`` as ``reference`` into the folder registry ``root``; returns its digest."""
+    from phony_client.publish import push_to_folder
+
+    source = root.parent / f"{digest_of(data)[7:23]}.phony"
+    source.write_bytes(data)
+    return push_to_folder(source, reference, root).digest
+
+
+def cache_blob_problems(cache_root: Path) -> list[str]:
+    """Files at final blob paths of a cache whose bytes do not hash to their name."""
+    problems = []
+    base = cache_root / "blobs" / "sha256"
+    for path in sorted(base.glob("*/*")) if base.is_dir() else []:
+        if path.name.startswith("."):
+            continue  # a temporary file: never trusted, pruned
+        actual = hashlib.sha256(path.read_bytes()).hexdigest()
+        if actual != path.name or path.parent.name != path.name[:2]:
+            problems.append(f"{path.relative_to(cache_root)} holds sha256:{actual}")
+    return problems
+
+
+def rss_kib(pid: int) -> tuple[int, int]:
+    """(current, peak) resident set size of process ``pid`` in KiB, from /proc."""
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key] = int(rest.split()[0])
+    return values["VmRSS"], values["VmHWM"]
+
+
+@dataclass
+class SlowHost:
+    """A static host for a registry folder on 127.0.0.1 that trickles blobs.
+
+    Small files are served at once; a blob goes out in ``chunk``-byte pieces
+    with ``delay`` seconds between them, so a client killed at a random moment
+    is very likely to die in the middle of a download.
+    """
+
+    root: Path
+    chunk: int = 2048
+    delay: float = 0.004
+    requests: list[str] = field(default_factory=list)
+    #: Most blob downloads in flight at one moment.
+    max_active: int = 0
+    _active: int = 0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _server: ThreadingHTTPServer | None = None
+
+    @property
+    def url(self) -> str:
+        """The base URL to pull from."""
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def start(self) -> SlowHost:
+        """Listen on a free port in a daemon thread."""
+        host = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                relative = self.path.split("?", 1)[0].lstrip("/")
+                host.requests.append(relative)
+                try:
+                    data = layout.to_local(host.root, relative).read_bytes()
+                except (ValueError, OSError):
+                    self.send_error(404)
+                    return
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                blob = relative.startswith("blobs/")
+                step = host.chunk if blob else len(data) or 1
+                host._count(blob, +1)
+                try:
+                    for start in range(0, len(data), step):
+                        self.wfile.write(data[start : start + step])
+                        self.wfile.flush()
+                        if blob:
+                            time.sleep(host.delay)
+                except (BrokenPipeError, ConnectionResetError):
+                    return  # the client was killed: expected here
+                finally:
+                    host._count(blob, -1)
+
+            def log_message(self, format: str, *args: object) -> None:
+                """Keep the test output quiet."""
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def _count(self, blob: bool, change: int) -> None:
+        if blob:
+            with self._lock:
+                self._active += change
+                self.max_active = max(self.max_active, self._active)
+
+    def stop(self) -> None:
+        """Stop listening."""
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+
+@pytest.fixture
+def slow_host(tmp_path: Path) -> Iterator[SlowHost]:
+    """A trickling static host for the folder ``tmp_path / "registry"`` (empty at first)."""
+    host = SlowHost(tmp_path / "registry").start()
+    yield host
+    host.stop()
