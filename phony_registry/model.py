@@ -184,6 +184,31 @@ class Model:
         """Name of the column this model fills: its kind, or ``value``."""
         return self.meta.kind or "value"
 
+    @cached_property
+    def distinct_values(self) -> float:
+        """How many distinct values the automaton can generate within ``max_length``.
+
+        Exact up to 2**53, then approximate (a float); exclusions are not
+        subtracted. Each path is a distinct string because a state's edges
+        carry distinct tokens.
+        """
+        sources = np.repeat(
+            np.arange(self.num_states, dtype=np.intp), np.diff(self.offsets.astype(np.intp))
+        )
+        ends = self.tokens == 0
+        paths = np.zeros(self.num_states, dtype=np.float64)
+        paths[self.start] = 1.0
+        total = 0.0
+        for _ in range(self.max_length + 1):
+            flow = paths[sources]
+            total += float(flow[ends].sum())
+            if total > 2.0**62:
+                break
+            paths = np.bincount(self.targets[~ends], weights=flow[~ends], minlength=self.num_states)
+            if not paths.any():
+                break
+        return min(total, 2.0**62)
+
     # -- sampling tables, built on first use so loading stays cheap --------
 
     @cached_property
@@ -226,6 +251,16 @@ class Model:
             yield buffer
 
     def _accepted(self, count: int, seed: int, *, unique: bool) -> Iterator[list[str]]:
+        if count and unique and count > self.distinct_values:
+            raise GenerationError(
+                f"model {self.meta.name!r} can produce at most {int(self.distinct_values)} "
+                f"distinct values, fewer than the {count} requested; ask for fewer with --unique"
+            )
+        if count and self.distinct_values == 0:
+            raise GenerationError(
+                f"model {self.meta.name!r} cannot produce any value of at most "
+                f"{self.max_length} characters"
+            )
         produced = 0
         attempted = 0
         budget = _ATTEMPTS_PER_VALUE * count + 4 * CHUNK_ROWS

@@ -76,9 +76,26 @@ def test_unique_values_are_distinct_and_deterministic(order3: Model) -> None:
 
 def test_unique_fails_clearly_when_the_model_is_too_small() -> None:
     tiny = train(["ab", "ac"], name="tiny", order=3)  # can only say "ab" or "ac"
+    assert tiny.distinct_values == 2
     assert sorted(tiny.generate(2, seed=0, unique=True)) == ["ab", "ac"]
-    with pytest.raises(GenerationError, match="only 2 distinct values of the 3 requested"):
+    with pytest.raises(
+        GenerationError, match="can produce at most 2 distinct values, fewer than the 3"
+    ):
         tiny.generate(3, seed=0, unique=True)
+
+
+def test_unique_gives_up_after_bounded_attempts() -> None:
+    # Three possible values, all excluded: the count check passes, the walk finds none.
+    model = train(["ab", "cd", "ef"], name="closed", order=3, exclude_originals=True)
+    with pytest.raises(GenerationError, match="produced only 0 distinct values of the 2 requested"):
+        model.generate(2, seed=1, unique=True)
+
+
+def test_distinct_values_counts_paths_within_max_length() -> None:
+    assert train(["a", "b", "ab"], name="t", order=3).distinct_values == 3
+    looping = train(["aa"], name="t", order=2)  # a -> a loops; values a, aa within length 2
+    assert looping.distinct_values == 2
+    assert sorted(set(looping.generate(200, seed=1))) == ["a", "aa"]
 
 
 def test_exclude_originals_never_emits_a_training_value() -> None:

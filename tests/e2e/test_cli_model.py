@@ -135,7 +135,7 @@ def test_unique_too_many_fails_clearly(tmp_path: Path, run_phony: Run) -> None:
     assert sorted(ok.stdout.split()) == ["ab", "ac"]
     result = run_phony("generate", str(model), "-n", "3", "--seed", "0", "--unique")
     assert result.returncode == 6
-    assert "produced only 2 distinct values of the 3 requested" in result.stderr
+    assert "can produce at most 2 distinct values, fewer than the 3 requested" in result.stderr
     _no_traceback(result)
 
 
