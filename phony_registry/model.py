@@ -192,11 +192,11 @@ class Model:
         subtracted. Each path is a distinct string because a state's edges
         carry distinct tokens.
         """
-        sources = np.repeat(
-            np.arange(self.num_states, dtype=np.intp), np.diff(self.offsets.astype(np.intp))
-        )
+        offsets = self.offsets.astype(np.int64)
+        degree = offsets[1:] - offsets[:-1]
+        sources = np.repeat(np.arange(self.num_states, dtype=np.intp), degree)
         ends = self.tokens == 0
-        paths = np.zeros(self.num_states, dtype=np.float64)
+        paths: NDArray[np.float64] = np.zeros(self.num_states, dtype=np.float64)
         paths[self.start] = 1.0
         total = 0.0
         for _ in range(self.max_length + 1):
@@ -204,7 +204,9 @@ class Model:
             total += float(flow[ends].sum())
             if total > 2.0**62:
                 break
-            paths = np.bincount(self.targets[~ends], weights=flow[~ends], minlength=self.num_states)
+            paths = np.bincount(
+                self.targets[~ends], weights=flow[~ends], minlength=self.num_states
+            ).astype(np.float64)
             if not paths.any():
                 break
         return min(total, 2.0**62)
