@@ -310,3 +310,28 @@ def test_generate_a_model_of_a_plugin_locale_pack_by_name(run_phony: Run) -> Non
     without = run_phony(*args, env=_env(plugins=""))
     assert without.returncode == 8
     assert "de_DE/first_names@1.0.0 is not in the cache" in without.stderr
+
+
+COMMAND_PLUGIN = (
+    "from phony_registry.hookspecs import hookimpl\n"
+    "@hookimpl\n"
+    "def phony_register_commands(cli):\n"
+    "    import click\n"
+    "    @click.command()\n"
+    "    @click.argument('who')\n"
+    "    def hello(who):\n"
+    "        '''Greet WHO.'''\n"
+    "        click.echo(f'hello {who}')\n"
+    "    cli.add_command(hello)\n"
+)
+
+
+def test_a_plugin_adds_a_command(run_phony: Run, tmp_path: Path) -> None:
+    env = _env(_plugin_site(tmp_path, "phony-hello", COMMAND_PLUGIN), plugins="phony-hello")
+    assert run_phony("hello", "world", env=env, check=True).stdout == "hello world\n"
+    help_text = run_phony("--help", env=env, check=True).stdout
+    assert any(line.split()[:2] == ["hello", "Greet"] for line in help_text.splitlines())
+    listing = json.loads(run_phony("plugins", "--json", env=env, check=True).stdout)
+    by_name = {p["name"]: p for p in listing["plugins"]}
+    assert by_name["phony-hello"]["registered"] == {"commands": ["hello"]}
+    assert by_name["phony-hello"]["hooks"] == ["phony_register_commands"]
