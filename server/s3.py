@@ -60,7 +60,7 @@ class S3Storage(Storage):
         if client is None:
             config = Config(
                 connect_timeout=5,
-                read_timeout=30,
+                read_timeout=10,
                 retries={"max_attempts": 3, "mode": "standard"},
                 max_pool_connections=64,
             )

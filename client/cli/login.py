@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 import click
 
@@ -51,6 +52,11 @@ def login(url: str, no_register_key: bool) -> None:
     if not is_http_url(url):
         raise UsageError(f"{url!r} is not a registry server URL (http:// or https://)")
     url = normalize_url(url)
+    host = (urlsplit(url).hostname or "").lower()
+    if url.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
+        click.echo(
+            f"warning: {url} is plain http: the token would cross the network unencrypted", err=True
+        )
     if sys.stdin.isatty():
         secret = click.prompt(f"Token for {url}", hide_input=True, err=True)
     else:
