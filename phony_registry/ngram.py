@@ -328,6 +328,9 @@ def model_stats(
         "states": model.num_states,
         "ngrams": model.num_edges,
         "alphabet": len(model.alphabet),
+        "distinct_values": model.distinct_values
+        if model.distinct_values >= 2**53
+        else int(model.distinct_values),
         "training": {
             "values": model.training.values,
             "unique_values": model.training.unique_values,

@@ -257,6 +257,9 @@ def stats(
         f"alphabet of {figures['alphabet']}"
     )
     click.echo(f"training:     {t['values']} values, {t['characters']} characters")
+    possible = figures["distinct_values"]
+    possible_text = f"{possible:,}" if isinstance(possible, int) else f"about {possible:.2e}"
+    click.echo(f"possible:     {possible_text} distinct values within the length limit")
     click.echo(
         f"entropy:      {e['bits_per_token']:.3f} bits per character, "
         f"{e['bits_per_value']:.2f} bits per value"

@@ -254,11 +254,14 @@ def test_stats_text_and_json(names: Path, run_phony: Run) -> None:
     text = run_phony("stats", str(names), "--training", str(SAMPLE), check=True).stdout
     assert "n-grams:      3299 over 779 contexts, alphabet of 64" in text
     assert "bits per character" in text
+    assert "possible:     " in text
     assert "of the sample are not training values" in text
     figures = json.loads(
         run_phony("stats", str(names), "--json", "--sample", "500", check=True).stdout
     )
     assert figures["ngrams"] == 3299
+    assert isinstance(figures["distinct_values"], int)
+    assert figures["distinct_values"] > 1497
     assert figures["sample"]["size"] == 500
     assert figures["sample"]["novelty"] is None
 
