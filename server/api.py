@@ -194,7 +194,13 @@ def model_info(request: Request, name: str) -> dict[str, Any]:
 
 @router.get(
     "/blobs/{digest}",
-    responses={**_ERRORS, 200: {"content": {"application/octet-stream": {}}}},
+    responses={
+        **_ERRORS,
+        200: {"content": {"application/octet-stream": {}}},
+        206: {"description": "The requested range", "content": {"application/octet-stream": {}}},
+        304: {"description": "Not modified (If-None-Match)"},
+        416: {"description": "Range not satisfiable"},
+    },
 )
 async def get_blob(request: Request, digest: str) -> Response:
     """A blob by digest, with ETag, ``Range`` and ``HEAD``."""
