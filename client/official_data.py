@@ -205,24 +205,38 @@ _RECIPES: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {
         "first_names": ("first_name", "Turkish first names, female and male", _FEMALE + _MALE),
         "first_names_female": ("first_name", "Turkish female first names", _FEMALE),
         "first_names_male": ("first_name", "Turkish male first names", _MALE),
-        "last_names": ("last_name", "Turkish surnames", (
-            "faker:person/{f} last_names", "mimesis:{m}/person.json surnames")),
+        "last_names": (
+            "last_name",
+            "Turkish surnames",
+            ("faker:person/{f} last_names", "mimesis:{m}/person.json surnames"),
+        ),
         "cities": ("city", "Turkish cities (the 81 provinces)", ("mimesis:{m}/address.json city",)),
-        # The dotless i in the Turkish suffix is intended (noqa below).
-        "streets": ("street", "Turkish street names (Caddesi, Sokağı)", (  # noqa: RUF001
-            "mimesis:{m}/address.json street.name+suffix",)),
-        "companies": ("company", "Turkish company names", (
-            "faker:company/{f} large_companies", "mimesis:{m}/finance.json company.name")),
+        "streets": (
+            "street",
+            "Turkish street names (Caddesi, Sokağı)",  # noqa: RUF001 - Turkish dotless i
+            ("mimesis:{m}/address.json street.name+suffix",),
+        ),
+        "companies": (
+            "company",
+            "Turkish company names",
+            ("faker:company/{f} large_companies", "mimesis:{m}/finance.json company.name"),
+        ),
     },
     "en_US": {
         "first_names": ("first_name", "US English first names, female and male", _FEMALE + _MALE),
         "first_names_female": ("first_name", "US English female first names", _FEMALE),
         "first_names_male": ("first_name", "US English male first names", _MALE),
-        "last_names": ("last_name", "US English surnames", (
-            "faker:person/{f} last_names", "mimesis:{m}/person.json surnames")),
+        "last_names": (
+            "last_name",
+            "US English surnames",
+            ("faker:person/{f} last_names", "mimesis:{m}/person.json surnames"),
+        ),
         "cities": ("city", "US city names", ("mimesis:{m}/address.json city",)),
-        "streets": ("street", "US street names (Street, Avenue, ...)", (
-            "mimesis:{m}/address.json street.name+suffix",)),
+        "streets": (
+            "street",
+            "US street names (Street, Avenue, ...)",
+            ("mimesis:{m}/address.json street.name+suffix",),
+        ),
         "companies": ("company", "US company names", ("mimesis:{m}/finance.json company.name",)),
     },
 }

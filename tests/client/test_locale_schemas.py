@@ -59,9 +59,7 @@ def test_missing_model_names_locale_and_model() -> None:
 
 
 def test_fallback_chain_reports_which_locale_served_each_column() -> None:
-    loaded = load_locale_schema(
-        "company", "tr_TR,en_US", find_model=without({"tr_TR/companies"})
-    )
+    loaded = load_locale_schema("company", "tr_TR,en_US", find_model=without({"tr_TR/companies"}))
     assert loaded.report() == [
         "column company <- en_US/companies (fallback: tr_TR has no companies)",
         "column city <- tr_TR/cities",

@@ -51,9 +51,7 @@ def test_ready_person_schema_as_csv(run_phony: Run) -> None:
 
 def test_missing_model_and_fallback_chain(run_phony: Run, tmp_path: Path) -> None:
     schema = tmp_path / "people.toml"
-    schema.write_text(
-        '[columns.name]\ntype = "ngram"\nmodel = "first_names"\n', encoding="utf-8"
-    )
+    schema.write_text('[columns.name]\ntype = "ngram"\nmodel = "first_names"\n', encoding="utf-8")
     missing = run_phony("generate", "--locale", "fr_FR", "--schema", str(schema), env=OFFLINE)
     assert missing.returncode != 0
     assert "locale fr_FR has no model 'first_names' (fr_FR/first_names)" in missing.stderr
