@@ -83,7 +83,7 @@ class SampleCache:
         self,
         *,
         max_entries: int = 1024,
-        max_models: int = 8,
+        max_models: int = 4,
         time_budget: float = 2.0,
         max_samples: int = MAX_SAMPLES,
     ) -> None:

@@ -95,8 +95,10 @@ def _registry_url(request: Request) -> str:
 
 
 def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
-    page = _templates().get_template(template).render(
-        base=_base(request), registry_url=_registry_url(request), **context
+    page = (
+        _templates()
+        .get_template(template)
+        .render(base=_base(request), registry_url=_registry_url(request), **context)
     )
     return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
 

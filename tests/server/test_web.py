@@ -275,4 +275,3 @@ async def _put(server: Server, who: Publisher, blob: bytes | None, manifest: Man
         headers=who.headers,
     )
     assert answer.status_code == 201, answer.text
-
