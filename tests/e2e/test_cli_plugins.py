@@ -335,3 +335,17 @@ def test_a_plugin_adds_a_command(run_phony: Run, tmp_path: Path) -> None:
     by_name = {p["name"]: p for p in listing["plugins"]}
     assert by_name["phony-hello"]["registered"] == {"commands": ["hello"]}
     assert by_name["phony-hello"]["hooks"] == ["phony_register_commands"]
+
+
+def test_install_the_plugin_locale_pack_and_use_a_ready_schema(run_phony: Run) -> None:
+    env = _env(plugins="phony-locale-de-de")
+    installed = run_phony("install", "de_DE", env=env, check=True)
+    assert "installed de_DE@1.0.0" in installed.stdout
+    assert "phony-locale-de-de" in installed.stdout
+    result = run_phony(
+        "generate", "--locale", "de_DE", "--schema", "person", "--count", "5", "--seed", "1",
+        "--format", "csv", env=env, check=True,
+    )  # fmt: skip
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0] == ["first_name", "last_name", "email", "city"]
+    assert len(rows) == 6
