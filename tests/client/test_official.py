@@ -141,3 +141,23 @@ def test_check_names_a_changed_data_library(
     assert hint, problems
     assert f"built from Faker {faker.version}" in hint[0]
     assert "this machine has Faker 99.0.0" in hint[0]
+
+
+def test_official_models_are_what_phony_train_writes(tmp_path: Path) -> None:
+    """The build trains through the same code as the command line, byte for byte."""
+    from phony_client.cli import main as phony
+    from phony_client.official import order_of, train_blob
+    from phony_client.official_data import locale_models
+
+    data = next(m for m in locale_models("tr_TR") if m.name == "last_names")
+    values = tmp_path / "last_names.txt"
+    values.write_text("\n".join(data.values) + "\n", encoding="utf-8")
+    out = tmp_path / "last_names.phony"
+    code = phony([
+        "train", str(values), "-o", str(out), "--order", str(order_of(data)),
+        "--name", "tr_TR/last_names", "--locale", "tr_TR", "--kind", data.kind,
+        "--license", data.license, "--description", data.description,
+        "--source-description", data.source_text(), "--created", BUILD_TIME,
+    ])  # fmt: skip
+    assert code == 0
+    assert out.read_bytes() == train_blob(data)
