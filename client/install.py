@@ -40,6 +40,8 @@ __all__ = [  # noqa: RUF022 - plain sorted(), the order tests/test_exported_memb
     "Attempt",
     "Installed",
     "OFFICIAL",
+    "Pack",
+    "available_packs",
     "describe",
     "find_or_install",
     "install",
@@ -210,3 +212,42 @@ def find_or_install(locale: str, role: str) -> Path | None:
     where = describe(installed.location)
     print(f"phony: installed {installed.refs[0].ref} from {where}", file=sys.stderr)
     return find_cached_model(name)
+
+
+@dataclass(frozen=True)
+class Pack:
+    """A locale pack a local source offers: its name, version, models and where it is."""
+
+    name: str
+    version: str
+    models: tuple[str, ...]
+    location: str
+    description: str = ""
+
+
+def available_packs() -> list[Pack]:
+    """The locale packs of the bundled official index and of plugins (no network).
+
+    Read from each folder's index and manifests; verification happens when a
+    pack is installed.
+    """
+    from phony_registry.index import parse_index
+    from phony_registry.layout import INDEX_DIR, manifest_path, to_local
+    from phony_registry.manifest import Manifest
+    from phony_registry.plugins import get_plugins
+
+    folders = [official_location(), *(str(s.path) for s in get_plugins().locales.values())]
+    packs: list[Pack] = []
+    for folder in folders:
+        for index_file in sorted(to_local(folder, INDEX_DIR).glob("*.jsonl")):
+            entries = [e for e in parse_index(index_file.read_bytes()) if not e.yanked]
+            if not entries or entries[-1].kind != "pack":
+                continue
+            latest = entries[-1]
+            raw = to_local(folder, manifest_path(latest.name, latest.version)).read_bytes()
+            manifest = Manifest.from_bytes(raw)
+            models = tuple(m.name.partition("/")[2] for m in manifest.members)
+            packs.append(
+                Pack(manifest.name, manifest.version, models, folder, manifest.description)
+            )
+    return sorted(packs, key=lambda pack: pack.name)

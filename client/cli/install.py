@@ -10,11 +10,13 @@ from __future__ import annotations
 import click
 from phony_client.cli._output import echo_json, human_size, short_digest
 
+from phony_registry.errors import UsageError
+
 __all__ = ["install"]
 
 
 @click.command()
-@click.argument("locales", nargs=-1, required=True, metavar="LOCALE[@VERSION]...")
+@click.argument("locales", nargs=-1, metavar="LOCALE[@VERSION]...")
 @click.option(
     "--registry",
     "-r",
@@ -22,16 +24,33 @@ __all__ = ["install"]
     help="Install from this registry only (a name from config.toml, a URL or a folder). "
     "Default: PHONY_REGISTRY, the configured registries, then the bundled official index.",
 )
+@click.option(
+    "--list", "list_packs", is_flag=True, help="List the packs available without a network."
+)
 @click.option("--json", "as_json", is_flag=True, help="Print what was installed as JSON.")
-def install(locales: tuple[str, ...], registry: str | None, as_json: bool) -> None:
+def install(
+    locales: tuple[str, ...], registry: str | None, list_packs: bool, as_json: bool
+) -> None:
     """Install official locale packs (tr_TR, en-US, ...) or official models (tr_TR/cities).
 
     Every byte is verified: the snapshot and manifests against the registry's
     key (the official key for the bundled index), each model against its digest.
     """
-    from phony_client.install import describe
+    from phony_client.install import available_packs, describe
     from phony_client.install import install as do_install
 
+    if list_packs or not locales:
+        packs = available_packs()
+        if not list_packs:
+            names = ", ".join(p.name for p in packs)
+            raise UsageError(f"name a locale to install, e.g. phony install tr_TR (here: {names})")
+        if as_json:
+            echo_json([{**vars(p), "models": list(p.models)} for p in packs])
+            return
+        for pack in packs:
+            click.echo(f"{pack.name}@{pack.version}  {describe(pack.location)}")
+            click.echo(f"  {', '.join(pack.models)}")
+        return
     done = [do_install(locale, registry=registry) for locale in locales]
     if as_json:
         echo_json(

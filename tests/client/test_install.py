@@ -222,3 +222,25 @@ def test_a_locale_pack_shipped_by_a_plugin_comes_after_the_registries(
     assert code == 0, err
     assert out.startswith("installed de_DE@1.0.0 from the de_DE pack of plugin phony-locale-de-de")
     assert "phony: skipped the bundled official index: de_DE is not in registry" in err
+
+
+def test_list_shows_the_packs_available_offline(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = phony(capsys, "install", "--list")
+    assert code == 0
+    assert out.splitlines() == [
+        "en_US@1.0.0  the bundled official index",
+        "  cities, companies, first_names, first_names_female, first_names_male, last_names, "
+        "streets",
+        "tr_TR@1.0.0  the bundled official index",
+        "  cities, companies, first_names, first_names_female, first_names_male, last_names, "
+        "streets",
+    ]
+
+
+def test_no_locale_is_a_usage_error_naming_the_available_ones(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    code, out, err = phony(capsys, "install")
+    assert code == 2
+    assert out == ""
+    assert "error: name a locale to install, e.g. phony install tr_TR (here: en_US, tr_TR)" in err
