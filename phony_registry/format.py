@@ -126,13 +126,23 @@ def inflate(data: bytes, max_inflated: int = DEFAULT_MAX_INFLATED) -> bytes:
     return out.getvalue()
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object, refused if a key repeats (readers could disagree on its value)."""
+    doc: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in doc:
+            raise ModelFormatError(f"invalid JSON (duplicate key {key[:80]!r})")
+        doc[key] = value
+    return doc
+
+
 def load_document(
     source: bytes | str | os.PathLike[str], *, max_inflated: int = DEFAULT_MAX_INFLATED
 ) -> dict[str, Any]:
     """The JSON object inside a ``.phony`` file or its bytes, not yet validated."""
     raw = inflate(_read_source(source), max_inflated)
     try:
-        doc = json.loads(raw.decode("utf-8"))
+        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
     except UnicodeDecodeError as exc:
         raise ModelFormatError(f"not UTF-8 JSON (bad byte at offset {exc.start})") from None
     except RecursionError:
