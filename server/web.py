@@ -201,7 +201,9 @@ def model_page(
     except NotFound as exc:
         return _not_found(request, str(exc))
     except PhonyError as exc:
-        return _render(request, "404.html", status=400, message=str(exc), query="")
+        return _render(
+            request, "404.html", status=400, message=str(exc), query="", heading="Bad request"
+        )
     samples = _generate(request, entry, chosen_seed, DEFAULT_SAMPLES)
     locale = _locale_of(entry.name, {"locale": manifest.locale})
     return _render(

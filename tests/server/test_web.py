@@ -175,6 +175,9 @@ async def test_unknown_model_gets_a_404_page(server: Server) -> None:
     missing_version = await _page(server, "/models/alice/turkish-names?version=9.9.9", status=404)
     assert "has no version 9.9.9" in text(missing_version)
     bad = await _page(server, "/models/Alice/..%2Fetc", status=400)
+    assert "Bad request" in text(bad)
+    bad_seed = await _page(server, "/models/alice/turkish-names?seed=-3", status=400)
+    assert "seed must be a whole number" in text(bad_seed)
     assert "<script" not in bad.split("</head>", 1)[1]
     assert "no model for the locale fr_FR" in text(await _page(server, "/locales/fr_FR", 404))
     assert (await server.client.get("/static/..%2Fweb.py")).status_code == 404
