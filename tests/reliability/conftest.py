@@ -8,8 +8,10 @@ count and in time.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import hashlib
+import os
 import random
 import threading
 import time
@@ -17,13 +19,24 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from phony_registry import layout
-from tests.e2e.conftest import s3_endpoint
+from tests.conftest import phony_command
+from tests.e2e.conftest import (
+    RegistryProcess,
+    S3Endpoint,
+    free_port,
+    s3_endpoint,
+    spawn,
+    wait_until_up,
+)
 
 __all__ = [
+    "FaultyProxy",
+    "S3Registry",
     "SlowHost",
     "cache_blob_problems",
     "digest_of",
@@ -32,6 +45,7 @@ __all__ = [
     "random_words",
     "rss_kib",
     "s3_endpoint",
+    "start_server",
     "train_model",
 ]
 
@@ -47,9 +61,7 @@ def digest_of(data: bytes) -> str:
 def random_words(count: int, seed: int) -> list[str]:
     """``count`` pseudo-words drawn from a seeded generator (training data of any size)."""
     rng = random.Random(seed)
-    return [
-        "".join(rng.choice(_LETTERS) for _ in range(rng.randint(4, 10))) for _ in range(count)
-    ]
+    return ["".join(rng.choice(_LETTERS) for _ in range(rng.randint(4, 10))) for _ in range(count)]
 
 
 def train_model(values: list[str], *, order: int = 3, description: str = "") -> bytes:
@@ -189,3 +201,173 @@ def slow_host(tmp_path: Path) -> Iterator[SlowHost]:
     host = SlowHost(tmp_path / "registry").start()
     yield host
     host.stop()
+
+
+def start_server(*args: str, env: dict[str, str], log_level: str = "warning") -> RegistryProcess:
+    """``phony registry serve ARGS`` on a free port of 127.0.0.1, its output in a log file."""
+    port = free_port()
+    full = [*args, "--host", "127.0.0.1", "--port", str(port), "--log-level", log_level]
+    merged = {**os.environ, **env}
+    process, log = spawn([*phony_command(), "registry", "serve", *full], merged)
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(f"{url}/v1/health", process, log)
+    return RegistryProcess(url, process, log, full, merged)
+
+
+@dataclass
+class S3Registry:
+    """A bucket on the local S3 endpoint and the server options that use it."""
+
+    endpoint: S3Endpoint
+    bucket: str
+    prefix: str = "registry"
+    s3_url: str = ""
+
+    def args(self) -> list[str]:
+        """``phony registry serve`` options for this bucket (through ``s3_url`` if set)."""
+        return [
+            "--s3-bucket", self.bucket, "--s3-endpoint", self.s3_url or self.endpoint.url,
+            "--s3-prefix", self.prefix, "--s3-region", "us-east-1",
+        ]  # fmt: skip
+
+    def storage(self) -> Any:
+        """An S3Storage on the bucket, straight to the endpoint (to inspect and set up)."""
+        from phony_server.s3 import S3Storage
+
+        return S3Storage(
+            self.bucket, prefix=self.prefix, endpoint_url=self.endpoint.url,
+            client=self.endpoint.client(),
+        )  # fmt: skip
+
+    def keys(self) -> set[str]:
+        """Every object key in the bucket."""
+        client: Any = self.endpoint.client()
+        found: set[str] = set()
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=self.bucket):
+            found.update(item["Key"] for item in page.get("Contents", []))
+        return found
+
+    def open_multipart_uploads(self) -> list[Any]:
+        """Multipart uploads started and neither completed nor aborted."""
+        client: Any = self.endpoint.client()
+        return list(client.list_multipart_uploads(Bucket=self.bucket).get("Uploads", []))
+
+    def token(self, *namespaces: str, **options: Any) -> str:
+        """A new token for ``namespaces`` (TokenStore.create options pass through)."""
+        from phony_server.tokens import TokenStore
+
+        token, _record = TokenStore(self.storage()).create(list(namespaces), **options)
+        return token
+
+
+@pytest.fixture
+def s3_registry(s3_endpoint: S3Endpoint) -> S3Registry:
+    """A fresh bucket on the session's S3 endpoint."""
+    import uuid
+
+    return S3Registry(s3_endpoint, s3_endpoint.new_bucket(f"phony-{uuid.uuid4().hex[:12]}"))
+
+
+@dataclass
+class FaultyProxy:
+    """A TCP proxy on 127.0.0.1 in front of the S3 endpoint, that can fail on demand.
+
+    ``mode`` is ``"pass"`` (forward), ``"down"`` (close every connection: the
+    endpoint is gone) or ``"error"`` (answer every request with a 500 S3
+    error). ``fail_after`` switches to ``fail_mode`` once that many more
+    requests went through, so a fault can land in the middle of a publish.
+    Requests are counted by the method at the start of a client packet, which
+    is how boto3 sends them.
+    """
+
+    target_port: int
+    mode: str = "pass"
+    fail_after: int | None = None
+    fail_mode: str = "error"
+    requests: int = 0
+    _sock: Any = None
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @property
+    def url(self) -> str:
+        """The endpoint URL to give the server."""
+        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
+
+    def start(self) -> FaultyProxy:
+        """Listen on a free port in a daemon thread."""
+        import socket
+
+        self._sock = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=self._accept, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self._sock.close()
+
+    def fail_in(self, requests: int, mode: str) -> None:
+        """Fail in ``mode`` after ``requests`` more requests."""
+        with self._lock:
+            self.fail_after, self.fail_mode = requests, mode
+
+    def heal(self) -> None:
+        """Forward everything again."""
+        with self._lock:
+            self.mode, self.fail_after = "pass", None
+
+    def _count(self, data: bytes) -> str:
+        with self._lock:
+            if data.split(b" ", 1)[0] in (b"GET", b"PUT", b"HEAD", b"POST", b"DELETE"):
+                if self.fail_after is not None and self.mode == "pass":
+                    if self.fail_after <= 0:
+                        self.mode, self.fail_after = self.fail_mode, None
+                    else:
+                        self.fail_after -= 1
+                if self.mode == "pass":
+                    self.requests += 1
+            return self.mode
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client, _ = self._sock.accept()
+            except OSError:
+                return
+            try:
+                upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
+            except OSError:
+                client.close()
+                continue
+            threading.Thread(target=self._pump, args=(client, upstream, True), daemon=True).start()
+            threading.Thread(target=self._pump, args=(upstream, client, False), daemon=True).start()
+
+    _BODY = (
+        b"<?xml version='1.0'?><Error><Code>InternalError</Code><Message>injected</Message></Error>"
+    )
+    _ERROR = (
+        b"HTTP/1.1 500 Internal Server Error\r\nContent-Type: application/xml\r\n"
+        b"Connection: close\r\nContent-Length: %d\r\n\r\n%s" % (len(_BODY), _BODY)
+    )
+
+    def _pump(self, source: Any, sink: Any, from_client: bool) -> None:
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data:
+                    break
+                if from_client:
+                    mode = self._count(data)
+                    if mode == "error":
+                        source.sendall(self._ERROR)
+                        break
+                    if mode == "down":
+                        break
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (source, sink):
+                with contextlib.suppress(OSError):
+                    sock.close()
