@@ -333,6 +333,12 @@ def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
             )
             continue
         hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
+        if not hooks:
+            pm.unregister(module)
+            failures[name] = (
+                "implements no phony hook (does the entry point name the right module?)"
+            )
+            continue
         plugins[name] = LoadedPlugin(name, dist, version, hooks)
 
     # check_pending names the first plugin implementing an unknown hook

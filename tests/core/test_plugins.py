@@ -168,6 +168,12 @@ def test_a_hook_with_wrong_arguments_is_reported() -> None:
     assert "registry" in loaded.failures["badargs"]
 
 
+def test_a_plugin_with_no_hook_is_reported() -> None:
+    loaded = load_plugins({"empty": ModuleType("empty")})
+    assert "implements no phony hook" in loaded.failures["empty"]
+    assert "empty" not in loaded.plugins
+
+
 def test_a_hook_without_hookimpl_is_reported() -> None:
     plugin = SimpleNamespace(phony_register_formats=lambda register: None)
     loaded = load_plugins({"unmarked": plugin})
