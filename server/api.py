@@ -12,20 +12,20 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
+import pathlib
 import re
 import tempfile
 from collections.abc import AsyncIterator, Callable
-from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from phony_server.registry import Registry, parse_manifest_body
 from phony_server.settings import Settings
 from phony_server.static import blob_response
 from phony_server.storage import LocalStorage
 from phony_server.tokens import TokenRecord, TokenStore
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -43,11 +43,29 @@ from phony_registry.names import ModelName, parse_name
 from phony_registry.signing import PublicKey
 from phony_registry.versions import parse_version
 
-__all__ = ["ErrorBody", "router"]
+__all__ = ["DigestParam", "ErrorBody", "NameParam", "NamespaceParam", "VersionParam", "router"]
 
 router = APIRouter(prefix="/v1")
 _NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}[a-z0-9]|[a-z0-9]|[A-Za-z]{2,3}[-_][A-Za-z]{2}")
 _T = TypeVar("_T")
+
+
+_SEGMENT = r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?"
+_LOCALE = r"[A-Za-z]{2,3}[-_][A-Za-z]{2}"
+#: Path parameters, with the shapes the OpenAPI schema advertises (the full
+#: rules, reserved namespaces included, are phony_registry.names').
+NameParam = Annotated[
+    str, Path(pattern=rf"^(?:{_LOCALE}(?:/{_SEGMENT})?|{_SEGMENT}/{_SEGMENT})$", max_length=129)
+]
+_NUMBER = r"(?:0|[1-9]\d{0,8})"
+VersionParam = Annotated[
+    str,
+    Path(
+        pattern=rf"^{_NUMBER}\.{_NUMBER}\.{_NUMBER}(?:-[0-9A-Za-z-]{{1,32}}(?:\.[0-9A-Za-z-]{{1,32}})*)?$"
+    ),
+]
+DigestParam = Annotated[str, Path(pattern=r"^sha256:[0-9a-f]{64}$")]
+NamespaceParam = Annotated[str, Path(pattern=rf"^(?:_official|{_SEGMENT})$")]
 
 
 class ErrorBody(BaseModel):
@@ -152,7 +170,7 @@ def search(
 
 
 @router.get("/models/{name:path}/versions/{version}", responses=_ERRORS)
-def version_info(request: Request, name: str, version: str) -> dict[str, Any]:
+def version_info(request: Request, name: NameParam, version: VersionParam) -> dict[str, Any]:
     """One published version: its index line and its manifest."""
     registry = _registry(request)
     entry = registry.resolve(parse_name(name), str(parse_version(version)))
@@ -163,7 +181,7 @@ def version_info(request: Request, name: str, version: str) -> dict[str, Any]:
     "/models/{name:path}/manifests/{ref}",
     responses={**_ERRORS, 200: {"content": {"application/json": {}}}},
 )
-async def manifest(request: Request, name: str, ref: str) -> Response:
+async def manifest(request: Request, name: NameParam, ref: str) -> Response:
     """The stored manifest selected by a version, range, tag (``latest``) or digest."""
     registry = _registry(request)
 
@@ -180,7 +198,7 @@ async def manifest(request: Request, name: str, ref: str) -> Response:
 
 
 @router.get("/models/{name:path}", responses=_ERRORS)
-def model_info(request: Request, name: str) -> dict[str, Any]:
+def model_info(request: Request, name: NameParam) -> dict[str, Any]:
     """Every version of a model, with yanked flags, and the latest unyanked one."""
     parsed = parse_name(name)
     entries = _registry(request).entries(parsed)
@@ -202,13 +220,13 @@ def model_info(request: Request, name: str) -> dict[str, Any]:
         416: {"description": "Range not satisfiable"},
     },
 )
-async def get_blob(request: Request, digest: str) -> Response:
+async def get_blob(request: Request, digest: DigestParam) -> Response:
     """A blob by digest, with ETag, ``Range`` and ``HEAD``."""
     return await blob_response(request, _registry(request).storage, digest)
 
 
 @router.head("/blobs/{digest}", responses=_ERRORS, include_in_schema=False)
-async def head_blob(request: Request, digest: str) -> Response:
+async def head_blob(request: Request, digest: DigestParam) -> Response:
     """HEAD of a blob: does the registry have it (clients skip re-uploading)."""
     return await blob_response(request, _registry(request).storage, digest)
 
@@ -221,7 +239,7 @@ def registry_keys(request: Request) -> dict[str, Any]:
 
 
 @router.get("/keys/{namespace}", responses=_ERRORS)
-def publisher_keys(request: Request, namespace: str) -> dict[str, Any]:
+def publisher_keys(request: Request, namespace: NamespaceParam) -> dict[str, Any]:
     """Publisher keys registered for a namespace (``_official`` for official names)."""
     scope = None if namespace == "_official" else namespace
     if scope is not None and _NAMESPACE.fullmatch(scope) is None:
@@ -244,7 +262,7 @@ _BLOB_BODY = {
 
 
 @router.put("/blobs/{digest}", status_code=201, responses=_ERRORS, openapi_extra=_BLOB_BODY)
-async def put_blob(request: Request, digest: str) -> JSONResponse:
+async def put_blob(request: Request, digest: DigestParam) -> JSONResponse:
     """Upload a model file under its digest: streamed, capped, hashed and parsed."""
     record = await _token(request)
     if not is_digest(digest):
@@ -255,7 +273,7 @@ async def put_blob(request: Request, digest: str) -> JSONResponse:
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"blob of {declared} bytes is over the {limit} byte limit")
     fd, name = tempfile.mkstemp(prefix="phony-upload-", suffix=".tmp")
-    temp = Path(name)
+    temp = pathlib.Path(name)
     try:
         hasher = hashlib.sha256()
         size = 0
@@ -278,7 +296,7 @@ async def put_blob(request: Request, digest: str) -> JSONResponse:
     return JSONResponse(body, status_code=201 if created else 200)
 
 
-def _validate_model(registry: Registry, path: Path) -> None:
+def _validate_model(registry: Registry, path: pathlib.Path) -> None:
     from phony_registry.format import DEFAULT_MAX_INFLATED, load_model
 
     load_model(path.read_bytes(), max_inflated=registry.max_inflated or DEFAULT_MAX_INFLATED)
@@ -298,7 +316,7 @@ _MANIFEST_BODY = {
     responses=_ERRORS,
     openapi_extra=_MANIFEST_BODY,
 )
-async def publish(request: Request, name: str, version: str) -> JSONResponse:
+async def publish(request: Request, name: NameParam, version: VersionParam) -> JSONResponse:
     """Publish a signed manifest whose blob was uploaded first."""
     _record, parsed = await _writer(request, name, f"publish {name}")
     wanted = str(parse_version(version))
@@ -332,13 +350,13 @@ async def _yank(request: Request, name: str, version: str, yanked: bool) -> dict
 
 
 @router.post("/models/{name:path}/versions/{version}/yank", responses=_ERRORS)
-async def yank(request: Request, name: str, version: str) -> dict[str, Any]:
+async def yank(request: Request, name: NameParam, version: VersionParam) -> dict[str, Any]:
     """Yank a version: ranges skip it, exact pins still get it."""
     return await _yank(request, name, version, True)
 
 
 @router.post("/models/{name:path}/versions/{version}/unyank", responses=_ERRORS)
-async def unyank(request: Request, name: str, version: str) -> dict[str, Any]:
+async def unyank(request: Request, name: NameParam, version: VersionParam) -> dict[str, Any]:
     """Undo a yank."""
     return await _yank(request, name, version, False)
 
@@ -346,8 +364,8 @@ async def unyank(request: Request, name: str, version: str) -> dict[str, Any]:
 class KeyRegistration(BaseModel):
     """A publisher key to register, for one namespace or every namespace of the token."""
 
-    public_key: str
-    namespace: str | None = None
+    public_key: str = Field(min_length=40, max_length=4096)
+    namespace: str | None = Field(default=None, pattern=rf"^{_SEGMENT}$")
 
 
 @router.put("/keys", responses=_ERRORS)
