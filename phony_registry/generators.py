@@ -577,14 +577,21 @@ class _Ngram:
             state["batches"] = self.model.iter_batches(
                 stream.count, stream.seed, unique=self.unique
             )
-            state["pending"] = []
-        pending: list[str] = state["pending"]
-        while len(pending) < n:
-            batch = next(state["batches"], None)
-            if batch is None:
+            state["current"], state["pos"] = [], 0
+        # Slice what is needed out of the model's current batch, keeping a
+        # position rather than copying the rest of the batch each time.
+        current: list[str] = state["current"]
+        pos: int = state["pos"]
+        out = current[pos : pos + n]
+        pos += len(out)
+        while len(out) < n:
+            current = next(state["batches"], [])
+            if not current:
                 break
-            pending.extend(batch)
-        out, state["pending"] = pending[:n], pending[n:]
+            take = n - len(out)
+            out.extend(current[:take])
+            pos = min(take, len(current))
+        state["current"], state["pos"] = current, pos
         return out
 
 

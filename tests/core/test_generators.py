@@ -264,3 +264,27 @@ def test_email_local_parts_are_the_folded_names(names: list[str]) -> None:
     )
     for name, email in zip(got["n"], got["email"], strict=True):
         assert email == (ascii_fold(name) or "user") + "@d.org"
+
+
+class _UnevenModel:
+    """A stand-in model whose batches have awkward sizes: 1, 2, 3, ... values."""
+
+    def iter_batches(self, count: int, seed: int, *, unique: bool = False) -> Any:
+        produced, size = 0, 1
+        while produced < count:
+            take = min(size, count - produced)
+            yield [str(produced + i) for i in range(take)]
+            produced, size = produced + take, size + 1
+
+
+@pytest.mark.parametrize("batch_size", [1, 2, 5, 64, 1000])
+def test_ngram_column_rebatches_the_model_output_in_order(batch_size: int) -> None:
+    from phony_registry.generators import _Ngram
+
+    column = _Ngram(_UnevenModel(), unique=False)
+    stream = ColumnStream(1, 300)
+    values: list[str] = []
+    while len(values) < 300:
+        n = min(batch_size, 300 - len(values))
+        values.extend(column.generate(n, stream, {}))
+    assert values == [str(i) for i in range(300)]
