@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import threading
 import uuid
 from collections.abc import Callable, Iterator
@@ -96,6 +97,35 @@ def test_push_and_pull_through_a_server_on_s3(
     blob = httpx.get(f"{url}/v1/blobs/sha256:{digest}", headers={"Range": "bytes=0-99"})
     assert blob.status_code == 206
     assert blob.content == names.read_bytes()[:100]
+
+    # The bucket itself is a static registry: made publicly readable except the
+    # server's private area (as docs/deploy.md says), it serves pulls with the
+    # server stopped, as a CDN in front of it would.
+    s3_server.stop()
+    _public_read_except_private(s3_endpoint, bucket, "registry")
+    bucket_url = f"{s3_endpoint.url}/{bucket}/registry"
+    assert httpx.get(f"{bucket_url}/_server/registry-key.pem").status_code == 403
+    assert httpx.get(f"{bucket_url}/snapshot.json").status_code == 200
+    direct = run_phony(
+        "models", "pull", "alice/names@1.0.0", "--registry", bucket_url,
+        env={"PHONY_CACHE_DIR": str(tmp_path / "fresh-cache")},
+    )  # fmt: skip
+    assert direct.returncode == 0, direct.stderr
+
+
+def _public_read_except_private(s3_endpoint: S3Endpoint, bucket: str, prefix: str) -> None:
+    """The bucket policy of docs/deploy.md: anyone may read the layout, never ``_server/``."""
+    arn = f"arn:aws:s3:::{bucket}/{prefix}"
+    readable = [
+        f"{arn}/{path}" for path in ("snapshot.json", "keys/*", "index/*", "manifests/*", "blobs/*")
+    ]
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": readable}
+        ],
+    }
+    s3_endpoint.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))  # type: ignore[attr-defined]
 
 
 def _blobs(count: int) -> list[bytes]:
