@@ -481,10 +481,13 @@ _NOT_ALNUM_NL = bytes(sorted(set(range(256)) - set(b"\nabcdefghijklmnopqrstuvwxy
 
 
 class _Email:
-    def __init__(self, requires: tuple[str, ...], domains: list[str], separator: str) -> None:
+    def __init__(
+        self, requires: tuple[str, ...], domains: list[str], separator: str, unique: bool
+    ) -> None:
         self.requires: Sequence[str] = requires
         self.domains = ["@" + d for d in domains]
         self.separator = separator
+        self.unique = unique
         self._folded: dict[str, str] = {}
         self._unfoldable: set[str] = set()  # values with no ASCII letter or digit at all
 
@@ -520,6 +523,12 @@ class _Email:
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
+        addresses = self._addresses(n, stream, inputs)
+        return self._deduplicate(addresses, stream.state) if self.unique else addresses
+
+    def _addresses(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> list[str]:
         folded = [self._fold(inputs[name]) for name in self.requires]
         parts = [values for values, _ in folded]
         domains = _pick(self.domains, stream.below(n, len(self.domains)))
@@ -535,6 +544,31 @@ class _Email:
             return [f"{a}{sep}{b}{d}" for a, b, d in zip(parts[0], parts[1], domains, strict=True)]
         locals_ = parts[0] if len(parts) == 1 else list(map(sep.join, zip(*parts, strict=True)))
         return [a + d for a, d in zip(locals_, domains, strict=True)]
+
+    @staticmethod
+    def _deduplicate(addresses: list[str], state: dict[str, Any]) -> list[str]:
+        """Number the second and later uses of an address: ``ali.kaya2@``, ``ali.kaya3@``.
+
+        Uses no randomness, so the column stays reproducible; ``state`` keeps
+        what the earlier batches used.
+        """
+        seen: set[str] = state.setdefault("seen", set())
+        counts: dict[str, int] = state.setdefault("counts", {})
+        out = []
+        for address in addresses:
+            if address in seen:
+                local, _, domain = address.rpartition("@")
+                number = counts.get(address, 1)
+                while True:
+                    number += 1
+                    candidate = f"{local}{number}@{domain}"
+                    if candidate not in seen:
+                        break
+                counts[address] = number
+                address = candidate
+            seen.add(address)
+            out.append(address)
+        return out
 
 
 def _build_email(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
@@ -555,7 +589,7 @@ def _build_email(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
                 "expected a domain such as example.com", field=ctx.field(f"domains[{i}]")
             )
     separator = _get(args, ctx, "separator", str, ".")
-    return _Email(tuple(requires), domains, separator)
+    return _Email(tuple(requires), domains, separator, _get(args, ctx, "unique", bool, False))
 
 
 # --- ngram ---------------------------------------------------------------------
@@ -653,6 +687,7 @@ BUILTIN_GENERATORS: tuple[GeneratorFactory, ...] = (
             "from": "columns forming the local part, in order",
             "domains": "domains drawn uniformly (default example.com/.net/.org)",
             "separator": 'between the parts (default ".")',
+            "unique": "number repeated addresses: ali.kaya2@... (default false)",
         },
     ),
     GeneratorFactory(

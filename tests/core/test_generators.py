@@ -183,6 +183,21 @@ def test_email_skips_a_part_that_folds_to_nothing() -> None:
     assert set(got["email"]) == {"wang@x.cn", "ayse.wang@x.cn"}
 
 
+@pytest.mark.parametrize("batch_size", [7, 65_536])
+def test_unique_emails_number_the_repeats(batch_size: int) -> None:
+    columns: dict[str, dict[str, Any]] = {
+        "first": {"type": "choice", "values": ["Ali", "Can"]},
+        "last": {"type": "choice", "values": ["Kaya"]},
+        "email": {"type": "email", "from": ["first", "last"], "domains": ["x.org"], "unique": True},
+    }
+    got = table(columns, 50, batch_size=batch_size)
+    assert len(set(got["email"])) == 50
+    assert {"ali.kaya@x.org", "ali.kaya2@x.org", "can.kaya@x.org", "can.kaya2@x.org"} <= set(
+        got["email"]
+    )
+    assert got == table(columns, 50, batch_size=3)
+
+
 def test_email_spreads_over_domains_and_handles_unfoldable_names() -> None:
     got = table(
         {
