@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from phony_registry import generators, outputs
+from phony_registry import columns, generators, outputs
 from phony_registry.hookspecs import hookimpl
 
 __all__ = [
@@ -30,7 +30,7 @@ def phony_register_formats(register: Callable[[outputs.OutputFormat], None]) -> 
 @hookimpl
 def phony_register_generators(register: Callable[[generators.GeneratorFactory], None]) -> None:
     """Register ngram, template, email, sequence, integer, number, choice and date."""
-    for factory in generators.BUILTIN_GENERATORS:
+    for factory in columns.BUILTIN_GENERATORS:
         register(factory)
 
 

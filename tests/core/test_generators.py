@@ -294,7 +294,7 @@ class _UnevenModel:
 
 @pytest.mark.parametrize("batch_size", [1, 2, 5, 64, 1000])
 def test_ngram_column_rebatches_the_model_output_in_order(batch_size: int) -> None:
-    from phony_registry.generators import _Ngram
+    from phony_registry.columns import _Ngram
 
     column = _Ngram(_UnevenModel(), unique=False)
     stream = ColumnStream(1, 300)
