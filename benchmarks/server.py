@@ -21,6 +21,26 @@ What it does, in a temporary storage, cache and config dir, against one
    clients (targets: at least 3,000 GETs/s, p99 under 20 ms).
 
 Only 127.0.0.1 is contacted; every loop is bounded in count or time.
+
+Figures from one run (shared 2-core VM, load average about 4 from other jobs,
+Python 3.11.7, uvicorn 0.54 with httptools, wrk 4.1; they vary by about 30%
+from run to run)::
+
+    1. pull of a 1.02 MB model, one `phony models pull` process, empty cache
+       median of 5: 492 ms wall, 2.1 MB/s end to end; `phony --help`: 181 ms
+    2. a 256 MB blob; sha256 of it in memory: 1,461 MB/s
+       pull path (HttpSource.stream -> Cache.store_blob): 353 MB/s, 0.24x sha256
+       the server alone (http.client readinto, no hashing): 1,851 MB/s, 1.27x sha256
+    3. GETs at 32 concurrent connections, one uvicorn worker, 10 s each (wrk)
+       snapshot                 10,784 GETs/s  p50   2.4 ms  p99  12.3 ms
+       index file               10,500 GETs/s  p50   2.6 ms  p99  12.3 ms
+       manifest file             8,703 GETs/s  p50   2.7 ms  p99  14.0 ms
+       manifest API (latest)     3,259 GETs/s  p50   7.5 ms  p99  52.1 ms
+
+The server meets its targets (static GETs well over 3,000/s with p99 under
+20 ms; blobs sent faster than sha256 runs). The pull path misses "half the
+sha256 speed": the client receives through httpx in 64 KB pieces (about
+300 MB/s at best here, before hashing) and fsyncs the blob, all in one thread.
 """
 
 from __future__ import annotations
