@@ -134,6 +134,9 @@ def generators(ctx: click.Context, as_json: bool) -> None:
     rows = [["TYPE", "PLUGIN", "DESCRIPTION"]]
     rows += [[item["name"], item["plugin"], item["description"]] for item in items]
     _table(rows)
-    click.echo("\narguments:")
+    click.echo("\narguments (in a schema's [columns.NAME] table, beside type):")
     for item in items:
-        click.echo(f"  {item['name']}: {', '.join(item['arguments']) or 'none'}")
+        if not item["arguments"]:
+            click.echo(f"  {item['name']}: none")
+        for key, text in item["arguments"].items():
+            click.echo(f"  {item['name']}: {key} - {text}")
