@@ -8,6 +8,7 @@ error's exit code; a traceback shown to a user is a bug.
 
 from __future__ import annotations
 
+import errno
 import importlib
 import importlib.util
 import os
@@ -89,31 +90,50 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+def _reader_went_away() -> int:
+    """The reader of stdout closed it (`phony generate ... | head`): not an error.
+
+    Point stdout at /dev/null so the interpreter's final flush stays quiet.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # stdout is not a real file (embedded use, tests)
+        pass
+    return 0
+
+
+def _invoke(argv: list[str]) -> int:
+    # Rather than cli.main(): click's main answers a broken stdout pipe with
+    # exit status 1 before phony can see it, and hides ctx.exit codes.
+    with cli.make_context("phony", argv) as ctx:
+        result = cli.invoke(ctx)
+    return result if isinstance(result, int) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (the console script exits with it)."""
     try:
-        # Without standalone mode click returns the code of ctx.exit(n).
-        result = cli.main(args=argv, prog_name="phony", standalone_mode=False)
-        code = result if isinstance(result, int) else 0
+        code = _invoke(list(sys.argv[1:] if argv is None else argv))
     except click.exceptions.Exit as exc:
         code = exc.exit_code
-    except click.Abort:
-        code = _fail("aborted", 130)
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code
     except PhonyError as exc:
         code = _fail(str(exc), exc.exit_code)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, EOFError, click.Abort):
+        # The blank line ends the terminal's ^C echo.
+        click.echo("", err=True)
         code = _fail("interrupted", 130)
     except BrokenPipeError:
-        # The reader went away (`phony generate ... | head`): not an error.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        code = 0
+        code = _reader_went_away()
     except MemoryError:
         code = _fail("out of memory", 12)
     except OSError as exc:
-        where = f": {exc.filename}" if exc.filename else ""
-        code = _fail(f"{exc.strerror or exc}{where}", 1)
+        if exc.errno == errno.EPIPE:
+            code = _reader_went_away()
+        else:
+            where = f": {exc.filename}" if exc.filename else ""
+            code = _fail(f"{exc.strerror or exc}{where}", 1)
     return code

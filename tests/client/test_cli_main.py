@@ -38,8 +38,7 @@ def command() -> Iterator[dict[str, BaseException | int]]:
             1,
             "error: No such file or directory: names.txt",
         ),
-        # click turns ^C into Abort after ending the terminal line.
-        (KeyboardInterrupt(), 130, "error: aborted"),
+        (KeyboardInterrupt(), 130, "error: interrupted"),
         (3, 3, ""),
     ],
     ids=["phony-error", "root-error", "os-error", "interrupt", "ctx-exit"],
@@ -57,6 +56,14 @@ def test_errors_become_one_line_and_an_exit_code(
     assert "Traceback" not in err
     assert err.startswith(message)
     assert "\n" not in err
+
+
+def test_a_closed_stdout_pipe_is_not_an_error(
+    command: dict[str, BaseException | int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    command["outcome"] = BrokenPipeError(32, "Broken pipe")
+    assert main(["probe"]) == 0
+    assert capsys.readouterr().err == ""
 
 
 def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) -> None:
