@@ -7,6 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from phony_registry.errors import GenerationError, ValidationError
 from phony_registry.schema import generate_table, load_schema, parse_schema, write_table
@@ -148,3 +150,35 @@ def test_unique_column_that_runs_dry_is_a_generation_error(model_dir: Path) -> N
     )
     with pytest.raises(GenerationError):
         list(generate_table(schema, 100_000, 1))
+
+
+ALL_TYPES: dict[str, Any] = {
+    "id": {"type": "sequence", "start": 5, "step": 3},
+    "first": {"type": "ngram", "model": "first_names.phony"},
+    "last": {"type": "ngram", "model": "last_names.phony"},
+    "full": {"type": "template", "template": "{first} {last}"},
+    "email": {"type": "email", "from": ["first", "last"], "unique": True},
+    "age": {"type": "integer", "min": 18, "max": 99},
+    "score": {"type": "number", "min": -1, "max": 1, "decimals": 3},
+    "tier": {"type": "choice", "values": ["a", "b", "c"], "weights": [5, 2, 1]},
+    "born": {"type": "date", "start": "1950-01-01", "end": "2005-12-31"},
+}
+
+
+def _flatten(schema: Any, count: int, seed: int, batch_size: int) -> list[list[str]]:
+    columns: list[list[str]] = [[] for _ in schema.names]
+    for batch in generate_table(schema, count, seed, batch_size=batch_size):
+        for column, values in zip(columns, batch, strict=True):
+            column.extend(values)
+    return columns
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(0, 300), st.integers(1, 64), st.integers(0, 2**64))
+def test_a_table_does_not_depend_on_the_batch_size(
+    model_dir: Path, count: int, batch_size: int, seed: int
+) -> None:
+    schema = parse_schema({"columns": ALL_TYPES}, base_dir=model_dir)
+    whole = _flatten(schema, count, seed, 100_000)
+    assert _flatten(schema, count, seed, batch_size) == whole
+    assert all(len(column) == count for column in whole)
