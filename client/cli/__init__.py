@@ -111,8 +111,20 @@ def _invoke(argv: list[str]) -> int:
     return result if isinstance(result, int) else 0
 
 
+def _single_threaded_blas() -> None:
+    """Keep NumPy's OpenBLAS from starting a thread per core when NumPy is imported.
+
+    phony never multiplies matrices, yet OpenBLAS spawns and spins up its
+    thread pool at import: about 30 ms of CPU on every command that loads a
+    model (``python -X importtime``, benchmarks/startup.py). A user's own
+    setting wins.
+    """
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (the console script exits with it)."""
+    _single_threaded_blas()
     try:
         code = _invoke(list(sys.argv[1:] if argv is None else argv))
     except click.exceptions.Exit as exc:
