@@ -8,11 +8,13 @@ HTTP, no in-process patching.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -161,3 +163,80 @@ def s3_endpoint() -> Iterator[S3Endpoint]:
         yield S3Endpoint(url, dict(S3_ENV))
     finally:
         stop(process, log)
+
+
+def _race_blobs(count: int) -> list[bytes]:
+    from phony_registry import dump_model, train
+
+    base = ["ayse", "fatma", "elif", "zeynep", "mehmet"]
+    return [dump_model(train([*base, f"extra{i}"], name=f"m{i}", order=2)) for i in range(count)]
+
+
+def _race_round(
+    bases: list[str], manifests: list[bytes], name: str, version: str, headers: dict[str, str]
+) -> list[tuple[int, int]]:
+    """PUT each manifest to its server at the same moment; (status, index) per request."""
+    barrier = threading.Barrier(len(manifests))
+    statuses: list[tuple[int, int]] = []
+
+    def publish(i: int) -> None:
+        barrier.wait(timeout=30)
+        answer = httpx.put(
+            f"{bases[i % len(bases)]}/v1/models/{name}/versions/{version}",
+            content=manifests[i],
+            headers=headers,
+            timeout=60,
+        )
+        statuses.append((answer.status_code, i))
+
+    threads = [threading.Thread(target=publish, args=(i,)) for i in range(len(manifests))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    return statuses
+
+
+def race_publishes(bases: list[str], token: str, *, rounds: int, racers: int = 4) -> None:
+    """``rounds`` rounds of ``racers`` different models racing for one version across servers.
+
+    Asserts exactly one 201 and only 409s otherwise in every round, that the
+    stored manifest is the winner's, and that every server then serves one
+    signed snapshot whose index lists every version.
+    """
+    from phony_registry.index import Snapshot, parse_index
+    from phony_registry.manifest import Manifest
+    from phony_registry.signing import PrivateKey
+
+    headers = {"Authorization": f"Bearer {token}"}
+    key = PrivateKey.generate()
+    registered = httpx.put(
+        f"{bases[0]}/v1/keys", json={"public_key": key.public_key.to_base64()}, headers=headers
+    )
+    assert registered.status_code == 200, registered.text
+    blobs = _race_blobs(racers)
+    digests = ["sha256:" + hashlib.sha256(b).hexdigest() for b in blobs]
+    for blob, digest in zip(blobs, digests, strict=True):
+        stored = httpx.put(f"{bases[0]}/v1/blobs/{digest}", content=blob, headers=headers)
+        assert stored.status_code in (200, 201), stored.text
+    for round_ in range(rounds):
+        version = f"1.0.{round_}"
+        manifests = [
+            Manifest.model("alice/race", version, digest=d, size=len(b), format_version=2)
+            .signed(key)
+            .to_bytes()
+            for b, d in zip(blobs, digests, strict=True)
+        ]
+        statuses = _race_round(bases, manifests, "alice/race", version, headers)
+        codes = sorted(code for code, _ in statuses)
+        assert codes == [201] + [409] * (racers - 1), f"round {round_}: {codes}"
+        winner = next(i for code, i in statuses if code == 201)
+        stored = Manifest.from_bytes(
+            httpx.get(f"{bases[-1]}/manifests/alice/race/{version}.json").content
+        )
+        assert stored.digest == digests[winner]
+    for base in bases:
+        snapshot = Snapshot.from_bytes(httpx.get(f"{base}/snapshot.json").content)
+        index = httpx.get(f"{base}/index/alice/race.jsonl").content
+        snapshot.check_file("index/alice/race.jsonl", index)
+        assert [e.version for e in parse_index(index)] == [f"1.0.{r}" for r in range(rounds)]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -15,10 +14,7 @@ import pytest
 from phony_server.s3 import S3Storage
 from phony_server.storage import WriteConflict
 
-from phony_registry.index import Snapshot, parse_index
-from phony_registry.manifest import Manifest
-from phony_registry.signing import PrivateKey
-from tests.e2e.conftest import RegistryProcess, S3Endpoint, start_registry
+from tests.e2e.conftest import RegistryProcess, S3Endpoint, race_publishes, start_registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 
@@ -128,38 +124,6 @@ def _public_read_except_private(s3_endpoint: S3Endpoint, bucket: str, prefix: st
     s3_endpoint.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))  # type: ignore[attr-defined]
 
 
-def _blobs(count: int) -> list[bytes]:
-    from phony_registry import dump_model, train
-
-    base = ["ayse", "fatma", "elif", "zeynep", "mehmet"]
-    return [dump_model(train([*base, f"extra{i}"], name=f"m{i}", order=2)) for i in range(count)]
-
-
-def _race(
-    bases: list[str], manifests: list[bytes], name: str, version: str, headers: dict[str, str]
-) -> list[tuple[int, int]]:
-    """PUT each manifest to its server at the same moment; (status, index) per request."""
-    barrier = threading.Barrier(len(manifests))
-    statuses: list[tuple[int, int]] = []
-
-    def publish(i: int) -> None:
-        barrier.wait(timeout=30)
-        answer = httpx.put(
-            f"{bases[i]}/v1/models/{name}/versions/{version}",
-            content=manifests[i],
-            headers=headers,
-            timeout=60,
-        )
-        statuses.append((answer.status_code, i))
-
-    threads = [threading.Thread(target=publish, args=(i,)) for i in range(len(manifests))]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-    return statuses
-
-
 def test_two_replicas_racing_publishes_of_one_version(
     s3_endpoint: S3Endpoint, bucket: str, run_phony: Run
 ) -> None:
@@ -172,40 +136,7 @@ def test_two_replicas_racing_publishes_of_one_version(
         created = run_phony(
             "registry", "token", "create", "--namespace", "alice", *args, env=env, check=True
         )
-        headers = {"Authorization": f"Bearer {created.stdout.strip()}"}
-        key = PrivateKey.generate()
-        httpx.put(
-            f"{first.url}/v1/keys", json={"public_key": key.public_key.to_base64()}, headers=headers
-        )
-        blobs = _blobs(4)
-        digests = ["sha256:" + hashlib.sha256(b).hexdigest() for b in blobs]
-        for blob, digest in zip(blobs, digests, strict=True):
-            stored = httpx.put(f"{first.url}/v1/blobs/{digest}", content=blob, headers=headers)
-            assert stored.status_code in (200, 201), stored.text
-        servers = [first.url, second.url, first.url, second.url]
-        for round_ in range(20):
-            version = f"1.0.{round_}"
-            manifests = [
-                Manifest.model("alice/race", version, digest=d, size=len(b), format_version=2)
-                .signed(key)
-                .to_bytes()
-                for b, d in zip(blobs, digests, strict=True)
-            ]
-            statuses = _race(servers, manifests, "alice/race", version, headers)
-            codes = sorted(code for code, _ in statuses)
-            assert codes == [201, 409, 409, 409], f"round {round_}: {codes}"
-            winner = next(i for code, i in statuses if code == 201)
-            stored = Manifest.from_bytes(
-                httpx.get(f"{second.url}/manifests/alice/race/{version}.json").content
-            )
-            assert stored.digest == digests[winner]
-
-        # Both replicas serve one consistent, signed registry listing all 20 versions.
-        for base in (first.url, second.url):
-            snapshot = Snapshot.from_bytes(httpx.get(f"{base}/snapshot.json").content)
-            index = httpx.get(f"{base}/index/alice/race.jsonl").content
-            snapshot.check_file("index/alice/race.jsonl", index)
-            assert [e.version for e in parse_index(index)] == [f"1.0.{r}" for r in range(20)]
+        race_publishes([first.url, second.url], created.stdout.strip(), rounds=20)
     finally:
         first.stop()
         second.stop()

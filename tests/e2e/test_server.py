@@ -11,7 +11,7 @@ from subprocess import CompletedProcess
 import httpx
 import pytest
 
-from tests.e2e.conftest import RegistryProcess, start_registry
+from tests.e2e.conftest import RegistryProcess, race_publishes, start_registry
 
 pytestmark = pytest.mark.e2e
 
@@ -270,3 +270,15 @@ def test_an_upload_cut_off_midway_stores_nothing(
     log = registry_server.stop()
     assert "Traceback" not in log
     assert token not in log
+
+
+def test_two_servers_on_one_folder_race_publishes(tmp_path: Path, run_phony: Run) -> None:
+    storage = tmp_path / "shared"
+    token = _token(run_phony, storage, "--namespace", "alice")
+    first = start_registry("--storage", str(storage))
+    second = start_registry("--storage", str(storage))
+    try:
+        race_publishes([first.url, second.url], token, rounds=8)
+    finally:
+        first.stop()
+        second.stop()
