@@ -80,15 +80,21 @@ async def _unexpected(request: Request, exc: Exception) -> Any:
     return _error(500, "internal", "internal server error")
 
 
+#: Seconds between two passes finishing interrupted publishes: a storage that failed
+#: between a publish's index and snapshot writes is consistent again this soon after
+#: it is back (a fresh client refuses the model's index until then).
+_RECONCILE_EVERY = 5.0
+
+
 async def _housekeeping(registry: Registry, interval: float) -> None:
-    """Finish interrupted publishes every minute; keep the snapshot fresh, forever."""
-    step = min(60.0, interval)
+    """Finish interrupted publishes every few seconds; keep the snapshot fresh, forever."""
+    step = min(_RECONCILE_EVERY, interval)
     waited = 0.0
     while True:
         await asyncio.sleep(step)
         waited += step
         try:
-            await run_in_threadpool(registry.reconcile)
+            await run_in_threadpool(registry.reconcile, 2 * _RECONCILE_EVERY)
             if waited >= interval:
                 waited = 0.0
                 await run_in_threadpool(registry.refresh_if_due)
