@@ -215,18 +215,28 @@ class RegistrySession:
 
     def index(self, name: ModelName) -> list[IndexEntry]:
         """The verified index lines of ``name``; :class:`NotFound` if the registry has none."""
-        snapshot = self.snapshot()
         path = layout.index_path(name)
-        info = snapshot.files.get(path)
-        if info is None:
-            raise NotFound(f"{name} is not in registry {self.source.label}")
-        cached = self.cache.read_meta(self.id, path)
-        if cached is not None and digest_bytes(cached) == info.digest:
-            return self._own_entries(name, parse_index(cached))
-        etag = self.cache.read_etag(self.id, path) if cached is not None else None
-        fetched = self.source.fetch(path, etag=etag)
-        data = cached if fetched.not_modified and cached is not None else fetched.data
-        snapshot.check_file(path, data)
+        for attempt in range(2):
+            snapshot = self.snapshot()
+            info = snapshot.files.get(path)
+            if info is None:
+                raise NotFound(f"{name} is not in registry {self.source.label}")
+            cached = self.cache.read_meta(self.id, path)
+            if cached is not None and digest_bytes(cached) == info.digest:
+                return self._own_entries(name, parse_index(cached))
+            etag = self.cache.read_etag(self.id, path) if cached is not None else None
+            fetched = self.source.fetch(path, etag=etag)
+            data = cached if fetched.not_modified and cached is not None else fetched.data
+            try:
+                snapshot.check_file(path, data)
+                break
+            except DigestMismatch:
+                # A publish may have landed between our snapshot and index reads: the
+                # index is newer than the snapshot we hold. Read the snapshot again,
+                # once; a registry still serving a mismatched pair is refused.
+                if attempt:
+                    raise
+                self._snapshot = None
         entries = self._own_entries(name, parse_index(data))
         self._pending[path] = (data, fetched.etag)
         return entries
