@@ -313,3 +313,30 @@ def test_corrupt_transfers_are_refused_and_nothing_is_cached(
     assert peak < 16 << 20, f"peak {peak} bytes"
     if corrupt == "endless-body":
         assert _SENT[0] <= 1 << 20, f"read {_SENT[0]} bytes past the end"
+
+
+def test_a_publish_landing_between_snapshot_and_index_reads_does_not_fail_the_pull(
+    tmp_path: Path, big_model: bytes
+) -> None:
+    """Found by the load test: the index is newer than the snapshot the client just read."""
+    registry = tmp_path / "registry"
+    publish_folder(registry, f"{NAME}@1.0.0", big_model)
+    other = train_model(random_words(50, seed=3), order=2)
+    snapshots = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        relative = request.url.path.lstrip("/")
+        try:
+            data = layout.to_local(registry, relative).read_bytes()
+        except (ValueError, OSError):
+            return httpx.Response(404)
+        if relative == layout.snapshot_path():
+            snapshots.append(data)
+            if len(snapshots) == 1:
+                publish_folder(registry, f"{NAME}@1.1.0", other)  # lands right after this read
+        return httpx.Response(200, content=data)
+
+    url = f"http://registry-{uuid.uuid4().hex[:8]}.test"
+    result = pull(f"{NAME}@^1", registry=url, transport=httpx.MockTransport(handler))
+    assert result.ref.version == "1.1.0"
+    assert len(snapshots) == 2
