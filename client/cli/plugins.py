@@ -24,6 +24,12 @@ def _loaded(ctx: click.Context) -> Plugins:
     return loaded
 
 
+def _provider(loaded: Plugins, kind: str, name: str) -> str:
+    """The plugin that registered ``name``, or every plugin when several did (unusable)."""
+    owners = loaded.conflicts.get((kind, name))
+    return "CONFLICT:" + "+".join(owners) if owners else loaded.provider(kind, name)
+
+
 def _table(rows: list[list[str]]) -> None:
     if not rows:
         return
@@ -93,7 +99,7 @@ def formats(ctx: click.Context, as_json: bool) -> None:
             "name": fmt.name,
             "extension": fmt.extension,
             "description": fmt.description,
-            "plugin": loaded.provider("formats", fmt.name),
+            "plugin": _provider(loaded, "formats", fmt.name),
             "options": dict(fmt.options),
         }
         for fmt in sorted(loaded.formats.values(), key=lambda f: f.name)
@@ -123,7 +129,7 @@ def generators(ctx: click.Context, as_json: bool) -> None:
         {
             "name": factory.name,
             "description": factory.description,
-            "plugin": loaded.provider("generators", factory.name),
+            "plugin": _provider(loaded, "generators", factory.name),
             "arguments": dict(factory.arguments),
         }
         for factory in sorted(loaded.generators.values(), key=lambda g: g.name)

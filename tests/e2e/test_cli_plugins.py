@@ -284,6 +284,11 @@ def test_two_plugins_registering_one_format_is_an_error_naming_both(
     )
     assert result.returncode == 11
     assert "error: format 'csv' is registered by both 'phony' and 'csv-again'" in result.stderr
+    formats = run_phony("formats", env=env, check=True).stdout
+    assert any(
+        line.split()[:3] == ["csv", ".csv", "CONFLICT:phony+csv-again"]
+        for line in formats.splitlines()
+    )
     # other formats still work
     ok = run_phony(
         "generate", "--schema", str(people), "--count", "2", "--format", "jsonl", env=env
