@@ -258,11 +258,6 @@ class Model:
                 f"model {self.meta.name!r} can produce at most {int(self.distinct_values)} "
                 f"distinct values, fewer than the {count} requested; ask for fewer with --unique"
             )
-        if count and self.distinct_values == 0:
-            raise GenerationError(
-                f"model {self.meta.name!r} cannot produce any value of at most "
-                f"{self.max_length} characters"
-            )
         produced = 0
         attempted = 0
         budget = _ATTEMPTS_PER_VALUE * count + 4 * CHUNK_ROWS
@@ -280,6 +275,14 @@ class Model:
             need = count - produced
             rows = min(CHUNK_ROWS - lo, int(need / max(rate, 0.01) * 1.1) + 64)
             values = self._walk(seed, chunk, lo, lo + rows)
+            if not values and not produced and self.distinct_values == 0:
+                # Checked only when a walk comes back empty: counting the
+                # distinct values walks the whole automaton, which costs more
+                # than generating a few values (phony generate --count 10).
+                raise GenerationError(
+                    f"model {self.meta.name!r} cannot produce any value of at most "
+                    f"{self.max_length} characters"
+                )
             attempted += rows
             lo += rows
             if lo == CHUNK_ROWS:
@@ -335,9 +338,7 @@ class Model:
         for step in range(width + 1):
             if rows.size == 0:
                 break
-            # One word per row of the whole chunk, so row j's draws never
-            # depend on how many rows were asked for.
-            raw = bits.random_raw(CHUNK_ROWS)[lo:hi]
+            raw = _step_words(bits, lo, hi)
             r = raw[rows] >> shift
             pos = t.base[state] + ((r * t.total[state]) >> shift)
             edge = t.lookup(pos, state)
@@ -353,6 +354,23 @@ class Model:
                 out[rows, step] = cp[live]
             state = t.targets[edge[live]]
         return (np.ascontiguousarray(out.T) if step_major else out), ok
+
+
+def _step_words(bits: np.random.PCG64, lo: int, hi: int) -> NDArray[np.uint64]:
+    """Words ``lo:hi`` of the next :data:`CHUNK_ROWS` words of ``bits``, leaving it after them.
+
+    Each step of a chunk consumes one word per row of the whole chunk, so
+    row j's draws never depend on how many rows were asked for. Only the
+    rows walked are drawn; ``advance`` jumps over the others in O(log n)
+    (the same stream as drawing them all), which makes a small count cheap:
+    ``generate(10, seed)`` no longer draws 65,536 words per character.
+    """
+    if lo:
+        bits.advance(lo)
+    raw: NDArray[np.uint64] = bits.random_raw(hi - lo)
+    if hi < CHUNK_ROWS:
+        bits.advance(CHUNK_ROWS - hi)
+    return raw
 
 
 @dataclass(frozen=True, eq=False)
