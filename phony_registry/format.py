@@ -96,14 +96,14 @@ def inflate(data: bytes, max_inflated: int = DEFAULT_MAX_INFLATED) -> bytes:
     if data[:2] != b"\x1f\x8b":
         raise ModelFormatError("not a .phony file (not gzip-compressed)")
     inflater = zlib.decompressobj(wbits=31)
-    out = io.BytesIO()
+    out: list[bytes] = []  # joined once at the end: a BytesIO would copy every chunk twice
     pending: bytes | memoryview = memoryview(data)
     budget = max_inflated
     try:
         while True:
             step = min(budget + 1, _READ_STEP)
             chunk = inflater.decompress(pending, step)
-            out.write(chunk)
+            out.append(chunk)
             budget -= len(chunk)
             if budget < 0:
                 raise DecompressionLimit(
@@ -123,7 +123,7 @@ def inflate(data: bytes, max_inflated: int = DEFAULT_MAX_INFLATED) -> bytes:
             f"{len(inflater.unused_data)} unexpected bytes after the gzip stream "
             "(a concatenated or padded file)"
         )
-    return out.getvalue()
+    return b"".join(out)
 
 
 def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -245,7 +245,9 @@ def decode_array(text: object, dtype: str, path: str) -> np.ndarray[Any, Any]:
     if not isinstance(text, str):
         raise ModelFormatError(f"must be a base64 string, not {_kind(text)}", field=path)
     try:
-        raw = binascii.a2b_base64(text.encode("ascii"), strict_mode=True)
+        # a2b_base64 takes the str itself (ASCII only, else ValueError):
+        # encoding it first would copy a megabyte field for nothing.
+        raw = binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, UnicodeEncodeError, ValueError):
         raise ModelFormatError("is not valid base64", field=path) from None
     size = np.dtype(dtype).itemsize
