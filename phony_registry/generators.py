@@ -224,12 +224,16 @@ def resolve_model_path(spec: str, ctx: BuildContext) -> Path:
         return candidate
     if spec.endswith(".phony"):
         raise ValidationError(f"no such file: {candidate}", field=ctx.field("model"))
+    from phony_registry.errors import RegistryError
     from phony_registry.plugins import get_plugins
 
     name = spec
-    if "/" not in spec and "@" not in spec and ctx.locale:
+    if "/" not in spec.partition("@")[0] and ctx.locale:
         name = f"{ctx.locale}/{spec}"
-    found = get_plugins().manager.hook.phony_resolve_model(spec=name)
+    try:
+        found = get_plugins().manager.hook.phony_resolve_model(spec=name)
+    except RegistryError as exc:  # not in the cache, offline...: say which column asked
+        raise type(exc)(f"{ctx.field('model')}: {exc}") from None
     if found is None:
         raise ValidationError(f"model {name!r} not found", field=ctx.field("model"))
     return Path(found)

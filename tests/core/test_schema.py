@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phony_registry.errors import GenerationError, ValidationError
+from phony_registry.errors import GenerationError, NotFound, ValidationError
 from phony_registry.schema import generate_table, load_schema, parse_schema, write_table
 
 PEOPLE = """
@@ -141,6 +141,12 @@ def test_bad_toml_names_the_file_and_line(tmp_path: Path) -> None:
     path.write_text("[columns.a]\ntype = \n", encoding="utf-8")
     with pytest.raises(ValidationError, match=r"bad.toml: not valid TOML: .*line 2"):
         load_schema(path)
+
+
+def test_a_model_name_not_installed_names_the_column() -> None:
+    data = {"locale": "tr_TR", "columns": {"n": {"type": "ngram", "model": "first_names@1.0.0"}}}
+    with pytest.raises(NotFound, match=r"^columns\.n\.model: tr_TR/first_names@1\.0\.0 "):
+        parse_schema(data)
 
 
 def test_unique_column_that_runs_dry_is_a_generation_error(model_dir: Path) -> None:
