@@ -155,6 +155,16 @@ class Plugins:
                 cli.commands = before
                 self._fail(name, f"command {clash[0]!r} is one of phony's own commands")
                 continue
+            replaced = [c for c in before if cli.commands.get(c) is not before[c]]
+            if replaced:
+                cli.commands = before
+                owner = next(
+                    (p.name for p in self.plugins.values()
+                     if replaced[0] in p.registered.get("commands", [])),
+                    "another plugin",
+                )  # fmt: skip
+                self._fail(name, f"command {replaced[0]!r} is already registered by {owner!r}")
+                continue
             if name in self.plugins:
                 self.plugins[name].registered["commands"] = sorted(added)
 

@@ -274,6 +274,30 @@ def test_register_commands_isolates_a_failing_plugin(capsys: pytest.CaptureFixtu
     )
 
 
+def test_two_plugins_adding_one_command_keeps_the_first(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import click
+
+    def adder(text: str) -> Callable[[Any], None]:
+        def add(cli: Any) -> None:
+            cli.add_command(click.Command("hello", callback=lambda: click.echo(text)))
+
+        return add
+
+    loaded = load_plugins(
+        {
+            "first": _plugin(phony_register_commands=adder("one")),
+            "second": _plugin(phony_register_commands=adder("two")),
+        }
+    )
+    group = click.Group()
+    loaded.register_commands(group)
+    assert loaded.plugins["first"].registered["commands"] == ["hello"]
+    assert "command 'hello' is already registered by 'first'" in loaded.failures["second"]
+    assert "plugin second failed to load" in capsys.readouterr().err
+
+
 def test_generator_lookup() -> None:
     loaded = load_plugins()
     factory = loaded.generator("email")
