@@ -53,6 +53,15 @@ def test_every_hook_is_documented_and_typed(name: str) -> None:
         assert parameter.annotation != inspect.Parameter.empty, parameter.name
 
 
+@pytest.mark.parametrize("name", SPECS)
+def test_every_hook_has_a_section_in_the_plugin_guide(name: str) -> None:
+    guide = (Path(__file__).resolve().parents[2] / "docs" / "plugins.md").read_text("utf-8")
+    assert f"### `{name}(" in guide, f"docs/plugins.md has no section for {name}"
+    parameters = inspect.signature(getattr(hookspecs, name)).parameters
+    heading = next(line for line in guide.splitlines() if line.startswith(f"### `{name}("))
+    assert all(parameter in heading for parameter in parameters), heading
+
+
 def test_single_answer_hook_is_firstresult() -> None:
     assert hookspecs.phony_resolve_model.phony_spec["firstresult"] is True  # type: ignore[attr-defined]
     assert not hookspecs.phony_register_formats.phony_spec["firstresult"]  # type: ignore[attr-defined]
