@@ -96,7 +96,9 @@ def phony_register_commands(cli: Any) -> None:
 def phony_resolve_model(spec: str) -> Path | None:
     """Return the path of the ``.phony`` file a model name stands for, or ``None``.
 
-    Called by the ``ngram`` generator for a ``model`` that is not an existing
-    file. The first plugin returning a path wins; phony's own implementation
-    runs last and looks in registered locale packs, then in the local cache.
+    Called by ``phony generate NAME`` and by the ``ngram`` generator for a
+    ``model`` that is not an existing file; ``spec`` is ``locale/name``,
+    possibly with ``@version``. The first plugin returning a path wins;
+    phony's own implementation runs last and looks in registered locale
+    packs, then in the local cache (raising NotFound when neither has it).
     """
