@@ -502,7 +502,7 @@ BUILTIN_GENERATORS: tuple[GeneratorFactory, ...] = (
             "from": "columns forming the local part, in order",
             "domains": "domains drawn uniformly (default example.com/.net/.org)",
             "separator": 'between the parts (default ".")',
-            "unique": "number repeated addresses: ali.kaya2@... (default false)",
+            "unique": "number repeats: ali.kaya2@... (default false; remembers every address)",
         },
     ),
     GeneratorFactory(
