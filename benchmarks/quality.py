@@ -32,7 +32,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 ORDERS = (2, 3, 4, 5, 6)
-SMOOTHINGS = ("none", "witten-bell")
+SMOOTHINGS = ("none", "witten-bell", "kneser-ney")
 MIN_NOVELTY = 0.5
 
 
@@ -75,50 +75,75 @@ def split(values: list[str]) -> tuple[list[str], set[str]]:
 
 
 def measure(
-    train_values: list[str], held: set[str], order: int, smoothing: str, sample: int
+    train_values: list[str],
+    held: set[str],
+    order: int,
+    smoothing: str,
+    sample: int,
+    seeds: list[int],
 ) -> tuple[float, float, float]:
+    """Novelty, plausibility and good share, each the mean over ``seeds``."""
     from phony_registry.ngram import train
 
     model = train(train_values, name="q", order=order, smoothing=smoothing)
-    generated = model.generate(sample, seed=2024)
     known = set(train_values)
-    novel = [v for v in generated if v not in known]
-    distinct_novel = set(novel)
-    novelty = len(novel) / len(generated)
-    plausible = len(distinct_novel & held) / len(distinct_novel) if distinct_novel else 0.0
-    good = sum(v in held for v in novel) / len(generated)
-    return novelty, plausible, good
+    figures = []
+    for seed in seeds:
+        generated = model.generate(sample, seed=seed)
+        novel = [v for v in generated if v not in known]
+        distinct_novel = set(novel)
+        novelty = len(novel) / len(generated)
+        plausible = len(distinct_novel & held) / len(distinct_novel) if distinct_novel else 0.0
+        good = sum(v in held for v in novel) / len(generated)
+        figures.append((novelty, plausible, good))
+    n = len(figures)
+    return (
+        sum(f[0] for f in figures) / n,
+        sum(f[1] for f in figures) / n,
+        sum(f[2] for f in figures) / n,
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sample", type=int, default=20_000)
+    parser.add_argument("--seeds", type=int, default=3, help="seeds 2024, 2025, ... (mean)")
+    parser.add_argument("--orders", default=",".join(map(str, ORDERS)))
+    parser.add_argument("--smoothings", default=",".join(SMOOTHINGS))
     args = parser.parse_args()
+    orders = [int(o) for o in args.orders.split(",")]
+    smoothings = args.smoothings.split(",")
+    seeds = [2024 + i for i in range(args.seeds)]
     plausibility: dict[tuple[int, str], list[float]] = {}
     novelty_floor: dict[tuple[int, str], float] = {}
-    print(f"sample of {args.sample:,} values per model, seed 2024, Python {sys.version.split()[0]}")
+    print(
+        f"sample of {args.sample:,} values per model, mean of seeds "
+        f"{', '.join(map(str, seeds))}, Python {sys.version.split()[0]}"
+    )
     for label, load in DATASETS.items():
         train_values, held = split(load())
         print(f"\n{label}: {len(train_values)} training values, {len(held)} held out")
         print(f"{'order':>5}  {'smoothing':<12}{'novelty':>9}{'plausible':>11}{'good':>8}")
-        for order in ORDERS:
-            for smoothing in SMOOTHINGS:
+        for order in orders:
+            for smoothing in smoothings:
                 key = (order, smoothing)
                 novelty, plausible, good = measure(
-                    train_values, held, order, smoothing, args.sample
+                    train_values, held, order, smoothing, args.sample, seeds
                 )
                 plausibility.setdefault(key, []).append(plausible)
                 novelty_floor[key] = min(novelty_floor.get(key, 1.0), novelty)
                 print(f"{order:>5}  {smoothing:<12}{novelty:>9.1%}{plausible:>11.2%}{good:>8.2%}")
     print(f"\nhighest mean plausibility with novelty >= {MIN_NOVELTY:.0%} on every list:")
-    for smoothings in (SMOOTHINGS, ("none",)):
+    for allowed in (tuple(smoothings), ("none",)):
         eligible = [
-            k for k in plausibility if k[1] in smoothings and novelty_floor[k] >= MIN_NOVELTY
+            k for k in plausibility if k[1] in allowed and novelty_floor[k] >= MIN_NOVELTY
         ]
+        if not eligible:
+            continue
         best = max(eligible, key=lambda k: sum(plausibility[k]))
         mean = sum(plausibility[best]) / len(plausibility[best])
         print(
-            f"  among smoothing {'/'.join(smoothings)}: order {best[0]}, {best[1]} "
+            f"  among smoothing {'/'.join(allowed)}: order {best[0]}, {best[1]} "
             f"(mean plausibility {mean:.2%}, lowest novelty {novelty_floor[best]:.1%})"
         )
 

@@ -39,10 +39,12 @@ def _echo_json(value: Any) -> None:
 @click.option("--order", type=int, help="N of the N-grams, 1 to 12 [default: 4].")
 @click.option(
     "--smoothing",
-    type=click.Choice(["none", "witten-bell"]),
+    # phony_registry.ngram.SMOOTHINGS, spelled out: importing ngram imports NumPy.
+    type=click.Choice(["none", "witten-bell", "kneser-ney"]),
     default="none",
     show_default=True,
-    help="witten-bell mixes in the one-shorter context: more new values, a little less realistic.",
+    help="witten-bell and kneser-ney mix in the one-shorter context: more new values "
+    "(kneser-ney the most, for as many real ones; see benchmarks/README.md).",
 )
 @click.option("--name", help="Model name [default: SOURCE's file name without extension].")
 @click.option("--locale", help="Locale of the values, e.g. tr_TR.")

@@ -176,6 +176,29 @@ def test_witten_bell_invents_more_and_stays_loadable() -> None:
     assert novel[1] > 2 * novel[0]
 
 
+def test_kneser_ney_borrows_by_continuation_counts() -> None:
+    model = train(["ab", "ab", "c", "a"], name="t", order=2, smoothing="kneser-ney")
+    a = 1  # states: start, "a", "b", "c"
+    lo, hi = int(model.offsets[a]), int(model.offsets[a + 1])
+    tokens = model.tokens[lo:hi].tolist()
+    weights = model.weights[lo:hi].tolist()
+    # N_a = 3 (b, b, end), u_a = 2, D = 3/4. Continuation counts of the empty
+    # context (how many contexts each token follows): end 3 (a, b, c), a 1,
+    # b 1, c 1; 6 in all. weight(x) = (4 count_a(x) - 3)^+ * 6 + 3 u_a K(x)
+    expected = {0: 1 * 6 + 6 * 3, 1: 6 * 1, 2: 5 * 6 + 6 * 1, 3: 6 * 1}
+    assert dict(zip(tokens, weights, strict=True)) == expected
+
+
+def test_kneser_ney_invents_more_than_witten_bell_and_stays_loadable() -> None:
+    names = read_values(SAMPLE)
+    known = set(names)
+    novel = []
+    for smoothing in ("witten-bell", "kneser-ney"):
+        model = load_model(dump_model(train(names, name="n", order=4, smoothing=smoothing)))
+        novel.append(sum(v not in known for v in model.generate(5000, seed=1)))
+    assert novel[1] > novel[0]
+
+
 def test_unknown_smoothing() -> None:
     with pytest.raises(UsageError, match="unknown smoothing 'laplace'"):
         train(["a"], name="t", smoothing="laplace")
