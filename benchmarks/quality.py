@@ -135,9 +135,7 @@ def main() -> None:
                 print(f"{order:>5}  {smoothing:<12}{novelty:>9.1%}{plausible:>11.2%}{good:>8.2%}")
     print(f"\nhighest mean plausibility with novelty >= {MIN_NOVELTY:.0%} on every list:")
     for allowed in (tuple(smoothings), ("none",)):
-        eligible = [
-            k for k in plausibility if k[1] in allowed and novelty_floor[k] >= MIN_NOVELTY
-        ]
+        eligible = [k for k in plausibility if k[1] in allowed and novelty_floor[k] >= MIN_NOVELTY]
         if not eligible:
             continue
         best = max(eligible, key=lambda k: sum(plausibility[k]))

@@ -182,10 +182,10 @@ def test_kneser_ney_borrows_by_continuation_counts() -> None:
     lo, hi = int(model.offsets[a]), int(model.offsets[a + 1])
     tokens = model.tokens[lo:hi].tolist()
     weights = model.weights[lo:hi].tolist()
-    # N_a = 3 (b, b, end), u_a = 2, D = 3/4. Continuation counts of the empty
+    # N_a = 3 (b, b, end), u_a = 2, D = 9/10. Continuation counts of the empty
     # context (how many contexts each token follows): end 3 (a, b, c), a 1,
-    # b 1, c 1; 6 in all. weight(x) = (4 count_a(x) - 3)^+ * 6 + 3 u_a K(x)
-    expected = {0: 1 * 6 + 6 * 3, 1: 6 * 1, 2: 5 * 6 + 6 * 1, 3: 6 * 1}
+    # b 1, c 1; 6 in all. weight(x) = (10 count_a(x) - 9)^+ * 6 + 9 u_a K(x)
+    expected = {0: 1 * 6 + 18 * 3, 1: 18 * 1, 2: 11 * 6 + 18 * 1, 3: 18 * 1}
     assert dict(zip(tokens, weights, strict=True)) == expected
 
 
