@@ -1,0 +1,116 @@
+"""Test 8: schemathesis against the server's own OpenAPI schema: no 5xx, answers as documented.
+
+A real server process on a folder storage holding one published model; every
+operation of ``/openapi.json`` gets generated requests (valid and invalid),
+sent with a publisher's token so that the write endpoints are exercised past
+authentication. A bounded number of examples per operation keeps it to about
+a minute.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import schemathesis
+from hypothesis import HealthCheck, given, settings
+from hypothesis.errors import Unsatisfiable
+from phony_server.storage import LocalStorage
+from phony_server.tokens import TokenStore
+from schemathesis import GenerationMode
+from schemathesis.checks import (
+    content_type_conformance,
+    not_a_server_error,
+    response_schema_conformance,
+    status_code_conformance,
+)
+
+from phony_registry.manifest import Manifest
+from phony_registry.signing import PrivateKey
+from tests.reliability.conftest import digest_of, random_words, start_server, train_model
+
+pytestmark = pytest.mark.e2e
+
+EXAMPLES_PER_OPERATION = 40
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+]
+
+
+@pytest.fixture(scope="module")
+def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """(URL, token) of a server holding ``alice/words@1.0.0``."""
+    storage = tmp_path_factory.mktemp("fuzz") / "registry-data"
+    server = start_server("--storage", str(storage), env={})
+    token, _record = TokenStore(LocalStorage(storage)).create(["alice"])
+    headers = {"Authorization": f"Bearer {token}"}
+    key = PrivateKey.generate()
+    blob = train_model(random_words(100, seed=2), order=2)
+    with httpx.Client(base_url=server.url, headers=headers) as http:
+        http.put("/v1/keys", json={"public_key": key.public_key.to_base64()}).raise_for_status()
+        http.put(f"/v1/blobs/{digest_of(blob)}", content=blob).raise_for_status()
+        manifest = Manifest.model(
+            "alice/words", "1.0.0", digest=digest_of(blob), size=len(blob), format_version=2
+        ).signed(key)
+        http.put("/v1/models/alice/words/versions/1.0.0", content=manifest.to_bytes())
+    yield server.url, token
+    log = server.stop()
+    assert "Traceback" not in log, log
+
+
+@pytest.fixture(scope="module")
+def api_schema(fuzzed: tuple[str, str]) -> Any:
+    """The server's OpenAPI schema, as served."""
+    return schemathesis.openapi.from_url(f"{fuzzed[0]}/openapi.json")
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("mode", [GenerationMode.POSITIVE, GenerationMode.NEGATIVE], ids=str)
+def test_the_api_never_answers_5xx_and_matches_its_schema(
+    api_schema: Any, fuzzed: tuple[str, str], mode: GenerationMode
+) -> None:
+    """Every operation, generated requests valid (positive) or not (negative)."""
+    url, token = fuzzed
+    headers = {"Authorization": f"Bearer {token}"}
+    failures: list[str] = []
+    operations = [result.ok() for result in api_schema.get_all_operations()]
+    assert len(operations) >= 10
+    deadline = time.monotonic() + 150
+
+    for operation in operations:
+
+        @given(case=operation.as_strategy(generation_mode=mode))
+        @settings(
+            max_examples=EXAMPLES_PER_OPERATION,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            derandomize=True,
+            database=None,
+        )
+        def run(case: Any) -> None:
+            case.call_and_validate(base_url=url, headers=headers, checks=CHECKS, timeout=30)
+
+        try:
+            run()
+        except Unsatisfiable:
+            continue  # no parameter or body to make invalid (GET /v1/health ...)
+        except Exception as exc:  # collect every operation's failure, not just the first
+            failures.append(f"{operation.label}: {exc}")
+        assert time.monotonic() < deadline, "fuzzing took over 150 s"
+    assert failures == [], "\n\n".join(failures)
+
+
+def test_the_fuzzed_schema_covers_the_write_endpoints(api_schema: Any) -> None:
+    """Fuzzing means something only if the publishing operations are in the schema."""
+    paths = api_schema.raw_schema["paths"]
+    assert "put" in paths["/v1/blobs/{digest}"]
+    assert "put" in paths["/v1/models/{name}/versions/{version}"]
+    assert "put" in paths["/v1/keys"]
+
+
