@@ -112,5 +112,3 @@ def test_the_fuzzed_schema_covers_the_write_endpoints(api_schema: Any) -> None:
     assert "put" in paths["/v1/blobs/{digest}"]
     assert "put" in paths["/v1/models/{name}/versions/{version}"]
     assert "put" in paths["/v1/keys"]
-
-
