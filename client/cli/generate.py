@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import os
-import secrets
 import sys
-import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -53,6 +51,8 @@ def open_output(output: str | None) -> Iterator[BinaryIO]:
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
+    import tempfile  # only for a file: it costs start-up ~4 ms (shutil, random)
+
     target = Path(output)
     folder = target.parent if str(target.parent) else Path()
     fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
@@ -180,6 +180,8 @@ def generate(
 
         model = load_model(resolve_model(model_spec or ""))
     if seed is None:
+        import secrets  # only without --seed: it costs start-up ~5 ms (hmac, random)
+
         seed = secrets.randbits(63)
         click.echo(f"phony: seed {seed} (pass --seed {seed} to repeat this output)", err=True)
     with open_output(output) as stream:
