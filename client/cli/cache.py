@@ -115,11 +115,14 @@ def _unreferenced_and_junk(store: object) -> list[tuple[str, object, int]]:
     assert isinstance(store, Cache)
     referenced = store.referenced_digests()
     found = []
+    # A concurrent pull may rename or remove a file between listing and stat.
     for digest, path in store.iter_blobs():
         if digest not in referenced:
-            found.append((digest, path, path.stat().st_size))
+            with contextlib.suppress(FileNotFoundError):
+                found.append((digest, path, path.stat().st_size))
     for path in store.iter_temporaries():
-        found.append(("temporary", path, path.stat().st_size))
+        with contextlib.suppress(FileNotFoundError):
+            found.append(("temporary", path, path.stat().st_size))
     return found
 
 
