@@ -27,6 +27,7 @@ import json
 import random
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -370,13 +371,19 @@ class Registry:
     # -- the snapshot ----------------------------------------------------------------------
 
     def update_snapshot(
-        self, paths: list[str], *, force: bool = False, now: datetime | None = None
+        self,
+        paths: list[str],
+        *,
+        force: bool | Callable[[Snapshot], bool] = False,
+        now: datetime | None = None,
     ) -> Snapshot:
         """Re-sign the snapshot listing the current content of ``paths`` (CAS, retried).
 
         The index files are read after the snapshot, so whichever writer
         commits last lists the newest content. Nothing is written when the
-        snapshot already lists that content, unless ``force`` (a refresh).
+        snapshot already lists that content, unless ``force`` says so (a
+        refresh; a callable is asked about the snapshot as read on each try,
+        so replicas refreshing at once re-sign it once).
         """
         for attempt in range(_CAS_ATTEMPTS):
             try:
@@ -385,7 +392,7 @@ class Registry:
             except NotFound:
                 current, tag = None, None
             files = dict(current.files) if current else {}
-            changed = current is None or force
+            changed = current is None or (force(current) if callable(force) else force)
             for path in paths:
                 try:
                     info = FileInfo.of(self.storage.read_bytes(path))
@@ -422,14 +429,14 @@ class Registry:
 
     def refresh_if_due(self, now: datetime | None = None) -> bool:
         """Re-sign the snapshot when less than half its lifetime is left; True if it did."""
-        current = self.snapshot()
         moment = now or datetime.now(UTC)
-        if current is not None:
-            remaining = (current.expires_at - moment).total_seconds()
-            if remaining > self.snapshot_ttl / 2:
-                return False
-        self.update_snapshot([], force=True, now=moment)
-        return True
+
+        def due(snapshot: Snapshot) -> bool:
+            return (snapshot.expires_at - moment).total_seconds() <= self.snapshot_ttl / 2
+
+        before = self.snapshot()
+        after = self.update_snapshot([], force=due, now=moment)
+        return before is None or after.version != before.version
 
     def reconcile(self, older_than: float = 60.0) -> int:
         """Finish publishes that stopped between the index and the snapshot; returns a count."""

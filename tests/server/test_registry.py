@@ -178,3 +178,19 @@ async def test_storage_outage_is_503_with_a_json_body(
     assert health.status_code == 503
     assert health.json()["error"] == "unavailable"
     assert blob_head.status_code in (404, 503)
+
+
+def test_replicas_refreshing_at_once_re_sign_once(tmp_path: Path) -> None:
+    storage = LocalStorage(tmp_path / "store")
+    key = load_registry_key(storage, None)
+    replicas = [Registry(LocalStorage(storage.root), key, snapshot_ttl=86400) for _ in range(4)]
+    first = replicas[0].ensure_snapshot()
+    later = datetime.now(UTC) + timedelta(hours=13)
+    threads = [threading.Thread(target=r.refresh_if_due, kwargs={"now": later}) for r in replicas]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    refreshed = replicas[0].snapshot()
+    assert refreshed is not None
+    assert refreshed.version == first.version + 1
