@@ -65,7 +65,6 @@ def _write_endpoints(url: str) -> set[tuple[str, str]]:
     }
 
 
-@pytest.mark.slow
 def test_bad_tokens_on_every_write_endpoint_are_refused_and_never_leak(
     server: RegistryProcess, storage_dir: Path, tmp_path: Path
 ) -> None:
