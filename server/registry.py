@@ -438,8 +438,16 @@ class Registry:
         after = self.update_snapshot([], force=due, now=moment)
         return before is None or after.version != before.version
 
-    def reconcile(self, older_than: float = 60.0) -> int:
-        """Finish publishes that stopped between the index and the snapshot; returns a count."""
+    def reconcile(self, older_than: float = 60.0, forget_after: float = 600.0) -> int:
+        """Finish publishes that stopped between the index and the snapshot; returns a count.
+
+        A journal entry older than ``older_than`` seconds has its index file
+        listed in the snapshot again (harmless if its publish is still running:
+        the snapshot update is a compare-and-swap that writes only a change).
+        The entry itself is removed only after ``forget_after`` seconds, so a
+        publish slower than ``older_than`` that dies after its index write is
+        still finished by a later pass.
+        """
         done = 0
         now = time.time()
         for marker in list(self.storage.list(_PENDING)):
@@ -455,7 +463,8 @@ class Registry:
                 continue
             if is_index_path(path):
                 self.update_snapshot([path])
-            self.storage.delete(marker)
+            if now - started >= forget_after or not is_index_path(path):
+                self.storage.delete(marker)
             done += 1
         return done
 
