@@ -13,7 +13,6 @@ import contextlib
 import hashlib
 import os
 import pathlib
-import re
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
@@ -33,7 +32,6 @@ from phony_registry.digests import is_digest
 from phony_registry.errors import (
     DigestMismatch,
     InvalidManifest,
-    InvalidName,
     NotFound,
     PayloadTooLarge,
     UsageError,
@@ -46,9 +44,7 @@ from phony_registry.versions import parse_version
 __all__ = ["DigestParam", "ErrorBody", "NameParam", "NamespaceParam", "VersionParam", "router"]
 
 router = APIRouter(prefix="/v1")
-_NAMESPACE = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}[a-z0-9]|[a-z0-9]|[A-Za-z]{2,3}[-_][A-Za-z]{2}")
 _T = TypeVar("_T")
-
 
 _SEGMENT = r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?"
 _LOCALE = r"[A-Za-z]{2,3}[-_][A-Za-z]{2}"
@@ -242,8 +238,6 @@ def registry_keys(request: Request) -> dict[str, Any]:
 def publisher_keys(request: Request, namespace: NamespaceParam) -> dict[str, Any]:
     """Publisher keys registered for a namespace (``_official`` for official names)."""
     scope = None if namespace == "_official" else namespace
-    if scope is not None and _NAMESPACE.fullmatch(scope) is None:
-        raise InvalidName(f"{namespace[:80]!r} is not a namespace", field="namespace")
     keys = _registry(request).publishers.list(scope)
     return {
         "namespace": namespace,
