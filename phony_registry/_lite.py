@@ -34,6 +34,9 @@ __all__ = ["MAX_COUNT", "MAX_FILE_SIZE", "SmallModel", "load_small", "pcg64_word
 
 #: Largest count worth sampling in pure Python (beyond, NumPy's import pays off).
 MAX_COUNT = 1000
+# ... and largest number of characters (count times the mean training length):
+# about 4 us each here, so some 30 ms, half of what importing NumPy costs.
+_MAX_CHARACTERS = 8000
 #: Largest file (bytes) this module reads.
 MAX_FILE_SIZE = 256 << 10
 # Largest inflated document (bytes) and model (edges) this module reads.
@@ -196,6 +199,7 @@ class SmallModel:
     """A small, valid, current-version model, as plain lists."""
 
     column_name: str
+    mean_length: float  # of the training values
     alphabet: str
     start: int
     max_length: int
@@ -206,6 +210,10 @@ class SmallModel:
     cumulative: list[int]  # per edge: inclusive global cumulative weight
     tokens: list[int]
     targets: list[int]
+
+    def worth_it(self, count: int) -> bool:
+        """Whether ``count`` values come faster from here than by importing NumPy."""
+        return count <= MAX_COUNT and count * self.mean_length <= _MAX_CHARACTERS
 
     def generate(self, count: int, seed: int) -> list[str] | None:
         """The values :meth:`Model.generate` gives, or None if they are slow to come."""
@@ -304,9 +312,9 @@ def _model(doc: object) -> SmallModel:
         {"values", "unique_values", "characters", "max_length", "length_histogram"},
     )
     big = 2**63 - 1
-    _int(training["values"], 0, big)
+    values = _int(training["values"], 0, big) or 0
     _int(training["unique_values"], 0, big, nullable=True)
-    _int(training["characters"], 0, big)
+    characters = _int(training["characters"], 0, big) or 0
     _int(training["max_length"], 0, _MAX_VALUE_LENGTH, nullable=True)
     histogram = training["length_histogram"]
     if histogram is not None:
@@ -316,10 +324,15 @@ def _model(doc: object) -> SmallModel:
             _int(count, 0, big)
     generation = _object(top["generation"], {"max_length"})
     max_length = _int(generation["max_length"], 1, _MAX_VALUE_LENGTH)
-    return _automaton(top["model"], column=kind or "value", max_length=max_length or 1)
+    return _automaton(
+        top["model"],
+        column=kind or "value",
+        mean_length=characters / values if values else float(max_length or 1),
+        max_length=max_length or 1,
+    )
 
 
-def _automaton(value: object, *, column: str, max_length: int) -> SmallModel:
+def _automaton(value: object, *, column: str, mean_length: float, max_length: int) -> SmallModel:
     m = _object(value, {"order", "alphabet", "start", "offsets", "tokens", "weights", "targets"})
     _int(m["order"], 1, _ORDER_MAX)
     alphabet = _text(m["alphabet"], nullable=False) or ""
@@ -358,6 +371,7 @@ def _automaton(value: object, *, column: str, max_length: int) -> SmallModel:
             raise _NotMine
     return SmallModel(
         column_name=column,
+        mean_length=mean_length,
         alphabet=alphabet,
         start=start,
         max_length=max_length,

@@ -120,9 +120,10 @@ def _small_model(path: Path, count: int, unique: bool) -> SmallModel | None:
     try:
         if path.stat().st_size > _lite.MAX_FILE_SIZE:
             return None
-        return _lite.load_small(path.read_bytes())
+        small = _lite.load_small(path.read_bytes())
     except OSError:
         return None  # the full reader reports it
+    return small if small is not None and small.worth_it(count) else None
 
 
 @click.command()

@@ -71,6 +71,17 @@ def test_pinned_outputs_hold_without_numpy() -> None:
     assert small.generate(6, 42) == ["Ömür", "Özpetek", "Zemzem", "Fedeniz", "İlbey", "Basriye"]
 
 
+def test_worth_it_only_for_a_few_thousand_characters() -> None:
+    names = _lite.load_small(dump_model(SMALL))
+    long_values = _lite.load_small(dump_model(train([n * 4 for n in NAMES[:200]], name="l")))
+    assert names is not None
+    assert long_values is not None
+    assert names.worth_it(1000)
+    assert not names.worth_it(_lite.MAX_COUNT + 1)
+    assert long_values.worth_it(10)
+    assert not long_values.worth_it(1000)
+
+
 def test_slow_to_come_is_left_to_the_numpy_path() -> None:
     doc = json.loads(json.dumps(SMALL_DOC))
     doc["generation"]["max_length"] = 1  # almost every walk is too long
