@@ -279,16 +279,21 @@ def verify_index(files: Mapping[str, bytes], public: PublicKey) -> list[str]:
     return problems
 
 
-def check_index(root: Path, key: PrivateKey | None = None) -> list[str]:
+def check_index(
+    root: Path, key: PrivateKey | None = None, *, fresh: Mapping[str, bytes] | None = None
+) -> list[str]:
     """Compare ``root`` with a fresh build and verify its signatures; return the problems.
 
     With ``key`` every byte must match except the snapshot's version and
     signature; without it, a throw-away key signs the rebuild and signatures
     are left out of the comparison (they are verified against the official
-    public key instead).
+    public key instead). ``fresh`` is a build made beforehand with a
+    throw-away key (tests reuse one).
     """
     committed = read_index(root)
-    fresh = build_files(key or PrivateKey.generate(), snapshot_version=1)
+    if fresh is None or key is not None:
+        fresh = build_files(key or PrivateKey.generate(), snapshot_version=1)
+    fresh = dict(fresh)
     problems = []
     public = official_key()
     if committed.get(REGISTRY_KEY) != public.to_pem():

@@ -71,6 +71,12 @@ def test_private_key_is_not_in_the_repository() -> None:
             assert marker not in path.read_bytes(), path
 
 
+@pytest.fixture(scope="module")
+def keyless_build() -> dict[str, bytes]:
+    """One build signed with a throw-away key, shared by the tamper tests (a build takes ~1 s)."""
+    return build_files(PrivateKey.generate(), snapshot_version=1)
+
+
 @pytest.fixture
 def copy_of_index(tmp_path: Path) -> Path:
     target = tmp_path / "index"
@@ -78,31 +84,36 @@ def copy_of_index(tmp_path: Path) -> Path:
     return target
 
 
-def test_check_reports_a_tampered_blob(copy_of_index: Path) -> None:
+def test_check_reports_a_tampered_blob(
+    copy_of_index: Path, keyless_build: dict[str, bytes]
+) -> None:
     files = read_index(copy_of_index)
     pack = Manifest.from_bytes(files[manifest_path("tr_TR", "1.0.0")])
     path = copy_of_index / blob_path(pack.members[0].digest)
     data = bytearray(path.read_bytes())
     data[len(data) // 2] ^= 0x01
     path.write_bytes(bytes(data))
-    problems = check_index(copy_of_index)
+    problems = check_index(copy_of_index, fresh=keyless_build)
     assert any(blob_path(pack.members[0].digest) in p and "differs" in p for p in problems)
     assert any("blob of" in p and "corrupt" in p for p in problems)
 
 
-def test_check_reports_an_edited_manifest(copy_of_index: Path) -> None:
+def test_check_reports_an_edited_manifest(
+    copy_of_index: Path, keyless_build: dict[str, bytes]
+) -> None:
     path = copy_of_index / manifest_path("en_US/cities", "1.0.0")
     path.write_bytes(path.read_bytes().replace(b"US city names", b"US town names"))
-    problems = check_index(copy_of_index)
+    problems = check_index(copy_of_index, fresh=keyless_build)
     assert any("manifests/en_us/cities/1.0.0.json: differs" in p for p in problems)
     assert any("not as indexed" in p for p in problems)
 
 
-def test_check_reports_a_stale_file(copy_of_index: Path) -> None:
+def test_check_reports_a_stale_file(copy_of_index: Path, keyless_build: dict[str, bytes]) -> None:
     stale = copy_of_index / "blobs" / "sha256" / "00" / ("0" * 64)
     stale.parent.mkdir(parents=True, exist_ok=True)
     stale.write_bytes(b"left over")
-    assert any("not produced by the build" in p for p in check_index(copy_of_index))
+    problems = check_index(copy_of_index, fresh=keyless_build)
+    assert any("not produced by the build" in p for p in problems)
 
 
 def test_building_without_a_key_is_a_clear_error(capsys: pytest.CaptureFixture[str]) -> None:
@@ -121,7 +132,7 @@ def test_a_key_other_than_the_official_one_is_refused(
 
 
 def test_check_names_a_changed_data_library(
-    copy_of_index: Path, monkeypatch: pytest.MonkeyPatch
+    copy_of_index: Path, monkeypatch: pytest.MonkeyPatch, keyless_build: dict[str, bytes]
 ) -> None:
     import phony_client.official as official
     from phony_client.official_data import SOURCES, DataSource
@@ -136,7 +147,7 @@ def test_check_names_a_changed_data_library(
     monkeypatch.setattr(official, "SOURCES", {**SOURCES, "faker": newer})
     path = copy_of_index / manifest_path("tr_TR/cities", "1.0.0")
     path.write_bytes(path.read_bytes().replace(b"Turkish cities", b"Turkish towns"))
-    problems = check_index(copy_of_index)
+    problems = check_index(copy_of_index, fresh=keyless_build)
     hint = [p for p in problems if p.startswith("data sources:")]
     assert hint, problems
     assert f"built from Faker {faker.version}" in hint[0]
