@@ -136,7 +136,9 @@ def test_eight_pulls_without_the_lock_still_give_one_correct_blob(
 ) -> None:
     """Test 2: the file lock is a no-op in eight concurrent ``phony`` processes."""
     digest = publish_folder(slow_host.root, f"{NAME}@1.0.0", big_model)
-    slow_host.chunk, slow_host.delay = 4096, 0.03
+    # Slow enough that every process asks for the blob before the first has it all,
+    # even on a busy machine (start-up takes up to a second or two there).
+    slow_host.chunk, slow_host.delay = 4096, 0.15
     processes = []
     for _ in range(8):
         args = [sys.executable, "-c", NO_LOCK, *_pull_args(slow_host.url)[1:]]
@@ -146,9 +148,9 @@ def test_eight_pulls_without_the_lock_still_give_one_correct_blob(
         time.sleep(0.1)  # staggered: later writers start while earlier ones are half-way
     results = [(p.wait(timeout=120), *p.communicate()) for p in processes]
     assert [code for code, _, _ in results] == [0] * 8, results
-    # Without the lock every process downloaded, several at once: the race really happened.
-    assert slow_host.requests.count(layout.blob_path(digest)) == 8
-    assert slow_host.max_active >= 2
+    # Without the lock the processes downloaded side by side: the race really happened.
+    assert slow_host.requests.count(layout.blob_path(digest)) >= 4
+    assert slow_host.max_active >= 4
     cache = Cache()
     assert cache.blob_path(digest).read_bytes() == big_model
     assert cache_blob_problems(cache.root) == []
@@ -238,11 +240,14 @@ def test_pull_when_writes_fail_with_enospc_is_a_clean_error(
     """Test 3, simulated (runs everywhere): writes fail with ENOSPC half-way through the blob."""
     registry = tmp_path / "registry"
     publish_folder(registry, f"{NAME}@1.0.0", big_model)
-    monkeypatch.setattr(os, "fdopen", _FullDisk(os.fdopen, room=len(big_model) // 2))
-    with pytest.raises(CacheError, match="No space left on device"):
-        pull(f"{NAME}@1.0.0", registry=str(registry))
-    monkeypatch.undo()
+    # A context of its own: undoing the whole fixture would also undo this test's
+    # private cache and config dir (the autouse clean_environ fixture).
+    with monkeypatch.context() as patch:
+        patch.setattr(os, "fdopen", _FullDisk(os.fdopen, room=len(big_model) // 2))
+        with pytest.raises(CacheError, match="No space left on device"):
+            pull(f"{NAME}@1.0.0", registry=str(registry))
     root = Cache().root
+    assert root == _cache()
     assert [f for f in _files_under(root) if f.startswith(("blobs/", "refs/"))] == []
     assert pull(f"{NAME}@1.0.0", registry=str(registry)).ref.digest == digest_of(big_model)
 
