@@ -86,6 +86,7 @@ def _refs_point_at_good_blobs() -> list[str]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(600)  # the loop stops itself after 300 s; the default is 300 s
 def test_killed_pulls_never_leave_a_wrong_file_at_a_final_path(
     tmp_path: Path, slow_host: SlowHost, big_model: bytes
 ) -> None:

@@ -49,6 +49,7 @@ def server(s3_registry: S3Registry) -> Iterator[RegistryProcess]:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(720)  # TIME_LIMIT plus set-up and checks; the default is 300 s
 def test_a_thousand_push_pull_cycles_without_an_error(
     s3_registry: S3Registry, server: RegistryProcess
 ) -> None:
