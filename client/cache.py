@@ -178,7 +178,8 @@ class Cache:
         self.ensure()
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, name = tempfile.mkstemp(prefix=".tmp-", dir=target.parent)
+            # Named after the digest, so that prune can tell a running download by its lock.
+            fd, name = tempfile.mkstemp(prefix=f".tmp-{target.name}-", dir=target.parent)
         except OSError as exc:
             raise CacheError(f"cannot write to the cache at {self.root}: {exc.strerror}") from None
         temp = Path(name)
@@ -228,6 +229,19 @@ class Cache:
         base = self.root / "blobs"
         if base.is_dir():
             yield from base.glob("sha256/*/.tmp-*")
+
+    def in_use(self, temporary: Path) -> bool:
+        """True if a running download is writing ``temporary`` (it holds the blob's lock)."""
+        from filelock import Timeout
+
+        match = re.fullmatch(r"\.tmp-([0-9a-f]{64})-.*", temporary.name)
+        if match is None:
+            return False
+        try:
+            with self.lock(match.group(1), timeout=0):
+                return False
+        except Timeout:
+            return True
 
     # -- registry metadata ------------------------------------------------------
 

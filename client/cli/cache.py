@@ -121,6 +121,8 @@ def _unreferenced_and_junk(store: object) -> list[tuple[str, object, int]]:
             with contextlib.suppress(FileNotFoundError):
                 found.append((digest, path, path.stat().st_size))
     for path in store.iter_temporaries():
+        if store.in_use(path):
+            continue  # a pull is downloading into it right now
         with contextlib.suppress(FileNotFoundError):
             found.append(("temporary", path, path.stat().st_size))
     return found
