@@ -346,3 +346,25 @@ def test_a_publish_landing_between_snapshot_and_index_reads_does_not_fail_the_pu
     result = pull(f"{NAME}@^1", registry=url, transport=httpx.MockTransport(handler))
     assert result.ref.version == "1.1.0"
     assert len(snapshots) == 2
+
+
+def test_prune_during_a_pull_leaves_the_download_alone(
+    slow_host: SlowHost, big_model: bytes
+) -> None:
+    """Found next to test 1: ``phony cache prune`` removed a running pull's temporary file."""
+    digest = publish_folder(slow_host.root, f"{NAME}@1.0.0", big_model)
+    slow_host.chunk, slow_host.delay = 4096, 0.1  # a few seconds per download
+    pulling = subprocess.Popen(
+        _pull_args(slow_host.url), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    deadline = time.monotonic() + 30
+    while not list(Cache().iter_temporaries()):
+        assert time.monotonic() < deadline, "the pull never started its download"
+        assert pulling.poll() is None, pulling.communicate()
+        time.sleep(0.05)
+    prune = _run([*phony_command(), "cache", "prune"])
+    assert prune.returncode == 0, prune.stderr
+    assert prune.stdout.startswith("removed 0 file(s)"), prune.stdout
+    _out, err = pulling.communicate(timeout=60)
+    assert pulling.returncode == 0, err
+    assert Cache().verify_blob(digest)
