@@ -44,6 +44,7 @@ __all__ = [
     "error_from_response",
     "is_http_url",
     "push",
+    "require_token",
 ]
 
 API_PREFIX = "/v1"
@@ -260,6 +261,18 @@ class RegistryClient:
         return result
 
 
+def require_token(url: str) -> str:
+    """The token for ``url`` (``PHONY_TOKEN`` or ``phony login``'s), or Unauthorized."""
+    from phony_client.credentials import token_for
+
+    token = token_for(url)
+    if not token:
+        raise Unauthorized(
+            f"no token for {url}: run `phony login --registry {url}` or set PHONY_TOKEN"
+        )
+    return token
+
+
 def push(
     url: str,
     blob: Path,
@@ -277,13 +290,7 @@ def push(
     uploads it otherwise, then publishes the manifest. The token comes from
     ``token``, ``PHONY_TOKEN`` or ``phony login``'s credentials, in that order.
     """
-    from phony_client.credentials import token_for
-
-    token = token or token_for(url)
-    if not token:
-        raise Unauthorized(
-            f"no token for {url}: run `phony login --registry {url}` or set PHONY_TOKEN"
-        )
+    token = token or require_token(url)
     if manifest.digest is None:
         raise UsageError("pushing a pack to a server is not supported yet; push its members")
     from phony_registry.names import parse_name

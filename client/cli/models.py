@@ -133,6 +133,11 @@ def push(
             "push needs a registry: --registry PATH|URL, PHONY_REGISTRY or default_registry "
             "in config.toml"
         )
+    if is_url(location):
+        from phony_client.remote import require_token
+
+        # Before creating a key: a push that cannot be authorised changes nothing.
+        require_token(location)
     key, created = load_or_create_publisher_key(key_path)
     if created:
         from phony_client.publish import default_key_path

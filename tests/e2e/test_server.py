@@ -115,6 +115,8 @@ def test_refusals_are_one_clear_line(
 
     no_token = run_phony("models", "push", str(names), "alice/names@1.0.0", "--registry", url)
     assert "phony login" in _one_error_line(no_token)
+    assert no_token.stderr.count("\n") == 1  # nothing before the error, not even a new key
+    assert not (Path(os.environ["PHONY_CONFIG_DIR"]) / "keys").exists()
 
     bob = _token(run_phony, storage, "--namespace", "bob")
     wrong = run_phony(
