@@ -13,10 +13,11 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from phony_registry.errors import ValidationError
+from phony_registry.errors import PhonyError, ValidationError
 
 __all__ = [
     "canonical_json",
+    "json_kind",
     "loads_object",
     "signing_bytes",
 ]
@@ -53,20 +54,57 @@ def signing_bytes(obj: Mapping[str, Any]) -> bytes:
     return canonical_json({k: v for k, v in obj.items() if k != "signatures"})
 
 
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(f"duplicate key {key[:80]!r}")
+
+
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
     result = dict(pairs)
     if len(result) != len(pairs):
         # Two readers could each pick a different value; refuse the ambiguity.
-        raise ValueError("duplicate key in object")
+        seen: set[str] = set()
+        for key, _ in pairs:
+            if key in seen:
+                raise _DuplicateKey(key)
+            seen.add(key)
     return result
 
 
-def loads_object(data: bytes, what: str = "document") -> dict[str, Any]:
-    """Parse UTF-8 JSON that must be an object; raise :class:`ValidationError` otherwise."""
+def json_kind(value: object) -> str:
+    """How an error message names the JSON type of ``value`` ("an array", "null"...)."""
+    names = {
+        dict: "an object",
+        list: "an array",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        type(None): "null",
+    }
+    return names.get(type(value), type(value).__name__)
+
+
+def loads_object(
+    data: bytes, what: str = "document", *, error: type[PhonyError] = ValidationError
+) -> dict[str, Any]:
+    """Parse strict UTF-8 JSON that must be an object, or raise ``error`` saying why.
+
+    ``what`` names the document at the start of the message (``""`` for none).
+
+    Every reader of untrusted JSON (manifests, snapshots, index lines, model
+    files, uploads) goes through here, so all of them refuse duplicate keys
+    and survive any nesting depth with one of phony's own errors.
+    """
+    prefix = f"{what}: " if what else ""
     try:
         value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except (UnicodeDecodeError, ValueError) as exc:
-        raise ValidationError(f"{what} is not valid UTF-8 JSON: {exc}") from None
+    except UnicodeDecodeError as exc:
+        raise error(f"{prefix}not UTF-8 JSON (bad byte at offset {exc.start})") from None
+    except RecursionError:
+        raise error(f"{prefix}invalid JSON (nested too deeply)") from None
+    except ValueError as exc:
+        raise error(f"{prefix}invalid JSON ({exc})") from None
     if not isinstance(value, dict):
-        raise ValidationError(f"{what} is not a JSON object")
+        raise error(f"{prefix}the JSON document is {json_kind(value)}, not an object")
     return value

@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from phony_registry.canonical import json_kind, loads_object
 from phony_registry.errors import DecompressionLimit, ModelFormatError, UnsupportedFormatVersion
 from phony_registry.model import (
     FORMAT_VERSION,
@@ -126,48 +127,15 @@ def inflate(data: bytes, max_inflated: int = DEFAULT_MAX_INFLATED) -> bytes:
     return b"".join(out)
 
 
-def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    """A JSON object, refused if a key repeats (readers could disagree on its value)."""
-    doc: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in doc:
-            raise ModelFormatError(f"invalid JSON (duplicate key {key[:80]!r})")
-        doc[key] = value
-    return doc
-
-
 def load_document(
     source: bytes | str | os.PathLike[str], *, max_inflated: int = DEFAULT_MAX_INFLATED
 ) -> dict[str, Any]:
     """The JSON object inside a ``.phony`` file or its bytes, not yet validated."""
     raw = inflate(_read_source(source), max_inflated)
-    try:
-        doc = json.loads(raw.decode("utf-8"), object_pairs_hook=_unique_keys)
-    except UnicodeDecodeError as exc:
-        raise ModelFormatError(f"not UTF-8 JSON (bad byte at offset {exc.start})") from None
-    except RecursionError:
-        raise ModelFormatError("invalid JSON (nested too deeply)") from None
-    except ValueError as exc:
-        raise ModelFormatError(f"invalid JSON ({exc})") from None
-    if not isinstance(doc, dict):
-        raise ModelFormatError(f"the JSON document is {_kind(doc)}, not an object")
-    return doc
+    return loads_object(raw, "", error=ModelFormatError)
 
 
 # -- document -> Model ---------------------------------------------------------
-
-
-def _kind(value: object) -> str:
-    names = {
-        dict: "an object",
-        list: "an array",
-        str: "a string",
-        bool: "a boolean",
-        int: "an integer",
-        float: "a number",
-        type(None): "null",
-    }
-    return names.get(type(value), type(value).__name__)
 
 
 def _version(doc: dict[str, Any]) -> int:
@@ -177,7 +145,9 @@ def _version(doc: dict[str, Any]) -> int:
     if isinstance(version, bool) or not isinstance(version, int):
         if "format_version" not in doc:
             raise ModelFormatError("missing", field="format_version")
-        raise ModelFormatError(f"must be an integer, not {_kind(version)}", field="format_version")
+        raise ModelFormatError(
+            f"must be an integer, not {json_kind(version)}", field="format_version"
+        )
     if version > FORMAT_VERSION:
         raise UnsupportedFormatVersion(
             f"format version {version} is newer than this phony supports "
@@ -243,7 +213,7 @@ def load_model(
 def decode_array(text: object, dtype: str, path: str) -> np.ndarray[Any, Any]:
     """Decode a base64 little-endian integer array field (``dtype`` like ``<u4``)."""
     if not isinstance(text, str):
-        raise ModelFormatError(f"must be a base64 string, not {_kind(text)}", field=path)
+        raise ModelFormatError(f"must be a base64 string, not {json_kind(text)}", field=path)
     try:
         # a2b_base64 takes the str itself (ASCII only, else ValueError):
         # encoding it first would copy a megabyte field for nothing.
@@ -278,7 +248,8 @@ class _Checker:
         value = parent.get(key)
         if not isinstance(value, dict):
             self.fail(
-                path, "missing" if key not in parent else f"must be an object, not {_kind(value)}"
+                path,
+                "missing" if key not in parent else f"must be an object, not {json_kind(value)}",
             )
             self.broken.add(path)
             return {}
@@ -300,7 +271,7 @@ class _Checker:
             return default
         value = parent[key]
         if not kind(value):
-            self.fail(path, f"must be {what}, not {_kind(value)}")
+            self.fail(path, f"must be {what}, not {json_kind(value)}")
             return default
         return value
 

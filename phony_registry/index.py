@@ -16,7 +16,6 @@ one the snapshot lists (mix-and-match). See ``docs/registry-protocol.md``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
@@ -159,12 +158,7 @@ def parse_index(data: bytes) -> list[IndexEntry]:
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            value = json.loads(line)
-        except ValueError:
-            raise ValidationError(f"index line {number} is not JSON") from None
-        if not isinstance(value, dict):
-            raise ValidationError(f"index line {number} is not an object")
+        value = loads_object(line.encode("utf-8"), f"index line {number}")
         entries.append(IndexEntry.from_dict(value))
     return entries
 

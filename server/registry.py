@@ -23,7 +23,6 @@ finishes the job.
 from __future__ import annotations
 
 import contextlib
-import json
 import random
 import time
 from collections import OrderedDict
@@ -34,6 +33,7 @@ from typing import Any
 from phony_server.keys import PublisherKeys
 from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
 
+from phony_registry.canonical import loads_object
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import (
     AlreadyExists,
@@ -71,15 +71,6 @@ _PENDING = f"{PRIVATE_PREFIX}pending/"
 _MAX_DEPTH = 32
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
-    result: dict[str, Any] = {}
-    for key, value in pairs:
-        if key in result:
-            raise InvalidManifest(f"duplicate key {key!r}")
-        result[key] = value
-    return result
-
-
 def _depth(data: bytes) -> int:
     depth = deepest = 0
     in_string = escaped = False
@@ -107,17 +98,7 @@ def parse_manifest_body(body: bytes) -> Manifest:
     """Parse an uploaded manifest strictly: UTF-8, no duplicate keys, shallow nesting."""
     if _depth(body) > _MAX_DEPTH:
         raise InvalidManifest(f"JSON nested deeper than {_MAX_DEPTH} levels")
-    try:
-        data = json.loads(body.decode("utf-8"), object_pairs_hook=_no_duplicates)
-    except UnicodeDecodeError as exc:
-        raise InvalidManifest(f"not UTF-8 (bad byte at offset {exc.start})") from None
-    except RecursionError:
-        raise InvalidManifest("JSON nested too deeply") from None
-    except ValueError as exc:
-        raise InvalidManifest(f"not JSON: {exc}") from None
-    if not isinstance(data, dict):
-        raise InvalidManifest("a manifest is a JSON object")
-    return Manifest.from_dict(data)
+    return Manifest.from_dict(loads_object(body, "manifest", error=InvalidManifest))
 
 
 class Registry:
