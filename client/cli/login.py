@@ -30,16 +30,15 @@ def own_public_keys() -> list[PublicKey]:
 @click.option(
     "--registry",
     "url",
-    envvar="PHONY_REGISTRY",
-    required=True,
-    help="Registry server URL, e.g. http://127.0.0.1:8000 (or PHONY_REGISTRY).",
+    help="Registry server URL (http://127.0.0.1:8000) or a name from config.toml; "
+    "default: PHONY_REGISTRY, then the configured default registry.",
 )
 @click.option(
     "--no-register-key",
     is_flag=True,
     help="Do not register your publisher key(s) with the registry.",
 )
-def login(url: str, no_register_key: bool) -> None:
+def login(url: str | None, no_register_key: bool) -> None:
     """Store a token for a registry server; reads it from a prompt or from stdin.
 
     The token is checked with the registry first, then written to the config
@@ -47,8 +46,11 @@ def login(url: str, no_register_key: bool) -> None:
     are registered for the token's namespaces so your pushes verify.
     """
     from phony_client.credentials import normalize_url, store_token
+    from phony_client.pull import registry_location
     from phony_client.remote import RegistryClient, is_http_url
 
+    # The same resolution as push and pull: a configured name, the environment, the default.
+    url = registry_location(url)
     if not is_http_url(url):
         raise UsageError(f"{url!r} is not a registry server URL (http:// or https://)")
     url = normalize_url(url)

@@ -284,3 +284,26 @@ def test_two_servers_on_one_folder_race_publishes(tmp_path: Path, run_phony: Run
     finally:
         first.stop()
         second.stop()
+
+
+def test_login_takes_a_configured_registry_name(
+    tmp_path: Path, run_phony: Run, registry_server: RegistryProcess
+) -> None:
+    storage = Path(registry_server.args[1])
+    config = Path(os.environ["PHONY_CONFIG_DIR"])
+    config.mkdir(parents=True, exist_ok=True)
+    (config / "config.toml").write_text(
+        f'default_registry = "team"\n\n[registries.team]\nurl = "{registry_server.url}"\n'
+    )
+    token = _token(run_phony, storage, "--namespace", "alice")
+
+    by_name = run_phony("login", "--registry", "team", input=token + "\n", check=True)
+    assert f"logged in to {registry_server.url}" in by_name.stdout
+    by_default = run_phony("login", "--no-register-key", input=token + "\n", check=True)
+    assert f"logged in to {registry_server.url}" in by_default.stdout
+
+    names = _train(run_phony, tmp_path / "names.phony")
+    run_phony("models", "push", str(names), "alice/names@1.0.0", "--registry", "team", check=True)
+
+    folder = run_phony("login", "--registry", str(tmp_path), input=token + "\n")
+    assert "is not a registry server URL" in _one_error_line(folder)
