@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import os
 import pathlib
+import re
 import tempfile
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any, TypeVar
@@ -34,6 +35,7 @@ from phony_registry.errors import (
     InvalidManifest,
     NotFound,
     PayloadTooLarge,
+    PhonyError,
     UsageError,
     ValidationError,
 )
@@ -41,7 +43,15 @@ from phony_registry.names import ModelName, parse_name
 from phony_registry.signing import PublicKey
 from phony_registry.versions import parse_version
 
-__all__ = ["DigestParam", "ErrorBody", "NameParam", "NamespaceParam", "VersionParam", "router"]
+__all__ = [
+    "DigestParam",
+    "ErrorBody",
+    "NameParam",
+    "NamespaceParam",
+    "VersionParam",
+    "manifest_fast_path",
+    "router",
+]
 
 router = APIRouter(prefix="/v1")
 _T = TypeVar("_T")
@@ -50,9 +60,8 @@ _SEGMENT = r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?"
 _LOCALE = r"[A-Za-z]{2,3}[-_][A-Za-z]{2}"
 #: Path parameters, with the shapes the OpenAPI schema advertises (the full
 #: rules, reserved namespaces included, are phony_registry.names').
-NameParam = Annotated[
-    str, Path(pattern=rf"^(?:{_LOCALE}(?:/{_SEGMENT})?|{_SEGMENT}/{_SEGMENT})$", max_length=129)
-]
+_NAME = rf"^(?:{_LOCALE}(?:/{_SEGMENT})?|{_SEGMENT}/{_SEGMENT})$"
+NameParam = Annotated[str, Path(pattern=_NAME, max_length=129)]
 _NUMBER = r"(?:0|[1-9]\d{0,8})"
 VersionParam = Annotated[
     str,
@@ -180,17 +189,42 @@ def version_info(request: Request, name: NameParam, version: VersionParam) -> di
 async def manifest(request: Request, name: NameParam, ref: str) -> Response:
     """The stored manifest selected by a version, range, tag (``latest``) or digest."""
     registry = _registry(request)
+    body, headers = await _blocking(registry, lambda: _find_manifest(registry, name, ref))
+    return Response(body, media_type="application/json", headers=headers)
 
-    def find() -> tuple[Any, bytes]:
-        entry = registry.resolve(parse_name(name), ref)
-        return entry, registry.manifest_bytes(entry)
 
-    entry, body = await _blocking(registry, find)
-    return Response(
-        body,
-        media_type="application/json",
-        headers={"ETag": f'"{entry.manifest}"', "X-Phony-Version": entry.version},
-    )
+def _find_manifest(registry: Registry, name: str, ref: str) -> tuple[bytes, dict[str, str]]:
+    """Body and headers of the manifest API's answer (the route's and the fast path's)."""
+    entry = registry.resolve(parse_name(name), ref)
+    body = registry.manifest_bytes(entry)
+    return body, {"ETag": f'"{entry.manifest}"', "X-Phony-Version": entry.version}
+
+
+_MANIFEST_ROUTE = re.compile(r"/v1/models/(?P<name>.*)/manifests/(?P<ref>[^/]+)")
+_NAME_RE = re.compile(_NAME)
+
+
+def manifest_fast_path(registry: Registry, path: str) -> tuple[bytes, dict[str, str]] | None:
+    """Answer ``GET path`` of the manifest API without FastAPI, or None to leave it to the route.
+
+    Why it is fast: it skips routing, request objects and dependency
+    resolution, about 60 % of the route's time under load, and on a folder
+    the index lookup is one ``stat`` (:meth:`Registry.entries`). It answers
+    only what the route would answer 200 with the same body and headers: a
+    folder storage (reads inline, as :func:`_blocking` does), a name the
+    route's pattern accepts, and a manifest found; everything else, errors
+    included, goes on to the route, which words the refusal.
+    """
+    match = _MANIFEST_ROUTE.fullmatch(path)
+    if match is None or not isinstance(registry.storage, LocalStorage):
+        return None
+    name = match["name"]
+    if len(name) > 129 or _NAME_RE.fullmatch(name) is None:
+        return None
+    try:
+        return _find_manifest(registry, name, match["ref"])
+    except PhonyError:
+        return None
 
 
 @router.get("/models/{name:path}", responses=_ERRORS)

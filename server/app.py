@@ -20,7 +20,7 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from phony_server.api import router
+from phony_server.api import manifest_fast_path, router
 from phony_server.keys import load_registry_key
 from phony_server.registry import Registry
 from phony_server.settings import Settings
@@ -143,7 +143,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     app.include_router(web_router)
     # Last: everything else is a path of the static registry layout.
     app.add_route("/{path:path}", layout_file, methods=["GET", "HEAD"], include_in_schema=False)
-    app.add_middleware(LayoutFastPath, registry=registry)
+    app.add_middleware(LayoutFastPath, registry=registry, routes=[manifest_fast_path])
     return app
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from phony_server.storage import Storage, check_key
@@ -30,7 +31,7 @@ from phony_registry.layout import BLOBS_DIR, INDEX_DIR, MANIFESTS_DIR, REGISTRY_
 if TYPE_CHECKING:
     from phony_server.registry import Registry
 
-__all__ = ["LayoutFastPath", "blob_response", "layout_file"]
+__all__ = ["FastRoute", "LayoutFastPath", "blob_response", "layout_file"]
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
@@ -181,6 +182,11 @@ async def blob_response(request: Request, storage: Storage, digest: str) -> Resp
     )
 
 
+#: A route answered by :class:`LayoutFastPath`: ``(registry, request path)`` to
+#: ``(JSON body, headers)``, or None to leave the request to the application.
+FastRoute = Callable[["Registry", str], "tuple[bytes, dict[str, str]] | None"]
+
+
 class LayoutFastPath:
     """ASGI middleware answering ``GET``/``HEAD`` of small layout files of a local storage.
 
@@ -188,13 +194,22 @@ class LayoutFastPath:
     folder they are served here straight from the page cache, without routing
     or request objects. Anything else, and any file that is missing, goes on
     to the application (which answers 404s and S3 storages the normal way).
+    ``routes`` answer ``GET``s of API paths the same way (JSON only), such as
+    :func:`phony_server.api.manifest_fast_path`.
     """
 
-    def __init__(self, app: Any, registry: Registry) -> None:
+    def __init__(self, app: Any, registry: Registry, routes: Sequence[FastRoute] = ()) -> None:
         self.app = app
         self.registry = registry
+        self.routes = tuple(routes)
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and self.routes:
+            for route in self.routes:
+                answer = route(self.registry, scope["path"])
+                if answer is not None:
+                    await self._send_json(send, *answer)
+                    return
         if scope["type"] == "http" and scope["method"] in ("GET", "HEAD"):
             path = scope["path"][1:]
             kind = _kind(path)
@@ -227,4 +242,14 @@ class LayoutFastPath:
         ]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
         body = b"" if scope["method"] == "HEAD" else data
+        await send({"type": "http.response.body", "body": body})
+
+    @staticmethod
+    async def _send_json(send: Any, body: bytes, extra: dict[str, str]) -> None:
+        headers = [(name.lower().encode(), value.encode()) for name, value in extra.items()]
+        headers += [
+            (b"content-length", str(len(body)).encode()),
+            (b"content-type", b"application/json"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
         await send({"type": "http.response.body", "body": body})
