@@ -22,10 +22,14 @@ depends on them. Everything is safe to delete: ``phony cache rm`` and
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import json
 import os
+import queue
 import re
+import sys
+import threading
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -49,6 +53,82 @@ CACHEDIR_TAG = (
     b"# For information about cache directory tags see https://bford.info/cachedir/\n"
 )
 _CHUNK = 1 << 20
+#: Bytes written between two requests to start writing the blob out to disk.
+_WRITEBACK_EVERY = 8 << 20
+
+
+class _HashingThread:
+    """A :class:`Hasher` fed on a second thread, so hashing overlaps receiving and writing.
+
+    Why it is fast: hashlib releases the GIL while it hashes a buffer of more
+    than 2 KiB, so sha256 (about as costly as receiving the bytes) runs on
+    another core instead of between reads. At most ``depth`` chunks wait,
+    which bounds the memory held.
+    """
+
+    def __init__(self, depth: int = 4) -> None:
+        self._hasher = Hasher()
+        self._queue: queue.Queue[bytes | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread: threading.Thread | None = threading.Thread(
+            target=self._run, name="phony-sha256", daemon=True
+        )
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (chunk := self._queue.get()) is not None:
+            if self._error is None:
+                try:
+                    self._hasher.update(chunk)
+                except BaseException as exc:  # handed to the caller by finish()
+                    self._error = exc  # keep draining, so that update() never blocks
+
+    def update(self, chunk: bytes) -> None:
+        """Queue the next chunk (waits while ``depth`` chunks are waiting)."""
+        self._queue.put(chunk)
+
+    def finish(self) -> Hasher:
+        """Wait until every queued chunk is hashed; the hasher."""
+        self.stop()
+        if self._error is not None:
+            raise self._error
+        return self._hasher
+
+    def stop(self) -> None:
+        """End the thread once the queued chunks are done (idempotent)."""
+        if self._thread is not None:
+            self._queue.put(None)
+            self._thread.join()
+            self._thread = None
+
+
+def _start_writeback(fd: int, offset: int, length: int) -> None:
+    """Ask the kernel to start writing a byte range of ``fd`` to disk, without waiting.
+
+    Why: written pages otherwise stay dirty until the closing ``fsync``,
+    which then waits for the whole file (60 ms per 128 MB on the benchmark
+    machine); started during the download, the writes overlap receiving.
+    Linux's ``sync_file_range(SYNC_FILE_RANGE_WRITE)``; elsewhere nothing.
+    """
+    call = _sync_file_range()
+    if call is not None:
+        call(fd, offset, length, 2)  # SYNC_FILE_RANGE_WRITE; a failure only costs speed
+
+
+@functools.cache
+def _sync_file_range() -> Any:
+    """libc's ``sync_file_range``, or None where there is none."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        function = ctypes.CDLL(None, use_errno=True).sync_file_range
+    except (OSError, AttributeError):
+        return None
+    function.argtypes = [ctypes.c_int, ctypes.c_longlong, ctypes.c_longlong, ctypes.c_uint]
+    function.restype = ctypes.c_int
+    return function
 
 
 def cache_dir() -> Path:
@@ -171,6 +251,12 @@ class Cache:
         Raises :class:`DigestMismatch` (and keeps nothing) if the bytes are
         not the promised ones; a stream longer than ``size`` is cut off at
         the first extra byte.
+
+        Why it is fast: each chunk is hashed on a second thread
+        (:class:`_HashingThread`) while this one receives and writes the
+        next, and the kernel is told to start writing the file out every few
+        megabytes (:func:`_start_writeback`), so the closing ``fsync`` waits
+        for the last few only.
         """
         import tempfile
 
@@ -183,24 +269,31 @@ class Cache:
         except OSError as exc:
             raise CacheError(f"cannot write to the cache at {self.root}: {exc.strerror}") from None
         temp = Path(name)
-        hasher = Hasher()
+        hashing = _HashingThread()
         try:
+            received = flushed = 0
             with os.fdopen(fd, "wb") as handle:
                 for chunk in chunks:
-                    hasher.update(chunk)
-                    if size is not None and hasher.size > size:
+                    received += len(chunk)
+                    if size is not None and received > size:
                         raise DigestMismatch(
                             f"blob {digest}: more than the {size} bytes the manifest promises"
                         )
                     handle.write(chunk)
+                    hashing.update(chunk)
+                    if received - flushed >= _WRITEBACK_EVERY:
+                        handle.flush()
+                        _start_writeback(handle.fileno(), flushed, received - flushed)
+                        flushed = received
                 handle.flush()
                 os.fsync(handle.fileno())
-            hasher.check(digest, size, what=f"blob {digest}")
+            hashing.finish().check(digest, size, what=f"blob {digest}")
             temp.chmod(0o644)
             temp.replace(target)
         except OSError as exc:
             raise CacheError(f"cannot write {target}: {exc.strerror or exc}") from None
         finally:
+            hashing.stop()
             with contextlib.suppress(FileNotFoundError):
                 temp.unlink()
         return target
