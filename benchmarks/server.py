@@ -15,7 +15,9 @@ What it does, in a temporary storage, cache and config dir, against one
    through the pull's own transfer path (``HttpSource.stream`` into
    ``Cache.store_blob``: hashed while written, size and digest checked,
    renamed into place), against ``hashlib.sha256`` of the same bytes in
-   memory on this machine (target: at least half the sha256 speed);
+   memory on this machine (target: at least half the sha256 speed), and
+   the same pull from a bare socket server sending the blob from memory
+   (the client's ceiling without uvicorn's work on the same cores);
 3. index and manifest ``GET``s per second and latency percentiles at 32
    concurrent connections for ``--seconds`` each: with ``wrk`` if it is
    installed (Debian package ``wrk``), else a bounded asyncio loop of httpx
@@ -23,25 +25,27 @@ What it does, in a temporary storage, cache and config dir, against one
 
 Only 127.0.0.1 is contacted; every loop is bounded in count or time.
 
-Figures from one run (shared 2-core VM, load average about 4 from other jobs,
-Python 3.11.7, uvicorn 0.54 with httptools, wrk 4.1; they vary by about 30%
-from run to run)::
+Figures from one run (shared 2-core VM, load average 0.8-1.2, 2026-11-25
+21:00 UTC, Python 3.11.7, uvicorn 0.54 with httptools, wrk 4.1; they vary by
+about 30% from run to run, more on a busy machine)::
 
     1. pull of a 1.02 MB model, one `phony models pull` process, empty cache
-       median of 5: 492 ms wall, 2.1 MB/s end to end; `phony --help`: 181 ms
-    2. a 256 MB blob; sha256 of it in memory: 1,461 MB/s
-       pull path (HttpSource.stream -> Cache.store_blob): 353 MB/s, 0.24x sha256
-       the server alone (http.client readinto, no hashing): 1,851 MB/s, 1.27x sha256
+       median of 5: 354 ms wall, 2.9 MB/s end to end; `phony --help`: 83 ms
+    2. a 256 MB blob; sha256 of it in memory: 1,369 MB/s
+       pull path (HttpSource.stream -> Cache.store_blob): 885 MB/s, 0.65x sha256
+       the server alone (http.client readinto, no hashing): 1,270 MB/s, 0.93x sha256
+       pull path from a bare server sending from memory: 1,075 MB/s, 0.79x sha256
     3. GETs at 32 concurrent connections, one uvicorn worker, 10 s each (wrk)
-       snapshot                 10,784 GETs/s  p50   2.4 ms  p99  12.3 ms
-       index file               10,500 GETs/s  p50   2.6 ms  p99  12.3 ms
-       manifest file             8,703 GETs/s  p50   2.7 ms  p99  14.0 ms
-       manifest API (latest)     3,259 GETs/s  p50   7.5 ms  p99  52.1 ms
+       snapshot                 11,501 GETs/s  p50   2.7 ms  p99   5.3 ms
+       index file               11,354 GETs/s  p50   2.7 ms  p99   5.5 ms
+       manifest file            11,212 GETs/s  p50   2.8 ms  p99   3.8 ms
+       manifest API (latest)     9,269 GETs/s  p50   3.4 ms  p99   6.7 ms
 
-The server meets its targets (static GETs well over 3,000/s with p99 under
-20 ms; blobs sent faster than sha256 runs). The pull path misses "half the
-sha256 speed": the client receives through httpx in 64 KB pieces (about
-300 MB/s at best here, before hashing) and fsyncs the blob, all in one thread.
+Every target is met in that run. The pull path receives blob bodies through
+``http.client`` in 1 MiB reads, hashes on a second thread and starts the
+file's write-back during the download (benchmarks/README.md, "Pulling a
+large blob"); the manifest API is answered by the layout fast path with a
+folder's index files cached by version tag ("Index and manifest GETs").
 """
 
 from __future__ import annotations
