@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from phony_client.cache import Cache, Ref
 from phony_client.config import Config, RegistryState, is_offline, load_config, registry_id
@@ -366,7 +366,7 @@ def resolve_cached(
 
 
 def _record(
-    session: RegistrySession, entry: IndexEntry, manifest: Manifest, **extra: object
+    session: RegistrySession, entry: IndexEntry, manifest: Manifest, **extra: Any
 ) -> Ref:
     return Ref(
         name=manifest.name,

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
 from phony_client.cli._output import echo_json, echo_table, human_size, short_digest
+
+if TYPE_CHECKING:
+    from phony_client.cache import Cache
 
 __all__ = ["cache"]
 
@@ -25,7 +30,7 @@ def ls(as_json: bool) -> None:
     refs = list(store.iter_refs())
     blobs = [(d, p.stat().st_size) for d, p in store.iter_blobs()]
     referenced = store.referenced_digests()
-    result = {
+    result: dict[str, Any] = {
         "path": str(store.root),
         "models": [
             {
@@ -72,15 +77,15 @@ def verify(as_json: bool) -> None:
     from phony_client.cache import Cache
 
     store = Cache()
-    report = []
+    report: list[dict[str, Any]] = []
     for digest, _path in store.iter_blobs():
         report.append({"digest": digest, "ok": store.verify_blob(digest)})
     present = {r["digest"] for r in report}
-    missing = []
+    missing: list[dict[str, str]] = []
     for ref in store.iter_refs():
-        for digest in (ref.digest, ref.derived):
-            if digest and digest not in present:
-                missing.append({"model": f"{ref.name}@{ref.version}", "digest": digest})
+        for wanted in (ref.digest, ref.derived):
+            if wanted and wanted not in present:
+                missing.append({"model": f"{ref.name}@{ref.version}", "digest": wanted})
     corrupt = [r["digest"] for r in report if not r["ok"]]
     if as_json:
         echo_json(
@@ -109,12 +114,9 @@ def verify(as_json: bool) -> None:
         )
 
 
-def _unreferenced_and_junk(store: object) -> list[tuple[str, object, int]]:
-    from phony_client.cache import Cache
-
-    assert isinstance(store, Cache)
+def _unreferenced_and_junk(store: Cache) -> list[tuple[str, Path, int]]:
     referenced = store.referenced_digests()
-    found = []
+    found: list[tuple[str, Path, int]] = []
     # A concurrent pull may rename or remove a file between listing and stat.
     for digest, path in store.iter_blobs():
         if digest not in referenced:
@@ -189,7 +191,7 @@ def rm(reference: str, as_json: bool) -> None:
     removed = [(d, p, s) for d, p, s in _unreferenced_and_junk(store) if d != "temporary"]
     for _digest, path, _size in removed:
         with contextlib.suppress(FileNotFoundError):
-            path.unlink()  # type: ignore[attr-defined]
+            path.unlink()
     if as_json:
         echo_json(
             {

@@ -148,7 +148,7 @@ def list_(as_json: bool) -> None:
     click.echo("\ntrusted keys:")
     rows = [
         [
-            t["keyid"][:16],
+            (t["keyid"] or "")[:16],
             f"namespace {t['namespace']}" if t["namespace"] else f"registry {t['registry']}",
             t["key"],
             t["comment"],
