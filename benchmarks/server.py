@@ -180,7 +180,6 @@ def _pull_speeds(home: Path, url: str, digest: str, size: int, runs: int) -> lis
     """Bytes/s of ``runs`` blob pulls through ``HttpSource.stream`` into ``Cache.store_blob``."""
     from phony_client.cache import Cache
     from phony_client.sources import HttpSource
-
     from phony_registry.layout import blob_path
 
     speeds = []
@@ -196,9 +195,8 @@ def _pull_speeds(home: Path, url: str, digest: str, size: int, runs: int) -> lis
 
 
 def bench_blob(home: Path, url: str, storage: Path, megabytes: int) -> None:
-    from phony_server.storage import LocalStorage
-
     from phony_registry.layout import blob_path
+    from phony_server.storage import LocalStorage
 
     rng = random.Random(1)
     data = b"".join(rng.randbytes(1 << 20) for _ in range(megabytes))

@@ -36,7 +36,6 @@ from pathlib import Path
 from typing import Any
 
 from phony_client.config import atomic_write
-
 from phony_registry.digests import Hasher, digest_hex
 from phony_registry.errors import CacheError, DigestMismatch
 

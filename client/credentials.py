@@ -17,7 +17,6 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from phony_client.config import config_dir
-
 from phony_registry.errors import ConfigError, UsageError
 
 __all__ = [

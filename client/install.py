@@ -32,7 +32,6 @@ from phony_client.cache import Ref
 from phony_client.config import Config, load_config, registry_id
 from phony_client.locales import parse_locale
 from phony_client.pull import PullResult, official_location, pull
-
 from phony_registry.errors import NotFound, OfflineError, RegistryError, UsageError
 from phony_registry.names import is_locale
 

@@ -19,7 +19,6 @@ from pathlib import Path
 from typing import Any
 
 from phony_client.locales import Resolution, parse_locale_chain, resolve_models
-
 from phony_registry.errors import UsageError, ValidationError
 
 __all__ = [

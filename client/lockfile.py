@@ -25,7 +25,6 @@ from pathlib import Path
 
 from phony_client.cache import Ref
 from phony_client.config import atomic_write
-
 from phony_registry.digests import is_digest
 from phony_registry.errors import ConfigError, DigestMismatch, PhonyError
 from phony_registry.names import parse_name

@@ -15,7 +15,6 @@ from pathlib import Path
 
 from phony_client.cache import Cache, Ref
 from phony_client.config import is_offline
-
 from phony_registry.errors import DigestMismatch, NotFound, OfflineError, UsageError
 from phony_registry.names import split_reference
 from phony_registry.versions import parse_spec, select

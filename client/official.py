@@ -30,7 +30,6 @@ from pathlib import Path
 from typing import Any
 
 from phony_client.official_data import OFFICIAL_LOCALES, SOURCES, ModelData, locale_models
-
 from phony_registry.canonical import canonical_json, loads_object
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import ConfigError, IntegrityError, PhonyError

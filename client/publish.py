@@ -37,7 +37,6 @@ from phony_client.config import (
     load_config,
     registry_id,
 )
-
 from phony_registry import layout
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import AlreadyExists, ConfigError, Forbidden, UsageError

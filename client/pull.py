@@ -36,7 +36,6 @@ from typing import TYPE_CHECKING, Any
 from phony_client.cache import Cache, Ref
 from phony_client.config import Config, RegistryState, is_offline, load_config, registry_id
 from phony_client.sources import Source, open_source
-
 from phony_registry import layout
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import (

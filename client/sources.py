@@ -24,7 +24,6 @@ from typing import TYPE_CHECKING, Protocol
 from urllib.parse import unquote, urlsplit
 
 from phony_client.config import is_offline, registry_id
-
 from phony_registry.errors import NotFound, OfflineError, RegistryUnavailable
 from phony_registry.layout import to_local
 

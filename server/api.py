@@ -20,11 +20,6 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from phony_server.registry import Registry, parse_manifest_body
-from phony_server.settings import Settings
-from phony_server.static import blob_response
-from phony_server.storage import LocalStorage
-from phony_server.tokens import TokenRecord, TokenStore
 from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
@@ -42,6 +37,11 @@ from phony_registry.errors import (
 from phony_registry.names import ModelName, parse_name
 from phony_registry.signing import PublicKey
 from phony_registry.versions import parse_version
+from phony_server.registry import Registry, parse_manifest_body
+from phony_server.settings import Settings
+from phony_server.static import blob_response
+from phony_server.storage import LocalStorage
+from phony_server.tokens import TokenRecord, TokenStore
 
 __all__ = [
     "DigestParam",

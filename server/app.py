@@ -20,6 +20,12 @@ from typing import Any
 
 from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from phony_registry.errors import PhonyError
 from phony_server.api import manifest_fast_path, router
 from phony_server.keys import load_registry_key
 from phony_server.registry import Registry
@@ -28,12 +34,6 @@ from phony_server.static import LayoutFastPath, layout_file
 from phony_server.storage import Storage
 from phony_server.tokens import TokenStore
 from phony_server.web import router as web_router
-from starlette.concurrency import run_in_threadpool
-from starlette.exceptions import HTTPException
-from starlette.requests import Request
-from starlette.responses import JSONResponse
-
-from phony_registry.errors import PhonyError
 
 __all__ = ["create_app", "create_app_from_env"]
 

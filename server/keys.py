@@ -28,12 +28,11 @@ import os
 import time
 from pathlib import Path
 
-from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
-
 from phony_registry.errors import ConfigError, NotFound
 from phony_registry.layout import registry_key_path
 from phony_registry.names import canonical_key
 from phony_registry.signing import PrivateKey, PublicKey, save_private_key
+from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
 
 __all__ = [
     "OFFICIAL",

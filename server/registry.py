@@ -30,9 +30,6 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from phony_server.keys import PublisherKeys
-from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
-
 from phony_registry.canonical import loads_object
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import (
@@ -63,6 +60,8 @@ from phony_registry.layout import (
 from phony_registry.manifest import Manifest
 from phony_registry.names import ModelName, parse_name
 from phony_registry.signing import PrivateKey
+from phony_server.keys import PublisherKeys
+from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
 
 __all__ = ["Registry", "parse_manifest_body"]
 

@@ -18,9 +18,9 @@ from typing import Any
 import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
-from phony_server.storage import CHUNK_SIZE, ObjectInfo, Storage, WriteConflict, check_key
 
 from phony_registry.errors import NotFound, RegistryUnavailable
+from phony_server.storage import CHUNK_SIZE, ObjectInfo, Storage, WriteConflict, check_key
 
 __all__ = ["S3Storage"]
 

@@ -27,9 +27,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phony_server.storage import LocalStorage, Storage
-
 from phony_registry.errors import UsageError
+from phony_server.storage import LocalStorage, Storage
 
 __all__ = ["DEFAULT_MAX_UPLOAD", "Settings", "parse_size"]
 

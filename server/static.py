@@ -19,7 +19,6 @@ import re
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from phony_server.storage import Storage, check_key
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
@@ -27,6 +26,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from phony_registry.digests import is_digest
 from phony_registry.errors import NotFound, RegistryUnavailable
 from phony_registry.layout import BLOBS_DIR, INDEX_DIR, MANIFESTS_DIR, REGISTRY_KEY, SNAPSHOT
+from phony_server.storage import Storage, check_key
 
 if TYPE_CHECKING:
     from phony_server.registry import Registry

@@ -21,8 +21,6 @@ import time
 from dataclasses import asdict, dataclass, field
 from hashlib import sha256
 
-from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
-
 from phony_registry.errors import (
     Forbidden,
     InvalidName,
@@ -31,6 +29,7 @@ from phony_registry.errors import (
     UsageError,
 )
 from phony_registry.names import RESERVED_NAMESPACES, canonical_key, is_locale
+from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
 
 __all__ = [
     "TOKEN_PREFIX",

@@ -24,18 +24,18 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
-from phony_server.samples import DEFAULT_SAMPLES, MAX_SEED, SampleCache, Samples, parse_seed
 
 from phony_registry.errors import NotFound, PhonyError
 from phony_registry.names import ModelName, is_locale, normalize_locale, parse_name
+from phony_server.samples import DEFAULT_SAMPLES, MAX_SEED, SampleCache, Samples, parse_seed
 
 if TYPE_CHECKING:
     import jinja2
-    from phony_server.registry import Registry
 
     from phony_registry.index import IndexEntry
     from phony_registry.manifest import Manifest
     from phony_registry.model import Model
+    from phony_server.registry import Registry
 
 __all__ = ["SECURITY_HEADERS", "SignatureStatus", "router"]
 

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+
 from phony_client.cli._output import echo_json, echo_table, human_size, short_digest
 
 if TYPE_CHECKING:
@@ -165,7 +166,6 @@ def prune(dry_run: bool, as_json: bool) -> None:
 def rm(reference: str, as_json: bool) -> None:
     """Remove NAME (every version) or NAME@SPEC from the cache, and blobs left unused."""
     from phony_client.cache import Cache
-
     from phony_registry.errors import NotFound
     from phony_registry.names import split_reference
     from phony_registry.versions import parse_spec

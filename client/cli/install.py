@@ -8,8 +8,8 @@ in which configured registries are tried.
 from __future__ import annotations
 
 import click
-from phony_client.cli._output import echo_json, human_size, short_digest
 
+from phony_client.cli._output import echo_json, human_size, short_digest
 from phony_registry.errors import UsageError
 
 __all__ = ["install"]

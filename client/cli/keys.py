@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from phony_client.cli._output import echo_json, echo_table
 
 __all__ = ["keys"]
@@ -28,7 +29,6 @@ def keys() -> None:
 def generate(name: str, as_json: bool) -> None:
     """Create an Ed25519 key pair; the private key is written 0600 in the config dir."""
     from phony_client.config import keys_dir
-
     from phony_registry.errors import UsageError
     from phony_registry.signing import PrivateKey, save_private_key
 
@@ -52,7 +52,6 @@ def generate(name: str, as_json: bool) -> None:
 
 def _own_keys() -> list[dict[str, str]]:
     from phony_client.config import iter_private_key_files
-
     from phony_registry.errors import ConfigError
     from phony_registry.signing import load_private_key
 
@@ -106,7 +105,6 @@ def _pins() -> list[dict[str, object]]:
 def list_(as_json: bool) -> None:
     """Show own keys, trusted keys and pinned registry keys (public halves only)."""
     from phony_client.config import load_config
-
     from phony_registry.signing import OFFICIAL_REGISTRY_KEY, PublicKey
 
     config = load_config()
@@ -177,7 +175,6 @@ def trust(key: str, namespace: str | None, registry: str | None, comment: str) -
     from phony_client.config import RegistryState, TrustedKey, load_config, save_config
     from phony_client.pull import registry_location
     from phony_client.sources import open_source
-
     from phony_registry.errors import UsageError
     from phony_registry.names import is_locale, parse_name
     from phony_registry.signing import PublicKey

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+
 from phony_client.cli._output import echo_json, echo_table, human_size, short_digest
 
 __all__ = ["models"]
@@ -124,7 +125,6 @@ def push(
     from phony_client.publish import load_or_create_publisher_key, push_to_folder
     from phony_client.pull import official_location, registry_location
     from phony_client.sources import is_url
-
     from phony_registry.errors import UsageError
 
     location = registry_location(registry)
@@ -221,7 +221,6 @@ def pull(
     """Pull models (NAME[@VERSION|RANGE|latest|sha256:DIGEST]) into the local cache."""
     from phony_client import lockfile
     from phony_client.pull import pull as do_pull
-
     from phony_registry.errors import UsageError
 
     if locked:
@@ -311,7 +310,6 @@ def info(reference: str, registry: str | None, as_json: bool) -> None:
 def _cached_info(reference: str) -> dict[str, Any]:
     from phony_client.cache import Cache
     from phony_client.lookup import find_cached_ref
-
     from phony_registry.canonical import loads_object
     from phony_registry.layout import manifest_path
     from phony_registry.names import canonical_key
@@ -335,7 +333,6 @@ def _cached_info(reference: str) -> dict[str, Any]:
 
 def _registry_info(reference: str, registry: str | None) -> dict[str, Any]:
     from phony_client.pull import RegistrySession, registry_location
-
     from phony_registry.index import resolve
     from phony_registry.names import split_reference
 

@@ -97,6 +97,7 @@ def serve(
 ) -> None:
     """Serve a registry over HTTP (a local folder by default, or an S3 bucket)."""
     import uvicorn
+
     from phony_server.app import create_app
     from phony_server.settings import parse_size
 

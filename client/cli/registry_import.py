@@ -122,10 +122,9 @@ def import_index(
 ) -> None:
     """Import a static registry folder, such as registry-index/, into this registry's storage."""
     from phony_client.cli.registry import _settings
+    from phony_registry.signing import PublicKey, official_key
     from phony_server.keys import load_registry_key
     from phony_server.registry import Registry
-
-    from phony_registry.signing import PublicKey, official_key
 
     if trusted_key is None:
         trusted = official_key()

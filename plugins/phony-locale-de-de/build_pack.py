@@ -29,7 +29,6 @@ from datetime import timedelta
 from pathlib import Path
 
 from phony_client.official_data import SOURCES, normalise, read_origin
-
 from phony_registry.digests import digest_bytes
 from phony_registry.index import FileInfo, IndexEntry, Snapshot, render_index
 from phony_registry.layout import (

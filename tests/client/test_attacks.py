@@ -12,9 +12,9 @@ import shutil
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from phony_client.pull import pull
 from registry_sim import RegistrySim, cache_files, train_bytes
 
+from phony_client.pull import pull
 from phony_registry import layout
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import (

@@ -17,10 +17,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from phony_client._blob_transport import READ_SIZE, BlobTransport, blob_transport
 from phony_client.cache import Cache, _HashingThread
 from phony_client.sources import HttpSource
-
 from phony_registry.digests import Hasher
 from phony_registry.errors import DigestMismatch, NotFound, RegistryUnavailable
 

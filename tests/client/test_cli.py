@@ -6,9 +6,10 @@ import json
 from pathlib import Path
 
 import pytest
+from registry_sim import train_bytes
+
 from phony_client.cache import Cache
 from phony_client.cli import main
-from registry_sim import train_bytes
 
 
 def phony(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str, str]:

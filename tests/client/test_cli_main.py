@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import click
 import pytest
-from phony_client.cli import cli, main
 
+from phony_client.cli import cli, main
 from phony_registry.errors import DigestMismatch, PhonyError
 
 

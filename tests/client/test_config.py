@@ -7,6 +7,8 @@ import stat
 from pathlib import Path
 
 import pytest
+from registry_sim import RegistrySim
+
 from phony_client.config import (
     Config,
     RegistryConfig,
@@ -17,8 +19,6 @@ from phony_client.config import (
     save_config,
 )
 from phony_client.pull import official_location, pull, registry_location
-from registry_sim import RegistrySim
-
 from phony_registry.errors import ConfigError, KeyChangedError
 from phony_registry.signing import PrivateKey
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import phony_index
 import pytest
+from registry_sim import RegistrySim, cache_files, train_bytes
+
+import phony_index
 from phony_client.cli import main
 from phony_client.config import Config, RegistryConfig
 from phony_client.install import parse_install_target, registry_order
 from phony_client.pull import official_location
-from registry_sim import RegistrySim, cache_files, train_bytes
-
 from phony_registry.layout import blob_path, manifest_path
 from phony_registry.manifest import PackMember
 

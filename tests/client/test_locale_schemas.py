@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import phony_index
 import pytest
-from phony_client.locale_schemas import load_locale_schema, ready_schema_names
 
+import phony_index
+from phony_client.locale_schemas import load_locale_schema, ready_schema_names
 from phony_registry.errors import NotFound, UsageError
 from phony_registry.layout import blob_path, manifest_path
 from phony_registry.schema import generate_table

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from phony_client.locales import parse_locale, parse_locale_chain, resolve_models
 
+from phony_client.locales import parse_locale, parse_locale_chain, resolve_models
 from phony_registry.errors import NotFound, UsageError
 
 PACKS = {

@@ -5,10 +5,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import phony_index
 import pytest
-from phony_client.official import BUILD_TIME, build_files, check_index, main, read_index
 
+import phony_index
+from phony_client.official import BUILD_TIME, build_files, check_index, main, read_index
 from phony_registry.index import Snapshot
 from phony_registry.layout import SNAPSHOT, blob_path, manifest_path
 from phony_registry.manifest import Manifest

@@ -7,6 +7,7 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+
 from phony_client.official_data import (
     OFFICIAL_LOCALES,
     SOURCES,
@@ -17,7 +18,6 @@ from phony_client.official_data import (
     pair_suffixes,
     read_origin,
 )
-
 from phony_registry.errors import TrainingError, UsageError
 
 pytest.importorskip("faker", reason="the official data is read from Faker (a dev dependency)")

@@ -7,12 +7,12 @@ import stat
 from pathlib import Path
 
 import pytest
+from registry_sim import train_bytes
+
 from phony_client.config import keys_dir
 from phony_client.lockfile import install_locked, read_lock, write_lock
 from phony_client.publish import push_to_folder
 from phony_client.pull import pull
-from registry_sim import train_bytes
-
 from phony_registry import layout
 from phony_registry.errors import AlreadyExists, DigestMismatch, Forbidden, UsageError
 from phony_registry.index import Snapshot, parse_index

@@ -6,12 +6,12 @@ import json
 from pathlib import Path
 
 import pytest
+from registry_sim import RegistrySim, cache_files, train_bytes
+
 from phony_client.cache import Cache
 from phony_client.lookup import find_cached_model
 from phony_client.pull import pull
 from phony_client.sources import FolderSource
-from registry_sim import RegistrySim, cache_files, train_bytes
-
 from phony_registry.digests import digest_bytes, digest_file
 from phony_registry.errors import DigestMismatch, NotFound, OfflineError, UsageError
 from phony_registry.manifest import PackMember

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from phony_client.pull import pull
-from phony_client.sources import FolderSource, HttpSource, open_source
 from registry_sim import FolderOverHttp, RegistrySim, cache_files, train_bytes
 
+from phony_client.pull import pull
+from phony_client.sources import FolderSource, HttpSource, open_source
 from phony_registry import layout
 from phony_registry.errors import DigestMismatch, NotFound, OfflineError, RegistryUnavailable
 

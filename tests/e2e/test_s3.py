@@ -11,9 +11,9 @@ from subprocess import CompletedProcess
 
 import httpx
 import pytest
+
 from phony_server.s3 import S3Storage
 from phony_server.storage import WriteConflict
-
 from tests.e2e.conftest import RegistryProcess, S3Endpoint, race_publishes, start_registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]

@@ -18,8 +18,6 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
-from phony_server.storage import LocalStorage
-from phony_server.tokens import TokenStore
 from schemathesis import GenerationMode
 from schemathesis.checks import (
     content_type_conformance,
@@ -30,6 +28,8 @@ from schemathesis.checks import (
 
 from phony_registry.manifest import Manifest
 from phony_registry.signing import PrivateKey
+from phony_server.storage import LocalStorage
+from phony_server.tokens import TokenStore
 from tests.reliability.conftest import digest_of, random_words, start_server, train_model
 
 pytestmark = pytest.mark.e2e

@@ -18,11 +18,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from phony_server.storage import LocalStorage
-from phony_server.tokens import TokenStore
 
 from phony_registry.manifest import Manifest
 from phony_registry.signing import PrivateKey
+from phony_server.storage import LocalStorage
+from phony_server.tokens import TokenStore
 from tests.conftest import phony_command
 from tests.e2e.conftest import RegistryProcess
 from tests.reliability.conftest import digest_of, random_words, start_server, train_model

@@ -22,9 +22,9 @@ from typing import Any
 
 import httpx
 import pytest
+
 from phony_client.cache import Cache
 from phony_client.pull import pull
-
 from phony_registry import layout
 from phony_registry.errors import CacheError, DigestMismatch
 from tests.conftest import phony_command

@@ -15,9 +15,9 @@ from collections.abc import Iterator
 
 import httpx
 import pytest
+
 from phony_client.cache import Cache
 from phony_client.pull import pull
-
 from phony_registry import layout
 from phony_registry.index import Snapshot, parse_index
 from phony_registry.manifest import Manifest

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from phony_client.cache import Cache
 from phony_client.pull import pull
-
 from phony_registry.errors import DigestMismatch, NotFound
 from phony_registry.manifest import Manifest
 from phony_registry.signing import PrivateKey

@@ -14,12 +14,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-from phony_server.app import create_app
-from phony_server.settings import Settings
-from phony_server.tokens import TokenStore
 
 from phony_registry.manifest import Manifest
 from phony_registry.signing import PrivateKey
+from phony_server.app import create_app
+from phony_server.settings import Settings
+from phony_server.tokens import TokenStore
 
 NAMES = ["ayse", "fatma", "emine", "hatice", "zeynep", "elif", "mehmet", "mustafa", "ahmet"]
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from phony_client import credentials
 from phony_client.remote import RegistryClient, error_from_response
-
 from phony_registry.errors import (
     AlreadyExists,
     Forbidden,

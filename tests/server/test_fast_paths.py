@@ -12,10 +12,10 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from phony_server.api import manifest_fast_path
 from phony_server.app import create_app
 from phony_server.settings import Settings
-
 from tests.server.conftest import Server, digest_of, make_blob
 
 pytestmark = pytest.mark.anyio

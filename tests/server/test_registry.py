@@ -8,15 +8,15 @@ from pathlib import Path
 
 import httpx
 import pytest
+
+from phony_registry.errors import RegistryUnavailable
+from phony_registry.index import Snapshot, parse_index
+from phony_registry.signing import PrivateKey
 from phony_server.app import create_app
 from phony_server.keys import load_registry_key
 from phony_server.registry import Registry
 from phony_server.settings import Settings
 from phony_server.storage import LocalStorage, ObjectInfo
-
-from phony_registry.errors import RegistryUnavailable
-from phony_registry.index import Snapshot, parse_index
-from phony_registry.signing import PrivateKey
 from tests.server.conftest import Publisher, digest_of, make_blob
 
 

@@ -9,9 +9,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from phony_server.storage import LocalStorage, WriteConflict
 
 from phony_registry.errors import NotFound
+from phony_server.storage import LocalStorage, WriteConflict
 
 
 @pytest.fixture

@@ -5,12 +5,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from phony_server.keys import PublisherKeys, load_registry_key
-from phony_server.storage import LocalStorage
-from phony_server.tokens import TokenStore, parse_duration
 
 from phony_registry.errors import ConfigError, Forbidden, InvalidName, NotFound, Unauthorized
 from phony_registry.signing import PrivateKey
+from phony_server.keys import PublisherKeys, load_registry_key
+from phony_server.storage import LocalStorage
+from phony_server.tokens import TokenStore, parse_duration
 
 
 @pytest.fixture

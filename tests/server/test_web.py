@@ -6,10 +6,10 @@ import re
 from html.parser import HTMLParser
 
 import pytest
-from phony_server.samples import MAX_SAMPLES, SampleCache
 
 from phony_registry.format import load_model
 from phony_registry.manifest import Manifest, PackMember
+from phony_server.samples import MAX_SAMPLES, SampleCache
 from tests.server.conftest import Publisher, Server, digest_of, make_blob
 
 pytestmark = pytest.mark.anyio
