@@ -355,12 +355,17 @@ def model_stats(
     width = codepoints.shape[1]
     drawn: list[str] = codepoints[ok].view(np.dtype(("U", width))).reshape(-1).tolist()  # type: ignore[assignment]
     novelty: float | None = None
+    walk_novelty: float | None = None
+    if model.exclude is not None and drawn:
+        hits = model.exclude.contains(value_hashes(codepoints[ok], model.exclude.salt))
+        walk_novelty = float(1 - hits.mean())
+        # Describe what generate emits: it drops the walks that hit a training value.
+        drawn = [value for value, hit in zip(drawn, hits.tolist(), strict=True) if not hit]
     if originals is not None:
         known = {unicodedata.normalize("NFC", v.strip()) for v in originals}
         novelty = sum(v not in known for v in drawn) / len(drawn) if drawn else None
     elif model.exclude is not None and drawn:
-        hits = model.exclude.contains(value_hashes(codepoints[ok], model.exclude.salt))
-        novelty = float(1 - hits.mean())
+        novelty = 1.0
     sample_lengths = Counter(len(v) for v in drawn)
     return {
         "name": model.meta.name,
@@ -389,6 +394,7 @@ def model_stats(
             "distinct": len(set(drawn)) / len(drawn) if drawn else None,
             "mean_length": sum(map(len, drawn)) / len(drawn) if drawn else None,
             "novelty": novelty,
+            "walk_novelty": walk_novelty,
             "length_histogram": [sample_lengths.get(i, 0) for i in range(width + 1)],
         },
         "perplexity_per_token": math.pow(2, bits_total / tokens_seen) if tokens_seen else 1.0,

@@ -274,6 +274,11 @@ def stats(
         f"{distinct} distinct, mean length {mean}"
     )
     click.echo(f"novelty:      {novelty} of the sample are not training values")
+    if s["walk_novelty"] is not None:
+        click.echo(
+            f"              ({s['walk_novelty']:.1%} of raw walks; "
+            "--exclude-originals drops the rest)"
+        )
     click.echo("length    training    sample")
     train_hist = t["length_histogram"]
     sample_hist = s["length_histogram"]
