@@ -12,7 +12,6 @@ same treatment for its locale-less model names.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -103,7 +102,7 @@ def load_locale_schema(
     the file of ``<locale>/<role>`` or None (by default: the cache, then the
     bundled official index, installing from it).
     """
-    from phony_registry.schema import parse_schema
+    from phony_registry.schema import parse_schema, read_schema_file
 
     path = Path(spec).expanduser()
     ready = not path.is_file()
@@ -111,11 +110,10 @@ def load_locale_schema(
         if spec.endswith(".toml") or "/" in spec:
             raise UsageError(f"{spec}: no such schema file")
         path = ready_schema_path(spec)
-    try:
-        data: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValidationError(f"{path}: not a valid TOML schema: {exc}") from None
+    data = read_schema_file(path)
     chain_text = locale or data.get("locale")
+    finder = find_model or _default_finder()
+    data = _official_models_installed(data, finder)
     if not chain_text:
         if ready:
             raise UsageError(
@@ -125,7 +123,6 @@ def load_locale_schema(
     if not isinstance(chain_text, str):
         raise ValidationError("expected a locale name such as tr_TR", field="locale")
     chain = parse_locale_chain(chain_text)
-    finder = find_model or _default_finder()
     roles = schema_roles(data)
     files: dict[tuple[str, str], Path] = {}
 
@@ -142,6 +139,36 @@ def load_locale_schema(
     data = {**data, "columns": columns, "locale": chain[0]}
     schema = parse_schema(data, base_dir=path.parent, locale=chain[0])
     return LocaleSchema(schema, resolution, roles)
+
+
+def _official_models_installed(data: dict[str, Any], finder: ModelFinder) -> dict[str, Any]:
+    """Point ``ngram`` columns naming an official model (``tr_TR/last_names``) at its file.
+
+    Such a model is found, or installed from the registries in order (by
+    default the bundled official index, offline), as the ready schemas'
+    models are; names of other kinds are left for the ngram generator.
+    """
+    from phony_registry.names import is_locale, normalize_locale
+
+    columns = data.get("columns")
+    if not isinstance(columns, Mapping):
+        return data
+    changed: dict[str, Any] = {}
+    for column, spec in columns.items():
+        if not isinstance(spec, Mapping) or spec.get("type") != "ngram":
+            continue
+        model = spec.get("model")
+        if not isinstance(model, str) or "@" in model or model.count("/") != 1:
+            continue
+        locale, role = model.split("/")
+        if not is_locale(locale) or Path(model).expanduser().exists():
+            continue
+        found = finder(normalize_locale(locale), role)
+        if found is not None:
+            changed[str(column)] = {**spec, "model": str(found)}
+    if not changed:
+        return data
+    return {**data, "columns": {**columns, **changed}}
 
 
 def _default_finder() -> ModelFinder:

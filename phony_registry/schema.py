@@ -47,6 +47,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "generate_table",
     "load_schema",
     "parse_schema",
+    "read_schema_file",
     "write_table",
 ]
 
@@ -91,15 +92,19 @@ def load_schema(path: str | Path, *, locale: str | None = None) -> Schema:
     ``locale`` (``--locale``) overrides the schema's own default locale.
     """
     path = Path(path)
+    return parse_schema(read_schema_file(path), base_dir=path.parent, locale=locale)
+
+
+def read_schema_file(path: Path) -> dict[str, Any]:
+    """The TOML document of a schema file, not yet checked; ValidationError if unreadable."""
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError:
         raise ValidationError(f"{path}: not UTF-8 text") from None
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{path}: not valid TOML: {exc}") from None
-    return parse_schema(data, base_dir=path.parent, locale=locale)
 
 
 def parse_schema(

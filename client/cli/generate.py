@@ -204,17 +204,15 @@ def generate(
     small: SmallModel | None = None
     model: Model | None = None
     if schema_path is not None:
-        from phony_registry.schema import load_schema, write_table
+        from phony_client.locale_schemas import load_locale_schema
+        from phony_registry.schema import write_table
 
-        if locale is not None or not Path(schema_path).is_file():
-            from phony_client.locale_schemas import load_locale_schema
-
-            loaded = load_locale_schema(schema_path, locale)
-            schema = loaded.schema
-            for line in loaded.report():
-                click.echo(f"phony: {line}", err=True)
-        else:
-            schema = load_schema(schema_path)
+        # A ready schema by name, or a file; either may name a locale (chain)
+        # and official models, installed from the bundled index when missing.
+        loaded = load_locale_schema(schema_path, locale)
+        schema = loaded.schema
+        for line in loaded.report():
+            click.echo(f"phony: {line}", err=True)
     else:
         path = resolve_model(model_spec or "")
         small = _small_model(path, count, unique)

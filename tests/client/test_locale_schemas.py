@@ -90,3 +90,29 @@ def test_own_schema_file_uses_the_chain_for_bare_model_names(tmp_path: Path) -> 
 def test_a_ready_schema_needs_a_locale() -> None:
     with pytest.raises(UsageError, match=r"ready schema 'person' needs a locale: --locale tr_TR"):
         load_locale_schema("person", None, find_model=bundled)
+
+
+def test_a_schema_file_names_its_locale_and_official_models(tmp_path: Path) -> None:
+    schema = tmp_path / "people.toml"
+    schema.write_text(
+        'locale = "tr-TR"\n\n'
+        '[columns.first]\ntype = "ngram"\nmodel = "first_names"\n\n'
+        '[columns.last]\ntype = "ngram"\nmodel = "tr_tr/last_names"\n',
+        encoding="utf-8",
+    )
+    asked: list[tuple[str, str]] = []
+
+    def find(locale: str, role: str) -> Path | None:
+        asked.append((locale, role))
+        return bundled(locale, role)
+
+    loaded = load_locale_schema(str(schema), None, find_model=find)
+    assert sorted(asked) == [("tr_TR", "first_names"), ("tr_TR", "last_names")]
+    table = rows(loaded, 20)
+    assert all(first and last for first, last in table)
+    # The official name resolves to the same model without a locale in the file.
+    schema.write_text(
+        '[columns.last]\ntype = "ngram"\nmodel = "tr_TR/last_names"\n', encoding="utf-8"
+    )
+    alone = load_locale_schema(str(schema), None, find_model=bundled)
+    assert [row[0] for row in rows(alone, 20)] == [row[1] for row in table]
