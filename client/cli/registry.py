@@ -83,17 +83,13 @@ def registry() -> None:
 )
 @click.option("--log-level", default="info", show_default=True, help="uvicorn log level.")
 def serve(
-    storage_dir: Path,
-    s3_bucket: str | None,
-    s3_prefix: str,
-    s3_endpoint: str | None,
-    s3_region: str | None,
     host: str,
     port: int,
     key_file: Path | None,
     max_upload: str,
     workers: int,
     log_level: str,
+    **storage: Any,
 ) -> None:
     """Serve a registry over HTTP (a local folder by default, or an S3 bucket)."""
     import uvicorn
@@ -101,15 +97,7 @@ def serve(
     from phony_server.app import create_app
     from phony_server.settings import parse_size
 
-    settings = _settings(
-        storage_dir=storage_dir,
-        s3_bucket=s3_bucket,
-        s3_prefix=s3_prefix,
-        s3_endpoint=s3_endpoint,
-        s3_region=s3_region,
-        key_file=key_file,
-        max_upload=parse_size(max_upload),
-    )
+    settings = _settings(key_file=key_file, max_upload=parse_size(max_upload), **storage)
     # Build the app once here so that a bad storage or key fails with one clear line.
     app = create_app(settings)
     where = app.state.registry.storage.description
@@ -154,37 +142,26 @@ def _when(stamp: int | None) -> str:
     help="Register this publisher public key (base64 or PEM file) for the namespaces.",
 )
 def token_create(
-    storage_dir: Path,
-    s3_bucket: str | None,
-    s3_prefix: str,
-    s3_endpoint: str | None,
-    s3_region: str | None,
     namespaces: tuple[str, ...],
     operator: bool,
     expires: str | None,
     description: str,
     public_key: str | None,
+    **storage: Any,
 ) -> None:
     """Create a token and print it, once: it is stored only as a hash."""
     from phony_server.tokens import TokenStore, parse_duration
 
-    settings = _settings(
-        storage_dir=storage_dir,
-        s3_bucket=s3_bucket,
-        s3_prefix=s3_prefix,
-        s3_endpoint=s3_endpoint,
-        s3_region=s3_region,
-    )
-    storage = settings.open_storage()
+    store = _settings(**storage).open_storage()
     lifetime = parse_duration(expires) if expires else None
     key = _parse_key(public_key) if public_key else None
-    secret, record = TokenStore(storage).create(
+    secret, record = TokenStore(store).create(
         list(namespaces), operator=operator, expires_in=lifetime, description=description
     )
     if key is not None:
         from phony_server.keys import PublisherKeys
 
-        publishers = PublisherKeys(storage)
+        publishers = PublisherKeys(store)
         scopes: list[str | None] = [*record.namespaces, *([None] if operator else [])]
         for scope in scopes:
             publishers.register(scope, key, record.id)
@@ -212,50 +189,22 @@ def _parse_key(text: str) -> Any:
 @token.command("revoke")
 @_storage_options
 @click.argument("token_id")
-def token_revoke(
-    storage_dir: Path,
-    s3_bucket: str | None,
-    s3_prefix: str,
-    s3_endpoint: str | None,
-    s3_region: str | None,
-    token_id: str,
-) -> None:
+def token_revoke(token_id: str, **storage: Any) -> None:
     """Revoke a token by its id; it stops working at once on every replica."""
     from phony_server.tokens import TokenStore
 
-    settings = _settings(
-        storage_dir=storage_dir,
-        s3_bucket=s3_bucket,
-        s3_prefix=s3_prefix,
-        s3_endpoint=s3_endpoint,
-        s3_region=s3_region,
-    )
-    record = TokenStore(settings.open_storage()).revoke(token_id)
+    record = TokenStore(_settings(**storage).open_storage()).revoke(token_id)
     click.echo(f"revoked token {record.id}")
 
 
 @token.command("list")
 @_storage_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-def token_list(
-    storage_dir: Path,
-    s3_bucket: str | None,
-    s3_prefix: str,
-    s3_endpoint: str | None,
-    s3_region: str | None,
-    as_json: bool,
-) -> None:
+def token_list(as_json: bool, **storage: Any) -> None:
     """List tokens (ids, namespaces, expiry, revoked); never the tokens themselves."""
     from phony_server.tokens import TokenStore
 
-    settings = _settings(
-        storage_dir=storage_dir,
-        s3_bucket=s3_bucket,
-        s3_prefix=s3_prefix,
-        s3_endpoint=s3_endpoint,
-        s3_region=s3_region,
-    )
-    records = TokenStore(settings.open_storage()).list()
+    records = TokenStore(_settings(**storage).open_storage()).list()
     if as_json:
         json.dump([r.public() for r in records], sys.stdout, indent=2)
         click.echo()
