@@ -6,28 +6,20 @@ commands (``phony --help``) stays cheap.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 from pathlib import Path
 from typing import Any
 
 import click
 
+from phony_client.cli._output import echo_json
+from phony_registry.digests import digest_bytes
 from phony_registry.errors import ModelFormatError, UsageError
 
 __all__ = ["info", "migrate", "stats", "train", "validate"]
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
-
-
-def _digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def _echo_json(value: Any) -> None:
-    click.echo(json.dumps(value, indent=2, ensure_ascii=False, sort_keys=True))
 
 
 @click.command()
@@ -118,7 +110,7 @@ def train(
     click.echo(
         f"wrote {target}: order {model.order}, {model.training.values} values, "
         f"{model.num_states} contexts, {model.num_edges} n-grams, {len(data)} bytes, "
-        f"{_digest(data)}",
+        f"{digest_bytes(data)}",
         err=True,
     )
 
@@ -161,10 +153,10 @@ def info(path: Path, as_json: bool) -> None:
         },
         "exclude_originals": model.exclude is not None,
         "size": len(data),
-        "digest": _digest(data),
+        "digest": digest_bytes(data),
     }
     if as_json:
-        _echo_json(record)
+        echo_json(record)
         return
     version = str(model.format_version)
     if model.format_version != 2:
@@ -250,7 +242,7 @@ def stats(
     originals = read_values(training_file, column=column) if training_file else None
     figures = model_stats(model, sample=sample, seed=seed, originals=originals)
     if as_json:
-        _echo_json(figures)
+        echo_json(figures)
         return
     t, e, s = figures["training"], figures["entropy"], figures["sample"]
     click.echo(f"model:        {figures['name']} (order {figures['order']})")
@@ -302,5 +294,5 @@ def migrate(path: Path, output: Path) -> None:
     old = model.format_version
     data = save_model(model, output)
     click.echo(
-        f"wrote {output}: format version {old} -> {FORMAT_VERSION}, {_digest(data)}", err=True
+        f"wrote {output}: format version {old} -> {FORMAT_VERSION}, {digest_bytes(data)}", err=True
     )

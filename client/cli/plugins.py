@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import click
 
+from phony_client.cli._output import echo_json, echo_table
 from phony_registry.plugins import Plugins
 
 __all__ = ["formats", "generators", "plugins"]
@@ -28,15 +28,6 @@ def _provider(loaded: Plugins, kind: str, name: str) -> str:
     """The plugin that registered ``name``, or every plugin when several did (unusable)."""
     owners = loaded.conflicts.get((kind, name))
     return "CONFLICT:" + "+".join(owners) if owners else loaded.provider(kind, name)
-
-
-def _table(rows: list[list[str]]) -> None:
-    if not rows:
-        return
-    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
-    for row in rows:
-        cells = [cell.ljust(width) for cell, width in zip(row, widths, strict=False)]
-        click.echo("  ".join([*cells, row[-1]]).rstrip())
 
 
 def _plugins_document(loaded: Plugins) -> dict[str, Any]:
@@ -72,7 +63,7 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     """
     document = _plugins_document(_loaded(ctx))
     if as_json:
-        click.echo(json.dumps(document, indent=2, ensure_ascii=False))
+        echo_json(document)
         return
     for plugin in document["plugins"]:
         dist = plugin["distribution"]
@@ -105,12 +96,12 @@ def formats(ctx: click.Context, as_json: bool) -> None:
         for fmt in sorted(loaded.formats.values(), key=lambda f: f.name)
     ]
     if as_json:
-        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        echo_json(items)
         return
     rows = [["NAME", "EXT", "PLUGIN", "DESCRIPTION"]]
     for item in items:
         rows.append([item["name"], f".{item['extension']}", item["plugin"], item["description"]])
-    _table(rows)
+    echo_table(rows[0], rows[1:])
     with_options = [item for item in items if item["options"]]
     if with_options:
         click.echo("\noptions (--option KEY=VALUE):")
@@ -135,11 +126,11 @@ def generators(ctx: click.Context, as_json: bool) -> None:
         for factory in sorted(loaded.generators.values(), key=lambda g: g.name)
     ]
     if as_json:
-        click.echo(json.dumps(items, indent=2, ensure_ascii=False))
+        echo_json(items)
         return
     rows = [["TYPE", "PLUGIN", "DESCRIPTION"]]
     rows += [[item["name"], item["plugin"], item["description"]] for item in items]
-    _table(rows)
+    echo_table(rows[0], rows[1:])
     click.echo("\narguments (in a schema's [columns.NAME] table, beside type):")
     for item in items:
         if not item["arguments"]:
