@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,7 +24,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import httpx
+from _servers import start_server
 
 ROOT = Path(__file__).resolve().parents[1]
 PHONY = str(Path(sys.executable).with_name("phony"))
@@ -58,32 +57,6 @@ def measure(label: str, args: list[str], home: Path, **extra: str) -> float:
     median = statistics.median(times)
     print(f"{label:<56} {median * 1000:7.0f} ms  (min {min(times) * 1000:.0f} ms)")
     return median
-
-
-def free_port() -> int:
-    """A free TCP port on 127.0.0.1."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def start_server(storage: Path, env: dict[str, str]) -> tuple[subprocess.Popen[bytes], str]:
-    """``phony registry serve`` on ``storage``; returns the process and its URL once healthy."""
-    port = free_port()
-    process = subprocess.Popen(
-        [PHONY, "registry", "serve", "--storage", str(storage), "--host", "127.0.0.1",
-         "--port", str(port), "--log-level", "warning"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            httpx.get(f"{url}/v1/health", timeout=1.0)
-            return process, url
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the registry server did not start")
 
 
 def main() -> None:

@@ -64,6 +64,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from _servers import start_server
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PHONY = [str(Path(sys.executable).with_name("phony"))]
@@ -80,29 +82,6 @@ def _run(args: list[str], env: dict[str, str]) -> float:
     start = time.perf_counter()
     subprocess.run(args, env=env, check=True, capture_output=True)
     return time.perf_counter() - start
-
-
-def start_server(storage: Path, env: dict[str, str]) -> tuple[str, subprocess.Popen[bytes]]:
-    """``phony registry serve`` on a free port; waits until healthy."""
-    import httpx
-
-    from tests.e2e.conftest import free_port
-
-    port = free_port()
-    process = subprocess.Popen(
-        [*PHONY, "registry", "serve", "--storage", str(storage), "--port", str(port),
-         "--log-level", "warning", "--max-upload", "64MB"],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    for _ in range(300):
-        try:
-            httpx.get(f"{url}/v1/health", timeout=1)
-            return url, process
-        except httpx.TransportError:
-            time.sleep(0.1)
-    process.kill()
-    raise SystemExit("the server did not start")
 
 
 def make_model(path: Path) -> int:
@@ -321,7 +300,7 @@ def main() -> None:
         from phony_server.tokens import TokenStore
 
         token, _ = TokenStore(LocalStorage(storage)).create(["alice"])
-        url, process = start_server(storage, _env(home))
+        process, url = start_server(storage, _env(home), "--max-upload", "64MB")
         try:
             print(f"server: {url}, one uvicorn worker, folder storage; {os.cpu_count()} CPUs\n")
             if "pull" in parts or "gets" in parts:  # the GETs read the model it publishes
