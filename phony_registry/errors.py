@@ -32,6 +32,7 @@ JSON body ``{"error": code, "detail": message}``.
     │   └── RegistryUnavailable         network or storage failure (503)
     ├── CacheError                      the local cache cannot be used (disk full...)
     ├── ConfigError                     config.toml or credentials unreadable
+    ├── DatabaseError                   phony sync: a bad database URL, unreachable server, refused load
     └── PluginError                     a plugin failed; carries .plugin
         └── DuplicateRegistration       two plugins registered one name
 
@@ -45,6 +46,7 @@ __all__ = [
     "AlreadyExists",
     "CacheError",
     "ConfigError",
+    "DatabaseError",
     "DecompressionLimit",
     "DigestMismatch",
     "DuplicateRegistration",
@@ -275,6 +277,13 @@ class ConfigError(PhonyError):
 
     code = "config"
     exit_code = 10
+
+
+class DatabaseError(PhonyError):
+    """A database phony sync reads or fills cannot be used: bad URL, unreachable, refused."""
+
+    code = "database"
+    exit_code = 13
 
 
 class PluginError(PhonyError):
