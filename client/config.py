@@ -27,7 +27,6 @@ settings), written through a temporary file and ``os.replace``.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 import os
@@ -80,20 +79,9 @@ def is_offline() -> bool:
 
 def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    import tempfile
+    from phony_registry._fs import write_atomic
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    temp = Path(name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        temp.chmod(mode)
-        temp.replace(path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            temp.unlink()
-        raise
+    write_atomic(path, data, mode=mode)
 
 
 def registry_id(location: str) -> str:

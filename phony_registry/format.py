@@ -588,21 +588,21 @@ def dump_model(model: Model) -> bytes:
 
 
 def save_model(model: Model, path: str | os.PathLike[str]) -> bytes:
-    """Write ``model`` to ``path`` atomically (temporary file + rename); returns the bytes."""
+    """Write ``model`` to the output ``path``; returns the bytes.
+
+    ``path`` is written by the rules of :func:`phony_registry._fs.open_output`:
+    atomically for a regular file (keeping an existing file's mode), through
+    a device or FIFO, following a symbolic link.
+    """
+    from phony_registry._fs import write_output
+
     data = dump_model(model)
-    write_atomic(Path(path), data)
+    write_output(path, data)
     return data
 
 
 def write_atomic(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    import tempfile
+    from phony_registry._fs import write_atomic as _write_atomic
 
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent or ".")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        Path(tmp).replace(path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    _write_atomic(path, data)

@@ -7,7 +7,6 @@ it (or :func:`open_output` and :func:`resolve_model`) alongside their own.
 from __future__ import annotations
 
 import contextlib
-import os
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -46,24 +45,17 @@ def resolve_model(spec: str) -> Path:
 
 @contextlib.contextmanager
 def open_output(output: str | None) -> Iterator[BinaryIO]:
-    """A binary stream to write to: stdout for None or ``-``, else a temporary file
-    in the target's folder that replaces ``output`` only when writing succeeded."""
+    """A binary stream to write to: stdout for None or ``-``, else ``output`` written
+    by the rules of :func:`phony_registry._fs.open_output` (atomic for a regular
+    file, through a device or FIFO, following a symbolic link)."""
     if output is None or output == "-":
         yield sys.stdout.buffer
         sys.stdout.buffer.flush()
         return
-    import tempfile  # only for a file: it costs start-up ~4 ms (shutil, random)
+    from phony_registry._fs import open_output as open_path
 
-    target = Path(output)
-    folder = target.parent if str(target.parent) else Path()
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
-    try:
-        with os.fdopen(fd, "wb", buffering=1 << 20) as stream:
-            yield stream
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with open_path(output) as stream:
+        yield stream
 
 
 def write_values(

@@ -293,6 +293,9 @@ def migrate(path: Path, output: Path) -> None:
     _, model = _load(path)
     old = model.format_version
     data = save_model(model, output)
-    click.echo(
-        f"wrote {output}: format version {old} -> {FORMAT_VERSION}, {digest_bytes(data)}", err=True
+    change = (
+        f"already at format version {old}, rewritten"
+        if old == FORMAT_VERSION
+        else f"format version {old} -> {FORMAT_VERSION}"
     )
+    click.echo(f"wrote {output}: {change}, {digest_bytes(data)}", err=True)

@@ -1,0 +1,196 @@
+"""Writing files: the one atomic write, and the one way to write a user's output path.
+
+Two kinds of file, two rules:
+
+* **State** phony keeps for itself (the cache, config, credentials, a
+  registry folder): :func:`write_atomic` writes a temporary file in the
+  same folder and renames it over the target, so a reader never sees half a
+  file. The mode is explicit (``0o600`` for secrets, from the moment the
+  file exists) or, by default, what ``open()`` would give: ``0o666`` less
+  the umask.
+
+* **Output** a user names with ``-o PATH`` (``generate``, ``train``,
+  ``migrate``): :func:`open_output` behaves like a shell redirection that
+  is atomic where that is possible, and does what a user expects where it is
+  not:
+
+  - a character device, a FIFO, a socket or ``/dev/stdout`` is opened and
+    written through, never replaced (``-o /dev/null`` stays the device);
+  - a symbolic link is followed: the file it points to is written, the
+    link stays;
+  - a regular file is written to a temporary file beside it and renamed
+    over it when writing succeeded, so a failed run leaves the old file
+    untouched. A new file gets ``0o666`` less the umask, an existing file
+    keeps its mode (and its owner, where the process may set it);
+  - a regular file with more than one hard link is overwritten in place,
+    as ``>`` and ``cp`` do, so every name sees the new content. The output
+    is staged in a temporary file first and copied in only when it is
+    complete, so a failed run still leaves the file untouched; only an I/O
+    error during the copy itself could leave it partly written.
+  - an existing file in a folder phony may not create files in is
+    overwritten in place the same way (staged in the system's temporary
+    folder).
+
+Errors name the user's path, never a temporary file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import os
+import shutil
+import stat
+from collections.abc import Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from phony_registry.errors import UsageError
+
+__all__ = ["open_output", "write_atomic", "write_output"]
+
+#: Paths that stand for an open file of the process rather than a file on disk.
+_PROCESS_PATHS = ("/dev/", "/proc/")
+_COPY_CHUNK = 1 << 20
+
+
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
+    """Write ``data`` to ``path`` through a temporary file in its folder and a rename.
+
+    ``mode`` is set on the new file from the start (``0o600`` for secrets:
+    the content is never readable by others, not even while being written);
+    ``None`` gives what ``open()`` would give, ``0o666`` less the umask.
+    The folder is created when missing.
+    """
+    target = Path(path)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = _create_temp(target.parent, target.name, 0o666 if mode is None else mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        if mode is not None:
+            temp.chmod(mode)  # the umask may have taken bits the caller asked for
+        temp.replace(target)
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def write_output(path: str | os.PathLike[str], data: bytes) -> None:
+    """Write ``data`` to the user's output ``path`` by the rules of :func:`open_output`."""
+    with open_output(path) as stream:
+        stream.write(data)
+
+
+@contextlib.contextmanager
+def open_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
+    """A binary stream that ends up at the user's output ``path`` (see the module docs).
+
+    The stream must be written inside the ``with`` block; the target changes
+    only when the block ends without an exception.
+    """
+    name = os.fspath(path)
+    try:
+        st: os.stat_result | None = Path(name).stat()  # follows symbolic links
+    except FileNotFoundError:
+        st = None
+    except OSError as exc:
+        raise _named(exc, name) from None
+    if st is not None and stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{name} is a folder: give a file name to write")
+    if (st is not None and not stat.S_ISREG(st.st_mode)) or _is_process_path(name):
+        # A device, a FIFO, /dev/stdout: write through it as a shell redirection does.
+        try:
+            stream = open(name, "ab")  # noqa: SIM115 - closed below; append: never truncate a shared descriptor
+        except OSError as exc:
+            raise _named(exc, name) from None
+        with stream:
+            yield stream
+        return
+    real = Path(os.path.realpath(name))  # the file a symbolic link points to
+    in_place = st is not None and st.st_nlink > 1
+    fd: int | None = None
+    temp: Path | None = None
+    if not in_place:
+        try:
+            fd, temp = _create_temp(real.parent, real.name, 0o666)
+        except OSError as exc:
+            if st is None or exc.errno not in (errno.EACCES, errno.EPERM, errno.EROFS):
+                raise _named(exc, name) from None
+            if not os.access(real, os.W_OK):
+                raise _named(exc, name) from None
+            in_place = True  # a writable file in a folder we may not create files in
+    if in_place:
+        import tempfile
+
+        try:
+            fd, temp = _create_temp(real.parent, real.name, 0o600)
+        except OSError:
+            try:
+                fd, temp = _create_temp(Path(tempfile.gettempdir()), real.name, 0o600)
+            except OSError as exc:
+                raise _named(exc, name) from None
+    assert fd is not None
+    assert temp is not None
+    try:
+        with os.fdopen(fd, "w+b", buffering=1 << 20) as stream:
+            try:
+                yield stream
+                stream.flush()
+            except OSError as exc:
+                if exc.filename is None and exc.errno in _WRITE_ERRNOS:
+                    raise _named(exc, name) from None
+                raise
+            if in_place:
+                stream.seek(0)
+                try:
+                    with open(real, "r+b") as out:
+                        out.truncate(0)
+                        shutil.copyfileobj(stream, out, _COPY_CHUNK)
+                except OSError as exc:
+                    raise _named(exc, name) from None
+        if not in_place:
+            _take_over(temp, st)
+            try:
+                temp.replace(real)
+            except OSError as exc:
+                raise _named(exc, name) from None
+    finally:
+        with contextlib.suppress(OSError):
+            temp.unlink()
+
+
+#: errno values of a failed write that are about the target, not about the data.
+_WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
+def _is_process_path(name: str) -> bool:
+    return name.startswith(_PROCESS_PATHS) or os.path.realpath(name).startswith(_PROCESS_PATHS)
+
+
+def _create_temp(folder: Path, name: str, mode: int) -> tuple[int, Path]:
+    """Open a new, uniquely named temporary file in ``folder`` (``mode`` less the umask)."""
+    flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    for _ in range(100):
+        temp = folder / f".{name}.{os.urandom(4).hex()}.tmp"
+        try:
+            return os.open(temp, flags, mode), temp
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary file name", str(folder))
+
+
+def _take_over(temp: Path, st: os.stat_result | None) -> None:
+    """Give the new file the replaced file's mode, and its owner where that is allowed."""
+    if st is None:
+        return
+    temp.chmod(stat.S_IMODE(st.st_mode))
+    if hasattr(os, "chown") and (st.st_uid, st.st_gid) != (os.getuid(), os.getgid()):
+        with contextlib.suppress(OSError):
+            os.chown(temp, st.st_uid, st.st_gid)
+
+
+def _named(exc: OSError, name: str) -> OSError:
+    """The same error, naming the user's path (never a temporary file)."""
+    reason = exc.strerror or str(exc)
+    return OSError(exc.errno, f"cannot write {name}: {reason[:1].lower()}{reason[1:]}")
