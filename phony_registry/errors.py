@@ -21,7 +21,8 @@ JSON body ``{"error": code, "detail": message}``.
     │   ├── SignatureError              missing, invalid or untrusted signature
     │   ├── RollbackError               snapshot older than one already seen
     │   ├── ExpiredError                snapshot past its expiry (freeze attack)
-    │   └── KeyChangedError             a pinned registry key changed
+    │   ├── KeyChangedError             a pinned registry key changed
+    │   └── SourceConflict              a registry serving a name that belongs elsewhere
     ├── RegistryError                   a registry said no
     │   ├── NotFound                    no such model, version, tag or digest
     │   ├── AlreadyExists               name@version already published (409)
@@ -68,6 +69,7 @@ __all__ = [
     "RegistryUnavailable",
     "RollbackError",
     "SignatureError",
+    "SourceConflict",
     "TrainingError",
     "Unauthorized",
     "UnsupportedFormatVersion",
@@ -208,6 +210,12 @@ class KeyChangedError(IntegrityError):
     """The key a registry signs with is not the one pinned on first use."""
 
     code = "key_changed"
+
+
+class SourceConflict(IntegrityError):
+    """A registry serving a name that belongs to another registry (every name has one source)."""
+
+    code = "source_conflict"
 
 
 class RegistryError(PhonyError):
