@@ -151,9 +151,9 @@ def test_a_character_device_is_opened_not_replaced(
         raise AssertionError(f"renamed {self} over {target}")
 
     monkeypatch.setattr(Path, "replace", refuse)
-    before = os.stat("/dev/null")
+    before = Path("/dev/null").stat()
     assert _generate(model, "/dev/null") == 0
-    after = os.stat("/dev/null")
+    after = Path("/dev/null").stat()
     assert stat.S_ISCHR(after.st_mode)
     assert (after.st_ino, after.st_rdev) == (before.st_ino, before.st_rdev)
 
@@ -166,7 +166,17 @@ def test_dev_stdout_writes_to_the_process_stdout(model: Path, tmp_path: Path) ->
 
     with out.open("wb") as stream:
         done = subprocess.run(
-            [*phony_command(), "generate", str(model), "-n", "3", "--seed", "4", "-o", "/dev/stdout"],
+            [
+                *phony_command(),
+                "generate",
+                str(model),
+                "-n",
+                "3",
+                "--seed",
+                "4",
+                "-o",
+                "/dev/stdout",
+            ],
             stdout=stream,
             stderr=subprocess.PIPE,
             text=True,
@@ -285,7 +295,7 @@ def test_train_and_migrate_write_through_the_same_rules(
     assert stat.S_IMODE(out.stat().st_mode) == 0o640
     assert out.read_bytes()[:2] == b"\x1f\x8b"
     assert main(["migrate", str(model), "-o", "/dev/null"]) == 0
-    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    assert stat.S_ISCHR(Path("/dev/null").stat().st_mode)
     assert "already at format version 2" in capsys.readouterr().err
 
 
