@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from phony_registry import columns, generators, outputs
+from phony_registry import columns, fitted, generators, outputs
 from phony_registry.hookspecs import hookimpl
 
 __all__ = [
@@ -29,8 +29,11 @@ def phony_register_formats(register: Callable[[outputs.OutputFormat], None]) -> 
 
 @hookimpl
 def phony_register_generators(register: Callable[[generators.GeneratorFactory], None]) -> None:
-    """Register ngram, template, email, sequence, integer, number, choice and date."""
-    for factory in columns.BUILTIN_GENERATORS:
+    """Register ngram, template, email, sequence, integer, number, choice and date.
+
+    Then histogram, reference and uuid, the types ``phony sync plan`` fits to a database.
+    """
+    for factory in (*columns.BUILTIN_GENERATORS, *fitted.FITTED_GENERATORS):
         register(factory)
 
 
