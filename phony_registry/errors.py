@@ -33,17 +33,22 @@ JSON body ``{"error": code, "detail": message}``.
     │   └── RegistryUnavailable         network or storage failure (503)
     ├── CacheError                      the local cache cannot be used (disk full...)
     ├── ConfigError                     config.toml or credentials unreadable
-    ├── DatabaseError                   phony sync: a bad database URL, unreachable server, refused load
+    ├── DatabaseError                   bad database URL, server unreachable, load refused
     └── PluginError                     a plugin failed; carries .plugin
         └── DuplicateRegistration       two plugins registered one name
 
 Each class has a stable ``code`` (used in JSON errors), an ``exit_code`` for
-the command line and an ``http_status`` for the server.
+the command line and an ``http_status`` for the server. A class that
+introduces an exit code says what it means in ``exit_meaning``;
+:func:`exit_codes` gathers them into the one published table.
 """
 
 from __future__ import annotations
 
 __all__ = [
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_OUT_OF_MEMORY",
     "AlreadyExists",
     "CacheError",
     "ConfigError",
@@ -75,6 +80,7 @@ __all__ = [
     "UnsupportedFormatVersion",
     "UsageError",
     "ValidationError",
+    "exit_codes",
 ]
 
 
@@ -83,6 +89,7 @@ class PhonyError(Exception):
 
     code = "error"
     exit_code = 1
+    exit_meaning = "any other error: a file that cannot be read or written, an unexpected failure"
     http_status = 400
 
     def __init__(self, message: str) -> None:
@@ -102,6 +109,7 @@ class UsageError(PhonyError):
 
     code = "usage"
     exit_code = 2
+    exit_meaning = "usage: an unknown command or option, a bad or missing argument"
 
 
 class ValidationError(PhonyError):
@@ -109,6 +117,7 @@ class ValidationError(PhonyError):
 
     code = "invalid"
     exit_code = 3
+    exit_meaning = "a value breaks a rule: a model name, a version, a manifest field"
     http_status = 422
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -140,6 +149,7 @@ class ModelFormatError(PhonyError):
 
     code = "model_format"
     exit_code = 4
+    exit_meaning = "a .phony file that cannot be read (damaged, too big, or from a newer phony)"
     http_status = 422
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -166,6 +176,7 @@ class TrainingError(PhonyError):
 
     code = "training"
     exit_code = 5
+    exit_meaning = "training input that cannot make a model"
 
 
 class GenerationError(PhonyError):
@@ -173,6 +184,7 @@ class GenerationError(PhonyError):
 
     code = "generation"
     exit_code = 6
+    exit_meaning = "generation cannot do what was asked (too many unique values...)"
 
 
 class IntegrityError(PhonyError):
@@ -180,6 +192,7 @@ class IntegrityError(PhonyError):
 
     code = "integrity"
     exit_code = 7
+    exit_meaning = "integrity: a digest, signature or snapshot check failed"
 
 
 class DigestMismatch(IntegrityError):
@@ -223,6 +236,7 @@ class RegistryError(PhonyError):
 
     code = "registry"
     exit_code = 8
+    exit_meaning = "a registry refused or could not answer (not found, unauthorized, offline...)"
 
 
 class NotFound(RegistryError):
@@ -278,6 +292,7 @@ class CacheError(PhonyError):
 
     code = "cache"
     exit_code = 9
+    exit_meaning = "the local cache cannot be used"
 
 
 class ConfigError(PhonyError):
@@ -285,6 +300,7 @@ class ConfigError(PhonyError):
 
     code = "config"
     exit_code = 10
+    exit_meaning = "config.toml or the credentials file cannot be used"
 
 
 class DatabaseError(PhonyError):
@@ -292,6 +308,7 @@ class DatabaseError(PhonyError):
 
     code = "database"
     exit_code = 13
+    exit_meaning = "phony sync: a database that cannot be used (URL, connection, refused load)"
 
 
 class PluginError(PhonyError):
@@ -299,6 +316,7 @@ class PluginError(PhonyError):
 
     code = "plugin"
     exit_code = 11
+    exit_meaning = "a plugin failed to load or register"
 
     def __init__(self, message: str, plugin: str | None = None) -> None:
         super().__init__(f"plugin {plugin}: {message}" if plugin else message)
@@ -309,3 +327,37 @@ class DuplicateRegistration(PluginError):
     """Two plugins registered the same generator, format or locale name."""
 
     code = "duplicate_registration"
+
+
+#: Exit codes that no error class carries.
+EXIT_OK = 0
+EXIT_OUT_OF_MEMORY = 12
+EXIT_INTERRUPTED = 130
+_OTHER_EXIT_CODES = {
+    EXIT_OK: "success",
+    EXIT_OUT_OF_MEMORY: "out of memory",
+    EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+}
+
+
+def exit_codes() -> list[tuple[int, str]]:
+    """The command line's exit codes as ``(code, meaning)`` rows, sorted by code.
+
+    The one table of exit codes: each error class that introduces an
+    ``exit_code`` gives its ``exit_meaning`` beside it, and ``phony --help``,
+    the CLI reference (docs/cli.md) and the tests all read this. The codes
+    are stable: a code, once published, keeps its meaning.
+    """
+    table = dict(_OTHER_EXIT_CODES)
+    pending: list[type[PhonyError]] = [PhonyError]
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "exit_code" in vars(cls):
+            meaning = vars(cls).get("exit_meaning")
+            if meaning is None:  # a new exit code must say what it means
+                raise TypeError(f"{cls.__name__} sets exit_code without exit_meaning")
+            if table.get(cls.exit_code, meaning) != meaning:
+                raise TypeError(f"exit code {cls.exit_code} has two meanings")
+            table[cls.exit_code] = meaning
+    return sorted(table.items())

@@ -119,7 +119,9 @@ def _point(value: Any, decimals: int, ctx: BuildContext, key: str) -> tuple[int,
                 else dt.datetime.fromisoformat(value)
             )
         except ValueError:
-            raise ValidationError(f"not a number, date or datetime: {value!r}", field=ctx.field(key))
+            raise ValidationError(
+                f"not a number, date or datetime: {value!r}", field=ctx.field(key)
+            ) from None
     if isinstance(value, dt.datetime):
         naive = value.replace(tzinfo=None)
         return int((naive - dt.datetime(1970, 1, 1)).total_seconds()), "s"
