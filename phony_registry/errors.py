@@ -46,9 +46,6 @@ introduces an exit code says what it means in ``exit_meaning``;
 from __future__ import annotations
 
 __all__ = [
-    "EXIT_INTERRUPTED",
-    "EXIT_OK",
-    "EXIT_OUT_OF_MEMORY",
     "AlreadyExists",
     "CacheError",
     "ConfigError",
@@ -56,6 +53,9 @@ __all__ = [
     "DecompressionLimit",
     "DigestMismatch",
     "DuplicateRegistration",
+    "EXIT_INTERRUPTED",
+    "EXIT_OK",
+    "EXIT_OUT_OF_MEMORY",
     "ExpiredError",
     "Forbidden",
     "GenerationError",
