@@ -49,6 +49,9 @@ class _Sequence:
     def __init__(self, start: int, step: int, template: str | None) -> None:
         self.start, self.step, self.template = start, step, template
 
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        return True  # no randomness: the row number (stream.offset) is all it needs
+
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
@@ -77,6 +80,10 @@ class _Integer:
     def __init__(self, low: int, high: int) -> None:
         self.low, self.span = low, high - low + 1
 
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        stream.advance(row)  # one raw value per row
+        return True
+
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
@@ -102,6 +109,10 @@ class _Number:
 
     def __init__(self, low: int, high: int, decimals: int) -> None:
         self.integer, self.decimals = _Integer(low, high), decimals
+
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        stream.advance(row)  # one raw value per row
+        return True
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
@@ -157,6 +168,10 @@ class _Choice:
     def __init__(self, values: list[str], thresholds: list[int] | None) -> None:
         self.values, self.thresholds = values, thresholds
 
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        stream.advance(row)  # one raw value per row
+        return True
+
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
@@ -211,6 +226,10 @@ class _Date:
 
     def __init__(self, start: dt.datetime, span: int, unit: str, strftime: str | None) -> None:
         self.start, self.span, self.unit, self.strftime = start, span, unit, strftime
+
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        stream.advance(row)  # one raw value per row
+        return True
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
@@ -274,6 +293,9 @@ class _Template:
         self.format = template.format
         self.requires: Sequence[str] = requires
 
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        return True  # no randomness: the row number (stream.offset) is all it needs
+
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
@@ -325,6 +347,12 @@ class _Email:
         self.unique = unique
         self._folded: dict[str, str] = {}
         self._unfoldable: set[str] = set()  # values with no ASCII letter or digit at all
+
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        if self.unique:
+            return False  # numbering repeats needs every earlier address
+        stream.advance(row)  # one raw value (the domain) per row
+        return True
 
     def _fold(self, values: Sequence[str]) -> tuple[list[str], bool]:
         """``ascii_fold`` of each value, and whether any folded to nothing."""
@@ -435,6 +463,13 @@ class _Ngram:
 
     def __init__(self, model: Any, unique: bool) -> None:
         self.model, self.unique = model, unique
+
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        if self.unique:
+            return False  # distinct values need every earlier value
+        stream.state["batches"] = self.model.iter_from(stream.seed, row, stream.count - row)
+        stream.state["current"], stream.state["pos"] = [], 0
+        return True
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]

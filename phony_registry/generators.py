@@ -41,6 +41,7 @@ __all__ = [
     "ColumnGenerator",
     "ColumnStream",
     "GeneratorFactory",
+    "SeekableGenerator",
     "argument",
     "ascii_fold",
     "column_reference",
@@ -75,6 +76,20 @@ class ColumnGenerator(Protocol):
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
         """Return the next ``n`` values, drawing randomness only from ``stream``."""
+
+
+class SeekableGenerator(ColumnGenerator, Protocol):
+    """A generator that can start at any row without making the rows before it.
+
+    ``seek(stream, row)`` positions a fresh ``stream`` so that the next
+    ``generate`` call starts at ``row``, and returns True; it returns False
+    when the column's values depend on every earlier row (``unique = true``).
+    The schema engine uses it for random access (row *i* of a table without
+    rows 0..i-1) and otherwise generates from the first row and skips.
+    """
+
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        """Position ``stream`` at ``row``; False if this column cannot start mid-table."""
 
 
 @dataclass(frozen=True)
@@ -121,6 +136,10 @@ class ColumnStream:
         import numpy as np
 
         return np.asarray(self._bits.random_raw(n), dtype=np.uint64)
+
+    def advance(self, n: int) -> None:
+        """Skip ``n`` raw values in O(log n): what :meth:`raw` would have drawn."""
+        self._bits.advance(n)
 
     def below(self, n: int, bound: int) -> npt.NDArray[np.uint64]:
         """``n`` integers in ``[0, bound)``, one raw value each.

@@ -187,20 +187,39 @@ def _generation_order(columns: Sequence[Column]) -> tuple[str, ...]:
 
 
 def generate_table(
-    schema: Schema, count: int, seed: int, *, batch_size: int = DEFAULT_BATCH_SIZE
+    schema: Schema,
+    count: int,
+    seed: int,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    start: int = 0,
 ) -> Iterator[list[list[str]]]:
     """Yield ``count`` rows of ``schema`` as column-major batches of the visible columns.
 
-    The output depends on ``schema``, ``count`` and ``seed`` only.
+    The output depends on ``schema``, ``count`` and ``seed`` only. With
+    ``start``, only rows ``start:count`` are yielded, the same rows as the
+    full table's: columns that can (see
+    :class:`~phony_registry.generators.SeekableGenerator`) jump straight to
+    row ``start``; if one cannot, the rows before are made and dropped.
     """
     if count < 0:
         raise ValidationError("must be >= 0", field="count")
     if batch_size < 1:
         raise ValidationError("must be >= 1", field="batch_size")
+    if not 0 <= start <= count:
+        raise ValidationError(f"must be between 0 and count ({count})", field="start")
     by_name = {c.name: c for c in schema.columns}
     streams = {name: ColumnStream(column_seed(seed, name), count) for name in schema.order}
     visible = schema.names
-    done = 0
+    if start and not _seek(schema, streams, start):
+        skipped = 0
+        for batch in generate_table(schema, count, seed, batch_size=batch_size):
+            rows = len(batch[0])
+            if skipped + rows > start:
+                yield [column[max(start - skipped, 0) :] for column in batch]
+            skipped += rows
+        return
+    done = start
     while done < count:
         n = min(batch_size, count - done)
         values: dict[str, Sequence[str]] = {}
@@ -216,6 +235,17 @@ def generate_table(
             stream.offset += n
         done += n
         yield [v if isinstance(v := values[name], list) else list(v) for name in visible]
+
+
+def _seek(schema: Schema, streams: Mapping[str, ColumnStream], row: int) -> bool:
+    """Position every column's fresh stream at ``row``; False if a column cannot."""
+    for column in schema.columns:
+        seek = getattr(column.generator, "seek", None)
+        stream = streams[column.name]
+        if seek is None or not seek(stream, row):
+            return False
+        stream.offset = row
+    return True
 
 
 def write_table(

@@ -1,0 +1,103 @@
+"""Random access: row *i* of a table without the rows before it, equal to the full table's."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phony_registry import dump_model, train
+from phony_registry.format import load_model
+from phony_registry.model import CHUNK_ROWS
+from phony_registry.schema import generate_table, parse_schema
+
+# Seekable columns of every built-in type; the email has no `unique`, which
+# needs every earlier row (tested below as the fallback).
+SEEKABLE: dict[str, Any] = {
+    "id": {"type": "sequence", "start": 5, "step": 3},
+    "first": {"type": "ngram", "model": "first_names.phony"},
+    "last": {"type": "ngram", "model": "last_names.phony"},
+    "full": {"type": "template", "template": "{first} {last}"},
+    "email": {"type": "email", "from": ["first", "last"]},
+    "age": {"type": "integer", "min": 18, "max": 99},
+    "score": {"type": "number", "min": -1, "max": 1, "decimals": 3},
+    "tier": {"type": "choice", "values": ["a", "b", "c"], "weights": [5, 2, 1]},
+    "plain": {"type": "choice", "values": ["x", "y"]},
+    "born": {"type": "date", "start": "1950-01-01", "end": "2005-12-31"},
+}
+
+
+@pytest.fixture(scope="module")
+def rejecting_model_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Models that reject a share of their walks (values longer than max_length)
+    and one trained with --exclude-originals, so random access has rejections to skip."""
+    folder = tmp_path_factory.mktemp("rejecting")
+    names = ["ana", "anna", "annan", "nanna", "hannah", "anahana", "banana", "nan"]
+    (folder / "first_names.phony").write_bytes(dump_model(train(names, name="first", order=2)))
+    (folder / "last_names.phony").write_bytes(
+        dump_model(train(names, name="last", order=2, exclude_originals=True))
+    )
+    return folder
+
+
+def _rows(batches: Any) -> list[tuple[str, ...]]:
+    rows: list[tuple[str, ...]] = []
+    for batch in batches:
+        rows.extend(zip(*batch, strict=True))
+    return rows
+
+
+def test_the_models_really_reject_rows(rejecting_model_dir: Path) -> None:
+    for name in ("first_names", "last_names"):
+        model = load_model(rejecting_model_dir / f"{name}.phony")
+        assert len(model._rejected_rows(7, 0)) > 100, name
+
+
+@pytest.mark.parametrize(
+    "start",
+    [0, 1, 19, 4_321, CHUNK_ROWS - 3_000, CHUNK_ROWS + 5],
+    ids=lambda s: f"start-{s}",
+)
+def test_rows_from_start_equal_the_full_tables_rows(rejecting_model_dir: Path, start: int) -> None:
+    schema = parse_schema({"columns": SEEKABLE}, base_dir=rejecting_model_dir)
+    count = CHUNK_ROWS + 40
+    full = _rows(generate_table(schema, count, 7))
+    part = _rows(generate_table(schema, count, 7, start=start, batch_size=777))
+    assert len(part) == count - start
+    assert part == full[start:]
+
+
+def test_a_short_window_anywhere_equals_the_same_rows_of_the_full_table(
+    rejecting_model_dir: Path,
+) -> None:
+    schema = parse_schema({"columns": SEEKABLE}, base_dir=rejecting_model_dir)
+    full = _rows(generate_table(schema, 3_000, 11))
+    for start in (0, 999, 2_980):
+        window = _rows(generate_table(schema, 3_000, 11, start=start))[:20]
+        assert window == full[start : start + 20]
+
+
+def test_model_iter_from_equals_a_slice_of_generate(rejecting_model_dir: Path) -> None:
+    model = load_model(rejecting_model_dir / "last_names.phony")
+    whole = model.generate(CHUNK_ROWS + 100, 3)
+    for start in (0, 50, CHUNK_ROWS - 10, CHUNK_ROWS + 1):
+        got = [v for batch in model.iter_from(3, start, 60) for v in batch]
+        assert got == whole[start : start + 60], start
+
+
+def test_a_unique_column_falls_back_to_generating_from_the_first_row(
+    rejecting_model_dir: Path,
+) -> None:
+    columns = {**SEEKABLE, "email": {**SEEKABLE["email"], "unique": True}}
+    schema = parse_schema({"columns": columns}, base_dir=rejecting_model_dir)
+    full = _rows(generate_table(schema, 2_000, 5))
+    assert _rows(generate_table(schema, 2_000, 5, start=1_234, batch_size=100)) == full[1_234:]
+
+
+def test_start_outside_the_table_is_a_validation_error(rejecting_model_dir: Path) -> None:
+    from phony_registry.errors import ValidationError
+
+    schema = parse_schema({"columns": SEEKABLE}, base_dir=rejecting_model_dir)
+    with pytest.raises(ValidationError, match="start"):
+        list(generate_table(schema, 10, 1, start=11))
