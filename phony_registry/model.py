@@ -252,7 +252,60 @@ class Model:
         if buffer:
             yield buffer
 
-    def _accepted(self, count: int, seed: int, *, unique: bool) -> Iterator[list[str]]:
+    def iter_from(self, seed: int, start: int, count: int) -> Iterator[list[str]]:
+        """Values ``start:start+count`` of :meth:`generate` without making those before.
+
+        Random access for a lazily served table: the walk resumes at the row
+        of the chunk where value ``start`` lies, found from
+        :meth:`locate`. The same values as slicing ``generate(start + count, seed)``.
+        """
+        _check_count_seed(count, seed)
+        _check_count_seed(start, seed)
+        chunk, lo = self.locate(seed, start)
+        return self._accepted(count, seed, unique=False, chunk=chunk, lo=lo)
+
+    def locate(self, seed: int, index: int) -> tuple[int, int]:
+        """``(chunk, row)`` of the walk that gives value ``index`` of ``seed``'s output.
+
+        Values are the accepted rows of the walk in order, and a few rows in
+        each chunk are rejected (too long, or a training value under
+        ``--exclude-originals``), so value *i* sits at row *i* plus the
+        rejected rows before it. Each chunk is walked once per seed to list
+        its rejected rows (tens of milliseconds; a few KB kept per chunk,
+        nothing per value); after that a lookup is a short loop.
+        """
+        chunk, before = 0, 0
+        while True:
+            rejected = self._rejected_rows(seed, chunk)
+            accepted = CHUNK_ROWS - len(rejected)
+            if before + accepted > index:
+                break
+            before, chunk = before + accepted, chunk + 1
+        row = index - before
+        for skipped in rejected.tolist():
+            if skipped > row:
+                break
+            row += 1
+        return chunk, row
+
+    @cached_property
+    def _rejections(self) -> dict[tuple[int, int], NDArray[np.uint16]]:
+        return {}
+
+    def _rejected_rows(self, seed: int, chunk: int) -> NDArray[np.uint16]:
+        """Sorted rows of chunk ``chunk`` that :meth:`_walk` rejects, computed once per seed."""
+        found = self._rejections.get((seed, chunk))
+        if found is None:
+            codepoints, ok = self.walk_codepoints(seed, chunk, 0, CHUNK_ROWS)
+            if self.exclude is not None:
+                ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
+            found = np.flatnonzero(~ok).astype(np.uint16)
+            self._rejections[(seed, chunk)] = found
+        return found
+
+    def _accepted(
+        self, count: int, seed: int, *, unique: bool, chunk: int = 0, lo: int = 0
+    ) -> Iterator[list[str]]:
         if count and unique and count > self.distinct_values:
             raise GenerationError(
                 f"model {self.meta.name!r} can produce at most {int(self.distinct_values)} "
@@ -262,7 +315,6 @@ class Model:
         attempted = 0
         budget = _ATTEMPTS_PER_VALUE * count + 4 * CHUNK_ROWS
         seen: set[str] = set()
-        chunk, lo = 0, 0
         rate = 1.0
         while produced < count:
             if attempted >= budget:
