@@ -14,6 +14,7 @@ from phony_registry import columns, fitted, generators, outputs
 from phony_registry.hookspecs import hookimpl
 
 __all__ = [
+    "model_in_folder",
     "phony_register_formats",
     "phony_register_generators",
     "phony_resolve_model",
@@ -46,25 +47,36 @@ def _in_locale_pack(spec: str) -> Path | None:
     """
     from phony_registry.plugins import get_plugins
 
-    name, _, version = spec.partition("@")
-    locale, _, model = name.partition("/")
+    locale, _, model = spec.partition("@")[0].partition("/")
     source = get_plugins().locale(locale) if model else None
     if source is None:
         return None
-    # Imported only for a plugin's pack: index and manifest parsing cost
+    return model_in_folder(source.path, spec)
+
+
+def model_in_folder(root: Path, spec: str) -> Path | None:
+    """``NAME[@VERSION]`` in a static registry folder installed with a Python distribution.
+
+    Such a folder (a plugin's locale pack, the official index bundled as
+    ``phony_index``) came with the installed code: the index file of the name
+    gives the version's blob digest, and the blob's bytes are checked against
+    it. ``None`` when the folder does not have the name.
+    """
+    name, _, version = spec.partition("@")
+    # Imported only for a folder lookup: index and manifest parsing cost
     # `phony generate NAME` about 15 ms for a model found in the cache.
     from phony_registry.digests import digest_bytes
     from phony_registry.errors import DigestMismatch
     from phony_registry.index import parse_index, resolve
     from phony_registry.layout import blob_path, index_path, to_local
 
-    index_file = to_local(source.path, index_path(name))
+    index_file = to_local(root, index_path(name))
     if not index_file.is_file():
         return None
     entry = resolve(parse_index(index_file.read_bytes()), version or None, name)
     if entry.digest is None:
         return None
-    blob = to_local(source.path, blob_path(entry.digest))
+    blob = to_local(root, blob_path(entry.digest))
     if digest_bytes(blob.read_bytes()) != entry.digest:
         raise DigestMismatch(f"{blob}: content does not match {entry.digest} ({entry.ref})")
     return blob
