@@ -89,7 +89,7 @@ class PhonyError(Exception):
 
     code = "error"
     exit_code = 1
-    exit_meaning = "any other error: a file that cannot be read or written, an unexpected failure"
+    exit_meaning = "any other error (a file that cannot be read or written...)"
     http_status = 400
 
     def __init__(self, message: str) -> None:
@@ -117,7 +117,7 @@ class ValidationError(PhonyError):
 
     code = "invalid"
     exit_code = 3
-    exit_meaning = "a value breaks a rule: a model name, a version, a manifest field"
+    exit_meaning = "a value breaks a rule (a model name, a version, a manifest field)"
     http_status = 422
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -149,7 +149,7 @@ class ModelFormatError(PhonyError):
 
     code = "model_format"
     exit_code = 4
-    exit_meaning = "a .phony file that cannot be read (damaged, too big, or from a newer phony)"
+    exit_meaning = "a .phony file that cannot be read (damaged, too big, too new)"
     http_status = 422
 
     def __init__(self, message: str, field: str | None = None) -> None:
@@ -236,7 +236,7 @@ class RegistryError(PhonyError):
 
     code = "registry"
     exit_code = 8
-    exit_meaning = "a registry refused or could not answer (not found, unauthorized, offline...)"
+    exit_meaning = "a registry refused or did not answer (not found, unauthorized...)"
 
 
 class NotFound(RegistryError):
@@ -308,7 +308,7 @@ class DatabaseError(PhonyError):
 
     code = "database"
     exit_code = 13
-    exit_meaning = "phony sync: a database that cannot be used (URL, connection, refused load)"
+    exit_meaning = "phony sync: a database that cannot be used"
 
 
 class PluginError(PhonyError):

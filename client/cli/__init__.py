@@ -17,7 +17,8 @@ from typing import Any
 
 import click
 
-from phony_registry.errors import PhonyError
+from phony_client.cli import _errors
+from phony_registry.errors import EXIT_INTERRUPTED, EXIT_OUT_OF_MEMORY, PhonyError
 
 __all__ = ["cli", "main"]
 
@@ -61,10 +62,11 @@ class LazyGroup(click.Group):
         if target is not None and self._importable(cmd_name):
             module_name, attr = target.split(":")
             command: click.Command = getattr(importlib.import_module(module_name), attr)
-            self.commands[cmd_name] = command
+            self.commands[cmd_name] = _full_short_help(command)
             return command
         self._load_plugin_commands()
-        return self.commands.get(cmd_name)
+        found = self.commands.get(cmd_name)
+        return None if found is None else _full_short_help(found)
 
     def _importable(self, name: str) -> bool:
         module_name = self.lazy[name].split(":")[0]
@@ -79,15 +81,52 @@ class LazyGroup(click.Group):
         get_plugins().register_commands(self)
 
 
-@click.group(cls=LazyGroup, lazy=COMMANDS, context_settings={"help_option_names": ["-h", "--help"]})
+def _full_short_help(command: click.Command) -> click.Command:
+    """Give ``command`` (and a group's subcommands) its whole first sentence as short help.
+
+    click cuts a command's description to the width left in the list with
+    ``...``; a first sentence written to be read whole is wrapped instead.
+    """
+    if command.short_help is None and command.help:
+        paragraph = command.help.strip().split("\n\n")[0].replace("\b\n", "")
+        text = " ".join(paragraph.split())
+        end = text.find(". ")
+        command.short_help = text[: end + 1] if end >= 0 else text
+    if isinstance(command, click.Group) and not isinstance(command, LazyGroup):
+        for sub in command.commands.values():
+            _full_short_help(sub)
+    return command
+
+
+def _traceback_option(ctx: click.Context, param: click.Parameter, value: bool) -> None:
+    _errors.set_debug(value)
+
+
+@click.group(
+    cls=LazyGroup,
+    lazy=COMMANDS,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=_errors.exit_code_epilog(),
+)
 @click.version_option(package_name="phony", prog_name="phony")
+@click.option(
+    "--traceback",
+    is_flag=True,
+    expose_value=False,
+    is_eager=True,
+    callback=_traceback_option,
+    help="On an error, show the Python traceback too (as PHONY_DEBUG=1 does).",
+)
 def cli() -> None:
-    """phony: train, publish, pull and generate from .phony models."""
+    """phony: train, publish, pull and generate from .phony models.
+
+    Run 'phony COMMAND --help' for a command's options; the CLI reference
+    and the exit codes are in docs/cli.md.
+    """
 
 
 def _fail(message: str, code: int) -> int:
-    click.echo(f"error: {message}", err=True)
-    return code
+    return _errors.fail(message, code)
 
 
 def _reader_went_away() -> int:
@@ -125,27 +164,68 @@ def _single_threaded_blas() -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (the console script exits with it)."""
     _single_threaded_blas()
+    _errors.set_debug(False)
+    args = list(sys.argv[1:] if argv is None else argv)
     try:
-        code = _invoke(list(sys.argv[1:] if argv is None else argv))
+        code = _invoke(args)
     except click.exceptions.Exit as exc:
         code = exc.exit_code
+    except _NO_ARGS_IS_HELP as exc:
+        # A bare group (`phony`, `phony models`) shows its help, as gh and cargo do.
+        click.echo(
+            exc.ctx.get_help()
+            if exc.ctx is not None
+            else cli.get_help(cli.make_context("phony", [], resilient_parsing=True))
+        )
+        code = 0
     except click.ClickException as exc:
-        exc.show()
-        code = exc.exit_code
+        code = _errors.report_click_error(exc)
     except PhonyError as exc:
         code = _fail(str(exc), exc.exit_code)
     except (KeyboardInterrupt, EOFError, click.Abort):
         # The blank line ends the terminal's ^C echo.
         click.echo("", err=True)
-        code = _fail("interrupted", 130)
+        code = _fail("interrupted", EXIT_INTERRUPTED)
     except BrokenPipeError:
         code = _reader_went_away()
     except MemoryError:
-        code = _fail("out of memory", 12)
+        code = _fail("out of memory", EXIT_OUT_OF_MEMORY)
     except OSError as exc:
         if exc.errno == errno.EPIPE:
             code = _reader_went_away()
         else:
             where = f": {exc.filename}" if exc.filename else ""
             code = _fail(f"{exc.strerror or exc}{where}", 1)
+    except ModuleNotFoundError as exc:
+        missing = _errors.report_missing_module(exc, _command_words(args))
+        code = _errors.report_unexpected(exc) if missing is None else missing
+    except Exception as exc:  # the last line of defence: no traceback for users
+        code = _errors.report_unexpected(exc)
     return code
+
+
+def _command_words(argv: list[str]) -> list[str]:
+    """The subcommand words at the start of ``argv`` (``registry serve``)."""
+    words: list[str] = []
+    command: click.Command = cli
+    ctx = click.Context(cli, info_name="phony", resilient_parsing=True)
+    for arg in argv:
+        if arg.startswith("-"):
+            continue
+        if not isinstance(command, click.Group):
+            break
+        try:
+            found = command.get_command(ctx, arg)
+        except Exception:  # only naming the command in a message
+            found = None
+        if found is None:
+            break
+        words.append(arg)
+        command = found
+    return words
+
+
+# click >= 8.2 raises this for a bare group; 8.1 printed the help and exited 0 itself.
+_NO_ARGS_IS_HELP: type[click.UsageError] = getattr(
+    click.exceptions, "NoArgsIsHelpError", type("_NeverRaised", (click.UsageError,), {})
+)
