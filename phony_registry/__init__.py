@@ -3,11 +3,13 @@ signatures, names and versions, plugin hooks, and the error tree.
 
 Nothing here talks to the network; the client and the server build on it.
 
-    from phony_registry import load_model
+    from phony_registry import Phony, load_model
+    fake = Phony("tr_TR", seed=42)
+    fake.first_name(), fake.email(), fake.record("person")
     model = load_model("names.phony")
     model.generate(10, seed=42)
 
-The model API is imported lazily (it needs numpy), so importing the package
+The model API and the facade are imported lazily (numpy), so importing the package
 for its errors stays cheap.
 """
 
@@ -19,14 +21,16 @@ from typing import TYPE_CHECKING, Any
 from phony_registry.errors import PhonyError
 
 if TYPE_CHECKING:
+    from phony_registry.facade import Phony
     from phony_registry.format import dump_model, load_model
     from phony_registry.model import Model
     from phony_registry.ngram import train
 
-__all__ = ["Model", "PhonyError", "dump_model", "load_model", "train"]
+__all__ = ["Model", "Phony", "PhonyError", "dump_model", "load_model", "train"]
 
 _LAZY = {
     "Model": "phony_registry.model",
+    "Phony": "phony_registry.facade",
     "dump_model": "phony_registry.format",
     "load_model": "phony_registry.format",
     "train": "phony_registry.ngram",

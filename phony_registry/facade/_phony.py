@@ -1,0 +1,384 @@
+"""The :class:`Phony` facade: ``fake.first_name()`` for every model of the locale packs."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phony_registry.errors import GenerationError, NotFound, UsageError
+from phony_registry.facade import _sources
+from phony_registry.facade._streams import prefix_values
+
+if TYPE_CHECKING:
+    from phony_registry.model import Model
+    from phony_registry.schema import Schema
+
+__all__ = ["Field", "Phony"]
+
+#: Default size of the first run of each field (later runs grow, see _streams).
+DEFAULT_BUFFER = 256
+
+
+@dataclass(frozen=True)
+class Field:
+    """What a field method draws from.
+
+    ``model``: the model ``role`` of the locale chain (``first_names``);
+    ``column``: a column of a ready ``schema``; ``template``: other fields
+    joined by spaces (``name`` is ``first_name last_name``); ``alias``: another
+    field under a name Faker users know (``street_name``).
+    """
+
+    name: str
+    kind: str
+    role: str = ""
+    schema: str = ""
+    column: str = ""
+    parts: tuple[str, ...] = ()
+
+
+# The fields of the bundled official packs, declared below as methods so that
+# editors and type checkers know them; tests/python_api checks this table
+# against what discovery finds in the bundled index.
+_DECLARED: dict[str, Field] = {
+    f.name: f
+    for f in (
+        Field("city", "model", role="cities"),
+        Field("company", "model", role="companies"),
+        Field("first_name", "model", role="first_names"),
+        Field("first_name_female", "model", role="first_names_female"),
+        Field("first_name_male", "model", role="first_names_male"),
+        Field("last_name", "model", role="last_names"),
+        Field("street", "model", role="streets"),
+        Field("contact", "column", schema="company", column="contact"),
+        Field("email", "column", schema="person", column="email"),
+        Field("number", "column", schema="address", column="number"),
+        Field("name", "template", parts=("first_name", "last_name")),
+        Field("street_name", "alias", parts=("street",)),
+    )
+}
+_EXTRA = ("name", "street_name")
+
+
+def _check_seed(seed: int) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**128:
+        raise UsageError(f"seed must be an integer from 0 to 2**128-1, not {seed!r}")
+    return seed
+
+
+class Phony:
+    """Fake values from phony's models, Faker-style: ``Phony("tr_TR", seed=42).first_name()``.
+
+    ``locale`` is one locale or a fallback chain (``["tr_TR", "en_US"]``, or
+    ``"tr_TR,en_US"``): each field comes from the first locale whose pack has
+    its model. Each model of the installed packs is a method named in the
+    singular (``first_names`` -> :meth:`first_name`), each column of a ready
+    schema too (:meth:`email`); ``dir(fake)`` lists them, :meth:`fields` too.
+
+    Deterministic: with a ``seed``, the n-th call of a field gives the same
+    value on every run, whatever ``buffer`` (the size of the first batch the
+    field draws; later batches grow). Field ``f`` gives, call after call, the
+    column ``f`` of ``phony generate --schema person --locale L --seed S``, so
+    the n-th :meth:`first_name`, :meth:`last_name` and :meth:`email` belong to
+    one person. ``seed=None`` picks a random seed, kept in :attr:`seed`.
+
+    An instance is not thread-safe: give each thread its own.
+    """
+
+    def __init__(
+        self,
+        locale: str | Iterable[str] = "en_US",
+        seed: int | None = None,
+        *,
+        buffer: int = DEFAULT_BUFFER,
+    ) -> None:
+        if isinstance(buffer, bool) or not isinstance(buffer, int) or buffer < 1:
+            raise UsageError(f"buffer must be a positive integer, not {buffer!r}")
+        self._chain = _sources.locale_chain(locale)
+        self._buffer = buffer
+        self._discovered: dict[str, Field] | None = None
+        self._installed: list[str] = []
+        self._streams: dict[tuple[str, str], Iterator[Any]] = {}
+        self._schemas: dict[str, Schema] = {}
+        self._seed = _check_seed(secrets.randbits(64) if seed is None else seed)
+
+    def __repr__(self) -> str:
+        return f"<Phony {','.join(self._chain)} seed={self._seed}>"
+
+    # -- seeding ------------------------------------------------------------
+
+    @property
+    def seed(self) -> int:
+        """The seed every field, value and record stream derives from."""
+        return self._seed
+
+    @property
+    def locales(self) -> tuple[str, ...]:
+        """The locale chain, first choice first."""
+        return self._chain
+
+    def seed_instance(self, seed: int | None = None) -> Phony:
+        """Start every stream again from ``seed`` (a random one if ``None``), as Faker's does."""
+        self._seed = _check_seed(secrets.randbits(64) if seed is None else seed)
+        for name in self._installed:
+            self.__dict__.pop(name, None)
+        self._installed.clear()
+        self._streams.clear()
+        return self
+
+    # -- discovery ------------------------------------------------------------
+
+    def fields(self) -> list[str]:
+        """The field methods this locale chain offers, sorted."""
+        return sorted(self._fields())
+
+    def __dir__(self) -> Iterable[str]:
+        return sorted({*super().__dir__(), *self._fields()})
+
+    def _fields(self) -> dict[str, Field]:
+        if self._discovered is None:
+            self._discovered = _discover(self._chain)
+        return self._discovered
+
+    def _field(self, name: str) -> Field | None:
+        return self._fields().get(name) or _DECLARED.get(name)
+
+    def __getattr__(self, name: str) -> Callable[[], str]:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        field = self._fields().get(name)
+        if field is None:
+            known = ", ".join(self.fields())
+            raise AttributeError(
+                f"{type(self).__name__} for {','.join(self._chain)} has no field {name!r} "
+                f"(fields: {known})"
+            )
+        return self._install(name)
+
+    # -- drawing ------------------------------------------------------------
+
+    def _install(self, name: str) -> Callable[[], str]:
+        """Make ``name`` a plain function in the instance: later calls skip every lookup."""
+        values = self._stream(name)
+        describe = f"{name} ({','.join(self._chain)})"
+
+        def draw() -> str:
+            try:
+                return next(values)  # type: ignore[no-any-return]
+            except StopIteration:
+                raise GenerationError(f"{describe} cannot produce more values") from None
+
+        draw.__name__ = draw.__qualname__ = name
+        draw.__doc__ = f"The next {name} of {','.join(self._chain)}."
+        self.__dict__[name] = draw
+        self._installed.append(name)
+        return draw
+
+    def _draw(self, name: str) -> str:
+        return self._install(name)()
+
+    def _stream(self, name: str) -> Iterator[Any]:
+        key = ("field", name)
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = self._field_values(name)
+        return stream
+
+    def _field_values(self, name: str) -> Iterator[str]:
+        from phony_registry.generators import column_seed
+
+        field = self._field(name)
+        if field is None:
+            raise AttributeError(name)
+        if field.kind == "alias":
+            return self._stream(field.parts[0])
+        if field.kind == "template":
+            # Fresh streams of the parts (not the part fields' own): the n-th name
+            # joins the n-th first name and the n-th last name.
+            parts = [self._field_values(p) for p in field.parts]
+            return map(" ".join, zip(*parts, strict=False))
+        if field.kind == "column":
+            schema = self._schema(field.schema)
+            index = schema.names.index(field.column)
+            return self._table(schema, lambda batch: batch[index])
+        model = self._model_for_role(field.role)
+        return self._model_values(model, column_seed(self._seed, name))
+
+    def _model_for_role(self, role: str) -> Model:
+        return _sources.load_model_file(_sources.resolve_role(self._chain, role)[1])
+
+    def _model_values(self, model: Model, seed: int) -> Iterator[str]:
+        def produce(count: int) -> Iterator[list[str]]:
+            return model.iter_batches(count, seed)
+
+        return prefix_values(produce, self._buffer)
+
+    def _schema(self, spec: str) -> Schema:
+        schema = self._schemas.get(spec)
+        if schema is None:
+            schema = self._schemas[spec] = _sources.ready_schema(spec, self._chain)
+        return schema
+
+    def _table(self, schema: Schema, pick: Callable[[list[list[str]]], list[Any]]) -> Iterator[Any]:
+        from phony_registry.schema import generate_table
+
+        seed = self._seed
+
+        def produce(count: int) -> Iterator[list[Any]]:
+            for batch in generate_table(schema, count, seed):
+                yield pick(batch)
+
+        return prefix_values(produce, self._buffer)
+
+    # -- any model, records -----------------------------------------------------
+
+    def value(self, spec: str) -> str:
+        """The next value of any model: a name (``alice/names@^1``, ``tr_TR/first_names``),
+        a model role of the locale chain (``first_names``) or a ``.phony`` file.
+
+        The n-th call gives line n of ``phony generate SPEC --seed SEED``. A
+        name is found in the plugins' locale packs, the local cache (after
+        ``phony install`` or ``phony models pull``) and the bundled official index.
+        """
+        key = ("value", spec)
+        stream = self._streams.get(key)
+        if stream is None:
+            stream = self._streams[key] = self._model_values(self._model(spec), self._seed)
+        try:
+            return next(stream)  # type: ignore[no-any-return]
+        except StopIteration:
+            raise GenerationError(f"model {spec!r} cannot produce more values") from None
+
+    def _model(self, spec: str) -> Model:
+        path = Path(spec).expanduser()
+        if path.is_file():
+            return _sources.load_model_file(path)
+        if "/" not in spec.partition("@")[0]:
+            return self._model_for_role(spec)
+        found = _sources.find_model(spec)
+        if found is None:
+            raise NotFound(
+                f"model {spec!r} not found in the locale packs, the cache or the bundled "
+                f"index; pull it with `phony models pull {spec}`"
+            )
+        return _sources.load_model_file(found)
+
+    def record(self, schema: str = "person") -> dict[str, str]:
+        """The next record of a ready schema (``person``, ``address``, ``company``) or a
+        schema file: row n of ``phony generate --schema SCHEMA --locale L --seed SEED``.
+        """
+        return self.records(schema, 1)[0]
+
+    def records(self, schema: str = "person", count: int = 1) -> list[dict[str, str]]:
+        """The next ``count`` records of ``schema`` (see :meth:`record`)."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise UsageError(f"count must be a non-negative integer, not {count!r}")
+        key = ("records", schema)
+        stream = self._streams.get(key)
+        if stream is None:
+            table = self._schema(schema)
+            names = table.names
+
+            def rows(batch: list[list[str]]) -> list[dict[str, str]]:
+                return [dict(zip(names, row, strict=True)) for row in zip(*batch, strict=True)]
+
+            stream = self._streams[key] = self._table(table, rows)
+        out = list(_islice(stream, count))
+        if len(out) < count:
+            raise GenerationError(f"schema {schema!r} cannot produce more records")
+        return out
+
+    def take(self, field: str, count: int) -> list[str]:
+        """The next ``count`` values of ``field`` at once (the same as ``count`` calls)."""
+        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
+            raise UsageError(f"count must be a non-negative integer, not {count!r}")
+        if field not in self.__dict__ and self._field(field) is None:
+            raise AttributeError(f"no field {field!r} (fields: {', '.join(self.fields())})")
+        out = list(_islice(self._stream(field), count))
+        if len(out) < count:
+            raise GenerationError(f"{field} cannot produce more values")
+        return out
+
+    # -- the fields of the bundled packs, for editors ---------------------------
+    # Any other field a plugin's pack brings arrives through __getattr__.
+
+    def city(self) -> str:
+        """A city (the pack's ``cities`` model)."""
+        return self._draw("city")
+
+    def company(self) -> str:
+        """A company name (the pack's ``companies`` model)."""
+        return self._draw("company")
+
+    def contact(self) -> str:
+        """A contact person: the ``contact`` column of the ready schema ``company``."""
+        return self._draw("contact")
+
+    def email(self) -> str:
+        """An e-mail address: the ``email`` column of the ready schema ``person``.
+
+        The n-th address is made from the n-th :meth:`first_name` and :meth:`last_name`.
+        """
+        return self._draw("email")
+
+    def first_name(self) -> str:
+        """A first name (the pack's ``first_names`` model)."""
+        return self._draw("first_name")
+
+    def first_name_female(self) -> str:
+        """A female first name (the pack's ``first_names_female`` model)."""
+        return self._draw("first_name_female")
+
+    def first_name_male(self) -> str:
+        """A male first name (the pack's ``first_names_male`` model)."""
+        return self._draw("first_name_male")
+
+    def last_name(self) -> str:
+        """A surname (the pack's ``last_names`` model)."""
+        return self._draw("last_name")
+
+    def name(self) -> str:
+        """A full name: the n-th :meth:`first_name` and :meth:`last_name`, joined by a space."""
+        return self._draw("name")
+
+    def number(self) -> str:
+        """A house number: the ``number`` column of the ready schema ``address``."""
+        return self._draw("number")
+
+    def street(self) -> str:
+        """A street name (the pack's ``streets`` model)."""
+        return self._draw("street")
+
+    def street_name(self) -> str:
+        """The same as :meth:`street`, under Faker's name."""
+        return self._draw("street_name")
+
+
+def _islice(values: Iterator[Any], count: int) -> Iterator[Any]:
+    from itertools import islice
+
+    return islice(values, count)
+
+
+def _discover(chain: tuple[str, ...]) -> dict[str, Field]:
+    """The fields the packs of ``chain`` offer: their models, ready schema columns, extras."""
+    found: dict[str, Field] = {}
+    roles: set[str] = set()
+    for locale in chain:
+        for role in _sources.locale_roles(locale):
+            roles.add(role)
+            name = _sources.method_name(role)
+            found.setdefault(name, Field(name, "model", role=role))
+    for column in _sources.ready_schema_columns():
+        if column.column not in found and set(column.roles) <= roles:
+            found[column.column] = Field(
+                column.column, "column", schema=column.schema, column=column.column
+            )
+    for name in _EXTRA:
+        field = _DECLARED[name]
+        if all(part in found for part in field.parts):
+            found[name] = field
+    return found

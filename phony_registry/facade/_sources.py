@@ -1,0 +1,284 @@
+"""Where the facade's fields come from: locale packs, their models and the ready schemas.
+
+A field is a method of :class:`~phony_registry.facade.Phony`. Its names are
+discovered from the locale packs installed with Python distributions (a
+plugin's pack registered through ``phony_register_locales``, and the official
+index bundled as ``phony_index``): each model of a pack is a field named in
+the singular (``tr_TR/first_names`` -> ``first_name``, ``cities`` -> ``city``),
+and each column of a ready schema (``person``, ``address``, ``company``)
+whose models the locale chain has is a field too (``email``).
+
+Models are found by name through the ``phony_resolve_model`` hook first
+(plugin packs, the local cache filled by ``phony install``, whatever else a
+plugin adds), then in the bundled official index, read with
+:func:`phony_registry.builtins.model_in_folder` as a plugin's pack is. The
+core never imports the client: the cache arrives through the hook.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phony_registry.errors import NotFound, OfflineError, UsageError, ValidationError
+from phony_registry.names import InvalidName, is_locale, normalize_locale
+
+if TYPE_CHECKING:
+    from phony_registry.model import Model
+    from phony_registry.schema import Schema
+
+__all__ = [
+    "Column",
+    "bundled_root",
+    "find_model",
+    "load_model_file",
+    "locale_chain",
+    "locale_roles",
+    "method_name",
+    "ready_schema",
+    "ready_schema_columns",
+    "ready_schema_names",
+    "resolve_role",
+]
+
+#: Ready schemas whose columns become fields, first one first when two share a column.
+_SCHEMA_PREFERENCE = ("person",)
+
+
+def bundled_root() -> Path:
+    """The official static registry bundled with phony (the ``phony_index`` package)."""
+    import phony_index
+
+    return phony_index.ROOT
+
+
+def locale_chain(locale: str | Iterable[str]) -> tuple[str, ...]:
+    """``"tr_TR"``, ``"tr-TR,en_US"`` or ``["tr_TR", "en_US"]`` -> canonical locales, in order."""
+    parts = [locale] if isinstance(locale, str) else list(locale)
+    chain: list[str] = []
+    for part in parts:
+        if not isinstance(part, str):
+            raise UsageError(f"a locale is a string such as tr_TR, not {part!r}")
+        for item in part.split(","):
+            if not item.strip():
+                continue
+            try:
+                canonical = normalize_locale(item.strip())
+            except InvalidName:
+                raise UsageError(
+                    f"{item!r} is not a locale (expected e.g. tr_TR or en-US)"
+                ) from None
+            if canonical not in chain:
+                chain.append(canonical)
+    if not chain:
+        raise UsageError("no locale given (expected e.g. 'tr_TR' or ['tr_TR', 'en_US'])")
+    return tuple(chain)
+
+
+def method_name(role: str) -> str:
+    """The field a model role is called by: its last plural word made singular.
+
+    ``first_names`` -> ``first_name``, ``first_names_female`` -> ``first_name_female``,
+    ``cities`` -> ``city``, ``companies`` -> ``company``, ``streets`` -> ``street``.
+    """
+    words = role.split("_")
+    for i in range(len(words) - 1, -1, -1):
+        word = words[i]
+        if word.endswith("ies") and len(word) > 3:
+            words[i] = word[:-3] + "y"
+        elif word.endswith(("ses", "xes", "zes", "ches", "shes")):
+            words[i] = word[:-2]
+        elif word.endswith("s") and not word.endswith("ss") and len(word) > 1:
+            words[i] = word[:-1]
+        else:
+            continue
+        break
+    return "_".join(words)
+
+
+def _pack_folders(locale: str) -> list[Path]:
+    """Static registry folders installed with Python distributions that hold ``locale``'s pack."""
+    from phony_registry.plugins import get_plugins
+
+    folders = []
+    source = get_plugins().locale(locale)
+    if source is not None:
+        folders.append(source.path)
+    folders.append(bundled_root())
+    return folders
+
+
+def locale_roles(locale: str) -> list[str]:
+    """The model roles of ``locale``'s pack in the installed folders (``first_names``...)."""
+    from phony_registry.layout import index_path, to_local
+
+    roles: set[str] = set()
+    for root in _pack_folders(locale):
+        # index/<locale key>/<role>.jsonl: one index file per model of the pack.
+        folder = to_local(root, index_path(f"{locale}/x")).parent
+        if folder.is_dir():
+            roles.update(p.stem for p in folder.glob("*.jsonl"))
+    return sorted(roles)
+
+
+def find_model(spec: str) -> Path | None:
+    """The file of the model ``spec`` (``tr_TR/first_names``, ``alice/names@^1``), or ``None``.
+
+    The ``phony_resolve_model`` hook first (plugin packs, the local cache),
+    then, for an official name, the bundled official index. Integrity errors
+    (a blob that does not match its digest) are raised, never skipped.
+    """
+    from phony_registry.plugins import get_plugins
+
+    found: Path | None = None
+    try:
+        found = get_plugins().manager.hook.phony_resolve_model(spec=spec)
+    except (NotFound, OfflineError):
+        found = None
+    if found is not None:
+        return Path(found)
+    locale = spec.partition("/")[0]
+    if "/" in spec and is_locale(locale):
+        from phony_registry.builtins import model_in_folder
+
+        try:
+            official = normalize_locale(locale) + spec[len(locale) :]
+            return model_in_folder(bundled_root(), official)
+        except NotFound:
+            return None
+    return None
+
+
+def resolve_role(chain: Sequence[str], role: str) -> tuple[str, Path]:
+    """``(locale, file)`` of the first locale of ``chain`` whose pack has the model ``role``."""
+    for locale in chain:
+        path = find_model(f"{locale}/{role}")
+        if path is not None:
+            return locale, path
+    if len(chain) == 1:
+        other = "tr_TR" if chain[0] == "en_US" else "en_US"
+        raise NotFound(
+            f"locale {chain[0]} has no model {role!r} ({chain[0]}/{role}); "
+            f"ask for a fallback chain, for example Phony([{chain[0]!r}, {other!r}])"
+        )
+    tried = ", ".join(f"{locale}/{role}" for locale in chain)
+    raise NotFound(f"no locale of {','.join(chain)} has a model {role!r} (tried {tried})")
+
+
+@lru_cache(maxsize=64)
+def _load(path: str, mtime_ns: int, size: int) -> Model:
+    from phony_registry.format import load_model
+
+    return load_model(path)
+
+
+def load_model_file(path: Path) -> Model:
+    """The model in ``path``, loaded once per process while the file stays the same."""
+    stat = path.stat()
+    return _load(str(path), stat.st_mtime_ns, stat.st_size)
+
+
+# --- ready schemas -----------------------------------------------------------
+
+
+def _schemas_dir() -> Path:
+    return bundled_root() / "schemas"
+
+
+def ready_schema_names() -> list[str]:
+    """Names of the ready schemas, the preferred ones first, then alphabetically."""
+    names = sorted(p.stem for p in _schemas_dir().glob("*.toml"))
+    first = [n for n in _SCHEMA_PREFERENCE if n in names]
+    return first + [n for n in names if n not in first]
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ValidationError(f"{path}: not a valid TOML schema: {exc}") from None
+
+
+@lru_cache(maxsize=16)
+def _ready_document(name: str) -> Mapping[str, Any]:
+    return _read_toml(_schemas_dir() / f"{name}.toml")
+
+
+def _roles(data: Mapping[str, Any]) -> dict[str, str]:
+    """Column -> model role, for ``ngram`` columns naming a bare role (``first_names``)."""
+    columns = data.get("columns")
+    roles: dict[str, str] = {}
+    if isinstance(columns, Mapping):
+        for column, spec in columns.items():
+            if not isinstance(spec, Mapping) or spec.get("type") != "ngram":
+                continue
+            model = spec.get("model")
+            if isinstance(model, str) and not any(c in model for c in "/@\\"):
+                roles[str(column)] = model
+    return roles
+
+
+@dataclass(frozen=True)
+class Column:
+    """A visible column of a ready schema, and the model roles that schema needs."""
+
+    schema: str
+    column: str
+    roles: tuple[str, ...]
+
+
+def ready_schema_columns() -> list[Column]:
+    """Every visible column of every ready schema, in :func:`ready_schema_names` order."""
+    found = []
+    for name in ready_schema_names():
+        data = _ready_document(name)
+        roles = tuple(sorted(set(_roles(data).values())))
+        for column, spec in data.get("columns", {}).items():
+            if isinstance(spec, Mapping) and not spec.get("hidden", False):
+                found.append(Column(name, str(column), roles))
+    return found
+
+
+def ready_schema(spec: str, chain: Sequence[str]) -> Schema:
+    """The ready schema (or schema file) ``spec`` with its models taken from ``chain``.
+
+    Bare role names (``first_names``) come from the first locale of the chain
+    whose pack has them, official names (``tr_TR/last_names``) from wherever
+    :func:`find_model` finds them: the same models as
+    ``phony generate --schema SPEC --locale CHAIN``.
+    """
+    from phony_registry.schema import parse_schema
+
+    path = Path(spec).expanduser()
+    if path.is_file():
+        data, base = _read_toml(path), path.parent
+    elif spec.endswith(".toml") or "/" in spec or "\\" in spec:
+        raise UsageError(f"{spec}: no such schema file")
+    elif spec in ready_schema_names():
+        data, base = dict(_ready_document(spec)), _schemas_dir()
+    else:
+        ready = ", ".join(sorted(ready_schema_names()))
+        raise UsageError(f"no schema file or ready schema {spec!r} (ready schemas: {ready})")
+    raw = data.get("columns")
+    if not isinstance(raw, Mapping):
+        return parse_schema(data, base_dir=base, locale=chain[0])  # which says what is wrong
+    columns = {str(k): dict(v) if isinstance(v, Mapping) else v for k, v in raw.items()}
+    for column, role in _roles(data).items():
+        columns[column]["model"] = str(resolve_role(chain, role)[1])
+    for column_spec in columns.values():
+        if not isinstance(column_spec, dict) or column_spec.get("type") != "ngram":
+            continue
+        model = column_spec.get("model")
+        # An official name (tr_TR/last_names) may be only in the bundled index.
+        if not isinstance(model, str) or model.count("/") != 1 or "@" in model:
+            continue
+        if is_locale(model.partition("/")[0]) and not (base / model).exists():
+            found = find_model(model)
+            if found is not None:
+                column_spec["model"] = str(found)
+    document = {**data, "columns": columns, "locale": chain[0]}
+    return parse_schema(document, base_dir=base, locale=chain[0])
