@@ -1,0 +1,121 @@
+"""The pytest plugin: a ``phony`` fixture seeded per test, and a ``phony`` marker.
+
+Installed with phony through pytest's ``pytest11`` entry point, so any test
+can ask for it::
+
+    def test_signup(phony):
+        user = signup(phony.name(), phony.email())
+
+    @pytest.mark.phony("tr_TR")                 # a locale, or a chain ["tr_TR", "en_US"]
+    def test_turkish_names(phony): ...
+
+Each test gets its own seed, derived from its node id, so two tests draw
+different values and a test draws the same values on every run. When a test
+that used the fixture fails, its report carries a ``phony`` section with the
+seed and the command that replays it; ``--phony-seed N`` gives every test the
+seed ``N``. Loading the plugin imports nothing but pytest and hashlib: the
+facade (and numpy) load when a test first asks for the fixture.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Generator
+from typing import TYPE_CHECKING, Any
+
+import pytest
+
+if TYPE_CHECKING:
+    from phony_registry.facade import Phony
+
+__all__ = [
+    "phony",
+    "pytest_addoption",
+    "pytest_configure",
+    "pytest_runtest_makereport",
+    "seed_for",
+]
+
+_USED = pytest.StashKey[tuple[int, tuple[str, ...]]]()
+_DEFAULT_LOCALE = "en_US"
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    """``--phony-seed`` and ``--phony-locale``, and the ``phony_locale`` ini option."""
+    group = parser.getgroup("phony", "phony fake data")
+    group.addoption(
+        "--phony-seed",
+        type=int,
+        default=None,
+        metavar="N",
+        help="seed of the phony fixture in every test (default: derived from each test's id)",
+    )
+    group.addoption(
+        "--phony-locale",
+        default=None,
+        metavar="LOCALES",
+        help="locale (or chain tr_TR,en_US) of the phony fixture when no marker says one",
+    )
+    parser.addini(
+        "phony_locale", "locale (or chain) of the phony fixture by default", default=_DEFAULT_LOCALE
+    )
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Register the ``phony`` marker (so ``--strict-markers`` accepts it)."""
+    config.addinivalue_line(
+        "markers",
+        "phony(locale=None, *, seed=None): locale (or fallback chain) and seed "
+        "of the phony fixture in this test",
+    )
+
+
+def seed_for(nodeid: str) -> int:
+    """The default seed of a test: 64 bits of the SHA-256 of its node id."""
+    return int.from_bytes(hashlib.sha256(nodeid.encode("utf-8")).digest()[:8], "big")
+
+
+@pytest.fixture
+def phony(request: pytest.FixtureRequest) -> Phony:
+    """A :class:`~phony_registry.facade.Phony` seeded for this test.
+
+    Locale: the ``phony`` marker's, else ``--phony-locale``, else the
+    ``phony_locale`` ini option (``en_US``). Seed: the marker's ``seed=``, else
+    ``--phony-seed``, else :func:`seed_for` the test's node id.
+    """
+    from phony_registry.facade import Phony
+
+    marker = request.node.get_closest_marker("phony")
+    locale: Any = None
+    seed: int | None = None
+    if marker is not None:
+        locale = marker.args[0] if marker.args else marker.kwargs.get("locale")
+        seed = marker.kwargs.get("seed")
+    if locale is None:
+        locale = request.config.getoption("phony_locale") or request.config.getini("phony_locale")
+    if seed is None:
+        seed = request.config.getoption("phony_seed")
+    if seed is None:
+        seed = seed_for(request.node.nodeid)
+    fake = Phony(locale, seed=seed)
+    request.node.stash[_USED] = (fake.seed, fake.locales)
+    return fake
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Add the seed and the replay command to the report of a failing test that used ``phony``."""
+    report = yield
+    used = item.stash.get(_USED, None)
+    if used is not None and report.failed:
+        seed, locales = used
+        report.sections.append(
+            (
+                "phony",
+                f"seed {seed}, locale {','.join(locales)}\n"
+                f"replay: pytest {item.nodeid!r} --phony-seed={seed}",
+            )
+        )
+    return report
