@@ -165,6 +165,8 @@ class Ref:
     yanked: bool = False
     members: list[str] = field(default_factory=list)
     pulled: str = ""
+    #: Key ids that verified its manifest when it was pulled (None: pulled by an older phony).
+    signers: list[str] | None = None
 
     @property
     def ref(self) -> str:

@@ -16,13 +16,19 @@ Everything lives in the config dir: ``PHONY_CONFIG_DIR``, else
     key = "<base64>"                        # optional: pin this registry key up front
     signing_key = "/path/to/registry.pem"   # optional: the folder's snapshot key, for pushing
 
+    [namespaces]
+    alice = "team"                          # alice/... comes from this registry only
+
     [[trusted_keys]]
     key = "<base64 Ed25519 public key>"
     namespace = "alice"                     # or: registry = "team"
     comment = "Alice's release key"
 
-Pins learnt on first use live in ``registries/`` (machine state, not
+Pins learnt on first use live in ``registries/``, and the registry each
+namespace was first pulled from in ``namespaces.json`` (machine state, not
 settings), written through a temporary file and ``os.replace``.
+:func:`trust_policy` turns all of it into the core's
+:class:`~phony_registry.trust.TrustPolicy`.
 """
 
 from __future__ import annotations
@@ -37,10 +43,12 @@ from pathlib import Path
 from typing import Any
 
 from phony_registry.errors import ConfigError
+from phony_registry.trust import CONFIGURED, Owner, TrustPolicy, registry_id
 
 __all__ = [
     "CONFIG_FILE",
     "Config",
+    "NamespaceSources",
     "RegistryConfig",
     "RegistryState",
     "TrustedKey",
@@ -52,6 +60,7 @@ __all__ = [
     "load_config",
     "registry_id",
     "save_config",
+    "trust_policy",
 ]
 
 CONFIG_FILE = "config.toml"
@@ -82,17 +91,6 @@ def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
     from phony_registry._fs import write_atomic
 
     write_atomic(path, data, mode=mode)
-
-
-def registry_id(location: str) -> str:
-    """The identity of a registry: ``file:<absolute path>`` or its URL without trailing ``/``."""
-    if re.match(r"^https?://", location, re.IGNORECASE):
-        return location.rstrip("/")
-    if location.startswith("file://"):
-        from urllib.parse import unquote, urlsplit
-
-        location = unquote(urlsplit(location).path)
-    return "file:" + str(Path(location).expanduser().resolve())
 
 
 @dataclass(frozen=True)
@@ -133,6 +131,8 @@ class Config:
     default_registry: str | None = None
     registries: dict[str, RegistryConfig] = field(default_factory=dict)
     trusted_keys: list[TrustedKey] = field(default_factory=list)
+    #: ``[namespaces]``: namespace -> registry name or location.
+    namespaces: dict[str, str] = field(default_factory=dict)
     extra: dict[str, Any] = field(default_factory=dict)
 
     def registry(self, name_or_location: str) -> RegistryConfig | None:
@@ -144,6 +144,11 @@ class Config:
             if registry_id(entry.url) == wanted:
                 return entry
         return None
+
+    def location_of(self, name_or_location: str) -> str:
+        """The location a registry name from ``[registries]`` stands for (a location as is)."""
+        entry = self.registries.get(name_or_location)
+        return entry.url if entry else name_or_location
 
     def trusted_for(self, namespace: str | None, registry: str) -> list[str]:
         """Base64 keys trusted for ``namespace`` or for the registry with id ``registry``."""
@@ -168,6 +173,8 @@ class Config:
                 name: {k: v for k, v in vars(entry).items() if v is not None and k != "name"}
                 for name, entry in sorted(self.registries.items())
             }
+        if self.namespaces:
+            data["namespaces"] = dict(sorted(self.namespaces.items()))
         if self.trusted_keys:
             data["trusted_keys"] = [t.to_dict() for t in self.trusted_keys]
         return data
@@ -221,6 +228,23 @@ def load_config() -> Config:
                 comment=str(entry.get("comment", "")),
             )
         )
+    namespaces = data.pop("namespaces", {})
+    if not isinstance(namespaces, dict):
+        raise ConfigError(f"{path}: [namespaces] must be a table")
+    for namespace, target in namespaces.items():
+        from phony_registry.errors import PhonyError
+        from phony_registry.names import is_locale, parse_name
+
+        try:
+            parse_name(f"{namespace}/x")
+        except PhonyError as exc:
+            raise ConfigError(f"{path}: [namespaces] {namespace!r}: {exc}") from None
+        if is_locale(namespace):
+            raise ConfigError(
+                f"{path}: [namespaces] {namespace!r} is a locale: official names are "
+                "accepted under the official key from any registry, they cannot be mapped"
+            )
+        config.namespaces[namespace] = _str(target, f"namespaces.{namespace}", path)
     if config.default_registry and config.default_registry not in config.registries:
         raise ConfigError(
             f"{path}: default_registry {config.default_registry!r} is not in [registries]"
@@ -300,3 +324,88 @@ def iter_private_key_files() -> Iterator[Path]:
     folder = keys_dir()
     if folder.is_dir():
         yield from sorted(folder.glob("*.pem"))
+
+
+class NamespaceSources:
+    """The registry each namespace was first pulled from (``<config>/namespaces.json``).
+
+    A namespace is recorded once, by the first pull that verified one of its
+    names, and never moved by a later pull; ``[namespaces]`` in config.toml
+    overrides it.
+    """
+
+    FILE = "namespaces.json"
+
+    @classmethod
+    def path(cls) -> Path:
+        """Where the record lives."""
+        return config_dir() / cls.FILE
+
+    @classmethod
+    def load(cls) -> dict[str, Owner]:
+        """Every recorded namespace."""
+        path = cls.path()
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return {}
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"cannot read {path}: {exc}") from None
+        found = {}
+        for namespace, entry in (data if isinstance(data, dict) else {}).items():
+            if isinstance(entry, dict) and isinstance(entry.get("registry"), str):
+                label = str(entry.get("location") or entry["registry"])
+                found[namespace] = Owner(namespace, entry["registry"], label)
+        return found
+
+    @classmethod
+    def record(cls, owners: Iterator[Owner] | list[Owner]) -> None:
+        """Record ``owners`` for namespaces not recorded yet (the first pull wins)."""
+        owners = list(owners)
+        if not owners:
+            return
+        from filelock import FileLock
+
+        path = cls.path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with FileLock(str(path) + ".lock", timeout=30):
+            current = cls.load()
+            for owner in owners:
+                current.setdefault(owner.namespace, owner)
+            body = {
+                ns: {"registry": o.registry, "location": o.label}
+                for ns, o in sorted(current.items())
+            }
+            atomic_write(path, json.dumps(body, indent=2).encode("utf-8") + b"\n")
+
+
+def trust_policy(config: Config | None = None) -> TrustPolicy:
+    """The core's :class:`~phony_registry.trust.TrustPolicy` for this user.
+
+    Owners of namespaces: ``[namespaces]`` first, then :class:`NamespaceSources`.
+    Keys: ``[[trusted_keys]]`` for a namespace (required for it) or a registry
+    (vouching with it). Locale packs registered by installed plugins speak
+    for their locale.
+    """
+    from phony_registry.plugins import get_plugins
+    from phony_registry.signing import PublicKey
+
+    config = config if config is not None else load_config()
+    owners = {
+        namespace: Owner(namespace, registry_id(config.location_of(target)), target, CONFIGURED)
+        for namespace, target in config.namespaces.items()
+    }
+    namespace_keys: dict[str, tuple[PublicKey, ...]] = {}
+    registry_keys: dict[str, tuple[PublicKey, ...]] = {}
+    for trusted in config.trusted_keys:
+        key = PublicKey.parse(trusted.key)
+        if trusted.namespace:
+            namespace_keys[trusted.namespace] = (*namespace_keys.get(trusted.namespace, ()), key)
+        elif trusted.registry:
+            rid = registry_id(config.location_of(trusted.registry))
+            registry_keys[rid] = (*registry_keys.get(rid, ()), key)
+    locales = {
+        locale: registry_id(str(source.path)) for locale, source in get_plugins().locales.items()
+    }
+    policy = TrustPolicy(owners, namespace_keys, registry_keys, locales)
+    return policy.with_owners(NamespaceSources.load().values())

@@ -15,7 +15,13 @@ from pathlib import Path
 
 from phony_client.cache import Cache, Ref
 from phony_client.config import is_offline
-from phony_registry.errors import DigestMismatch, NotFound, OfflineError, UsageError
+from phony_registry.errors import (
+    DigestMismatch,
+    NotFound,
+    OfflineError,
+    SourceConflict,
+    UsageError,
+)
 from phony_registry.names import split_reference
 from phony_registry.versions import parse_spec, select
 
@@ -23,15 +29,29 @@ __all__ = ["find_cached_model", "find_cached_ref"]
 
 
 def find_cached_ref(spec: str, cache: Cache | None = None) -> Ref:
-    """The ref in the cache that ``name[@spec]`` selects.
+    """The ref in the cache that ``name[@spec]`` selects, from where the name belongs.
 
+    Only refs the trust rules accept count (:func:`phony_client.pull.accepts_ref`:
+    an official name under the official key; a namespace from the registry it
+    belongs to). A namespace with no recorded source whose refs come from two
+    registries is a :class:`SourceConflict` naming both, never a tie-break.
     Raises :class:`NotFound` (or :class:`OfflineError` when ``PHONY_OFFLINE``
     is set) with the command that would fetch it.
     """
+    from phony_client.config import trust_policy
+    from phony_client.pull import accepts_ref
+
     cache = cache or Cache()
     name, raw = split_reference(spec)
     wanted = parse_spec(raw)
-    refs = list(cache.iter_refs(name.key))
+    policy = trust_policy()
+    refs = [r for r in cache.iter_refs(name.key) if accepts_ref(policy, name, r)]
+    sources = sorted({r.location for r in refs})
+    if name.namespace and len(sources) > 1:
+        raise SourceConflict(
+            f"{name} is claimed by two registries in the cache: {sources[0]} and {sources[1]}; "
+            f'say which one it belongs to in config.toml: [namespaces] {name.namespace} = "..."'
+        )
     found = select(wanted, refs, digest_fields=("digest", "manifest", "derived"))
     if found is not None:
         return found

@@ -32,7 +32,7 @@ from typing import Any
 from phony_client.official_data import OFFICIAL_LOCALES, SOURCES, ModelData, locale_models
 from phony_registry.canonical import canonical_json, loads_object
 from phony_registry.digests import digest_bytes
-from phony_registry.errors import ConfigError, IntegrityError, PhonyError
+from phony_registry.errors import ConfigError, PhonyError
 from phony_registry.index import FileInfo, IndexEntry, Snapshot, parse_index, render_index
 from phony_registry.layout import (
     BLOBS_DIR,
@@ -249,32 +249,37 @@ def _strip_signatures(path: str, data: bytes, *, keyless: bool) -> bytes:
 
 
 def verify_index(files: Mapping[str, bytes], public: PublicKey) -> list[str]:
-    """Problems with the signatures and digests of a built index (empty when all verify)."""
+    """Problems with the signatures and digests of a built index (empty when all verify).
+
+    Read through the core's verified reader, with ``public`` as the official
+    key (the snapshot's key and the only key official names accept).
+    """
+    from phony_registry.errors import NotFound
+    from phony_registry.reader import MappingSource, VerifiedReader
+    from phony_registry.trust import TrustPolicy
+
     problems: list[str] = []
+
+    def report(path: str, exc: PhonyError) -> None:
+        missing = isinstance(exc, NotFound) and path not in files
+        problems.append(
+            f"{path}: listed in the snapshot but missing" if missing else f"{path}: {exc}"
+        )
+
+    reader = VerifiedReader(
+        MappingSource(files, "the official index"), policy=TrustPolicy(official=public), key=public
+    )
     try:
-        snapshot = Snapshot.from_bytes(files[SNAPSHOT])
-        snapshot.verify(public)
+        listed = set(reader.snapshot().files)
     except (KeyError, PhonyError) as exc:
         return [f"{SNAPSHOT}: {exc}"]
-    for path, data in files.items():
-        try:
-            if is_index_path(path):
-                snapshot.check_file(path, data)
-                for entry in parse_index(data):
-                    raw = files.get(manifest_path(entry.name, entry.version))
-                    if raw is None or digest_bytes(raw) != entry.manifest:
-                        raise IntegrityError(f"manifest of {entry.ref} missing or not as indexed")
-                    manifest = Manifest.from_bytes(raw)
-                    manifest.verify([public])
-                    if manifest.digest is not None:
-                        blob = files.get(blob_path(manifest.digest))
-                        if blob is None or digest_bytes(blob) != manifest.digest:
-                            raise IntegrityError(f"blob of {entry.ref} missing or corrupt")
-        except PhonyError as exc:
-            problems.append(f"{path}: {exc}")
-    listed = set(snapshot.files)
-    present = {path for path in files if is_index_path(path)}
-    problems += [f"{path}: listed in the snapshot but missing" for path in sorted(listed - present)]
+    for _ in reader.walk(on_error=report):
+        pass
+    problems += [
+        f"{path}: not listed in the snapshot"
+        for path in sorted(files)
+        if is_index_path(path) and path not in listed
+    ]
     return problems
 
 

@@ -4,22 +4,25 @@ The flow for ``pull("alice/names@^1.2", registry=...)``:
 
 1. an exact version or digest already pulled from that registry is answered
    from the cache with no registry access at all (``name@version`` is
-   immutable); with ``PHONY_OFFLINE`` set, everything is answered from the
-   cache or refused with :class:`OfflineError`;
-2. the snapshot is fetched and verified: signed by the registry's pinned key
-   (:class:`KeyChangedError` if the registry now serves another key), not
-   older than the highest version seen (:class:`RollbackError`), not expired
-   (:class:`ExpiredError`);
-3. the model's index file is taken from the cache if its digest is the one
-   the snapshot lists, else fetched (``If-None-Match``) and checked against
-   the snapshot (:class:`DigestMismatch`: mix-and-match);
-4. the spec picks an index line; its manifest must have the digest the line
-   names and a signature by a key trusted for the namespace or the registry
-   (:class:`SignatureError`);
-5. the blob is streamed into the cache, hashed on the way, and kept only if
+   immutable), if that registry is still where the name belongs; with
+   ``PHONY_OFFLINE`` set, everything is answered from the cache or refused
+   with :class:`OfflineError`;
+2. the core's verified reader (:class:`phony_registry.reader.VerifiedReader`)
+   checks the snapshot (signed by the registry's pinned key, else
+   :class:`KeyChangedError`; not older than the highest version seen,
+   :class:`RollbackError`; not expired, :class:`ExpiredError`), the model's
+   index file against it (:class:`DigestMismatch`: mix-and-match), and the
+   manifest the spec picks: its digest, and a signature by a key that may
+   speak for the name under this user's :class:`~phony_registry.trust.TrustPolicy`
+   (official names: the official key only; a namespace: the registry it
+   belongs to, :class:`SourceConflict` otherwise, or the publisher keys
+   trusted for it). A pack's members all pass the same checks before any
+   blob is fetched: one member its source may not speak for refuses the pack;
+3. the blob is streamed into the cache, hashed on the way, and kept only if
    digest and size match; a blob in an older format is migrated into a new
    derived blob, the original kept byte for byte;
-6. only then are the snapshot, index, manifest, ref and the registry's
+4. only then are the snapshot, index, manifest, refs (with the key ids that
+   verified them), the namespaces first pulled from this registry and its
    high-water mark recorded. A failed pull leaves no new ref, manifest or blob.
 """
 
@@ -34,23 +37,24 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phony_client.cache import Cache, Ref
-from phony_client.config import Config, RegistryState, is_offline, load_config, registry_id
+from phony_client.config import (
+    Config,
+    NamespaceSources,
+    RegistryState,
+    is_offline,
+    load_config,
+    registry_id,
+    trust_policy,
+)
 from phony_client.sources import Source, open_source
 from phony_registry import layout
-from phony_registry.digests import digest_bytes
-from phony_registry.errors import (
-    DigestMismatch,
-    KeyChangedError,
-    ModelFormatError,
-    NotFound,
-    OfflineError,
-    RollbackError,
-    SignatureError,
-)
-from phony_registry.index import IndexEntry, Snapshot, parse_index, resolve
+from phony_registry.errors import ModelFormatError, OfflineError
+from phony_registry.index import IndexEntry, resolve
 from phony_registry.manifest import Manifest, format_time
-from phony_registry.names import ModelName, canonical_key, split_reference
+from phony_registry.names import ModelName, split_reference
+from phony_registry.reader import VerifiedReader
 from phony_registry.signing import PublicKey, official_key
+from phony_registry.trust import TrustPolicy
 from phony_registry.versions import DigestSpec, ExactSpec, Spec, parse_spec, select
 
 if TYPE_CHECKING:
@@ -59,6 +63,7 @@ if TYPE_CHECKING:
 __all__ = [
     "PullResult",
     "RegistrySession",
+    "accepts_ref",
     "official_location",
     "pull",
     "registry_location",
@@ -73,16 +78,25 @@ def official_location() -> str:
     return str(phony_index.ROOT)
 
 
-def registry_location(option: str | None = None, config: Config | None = None) -> str:
-    """Where to pull from: ``--registry`` (a name from config.toml or a location),
-    else ``PHONY_REGISTRY``, else the configured default, else the bundled official index.
+def registry_location(
+    option: str | None = None, config: Config | None = None, name: ModelName | None = None
+) -> str:
+    """Where to pull from: ``--registry`` (a name from config.toml or a location), else,
+    for a namespaced ``name``, the registry its namespace belongs to (``[namespaces]``,
+    else the one it was first pulled from), else ``PHONY_REGISTRY``, else the
+    configured default, else the bundled official index.
     """
     config = config if config is not None else load_config()
+    if not option and name is not None and name.namespace:
+        if name.namespace in config.namespaces:
+            return config.location_of(config.namespaces[name.namespace])
+        recorded = NamespaceSources.load().get(name.namespace)
+        if recorded is not None:
+            return recorded.label
     chosen = option or os.environ.get("PHONY_REGISTRY") or config.default_registry
     if not chosen:
         return official_location()
-    entry = config.registries.get(chosen)
-    return entry.url if entry else chosen
+    return config.location_of(chosen)
 
 
 @dataclass
@@ -98,8 +112,21 @@ class PullResult:
         return self.refs[0]
 
 
-class RegistrySession:
-    """One registry, verified: its snapshot, index files and manifests.
+class _CacheMeta:
+    """The cache's copy of one registry's verified files, as the reader's :class:`MetaStore`."""
+
+    def __init__(self, cache: Cache, registry: str) -> None:
+        self.cache, self.registry = cache, registry
+
+    def read_meta(self, path: str) -> bytes | None:
+        return self.cache.read_meta(self.registry, path)
+
+    def read_etag(self, path: str) -> str | None:
+        return self.cache.read_etag(self.registry, path)
+
+
+class RegistrySession(VerifiedReader):
+    """One registry, verified by the core's reader, with this user's pins, trust and cache.
 
     Nothing is written to the cache until :meth:`commit`, so a session that
     fails half-way leaves the cache as it was.
@@ -116,28 +143,25 @@ class RegistrySession:
     ) -> None:
         self.cache = cache or Cache()
         self.config = config if config is not None else load_config()
-        self.source: Source = open_source(location, transport=transport)
+        source: Source = open_source(location, transport=transport)
         # An absolute path or a URL: what refs and lockfiles record.
-        self.location = self.source.label
-        self.id = self.source.id
-        self.now = now
+        self.location = source.label
+        self.id = source.id
         self.state = RegistryState.load(self.id)
-        self._snapshot: Snapshot | None = None
-        self._snapshot_bytes = b""
-        self._snapshot_etag: str | None = None
-        self._key: PublicKey | None = None
-        self._pending: dict[str, tuple[bytes, str | None]] = {}
-
-    def close(self) -> None:
-        """Release network connections."""
-        self.source.close()
+        super().__init__(
+            source,
+            policy=trust_policy(self.config),
+            key=self._expected_key(),
+            seen_version=self.state.snapshot_version,
+            meta=_CacheMeta(self.cache, self.id),
+            now=now,
+            pin_hint=self.location,
+        )
 
     @property
     def is_official(self) -> bool:
         """True for the bundled official index."""
         return self.id == registry_id(official_location())
-
-    # -- the snapshot -----------------------------------------------------------
 
     def _expected_key(self) -> PublicKey | None:
         entry = self.config.registry(self.location)
@@ -146,142 +170,6 @@ class RegistrySession:
         if self.is_official:
             return official_key()
         return PublicKey.from_base64(self.state.key) if self.state.key else None
-
-    def _served_key(self) -> PublicKey:
-        try:
-            data = self.source.fetch(layout.registry_key_path(), limit=64 << 10).data
-        except NotFound:
-            raise SignatureError(
-                f"registry {self.source.label} publishes no key ({layout.registry_key_path()}); "
-                f"pin its key with `phony keys trust KEY --registry {self.location}`"
-            ) from None
-        try:
-            return PublicKey.from_pem(data)
-        except SignatureError as exc:
-            raise SignatureError(f"registry {self.source.label}: bad registry key: {exc}") from None
-
-    def snapshot(self) -> Snapshot:
-        """The registry's verified snapshot (fetched once per session)."""
-        if self._snapshot is not None:
-            return self._snapshot
-        path = layout.snapshot_path()
-        cached = self.cache.read_meta(self.id, path)
-        etag = self.cache.read_etag(self.id, path) if cached is not None else None
-        fetched = self.source.fetch(path, etag=etag)
-        data = cached if fetched.not_modified and cached is not None else fetched.data
-        snapshot = Snapshot.from_bytes(data)
-        key = self._expected_key()
-        if key is None:
-            key = self._served_key()  # trust on first use; pinned at commit
-        try:
-            snapshot.verify(key)
-        except SignatureError as exc:
-            try:
-                served = self._served_key()
-            except SignatureError:
-                raise exc from None
-            if served != key:
-                raise KeyChangedError(
-                    f"registry {self.source.label} now signs with key {served.short_id}, "
-                    f"but key {key.short_id} is pinned for it. If its maintainers really "
-                    "rotated the key, check the new one with them and run "
-                    f"`phony keys trust {served.to_base64()} --registry {self.location}`"
-                ) from None
-            raise
-        if snapshot.version < self.state.snapshot_version:
-            raise RollbackError(
-                f"registry {self.source.label} served snapshot version {snapshot.version}, "
-                f"older than version {self.state.snapshot_version} already seen: "
-                "refusing a rolled-back index"
-            )
-        if (
-            cached is not None
-            and not fetched.not_modified
-            and snapshot.version == self.state.snapshot_version
-            and Snapshot.from_bytes(cached).version == snapshot.version
-            and cached != data
-        ):
-            raise RollbackError(
-                f"registry {self.source.label} served snapshot version {snapshot.version} "
-                "with content different from the one already seen"
-            )
-        snapshot.check_expiry(self.now)
-        self._snapshot, self._snapshot_bytes, self._key = snapshot, data, key
-        self._snapshot_etag = fetched.etag or etag
-        return snapshot
-
-    # -- index and manifests ------------------------------------------------------
-
-    def index(self, name: ModelName) -> list[IndexEntry]:
-        """The verified index lines of ``name``; :class:`NotFound` if the registry has none."""
-        path = layout.index_path(name)
-        for attempt in range(2):
-            snapshot = self.snapshot()
-            info = snapshot.files.get(path)
-            if info is None:
-                raise NotFound(f"{name} is not in registry {self.source.label}")
-            cached = self.cache.read_meta(self.id, path)
-            if cached is not None and digest_bytes(cached) == info.digest:
-                return self._own_entries(name, parse_index(cached))
-            etag = self.cache.read_etag(self.id, path) if cached is not None else None
-            fetched = self.source.fetch(path, etag=etag)
-            data = cached if fetched.not_modified and cached is not None else fetched.data
-            try:
-                snapshot.check_file(path, data)
-                break
-            except DigestMismatch:
-                # A publish may have landed between our snapshot and index reads: the
-                # index is newer than the snapshot we hold. Read the snapshot again,
-                # once; a registry still serving a mismatched pair is refused.
-                if attempt:
-                    raise
-                self._snapshot = None
-        entries = self._own_entries(name, parse_index(data))
-        self._pending[path] = (data, fetched.etag)
-        return entries
-
-    def _own_entries(self, name: ModelName, entries: list[IndexEntry]) -> list[IndexEntry]:
-        """Refuse an index file that lists versions of another model."""
-        for entry in entries:
-            if canonical_key(entry.name) != name.key:
-                raise DigestMismatch(
-                    f"the index file of {name} in {self.source.label} lists {entry.ref}"
-                )
-        return entries
-
-    def manifest(self, entry: IndexEntry) -> Manifest:
-        """The manifest an index line names, checked against the line and its signatures."""
-        path = layout.manifest_path(entry.name, entry.version)
-        data = self.cache.read_meta(self.id, path)
-        if data is None or digest_bytes(data) != entry.manifest:
-            data = self.source.fetch(path).data
-        if digest_bytes(data) != entry.manifest:
-            raise DigestMismatch(
-                f"manifest of {entry.ref} does not match the registry's index "
-                f"(expected {entry.manifest}, got {digest_bytes(data)})"
-            )
-        manifest = Manifest.from_bytes(data)
-        if (manifest.name, manifest.version, manifest.digest, manifest.size) != (
-            entry.name,
-            entry.version,
-            entry.digest,
-            entry.size,
-        ):
-            raise DigestMismatch(f"manifest of {entry.ref} disagrees with its index line")
-        manifest.verify(self.trusted_keys(ModelName(tuple(entry.name.split("/")))))
-        self._pending[path] = (data, None)
-        return manifest
-
-    def trusted_keys(self, name: ModelName) -> list[PublicKey]:
-        """Keys whose signature makes a manifest of ``name`` acceptable here."""
-        keys = []
-        if self._key is not None:
-            keys.append(self._key)
-        for text in self.config.trusted_for(name.namespace, self.id):
-            keys.append(PublicKey.parse(text))
-        if name.official:
-            keys.append(official_key())
-        return keys
 
     # -- blobs ------------------------------------------------------------------
 
@@ -302,16 +190,15 @@ class RegistrySession:
     # -- commit -----------------------------------------------------------------
 
     def commit(self) -> None:
-        """Record the verified snapshot, index files, manifests and the high-water mark."""
+        """Record the verified files, the namespaces first pulled from here, the high-water mark."""
         if self._snapshot is None:
             return
         self.cache.ensure()
-        self.cache.write_meta(
-            self.id, layout.snapshot_path(), self._snapshot_bytes, self._snapshot_etag
-        )
-        for path, (data, etag) in self._pending.items():
+        for path, (data, etag) in self.verified.items():
             self.cache.write_meta(self.id, path, data, etag)
-        self._pending.clear()
+        self.verified.clear()
+        NamespaceSources.record(list(self.claims.values()))
+        self.claims.clear()
         self.state.snapshot_version = max(self.state.snapshot_version, self._snapshot.version)
         if not self.is_official and self._key is not None and self.state.key is None:
             self.state.key = self._key.to_base64()
@@ -353,20 +240,34 @@ def _migrate(cache: Cache, path: Path) -> tuple[int, str | None, int | None]:
 
 
 def resolve_cached(
-    name: ModelName, spec: Spec, registry: str | None = None, *, cache: Cache | None = None
+    name: ModelName,
+    spec: Spec,
+    registry: str | None = None,
+    *,
+    cache: Cache | None = None,
+    policy: TrustPolicy | None = None,
 ) -> Ref | None:
-    """The best ref in the cache for ``name`` and ``spec`` (from one registry, if given)."""
+    """The best ref in the cache for ``name`` and ``spec`` (from one registry, if given).
+
+    With ``policy``, only refs from where the name belongs count.
+    """
     refs = [
         r
         for r in (cache or Cache()).iter_refs(name.key)
-        if registry is None or r.registry == registry
+        if (registry is None or r.registry == registry)
+        and (policy is None or accepts_ref(policy, name, r))
     ]
     return select(spec, refs, digest_fields=("digest", "manifest", "derived"))
 
 
-def _record(
-    session: RegistrySession, entry: IndexEntry, manifest: Manifest, **extra: Any
-) -> Ref:
+def accepts_ref(policy: TrustPolicy, name: ModelName, ref: Ref) -> bool:
+    """Whether ``ref`` may answer for ``name`` under ``policy`` (from what its pull recorded)."""
+    return policy.accepts_recorded(
+        name, ref.registry, ref.signers, official_index=registry_id(official_location())
+    )
+
+
+def _record(session: RegistrySession, entry: IndexEntry, manifest: Manifest, **extra: Any) -> Ref:
     return Ref(
         name=manifest.name,
         version=manifest.version,
@@ -379,6 +280,7 @@ def _record(
         type=manifest.type,
         yanked=entry.yanked,
         pulled=format_time(datetime.now(UTC)),
+        signers=session.signers.get(manifest.ref, []),
         **extra,
     )
 
@@ -409,22 +311,17 @@ def _pull_entry(session: RegistrySession, name: ModelName, spec: Spec) -> list[R
     manifest = session.manifest(entry)
     if not manifest.is_pack:
         return [_pull_model(session, entry, manifest)]
-    members = []
-    for member in manifest.members:
-        member_name = ModelName(tuple(member.name.split("/")))
-        member_entry = resolve(session.index(member_name), parse_spec(member.version), member.name)
-        if member_entry.digest != member.digest:
-            raise DigestMismatch(
-                f"pack {manifest.ref}: member {member.name}@{member.version} has blob "
-                f"{member_entry.digest} in the index, the pack says {member.digest}"
-            )
-        members.append(_pull_model(session, member_entry, session.manifest(member_entry)))
+    # Every member verifies (digest, signature, source) before any blob is fetched.
+    verified = session.members(manifest)
+    members = [_pull_model(session, e, m) for e, m in verified]
     pack = _record(session, entry, manifest, members=[m.ref for m in members])
     return [pack, *members]
 
 
-def _cached_answer(cache: Cache, name: ModelName, spec: Spec, registry: str) -> PullResult | None:
-    ref = resolve_cached(name, spec, registry, cache=cache)
+def _cached_answer(
+    cache: Cache, name: ModelName, spec: Spec, registry: str, policy: TrustPolicy
+) -> PullResult | None:
+    ref = resolve_cached(name, spec, registry, cache=cache, policy=policy)
     if ref is None:
         return None
     refs = [ref]
@@ -432,7 +329,9 @@ def _cached_answer(cache: Cache, name: ModelName, spec: Spec, registry: str) -> 
         for member in ref.members:
             member_name, member_version = member.rsplit("@", 1)
             member_ref = ModelName(tuple(member_name.split("/")))
-            found = resolve_cached(member_ref, parse_spec(member_version), registry, cache=cache)
+            found = resolve_cached(
+                member_ref, parse_spec(member_version), registry, cache=cache, policy=policy
+            )
             if found is None:
                 return None
             refs.append(found)
@@ -460,18 +359,19 @@ def pull(
     :class:`OfflineError` and the integrity errors described above.
     """
     config = config if config is not None else load_config()
-    location = registry_location(registry, config)
     name, raw_spec = split_reference(reference)
+    location = registry_location(registry, config, name)
     spec = parse_spec(raw_spec)
     cache = cache or Cache()
     rid = open_source(location).id
+    policy = trust_policy(config)
     if not refresh and isinstance(spec, (ExactSpec, DigestSpec)):
-        answer = _cached_answer(cache, name, spec, rid)
+        answer = _cached_answer(cache, name, spec, rid, policy)
         if answer is not None:
             return answer
     session = RegistrySession(location, cache=cache, config=config, transport=transport, now=now)
     if is_offline() and session.source.remote:
-        answer = _cached_answer(cache, name, spec, rid)
+        answer = _cached_answer(cache, name, spec, rid, policy)
         if answer is not None:
             return answer
         raise OfflineError(

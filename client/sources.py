@@ -7,7 +7,9 @@ with ETag revalidation) and "stream me this blob" (:meth:`Source.stream`).
 the bundled official index); :class:`HttpSource` does ``GET {base}/{path}``
 with httpx (blob bodies through :mod:`phony_client._blob_transport`), timeouts
 and a few retries on connection errors and 5xx. Everything above this module (verification,
-caching, resolution) is the same code for both.
+caching, resolution) is the same code for both: the core's verified reader
+(:mod:`phony_registry.reader`, which defines :class:`Source` and
+:class:`FolderSource`).
 
 ``PHONY_OFFLINE=1`` forbids every HTTP request (:class:`OfflineError`);
 folders stay readable, as they need no network. :data:`NETWORK_REQUESTS`
@@ -18,14 +20,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 from urllib.parse import unquote, urlsplit
 
 from phony_client.config import is_offline, registry_id
 from phony_registry.errors import NotFound, OfflineError, RegistryUnavailable
-from phony_registry.layout import to_local
+from phony_registry.reader import Fetched, FolderSource
+from phony_registry.reader import RegistrySource as Source
 
 if TYPE_CHECKING:
     import httpx
@@ -50,85 +51,6 @@ _RETRIES = 3
 def is_url(location: str) -> bool:
     """True for an ``http://`` or ``https://`` location."""
     return location.lower().startswith(("http://", "https://"))
-
-
-@dataclass(frozen=True)
-class Fetched:
-    """A fetched file: its bytes and ETag, or ``not_modified`` after a 304."""
-
-    data: bytes
-    etag: str | None = None
-    not_modified: bool = False
-
-
-class Source(Protocol):
-    """Read access to one registry."""
-
-    #: Identity of the registry (:func:`phony_client.config.registry_id`).
-    id: str
-    #: How to show it to a user.
-    label: str
-    #: True if reading needs the network.
-    remote: bool
-
-    def fetch(self, path: str, *, etag: str | None = None, limit: int = 16 << 20) -> Fetched:
-        """A small file (index, manifest, snapshot, key); NotFound if absent."""
-        ...
-
-    def stream(self, path: str) -> Iterator[bytes]:
-        """The chunks of a blob; NotFound if absent."""
-        ...
-
-    def close(self) -> None:
-        """Release connections."""
-        ...
-
-
-class FolderSource:
-    """A registry that is a folder on this machine (or a mounted share)."""
-
-    remote = False
-
-    def __init__(self, root: str | Path) -> None:
-        self.root = Path(root).expanduser().resolve()
-        self.id = registry_id(str(self.root))
-        self.label = str(self.root)
-
-    def _path(self, path: str) -> Path:
-        try:
-            return to_local(self.root, path)
-        except ValueError:
-            raise NotFound(f"{path!r} is not a registry path") from None
-
-    def fetch(self, path: str, *, etag: str | None = None, limit: int = 16 << 20) -> Fetched:
-        """Read ``path``; ``etag`` is ignored (a local read is as cheap as a check)."""
-        target = self._path(path)
-        try:
-            with open(target, "rb") as handle:
-                data = handle.read(limit + 1)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(f"{path} not found in registry {self.label}") from None
-        if len(data) > limit:
-            raise RegistryUnavailable(f"{path} in {self.label} is larger than {limit} bytes")
-        return Fetched(data)
-
-    def stream(self, path: str) -> Iterator[bytes]:
-        """Read ``path`` in chunks."""
-        target = self._path(path)
-        try:
-            handle = open(target, "rb")  # noqa: SIM115 - closed by the generator below
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(f"{path} not found in registry {self.label}") from None
-        return self._chunks(handle)
-
-    @staticmethod
-    def _chunks(handle: object) -> Iterator[bytes]:
-        with handle:  # type: ignore[attr-defined]
-            while chunk := handle.read(_CHUNK):  # type: ignore[attr-defined]
-                yield chunk
-
-    def close(self) -> None:
-        """Nothing to release."""
 
 
 class HttpSource:

@@ -41,9 +41,8 @@ def phony_register_generators(register: Callable[[generators.GeneratorFactory], 
 def _in_locale_pack(spec: str) -> Path | None:
     """A model of a pack a plugin ships: ``LOCALE/NAME[@VERSION]`` in its static registry folder.
 
-    The folder is laid out as any static registry (:mod:`phony_registry.layout`):
-    the index file of the name gives the version's blob digest, and the blob's
-    bytes are checked against that digest before the path is returned.
+    The folder is laid out as any static registry (:mod:`phony_registry.layout`)
+    and read by :func:`model_in_folder`.
     """
     from phony_registry.plugins import get_plugins
 
@@ -58,27 +57,38 @@ def model_in_folder(root: Path, spec: str) -> Path | None:
     """``NAME[@VERSION]`` in a static registry folder installed with a Python distribution.
 
     Such a folder (a plugin's locale pack, the official index bundled as
-    ``phony_index``) came with the installed code: the index file of the name
-    gives the version's blob digest, and the blob's bytes are checked against
-    it. ``None`` when the folder does not have the name.
+    ``phony_index``) came with the installed code, so the key it holds speaks
+    for the locale of ``NAME`` (and only that locale; the official key speaks
+    for every official name). It is read through the verified reader
+    (:class:`~phony_registry.reader.VerifiedReader`) like any registry: the
+    snapshot signed by that key, the index file against the snapshot, the
+    manifest against the index line and the trust rules, and the blob's
+    bytes against the manifest. ``None`` when the folder does not have the name.
     """
     name, _, version = spec.partition("@")
-    # Imported only for a folder lookup: index and manifest parsing cost
-    # `phony generate NAME` about 15 ms for a model found in the cache.
-    from phony_registry.digests import digest_bytes
-    from phony_registry.errors import DigestMismatch
-    from phony_registry.index import parse_index, resolve
-    from phony_registry.layout import blob_path, index_path, to_local
+    # Imported only for a folder lookup: index, manifest and signature checks cost
+    # `phony generate NAME` tens of milliseconds, not worth paying for a cached model.
+    from phony_registry.digests import check_bytes
+    from phony_registry.errors import NotFound
+    from phony_registry.index import resolve
+    from phony_registry.layout import blob_path, to_local
+    from phony_registry.names import parse_name
+    from phony_registry.reader import FolderSource, VerifiedReader
+    from phony_registry.trust import TrustPolicy
 
-    index_file = to_local(root, index_path(name))
-    if not index_file.is_file():
+    parsed = parse_name(name)
+    folder = FolderSource(root)
+    locales = {parsed.locale: folder.id} if parsed.locale else {}
+    reader = VerifiedReader(folder, policy=TrustPolicy(locale_sources=locales))
+    try:
+        entries = reader.index(parsed)
+    except NotFound:
         return None
-    entry = resolve(parse_index(index_file.read_bytes()), version or None, name)
-    if entry.digest is None:
+    manifest = reader.manifest(resolve(entries, version or None, name))
+    if manifest.digest is None:
         return None
-    blob = to_local(root, blob_path(entry.digest))
-    if digest_bytes(blob.read_bytes()) != entry.digest:
-        raise DigestMismatch(f"{blob}: content does not match {entry.digest} ({entry.ref})")
+    blob = to_local(root, blob_path(manifest.digest))
+    check_bytes(blob.read_bytes(), manifest.digest, manifest.size, what=f"{blob} ({manifest.ref})")
     return blob
 
 

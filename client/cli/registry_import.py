@@ -20,8 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from phony_registry.errors import DigestMismatch
-
 if TYPE_CHECKING:
     from phony_registry.manifest import Manifest
     from phony_registry.signing import PublicKey
@@ -41,33 +39,19 @@ class Imported:
 def read_verified(source: Path, trusted: PublicKey) -> list[tuple[Manifest, bytes | None, bool]]:
     """Every (manifest, blob bytes or None for a pack, yanked) of a verified static registry.
 
-    Raises the integrity errors of the core when anything fails to verify.
+    Read through the core's verified reader: the snapshot signed by
+    ``trusted``, which vouches for the source's namespaces (the operator
+    imports the whole registry); official names need the official key, as
+    for any client. Raises the integrity errors of the core when anything
+    fails to verify.
     """
-    from phony_registry.digests import check_bytes
-    from phony_registry.index import Snapshot, parse_index
-    from phony_registry.layout import blob_path, manifest_path, snapshot_path, to_local
-    from phony_registry.manifest import Manifest
+    from phony_registry.reader import FolderSource, VerifiedReader
+    from phony_registry.trust import TrustPolicy
 
-    snapshot = Snapshot.from_bytes(to_local(source, snapshot_path()).read_bytes())
-    snapshot.verify(trusted)
-    snapshot.check_expiry()
-    found: list[tuple[Manifest, bytes | None, bool]] = []
-    for path in sorted(snapshot.files):
-        data = to_local(source, path).read_bytes()
-        snapshot.check_file(path, data)
-        for entry in parse_index(data):
-            raw = to_local(source, manifest_path(entry.name, entry.version)).read_bytes()
-            check_bytes(raw, entry.manifest, what=f"manifest of {entry.ref}")
-            manifest = Manifest.from_bytes(raw)
-            manifest.verify([trusted])
-            blob = None
-            if manifest.digest is not None:
-                blob = to_local(source, blob_path(manifest.digest)).read_bytes()
-                check_bytes(blob, manifest.digest, manifest.size, what=f"blob of {entry.ref}")
-                if entry.digest != manifest.digest:
-                    raise DigestMismatch(f"{entry.ref}: index and manifest name other blobs")
-            found.append((manifest, blob, entry.yanked))
-    return found
+    reader = VerifiedReader(
+        FolderSource(source), policy=TrustPolicy(own_namespaces=True), key=trusted
+    )
+    return [(manifest, blob, entry.yanked) for entry, manifest, blob in reader.walk()]
 
 
 def import_static_registry(source: Path, registry: Any, trusted: PublicKey) -> list[Imported]:
@@ -123,7 +107,7 @@ def import_index(
     """Import a static registry folder, such as registry-index/, into this registry's storage."""
     from phony_client.cli.registry import _settings
     from phony_registry.signing import PublicKey, official_key
-    from phony_server.keys import load_registry_key
+    from phony_server.keys import open_registry_key
     from phony_server.registry import Registry
 
     if trusted_key is None:
@@ -134,11 +118,12 @@ def import_index(
         trusted = PublicKey.parse(trusted_key)
     settings = _settings(key_file=key_file, **storage)
     store = settings.open_storage()
-    registry = Registry(store, load_registry_key(store, settings.key_file))
-    registry.ensure_snapshot()
+    key, new_key = open_registry_key(store, settings.key_file)
+    registry = Registry(store, key)
+    registry.ensure_snapshot(adopt=new_key)
     done = import_static_registry(source, registry, trusted)
     for item in done:
         state = "imported" if item.created else "already there"
         click.echo(f"{state:<14} {item.ref} ({item.what})")
     new = sum(item.created for item in done)
-    click.echo(f"{new} new of {len(done)} versions in {store.description}", err=True)
+    click.echo(f"{new} new of {len(done)} versions in {store.public.description}", err=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -46,10 +48,37 @@ def official_blob(name: str) -> bytes:
     return (phony_index.ROOT / blob_path(manifest["digest"])).read_bytes()
 
 
+@dataclass
+class Mirror:
+    """A team registry mirroring the official index: other location, the official key's bytes."""
+
+    root: Path
+
+    @property
+    def location(self) -> str:
+        return str(self.root)
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def read(self, relative: str) -> bytes:
+        return self.path(relative).read_bytes()
+
+
 @pytest.fixture
-def team(tmp_path: Path) -> RegistrySim:
-    """A team registry with its own two-model tr_TR pack."""
-    sim = RegistrySim(tmp_path / "team")
+def team(tmp_path: Path) -> Mirror:
+    """A team registry serving the official packs (a mirror of the bundled index)."""
+    root = tmp_path / "team"
+    for part in ("blobs", "index", "manifests", "keys"):
+        shutil.copytree(phony_index.ROOT / part, root / part)
+    shutil.copy(phony_index.ROOT / "snapshot.json", root / "snapshot.json")
+    return Mirror(root)
+
+
+@pytest.fixture
+def own_pack(tmp_path: Path) -> RegistrySim:
+    """A team registry with its own two-model tr_TR pack, signed by its own key only."""
+    sim = RegistrySim(tmp_path / "own")
     first = sim.publish("tr_TR/first_names", "2.0.0", train_bytes(), snapshot=False)
     last = sim.publish("tr_TR/last_names", "2.0.0", train_bytes(["yilmaz", "kaya", "demir"]))
     members = [PackMember(m.name, m.version, m.digest or "") for m in (first, last)]
@@ -138,16 +167,28 @@ def test_install_order_in_config_is_followed(monkeypatch: pytest.MonkeyPatch) ->
 
 
 def test_configured_default_registry_is_tried_first(
-    capsys: pytest.CaptureFixture[str], team: RegistrySim
+    capsys: pytest.CaptureFixture[str], team: Mirror
 ) -> None:
     write_config(f'default_registry = "team"\n[registries.team]\nurl = "{team.location}"\n')
     code, out, err = phony(capsys, "install", "tr_TR")
     assert code == 0, err
-    assert out.splitlines()[0] == f"installed tr_TR@2.0.0 from {team.location}: 2 models"
+    assert out.splitlines()[0] == f"installed tr_TR@1.0.0 from {team.location}: 7 models"
+
+
+def test_official_names_signed_by_a_registry_key_are_refused(
+    capsys: pytest.CaptureFixture[str], own_pack: RegistrySim
+) -> None:
+    # A registry may serve official names, but only the official key vouches for them.
+    write_config(f'default_registry = "own"\n[registries.own]\nurl = "{own_pack.location}"\n')
+    code, out, err = phony(capsys, "install", "tr_TR")
+    assert code == 7  # no silent fallback to the bundled index either
+    assert out == ""
+    assert err.startswith("error: manifest of tr_TR@2.0.0 is not signed by the official key")
+    assert not any(path.startswith("refs/") for path in cache_files())
 
 
 def test_install_order_can_put_the_official_index_first(
-    capsys: pytest.CaptureFixture[str], team: RegistrySim
+    capsys: pytest.CaptureFixture[str], team: Mirror
 ) -> None:
     write_config(
         'install_order = ["official", "team"]\n'
@@ -190,9 +231,9 @@ def test_explicit_registry_is_the_only_one_tried(
 
 
 def test_a_tampered_registry_stops_the_install(
-    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, team: RegistrySim
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch, team: Mirror
 ) -> None:
-    pack = json.loads(team.read(manifest_path("tr_TR", "2.0.0")))
+    pack = json.loads(team.read(manifest_path("tr_TR", "1.0.0")))
     blob = team.path(blob_path(pack["members"][1]["digest"]))
     data = bytearray(blob.read_bytes())
     data[-5] ^= 0x01

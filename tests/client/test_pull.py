@@ -121,28 +121,30 @@ def test_older_format_is_migrated_and_the_original_kept(sim: RegistrySim, model_
 
 
 def test_pack_pulls_its_members(sim: RegistrySim, model_v2: bytes) -> None:
-    first = sim.publish("tr_TR/first_names", "1.0.0", model_v2, snapshot=False)
-    last = sim.publish("tr_TR/last_names", "1.0.0", train_bytes(["yilmaz", "kaya"]))
+    first = sim.publish("alice/first_names", "1.0.0", model_v2, snapshot=False)
+    last = sim.publish("alice/last_names", "1.0.0", train_bytes(["yilmaz", "kaya"]))
     members = [PackMember(m.name, m.version, m.digest or "") for m in (first, last)]
-    sim.publish_pack("tr_TR", "1.0.0", members)
-    result = pull("tr_TR", registry=sim.location)
+    sim.publish_pack("alice/people", "1.0.0", members)
+    result = pull("alice/people", registry=sim.location)
     assert [r.ref for r in result.refs] == [
-        "tr_TR@1.0.0",
-        "tr_TR/first_names@1.0.0",
-        "tr_TR/last_names@1.0.0",
+        "alice/people@1.0.0",
+        "alice/first_names@1.0.0",
+        "alice/last_names@1.0.0",
     ]
-    assert find_cached_model("tr_TR/last_names").read_bytes() == train_bytes(["yilmaz", "kaya"])
+    assert find_cached_model("alice/last_names").read_bytes() == train_bytes(["yilmaz", "kaya"])
     with pytest.raises(UsageError, match="is a pack"):
-        find_cached_model("tr_TR")
+        find_cached_model("alice/people")
 
 
 def test_pack_member_with_another_digest_is_refused(sim: RegistrySim, model_v2: bytes) -> None:
-    sim.publish("tr_TR/first_names", "1.0.0", model_v2)
+    sim.publish("alice/first_names", "1.0.0", model_v2)
     sim.publish_pack(
-        "tr_TR", "1.0.0", [PackMember("tr_TR/first_names", "1.0.0", digest_bytes(b"other"))]
+        "alice/people",
+        "1.0.0",
+        [PackMember("alice/first_names", "1.0.0", digest_bytes(b"other"))],
     )
-    with pytest.raises(DigestMismatch, match=r"pack tr_TR@1\.0\.0"):
-        pull("tr_TR", registry=sim.location)
+    with pytest.raises(DigestMismatch, match=r"pack alice/people@1\.0\.0"):
+        pull("alice/people", registry=sim.location)
     assert cache_files() == set()
 
 
