@@ -10,10 +10,13 @@ from __future__ import annotations
 import json
 import shutil
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from registry_sim import RegistrySim, cache_files, train_bytes
 
+from phony_client.config import NamespaceSources, TrustedKey, load_config, save_config
+from phony_client.lookup import find_cached_model
 from phony_client.pull import pull
 from phony_registry import layout
 from phony_registry.digests import digest_bytes
@@ -24,8 +27,9 @@ from phony_registry.errors import (
     PhonyError,
     RollbackError,
     SignatureError,
+    SourceConflict,
 )
-from phony_registry.manifest import Manifest
+from phony_registry.manifest import Manifest, PackMember
 from phony_registry.signing import PrivateKey
 
 
@@ -170,13 +174,78 @@ def test_snapshot_signed_by_another_key_than_the_served_one(
     assert_refused(sim, "alice/names@1.0.0", SignatureError)
 
 
-def test_official_names_need_the_official_key_or_the_registry_key(
-    sim: RegistrySim, model_v2: bytes
+def test_official_names_need_the_official_key(sim: RegistrySim, model_v2: bytes) -> None:
+    # Whoever serves an official name, only the official key vouches for it: neither
+    # the registry's own key nor a third key.
+    sim.publish("tr_TR/first_names", "1.0.0", model_v2)
+    assert_refused(sim, "tr_TR/first_names", SignatureError, "not signed by the official key")
+    sim.publish("tr_TR/first_names", "1.1.0", model_v2, signers=[PrivateKey.generate()])
+    assert_refused(sim, "tr_TR/first_names@1.1.0", SignatureError, "official key")
+
+
+def test_a_pack_cannot_carry_names_of_another_registry(
+    sim: RegistrySim, model_v2: bytes, tmp_path: Path
 ) -> None:
-    # A registry may carry official models it signed itself (its own key is trusted
-    # for what it serves), but a third key signing official names is refused.
-    sim.publish("tr_TR/first_names", "1.0.0", model_v2, signers=[PrivateKey.generate()])
-    assert_refused(sim, "tr_TR/first_names", SignatureError)
+    team = RegistrySim(tmp_path / "team")
+    team.publish("alice/names", "1.0.0", model_v2)
+    pull("alice/names@1.0.0", registry=team.location)
+    evil = train_bytes(["MALLORYA", "MALLORYB", "MALLORYC"])
+    member = sim.publish("alice/names", "1.0.0", evil, snapshot=False)
+    sim.publish("mallory/own", "1.0.0", evil, snapshot=False)
+    sim.publish_pack(
+        "mallory/fun",
+        "1.0.0",
+        [
+            PackMember("mallory/own", "1.0.0", member.digest or ""),
+            PackMember("alice/names", "1.0.0", member.digest or ""),
+        ],
+    )
+    assert_refused(sim, "mallory/fun", SourceConflict, "claimed by two registries")
+    with pytest.raises(SourceConflict, match=str(team.root)):
+        pull("alice/names@1.0.0", registry=sim.location, refresh=True)
+    assert find_cached_model("alice/names").read_bytes() == model_v2
+    # mallory/ was never recorded: the refused pull claimed nothing.
+    assert "mallory" not in NamespaceSources.load()
+
+
+def test_a_namespace_with_a_trusted_key_requires_it(sim: RegistrySim, model_v2: bytes) -> None:
+    alice = PrivateKey.generate()
+    sim.publish("alice/names", "1.0.0", model_v2)  # the registry's key only
+    config = load_config()
+    config.trusted_keys.append(TrustedKey(alice.public_key.to_base64(), namespace="alice"))
+    save_config(config)
+    assert_refused(sim, "alice/names@1.0.0", SignatureError, "trusted for namespace alice")
+    sim.publish("alice/names", "1.1.0", model_v2, signers=[alice])
+    assert pull("alice/names@1.1.0", registry=sim.location).ref.version == "1.1.0"
+
+
+def test_a_mapped_namespace_is_pulled_from_its_registry(
+    sim: RegistrySim, model_v2: bytes, tmp_path: Path
+) -> None:
+    sim.publish("alice/names", "1.0.0", model_v2)
+    other = RegistrySim(tmp_path / "other")
+    other.publish("alice/names", "1.0.0", train_bytes(["x1", "y2", "z3"]))
+    config = load_config()
+    config.namespaces["alice"] = sim.location
+    save_config(config)
+    # No --registry: the namespace's registry, not the default (the official index).
+    assert pull("alice/names@1.0.0").ref.location == sim.location
+    assert_refused(other, "alice/names@1.0.0", SourceConflict, "configured in")
+
+
+def test_refs_of_one_namespace_from_two_registries_are_an_error_in_lookup(
+    sim: RegistrySim, model_v2: bytes, tmp_path: Path
+) -> None:
+    # Refs written by an older phony, which recorded no source for the namespace.
+    other = RegistrySim(tmp_path / "other")
+    sim.publish("alice/names", "1.0.0", model_v2)
+    other.publish("alice/names", "1.0.0", train_bytes(["x1", "y2", "z3"]))
+    pull("alice/names@1.0.0", registry=sim.location)
+    NamespaceSources.path().unlink()
+    pull("alice/names@1.0.0", registry=other.location)
+    NamespaceSources.path().unlink()
+    with pytest.raises(SourceConflict, match=f"{sim.root} and {other.root}|{other.root} and"):
+        find_cached_model("alice/names@1.0.0")
 
 
 def test_registry_without_a_key_is_refused_on_first_use(sim: RegistrySim, model_v2: bytes) -> None:
