@@ -248,7 +248,7 @@ class Phony:
         if stream is None:
             stream = self._streams[key] = self._model_values(self._model(spec), self._seed)
         try:
-            return next(stream)  # type: ignore[no-any-return]
+            return next(stream)
         except StopIteration:
             raise GenerationError(f"model {spec!r} cannot produce more values") from None
 

@@ -24,8 +24,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phony_registry.errors import NotFound, OfflineError, UsageError, ValidationError
-from phony_registry.names import InvalidName, is_locale, normalize_locale
+from phony_registry.errors import InvalidName, NotFound, OfflineError, UsageError, ValidationError
+from phony_registry.names import is_locale, normalize_locale
 
 if TYPE_CHECKING:
     from phony_registry.model import Model

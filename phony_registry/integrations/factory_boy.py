@@ -23,8 +23,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-import factory  # type: ignore[import-untyped]
-import factory.random  # type: ignore[import-untyped]
+import factory
+import factory.random
 
 from phony_registry.facade._pools import field_sample
 from phony_registry.facade._sources import locale_chain
@@ -35,7 +35,7 @@ __all__ = ["DEFAULT_LOCALE", "PhonyAttribute"]
 DEFAULT_LOCALE = "en_US"
 
 
-class PhonyAttribute(factory.declarations.BaseDeclaration):  # type: ignore[misc]
+class PhonyAttribute(factory.declarations.BaseDeclaration):
     """A field of phony's models (``first_name``, ``email``, ``city``...) for ``locale``.
 
     ``locale`` is a locale or a fallback chain (``["de_DE", "en_US"]``).
@@ -44,7 +44,7 @@ class PhonyAttribute(factory.declarations.BaseDeclaration):  # type: ignore[misc
     def __init__(
         self, field: str, locale: str | Iterable[str] | None = None, **kwargs: Any
     ) -> None:
-        super().__init__(locale=locale, **kwargs)
+        super().__init__(locale=locale, **kwargs)  # type: ignore[no-untyped-call]
         self.field = field
 
     def evaluate(self, instance: Any, step: Any, extra: dict[str, Any]) -> str:

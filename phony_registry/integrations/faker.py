@@ -68,7 +68,8 @@ def PhonyProvider(  # named as a class: it returns one, for Faker to instantiate
 def _method(chain: tuple[str, ...], name: str) -> Callable[[BaseProvider], str]:
     def method(self: BaseProvider) -> str:
         sample = field_sample(chain, name)
-        return sample[self.generator.random.randrange(len(sample))]
+        value: str = sample[self.generator.random.randrange(len(sample))]
+        return value
 
     method.__name__ = method.__qualname__ = name
     method.__doc__ = f"A {name.replace('_', ' ')} from phony's models for {','.join(chain)}."
