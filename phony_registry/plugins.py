@@ -320,6 +320,8 @@ def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
         dist, version = ep.distribution, ep.version
         if ep.name == BUILTIN and _canonical(dist) == "phony":
             candidates.insert(0, (_BUILTIN_NAME, dist, version, ep.load))
+        elif _canonical(dist) == "phony":  # phony's own plugins (mock) load like the built-ins
+            candidates.append((ep.name, dist, version, ep.load))
         elif allow is None or _canonical(ep.name) in allow or _canonical(dist) in allow:
             candidates.append((ep.name, dist, version, ep.load))
     for name, obj in (extra or {}).items():

@@ -1,0 +1,502 @@
+"""The mock's ASGI application: routes over lazy collections and the write overlay.
+
+A plain ASGI callable rather than a framework app: every request is a
+handful of dictionary lookups before the records are made, which is where
+the time should go. Routes (``NAME`` is a collection):
+
+- ``GET /NAME`` list (pages, sorting, filters: :mod:`phony_server.mock.query`),
+  ``POST /NAME`` create;
+- ``GET``, ``PUT``, ``PATCH``, ``DELETE /NAME/ID``;
+- ``GET /PARENT/ID/NAME`` the records of NAME whose reference field holds ID;
+- ``POST /__reset``, ``GET /__snapshot``, ``POST /__restore`` for the write
+  state; ``GET /openapi.json``; ``GET /`` (or ``/__docs``) a page describing
+  the collections.
+
+CORS is open (any origin, ``X-Total-Count`` and ``Link`` exposed). Errors
+are ``{"error": code, "detail": message}``, plus ``field`` on a 422.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import math
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+from urllib.parse import parse_qsl, unquote
+
+from phony_registry.errors import ValidationError
+from phony_server.mock.chaos import Chaos, parse_delay, parse_faults
+from phony_server.mock.config import MockConfig
+from phony_server.mock.query import BadQuery, ListQuery, matching, parse_list_query, run_list
+from phony_server.mock.records import Collection, Field, link_references
+from phony_server.mock.sources import load_source, singular
+from phony_server.mock.state import Overlay, open_overlay
+
+__all__ = ["MockApp", "build_collections"]
+
+Scope = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
+Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
+
+#: Largest request body read (bytes).
+MAX_BODY = 1 << 20
+#: Longest string value a write may store.
+MAX_STRING = 10_000
+
+_CORS = [
+    (b"access-control-allow-origin", b"*"),
+    (b"access-control-expose-headers", b"X-Total-Count, Link"),
+]
+_JSON = (b"content-type", b"application/json; charset=utf-8")
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+class HTTPError(Exception):
+    """An answer other than success: status, error code, message and maybe a field."""
+
+    def __init__(self, status: int, code: str, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status, self.code, self.detail, self.field = status, code, detail, field
+
+
+def build_collections(config: MockConfig) -> dict[str, Collection]:
+    """Load every schema of ``config`` into a collection (models resolved, nothing generated)."""
+    collections = {}
+    for source in config.sources:
+        schema = load_source(source, base=config.base)
+        count = source.count if source.count is not None else config.count
+        collections[source.name] = Collection(source.name, schema, count, config.seed)
+    link_references(collections)
+    return collections
+
+
+class MockApp:
+    """The ASGI application of ``phony mock start``."""
+
+    def __init__(self, config: MockConfig) -> None:
+        from phony_server.mock.openapi import docs_page, openapi_document
+
+        self.config = config
+        self.collections = build_collections(config)
+        self.overlay: Overlay = open_overlay(
+            config.state, {n: c.next_id for n, c in self.collections.items()}, config.seed
+        )
+        self.chaos = Chaos(
+            config.seed,
+            parse_delay(config.delay) if config.delay else None,
+            parse_faults(config.faults) if config.faults else [],
+        )
+        self.openapi = _dumps(openapi_document(self.collections, config)).encode()
+        self.docs = docs_page(self.collections, config).encode()
+
+    # -- ASGI ------------------------------------------------------------------------
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        if kind == "lifespan":
+            await _lifespan(receive, send)
+            return
+        if kind != "http":
+            return
+        method: str = scope["method"]
+        path: str = scope["path"]
+        query: str = scope["query_string"].decode("latin-1")
+        if self.chaos.active:
+            delay, fault = self.chaos.draw(method, f"{path}?{query}")
+            if delay:
+                await asyncio.sleep(delay)
+            if fault == "reset":
+                await _drop(send)
+                return
+            if fault is not None:
+                await self._error(
+                    send, HTTPError(int(fault), "fault", f"injected by --faults ({fault})")
+                )
+                return
+        try:
+            if method == "OPTIONS":
+                await _preflight(scope, send)
+                return
+            body = await _read_body(receive) if method in ("POST", "PUT", "PATCH") else b""
+            status, payload, headers = self._route(method, path, query, body)
+        except HTTPError as exc:
+            await self._error(send, exc)
+            return
+        data = payload if isinstance(payload, bytes) else _dumps(payload).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [*headers, *_CORS, (b"content-length", str(len(data)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+    async def _error(self, send: Send, exc: HTTPError) -> None:
+        doc: dict[str, Any] = {"error": exc.code, "detail": exc.detail}
+        if exc.field is not None:
+            doc["field"] = exc.field
+        data = _dumps(doc).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": exc.status,
+                "headers": [_JSON, *_CORS, (b"content-length", str(len(data)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": data})
+
+    # -- routing ---------------------------------------------------------------------
+
+    def _route(
+        self, method: str, path: str, query: str, body: bytes
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
+        if not parts or parts == ["__docs"]:
+            _allow(method, "GET")
+            return 200, self.docs, [(b"content-type", b"text/html; charset=utf-8")]
+        if parts == ["openapi.json"]:
+            _allow(method, "GET")
+            return 200, self.openapi, [_JSON]
+        if parts[0].startswith("__"):
+            return self._admin(method, parts, body)
+        collection = self.collections.get(parts[0])
+        if collection is None:
+            raise HTTPError(404, "not_found", f"no collection {parts[0][:60]!r}")
+        self.overlay.refresh()
+        params = parse_qsl(query, keep_blank_values=True)
+        if len(parts) == 1:
+            if method == "GET":
+                return self._list(collection, params, f"/{collection.name}")
+            _allow(method, "GET", "POST")
+            self._writable()
+            record = self._validate(collection, _json_body(body), partial=False)
+            return 201, self.overlay.create(collection.name, record), [_JSON]
+        record_id = _parse_id(parts[1], collection)
+        if len(parts) == 2:
+            return self._item(method, collection, record_id, params, body)
+        if len(parts) == 3:
+            _allow(method, "GET")
+            return self._nested(collection, record_id, parts[2], params)
+        raise HTTPError(404, "not_found", "no such route")
+
+    def _writable(self) -> None:
+        if self.config.read_only:
+            raise HTTPError(405, "read_only", "this mock is read-only (--read-only)")
+
+    def _admin(
+        self, method: str, parts: list[str], body: bytes
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        route = parts[0] if len(parts) == 1 else ""
+        if route == "__reset":
+            _allow(method, "POST")
+            self._writable()
+            self.overlay.reset()
+            return 200, {"reset": True}, [_JSON]
+        if route == "__snapshot":
+            _allow(method, "GET")
+            return 200, self.overlay.snapshot(), [_JSON]
+        if route == "__restore":
+            _allow(method, "POST")
+            self._writable()
+            try:
+                self.overlay.restore(_json_body(body))
+            except ValidationError as exc:
+                raise HTTPError(422, "invalid", str(exc), exc.field) from None
+            return 200, {"restored": True}, [_JSON]
+        raise HTTPError(404, "not_found", "no such route")
+
+    # -- reads -----------------------------------------------------------------------
+
+    def _list(
+        self, collection: Collection, params: list[tuple[str, str]], base: str
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        try:
+            query = parse_list_query(params, collection, max_page=self.config.max_page)
+            self._check_relations(collection, query.embed, query.expand)
+            page = run_list(
+                collection,
+                self.overlay,
+                query,
+                scan_limit=self.config.scan_limit,
+                base_url=base,
+                params=params,
+            )
+            records = self._decorate(collection, page.records, query.embed, query.expand)
+        except BadQuery as exc:
+            raise HTTPError(400, "bad_query", str(exc)) from None
+        headers = [_JSON, (b"x-total-count", str(page.total).encode())]
+        if page.links:
+            link = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in page.links.items())
+            headers.append((b"link", link.encode()))
+        return 200, records, headers
+
+    def _get(self, collection: Collection, record_id: int) -> dict[str, Any] | None:
+        known, record = self.overlay.lookup(collection.name, record_id)
+        if known:
+            return record
+        return collection.record(record_id)
+
+    def _item(
+        self,
+        method: str,
+        collection: Collection,
+        record_id: int,
+        params: list[tuple[str, str]],
+        body: bytes,
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        _allow(method, "GET", "PUT", "PATCH", "DELETE")
+        current = self._get(collection, record_id)
+        if current is None:
+            raise HTTPError(404, "not_found", f"no {collection.name} with id {record_id}")
+        if method == "GET":
+            embed = [v for k, v in params if k == "_embed" for v in v.split(",") if v]
+            expand = [v for k, v in params if k == "_expand" for v in v.split(",") if v]
+            try:
+                self._check_relations(collection, embed, expand)
+                (record,) = self._decorate(collection, [current], embed, expand)
+            except BadQuery as exc:
+                raise HTTPError(400, "bad_query", str(exc)) from None
+            return 200, record, [_JSON]
+        self._writable()
+        if method == "DELETE":
+            self.overlay.put(collection.name, record_id, None)
+            return 200, current, [_JSON]
+        changes = self._validate(
+            collection, _json_body(body), partial=method == "PATCH", record_id=record_id
+        )
+        record = {**current, **changes} if method == "PATCH" else {"id": record_id, **changes}
+        record["id"] = record_id
+        ordered = {f.name: record[f.name] for f in collection.fields if f.name in record}
+        self.overlay.put(collection.name, record_id, ordered)
+        return 200, ordered, [_JSON]
+
+    def _nested(
+        self, parent: Collection, record_id: int, child_name: str, params: list[tuple[str, str]]
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        child = self.collections.get(child_name)
+        link = _reference_to(child, parent.name) if child is not None else None
+        if child is None or link is None:
+            raise HTTPError(
+                404, "not_found", f"{child_name[:60]!r} has no field referring to {parent.name}"
+            )
+        if self._get(parent, record_id) is None:
+            raise HTTPError(404, "not_found", f"no {parent.name} with id {record_id}")
+        filtered = [(k, v) for k, v in params if k != link.name]
+        filtered.append((link.name, str(record_id)))
+        return self._list(child, filtered, f"/{parent.name}/{record_id}/{child.name}")
+
+    def _check_relations(self, collection: Collection, embed: list[str], expand: list[str]) -> None:
+        for name in embed:
+            child = self.collections.get(name)
+            if child is None or _reference_to(child, collection.name) is None:
+                raise BadQuery(
+                    "_embed", f"{name[:60]!r} has no field referring to {collection.name}"
+                )
+        for name in expand:
+            if _expansion(collection, name) is None:
+                raise BadQuery(
+                    "_expand", f"{collection.name} has no field referring to {name[:60]!r}"
+                )
+
+    def _decorate(
+        self,
+        collection: Collection,
+        records: list[dict[str, Any]],
+        embed: list[str],
+        expand: list[str],
+    ) -> list[dict[str, Any]]:
+        if not records or not (embed or expand):
+            return records
+        out = [dict(r) for r in records]
+        for name in embed:
+            child = self.collections[name]
+            link = _reference_to(child, collection.name)
+            assert link is not None
+            wanted = {str(r["id"]) for r in records}
+            query = ListQuery(filters=[(link.name, "eq", sorted(wanted))])
+            grouped: dict[Any, list[dict[str, Any]]] = {}
+            for item in matching(child, self.overlay, query, self.config.scan_limit):
+                grouped.setdefault(item.get(link.name), []).append(item)
+            for record in out:
+                record[name] = grouped.get(record["id"], [])
+        for name in expand:
+            found = _expansion(collection, name)
+            assert found is not None
+            field, target_name = found
+            target = self.collections[target_name]
+            for record in out:
+                value = record.get(field.name)
+                record[name] = self._get(target, value) if isinstance(value, int) else None
+        return out
+
+    # -- writes ----------------------------------------------------------------------
+
+    def _validate(
+        self,
+        collection: Collection,
+        body: Any,
+        *,
+        partial: bool,
+        record_id: int | None = None,
+    ) -> dict[str, Any]:
+        if not isinstance(body, dict):
+            raise HTTPError(422, "invalid", "expected a JSON object", "")
+        for key in body:
+            if key == "id":
+                if body[key] != record_id or record_id is None:
+                    raise HTTPError(422, "invalid", "id: assigned by the mock; leave it out", "id")
+            elif collection.field(key) is None:
+                known = ", ".join(f.name for f in collection.fields if f.name != "id")
+                raise HTTPError(
+                    422, "invalid", f"{key[:60]}: unknown field (fields: {known})", key[:60]
+                )
+        clean: dict[str, Any] = {}
+        for f in collection.fields:
+            if f.name == "id":
+                continue
+            if f.name not in body:
+                if partial:
+                    continue
+                raise HTTPError(422, "invalid", f"{f.name}: is required", f.name)
+            clean[f.name] = self._check_value(f, body[f.name])
+        return clean
+
+    def _check_value(self, f: Field, value: Any) -> Any:
+        def bad(message: str) -> HTTPError:
+            return HTTPError(422, "invalid", f"{f.name}: {message}", f.name)
+
+        if f.kind == "integer":
+            if not isinstance(value, int) or isinstance(value, bool):
+                raise bad("expected an integer")
+            if not -(2**63) <= value < 2**63:
+                raise bad("out of the 64-bit integer range")
+        elif f.kind == "number":
+            if not isinstance(value, int | float) or isinstance(value, bool):
+                raise bad("expected a number")
+            if not math.isfinite(value):
+                raise bad("expected a finite number")
+        else:
+            if not isinstance(value, str):
+                raise bad("expected a string")
+            if len(value) > MAX_STRING:
+                raise bad(f"longer than {MAX_STRING} characters")
+            if f.column_type == "email" and ("@" not in value or value.startswith("@")):
+                raise bad("expected an email address")
+            if f.format is not None:
+                _check_date(value, f.format, bad)
+        if f.choices is not None and value not in f.choices:
+            raise bad("expected one of " + ", ".join(map(str, f.choices[:20])))
+        if f.references is not None:
+            target = self.collections[f.references]
+            if self._get(target, value) is None:
+                raise bad(f"no {target.name} with id {value}")
+        return value
+
+
+def _check_date(value: str, fmt: str, bad: Callable[[str], HTTPError]) -> None:
+    import datetime as dt
+
+    try:
+        if fmt == "date":
+            if len(value) != 10:
+                raise ValueError
+            dt.date.fromisoformat(value)
+        else:
+            dt.datetime.fromisoformat(value)
+    except ValueError:
+        raise bad(
+            "expected an ISO date (1990-01-31)" if fmt == "date" else "expected an ISO datetime"
+        ) from None
+
+
+def _reference_to(child: Collection, parent: str) -> Field | None:
+    for f in child.fields:
+        if f.references == parent:
+            return f
+    return None
+
+
+def _expansion(collection: Collection, name: str) -> tuple[Field, str] | None:
+    """The field ``_expand=name`` follows: ``user`` -> ``user_id``/``userId`` -> users."""
+    for f in collection.fields:
+        if f.references is not None and f.name in (f"{name}_id", f"{name}Id"):
+            return f, f.references
+        if f.references is not None and singular(f.references) == name:
+            return f, f.references
+    return None
+
+
+def _allow(method: str, *allowed: str) -> None:
+    if method not in allowed:
+        raise HTTPError(
+            405, "method_not_allowed", f"{method} is not allowed here ({', '.join(allowed)})"
+        )
+
+
+def _parse_id(text: str, collection: Collection) -> int:
+    if not text.isdigit() or len(text) > 19:
+        raise HTTPError(404, "not_found", f"no {collection.name} with id {text[:40]!r}")
+    return int(text)
+
+
+def _json_body(body: bytes) -> Any:
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise HTTPError(400, "bad_request", "the body is not JSON") from None
+
+
+async def _read_body(receive: Receive) -> bytes:
+    chunks, size = [], 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            raise HTTPError(400, "bad_request", "the client went away")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MAX_BODY:
+            raise HTTPError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+async def _preflight(scope: Scope, send: Send) -> None:
+    asked = b""
+    for name, value in scope["headers"]:
+        if name == b"access-control-request-headers":
+            asked = value[:1024]
+    headers = [
+        *_CORS,
+        (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
+        (b"access-control-max-age", b"86400"),
+        (b"content-length", b"0"),
+    ]
+    if asked:
+        headers.append((b"access-control-allow-headers", asked))
+    await send({"type": "http.response.start", "status": 204, "headers": headers})
+    await send({"type": "http.response.body", "body": b""})
+
+
+async def _drop(send: Send) -> None:
+    """Start an answer and stop halfway: the server closes the connection (a reset fault)."""
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 200,
+            "headers": [_JSON, (b"content-length", b"1024")],
+        }
+    )
+    await send({"type": "http.response.body", "body": b"[", "more_body": True})
+
+
+async def _lifespan(receive: Receive, send: Send) -> None:
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await send({"type": "lifespan.shutdown.complete"})
+            return

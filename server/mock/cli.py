@@ -1,0 +1,318 @@
+"""``phony mock start | export | deploy``."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import click
+
+from phony_registry.errors import UsageError
+
+__all__ = ["mock"]
+
+_SERVER_EXTRA = "phony mock needs the server extra: pip install 'phony[server]'"
+
+
+def _schema_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options every mock subcommand shares: what to serve."""
+    options = [
+        click.argument("schemas", metavar="SCHEMA...", nargs=-1, required=True),
+        click.option(
+            "--seed",
+            type=click.IntRange(0, 2**128 - 1),
+            default=0,
+            show_default=True,
+            help="Seed: the same seed gives the same records on every run.",
+        ),
+        click.option(
+            "-n",
+            "--count",
+            type=click.IntRange(min=0),
+            default=1000,
+            show_default=True,
+            help="Records per collection.",
+        ),
+        click.option(
+            "--locale",
+            metavar="LOCALE[,FALLBACK...]",
+            help="Locale of the schemas' models (en_US); needed by ready schemas.",
+        ),
+        click.option(
+            "--state",
+            default="memory",
+            show_default=True,
+            metavar="memory|sqlite:PATH",
+            help="Where writes are kept: in memory (gone at exit) or in a SQLite file.",
+        ),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def _config(
+    schemas: tuple[str, ...], seed: int, count: int, locale: str | None, state: str, **extra: Any
+) -> Any:
+    from phony_server.mock.config import MockConfig
+    from phony_server.mock.sources import schema_sources
+
+    sources = schema_sources(schemas, locale=locale, count=None)
+    return MockConfig(sources=sources, seed=seed, count=count, state=state, **extra)
+
+
+@click.group()
+def mock() -> None:
+    """A mock REST API over schemas: deterministic records, writes in an overlay.
+
+    SCHEMA is a ready schema (person, address, company; with --locale), a TOML
+    schema file, or a folder of them; NAME=SCHEMA names its collection.
+    """
+
+
+@mock.command()
+@_schema_options
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--read-only", is_flag=True, help="Refuse writes (405).")
+@click.option("--delay", metavar="SPEC", help="Latency: 120ms, 50-300ms or lognormal:80ms:0.6.")
+@click.option("--faults", metavar="SPEC", help="Faults by probability: 500:0.05,reset:0.01.")
+@click.option(
+    "--scan-limit",
+    default=1_000_000,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="Largest collection a filter, sort or search may scan.",
+)
+@click.option(
+    "--log-level",
+    default="warning",
+    show_default=True,
+    type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+)
+def start(
+    schemas: tuple[str, ...],
+    seed: int,
+    count: int,
+    locale: str | None,
+    state: str,
+    host: str,
+    port: int,
+    workers: int,
+    read_only: bool,
+    delay: str | None,
+    faults: str | None,
+    scan_limit: int,
+    log_level: str,
+) -> None:
+    """Serve SCHEMA... over HTTP until Ctrl-C or SIGTERM."""
+    try:
+        import uvicorn
+    except ImportError:
+        raise UsageError(_SERVER_EXTRA) from None
+    from phony_server.mock.app import MockApp
+    from phony_server.mock.config import CONFIG_ENV
+
+    config = _config(
+        schemas, seed, count, locale, state,
+        read_only=read_only, delay=delay, faults=faults, scan_limit=scan_limit,
+    )  # fmt: skip
+    shared_dir = None
+    if workers > 1 and config.state == "memory":
+        # Workers are processes: a memory overlay would be one per worker.
+        shared_dir = tempfile.mkdtemp(prefix="phony-mock-")
+        config.state = f"sqlite:{Path(shared_dir) / 'state.db'}"
+    app = MockApp(config)  # every schema, model and option checked before listening
+    _check_port(host, port)
+    for name, collection in app.collections.items():
+        click.echo(f"phony mock: /{name} ({collection.count:,} records)", err=True)
+    click.echo(
+        f"phony mock: http://{host}:{port} (seed {seed}, writes in {config.state}"
+        f"{', read-only' if read_only else ''}); Ctrl-C stops",
+        err=True,
+    )
+    try:
+        if workers == 1:
+            uvicorn.run(app, host=host, port=port, log_level=log_level, lifespan="on")
+        else:
+            os.environ[CONFIG_ENV] = config.to_json()
+            uvicorn.run(
+                "phony_server.mock:app_from_env",
+                factory=True,
+                host=host,
+                port=port,
+                workers=workers,
+                log_level=log_level,
+                lifespan="on",
+            )
+    finally:
+        if shared_dir is not None:
+            shutil.rmtree(shared_dir, ignore_errors=True)
+
+
+def _check_port(host: str, port: int) -> None:
+    """One clear line when the port is taken, rather than uvicorn's log."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as exc:
+            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+
+
+@mock.command()
+@_schema_options
+@click.option(
+    "-f",
+    "--format",
+    "format_name",
+    default="json-server",
+    show_default=True,
+    type=click.Choice(["json-server"]),
+    help="What to write: json-server's db.json.",
+)
+@click.option("-o", "--output", metavar="FILE", help="Write to FILE (atomically), not stdout.")
+def export(
+    schemas: tuple[str, ...],
+    seed: int,
+    count: int,
+    locale: str | None,
+    state: str,
+    format_name: str,
+    output: str | None,
+) -> None:
+    """Write the records the mock serves (writes included) as json-server's db.json."""
+    from phony_server.mock.app import build_collections
+    from phony_server.mock.query import ListQuery, matching
+    from phony_server.mock.state import open_overlay
+
+    config = _config(schemas, seed, count, locale, state)
+    collections = build_collections(config)
+    overlay = open_overlay(
+        config.state, {n: c.next_id for n, c in collections.items()}, config.seed
+    )
+    encode = json.JSONEncoder(ensure_ascii=False).encode
+
+    def write(stream: Any) -> None:
+        stream.write("{")
+        for n, (name, collection) in enumerate(collections.items()):
+            stream.write(f"{',' if n else ''}\n  {encode(name)}: [")
+            first = True
+            for record in matching(collection, overlay, ListQuery(), scan_limit=collection.count):
+                stream.write(("\n    " if first else ",\n    ") + encode(record))
+                first = False
+            stream.write("\n  ]" if not first else "]")
+        stream.write("\n}\n")
+
+    if output is None or output == "-":
+        write(sys.stdout)
+        return
+    target = Path(output)
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            write(stream)
+        Path(tmp).replace(target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    click.echo(f"phony mock: wrote {output}", err=True)
+
+
+@mock.command()
+@_schema_options
+@click.option(
+    "-o",
+    "--output",
+    "folder",
+    default="phony-mock",
+    show_default=True,
+    metavar="DIR",
+    help="Folder to write the configuration, schemas and Containerfile into.",
+)
+@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535))
+@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option("--read-only", is_flag=True, help="Refuse writes (405).")
+def deploy(
+    schemas: tuple[str, ...],
+    seed: int,
+    count: int,
+    locale: str | None,
+    state: str,
+    folder: str,
+    port: int,
+    workers: int,
+    read_only: bool,
+) -> None:
+    """Write what running the mock elsewhere takes: its configuration, the schemas,
+    the ASGI factory command line and a Containerfile."""
+    from phony_server.mock.app import build_collections
+    from phony_server.mock.sources import SchemaSource
+
+    config = _config(schemas, seed, count, locale, state, read_only=read_only)
+    build_collections(config)  # fails now, with one line, rather than in the container
+    out = Path(folder)
+    (out / "schemas").mkdir(parents=True, exist_ok=True)
+    sources = []
+    for source in config.sources:
+        schema = source.schema
+        if Path(schema).is_file():
+            schema = f"schemas/{_copy_schema(Path(schema), out / 'schemas')}"
+        sources.append(SchemaSource(source.name, schema, source.locale, source.count))
+    config.sources = sources
+    if workers > 1 and config.state == "memory":
+        config.state = "sqlite:/data/mock-state.db"
+    (out / "mock.json").write_text(json.dumps(json.loads(config.to_json()), indent=2) + "\n")
+    command = (
+        f"PHONY_MOCK_CONFIG=mock.json uvicorn --factory phony_server.mock:app_from_env "
+        f"--host 0.0.0.0 --port {port} --workers {workers}"
+    )
+    (out / "run.sh").write_text(
+        "#!/bin/sh\n# Run the mock with any ASGI host; this is uvicorn.\n"
+        f'cd "$(dirname "$0")"\nexec env {command}\n'
+    )
+    (out / "run.sh").chmod(0o755)
+    (out / "Containerfile").write_text(
+        "# Build: podman build -t phony-mock . (or docker build -f Containerfile .)\n"
+        "FROM python:3.11-slim\n"
+        "# The phony distribution with its server extra (a wheel of this version,\n"
+        "# or a path or URL pip understands).\n"
+        'ARG PHONY="phony[server]"\n'
+        'RUN pip install --no-cache-dir "$PHONY"\n'
+        "WORKDIR /mock\n"
+        "COPY . /mock\n"
+        "RUN mkdir -p /data\n"
+        "ENV PHONY_MOCK_CONFIG=/mock/mock.json\n"
+        f"EXPOSE {port}\n"
+        'CMD ["uvicorn", "--factory", "phony_server.mock:app_from_env", '
+        f'"--host", "0.0.0.0", "--port", "{port}", "--workers", "{workers}"]\n'
+    )
+    click.echo(f"phony mock: wrote {out}/mock.json, run.sh, Containerfile and schemas/", err=True)
+    click.echo(f"run it here:  cd {out} && {command}")
+
+
+def _copy_schema(path: Path, folder: Path) -> str:
+    """Copy a schema file and the model files it names by relative path; its new name."""
+    from phony_registry.schema import read_schema_file
+
+    target = folder / path.name
+    shutil.copyfile(path, target)
+    columns = read_schema_file(path).get("columns")
+    if isinstance(columns, dict):
+        for spec in columns.values():
+            model = spec.get("model") if isinstance(spec, dict) else None
+            if isinstance(model, str) and not Path(model).is_absolute():
+                source = path.parent / model
+                if source.is_file():
+                    (folder / model).parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, folder / model)
+    return path.name

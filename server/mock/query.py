@@ -1,0 +1,404 @@
+"""List queries: json-server's pagination, sorting and filter parameters over lazy records.
+
+Both generations of json-server's parameters are understood:
+
+- pages: ``_page`` with ``_limit`` (v0) or ``_per_page`` (v1), or a slice
+  ``_start``/``_end`` (``_start``/``_limit``); ``X-Total-Count`` and
+  ``Link`` headers come with every list;
+- sorting: ``_sort=a,b&_order=asc,desc`` (v0) or ``_sort=a,-b`` (v1);
+- filters: ``field=value`` (repeat it for "any of"), ``field_ne``,
+  ``field_like`` (case-insensitive substring; ``^`` and ``$`` anchor it),
+  ``field_gte``/``_lte``/``_gt``/``_lt``, the v1 forms ``field:gte=`` (also
+  ``:eq``, ``:ne``, ``:contains``, ``:startsWith``, ``:endsWith``), and ``q``
+  for a case-insensitive search of every field.
+
+Cost, honestly: a page without filters or sorting is computed directly
+(row *i* from the seed), whatever the page number. A filter, a sort or
+``q`` has to look at every record, generating them in order (hundreds of
+thousands of records per second); the mock refuses one over a collection
+larger than its scan limit (``--scan-limit``, default 1,000,000) with a 400
+that says so, rather than hold a request for minutes.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+from phony_server.mock.records import Collection, Field
+from phony_server.mock.state import Layer, Overlay
+
+__all__ = ["BadQuery", "ListQuery", "Page", "matching", "parse_list_query", "run_list"]
+
+_OPS = {"ne", "like", "gte", "lte", "gt", "lt"}
+_V1_OPS = {
+    "eq": "eq", "ne": "ne", "lt": "lt", "lte": "lte", "gt": "gt", "gte": "gte",
+    "contains": "like", "startsWith": "starts", "endsWith": "ends",
+}  # fmt: skip
+#: Longest value a filter may compare with.
+MAX_FILTER_VALUE = 256
+
+
+class BadQuery(Exception):
+    """A query parameter the mock cannot honour: a 400 naming the parameter."""
+
+    def __init__(self, parameter: str, message: str) -> None:
+        super().__init__(f"{parameter}: {message}")
+        self.parameter = parameter
+
+
+@dataclass
+class ListQuery:
+    """A parsed list request."""
+
+    start: int = 0
+    stop: int | None = None
+    page: int | None = None
+    per_page: int | None = None
+    sort: list[tuple[str, bool]] = field(default_factory=list)  # (field, descending)
+    filters: list[tuple[str, str, list[str]]] = field(default_factory=list)  # field, op, values
+    q: str | None = None
+    embed: list[str] = field(default_factory=list)
+    expand: list[str] = field(default_factory=list)
+
+    @property
+    def scans(self) -> bool:
+        """Whether answering needs every record (filters, sort or search)."""
+        return bool(self.sort or self.filters or self.q)
+
+
+@dataclass
+class Page:
+    """The records of a list answer and its headers' figures."""
+
+    records: list[dict[str, Any]]
+    total: int
+    links: dict[str, str] = field(default_factory=dict)
+
+
+def _int(name: str, text: str, low: int) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise BadQuery(name, f"expected an integer, got {text[:40]!r}") from None
+    if value < low:
+        raise BadQuery(name, f"must be >= {low}")
+    return value
+
+
+def parse_list_query(
+    params: list[tuple[str, str]], collection: Collection, *, max_page: int
+) -> ListQuery:
+    """Read the query parameters of a list request; BadQuery for anything wrong."""
+    query = ListQuery()
+    limit: int | None = None
+    end: int | None = None
+    sort_fields: list[str] = []
+    orders: list[str] = []
+    grouped: dict[tuple[str, str], list[str]] = {}
+    for name, value in params:
+        if name == "_page":
+            query.page = _int(name, value, 1)
+        elif name in ("_limit", "_per_page"):
+            limit = _int(name, value, 0)
+            if limit > max_page:
+                raise BadQuery(name, f"at most {max_page} records per page")
+        elif name == "_start":
+            query.start = _int(name, value, 0)
+        elif name == "_end":
+            end = _int(name, value, 0)
+        elif name == "_sort":
+            sort_fields.extend(part.strip() for part in value.split(",") if part.strip())
+        elif name == "_order":
+            orders.extend(part.strip().lower() for part in value.split(","))
+        elif name == "q":
+            query.q = value.casefold()
+        elif name == "_embed":
+            query.embed.extend(p for p in value.split(",") if p)
+        elif name == "_expand":
+            query.expand.extend(p for p in value.split(",") if p)
+        elif name.startswith("_"):
+            continue  # json-server ignores parameters it does not know; so do we
+        else:
+            key, op = _filter_key(name, collection)
+            if len(value) > MAX_FILTER_VALUE:
+                raise BadQuery(name, f"longer than {MAX_FILTER_VALUE} characters")
+            grouped.setdefault((key, op), []).append(value)
+    for i, raw in enumerate(sort_fields):
+        descending = raw.startswith("-")
+        name = raw[1:] if descending else raw
+        if collection.field(name) is None:
+            raise BadQuery("_sort", _unknown(name, collection))
+        if i < len(orders):
+            if orders[i] not in ("asc", "desc"):
+                raise BadQuery("_order", "expected asc or desc")
+            descending = orders[i] == "desc"
+        query.sort.append((name, descending))
+    query.filters = [(k, op, values) for (k, op), values in grouped.items()]
+    for (key, op), values in grouped.items():
+        kind = collection.field(key).kind  # type: ignore[union-attr]
+        if kind != "string" and op in ("eq", "ne", "gte", "lte", "gt", "lt"):
+            for value in values:
+                try:
+                    float(value)
+                except ValueError:
+                    raise BadQuery(f"{key}", f"expected a number, got {value[:40]!r}") from None
+    if query.page is not None:
+        query.per_page = 10 if limit is None else limit
+        query.start = (query.page - 1) * query.per_page
+        query.stop = query.start + query.per_page
+    elif end is not None:
+        query.stop = end
+        if end - query.start > max_page:
+            raise BadQuery("_end", f"at most {max_page} records per request")
+    elif limit is not None:
+        query.stop = query.start + limit
+    else:
+        query.stop = query.start + max_page
+    return query
+
+
+def _unknown(name: str, collection: Collection) -> str:
+    known = ", ".join(f.name for f in collection.fields)
+    return f"unknown field {name[:60]!r} (fields: {known})"
+
+
+def _filter_key(name: str, collection: Collection) -> tuple[str, str]:
+    if collection.field(name) is not None:
+        return name, "eq"
+    key, colon, op = name.partition(":")
+    if colon:
+        if op not in _V1_OPS:
+            raise BadQuery(name, f"unknown operator (operators: {', '.join(_V1_OPS)})")
+        if collection.field(key) is None:
+            raise BadQuery(name, _unknown(key, collection))
+        return key, _V1_OPS[op]
+    key, _, op = name.rpartition("_")
+    if op in _OPS and collection.field(key) is not None:
+        return key, op
+    raise BadQuery(name, _unknown(name, collection))
+
+
+# --- matching ---------------------------------------------------------------------
+
+
+def _matcher(f: Field, op: str, values: list[str]) -> Callable[[Any], bool]:
+    numeric = f.kind != "string"
+    if op in ("like", "starts", "ends"):
+        tests = []
+        for value in values:
+            needle = value.casefold()
+            if op == "starts" or (op == "like" and needle.startswith("^")):
+                needle = needle.removeprefix("^")
+                if needle.endswith("$") and op == "like":
+                    exact = needle[:-1]
+                    tests.append(lambda v, n=exact: v == n)
+                else:
+                    tests.append(lambda v, n=needle: v.startswith(n))
+            elif op == "ends" or (op == "like" and needle.endswith("$")):
+                needle = needle.removesuffix("$")
+                tests.append(lambda v, n=needle: v.endswith(n))
+            else:
+                tests.append(lambda v, n=needle: n in v)
+        return lambda v: v is not None and any(t(str(v).casefold()) for t in tests)
+    wanted: list[Any] = [float(v) for v in values] if numeric else list(values)
+    if op == "eq":
+        pool = set(wanted)
+        return lambda v: v in pool
+    if op == "ne":
+        pool = set(wanted)
+        return lambda v: v not in pool
+    bound = wanted[-1]
+    if op == "gte":
+        return lambda v: v is not None and v >= bound
+    if op == "lte":
+        return lambda v: v is not None and v <= bound
+    if op == "gt":
+        return lambda v: v is not None and v > bound
+    return lambda v: v is not None and v < bound
+
+
+def _predicate(query: ListQuery, collection: Collection) -> Callable[[dict[str, Any]], bool]:
+    checks = [
+        (name, _matcher(collection.field(name), op, values))  # type: ignore[arg-type]
+        for name, op, values in query.filters
+    ]
+    q = query.q
+
+    def accept(record: dict[str, Any]) -> bool:
+        for name, check in checks:
+            if not check(record.get(name)):
+                return False
+        if q is not None:
+            return any(q in str(v).casefold() for v in record.values() if v is not None)
+        return True
+
+    return accept
+
+
+# --- answering --------------------------------------------------------------------
+
+
+def _all_records(collection: Collection, layer: Layer, scan_limit: int) -> Iterator[dict[str, Any]]:
+    """Every live record in id order, the overlay applied (generated, then created)."""
+    if collection.count > scan_limit:
+        raise BadQuery(
+            "filter",
+            f"filtering, sorting and search look at every record, and {collection.name} has "
+            f"{collection.count:,} (more than the scan limit, {scan_limit:,}; --scan-limit)",
+        )
+    overrides = layer.records
+    for batch in collection.scan():
+        if overrides:
+            for record in batch:
+                rid = record["id"]
+                if rid in overrides:
+                    changed = overrides[rid]
+                    if changed is not None:
+                        yield changed
+                else:
+                    yield record
+        else:
+            yield from batch
+    for rid in layer.created:
+        created = overrides[rid]
+        if created is not None:
+            yield created
+
+
+def _sort_key(query: ListQuery) -> Callable[[dict[str, Any]], Any]:
+    def key(record: dict[str, Any]) -> Any:
+        parts = []
+        for name, descending in query.sort:
+            value = record.get(name)
+            parts.append(_Ordered(value, descending))
+        return parts
+
+    return key
+
+
+class _Ordered:
+    """A sort key part: None last, descending flips the comparison."""
+
+    __slots__ = ("descending", "value")
+
+    def __init__(self, value: Any, descending: bool) -> None:
+        self.value, self.descending = value, descending
+
+    def __lt__(self, other: _Ordered) -> bool:
+        a, b = self.value, other.value
+        if a is None or b is None:
+            return b is None and a is not None
+        if a == b:
+            return False
+        try:
+            less = bool(a < b)
+        except TypeError:
+            less = str(a) < str(b)
+        return not less if self.descending else less
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, _Ordered) and self.value == other.value
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+def matching(
+    collection: Collection, overlay: Overlay, query: ListQuery, scan_limit: int
+) -> Iterator[dict[str, Any]]:
+    """Every record ``query``'s filters accept, in id order (a scan)."""
+    accept = _predicate(query, collection)
+    layer = overlay.layers[collection.name]
+    return (r for r in _all_records(collection, layer, scan_limit) if accept(r))
+
+
+def _plain_page(
+    collection: Collection, layer: Layer, start: int, stop: int
+) -> tuple[list[dict[str, Any]], int]:
+    """Records at positions ``start:stop`` with no filter: computed directly, no scan."""
+    deleted_rows = [r for r in map(collection.row_of, layer.deleted) if r is not None]
+    alive = collection.count - len(deleted_rows)
+    total = alive + len(layer.created)
+    records: list[dict[str, Any]] = []
+    position = start
+    if position < alive and stop > start:
+        row = position
+        for d in deleted_rows:
+            if d > row:
+                break
+            row += 1
+        gone = set(deleted_rows)
+        while len(records) < stop - start and row < collection.count:
+            need = stop - start - len(records)
+            chunk = collection.rows(row, row + need)
+            for i, record in enumerate(chunk):
+                if row + i in gone:
+                    continue
+                changed = layer.records.get(record["id"])
+                records.append(changed if changed is not None else record)
+            row += len(chunk)
+        position = alive
+    if len(records) < stop - start and stop > alive:
+        first = max(start, alive) - alive
+        for rid in layer.created[first : first + (stop - start - len(records))]:
+            created = layer.records[rid]
+            if created is not None:
+                records.append(created)
+    return records[: max(stop - start, 0)], total
+
+
+def run_list(
+    collection: Collection,
+    overlay: Overlay,
+    query: ListQuery,
+    *,
+    scan_limit: int,
+    base_url: str,
+    params: list[tuple[str, str]],
+) -> Page:
+    """Answer a list query: the page of records and the total count."""
+    layer = overlay.layers[collection.name]
+    stop = query.stop if query.stop is not None else query.start
+    if not query.scans:
+        records, total = _plain_page(collection, layer, query.start, stop)
+    else:
+        found = matching(collection, overlay, query, scan_limit)
+        if query.sort:
+            total = 0
+            kept: list[tuple[Any, int, dict[str, Any]]] = []
+            key = _sort_key(query)
+            for total, record in enumerate(found, 1):
+                kept.append((key(record), total, record))
+                if len(kept) > 4 * max(stop, 1024):  # keep only what the page needs
+                    kept = heapq.nsmallest(stop, kept)
+            records = [r for _, _, r in heapq.nsmallest(stop, kept)][query.start : stop]
+        else:
+            records, total = [], 0
+            for record in found:
+                if query.start <= total < stop:
+                    records.append(record)
+                total += 1
+    return Page(records, total, _links(query, total, base_url, params))
+
+
+def _links(
+    query: ListQuery, total: int, base_url: str, params: list[tuple[str, str]]
+) -> dict[str, str]:
+    if query.page is None or not query.per_page:
+        return {}
+    last = max(1, -(-total // query.per_page))
+    others = [(k, v) for k, v in params if k != "_page"]
+
+    def url(page: int) -> str:
+        return f"{base_url}?{urlencode([*others, ('_page', str(page))])}"
+
+    links = {"first": url(1)}
+    if query.page > 1:
+        links["prev"] = url(min(query.page - 1, last))
+    if query.page < last:
+        links["next"] = url(query.page + 1)
+    links["last"] = url(last)
+    return links

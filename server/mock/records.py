@@ -1,0 +1,197 @@
+"""Collections: records computed from (seed, collection, row), never stored.
+
+A :class:`Collection` wraps a schema, a seed and a count. Record ``id`` is
+row ``id - 1`` of the table :func:`phony_registry.schema.generate_table`
+makes for that schema and seed, so a page of the mock holds exactly the rows
+``phony generate --schema ... --seed ...`` writes at those positions; rows
+are made on request through the engine's random access (``start=``), so a
+ten-million-record collection costs nothing until a page is asked for, and
+page 50,000 costs what page 1 costs once the models have indexed the chunk
+it lies in.
+
+Values are typed for JSON: ``integer`` and ``sequence`` columns are numbers,
+``number`` columns decimal numbers, everything else strings (``phony generate
+--format json`` writes every value as a string; the strings are the same).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from phony_registry.errors import UsageError
+from phony_registry.schema import Schema, generate_table
+
+__all__ = ["Collection", "Field", "link_references"]
+
+#: Rows made per batch when a request scans a whole collection.
+SCAN_BATCH = 8_192
+
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a collection's records, as the API shows it."""
+
+    name: str
+    #: JSON Schema type: ``integer``, ``number`` or ``string``.
+    kind: str
+    #: The schema column type (``ngram``, ``choice``...); ``id`` for the record id.
+    column_type: str
+    #: For ``choice`` columns, the allowed values (typed).
+    choices: tuple[Any, ...] | None = None
+    #: Another collection this field holds ids of (``user_id`` -> ``users``).
+    references: str | None = None
+    #: ``date`` columns in ISO form: ``date`` or ``date-time``.
+    format: str | None = None
+
+
+def _kind(column_type: str, args: Mapping[str, Any]) -> str:
+    if column_type == "integer" or (column_type == "sequence" and "format" not in args):
+        return "integer"
+    if column_type == "number":
+        return "integer" if args.get("decimals", 2) == 0 else "number"
+    return "string"
+
+
+def _converter(kind: str) -> Callable[[str], Any] | None:
+    if kind == "integer":
+        return int
+    if kind == "number":
+        return float
+    return None
+
+
+@dataclass
+class Collection:
+    """The records of one schema under one seed: ``id`` 1..count, made on request."""
+
+    name: str
+    schema: Schema
+    count: int
+    seed: int
+    fields: list[Field] = field(init=False)
+    #: Whether the schema has its own ``id`` column (a ``sequence``).
+    own_id: bool = field(init=False, default=False)
+    _id_start: int = field(init=False, default=1)
+    _id_step: int = field(init=False, default=1)
+    _converters: list[Callable[[str], Any] | None] = field(init=False)
+
+    def __post_init__(self) -> None:
+        by_name = {c.name: c for c in self.schema.columns}
+        fields = []
+        if "id" in self.schema.names:
+            column = by_name["id"]
+            start, step = column.args.get("start", 1), column.args.get("step", 1)
+            if column.type != "sequence" or "format" in column.args or step < 1:
+                raise UsageError(
+                    f"collection {self.name}: the mock numbers records by `id`; make the id "
+                    "column a sequence with a step >= 1 and no format, or drop it"
+                )
+            self.own_id, self._id_start, self._id_step = True, start, step
+        else:
+            fields.append(Field("id", "integer", "id"))
+        for name in self.schema.names:
+            column = by_name[name]
+            kind = "integer" if name == "id" else _kind(column.type, column.args)
+            choices = None
+            if column.type == "choice":
+                convert = _converter(kind)
+                values = [str(v) for v in column.args.get("values", [])]
+                choices = tuple(convert(v) if convert else v for v in values)
+            fmt = None
+            if column.type == "date" and "format" not in column.args:
+                start = str(column.args.get("start", ""))
+                fmt = "date" if len(start) == 10 else "date-time"
+            fields.append(Field(name, kind, column.type, choices, None, fmt))
+        self.fields = fields
+        self._converters = [_converter(f.kind) for f in fields if f.column_type != "id"]
+
+    # -- ids and rows ------------------------------------------------------------
+
+    def id_of(self, row: int) -> int:
+        """The id of row ``row`` (0-based)."""
+        return self._id_start + row * self._id_step
+
+    def row_of(self, record_id: int) -> int | None:
+        """The row holding ``record_id``, or None if no generated record has that id."""
+        offset = record_id - self._id_start
+        if offset < 0 or offset % self._id_step:
+            return None
+        row = offset // self._id_step
+        return row if row < self.count else None
+
+    @property
+    def next_id(self) -> int:
+        """The first id after the generated records (where created records start)."""
+        return self.id_of(self.count)
+
+    def _records(self, batch: Sequence[Sequence[str]], first_row: int) -> list[dict[str, Any]]:
+        names = [f.name for f in self.fields if f.column_type != "id"]
+        typed = [
+            list(map(convert, column)) if convert else column
+            for convert, column in zip(self._converters, batch, strict=True)
+        ]
+        rows = [dict(zip(names, values, strict=True)) for values in zip(*typed, strict=True)]
+        if not self.own_id:
+            return [{"id": self.id_of(first_row + i), **row} for i, row in enumerate(rows)]
+        return rows
+
+    def rows(self, start: int, stop: int) -> list[dict[str, Any]]:
+        """Records of rows ``start:stop`` (clipped to the collection)."""
+        start, stop = max(start, 0), min(stop, self.count)
+        if start >= stop:
+            return []
+        out: list[dict[str, Any]] = []
+        for batch in generate_table(
+            self.schema, stop, self.seed, start=start, batch_size=max(stop - start, 1)
+        ):
+            out.extend(self._records(batch, start + len(out)))
+        return out
+
+    def record(self, record_id: int) -> dict[str, Any] | None:
+        """The generated record with ``record_id``, or None."""
+        row = self.row_of(record_id)
+        if row is None:
+            return None
+        return self.rows(row, row + 1)[0]
+
+    def scan(self, limit: int | None = None) -> Iterator[list[dict[str, Any]]]:
+        """Every record (or the first ``limit``) in batches, made sequentially (the fast path)."""
+        count = self.count if limit is None else min(limit, self.count)
+        done = 0
+        for batch in generate_table(self.schema, count, self.seed, batch_size=SCAN_BATCH):
+            records = self._records(batch, done)
+            done += len(records)
+            yield records
+
+    def field(self, name: str) -> Field | None:
+        """The field called ``name``, or None."""
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+
+_REFERENCE = re.compile(r"(?P<stem>[a-z][a-z0-9]*?)(?:_id|Id)")
+
+
+def link_references(collections: Mapping[str, Collection]) -> None:
+    """Mark fields that hold another collection's ids, by json-server's naming convention.
+
+    ``user_id`` or ``userId`` (an integer column) refers to the collection
+    ``users``; ``person_id`` to ``people``. Such fields give nested routes
+    (``/users/1/posts``), ``_embed=posts`` and ``_expand=user``.
+    """
+    from phony_server.mock.sources import plural
+
+    for collection in collections.values():
+        linked = []
+        for f in collection.fields:
+            match = _REFERENCE.fullmatch(f.name)
+            target = plural(match["stem"]) if match and f.kind == "integer" else None
+            if target in collections and f.name != "id":
+                f = Field(f.name, f.kind, f.column_type, f.choices, target, f.format)
+            linked.append(f)
+        collection.fields = linked

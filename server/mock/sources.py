@@ -1,0 +1,262 @@
+"""Where a mock's collections come from: ready schemas, TOML schema files, folders of them.
+
+``phony mock start person users=schemas/user.toml schemas/`` gives one
+collection per schema. A collection is named after its schema, in the plural
+(``person`` -> ``people``, ``company`` -> ``companies``), or as ``NAME=SCHEMA``
+says. Model names in a schema resolve as they do for ``phony generate``: a
+path, or a name looked up through the ``phony_resolve_model`` hook (locale
+packs of plugins, then the local cache); an official model
+(``en_US/first_names``, or a role such as ``first_names`` in a ready schema
+under ``--locale``) not found there is read from the official index bundled
+with phony, checking its digest, with no network and nothing installed.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from phony_registry.errors import NotFound, OfflineError, UsageError, ValidationError
+from phony_registry.names import is_locale, normalize_locale
+from phony_registry.schema import Schema, parse_schema, read_schema_file
+
+__all__ = [
+    "SchemaSource",
+    "load_source",
+    "parse_locale_chain",
+    "plural",
+    "ready_schema_names",
+    "schema_sources",
+    "singular",
+]
+
+_NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+
+
+@dataclass(frozen=True)
+class SchemaSource:
+    """One collection to serve: its name, schema file (or ready schema), locale and count."""
+
+    name: str
+    schema: str
+    locale: str | None = None
+    count: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        """The form kept in a mock's configuration."""
+        return {
+            "name": self.name,
+            "schema": self.schema,
+            "locale": self.locale,
+            "count": self.count,
+        }
+
+
+def plural(word: str) -> str:
+    """``person`` -> ``people``, ``company`` -> ``companies``, ``address`` -> ``addresses``."""
+    irregular = {"person": "people", "child": "children", "man": "men", "woman": "women"}
+    if word in irregular:
+        return irregular[word]
+    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
+        return word[:-1] + "ies"
+    if word.endswith(("s", "x", "z", "ch", "sh")):
+        return word + "es"
+    return word + "s"
+
+
+def singular(word: str) -> str:
+    """The inverse of :func:`plural` for the forms it makes: ``people`` -> ``person``."""
+    irregular = {"people": "person", "children": "child", "men": "man", "women": "woman"}
+    if word in irregular:
+        return irregular[word]
+    if word.endswith("ies") and len(word) > 3:
+        return word[:-3] + "y"
+    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
+        return word[:-2]
+    if word.endswith("s") and not word.endswith("ss"):
+        return word[:-1]
+    return word
+
+
+def _schemas_dir() -> Path:
+    import phony_index
+
+    return Path(phony_index.ROOT) / "schemas"
+
+
+def ready_schema_names() -> list[str]:
+    """The ready schemas bundled with phony (``address``, ``company``, ``person``)."""
+    return sorted(path.stem for path in _schemas_dir().glob("*.toml"))
+
+
+def parse_locale_chain(text: str) -> list[str]:
+    """``tr_TR,en_US`` as canonical locales in order; a UsageError for anything else."""
+    chain: list[str] = []
+    for part in text.split(","):
+        item = part.strip()
+        if not item:
+            continue
+        if not is_locale(item):
+            raise UsageError(f"{item!r} is not a locale (expected a form like tr_TR)")
+        locale = normalize_locale(item)
+        if locale not in chain:
+            chain.append(locale)
+    if not chain:
+        raise UsageError("no locale given (expected a form like tr_TR, or tr_TR,en_US)")
+    return chain
+
+
+def schema_sources(
+    specs: tuple[str, ...] | list[str], *, locale: str | None, count: int | None
+) -> list[SchemaSource]:
+    """The collections ``SCHEMA...`` arguments name; a UsageError for a bad one or a clash."""
+    sources: list[SchemaSource] = []
+    for spec in specs:
+        name, sep, target = spec.partition("=")
+        if not sep:
+            name, target = "", spec
+        path = Path(target).expanduser()
+        if path.is_dir():
+            if name:
+                raise UsageError(f"{spec}: NAME=FOLDER is not allowed; a folder names each schema")
+            files = sorted(path.glob("*.toml"))
+            if not files:
+                raise UsageError(f"{target}: no .toml schema in this folder")
+            sources.extend(
+                SchemaSource(plural(f.stem.lower()), str(f.resolve()), locale, count) for f in files
+            )
+            continue
+        if path.is_file():
+            schema = str(path.resolve())
+            stem = path.stem.lower()
+        elif target.endswith(".toml") or "/" in target or "\\" in target:
+            raise UsageError(f"{target}: no such schema file")
+        elif target in ready_schema_names():
+            schema, stem = target, target
+        else:
+            ready = ", ".join(ready_schema_names())
+            raise UsageError(f"no schema file or ready schema {target!r} (ready schemas: {ready})")
+        sources.append(SchemaSource(name or plural(stem), schema, locale, count))
+    seen: set[str] = set()
+    for source in sources:
+        if not _NAME.fullmatch(source.name) or source.name.startswith("__"):
+            raise UsageError(
+                f"collection name {source.name!r}: use lowercase letters, digits, - and _ "
+                "(name it with NAME=SCHEMA)"
+            )
+        if source.name in seen:
+            raise UsageError(
+                f"two schemas make the collection {source.name!r}: name one NAME=SCHEMA"
+            )
+        seen.add(source.name)
+    if not sources:
+        raise UsageError(
+            "give at least one SCHEMA (a ready schema such as person, or a .toml file)"
+        )
+    return sources
+
+
+# --- loading ---------------------------------------------------------------------
+
+
+def load_source(source: SchemaSource, *, base: Path | None = None) -> Schema:
+    """Parse the schema of ``source`` with its models resolved (files, the hook, the bundled index).
+
+    ``base`` is the folder relative schema paths start from (a deployed configuration's).
+    """
+    ready = "/" not in source.schema and not source.schema.endswith(".toml")
+    path = _schemas_dir() / f"{source.schema}.toml" if ready else Path(source.schema)
+    if not ready and not path.is_absolute() and base is not None:
+        path = base / path
+    if not path.is_file():
+        raise UsageError(f"{source.schema}: no such schema file")
+    data = read_schema_file(path)
+    chain_text = source.locale or data.get("locale")
+    if chain_text is not None and not isinstance(chain_text, str):
+        raise ValidationError("expected a locale name such as tr_TR", field="locale")
+    chain = parse_locale_chain(chain_text) if chain_text else []
+    columns = data.get("columns")
+    if isinstance(columns, Mapping):
+        resolved: dict[str, Any] = {}
+        for column, spec in columns.items():
+            if not isinstance(spec, Mapping) or spec.get("type") != "ngram":
+                continue
+            model = spec.get("model")
+            if not isinstance(model, str) or "@" in model or "\\" in model:
+                continue
+            if (path.parent / model).expanduser().is_file():
+                continue
+            found = _official_model(model, chain, ready=ready, schema=source.schema)
+            if found is not None:
+                resolved[str(column)] = {**spec, "model": str(found)}
+        if resolved:
+            data = {**data, "columns": {**columns, **resolved}}
+    locale = chain[0] if chain else None
+    if locale is not None:
+        data = {**data, "locale": locale}
+    return parse_schema(data, base_dir=path.parent, locale=locale)
+
+
+def _official_model(model: str, chain: list[str], *, ready: bool, schema: str) -> Path | None:
+    """The file of an official model a column names: ``en_US/cities``, or a role under a locale."""
+    if model.count("/") == 1:
+        locale, role = model.split("/")
+        if not is_locale(locale):
+            return None  # a community name: left to the ngram generator and the hook
+        locales = [normalize_locale(locale)]
+    elif "/" in model:
+        return None
+    else:
+        if not chain:
+            if ready:
+                raise UsageError(
+                    f"the ready schema {schema!r} needs a locale: --locale en_US "
+                    "(or a chain tr_TR,en_US)"
+                )
+            return None
+        locales, role = chain, model
+    for locale in locales:
+        found = _find_model(f"{locale}/{role}")
+        if found is not None:
+            return found
+    tried = ", ".join(f"{loc}/{role}" for loc in locales)
+    raise UsageError(f"no model {tried} in the cache, a plugin's pack or the bundled index")
+
+
+def _find_model(name: str) -> Path | None:
+    from phony_registry.plugins import get_plugins
+
+    try:
+        found = get_plugins().manager.hook.phony_resolve_model(spec=name)
+    except (NotFound, OfflineError):
+        found = None
+    if found is not None:
+        return Path(found)
+    return _bundled_model(name)
+
+
+def _bundled_model(name: str) -> Path | None:
+    """The latest version of ``name`` in the official index bundled with phony, digest checked."""
+    import phony_index
+    from phony_registry.digests import digest_bytes
+    from phony_registry.errors import DigestMismatch
+    from phony_registry.index import parse_index, resolve
+    from phony_registry.layout import blob_path, index_path, to_local
+
+    root = Path(phony_index.ROOT)
+    index_file = to_local(root, index_path(name))
+    if not index_file.is_file():
+        return None
+    try:
+        entry = resolve(parse_index(index_file.read_bytes()), None, name)
+    except NotFound:
+        return None
+    if entry.digest is None:
+        return None
+    blob = to_local(root, blob_path(entry.digest))
+    if digest_bytes(blob.read_bytes()) != entry.digest:
+        raise DigestMismatch(f"{blob}: content does not match {entry.digest} ({entry.ref})")
+    return blob

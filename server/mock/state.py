@@ -1,0 +1,306 @@
+"""The write overlay: what POST, PUT, PATCH and DELETE changed on top of the generated records.
+
+Generated records are never stored; the overlay holds only the records a
+client wrote (created, replaced, patched) and the ids it deleted, per
+collection. ``memory`` keeps it in the process (gone at exit);
+``sqlite:PATH`` keeps it in a SQLite file, so it survives restarts and is
+shared by ``--workers``: each worker reloads the overlay when SQLite's
+``data_version`` says another connection committed, and allocates ids inside
+an ``IMMEDIATE`` transaction.
+
+The overlay of one collection is ``{id: record or None}`` (None: deleted)
+plus the next id to hand out. :meth:`Overlay.snapshot` and
+:meth:`Overlay.restore` move the whole state as JSON; :meth:`Overlay.reset`
+forgets every write.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from bisect import bisect_right
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from phony_registry.errors import UsageError, ValidationError
+
+__all__ = ["Layer", "Overlay", "open_overlay"]
+
+#: Version of the snapshot document (GET /__snapshot).
+SNAPSHOT_VERSION = 1
+
+
+@dataclass
+class Layer:
+    """The writes of one collection."""
+
+    next_id: int
+    records: dict[int, dict[str, Any] | None] = field(default_factory=dict)
+    #: Sorted generated ids that were deleted, and sorted ids of created records.
+    deleted: list[int] = field(default_factory=list)
+    created: list[int] = field(default_factory=list)
+
+    def index(self, generated_next_id: int) -> None:
+        """Rebuild the sorted lists after the records changed."""
+        self.deleted = sorted(
+            i for i, r in self.records.items() if r is None and i < generated_next_id
+        )
+        self.created = sorted(
+            i for i, r in self.records.items() if r is not None and i >= generated_next_id
+        )
+
+    def deleted_up_to(self, record_id: int) -> int:
+        """How many generated ids <= ``record_id`` were deleted."""
+        return bisect_right(self.deleted, record_id)
+
+
+class Overlay:
+    """Writes on top of every collection, kept in memory and optionally in SQLite."""
+
+    def __init__(self, first_ids: Mapping[str, int], seed: int, path: Path | None = None) -> None:
+        self._first_ids = dict(first_ids)
+        self._seed = seed
+        self._lock = threading.RLock()
+        self.layers: dict[str, Layer] = {name: Layer(first) for name, first in first_ids.items()}
+        self._db: sqlite3.Connection | None = None
+        self._version = -1
+        if path is not None:
+            self._open(path)
+
+    # -- SQLite ---------------------------------------------------------------------
+
+    def _open(self, path: Path) -> None:
+        try:
+            db = sqlite3.connect(path, timeout=30, isolation_level=None, check_same_thread=False)
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS phony_mock_records ("
+                "collection TEXT NOT NULL, id INTEGER NOT NULL, body TEXT, "
+                "PRIMARY KEY (collection, id))"
+            )
+            db.execute(
+                "CREATE TABLE IF NOT EXISTS phony_mock_meta (key TEXT PRIMARY KEY, value TEXT)"
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO phony_mock_meta VALUES ('seed', ?)", (str(self._seed),)
+            )
+            (stored,) = db.execute("SELECT value FROM phony_mock_meta WHERE key='seed'").fetchone()
+        except sqlite3.Error as exc:
+            raise UsageError(f"--state sqlite:{path}: {exc}") from None
+        if stored != str(self._seed):
+            raise UsageError(
+                f"--state sqlite:{path} holds writes made over seed {stored}, not {self._seed}: "
+                "use that seed, or another state file"
+            )
+        self._db = db
+        self._reload()
+
+    def _data_version(self) -> int:
+        assert self._db is not None
+        (version,) = self._db.execute("PRAGMA data_version").fetchone()
+        return int(version)
+
+    def _reload(self) -> None:
+        assert self._db is not None
+        layers = {name: Layer(first) for name, first in self._first_ids.items()}
+        for key, value in self._db.execute(
+            "SELECT key, value FROM phony_mock_meta WHERE key LIKE 'next_id:%'"
+        ):
+            name = key.partition(":")[2]
+            if name in layers:
+                layers[name].next_id = max(layers[name].next_id, int(value))
+        for name, record_id, body in self._db.execute(
+            "SELECT collection, id, body FROM phony_mock_records"
+        ):
+            if name in layers:
+                layers[name].records[int(record_id)] = None if body is None else json.loads(body)
+        for name, layer in layers.items():
+            layer.index(self._first_ids[name])
+        self.layers = layers
+        self._version = self._data_version()
+
+    def refresh(self) -> None:
+        """Pick up writes other workers committed (a no-op in memory)."""
+        if self._db is None:
+            return
+        with self._lock:
+            if self._data_version() != self._version:
+                self._reload()
+
+    def _persist(self, name: str, changes: Iterable[tuple[int, dict[str, Any] | None]]) -> None:
+        if self._db is None:
+            return
+        rows = [
+            (name, i, None if r is None else json.dumps(r, ensure_ascii=False)) for i, r in changes
+        ]
+        self._db.executemany("INSERT OR REPLACE INTO phony_mock_records VALUES (?, ?, ?)", rows)
+        self._db.execute(
+            "INSERT OR REPLACE INTO phony_mock_meta VALUES (?, ?)",
+            (f"next_id:{name}", str(self.layers[name].next_id)),
+        )
+
+    def _write(self) -> _Transaction:
+        return _Transaction(self)
+
+    # -- reads ----------------------------------------------------------------------
+
+    def lookup(self, name: str, record_id: int) -> tuple[bool, dict[str, Any] | None]:
+        """(whether the overlay knows ``record_id``, its record or None if deleted)."""
+        records = self.layers[name].records
+        if record_id in records:
+            return True, records[record_id]
+        return False, None
+
+    # -- writes ---------------------------------------------------------------------
+
+    def create(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
+        """Store a new record under the next id; returns it with its id."""
+        with self._write():
+            layer = self.layers[name]
+            record_id = layer.next_id
+            layer.next_id += 1
+            record = {"id": record_id, **{k: v for k, v in body.items() if k != "id"}}
+            layer.records[record_id] = record
+            layer.index(self._first_ids[name])
+            self._persist(name, [(record_id, record)])
+            return record
+
+    def put(self, name: str, record_id: int, record: dict[str, Any] | None) -> None:
+        """Store ``record`` under ``record_id`` (None deletes it)."""
+        with self._write():
+            layer = self.layers[name]
+            if record is None and record_id >= self._first_ids[name]:
+                layer.records.pop(record_id, None)  # a created record: forget it entirely
+                if self._db is not None:
+                    self._db.execute(
+                        "DELETE FROM phony_mock_records WHERE collection=? AND id=?",
+                        (name, record_id),
+                    )
+                    self._persist(name, [])
+            else:
+                layer.records[record_id] = record
+                self._persist(name, [(record_id, record)])
+            layer.index(self._first_ids[name])
+
+    def reset(self) -> None:
+        """Forget every write."""
+        with self._write():
+            self.layers = {name: Layer(first) for name, first in self._first_ids.items()}
+            if self._db is not None:
+                self._db.execute("DELETE FROM phony_mock_records")
+                self._db.execute("DELETE FROM phony_mock_meta WHERE key LIKE 'next_id:%'")
+
+    def snapshot(self) -> dict[str, Any]:
+        """The whole overlay as a JSON document :meth:`restore` takes back."""
+        with self._lock:
+            self.refresh()
+            return {
+                "phony_mock_snapshot": SNAPSHOT_VERSION,
+                "seed": self._seed,
+                "collections": {
+                    name: {
+                        "next_id": layer.next_id,
+                        "records": [
+                            {"id": i, "record": r} for i, r in sorted(layer.records.items())
+                        ],
+                    }
+                    for name, layer in self.layers.items()
+                },
+            }
+
+    def restore(self, document: Any) -> None:
+        """Replace the overlay with a :meth:`snapshot`; a ValidationError names a bad field."""
+        layers = self._parse_snapshot(document)
+        with self._write():
+            self.layers = layers
+            if self._db is not None:
+                self._db.execute("DELETE FROM phony_mock_records")
+                self._db.execute("DELETE FROM phony_mock_meta WHERE key LIKE 'next_id:%'")
+                for name, layer in layers.items():
+                    self._persist(name, layer.records.items())
+
+    def _parse_snapshot(self, document: Any) -> dict[str, Layer]:
+        if not isinstance(document, dict) or document.get("phony_mock_snapshot") != 1:
+            raise ValidationError("not a snapshot from GET /__snapshot", "phony_mock_snapshot")
+        if document.get("seed") != self._seed:
+            raise ValidationError(f"taken over another seed (this mock's is {self._seed})", "seed")
+        collections = document.get("collections")
+        if not isinstance(collections, dict):
+            raise ValidationError("expected an object", "collections")
+        layers = {name: Layer(first) for name, first in self._first_ids.items()}
+        for name, body in collections.items():
+            where = f"collections.{name}"
+            if name not in layers:
+                raise ValidationError("no such collection", where)
+            if not isinstance(body, dict):
+                raise ValidationError("expected an object", where)
+            next_id = body.get("next_id")
+            if not _is_int(next_id) or next_id < self._first_ids[name]:
+                raise ValidationError(
+                    f"expected an id >= {self._first_ids[name]}", f"{where}.next_id"
+                )
+            layer = layers[name]
+            layer.next_id = next_id
+            records = body.get("records")
+            if not isinstance(records, list):
+                raise ValidationError("expected a list", f"{where}.records")
+            for i, item in enumerate(records):
+                at = f"{where}.records[{i}]"
+                if not isinstance(item, dict) or not _is_int(item.get("id")):
+                    raise ValidationError("expected {id, record}", at)
+                record = item.get("record")
+                if record is not None and (
+                    not isinstance(record, dict) or record.get("id") != item["id"]
+                ):
+                    raise ValidationError("expected a record with this id, or null", at)
+                layer.records[item["id"]] = record
+            layer.index(self._first_ids[name])
+        return layers
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+class _Transaction:
+    """Holds the overlay's lock and, with SQLite, an IMMEDIATE transaction, reloading first."""
+
+    def __init__(self, overlay: Overlay) -> None:
+        self.overlay = overlay
+
+    def __enter__(self) -> None:
+        overlay = self.overlay
+        overlay._lock.acquire()
+        if overlay._db is not None:
+            try:
+                overlay._db.execute("BEGIN IMMEDIATE")
+                if overlay._data_version() != overlay._version:
+                    overlay._reload()
+            except BaseException:
+                overlay._lock.release()
+                raise
+
+    def __exit__(self, kind: object, exc: object, tb: object) -> None:
+        overlay = self.overlay
+        try:
+            if overlay._db is not None:
+                overlay._db.execute("COMMIT" if kind is None else "ROLLBACK")
+                overlay._version = overlay._data_version()
+        finally:
+            overlay._lock.release()
+
+
+def open_overlay(state: str, first_ids: Mapping[str, int], seed: int) -> Overlay:
+    """The overlay ``--state`` names: ``memory`` or ``sqlite:PATH``."""
+    if state == "memory":
+        return Overlay(first_ids, seed)
+    kind, sep, target = state.partition(":")
+    if kind != "sqlite" or not sep or not target:
+        raise UsageError(f"--state {state!r}: expected memory or sqlite:PATH")
+    path = Path(target).expanduser()
+    if not path.parent.is_dir():
+        raise UsageError(f"--state {state!r}: no folder {path.parent}")
+    return Overlay(first_ids, seed, path)
