@@ -122,16 +122,37 @@ class SignatureStatus:
 
 
 def _signature_status(registry: Registry, name: ModelName, manifest: Manifest) -> SignatureStatus:
+    """Who signed ``manifest``, judged by the client's own rule (:mod:`phony_registry.trust`).
+
+    "verified" means exactly that a pull from this registry accepts it: an
+    official name signed by the official key, a namespaced one by this
+    registry's key (the source of its namespaces). The detail names the known
+    keys that signed it (official, the namespace's publisher keys).
+    """
+    from phony_registry.signing import official_key
+    from phony_registry.trust import TrustPolicy
+
     publisher = name.namespace or "official (registry operator)"
-    keys = registry.publishers.list(name.namespace)
+    own = registry.key.public_key
     try:
-        signers = manifest.verify(keys)
-        verified = True
-        detail = "signed by publisher key " + ", ".join(k[:16] for k in signers)
+        TrustPolicy(own_namespaces=True).verify(manifest, "self", "this registry", own)
+        verified, detail = True, ""
     except PhonyError as exc:
         verified, detail = False, str(exc)
+    official = official_key()
+    named = {official.keyid: f"the official key {official.short_id}"}
+    for key in registry.publishers.list(name.namespace):
+        named.setdefault(key.keyid, f"publisher key {key.short_id}")
     try:
-        manifest.verify([registry.key.public_key])
+        signers = manifest.verify([official, *registry.publishers.list(name.namespace)])
+    except PhonyError:
+        signers = []
+    if verified and signers:
+        detail = "signed by " + ", ".join(named[k] for k in signers)
+    elif verified:
+        detail = f"signed by this registry's key only (no publisher key of {publisher} signed it)"
+    try:
+        manifest.verify([own])
         countersigned = True
     except PhonyError:
         countersigned = False
