@@ -1,12 +1,15 @@
 """Publishing into a folder registry, and the keys publishing needs.
 
-``push_to_folder`` writes, in this order: the blob (temporary file and
-rename; an existing blob is checked, not rewritten), the manifest (exclusive
-create: a ``name@version`` is never overwritten), the index line and a new
-snapshot signed by the registry key (temporary file and ``os.replace``). The
-index and snapshot are read-modify-write, so pushes into one folder are
-serialised by a lock file in the folder (``.phony-publish.lock``); the
-exclusive create keeps versions immutable even without it.
+A folder registry is written through the core's one publisher
+(:class:`phony_registry.publisher.Publisher`), the same code the registry
+server runs: the blob and the manifest are immutable creates of complete
+temporary files (a crash never leaves a truncated manifest blocking a
+version), each index change is journalled and made with a compare-and-swap,
+and the snapshot is re-signed with a compare-and-swap, so several pushes into
+one folder (or a push while a server publishes into it) never lose a line.
+Before signing, every index file the push did not change is checked against
+the last signed snapshot: a file edited by someone without the key is named
+and refused, never signed.
 
 Pushing the same model to the same ``name@version`` again succeeds and
 changes nothing (it also finishes a push that was interrupted after its
@@ -20,6 +23,9 @@ registry key on its first push: public half in the folder
 (``keys/registry-<keyid>.pem``). Whoever pushes later must hold that private
 key: ``--signing-key``, ``PHONY_SIGNING_KEY``, ``signing_key`` in the
 registry's config.toml entry, or the same file in their own config dir.
+
+Nothing is ever written inside an installed package: the bundled official
+index is read-only (:func:`writable_folder`).
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from __future__ import annotations
 import os
 import sys
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 from phony_client.config import (
@@ -39,11 +45,13 @@ from phony_client.config import (
 )
 from phony_registry import layout
 from phony_registry.digests import digest_bytes
-from phony_registry.errors import AlreadyExists, ConfigError, Forbidden, UsageError
-from phony_registry.index import DEFAULT_EXPIRY, FileInfo, IndexEntry, Snapshot, add_entry
+from phony_registry.errors import ConfigError, Forbidden, UsageError
+from phony_registry.index import DEFAULT_EXPIRY, Snapshot
 from phony_registry.manifest import Manifest
 from phony_registry.names import split_reference
+from phony_registry.publisher import Publisher
 from phony_registry.signing import PrivateKey, PublicKey, load_private_key, save_private_key
+from phony_registry.storage import LocalStorage
 from phony_registry.versions import ExactSpec, parse_spec
 
 __all__ = [
@@ -57,7 +65,7 @@ __all__ = [
     "registry_key_file",
     "registry_signing_key",
     "resign_folder",
-    "write_snapshot",
+    "writable_folder",
     "yank_in_folder",
 ]
 
@@ -192,45 +200,11 @@ def build_manifest(
     return manifest, data
 
 
-def write_snapshot(
-    root: Path,
-    key: PrivateKey,
-    *,
-    expires_in: timedelta = DEFAULT_EXPIRY,
-    now: datetime | None = None,
-) -> Snapshot:
-    """Sign and write a new snapshot of every index file under ``root`` (version + 1)."""
-    current_path = layout.to_local(root, layout.snapshot_path())
-    version = 0
-    if current_path.exists():
-        version = Snapshot.from_bytes(current_path.read_bytes()).version
-    index_root = layout.to_local(root, layout.INDEX_DIR)
-    files = {}
-    for path in sorted(index_root.rglob("*.jsonl")) if index_root.is_dir() else []:
-        relative = path.relative_to(root).as_posix()
-        files[relative] = path.read_bytes()
-    snapshot = Snapshot.new(
-        {p: FileInfo.of(d) for p, d in files.items()},
-        version=version + 1,
-        now=now or datetime.now(UTC),
-        expires_in=expires_in,
-    ).signed(key)
-    atomic_write(current_path, snapshot.to_bytes())
-    return snapshot
-
-
-def _create_exclusive(path: Path, data: bytes) -> bool:
-    """Create ``path`` with ``data``; False if it already exists."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        return False
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    return True
+def _publisher(
+    root: Path, *, signing_key: str | Path | None, expires_in: timedelta, create: bool
+) -> tuple[Publisher, bool]:
+    key, created = registry_signing_key(root, explicit=signing_key, create=create)
+    return Publisher(LocalStorage(root), key, expires_in=expires_in), created
 
 
 def push_to_folder(
@@ -245,9 +219,7 @@ def push_to_folder(
     expires_in: timedelta = DEFAULT_EXPIRY,
 ) -> PushResult:
     """Publish ``model_path`` as ``reference`` into the folder registry ``registry``."""
-    from filelock import FileLock
-
-    root = _folder(registry)
+    root = writable_folder(registry)
     source = Path(model_path)
     manifest, data = build_manifest(source, reference, description=description, license=license)
     if publisher_key is None:
@@ -256,45 +228,23 @@ def push_to_folder(
             short = publisher_key.public_key.short_id
             print(f"created publisher key {short} in {default_key_path()}", file=sys.stderr)
     root.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(root / ".phony-publish.lock"), timeout=120):
-        registry_key, new_key = registry_signing_key(root, explicit=signing_key)
-        manifest = manifest.signed(publisher_key).signed(registry_key)
-        assert manifest.digest is not None
-        blob = layout.to_local(root, layout.blob_path(manifest.digest))
-        if not blob.exists() or digest_bytes(blob.read_bytes()) != manifest.digest:
-            atomic_write(blob, data)
-        manifest_file = layout.to_local(root, layout.manifest_path(manifest.name, manifest.version))
-        created = _create_exclusive(manifest_file, manifest.to_bytes())
-        if not created:
-            existing = Manifest.from_bytes(manifest_file.read_bytes())
-            if (existing.name, existing.digest) != (manifest.name, manifest.digest):
-                raise AlreadyExists(
-                    f"{existing.ref} is already published in {root} with other content "
-                    f"({existing.digest}); publish a new version"
-                )
-            manifest = existing
-        index_file = layout.to_local(root, layout.index_path(manifest.name))
-        old = index_file.read_bytes() if index_file.exists() else b""
-        new, added = add_entry(old, IndexEntry.for_manifest(manifest))
-        if added:
-            atomic_write(index_file, new)
-        snapshot_file = layout.to_local(root, layout.snapshot_path())
-        snapshot = None
-        if snapshot_file.exists():
-            snapshot = Snapshot.from_bytes(snapshot_file.read_bytes())
-        listed = snapshot.files.get(layout.index_path(manifest.name)) if snapshot else None
-        if added or listed is None or listed.digest != digest_bytes(new):
-            snapshot = write_snapshot(root, registry_key, expires_in=expires_in)
-        assert snapshot is not None
+    publisher, new_key = _publisher(
+        root, signing_key=signing_key, expires_in=expires_in, create=True
+    )
+    manifest = manifest.signed(publisher_key)
+    assert manifest.digest is not None
+    publisher.check()  # a tampered registry: refuse before writing anything
+    publisher.store_blob(manifest.digest, data)
+    done = publisher.publish(manifest)
     return PushResult(
-        name=manifest.name,
-        version=manifest.version,
-        digest=manifest.digest or "",
-        manifest=manifest.manifest_digest,
-        created=created,
-        snapshot_version=snapshot.version,
+        name=done.manifest.name,
+        version=done.manifest.version,
+        digest=done.manifest.digest or "",
+        manifest=done.manifest.manifest_digest,
+        created=done.created,
+        snapshot_version=done.snapshot.version,
         registry=registry_id(str(root)),
-        new_registry_key=registry_key_file(registry_key) if new_key else None,
+        new_registry_key=registry_key_file(publisher.key) if new_key else None,
     )
 
 
@@ -303,13 +253,27 @@ def registry_key_file(key: PrivateKey) -> Path:
     return keys_dir() / f"registry-{key.public_key.short_id}.pem"
 
 
-def _folder(registry: str | Path) -> Path:
+def writable_folder(registry: str | Path) -> Path:
+    """The folder registry ``registry`` names, refusing one inside phony's installed package.
+
+    The bundled official index (``phony_index``) ships inside the package:
+    writing there would change an installation (and needs the official key).
+    """
+    import phony_index
+
     location = str(registry)
     if location.startswith("file://"):
         from urllib.parse import unquote, urlsplit
 
         location = unquote(urlsplit(location).path)
-    return Path(location).expanduser().resolve()
+    root = Path(location).expanduser().resolve()
+    bundled = Path(phony_index.ROOT).resolve()
+    if root == bundled or bundled in root.parents:
+        raise UsageError(
+            f"{root} is the official index bundled with phony and is never written to; "
+            "pass --registry PATH|URL, set PHONY_REGISTRY or default_registry in config.toml"
+        )
+    return root
 
 
 def yank_in_folder(
@@ -325,23 +289,21 @@ def yank_in_folder(
     Only the index line's flag changes, then a new snapshot is signed.
     Raises :class:`NotFound` if the version is not published there.
     """
-    from filelock import FileLock
-
     from phony_registry.errors import NotFound
-    from phony_registry.index import set_yanked
 
-    root = _folder(registry)
+    root = writable_folder(registry)
     name, raw_spec = split_reference(reference)
     spec = parse_spec(raw_spec) if raw_spec else None
     if not isinstance(spec, ExactSpec):
         raise UsageError(f"{reference!r}: yank needs an exact version, like {name}@1.0.0")
-    with FileLock(str(root / ".phony-publish.lock"), timeout=120):
-        key, _ = registry_signing_key(root, explicit=signing_key, create=False)
-        index_file = layout.to_local(root, layout.index_path(name))
-        if not index_file.exists():
-            raise NotFound(f"{name} is not published in {root}")
-        atomic_write(index_file, set_yanked(index_file.read_bytes(), str(spec.version), not undo))
-        return write_snapshot(root, key, expires_in=expires_in)
+    publisher, _ = _publisher(root, signing_key=signing_key, expires_in=expires_in, create=False)
+    try:
+        publisher.set_yanked(name, str(spec.version), not undo)
+    except NotFound as exc:
+        raise NotFound(f"{name}@{spec.version} is not published in {root} ({exc})") from None
+    snapshot = publisher.snapshot()
+    assert snapshot is not None
+    return snapshot
 
 
 def resign_folder(
@@ -349,14 +311,15 @@ def resign_folder(
     *,
     signing_key: str | Path | None = None,
     expires_in: timedelta = DEFAULT_EXPIRY,
+    adopt: bool = False,
 ) -> Snapshot:
     """Sign a new snapshot of a folder registry (a new version and expiry, same content).
 
     What a maintainer runs before the snapshot expires when nothing was pushed.
+    Every index file must still hold what the last snapshot lists. ``adopt``
+    re-signs a snapshot signed by another key: the second step of rotating
+    the registry key, after ``keys/registry.pub.pem`` was replaced.
     """
-    from filelock import FileLock
-
-    root = _folder(registry)
-    with FileLock(str(root / ".phony-publish.lock"), timeout=120):
-        key, _ = registry_signing_key(root, explicit=signing_key, create=False)
-        return write_snapshot(root, key, expires_in=expires_in)
+    root = writable_folder(registry)
+    publisher, _ = _publisher(root, signing_key=signing_key, expires_in=expires_in, create=False)
+    return publisher.sign_snapshot([], force=True, adopt=adopt)

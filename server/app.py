@@ -27,11 +27,11 @@ from starlette.responses import JSONResponse
 
 from phony_registry.errors import PhonyError
 from phony_server.api import manifest_fast_path, router
-from phony_server.keys import load_registry_key
+from phony_server.keys import open_registry_key
 from phony_server.registry import Registry
 from phony_server.settings import Settings
 from phony_server.static import LayoutFastPath, layout_file
-from phony_server.storage import Storage
+from phony_server.storage import RegistryStorage
 from phony_server.tokens import TokenStore
 from phony_server.web import router as web_router
 
@@ -102,18 +102,21 @@ async def _housekeeping(registry: Registry, interval: float) -> None:
             log.warning("housekeeping: %s", exc)
 
 
-def create_app(settings: Settings | None = None, *, storage: Storage | None = None) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, storage: RegistryStorage | None = None
+) -> FastAPI:
     """A registry server application for ``settings`` (an explicit ``storage`` wins)."""
     settings = settings or Settings()
     storage = storage or settings.open_storage()
-    key = load_registry_key(storage, settings.key_file)
+    key, new_key = open_registry_key(storage, settings.key_file)
     registry = Registry(
         storage,
         key,
         snapshot_ttl=settings.snapshot_ttl,
         max_inflated=settings.max_inflated,
     )
-    registry.ensure_snapshot()
+    # A snapshot signed by another key is re-signed only after a deliberate rotation.
+    registry.ensure_snapshot(adopt=new_key)
     registry.refresh_if_due()
 
     @contextlib.asynccontextmanager
@@ -134,7 +137,7 @@ def create_app(settings: Settings | None = None, *, storage: Storage | None = No
     )
     app.state.settings = settings
     app.state.registry = registry
-    app.state.tokens = TokenStore(storage)
+    app.state.tokens = TokenStore(storage.private)
     app.add_exception_handler(PhonyError, _phony_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(HTTPException, _http_error)

@@ -4,9 +4,10 @@
 manifest it accepts) with one Ed25519 key. With ``--key-file`` (or
 ``PHONY_SERVER_KEY``) it is read from that PEM file, generated there (mode
 0600) on first start if missing. Without it, the key lives in the storage's
-private area (``_server/registry-key.pem``), created once with an exclusive
-write by whichever replica starts first, so every replica on one bucket signs
-with the same key. Either way its public half is published at
+private area (``registry-key.pem`` there: ``DIR/private/`` on a folder, the
+private prefix or bucket on S3, never the public tree), created once with an
+exclusive write by whichever replica starts first, so every replica on one
+bucket signs with the same key. Either way its public half is published at
 ``keys/registry.pub.pem`` for clients to pin on first use, and the server
 refuses to start with any other key than the one published there.
 
@@ -32,27 +33,41 @@ from phony_registry.errors import ConfigError, NotFound
 from phony_registry.layout import registry_key_path
 from phony_registry.names import canonical_key
 from phony_registry.signing import PrivateKey, PublicKey, save_private_key
-from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
+from phony_server.storage import RegistryStorage, Storage, WriteConflict
 
 __all__ = [
     "OFFICIAL",
     "PublisherKeys",
     "load_registry_key",
+    "open_registry_key",
 ]
 
 #: The pseudo-namespace under which keys for official names are registered.
 OFFICIAL = "_official"
-_STORED_KEY = f"{PRIVATE_PREFIX}registry-key.pem"
+_STORED_KEY = "registry-key.pem"
 
 
-def load_registry_key(storage: Storage, key_file: Path | None) -> PrivateKey:
+def load_registry_key(storage: RegistryStorage, key_file: Path | None) -> PrivateKey:
     """The registry's signing key (created on first use); publishes its public half.
 
     Refuses (ConfigError) to start with a key other than the one whose public
     half the storage already publishes: clients pinned that key, and a silent
     change would look to them exactly like an attack.
     """
-    published = storage.stat(registry_key_path())
+    return open_registry_key(storage, key_file)[0]
+
+
+def open_registry_key(storage: RegistryStorage, key_file: Path | None) -> tuple[PrivateKey, bool]:
+    """:func:`load_registry_key`, and whether this call made a new key the registry's.
+
+    True means a deliberate rotation or a new registry: the operator removed
+    the published public key and the private key (or pointed ``--key-file``
+    at a new file), which nobody with write access to the public tree alone
+    can do.
+    """
+    public, private = storage.public, storage.private
+    published = public.stat(registry_key_path())
+    created = False
     if key_file is not None:
         path = Path(key_file)
         if not path.exists():
@@ -65,6 +80,7 @@ def load_registry_key(storage: Storage, key_file: Path | None) -> PrivateKey:
             # If another worker creates it first, save refuses and we use theirs.
             with contextlib.suppress(ConfigError):
                 save_private_key(path, PrivateKey.generate())
+                created = True
         try:
             key = PrivateKey.from_pem(path.read_bytes())
         except OSError as exc:
@@ -72,29 +88,29 @@ def load_registry_key(storage: Storage, key_file: Path | None) -> PrivateKey:
         if os.name == "posix" and path.stat().st_mode & 0o077:
             raise ConfigError(f"registry key {path} is readable by others; chmod 600 it")
     else:
-        if published is not None and storage.stat(_STORED_KEY) is None:
+        if published is not None and private.stat(_STORED_KEY) is None:
             raise ConfigError(
-                f"{storage.description} already publishes a registry key "
-                f"({registry_key_path()}) but does not hold its private half; start the "
-                "server with --key-file PEM (a folder registry's key is in its first "
-                "pusher's config dir, keys/registry-<id>.pem)"
+                f"{public.description} already publishes a registry key "
+                f"({registry_key_path()}) but {private.description} does not hold its "
+                "private half; start the server with --key-file PEM (a folder registry's "
+                "key is in its first pusher's config dir, keys/registry-<id>.pem)"
             )
-        storage.create(_STORED_KEY, PrivateKey.generate().to_pem())
-        key = PrivateKey.from_pem(storage.read_bytes(_STORED_KEY))
+        created = private.create(_STORED_KEY, PrivateKey.generate().to_pem())
+        key = PrivateKey.from_pem(private.read_bytes(_STORED_KEY))
     if published is None:
-        storage.create(registry_key_path(), key.public_key.to_pem())
-    current = PublicKey.from_pem(storage.read_bytes(registry_key_path()))
+        public.create(registry_key_path(), key.public_key.to_pem())
+    current = PublicKey.from_pem(public.read_bytes(registry_key_path()))
     if current.keyid != key.keyid:
         raise ConfigError(
             f"the registry key {key.public_key.short_id} is not the key this registry "
             f"publishes ({current.short_id}, {registry_key_path()}); clients pinned that "
             "one. To rotate on purpose, delete the old public key file first"
         )
-    return key
+    return key, created
 
 
 class PublisherKeys:
-    """Publisher keys registered per namespace, in the storage's private area."""
+    """Publisher keys registered per namespace, in the private area (``publishers/``)."""
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -102,7 +118,7 @@ class PublisherKeys:
     @staticmethod
     def _key(namespace: str | None) -> str:
         scope = OFFICIAL if namespace is None else canonical_key(namespace)
-        return f"{PRIVATE_PREFIX}publishers/{scope}.json"
+        return f"publishers/{scope}.json"
 
     def list(self, namespace: str | None) -> builtins.list[PublicKey]:
         """Keys registered for ``namespace`` (None: the official names)."""

@@ -1,39 +1,26 @@
-"""The registry's rules over a storage: publish, yank, resolve, search, sign.
+"""The registry's rules over a storage: resolve, search, check uploads, publish, yank.
 
-Nothing here knows HTTP. Every write goes through the storage's immutable
-create or compare-and-swap, so any number of replicas may run this code on
-one storage at once. A publish, in order:
-
-1. the blob is stored under its digest (an immutable create; already validated);
-2. the manifest, countersigned by the registry, is created at
-   ``manifests/<key>/<version>.json`` with an exclusive create: of two racing
-   publishes of one version exactly one wins; the same release again is an
-   idempotent success, other content a 409;
-3. a journal entry ``_server/pending/...`` notes that the index may be ahead
-   of the snapshot;
-4. the index line is appended (compare-and-swap on the index file);
-5. the snapshot is re-signed listing the index file's new digest
-   (compare-and-swap on ``snapshot.json``, retried), and the journal entry removed.
-
-A version is visible to pulls only once step 5 has listed it; a failure
-before leaves it invisible, and a retry (or :meth:`Registry.reconcile`)
-finishes the job.
+Nothing here knows HTTP. Every write goes through the core's one publisher
+(:class:`phony_registry.publisher.Publisher`: immutable creates, a signed
+journal, compare-and-swap of index files and snapshot, and a check of every
+index file it did not change against the last signed snapshot), the same
+code ``phony models push`` runs on a folder, so any number of replicas and
+folder pushes may work on one storage at once. What the server adds: the
+publisher keys registered per namespace (in the private area), the checks of
+an uploaded blob and pack, and caches for reads.
 """
 
 from __future__ import annotations
 
-import contextlib
-import random
-import time
+import logging
 from collections import OrderedDict
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from phony_registry.canonical import loads_object
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import (
-    AlreadyExists,
     DigestMismatch,
     InvalidManifest,
     NotFound,
@@ -41,32 +28,18 @@ from phony_registry.errors import (
     RegistryUnavailable,
     SignatureError,
 )
-from phony_registry.index import (
-    FileInfo,
-    IndexEntry,
-    Snapshot,
-    add_entry,
-    parse_index,
-    resolve,
-    set_yanked,
-)
-from phony_registry.layout import (
-    blob_path,
-    index_path,
-    is_index_path,
-    manifest_path,
-    snapshot_path,
-)
+from phony_registry.index import IndexEntry, Snapshot, parse_index, resolve
+from phony_registry.layout import blob_path, index_path, is_index_path, manifest_path, snapshot_path
 from phony_registry.manifest import Manifest
 from phony_registry.names import ModelName, parse_name
+from phony_registry.publisher import Publisher
 from phony_registry.signing import PrivateKey
 from phony_server.keys import PublisherKeys
-from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
+from phony_server.storage import RegistryStorage
 
 __all__ = ["Registry", "parse_manifest_body"]
 
-_CAS_ATTEMPTS = 64
-_PENDING = f"{PRIVATE_PREFIX}pending/"
+log = logging.getLogger("phony_server")
 _MAX_DEPTH = 32
 
 
@@ -101,21 +74,24 @@ def parse_manifest_body(body: bytes) -> Manifest:
 
 
 class Registry:
-    """One registry: a storage, the registry key, and the publishers' keys."""
+    """One registry: its public tree and private area, the registry key, the publishers' keys."""
 
     def __init__(
         self,
-        storage: Storage,
+        storage: RegistryStorage,
         key: PrivateKey,
         *,
         snapshot_ttl: int = 90 * 86400,
         max_inflated: int | None = None,
     ) -> None:
-        self.storage = storage
+        #: The public tree (what pulls read); the private area is :attr:`private`.
+        self.storage = storage.public
+        self.private = storage.private
         self.key = key
         self.snapshot_ttl = snapshot_ttl
         self.max_inflated = max_inflated
-        self.publishers = PublisherKeys(storage)
+        self.publisher = Publisher(storage.public, key, expires_in=timedelta(seconds=snapshot_ttl))
+        self.publishers = PublisherKeys(storage.private)
         # Caches keyed by content digests: never stale, bounded in size.
         self._index_cache: OrderedDict[str, list[IndexEntry]] = OrderedDict()
         self._manifest_cache: OrderedDict[str, Manifest] = OrderedDict()
@@ -263,7 +239,7 @@ class Registry:
 
     def store_blob(self, digest: str, source: Any) -> bool:
         """Store a validated blob file under its digest; True if it was new."""
-        return self.storage.create(blob_path(digest), source)
+        return self.publisher.store_blob(digest, source)
 
     def check_blob(self, manifest: Manifest) -> None:
         """The manifest's blob is stored, with its size and a readable model of its format."""
@@ -319,63 +295,24 @@ class Registry:
         Raises AlreadyExists (409) for another release of the same version, or
         for a name colliding with a different spelling already published.
         """
-        existing_entries: list[IndexEntry] = []
-        with contextlib.suppress(NotFound):
-            existing_entries = self.entries(name)
-        if existing_entries and existing_entries[0].name != manifest.name:
-            raise AlreadyExists(
-                f"{manifest.name} collides with the published name {existing_entries[0].name} "
-                "(names differing only by case, '-' or '_' are the same name)"
-            )
-        stored = manifest.signed(self.key)
-        path = manifest_path(name, manifest.version)
-        created = self.storage.create(path, stored.to_bytes())
-        if not created:
-            stored = Manifest.from_bytes(self.storage.read_bytes(path))
-            if not _same_release(stored, manifest):
-                raise AlreadyExists(
-                    f"{stored.ref} is already published with other content "
-                    f"({stored.digest or 'another pack'}); publish a new version"
-                )
-        entry = IndexEntry.for_manifest(stored)
-        added = self._add_to_index(name, entry)
-        return created or added, entry
-
-    def _add_to_index(self, name: ModelName, entry: IndexEntry) -> bool:
-        path = index_path(name)
-        marker = f"{_PENDING}{digest_bytes(path.encode())[7:31]}-{int(time.time())}"
-        self.storage.create(marker, path.encode())
-        added = self._cas(path, lambda data: add_entry(data, entry))
-        self.update_snapshot([path])
-        # Removed only once the snapshot lists the index: after a crash, reconcile finds it.
-        self.storage.delete(marker)
-        return added
+        done = self._writing(lambda: self.publisher.publish(manifest))
+        return done.created, done.entry
 
     def set_yanked(self, name: ModelName, version: str, yanked: bool) -> IndexEntry:
         """Yank or unyank ``name@version``; returns the updated entry."""
-        path = index_path(name)
         self.entries(name)  # NotFound for an unknown model
-        self._cas(path, lambda data: (set_yanked(data, version, yanked), True))
-        self.update_snapshot([path])
-        return self.resolve(name, version)
+        return self._writing(lambda: self.publisher.set_yanked(name, version, yanked))
 
-    def _cas(self, path: str, change: Any) -> bool:
-        """Apply ``change(old bytes) -> (new bytes, changed)`` with compare-and-swap, retried."""
-        for attempt in range(_CAS_ATTEMPTS):
-            try:
-                data, tag = self.storage.read(path)
-            except NotFound:
-                data, tag = b"", None
-            new, changed = change(data)
-            if not changed or new == data:
-                return bool(changed)
-            try:
-                self.storage.write(path, new, if_match=tag)
-            except WriteConflict:
-                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311  (jitter)
-                continue
-            return True
-        raise RegistryUnavailable(f"storage: {path} is too busy; try again")
+    @staticmethod
+    def _writing(write: Callable[[], Any]) -> Any:
+        """Run a write; a public tree changed without the key is the storage's fault (503)."""
+        try:
+            return write()
+        except (DigestMismatch, SignatureError) as exc:
+            # The publisher raises these only for the stored tree (an index file or
+            # snapshot changed without the key), never for what a client sent.
+            log.error("refusing to sign: %s", exc)
+            raise RegistryUnavailable(f"storage: {exc}") from exc
 
     # -- the snapshot ----------------------------------------------------------------------
 
@@ -386,103 +323,28 @@ class Registry:
         force: bool | Callable[[Snapshot], bool] = False,
         now: datetime | None = None,
     ) -> Snapshot:
-        """Re-sign the snapshot listing the current content of ``paths`` (CAS, retried).
-
-        The index files are read after the snapshot, so whichever writer
-        commits last lists the newest content. Nothing is written when the
-        snapshot already lists that content, unless ``force`` says so (a
-        refresh; a callable is asked about the snapshot as read on each try,
-        so replicas refreshing at once re-sign it once).
-        """
-        for attempt in range(_CAS_ATTEMPTS):
-            try:
-                data, tag = self.storage.read(snapshot_path())
-                current: Snapshot | None = Snapshot.from_bytes(data)
-            except NotFound:
-                current, tag = None, None
-            files = dict(current.files) if current else {}
-            changed = current is None or (force(current) if callable(force) else force)
-            for path in paths:
-                try:
-                    info = FileInfo.of(self.storage.read_bytes(path))
-                except NotFound:
-                    changed = changed or files.pop(path, None) is not None
-                    continue
-                if files.get(path) != info:
-                    files[path] = info
-                    changed = True
-            if not changed:
-                assert current is not None
-                return current
-            new = Snapshot.new(
-                files,
-                version=(current.version + 1) if current else 1,
-                now=now,
-                expires_in=timedelta(seconds=self.snapshot_ttl),
-            ).signed(self.key)
-            try:
-                self.storage.write(snapshot_path(), new.to_bytes(), if_match=tag)
-            except WriteConflict:
-                time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # noqa: S311  (jitter)
-                continue
-            return new
-        raise RegistryUnavailable("storage: the snapshot is too busy; try again")
-
-    def ensure_snapshot(self) -> Snapshot:
-        """The snapshot: created empty if there is none, re-signed if another key signed it."""
-        current = self.snapshot()
-        signed_here = current is not None and any(
-            s.get("keyid") == self.key.keyid for s in current.signatures
+        """Re-sign the snapshot listing the current content of ``paths`` (see the publisher)."""
+        result: Snapshot = self._writing(
+            lambda: self.publisher.sign_snapshot(paths, force=force, now=now)
         )
-        return self.update_snapshot([], force=current is not None and not signed_here)
+        return result
+
+    def ensure_snapshot(self, *, adopt: bool = False) -> Snapshot:
+        """The snapshot: created empty if there is none.
+
+        One signed by another key is re-signed only with ``adopt`` (the
+        server made a new registry key at this start: a deliberate rotation).
+        """
+        return self.publisher.ensure_snapshot(adopt=adopt)
 
     def refresh_if_due(self, now: datetime | None = None) -> bool:
         """Re-sign the snapshot when less than half its lifetime is left; True if it did."""
-        moment = now or datetime.now(UTC)
+        result: bool = self._writing(
+            lambda: self.publisher.refresh_if_due(self.snapshot_ttl, now=now)
+        )
+        return result
 
-        def due(snapshot: Snapshot) -> bool:
-            return (snapshot.expires_at - moment).total_seconds() <= self.snapshot_ttl / 2
-
-        before = self.snapshot()
-        after = self.update_snapshot([], force=due, now=moment)
-        return before is None or after.version != before.version
-
-    def reconcile(self, older_than: float = 60.0, forget_after: float = 600.0) -> int:
-        """Finish publishes that stopped between the index and the snapshot; returns a count.
-
-        A journal entry older than ``older_than`` seconds has its index file
-        listed in the snapshot again (harmless if its publish is still running:
-        the snapshot update is a compare-and-swap that writes only a change).
-        The entry itself is removed only after ``forget_after`` seconds, so a
-        publish slower than ``older_than`` that dies after its index write is
-        still finished by a later pass.
-        """
-        done = 0
-        now = time.time()
-        for marker in list(self.storage.list(_PENDING)):
-            try:
-                started = int(marker.rsplit("-", 1)[-1])
-            except ValueError:
-                started = 0
-            if now - started < older_than:
-                continue
-            try:
-                path = self.storage.read_bytes(marker).decode()
-            except NotFound:
-                continue
-            if is_index_path(path):
-                self.update_snapshot([path])
-            if now - started >= forget_after or not is_index_path(path):
-                self.storage.delete(marker)
-            done += 1
-        return done
-
-
-def _same_release(stored: Manifest, incoming: Manifest) -> bool:
-    """True if ``incoming`` republishes what ``stored`` holds (same bytes, same members)."""
-    return (
-        stored.name == incoming.name
-        and stored.digest == incoming.digest
-        and stored.size == incoming.size
-        and stored.members == incoming.members
-    )
+    def reconcile(self, older_than: float = 60.0) -> int:
+        """Finish publishes that stopped between the index and the snapshot; returns a count."""
+        result: int = self._writing(lambda: self.publisher.reconcile(older_than))
+        return result

@@ -7,6 +7,11 @@ creates are ``PutObject`` with ``If-None-Match: *`` and the compare-and-swap is
 share one bucket without a lock service. Objects go up in one ``PutObject``
 each (uploads are capped well below its 5 GB limit), so a failed publish never
 leaves a multipart upload open.
+
+A registry server uses two of these (see :mod:`phony_server.storage`): the
+public tree under ``<prefix>/public/`` and the private area under
+``<prefix>/private/`` or in a bucket of its own, so a bucket policy can make
+the public prefix readable by anyone without ever exposing the private one.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
 from phony_registry.errors import NotFound, RegistryUnavailable
-from phony_server.storage import CHUNK_SIZE, ObjectInfo, Storage, WriteConflict, check_key
+from phony_registry.storage import CHUNK_SIZE, ObjectInfo, Storage, WriteConflict, check_key
 
 __all__ = ["S3Storage"]
 

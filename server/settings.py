@@ -5,9 +5,12 @@ phony_server.app:create_app_from_env`` (several workers, containers) and
 ``phony registry serve`` configure the same server:
 
 =========================  ===============================================
-``PHONY_SERVER_STORAGE``   folder of the local storage (default ``./registry-data``)
+``PHONY_SERVER_STORAGE``   folder of the local storage (default ``./registry-data``):
+                           the public tree in ``public/``, the private area in ``private/``
 ``PHONY_S3_BUCKET``        use this S3 bucket instead of a folder
-``PHONY_S3_PREFIX``        key prefix inside the bucket
+``PHONY_S3_PREFIX``        key prefix inside the bucket (public tree under ``<prefix>/public/``)
+``PHONY_S3_PRIVATE_BUCKET`` bucket of the private area (default: the same bucket)
+``PHONY_S3_PRIVATE_PREFIX`` its prefix (default ``<prefix>/private``)
 ``PHONY_S3_ENDPOINT``      endpoint URL (MinIO, R2, Ceph, a local test server)
 ``PHONY_S3_REGION``        region name
 ``PHONY_SERVER_KEY``       PEM file of the registry's snapshot signing key
@@ -28,7 +31,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phony_registry.errors import UsageError
-from phony_server.storage import LocalStorage, Storage
+from phony_server.storage import (
+    PRIVATE_DIR,
+    PUBLIC_DIR,
+    LocalStorage,
+    RegistryStorage,
+    Storage,
+    open_folder,
+)
 
 __all__ = ["DEFAULT_MAX_UPLOAD", "Settings", "parse_size"]
 
@@ -57,6 +67,10 @@ class Settings:
     s3_prefix: str = ""
     s3_endpoint: str | None = None
     s3_region: str | None = None
+    #: Bucket of the private area (token hashes, publisher records, the key); None: s3_bucket.
+    s3_private_bucket: str | None = None
+    #: Prefix of the private area; None: ``<s3_prefix>/private``.
+    s3_private_prefix: str | None = None
     #: PEM file of the snapshot signing key; None keeps it in the storage's
     #: private area, created once by whichever replica starts first.
     key_file: Path | None = None
@@ -75,18 +89,62 @@ class Settings:
         """True when the storage is an S3 bucket."""
         return self.s3_bucket is not None
 
-    def open_storage(self) -> Storage:
-        """The configured storage backend (boto3 is imported only for S3)."""
-        if self.s3_bucket:
-            from phony_server.s3 import S3Storage
+    def open_storage(self, *, legacy_ok: bool = False) -> RegistryStorage:
+        """The configured public tree and private area (boto3 is imported only for S3).
 
+        Refuses (ConfigError) a storage still in the old single-root layout,
+        unless ``legacy_ok`` (the migration itself).
+        """
+        if not self.s3_bucket:
+            return open_folder(self.storage_dir, check=not legacy_ok)
+        from phony_server.s3 import S3Storage
+        from phony_server.storage import check_not_legacy
+
+        def bucket(name: str, prefix: str) -> S3Storage:
             return S3Storage(
-                self.s3_bucket,
-                prefix=self.s3_prefix,
-                endpoint_url=self.s3_endpoint,
-                region=self.s3_region,
+                name, prefix=prefix, endpoint_url=self.s3_endpoint, region=self.s3_region
             )
-        return LocalStorage(self.storage_dir)
+
+        base = self.s3_prefix.strip("/")
+        root = f"{base}/" if base else ""
+        if not legacy_ok:
+            check_not_legacy(bucket(self.s3_bucket, base), self.storage_options())
+        private = self.s3_private_prefix
+        return RegistryStorage(
+            bucket(self.s3_bucket, f"{root}{PUBLIC_DIR}"),
+            bucket(
+                self.s3_private_bucket or self.s3_bucket,
+                f"{root}{PRIVATE_DIR}" if private is None else private,
+            ),
+        )
+
+    def open_root(self) -> Storage:
+        """The storage root itself, where the old single-root layout kept everything."""
+        if not self.s3_bucket:
+            return LocalStorage(self.storage_dir)
+        from phony_server.s3 import S3Storage
+
+        return S3Storage(
+            self.s3_bucket,
+            prefix=self.s3_prefix,
+            endpoint_url=self.s3_endpoint,
+            region=self.s3_region,
+        )
+
+    def storage_options(self) -> str:
+        """The command-line options that name this storage (for messages)."""
+        if not self.s3_bucket:
+            return f"--storage {Path(self.storage_dir)}"
+        options = [f"--s3-bucket {self.s3_bucket}"]
+        for flag, value in (
+            ("--s3-prefix", self.s3_prefix),
+            ("--s3-endpoint", self.s3_endpoint),
+            ("--s3-private-bucket", self.s3_private_bucket),
+            ("--s3-private-prefix", self.s3_private_prefix),
+        ):
+            if value:
+                options.append(f"{flag} {value}")
+        return " ".join(options)
 
     def to_env(self) -> dict[str, str]:
         """The environment that makes :meth:`from_env` rebuild these settings."""
@@ -101,6 +159,8 @@ class Settings:
             "PHONY_S3_PREFIX": self.s3_prefix or None,
             "PHONY_S3_ENDPOINT": self.s3_endpoint,
             "PHONY_S3_REGION": self.s3_region,
+            "PHONY_S3_PRIVATE_BUCKET": self.s3_private_bucket,
+            "PHONY_S3_PRIVATE_PREFIX": self.s3_private_prefix,
             "PHONY_SERVER_KEY": str(Path(self.key_file).resolve()) if self.key_file else None,
         }
         env.update({k: v for k, v in optional.items() if v})
@@ -119,6 +179,8 @@ class Settings:
             s3_prefix=env.get("PHONY_S3_PREFIX", ""),
             s3_endpoint=env.get("PHONY_S3_ENDPOINT") or None,
             s3_region=env.get("PHONY_S3_REGION") or None,
+            s3_private_bucket=env.get("PHONY_S3_PRIVATE_BUCKET") or None,
+            s3_private_prefix=env.get("PHONY_S3_PRIVATE_PREFIX"),
             key_file=Path(env["PHONY_SERVER_KEY"]) if env.get("PHONY_SERVER_KEY") else None,
             max_upload=parse_size(env.get("PHONY_MAX_UPLOAD") or str(DEFAULT_MAX_UPLOAD)),
             max_inflated=parse_size(env.get("PHONY_MAX_INFLATED") or str(64 << 20)),

@@ -1,329 +1,162 @@
-"""Where the registry keeps its files: one small interface, two backends.
+"""The server's storage: a public tree and a private area, under separate roots.
 
-A storage holds objects under relative keys (``snapshot.json``,
-``index/al/ic/alice/names``, ``blobs/sha256/ab/<hex>`` ...), exactly the
-layout of a static folder registry, so the storage itself can be served by
-any static host, bucket or CDN. The server's private records (token hashes,
-publishers' keys) live under :data:`PRIVATE_PREFIX`, which is never served.
+A registry server keeps two storages (:class:`RegistryStorage`):
 
-Two kinds of writes keep replicas honest without any state of their own:
+- **public**: the static registry (``snapshot.json``, ``keys/``, ``index/``,
+  ``manifests/``, ``blobs/``), what any static host, public bucket or CDN may
+  serve;
+- **private**: token hashes (``tokens/``), publisher records
+  (``publishers/``) and, unless ``--key-file`` keeps it elsewhere, the
+  registry's signing key (``registry-key.pem``). Never served.
 
-- :meth:`Storage.create` is an immutable create. It stores the whole object or
-  nothing, and never replaces an existing one (an exclusive hard link of a
-  complete temporary file on a folder; ``PutObject`` with ``If-None-Match: *``
-  on S3).
-- :meth:`Storage.write` is a compare-and-swap: it replaces an object only if it
-  still has the version tag (``etag``) the caller read, or creates it only if
-  it is still absent; otherwise it raises :class:`WriteConflict` and the
-  caller re-reads and retries (a lock file on a folder; ``If-Match`` /
-  ``If-None-Match`` on S3).
+On a folder (``--storage DIR``) they are ``DIR/public`` and ``DIR/private``
+(0700, files 0600). On S3 (``--s3-prefix P``) they are ``P/public/`` and
+``P/private/`` of the bucket, or another bucket and prefix for the private
+area (``--s3-private-bucket``, ``--s3-private-prefix``).
 
-Every other failure of the backend surfaces as
-:class:`~phony_registry.errors.RegistryUnavailable` (HTTP 503): retrying is safe.
-:class:`LocalStorage` lives here; :class:`~phony_server.s3.S3Storage` in its own
-module so that boto3 is imported only when it is used.
+Earlier versions kept both in one root (the public tree with a ``_server/``
+folder inside it). :func:`check_not_legacy` refuses such a storage with the
+command that moves it (:func:`migrate_legacy`, ``phony registry
+migrate-storage``), rather than keep secrets where the public tree is served.
+
+The interface and the folder backend themselves live in the core
+(:mod:`phony_registry.storage`), re-exported here.
 """
 
 from __future__ import annotations
 
 import contextlib
-import errno
-import os
-import secrets
-from abc import ABC, abstractmethod
-from collections.abc import Iterator
 from dataclasses import dataclass
-from hashlib import sha256
-from pathlib import Path, PurePosixPath
-from typing import BinaryIO
+from pathlib import Path
 
-from filelock import FileLock, Timeout
-
-from phony_registry.errors import NotFound, RegistryUnavailable
+from phony_registry.errors import ConfigError, NotFound
+from phony_registry.storage import (
+    CHUNK_SIZE,
+    LOCKS_DIR,
+    LocalStorage,
+    ObjectInfo,
+    Storage,
+    WriteConflict,
+    check_key,
+)
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "CHUNK_SIZE",
+    "LEGACY_PRIVATE_PREFIX",
     "LocalStorage",
     "ObjectInfo",
-    "PRIVATE_PREFIX",
+    "PRIVATE_DIR",
+    "PUBLIC_DIR",
+    "RegistryStorage",
     "Storage",
     "WriteConflict",
     "check_key",
+    "check_not_legacy",
+    "migrate_legacy",
+    "open_folder",
 ]
 
-#: Keys under this prefix are the server's own records and never served.
-PRIVATE_PREFIX = "_server/"
-#: Size of the pieces a stored object is streamed in.
-CHUNK_SIZE = 256 * 1024
-
-
-class WriteConflict(Exception):
-    """A compare-and-swap lost: the object changed (or appeared) since it was read."""
+#: Folder (or S3 sub-prefix) of the public tree under the storage root.
+PUBLIC_DIR = "public"
+#: Folder (or S3 sub-prefix) of the private area under the storage root.
+PRIVATE_DIR = "private"
+#: Where the single-root layout of earlier versions kept the private records.
+LEGACY_PRIVATE_PREFIX = "_server/"
 
 
 @dataclass(frozen=True)
-class ObjectInfo:
-    """What a storage knows about one object without reading it."""
+class RegistryStorage:
+    """The two storages of one registry server."""
 
-    key: str
-    size: int
-    #: Opaque version tag; changes whenever the object is replaced.
-    etag: str
+    #: The static registry: servable by anyone.
+    public: Storage
+    #: Token hashes, publisher records, the registry key: never served.
+    private: Storage
 
-
-def check_key(key: str) -> str:
-    """Return ``key`` if it is a safe relative object key, else raise NotFound.
-
-    A key is ``/``-separated, relative, without empty, ``.`` or ``..`` segments,
-    backslashes or NUL: nothing a request path can use to leave the storage;
-    and short enough for every file system and object store.
-    """
-    if (
-        not key
-        or len(key) > 1024
-        or key.startswith("/")
-        or "\\" in key
-        or "\x00" in key
-        or any(part in ("", ".", "..") or len(part) > 200 for part in key.split("/"))
-    ):
-        raise NotFound(f"no such object: {key[:200]!r}")
-    return key
+    @property
+    def description(self) -> str:
+        """Where both live (no credentials)."""
+        return f"{self.public.description} (private area: {self.private.description})"
 
 
-class Storage(ABC):
-    """The interface every storage backend implements."""
-
-    #: Human-readable location for logs and ``/v1/health`` (no credentials).
-    description: str = ""
-
-    @abstractmethod
-    def stat(self, key: str) -> ObjectInfo | None:
-        """Size and version tag of ``key``, or None if it does not exist."""
-
-    @abstractmethod
-    def read(self, key: str) -> tuple[bytes, str]:
-        """The whole object and its version tag; raises NotFound."""
-
-    @abstractmethod
-    def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Stream bytes ``start`` to ``end`` (inclusive; None for the end); raises NotFound."""
-
-    @abstractmethod
-    def create(self, key: str, source: bytes | Path) -> bool:
-        """Store ``source`` at ``key`` only if ``key`` does not exist.
-
-        Returns True if this call created it, False if it already existed (the
-        existing object is left alone). Readers never see a partial object.
-        """
-
-    @abstractmethod
-    def write(self, key: str, data: bytes, if_match: str | None) -> str:
-        """Compare-and-swap ``key``: replace it if its tag is still ``if_match``.
-
-        With ``if_match=None`` the object must not exist yet. Returns the new
-        version tag; raises :class:`WriteConflict` when the condition fails.
-        """
-
-    @abstractmethod
-    def delete(self, key: str) -> None:
-        """Remove ``key`` if it exists (used for the server's private records only)."""
-
-    @abstractmethod
-    def list(self, prefix: str) -> Iterator[str]:
-        """Every key that starts with ``prefix``, in no particular order."""
-
-    def read_bytes(self, key: str) -> bytes:
-        """The whole object without its tag; raises NotFound."""
-        return self.read(key)[0]
-
-    def local_path(self, key: str) -> Path | None:
-        """A file holding ``key`` that can be sent directly, if the backend has one."""
-        return None
-
-    def check(self) -> None:
-        """Raise RegistryUnavailable if the storage cannot be reached."""
-        self.stat("snapshot.json")
+def open_folder(root: str | Path, *, check: bool = True) -> RegistryStorage:
+    """``root/public`` and ``root/private`` (created); refuses an old single-root layout."""
+    base = Path(root).expanduser().resolve()
+    if check and base.is_dir():
+        check_not_legacy(LocalStorage(base), f"--storage {base}")
+    return RegistryStorage(
+        LocalStorage(base / PUBLIC_DIR), LocalStorage(base / PRIVATE_DIR, private=True)
+    )
 
 
-def _tag(st: os.stat_result) -> str:
-    # Every write renames a new file into place, so inode, mtime and size
-    # together change on every replacement.
-    return f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
-
-
-class LocalStorage(Storage):
-    """A folder on disk: the default backend, and a static registry as it stands."""
-
-    def __init__(self, root: str | os.PathLike[str]) -> None:
-        self.root = Path(root).resolve()
-        self.description = f"folder {self.root}"
-        try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            # The private area (token hashes, the registry key) is for the owner only.
-            (self.root / PRIVATE_PREFIX).mkdir(mode=0o700, exist_ok=True)
-        except OSError as exc:
-            raise RegistryUnavailable(f"cannot create storage folder {self.root}: {exc}") from exc
-
-    def path(self, key: str) -> Path:
-        """The file that holds ``key`` (it may not exist)."""
-        return self.root.joinpath(*PurePosixPath(check_key(key)).parts)
-
-    def local_path(self, key: str) -> Path | None:
-        """See :meth:`Storage.local_path`."""
-        return self.path(key)
-
-    def stat(self, key: str) -> ObjectInfo | None:
-        """See :meth:`Storage.stat`."""
-        try:
-            st = self.path(key).stat()
-        except (FileNotFoundError, NotADirectoryError):
-            return None
-        except OSError as exc:
-            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
-        return ObjectInfo(key, st.st_size, _tag(st))
-
-    def read(self, key: str) -> tuple[bytes, str]:
-        """See :meth:`Storage.read`."""
-        path = self.path(key)
-        try:
-            with open(path, "rb") as handle:
-                tag = _tag(os.fstat(handle.fileno()))
-                return handle.read(), tag
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(f"no such object: {key}") from None
-        except OSError as exc:
-            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
-
-    def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """See :meth:`Storage.iter_range`."""
-        try:
-            handle = open(self.path(key), "rb")  # noqa: SIM115  (closed by the generator)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(f"no such object: {key}") from None
-        except OSError as exc:
-            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
-        return self._chunks(handle, start, end)
-
-    @staticmethod
-    def _chunks(handle: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
-        with handle:
-            handle.seek(start)
-            remaining = None if end is None else end - start + 1
-            while remaining is None or remaining > 0:
-                size = CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining)
-                chunk = handle.read(size)
-                if not chunk:
-                    return
-                if remaining is not None:
-                    remaining -= len(chunk)
-                yield chunk
-
-    def _temp_beside(self, path: Path, source: bytes | Path) -> Path:
-        private = path.is_relative_to(self.root / PRIVATE_PREFIX)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if private else 0o644)
-        with os.fdopen(fd, "wb") as out:
-            if isinstance(source, bytes):
-                out.write(source)
-            else:
-                with open(source, "rb") as src:
-                    while chunk := src.read(1 << 20):
-                        out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        return temp
-
-    def create(self, key: str, source: bytes | Path) -> bool:
-        """See :meth:`Storage.create`: a complete temporary file, hard-linked exclusively."""
-        path = self.path(key)
-        if path.exists():
-            return False
-        temp: Path | None = None
-        try:
-            temp = self._temp_beside(path, source)
-            try:
-                os.link(temp, path)
-            except FileExistsError:
-                return False
-            except OSError as exc:
-                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-                    raise
-                # No hard links here (some network shares): an exclusive
-                # create of the final name, filled before anyone trusts it.
-                return self._create_exclusive(path, temp)
-            return True
-        except OSError as exc:
-            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
-        finally:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    temp.unlink()
-
-    @staticmethod
-    def _create_exclusive(path: Path, temp: Path) -> bool:
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as out, open(temp, "rb") as src:
-            while chunk := src.read(1 << 20):
-                out.write(chunk)
+def _is_legacy(root: Storage) -> bool:
+    """True if ``root`` holds the single-root layout and not yet the split one."""
+    if root.stat(f"{PUBLIC_DIR}/snapshot.json") is not None:
+        return False
+    if root.stat("snapshot.json") is not None:
         return True
+    return next(iter(root.list(LEGACY_PRIVATE_PREFIX)), None) is not None
 
-    def _lock(self, key: str) -> FileLock:
-        name = sha256(key.encode()).hexdigest()[:32]
-        lock_dir = self.root / PRIVATE_PREFIX / "locks"
-        lock_dir.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(lock_dir / f"{name}.lock"), timeout=30)
 
-    def write(self, key: str, data: bytes, if_match: str | None) -> str:
-        """See :meth:`Storage.write`: checked and replaced under a per-key lock file."""
-        path = self.path(key)
-        lock = self._lock(key)
-        try:
-            with lock:
-                current = self.stat(key)
-                if (current.etag if current else None) != if_match:
-                    raise WriteConflict(key)
-                temp = self._temp_beside(path, data)
-                try:
-                    temp.replace(path)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        temp.unlink()
-                    raise
-                return _tag(path.stat())
-        except Timeout as exc:
-            raise RegistryUnavailable(f"storage: {key} is locked by another writer") from exc
-        except OSError as exc:
-            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
+def check_not_legacy(root: Storage, options: str) -> None:
+    """Raise ConfigError if ``root`` is a storage in the old single-root layout."""
+    if _is_legacy(root):
+        raise ConfigError(
+            f"{root.description} holds a registry in the old layout (the public files and "
+            f"{LEGACY_PRIVATE_PREFIX} side by side, so serving it would publish the secrets): "
+            f"move it into {PUBLIC_DIR}/ and {PRIVATE_DIR}/ with "
+            f"`phony registry migrate-storage {options}`"
+        )
 
-    def delete(self, key: str) -> None:
-        """See :meth:`Storage.delete`."""
-        try:
-            self.path(key).unlink()
-        except FileNotFoundError:
-            pass
-        except OSError as exc:
-            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
 
-    def list(self, prefix: str) -> Iterator[str]:
-        """See :meth:`Storage.list` (temporary files are never listed)."""
-        base = prefix.rsplit("/", 1)[0] if "/" in prefix else ""
-        start = self.root / base if base else self.root
-        if not start.is_dir():
-            return
-        for dirpath, _dirs, files in os.walk(start):
-            rel_dir = Path(dirpath).relative_to(self.root).as_posix()
-            for name in files:
-                if name.startswith(".") and name.endswith(".tmp"):
-                    continue
-                key = name if rel_dir == "." else f"{rel_dir}/{name}"
-                if key.startswith(prefix):
-                    yield key
+def migrate_legacy(root: Storage, target: RegistryStorage) -> int:
+    """Move a single-root registry in ``root`` into ``target``; returns the files moved.
 
-    def check(self) -> None:
-        """See :meth:`Storage.check`."""
-        if not os.access(self.root, os.W_OK):
-            raise RegistryUnavailable(f"storage folder {self.root} is not writable")
+    Public files keep their keys in ``target.public``; ``_server/tokens``,
+    ``_server/publishers`` and ``_server/registry-key.pem`` go to
+    ``target.private``. Lock files and the old publish journal are dropped.
+    Each file is copied (an immutable create: an existing identical target is
+    fine, a different one stops the migration) before any original is
+    removed, so an interrupted migration can simply be run again.
+    """
+    if not _is_legacy(root):
+        raise ConfigError(f"{root.description} holds no registry in the old layout")
+    moves: list[tuple[str, Storage, str]] = []
+    for key in sorted(root.list("")):
+        top = key.split("/", 1)[0]
+        if top in (PUBLIC_DIR, PRIVATE_DIR, LOCKS_DIR) or top.startswith("."):
+            continue
+        if key.startswith(LEGACY_PRIVATE_PREFIX):
+            rest = key[len(LEGACY_PRIVATE_PREFIX) :]
+            if rest.startswith(("locks/", "pending/")):
+                moves.append((key, root, ""))
+                continue
+            moves.append((key, target.private, rest))
+        else:
+            moves.append((key, target.public, key))
+    # The snapshot last: a reader of the new public tree never sees one listing
+    # files that are not there yet.
+    moves.sort(key=lambda move: move[2] == "snapshot.json")
+    for key, destination, new_key in moves:
+        if not new_key:
+            continue
+        data = root.read_bytes(key)
+        if not destination.create(new_key, data) and destination.read_bytes(new_key) != data:
+            raise ConfigError(
+                f"cannot migrate {key}: {destination.description} already holds "
+                f"{new_key} with other content"
+            )
+    for key, _destination, _new_key in moves:
+        with contextlib.suppress(NotFound):
+            root.delete(key)
+    if isinstance(root, LocalStorage):
+        _remove_empty_dirs(root.root)
+    return sum(1 for move in moves if move[2])
+
+
+def _remove_empty_dirs(base: Path) -> None:
+    keep = {base / PUBLIC_DIR, base / PRIVATE_DIR}
+    for path in sorted(base.rglob("*"), key=lambda p: len(p.parts), reverse=True):
+        if path.is_dir() and not any(path == k or k in path.parents for k in keep):
+            with contextlib.suppress(OSError):
+                path.rmdir()

@@ -2,7 +2,7 @@
 
 A token reads ``phony_<id>_<secret>``: the id is public (it names the token in
 ``phony registry token revoke``), the secret is 32 random bytes. The storage
-keeps, under ``_server/tokens/<id>.json``, the SHA-256 of the whole token
+keeps, in its private area under ``tokens/<id>.json``, the SHA-256 of the whole token
 (a 256-bit random secret needs no slow hash), its namespaces, whether it is an
 operator token, its expiry and whether it was revoked. Checking a token reads
 that one record, so every replica sees a revocation at once.
@@ -29,7 +29,7 @@ from phony_registry.errors import (
     UsageError,
 )
 from phony_registry.names import RESERVED_NAMESPACES, canonical_key, is_locale
-from phony_server.storage import PRIVATE_PREFIX, Storage, WriteConflict
+from phony_server.storage import Storage, WriteConflict
 
 __all__ = [
     "TOKEN_PREFIX",
@@ -104,14 +104,18 @@ def _hash(token: str) -> str:
 
 
 class TokenStore:
-    """Create, check and revoke tokens in a storage's private area."""
+    """Create, check and revoke tokens in a registry's private area.
+
+    ``storage`` is that private storage (:attr:`RegistryStorage.private
+    <phony_server.storage.RegistryStorage.private>`), never the public tree.
+    """
 
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
     @staticmethod
     def _key(token_id: str) -> str:
-        return f"{PRIVATE_PREFIX}tokens/{token_id}.json"
+        return f"tokens/{token_id}.json"
 
     def create(
         self,
@@ -157,7 +161,7 @@ class TokenStore:
     def list(self) -> list[TokenRecord]:
         """Every token record, oldest first."""
         records = []
-        for key in self.storage.list(f"{PRIVATE_PREFIX}tokens/"):
+        for key in self.storage.list("tokens/"):
             token_id = key.rsplit("/", 1)[-1].removesuffix(".json")
             try:
                 records.append(self.get(token_id))

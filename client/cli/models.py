@@ -138,6 +138,10 @@ def push(
 
         # Before creating a key: a push that cannot be authorised changes nothing.
         require_token(location)
+    else:
+        from phony_client.publish import writable_folder
+
+        writable_folder(location)  # never the bundled index inside the package
     key, created = load_or_create_publisher_key(key_path)
     if created:
         from phony_client.publish import default_key_path

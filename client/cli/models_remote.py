@@ -54,11 +54,17 @@ def _split(ref: str) -> tuple[str, str]:
 )
 def yank(ref: str, undo: bool, registry: str | None, signing_key: str | None) -> None:
     """Yank a published version: ranges skip it, exact pins still get it."""
-    from phony_client.pull import registry_location
+    from phony_client.pull import official_location, registry_location
     from phony_client.remote import is_http_url
 
     name, version = _split(ref)
     location = registry_location(registry)
+    if not registry and location == official_location():
+        # Never fall back to the bundled index: it lives inside the installed package.
+        raise UsageError(
+            "yank needs a registry: pass --registry PATH|URL, set PHONY_REGISTRY or "
+            "default_registry in config.toml"
+        )
     state = "unyanked" if undo else "yanked"
     if not is_http_url(location):
         from phony_client.publish import yank_in_folder

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from phony_registry.errors import UsageError
+from phony_registry.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
     from phony_server.settings import Settings
@@ -39,7 +39,22 @@ def _storage_options(command: Callable[..., Any]) -> Callable[..., Any]:
             help="Folder holding the registry (the default backend).",
         ),
         click.option("--s3-bucket", envvar="PHONY_S3_BUCKET", help="Use this S3 bucket instead."),
-        click.option("--s3-prefix", envvar="PHONY_S3_PREFIX", default="", help="Key prefix."),
+        click.option(
+            "--s3-prefix",
+            envvar="PHONY_S3_PREFIX",
+            default="",
+            help="Key prefix (the public tree is under PREFIX/public/).",
+        ),
+        click.option(
+            "--s3-private-bucket",
+            envvar="PHONY_S3_PRIVATE_BUCKET",
+            help="Bucket of the private area (tokens, key) [default: the same bucket].",
+        ),
+        click.option(
+            "--s3-private-prefix",
+            envvar="PHONY_S3_PRIVATE_PREFIX",
+            help="Prefix of the private area [default: PREFIX/private].",
+        ),
         click.option(
             "--s3-endpoint", envvar="PHONY_S3_ENDPOINT", help="S3 endpoint URL (MinIO, R2...)."
         ),
@@ -54,10 +69,9 @@ def _settings(**values: Any) -> Settings:
     from phony_server.settings import Settings
 
     known = {k: v for k, v in values.items() if v not in (None, "") or k == "s3_prefix"}
-    if known.get("s3_bucket") is None and any(
-        values.get(k) for k in ("s3_prefix", "s3_endpoint", "s3_region")
-    ):
-        raise UsageError("--s3-prefix, --s3-endpoint and --s3-region need --s3-bucket")
+    s3_only = ("s3_prefix", "s3_endpoint", "s3_region", "s3_private_bucket", "s3_private_prefix")
+    if known.get("s3_bucket") is None and any(values.get(k) for k in s3_only):
+        raise UsageError("the --s3-* options need --s3-bucket")
     return Settings(**known)
 
 
@@ -152,7 +166,7 @@ def token_create(
     """Create a token and print it, once: it is stored only as a hash."""
     from phony_server.tokens import TokenStore, parse_duration
 
-    store = _settings(**storage).open_storage()
+    store = _settings(**storage).open_storage().private
     lifetime = parse_duration(expires) if expires else None
     key = _parse_key(public_key) if public_key else None
     secret, record = TokenStore(store).create(
@@ -193,7 +207,7 @@ def token_revoke(token_id: str, **storage: Any) -> None:
     """Revoke a token by its id; it stops working at once on every replica."""
     from phony_server.tokens import TokenStore
 
-    record = TokenStore(_settings(**storage).open_storage()).revoke(token_id)
+    record = TokenStore(_settings(**storage).open_storage().private).revoke(token_id)
     click.echo(f"revoked token {record.id}")
 
 
@@ -204,7 +218,7 @@ def token_list(as_json: bool, **storage: Any) -> None:
     """List tokens (ids, namespaces, expiry, revoked); never the tokens themselves."""
     from phony_server.tokens import TokenStore
 
-    records = TokenStore(_settings(**storage).open_storage()).list()
+    records = TokenStore(_settings(**storage).open_storage().private).list()
     if as_json:
         json.dump([r.public() for r in records], sys.stdout, indent=2)
         click.echo()
@@ -217,6 +231,23 @@ def token_list(as_json: bool, **storage: Any) -> None:
         scope = ", ".join(record.namespaces) or "-"
         role = " operator" if record.operator else ""
         click.echo(f"{record.id}  {scope}{role}  {state}  {record.description}".rstrip())
+
+
+@registry.command("migrate-storage")
+@_storage_options
+def migrate_storage(**storage: Any) -> None:
+    """Move a storage of the old single-root layout into public/ and private/."""
+    from phony_server.storage import migrate_legacy
+
+    settings = _settings(**storage)
+    root = settings.open_root()
+    try:
+        settings.open_storage()
+    except ConfigError:
+        moved = migrate_legacy(root, settings.open_storage(legacy_ok=True))
+        click.echo(f"moved {moved} files of {root.description} into public/ and private/")
+        return
+    click.echo(f"{root.description} is already in the public/ and private/ layout", err=True)
 
 
 # `phony registry import INDEX_DIR` (loading the official index into a server) lives

@@ -11,10 +11,16 @@ from registry_sim import train_bytes
 
 from phony_client.config import keys_dir
 from phony_client.lockfile import install_locked, read_lock, write_lock
-from phony_client.publish import push_to_folder
+from phony_client.publish import push_to_folder, resign_folder, yank_in_folder
 from phony_client.pull import pull
 from phony_registry import layout
-from phony_registry.errors import AlreadyExists, DigestMismatch, Forbidden, UsageError
+from phony_registry.errors import (
+    AlreadyExists,
+    DigestMismatch,
+    Forbidden,
+    SignatureError,
+    UsageError,
+)
 from phony_registry.index import Snapshot, parse_index
 from phony_registry.signing import PrivateKey, save_private_key
 
@@ -139,3 +145,103 @@ def test_yank_and_resign_a_folder_registry(
     assert after.files == before.files
     with pytest.raises(UsageError, match="exact version"):
         yank_in_folder("alice/names@^1", registry)
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    """Every path under ``root`` with its size and modification time."""
+    return {
+        p.relative_to(root).as_posix(): (p.stat().st_size, p.stat().st_mtime_ns)
+        for p in sorted(root.rglob("*"))
+    }
+
+
+@pytest.fixture
+def third_file(tmp_path: Path) -> Path:
+    path = tmp_path / "third.phony"
+    path.write_bytes(train_bytes(["kerem", "selin", "arda", "defne"]))
+    return path
+
+
+def test_an_index_edited_by_hand_is_never_signed_by_the_next_push(
+    tmp_path: Path, model_file: Path, other_file: Path, third_file: Path
+) -> None:
+    """Write access to the folder without the key: the next push refuses, naming the file."""
+    registry = tmp_path / "reg"
+    push_to_folder(model_file, "alice/names@1.0.0", registry)
+    push_to_folder(other_file, "alice/names@1.1.0", registry)
+    yank_in_folder("alice/names@1.1.0", registry)
+    index = registry / layout.index_path("alice/names")
+    signed = (registry / "snapshot.json").read_bytes()
+    # Someone who can write the folder drops the 1.0.0 line and un-yanks 1.1.0.
+    lines = index.read_bytes().splitlines(keepends=True)
+    edited = [line.replace(b'"yanked":true', b'"yanked":false') for line in lines[1:]]
+    index.write_bytes(b"".join(edited))
+    for attempt in (
+        lambda: push_to_folder(third_file, "bob/cities@1.0.0", registry),
+        lambda: yank_in_folder("alice/names@1.1.0", registry),
+        lambda: resign_folder(registry),
+    ):
+        with pytest.raises(DigestMismatch, match=r"index/alice/names\.jsonl"):
+            attempt()
+        assert (registry / "snapshot.json").read_bytes() == signed
+        assert index.read_bytes() == b"".join(edited)
+    # Pulls keep refusing the edit: ^1 is still not the yanked 1.1.0.
+    with pytest.raises(DigestMismatch):
+        pull("alice/names@^1", registry=str(registry))
+    # Restoring the signed content lets the key holder publish again.
+    index.write_bytes(b"".join(lines))
+    assert push_to_folder(third_file, "bob/cities@1.0.0", registry).created
+    assert pull("alice/names@^1", registry=str(registry)).ref.version == "1.0.0"
+
+
+def test_a_deleted_index_file_is_refused_too(
+    tmp_path: Path, model_file: Path, third_file: Path
+) -> None:
+    registry = tmp_path / "reg"
+    push_to_folder(model_file, "alice/names@1.0.0", registry)
+    (registry / layout.index_path("alice/names")).unlink()
+    with pytest.raises(DigestMismatch, match=r"index/alice/names\.jsonl"):
+        push_to_folder(third_file, "bob/cities@1.0.0", registry)
+
+
+def test_a_forged_snapshot_is_refused(tmp_path: Path, model_file: Path, third_file: Path) -> None:
+    """Listing the edit in a snapshot of one's own does not help: it is not signed by the key."""
+    registry = tmp_path / "reg"
+    push_to_folder(model_file, "alice/names@1.0.0", registry)
+    index = registry / layout.index_path("alice/names")
+    index.write_bytes(b"")
+    snapshot_file = registry / "snapshot.json"
+    forged = Snapshot.from_bytes(snapshot_file.read_bytes()).with_file(
+        layout.index_path("alice/names"), b""
+    )
+    snapshot_file.write_bytes(forged.signed(PrivateKey.generate()).to_bytes())
+    with pytest.raises(SignatureError):
+        push_to_folder(third_file, "bob/cities@1.0.0", registry)
+
+
+def test_yank_without_a_registry_never_writes_into_the_installed_package(
+    capsys: pytest.CaptureFixture[str], model_file: Path
+) -> None:
+    """With no registry configured, yank and push refuse in one line, touching nothing."""
+    import phony_index
+    from phony_client.cli import main
+
+    root = Path(phony_index.ROOT)
+    before = _tree(root)
+    for args in (
+        ["models", "yank", "tr_TR@1.0.0"],
+        ["models", "yank", "tr_TR/first_names@1.0.0", "--undo"],
+        ["models", "yank", "tr_TR@1.0.0", "--registry", str(root)],
+        ["models", "yank", "tr_TR@1.0.0", "--registry", f"file://{root}"],
+        ["models", "push", str(model_file), "tr_TR/first_names@9.0.0"],
+        ["models", "push", str(model_file), "tr_TR/first_names@9.0.0", "--registry", str(root)],
+    ):
+        code = main(args)
+        err = capsys.readouterr().err
+        assert code == 2, (args, err)
+        lines = [line for line in err.splitlines() if line]
+        assert len(lines) == 1, err
+        assert lines[0].startswith("error: "), err
+        assert "--registry" in lines[0]
+    assert _tree(root) == before
+    assert not (root / ".phony-publish.lock").exists()

@@ -75,12 +75,15 @@ class Publisher:
 
 @dataclass
 class Server:
-    """The in-process registry: its app, storage folder and an async client."""
+    """The in-process registry: its app, public and private folders and an async client."""
 
     app: object
+    #: The public tree (``--storage``/public): what a static host may serve.
     root: Path
     client: httpx.AsyncClient
     tokens: TokenStore
+    #: The private area (``--storage``/private): token hashes, publisher records, the key.
+    private: Path
 
     def publisher(
         self, *namespaces: str, operator: bool = False, register: bool = True
@@ -110,11 +113,11 @@ class Server:
         )
 
     def files(self) -> set[str]:
-        """Every file of the public layout (private area excluded)."""
+        """Every file of the public layout (lock files and the publish journal excluded)."""
         return {
             p.relative_to(self.root).as_posix()
             for p in self.root.rglob("*")
-            if p.is_file() and not p.relative_to(self.root).as_posix().startswith("_server/")
+            if p.is_file() and not p.relative_to(self.root).as_posix().startswith(".")
         }
 
 
@@ -128,7 +131,13 @@ async def server(tmp_path: Path) -> AsyncIterator[Server]:
     app = create_app(settings)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
-        yield Server(app, tmp_path / "registry", client, app.state.tokens)
+        yield Server(
+            app,
+            tmp_path / "registry" / "public",
+            client,
+            app.state.tokens,
+            tmp_path / "registry" / "private",
+        )
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ NAME = "alice/names"
 @pytest.fixture
 async def replica(server: Server) -> AsyncIterator[httpx.AsyncClient]:
     """A second server process's app on the same storage folder."""
-    app = create_app(Settings(storage_dir=server.root, max_upload=64_000))
+    app = create_app(Settings(storage_dir=server.root.parent, max_upload=64_000))
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://replica.test") as client:
         yield client
@@ -41,7 +41,7 @@ async def _publish_two(server: Server, blob: bytes, other_blob: bytes) -> None:
 
 def _route_only(server: Server) -> httpx.AsyncClient:
     """A client of the same app with the fast path switched off (every request routed)."""
-    app = create_app(Settings(storage_dir=server.root, max_upload=64_000))
+    app = create_app(Settings(storage_dir=server.root.parent, max_upload=64_000))
     app.user_middleware.clear()  # drops LayoutFastPath, the only middleware added
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://route.test")
 

@@ -16,7 +16,7 @@ from phony_server.app import create_app
 from phony_server.keys import load_registry_key
 from phony_server.registry import Registry
 from phony_server.settings import Settings
-from phony_server.storage import LocalStorage, ObjectInfo
+from phony_server.storage import LocalStorage, ObjectInfo, RegistryStorage, open_folder
 from tests.server.conftest import Publisher, digest_of, make_blob
 
 
@@ -48,13 +48,18 @@ class FlakyStorage(LocalStorage):
         return super().read(key)
 
 
+def _pair(public: LocalStorage) -> RegistryStorage:
+    """``public`` and the private area beside it."""
+    return RegistryStorage(public, LocalStorage(public.root.parent / "private", private=True))
+
+
 def _registry(storage: LocalStorage) -> Registry:
-    return Registry(storage, load_registry_key(storage, None))
+    return Registry(_pair(storage), load_registry_key(_pair(storage), None))
 
 
 def _consistent(storage: LocalStorage, name: str = "alice/names") -> list[str]:
     """Versions the signed snapshot makes visible (raises if index and snapshot disagree)."""
-    key = load_registry_key(storage, None).public_key
+    key = load_registry_key(_pair(storage), None).public_key
     snapshot = Snapshot.from_bytes(storage.read_bytes("snapshot.json"))
     snapshot.verify(key)
     path = f"index/{name}.jsonl"
@@ -80,7 +85,7 @@ def _publish(registry: Registry, who: Publisher, version: str, blob: bytes) -> t
 def test_snapshot_failure_leaves_no_visible_version_and_a_retry_finishes(
     tmp_path: Path, publisher: Publisher, blob: bytes
 ) -> None:
-    storage = FlakyStorage(tmp_path / "store")
+    storage = FlakyStorage(tmp_path / "store" / "public")
     registry = _registry(storage)
     registry.ensure_snapshot()
     storage.failing.add("snapshot.json")
@@ -97,25 +102,24 @@ def test_snapshot_failure_leaves_no_visible_version_and_a_retry_finishes(
 def test_reconcile_finishes_an_abandoned_publish(
     tmp_path: Path, publisher: Publisher, blob: bytes
 ) -> None:
-    storage = FlakyStorage(tmp_path / "store")
+    storage = FlakyStorage(tmp_path / "store" / "public")
     registry = _registry(storage)
     registry.ensure_snapshot()
     storage.failing.add("snapshot.json")
     with pytest.raises(RegistryUnavailable):
         _publish(registry, publisher, "1.0.0", blob)
     storage.failing.clear()
-    assert list(storage.list("_server/pending/"))
+    assert list(storage.list(".journal/"))
+    assert registry.reconcile(older_than=3600) == 0  # too recent: its publish may be running
     assert registry.reconcile(older_than=0) == 1
     assert _consistent(storage) == ["1.0.0"]
-    assert list(storage.list("_server/pending/"))  # kept a while: its publish may be slow
-    registry.reconcile(older_than=0, forget_after=0)
-    assert list(storage.list("_server/pending/")) == []
+    assert list(storage.list(".journal/")) == []  # listed by the snapshot: done
 
 
 def test_manifest_failure_writes_no_index(
     tmp_path: Path, publisher: Publisher, blob: bytes
 ) -> None:
-    storage = FlakyStorage(tmp_path / "store")
+    storage = FlakyStorage(tmp_path / "store" / "public")
     registry = _registry(storage)
     storage.failing.add("manifests/")
     with pytest.raises(RegistryUnavailable):
@@ -126,7 +130,7 @@ def test_manifest_failure_writes_no_index(
 def test_two_replicas_publishing_versions_concurrently_stay_consistent(
     tmp_path: Path, publisher: Publisher
 ) -> None:
-    storage = LocalStorage(tmp_path / "store")
+    storage = LocalStorage(tmp_path / "store" / "public")
     replicas = [_registry(LocalStorage(storage.root)) for _ in range(2)]
     blobs = [make_blob(["ayse", "fatma", f"name{i}"], name=f"m{i}") for i in range(12)]
     errors: list[BaseException] = []
@@ -149,7 +153,7 @@ def test_two_replicas_publishing_versions_concurrently_stay_consistent(
 
 
 def test_snapshot_is_re_signed_when_half_its_life_is_gone(tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path / "store")
+    storage = open_folder(tmp_path / "store")
     registry = Registry(storage, load_registry_key(storage, None), snapshot_ttl=86400)
     first = registry.ensure_snapshot()
     assert registry.refresh_if_due() is False
@@ -163,8 +167,8 @@ def test_snapshot_is_re_signed_when_half_its_life_is_gone(tmp_path: Path) -> Non
 
 @pytest.fixture
 def flaky_app(tmp_path: Path) -> tuple[object, FlakyStorage]:
-    storage = FlakyStorage(tmp_path / "store")
-    return create_app(Settings(storage_dir=storage.root), storage=storage), storage
+    storage = FlakyStorage(tmp_path / "store" / "public")
+    return create_app(Settings(storage_dir=storage.root), storage=_pair(storage)), storage
 
 
 @pytest.mark.anyio
@@ -183,9 +187,10 @@ async def test_storage_outage_is_503_with_a_json_body(
 
 
 def test_replicas_refreshing_at_once_re_sign_once(tmp_path: Path) -> None:
-    storage = LocalStorage(tmp_path / "store")
+    storage = open_folder(tmp_path / "store")
     key = load_registry_key(storage, None)
-    replicas = [Registry(LocalStorage(storage.root), key, snapshot_ttl=86400) for _ in range(4)]
+    root = tmp_path / "store"
+    replicas = [Registry(open_folder(root), key, snapshot_ttl=86400) for _ in range(4)]
     first = replicas[0].ensure_snapshot()
     later = datetime.now(UTC) + timedelta(hours=13)
     threads = [threading.Thread(target=r.refresh_if_due, kwargs={"now": later}) for r in replicas]

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from phony_registry.errors import NotFound
-from phony_server.storage import LocalStorage, WriteConflict
+from phony_server.storage import LocalStorage, WriteConflict, open_folder
 
 
 @pytest.fixture
@@ -91,10 +91,12 @@ def test_ranges_stat_list_delete(storage: LocalStorage) -> None:
     assert info is not None
     assert info.size == 1_024_000
     assert storage.stat("blobs/none") is None
-    storage.create("_server/tokens/t.json", b"{}")
-    assert sorted(storage.list("_server/")) == ["_server/tokens/t.json"]
-    storage.delete("_server/tokens/t.json")
-    assert list(storage.list("_server/tokens/")) == []
+    storage.create("tokens/t.json", b"{}")
+    storage.write("tokens/u.json", b"{}", if_match=None)  # takes a lock file: never listed
+    assert sorted(storage.list("tokens/")) == ["tokens/t.json", "tokens/u.json"]
+    assert ".locks" not in {key.split("/")[0] for key in storage.list("")}
+    storage.delete("tokens/t.json")
+    assert list(storage.list("tokens/")) == ["tokens/u.json"]
 
 
 @pytest.mark.parametrize(
@@ -108,10 +110,16 @@ def test_unsafe_keys_are_refused(storage: LocalStorage, key: str) -> None:
     assert not (storage.root.parent / "escape").exists()
 
 
-def test_private_area_is_owner_only(storage: LocalStorage) -> None:
-    storage.write("_server/locks-first/x", b"", if_match=None)
-    storage.create("_server/registry-key.pem", b"secret")
-    storage.create("snapshot.json", b"{}")
-    assert (storage.root / "_server/registry-key.pem").stat().st_mode & 0o777 == 0o600
-    assert (storage.root / "_server").stat().st_mode & 0o777 == 0o700
-    assert (storage.root / "snapshot.json").stat().st_mode & 0o044 == 0o044  # world-readable
+def test_private_area_is_owner_only(tmp_path: Path) -> None:
+    both = open_folder(tmp_path / "data")
+    both.private.write("tokens/x.json", b"{}", if_match=None)
+    both.private.create("registry-key.pem", b"secret")
+    both.public.create("snapshot.json", b"{}")
+    private = tmp_path / "data" / "private"
+    assert (private / "registry-key.pem").stat().st_mode & 0o777 == 0o600
+    assert (private / "tokens" / "x.json").stat().st_mode & 0o777 == 0o600
+    assert private.stat().st_mode & 0o777 == 0o700
+    assert (private / "tokens").stat().st_mode & 0o777 == 0o700
+    public = tmp_path / "data" / "public"
+    assert (public / "snapshot.json").stat().st_mode & 0o044 == 0o044  # world-readable
+    assert not (public / "registry-key.pem").exists()

@@ -9,13 +9,19 @@ import pytest
 from phony_registry.errors import ConfigError, Forbidden, InvalidName, NotFound, Unauthorized
 from phony_registry.signing import PrivateKey
 from phony_server.keys import PublisherKeys, load_registry_key
-from phony_server.storage import LocalStorage
+from phony_server.storage import LocalStorage, RegistryStorage, open_folder
 from phony_server.tokens import TokenStore, parse_duration
 
 
 @pytest.fixture
 def storage(tmp_path: Path) -> LocalStorage:
-    return LocalStorage(tmp_path / "store")
+    """A private area (where tokens and publisher records live)."""
+    return LocalStorage(tmp_path / "store" / "private", private=True)
+
+
+@pytest.fixture
+def both(tmp_path: Path) -> RegistryStorage:
+    return open_folder(tmp_path / "store")
 
 
 def test_token_is_stored_only_as_a_hash(storage: LocalStorage) -> None:
@@ -83,29 +89,33 @@ def test_parse_duration(text: str, seconds: int) -> None:
     assert parse_duration(text) == seconds
 
 
-def test_registry_key_is_created_once_and_shared(storage: LocalStorage) -> None:
-    first = load_registry_key(storage, None)
-    again = load_registry_key(storage, None)
+def test_registry_key_is_created_once_and_shared(both: RegistryStorage) -> None:
+    first = load_registry_key(both, None)
+    again = load_registry_key(both, None)
     assert first.keyid == again.keyid
-    assert b"PUBLIC KEY" in storage.read_bytes("keys/registry.pub.pem")
+    assert b"PUBLIC KEY" in both.public.read_bytes("keys/registry.pub.pem")
+    # The private half is in the private area, never in the public tree.
+    assert b"PRIVATE KEY" in both.private.read_bytes("registry-key.pem")
+    assert both.public.stat("registry-key.pem") is None
 
 
-def test_key_file_is_created_0600(storage: LocalStorage, tmp_path: Path) -> None:
+def test_key_file_is_created_0600(both: RegistryStorage, tmp_path: Path) -> None:
     path = tmp_path / "keys" / "registry.pem"
-    key = load_registry_key(storage, path)
+    key = load_registry_key(both, path)
     assert path.stat().st_mode & 0o777 == 0o600
-    assert load_registry_key(storage, path).keyid == key.keyid
+    assert load_registry_key(both, path).keyid == key.keyid
+    assert list(both.private.list("")) == []
 
 
 def test_another_key_than_the_published_one_is_refused(
-    storage: LocalStorage, tmp_path: Path
+    both: RegistryStorage, tmp_path: Path
 ) -> None:
-    load_registry_key(storage, None)
+    load_registry_key(both, None)
     other = tmp_path / "other.pem"
     other.write_bytes(PrivateKey.generate().to_pem())
     other.chmod(0o600)
     with pytest.raises(ConfigError, match="clients pinned"):
-        load_registry_key(storage, other)
+        load_registry_key(both, other)
 
 
 def test_publisher_keys_per_namespace(storage: LocalStorage) -> None:
