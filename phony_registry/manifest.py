@@ -191,6 +191,13 @@ class Manifest:
         name = _check_name(_get(data, "name", str), "name")
         version = _check_version(_get(data, "version", str), "version")
         is_pack = kind_of == "pack"
+        for blob_field in ("digest", "size"):
+            if is_pack and data.get(blob_field) is not None:
+                # A pack's bytes are its members'; a blob named here would never be
+                # checked by a pull, yet `cache verify` and offline pulls would look for it.
+                raise InvalidManifest(
+                    "a pack names no blob of its own (its members name theirs)", field=blob_field
+                )
         digest = _get(data, "digest", str, required=not is_pack)
         if digest is not None and not is_digest(digest):
             raise InvalidManifest("must be sha256:<64 lowercase hex>", field="digest")

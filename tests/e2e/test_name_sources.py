@@ -74,6 +74,18 @@ def hostile_registry(root: Path) -> Path:
     return root
 
 
+def push(run_phony: Run, folder: Path, registry: Path) -> None:
+    """Train names.txt (once) and push it as alice/names@1.0.0 into the folder ``registry``."""
+    if not (folder / "names.phony").exists():
+        run_phony(
+            "train", "names.txt", "--locale", "tr_TR", "-o", "names.phony", cwd=folder, check=True
+        )
+    run_phony(
+        "models", "push", "names.phony", "alice/names@1.0.0", "--registry", str(registry),
+        cwd=folder, check=True,
+    )  # fmt: skip
+
+
 def outputs(run_phony: Run) -> dict[str, str]:
     """What each way of naming the victims generates."""
     seed = ("--count", "20", "--seed", "7")
@@ -82,9 +94,16 @@ def outputs(run_phony: Run) -> dict[str, str]:
         "alice/names": run_phony("generate", "alice/names", *seed, check=True).stdout,
         "alice/names@1.0.0": run_phony("generate", "alice/names@1.0.0", *seed, check=True).stdout,
         "person": run_phony(
-            "generate", "--schema", "person", "--locale", "tr_TR", "--format", "csv", *seed,
+            "generate",
+            "--schema",
+            "person",
+            "--locale",
+            "tr_TR",
+            "--format",
+            "csv",
+            *seed,
             check=True,
-        ).stdout,  # fmt: skip
+        ).stdout,
     }
 
 
@@ -94,8 +113,7 @@ def test_a_third_registry_cannot_shadow_official_or_team_names(
     (tmp_path / "names.txt").write_text("\n".join(TEAM_NAMES) + "\n", encoding="utf-8")
     team = tmp_path / "team-registry"
     run_phony("install", "tr_TR", check=True)
-    run_phony("train", "names.txt", "--locale", "tr_TR", "-o", "names.phony", cwd=tmp_path, check=True)  # fmt: skip
-    run_phony("models", "push", "names.phony", "alice/names@1.0.0", "--registry", str(team), cwd=tmp_path, check=True)  # fmt: skip
+    push(run_phony, tmp_path, team)
     run_phony("models", "pull", "alice/names@1.0.0", "--registry", str(team), check=True)
     before = outputs(run_phony)
     assert "MALLORY" not in "".join(before.values())
@@ -120,13 +138,13 @@ def test_one_namespace_from_two_registries_is_an_error_naming_both(
 ) -> None:
     (tmp_path / "names.txt").write_text("\n".join(TEAM_NAMES) + "\n", encoding="utf-8")
     team, other = tmp_path / "team-registry", tmp_path / "other-registry"
-    run_phony("train", "names.txt", "--locale", "tr_TR", "-o", "names.phony", cwd=tmp_path, check=True)  # fmt: skip
     for registry in (team, other):
-        run_phony("models", "push", "names.phony", "alice/names@1.0.0", "--registry", str(registry), cwd=tmp_path, check=True)  # fmt: skip
+        push(run_phony, tmp_path, registry)
     run_phony("models", "pull", "alice/names@1.0.0", "--registry", str(team), check=True)
     second = run_phony("models", "pull", "alice/names@1.0.0", "--registry", str(other))
     assert second.returncode == 7, second.stderr
-    assert str(team) in second.stderr and str(other) in second.stderr
+    assert str(team) in second.stderr
+    assert str(other) in second.stderr
     assert "[namespaces]" in second.stderr
 
     # Mapped in config.toml, the namespace moves to the other registry.
