@@ -1,0 +1,288 @@
+"""The Phony facade as a user calls it: fields, values, records, seeds, locale chains."""
+
+from __future__ import annotations
+
+import ast
+import csv
+import io
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from phony_registry import Phony
+from phony_registry.builtins import model_in_folder
+from phony_registry.digests import digest_bytes
+from phony_registry.errors import NotFound, UsageError
+from phony_registry.facade import _phony, _sources
+from phony_registry.format import load_model
+from phony_registry.generators import ascii_fold, column_seed
+from phony_registry.hookspecs import hookimpl
+from phony_registry.index import FileInfo, IndexEntry, Snapshot, render_index
+from phony_registry.layout import (
+    blob_path,
+    index_path,
+    manifest_path,
+    registry_key_path,
+    snapshot_path,
+    to_local,
+)
+from phony_registry.manifest import Manifest, format_time
+from phony_registry.plugins import LocaleSource, Plugins, get_plugins, load_plugins
+from phony_registry.signing import PrivateKey
+
+RunPhony = Callable[..., Any]
+
+
+def bundled(spec: str) -> Path:
+    path = model_in_folder(_sources.bundled_root(), spec)
+    assert path is not None
+    return path
+
+
+@pytest.fixture
+def de_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first-party de_DE locale pack plugin, loaded through its entry point."""
+    monkeypatch.setenv("PHONY_LOAD_PLUGINS", "phony-locale-de-de")
+    get_plugins.cache_clear()
+
+
+@pytest.mark.parametrize("locale", ["en_US", "tr_TR"])
+def test_the_declared_methods_are_the_fields_of_the_bundled_packs(locale: str) -> None:
+    # The methods written out in the class (for editors) must match discovery.
+    fake = Phony(locale, seed=1)
+    assert fake.fields() == sorted(_phony._DECLARED)
+    assert _phony._discover((locale,)) == _phony._DECLARED
+    for name in fake.fields():
+        assert callable(getattr(Phony, name)), name
+
+
+def test_same_seed_same_values_other_seed_other_values() -> None:
+    def draw(seed: int) -> list[str]:
+        fake = Phony("tr_TR", seed=seed)
+        return [fake.first_name(), fake.last_name(), fake.city(), fake.email(), fake.company()]
+
+    assert draw(42) == draw(42)
+    assert draw(42) != draw(43)
+    # Another process (another run, another hash seed) draws the same values.
+    code = (
+        "from phony_registry import Phony\n"
+        "f = Phony('tr_TR', seed=42)\n"
+        "print(repr([f.first_name(), f.last_name(), f.city(), f.email(), f.company()]))"
+    )
+    env = {**os.environ, "PYTHONHASHSEED": "123"}
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, env=env
+    ).stdout
+    assert ast.literal_eval(out) == draw(42)
+
+
+@pytest.mark.parametrize("buffer", [1, 7, 256, 5000])
+def test_the_nth_call_does_not_depend_on_the_buffer_size(buffer: int) -> None:
+    reference = Phony("tr_TR", seed=9)
+    fake = Phony("tr_TR", seed=9, buffer=buffer)
+    # 3000 calls cross several runs for every buffer size here (1, 8, 64, 512, 4096).
+    assert [fake.first_name() for _ in range(3000)] == reference.take("first_name", 3000)
+    assert [fake.email() for _ in range(600)] == reference.take("email", 600)
+    assert fake.records("address", 70) == reference.records("address", 70)
+    assert [fake.value("tr_TR/cities") for _ in range(600)] == [
+        reference.value("tr_TR/cities") for _ in range(600)
+    ]
+
+
+def test_fields_are_the_model_streams_of_their_column() -> None:
+    fake = Phony("en_US", seed=5)
+    model = load_model(bundled("en_US/first_names"))
+    assert fake.take("first_name", 100) == model.generate(100, seed=column_seed(5, "first_name"))
+
+
+def test_the_nth_first_name_last_name_email_and_name_belong_to_one_person() -> None:
+    fake = Phony("tr_TR", seed=11)
+    for _ in range(50):
+        first, last, email, name = fake.first_name(), fake.last_name(), fake.email(), fake.name()
+        assert name == f"{first} {last}"
+        assert email.startswith(f"{ascii_fold(first)}.{ascii_fold(last)}")
+        assert "@" in email
+
+
+def test_records_are_the_rows_of_phony_generate(run_phony: RunPhony) -> None:
+    result = run_phony(
+        "generate", "--schema", "person", "--locale", "tr_TR", "--seed", "42",
+        "--count", "40", "--format", "csv", check=True,
+    )  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    fake = Phony("tr_TR", seed=42)
+    assert fake.records("person", 40) == rows
+    # Field by field, the same columns.
+    again = Phony("tr_TR", seed=42)
+    assert again.take("first_name", 40) == [r["first_name"] for r in rows]
+    assert again.take("email", 40) == [r["email"] for r in rows]
+    assert again.take("city", 40) == [r["city"] for r in rows]
+    # record() continues where records() stopped.
+    more = run_phony(
+        "generate", "--schema", "person", "--locale", "tr_TR", "--seed", "42",
+        "--count", "41", "--format", "jsonl", check=True,
+    )  # fmt: skip
+    assert fake.record("person") == json.loads(more.stdout.splitlines()[-1])
+
+
+def test_value_reads_bundled_then_installed_models_as_phony_generate(run_phony: RunPhony) -> None:
+    # Nothing installed: the bundled official index serves the name.
+    before = Phony(seed=7)
+    first = [before.value("tr_TR/first_names") for _ in range(25)]
+    run_phony("install", "tr_TR", check=True)
+    printed = run_phony(
+        "generate", "tr_TR/first_names", "--seed", "7", "--count", "25", check=True
+    ).stdout.splitlines()
+    assert first == printed
+    # Installed: the cache answers through the phony_resolve_model hook.
+    after = Phony(seed=7)
+    assert [after.value("tr_TR/first_names@^1") for _ in range(25)] == printed
+
+
+def test_value_of_a_pulled_community_model_and_of_a_file(
+    tmp_path: Path, run_phony: RunPhony
+) -> None:
+    names = tmp_path / "names.txt"
+    names.write_text("\n".join(["deniz", "umut", "ece", "ada", "ilker", "nur", "can"]) + "\n")
+    model = tmp_path / "names.phony"
+    registry = tmp_path / "team-registry"
+    run_phony("train", str(names), "-o", str(model), check=True)
+    run_phony("models", "push", str(model), "alice/names@1.0.0", "--registry", str(registry),
+              check=True)  # fmt: skip
+    fake = Phony(seed=3)
+    with pytest.raises(NotFound, match="phony models pull alice/names@\\^1"):
+        fake.value("alice/names@^1")
+    run_phony("models", "pull", "alice/names@^1", "--registry", str(registry), check=True)
+    printed = run_phony(
+        "generate", "alice/names", "--seed", "3", "--count", "15", check=True
+    ).stdout.splitlines()
+    assert [fake.value("alice/names@^1") for _ in range(15)] == printed
+    from_file = Phony(seed=3)
+    assert [from_file.value(str(model)) for _ in range(15)] == printed
+
+
+@pytest.mark.usefixtures("de_plugin")
+def test_a_plugin_locale_adds_its_fields_and_a_chain_falls_back() -> None:
+    de = Phony("de_DE", seed=4)
+    assert {"first_name", "last_name", "city", "street", "name"} <= set(dir(de))
+    assert "company" not in de.fields()  # the de_DE pack has no companies model
+    model = load_model(model_in_folder(get_plugins().locales["de_DE"].path, "de_DE/first_names"))
+    assert de.take("first_name", 30) == model.generate(30, seed=column_seed(4, "first_name"))
+    with pytest.raises(NotFound, match=r"de_DE has no model 'companies'.*\['de_DE', 'en_US'\]"):
+        de.company()
+    chain = Phony(["de_DE", "en_US"], seed=4)
+    assert "company" in chain.fields()
+    assert chain.take("first_name", 30) == Phony("de_DE", seed=4).take("first_name", 30)
+    assert chain.take("company", 30) == Phony("en_US", seed=4).take("company", 30)
+    assert Phony("de-DE,en_US", seed=4).locales == ("de_DE", "en_US")
+
+
+def test_without_the_plugin_de_de_has_no_fields() -> None:
+    de = Phony("de_DE", seed=4)
+    assert de.fields() == []
+    with pytest.raises(NotFound, match="de_DE has no model 'first_names'"):
+        de.first_name()
+
+
+def _pack_with_a_new_model(tmp_path: Path) -> Path:
+    """A signed static registry folder of fr_FR with one model, ``dog_names``, as plugins ship."""
+    import phony_locale_de_de
+
+    source = phony_locale_de_de.REGISTRY
+    line = json.loads((source / "index" / "de_de" / "cities.jsonl").read_text())
+    blob = to_local(source, blob_path(line["digest"])).read_bytes()
+    key = PrivateKey.generate()
+    manifest = Manifest.model(
+        "fr_FR/dog_names", "1.0.0", digest=digest_bytes(blob), size=len(blob),
+        format_version=line["format_version"], kind="dog_name", locale="fr_FR",
+    ).signed(key)  # fmt: skip
+    files = {
+        blob_path(manifest.digest or ""): blob,
+        manifest_path(manifest.name, "1.0.0"): manifest.to_bytes(),
+        index_path(manifest.name): render_index([IndexEntry.for_manifest(manifest)]),
+        registry_key_path(): key.public_key.to_pem(),
+    }
+    now = datetime.now(UTC)
+    snapshot = Snapshot(
+        version=1,
+        created=format_time(now),
+        expires=format_time(now + timedelta(days=30)),
+        files={index_path(manifest.name): FileInfo.of(files[index_path(manifest.name)])},
+    ).signed(key)
+    files[snapshot_path()] = snapshot.to_bytes()
+    folder = tmp_path / "fr-pack"
+    for path, data in files.items():
+        target = to_local(folder, path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(data)
+    return folder
+
+
+def test_fields_are_discovered_from_what_plugins_register(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = _pack_with_a_new_model(tmp_path)
+
+    class DogPack:
+        @hookimpl
+        def phony_register_locales(self, register: Callable[[LocaleSource], None]) -> None:
+            register(LocaleSource("fr_FR", folder))
+
+    plugins: Plugins = load_plugins(extra={"dog-pack": DogPack()})
+    monkeypatch.setattr("phony_registry.plugins.get_plugins", lambda: plugins)
+    fake = Phony("fr_FR", seed=8)
+    assert fake.fields() == ["dog_name"]
+    assert "dog_name" in dir(fake)
+    model = load_model(model_in_folder(folder, "fr_FR/dog_names"))
+    expected = model.generate(5, seed=column_seed(8, "dog_name"))
+    assert [fake.dog_name() for _ in range(5)] == expected
+    assert fake.dog_name is fake.__dict__["dog_name"]  # later calls skip __getattr__
+
+
+def test_unknown_attributes_and_bad_arguments_are_clear() -> None:
+    fake = Phony("tr_TR", seed=1)
+    with pytest.raises(AttributeError, match=r"has no field 'shoe_size'.*first_name"):
+        fake.shoe_size()  # type: ignore[operator]
+    assert not hasattr(fake, "shoe_size")
+    assert repr(fake) == "<Phony tr_TR seed=1>"
+    with pytest.raises(UsageError, match="not a locale"):
+        Phony("turkish")
+    with pytest.raises(UsageError, match="seed must be"):
+        Phony("tr_TR", seed=-1)
+    with pytest.raises(UsageError, match="buffer"):
+        Phony("tr_TR", buffer=0)
+    with pytest.raises(UsageError, match="ready schemas: address, company, person"):
+        fake.record("spaceship")
+    with pytest.raises(NotFound, match="alice/missing"):
+        fake.value("alice/missing@^1")
+
+
+def test_seed_instance_and_random_seeds() -> None:
+    fake = Phony("en_US", seed=3)
+    first = [fake.first_name() for _ in range(5)]
+    fake.seed_instance(3)
+    assert [fake.first_name() for _ in range(5)] == first
+    assert Phony("en_US").seed != Phony("en_US").seed  # seed=None picks one, kept in .seed
+    unseeded = Phony("en_US")
+    replay = Phony("en_US", seed=unseeded.seed)
+    assert unseeded.take("city", 10) == replay.take("city", 10)
+
+
+def test_a_schema_file_is_a_record_source(tmp_path: Path) -> None:
+    schema = tmp_path / "user.toml"
+    schema.write_text(
+        '[columns.given]\ntype = "ngram"\nmodel = "first_names"\n\n'
+        '[columns.family]\ntype = "ngram"\nmodel = "tr_TR/last_names"\n\n'
+        '[columns.age]\ntype = "integer"\nmin = 18\nmax = 90\n'
+    )
+    rows = Phony(["en_US"], seed=2).records(str(schema), 20)
+    assert [list(r) for r in rows] == [["given", "family", "age"]] * 20
+    assert all(18 <= int(r["age"]) <= 90 for r in rows)
+    assert rows == Phony("en_US", seed=2).records(str(schema), 20)
