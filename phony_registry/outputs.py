@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import BinaryIO, ClassVar, Protocol
 
-from phony_registry.errors import UsageError
+from phony_registry.errors import GenerationError, UsageError
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "CSV",
@@ -105,11 +105,38 @@ class _TextWriter:
         check_options("txt", options, self.OPTIONS)
         self._stream = stream
         self._sep = options.get("separator", "\t")
+        self._written = 0
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
-        self._stream.write(_rows(columns, self._sep).encode("utf-8") + b"\n")
+        data = _rows(columns, self._sep).encode("utf-8")
+        rows = len(columns[0])
+        # One row per line, so a value may hold no line break (and, with more
+        # than one column, no separator): counted at C speed, searched only
+        # when a count is off.
+        breaks = _count_bytes(data, 10) != rows - 1 or b"\r" in data
+        seps = len(columns) > 1 and len(self._sep) == 1 and self._sep.isascii()
+        if breaks or (seps and _count_bytes(data, ord(self._sep)) != rows * (len(columns) - 1)):
+            self._refuse(columns)
+        self._stream.write(data + b"\n")
+        self._written += rows
+
+    def _refuse(self, columns: Sequence[Sequence[str]]) -> None:
+        for row in range(len(columns[0])):
+            for column in columns:
+                value = column[row]
+                line = self._written + row + 1
+                if "\n" in value or "\r" in value:
+                    raise GenerationError(
+                        f"the value for line {line} ({value[:30]!r}) holds a line break, which "
+                        "the txt format cannot (one row per line): use --format csv or jsonl"
+                    )
+                if len(columns) > 1 and self._sep in value:
+                    raise GenerationError(
+                        f"the value for line {line} ({value[:30]!r}) holds the column separator "
+                        f"{self._sep!r}: use --format csv or jsonl, or --option separator=..."
+                    )
 
     def close(self) -> None:
         return None

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-__all__ = ["echo_json", "echo_table", "human_size", "short_digest"]
+__all__ = ["echo_json", "echo_table", "human_size", "plural", "short_digest"]
 
 
 def echo_json(value: Any) -> None:
@@ -39,3 +39,8 @@ def human_size(size: int | None) -> str:
 def short_digest(digest: str | None) -> str:
     """``sha256:abcdef...`` -> ``sha256:abcdef012345``."""
     return digest[:19] if digest else "-"
+
+
+def plural(count: int, word: str, words: str | None = None) -> str:
+    """``1 value``, ``2 values``, ``1,000 values``."""
+    return f"{count:,} {word if count == 1 else (words or word + 's')}"

@@ -28,7 +28,7 @@ def model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
     source = tmp_path / "names.txt"
     source.write_text(NAMES)
     target = tmp_path / "names.phony"
-    assert main(["train", str(source), "-o", str(target)]) == 0
+    assert main(["train", str(source), "--order", "3", "-o", str(target)]) == 0
     capsys.readouterr()
     return target
 
@@ -290,7 +290,7 @@ def test_train_and_migrate_write_through_the_same_rules(
     out.chmod(0o640)
     link = tmp_path / "link.phony"
     link.symlink_to(out)
-    assert main(["train", str(source), "-o", str(link)]) == 0
+    assert main(["train", str(source), "--order", "3", "-o", str(link)]) == 0
     assert link.is_symlink()
     assert stat.S_IMODE(out.stat().st_mode) == 0o640
     assert out.read_bytes()[:2] == b"\x1f\x8b"
