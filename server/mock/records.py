@@ -50,6 +50,8 @@ class Field:
 def _kind(column_type: str, args: Mapping[str, Any]) -> str:
     if column_type == "integer" or (column_type == "sequence" and "format" not in args):
         return "integer"
+    if column_type == "reference":  # phony sync's keys of another table's rows
+        return "integer"
     if column_type == "number":
         return "integer" if args.get("decimals", 2) == 0 else "number"
     return "string"
@@ -104,7 +106,8 @@ class Collection:
             if column.type == "date" and "format" not in column.args:
                 start = str(column.args.get("start", ""))
                 fmt = "date" if len(start) == 10 else "date-time"
-            fields.append(Field(name, kind, column.type, choices, None, fmt))
+            table = column.args.get("table") if column.type == "reference" else None
+            fields.append(Field(name, kind, column.type, choices, table, fmt))
         self.fields = fields
         self._converters = [_converter(f.kind) for f in fields if f.column_type != "id"]
 
@@ -181,7 +184,8 @@ def link_references(collections: Mapping[str, Collection]) -> None:
     """Mark fields that hold another collection's ids, by json-server's naming convention.
 
     ``user_id`` or ``userId`` (an integer column) refers to the collection
-    ``users``; ``person_id`` to ``people``. Such fields give nested routes
+    ``users``; ``person_id`` to ``people``; a ``reference`` column to the
+    collection its ``table`` names. Such fields give nested routes
     (``/users/1/posts``), ``_embed=posts`` and ``_expand=user``.
     """
     from phony_server.mock.sources import plural
@@ -191,7 +195,11 @@ def link_references(collections: Mapping[str, Collection]) -> None:
         for f in collection.fields:
             match = _REFERENCE.fullmatch(f.name)
             target = plural(match["stem"]) if match and f.kind == "integer" else None
-            if target in collections and f.name != "id":
-                f = Field(f.name, f.kind, f.column_type, f.choices, target, f.format)
+            if f.column_type == "reference" and isinstance(f.references, str):
+                # type = "reference", table = "users" (or "user"): that collection
+                named = f.references
+                target = named if named in collections else plural(named)
+            linked_to = target if target in collections and f.name != "id" else None
+            f = Field(f.name, f.kind, f.column_type, f.choices, linked_to, f.format)
             linked.append(f)
         collection.fields = linked

@@ -1,9 +1,9 @@
 """Where a mock's collections come from: ready schemas, TOML schema files, folders of them.
 
-``phony mock start person users=schemas/user.toml schemas/`` gives one
+``phony mock start person users=schemas/user.toml:50 schemas/`` gives one
 collection per schema. A collection is named after its schema, in the plural
 (``person`` -> ``people``, ``company`` -> ``companies``), or as ``NAME=SCHEMA``
-says. Model names in a schema resolve as they do for ``phony generate``: a
+says; a ``:COUNT`` suffix gives its number of records (else ``--count``). Model names in a schema resolve as they do for ``phony generate``: a
 path, or a name looked up through the ``phony_resolve_model`` hook (locale
 packs of plugins, then the local cache); an official model
 (``en_US/first_names``, or a role such as ``first_names`` in a ready schema
@@ -81,6 +81,12 @@ def singular(word: str) -> str:
     return word
 
 
+def _collection_name(stem: str) -> str:
+    """A schema's collection: ``person`` -> ``people``; ``users`` stays ``users``."""
+    word = stem.lower()
+    return word if singular(word) != word else plural(word)
+
+
 def _schemas_dir() -> Path:
     import phony_index
 
@@ -118,6 +124,10 @@ def schema_sources(
         name, sep, target = spec.partition("=")
         if not sep:
             name, target = "", spec
+        own_count = count
+        head, colon, tail = target.rpartition(":")
+        if colon and tail.isdigit() and head:
+            target, own_count = head, int(tail)
         path = Path(target).expanduser()
         if path.is_dir():
             if name:
@@ -126,7 +136,8 @@ def schema_sources(
             if not files:
                 raise UsageError(f"{target}: no .toml schema in this folder")
             sources.extend(
-                SchemaSource(plural(f.stem.lower()), str(f.resolve()), locale, count) for f in files
+                SchemaSource(_collection_name(f.stem), str(f.resolve()), locale, own_count)
+                for f in files
             )
             continue
         if path.is_file():
@@ -139,7 +150,7 @@ def schema_sources(
         else:
             ready = ", ".join(ready_schema_names())
             raise UsageError(f"no schema file or ready schema {target!r} (ready schemas: {ready})")
-        sources.append(SchemaSource(name or plural(stem), schema, locale, count))
+        sources.append(SchemaSource(name or _collection_name(stem), schema, locale, own_count))
     seen: set[str] = set()
     for source in sources:
         if not _NAME.fullmatch(source.name) or source.name.startswith("__"):
