@@ -1,0 +1,125 @@
+"""The pytest plugin, as its users meet it: a sample test file run by a real pytest."""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+
+import numpy  # noqa: F401 - see below
+import pytest
+
+import phony_registry.format  # see below
+import phony_registry.schema  # noqa: F401 - see below
+from phony_registry.integrations.pytest_plugin import seed_for
+
+pytest_plugins = ["pytester"]
+
+# pytester runs pytest in this process and, after each run, forgets the modules
+# the run imported; numpy cannot be imported twice in one process, so what the
+# sample tests load (numpy through the model and schema modules) is loaded here.
+
+SAMPLE = """
+import pytest
+
+
+def test_person(phony):
+    print(f"SEEN {phony.seed} {phony.first_name()} {phony.email()}")
+
+
+def test_other(phony):
+    print(f"SEEN {phony.seed} {phony.first_name()} {phony.email()}")
+
+
+@pytest.mark.phony("tr_TR")
+def test_turkish(phony):
+    assert phony.locales == ("tr_TR",)
+    print(f"SEEN {phony.seed} {phony.first_name()} {phony.city()}")
+
+
+@pytest.mark.phony(["de_DE", "en_US"], seed=5)
+def test_chain_and_fixed_seed(phony):
+    assert phony.locales == ("de_DE", "en_US")
+    assert phony.seed == 5
+
+
+def test_fails(phony):
+    name = phony.first_name()
+    assert name == "no one", f"DREW {name}"
+"""
+
+
+def _seen(output: str) -> dict[str, str]:
+    """``SEEN seed values`` lines printed by the sample tests, by seed."""
+    return {m.group(1): m.group(2) for m in re.finditer(r"SEEN (\d+) (.*)$", output, re.MULTILINE)}
+
+
+def _drew(output: str) -> str:
+    found = re.search(r"DREW (\S+)", output)
+    assert found is not None, output
+    return found.group(1)
+
+
+def test_the_fixture_in_a_real_pytest_run(pytester: pytest.Pytester) -> None:
+    path = pytester.makepyfile(test_sample=SAMPLE)
+    result = pytester.runpytest("-s", "--strict-markers", "-W", "error", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=4, failed=1)
+    output = result.stdout.str()
+
+    # Each test its own seed, derived from its node id.
+    seeds = {int(seed) for seed in _seen(output)}
+    names = ("test_person", "test_other", "test_turkish")
+    assert seeds == {seed_for(f"{path.name}::{name}") for name in names}
+
+    # The failing test's report says its seed and how to replay it.
+    failing = f"{path.name}::test_fails"
+    seed = seed_for(failing)
+    assert re.search(r"-+ phony -+", output), output
+    assert f"seed {seed}, locale en_US" in output
+    assert f"replay: pytest '{failing}' --phony-seed={seed}" in output
+    drawn = _drew(output)
+
+    # The same values on the next run, and when the failure is replayed alone.
+    again = pytester.runpytest("-s", "-p", "no:cacheprovider")
+    assert _seen(again.stdout.str()) == _seen(output)
+    replay = pytester.runpytest(failing, f"--phony-seed={seed}", "-p", "no:cacheprovider")
+    replay.assert_outcomes(failed=1)
+    assert _drew(replay.stdout.str()) == drawn
+
+
+def test_a_passing_test_gets_no_phony_section(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile("def test_ok(phony):\n    assert phony.first_name()\n")
+    result = pytester.runpytest("-rA", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1)
+    assert "replay:" not in result.stdout.str()
+
+
+def test_options_set_the_seed_and_locale_of_every_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(
+        "def test_a(phony):\n    print('SEEN', phony.seed, ','.join(phony.locales))\n"
+        "def test_b(phony):\n    print('SEEN', phony.seed, ','.join(phony.locales))\n"
+    )
+    result = pytester.runpytest("-s", "--phony-seed=77", "--phony-locale=tr_TR,en_US")
+    result.assert_outcomes(passed=2)
+    assert result.stdout.str().count("SEEN 77 tr_TR,en_US") == 2
+    pytester.makeini("[pytest]\nphony_locale = tr_TR\n")
+    result = pytester.runpytest("-s")
+    assert result.stdout.str().count(" tr_TR\n") == 2
+
+
+def test_loading_the_plugin_imports_neither_numpy_nor_the_facade() -> None:
+    code = (
+        "import sys, phony_registry.integrations.pytest_plugin\n"
+        "print(sorted(m for m in ('numpy', 'phony_registry.facade') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "[]"
+
+
+def test_the_plugin_is_installed_through_pytest11() -> None:
+    from importlib.metadata import entry_points
+
+    found = {ep.name: ep.value for ep in entry_points(group="pytest11")}
+    assert found.get("phony") == "phony_registry.integrations.pytest_plugin"
