@@ -23,8 +23,10 @@ that says so, rather than hold a request for minutes.
 from __future__ import annotations
 
 import heapq
+import operator
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 from urllib.parse import urlencode
 
@@ -185,24 +187,36 @@ def _filter_key(name: str, collection: Collection) -> tuple[str, str]:
 # --- matching ---------------------------------------------------------------------
 
 
+def _starts(needle: str, value: str) -> bool:
+    return value.startswith(needle)
+
+
+def _ends(needle: str, value: str) -> bool:
+    return value.endswith(needle)
+
+
+def _contains(needle: str, value: str) -> bool:
+    return needle in value
+
+
 def _matcher(f: Field, op: str, values: list[str]) -> Callable[[Any], bool]:
     numeric = f.kind != "string"
     if op in ("like", "starts", "ends"):
-        tests = []
+        tests: list[Callable[[str], bool]] = []
         for value in values:
             needle = value.casefold()
             if op == "starts" or (op == "like" and needle.startswith("^")):
                 needle = needle.removeprefix("^")
                 if needle.endswith("$") and op == "like":
                     exact = needle[:-1]
-                    tests.append(lambda v, n=exact: v == n)
+                    tests.append(partial(operator.eq, exact))
                 else:
-                    tests.append(lambda v, n=needle: v.startswith(n))
+                    tests.append(partial(_starts, needle))
             elif op == "ends" or (op == "like" and needle.endswith("$")):
                 needle = needle.removesuffix("$")
-                tests.append(lambda v, n=needle: v.endswith(n))
+                tests.append(partial(_ends, needle))
             else:
-                tests.append(lambda v, n=needle: n in v)
+                tests.append(partial(_contains, needle))
         return lambda v: v is not None and any(t(str(v).casefold()) for t in tests)
     wanted: list[Any] = [float(v) for v in values] if numeric else list(values)
     if op == "eq":

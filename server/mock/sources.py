@@ -3,12 +3,14 @@
 ``phony mock start person users=schemas/user.toml:50 schemas/`` gives one
 collection per schema. A collection is named after its schema, in the plural
 (``person`` -> ``people``, ``company`` -> ``companies``), or as ``NAME=SCHEMA``
-says; a ``:COUNT`` suffix gives its number of records (else ``--count``). Model names in a schema resolve as they do for ``phony generate``: a
-path, or a name looked up through the ``phony_resolve_model`` hook (locale
-packs of plugins, then the local cache); an official model
-(``en_US/first_names``, or a role such as ``first_names`` in a ready schema
-under ``--locale``) not found there is read from the official index bundled
-with phony, checking its digest, with no network and nothing installed.
+says; a ``:COUNT`` suffix gives its number of records (else ``--count``).
+
+Model names in a schema resolve as they do for ``phony generate``: a path,
+or a name looked up through the ``phony_resolve_model`` hook (locale packs
+of plugins, then the local cache); an official model (``en_US/first_names``,
+or a role such as ``first_names`` in a ready schema under ``--locale``) not
+found there is read from the official index bundled with phony, checking its
+digest, with no network and nothing installed.
 """
 
 from __future__ import annotations

@@ -238,7 +238,11 @@ class Overlay:
             if not isinstance(body, dict):
                 raise ValidationError("expected an object", where)
             next_id = body.get("next_id")
-            if not _is_int(next_id) or next_id < self._first_ids[name]:
+            if (
+                not isinstance(next_id, int)
+                or isinstance(next_id, bool)
+                or (next_id < self._first_ids[name])
+            ):
                 raise ValidationError(
                     f"expected an id >= {self._first_ids[name]}", f"{where}.next_id"
                 )

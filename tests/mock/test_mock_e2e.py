@@ -123,7 +123,8 @@ def test_filters_sorting_and_search(blog: MockServer) -> None:
 
 def test_typed_values_and_a_bad_query_is_a_400(blog: MockServer) -> None:
     post = httpx.get(f"{blog.url}/posts/1").json()
-    assert isinstance(post["user_id"], int) and isinstance(post["likes"], int)
+    assert isinstance(post["user_id"], int)
+    assert isinstance(post["likes"], int)
     assert isinstance(post["score"], float)
     assert post["title"] == f"Notes from {post['city']}"
     bad = httpx.get(f"{blog.url}/users", params={"nickname": "x"})
@@ -176,9 +177,12 @@ def test_writes_validation_and_reset(start_mock: StartMock, blog_schemas: Path) 
     assert httpx.delete(f"{url}/users/4").status_code == 200
     assert httpx.get(f"{url}/users/4").status_code == 404
     ids = [u["id"] for u in httpx.get(f"{url}/users", params={"_limit": 100}).json()]
-    assert 4 not in ids and ids[-1] == 31 and len(ids) == 30
+    assert 4 not in ids
+    assert ids[-1] == 31
+    assert len(ids) == 30
     aged = httpx.get(f"{url}/users", params={"age": 77}).json()
-    assert {**original, "age": 77} in aged and all(u["age"] == 77 for u in aged)
+    assert {**original, "age": 77} in aged
+    assert all(u["age"] == 77 for u in aged)
 
     cases = [
         ({**new, "age": "36"}, "age", "expected an integer"),
@@ -197,7 +201,8 @@ def test_writes_validation_and_reset(start_mock: StartMock, blog_schemas: Path) 
         f"{url}/posts",
         json={"user_id": 99, "title": "t", "city": "c", "likes": 1, "score": 1.5},
     )
-    assert bad_ref.status_code == 422 and bad_ref.json()["field"] == "user_id"
+    assert bad_ref.status_code == 422
+    assert bad_ref.json()["field"] == "user_id"
     assert httpx.patch(f"{url}/users/2", json={"id": 5}).status_code == 422
     assert httpx.post(f"{url}/users", content=b"{not json").status_code == 400
 
@@ -240,7 +245,8 @@ def test_the_sqlite_overlay_survives_a_restart(
     )  # fmt: skip
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: --state sqlite:")
-    assert "seed 4242" in refused.stderr and "Traceback" not in refused.stderr
+    assert "seed 4242" in refused.stderr
+    assert "Traceback" not in refused.stderr
 
 
 def test_same_records_across_restarts_and_worker_counts(
