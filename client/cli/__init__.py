@@ -39,6 +39,7 @@ COMMANDS: dict[str, str] = {
     "plugins": "phony_client.cli.plugins:plugins",
     "formats": "phony_client.cli.plugins:formats",
     "generators": "phony_client.cli.plugins:generators",
+    "sync": "phony_client.cli.sync:sync",
 }
 
 
@@ -57,7 +58,7 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name in self.commands:
-            return self.commands[cmd_name]
+            return _full_short_help(self.commands[cmd_name])
         target = self.lazy.get(cmd_name)
         if target is not None and self._importable(cmd_name):
             module_name, attr = target.split(":")

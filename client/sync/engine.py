@@ -1,0 +1,372 @@
+"""Generate a plan's tables: phony's schema engine, plus what a database asks for.
+
+Each table is a phony schema (:func:`phony_registry.schema.generate_table`)
+seeded with ``(seed, table)``, so row *i* of a table depends on the seed,
+the table and *i* only: the same in a file, a database or the mock API, and
+whatever ``--jobs`` says. On top of the schema's values this module:
+
+- draws NULLs at each column's measured ratio (its own stream);
+- cuts text to the column's length;
+- makes UNIQUE columns unique with a counter-based redraw (``ali.kaya`` ->
+  ``ali.kaya2``, a reference -> the next parent row), which always ends:
+  never a retry cap;
+- turns a reference's row numbers into the parent's keys;
+- keeps apart the foreign keys that close a cycle, loaded in a second pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from phony_client.sync.plan import ColumnPlan, Plan, TablePlan
+from phony_registry.errors import GenerationError, ValidationError
+from phony_registry.generators import ColumnStream, column_seed
+from phony_registry.schema import DEFAULT_BATCH_SIZE, Schema, generate_table, parse_schema
+
+__all__ = ["Batch", "TableRun", "load_order", "prepare", "table_seed"]
+
+#: Column-major values of the written columns; None is NULL.
+Batch = list[list[str | None]]
+
+_TEXT_TYPES = ("ngram", "template", "email")
+
+
+def table_seed(seed: int, table: str) -> int:
+    """The seed of one table's schema: derived from the sync seed and the table name."""
+    return column_seed(seed, f"phony-sync-table\0{table}")
+
+
+@dataclass
+class TableRun:
+    """One table ready to generate: its schema, row count and second-pass columns."""
+
+    table: TablePlan
+    rows: int
+    schema: Schema
+    #: Reference columns whose generator gives parent row numbers to map to keys.
+    mapped: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Foreign-key columns that close a cycle: NULL in the load, set in the second pass.
+    deferred: list[str] = field(default_factory=list)
+    #: Arithmetic references: column -> (start, step, parent rows) for a unique redraw.
+    arithmetic: dict[str, tuple[int, int, int]] = field(default_factory=dict)
+    #: Values already in the target (``--append``), per unique constraint.
+    existing: dict[tuple[str, ...], set[tuple[Any, ...]]] = field(default_factory=dict)
+    #: Columns other tables read through a mapped reference: kept while generating.
+    keep: list[str] = field(default_factory=list)
+    #: Seed the table with the sync's seed itself (schema files), not one derived per table.
+    raw_seed: bool = False
+
+
+def load_order(plan: Plan, names: Sequence[str]) -> tuple[list[list[str]], set[tuple[str, str]]]:
+    """Units of tables to load in order (a unit is a table, or the tables of one FK cycle),
+    and the (table, column) foreign keys deferred to a second pass to break the cycles.
+
+    A cycle must pass through a nullable key; otherwise a ValidationError says which.
+    """
+    selected = set(names)
+    edges = {
+        n: {fk.table for fk in plan.tables[n].foreign_keys if fk.table in selected} for n in names
+    }
+    components = _strongly_connected(list(names), edges)
+    deferred: set[tuple[str, str]] = set()
+    for component in components:
+        members = set(component)
+        if len(component) == 1 and component[0] not in edges[component[0]]:
+            continue
+        for name in component:
+            for fk in plan.tables[name].foreign_keys:
+                if fk.table not in members:
+                    continue
+                columns = [plan.tables[name].column(c) for c in fk.columns]
+                if all(c.nullable for c in columns):
+                    deferred.update((name, c.name) for c in columns)
+        remaining = {
+            n: {
+                fk.table
+                for fk in plan.tables[n].foreign_keys
+                if fk.table in members and (n, fk.columns[0]) not in deferred
+            }
+            for n in component
+        }
+        if len(_strongly_connected(component, remaining)) < len(component) or any(
+            n in remaining[n] for n in component
+        ):
+            raise ValidationError(
+                f"tables {', '.join(sorted(component))} reference each other through NOT NULL "
+                "foreign keys only: one of the keys must be nullable to load them",
+                field=f"tables.{component[0]}.foreign_keys",
+            )
+    return components, deferred
+
+
+def _strongly_connected(names: list[str], edges: Mapping[str, set[str]]) -> list[list[str]]:
+    """Tarjan's components, parents before children (edges point child -> parent)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    out: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in sorted(edges.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            out.append(sorted(component, key=names.index))
+
+    for name in names:
+        if name not in index:
+            visit(name)
+    return out
+
+
+def prepare(
+    plan: Plan,
+    names: Sequence[str],
+    *,
+    scale: float = 1.0,
+    starts: Mapping[str, int] | None = None,
+    deferred: set[tuple[str, str]] | None = None,
+) -> dict[str, TableRun]:
+    """Build each selected table's schema, with references sized to their parents.
+
+    ``starts`` gives a table's first key when appending (the key after the
+    target's largest); a table outside ``names`` keeps its plan's row count
+    as the range its children draw from.
+    """
+    starts = starts or {}
+    rows = {n: _scaled(t.rows, scale) if n in names else t.rows for n, t in plan.tables.items()}
+    runs: dict[str, TableRun] = {}
+    keep: dict[str, set[str]] = {n: set() for n in plan.tables}
+    for name in names:
+        table = plan.tables[name]
+        columns: dict[str, Any] = {}
+        mapped: dict[str, tuple[str, str]] = {}
+        arithmetic: dict[str, tuple[int, int, int]] = {}
+        for column in table.columns:
+            spec = dict(column.generate)
+            kind = spec.get("type")
+            if kind == "sequence" and name in starts and column.name in table.primary_key:
+                spec["start"] = starts[name]
+            if kind == "reference":
+                parent_name = str(spec.get("table"))
+                parent = plan.tables.get(parent_name)
+                if parent is None:
+                    raise ValidationError(
+                        f"references unknown table {parent_name!r}",
+                        field=f"tables.{name}.columns.{column.name}.generate.table",
+                    )
+                key = parent.column(str(spec.get("column", "id")))
+                if rows[parent_name] < 1 and rows[name] and column.null_ratio < 1:
+                    raise ValidationError(
+                        f"references {parent_name}, which gets no rows",
+                        field=f"tables.{name}.columns.{column.name}",
+                    )
+                spec["rows"] = max(rows[parent_name], 1)
+                if key.generate.get("type") == "sequence" and "format" not in key.generate:
+                    step = int(key.generate.get("step", 1))
+                    start = starts.get(parent_name, int(key.generate.get("start", 1)))
+                    spec["start"], spec["step"] = start, step
+                    arithmetic[column.name] = (start, step, spec["rows"])
+                else:
+                    spec["start"], spec["step"] = 0, 1
+                    mapped[column.name] = (parent_name, key.name)
+                    keep[parent_name].add(key.name)
+            columns[column.name] = spec
+        try:
+            schema = parse_schema({"columns": columns}, base_dir=plan.base_dir)
+        except ValidationError as exc:
+            raise ValidationError(exc.reason, field=f"tables.{name}.{exc.field}") from None
+        runs[name] = TableRun(
+            table,
+            rows[name],
+            schema,
+            mapped,
+            sorted(c for t, c in (deferred or set()) if t == name),
+            arithmetic,
+            raw_seed=plan.raw_seed,
+        )
+    for name, run in runs.items():
+        run.keep = sorted(keep[name])
+        missing = [t for t, _ in run.mapped.values() if t not in runs]
+        if missing:
+            raise ValidationError(
+                f"references {missing[0]}, whose keys are generated: sync it too (--tables)",
+                field=f"tables.{name}",
+            )
+    return runs
+
+
+def _scaled(rows: int, scale: float) -> int:
+    return max(round(rows * scale), 1 if rows else 0)
+
+
+class _Unique:
+    """One UNIQUE constraint: the values used so far and a counter per collided value."""
+
+    def __init__(self, columns: tuple[int, ...], existing: set[tuple[Any, ...]]) -> None:
+        self.columns = columns
+        self.seen: set[tuple[Any, ...]] = set(existing)
+        self.counters: dict[tuple[Any, ...], int] = {}
+
+
+def generate(
+    run: TableRun,
+    seed: int,
+    parent_keys: Mapping[tuple[str, str], Sequence[str]],
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+) -> Iterator[tuple[Batch, dict[str, list[str | None]]]]:
+    """Yield the table's batches (written columns, in table order) and the kept columns.
+
+    ``parent_keys`` holds the keys of parent tables that mapped references
+    read: (table, column) -> the column's values, row by row.
+    """
+    table = run.table
+    names = run.schema.names
+    written = [c.name for c in table.written]
+    position = {n: i for i, n in enumerate(names)}
+    plans = {c.name: c for c in table.columns}
+    seed_of_table = seed if run.raw_seed else table_seed(seed, table.name)
+    null_streams = {
+        c.name: (ColumnStream(column_seed(seed_of_table, f"{c.name}\0null"), run.rows), c)
+        for c in table.written
+        if c.nullable and c.null_ratio > 0
+    }
+    uniques = [
+        _Unique(tuple(written.index(c) for c in cols), run.existing.get(tuple(cols), set()))
+        for cols in _unique_sets(table)
+    ]
+    for values in generate_table(run.schema, run.rows, seed_of_table, batch_size=batch_size):
+        out: Batch = [list(values[position[n]]) for n in written]
+        for name, (parent, key) in run.mapped.items():
+            keys = parent_keys[(parent, key)]
+            col = out[written.index(name)]
+            out[written.index(name)] = [keys[int(v)] if v is not None else None for v in col]
+        for name, (stream, column) in null_streams.items():
+            _draw_nulls(out[written.index(name)], stream, column)
+        for i, name in enumerate(written):
+            limit = plans[name].max_length
+            if limit is not None:
+                out[i] = [v[:limit] if v is not None and len(v) > limit else v for v in out[i]]
+        for unique in uniques:
+            _make_unique(out, unique, [plans[written[i]] for i in unique.columns], run)
+        kept = {n: list(out[written.index(n)]) for n in run.keep}
+        yield out, kept
+
+
+def _unique_sets(table: TablePlan) -> list[list[str]]:
+    """UNIQUE constraints and the primary key, minus those unique by construction."""
+    found: list[list[str]] = []
+    for cols in [table.primary_key, *table.unique]:
+        if not cols or cols in found:
+            continue
+        if len(cols) == 1:
+            spec = table.column(cols[0]).generate
+            kind = spec.get("type")
+            if kind == "uuid" or (kind == "sequence" and spec.get("step", 1) != 0):
+                continue
+            if kind == "reference" and spec.get("unique"):
+                continue
+        found.append(cols)
+    return found
+
+
+def _draw_nulls(values: list[str | None], stream: ColumnStream, column: ColumnPlan) -> None:
+    import numpy as np
+
+    threshold = int(column.null_ratio * 2**32)
+    draws = stream.below(len(values), 2**32)
+    stream.offset += len(values)
+    for i in np.flatnonzero(draws < np.uint64(threshold)).tolist():
+        values[i] = None
+
+
+def _make_unique(out: Batch, unique: _Unique, columns: list[ColumnPlan], run: TableRun) -> None:
+    """Redraw repeats of ``unique``'s columns: the last redrawable column gets a counter."""
+    cols = unique.columns
+    seen, counters = unique.seen, unique.counters
+    n = len(out[0]) if out else 0
+    for row in range(n):
+        key = tuple(out[c][row] for c in cols)
+        if None in key:  # NULLs never collide in SQL
+            continue
+        if key not in seen:
+            seen.add(key)
+            continue
+        which = _redrawable(columns, run)
+        k = counters.get(key, 1)
+        while True:
+            k += 1
+            candidate = list(key)
+            candidate[which] = _redraw(str(key[which]), k, columns[which], run)
+            if tuple(candidate) not in seen:
+                break
+        counters[key] = k
+        seen.add(tuple(candidate))
+        out[cols[which]][row] = candidate[which]
+
+
+def _redrawable(columns: list[ColumnPlan], run: TableRun) -> int:
+    for i in range(len(columns) - 1, -1, -1):
+        kind = columns[i].generate.get("type")
+        if kind in (*_TEXT_TYPES, "sequence", "histogram", "integer", "number"):
+            return i
+        if kind == "reference" and columns[i].name in run.arithmetic:
+            return i
+    names = ", ".join(c.name for c in columns)
+    raise GenerationError(
+        f"table {run.table.name}: cannot make ({names}) unique: none of its columns "
+        "is text, a number or a numbered reference"
+    )
+
+
+def _redraw(value: str, k: int, column: ColumnPlan, run: TableRun) -> str:
+    """The ``k``-th replacement of a repeated value: a counter, within the column's length."""
+    kind = column.generate.get("type")
+    if kind == "reference":
+        start, step, rows = run.arithmetic[column.name]
+        if k > rows:
+            raise GenerationError(
+                f"table {run.table.name}: more rows than distinct values of {column.name} "
+                f"({rows} parent rows) allow in a UNIQUE constraint"
+            )
+        index = (int(value) - start) // step
+        return str(start + ((index + k - 1) % rows) * step)
+    if kind in ("histogram", "integer", "number") or column.sql_type in (
+        "integer",
+        "bigint",
+        "smallint",
+    ):
+        if "." in value:
+            whole, _, frac = value.partition(".")
+            return f"{int(whole) + k - 1}.{frac}"
+        return str(int(value) + k - 1)
+    suffix = str(k)
+    local, at, domain = value.rpartition("@")
+    if not at:
+        local, domain = value, ""
+    limit = column.max_length
+    if limit is not None:
+        room = limit - len(suffix) - len(at) - len(domain)
+        if room < 1:
+            raise GenerationError(
+                f"table {run.table.name}: column {column.name} is too short for unique values"
+            )
+        local = local[:room]
+    return f"{local}{suffix}{at}{domain}"

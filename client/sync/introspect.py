@@ -1,0 +1,510 @@
+"""``phony sync plan``: read a database's structure and columns, and write a plan.
+
+SQLAlchemy's reflection gives the tables, columns, types, keys, UNIQUE and
+CHECK constraints; a sample of each table (at most :data:`SAMPLE_ROWS`
+rows) gives what each column holds. The rules, in order, for one column:
+
+- an integer primary key: a ``sequence``; a foreign key: a ``reference``
+  with the fan-out measured from the real child counts;
+- an enum or a CHECK listing values, booleans, low-cardinality values: a
+  frequency table (``choice`` with weights);
+- numbers, dates and times: a ``histogram`` of measured quantiles;
+- text: a ``.phony`` model trained on the column with the privacy guard on
+  (no training value is ever generated); e-mail addresses: a model of the
+  local parts and reserved example domains;
+- uuids: random version 4 UUIDs; anything else a constant, or NULL.
+
+The source is opened read-only, and only read through SELECTs.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import re
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from phony_client.sync._db import connect, first_line, redact
+from phony_client.sync.plan import Check, ColumnPlan, ForeignKey, Plan, TablePlan
+from phony_registry.errors import DatabaseError, GenerationError, TrainingError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["SAMPLE_ROWS", "make_plan", "sql_type_name"]
+
+#: Rows read from each source table to fit its columns.
+SAMPLE_ROWS = 100_000
+#: At most this many distinct values (and at most 20 % of the rows) make a frequency table.
+CATEGORY_LIMIT = 40
+_QUANTILES = 32
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+_EXAMPLE_DOMAINS = ["example.com", "example.net", "example.org"]
+
+
+def sql_type_name(sa_type: Any) -> str:
+    """The plan's name for a reflected SQLAlchemy type (``varchar(120)``, ``numeric(10,2)``)."""
+    import sqlalchemy as sa
+
+    if isinstance(sa_type, sa.Enum):
+        return "enum"
+    if isinstance(sa_type, sa.Boolean):
+        return "boolean"
+    if isinstance(sa_type, sa.SmallInteger):
+        return "smallint"
+    if isinstance(sa_type, sa.BigInteger):
+        return "bigint"
+    if isinstance(sa_type, sa.Integer):
+        return "integer"
+    if isinstance(sa_type, sa.Float):
+        return "double" if getattr(sa_type, "precision", None) in (None, 53) else "real"
+    if isinstance(sa_type, sa.Numeric):
+        p, s = sa_type.precision, sa_type.scale
+        return f"numeric({p},{s or 0})" if p else "numeric"
+    if isinstance(sa_type, sa.DateTime):
+        return "timestamptz" if sa_type.timezone else "timestamp"
+    if isinstance(sa_type, sa.Date):
+        return "date"
+    if isinstance(sa_type, sa.Time):
+        return "time"
+    if isinstance(sa_type, sa.Uuid) or type(sa_type).__name__ == "UUID":
+        return "uuid"
+    if isinstance(sa_type, sa.JSON):
+        return "json"
+    if isinstance(sa_type, sa.LargeBinary):
+        return "bytes"
+    if isinstance(sa_type, sa.String) and sa_type.length:
+        char = isinstance(sa_type, sa.CHAR) or type(sa_type).__name__ in ("CHAR", "NCHAR")
+        return f"{'char' if char else 'varchar'}({sa_type.length})"
+    return "text"
+
+
+def make_plan(
+    source_url: str,
+    models_dir: Path,
+    base_dir: Path,
+    *,
+    order: int | None = None,
+    smoothing: str | None = None,
+) -> Plan:
+    """Introspect ``source_url`` and fit each column; train text models into ``models_dir``.
+
+    Model paths in the plan are relative to ``base_dir`` (the plan's folder).
+    ``order`` and ``smoothing`` go to :func:`phony_registry.ngram.train`;
+    ``None`` lets it choose as ``phony train`` does.
+    """
+    engine = connect(source_url, read_only=True)
+    training = {"order": order, "smoothing": smoothing}
+    try:
+        return _make_plan(engine, models_dir, base_dir, redact(source_url), training)
+    finally:
+        engine.dispose()
+
+
+def _make_plan(
+    engine: Engine, models_dir: Path, base_dir: Path, source: str, training: dict[str, Any]
+) -> Plan:
+    import sqlalchemy as sa
+    from sqlalchemy.exc import DBAPIError
+
+    try:
+        inspector = sa.inspect(engine)
+        ordered = [name for name, _ in inspector.get_sorted_table_and_fkc_names() if name]
+        metadata = sa.MetaData()
+        reflected = {name: sa.Table(name, metadata, autoload_with=engine) for name in ordered}
+        with engine.connect() as conn:
+            tables = {
+                name: _table_plan(conn, inspector, table, reflected, models_dir, base_dir, training)
+                for name, table in reflected.items()
+            }
+    except DBAPIError as exc:
+        raise DatabaseError(f"cannot read {source}: {first_line(exc.orig)}") from exc
+    if not tables:
+        raise DatabaseError(f"{source} has no tables to plan")
+    for table in tables.values():  # a reference's rows: its parent's (the sync rescales them)
+        for column in table.columns:
+            if column.generate.get("type") == "reference":
+                column.generate["rows"] = max(tables[column.generate["table"]].rows, 1)
+    return Plan(tables, source)
+
+
+def _table_plan(
+    conn: Connection,
+    inspector: Any,
+    table: Any,
+    reflected: dict[str, Any],
+    models_dir: Path,
+    base_dir: Path,
+    training: dict[str, Any],
+) -> TablePlan:
+    import sqlalchemy as sa
+
+    name = table.name
+    rows = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
+    sample = conn.execute(sa.select(table).limit(SAMPLE_ROWS)).all()
+    pk = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
+    unique = [list(u["column_names"]) for u in inspector.get_unique_constraints(name)]
+    unique += [
+        list(i["column_names"])
+        for i in inspector.get_indexes(name)
+        if i.get("unique") and all(i["column_names"]) and list(i["column_names"]) not in unique
+    ]
+    fks = [
+        ForeignKey(list(fk["constrained_columns"]), fk["referred_table"], fk["referred_columns"])
+        for fk in inspector.get_foreign_keys(name)
+        if fk["referred_table"] in reflected
+    ]
+    checks, enum_checks = _checks(inspector, name, [c.name for c in table.columns], conn)
+    unique_cols = {u[0] for u in unique if len(u) == 1}
+    if len(pk) == 1:
+        unique_cols.add(pk[0])
+    fk_by_col = {fk.columns[0]: fk for fk in fks if len(fk.columns) == 1}
+    sequences: list[str] = []
+    columns: list[ColumnPlan] = []
+    for i, col in enumerate(table.columns):
+        values = [row[i] for row in sample]
+        type_name = sql_type_name(col.type)
+        if _is_sequence(col, pk, type_name, conn.dialect.name):
+            sequences.append(col.name)
+        plan_cols = _fit_column(
+            conn,
+            table,
+            col,
+            type_name,
+            values,
+            rows=rows,
+            is_pk=pk == [col.name],
+            unique=col.name in unique_cols,
+            fk=fk_by_col.get(col.name),
+            allowed=enum_checks.get(col.name),
+            models_dir=models_dir,
+            base_dir=base_dir,
+            training=training,
+        )
+        columns.extend(plan_cols)
+    return TablePlan(
+        name=name,
+        rows=rows,
+        columns=columns,
+        primary_key=pk,
+        unique=unique,
+        foreign_keys=fks,
+        checks=checks,
+        sequences=sequences,
+    )
+
+
+def _is_sequence(col: Any, pk: list[str], type_name: str, dialect: str) -> bool:
+    if type_name not in ("integer", "bigint", "smallint"):
+        return False
+    if col.identity is not None:
+        return True
+    default = str(getattr(col.server_default, "arg", "") or "")
+    if "nextval(" in default:
+        return True
+    return dialect == "sqlite" and pk == [col.name]
+
+
+def _checks(
+    inspector: Any, table: str, columns: list[str], conn: Connection
+) -> tuple[list[Check], dict[str, list[str]]]:
+    """CHECK constraints: ``col IN ('a', 'b')`` (any dialect's spelling) become enums."""
+    checks: list[Check] = []
+    enums: dict[str, list[str]] = {}
+    try:
+        found = inspector.get_check_constraints(table)
+    except NotImplementedError:  # pragma: no cover - both supported dialects implement it
+        found = []
+    for check in found:
+        sql = str(check.get("sqltext", ""))
+        named = [c for c in columns if re.search(rf"\b{re.escape(c)}\b", sql)]
+        literals = re.findall(r"'((?:[^']|'')*)'", sql)
+        is_list = re.search(r"\bIN\s*\(|=\s*ANY\s*\(", sql, re.IGNORECASE)
+        if len(named) == 1 and literals and is_list:
+            values = list(dict.fromkeys(v.replace("''", "'") for v in literals))
+            enums[named[0]] = values
+            checks.append(Check(column=named[0], values=values, name=check.get("name")))
+        else:
+            checks.append(Check(sql=sql, dialect=conn.dialect.name, name=check.get("name")))
+    return checks, enums
+
+
+def _fit_column(
+    conn: Connection,
+    table: Any,
+    col: Any,
+    type_name: str,
+    values: list[Any],
+    *,
+    rows: int,
+    is_pk: bool,
+    unique: bool,
+    fk: ForeignKey | None,
+    allowed: list[str] | None,
+    models_dir: Path,
+    base_dir: Path,
+    training: dict[str, Any],
+) -> list[ColumnPlan]:
+    present = [v for v in values if v is not None]
+    ratio = (len(values) - len(present)) / len(values) if values else 0.0
+    base = ColumnPlan(
+        name=col.name,
+        generate={},
+        sql_type=type_name,
+        nullable=bool(col.nullable) and not is_pk,
+        null_ratio=round(ratio, 4) if col.nullable and not is_pk else 0.0,
+    )
+    if type_name == "enum":
+        base.values = list(col.type.enums)
+        base.enum_name = col.type.name
+        allowed = base.values
+    helpers: list[ColumnPlan] = []
+    integer = type_name in ("integer", "bigint", "smallint")
+    if fk is not None:
+        base.generate = {"type": "reference", "table": fk.table, "column": fk.references[0]}
+        fanout = _fanout(conn, table, col, fk)
+        if unique:
+            base.generate["unique"] = True
+            base.why = "foreign key, one-to-one: each parent row at most once"
+        elif fanout:
+            base.generate["fanout"] = fanout
+            base.why = "foreign key: children per parent drawn from the measured fan-out"
+        else:
+            base.why = "foreign key: parents drawn uniformly"
+    elif is_pk and integer:
+        base.generate = {"type": "sequence"}
+        base.why = "primary key: consecutive integers (the sequence is reset after the load)"
+    elif allowed:
+        counts = Counter(str(v) for v in present)
+        base.generate = _frequency([(v, counts.get(v, 0)) for v in allowed])
+        base.why = f"values allowed by the {'enum' if base.values else 'CHECK'}, weighted as seen"
+    elif type_name == "boolean":
+        counts = Counter(bool(v) for v in present)
+        base.generate = _frequency([("true", counts[True]), ("false", counts[False])])
+        base.why = "boolean: the share of true as seen"
+    elif type_name == "uuid":
+        base.generate = {"type": "uuid"}
+        base.why = "uuid: random version 4 UUIDs"
+    elif not present:
+        base.generate = {"type": "choice", "values": [""]}
+        base.null_ratio = 1.0 if base.nullable else 0.0
+        base.why = "no value in the source: NULL" if base.nullable else "no value in the source"
+    elif unique and integer:
+        low = min(int(v) for v in present)
+        base.generate = {"type": "sequence", "start": low}
+        base.why = "unique integers: consecutive from the smallest seen"
+    elif not unique and _is_category(present, type_name):
+        counts = Counter(_text(v) for v in present)
+        base.generate = _frequency(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
+        base.why = f"{len(counts)} distinct values: a frequency table"
+    elif integer or type_name.startswith(("numeric", "real", "double")):
+        decimals = 0 if integer else _decimals(type_name, present)
+        base.generate = {
+            "type": "histogram",
+            "quantiles": _quantiles([float(v) for v in present], decimals),
+            "decimals": decimals,
+        }
+        base.why = f"numbers: {_QUANTILES} equally likely buckets between measured quantiles"
+    elif type_name in ("date", "timestamp", "timestamptz"):
+        base.generate = {"type": "histogram", "quantiles": _date_quantiles(present, type_name)}
+        base.why = "dates: equally likely buckets between measured quantiles"
+    elif type_name in ("json", "bytes", "time"):
+        counts = Counter(_text(v) for v in present)
+        common = counts.most_common(1)[0][0]
+        base.generate = {"type": "choice", "values": [common]}
+        base.why = f"{type_name}: the most common value as a constant"
+    else:
+        helpers = _fit_text(
+            table.name, col.name, base, [_text(v) for v in present], models_dir, training
+        )
+        for helper in helpers:
+            model = helper.generate.get("model")
+            if model:
+                helper.generate["model"] = _relative(Path(model), base_dir)
+        if unique:
+            base.why += "; unique: repeats get a counter"
+    return [*helpers, base]
+
+
+def _frequency(pairs: Sequence[tuple[str, int]]) -> dict[str, Any]:
+    values = [v for v, _ in pairs]
+    weights = [c for _, c in pairs]
+    if not any(weights):
+        return {"type": "choice", "values": values}
+    kept = [(v, c) for v, c in pairs if c > 0]
+    return {"type": "choice", "values": [v for v, _ in kept], "weights": [c for _, c in kept]}
+
+
+def _is_category(present: list[Any], type_name: str) -> bool:
+    distinct = len(set(present))
+    return distinct <= CATEGORY_LIMIT and distinct <= max(2, len(present) // 5)
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, dt.datetime | dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, bytes | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dict | list):
+        import json
+
+        return json.dumps(value, sort_keys=True)
+    return str(value)
+
+
+def _decimals(type_name: str, present: list[Any]) -> int:
+    match = re.fullmatch(r"numeric\(\d+,(\d+)\)", type_name)
+    if match:
+        return min(int(match.group(1)), 12)
+    seen = 0
+    for v in present[:1000]:
+        exponent = decimal.Decimal(str(v)).as_tuple().exponent
+        if isinstance(exponent, int):
+            seen = max(seen, -exponent)
+    return min(seen, 6)
+
+
+def _quantiles(values: list[float], decimals: int) -> list[float | int]:
+    import numpy as np
+
+    points = np.quantile(np.asarray(values, dtype=np.float64), np.linspace(0, 1, _QUANTILES + 1))
+    rounded = sorted({round(float(p), decimals) for p in points})
+    if decimals == 0:
+        return [int(p) for p in rounded]
+    return rounded
+
+
+def _date_quantiles(present: list[Any], type_name: str) -> list[str]:
+    import numpy as np
+
+    if type_name == "date":
+        ordinals = [(v if isinstance(v, dt.date) else _as_date(v)).toordinal() for v in present]
+        points = np.quantile(np.asarray(ordinals), np.linspace(0, 1, _QUANTILES + 1))
+        return sorted({dt.date.fromordinal(round(float(p))).isoformat() for p in points})
+    epoch = dt.datetime(1970, 1, 1)
+    seconds = [
+        (
+            (v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v))).replace(
+                tzinfo=None
+            )
+            - epoch
+        ).total_seconds()
+        for v in present
+    ]
+    points = np.quantile(np.asarray(seconds), np.linspace(0, 1, _QUANTILES + 1))
+    return sorted({(epoch + dt.timedelta(seconds=round(float(p)))).isoformat() for p in points})
+
+
+def _as_date(value: Any) -> dt.date:
+    return dt.date.fromisoformat(str(value)[:10])
+
+
+def _fanout(conn: Connection, table: Any, col: Any, fk: ForeignKey) -> list[int]:
+    """Quantiles of the number of rows of ``table`` per parent row, zeros included."""
+    import numpy as np
+    import sqlalchemy as sa
+
+    parents = conn.execute(
+        sa.text(f"SELECT count(*) FROM {_quote(conn, fk.table)}")  # noqa: S608 - quoted identifier
+    ).scalar_one()
+    if not parents:
+        return []
+    counts = [
+        n
+        for (n,) in conn.execute(
+            sa.select(sa.func.count()).select_from(table).where(col.isnot(None)).group_by(col)
+        )
+    ]
+    zeros = max(parents - len(counts), 0)
+    every = np.concatenate([np.zeros(zeros, dtype=np.int64), np.asarray(counts, dtype=np.int64)])
+    points = np.quantile(every, np.linspace(0, 1, _QUANTILES + 1))
+    return sorted({round(float(p)) for p in points})
+
+
+def _quote(conn: Connection, name: str) -> str:
+    quoted: str = conn.dialect.identifier_preparer.quote(name)
+    return quoted
+
+
+def _relative(path: Path, base_dir: Path) -> str:
+    try:
+        return path.resolve().relative_to(base_dir.resolve()).as_posix()
+    except ValueError:
+        return str(path.resolve())
+
+
+def _fit_text(
+    table: str,
+    column: str,
+    base: ColumnPlan,
+    values: list[str],
+    models_dir: Path,
+    training: dict[str, Any],
+) -> list[ColumnPlan]:
+    """A model of the column's text (the local parts for e-mail), trained with the guard on."""
+    emails = sum(1 for v in values if _EMAIL.fullmatch(v))
+    if emails >= 0.8 * len(values):
+        locals_ = [v.rpartition("@")[0] for v in values if _EMAIL.fullmatch(v)]
+        helper = f"{column}__local"
+        domains = f"{column}__domain"
+        model = _train(table, helper, locals_, models_dir, training)
+        if model is None:
+            base.generate = {"type": "sequence", "format": "user{}@example.com"}
+            base.why = "e-mail addresses too few to learn from: numbered example.com addresses"
+            return []
+        base.generate = {"type": "template", "template": f"{{{helper}}}@{{{domains}}}"}
+        base.why = (
+            "e-mail addresses: local parts from a model trained on the column's "
+            "(privacy guard on), at reserved example domains"
+        )
+        return [
+            ColumnPlan(
+                helper,
+                {"type": "ngram", "model": str(model), "hidden": True},
+                why="local parts of the e-mail addresses",
+            ),
+            ColumnPlan(
+                domains,
+                {"type": "choice", "values": _EXAMPLE_DOMAINS, "hidden": True},
+                why="reserved example domains: no real domain is written",
+            ),
+        ]
+    model = _train(table, column, values, models_dir, training)
+    if model is None:
+        base.generate = {"type": "sequence", "format": f"{column[:20]}-{{}}"}
+        base.why = "text with too little variety to learn new values from: numbered placeholders"
+        return []
+    base.generate = {"type": "ngram", "model": str(model)}
+    base.why = (
+        f"text: a model trained on {len(values)} values of the column, privacy guard on "
+        "(it never generates a source value)"
+    )
+    return []
+
+
+def _train(
+    table: str, column: str, values: list[str], models_dir: Path, training: dict[str, Any]
+) -> Path | None:
+    """Train and save ``models/TABLE.COLUMN.phony``; None when it cannot make new values."""
+    from phony_registry.format import save_model
+    from phony_registry.ngram import train
+
+    try:
+        model = train(
+            values,
+            name=f"{table}.{column}"[:64],
+            kind=column,
+            source=f"column {column} of table {table}",
+            exclude_originals=True,
+            **{k: v for k, v in training.items() if v is not None},
+        )
+        model.generate(64, 0)  # can it produce values none of the source holds?
+    except (TrainingError, GenerationError):
+        return None
+    models_dir.mkdir(parents=True, exist_ok=True)
+    path = models_dir / f"{table}.{column}.phony"
+    save_model(model, path)
+    return path

@@ -1,0 +1,298 @@
+"""``phony sync report``: how close the target is to the source, and whether it holds.
+
+Per column, by what it holds:
+
+- numbers and dates: the Kolmogorov-Smirnov distance between the source's
+  and the target's values (0 = same distribution, 1 = disjoint);
+- categories (booleans, enums, few distinct values): the share of the
+  source's 10 most common values that are among the target's 10 most common;
+- text: novelty, the share of the target's distinct values that appear
+  nowhere in the source column (1.0 when the privacy guard is on);
+- the NULL share on both sides.
+
+And per constraint declared in the target (NOT NULL, UNIQUE, primary key,
+foreign keys, CHECK lists of values, lengths), the number of rows breaking it.
+Both databases are opened read-only.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from phony_client.sync._db import connect, first_line, redact
+from phony_client.sync.introspect import CATEGORY_LIMIT, SAMPLE_ROWS, sql_type_name
+from phony_client.sync.plan import Plan
+from phony_registry.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine import Connection, Engine
+
+__all__ = ["ColumnReport", "ConstraintReport", "Report", "make_report"]
+
+_TOP = 10
+
+
+@dataclass
+class ColumnReport:
+    """One column's closeness measure."""
+
+    table: str
+    column: str
+    kind: str  # number, date, category, text, other
+    measure: str  # ks_distance, top10_overlap, novelty, -
+    value: float | None
+    null_source: float
+    null_target: float
+
+
+@dataclass
+class ConstraintReport:
+    """One constraint of the target and how many rows break it."""
+
+    table: str
+    kind: str
+    columns: list[str]
+    violations: int
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    """The whole report."""
+
+    rows: dict[str, tuple[int, int]] = field(default_factory=dict)
+    columns: list[ColumnReport] = field(default_factory=list)
+    constraints: list[ConstraintReport] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """Whether every constraint holds in the target."""
+        return all(c.violations == 0 for c in self.constraints)
+
+    def as_json(self) -> dict[str, Any]:
+        """The report as JSON-ready data."""
+        return {
+            "ok": self.ok,
+            "rows": {t: {"source": s, "target": g} for t, (s, g) in self.rows.items()},
+            "columns": [vars(c) for c in self.columns],
+            "constraints": [vars(c) for c in self.constraints],
+        }
+
+
+def make_report(source_url: str, target_url: str, plan: Plan | None = None) -> Report:
+    """Compare ``target_url`` with ``source_url``; ``plan`` says which columns are text."""
+    source = connect(source_url, read_only=True)
+    target = connect(target_url, read_only=True)
+    try:
+        return _report(source, target, plan)
+    except DatabaseError:
+        raise
+    except Exception as exc:
+        from sqlalchemy.exc import DBAPIError
+
+        if isinstance(exc, DBAPIError):
+            raise DatabaseError(f"report: {first_line(exc.orig)}") from exc
+        raise
+    finally:
+        source.dispose()
+        target.dispose()
+
+
+def _report(source: Engine, target: Engine, plan: Plan | None) -> Report:
+    import sqlalchemy as sa
+
+    report = Report()
+    src_inspector, tgt_inspector = sa.inspect(source), sa.inspect(target)
+    in_source = set(src_inspector.get_table_names())
+    names = [n for n in tgt_inspector.get_table_names() if n in in_source]
+    if plan is not None:
+        names = [n for n in plan.tables if n in names]
+    if not names:
+        raise DatabaseError(f"{redact(str(target.url))}: no table in common with the source")
+    src_meta, tgt_meta = sa.MetaData(), sa.MetaData()
+    with source.connect() as sconn, target.connect() as tconn:
+        for name in names:
+            s_table = sa.Table(name, src_meta, autoload_with=source)
+            t_table = sa.Table(name, tgt_meta, autoload_with=target)
+            s_rows = sconn.execute(sa.select(sa.func.count()).select_from(s_table)).scalar_one()
+            t_rows = tconn.execute(sa.select(sa.func.count()).select_from(t_table)).scalar_one()
+            report.rows[name] = (s_rows, t_rows)
+            planned = plan.tables[name] if plan is not None and name in plan.tables else None
+            for column in t_table.columns:
+                if column.name not in s_table.columns:
+                    continue
+                kind = _kind(column, planned)
+                report.columns.append(
+                    _column_report(sconn, tconn, s_table, t_table, column.name, kind)
+                )
+            report.constraints.extend(_constraints(tconn, tgt_inspector, t_table))
+    return report
+
+
+def _kind(column: Any, planned: Any) -> str:
+    type_name = sql_type_name(column.type)
+    if planned is not None:
+        try:
+            kind = planned.column(column.name).generate.get("type")
+        except KeyError:
+            kind = None
+        if kind in ("ngram", "template", "email"):
+            return "text"
+        if kind == "choice":
+            return "category"
+        if kind in ("reference", "sequence", "uuid"):
+            return "key"
+    if type_name in ("boolean", "enum"):
+        return "category"
+    if type_name in ("integer", "bigint", "smallint", "real", "double") or type_name.startswith(
+        "numeric"
+    ):
+        return "number"
+    if type_name in ("date", "timestamp", "timestamptz"):
+        return "date"
+    if type_name == "text" or type_name.startswith(("varchar", "char")):
+        return "text"
+    return "other"
+
+
+def _values(conn: Connection, table: Any, column: str, limit: int | None) -> list[Any]:
+    import sqlalchemy as sa
+
+    query = sa.select(table.c[column])
+    if limit is not None:
+        query = query.limit(limit)
+    return [row[0] for row in conn.execute(query)]
+
+
+def _column_report(
+    sconn: Connection, tconn: Connection, s_table: Any, t_table: Any, name: str, kind: str
+) -> ColumnReport:
+    limit = None if kind == "text" else SAMPLE_ROWS
+    src = _values(sconn, s_table, name, limit)
+    tgt = _values(tconn, t_table, name, SAMPLE_ROWS)
+    src_present = [v for v in src if v is not None]
+    tgt_present = [v for v in tgt if v is not None]
+    value: float | None = None
+    measure = "-"
+    if (
+        kind == "text"
+        and len(set(map(str, src_present))) <= CATEGORY_LIMIT
+        and len(src_present) > 5 * len(set(src_present))
+    ):
+        kind = "category"
+    if kind in ("number", "date") and src_present and tgt_present:
+        measure, value = (
+            "ks_distance",
+            _ks([_num(v) for v in src_present], [_num(v) for v in tgt_present]),
+        )
+    elif kind == "category" and src_present and tgt_present:
+        top_src = [v for v, _ in Counter(map(str, src_present)).most_common(_TOP)]
+        top_tgt = {v for v, _ in Counter(map(str, tgt_present)).most_common(_TOP)}
+        measure, value = f"top{_TOP}_overlap", sum(v in top_tgt for v in top_src) / len(top_src)
+    elif kind == "text" and tgt_present:
+        known = set(map(str, src_present))
+        distinct = set(map(str, tgt_present))
+        measure, value = "novelty", sum(v not in known for v in distinct) / len(distinct)
+    return ColumnReport(
+        t_table.name,
+        name,
+        kind,
+        measure,
+        None if value is None else round(value, 4),
+        round(1 - len(src_present) / len(src), 4) if src else 0.0,
+        round(1 - len(tgt_present) / len(tgt), 4) if tgt else 0.0,
+    )
+
+
+def _num(value: Any) -> float:
+    if isinstance(value, dt.datetime):
+        return value.replace(tzinfo=None).timestamp()
+    if isinstance(value, dt.date):
+        return float(value.toordinal()) * 86_400
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return dt.datetime.fromisoformat(value).replace(tzinfo=None).timestamp()
+    return float(value)
+
+
+def _ks(a: Sequence[float], b: Sequence[float]) -> float:
+    """The two-sample Kolmogorov-Smirnov statistic: the largest gap between the two CDFs."""
+    import numpy as np
+
+    x, y = np.sort(np.asarray(a, dtype=np.float64)), np.sort(np.asarray(b, dtype=np.float64))
+    grid = np.concatenate([x, y])
+    cdf_x = np.searchsorted(x, grid, side="right") / x.size
+    cdf_y = np.searchsorted(y, grid, side="right") / y.size
+    return float(np.max(np.abs(cdf_x - cdf_y)))
+
+
+def _constraints(conn: Connection, inspector: Any, table: Any) -> list[ConstraintReport]:
+    import sqlalchemy as sa
+
+    out: list[ConstraintReport] = []
+    name = table.name
+    for column in table.columns:
+        if not column.nullable:
+            bad = conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(column.is_(None))
+            ).scalar_one()
+            out.append(ConstraintReport(name, "not_null", [column.name], bad))
+        length = getattr(column.type, "length", None)
+        if length and isinstance(column.type, sa.String) and not isinstance(column.type, sa.Enum):
+            bad = conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(sa.func.length(column) > length)
+            ).scalar_one()
+            out.append(ConstraintReport(name, "length", [column.name], bad, f"<= {length}"))
+    pk = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
+    sets = [("primary_key", pk)] if pk else []
+    sets += [("unique", list(u["column_names"])) for u in inspector.get_unique_constraints(name)]
+    sets += [
+        ("unique", list(i["column_names"]))
+        for i in inspector.get_indexes(name)
+        if i.get("unique") and all(i["column_names"])
+    ]
+    for kind, cols in sets:
+        columns = [table.c[c] for c in cols]
+        dupes = (
+            sa.select(*columns)
+            .where(*(c.isnot(None) for c in columns))
+            .group_by(*columns)
+            .having(sa.func.count() > 1)
+            .subquery()
+        )
+        bad = conn.execute(sa.select(sa.func.count()).select_from(dupes)).scalar_one()
+        out.append(ConstraintReport(name, kind, cols, bad))
+    for fk in inspector.get_foreign_keys(name):
+        parent = sa.Table(fk["referred_table"], table.metadata, autoload_with=conn)
+        child_cols = [table.c[c] for c in fk["constrained_columns"]]
+        parent_cols = [parent.c[c] for c in fk["referred_columns"]]
+        exists = sa.exists().where(*(p == c for p, c in zip(parent_cols, child_cols, strict=True)))
+        bad = conn.execute(
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(*(c.isnot(None) for c in child_cols), ~exists)
+        ).scalar_one()
+        out.append(
+            ConstraintReport(
+                name, "foreign_key", fk["constrained_columns"], bad, f"-> {fk['referred_table']}"
+            )
+        )
+    from phony_client.sync.introspect import _checks
+
+    checks, _ = _checks(inspector, name, [c.name for c in table.columns], conn)
+    for check in checks:
+        if check.column and check.values:
+            column = table.c[check.column]
+            bad = conn.execute(
+                sa.select(sa.func.count())
+                .select_from(table)
+                .where(column.isnot(None), sa.cast(column, sa.Text).not_in(check.values))
+            ).scalar_one()
+            out.append(ConstraintReport(name, "check", [check.column], bad, "values listed"))
+    return out

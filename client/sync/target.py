@@ -1,0 +1,340 @@
+"""The target database: its schema from a plan, and fast loads into it.
+
+PostgreSQL is loaded through COPY (psycopg 3, text format), SQLite through
+batched ``executemany`` inserts; both inside transactions the caller opens
+per unit of tables, so an interrupted load leaves each unit loaded or
+untouched. Nothing of phony's is left in the target: the second pass of a
+foreign-key cycle goes through a temporary table dropped at commit.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
+
+from phony_client.sync._db import first_line, redact
+from phony_client.sync.plan import Plan, TablePlan
+from phony_registry.errors import DatabaseError
+
+if TYPE_CHECKING:
+    from sqlalchemy import MetaData
+    from sqlalchemy.engine import Engine
+
+__all__ = ["Target", "build_metadata", "sa_type"]
+
+
+def sa_type(
+    sql_type: str, column_name: str, values: list[str] | None, enum_name: str | None
+) -> Any:
+    """The SQLAlchemy type for a plan's ``sql_type``."""
+    import sqlalchemy as sa
+
+    simple = {
+        "integer": sa.Integer(),
+        "bigint": sa.BigInteger(),
+        "smallint": sa.SmallInteger(),
+        "real": sa.REAL(),
+        "double": sa.Double(),
+        "boolean": sa.Boolean(create_constraint=False),
+        "date": sa.Date(),
+        "time": sa.Time(),
+        "timestamp": sa.DateTime(),
+        "timestamptz": sa.DateTime(timezone=True),
+        "text": sa.Text(),
+        "uuid": sa.Uuid(as_uuid=False),
+        "json": sa.JSON(),
+        "bytes": sa.LargeBinary(),
+        "numeric": sa.Numeric(),
+    }
+    if sql_type in simple:
+        return simple[sql_type]
+    if sql_type == "enum":
+        return sa.Enum(*(values or []), name=enum_name or f"{column_name}_enum")
+    match = re.fullmatch(r"numeric\((\d+),(\d+)\)", sql_type)
+    if match:
+        return sa.Numeric(int(match.group(1)), int(match.group(2)))
+    match = re.fullmatch(r"(var)?char\((\d+)\)", sql_type)
+    if match:
+        return sa.String(int(match.group(2))) if match.group(1) else sa.CHAR(int(match.group(2)))
+    raise DatabaseError(f"unknown sql_type {sql_type!r}")
+
+
+def build_metadata(plan: Plan, names: Sequence[str], dialect: str, cyclic: set[str]) -> MetaData:
+    """Tables of ``names`` as the plan describes them, constraints included.
+
+    Foreign keys inside a cycle (``cyclic`` tables) are added with ALTER on
+    PostgreSQL; SQLite declares them inline, which it allows in any order.
+    """
+    import sqlalchemy as sa
+
+    metadata = sa.MetaData()
+    for name in names:
+        table = plan.tables[name]
+        columns = [
+            sa.Column(
+                c.name,
+                sa_type(c.sql_type or "text", c.name, c.values, c.enum_name),
+                nullable=c.nullable,
+                primary_key=c.name in table.primary_key,
+                autoincrement=c.name in table.sequences and table.primary_key == [c.name],
+            )
+            for c in table.written
+        ]
+        constraints: list[Any] = [sa.UniqueConstraint(*u) for u in table.unique]
+        for fk in table.foreign_keys:
+            constraints.append(
+                sa.ForeignKeyConstraint(
+                    fk.columns,
+                    [f"{fk.table}.{r}" for r in fk.references],
+                    use_alter=dialect != "sqlite" and name in cyclic and fk.table in cyclic,
+                )
+            )
+        for check in table.checks:
+            if check.column and check.values:
+                quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in check.values)
+                constraints.append(sa.CheckConstraint(f'"{check.column}" IN ({quoted})'))
+            elif check.sql and check.dialect == dialect:
+                constraints.append(sa.CheckConstraint(check.sql))
+        sa.Table(name, metadata, *columns, *constraints)
+    return metadata
+
+
+class Target:
+    """A connection to the target database for one sync."""
+
+    def __init__(self, engine: Engine, url: str) -> None:
+        self.engine = engine
+        self.url = redact(url)
+        self.dialect = engine.dialect.name
+        self._conn: Any = None
+
+    # -- structure ---------------------------------------------------------
+
+    def existing_tables(self) -> set[str]:
+        """Tables already in the target's default schema."""
+        import sqlalchemy as sa
+
+        return set(sa.inspect(self.engine).get_table_names())
+
+    def create(self, metadata: MetaData, names: Iterable[str]) -> None:
+        """Create the tables of ``names`` (absent ones), in one transaction."""
+        from sqlalchemy.exc import DBAPIError
+
+        tables = [metadata.tables[n] for n in names]
+        if not tables:
+            return
+        try:
+            with self.engine.begin() as conn:
+                metadata.create_all(conn, tables=tables, checkfirst=True)
+        except DBAPIError as exc:
+            raise DatabaseError(
+                f"{self.url}: cannot create tables: {first_line(exc.orig)}"
+            ) from exc
+
+    # -- raw connection ------------------------------------------------------
+
+    @property
+    def conn(self) -> Any:
+        """The driver's own connection (psycopg or sqlite3), opened on first use."""
+        if self._conn is None:
+            if self.dialect == "sqlite":
+                import sqlite3
+
+                self._conn = sqlite3.connect(
+                    self.engine.url.database or "", isolation_level=None, check_same_thread=False
+                )
+                self._conn.execute("PRAGMA foreign_keys = ON")
+            else:
+                import psycopg
+
+                url = self.engine.url.set(drivername="postgresql")
+                self._conn = psycopg.connect(
+                    url.render_as_string(hide_password=False), autocommit=True
+                )
+        return self._conn
+
+    def close(self) -> None:
+        """Close the connection and the engine."""
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+        self.engine.dispose()
+
+    def q(self, name: str) -> str:
+        """``name`` quoted as an identifier."""
+        return '"' + name.replace('"', '""') + '"'
+
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first value of the first row of ``sql``."""
+        if self.dialect == "sqlite":
+            sql = sql.replace("%s", "?")
+        row = self.conn.execute(sql, params).fetchone()
+        return row[0] if row else None
+
+    def count(self, table: str) -> int:
+        """Rows of ``table``."""
+        return int(self.scalar(f"SELECT count(*) FROM {self.q(table)}"))  # noqa: S608
+
+    def has_rows(self, table: str) -> bool:
+        """Whether ``table`` holds at least one row."""
+        sql = f"SELECT 1 FROM {self.q(table)} LIMIT 1"  # noqa: S608 - quoted identifier
+        return self.scalar(sql) is not None
+
+    def max_value(self, table: str, column: str) -> Any:
+        """The largest value of ``column`` (NULL when empty)."""
+        return self.scalar(f"SELECT max({self.q(column)}) FROM {self.q(table)}")  # noqa: S608
+
+    def values(self, table: str, columns: Sequence[str]) -> set[tuple[Any, ...]]:
+        """Every row of ``columns`` as text tuples (for --append's UNIQUE checks)."""
+        cols = ", ".join(f"CAST({self.q(c)} AS TEXT)" for c in columns)
+        rows = self.conn.execute(f"SELECT {cols} FROM {self.q(table)}").fetchall()  # noqa: S608
+        return {tuple(r) for r in rows}
+
+    # -- transactions --------------------------------------------------------
+
+    def begin(self) -> None:
+        """Start a transaction."""
+        if self.dialect == "sqlite":
+            self.conn.execute("BEGIN IMMEDIATE")
+        else:
+            self.conn.execute("BEGIN")
+
+    def commit(self) -> None:
+        """Commit the transaction."""
+        self.conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        """Roll the transaction back; a broken connection rolls back on the server's side."""
+        try:
+            if self.dialect == "sqlite":
+                if self.conn.in_transaction:
+                    self.conn.execute("ROLLBACK")
+            else:
+                self.conn.rollback()
+        except Exception:  # noqa: S110 - closing is what matters: the server rolls back
+            pass
+
+    def empty(self, names: Sequence[str]) -> None:
+        """Remove every row of ``names`` (children first), restarting their sequences."""
+        if self.dialect == "sqlite":
+            for name in reversed(names):
+                self.conn.execute(f"DELETE FROM {self.q(name)}")  # noqa: S608 - quoted identifier
+        else:
+            listed = ", ".join(self.q(n) for n in names)
+            self.conn.execute(f"TRUNCATE {listed} RESTART IDENTITY")
+
+    # -- loading -------------------------------------------------------------
+
+    def loader(self, table: TablePlan) -> _Loader:
+        """A writer of column-major batches into ``table``'s written columns."""
+        columns = [c.name for c in table.written]
+        if self.dialect == "sqlite":
+            booleans = [i for i, c in enumerate(table.written) if c.sql_type == "boolean"]
+            return _SqliteLoader(self, table.name, columns, booleans)
+        return _CopyLoader(self, table.name, columns)
+
+    def update(self, table: TablePlan, key: str, column: str, pairs: list[tuple[Any, Any]]) -> None:
+        """Second pass: ``SET column = value WHERE key = k`` for each (k, value)."""
+        if not pairs:
+            return
+        t, k, c = self.q(table.name), self.q(key), self.q(column)
+        if self.dialect == "sqlite":
+            sql = f"UPDATE {t} SET {c} = ? WHERE {k} = ?"  # noqa: S608 - quoted identifiers
+            self.conn.executemany(sql, [(v, p) for p, v in pairs])
+            return
+        self.conn.execute(
+            f"CREATE TEMP TABLE phony_second_pass ON COMMIT DROP AS "  # noqa: S608
+            f"SELECT {k} AS k, {c} AS v FROM {t} WITH NO DATA"
+        )
+        with self.conn.cursor().copy("COPY phony_second_pass (k, v) FROM STDIN") as copy:
+            keys, vals = [str(p) for p, _ in pairs], [v for _, v in pairs]
+            copy.write(copy_text([keys, vals]))
+        self.conn.execute(
+            f"UPDATE {t} SET {c} = f.v FROM phony_second_pass f WHERE {t}.{k} = f.k"  # noqa: S608
+        )
+        self.conn.execute("DROP TABLE phony_second_pass")
+
+    def reset_sequences(self, table: TablePlan) -> None:
+        """Point the sequences or identities of ``table`` after its largest key."""
+        t = self.q(table.name)
+        for column in table.sequences:
+            c = self.q(column)
+            if self.dialect == "sqlite":
+                has = self.scalar("SELECT 1 FROM sqlite_master WHERE name = 'sqlite_sequence'")
+                if has:
+                    self.conn.execute("DELETE FROM sqlite_sequence WHERE name = ?", (table.name,))
+                    self.conn.execute(
+                        f"INSERT INTO sqlite_sequence (name, seq) SELECT ?, max({c}) FROM {t}",  # noqa: S608
+                        (table.name,),
+                    )
+                continue
+            self.conn.execute(
+                f"SELECT setval(pg_get_serial_sequence(%s, %s), "  # noqa: S608
+                f"COALESCE((SELECT max({c}) FROM {t}), 0) + 1, false)",
+                (t, column),
+            )
+
+
+def _escape(values: list[str | None]) -> list[str]:
+    if None in values:
+        values = ["\\N" if v is None else v for v in values]
+    text: list[str] = values  # type: ignore[assignment]
+    joined = "".join(text)
+    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+        text = [
+            v
+            if v == "\\N"
+            else v.replace("\\", "\\\\")
+            .replace("\t", "\\t")
+            .replace("\n", "\\n")
+            .replace("\r", "\\r")
+            for v in text
+        ]
+    return text
+
+
+def copy_text(columns: list[list[str | None]]) -> bytes:
+    """Column-major values as PostgreSQL COPY text: tabs, newlines, ``\\N`` for NULL."""
+    if not columns or not columns[0]:
+        return b""
+    escaped = [_escape(c) for c in columns]
+    if len(escaped) == 1:
+        return ("\n".join(escaped[0]) + "\n").encode()
+    return ("\n".join(map("\t".join, zip(*escaped, strict=True))) + "\n").encode()
+
+
+class _Loader:
+    def write(self, batch: list[list[str | None]]) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        """Finish the load (the transaction stays open)."""
+
+
+class _CopyLoader(_Loader):
+    def __init__(self, target: Target, table: str, columns: list[str]) -> None:
+        cols = ", ".join(target.q(c) for c in columns)
+        self._cm = target.conn.cursor().copy(f"COPY {target.q(table)} ({cols}) FROM STDIN")
+        self._copy = self._cm.__enter__()
+
+    def write(self, batch: list[list[str | None]]) -> None:
+        self._copy.write(copy_text(batch))
+
+    def close(self) -> None:
+        self._cm.__exit__(None, None, None)
+
+
+class _SqliteLoader(_Loader):
+    def __init__(self, target: Target, table: str, columns: list[str], booleans: list[int]) -> None:
+        cols = ", ".join(target.q(c) for c in columns)
+        marks = ", ".join("?" * len(columns))
+        self._sql = f"INSERT INTO {target.q(table)} ({cols}) VALUES ({marks})"  # noqa: S608
+        self._conn = target.conn
+        self._booleans = booleans
+
+    def write(self, batch: list[list[str | None]]) -> None:
+        columns: list[list[Any]] = list(batch)
+        for i in self._booleans:
+            columns[i] = [None if v is None else int(v in ("true", "1", "t")) for v in batch[i]]
+        self._conn.executemany(self._sql, zip(*columns, strict=True))
