@@ -25,6 +25,7 @@ __all__ = [
     "forget_token",
     "normalize_url",
     "store_token",
+    "stored_urls",
     "token_for",
 ]
 
@@ -106,3 +107,8 @@ def forget_token(url: str) -> bool:
         return False
     _save(path, registries)
     return True
+
+
+def stored_urls() -> list[str]:
+    """The registry URLs that have a stored token (``phony logout --all``)."""
+    return sorted(_load(credentials_path()))

@@ -35,6 +35,7 @@ COMMANDS: dict[str, str] = {
     "cache": "phony_client.cli.cache:cache",
     "install": "phony_client.cli.install:install",
     "login": "phony_client.cli.login:login",
+    "logout": "phony_client.cli.login:logout",
     "registry": "phony_client.cli.registry:registry",
     "plugins": "phony_client.cli.plugins:plugins",
     "formats": "phony_client.cli.plugins:formats",

@@ -1,4 +1,4 @@
-"""``phony login``: store a registry token (0600, never echoed) and register your key."""
+"""``phony login`` and ``logout``: store a registry token (0600, never echoed) or remove it."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from phony_registry.errors import UsageError
 if TYPE_CHECKING:
     from phony_registry.signing import PublicKey
 
-__all__ = ["login", "own_public_keys"]
+__all__ = ["login", "logout", "own_public_keys"]
 
 
 def own_public_keys() -> list[PublicKey]:
@@ -29,6 +29,7 @@ def own_public_keys() -> list[PublicKey]:
 @click.command()
 @click.option(
     "--registry",
+    "-r",
     "url",
     help="Registry server URL (http://127.0.0.1:8000) or a name from config.toml; "
     "default: PHONY_REGISTRY, then the configured default registry.",
@@ -42,18 +43,15 @@ def login(url: str | None, no_register_key: bool) -> None:
     """Store a token for a registry server; reads it from a prompt or from stdin.
 
     The token is checked with the registry first, then written to the config
-    dir readable by you only. Your publisher keys (``phony keys generate``)
+    dir readable by you only. Your publisher keys (phony keys generate)
     are registered for the token's namespaces so your pushes verify.
     """
+    from phony_client.cli._registry import require_registry
     from phony_client.credentials import normalize_url, store_token
-    from phony_client.pull import registry_location
-    from phony_client.remote import RegistryClient, is_http_url
+    from phony_client.remote import RegistryClient
 
     # The same resolution as push and pull: a configured name, the environment, the default.
-    url = registry_location(url)
-    if not is_http_url(url):
-        raise UsageError(f"{url!r} is not a registry server URL (http:// or https://)")
-    url = normalize_url(url)
+    url = normalize_url(require_registry(url, "login", server=True))
     host = (urlsplit(url).hostname or "").lower()
     if url.startswith("http://") and host not in ("localhost", "127.0.0.1", "::1"):
         click.echo(
@@ -80,3 +78,31 @@ def login(url: str | None, no_register_key: bool) -> None:
             added = answer.get("added") or []
             state = f"registered for {', '.join(added)}" if added else "already registered"
             click.echo(f"publisher key {answer['keyid'][:16]}: {state}", err=True)
+
+
+@click.command()
+@click.option(
+    "--registry",
+    "-r",
+    "url",
+    help="Registry server URL or a name from config.toml; "
+    "default: PHONY_REGISTRY, then the configured default registry.",
+)
+@click.option("--all", "forget_all", is_flag=True, help="Remove the tokens of every registry.")
+def logout(url: str | None, forget_all: bool) -> None:
+    """Remove the stored token of a registry server (the server keeps it valid: revoke it there)."""
+    from phony_client.cli._registry import require_registry
+    from phony_client.credentials import forget_token, normalize_url, stored_urls
+
+    if forget_all:
+        if url:
+            raise UsageError("give either --registry or --all")
+        urls = stored_urls()
+    else:
+        urls = [normalize_url(require_registry(url, "logout", server=True))]
+    removed = [u for u in urls if forget_token(u)]
+    for u in removed:
+        click.echo(f"logged out of {u}: token removed")
+    if not removed:
+        where = "any registry" if forget_all else urls[0]
+        click.echo(f"no token stored for {where}", err=True)

@@ -234,6 +234,10 @@ def pull(
     else:
         if not references:
             raise UsageError("name at least one model to pull (or use --locked)")
+        from phony_client.cli._registry import require_source_for
+
+        for reference in references:
+            require_source_for(reference, registry)
         refs = []
         entries = []
         for reference in references:

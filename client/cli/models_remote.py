@@ -21,16 +21,9 @@ __all__ = ["search", "server_url", "yank"]
 
 def server_url(registry: str | None) -> str:
     """The http(s) URL of the registry server to talk to (as push and pull choose it)."""
-    from phony_client.pull import registry_location
-    from phony_client.remote import is_http_url
+    from phony_client.cli._registry import require_registry
 
-    location = registry_location(registry)
-    if not is_http_url(location):
-        raise UsageError(
-            f"{location} is not a registry server: this needs --registry URL, "
-            "PHONY_REGISTRY or a default registry that is an http(s) URL"
-        )
-    return location
+    return require_registry(registry, "search", server=True)
 
 
 def _split(ref: str) -> tuple[str, str]:
@@ -46,7 +39,7 @@ def _split(ref: str) -> tuple[str, str]:
 @click.command()
 @click.argument("ref", metavar="NAME@VERSION")
 @click.option("--undo", is_flag=True, help="Unyank: make the version resolvable by ranges again.")
-@click.option("--registry", help="Registry server URL, folder, or configured name.")
+@click.option("--registry", "-r", help="Registry server URL, folder, or configured name.")
 @click.option(
     "--signing-key",
     type=click.Path(dir_okay=False),
@@ -54,17 +47,12 @@ def _split(ref: str) -> tuple[str, str]:
 )
 def yank(ref: str, undo: bool, registry: str | None, signing_key: str | None) -> None:
     """Yank a published version: ranges skip it, exact pins still get it."""
-    from phony_client.pull import official_location, registry_location
+    from phony_client.cli._registry import require_registry
     from phony_client.remote import is_http_url
 
     name, version = _split(ref)
-    location = registry_location(registry)
-    if not registry and location == official_location():
-        # Never fall back to the bundled index: it lives inside the installed package.
-        raise UsageError(
-            "yank needs a registry: pass --registry PATH|URL, set PHONY_REGISTRY or "
-            "default_registry in config.toml"
-        )
+    # Never the bundled index: it lives inside the installed package.
+    location = require_registry(registry, "yank")
     state = "unyanked" if undo else "yanked"
     if not is_http_url(location):
         from phony_client.publish import yank_in_folder
@@ -83,8 +71,14 @@ def yank(ref: str, undo: bool, registry: str | None, signing_key: str | None) ->
 @click.command()
 @click.argument("query", required=False, default="")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
-@click.option("--limit", default=50, show_default=True, type=click.IntRange(1, 500))
-@click.option("--registry", help="Registry server URL or configured name.")
+@click.option(
+    "--limit",
+    default=50,
+    show_default=True,
+    type=click.IntRange(1, 500),
+    help="Show at most this many models (1 to 500).",
+)
+@click.option("--registry", "-r", help="Registry server URL or configured name.")
 def search(query: str, as_json: bool, limit: int, registry: str | None) -> None:
     """Search a registry's models by name, description, locale or kind."""
     from phony_client.remote import RegistryClient
