@@ -221,10 +221,12 @@ def test_a_plugin_that_fails_to_import_is_reported(monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize(
     ("allow", "loaded_names"),
     [
-        pytest.param("", {"phony"}, id="empty-loads-builtins-only"),
-        pytest.param("other", {"phony"}, id="not-listed"),
-        pytest.param("ghost_plugin", {"phony", "ghost-plugin"}, id="underscore-spelling"),
-        pytest.param("Ghost-Plugin, other", {"phony", "ghost-plugin"}, id="listed"),
+        # phony's own entry points (the built-ins, and `mock` from the server
+        # package) always load.
+        pytest.param("", {"phony", "mock"}, id="empty-loads-builtins-only"),
+        pytest.param("other", {"phony", "mock"}, id="not-listed"),
+        pytest.param("ghost_plugin", {"phony", "mock", "ghost-plugin"}, id="underscore-spelling"),
+        pytest.param("Ghost-Plugin, other", {"phony", "mock", "ghost-plugin"}, id="listed"),
     ],
 )
 def test_phony_load_plugins_limits_what_loads(
@@ -275,7 +277,7 @@ def test_register_commands_isolates_a_failing_plugin(capsys: pytest.CaptureFixtu
     )
     group = click.Group()
     loaded.register_commands(group)
-    assert list(group.commands) == ["hello"]
+    assert list(group.commands) == ["mock", "hello"]  # mock: phony's own, from the server
     assert loaded.plugins["good"].registered["commands"] == ["hello"]
     assert (
         "warning: plugin bad failed to load: phony_register_commands raised ValueError: nope"
