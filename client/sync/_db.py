@@ -16,7 +16,7 @@ from phony_registry.errors import DatabaseError, UsageError
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
 
-__all__ = ["connect", "redact", "require_sync_extra"]
+__all__ = ["connect", "redact", "require_sync_extra", "sqlite_path"]
 
 _INSTALL = "phony sync needs SQLAlchemy and psycopg: pip install 'phony[sync]'"
 _FORMS = "postgresql://user@host:port/db, sqlite:///relative.db or sqlite:////absolute.db"
@@ -57,6 +57,12 @@ def _parse(url: str) -> URL:
     raise DatabaseError(
         f"{parsed.drivername}: phony sync fills PostgreSQL and SQLite databases ({_FORMS})"
     )
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a ``sqlite:///`` URL; None for other databases."""
+    parsed = _parse(url)
+    return Path(parsed.database or "") if parsed.get_backend_name() == "sqlite" else None
 
 
 def redact(url: str) -> str:

@@ -279,7 +279,8 @@ def _unique_sets(table: TablePlan) -> list[list[str]]:
         if len(cols) == 1:
             spec = table.column(cols[0]).generate
             kind = spec.get("type")
-            if kind == "uuid" or (kind == "sequence" and spec.get("step", 1) != 0):
+            plain = "format" not in spec and spec.get("step", 1) != 0
+            if kind == "uuid" or (kind == "sequence" and plain):
                 continue
             if kind == "reference" and spec.get("unique"):
                 continue

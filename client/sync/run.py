@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phony_client.sync import engine as gen
-from phony_client.sync._db import connect, first_line
+from phony_client.sync._db import connect, first_line, sqlite_path
 from phony_client.sync.plan import Plan
-from phony_client.sync.target import Target, build_metadata
+from phony_client.sync.target import Target, build_metadata, driver_errors
 from phony_registry.errors import DatabaseError, UsageError
 
 __all__ = ["SyncOptions", "SyncResult", "sync"]
@@ -75,6 +75,12 @@ def sync(
     names = selected_tables(plan, options.tables)
     units, deferred = gen.load_order(plan, names)
     cyclic = {t for unit in units for t in unit if len(unit) > 1} | {t for t, _ in deferred}
+    path = sqlite_path(target_url)
+    if options.dry_run and path is not None and not path.exists():
+        # A dry run into a SQLite file that does not exist yet: nothing to ask it.
+        runs = gen.prepare(plan, names, scale=options.scale, deferred=deferred)
+        rows = {n: runs[n].rows for n in names}
+        return SyncResult(units, rows, list(names), sorted(deferred))
     target = Target(connect(target_url, read_only=False), target_url)
     try:
         return _sync(plan, target, options, names, units, deferred, cyclic, progress)
@@ -129,7 +135,9 @@ def _sync(
                 if spec.get("type") == "sequence" and "format" not in spec:
                     top = target.max_value(name, table.primary_key[0])
                     starts[name] = max(int(top) + 1, int(spec.get("start", 1)))
-    runs = gen.prepare(plan, names, scale=options.scale, starts=starts, deferred=deferred)
+    _outside_parents(plan, target, names, existing, starts)
+    prepared = {"scale": options.scale, "starts": starts, "deferred": deferred}
+    runs = gen.prepare(plan, names, **prepared)
     result = SyncResult(
         units,
         {n: runs[n].rows for n in names},
@@ -144,33 +152,74 @@ def _sync(
                 runs[name].existing[tuple(cols)] = target.values(name, cols)
     started = time.perf_counter()
     target.create(build_metadata(plan, names, target.dialect, cyclic), missing)
+    batches = None
     try:
         if options.mode == "truncate" and full:
             target.begin()
-            target.empty(present)
+            order = [n for unit in units for n in unit]
+            target.empty([n for n in order if n in present])
             target.commit()
         keys: dict[tuple[str, str], list[str]] = {}
         if options.jobs > 1:
             from phony_client.sync.jobs import parallel_batches
 
-            batches = parallel_batches(runs, units, options.seed, options.jobs)
-        else:
-            batches = None
+            batches = parallel_batches(plan, runs, prepared, options.seed, options.jobs)
         for unit in units:
-            _load_unit(target, plan, runs, unit, options.seed, keys, batches, result, progress)
+            _load_unit(target, runs, unit, options.seed, keys, batches, result, progress)
     except DBAPIError as exc:
         target.rollback()
         raise DatabaseError(f"{target.url}: load refused: {first_line(exc.orig)}") from exc
+    except driver_errors(target.dialect) as exc:
+        target.rollback()
+        raise DatabaseError(f"{target.url}: load refused: {first_line(exc)}") from exc
     except BaseException:
         target.rollback()
         raise
+    finally:
+        if batches is not None:
+            batches.close()
     result.seconds = time.perf_counter() - started
     return result
 
 
+def _outside_parents(
+    plan: Plan, target: Target, names: list[str], existing: set[str], starts: dict[str, int]
+) -> None:
+    """Point references to tables left out by ``--tables`` at the keys the target holds.
+
+    Such a parent must exist in the target with consecutive integer keys;
+    its children then draw among them.
+    """
+    for name in names:
+        for fk in plan.tables[name].foreign_keys:
+            parent = fk.table
+            if parent in names or parent in starts:
+                continue
+            if parent not in existing:
+                raise DatabaseError(
+                    f"{target.url}: table {name} references {parent}, which is neither in "
+                    "--tables nor in the target"
+                )
+            key = fk.references[0]
+            count = target.count(parent)
+            low, high = target.min_value(parent, key), target.max_value(parent, key)
+            spec = plan.tables[parent].column(key).generate
+            if spec.get("type") != "sequence" or "format" in spec or not isinstance(low, int):
+                raise DatabaseError(
+                    f"table {name} references {parent}, whose keys are generated: "
+                    "sync it too (--tables)"
+                )
+            if count == 0 or high - low + 1 != count:
+                raise DatabaseError(
+                    f"{target.url}: table {name} references {parent}, whose keys in the target "
+                    "are not consecutive integers: sync it too (--tables)"
+                )
+            plan.tables[parent].rows = count
+            starts[parent] = low
+
+
 def _load_unit(
     target: Target,
-    plan: Plan,
     runs: Mapping[str, gen.TableRun],
     unit: list[str],
     seed: int,
@@ -213,8 +262,6 @@ def _load_unit(
         loader.close()
         for column, values in kept.items():
             keys[(name, column)] = values
-        if batches is not None:
-            batches.publish(name, kept)
         result.loaded[name] = done
         for column in run.deferred:
             second.append((name, column, pairs[column]))

@@ -21,7 +21,18 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData
     from sqlalchemy.engine import Engine
 
-__all__ = ["Target", "build_metadata", "sa_type"]
+__all__ = ["Target", "build_metadata", "driver_errors", "sa_type"]
+
+
+def driver_errors(dialect: str) -> tuple[type[Exception], ...]:
+    """The exceptions the driver of ``dialect`` raises for a refused statement."""
+    if dialect == "sqlite":
+        import sqlite3
+
+        return (sqlite3.Error,)
+    import psycopg
+
+    return (psycopg.Error,)
 
 
 def sa_type(
@@ -97,6 +108,18 @@ def build_metadata(plan: Plan, names: Sequence[str], dialect: str, cyclic: set[s
             elif check.sql and check.dialect == dialect:
                 constraints.append(sa.CheckConstraint(check.sql))
         sa.Table(name, metadata, *columns, *constraints)
+    for name in names:  # parents outside the selection: enough of them to name their keys
+        for fk in plan.tables[name].foreign_keys:
+            if fk.table not in metadata.tables:
+                parent = plan.tables[fk.table]
+                sa.Table(
+                    fk.table,
+                    metadata,
+                    *(
+                        sa.Column(c, sa_type(parent.column(c).sql_type or "text", c, None, None))
+                        for c in fk.references
+                    ),
+                )
     return metadata
 
 
@@ -185,6 +208,10 @@ class Target:
         """The largest value of ``column`` (NULL when empty)."""
         return self.scalar(f"SELECT max({self.q(column)}) FROM {self.q(table)}")  # noqa: S608
 
+    def min_value(self, table: str, column: str) -> Any:
+        """The smallest value of ``column`` (NULL when empty)."""
+        return self.scalar(f"SELECT min({self.q(column)}) FROM {self.q(table)}")  # noqa: S608
+
     def values(self, table: str, columns: Sequence[str]) -> set[tuple[Any, ...]]:
         """Every row of ``columns`` as text tuples (for --append's UNIQUE checks)."""
         cols = ", ".join(f"CAST({self.q(c)} AS TEXT)" for c in columns)
@@ -218,6 +245,8 @@ class Target:
     def empty(self, names: Sequence[str]) -> None:
         """Remove every row of ``names`` (children first), restarting their sequences."""
         if self.dialect == "sqlite":
+            # Foreign keys are checked at commit: tables of a cycle empty in any order.
+            self.conn.execute("PRAGMA defer_foreign_keys = ON")
             for name in reversed(names):
                 self.conn.execute(f"DELETE FROM {self.q(name)}")  # noqa: S608 - quoted identifier
         else:
