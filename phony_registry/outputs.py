@@ -53,6 +53,8 @@ class OutputFormat:
     ``open(stream, column_names, options)`` starts writing to a binary stream;
     ``options`` holds format-specific ``--option key=value`` pairs (for
     example ``table`` for sql), described in ``options`` (name -> help).
+    ``extension`` (without the dot) lets ``phony generate -o FILE.EXT`` pick
+    the format; a ``binary`` format is never written to a terminal.
     """
 
     name: str
@@ -60,6 +62,7 @@ class OutputFormat:
     description: str
     open: Opener = field(repr=False)
     options: Mapping[str, str] = field(default_factory=dict)
+    binary: bool = False
 
 
 def check_options(format_name: str, options: Mapping[str, str], known: Mapping[str, str]) -> None:

@@ -80,8 +80,20 @@ def mock() -> None:
 @mock.command()
 @_schema_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=3000, show_default=True, type=click.IntRange(0, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--port",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(0, 65535),
+    help="Port to listen on (0: any free port).",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (each serves the same records).",
+)
 @click.option("--read-only", is_flag=True, help="Refuse writes (405).")
 @click.option("--delay", metavar="SPEC", help="Latency: 120ms, 50-300ms or lognormal:80ms:0.6.")
 @click.option("--faults", metavar="SPEC", help="Faults by probability: 500:0.05,reset:0.01.")
@@ -97,6 +109,7 @@ def mock() -> None:
     default="warning",
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
+    help="How much the server logs (uvicorn's levels).",
 )
 def start(
     schemas: tuple[str, ...],
@@ -239,8 +252,20 @@ def export(
     metavar="DIR",
     help="Folder to write the configuration, schemas and Containerfile into.",
 )
-@click.option("--port", default=3000, show_default=True, type=click.IntRange(1, 65535))
-@click.option("--workers", default=1, show_default=True, type=click.IntRange(1, 64))
+@click.option(
+    "--port",
+    default=3000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port the deployed mock listens on.",
+)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=click.IntRange(1, 64),
+    help="Server processes (each serves the same records).",
+)
 @click.option("--read-only", is_flag=True, help="Refuse writes (405).")
 def deploy(
     schemas: tuple[str, ...],

@@ -83,6 +83,7 @@ SQLITE = OutputFormat(
     description="a SQLite database file with one table (stdlib sqlite3)",
     open=SqliteWriter,
     options=OPTIONS,
+    binary=True,
 )
 
 
