@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, BinaryIO
 
 import click
 
+from phony_client.cli._params import SEED, FormatOption, choose_format
 from phony_registry.errors import UsageError
 
 if TYPE_CHECKING:
@@ -130,20 +131,25 @@ def _small_model(path: Path, count: int, unique: bool) -> SmallModel | None:
 )
 @click.option(
     "--seed",
-    type=click.IntRange(0, 2**128 - 1),
-    help="Seed: the same model, seed and count give the same output everywhere "
-    "[default: random, printed on stderr].",
+    type=SEED,
+    help="Seed, 0 to 2**128-1: the same model, seed and count give the same output "
+    "everywhere [default: random, printed on stderr].",
 )
 @click.option(
     "-f",
     "--format",
     "format_name",
-    default="txt",
-    show_default=True,
-    help="Output format (txt, csv, jsonl, or one a plugin adds).",
+    metavar="FORMAT",
+    cls=FormatOption,
+    help="Output format: {formats} (phony formats describes them) "
+    "[default: from the -o file's extension, else txt].",
 )
 @click.option(
-    "-o", "--output", metavar="FILE", help="Write to FILE (atomically) instead of stdout."
+    "-o",
+    "--output",
+    metavar="FILE",
+    help="Write to FILE instead of stdout: a file is replaced only once complete "
+    "and keeps its mode; a device, pipe or symlink is written through.",
 )
 @click.option(
     "--unique", is_flag=True, help="Only distinct values; fails if the model has too few."
@@ -171,7 +177,7 @@ def generate(
     model_spec: str | None,
     count: int,
     seed: int | None,
-    format_name: str,
+    format_name: str | None,
     output: str | None,
     unique: bool,
     schema_path: str | None,
@@ -183,7 +189,6 @@ def generate(
     With --schema FILE, generate a table whose columns FILE describes instead.
     """
     from phony_registry.outputs import parse_options
-    from phony_registry.plugins import get_plugins
 
     options = parse_options(option_pairs)
     if (model_spec is None) == (schema_path is None):
@@ -192,7 +197,7 @@ def generate(
         raise UsageError("--unique applies to a MODEL; in a schema, set unique = true on a column")
     if locale is not None and schema_path is None:
         raise UsageError("--locale goes with --schema; a MODEL names its locale: tr_TR/cities")
-    get_plugins().format(format_name)  # an unknown format fails before any output
+    format_name = choose_format(format_name, output)  # fails before any output
     small: SmallModel | None = None
     model: Model | None = None
     if schema_path is not None:
