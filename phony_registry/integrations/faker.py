@@ -23,7 +23,6 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import cast
 
-from faker.generator import Generator
 from faker.providers import BaseProvider
 
 from phony_registry.errors import UsageError
@@ -44,8 +43,6 @@ def PhonyProvider(  # named as a class: it returns one, for Faker to instantiate
     default every field of the chain: ``first_name``, ``last_name``,
     ``name``, ``city``, ``street_name``, ``company``, ``email``...).
     """
-    if isinstance(locale, Generator):
-        raise UsageError("PhonyProvider needs a locale: fake.add_provider(PhonyProvider('tr_TR'))")
     chain = locale_chain(locale)
     known = Phony(chain, seed=0).fields()
     chosen = known if fields is None else list(fields)

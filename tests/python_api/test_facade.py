@@ -46,13 +46,6 @@ def bundled(spec: str) -> Path:
     return path
 
 
-@pytest.fixture
-def de_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The first-party de_DE locale pack plugin, loaded through its entry point."""
-    monkeypatch.setenv("PHONY_LOAD_PLUGINS", "phony-locale-de-de")
-    get_plugins.cache_clear()
-
-
 @pytest.mark.parametrize("locale", ["en_US", "tr_TR"])
 def test_the_declared_methods_are_the_fields_of_the_bundled_packs(locale: str) -> None:
     # The methods written out in the class (for editors) must match discovery.
