@@ -1,0 +1,146 @@
+"""``phony mock``: reproducible chaos, export, deploy, and errors as one line."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.conftest import phony_command
+from tests.e2e.conftest import free_port, spawn, stop, wait_until_up
+from tests.mock.conftest import MockServer, StartMock
+
+pytestmark = pytest.mark.e2e
+
+
+def _run(
+    env: dict[str, str], *args: str, cwd: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [*phony_command(), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
+    )
+
+
+def _outcomes(server: MockServer, paths: list[str]) -> list[Any]:
+    seen: list[Any] = []
+    for path in paths:
+        try:
+            answer = httpx.get(f"{server.url}{path}", timeout=10)
+            seen.append(answer.status_code if answer.status_code != 200 else answer.json())
+        except httpx.TransportError:
+            seen.append("reset")
+    return seen
+
+
+def test_faults_and_delays_replay_the_same_way(start_mock: StartMock, blog_schemas: Path) -> None:
+    args = (
+        str(blog_schemas), "--seed", "3", "--count", "30",
+        "--faults", "500:0.25,503:0.1,reset:0.1", "--delay", "1-5ms",
+    )  # fmt: skip
+    paths = [f"/users/{1 + i % 7}" for i in range(40)] + ["/posts?_page=1&_limit=5"] * 10
+    first = start_mock(*args)
+    once = _outcomes(first, paths)
+    first.stop()
+    again = _outcomes(start_mock(*args), paths)
+    assert once == again
+    assert once.count(500) >= 5
+    assert once.count(503) >= 1
+    assert once.count("reset") >= 1
+    assert sum(isinstance(o, dict | list) for o in once) >= 15
+    other_seed = _outcomes(start_mock(*args[:2], "4", *args[3:]), paths)
+    assert other_seed != once
+
+
+def test_bad_options_are_one_line(mock_home: dict[str, str], blog_schemas: Path) -> None:
+    cases = [
+        (["--faults", "500:2"], "--faults '500:2': the probability must be between 0 and 1"),
+        (["--delay", "fast"], "--delay 'fast': expected a duration such as 120ms or 0.5s"),
+        (["--state", "redis:x"], "--state 'redis:x': expected memory or sqlite:PATH"),
+    ]
+    for extra, message in cases:
+        result = _run(mock_home, "mock", "start", str(blog_schemas), *extra)
+        assert result.returncode == 2, result.stderr
+        assert result.stderr.strip() == f"error: {message}"
+    ready = _run(mock_home, "mock", "start", "person")
+    assert ready.returncode == 2
+    assert ready.stderr.strip().startswith("error: the ready schema 'person' needs a locale")
+    missing = _run(mock_home, "mock", "start", "nope.toml")
+    assert missing.stderr.strip() == "error: nope.toml: no such schema file"
+
+
+def test_without_the_server_extra_mock_says_so(mock_home: dict[str, str]) -> None:
+    code = (
+        "import sys; sys.modules['uvicorn'] = None\n"
+        "from phony_client.cli import main\n"
+        "sys.exit(main(['mock', 'start', 'person', '--locale', 'en_US']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=mock_home, timeout=60
+    )
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        "error: phony mock needs the server extra: pip install 'phony[server]'"
+    )
+
+
+def test_export_writes_json_server_db_with_the_writes(
+    start_mock: StartMock, blog_schemas: Path, mock_home: dict[str, str], tmp_path: Path
+) -> None:
+    state = f"sqlite:{tmp_path / 'state.db'}"
+    server = start_mock(str(blog_schemas), "--seed", "5", "--count", "30", "--state", state)
+    httpx.patch(f"{server.url}/users/1", json={"age": 19}).raise_for_status()
+    httpx.delete(f"{server.url}/posts/3").raise_for_status()
+    users = httpx.get(f"{server.url}/users", params={"_limit": 100}).json()
+    posts = httpx.get(f"{server.url}/posts", params={"_limit": 100}).json()
+    server.stop()
+    out = tmp_path / "db.json"
+    result = _run(
+        mock_home, "mock", "export", str(blog_schemas), "--seed", "5", "--count", "30",
+        "--state", state, "--format", "json-server", "-o", str(out),
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    db = json.loads(out.read_text())
+    assert db == {"posts": posts, "users": users}
+    assert db["users"][0]["age"] == 19
+    assert 3 not in [p["id"] for p in db["posts"]]
+
+
+def test_deploy_writes_a_factory_command_that_serves_the_same_records(
+    start_mock: StartMock, blog_schemas: Path, mock_home: dict[str, str], tmp_path: Path
+) -> None:
+    folder = tmp_path / "deployed"
+    result = _run(
+        mock_home, "mock", "deploy", str(blog_schemas), "--seed", "8", "--count", "30",
+        "-o", str(folder), "--port", "8080",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert "uvicorn --factory phony_server.mock:app_from_env" in result.stdout
+    containerfile = (folder / "Containerfile").read_text()
+    assert "phony_server.mock:app_from_env" in containerfile
+    assert "PHONY_MOCK_CONFIG=/mock/mock.json" in containerfile
+    config = json.loads((folder / "mock.json").read_text())
+    assert [c["schema"] for c in config["collections"]] == [
+        "schemas/posts.toml",
+        "schemas/users.toml",
+    ]
+    # The factory, as the written command line runs it (relative paths: the config's folder).
+    port = free_port()
+    env = {**mock_home, "PHONY_MOCK_CONFIG": str(folder / "mock.json")}
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    process, log = spawn(
+        [str(uvicorn), "--factory", "phony_server.mock:app_from_env",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env,
+    )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process, log)
+        deployed = httpx.get(f"http://127.0.0.1:{port}/users", params={"_limit": 30}).json()
+    finally:
+        stop(process, log)
+    served = start_mock(str(blog_schemas), "--seed", "8", "--count", "30")
+    assert deployed == httpx.get(f"{served.url}/users", params={"_limit": 30}).json()
