@@ -191,8 +191,7 @@ def run_command(
     )
 
     def progress(table: str, done: int, total: int) -> None:
-        if done == total:
-            click.echo(f"  {table}: {done:,} rows", err=True)
+        click.echo(f"  {table}: {done:,} rows", err=True)
 
     result = run_sync(plan, target, options, progress=None if dry_run else progress)
     if dry_run:

@@ -65,7 +65,10 @@ def sync(
     options: SyncOptions,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> SyncResult:
-    """Fill ``target_url`` as ``plan`` says; return what was loaded."""
+    """Fill ``target_url`` as ``plan`` says; return what was loaded.
+
+    ``progress(table, rows_loaded, rows_planned)`` is called for each table once committed.
+    """
     if options.scale <= 0:
         raise UsageError("--scale must be greater than 0")
     if options.jobs < 1:
@@ -257,8 +260,6 @@ def _load_unit(
                 kept[column].extend(v or "" for v in values)
             loader.write(batch)
             done += len(batch[0]) if batch else 0
-            if progress is not None:
-                progress(name, done, run.rows)
         loader.close()
         for column, values in kept.items():
             keys[(name, column)] = values
@@ -271,3 +272,6 @@ def _load_unit(
     for name in unit:
         target.reset_sequences(runs[name].table)
     target.commit()
+    if progress is not None:
+        for name in unit:
+            progress(name, result.loaded[name], runs[name].rows)

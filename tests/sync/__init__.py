@@ -1,0 +1,1 @@
+"""Tests of phony sync against real SQLite files and a PostgreSQL server they start."""

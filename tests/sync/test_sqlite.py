@@ -1,0 +1,296 @@
+"""phony sync end to end on SQLite: plan -> sync -> report, through the CLI."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import phony_command
+from tests.sync.testdb import ROWS
+
+pytestmark = pytest.mark.e2e
+
+
+def _plan(path: Path) -> dict[str, Any]:
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
+def _dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
+    with sqlite3.connect(path) as conn:
+        names = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+        return {
+            n: conn.execute(f'SELECT * FROM "{n}" ORDER BY 1').fetchall()  # noqa: S608
+            for n in sorted(names)
+            if n != "sqlite_sequence"
+        }
+
+
+def _text_columns(plan: dict[str, Any]) -> list[tuple[str, str]]:
+    """(table, column) of the written columns made by a trained model."""
+    return [
+        (t, c)
+        for t, table in plan["tables"].items()
+        for c, col in table["columns"].items()
+        if "sql_type" in col and col["generate"]["type"] in ("ngram", "template")
+    ]
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_plan_says_what_fills_each_column_and_why(shop_plan: Path, shop_sqlite: Path) -> None:
+    plan = _plan(shop_plan)
+    assert set(plan["tables"]) == set(ROWS)
+    with sqlite3.connect(shop_sqlite) as conn:
+        for table in ROWS:
+            columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+            planned = [c for c, v in plan["tables"][table]["columns"].items() if "sql_type" in v]
+            assert planned == columns
+            assert plan["tables"][table]["rows"] == ROWS[table]
+    for table in plan["tables"].values():
+        for column in table["columns"].values():
+            assert column["why"]
+    customers = plan["tables"]["customers"]
+    assert customers["columns"]["first_name"]["generate"]["type"] == "ngram"
+    assert customers["columns"]["id"]["generate"] == {"type": "sequence"}
+    assert customers["columns"]["locale"]["generate"]["type"] == "choice"
+    assert customers["unique"] == [["email"]]
+    assert customers["columns"]["born_on"]["generate"]["type"] == "histogram"
+    assert 0.05 < customers["columns"]["phone"]["null_ratio"] < 0.5
+    orders = plan["tables"]["orders"]
+    assert orders["columns"]["customer_id"]["generate"]["type"] == "reference"
+    assert orders["columns"]["customer_id"]["generate"]["fanout"][-1] > 10  # skewed customers
+    assert {"column": "status", "values": ["new", "paid", "shipped", "cancelled"]}.items() <= (
+        orders["checks"][0].items()
+    )
+    assert "privacy guard" in shop_plan.read_text()
+    # The models are ordinary .phony files, trained with the guard on.
+    from phony_registry.format import load_model
+
+    model_path = shop_plan.parent / customers["columns"]["first_name"]["generate"]["model"]
+    assert load_model(model_path).exclude is not None
+
+
+def test_sync_fills_every_table_and_every_constraint_holds(
+    shop_plan: Path, shop_sqlite: Path, tmp_path: Path, run_phony: Any
+) -> None:
+    source_digest = _sha(shop_sqlite)
+    target = tmp_path / "copy.db"
+    result = run_phony(
+        "sync", "--plan", str(shop_plan), "--target", f"sqlite:///{target}", "--seed", "7",
+        check=True,
+    )  # fmt: skip
+    assert "filled 7 tables" in result.stderr
+    with sqlite3.connect(target) as conn:
+        for table, rows in ROWS.items():
+            assert conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] == rows  # noqa: S608
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+        # The cycle's second pass set the departments' managers.
+        managers = conn.execute("SELECT count(manager_id) FROM departments").fetchone()[0]
+        assert managers > 0
+    report = run_phony(
+        "sync", "report", "--source", f"sqlite:///{shop_sqlite}", "--target",
+        f"sqlite:///{target}", "--plan", str(shop_plan), "--json",
+    )  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    data = json.loads(report.stdout)
+    assert data["ok"] is True
+    kinds = {c["kind"] for c in data["constraints"]}
+    assert {"not_null", "unique", "primary_key", "foreign_key", "check", "length"} <= kinds
+    novelty = {(c["table"], c["column"]): c["value"] for c in data["columns"]
+               if c["measure"] == "novelty"}  # fmt: skip
+    plan = _plan(shop_plan)
+    assert set(novelty) == set(_text_columns(plan))
+    assert all(v == 1.0 for v in novelty.values()), novelty
+    for c in data["columns"]:
+        if c["measure"] == "ks_distance":
+            assert c["value"] < 0.25, c
+    # No source value in any generated text column, checked here directly.
+    with sqlite3.connect(shop_sqlite) as src, sqlite3.connect(target) as tgt:
+        for table, column in _text_columns(plan):
+            sql = f'SELECT DISTINCT "{column}" FROM "{table}" WHERE "{column}" IS NOT NULL'  # noqa: S608
+            real = {r[0] for r in src.execute(sql)}
+            fake = {r[0] for r in tgt.execute(sql)}
+            assert fake, (table, column)
+            assert not (fake & real), (table, column)
+    assert _sha(shop_sqlite) == source_digest  # never written
+
+
+def test_same_seed_same_rows_whatever_jobs(shop_plan: Path, tmp_path: Path, run_phony: Any) -> None:
+    dumps = []
+    for name, seed, jobs in (("a", "3", "1"), ("b", "3", "2"), ("c", "4", "1")):
+        target = tmp_path / f"{name}.db"
+        run_phony(
+            "sync", "--plan", str(shop_plan), "--target", f"sqlite:///{target}",
+            "--seed", seed, "--jobs", jobs, check=True,
+        )  # fmt: skip
+        dumps.append(_dump(target))
+    assert dumps[0] == dumps[1]
+    assert dumps[0]["customers"] != dumps[2]["customers"]
+
+
+def test_non_empty_target_is_refused_then_truncated_or_appended(
+    shop_plan: Path, tmp_path: Path, run_phony: Any
+) -> None:
+    url = f"sqlite:///{tmp_path / 'copy.db'}"
+    run_phony("sync", "--plan", str(shop_plan), "--target", url, "--seed", "1", check=True)
+    first = _dump(tmp_path / "copy.db")
+    refused = run_phony("sync", "--plan", str(shop_plan), "--target", url, "--seed", "2")
+    assert refused.returncode == 13
+    assert refused.stderr.count("\n") == 1
+    assert "is not empty" in refused.stderr
+    assert "--truncate" in refused.stderr
+    assert _dump(tmp_path / "copy.db") == first  # untouched
+    run_phony(
+        "sync", "--plan", str(shop_plan), "--target", url, "--seed", "1", "--truncate", check=True
+    )
+    assert _dump(tmp_path / "copy.db") == first  # same seed, same rows
+    run_phony(
+        "sync", "--plan", str(shop_plan), "--target", url, "--seed", "2", "--append", check=True
+    )
+    with sqlite3.connect(tmp_path / "copy.db") as conn:
+        assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 2 * ROWS["customers"]
+        emails = conn.execute("SELECT count(DISTINCT email) FROM customers").fetchone()[0]
+        assert emails == 2 * ROWS["customers"]
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_scale_tables_and_dry_run(shop_plan: Path, tmp_path: Path, run_phony: Any) -> None:
+    url = f"sqlite:///{tmp_path / 'small.db'}"
+    dry = run_phony(
+        "sync", "--plan", str(shop_plan), "--target", url, "--seed", "1", "--scale", "0.5",
+        "--dry-run", check=True,
+    )  # fmt: skip
+    assert "orders: 750 rows" in dry.stdout
+    assert "second pass: manager_id" in dry.stdout
+    assert not (tmp_path / "small.db").exists()
+    run_phony(
+        "sync", "--plan", str(shop_plan), "--target", url, "--seed", "1", "--scale", "0.5",
+        "--tables", "customers,products", check=True,
+    )  # fmt: skip
+    with sqlite3.connect(tmp_path / "small.db") as conn:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        assert tables == {"customers", "products"}
+        assert conn.execute("SELECT count(*) FROM customers").fetchone()[0] == 300
+    # orders' parents other than customers are not there: one clear line
+    missing = run_phony(
+        "sync", "--plan", str(shop_plan), "--target", url, "--seed", "1", "--tables", "orders"
+    )
+    assert missing.returncode == 13
+    assert "references employees" in missing.stderr
+    unknown = run_phony("sync", "--plan", str(shop_plan), "--target", url, "--tables", "nope")
+    assert unknown.returncode == 2
+    assert "no table 'nope'" in unknown.stderr
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--target", "mysql://u@h/db"], "fills PostgreSQL and SQLite"),
+        (["--target", "not a url"], "not a database URL"),
+        (["--target", "postgresql://u:hunter2@127.0.0.1:1/db"], "cannot use postgresql://u:***@"),
+        (["--target", "sqlite:////no/such/folder/x.db"], "does not exist"),
+    ],
+    ids=["unsupported", "garbage", "unreachable", "missing-folder"],
+)
+def test_bad_target_urls_give_one_line(
+    shop_plan: Path, run_phony: Any, args: list[str], message: str
+) -> None:
+    result = run_phony("sync", "--plan", str(shop_plan), "--seed", "1", *args)
+    assert result.returncode == 13, result.stderr
+    assert result.stderr.startswith("error: "), result.stderr
+    assert result.stderr.count("\n") == 1, result.stderr
+    assert message in result.stderr
+    assert "hunter2" not in result.stderr
+
+
+def test_bad_sources_give_one_line(tmp_path: Path, run_phony: Any) -> None:
+    missing = run_phony("sync", "plan", "--source", f"sqlite:///{tmp_path / 'none.db'}")
+    assert missing.returncode == 13
+    assert (
+        missing.stderr == f"error: sqlite:///{tmp_path / 'none.db'}: no such SQLite database file\n"
+    )
+    assert not (tmp_path / "none.db").exists()
+
+
+def test_the_source_is_refused_as_a_target(
+    shop_plan: Path, shop_sqlite: Path, run_phony: Any
+) -> None:
+    result = run_phony(
+        "sync", "--plan", str(shop_plan), "--target", f"sqlite:///{shop_sqlite}", "--truncate"
+    )
+    assert result.returncode == 2
+    assert "never writes to its source" in result.stderr
+
+
+def test_schema_files_give_the_rows_phony_generate_writes(tmp_path: Path, run_phony: Any) -> None:
+    (tmp_path / "authors.toml").write_text(
+        '[columns.id]\ntype = "sequence"\n\n'
+        '[columns.name]\ntype = "choice"\nvalues = ["Ayşe", "Jörg", "Mia"]\n\n'
+        '[columns.born]\ntype = "date"\nstart = "1950-01-01"\nend = "2000-12-31"\n',
+        encoding="utf-8",
+    )
+    (tmp_path / "books.toml").write_text(
+        '[columns.id]\ntype = "sequence"\n\n'
+        '[columns.author_id]\ntype = "reference"\ntable = "authors"\nrows = 40\n\n'
+        '[columns.pages]\ntype = "integer"\nmin = 40\nmax = 900\n',
+        encoding="utf-8",
+    )
+    url = f"sqlite:///{tmp_path / 'books.db'}"
+    run_phony(
+        "sync", str(tmp_path / "authors.toml"), str(tmp_path / "books.toml"), "--target", url,
+        "--count", "40", "--seed", "9", check=True,
+    )  # fmt: skip
+    for name in ("authors", "books"):
+        csv = run_phony(
+            "generate", "--schema", str(tmp_path / f"{name}.toml"), "--count", "40",
+            "--seed", "9", "--format", "csv", check=True,
+        ).stdout  # fmt: skip
+        expected = [line.split(",") for line in csv.strip().splitlines()[1:]]
+        with sqlite3.connect(tmp_path / "books.db") as conn:
+            rows = conn.execute(f'SELECT * FROM "{name}" ORDER BY id').fetchall()  # noqa: S608
+        assert [[str(v) for v in row] for row in rows] == expected
+    with sqlite3.connect(tmp_path / "books.db") as conn:
+        conn.execute("PRAGMA foreign_keys = ON")
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_ctrl_c_leaves_every_table_loaded_or_untouched(shop_plan: Path, tmp_path: Path) -> None:
+    target = tmp_path / "big.db"
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    process = subprocess.Popen(
+        [*phony_command(), "sync", "--plan", str(shop_plan), "--target", f"sqlite:///{target}",
+         "--seed", "5", "--scale", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )  # fmt: skip
+    assert process.stderr is not None
+    # Wait until the first table is committed, then interrupt the rest.
+    line = process.stderr.readline()
+    assert line.strip().endswith("rows"), line
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted" in err
+    assert "Traceback" not in err
+    expected = {t: round(r * 60) for t, r in ROWS.items()}
+    with sqlite3.connect(target, timeout=30) as conn:
+        counts = {
+            t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608
+            for t in ROWS
+        }
+    assert all(counts[t] in (0, expected[t]) for t in ROWS), counts
+    assert any(counts[t] == expected[t] for t in ROWS)
+    assert any(counts[t] == 0 for t in ROWS), "the load ended before the interrupt"
