@@ -202,7 +202,8 @@ def _is_sequence(col: Any, pk: list[str], type_name: str, dialect: str) -> bool:
         return False
     if col.identity is not None:
         return True
-    default = str(getattr(col.server_default, "arg", "") or "")
+    arg = getattr(col.server_default, "arg", None)
+    default = "" if arg is None else str(getattr(arg, "text", arg))
     if "nextval(" in default:
         return True
     return dialect == "sqlite" and pk == [col.name]
@@ -320,7 +321,7 @@ def _fit_column(
         helpers = _fit_text(
             table.name, col.name, base, [_text(v) for v in present], models_dir, training
         )
-        for helper in helpers:
+        for helper in [*helpers, base]:
             model = helper.generate.get("model")
             if model:
                 helper.generate["model"] = _relative(Path(model), base_dir)
