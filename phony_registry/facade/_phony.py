@@ -144,7 +144,8 @@ class Phony:
         return self._discovered
 
     def _field(self, name: str) -> Field | None:
-        return self._fields().get(name) or _DECLARED.get(name)
+        # A declared field needs no discovery: a chain without its model says so on use.
+        return _DECLARED.get(name) or self._fields().get(name)
 
     def __getattr__(self, name: str) -> Callable[[], str]:
         if name.startswith("_"):
@@ -178,7 +179,9 @@ class Phony:
         return draw
 
     def _draw(self, name: str) -> str:
-        return self._install(name)()
+        # Reached through a method bound before the first call (f = fake.first_name).
+        installed: Callable[[], str] | None = self.__dict__.get(name)
+        return (installed or self._install(name))()
 
     def _stream(self, name: str) -> Iterator[Any]:
         key = ("field", name)

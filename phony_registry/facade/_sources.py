@@ -143,14 +143,26 @@ def find_model(spec: str) -> Path | None:
         return Path(found)
     locale = spec.partition("/")[0]
     if "/" in spec and is_locale(locale):
-        from phony_registry.builtins import model_in_folder
-
-        try:
-            official = normalize_locale(locale) + spec[len(locale) :]
-            return model_in_folder(bundled_root(), official)
-        except NotFound:
-            return None
+        official = normalize_locale(locale) + spec[len(locale) :]
+        snapshot = (bundled_root() / "snapshot.json").stat()
+        return _in_bundled_index(official, snapshot.st_mtime_ns, snapshot.st_size)
     return None
+
+
+@lru_cache(maxsize=256)
+def _in_bundled_index(spec: str, mtime_ns: int, size: int) -> Path | None:
+    """``spec`` read from the bundled index through the verified reader, once per process.
+
+    The bundled index is part of the installed package: what verified stays
+    true while its signed snapshot is the same file (the verified read costs
+    a few milliseconds, which a per-test ``phony`` fixture would pay each time).
+    """
+    from phony_registry.builtins import model_in_folder
+
+    try:
+        return model_in_folder(bundled_root(), spec)
+    except NotFound:
+        return None
 
 
 def resolve_role(chain: Sequence[str], role: str) -> tuple[str, Path]:
