@@ -5,18 +5,29 @@ Objects are serialised with sorted keys, no insignificant whitespace
 non-ASCII text, and no floats (their text form is not portable; every number
 phony signs is an integer). A signature covers the canonical JSON of the
 object without its ``signatures`` member.
+
+Reading goes the other way through :func:`loads_object`, the one strict
+reader of untrusted JSON. Before it builds a single Python object it checks
+the document against :class:`JsonLimits` (how many values, how deep, how
+long a string), because the object graph, not the text, is what costs
+memory: ``[],`` is three bytes of text and some 64 bytes of Python objects.
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from phony_registry.errors import PhonyError, ValidationError
+from phony_registry.errors import ModelFormatError, PhonyError, ValidationError
 
 __all__ = [
+    "DOCUMENT_LIMITS",
+    "JsonLimits",
     "canonical_json",
+    "check_structure",
     "json_kind",
     "loads_object",
     "signing_bytes",
@@ -85,26 +96,137 @@ def json_kind(value: object) -> str:
     return names.get(type(value), type(value).__name__)
 
 
+@dataclass(frozen=True)
+class JsonLimits:
+    """Structural limits of one JSON document, checked before it is parsed.
+
+    Parsed JSON costs at most about 100 bytes of Python objects per value
+    plus four bytes per character of its strings, so ``max_values`` bounds
+    the memory a document can take whatever its text looks like.
+    """
+
+    #: Containers, object keys and scalars, counted as every ``[``, ``{``,
+    #: ``,`` and ``:`` outside strings, plus one.
+    max_values: int = 1_000_000
+    #: Arrays and objects nested in one another.
+    max_depth: int = 64
+    #: Bytes of the longest string as written (escapes included); None: any.
+    max_string: int | None = 1 << 20
+
+
+#: The limits of manifests, snapshots, index lines and API bodies.
+DOCUMENT_LIMITS = JsonLimits()
+
+# A string (with its escapes) or one structural character; strings are matched
+# whole so that the brackets and commas inside them are not counted.
+_TOKEN = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{},:]')
+_QUOTE, _OPENERS, _CLOSERS = ord('"'), (ord("["), ord("{")), (ord("]"), ord("}"))
+# An escaped UTF-16 surrogate (paired or not: the parsed text tells which).
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def check_structure(data: bytes, limits: JsonLimits = DOCUMENT_LIMITS) -> str | None:
+    """Why the JSON text ``data`` breaks ``limits``, or None if it keeps them.
+
+    Counting the structural bytes (C speed, strings included) settles almost
+    every document at once; only a document that might break a limit is
+    scanned token by token, strings skipped whole, and the scan stops at the
+    first limit broken. Nothing is parsed, nothing big is copied.
+    """
+    opens = data.count(b"[") + data.count(b"{")
+    values = opens + data.count(b",") + data.count(b":") + 1
+    long_text = limits.max_string is not None and len(data) > limits.max_string
+    if values <= limits.max_values and opens <= limits.max_depth and not long_text:
+        return None
+    depth = 0
+    values = 1
+    for match in _TOKEN.finditer(data):
+        start = match.start()
+        first = data[start]
+        if first == _QUOTE:
+            length = match.end() - start - 2
+            if limits.max_string is not None and length > limits.max_string:
+                return f"a string of {length} bytes is over the {limits.max_string} byte limit"
+            continue
+        if first in _CLOSERS:
+            depth -= 1
+            continue
+        values += 1
+        if values > limits.max_values:
+            return f"more than {limits.max_values} values"
+        if first in _OPENERS:
+            depth += 1
+            if depth > limits.max_depth:
+                return f"nested too deeply (over {limits.max_depth} levels)"
+    return None
+
+
+def _shown(text: str) -> str:
+    return text[:40].encode("ascii", "backslashreplace").decode("ascii")
+
+
+def _lone_surrogate(value: Any) -> str | None:
+    """The field path (``meta.name``, ``a[3]``) of a string or key holding a lone surrogate."""
+    pending: list[tuple[str, Any]] = [("", value)]
+    while pending:
+        path, item = pending.pop()
+        if isinstance(item, str):
+            if _LONE_SURROGATE.search(item):
+                return path
+        elif isinstance(item, dict):
+            for key, member in item.items():
+                where = f"{path}.{key}" if path else key
+                if _LONE_SURROGATE.search(key):
+                    return _shown(where)
+                pending.append((where, member))
+        elif isinstance(item, list):
+            pending.extend((f"{path}[{i}]", member) for i, member in enumerate(item))
+    return None
+
+
+def _no_constants(name: str) -> Any:
+    raise ValueError(f"{name} is not a JSON number")
+
+
 def loads_object(
-    data: bytes, what: str = "document", *, error: type[PhonyError] = ValidationError
+    data: bytes,
+    what: str = "document",
+    *,
+    error: type[PhonyError] = ValidationError,
+    limits: JsonLimits = DOCUMENT_LIMITS,
 ) -> dict[str, Any]:
     """Parse strict UTF-8 JSON that must be an object, or raise ``error`` saying why.
 
     ``what`` names the document at the start of the message (``""`` for none).
 
     Every reader of untrusted JSON (manifests, snapshots, index lines, model
-    files, uploads) goes through here, so all of them refuse duplicate keys
-    and survive any nesting depth with one of phony's own errors.
+    files, uploads) goes through here, so all of them refuse duplicate keys,
+    ``NaN``, strings that are not Unicode text (a lone surrogate such as
+    ``"\\ud800"``, which cannot be printed or encoded) and documents beyond
+    ``limits`` (checked before anything is built), with one of phony's own
+    errors.
     """
     prefix = f"{what}: " if what else ""
+    problem = check_structure(data, limits)
+    if problem is not None:
+        raise error(f"{prefix}JSON over the reader's limits: {problem}")
     try:
-        value = json.loads(data.decode("utf-8"), object_pairs_hook=_no_duplicates)
+        value = json.loads(
+            data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
+        )
     except UnicodeDecodeError as exc:
         raise error(f"{prefix}not UTF-8 JSON (bad byte at offset {exc.start})") from None
     except RecursionError:
         raise error(f"{prefix}invalid JSON (nested too deeply)") from None
     except ValueError as exc:
         raise error(f"{prefix}invalid JSON ({exc})") from None
+    if _SURROGATE_ESCAPE.search(data) and (where := _lone_surrogate(value)) is not None:
+        reason = "must be Unicode text (it holds a lone surrogate such as \\ud800)"
+        refusal = error(f"{prefix}{where or 'the document'}: {reason}")
+        if isinstance(refusal, (ValidationError, ModelFormatError)):
+            refusal.field, refusal.reason = where or None, reason  # as the field checks do
+        raise refusal
     if not isinstance(value, dict):
         raise error(f"{prefix}the JSON document is {json_kind(value)}, not an object")
     return value

@@ -29,6 +29,7 @@ JSON body ``{"error": code, "detail": message}``.
     │   ├── Unauthorized                no or bad credentials (401)
     │   ├── Forbidden                   credentials not valid for this (403)
     │   ├── PayloadTooLarge             upload over the size cap (413)
+    │   ├── RequestTimeout              a request body or download too slow (408)
     │   ├── OfflineError                PHONY_OFFLINE is set and the cache cannot answer
     │   └── RegistryUnavailable         network or storage failure (503)
     ├── CacheError                      the local cache cannot be used (disk full...)
@@ -72,6 +73,7 @@ __all__ = [
     "PluginError",
     "RegistryError",
     "RegistryUnavailable",
+    "RequestTimeout",
     "RollbackError",
     "SignatureError",
     "SourceConflict",
@@ -272,6 +274,13 @@ class PayloadTooLarge(RegistryError):
 
     code = "payload_too_large"
     http_status = 413
+
+
+class RequestTimeout(RegistryError):
+    """A transfer that stalled or crawled (a request body, a download): 408 on the server."""
+
+    code = "timeout"
+    http_status = 408
 
 
 class OfflineError(RegistryError):

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from phony_registry.canonical import json_kind, loads_object
+from phony_registry.canonical import JsonLimits, json_kind, loads_object
 from phony_registry.errors import DecompressionLimit, ModelFormatError, UnsupportedFormatVersion
 from phony_registry.model import (
     FORMAT_VERSION,
@@ -41,9 +41,11 @@ from phony_registry.model import (
 __all__ = [
     "DEFAULT_MAX_INFLATED",
     "FORMAT_VERSION",
+    "MODEL_LIMITS",
     "Problem",
     "decode_array",
     "document_to_model",
+    "document_version",
     "dump_document",
     "dump_model",
     "encode_array",
@@ -59,6 +61,11 @@ __all__ = [
 
 #: Default cap on the inflated size of a file (64 MiB).
 DEFAULT_MAX_INFLATED = 64 << 20
+#: Structural limits of a model's JSON, checked before it is parsed: a current
+#: file holds a few hundred values (its arrays are base64 strings), a large
+#: version-1 file a few hundred thousand (one per n-gram count). At most about
+#: 100 MB of parsed objects, however the document is shaped.
+MODEL_LIMITS = JsonLimits(max_values=1_000_000, max_depth=32, max_string=None)
 # gzip level used when writing: part of the reproducible byte stream.
 _COMPRESSLEVEL = 9
 _READ_STEP = 1 << 20
@@ -132,7 +139,7 @@ def load_document(
 ) -> dict[str, Any]:
     """The JSON object inside a ``.phony`` file or its bytes, not yet validated."""
     raw = inflate(_read_source(source), max_inflated)
-    return loads_object(raw, "", error=ModelFormatError)
+    return loads_object(raw, "", error=ModelFormatError, limits=MODEL_LIMITS)
 
 
 # -- document -> Model ---------------------------------------------------------
@@ -156,6 +163,14 @@ def _version(doc: dict[str, Any]) -> int:
     if version < 1:
         raise ModelFormatError(f"unknown format version {version}", field="format_version")
     return version
+
+
+def document_version(doc: dict[str, Any]) -> int:
+    """The format version of a document (1 for the earliest files, which carry none).
+
+    Raises :class:`ModelFormatError` when it has none it could be read by.
+    """
+    return _version(doc)
 
 
 def upgrade(doc: dict[str, Any]) -> dict[str, Any]:

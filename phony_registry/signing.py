@@ -96,11 +96,15 @@ class PublicKey:
     @classmethod
     def from_pem(cls, data: bytes) -> PublicKey:
         """Parse a PEM public key; raise :class:`SignatureError` if it is not Ed25519."""
+        from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
         try:
             key = serialization.load_pem_public_key(data)
+        except UnsupportedAlgorithm:
+            # A well-formed key of an algorithm this build cannot load (DSA, GOST...).
+            raise SignatureError("the public key is not an Ed25519 key") from None
         except ValueError as exc:
             raise SignatureError(f"not a PEM public key: {exc}") from None
         if not isinstance(key, Ed25519PublicKey):
@@ -111,6 +115,8 @@ class PublicKey:
     def parse(cls, text: str) -> PublicKey:
         """Accept either a PEM block or raw base64."""
         if "-----BEGIN" in text:
+            if not text.isascii():
+                raise SignatureError("not a PEM public key: it holds non-ASCII characters")
             return cls.from_pem(text.encode("ascii"))
         return cls.from_base64(text)
 
@@ -160,11 +166,14 @@ class PrivateKey:
     @classmethod
     def from_pem(cls, data: bytes, password: bytes | None = None) -> PrivateKey:
         """Parse a PKCS#8 PEM private key; raise :class:`ConfigError` if it is not Ed25519."""
+        from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
         try:
             key = serialization.load_pem_private_key(data, password=password)
+        except UnsupportedAlgorithm:
+            raise ConfigError("the private key is not an Ed25519 key") from None
         except (ValueError, TypeError) as exc:
             raise ConfigError(f"not a usable PEM private key: {exc}") from None
         if not isinstance(key, Ed25519PrivateKey):

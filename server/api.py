@@ -2,13 +2,18 @@
 
 Writes need ``Authorization: Bearer <token>``: no or a bad token is a 401,
 a token for another namespace a 403, and in both cases nothing is read from
-the body and nothing is written. Every refusal is a 4xx (503 for storage
-failures) with ``{"error": code, "detail": message}``; see
-``docs/registry-protocol.md`` ("HTTP API").
+the body and nothing is written. No route declares a body model (FastAPI
+would read and parse it before the route runs): each one checks the token
+first, then reads its body through :func:`_read_body` or :func:`_chunks`,
+capped for that route (413 past the cap) and with a read timeout between
+two pieces (408). Every refusal is a 4xx (503 for storage failures) with
+``{"error": code, "detail": message}``; see ``docs/registry-protocol.md``
+("HTTP API").
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import os
@@ -20,10 +25,11 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
+from phony_registry.canonical import JsonLimits, loads_object
 from phony_registry.digests import is_digest
 from phony_registry.errors import (
     DigestMismatch,
@@ -31,6 +37,8 @@ from phony_registry.errors import (
     NotFound,
     PayloadTooLarge,
     PhonyError,
+    RequestTimeout,
+    SignatureError,
     UsageError,
     ValidationError,
 )
@@ -81,7 +89,7 @@ class ErrorBody(BaseModel):
 
 
 _ERRORS: dict[int | str, dict[str, Any]] = {
-    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 409, 413, 422, 503)
+    status: {"model": ErrorBody} for status in (400, 401, 403, 404, 408, 409, 413, 422, 503)
 }
 
 
@@ -118,10 +126,16 @@ async def _writer(request: Request, name: str, what: str) -> tuple[TokenRecord, 
     return record, parsed
 
 
-async def _read_body(request: Request, limit: int) -> bytes:
+def _check_declared(request: Request, limit: int) -> None:
+    """413 at once when the declared Content-Length is over ``limit``."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLarge(f"body of {declared} bytes is over the {limit} byte limit")
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused past ``limit`` bytes without buffering more."""
+    _check_declared(request, limit)
     parts: list[bytes] = []
     size = 0
     async for chunk in _chunks(request):
@@ -133,12 +147,26 @@ async def _read_body(request: Request, limit: int) -> bytes:
 
 
 async def _chunks(request: Request) -> AsyncIterator[bytes]:
-    """The request body as it arrives; a client that hangs up mid-body is a 400, not a 500."""
-    try:
-        async for chunk in request.stream():
-            yield chunk
-    except ClientDisconnect:
-        raise UsageError("the client disconnected before the body was complete") from None
+    """The request body as it arrives, each piece within the body read timeout.
+
+    A client that hangs up mid-body is a 400, one that stops sending for
+    ``body_timeout`` seconds a 408 (and the connection is closed), not a
+    request held open forever.
+    """
+    timeout = _settings(request).body_timeout
+    stream = request.stream().__aiter__()
+    while True:
+        try:
+            chunk = await asyncio.wait_for(stream.__anext__(), timeout)
+        except StopAsyncIteration:
+            return
+        except TimeoutError:
+            raise RequestTimeout(
+                f"no body data for {timeout:g} s: the request was abandoned"
+            ) from None
+        except ClientDisconnect:
+            raise UsageError("the client disconnected before the body was complete") from None
+        yield chunk
 
 
 # -- reading ---------------------------------------------------------------------------------
@@ -297,9 +325,7 @@ async def put_blob(request: Request, digest: DigestParam) -> JSONResponse:
         raise UsageError(f"{digest[:100]!r} is not a digest (sha256:<64 lowercase hex>)")
     registry = _registry(request)
     limit = _settings(request).max_upload
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLarge(f"blob of {declared} bytes is over the {limit} byte limit")
+    _check_declared(request, limit)
     fd, name = tempfile.mkstemp(prefix="phony-upload-", suffix=".tmp")
     temp = pathlib.Path(name)
     try:
@@ -390,21 +416,53 @@ async def unyank(request: Request, name: NameParam, version: VersionParam) -> di
 
 
 class KeyRegistration(BaseModel):
-    """A publisher key to register, for one namespace or every namespace of the token."""
+    """A publisher key to register, for one namespace or every namespace of the token.
 
-    public_key: str = Field(min_length=40, max_length=4096)
-    namespace: str | None = Field(default=None, pattern=rf"^{_SEGMENT}$")
+    Documents the body of ``PUT /v1/keys``; the route reads the body itself,
+    after the token (see the module docstring), and checks it the same way.
+    """
+
+    public_key: str
+    namespace: str | None = None
 
 
-@router.put("/keys", responses=_ERRORS)
-async def register_key(request: Request, payload: KeyRegistration) -> dict[str, Any]:
+#: Largest body of ``PUT /v1/keys`` (a PEM Ed25519 key is 113 bytes).
+MAX_KEY_BODY = 8 * 1024
+_KEY_BODY_LIMITS = JsonLimits(max_values=16, max_depth=2, max_string=4096)
+_KEY_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": KeyRegistration.model_json_schema()}},
+    }
+}
+
+
+def _key_registration(body: bytes) -> KeyRegistration:
+    """The fields of a key registration body, checked (422 with the field otherwise)."""
+    document = loads_object(body, "key registration", limits=_KEY_BODY_LIMITS)
+    for extra in sorted(set(document) - {"public_key", "namespace"}):
+        raise ValidationError("unknown field", field=extra[:64])
+    public_key = document.get("public_key")
+    if not isinstance(public_key, str) or not 40 <= len(public_key) <= 4096:
+        raise ValidationError("must be a string of 40 to 4096 characters", field="public_key")
+    namespace = document.get("namespace")
+    if namespace is not None and (
+        not isinstance(namespace, str) or re.fullmatch(_SEGMENT, namespace) is None
+    ):
+        raise ValidationError("must be a namespace (like alice) or null", field="namespace")
+    return KeyRegistration(public_key=public_key, namespace=namespace)
+
+
+@router.put("/keys", responses=_ERRORS, openapi_extra=_KEY_BODY)
+async def register_key(request: Request) -> dict[str, Any]:
     """Register a publisher key (base64 or PEM) for the token's namespace(s)."""
     record = await _token(request)
+    payload = _key_registration(await _read_body(request, MAX_KEY_BODY))
     try:
         key = PublicKey.parse(payload.public_key)
-    except (ValueError, UnicodeError):
+    except (SignatureError, ValueError, UnicodeError) as exc:
         raise ValidationError(
-            "not a base64 or PEM Ed25519 public key", field="public_key"
+            f"not a base64 or PEM Ed25519 public key ({exc})", field="public_key"
         ) from None
     if payload.namespace is not None:
         TokenStore.authorize(record, payload.namespace, "register a key")

@@ -17,6 +17,11 @@ phony_server.app:create_app_from_env`` (several workers, containers) and
 ``PHONY_MAX_UPLOAD``       largest accepted blob, e.g. ``64MB``
 ``PHONY_MAX_INFLATED``     decompression cap of an uploaded model, e.g. ``64MiB``
 ``PHONY_SNAPSHOT_TTL``     how long a signed snapshot stays valid, e.g. ``7d``
+``PHONY_SERVER_PUBLIC_URL`` the URL clients reach this registry at (pages' pull commands)
+``PHONY_HEADER_TIMEOUT``   seconds a client has to send a request's headers
+``PHONY_BODY_TIMEOUT``     seconds a request body may pause between two pieces
+``PHONY_KEEP_ALIVE``       seconds an idle keep-alive connection stays open
+``PHONY_MAX_CONNECTIONS``  connections and requests at once per worker (503 past it)
 =========================  ===============================================
 
 S3 credentials are never settings: boto3 finds them the standard AWS way.
@@ -40,7 +45,7 @@ from phony_server.storage import (
     open_folder,
 )
 
-__all__ = ["DEFAULT_MAX_UPLOAD", "Settings", "parse_size"]
+__all__ = ["DEFAULT_MAX_UPLOAD", "Settings", "check_public_url", "parse_size"]
 
 #: Largest blob accepted by default (a big N-gram model is a few MB).
 DEFAULT_MAX_UPLOAD = 64 * 1024 * 1024
@@ -82,6 +87,18 @@ class Settings:
     snapshot_ttl: int = 7 * 86400
     #: Seconds between two checks of the snapshot's expiry by a running server.
     refresh_interval: int = 3600
+    #: The URL clients reach this registry at (its web pages' pull commands);
+    #: None: ``http://HOST:PORT`` of the address it listens on.
+    public_url: str | None = None
+    #: Seconds from a connection's opening (or its previous response) to a
+    #: complete set of request headers; a slower client is disconnected.
+    header_timeout: float = 15.0
+    #: Seconds a request body may pause between two pieces (408 past it).
+    body_timeout: float = 30.0
+    #: Seconds an idle keep-alive connection is kept open.
+    keep_alive: float = 5.0
+    #: Connections and requests at once per worker; more are answered 503.
+    max_connections: int = 512
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -153,6 +170,10 @@ class Settings:
             "PHONY_MAX_UPLOAD": str(self.max_upload),
             "PHONY_MAX_INFLATED": str(self.max_inflated),
             "PHONY_SNAPSHOT_TTL": str(self.snapshot_ttl),
+            "PHONY_HEADER_TIMEOUT": str(self.header_timeout),
+            "PHONY_BODY_TIMEOUT": str(self.body_timeout),
+            "PHONY_KEEP_ALIVE": str(self.keep_alive),
+            "PHONY_MAX_CONNECTIONS": str(self.max_connections),
         }
         optional = {
             "PHONY_S3_BUCKET": self.s3_bucket,
@@ -162,6 +183,7 @@ class Settings:
             "PHONY_S3_PRIVATE_BUCKET": self.s3_private_bucket,
             "PHONY_S3_PRIVATE_PREFIX": self.s3_private_prefix,
             "PHONY_SERVER_KEY": str(Path(self.key_file).resolve()) if self.key_file else None,
+            "PHONY_SERVER_PUBLIC_URL": self.public_url,
         }
         env.update({k: v for k, v in optional.items() if v})
         return env
@@ -187,4 +209,52 @@ class Settings:
             snapshot_ttl=(
                 (int(ttl) if ttl.isdigit() else parse_duration(ttl)) if ttl else 7 * 86400
             ),
+            public_url=check_public_url(env.get("PHONY_SERVER_PUBLIC_URL") or None),
+            header_timeout=_seconds(env, "PHONY_HEADER_TIMEOUT", 15.0),
+            body_timeout=_seconds(env, "PHONY_BODY_TIMEOUT", 30.0),
+            keep_alive=_seconds(env, "PHONY_KEEP_ALIVE", 5.0),
+            max_connections=int(_seconds(env, "PHONY_MAX_CONNECTIONS", 512)),
         )
+
+    def listen_url(self, host: str, port: int) -> str:
+        """The public URL, or the one of the address the server listens on."""
+        if self.public_url:
+            return self.public_url
+        shown = f"[{host}]" if ":" in host else host
+        return f"http://{shown}:{port}"
+
+
+def check_public_url(url: str | None) -> str | None:
+    """``url`` without its trailing slash if it is an http(s) URL with a host, else UsageError."""
+    if url is None:
+        return None
+    from urllib.parse import urlsplit
+
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.netloc
+        or parts.query
+        or parts.fragment
+        or any(c.isspace() or not c.isprintable() for c in url.strip())
+    ):
+        raise UsageError(f"{url[:200]!r} is not a public URL (like https://models.example.com)")
+    return url.strip().rstrip("/")
+
+
+def _seconds(env: Mapping[str, str], name: str, default: float) -> float:
+    """A positive number of seconds from ``env[name]``; UsageError if it is not one."""
+    text = env.get(name)
+    if not text:
+        return default
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1e6:
+        raise UsageError(f"{name}={text[:40]!r} is not a positive number of seconds")
+    return value

@@ -90,8 +90,21 @@ def _base(request: Request) -> str:
 
 
 def _registry_url(request: Request) -> str:
-    """This registry's URL as the browser reached it (what a client passes to --registry)."""
-    return str(request.base_url).rstrip("/")
+    """This registry's URL for ``--registry``: the configured public URL, else the bound address.
+
+    Never the request's Host header: a page that a shared cache keeps would
+    otherwise tell every later reader to pull from whatever host one request named.
+    """
+    public: str | None = request.app.state.settings.public_url
+    if public:
+        return public
+    host, port = request.scope.get("server") or ("127.0.0.1", 8000)
+    shown = f"[{host}]" if ":" in str(host) else host
+    return f"http://{shown}:{port}" + _base(request)
+
+
+#: Pages change with every publish and carry a fresh random seed: caches revalidate them.
+_PAGE_HEADERS = {**SECURITY_HEADERS, "Cache-Control": "no-cache"}
 
 
 def _render(request: Request, template: str, status: int = 200, **context: Any) -> HTMLResponse:
@@ -100,7 +113,7 @@ def _render(request: Request, template: str, status: int = 200, **context: Any) 
         .get_template(template)
         .render(base=_base(request), registry_url=_registry_url(request), **context)
     )
-    return HTMLResponse(page, status_code=status, headers=SECURITY_HEADERS)
+    return HTMLResponse(page, status_code=status, headers=_PAGE_HEADERS)
 
 
 def _not_found(request: Request, message: str) -> HTMLResponse:
@@ -297,7 +310,10 @@ def samples_json(
     if samples is None:
         body = {"error": "not_found", "detail": f"{entry.name} is a pack: it has no samples"}
         return JSONResponse(body, status_code=404)
-    return JSONResponse({**samples.to_dict(), "version": entry.version, "max_seed": MAX_SEED})
+    return JSONResponse(
+        {**samples.to_dict(), "version": entry.version, "max_seed": MAX_SEED},
+        headers={"Cache-Control": "no-cache"},
+    )
 
 
 @router.get("/static/{file}")

@@ -182,7 +182,7 @@ def trust(key: str, namespace: str | None, registry: str | None, comment: str) -
     if bool(namespace) == bool(registry):
         raise UsageError("give exactly one of --namespace NS or --registry NAME|PATH|URL")
     path = Path(key)
-    text = path.read_text("utf-8") if len(key) < 4096 and path.is_file() else key
+    text = _key_text(path) if len(key) < 4096 and path.is_file() else key
     public = PublicKey.parse(text)
     config = load_config()
     if namespace:
@@ -202,3 +202,17 @@ def trust(key: str, namespace: str | None, registry: str | None, comment: str) -
     config.trusted_keys = [t for t in config.trusted_keys if t != entry] + [entry]
     save_config(config)
     click.echo(f"trusted key {public.short_id} for {where}")
+
+
+def _key_text(path: Path) -> str:
+    """The text of a public key file (a PEM block or base64: a few hundred bytes)."""
+    from phony_registry.errors import SignatureError
+
+    with open(path, "rb") as handle:
+        data = handle.read(65537)
+    if len(data) > 65536:
+        raise SignatureError(f"{path} is not a public key file (over 64 KiB)")
+    try:
+        return data.decode("ascii")
+    except UnicodeDecodeError:
+        raise SignatureError(f"{path} is not a PEM or base64 public key (not ASCII text)") from None

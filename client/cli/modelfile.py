@@ -189,7 +189,7 @@ def info(path: Path, as_json: bool) -> None:
 @click.argument("paths", nargs=-1, required=True, type=_EXISTING)
 def validate(paths: tuple[Path, ...]) -> None:
     """Check model files; list every problem with its field path (exit 4 if any)."""
-    from phony_registry.format import load_document, problems
+    from phony_registry.format import document_version, load_document, problems
 
     bad = 0
     for path in paths:
@@ -204,7 +204,7 @@ def validate(paths: tuple[Path, ...]) -> None:
             for line in found:
                 click.echo(f"{path}: {line}")
         else:
-            click.echo(f"{path}: ok (format version {doc['format_version']})")
+            click.echo(f"{path}: ok (format version {document_version(doc)})")
     if bad:
         raise ModelFormatError(f"{bad} of {len(paths)} file{'s' * (len(paths) > 1)} invalid")
 

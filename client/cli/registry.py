@@ -83,7 +83,51 @@ def registry() -> None:
 @registry.command()
 @_storage_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", default=8000, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--port",
+    default=8000,
+    show_default=True,
+    type=click.IntRange(1, 65535),
+    help="Port to listen on.",
+)
+@click.option(
+    "--public-url",
+    envvar="PHONY_SERVER_PUBLIC_URL",
+    help="URL clients reach this registry at, shown in its pages' pull commands "
+    "[default: http://HOST:PORT].",
+)
+@click.option(
+    "--header-timeout",
+    envvar="PHONY_HEADER_TIMEOUT",
+    default=15.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a client has to send a request's headers.",
+)
+@click.option(
+    "--body-timeout",
+    envvar="PHONY_BODY_TIMEOUT",
+    default=30.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds a request body may pause (408 past it).",
+)
+@click.option(
+    "--keep-alive",
+    envvar="PHONY_KEEP_ALIVE",
+    default=5.0,
+    show_default=True,
+    type=click.FloatRange(0, min_open=True),
+    help="Seconds an idle connection stays open.",
+)
+@click.option(
+    "--max-connections",
+    envvar="PHONY_MAX_CONNECTIONS",
+    default=512,
+    show_default=True,
+    type=click.IntRange(1),
+    help="Connections at once per worker; more are answered 503.",
+)
 @click.option(
     "--key-file",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -99,27 +143,54 @@ def registry() -> None:
 def serve(
     host: str,
     port: int,
+    public_url: str | None,
+    header_timeout: float,
+    body_timeout: float,
+    keep_alive: float,
+    max_connections: int,
     key_file: Path | None,
     max_upload: str,
     workers: int,
     log_level: str,
     **storage: Any,
 ) -> None:
-    """Serve a registry over HTTP (a local folder by default, or an S3 bucket)."""
+    """Serve a registry over HTTP (a local folder by default, or an S3 bucket).
+
+    Put a reverse proxy in front of it on a public network (docs/deploy.md).
+    """
+    import dataclasses
+
     import uvicorn
 
     from phony_server.app import create_app
-    from phony_server.settings import parse_size
+    from phony_server.connections import HttpProtocol
+    from phony_server.settings import check_public_url, parse_size
 
     settings = _settings(key_file=key_file, max_upload=parse_size(max_upload), **storage)
+    settings = dataclasses.replace(
+        settings,
+        # Pages name this URL in their pull commands: never the request's Host header.
+        public_url=check_public_url(public_url) or settings.listen_url(host, port),
+        header_timeout=header_timeout,
+        body_timeout=body_timeout,
+        keep_alive=keep_alive,
+        max_connections=max_connections,
+    )
+    limits: dict[str, Any] = {
+        "http": HttpProtocol,
+        "timeout_keep_alive": keep_alive,
+        "limit_concurrency": max_connections,
+        "h11_max_incomplete_event_size": 16 * 1024,
+    }
     # Build the app once here so that a bad storage or key fails with one clear line.
     app = create_app(settings)
     where = app.state.registry.storage.description
     click.echo(f"phony registry on http://{host}:{port} ({where})", err=True)
-    if workers == 1:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False)
-        return
+    # The protocol reads the header timeout from here, in every worker.
     os.environ.update(settings.to_env())
+    if workers == 1:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, server_header=False, **limits)
+        return
     uvicorn.run(
         "phony_server.app:create_app_from_env",
         factory=True,
@@ -128,6 +199,7 @@ def serve(
         workers=workers,
         log_level=log_level,
         server_header=False,
+        **limits,
     )
 
 
