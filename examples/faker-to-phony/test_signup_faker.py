@@ -1,0 +1,35 @@
+"""Before: the sign-up tests with Faker."""
+
+import pytest
+from faker import Faker
+from signup import signup
+
+
+@pytest.fixture
+def fake():
+    fake = Faker("tr_TR")
+    fake.seed_instance(1234)
+    return fake
+
+
+def test_the_name_is_kept(fake):
+    name = fake.name()
+    assert signup(name, fake.email(), fake.city()).name == name
+
+
+def test_handles_are_ascii(fake):
+    for _ in range(200):
+        account = signup(fake.name(), fake.email(), fake.city())
+        assert account.handle.isascii()
+        assert account.handle.isalnum()
+
+
+def test_emails_are_lowercase(fake):
+    for _ in range(200):
+        email = fake.email()
+        assert signup(fake.name(), email.upper(), fake.city()).email == email.lower()
+
+
+def test_a_bad_email_is_refused(fake):
+    with pytest.raises(ValueError, match="not an e-mail"):
+        signup(fake.name(), fake.first_name(), fake.city())
