@@ -123,5 +123,7 @@ def first_line(exc: BaseException | None) -> str:
     """The first non-empty line of an exception's message (drivers write several)."""
     for line in str(exc).splitlines():
         if line.strip():
-            return line.strip()
+            # libpq: 'connection to server at "h", port 5432 failed: FATAL:  database "x"
+            # does not exist': the server's reason is the part worth a line.
+            return line.partition("FATAL:")[2].strip() or line.strip()
     return type(exc).__name__

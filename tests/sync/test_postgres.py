@@ -1,0 +1,153 @@
+"""phony sync against a real PostgreSQL server started by the tests (COPY, sequences, cycles)."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.conftest import phony_command
+from tests.sync.conftest import make_plan
+from tests.sync.postgres import PostgresServer
+from tests.sync.testdb import ROWS
+
+pytestmark = pytest.mark.e2e
+
+
+def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def _dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
+    return {t: _query(url, f'SELECT * FROM "{t}" ORDER BY id') for t in ROWS}  # noqa: S608
+
+
+@pytest.fixture(scope="module")
+def pg_plan(shop_postgres: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The plan of the PostgreSQL shop."""
+    return make_plan(shop_postgres, tmp_path_factory.mktemp("pgplan"))
+
+
+def test_plan_sync_report_on_postgresql(
+    postgres: PostgresServer, shop_postgres: str, pg_plan: Path, run_phony: Any
+) -> None:
+    before = _dump(shop_postgres)
+    target = postgres.database("copy")
+    run_phony("sync", "--plan", str(pg_plan), "--target", target, "--seed", "11", check=True)
+    for table, rows in ROWS.items():
+        assert _query(target, f'SELECT count(*) FROM "{table}"')[0][0] == rows  # noqa: S608
+    report = run_phony(
+        "sync", "report", "--source", shop_postgres, "--target", target, "--plan", str(pg_plan),
+        "--json",
+    )  # fmt: skip
+    assert report.returncode == 0, report.stdout + report.stderr
+    data = json.loads(report.stdout)
+    assert data["ok"] is True
+    assert {"foreign_key", "unique", "check", "not_null", "length"} <= {
+        c["kind"] for c in data["constraints"]
+    }
+    novelty = [c["value"] for c in data["columns"] if c["measure"] == "novelty"]
+    assert novelty
+    assert all(v == 1.0 for v in novelty)
+    # Sequences point after the loaded keys: the application can insert at once.
+    new_id = _query(
+        target,
+        "INSERT INTO products (name, price, in_stock) VALUES ('x', 1, true) RETURNING id",
+    )[0][0]
+    assert new_id == ROWS["products"] + 1
+    # The departments <-> employees cycle was closed in the second pass.
+    assert _query(target, "SELECT count(manager_id) FROM departments")[0][0] > 0
+    # No table of phony's was left behind.
+    tables = {
+        r[0] for r in _query(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    }
+    assert tables == set(ROWS)
+    assert _dump(shop_postgres) == before
+
+
+def test_postgresql_rows_do_not_depend_on_jobs_and_refill_needs_truncate(
+    postgres: PostgresServer, pg_plan: Path, run_phony: Any
+) -> None:
+    one, two = postgres.database("jobs1"), postgres.database("jobs2")
+    run_phony("sync", "--plan", str(pg_plan), "--target", one, "--seed", "5", check=True)
+    run_phony(
+        "sync", "--plan", str(pg_plan), "--target", two, "--seed", "5", "--jobs", "2", check=True
+    )
+    first = _dump(one)
+    assert first == _dump(two)
+    refused = run_phony("sync", "--plan", str(pg_plan), "--target", one, "--seed", "6")
+    assert refused.returncode == 13
+    assert "is not empty" in refused.stderr
+    run_phony(
+        "sync", "--plan", str(pg_plan), "--target", one, "--seed", "5", "--truncate", check=True
+    )
+    assert _dump(one) == first
+
+
+def test_the_source_session_is_read_only(shop_postgres: str) -> None:
+    from sqlalchemy import text
+    from sqlalchemy.exc import DBAPIError
+
+    from phony_client.sync._db import connect
+
+    engine = connect(shop_postgres, read_only=True)
+    try:
+        with engine.connect() as conn, pytest.raises(DBAPIError, match="read-only"):
+            conn.execute(text("DELETE FROM order_items"))
+    finally:
+        engine.dispose()
+
+
+def test_missing_database_is_one_line(
+    postgres: PostgresServer, pg_plan: Path, run_phony: Any
+) -> None:
+    result = run_phony(
+        "sync", "--plan", str(pg_plan), "--target", postgres.url("nowhere"), "--seed", "1"
+    )
+    assert result.returncode == 13
+    assert result.stderr.count("\n") == 1
+    assert 'database "nowhere" does not exist' in result.stderr
+
+
+def test_train_from_a_postgresql_column(shop_postgres: str, tmp_path: Path, run_phony: Any) -> None:
+    out = tmp_path / "cities.phony"
+    run_phony(
+        "train", "--db", shop_postgres, "--table", "customers", "--column", "city",
+        "--order", "3", "-o", str(out), check=True,
+    )  # fmt: skip
+    info = json.loads(run_phony("info", str(out), "--json", check=True).stdout)
+    assert info["source"] == "column city of table customers"
+    generated = run_phony("generate", str(out), "--count", "300", "--seed", "1", check=True)
+    real = {r[0] for r in _query(shop_postgres, "SELECT city FROM customers")}
+    values = generated.stdout.splitlines()
+    assert len(values) == 300
+    assert not set(values) & real  # the guard is on by default for a database column
+
+
+def test_ctrl_c_during_copy_rolls_the_table_back(postgres: PostgresServer, pg_plan: Path) -> None:
+    target = postgres.database("interrupted")
+    process = subprocess.Popen(
+        [*phony_command(), "sync", "--plan", str(pg_plan), "--target", target, "--seed", "5",
+         "--scale", "60"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    assert process.stderr is not None
+    line = process.stderr.readline()  # the first table is committed
+    assert line.strip().endswith("rows"), line
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    counts = {t: _query(target, f'SELECT count(*) FROM "{t}"')[0][0] for t in ROWS}  # noqa: S608
+    expected = {t: round(r * 60) for t, r in ROWS.items()}
+    assert all(counts[t] in (0, expected[t]) for t in ROWS), counts
+    assert any(counts[t] == expected[t] for t in ROWS)
+    assert any(counts[t] == 0 for t in ROWS), "the load ended before the interrupt"
