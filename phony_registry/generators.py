@@ -123,13 +123,21 @@ class ColumnStream:
     """
 
     def __init__(self, seed: int, count: int) -> None:
-        import numpy as np
-
         self.seed = seed
         self.count = count
         self.offset = 0
         self.state: dict[str, Any] = {}
-        self._bits = np.random.PCG64(seed)
+        # Made on first use: ngram columns draw from their model's own
+        # streams, and a served record should not pay for an unused one.
+        self._generator: np.random.PCG64 | None = None
+
+    @property
+    def _bits(self) -> np.random.PCG64:
+        if self._generator is None:
+            import numpy as np
+
+            self._generator = np.random.PCG64(self.seed)
+        return self._generator
 
     def raw(self, n: int) -> npt.NDArray[np.uint64]:
         """``n`` raw 64-bit values, stable across numpy versions."""

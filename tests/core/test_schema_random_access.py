@@ -101,3 +101,33 @@ def test_start_outside_the_table_is_a_validation_error(rejecting_model_dir: Path
     schema = parse_schema({"columns": SEEKABLE}, base_dir=rejecting_model_dir)
     with pytest.raises(ValidationError, match="start"):
         list(generate_table(schema, 10, 1, start=11))
+
+
+@pytest.mark.parametrize("size", [1, 2, 5, 6, 7], ids=lambda n: f"{n}-rows")
+def test_small_windows_walked_row_by_row_equal_the_full_table(
+    rejecting_model_dir: Path, size: int
+) -> None:
+    """Windows of a few rows take the pure-Python walk (Model._RowsWalker); same rows."""
+    schema = parse_schema({"columns": SEEKABLE}, base_dir=rejecting_model_dir)
+    count = CHUNK_ROWS + 200
+    full = _rows(generate_table(schema, count, 13))
+    for start in (0, 3, 777, CHUNK_ROWS - 3, CHUNK_ROWS + 150):
+        stop = min(start + size, count)
+        assert _rows(generate_table(schema, stop, 13, start=start)) == full[start:stop], start
+
+
+def test_the_row_walker_agrees_with_numpy_on_bundled_models() -> None:
+    """Real models (en_US, with rejected walks): single values anywhere in two chunks."""
+    import phony_index
+    from phony_registry.index import parse_index, resolve
+    from phony_registry.layout import blob_path, index_path, to_local
+
+    root = Path(phony_index.ROOT)
+    name = "en_US/cities"
+    entry = resolve(parse_index(to_local(root, index_path(name)).read_bytes()), None, name)
+    assert entry.digest is not None
+    model = load_model(to_local(root, blob_path(entry.digest)))
+    whole = model.generate(CHUNK_ROWS + 3_000, 99)
+    for index in (0, 1, 500, 40_000, CHUNK_ROWS - 2_000, CHUNK_ROWS + 2_500):
+        got = [v for batch in model.iter_from(99, index, 3) for v in batch]
+        assert got == whole[index : index + 3], index
