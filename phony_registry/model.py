@@ -53,6 +53,10 @@ MAX_VALUE_LENGTH = 256
 _TABLE_LIMIT = 1 << 24
 # Values longer than this are walked in a step-major matrix (see walk_codepoints).
 _STEP_MAJOR_WIDTH = 16
+# Random access walks windows of up to this many rows in Python integers
+# (_RowsWalker), for models of up to this many edges (lists cost ~40 bytes an edge).
+_SMALL_WALK = 6
+_SMALL_WALK_EDGES = 1 << 18
 # Generation gives up when it has walked this many rows per requested value
 # (plus a few chunks) without producing enough accepted values.
 _ATTEMPTS_PER_VALUE = 32
@@ -262,7 +266,36 @@ class Model:
         _check_count_seed(count, seed)
         _check_count_seed(start, seed)
         chunk, lo = self.locate(seed, start)
-        return self._accepted(count, seed, unique=False, chunk=chunk, lo=lo)
+        return self._exact(seed, chunk, lo, count)
+
+    def _exact(self, seed: int, chunk: int, lo: int, count: int) -> Iterator[list[str]]:
+        """``count`` accepted values from row ``lo`` of ``chunk``, walking only their rows.
+
+        The chunk's list of rejected rows says exactly which rows give the
+        values, so a window of a few values walks a few rows (not the 64 or
+        more :meth:`_accepted` walks when it must guess the rejection rate).
+        """
+        while count > 0:
+            rejected = self._rejected_rows(seed, chunk)
+            # hi: one past the row of the last value wanted (or the chunk's end).
+            before = int(np.searchsorted(rejected, lo))
+            hi = lo + count
+            while True:
+                moved = lo + count + int(np.searchsorted(rejected, hi - 1, side="right")) - before
+                if moved == hi or moved >= CHUNK_ROWS:
+                    break
+                hi = moved
+            hi = min(moved, CHUNK_ROWS)
+            if hi - lo <= _SMALL_WALK and self._rows_walker is not None:
+                skip = set(rejected[before : int(np.searchsorted(rejected, hi))].tolist())
+                rows = [row for row in range(lo, hi) if row not in skip]
+                values = self._rows_walker.walk(seed, chunk, rows)[:count]
+            else:
+                values = self._walk(seed, chunk, lo, hi)[:count] if hi > lo else []
+            count -= len(values)
+            if values:
+                yield values
+            chunk, lo = chunk + 1, 0
 
     def locate(self, seed: int, index: int) -> tuple[int, int]:
         """``(chunk, row)`` of the walk that gives value ``index`` of ``seed``'s output.
@@ -281,12 +314,20 @@ class Model:
             if before + accepted > index:
                 break
             before, chunk = before + accepted, chunk + 1
-        row = index - before
-        for skipped in rejected.tolist():
-            if skipped > row:
-                break
-            row += 1
-        return chunk, row
+        # The row r such that r minus the rejected rows up to r is the value's
+        # place in the chunk: a fixed point, reached in a step or two.
+        wanted = row = index - before
+        while True:
+            moved = wanted + int(np.searchsorted(rejected, row, side="right"))
+            if moved == row:
+                return chunk, row
+            row = moved
+
+    @cached_property
+    def _rows_walker(self) -> _RowsWalker | None:
+        if self.num_edges > _SMALL_WALK_EDGES:
+            return None
+        return _RowsWalker(self)
 
     @cached_property
     def _rejections(self) -> dict[tuple[int, int], NDArray[np.uint16]]:
@@ -406,6 +447,102 @@ class Model:
                 out[rows, step] = cp[live]
             state = t.targets[edge[live]]
         return (np.ascontiguousarray(out.T) if step_major else out), ok
+
+
+_M64 = (1 << 64) - 1
+_M128 = (1 << 128) - 1
+_PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
+
+
+def _pcg_powers() -> list[tuple[int, int]]:
+    """``(m, g)`` of a jump of 2**i steps, for i = 0..63."""
+    powers, mult, plus = [], _PCG_MULT, 1
+    for _ in range(64):
+        powers.append((mult, plus))
+        plus = ((mult + 1) * plus) & _M128
+        mult = (mult * mult) & _M128
+    return powers
+
+
+_PCG_POWERS = _pcg_powers()
+
+
+def _pcg_jump(delta: int) -> tuple[int, int]:
+    """``(m, g)`` such that PCG64's state ``delta`` steps on is ``m * state + g * inc``."""
+    acc_mult, acc_plus, bit = 1, 0, 0
+    while delta:
+        if delta & 1:
+            mult, plus = _PCG_POWERS[bit]
+            acc_mult = (acc_mult * mult) & _M128
+            acc_plus = (acc_plus * mult + plus) & _M128
+        delta >>= 1
+        bit += 1
+    return acc_mult, acc_plus
+
+
+class _RowsWalker:
+    """The walk of :meth:`Model.walk_codepoints` for a few chosen rows, in Python integers.
+
+    For a handful of rows the per-step NumPy calls cost more than walking each
+    row with Python's integers: PCG64 (the same 128-bit LCG and XSL-RR output
+    as NumPy's, started from NumPy's own state for the chunk) jumps to word
+    ``step * CHUNK_ROWS + row`` and the edge comes from the same cumulative
+    weights. Rows are ones known to be accepted (see :meth:`Model.locate`).
+    """
+
+    def __init__(self, model: Model) -> None:
+        t = model._tables
+        self.start = model.start
+        self.max_length = model.max_length
+        self.base: list[int] = t.base.tolist()
+        self.total: list[int] = t.total.tolist()
+        self.cumulative: list[int] = t.cumulative.tolist()
+        self.first: list[int] = t.first.tolist()
+        self.end: list[int] = (t.last + 1).tolist()
+        self.targets: list[int] = t.targets.tolist()
+        self.chars = [chr(c) if c else "" for c in t.codepoints.tolist()]
+        self.step_jump = _pcg_jump(CHUNK_ROWS)
+        self._chunks: dict[tuple[int, int], tuple[int, int]] = {}
+
+    def _chunk_state(self, seed: int, chunk: int) -> tuple[int, int]:
+        found = self._chunks.get((seed, chunk))
+        if found is None:
+            bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,)))
+            state = bits.state["state"]
+            found = (int(state["state"]), int(state["inc"]))
+            if len(self._chunks) > 4096:
+                self._chunks.clear()
+            self._chunks[(seed, chunk)] = found
+        return found
+
+    def walk(self, seed: int, chunk: int, rows: list[int]) -> list[str]:
+        """The values of ``rows`` (accepted rows) of ``chunk``."""
+        from bisect import bisect_right
+
+        s0, inc = self._chunk_state(seed, chunk)
+        step_m, step_g = self.step_jump
+        step_plus = (step_g * inc) & _M128
+        base, total, cumulative = self.base, self.total, self.cumulative
+        first, end, targets, chars = self.first, self.end, self.targets, self.chars
+        values = []
+        for row in rows:
+            m, g = _pcg_jump(row + 1)
+            s = (m * s0 + g * inc) & _M128
+            state, text = self.start, []
+            for _ in range(self.max_length + 1):
+                x = ((s >> 64) ^ s) & _M64
+                rot = s >> 122
+                r = (((x >> rot) | (x << (64 - rot))) & _M64) >> 32
+                pos = base[state] + ((r * total[state]) >> 32)
+                edge = bisect_right(cumulative, pos, first[state], end[state])
+                char = chars[edge]
+                if not char:
+                    break
+                text.append(char)
+                state = targets[edge]
+                s = (step_m * s + step_plus) & _M128
+            values.append("".join(text))
+        return values
 
 
 def _step_words(bits: np.random.PCG64, lo: int, hi: int) -> NDArray[np.uint64]:
