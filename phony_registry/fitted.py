@@ -61,9 +61,7 @@ def quantile_draws(stream_raw: npt.NDArray[np.uint64], points: Sequence[int]) ->
     q = np.asarray(points, dtype=np.int64)
     buckets = max(len(q) - 1, 1)
     pairs = stream_raw.reshape(-1, 2)
-    which = (((pairs[:, 0] >> np.uint64(32)) * np.uint64(buckets)) >> np.uint64(32)).astype(
-        np.intp
-    )
+    which = (((pairs[:, 0] >> np.uint64(32)) * np.uint64(buckets)) >> np.uint64(32)).astype(np.intp)
     low = q[np.minimum(which, len(q) - 1)]
     high = q[np.minimum(which + 1, len(q) - 1)]
     span = (high - low + 1).astype(np.uint64)
@@ -89,13 +87,14 @@ class _Histogram:
             return [t.replace("T", " ") for t in text] if self.unit == "s" else text
         if not self.decimals:
             return list(map(str, drawn.tolist()))
-        d = self.decimals
-        out = []
-        for text_value in map(str, drawn.tolist()):
-            sign, digits = ("-", text_value[1:]) if text_value[0] == "-" else ("", text_value)
-            digits = digits.rjust(d + 1, "0")
-            out.append(f"{sign}{digits[:-d]}.{digits[-d:]}")
-        return out
+        # Whole and fractional parts in numpy, one f-string per value.
+        scale = np.int64(10**self.decimals)
+        negative = drawn < 0
+        magnitude = np.abs(drawn)
+        whole, frac = np.divmod(magnitude, scale)
+        pattern = f"{{}}{{}}.{{:0{self.decimals}d}}"
+        signs = np.where(negative, "-", "").tolist()
+        return list(map(pattern.format, signs, whole.tolist(), frac.tolist()))
 
 
 def _point(value: Any, decimals: int, ctx: BuildContext, key: str) -> tuple[int, str | None]:

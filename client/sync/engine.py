@@ -253,7 +253,8 @@ def generate(
         for cols in _unique_sets(table)
     ]
     for values in generate_table(run.schema, run.rows, seed_of_table, batch_size=batch_size):
-        out: Batch = [list(values[position[n]]) for n in written]
+        # The schema engine's lists are fresh per batch: changed in place below.
+        out: Batch = [values[position[n]] for n in written]  # type: ignore[misc]
         for name, (parent, key) in run.mapped.items():
             keys = parent_keys[(parent, key)]
             col = out[written.index(name)]
@@ -262,7 +263,7 @@ def generate(
             _draw_nulls(out[written.index(name)], stream, column)
         for i, name in enumerate(written):
             limit = plans[name].max_length
-            if limit is not None:
+            if limit is not None and max(map(len, filter(None, out[i])), default=0) > limit:
                 out[i] = [v[:limit] if v is not None and len(v) > limit else v for v in out[i]]
         for unique in uniques:
             _make_unique(out, unique, [plans[written[i]] for i in unique.columns], run)

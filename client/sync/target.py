@@ -306,19 +306,19 @@ class Target:
 
 
 def _escape(values: list[str | None]) -> list[str]:
-    if None in values:
-        values = ["\\N" if v is None else v for v in values]
-    text: list[str] = values  # type: ignore[assignment]
+    nulls = values.count(None)
+    text: list[str] = ["\\N" if v is None else v for v in values] if nulls else values  # type: ignore[misc]
     joined = "".join(text)
-    if "\\" in joined or "\t" in joined or "\n" in joined or "\r" in joined:
+    # Each NULL's \N holds one backslash; any other needs escaping.
+    if joined.count("\\") > nulls or "\t" in joined or "\n" in joined or "\r" in joined:
         text = [
-            v
-            if v == "\\N"
+            "\\N"
+            if v is None
             else v.replace("\\", "\\\\")
             .replace("\t", "\\t")
             .replace("\n", "\\n")
             .replace("\r", "\\r")
-            for v in text
+            for v in values
         ]
     return text
 
