@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from phony_registry.errors import DatabaseError
-
 from phony_client.sync._db import connect, first_line, redact
+from phony_registry.errors import DatabaseError
 
 __all__ = ["MAX_TRAINING_VALUES", "read_column"]
 
