@@ -30,6 +30,8 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+from phony_registry.selection import selection_from_json
+
 __all__ = ["MAX_COUNT", "MAX_FILE_SIZE", "SmallModel", "load_small", "pcg64_words"]
 
 #: Largest count worth sampling in pure Python (beyond, NumPy's import pays off).
@@ -45,6 +47,7 @@ _MAX_EDGES = 50_000
 # Mirrors of phony_registry.model and phony_registry.format constants, which
 # cannot be imported here without importing NumPy; a test checks they agree.
 _FORMAT_VERSION = 2
+_NEWEST_FORMAT_VERSION = 3
 _CHUNK_ROWS = 1 << 16
 _MAX_VALUE_LENGTH = 256
 _ORDER_MAX = 12
@@ -287,9 +290,15 @@ def load_small(data: bytes) -> SmallModel | None:
 
 
 def _model(doc: object) -> SmallModel:
-    top = _object(doc, {"format_version", "meta", "model", "training", "generation", "exclude"})
-    if _int(top["format_version"], _FORMAT_VERSION, _FORMAT_VERSION) is None:
+    if not isinstance(doc, dict):
         raise _NotMine
+    keys = {"format_version", "meta", "model", "training", "generation", "exclude"}
+    version = _int(doc.get("format_version"), _FORMAT_VERSION, _NEWEST_FORMAT_VERSION)
+    if version == _NEWEST_FORMAT_VERSION:
+        keys.add("selection")  # version 3: how training chose the order
+    top = _object(doc, keys)
+    if version == _NEWEST_FORMAT_VERSION and top["selection"] is not None:
+        selection_from_json(top["selection"])  # ValueError: not mine
     if top["exclude"] is not None:
         raise _NotMine  # exclusion hashes: the NumPy path checks them
     meta = _object(

@@ -32,11 +32,13 @@ from phony_registry.errors import DecompressionLimit, ModelFormatError, Unsuppor
 from phony_registry.model import (
     FORMAT_VERSION,
     MAX_VALUE_LENGTH,
+    NEWEST_FORMAT_VERSION,
     Exclusion,
     Model,
     ModelMeta,
     TrainingStats,
 )
+from phony_registry.selection import Selection, selection_from_json, selection_to_json
 
 __all__ = [
     "DEFAULT_MAX_INFLATED",
@@ -155,10 +157,10 @@ def _version(doc: dict[str, Any]) -> int:
         raise ModelFormatError(
             f"must be an integer, not {json_kind(version)}", field="format_version"
         )
-    if version > FORMAT_VERSION:
+    if version > NEWEST_FORMAT_VERSION:
         raise UnsupportedFormatVersion(
             f"format version {version} is newer than this phony supports "
-            f"(up to {FORMAT_VERSION}); upgrade phony"
+            f"(up to {NEWEST_FORMAT_VERSION}); upgrade phony"
         )
     if version < 1:
         raise ModelFormatError(f"unknown format version {version}", field="format_version")
@@ -174,11 +176,11 @@ def document_version(doc: dict[str, Any]) -> int:
 
 
 def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
-    """Apply the single-step migrations until ``doc`` is the current version."""
+    """Apply the single-step migrations until ``doc`` is the newest version."""
     from phony_registry.migrate import MIGRATIONS
 
     version = _version(doc)
-    while version < FORMAT_VERSION:
+    while version < NEWEST_FORMAT_VERSION:
         doc = MIGRATIONS[version](doc)
         following = _version(doc)
         if following <= version:  # a migration must move forward, or this would loop
@@ -337,7 +339,7 @@ class _Checker:
         return False
 
     def document(self, doc: dict[str, Any]) -> Model | None:
-        top = {"format_version", "meta", "model", "training", "generation", "exclude"}
+        top = {"format_version", "meta", "model", "training", "generation", "exclude", "selection"}
         for extra in sorted(set(doc) - top):
             self.fail(extra, "unknown field")
         meta = self.meta(self.obj(doc, "meta", "meta", {"name", "description", *_META_TEXT}))
@@ -360,6 +362,7 @@ class _Checker:
         gen = self.obj(doc, "generation", "generation", {"max_length"})
         max_length = self.integer(gen, "max_length", "generation.max_length", 1, MAX_VALUE_LENGTH)
         exclude = self.exclude(doc)
+        selection = self.selection(doc)
         if (
             self.problems
             or meta is None
@@ -368,7 +371,27 @@ class _Checker:
             or max_length is None
         ):
             return None
-        return Model(meta=meta, training=training, max_length=max_length, exclude=exclude, **arrays)
+        return Model(
+            meta=meta,
+            training=training,
+            max_length=max_length,
+            exclude=exclude,
+            selection=selection,
+            **arrays,
+        )
+
+    def selection(self, doc: dict[str, Any]) -> Selection | None:
+        if "selection" not in doc:
+            self.fail("selection", "missing (null when training was told the order)")
+            return None
+        if doc["selection"] is None:
+            return None
+        try:
+            return selection_from_json(doc["selection"])
+        except ValueError as exc:
+            field, _, message = str(exc).partition(": ")
+            self.fail(field, message)
+            return None
 
     def meta(self, meta: dict[str, Any]) -> ModelMeta | None:
         name = self.text(meta, "name", "meta.name", nullable=False)
@@ -544,11 +567,16 @@ def _is_timestamp(text: str) -> bool:
 
 
 def model_to_document(model: Model) -> dict[str, Any]:
-    """The current-version JSON document of ``model``."""
+    """The JSON document of ``model`` in the oldest version that holds it.
+
+    Version 3 when it has a selection record, else version 2: a model trained
+    with explicit options keeps the bytes and digest earlier phony gave it,
+    and stays readable by phony releases that know only version 2.
+    """
     meta = model.meta
     t = model.training
-    return {
-        "format_version": FORMAT_VERSION,
+    doc: dict[str, Any] = {
+        "format_version": Model.written_version(model.selection),
         "meta": {
             "name": meta.name,
             "locale": meta.locale,
@@ -584,6 +612,9 @@ def model_to_document(model: Model) -> dict[str, Any]:
             "hashes": encode_array(model.exclude.hashes, "<u8"),
         },
     }
+    if model.selection is not None:
+        doc["selection"] = selection_to_json(model.selection)
+    return doc
 
 
 def dump_document(doc: dict[str, Any]) -> bytes:

@@ -2,7 +2,7 @@
 
 :data:`MIGRATIONS` maps a version ``v`` to the function turning a version-``v``
 document into a version-``v+1`` document; :func:`phony_registry.format.upgrade`
-applies them in a chain, so supporting a version 3 later is one more entry.
+applies them in a chain (1 -> 2 -> 3).
 Each step validates what it reads and raises ModelFormatError with the field
 path of the first defect.
 
@@ -30,6 +30,7 @@ __all__ = [
     "V1_START",
     "model_to_v1",
     "v1_to_v2",
+    "v2_to_v3",
 ]
 
 #: Start-of-value marker padding version-1 contexts (U+0002 START OF TEXT).
@@ -215,18 +216,30 @@ def model_to_v1(model: Model) -> dict[str, Any]:
     # Breadth-first from the start state: each state's context is its parent's, shifted.
     frontier = [model.start]
     seen = {model.start}
+    fixed_order = True  # every state reached is the context of its last pad characters
     while frontier:
         nxt_frontier = []
         for s in frontier:
             for e in range(int(model.offsets[s]), int(model.offsets[s + 1])):
                 t, target = int(model.tokens[e]), int(model.targets[e])
-                if t and target not in seen:
+                if not t:
+                    continue
+                context = (contexts[s] + names[t])[len(contexts[s]) + 1 - pad :] if pad else ""
+                if target not in seen:
                     seen.add(target)
-                    contexts[target] = (
-                        (contexts[s] + names[t])[len(contexts[s]) + 1 - pad :] if pad else ""
-                    )
+                    contexts[target] = context
                     nxt_frontier.append(target)
+                elif contexts[target] != context:
+                    fixed_order = False
         frontier = nxt_frontier
+    # Version 1 has one table of contexts of exactly order-1 characters: a
+    # model with shorter contexts (modified Kneser-Ney) or a start of its own
+    # at order 1 (which never ends a value at once) has no version-1 form.
+    if pad == 0 or not fixed_order or len({contexts[s] for s in seen}) < len(seen):
+        raise ModelFormatError(
+            "format version 1 cannot hold this model (its states are not one per "
+            f"context of {pad} characters); keep it in version {model.format_version}"
+        )
     table: dict[str, dict[str, int]] = {}
     for s in sorted(seen):
         lo, hi = int(model.offsets[s]), int(model.offsets[s + 1])
@@ -248,5 +261,16 @@ def model_to_v1(model: Model) -> dict[str, Any]:
     return doc
 
 
+def v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 -> 3: the same model, with ``selection: null`` (training was told the order).
+
+    The version-2 fields are checked by the reader once the chain is done;
+    this step only adds what version 3 has and version 2 did not.
+    """
+    if "selection" in doc:
+        raise _fail("unknown field in format version 2", "selection")
+    return {**doc, "format_version": 3, "selection": None}
+
+
 #: version -> function migrating a document of that version to the next one.
-MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: v1_to_v2}
+MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: v1_to_v2, 2: v2_to_v3}

@@ -18,6 +18,8 @@ is a prefix of ``generate(1000, seed)``, and batch sizes change nothing.
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -30,19 +32,29 @@ from phony_registry.errors import GenerationError, UsageError
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
+    from phony_registry.selection import Selection
+
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "CHUNK_ROWS",
     "Exclusion",
     "FORMAT_VERSION",
+    "MAX_TEMPERATURE",
     "MAX_VALUE_LENGTH",
+    "MIN_TEMPERATURE",
     "Model",
     "ModelMeta",
+    "NEWEST_FORMAT_VERSION",
     "TrainingStats",
     "value_hashes",
 ]
 
-#: The format version :func:`phony_registry.format.dump_model` writes.
+#: The format version a model is written in unless it needs a newer one: a
+#: model is written in the oldest version that holds it, so models trained
+#: with explicit options keep the bytes (and digests) earlier phony gave them.
 FORMAT_VERSION = 2
+#: The newest format version this phony reads and writes (version 3 adds the
+#: ``selection`` record of a model whose order and smoothing training chose).
+NEWEST_FORMAT_VERSION = 3
 #: Rows per generation chunk. Part of the output's definition: never change it.
 CHUNK_ROWS = 1 << 16
 #: Longest value a model may generate (code points).
@@ -53,6 +65,9 @@ MAX_VALUE_LENGTH = 256
 _TABLE_LIMIT = 1 << 24
 # Values longer than this are walked in a step-major matrix (see walk_codepoints).
 _STEP_MAJOR_WIDTH = 16
+# Temperature: accepted range, and the weight units of a state's likeliest edge.
+MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 10.0
+_TEMPERATURE_UNITS = 1 << 20
 # Random access walks windows of up to this many rows in Python integers
 # (_RowsWalker), for models of up to this many edges (lists cost ~40 bytes an edge).
 _SMALL_WALK = 6
@@ -151,7 +166,8 @@ class Model:
         training: TrainingStats,
         max_length: int,
         exclude: Exclusion | None = None,
-        format_version: int = FORMAT_VERSION,
+        format_version: int | None = None,
+        selection: Selection | None = None,
     ) -> None:
         self.meta = meta
         self.order = order
@@ -164,14 +180,24 @@ class Model:
         self.training = training
         self.max_length = max_length
         self.exclude = exclude
-        #: The format version of the file this model was read from.
-        self.format_version = format_version
+        #: The format version of the file this model was read from (for a new
+        #: model, the version it is written in).
+        self.format_version = (
+            format_version if format_version is not None else self.written_version(selection)
+        )
+        #: How training chose the order and smoothing (None when they were given).
+        self.selection = selection
 
     def __repr__(self) -> str:
         return (
             f"<Model {self.meta.name!r} order={self.order} states={self.num_states} "
             f"edges={self.num_edges}>"
         )
+
+    @staticmethod
+    def written_version(selection: Selection | None) -> int:
+        """The format version a model is written in: the oldest that holds it."""
+        return NEWEST_FORMAT_VERSION if selection is not None else FORMAT_VERSION
 
     @property
     def num_states(self) -> int:
@@ -214,6 +240,61 @@ class Model:
             if not paths.any():
                 break
         return min(total, 2.0**62)
+
+    def with_temperature(self, temperature: float | str) -> Model:
+        """This model with every state's probabilities raised to ``1/temperature``.
+
+        Below 1 the likeliest characters gain (more typical values, fewer
+        distinct ones); above 1 the rare ones do (more surprising values).
+        The new weights are integers computed with :mod:`decimal` (40
+        digits) from the file's integers: the scaled weight of edge ``e`` in
+        state ``s`` is ``max(1, floor(2**20 * w_e**(1/T) / max_s w**(1/T)))``,
+        so a temperature gives the same values on every machine. ``T`` is
+        read from its decimal text (``"0.8"``), never through binary floats.
+        """
+        from decimal import Decimal, InvalidOperation, localcontext
+
+        try:
+            t = Decimal(str(temperature))
+        except InvalidOperation:
+            raise UsageError(f"temperature must be a number, not {temperature!r}") from None
+        if not t.is_finite() or not MIN_TEMPERATURE <= t <= MAX_TEMPERATURE:
+            raise UsageError(
+                f"temperature must be from {MIN_TEMPERATURE} to {MAX_TEMPERATURE}, "
+                f"not {temperature}"
+            )
+        if t == 1:
+            return self
+        with localcontext() as ctx:
+            ctx.prec = 40
+            inverse = 1 / t
+            scaled = {
+                w: int((Decimal(w) ** inverse).scaleb(64).to_integral_value())
+                for w in np.unique(self.weights).tolist()
+            }
+        weights = self.weights.tolist()
+        offsets = self.offsets.tolist()
+        out = np.empty(len(weights), dtype=np.uint32)
+        for s in range(self.num_states):
+            lo, hi = offsets[s], offsets[s + 1]
+            powered = [scaled[w] for w in weights[lo:hi]]
+            top = max(powered)
+            out[lo:hi] = [max(1, p * _TEMPERATURE_UNITS // top) for p in powered]
+        return Model(
+            meta=self.meta,
+            order=self.order,
+            alphabet=self.alphabet,
+            start=self.start,
+            offsets=self.offsets,
+            tokens=self.tokens,
+            weights=out,
+            targets=self.targets,
+            training=self.training,
+            max_length=self.max_length,
+            exclude=self.exclude,
+            format_version=self.format_version,
+            selection=self.selection,
+        )
 
     # -- sampling tables, built on first use so loading stays cheap --------
 
@@ -278,16 +359,16 @@ class Model:
         while count > 0:
             rejected = self._rejected_rows(seed, chunk)
             # hi: one past the row of the last value wanted (or the chunk's end).
-            before = int(np.searchsorted(rejected, lo))
+            before = bisect_left(rejected, lo)
             hi = lo + count
             while True:
-                moved = lo + count + int(np.searchsorted(rejected, hi - 1, side="right")) - before
+                moved = lo + count + bisect_right(rejected, hi - 1) - before
                 if moved == hi or moved >= CHUNK_ROWS:
                     break
                 hi = moved
             hi = min(moved, CHUNK_ROWS)
             if hi - lo <= _SMALL_WALK and self._rows_walker is not None:
-                skip = set(rejected[before : int(np.searchsorted(rejected, hi))].tolist())
+                skip = set(rejected[before : bisect_left(rejected, hi)])
                 rows = [row for row in range(lo, hi) if row not in skip]
                 values = self._rows_walker.walk(seed, chunk, rows)[:count]
             else:
@@ -318,7 +399,7 @@ class Model:
         # place in the chunk: a fixed point, reached in a step or two.
         wanted = row = index - before
         while True:
-            moved = wanted + int(np.searchsorted(rejected, row, side="right"))
+            moved = wanted + bisect_right(rejected, row)
             if moved == row:
                 return chunk, row
             row = moved
@@ -330,17 +411,20 @@ class Model:
         return _RowsWalker(self)
 
     @cached_property
-    def _rejections(self) -> dict[tuple[int, int], NDArray[np.uint16]]:
+    def _rejections(self) -> dict[tuple[int, int], array[int]]:
         return {}
 
-    def _rejected_rows(self, seed: int, chunk: int) -> NDArray[np.uint16]:
-        """Sorted rows of chunk ``chunk`` that :meth:`_walk` rejects, computed once per seed."""
+    def _rejected_rows(self, seed: int, chunk: int) -> array[int]:
+        """Sorted rows of chunk ``chunk`` that :meth:`_walk` rejects, computed once per seed.
+
+        An ``array('H')``: two bytes a row, and ``bisect`` reads it as fast as a list.
+        """
         found = self._rejections.get((seed, chunk))
         if found is None:
             codepoints, ok = self.walk_codepoints(seed, chunk, 0, CHUNK_ROWS)
             if self.exclude is not None:
                 ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
-            found = np.flatnonzero(~ok).astype(np.uint16)
+            found = array("H", np.flatnonzero(~ok).astype(np.uint16).tobytes())
             self._rejections[(seed, chunk)] = found
         return found
 
@@ -517,8 +601,6 @@ class _RowsWalker:
 
     def walk(self, seed: int, chunk: int, rows: list[int]) -> list[str]:
         """The values of ``rows`` (accepted rows) of ``chunk``."""
-        from bisect import bisect_right
-
         s0, inc = self._chunk_state(seed, chunk)
         step_m, step_g = self.step_jump
         step_plus = (step_g * inc) & _M128

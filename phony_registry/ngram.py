@@ -32,24 +32,56 @@ from phony_registry.model import (
     TrainingStats,
     value_hashes,
 )
+from phony_registry.selection import Candidate, Selection
 
 __all__ = [
+    "DEFAULT_FOLDS",
     "DEFAULT_ORDER",
     "DEFAULT_SMOOTHING",
+    "MAX_NOVELTY_CHECKS",
     "MAX_ORDER",
+    "MIN_NOVELTY",
+    "NOVELTY_SAMPLE",
+    "SELECTION_ORDERS",
     "SMOOTHINGS",
     "codepoint_matrix",
     "created_timestamp",
+    "cross_validate",
     "model_stats",
     "read_values",
     "train",
 ]
 
-#: Default N: chosen from benchmarks/quality.py (see benchmarks/README.md).
+#: The order of a model trained without selection on too few distinct values
+#: to hold any out (and phony's fixed default before selection existed).
 DEFAULT_ORDER = 4
-#: Smoothing choices of :func:`train`; the default comes from benchmarks/quality.py.
-SMOOTHINGS = ("none", "witten-bell", "kneser-ney")
+#: Smoothing choices of :func:`train`, in the order selection prefers on a tie.
+SMOOTHINGS = ("none", "witten-bell", "kneser-ney", "modified-kneser-ney")
+#: The smoothing of a model trained with an explicit order and no smoothing.
 DEFAULT_SMOOTHING = "none"
+#: Orders selection measures (it stops early once a higher order predicts worse).
+SELECTION_ORDERS = range(1, 9)
+#: Selection keeps the best predictor whose fixed-seed sample has at least this
+#: share of values that are not training values: a generator of fake data must
+#: mostly invent (benchmarks/selection.py measures the trade).
+MIN_NOVELTY = 0.8
+#: Candidates selection trains in full to measure novelty, best predictors first.
+MAX_NOVELTY_CHECKS = 6
+#: Walks in the sample whose novelty selection measures.
+NOVELTY_SAMPLE = 4096
+#: Folds of the cross-validation that chooses the order and smoothing.
+DEFAULT_FOLDS = 5
+# Above this many distinct characters of training values, selection scores
+# one fold of the split (a single 80/20 split) instead of all: a large list
+# gives a steady figure from one fold, and counting costs ~1 us per character.
+_ONE_FOLD_CHARACTERS = 200_000
+# Cross-entropy floor: each step's probability is mixed with a uniform draw
+# over the alphabet and the end at weight 2**-10, so a transition a model
+# cannot make costs about log2(V) + 10 bits instead of infinity (an
+# unsmoothed model is scored, not disqualified, by what it cannot say).
+_FLOOR = 2.0**-10
+# Fixed-point denominator of modified Kneser-Ney's discounts.
+_MKN_DEN = 1000
 #: Highest order phony trains.
 MAX_ORDER = 12
 # Marks the start of a value inside contexts; NUL never occurs in a value.
@@ -95,7 +127,10 @@ def read_values(
                 f"{name} is a CSV file: choose a column with --column "
                 f"(columns: {', '.join(header) or 'none'})"
             )
-        return text.splitlines()
+        lines = text.splitlines()
+        for number, value in enumerate(lines, 1):
+            _check_length(value, name, number)
+        return lines
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
@@ -109,10 +144,32 @@ def read_values(
             f"{name} has no column {column!r} (columns: {', '.join(names) or 'none'})"
         )
     index = names.index(column)
+    values: list[str] = []
+    line = reader.line_num + 1  # where the next record starts
     try:
-        return [row[index] if index < len(row) else "" for row in reader]
+        for row in reader:
+            if reader.line_num > line:
+                # A quoted line break, or a quote never closed (read to the end
+                # of the file): one-line values only, or the rest would vanish.
+                raise TrainingError(
+                    f"{name} line {line}: a quoted value runs over lines {line} to "
+                    f"{reader.line_num} (a quote never closed?); phony trains on "
+                    "one-line values"
+                )
+            values.append(row[index] if index < len(row) else "")
+            _check_length(values[-1], name, line)
+            line = reader.line_num + 1
     except csv.Error as exc:
-        raise TrainingError(f"{name} is not valid CSV: {exc}") from None
+        raise TrainingError(f"{name} line {line}: not valid CSV ({exc})") from None
+    return values
+
+
+def _check_length(value: str, name: str, line: int) -> None:
+    if len(value) > MAX_VALUE_LENGTH and len(value.strip()) > MAX_VALUE_LENGTH:
+        raise TrainingError(
+            f"{name} line {line}: the value is {len(value.strip())} characters long; "
+            f"phony models values of at most {MAX_VALUE_LENGTH}"
+        )
 
 
 def created_timestamp(explicit: str | None = None) -> str | None:
@@ -158,7 +215,7 @@ def train(
     values: Iterable[str],
     *,
     name: str,
-    order: int = DEFAULT_ORDER,
+    order: int | None = None,
     locale: str | None = None,
     kind: str | None = None,
     license: str | None = None,
@@ -166,41 +223,128 @@ def train(
     description: str = "",
     created: str | None = None,
     exclude_originals: bool = False,
-    smoothing: str = DEFAULT_SMOOTHING,
+    smoothing: str | None = None,
+    folds: int = DEFAULT_FOLDS,
 ) -> Model:
-    """Train an order-``order`` character model on ``values``.
+    """Train a character model on ``values``.
+
+    Without ``order``, the order (and the smoothing, unless given) is chosen
+    by :func:`cross_validate`: the setting whose models best predict held-out
+    values (lowest bits per character over ``folds`` folds); the choice and
+    every candidate's figure are kept in :attr:`Model.selection`. With
+    ``order``, the model is that order with ``smoothing`` (default ``none``),
+    exactly as before selection existed: the same bytes as earlier phony.
 
     ``smoothing`` is ``none`` (weights are the n-gram counts),
     ``witten-bell`` (each context's counts interpolated with those of its
-    one-shorter suffix, so new combinations appear) or ``kneser-ney``
-    (interpolated with the suffix's continuation counts, discount 9/10). The result depends only
-    on the arguments (never the clock): identical inputs give identical files.
+    one-shorter suffix, so new combinations appear), ``kneser-ney``
+    (interpolated with the suffix's continuation counts, discount 9/10) or
+    ``modified-kneser-ney`` (three discounts estimated from the counts of
+    counts). The result depends only on the arguments (never the clock):
+    identical inputs give identical files.
     """
-    if isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER:
+    if order is not None and (
+        isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER
+    ):
         raise UsageError(f"order must be an integer from 1 to {MAX_ORDER}, not {order!r}")
-    if smoothing not in SMOOTHINGS:
+    if smoothing is not None and smoothing not in SMOOTHINGS:
         raise UsageError(f"unknown smoothing {smoothing!r} (choose from {', '.join(SMOOTHINGS)})")
     cleaned = _clean(values)
     if not cleaned:
         raise TrainingError("nothing to train on: the input has no non-blank values")
     by_value = Counter(cleaned)
+    meta = ModelMeta(
+        name=name,
+        locale=locale,
+        kind=kind,
+        license=license,
+        source=source,
+        description=description,
+        created=created,
+    )
+    if order is not None:
+        return _build(
+            cleaned, by_value, order, smoothing or DEFAULT_SMOOTHING, meta, None, exclude_originals
+        )
+    measured = cross_validate(
+        by_value, smoothings=SMOOTHINGS if smoothing is None else (smoothing,), folds=folds
+    )
+    if measured is None:  # too few distinct values to hold any out
+        return _build(
+            cleaned,
+            by_value,
+            DEFAULT_ORDER,
+            smoothing or DEFAULT_SMOOTHING,
+            meta,
+            None,
+            exclude_originals,
+        )
+    # The best predictor that still invents: candidates in order of held-out
+    # cross-entropy, the first whose sample novelty reaches MIN_NOVELTY wins
+    # (else the most novel of those tried, after MAX_NOVELTY_CHECKS).
+    ranked = sorted(
+        measured.candidates,
+        key=lambda c: (c.bits_per_character, c.order, SMOOTHINGS.index(c.smoothing)),
+    )
+    novelty: dict[tuple[int, str], float] = {}
+    best: tuple[float, Model, Candidate] | None = None
+    for candidate in ranked[:MAX_NOVELTY_CHECKS]:
+        model = _build(
+            cleaned, by_value, candidate.order, candidate.smoothing, meta, None, exclude_originals
+        )
+        share = round(_sample_novelty(model, by_value), 4)  # as the file keeps it
+        novelty[candidate.order, candidate.smoothing] = share
+        if best is None or share > best[0] or share >= MIN_NOVELTY:
+            best = (share, model, candidate)
+        if share >= MIN_NOVELTY:
+            break
+    assert best is not None  # ranked holds at least one candidate
+    _, model, chosen = best
+    model.selection = Selection(
+        order=chosen.order,
+        smoothing=chosen.smoothing,
+        folds=measured.folds,
+        held_out_characters=measured.held_out_characters,
+        min_novelty=MIN_NOVELTY,
+        candidates=tuple(
+            Candidate(
+                c.order, c.smoothing, c.bits_per_character, novelty.get((c.order, c.smoothing))
+            )
+            for c in measured.candidates
+        ),
+    )
+    model.format_version = Model.written_version(model.selection)
+    return model
+
+
+def _sample_novelty(model: Model, by_value: Counter[str]) -> float:
+    """Share of a fixed sample (seed 0, :data:`NOVELTY_SAMPLE` walks) not in the training values."""
+    codepoints, ok = model.walk_codepoints(0, 0, 0, NOVELTY_SAMPLE)
+    width = codepoints.shape[1]
+    drawn: list[str] = codepoints[ok].view(np.dtype(("U", width))).reshape(-1).tolist()  # type: ignore[assignment]
+    if not drawn:
+        return 0.0
+    return sum(value not in by_value for value in drawn) / len(drawn)
+
+
+def _build(
+    cleaned: list[str],
+    by_value: Counter[str],
+    order: int,
+    smoothing: str,
+    meta: ModelMeta,
+    selection: Selection | None,
+    exclude_originals: bool,
+) -> Model:
+    """The model of one (order, smoothing) on the cleaned values."""
+    grams = _grams(by_value, order, smoothing)
     pad = order - 1
-    grams: Counter[tuple[str, str]] = Counter()
-    for value, times in by_value.items():
-        padded = _PAD * pad + value
-        for i in range(len(value) + 1):
-            nxt = value[i] if i < len(value) else ""
-            grams[padded[i : i + pad], nxt] += times
-    if smoothing == "witten-bell" and pad:
-        grams = _witten_bell(grams)
-    elif smoothing == "kneser-ney" and pad:
-        grams = _kneser_ney(grams)
     alphabet = "".join(sorted(set("".join(by_value))))
     token_id = {ch: i + 1 for i, ch in enumerate(alphabet)}
     token_id[""] = 0
     contexts = sorted({ctx for ctx, _ in grams})
     state_id = {ctx: i for i, ctx in enumerate(contexts)}
-    start = state_id[_PAD * pad]
+    start = state_id[_start_context(pad)]
     edges = sorted(grams.items(), key=lambda item: (state_id[item[0][0]], token_id[item[0][1]]))
     n = len(edges)
     tokens = np.empty(n, dtype=np.uint32)
@@ -211,8 +355,16 @@ def train(
         sources[e] = state_id[ctx]
         tokens[e] = token_id[nxt]
         wide[e] = min(weight, 2**64 - 1)
-        # The next context is the last order-1 characters of ctx + nxt.
-        targets[e] = state_id[(ctx + nxt)[len(ctx + nxt) - pad :]] if nxt else start
+        # The next context is the last order-1 characters of ctx + nxt, or
+        # its longest suffix that is a state (modified Kneser-Ney keeps every
+        # shorter context; the other smoothings always find the full one).
+        if nxt:
+            following = (ctx + nxt)[len(ctx + nxt) - pad :]
+            while following not in state_id:
+                following = following[1:]
+            targets[e] = state_id[following]
+        else:
+            targets[e] = start
     offsets = np.zeros(len(contexts) + 1, dtype=np.uint32)
     offsets[1:] = np.cumsum(np.bincount(sources, minlength=len(contexts)))
     weights = _cap_state_totals(offsets, wide)
@@ -220,15 +372,7 @@ def train(
     longest = max(lengths)
     exclude = _exclusion(list(by_value), longest) if exclude_originals else None
     return Model(
-        meta=ModelMeta(
-            name=name,
-            locale=locale,
-            kind=kind,
-            license=license,
-            source=source,
-            description=description,
-            created=created,
-        ),
+        meta=meta,
         order=order,
         alphabet=alphabet,
         start=start,
@@ -245,7 +389,58 @@ def train(
         ),
         max_length=longest,
         exclude=exclude,
+        selection=selection,
     )
+
+
+def _start_context(pad: int) -> str:
+    """The context every value starts from.
+
+    An order-1 model has one context for every position (the empty one), so
+    its start gets a context of its own: the unigram counts without the end,
+    since a value is never empty. Without it, a first draw of the end token
+    emitted an empty string (one value in six on first names).
+    """
+    return _PAD * pad if pad else _PAD
+
+
+def _count(by_value: Counter[str], order: int) -> Counter[tuple[str, str]]:
+    """The (context, next) counts of an order-``order`` model, without smoothing."""
+    pad = order - 1
+    grams: Counter[tuple[str, str]] = Counter()
+    for value, times in by_value.items():
+        padded = _PAD * pad + value
+        for i in range(len(value) + 1):
+            nxt = value[i] if i < len(value) else ""
+            grams[padded[i : i + pad], nxt] += times
+    return grams
+
+
+def _grams(
+    by_value: Counter[str],
+    order: int,
+    smoothing: str,
+    counts: Counter[tuple[str, str]] | None = None,
+) -> dict[tuple[str, str], int]:
+    """The automaton's weighted edges: counts, smoothed, with a start that never ends."""
+    pad = order - 1
+    if smoothing == "modified-kneser-ney" and pad:
+        return _modified_kneser_ney(by_value, order)
+    grams = _count(by_value, order) if counts is None else counts
+    if smoothing == "witten-bell" and pad:
+        grams = _witten_bell(grams)
+    elif smoothing == "kneser-ney" and pad:
+        grams = _kneser_ney(grams)
+    start = _start_context(pad)
+    if pad:
+        # A smoothed order-2 start borrows the end token from the empty context.
+        grams = Counter({key: w for key, w in grams.items() if key != (start, "")})
+    else:
+        grams = Counter(grams)
+        for (_, nxt), count in list(grams.items()):
+            if nxt:
+                grams[start, nxt] = count
+    return grams
 
 
 def _witten_bell(grams: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
@@ -300,6 +495,226 @@ def _kneser_ney(grams: Counter[tuple[str, str]]) -> Counter[tuple[str, str]]:
             kept = (_KN_DEN * seen - _KN_NUM) * low_total if seen else 0
             smoothed[ctx, nxt] = kept + _KN_NUM * distinct * low.get(nxt, 0)
     return smoothed
+
+
+def _modified_kneser_ney(by_value: Counter[str], order: int) -> dict[tuple[str, str], int]:
+    """Interpolated modified Kneser-Ney across every order (Chen and Goodman), quantised.
+
+    Each context ``c`` of any length up to ``order - 1`` seen in training is
+    a state whose distribution over every token is
+    ``P(x|c) = (max(n(c,x) - D(n(c,x)), 0) + g(c) P(x|c[1:])) / n(c)`` down
+    to the empty context, itself interpolated with the uniform distribution.
+    ``n`` are the counts at the highest order and for contexts that begin at
+    the start of a value, continuation counts (in how many contexts one
+    character longer the pair was seen) otherwise. ``D1``, ``D2``, ``D3+``
+    per order come from that order's counts of counts
+    (:func:`_mkn_discounts`), ``g(c) = D1 N1(c) + D2 N2(c) + D3+ N3+(c)``.
+
+    Every state lists every token whose probability is at least one unit of
+    :func:`_mkn_scale` (the weights are the probabilities in those units,
+    rounded half to even; smaller ones round to zero and are left out), so
+    sampling stays one table lookup per character. After emitting ``x`` in
+    ``c`` the walk moves to the longest suffix of ``c + x`` that is a state:
+    a history never seen has no counts, so interpolated Kneser-Ney gives it
+    its longest seen suffix's distribution, exactly.
+    """
+    pad = order - 1
+    alphabet = sorted(set("".join(by_value)))
+    vocab = ["", *alphabet]
+    index = {token: i for i, token in enumerate(vocab)}
+    size = len(vocab)
+    levels: list[Counter[tuple[str, str]]] = [Counter() for _ in range(pad + 1)]
+    levels[pad] = _count(by_value, order)
+    for length in range(pad, 0, -1):
+        lower = levels[length - 1]
+        for (ctx, nxt), count in levels[length].items():
+            shorter = ctx[1:]
+            lower[shorter, nxt] += count if shorter[:1] == _PAD else 1
+    scale = _mkn_scale(size)
+    grams: dict[tuple[str, str], int] = {}
+    parent: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {
+        "": np.full(size, 1.0 / size, dtype=np.float64)
+    }
+    for length in range(pad + 1):
+        counts = levels[length]
+        d = _mkn_discounts(counts)
+        # Discounts stay integers (thousandths) until the last division, so
+        # every float is one correctly rounded operation on exact integers:
+        # the weights are the same on every IEEE 754 machine.
+        discount = np.array([0, d[0], d[1], d[2]], dtype=np.int64)
+        by_context: dict[str, list[tuple[int, int]]] = {}
+        for (ctx, nxt), count in counts.items():
+            by_context.setdefault(ctx, []).append((index[nxt], count))
+        current: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+        for ctx in sorted(by_context):
+            pairs = by_context[ctx]
+            ids = np.array([i for i, _ in pairs], dtype=np.intp)
+            n = np.array([c for _, c in pairs], dtype=np.int64)
+            lent = discount[np.minimum(n, 3)]
+            total = int(n.sum()) * _MKN_DEN
+            backing = parent[ctx[1:]] if length else parent[""]
+            dist = backing * (int(lent.sum()) / total)
+            dist[ids] += (n * _MKN_DEN - lent) / total
+            current[ctx] = dist
+            units = np.rint(dist * scale).astype(np.int64)
+            if ctx == _PAD * pad:
+                units[0] = 0  # a value is never empty
+            for i in np.flatnonzero(units).tolist():
+                grams[ctx, vocab[i]] = int(units[i])
+        parent = current
+    return grams
+
+
+def _mkn_scale(vocabulary: int) -> int:
+    """Weight units per state of a modified Kneser-Ney model: 4096, more for large alphabets."""
+    return max(1 << 12, 8 * vocabulary)
+
+
+def _mkn_discounts(grams: Counter[tuple[str, str]]) -> tuple[int, int, int]:
+    """D1, D2, D3+ in thousandths, from the counts of counts (9/10 each when undefined)."""
+    n = Counter(min(count, 5) for count in grams.values())
+    n1, n2, n3, n4 = n[1], n[2], n[3], n[4]
+    if not (n1 and n2 and n3 and n4):
+        return (900, 900, 900)
+    y = n1 / (n1 + 2 * n2)
+    raw = (1 - 2 * y * n2 / n1, 2 - 3 * y * n3 / n2, 3 - 4 * y * n4 / n3)
+    # Each discount stays below its count (a seen n-gram keeps some weight)
+    # and above zero (the shorter context always lends).
+    d1, d2, d3 = (min(max(round(d * _MKN_DEN), 1), k * _MKN_DEN - 1) for k, d in enumerate(raw, 1))
+    return d1, d2, d3
+
+
+def _fold_of(value: str, folds: int) -> int:
+    """The fold a distinct value is held out in: a stable hash, so the split is reproducible."""
+    digest = hashlib.blake2b(value.encode("utf-8"), digest_size=8, person=b"phony-cv").digest()
+    return int.from_bytes(digest, "little") % folds
+
+
+def _bits(
+    grams: dict[tuple[str, str], int],
+    held_out: Counter[str],
+    order: int,
+    vocabulary: int,
+    *,
+    backoff: bool,
+) -> tuple[float, int]:
+    """Total bits and characters (each value's end counts as one) of ``held_out``.
+
+    ``backoff``: the automaton keeps every shorter context as a state (modified
+    Kneser-Ney), so a history never seen is scored in its longest seen suffix.
+    """
+    pad = order - 1
+    totals: Counter[str] = Counter()
+    for (ctx, _), weight in grams.items():
+        totals[ctx] += weight
+    floor = _FLOOR / vocabulary
+    keep = 1.0 - _FLOOR
+    bits = 0.0
+    characters = 0
+    start = _start_context(pad)
+    for value, times in sorted(held_out.items()):  # a fixed order: float sums do not commute
+        padded = _PAD * pad + value
+        total = 0.0
+        for i in range(len(value) + 1):
+            ctx = padded[i : i + pad] if pad or i else start
+            if backoff:
+                while ctx not in totals:
+                    ctx = ctx[1:]
+            nxt = value[i] if i < len(value) else ""
+            seen = totals.get(ctx, 0)
+            p = grams.get((ctx, nxt), 0) / seen if seen else 0.0
+            total -= math.log2(keep * p + floor)
+        bits += total * times
+        characters += (len(value) + 1) * times
+    return bits, characters
+
+
+def cross_validate(
+    by_value: Counter[str],
+    *,
+    orders: Iterable[int] = SELECTION_ORDERS,
+    smoothings: Iterable[str] = SMOOTHINGS,
+    folds: int = DEFAULT_FOLDS,
+) -> Selection | None:
+    """Choose the order and smoothing whose models best predict held-out values.
+
+    The distinct values are split into ``folds`` parts by a stable hash of
+    each value (repeats stay together, so a held-out value is one the model
+    never saw). For each candidate, a model trained on all parts but one
+    scores the one left out: the mean number of bits per character (the end
+    of a value counting as a character, each step's probability mixed with a
+    uniform floor of weight 2**-10 so an impossible step costs ~10 bits more
+    than a uniform guess rather than infinity). The figure is the total over
+    the folds divided by the characters scored, rounded to 4 decimals; the
+    lowest wins, ties going to the lower order, then to the earlier smoothing
+    in :data:`SMOOTHINGS`. Orders rise while a higher order still predicts
+    better (per smoothing, stopping after the first that does not).
+
+    None when there are fewer than two distinct values: nothing to hold out.
+    """
+    if folds < 2:
+        raise UsageError("selection needs at least 2 folds")
+    distinct = sorted(by_value)
+    if len(distinct) < 2:
+        return None
+    folds = min(folds, len(distinct))
+    part = {value: _fold_of(value, folds) for value in distinct}
+    if len(set(part.values())) < 2:  # every value hashed into one fold: split by rank instead
+        part = {value: i % folds for i, value in enumerate(distinct)}
+    chars = sum(len(v) for v in distinct)
+    scored = [0] if chars > _ONE_FOLD_CHARACTERS else list(range(folds))
+    splits = []
+    for fold in scored:
+        train_part = Counter({v: c for v, c in by_value.items() if part[v] != fold})
+        held_out = Counter({v: c for v, c in by_value.items() if part[v] == fold})
+        if train_part and held_out:
+            splits.append((train_part, held_out))
+    if not splits:
+        return None
+    vocabulary = len(set("".join(distinct))) + 1
+    smoothings = tuple(smoothings)
+    results: dict[tuple[int, str], float] = {}
+    held_out_characters = 0
+    stopped: set[str] = set()
+    previous: dict[str, float] = {}
+    for order in orders:
+        live = [s for s in smoothings if s not in stopped and (order > 1 or s == smoothings[0])]
+        if not live:
+            break
+        totals: dict[str, list[float]] = {s: [0.0, 0.0] for s in live}
+        for train_part, held_out in splits:
+            counts = _count(train_part, order)
+            for smoothing in live:
+                grams = _grams(train_part, order, smoothing, counts)
+                bits, characters = _bits(
+                    grams, held_out, order, vocabulary, backoff=smoothing == "modified-kneser-ney"
+                )
+                totals[smoothing][0] += bits
+                totals[smoothing][1] += characters
+        for smoothing in live:
+            total_bits, counted = totals[smoothing]
+            score = round(total_bits / counted, 4)
+            # Order 1 ignores smoothing: one candidate stands for every smoothing.
+            results[order, smoothing] = score
+            held_out_characters = int(counted)
+            if order > 1 and smoothing in previous and score >= previous[smoothing]:
+                stopped.add(smoothing)
+            previous[smoothing] = score
+        if order == 1:
+            previous = dict.fromkeys(smoothings, results[1, live[0]])
+    rank = {s: i for i, s in enumerate(SMOOTHINGS)}
+    best = min(results, key=lambda key: (results[key], key[0], rank[key[1]]))
+    return Selection(
+        order=best[0],
+        smoothing=best[1],
+        folds=len(splits),
+        held_out_characters=held_out_characters,
+        min_novelty=None,
+        candidates=tuple(
+            Candidate(order=o, smoothing=s, bits_per_character=results[o, s], novelty=None)
+            for o, s in sorted(results, key=lambda key: (key[0], rank[key[1]]))
+        ),
+    )
 
 
 def _cap_state_totals(

@@ -173,6 +173,12 @@ def _small_model(path: Path, count: int, unique: bool) -> SmallModel | None:
     multiple=True,
     help="Format option, e.g. --option table=people for sql (repeatable).",
 )
+@click.option(
+    "--temperature",
+    metavar="T",
+    help="Below 1 (down to 0.1): more typical values, fewer distinct ones; above 1 "
+    "(up to 10): more surprising ones [default: 1, the model as trained].",
+)
 def generate(
     model_spec: str | None,
     count: int,
@@ -183,6 +189,7 @@ def generate(
     schema_path: str | None,
     locale: str | None,
     option_pairs: tuple[str, ...],
+    temperature: str | None,
 ) -> None:
     """Generate values from MODEL: a .phony file, or the name of a cached model.
 
@@ -197,6 +204,8 @@ def generate(
         raise UsageError("--unique applies to a MODEL; in a schema, set unique = true on a column")
     if locale is not None and schema_path is None:
         raise UsageError("--locale goes with --schema; a MODEL names its locale: tr_TR/cities")
+    if temperature is not None and schema_path is not None:
+        raise UsageError("--temperature applies to a MODEL, not to --schema")
     format_name = choose_format(format_name, output)  # fails before any output
     small: SmallModel | None = None
     model: Model | None = None
@@ -212,9 +221,12 @@ def generate(
             click.echo(f"phony: {line}", err=True)
     else:
         path = resolve_model(model_spec or "")
-        small = _small_model(path, count, unique)
+        # A temperature reweights the model: the NumPy path does it.
+        small = _small_model(path, count, unique) if temperature is None else None
         if small is None:
             model = _load_model(path)
+            if temperature is not None:
+                model = model.with_temperature(temperature)
     if seed is None:
         import secrets  # only without --seed: it costs start-up ~5 ms (hmac, random)
 

@@ -28,15 +28,18 @@ _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
     "-o", "--output", type=_PATH, help="Model file to write [default: SOURCE stem + .phony]."
 )
 @click.option("--column", help="Train on this column of a CSV file (by header name).")
-@click.option("--order", type=int, help="N of the N-grams, 1 to 12 [default: 4].")
+@click.option(
+    "--order",
+    type=int,
+    help="N of the N-grams, 1 to 12 [default: chosen by cross-validation, "
+    "with the smoothing unless --smoothing is given].",
+)
 @click.option(
     "--smoothing",
     # phony_registry.ngram.SMOOTHINGS, spelled out: importing ngram imports NumPy.
-    type=click.Choice(["none", "witten-bell", "kneser-ney"]),
-    default="none",
-    show_default=True,
-    help="witten-bell and kneser-ney mix in the one-shorter context: more new values "
-    "(kneser-ney the most, for as many real ones; see benchmarks/README.md).",
+    type=click.Choice(["none", "witten-bell", "kneser-ney", "modified-kneser-ney"]),
+    help="How unseen combinations get weight [default: chosen with the order; "
+    "none when --order is given]. See docs/format.md.",
 )
 @click.option("--name", help="Model name [default: SOURCE's file name without extension].")
 @click.option("--locale", help="Locale of the values, e.g. tr_TR.")
@@ -72,14 +75,14 @@ def train(
     source_text: str | None,
     created: str | None,
     exclude_originals: bool,
-    smoothing: str,
+    smoothing: str | None,
 ) -> None:
     """Train a model on SOURCE: one value per line, or a CSV column (--column).
 
     The same input and options always give a byte-identical file.
     """
     from phony_registry.format import save_model
-    from phony_registry.ngram import DEFAULT_ORDER, created_timestamp, read_values
+    from phony_registry.ngram import created_timestamp, read_values
     from phony_registry.ngram import train as train_model
 
     if str(source) == "-":
@@ -93,7 +96,7 @@ def train(
     model = train_model(
         values,
         name=name or stem,
-        order=DEFAULT_ORDER if order is None else order,
+        order=order,
         locale=locale,
         kind=kind,
         license=license_,
@@ -107,8 +110,15 @@ def train(
     )
     target = output or Path(f"{stem}.phony")
     data = save_model(model, target)
+    chosen = model.selection
+    how = (
+        f" ({chosen.smoothing}, chosen by {chosen.folds}-fold cross-validation: "
+        f"{chosen.chosen.bits_per_character:.3f} bits per held-out character)"
+        if chosen is not None
+        else ""
+    )
     click.echo(
-        f"wrote {target}: order {model.order}, {model.training.values} values, "
+        f"wrote {target}: order {model.order}{how}, {model.training.values} values, "
         f"{model.num_states} contexts, {model.num_edges} n-grams, {len(data)} bytes, "
         f"{digest_bytes(data)}",
         err=True,
@@ -152,6 +162,7 @@ def info(path: Path, as_json: bool) -> None:
             "max_length": t.max_length,
         },
         "exclude_originals": model.exclude is not None,
+        "selection": _selection_record(model.selection),
         "size": len(data),
         "digest": digest_bytes(data),
     }
@@ -159,7 +170,7 @@ def info(path: Path, as_json: bool) -> None:
         echo_json(record)
         return
     version = str(model.format_version)
-    if model.format_version != 2:
+    if model.format_version < 2:
         version += " (read through migration; phony migrate writes version 2)"
     unique = "?" if t.unique_values is None else t.unique_values
     rows = [
@@ -178,11 +189,49 @@ def info(path: Path, as_json: bool) -> None:
         ("training", f"{t.values} values ({unique} distinct), {t.characters} characters"),
         ("max length", model.max_length),
         ("exclude originals", "yes" if model.exclude is not None else "no"),
+        ("selection", _selection_line(model.selection)),
         ("size", f"{len(data)} bytes"),
         ("digest", record["digest"]),
     ]
     for key, value in rows:
         click.echo(f"{key + ':':<19}{value}")
+    _echo_candidates(model.selection)
+
+
+def _selection_record(selection: Any) -> dict[str, Any] | None:
+    """The selection record as JSON (``info --json``, ``stats --json``), None if none."""
+    from phony_registry.selection import selection_to_json
+
+    return None if selection is None else selection_to_json(selection)
+
+
+def _selection_line(selection: Any) -> str:
+    if selection is None:
+        return "none (order and smoothing given at training)"
+    return (
+        f"order {selection.order}, {selection.smoothing}: "
+        f"{selection.chosen.bits_per_character:.4f} bits per held-out character "
+        f"({selection.folds}-fold cross-validation, {selection.held_out_characters} characters)"
+    )
+
+
+def _echo_candidates(selection: Any) -> None:
+    """The candidates selection measured, best first, the chosen one marked."""
+    if selection is None:
+        return
+    floor = selection.min_novelty
+    click.echo(
+        "candidates (held-out bits per character, lower is better"
+        + (f"; chosen: the best whose sample novelty is at least {floor:.0%}" if floor else "")
+        + "):"
+    )
+    ranked = sorted(selection.candidates, key=lambda c: (c.bits_per_character, c.order))
+    for c in ranked:
+        mark = "*" if (c.order, c.smoothing) == (selection.order, selection.smoothing) else " "
+        novelty = "" if c.novelty is None else f"  novelty {c.novelty:.1%}"
+        click.echo(
+            f"  {mark} order {c.order:<2} {c.smoothing:<20} {c.bits_per_character:.4f}{novelty}"
+        )
 
 
 @click.command()
@@ -241,6 +290,7 @@ def stats(
     _, model = _load(path)
     originals = read_values(training_file, column=column) if training_file else None
     figures = model_stats(model, sample=sample, seed=seed, originals=originals)
+    figures["selection"] = _selection_record(model.selection)
     if as_json:
         echo_json(figures)
         return
@@ -251,6 +301,7 @@ def stats(
         f"alphabet of {figures['alphabet']}"
     )
     click.echo(f"training:     {t['values']} values, {t['characters']} characters")
+    click.echo(f"selection:    {_selection_line(model.selection)}")
     possible = figures["distinct_values"]
     possible_text = f"{possible:,}" if isinstance(possible, int) else f"about {possible:.2e}"
     click.echo(f"possible:     {possible_text} distinct values within the length limit")
@@ -279,6 +330,7 @@ def stats(
         b = sample_hist[length] if length < len(sample_hist) else 0
         if a or b:
             click.echo(f"{length:>6}  {a:>10}  {b:>8}")
+    _echo_candidates(model.selection)
 
 
 @click.command()

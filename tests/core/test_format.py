@@ -150,8 +150,8 @@ def test_bad_json_documents(payload: bytes, message: str) -> None:
 
 
 def test_future_version_says_to_upgrade(doc: dict[str, Any]) -> None:
-    doc["format_version"] = 3
-    with pytest.raises(UnsupportedFormatVersion, match=r"format version 3 .*upgrade phony"):
+    doc["format_version"] = 4
+    with pytest.raises(UnsupportedFormatVersion, match=r"format version 4 .*upgrade phony"):
         load_model(dump_document(doc))
 
 

@@ -180,6 +180,8 @@ def test_training_round_trips_through_the_file_and_v1(
         first = model.generate(30, seed=order)
     except GenerationError:
         assume(False)  # every value excluded: tested in test_model.py
+    if order == 1:
+        return  # version 1 has no start context of its own at order 1 (test_migrate.py)
     migrated = load_model(gzip.compress(json.dumps(model_to_v1(model)).encode()))
     if not exclude:
         assert migrated.generate(30, seed=order) == first

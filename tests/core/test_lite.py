@@ -207,3 +207,21 @@ def test_a_short_phony_generate_does_not_import_numpy(tmp_path: Path) -> None:
     *values, imported = done.stdout.splitlines()
     assert values == SMALL.generate(5, 42)
     assert imported == "False"
+
+
+def test_a_selected_version_3_model_gives_the_same_values() -> None:
+    selected = train(NAMES[:300], name="small", kind="first_name")
+    assert selected.format_version == 3
+    data = dump_model(selected)
+    small = _lite.load_small(data)
+    assert small is not None
+    assert small.generate(200, seed=7) == load_model(data).generate(200, seed=7)
+
+
+def test_a_broken_selection_record_is_not_read_by_either_path() -> None:
+    doc = json.loads(json.dumps(model_to_document(train(NAMES[:300], name="small"))))
+    doc["selection"]["order"] = 99
+    data = dump_document(doc)
+    assert _lite.load_small(data) is None
+    with pytest.raises(ModelFormatError, match=r"selection\.order"):
+        load_model(data)

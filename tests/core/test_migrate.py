@@ -13,6 +13,7 @@ import pytest
 from phony_registry.errors import ModelFormatError
 from phony_registry.format import FORMAT_VERSION, dump_model, load_document, load_model
 from phony_registry.migrate import MIGRATIONS, model_to_v1, v1_to_v2
+from phony_registry.model import NEWEST_FORMAT_VERSION
 from phony_registry.ngram import read_values, train
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
@@ -41,7 +42,7 @@ def _gz(doc: dict[str, Any]) -> bytes:
 
 
 def test_the_chain_covers_every_older_version() -> None:
-    assert sorted(MIGRATIONS) == list(range(1, FORMAT_VERSION))
+    assert sorted(MIGRATIONS) == list(range(1, NEWEST_FORMAT_VERSION))
 
 
 def test_a_v1_file_loads_transparently() -> None:
@@ -121,3 +122,20 @@ def test_huge_order_keys_are_ignored_not_parsed() -> None:
     doc = json.loads(json.dumps(V1))
     doc["ngrams"]["9" * 5000] = {}
     assert load_model(_gz(doc)).order == 3
+
+
+@pytest.mark.parametrize(("order", "smoothing"), [(1, "none"), (3, "modified-kneser-ney")])
+def test_models_version_1_cannot_hold_are_refused(order: int, smoothing: str) -> None:
+    trained = train(["ab", "ac", "bca"], name="t", order=order, smoothing=smoothing)
+    with pytest.raises(ModelFormatError, match="format version 1 cannot hold this model"):
+        model_to_v1(trained)
+
+
+def test_a_version_2_document_reads_as_version_3_without_selection() -> None:
+    trained = train(["ab", "ac", "bca"], name="t", order=3)
+    data = dump_model(trained)
+    assert load_document(data)["format_version"] == 2
+    model = load_model(data)
+    assert model.format_version == 2
+    assert model.selection is None
+    assert dump_model(model) == data

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from phony_registry import model as model_module
@@ -154,3 +155,31 @@ def test_step_major_and_row_major_walks_agree(
     expected = order3.generate(3000, seed=12)
     monkeypatch.setattr(model_module, "_STEP_MAJOR_WIDTH", 0)
     assert order3.generate(3000, seed=12) == expected
+
+
+# -- temperature -----------------------------------------------------------------
+
+
+def test_temperature_trades_distinct_values_for_typical_ones(order3: Model) -> None:
+    distinct = {
+        t: len(set(order3.with_temperature(t).generate(20_000, seed=5))) for t in ("0.5", "1", "2")
+    }
+    assert distinct["0.5"] < distinct["1"] < distinct["2"]
+    assert order3.with_temperature("1") is order3
+    assert order3.with_temperature(0.7).generate(300, seed=2) == order3.with_temperature(
+        "0.7"
+    ).generate(300, seed=2)
+
+
+def test_temperature_is_deterministic_integers(order3: Model) -> None:
+    warm = order3.with_temperature("1.5")
+    assert warm.weights.dtype == np.uint32
+    assert int(warm.weights.min()) >= 1
+    assert warm.tokens is order3.tokens  # the same automaton, other weights
+    assert warm.generate(100, seed=9) == order3.with_temperature("1.5").generate(100, seed=9)
+
+
+@pytest.mark.parametrize("bad", ["0", "11", "abc", "nan", "inf"])
+def test_temperature_out_of_range_is_a_usage_error(order3: Model, bad: str) -> None:
+    with pytest.raises(UsageError, match="temperature"):
+        order3.with_temperature(bad)

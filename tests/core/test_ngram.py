@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from phony_registry.errors import TrainingError, UsageError
-from phony_registry.format import dump_model, load_model
+from phony_registry.format import dump_model, load_document, load_model
 from phony_registry.ngram import created_timestamp, model_stats, read_values, train
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
@@ -31,11 +31,27 @@ def test_bigram_counts_become_the_automaton() -> None:
     assert model.training.length_histogram == (0, 0, 4)
 
 
-def test_order_one_is_a_single_state() -> None:
+def test_order_one_has_a_start_state_that_never_ends() -> None:
     model = train(["aa", "b"], name="t", order=1)
-    assert model.num_states == 1
-    assert model.tokens.tolist() == [0, 1, 2]
-    assert model.weights.tolist() == [2, 2, 1]
+    # state 0 = every position (unigram counts), 1 = the start: the same counts without the end
+    assert model.num_states == 2
+    assert model.start == 1
+    assert model.tokens.tolist() == [0, 1, 2, 1, 2]
+    assert model.weights.tolist() == [2, 2, 1, 2, 1]
+    assert model.targets.tolist() == [1, 0, 0, 0, 0]
+
+
+@pytest.mark.parametrize(
+    ("order", "smoothing"),
+    [(1, "none"), (2, "witten-bell"), (2, "kneser-ney"), (2, "modified-kneser-ney")],
+)
+def test_no_model_emits_an_empty_value(order: int, smoothing: str) -> None:
+    # Order 1 used to end one walk in six at its first step: 1,654 empty
+    # strings in 10,000 values; smoothed order-2 models borrowed the end too.
+    model = train(read_values(SAMPLE), name="t", order=order, smoothing=smoothing)
+    values = model.generate(10_000, seed=1)
+    assert "" not in values
+    assert len(values) == 10_000
 
 
 def test_values_are_stripped_nfc_and_keep_their_case() -> None:
@@ -211,3 +227,63 @@ def test_kneser_ney_invents_more_than_witten_bell_and_stays_loadable() -> None:
 def test_unknown_smoothing() -> None:
     with pytest.raises(UsageError, match="unknown smoothing 'laplace'"):
         train(["a"], name="t", smoothing="laplace")
+
+
+# -- choosing order and smoothing (issue 18) ------------------------------------
+
+
+def test_selection_is_reproducible_and_recorded() -> None:
+    values = read_values(SAMPLE)
+    first = train(values, name="n")
+    again = train(list(reversed(values)), name="n")  # same data, another order of lines
+    assert first.selection is not None
+    assert first.selection == again.selection
+    assert dump_model(first) == dump_model(again)
+    chosen = first.selection
+    assert (first.order, chosen.order) == (chosen.order, first.order)
+    assert chosen.folds == 5
+    assert chosen.chosen.novelty is not None
+    assert chosen.chosen.novelty >= 0.8
+    # the chosen setting is the best-predicting candidate among those novel enough
+    novel = [c for c in chosen.candidates if c.novelty is not None and c.novelty >= 0.8]
+    assert chosen.chosen == min(novel, key=lambda c: c.bits_per_character)
+    assert len(chosen.candidates) >= 8
+    loaded = load_model(dump_model(first))
+    assert loaded.format_version == 3
+    assert loaded.selection == chosen
+
+
+def test_an_explicit_order_keeps_the_former_model_and_format() -> None:
+    values = read_values(SAMPLE)
+    model = train(values, name="n", order=4)
+    assert model.selection is None
+    assert model.format_version == 2
+    assert load_document(dump_model(model))["format_version"] == 2
+    assert dump_model(model) == dump_model(train(values, name="n", order=4, smoothing="none"))
+
+
+def test_selection_with_a_fixed_smoothing_chooses_only_the_order() -> None:
+    model = train(read_values(SAMPLE)[:400], name="n", smoothing="kneser-ney")
+    assert model.selection is not None
+    assert {c.smoothing for c in model.selection.candidates} == {"kneser-ney"}
+    assert model.selection.smoothing == "kneser-ney"
+
+
+def test_too_few_values_to_hold_out_train_the_fixed_default() -> None:
+    model = train(["abc", "abc"], name="n")
+    assert model.selection is None
+    assert model.order == 4
+
+
+def test_modified_kneser_ney_invents_more_than_counts() -> None:
+    values = read_values(SAMPLE)
+    known = set(values)
+    plain = train(values, name="n", order=4)
+    smoothed = train(values, name="n", order=4, smoothing="modified-kneser-ney")
+    share = [
+        sum(v not in known for v in m.generate(5000, seed=3)) / 5000 for m in (plain, smoothed)
+    ]
+    assert share[1] > share[0] + 0.1
+    # every shorter context is a state, so the automaton is larger but still closed
+    assert smoothed.num_states > plain.num_states
+    assert int(smoothed.targets.max()) < smoothed.num_states
