@@ -82,8 +82,9 @@ class _Histogram:
 
         drawn = quantile_draws(stream.raw(2 * n), self.points)
         if self.unit is not None:
-            moments = drawn.astype(f"datetime64[{self.unit}]")
-            text: list[str] = np.datetime_as_string(moments, unit=self.unit).tolist()
+            unit: Any = self.unit  # "D" or "s"; numpy's stubs want a literal
+            moments: Any = drawn.astype(f"datetime64[{unit}]")
+            text: list[str] = np.datetime_as_string(moments, unit=unit).tolist()
             return [t.replace("T", " ") for t in text] if self.unit == "s" else text
         if not self.decimals:
             return list(map(str, drawn.tolist()))

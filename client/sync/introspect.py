@@ -283,8 +283,8 @@ def _fit_column(
         base.generate = _frequency([(v, counts.get(v, 0)) for v in allowed])
         base.why = f"values allowed by the {'enum' if base.values else 'CHECK'}, weighted as seen"
     elif type_name == "boolean":
-        counts = Counter(bool(v) for v in present)
-        base.generate = _frequency([("true", counts[True]), ("false", counts[False])])
+        truths = sum(1 for v in present if v)
+        base.generate = _frequency([("true", truths), ("false", len(present) - truths)])
         base.why = "boolean: the share of true as seen"
     elif type_name == "uuid":
         base.generate = {"type": "uuid"}

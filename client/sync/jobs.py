@@ -10,6 +10,7 @@ starts once that parent is generated.
 
 from __future__ import annotations
 
+import functools
 import pickle
 import shutil
 import tempfile
@@ -99,7 +100,7 @@ class ParallelBatches:
                     str(self._dir / f"{len(self._futures)}.spool"),
                 )
                 self._futures[name] = future
-                future.add_done_callback(lambda f, n=name: self._done(n, f))
+                future.add_done_callback(functools.partial(self._done, name))
 
     def _done(self, name: str, future: Future[str]) -> None:
         if future.cancelled() or future.exception() is not None:

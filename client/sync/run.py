@@ -139,7 +139,7 @@ def _sync(
                     top = target.max_value(name, table.primary_key[0])
                     starts[name] = max(int(top) + 1, int(spec.get("start", 1)))
     _outside_parents(plan, target, names, existing, starts)
-    prepared = {"scale": options.scale, "starts": starts, "deferred": deferred}
+    prepared: dict[str, Any] = {"scale": options.scale, "starts": starts, "deferred": deferred}
     runs = gen.prepare(plan, names, **prepared)
     result = SyncResult(
         units,

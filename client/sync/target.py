@@ -277,7 +277,8 @@ class Target:
             f"SELECT {k} AS k, {c} AS v FROM {t} WITH NO DATA"
         )
         with self.conn.cursor().copy("COPY phony_second_pass (k, v) FROM STDIN") as copy:
-            keys, vals = [str(p) for p, _ in pairs], [v for _, v in pairs]
+            keys: list[str | None] = [str(p) for p, _ in pairs]
+            vals: list[str | None] = [v for _, v in pairs]
             copy.write(copy_text([keys, vals]))
         self.conn.execute(
             f"UPDATE {t} SET {c} = f.v FROM phony_second_pass f WHERE {t}.{k} = f.k"  # noqa: S608
@@ -307,7 +308,7 @@ class Target:
 
 def _escape(values: list[str | None]) -> list[str]:
     nulls = values.count(None)
-    text: list[str] = ["\\N" if v is None else v for v in values] if nulls else values  # type: ignore[misc]
+    text: list[str] = ["\\N" if v is None else v for v in values] if nulls else values  # type: ignore[assignment] # no None without nulls
     joined = "".join(text)
     # Each NULL's \N holds one backslash; any other needs escaping.
     if joined.count("\\") > nulls or "\t" in joined or "\n" in joined or "\r" in joined:
