@@ -22,6 +22,7 @@ need it: this module is imported whenever plugins load, including for
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -106,6 +107,7 @@ class GeneratorFactory:
     arguments: Mapping[str, str] = field(default_factory=dict)
 
 
+@functools.lru_cache(maxsize=4096)  # a served table asks for the same few on every request
 def column_seed(seed: int, column: str) -> int:
     """The 64-bit seed of one column's stream: derived from the table seed and the column name."""
     import hashlib
