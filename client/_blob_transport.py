@@ -14,24 +14,152 @@ sends through an ``httpx.Client`` (redirects, headers, status handling, the
 httpx errors its retries catch), and tests swap the transport for an
 ``httpx.MockTransport`` just as they swap out httpcore's. A client that must
 go through a proxy keeps httpx's own transport (see :func:`blob_transport`).
+
+A read timeout bounds each read, not a transfer: a registry sending one byte
+every few seconds never trips it. So a pull also has an overall deadline and
+a minimum rate (:class:`TransferLimits`, from ``[pull]`` in config.toml or
+``PHONY_PULL_DEADLINE`` / ``PHONY_PULL_MIN_RATE``), which
+:class:`TransferClock` checks between the pieces of every body. A body is
+read a piece at a time as it arrives (``read1``: up to 1 MiB, one socket
+read), so the checks run however slowly it trickles; and a request given a
+``phony_deadline`` extension has its socket shut down at that moment, so
+even headers sent a byte at a time cannot outlast it.
 """
 
 from __future__ import annotations
 
+import contextlib
 import http.client
+import os
+import re
+import socket
 import ssl
 import threading
+import time
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 
 import httpx
 
-__all__ = ["BlobTransport", "blob_transport"]
+from phony_registry.errors import ConfigError, RequestTimeout
 
-#: Bytes asked of the socket per read, and so the size of the chunks a body yields.
+__all__ = ["BlobTransport", "TransferClock", "TransferLimits", "blob_transport"]
+
+#: Bytes asked of the socket per read, and so the largest chunk a body yields.
 READ_SIZE = 1 << 20
+#: Seconds over which the transfer rate is measured against the minimum.
+RATE_WINDOW = 5.0
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _Origin = tuple[str, str, int]
+
+
+@dataclass(frozen=True)
+class TransferLimits:
+    """How long one pull may take in all, and how slowly its transfers may move."""
+
+    #: Seconds from a pull's first request to the end of its last (0: no deadline).
+    deadline: float = 900.0
+    #: Bytes per second a transfer must keep up over every RATE_WINDOW (0: any rate).
+    min_rate: float = 1024.0
+
+    @classmethod
+    def load(cls, environ: Mapping[str, str] | None = None) -> TransferLimits:
+        """``PHONY_PULL_DEADLINE`` / ``PHONY_PULL_MIN_RATE``, else ``[pull]`` of config.toml."""
+        from phony_client.config import load_config
+
+        env = os.environ if environ is None else environ
+        table = load_config().extra.get("pull", {})
+        if not isinstance(table, dict):
+            raise ConfigError("config.toml: [pull] must be a table")
+        values = {}
+        for field, variable, parse in (
+            ("deadline", "PHONY_PULL_DEADLINE", _seconds),
+            ("min_rate", "PHONY_PULL_MIN_RATE", _rate),
+        ):
+            if env.get(variable):
+                values[field] = parse(env[variable], variable)
+            elif field in table:
+                values[field] = parse(table[field], f"config.toml: pull.{field}")
+        return cls(**values)
+
+
+_DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
+_RATE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])(i)?)?b?(?:/s)?")
+
+
+def _seconds(value: object, where: str) -> float:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"1h"``; ConfigError otherwise."""
+    match = _DURATION.fullmatch(str(value).strip().lower()) if not isinstance(value, bool) else None
+    if match is None:
+        raise ConfigError(f"{where}: {value!r} is not a duration (like 900, 90s, 15m or 1h)")
+    unit = {"ms": 0.001, "s": 1, None: 1, "m": 60, "h": 3600}[match.group(2)]
+    return float(match.group(1)) * unit
+
+
+def _rate(value: object, where: str) -> float:
+    """Bytes per second from ``1024``, ``"10KB"``, ``"1MiB/s"``; ConfigError otherwise."""
+    match = _RATE.fullmatch(str(value).strip().lower()) if not isinstance(value, bool) else None
+    if match is None:
+        raise ConfigError(f"{where}: {value!r} is not a rate (like 1024, 10KB or 1MiB/s)")
+    base = 1024 if match.group(3) else 1000
+    power = "kmg".index(match.group(2)) + 1 if match.group(2) else 0
+    return float(match.group(1)) * float(base**power)
+
+
+class TransferClock:
+    """The deadline and the minimum rate of one pull, over all its requests."""
+
+    def __init__(self, limits: TransferLimits, label: str) -> None:
+        self.limits = limits
+        self.label = label
+        self._start: float | None = None
+
+    def deadline(self) -> float | None:
+        """The monotonic time the pull must end by (its clock starts at the first call)."""
+        if self._start is None:
+            self._start = time.monotonic()
+        return self._start + self.limits.deadline if self.limits.deadline else None
+
+    def expired(self) -> bool:
+        """True once the deadline has passed."""
+        end = self.deadline()
+        return end is not None and time.monotonic() >= end
+
+    def too_late(self, what: str) -> RequestTimeout:
+        """The error for a pull past its deadline."""
+        return RequestTimeout(
+            f"{what} from {self.label}: the pull took longer than {self.limits.deadline:g} s "
+            "(a stalled or very slow registry; raise pull.deadline in config.toml or "
+            "PHONY_PULL_DEADLINE if it is only slow)"
+        )
+
+    def check(self, what: str) -> None:
+        """Raise :class:`RequestTimeout` if the pull is past its deadline."""
+        if self.expired():
+            raise self.too_late(what)
+
+    def watch(self, chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
+        """``chunks``, checked against the deadline and the minimum rate as each arrives."""
+        minimum = self.limits.min_rate
+        window_start = time.monotonic()
+        window_bytes = 0
+        for chunk in chunks:
+            self.check(what)
+            window_bytes += len(chunk)
+            now = time.monotonic()
+            if now - window_start >= RATE_WINDOW:
+                rate = window_bytes / (now - window_start)
+                if rate < minimum:
+                    raise RequestTimeout(
+                        f"{what} from {self.label}: {rate:.0f} bytes/s over the last "
+                        f"{now - window_start:.0f} s, under the minimum of {minimum:g} "
+                        "(a stalled registry; lower pull.min_rate in config.toml or "
+                        "PHONY_PULL_MIN_RATE if the link is this slow)"
+                    )
+                window_start, window_bytes = now, 0
+            yield chunk
+        self.check(what)
 
 
 def blob_transport() -> httpx.BaseTransport | None:
@@ -60,29 +188,37 @@ class BlobTransport(httpx.BaseTransport):
             raise httpx.UnsupportedProtocol(f"unsupported URL scheme {url.scheme!r}")
         origin = (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
         timeouts = request.extensions.get("timeout", {})
+        deadline: float | None = request.extensions.get("phony_deadline")
         body = request.read()
         with self._lock:
             idle = self._idle.pop(origin, None)
         if idle is not None:
             try:
-                return self._exchange(idle, origin, request, body)
+                return self._exchange(idle, origin, request, body, deadline)
             except httpx.TransportError:
                 if request.method not in ("GET", "HEAD"):
                     raise
                 # The server may have closed the idle connection: once more on a new one.
-        return self._exchange(self._connect(origin, timeouts), origin, request, body)
+        connection = self._connect(origin, timeouts, deadline)
+        return self._exchange(connection, origin, request, body, deadline)
 
-    def _connect(self, origin: _Origin, timeouts: dict[str, float]) -> http.client.HTTPConnection:
+    def _connect(
+        self, origin: _Origin, timeouts: dict[str, float], deadline: float | None = None
+    ) -> http.client.HTTPConnection:
         scheme, host, port = origin
+        connect = timeouts.get("connect")
+        if deadline is not None:
+            left = max(deadline - time.monotonic(), 0.001)
+            connect = left if connect is None else min(connect, left)
         connection: http.client.HTTPConnection
         if scheme == "https":
             if self._ssl_context is None:
                 self._ssl_context = httpx.create_ssl_context()
             connection = http.client.HTTPSConnection(
-                host, port, timeout=timeouts.get("connect"), context=self._ssl_context
+                host, port, timeout=connect, context=self._ssl_context
             )
         else:
-            connection = http.client.HTTPConnection(host, port, timeout=timeouts.get("connect"))
+            connection = http.client.HTTPConnection(host, port, timeout=connect)
         try:
             connection.connect()
         except TimeoutError as exc:
@@ -99,7 +235,9 @@ class BlobTransport(httpx.BaseTransport):
         origin: _Origin,
         request: httpx.Request,
         body: bytes,
+        deadline: float | None = None,
     ) -> httpx.Response:
+        watchdog = _Watchdog(connection, deadline)
         try:
             connection.putrequest(
                 request.method,
@@ -112,15 +250,17 @@ class BlobTransport(httpx.BaseTransport):
             connection.endheaders(body or None)
             response = connection.getresponse()
         except (OSError, http.client.HTTPException) as exc:
+            watchdog.cancel()
             connection.close()
             raise _transport_error(exc) from exc
         except BaseException:
+            watchdog.cancel()
             connection.close()
             raise
         return httpx.Response(
             response.status,
             headers=response.getheaders(),
-            stream=_Body(self, origin, connection, response),
+            stream=_Body(self, origin, connection, response, watchdog),
             extensions={"http_version": b"HTTP/1.1", "reason_phrase": response.reason.encode()},
         )
 
@@ -149,19 +289,27 @@ class _Body(httpx.SyncByteStream):
         origin: _Origin,
         connection: http.client.HTTPConnection,
         response: http.client.HTTPResponse,
+        watchdog: _Watchdog,
     ) -> None:
         self._transport = transport
         self._origin = origin
         self._connection: http.client.HTTPConnection | None = connection
         self._response = response
+        self._watchdog = watchdog
 
     def __iter__(self) -> Iterator[bytes]:
         response = self._response
         try:
-            while chunk := response.read(READ_SIZE):
+            # read1: what one socket read brings (up to 1 MiB), so a trickling body
+            # still hands over pieces and its reader can check the clock between them.
+            while chunk := response.read1(READ_SIZE):
                 yield chunk
         except (OSError, http.client.HTTPException) as exc:
             raise _transport_error(exc) from exc
+        if response.length == 0:
+            # read1, unlike read, leaves a finished body open: finish it so that
+            # the connection can be kept for the next request.
+            response.close()
         if response.length:  # http.client ends a short body quietly; httpcore refuses it
             raise httpx.RemoteProtocolError(
                 f"peer closed connection without sending complete message body "
@@ -173,12 +321,41 @@ class _Body(httpx.SyncByteStream):
         connection, self._connection = self._connection, None
         if connection is None:
             return
-        if self._response.isclosed() and not self._response.will_close:
+        self._watchdog.cancel()
+        if self._watchdog.fired:
+            self._response.close()
+            connection.close()
+        elif self._response.isclosed() and not self._response.will_close:
             self._transport._release(self._origin, connection)
         else:
             # A response marked "will close" owns the socket: close both.
             self._response.close()
             connection.close()
+
+
+class _Watchdog:
+    """Shuts a connection's socket down at a deadline, whatever read it is blocked in."""
+
+    def __init__(self, connection: http.client.HTTPConnection, deadline: float | None) -> None:
+        self.fired = False
+        self._connection = connection
+        self._timer: threading.Timer | None = None
+        if deadline is not None:
+            self._timer = threading.Timer(max(deadline - time.monotonic(), 0.0), self._fire)
+            self._timer.daemon = True
+            self._timer.start()
+
+    def _fire(self) -> None:
+        self.fired = True
+        sock = self._connection.sock
+        if sock is not None:
+            with contextlib.suppress(OSError):  # already closed
+                sock.shutdown(socket.SHUT_RDWR)
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
 
 
 def _transport_error(exc: OSError | http.client.HTTPException) -> httpx.TransportError:

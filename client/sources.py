@@ -31,6 +31,8 @@ from phony_registry.reader import RegistrySource as Source
 if TYPE_CHECKING:
     import httpx
 
+    from phony_client._blob_transport import TransferClock, TransferLimits
+
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "Fetched",
     "FolderSource",
@@ -65,6 +67,7 @@ class HttpSource:
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
         retries: int = _RETRIES,
+        limits: TransferLimits | None = None,
     ) -> None:
         self.base = base_url.rstrip("/")
         self.id = registry_id(self.base)
@@ -72,8 +75,18 @@ class HttpSource:
         self._transport = transport
         self._timeout = timeout
         self._retries = retries
+        self._limits = limits
+        self._clock: TransferClock | None = None
         self._client: httpx.Client | None = None
         self._blob_client: httpx.Client | None = None
+
+    def clock(self) -> TransferClock:
+        """The deadline and minimum rate of everything read through this source (one pull)."""
+        if self._clock is None:
+            from phony_client._blob_transport import TransferClock, TransferLimits
+
+            self._clock = TransferClock(self._limits or TransferLimits.load(), self.label)
+        return self._clock
 
     def _check_online(self) -> None:
         if is_offline():
@@ -85,7 +98,10 @@ class HttpSource:
     def _http(self) -> httpx.Client:
         self._check_online()
         if self._client is None:
-            self._client = self._new_client(self._transport)
+            from phony_client._blob_transport import blob_transport
+
+            # The same transport as blobs: it enforces the pull's deadline even on headers.
+            self._client = self._new_client(self._transport or blob_transport())
         return self._client
 
     def _blob_http(self) -> httpx.Client:
@@ -118,12 +134,17 @@ class HttpSource:
 
         client = client if client is not None else self._http()
         url = f"{self.base}/{path}"
+        clock = self.clock()
         for attempt in range(self._retries + 1):
+            clock.check(path)
             NETWORK_REQUESTS.append(path)
             try:
-                request = client.build_request("GET", url, headers=headers)
+                request = client.build_request(
+                    "GET", url, headers=headers, extensions={"phony_deadline": clock.deadline()}
+                )
                 response = client.send(request, stream=stream)
             except httpx.TransportError as exc:
+                clock.check(path)  # a socket shut at the deadline: say so, do not retry
                 if attempt == self._retries:
                     raise RegistryUnavailable(f"cannot reach {self.label}: {exc}") from None
             else:
@@ -153,12 +174,14 @@ class HttpSource:
             if response.status_code == 304:
                 return Fetched(b"", etag, not_modified=True)
             body = bytearray()
+            clock = self.clock()
             try:
-                for chunk in response.iter_bytes():
+                for chunk in clock.watch(response.iter_bytes(), path):
                     body += chunk
                     if len(body) > limit:
                         raise RegistryUnavailable(f"{path} from {self.label} is over {limit} bytes")
             except httpx.TransportError as exc:
+                clock.check(path)
                 raise RegistryUnavailable(f"{path} from {self.label}: {exc}") from None
             return Fetched(bytes(body), response.headers.get("ETag"))
         finally:
@@ -174,11 +197,13 @@ class HttpSource:
         import httpx
 
         response = self._send(path, {}, stream=True, client=self._blob_http())
+        clock = self.clock()
 
         def chunks() -> Iterator[bytes]:
             try:
-                yield from response.iter_bytes()
+                yield from clock.watch(response.iter_bytes(), path)
             except httpx.TransportError as exc:
+                clock.check(path)
                 raise RegistryUnavailable(f"{path} from {self.label}: {exc}") from None
             finally:
                 response.close()
