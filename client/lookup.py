@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phony_client.cache import Cache, Ref
-from phony_client.config import is_offline
+from phony_client.config import is_offline, registry_id
 from phony_registry.errors import (
     DigestMismatch,
     NotFound,
@@ -22,10 +23,27 @@ from phony_registry.errors import (
     SourceConflict,
     UsageError,
 )
-from phony_registry.names import split_reference
+from phony_registry.names import ModelName, split_reference
 from phony_registry.versions import parse_spec, select
 
-__all__ = ["find_cached_model", "find_cached_ref"]
+if TYPE_CHECKING:
+    from phony_registry.trust import TrustPolicy
+
+__all__ = ["accepts_ref", "find_cached_model", "find_cached_ref", "official_location"]
+
+
+def official_location() -> str:
+    """The folder of the official index bundled with phony (``phony_index``)."""
+    import phony_index
+
+    return str(phony_index.ROOT)
+
+
+def accepts_ref(policy: TrustPolicy, name: ModelName, ref: Ref) -> bool:
+    """Whether ``ref`` may answer for ``name`` under ``policy`` (from what its pull recorded)."""
+    return policy.accepts_recorded(
+        name, ref.registry, ref.signers, official_index=registry_id(official_location())
+    )
 
 
 def find_cached_ref(spec: str, cache: Cache | None = None) -> Ref:
@@ -39,7 +57,6 @@ def find_cached_ref(spec: str, cache: Cache | None = None) -> Ref:
     is set) with the command that would fetch it.
     """
     from phony_client.config import trust_policy
-    from phony_client.pull import accepts_ref
 
     cache = cache or Cache()
     name, raw = split_reference(spec)

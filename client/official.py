@@ -267,7 +267,9 @@ def verify_index(files: Mapping[str, bytes], public: PublicKey) -> list[str]:
         )
 
     reader = VerifiedReader(
-        MappingSource(files, "the official index"), policy=TrustPolicy(official=public), key=public
+        MappingSource(files, "the official index"),
+        policy=TrustPolicy(official_override=public),
+        key=public,
     )
     try:
         listed = set(reader.snapshot().files)

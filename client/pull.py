@@ -29,8 +29,6 @@ The flow for ``pull("alice/names@^1.2", registry=...)``:
 from __future__ import annotations
 
 import os
-import sys
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -46,6 +44,7 @@ from phony_client.config import (
     registry_id,
     trust_policy,
 )
+from phony_client.lookup import accepts_ref, official_location
 from phony_client.sources import Source, open_source
 from phony_registry import layout
 from phony_registry.errors import ModelFormatError, OfflineError
@@ -63,19 +62,11 @@ if TYPE_CHECKING:
 __all__ = [
     "PullResult",
     "RegistrySession",
-    "accepts_ref",
     "official_location",
     "pull",
     "registry_location",
     "resolve_cached",
 ]
-
-
-def official_location() -> str:
-    """The folder of the official index bundled with phony (``phony_index``)."""
-    import phony_index
-
-    return str(phony_index.ROOT)
 
 
 def registry_location(
@@ -183,8 +174,11 @@ class RegistrySession(VerifiedReader):
                 return cache.blob_path(digest)  # another process fetched it meanwhile
             cache.discard_blob(digest)
             chunks = self.source.stream(layout.blob_path(digest))
-            if self.source.remote and size and size >= _PROGRESS_MIN and sys.stderr.isatty():
-                chunks = _progress(chunks, size, digest)
+            if self.source.remote and size and size >= _PROGRESS_MIN:
+                from phony_client._progress import Progress
+
+                with Progress(f"downloading {digest[:19]}", size) as bar:
+                    return cache.store_blob(bar.wrap(chunks), digest, size)
             return cache.store_blob(chunks, digest, size)
 
     # -- commit -----------------------------------------------------------------
@@ -207,24 +201,6 @@ class RegistrySession(VerifiedReader):
 
 #: Downloads at least this big show progress on a terminal.
 _PROGRESS_MIN = 1 << 20
-
-
-def _progress(chunks: Iterator[bytes], size: int, digest: str) -> Iterator[bytes]:
-    """Pass ``chunks`` through, drawing a one-line progress counter on stderr."""
-    done = 0
-    label = digest[:19]
-    try:
-        for chunk in chunks:
-            done += len(chunk)
-            percent = min(100, done * 100 // size)
-            sys.stderr.write(
-                f"\r{label}  {done / 2**20:6.1f} / {size / 2**20:.1f} MiB  {percent:3d}%"
-            )
-            sys.stderr.flush()
-            yield chunk
-    finally:
-        sys.stderr.write("\r\033[K")
-        sys.stderr.flush()
 
 
 def _migrate(cache: Cache, path: Path) -> tuple[int, str | None, int | None]:
@@ -258,13 +234,6 @@ def resolve_cached(
         and (policy is None or accepts_ref(policy, name, r))
     ]
     return select(spec, refs, digest_fields=("digest", "manifest", "derived"))
-
-
-def accepts_ref(policy: TrustPolicy, name: ModelName, ref: Ref) -> bool:
-    """Whether ``ref`` may answer for ``name`` under ``policy`` (from what its pull recorded)."""
-    return policy.accepts_recorded(
-        name, ref.registry, ref.signers, official_index=registry_id(official_location())
-    )
 
 
 def _record(session: RegistrySession, entry: IndexEntry, manifest: Manifest, **extra: Any) -> Ref:

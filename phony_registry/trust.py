@@ -29,11 +29,15 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phony_registry.errors import SignatureError, SourceConflict
-from phony_registry.manifest import Manifest
-from phony_registry.names import ModelName, parse_name
-from phony_registry.signing import PublicKey, official_key, verify_signed
+
+if TYPE_CHECKING:
+    # Kept out of import time: the client's config imports this module on every command.
+    from phony_registry.manifest import Manifest
+    from phony_registry.names import ModelName
+    from phony_registry.signing import PublicKey
 
 __all__ = [
     "CONFIGURED",
@@ -87,8 +91,16 @@ class TrustPolicy:
     namespace_keys: Mapping[str, tuple[PublicKey, ...]] = field(default_factory=dict)
     registry_keys: Mapping[str, tuple[PublicKey, ...]] = field(default_factory=dict)
     locale_sources: Mapping[str, str] = field(default_factory=dict)
-    official: PublicKey = field(default_factory=official_key)
+    #: The key official names need (None: :func:`~phony_registry.signing.official_key`).
+    official_override: PublicKey | None = None
     own_namespaces: bool = False
+
+    @property
+    def official(self) -> PublicKey:
+        """The key official names need."""
+        from phony_registry.signing import official_key
+
+        return self.official_override or official_key()
 
     # -- where a name belongs ---------------------------------------------------------------
 
@@ -151,6 +163,9 @@ class TrustPolicy:
         to record (see :meth:`check_source`). Raises
         :class:`SourceConflict` or :class:`SignatureError`.
         """
+        from phony_registry.names import parse_name
+        from phony_registry.signing import verify_signed
+
         name = parse_name(manifest.name)
         claim = self.check_source(name, registry, label)
         keys = self.keys_for(name, registry, registry_key)
@@ -206,6 +221,6 @@ class TrustPolicy:
             self.namespace_keys,
             self.registry_keys,
             self.locale_sources,
-            self.official,
+            self.official_override,
             self.own_namespaces,
         )
