@@ -18,6 +18,12 @@ A registry that does not have the pack, cannot be reached, or is off-limits
 under ``PHONY_OFFLINE`` is skipped with a note; an integrity failure
 (a bad signature, digest, rollback...) stops the install at once, since
 falling back past a tampered registry would hide the attack.
+
+Whichever registry serves a locale pack, the pull accepts it only under the
+official key (:mod:`phony_registry.trust`): a registry or mirror may carry the
+official packs byte for byte, but one that signed its own ``tr_TR`` with its
+own key stops the install with a :class:`SignatureError`. A plugin's pack
+speaks for its own locale only.
 """
 
 from __future__ import annotations
