@@ -219,6 +219,7 @@ class _Reference:
 def _build_reference(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
     argument(args, ctx, "table", str)
     argument(args, ctx, "column", str, "id")
+    argument(args, ctx, "via", str, None)
     rows = argument(args, ctx, "rows", int)
     if rows < 1:
         raise ValidationError("must be >= 1 (the referenced table has no rows)", ctx.field("rows"))
@@ -283,6 +284,7 @@ FITTED_GENERATORS: tuple[GeneratorFactory, ...] = (
             "step": "difference between consecutive keys (default 1)",
             "fanout": "children per parent row, as increasing quantiles (default uniform)",
             "unique": "each parent at most once: a one-to-one key (default false)",
+            "via": "phony sync: copy column from the parent row this foreign-key column picks",
         },
     ),
     GeneratorFactory("uuid", "random version 4 UUIDs", _build_uuid, {}),

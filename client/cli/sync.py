@@ -74,12 +74,19 @@ def sync() -> None:
     type=click.Choice(["none", "witten-bell", "kneser-ney", "modified-kneser-ney"]),
     help="Smoothing of the text models [default: as phony train].",
 )
+@click.option(
+    "--consistent",
+    is_flag=True,
+    help="A natural key copied across tables (an email on orders) gets the same "
+    "fake value wherever it appears.",
+)
 def plan_command(
     source: str,
     output: Path | None,
     models_dir: Path | None,
     order: int | None,
     smoothing: str | None,
+    consistent: bool,
 ) -> None:
     """Introspect the source and write a plan: what fills each column, and why.
 
@@ -90,7 +97,7 @@ def plan_command(
 
     base = output.parent if output is not None else Path.cwd()
     models = models_dir or base / "phony-sync-models"
-    plan = make_plan(source, models, base, order=order, smoothing=smoothing)
+    plan = make_plan(source, models, base, order=order, smoothing=smoothing, consistent=consistent)
     text = dump_plan(plan)
     if output is None:
         click.echo(text, nl=False)
@@ -141,6 +148,11 @@ def plan_command(
 @click.option("--truncate", is_flag=True, help="Empty non-empty target tables first.")
 @click.option("--append", is_flag=True, help="Add to non-empty target tables.")
 @click.option("--dry-run", is_flag=True, help="Say what would be done; write nothing.")
+@click.option(
+    "--consistent",
+    is_flag=True,
+    help="With --source: natural keys copied across tables keep one fake value.",
+)
 def run_command(
     schemas: tuple[Path, ...],
     plan_path: Path | None,
@@ -154,6 +166,7 @@ def run_command(
     truncate: bool,
     append: bool,
     dry_run: bool,
+    consistent: bool,
 ) -> None:
     """Fill the target database from a plan, a source database or schema files."""
     from phony_client.sync import SyncOptions, load_plan, make_plan
@@ -174,7 +187,7 @@ def run_command(
         import tempfile
 
         workdir = Path(tempfile.mkdtemp(prefix="phony-sync-"))
-        plan = make_plan(source or "", workdir / "models", workdir)
+        plan = make_plan(source or "", workdir / "models", workdir, consistent=consistent)
         plan.base_dir = workdir
     if seed is None:
         import secrets

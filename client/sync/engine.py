@@ -57,6 +57,8 @@ class TableRun:
     keep: list[str] = field(default_factory=list)
     #: Seed the table with the sync's seed itself (schema files), not one derived per table.
     raw_seed: bool = False
+    #: Mapped columns that copy from the parent row a foreign-key column of this table picks.
+    via: dict[str, str] = field(default_factory=dict)
 
 
 def load_order(plan: Plan, names: Sequence[str]) -> tuple[list[list[str]], set[tuple[str, str]]]:
@@ -67,7 +69,13 @@ def load_order(plan: Plan, names: Sequence[str]) -> tuple[list[list[str]], set[t
     """
     selected = set(names)
     edges = {
-        n: {fk.table for fk in plan.tables[n].foreign_keys if fk.table in selected} for n in names
+        n: {fk.table for fk in plan.tables[n].foreign_keys if fk.table in selected}
+        | {
+            str(c.generate.get("table"))
+            for c in plan.tables[n].columns
+            if c.generate.get("type") == "reference" and c.generate.get("table") in selected
+        }
+        for n in names
     }
     components = _strongly_connected(list(names), edges)
     deferred: set[tuple[str, str]] = set()
@@ -158,6 +166,7 @@ def prepare(
         columns: dict[str, Any] = {}
         mapped: dict[str, tuple[str, str]] = {}
         arithmetic: dict[str, tuple[int, int, int]] = {}
+        via: dict[str, str] = {}
         for column in table.columns:
             spec = dict(column.generate)
             kind = spec.get("type")
@@ -187,6 +196,8 @@ def prepare(
                     spec["start"], spec["step"] = 0, 1
                     mapped[column.name] = (parent_name, key.name)
                     keep[parent_name].add(key.name)
+                    if spec.get("via"):
+                        via[column.name] = str(spec["via"])
             columns[column.name] = spec
         try:
             schema = parse_schema({"columns": columns}, base_dir=plan.base_dir)
@@ -200,7 +211,18 @@ def prepare(
             sorted(c for t, c in (deferred or set()) if t == name),
             arithmetic,
             raw_seed=plan.raw_seed,
+            via=via,
         )
+        for column_name, fk_column in via.items():
+            parent = mapped[column_name][0]
+            if arithmetic.get(fk_column) is None or table.column(fk_column).generate.get(
+                "table"
+            ) != parent:
+                raise ValidationError(
+                    f"via {fk_column!r} must be a foreign key of this table to {parent} "
+                    "with consecutive integer keys",
+                    field=f"tables.{name}.columns.{column_name}.generate.via",
+                )
     for name, run in runs.items():
         run.keep = sorted(keep[name])
         missing = [t for t, _ in run.mapped.values() if t not in runs]
@@ -256,11 +278,23 @@ def generate(
         # The schema engine's lists are fresh per batch: changed in place below.
         out: Batch = [values[position[n]] for n in written]  # type: ignore[misc]
         for name, (parent, key) in run.mapped.items():
+            if name in run.via:
+                continue
             keys = parent_keys[(parent, key)]
             col = out[written.index(name)]
             out[written.index(name)] = [keys[int(v)] if v is not None else None for v in col]
         for name, (stream, column) in null_streams.items():
             _draw_nulls(out[written.index(name)], stream, column)
+        for name, fk_column in run.via.items():
+            # The value of the parent row the foreign key picked (NULL with the key).
+            keys = parent_keys[run.mapped[name]]
+            start, step, _ = run.arithmetic[fk_column]
+            picked = out[written.index(fk_column)]
+            mine = out[written.index(name)]
+            out[written.index(name)] = [
+                None if m is None or p is None else keys[(int(p) - start) // step]
+                for m, p in zip(mine, picked, strict=True)
+            ]
         for i, name in enumerate(written):
             limit = plans[name].max_length
             if limit is not None and max(map(len, filter(None, out[i])), default=0) > limit:

@@ -89,23 +89,33 @@ def make_plan(
     *,
     order: int | None = None,
     smoothing: str | None = None,
+    consistent: bool = False,
 ) -> Plan:
     """Introspect ``source_url`` and fit each column; train text models into ``models_dir``.
 
     Model paths in the plan are relative to ``base_dir`` (the plan's folder).
     ``order`` and ``smoothing`` go to :func:`phony_registry.ngram.train`;
-    ``None`` lets it choose as ``phony train`` does.
+    ``None`` lets it choose as ``phony train`` does. With ``consistent``, a
+    text column whose every value is a value of another table's UNIQUE text
+    column (a natural key copied across tables, such as a customer's email
+    on their orders) copies the fake value of that table's row: the same
+    entity has the same fake key everywhere, and no two entities share one.
     """
     engine = connect(source_url, read_only=True)
     training = {"order": order, "smoothing": smoothing}
     try:
-        return _make_plan(engine, models_dir, base_dir, redact(source_url), training)
+        return _make_plan(engine, models_dir, base_dir, redact(source_url), training, consistent)
     finally:
         engine.dispose()
 
 
 def _make_plan(
-    engine: Engine, models_dir: Path, base_dir: Path, source: str, training: dict[str, Any]
+    engine: Engine,
+    models_dir: Path,
+    base_dir: Path,
+    source: str,
+    training: dict[str, Any],
+    consistent: bool,
 ) -> Plan:
     import sqlalchemy as sa
     from sqlalchemy.exc import DBAPIError
@@ -120,14 +130,16 @@ def _make_plan(
                 name: _table_plan(conn, inspector, table, reflected, models_dir, base_dir, training)
                 for name, table in reflected.items()
             }
+            for table in tables.values():  # a reference's rows: its parent's (resized by a sync)
+                for column in table.columns:
+                    if column.generate.get("type") == "reference":
+                        column.generate["rows"] = max(tables[column.generate["table"]].rows, 1)
+            if consistent:
+                _natural_keys(conn, reflected, tables)
     except DBAPIError as exc:
         raise DatabaseError(f"cannot read {source}: {first_line(exc.orig)}") from exc
     if not tables:
         raise DatabaseError(f"{source} has no tables to plan")
-    for table in tables.values():  # a reference's rows: its parent's (the sync rescales them)
-        for column in table.columns:
-            if column.generate.get("type") == "reference":
-                column.generate["rows"] = max(tables[column.generate["table"]].rows, 1)
     return Plan(tables, source)
 
 
@@ -509,3 +521,70 @@ def _train(
     path = models_dir / f"{table}.{column}.phony"
     save_model(model, path)
     return path
+
+
+def _is_text(sql_type: str | None) -> bool:
+    return sql_type == "text" or (sql_type or "").startswith(("varchar", "char"))
+
+
+def _natural_keys(
+    conn: Connection, reflected: dict[str, Any], tables: dict[str, TablePlan]
+) -> None:
+    """Turn text columns holding another table's unique keys into references to them."""
+    import sqlalchemy as sa
+
+    keys = [
+        (t.name, cols[0])
+        for t in tables.values()
+        for cols in [t.primary_key, *t.unique]
+        if len(cols) == 1 and _is_text(t.column(cols[0]).sql_type)
+    ]
+    for table in tables.values():
+        declared = {fk.columns[0]: fk for fk in table.foreign_keys if len(fk.columns) == 1}
+        for column in list(table.written):
+            if column.name in declared or not _is_text(column.sql_type):
+                continue
+            child = reflected[table.name].c[column.name]
+            for parent_name, parent_column in keys:
+                if parent_name == table.name:
+                    continue
+                parent = reflected[parent_name].c[parent_column]
+                present = conn.execute(
+                    sa.select(sa.func.count()).where(child.isnot(None))
+                ).scalar_one()
+                outside = conn.execute(
+                    sa.select(sa.func.count()).where(
+                        child.isnot(None), ~sa.exists().where(parent == child)
+                    )
+                ).scalar_one()
+                if not present or outside:
+                    continue
+                via = next(
+                    (
+                        name
+                        for name, fk in declared.items()
+                        if fk.table == parent_name
+                        and tables[parent_name].column(fk.references[0]).generate.get("type")
+                        == "sequence"
+                    ),
+                    None,
+                )
+                column.generate = {
+                    "type": "reference",
+                    "table": parent_name,
+                    "column": parent_column,
+                    "rows": max(tables[parent_name].rows, 1),
+                }
+                column.why = (
+                    f"natural key: every value is one of {parent_name}.{parent_column}: "
+                    f"the fake {parent_name} row's value"
+                )
+                if via:
+                    column.generate["via"] = via
+                    column.why += f", of the row {via} picks"
+                table.columns = [
+                    c
+                    for c in table.columns
+                    if c.written or not c.name.startswith(f"{column.name}__")
+                ]
+                break

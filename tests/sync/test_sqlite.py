@@ -294,3 +294,31 @@ def test_ctrl_c_leaves_every_table_loaded_or_untouched(shop_plan: Path, tmp_path
     assert all(counts[t] in (0, expected[t]) for t in ROWS), counts
     assert any(counts[t] == expected[t] for t in ROWS)
     assert any(counts[t] == 0 for t in ROWS), "the load ended before the interrupt"
+
+
+def test_consistent_keeps_a_natural_key_the_same_across_tables(
+    shop_sqlite: Path, tmp_path: Path, run_phony: Any
+) -> None:
+    plan = tmp_path / "plan.toml"
+    run_phony(
+        "sync", "plan", "--source", f"sqlite:///{shop_sqlite}", "-o", str(plan), "--order", "4",
+        "--consistent", check=True,
+    )  # fmt: skip
+    contact = _plan(plan)["tables"]["orders"]["columns"]["contact_email"]
+    assert contact["generate"]["type"] == "reference"
+    assert contact["generate"]["via"] == "customer_id"
+    target = tmp_path / "copy.db"
+    run_phony("sync", "--plan", str(plan), "--target", f"sqlite:///{target}", "--seed", "2",
+              check=True)  # fmt: skip
+    with sqlite3.connect(target) as conn:
+        rows = conn.execute(
+            "SELECT o.contact_email, c.email FROM orders o JOIN customers c ON c.id = o.customer_id"
+        ).fetchall()
+        emails = {r[0] for r in conn.execute("SELECT email FROM customers")}
+    copied = [(a, b) for a, b in rows if a is not None]
+    assert len(copied) > 0.8 * len(rows)
+    assert all(a == b for a, b in copied)  # the order's contact is its customer's fake email
+    assert len(emails) == ROWS["customers"]  # no two customers share one
+    with sqlite3.connect(shop_sqlite) as conn:
+        real = {r[0] for r in conn.execute("SELECT email FROM customers")}
+    assert not emails & real

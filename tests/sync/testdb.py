@@ -102,6 +102,8 @@ def _metadata() -> Any:
         sa.Column("status", sa.String(12), nullable=False),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("note", sa.Text, nullable=True),
+        # A natural key copied from the customer (no foreign key declares it).
+        sa.Column("contact_email", sa.String(120), nullable=True),
         sa.CheckConstraint(
             "status IN ('new', 'paid', 'shipped', 'cancelled')", name="orders_status"
         ),
@@ -216,9 +218,13 @@ def build_source(engine: Any, seed: int = 1) -> None:
             "status": rng.choices(STATUSES, [10, 40, 45, 5])[0],
             "created_at": dt.datetime(2022, 1, 1) + dt.timedelta(seconds=rng.randint(0, 10**8)),
             "note": rng.choice(_NOTES) if rng.random() > 0.8 else None,
+            "contact_email": None,
         }
         for i in range(ROWS["orders"])
     ]
+    for order in orders:
+        if rng.random() > 0.1:
+            order["contact_email"] = customers[order["customer_id"] - 1]["email"]
     items, pairs = [], set()
     while len(items) < ROWS["order_items"]:
         pair = (rng.randint(1, ROWS["orders"]), rng.randint(1, ROWS["products"]))

@@ -1,0 +1,151 @@
+"""The pieces of phony sync without a database: COPY text, fitted columns, order, uniqueness."""
+
+from __future__ import annotations
+
+import pytest
+
+from phony_client.sync import engine as gen
+from phony_client.sync.plan import ColumnPlan, ForeignKey, Plan, TablePlan, dump_plan, parse_plan
+from phony_client.sync.target import copy_text
+from phony_registry.errors import ValidationError
+from phony_registry.schema import generate_table, parse_schema
+
+
+def test_copy_text_escapes_what_postgresql_would_misread() -> None:
+    data = copy_text([["a", None, "b\\c", "t\tx", "\\N", "l\nm"], ["1", "2", None, "4", "5", "6"]])
+    assert data.decode().split("\n") == [
+        "a\t1", "\\N\t2", "b\\\\c\t\\N", "t\\tx\t4", "\\\\N\t5", "l\\nm\t6", "",
+    ]  # fmt: skip
+    assert copy_text([["x", None]]) == b"x\n\\N\n"
+
+
+def _rows(columns: dict[str, dict[str, object]], count: int, seed: int = 1) -> list[list[str]]:
+    schema = parse_schema({"columns": columns})
+    out: list[list[str]] = []
+    for batch in generate_table(schema, count, seed, batch_size=7):
+        out.extend(map(list, zip(*batch, strict=True)))
+    return out
+
+
+def test_histogram_stays_within_the_quantiles_whatever_the_batch_size() -> None:
+    columns: dict[str, dict[str, object]] = {
+        "price": {"type": "histogram", "quantiles": [-5.5, 0, 10.25, 99.99], "decimals": 2},
+        "day": {"type": "histogram", "quantiles": ["2001-01-01", "2001-03-01"]},
+    }
+    rows = _rows(columns, 500)
+    prices = [float(r[0]) for r in rows]
+    assert min(prices) >= -5.5
+    assert max(prices) <= 99.99
+    assert any(p < 0 for p in prices)
+    assert all("2001-01-01" <= r[1] <= "2001-03-01" for r in rows)
+    whole = list(map(list, zip(*next(generate_table(parse_schema({"columns": columns}), 500, 1)),
+                               strict=True)))  # fmt: skip
+    assert whole == rows
+
+
+def test_reference_fanout_follows_the_measured_counts() -> None:
+    rows = _rows(
+        {"p": {"type": "reference", "table": "t", "rows": 100, "fanout": [0, 0, 10]}}, 1000
+    )
+    counts: dict[str, int] = {}
+    for (parent,) in rows:
+        counts[parent] = counts.get(parent, 0) + 1
+    assert all(1 <= int(p) <= 100 for p in counts)
+    assert len(counts) < 90  # about a third of the parents draw no child
+    unique = _rows({"p": {"type": "reference", "table": "t", "rows": 50, "unique": True}}, 50)
+    assert sorted(int(r[0]) for r in unique) == list(range(1, 51))
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        ({"quantiles": [3, 1]}, "columns.x.quantiles"),
+        ({"quantiles": [1, "2001-01-01"]}, "columns.x.quantiles"),
+        ({"quantiles": []}, "columns.x.quantiles"),
+    ],
+    ids=["decreasing", "mixed", "empty"],
+)
+def test_bad_histograms_name_the_field(args: dict[str, object], field: str) -> None:
+    with pytest.raises(ValidationError) as info:
+        parse_schema({"columns": {"x": {"type": "histogram", **args}}})
+    assert info.value.field == field
+
+
+def _table(name: str, fks: list[tuple[str, str, bool]]) -> TablePlan:
+    columns = [ColumnPlan("id", {"type": "sequence"}, "integer", nullable=False)]
+    for column, parent, nullable in fks:
+        columns.append(
+            ColumnPlan(column, {"type": "reference", "table": parent}, "integer", nullable=nullable)
+        )
+    return TablePlan(
+        name,
+        10,
+        columns,
+        primary_key=["id"],
+        foreign_keys=[ForeignKey([c], p, ["id"]) for c, p, _ in fks],
+    )
+
+
+def test_load_order_puts_parents_first_and_defers_nullable_cycle_keys() -> None:
+    plan = Plan(
+        {
+            "items": _table("items", [("order_id", "orders", False)]),
+            "orders": _table("orders", [("staff_id", "staff", True)]),
+            "staff": _table("staff", [("team_id", "teams", False), ("boss_id", "staff", True)]),
+            "teams": _table("teams", [("lead_id", "staff", True)]),
+        }
+    )
+    units, deferred = gen.load_order(plan, list(plan.tables))
+    flat = [n for unit in units for n in unit]
+    assert flat.index("orders") < flat.index("items")
+    assert ["staff", "teams"] in [sorted(u) for u in units]
+    assert deferred == {("teams", "lead_id"), ("staff", "boss_id")}
+    plan.tables["teams"].columns[1].nullable = False
+    with pytest.raises(ValidationError, match="NOT NULL foreign keys only"):
+        gen.load_order(plan, list(plan.tables))
+
+
+def test_unique_redraw_uses_a_counter_and_respects_the_length() -> None:
+    column = ColumnPlan("email", {"type": "template"}, "varchar(12)")
+    table = TablePlan("t", 4, [column], unique=[["email"]])
+    run = gen.TableRun(table, 4, parse_schema({"columns": {"x": {"type": "sequence"}}}))
+    out: gen.Batch = [["ali@x.org", "ali@x.org", "ali@x.org", "ali2@x.org"]]
+    unique = gen._Unique((0,), set())
+    gen._make_unique(out, unique, [column], run)
+    # The fourth value's own counter starts from it: ali2 is taken, so ali22.
+    assert out[0] == ["ali@x.org", "ali2@x.org", "ali3@x.org", "ali22@x.org"]
+    long = [["abcdefgh@x.org"[:12]] * 3]
+    gen._make_unique(long, gen._Unique((0,), set()), [column], run)
+    assert len(set(long[0])) == 3
+    assert all(len(v or "") <= 12 for v in long[0])
+
+
+def test_plan_round_trips_through_toml() -> None:
+    import tomllib
+
+    plan = Plan({"t": _table("t", [("p", "t", True)])}, source="sqlite:///x.db")
+    plan.tables["t"].columns[1].null_ratio = 0.25
+    again = parse_plan(tomllib.loads(dump_plan(plan)))
+    assert dump_plan(again) == dump_plan(plan)
+    data = tomllib.loads(dump_plan(plan))
+    data["tables"]["t"]["columns"]["p"]["null_ratio"] = 2
+    with pytest.raises(ValidationError, match=r"tables\.t\.columns\.p\.null_ratio"):
+        parse_plan(data)
+
+
+def test_without_the_sync_extra_one_line_names_it() -> None:
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; sys.modules['sqlalchemy'] = None\n"
+        "from phony_client.cli import main\n"
+        "sys.exit(main(['sync', 'plan', '--source', 'sqlite:///x.db']))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 2
+    assert result.stderr == (
+        "error: phony sync needs SQLAlchemy and psycopg: pip install 'phony[sync]'\n"
+    )
