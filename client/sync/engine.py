@@ -214,12 +214,12 @@ def prepare(
             via=via,
         )
         for column_name, fk_column in via.items():
-            parent = mapped[column_name][0]
+            via_parent = mapped[column_name][0]
             if arithmetic.get(fk_column) is None or table.column(fk_column).generate.get(
                 "table"
-            ) != parent:
+            ) != via_parent:
                 raise ValidationError(
-                    f"via {fk_column!r} must be a foreign key of this table to {parent} "
+                    f"via {fk_column!r} must be a foreign key of this table to {via_parent} "
                     "with consecutive integer keys",
                     field=f"tables.{name}.columns.{column_name}.generate.via",
                 )
