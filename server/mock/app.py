@@ -75,8 +75,6 @@ class MockApp:
     """The ASGI application of ``phony mock start``."""
 
     def __init__(self, config: MockConfig) -> None:
-        from phony_server.mock.openapi import docs_page, openapi_document
-
         self.config = config
         self.collections = build_collections(config)
         self.overlay: Overlay = open_overlay(
@@ -87,8 +85,26 @@ class MockApp:
             parse_delay(config.delay) if config.delay else None,
             parse_faults(config.faults) if config.faults else [],
         )
-        self.openapi = _dumps(openapi_document(self.collections, config)).encode()
-        self.docs = docs_page(self.collections, config).encode()
+        self._openapi: bytes | None = None
+        self._docs: bytes | None = None
+
+    @property
+    def openapi(self) -> bytes:
+        """The OpenAPI document, made on first request (it shows a generated record)."""
+        if self._openapi is None:
+            from phony_server.mock.openapi import openapi_document
+
+            self._openapi = _dumps(openapi_document(self.collections, self.config)).encode()
+        return self._openapi
+
+    @property
+    def docs(self) -> bytes:
+        """The docs page, made on first request."""
+        if self._docs is None:
+            from phony_server.mock.openapi import docs_page
+
+            self._docs = docs_page(self.collections, self.config).encode()
+        return self._docs
 
     # -- ASGI ------------------------------------------------------------------------
 
