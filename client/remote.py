@@ -16,13 +16,14 @@ Tokens travel only in the ``Authorization`` header and are never printed.
 from __future__ import annotations
 
 import os
-import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from phony_client import _net
+from phony_client._progress import Progress
 from phony_registry.errors import (
     PhonyError,
     RegistryError,
@@ -122,7 +123,7 @@ class RegistryClient:
         self._http = httpx.Client(
             base_url=self.url,
             headers=headers,
-            timeout=httpx.Timeout(timeout, connect=10.0),
+            timeout=_net.timeout(timeout),
             transport=transport,
             follow_redirects=True,
         )
@@ -163,10 +164,11 @@ class RegistryClient:
                 body = content() if content is not None else None
                 response = self._http.request(method, path, content=body, **kwargs)
             except httpx.TransportError as exc:
-                if attempt > self.retries:
+                if attempt > self.retries or not _net.retryable(exc):
                     raise RegistryUnavailable(
-                        f"registry {self.url} unreachable: {type(exc).__name__}"
+                        f"cannot reach registry {self.url}: {_net.describe(exc)}"
                     ) from None
+                _net.say_retrying(self.url, exc, attempt, self.retries)
                 self._sleep(attempt)
                 continue
             if response.status_code in accepted:
@@ -203,7 +205,7 @@ class RegistryClient:
     def upload_blob(self, digest: str, path: Path, *, progress: bool | None = None) -> bool:
         """Stream the file at ``path`` as blob ``digest``; True if the registry stored it now."""
         size = path.stat().st_size
-        with _Progress(f"uploading {path.name}", size, progress) as bar:
+        with Progress(f"uploading {path.name}", size, enabled=progress) as bar:
 
             def body() -> Iterator[bytes]:
                 bar.reset()
@@ -313,52 +315,3 @@ def _version() -> str:
         return version("phony")
     except PackageNotFoundError:
         return "0"
-
-
-class _Progress:
-    """A rich progress bar on a terminal, nothing otherwise."""
-
-    def __init__(self, label: str, total: int, enabled: bool | None) -> None:
-        self.label = label
-        self.total = total
-        if enabled is None:
-            enabled = sys.stderr.isatty() and not os.environ.get("CI")
-        self.enabled = enabled
-        self._progress: Any = None
-        self._task: Any = None
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            from rich.console import Console
-            from rich.progress import (
-                BarColumn,
-                DownloadColumn,
-                Progress,
-                TransferSpeedColumn,
-            )
-
-            self._progress = Progress(
-                "[progress.description]{task.description}",
-                BarColumn(),
-                DownloadColumn(),
-                TransferSpeedColumn(),
-                console=Console(stderr=True),
-                transient=True,
-            )
-            self._progress.start()
-            self._task = self._progress.add_task(self.label, total=self.total)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self._progress is not None:
-            self._progress.stop()
-
-    def reset(self) -> None:
-        """Start again from zero (a retried upload)."""
-        if self._progress is not None:
-            self._progress.reset(self._task, total=self.total)
-
-    def advance(self, size: int) -> None:
-        """Count ``size`` more bytes."""
-        if self._progress is not None:
-            self._progress.advance(self._task, size)

@@ -115,9 +115,11 @@ class HttpSource:
     def _new_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
         import httpx
 
+        from phony_client._net import timeout
+
         return httpx.Client(
             transport=transport,
-            timeout=httpx.Timeout(self._timeout, connect=10.0),
+            timeout=timeout(self._timeout),
             follow_redirects=True,
             headers={"User-Agent": "phony-client"},
         )
@@ -144,9 +146,13 @@ class HttpSource:
                 )
                 response = client.send(request, stream=stream)
             except httpx.TransportError as exc:
+                from phony_client._net import describe, retryable, say_retrying
+
                 clock.check(path)  # a socket shut at the deadline: say so, do not retry
-                if attempt == self._retries:
-                    raise RegistryUnavailable(f"cannot reach {self.label}: {exc}") from None
+                if attempt == self._retries or not retryable(exc):
+                    reason = describe(exc)
+                    raise RegistryUnavailable(f"cannot reach {self.label}: {reason}") from None
+                say_retrying(self.label, exc, attempt + 1, self._retries)
             else:
                 if response.status_code < 500 or attempt == self._retries:
                     return self._check(response, path)

@@ -122,11 +122,15 @@ def test_download_progress_on_a_terminal(
 ) -> None:
     import sys
 
+    from phony_client import _progress
     from phony_client import pull as pull_module
 
     monkeypatch.setattr(pull_module, "_PROGRESS_MIN", 1)
+    monkeypatch.setattr(_progress, "_FIRST_DRAW", 0.0)
+    monkeypatch.setattr(_progress, "_REDRAW", 0.0)
     monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
     pull("alice/names@^1", registry=URL, transport=served.transport())
     err = capsys.readouterr().err
-    assert "MiB  100%" in err
+    assert "\rdownloading sha256:" in err
+    assert "100%" in err
     assert err.endswith("\r\033[K")
