@@ -110,3 +110,13 @@ def test_not_json_is_an_invalid_manifest() -> None:
 def test_garbage_manifests_are_invalid_manifests(data: bytes) -> None:
     with contextlib.suppress(ValidationError):
         Manifest.from_bytes(data)
+
+
+@pytest.mark.parametrize("field", ["digest", "size"])
+def test_a_pack_names_no_blob_of_its_own(field: str) -> None:
+    member = PackMember("tr_TR/first_names", "1.0.0", digest_bytes(b"x"))
+    data = Manifest.pack("tr_TR", "1.0.0", [member]).to_dict()
+    data[field] = digest_bytes(b"x") if field == "digest" else 1
+    with pytest.raises(InvalidManifest, match="a pack names no blob") as exc:
+        Manifest.from_dict(data)
+    assert exc.value.field == field
