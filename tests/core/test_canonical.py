@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from phony_registry.canonical import canonical_json, loads_object
+from phony_registry.canonical import JsonLimits, canonical_json, check_structure, loads_object
 from phony_registry.errors import InvalidManifest, ModelFormatError, ValidationError
 from phony_registry.index import parse_index
 
@@ -58,3 +58,69 @@ def test_an_index_line_is_read_as_strictly(line: bytes, message: str) -> None:
 def test_a_valid_object_round_trips() -> None:
     value = {"b": [1, {"c": None}], "a": "İı"}
     assert loads_object(canonical_json(value)) == value
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(b'{"a": "\\ud800"}', "a: must be Unicode text", id="value"),
+        pytest.param(b'{"\\udc00": 1}', "\\udc00: must be Unicode text", id="key"),
+        pytest.param(b'{"a": [1, {"b": "x\\udbff"}]}', "a[1].b: must be Unicode", id="deep"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_with_its_field(data: bytes, message: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(message)) as caught:
+        loads_object(data, "snapshot")
+    assert str(caught.value).startswith("snapshot: ")
+    assert caught.value.field is not None
+    str(caught.value).encode("utf-8")  # printable: the surrogate itself is not in it
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        pytest.param(b'{"a": "\\ud83d\\ude00"}', id="a-surrogate-pair"),
+        pytest.param(b'{"a": "\\\\ud800"}', id="an-escaped-backslash"),
+    ],
+)
+def test_text_that_only_looks_like_a_surrogate_is_kept(data: bytes) -> None:
+    assert loads_object(data)["a"] in ("\U0001f600", "\\ud800")
+
+
+def test_nan_is_not_json() -> None:
+    with pytest.raises(ValidationError, match="NaN is not a JSON number"):
+        loads_object(b'{"a": NaN}')
+
+
+LIMITS = JsonLimits(max_values=10, max_depth=3, max_string=8)
+
+
+@pytest.mark.parametrize(
+    ("data", "message"),
+    [
+        pytest.param(b'{"a": [' + b"[]," * 20 + b"[]]}", "more than 10 values", id="values"),
+        pytest.param(b'{"a": [' + b"1," * 20 + b"1]}", "more than 10 values", id="scalars"),
+        pytest.param(b'{"a": [[[[]]]]}', "nested too deeply (over 3 levels)", id="depth"),
+        pytest.param(b'{"a": "123456789"}', "a string of 9 bytes", id="string"),
+    ],
+)
+def test_documents_over_the_limits_are_refused_before_parsing(data: bytes, message: str) -> None:
+    assert check_structure(data, LIMITS) is not None
+    with pytest.raises(ValidationError, match=re.escape(message)):
+        loads_object(data, "manifest", limits=LIMITS)
+
+
+def test_brackets_and_commas_inside_strings_do_not_count() -> None:
+    data = b'{"a": "[[[[,,,,::::]]]]", "b": "\\"[[[[,,,,"}'
+    assert check_structure(data, JsonLimits(max_values=5, max_depth=1, max_string=None)) is None
+    assert (
+        loads_object(data, limits=JsonLimits(max_values=5, max_depth=1))["a"] == "[[[[,,,,::::]]]]"
+    )
+
+
+def test_a_document_at_the_limits_is_read() -> None:
+    data = b'{"a": [1, 2, 3], "b": {"c": "12345678"}}'
+    assert check_structure(data, JsonLimits(max_values=10, max_depth=2, max_string=8)) is None
+    assert check_structure(data, JsonLimits(max_values=9, max_depth=2, max_string=8)) is not None
+    assert check_structure(data, JsonLimits(max_values=10, max_depth=1, max_string=8)) is not None
+    assert check_structure(data, JsonLimits(max_values=10, max_depth=2, max_string=7)) is not None

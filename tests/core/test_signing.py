@@ -100,3 +100,32 @@ def test_bad_key_material_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ConfigError, match="cannot read"):
         load_private_key(tmp_path / "missing.pem")
     assert PublicKey.parse(official_key().to_pem().decode()) == official_key()
+
+
+def _pem(kind: str, der: bytes) -> bytes:
+    return (
+        f"-----BEGIN {kind}-----\n".encode()
+        + base64.encodebytes(der)
+        + f"-----END {kind}-----\n".encode()
+    )
+
+
+#: SubjectPublicKeyInfo / PKCS#8 structures of an algorithm (OID 1.2.3.4) nobody implements.
+_ALGORITHM = b"\x30\x05\x06\x03\x2a\x03\x04"
+_PUBLIC = b"\x30\x2a" + _ALGORITHM + b"\x03\x21\x00" + b"\x11" * 32
+_PRIVATE = b"\x30\x2e\x02\x01\x00" + _ALGORITHM + b"\x04\x22\x04\x20" + b"\x11" * 32
+
+
+def test_keys_of_an_unsupported_algorithm_are_our_errors() -> None:
+    """cryptography raises UnsupportedAlgorithm (not ValueError) for these: it must not escape."""
+    with pytest.raises(SignatureError, match="not an Ed25519 key"):
+        PublicKey.from_pem(_pem("PUBLIC KEY", _PUBLIC))
+    with pytest.raises(SignatureError, match="not an Ed25519 key"):
+        PublicKey.parse(_pem("PUBLIC KEY", _PUBLIC).decode())
+    with pytest.raises(ConfigError, match="not an Ed25519 key"):
+        PrivateKey.from_pem(_pem("PRIVATE KEY", _PRIVATE))
+
+
+def test_a_pem_with_non_ascii_text_is_refused() -> None:
+    with pytest.raises(SignatureError, match="non-ASCII"):
+        PublicKey.parse("-----BEGIN PUBLIC KEY-----\u00e9")
