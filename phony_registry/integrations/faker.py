@@ -8,7 +8,7 @@ Existing Faker code switches to phony's values with one line::
     fake = Faker()
     fake.add_provider(PhonyProvider("tr_TR"))
     fake.first_name()        # from phony's tr_TR/first_names
-    fake.name()              # Faker's name formats, filled with phony's names
+    fake.user_name()         # Faker's formats, filled with phony's names
 
 :func:`PhonyProvider` returns a provider *class* for the locale, which Faker
 instantiates for its generator (``add_provider`` accepts classes), so each
