@@ -180,7 +180,7 @@ def bench_blob(home: Path, url: str, storage: Path, megabytes: int) -> None:
     rng = random.Random(1)
     data = b"".join(rng.randbytes(1 << 20) for _ in range(megabytes))
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    LocalStorage(storage).create(blob_path(digest), data)
+    LocalStorage(storage / "public").create(blob_path(digest), data)
 
     start = time.perf_counter()
     hasher = hashlib.sha256()
@@ -299,7 +299,7 @@ def main() -> None:
         from phony_server.storage import LocalStorage
         from phony_server.tokens import TokenStore
 
-        token, _ = TokenStore(LocalStorage(storage)).create(["alice"])
+        token, _ = TokenStore(LocalStorage(storage / "private", private=True)).create(["alice"])
         process, url = start_server(storage, _env(home), "--max-upload", "64MB")
         try:
             print(f"server: {url}, one uvicorn worker, folder storage; {os.cpu_count()} CPUs\n")

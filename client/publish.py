@@ -297,6 +297,7 @@ def yank_in_folder(
     if not isinstance(spec, ExactSpec):
         raise UsageError(f"{reference!r}: yank needs an exact version, like {name}@1.0.0")
     publisher, _ = _publisher(root, signing_key=signing_key, expires_in=expires_in, create=False)
+    publisher.check()  # a tampered registry: refuse before writing anything
     try:
         publisher.set_yanked(name, str(spec.version), not undo)
     except NotFound as exc:

@@ -38,7 +38,6 @@ push sign an edit.
 
 from __future__ import annotations
 
-import contextlib
 import random
 import secrets
 import time
@@ -164,7 +163,6 @@ class Publisher:
         different spelling already published.
         """
         name = parse_name(manifest.name)
-        self.check()
         try:
             existing = parse_index(self.storage.read_bytes(index_path(name)))
         except NotFound:
@@ -195,7 +193,6 @@ class Publisher:
         path = index_path(parsed)
         if self.storage.stat(path) is None:
             raise NotFound(f"no model named {parsed}")
-        self.check()
         self._change(path, lambda data: (set_yanked(data, version, yanked), True))
         self.sign_snapshot([path])
         wanted = parse_version(version)
@@ -343,8 +340,13 @@ class Publisher:
                 current, tag = None, None
             if current is not None and not adopt:
                 self._check_signed(current)
-            steps = self._steps(time.time())
-            files, listed_changes = self._plan(current, wanted, steps)
+            steps: list[_Step] = []
+            try:
+                files, listed_changes = self._plan(current, wanted, steps)
+            except DigestMismatch:
+                if self._moved(tag):
+                    continue  # another writer signed meanwhile: look again
+                raise
             changed = listed_changes or current is None
             if current is not None and (force(current) if callable(force) else force):
                 changed = True
@@ -373,13 +375,18 @@ class Publisher:
         """The files a new snapshot lists, and whether they differ from ``current``'s.
 
         Raises DigestMismatch for a listed file changed without the key.
+        ``steps`` receives the journal entries read.
         """
         files = dict(current.files) if current else {}
         changed = False
-        pending = {s.path for s in steps}
-        check = sorted(set(files) | set(wanted) | pending)
+        # The files first, then the journal: a writer journals before it writes, so
+        # every change read here is either signed already or in the journal listed next.
+        check = sorted(set(files) | set(wanted))
         infos = self._infos_of(check)
-        for path in check:
+        steps.extend(self._steps(time.time()))
+        pending = sorted({s.path for s in steps} - set(check))
+        infos.update(self._infos_of(pending))
+        for path in check + pending:
             listed, info = files.get(path), infos[path]
             if info == listed:
                 continue
@@ -406,13 +413,31 @@ class Publisher:
     def check(self) -> Snapshot | None:
         """Raise unless the stored tree is what the last snapshot signed (plus journalled changes).
 
-        Run before a write, so that a publish into a tampered registry changes nothing.
+        ``phony models push`` and ``yank`` into a folder run it before writing
+        anything, so that a push into a tampered registry changes nothing (the
+        snapshot is never signed over a tampered file either way).
         """
-        current = self.snapshot()
-        if current is not None:
-            self._check_signed(current)
-        self._plan(current, (), self._steps(time.time()))
-        return current
+        for _ in range(_CAS_ATTEMPTS):
+            try:
+                data, tag = self.storage.read(snapshot_path())
+                current: Snapshot | None = Snapshot.from_bytes(data)
+            except NotFound:
+                current, tag = None, None
+            if current is not None:
+                self._check_signed(current)
+            try:
+                self._plan(current, (), [])
+            except DigestMismatch:
+                if self._moved(tag):
+                    continue
+                raise
+            return current
+        raise RegistryUnavailable("storage: the snapshot is too busy; try again")
+
+    def _moved(self, tag: str | None) -> bool:
+        """True if the snapshot is no longer the one read with version tag ``tag``."""
+        info = self.storage.stat(snapshot_path())
+        return (info.etag if info else None) != tag
 
     def _check_signed(self, snapshot: Snapshot) -> None:
         try:
@@ -430,8 +455,7 @@ class Publisher:
         for step in steps:
             listed = files.get(step.path)
             if (listed.digest if listed else None) == step.after:
-                with contextlib.suppress(PhonyError):
-                    self.storage.delete(step.key)
+                self.storage.delete(step.key)
 
     def ensure_snapshot(self, *, adopt: bool = False) -> Snapshot:
         """The snapshot: created empty if there is none.

@@ -301,7 +301,8 @@ class Registry:
     def set_yanked(self, name: ModelName, version: str, yanked: bool) -> IndexEntry:
         """Yank or unyank ``name@version``; returns the updated entry."""
         self.entries(name)  # NotFound for an unknown model
-        return self._writing(lambda: self.publisher.set_yanked(name, version, yanked))
+        entry: IndexEntry = self._writing(lambda: self.publisher.set_yanked(name, version, yanked))
+        return entry
 
     @staticmethod
     def _writing(write: Callable[[], Any]) -> Any:

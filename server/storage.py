@@ -26,6 +26,7 @@ The interface and the folder backend themselves live in the core
 from __future__ import annotations
 
 import contextlib
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -150,6 +151,7 @@ def migrate_legacy(root: Storage, target: RegistryStorage) -> int:
         with contextlib.suppress(NotFound):
             root.delete(key)
     if isinstance(root, LocalStorage):
+        shutil.rmtree(root.root / LOCKS_DIR, ignore_errors=True)  # empty lock files
         _remove_empty_dirs(root.root)
     return sum(1 for move in moves if move[2])
 

@@ -12,8 +12,8 @@ from subprocess import CompletedProcess
 import httpx
 import pytest
 
+from phony_registry.storage import WriteConflict
 from phony_server.s3 import S3Storage
-from phony_server.storage import WriteConflict
 from tests.e2e.conftest import RegistryProcess, S3Endpoint, race_publishes, start_registry
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
@@ -84,41 +84,48 @@ def test_push_and_pull_through_a_server_on_s3(
     keys = {o["Key"] for o in s3_endpoint.client().list_objects_v2(Bucket=bucket)["Contents"]}  # type: ignore[attr-defined]
     digest = hashlib.sha256(names.read_bytes()).hexdigest()
     assert {
-        "registry/snapshot.json",
-        "registry/index/alice/names.jsonl",
-        "registry/manifests/alice/names/1.0.0.json",
-        f"registry/blobs/sha256/{digest[:2]}/{digest}",
+        "registry/public/snapshot.json",
+        "registry/public/index/alice/names.jsonl",
+        "registry/public/manifests/alice/names/1.0.0.json",
+        f"registry/public/blobs/sha256/{digest[:2]}/{digest}",
+        "registry/private/registry-key.pem",
     } <= keys
     assert not any(token.split("_")[-1] in key for key in keys)
     blob = httpx.get(f"{url}/v1/blobs/sha256:{digest}", headers={"Range": "bytes=0-99"})
     assert blob.status_code == 206
     assert blob.content == names.read_bytes()[:100]
 
-    # The bucket itself is a static registry: made publicly readable except the
-    # server's private area (as docs/deploy.md says), it serves pulls with the
-    # server stopped, as a CDN in front of it would.
+    # The public prefix is a static registry: made publicly readable (as
+    # docs/deploy.md says), it serves pulls with the server stopped, as a CDN in
+    # front of it would; the private prefix stays unreadable.
     s3_server.stop()
-    _public_read_except_private(s3_endpoint, bucket, "registry")
-    bucket_url = f"{s3_endpoint.url}/{bucket}/registry"
-    assert httpx.get(f"{bucket_url}/_server/registry-key.pem").status_code == 403
+    _public_read(s3_endpoint, bucket, "registry/public")
+    bucket_url = f"{s3_endpoint.url}/{bucket}/registry/public"
+    private_key = f"{s3_endpoint.url}/{bucket}/registry/private/registry-key.pem"
+    assert httpx.get(private_key).status_code == 403
     assert httpx.get(f"{bucket_url}/snapshot.json").status_code == 200
     direct = run_phony(
         "models", "pull", "alice/names@1.0.0", "--registry", bucket_url,
-        env={"PHONY_CACHE_DIR": str(tmp_path / "fresh-cache")},
+        # Another user: alice's namespace is first pulled from the bucket here.
+        env={
+            "PHONY_CACHE_DIR": str(tmp_path / "fresh-cache"),
+            "PHONY_CONFIG_DIR": str(tmp_path / "fresh-config"),
+        },
     )  # fmt: skip
     assert direct.returncode == 0, direct.stderr
 
 
-def _public_read_except_private(s3_endpoint: S3Endpoint, bucket: str, prefix: str) -> None:
-    """The bucket policy of docs/deploy.md: anyone may read the layout, never ``_server/``."""
-    arn = f"arn:aws:s3:::{bucket}/{prefix}"
-    readable = [
-        f"{arn}/{path}" for path in ("snapshot.json", "keys/*", "index/*", "manifests/*", "blobs/*")
-    ]
+def _public_read(s3_endpoint: S3Endpoint, bucket: str, prefix: str) -> None:
+    """The bucket policy of docs/deploy.md: anyone may read the public prefix, nothing else."""
     policy = {
         "Version": "2012-10-17",
         "Statement": [
-            {"Effect": "Allow", "Principal": "*", "Action": "s3:GetObject", "Resource": readable}
+            {
+                "Effect": "Allow",
+                "Principal": "*",
+                "Action": "s3:GetObject",
+                "Resource": f"arn:aws:s3:::{bucket}/{prefix}/*",
+            }
         ],
     }
     s3_endpoint.client().put_bucket_policy(Bucket=bucket, Policy=json.dumps(policy))  # type: ignore[attr-defined]

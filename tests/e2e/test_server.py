@@ -185,10 +185,11 @@ def test_the_storage_is_a_static_registry(
         env={"PHONY_TOKEN": token}, check=True,
     )  # fmt: skip
     registry_server.stop()
-    # With the server stopped, the folder it wrote is pulled from directly.
-    pull = run_phony("models", "pull", "alice/names@1.0.0", "--registry", str(storage))
+    # With the server stopped, the public tree it wrote is pulled from directly.
+    pull = run_phony("models", "pull", "alice/names@1.0.0", "--registry", str(storage / "public"))
     assert pull.returncode == 0, pull.stderr
-    assert not any("_server" in p.name for p in (storage / "index").rglob("*"))
+    assert {p.name for p in storage.iterdir()} == {"public", "private"}
+    assert not any("token" in p.name for p in (storage / "public").rglob("*"))
 
 
 def test_serve_on_an_unusable_storage_fails_cleanly(tmp_path: Path, run_phony: Run) -> None:
@@ -234,8 +235,8 @@ def test_a_changed_registry_key_is_refused_loudly(tmp_path: Path, run_phony: Run
     started = run_phony("registry", "serve", "--storage", str(storage), "--key-file", str(other))
     assert "clients pinned" in _one_error_line(started)
     # ...and a deliberate rotation is caught by every client that pinned the old key.
-    (storage / "keys" / "registry.pub.pem").unlink()
-    (storage / "_server" / "registry-key.pem").unlink()
+    (storage / "public" / "keys" / "registry.pub.pem").unlink()
+    (storage / "private" / "registry-key.pem").unlink()
     port = int(server.url.rsplit(":", 1)[1])
     rotated = start_registry("--storage", str(storage), port=port)
     try:
@@ -268,7 +269,7 @@ def test_an_upload_cut_off_midway_stores_nothing(
         )
     assert httpx.get(f"{registry_server.url}/v1/health").status_code == 200
     assert httpx.head(f"{registry_server.url}/v1/blobs/{digest}").status_code == 404
-    assert not (storage / "blobs").exists()
+    assert not (storage / "public" / "blobs").exists()
     log = registry_server.stop()
     assert "Traceback" not in log
     assert token not in log

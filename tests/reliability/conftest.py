@@ -230,12 +230,12 @@ class S3Registry:
             "--s3-prefix", self.prefix, "--s3-region", "us-east-1",
         ]  # fmt: skip
 
-    def storage(self) -> Any:
-        """An S3Storage on the bucket, straight to the endpoint (to inspect and set up)."""
+    def storage(self, area: str = "public") -> Any:
+        """An S3Storage on the registry's ``public`` tree or ``private`` area (to inspect)."""
         from phony_server.s3 import S3Storage
 
         return S3Storage(
-            self.bucket, prefix=self.prefix, endpoint_url=self.endpoint.url,
+            self.bucket, prefix=f"{self.prefix}/{area}", endpoint_url=self.endpoint.url,
             client=self.endpoint.client(),
         )  # fmt: skip
 
@@ -256,7 +256,7 @@ class S3Registry:
         """A new token for ``namespaces`` (TokenStore.create options pass through)."""
         from phony_server.tokens import TokenStore
 
-        token, _record = TokenStore(self.storage()).create(list(namespaces), **options)
+        token, _record = TokenStore(self.storage("private")).create(list(namespaces), **options)
         return token
 
 

@@ -48,7 +48,7 @@ def fuzzed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]
     """(URL, token) of a server holding ``alice/words@1.0.0``."""
     storage = tmp_path_factory.mktemp("fuzz") / "registry-data"
     server = start_server("--storage", str(storage), env={})
-    token, _record = TokenStore(LocalStorage(storage)).create(["alice"])
+    token, _record = TokenStore(LocalStorage(storage / "private", private=True)).create(["alice"])
     headers = {"Authorization": f"Bearer {token}"}
     key = PrivateKey.generate()
     blob = train_model(random_words(100, seed=2), order=2)

@@ -75,7 +75,7 @@ def _write_endpoints(url: str) -> set[tuple[str, str]]:
 def test_bad_tokens_on_every_write_endpoint_are_refused_and_never_leak(
     server: RegistryProcess, storage_dir: Path, tmp_path: Path
 ) -> None:
-    tokens = TokenStore(LocalStorage(storage_dir))
+    tokens = TokenStore(LocalStorage(storage_dir / "private", private=True))
     good, _ = tokens.create(["alice"])
     bob, _ = tokens.create(["bob"])
     expired, _ = tokens.create(["alice"], expires_in=60, now=time.time() - 3600)
