@@ -269,7 +269,10 @@ def _constraints(conn: Connection, inspector: Any, table: Any) -> list[Constrain
         bad = conn.execute(sa.select(sa.func.count()).select_from(dupes)).scalar_one()
         out.append(ConstraintReport(name, kind, cols, bad))
     for fk in inspector.get_foreign_keys(name):
-        parent = sa.Table(fk["referred_table"], table.metadata, autoload_with=conn)
+        # An alias: a table referring to itself must not correlate with its own rows.
+        parent = sa.Table(fk["referred_table"], table.metadata, autoload_with=conn).alias(
+            "phony_parent"
+        )
         child_cols = [table.c[c] for c in fk["constrained_columns"]]
         parent_cols = [parent.c[c] for c in fk["referred_columns"]]
         exists = sa.exists().where(*(p == c for p, c in zip(parent_cols, child_cols, strict=True)))

@@ -322,3 +322,22 @@ def test_consistent_keeps_a_natural_key_the_same_across_tables(
     with sqlite3.connect(shop_sqlite) as conn:
         real = {r[0] for r in conn.execute("SELECT email FROM customers")}
     assert not emails & real
+
+
+def test_report_finds_broken_constraints(
+    shop_plan: Path, shop_sqlite: Path, tmp_path: Path, run_phony: Any
+) -> None:
+    target = tmp_path / "copy.db"
+    url = f"sqlite:///{target}"
+    run_phony("sync", "--plan", str(shop_plan), "--target", url, "--seed", "1", check=True)
+    with sqlite3.connect(target) as conn:  # foreign keys are not enforced on this connection
+        conn.execute("PRAGMA ignore_check_constraints = ON")
+        conn.execute("UPDATE employees SET manager_id = 99999 WHERE id = 3")
+        conn.execute("UPDATE orders SET customer_id = 99999 WHERE id = 5")
+        conn.execute("UPDATE orders SET status = 'lost' WHERE id = 6")
+    report = run_phony("sync", "report", "--source", f"sqlite:///{shop_sqlite}", "--target", url)
+    assert report.returncode == 1
+    assert "3 broken" in report.stdout
+    assert "employees foreign_key (manager_id) -> employees: 1 rows" in report.stdout
+    assert "orders foreign_key (customer_id) -> customers: 1 rows" in report.stdout
+    assert "orders check (status) values listed: 1 rows" in report.stdout
