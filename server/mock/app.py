@@ -135,7 +135,8 @@ class MockApp:
                 await _preflight(scope, send)
                 return
             body = await _read_body(receive) if method in ("POST", "PUT", "PATCH") else b""
-            status, payload, headers = self._route(method, path, query, body)
+            route_method = "GET" if method == "HEAD" else method  # HEAD: GET's headers
+            status, payload, headers = self._route(route_method, path, query, body)
         except HTTPError as exc:
             await self._error(send, exc)
             return
@@ -147,7 +148,7 @@ class MockApp:
                 "headers": [*headers, *_CORS, (b"content-length", str(len(data)).encode())],
             }
         )
-        await send({"type": "http.response.body", "body": data})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else data})
 
     async def _error(self, send: Send, exc: HTTPError) -> None:
         doc: dict[str, Any] = {"error": exc.code, "detail": exc.detail}
