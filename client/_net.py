@@ -17,7 +17,6 @@ One policy for both HTTP paths (:mod:`phony_client.sources` for reads,
 
 from __future__ import annotations
 
-import sys
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -66,5 +65,6 @@ def describe(exc: httpx.TransportError) -> str:
 
 def say_retrying(where: str, exc: httpx.TransportError, attempt: int, attempts: int) -> None:
     """Tell the person waiting that phony is retrying, and why."""
-    sys.stderr.write(f"phony: {where}: {describe(exc)}; retrying ({attempt} of {attempts})\n")
-    sys.stderr.flush()
+    from phony_client._progress import notice
+
+    notice(f"{where}: {describe(exc)}; retrying ({attempt} of {attempts})")

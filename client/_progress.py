@@ -27,7 +27,7 @@ import time
 from collections.abc import Iterable, Iterator
 from types import TracebackType
 
-__all__ = ["Progress", "activity", "enabled"]
+__all__ = ["Progress", "activity", "enabled", "notice"]
 
 _FIRST_DRAW = 0.5
 _REDRAW = 0.1
@@ -40,6 +40,17 @@ def enabled() -> bool:
     except (AttributeError, ValueError):  # replaced or closed stderr
         return False
     return tty and os.environ.get("TERM", "") != "dumb"
+
+
+def notice(message: str) -> None:
+    """Tell the person running phony what it is doing (``phony: message`` on stderr).
+
+    Unlike the progress line this is printed everywhere, terminal or log:
+    it explains a wait or a change (a re-download, a retry).
+    """
+    with contextlib.suppress(OSError, ValueError):
+        sys.stderr.write(f"phony: {message}\n")
+        sys.stderr.flush()
 
 
 def _size(value: float) -> str:

@@ -124,6 +124,10 @@ def find_cached_model(spec: str) -> Path:
         return path
     # Corrupted or missing on use: discard and fetch again (a registry folder
     # needs no network; a server does, and offline mode forbids it).
+    from phony_client._progress import notice
+
+    state = "damaged" if path.exists() else "missing"
+    notice(f"the cached file of {ref.ref} is {state}; downloading it again from {ref.location}")
     cache.discard_blob(digest)
     if ref.derived and ref.digest and not _intact(cache.blob_path(ref.digest), ref.digest):
         cache.discard_blob(ref.digest)
