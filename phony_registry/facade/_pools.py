@@ -22,13 +22,13 @@ FIELD_SAMPLE = 1 << 14
 RECORD_SAMPLE = 1 << 10
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def field_sample(chain: tuple[str, ...], field: str, size: int = FIELD_SAMPLE) -> tuple[str, ...]:
     """The first ``size`` values of ``field`` for ``chain`` with seed 0, repeats kept."""
     return tuple(Phony(chain, seed=0, buffer=size).take(field, size))
 
 
-@lru_cache(maxsize=256)
+@lru_cache(maxsize=64)
 def value_sample(chain: tuple[str, ...], spec: str, size: int = FIELD_SAMPLE) -> tuple[str, ...]:
     """The distinct values among the first ``size`` of model ``spec``, shortest first."""
     fake = Phony(chain, seed=0, buffer=size)

@@ -50,7 +50,7 @@ class PhonyAttribute(factory.declarations.BaseDeclaration):
     def evaluate(self, instance: Any, step: Any, extra: dict[str, Any]) -> str:
         """Pick this field's value with factory_boy's random."""
         locale = extra.pop("locale", None) or DEFAULT_LOCALE
-        chain = locale_chain(tuple(locale) if isinstance(locale, list) else locale)
+        chain = locale_chain(locale)
         sample = field_sample(chain, self.field)
         value: str = sample[factory.random.randgen.randrange(len(sample))]
         return value
