@@ -337,7 +337,13 @@ def _copy_schema(path: Path, folder: Path) -> str:
             model = spec.get("model") if isinstance(spec, dict) else None
             if isinstance(model, str) and not Path(model).is_absolute():
                 source = path.parent / model
+                target_model = (folder / model).resolve()
+                if not target_model.is_relative_to(folder.resolve()):
+                    raise UsageError(
+                        f"{path}: model {model!r} lies outside the schema's folder; "
+                        "give it as an absolute path or move it beside the schema to deploy"
+                    )
                 if source.is_file():
-                    (folder / model).parent.mkdir(parents=True, exist_ok=True)
-                    shutil.copyfile(source, folder / model)
+                    target_model.parent.mkdir(parents=True, exist_ok=True)
+                    shutil.copyfile(source, target_model)
     return path.name
