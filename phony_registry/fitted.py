@@ -47,6 +47,8 @@ if TYPE_CHECKING:
 __all__ = ["FITTED_GENERATORS", "fanout_parents", "quantile_draws"]
 
 _EPOCH_ORDINAL = 719_163  # date(1970, 1, 1).toordinal()
+#: Date ranges up to this many days format through a table of every day's string.
+_DAY_TABLE_LIMIT = 200_000
 
 
 def quantile_draws(stream_raw: npt.NDArray[np.uint64], points: Sequence[int]) -> npt.NDArray[Any]:
@@ -74,6 +76,7 @@ class _Histogram:
 
     def __init__(self, points: list[int], decimals: int, unit: str | None) -> None:
         self.points, self.decimals, self.unit = points, decimals, unit
+        self._days: Any = None
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
@@ -81,6 +84,14 @@ class _Histogram:
         import numpy as np
 
         drawn = quantile_draws(stream.raw(2 * n), self.points)
+        if self.unit == "D" and self.points[-1] - self.points[0] <= _DAY_TABLE_LIMIT:
+            # Dates: a take from the strings of every day in range, built once.
+            if self._days is None:
+                first = np.datetime64(self.points[0], "D")
+                every = first + np.arange(self.points[-1] - self.points[0] + 1)
+                self._days = np.asarray(np.datetime_as_string(every, unit="D"), dtype=object)
+            days: list[str] = self._days.take(drawn - self.points[0]).tolist()
+            return days
         if self.unit is not None:
             unit: Any = self.unit  # "D" or "s"; numpy's stubs want a literal
             moments: Any = drawn.astype(f"datetime64[{unit}]")
