@@ -279,3 +279,17 @@ def test_a_schema_file_is_a_record_source(tmp_path: Path) -> None:
     assert [list(r) for r in rows] == [["given", "family", "age"]] * 20
     assert all(18 <= int(r["age"]) <= 90 for r in rows)
     assert rows == Phony("en_US", seed=2).records(str(schema), 20)
+
+
+def test_importing_and_building_a_phony_loads_no_numpy() -> None:
+    code = (
+        "import sys\n"
+        "from phony_registry import Phony\n"
+        "fake = Phony(['tr_TR', 'en_US'], seed=1)\n"
+        "names = dir(fake)\n"
+        "print('numpy' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert out.strip() == "False"
