@@ -450,11 +450,11 @@ class Publisher:
                 "refusing to sign over it"
             ) from None
 
-    def _forget(self, steps: Iterable[_Step], files: Mapping[str, FileInfo]) -> None:
-        """Remove journal entries whose change the snapshot now lists."""
+    def _forget(self, steps: list[_Step], files: Mapping[str, FileInfo]) -> None:
+        """Remove journal entries whose change the snapshot now lists (or has gone past)."""
         for step in steps:
             listed = files.get(step.path)
-            if (listed.digest if listed else None) == step.after:
+            if self._vouched(steps, step.path, step.after, listed.digest if listed else None):
                 self.storage.delete(step.key)
 
     def ensure_snapshot(self, *, adopt: bool = False) -> Snapshot:

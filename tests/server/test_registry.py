@@ -11,6 +11,7 @@ import pytest
 
 from phony_registry.errors import RegistryUnavailable
 from phony_registry.index import Snapshot, parse_index
+from phony_registry.names import parse_name
 from phony_registry.signing import PrivateKey
 from phony_server.app import create_app
 from phony_server.keys import load_registry_key
@@ -201,3 +202,44 @@ def test_replicas_refreshing_at_once_re_sign_once(tmp_path: Path) -> None:
     refreshed = replicas[0].snapshot()
     assert refreshed is not None
     assert refreshed.version == first.version + 1
+
+
+def test_an_index_file_edited_in_the_storage_is_never_signed(
+    tmp_path: Path, publisher: Publisher, blob: bytes, other_blob: bytes
+) -> None:
+    """Write access to the public tree without the key: the next publish is refused (503)."""
+    storage = LocalStorage(tmp_path / "store" / "public")
+    registry = _registry(storage)
+    _publish(registry, publisher, "1.0.0", blob)
+    _publish(registry, publisher, "1.1.0", other_blob)
+    registry.set_yanked(parse_name("alice/names"), "1.1.0", True)
+    signed = storage.read_bytes("snapshot.json")
+    index = storage.root / "index" / "alice" / "names.jsonl"
+    lines = index.read_bytes().splitlines(keepends=True)
+    index.write_bytes(lines[1].replace(b'"yanked":true', b'"yanked":false'))
+    third = make_blob(["kerem", "selin", "arda"], name="third")
+    with pytest.raises(RegistryUnavailable, match=r"index/alice/names\.jsonl was changed"):
+        _publish(registry, publisher, "1.2.0", third)
+    with pytest.raises(RegistryUnavailable, match=r"index/alice/names\.jsonl"):
+        registry.refresh_if_due(now=datetime.now(UTC) + timedelta(days=365))
+    assert storage.read_bytes("snapshot.json") == signed
+
+
+def test_an_interrupted_write_is_finished_by_the_next_one(
+    tmp_path: Path, publisher: Publisher, blob: bytes, other_blob: bytes
+) -> None:
+    """A change journalled and written but never signed is the key holder's: it is listed."""
+    storage = FlakyStorage(tmp_path / "store" / "public")
+    registry = _registry(storage)
+    _publish(registry, publisher, "1.0.0", blob)
+    storage.failing.add("snapshot.json")
+    with pytest.raises(RegistryUnavailable):
+        registry.set_yanked(parse_name("alice/names"), "1.0.0", True)
+    storage.failing.clear()
+    # Another replica publishes something else: it lists the journalled yank too.
+    other = _registry(LocalStorage(storage.root))
+    _publish(other, publisher, "2.0.0", other_blob)
+    assert _consistent(storage) == ["1.0.0", "2.0.0"]
+    index = parse_index(storage.read_bytes("index/alice/names.jsonl"))
+    assert [e.yanked for e in index] == [True, False]
+    assert list(storage.list(".journal/")) == []
