@@ -81,9 +81,10 @@ class Phony:
     Deterministic: with a ``seed``, the n-th call of a field gives the same
     value on every run, whatever ``buffer`` (the size of the first batch the
     field draws; later batches grow). Field ``f`` gives, call after call, the
-    column ``f`` of ``phony generate --schema person --locale L --seed S``, so
-    the n-th :meth:`first_name`, :meth:`last_name` and :meth:`email` belong to
-    one person. ``seed=None`` picks a random seed, kept in :attr:`seed`.
+    column ``f`` of the ready schemas (``first_name`` that of ``phony generate
+    --schema person --locale L --seed S``), so the n-th :meth:`first_name`,
+    :meth:`last_name` and :meth:`email` belong to one person. ``seed=None``
+    picks a random seed, kept in :attr:`seed`.
 
     An instance is not thread-safe: give each thread its own.
     """
