@@ -37,12 +37,13 @@ import hashlib
 import json
 import os
 import re
-from collections.abc import Iterator
+import sys
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from phony_registry.errors import ConfigError
+from phony_registry.errors import ConfigError, UsageError
 from phony_registry.trust import CONFIGURED, Owner, TrustPolicy, registry_id
 
 __all__ = [
@@ -148,7 +149,14 @@ class Config:
     def location_of(self, name_or_location: str) -> str:
         """The location a registry name from ``[registries]`` stands for (a location as is)."""
         entry = self.registries.get(name_or_location)
-        return entry.url if entry else name_or_location
+        if entry:
+            return entry.url
+        if "://" not in name_or_location and Path(name_or_location).is_file():
+            raise UsageError(
+                f"{name_or_location} is a file, not a registry: a registry is a folder, "
+                "a file:// or http(s):// URL, or a name from [registries] in config.toml"
+            )
+        return name_or_location
 
     def trusted_for(self, namespace: str | None, registry: str) -> list[str]:
         """Base64 keys trusted for ``namespace`` or for the registry with id ``registry``."""
@@ -214,12 +222,16 @@ def load_config() -> Config:
             key=entry.get("key"),
             signing_key=entry.get("signing_key"),
         )
+        for key in _unknown_keys(entry, _REGISTRY_KEYS):
+            _warn_once(path, f"registries.{name}.{key}", _REGISTRY_KEYS)
     trusted = data.pop("trusted_keys", [])
     if not isinstance(trusted, list):
         raise ConfigError(f"{path}: trusted_keys must be an array of tables")
     for index, entry in enumerate(trusted):
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: trusted_keys[{index}] must be a table")
+        for key in _unknown_keys(entry, _TRUSTED_KEYS):
+            _warn_once(path, f"trusted_keys[{index}].{key}", _TRUSTED_KEYS)
         config.trusted_keys.append(
             TrustedKey(
                 key=_str(entry.get("key"), f"trusted_keys[{index}].key", path),
@@ -249,8 +261,42 @@ def load_config() -> Config:
         raise ConfigError(
             f"{path}: default_registry {config.default_registry!r} is not in [registries]"
         )
+    _warn_unknown(path, data)
     config.extra = data
     return config
+
+
+#: Top-level keys of config.toml that some part of phony reads (the rest warn:
+#: a misspelled key would otherwise be ignored without a word). A feature that
+#: reads a new key through ``Config.extra`` adds it here.
+KNOWN_KEYS = frozenset(
+    {"default_registry", "registries", "trusted_keys", "namespaces", "install_order", "pull"}
+)
+_REGISTRY_KEYS = ("url", "key", "signing_key")
+_TRUSTED_KEYS = ("key", "namespace", "registry", "comment")
+_warned: set[str] = set()
+
+
+def _warn_unknown(path: Path, rest: dict[str, Any]) -> None:
+    for key in rest:
+        if key not in KNOWN_KEYS:
+            _warn_once(path, key, KNOWN_KEYS)
+
+
+def _warn_once(path: Path, key: str, known: Iterable[str]) -> None:
+    """One line on stderr for an unknown key of config.toml (once per run), with a suggestion."""
+    import difflib
+
+    if key in _warned:
+        return
+    _warned.add(key)
+    close = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(known), n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else ""
+    sys.stderr.write(f"phony: warning: {path}: unknown key {key!r}{hint}; it is ignored\n")
+
+
+def _unknown_keys(entry: dict[str, Any], known: Iterable[str]) -> list[str]:
+    return [key for key in entry if key not in known]
 
 
 def save_config(config: Config) -> Path:

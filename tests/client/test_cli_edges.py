@@ -1,0 +1,284 @@
+"""Edges of the command line a new user runs into: each one clear line, and no lost data."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import sqlite3
+import sys
+from pathlib import Path
+
+import pytest
+
+from phony_client.cli import main
+from phony_registry.errors import exit_codes
+
+NAMES = "\n".join(["ali", "veli", "ayse", "fatma", "mehmet", "zeynep", "emre", "elif"]) + "\n"
+USAGE = 2
+assert dict(exit_codes())[USAGE].startswith("usage")
+
+
+def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
+    code = main(list(argv))
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.fixture
+def sqlite_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
+    from phony_registry.plugins import get_plugins
+
+    monkeypatch.setenv("PHONY_LOAD_PLUGINS", "phony-format-sqlite")
+    get_plugins.cache_clear()
+
+
+@pytest.fixture
+def model(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Path:
+    source = tmp_path / "names.txt"
+    source.write_text(NAMES)
+    target = tmp_path / "names.phony"
+    assert main(["train", str(source), "--order", "3", "--kind", "name", "-o", str(target)]) == 0
+    capsys.readouterr()
+    return target
+
+
+# -- training input -------------------------------------------------------------
+
+
+def test_a_csv_quote_never_closed_names_its_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text('name,city\nali,izmir\n"veli,ankara\nayse,bursa\nfatma,van\n')
+    code, _, err = _run(capsys, "train", str(source), "--column", "name", "-o", str(tmp_path / "m"))
+    assert code == 5
+    assert err == (
+        f"error: {source} line 3: a quoted value runs over lines 3 to 5 (a quote never "
+        "closed?); phony trains on one-line values\n"
+    )
+    assert not (tmp_path / "m").exists()
+
+
+def test_a_quoted_line_break_is_refused_too(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "people.csv"
+    source.write_text('name,city\nali,izmir\n"ve\nli",ankara\nayse,bursa\n')
+    code, _, err = _run(capsys, "train", str(source), "--column", "name", "-o", str(tmp_path / "m"))
+    assert code == 5
+    assert "line 3: a quoted value runs over lines 3 to 4" in err
+
+
+def test_a_value_too_long_names_the_line_not_the_value_number(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from phony_registry.model import MAX_VALUE_LENGTH
+
+    source = tmp_path / "names.txt"
+    source.write_text("ali\n\nveli\n" + "x" * (MAX_VALUE_LENGTH + 1) + "\n")
+    code, _, err = _run(capsys, "train", str(source), "-o", str(tmp_path / "m"))
+    assert code == 5
+    assert err.startswith(f"error: {source} line 4: the value is {MAX_VALUE_LENGTH + 1} characters")
+
+
+def test_train_refuses_a_model_phony_could_not_read(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The real case (order 8 on 1.5 M values inflating past 64 MiB) takes a
+    # minute to train; the same check against a lowered cap takes none.
+    import phony_registry.format as fmt
+
+    source = tmp_path / "names.txt"
+    source.write_text(NAMES)
+    out = tmp_path / "m.phony"
+    monkeypatch.setattr(fmt, "DEFAULT_MAX_INFLATED", 1000)
+    code, _, err = _run(capsys, "train", str(source), "--order", "3", "-o", str(out))
+    assert code == 5
+    assert err.startswith("error: the model would be too big to read: it inflates to ")
+    assert "train with a lower --order (this one is 3) or on fewer values (8 now)" in err
+    assert not out.exists()
+
+
+# -- output ----------------------------------------------------------------------
+
+
+def test_txt_refuses_a_value_with_a_line_break(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from phony_registry.format import save_model
+    from phony_registry.ngram import train
+
+    # Values with line breaks can come from the Python API or a schema.
+    path = tmp_path / "lines.phony"
+    save_model(train(["a\nb", "a\nc"], name="lines", order=2), path)
+    out = tmp_path / "out.txt"
+    out.write_text("keep\n")
+    code, _, err = _run(capsys, "generate", str(path), "-n", "5", "--seed", "1", "-o", str(out))
+    assert code == 6
+    assert err.startswith("error: the value for line 1 ('a\\n")
+    assert "holds a line break, which the txt format cannot" in err
+    assert out.read_text() == "keep\n"
+    code, out_text, _ = _run(capsys, "generate", str(path), "-n", "5", "--seed", "1", "-f", "csv")
+    assert code == 0
+    rows = list(csv.reader(io.StringIO(out_text)))
+    assert len(rows) == 6
+    assert all("\n" in row[0] for row in rows[1:])
+
+
+def test_the_extension_picks_the_format(
+    sqlite_plugin: None, model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for name, check in (
+        ("out.csv", lambda p: p.read_text().startswith("name\n")),
+        ("out.jsonl", lambda p: p.read_text().startswith('{"name": ')),
+        ("out.db", lambda p: sqlite3.connect(p).execute("select count(*) from data").fetchone()),
+        ("out.unknown", lambda p: p.read_text().count("\n") == 3),
+    ):
+        target = tmp_path / name
+        code, _, err = _run(
+            capsys, "generate", str(model), "-n", "3", "--seed", "1", "-o", str(target)
+        )
+        assert code == 0, err
+        assert check(target), name
+    assert sqlite3.connect(tmp_path / "out.db").execute("select count(*) from data").fetchone() == (
+        3,
+    )
+    # An explicit --format wins over the extension.
+    target = tmp_path / "forced.csv"
+    assert _run(capsys, "generate", str(model), "-n", "2", "-f", "jsonl", "-o", str(target))[0] == 0
+    assert target.read_text().startswith("{")
+
+
+def test_binary_output_is_refused_on_a_terminal(
+    sqlite_plugin: None,
+    model: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    code, out, err = _run(capsys, "generate", str(model), "-n", "2", "-f", "sqlite")
+    assert code == USAGE
+    assert out == ""
+    assert err == (
+        "error: sqlite output is binary and stdout is a terminal: write it to a file with "
+        "-o FILE.db, or redirect stdout\n"
+    )
+
+
+# -- reading models by name ---------------------------------------------------------
+
+
+def test_info_stats_validate_take_a_cached_name(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["install", "tr_TR"]) == 0
+    capsys.readouterr()
+    code, out, _ = _run(capsys, "info", "tr_TR/cities")
+    assert code == 0
+    assert "name:              tr_TR/cities\n" in out
+    code, out, _ = _run(capsys, "validate", "tr_TR/cities", "tr_TR/streets")
+    assert code == 0
+    assert out == "tr_TR/cities: ok (format version 2)\ntr_TR/streets: ok (format version 2)\n"
+    code, out, _ = _run(capsys, "stats", "tr_TR/cities", "--sample", "200")
+    assert code == 0
+    assert out.startswith("model:        tr_TR/cities (order ")
+
+
+def test_stats_explains_its_figures(model: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = _run(capsys, "stats", str(model), "--sample", "1000")
+    assert code == 0
+    assert "different values the model can spell in up to" in out
+    assert "the rarest are almost never drawn, so --unique reaches fewer" in out
+    assert "sample:       1,000 draws (seed 0) gave " in out
+    assert "novelty:      unknown: pass --training FILE" in out
+
+
+def test_one_value_is_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    source = tmp_path / "one.txt"
+    source.write_text("ali\n")
+    code, _, err = _run(capsys, "train", str(source), "--order", "2", "-o", str(tmp_path / "o"))
+    assert code == 0
+    assert ", 1 value, " in err
+
+
+# -- registries and configuration ------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ("models", "pull", "alice/names"),
+        ("login",),
+        ("logout",),
+        ("models", "yank", "alice/names@1.0.0"),
+        ("models", "search", "names"),
+    ],
+    ids=["pull", "login", "logout", "yank", "search"],
+)
+def test_without_a_registry_commands_say_how_to_configure_one(
+    argv: tuple[str, ...], capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = _run(capsys, *argv)
+    assert code == USAGE
+    assert err.count("\n") == 1
+    assert "the bundled" in err
+    assert "pass --registry URL|PATH (-r), set PHONY_REGISTRY, or set default_registry" in err
+
+
+def test_a_file_is_not_a_registry(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    names = tmp_path / "names.txt"
+    for argv in (
+        ("models", "pull", "tr_TR/cities", "--registry", str(names)),
+        ("models", "push", str(model), "alice/names@1.0.0", "-r", str(names)),
+    ):
+        code, _, err = _run(capsys, *argv)
+        assert code == USAGE
+        assert err == (
+            f"error: {names} is a file, not a registry: a registry is a folder, a file:// or "
+            "http(s):// URL, or a name from [registries] in config.toml\n"
+        )
+    assert names.read_text() == NAMES
+
+
+def test_a_misspelled_config_key_warns_once_with_a_suggestion(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from phony_client import config
+
+    config._warned.clear()
+    folder = Path(os.environ["PHONY_CONFIG_DIR"])
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "config.toml").write_text(
+        'defualt_registry = "team"\n[registries.team]\nurl = "x"\nsigning_kye = "k"\n'
+    )
+    assert main(["models", "pull", "tr_TR/cities"]) == 0
+    assert main(["models", "pull", "tr_TR/cities"]) == 0
+    err = "".join(line for line in capsys.readouterr().err.splitlines(True) if "warning" in line)
+    path = folder / "config.toml"
+    assert sorted(err.splitlines()) == [
+        f"phony: warning: {path}: unknown key 'defualt_registry' "
+        "(did you mean 'default_registry'?); it is ignored",
+        f"phony: warning: {path}: unknown key 'registries.team.signing_kye' "
+        "(did you mean 'signing_key'?); it is ignored",
+    ]
+
+
+def test_logout_removes_the_stored_token(capsys: pytest.CaptureFixture[str]) -> None:
+    from phony_client.credentials import store_token, token_for
+
+    store_token("http://127.0.0.1:9/", "secret-token")
+    assert token_for("http://127.0.0.1:9") == "secret-token"
+    code, out, _ = _run(capsys, "logout", "-r", "http://127.0.0.1:9")
+    assert code == 0
+    assert out == "logged out of http://127.0.0.1:9: token removed\n"
+    assert token_for("http://127.0.0.1:9") is None
+    code, _, err = _run(capsys, "logout", "-r", "http://127.0.0.1:9")
+    assert code == 0
+    assert err == "no token stored for http://127.0.0.1:9\n"
+    store_token("http://a.example", "1")
+    store_token("http://b.example", "2")
+    code, out, _ = _run(capsys, "logout", "--all")
+    assert out.count("token removed") == 2
