@@ -169,6 +169,8 @@ def run_command(
     consistent: bool,
 ) -> None:
     """Fill the target database from a plan, a source database or schema files."""
+    import shutil
+
     from phony_client.sync import SyncOptions, load_plan, make_plan
     from phony_client.sync import sync as run_sync
 
@@ -187,7 +189,11 @@ def run_command(
         import tempfile
 
         workdir = Path(tempfile.mkdtemp(prefix="phony-sync-"))
-        plan = make_plan(source or "", workdir / "models", workdir, consistent=consistent)
+        try:
+            plan = make_plan(source or "", workdir / "models", workdir, consistent=consistent)
+        except BaseException:
+            shutil.rmtree(workdir, ignore_errors=True)
+            raise
         plan.base_dir = workdir
     if seed is None:
         import secrets
@@ -206,7 +212,11 @@ def run_command(
     def progress(table: str, done: int, total: int) -> None:
         click.echo(f"  {table}: {done:,} rows", err=True)
 
-    result = run_sync(plan, target, options, progress=None if dry_run else progress)
+    try:
+        result = run_sync(plan, target, options, progress=None if dry_run else progress)
+    finally:
+        if source is not None and plan.base_dir is not None:
+            shutil.rmtree(plan.base_dir, ignore_errors=True)  # the models of a one-go plan
     if dry_run:
         click.echo(f"would fill {len(result.rows)} tables ({sum(result.rows.values()):,} rows):")
         for unit in result.units:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,15 @@ def test_plan_sync_report_on_postgresql(
     assert new_id == ROWS["products"] + 1
     # The departments <-> employees cycle was closed in the second pass.
     assert _query(target, "SELECT count(manager_id) FROM departments")[0][0] > 0
+    # A native enum type is planned with its values and created in the target.
+    unit = tomllib.loads(pg_plan.read_text())["tables"]["products"]["columns"]["unit"]
+    assert unit["sql_type"] == "enum"
+    assert unit["values"] == ["piece", "kg", "litre"]
+    assert _query(target, "SELECT DISTINCT unit::text FROM products ORDER BY 1") == [
+        ("kg",),
+        ("litre",),
+        ("piece",),
+    ]
     # No table of phony's was left behind.
     tables = {
         r[0] for r in _query(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")

@@ -92,6 +92,8 @@ def _metadata() -> Any:
         sa.Column("name", sa.String(80), nullable=False),
         sa.Column("price", sa.Numeric(10, 2), nullable=False),
         sa.Column("in_stock", sa.Boolean, nullable=False),
+        # A native enum type on PostgreSQL, a VARCHAR on SQLite.
+        sa.Column("unit", sa.Enum("piece", "kg", "litre", name="product_unit"), nullable=False),
     )
     sa.Table(
         "orders",
@@ -206,6 +208,7 @@ def build_source(engine: Any, seed: int = 1) -> None:
             "name": (food.dish() if i % 2 else f"{hardware.manufacturer()} {hardware.cpu()}")[:80],
             "price": Decimal(int(rng.lognormvariate(7, 1.2))) / 100,
             "in_stock": rng.random() > 0.25,
+            "unit": rng.choice(["piece", "piece", "kg", "litre"]),
         }
         for i in range(ROWS["products"])
     ]
