@@ -182,6 +182,9 @@ def serve(
         "limit_concurrency": max_connections,
         "h11_max_incomplete_event_size": 16 * 1024,
     }
+    from phony_client._net import ensure_can_listen
+
+    ensure_can_listen(host, port)  # a port in use: one line, not uvicorn's log
     # Build the app once here so that a bad storage or key fails with one clear line.
     app = create_app(settings)
     where = app.state.registry.storage.description

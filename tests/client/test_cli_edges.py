@@ -282,3 +282,20 @@ def test_logout_removes_the_stored_token(capsys: pytest.CaptureFixture[str]) -> 
     store_token("http://b.example", "2")
     code, out, _ = _run(capsys, "logout", "--all")
     assert out.count("token removed") == 2
+
+
+def test_a_port_in_use_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        code, _, err = _run(
+            capsys, "registry", "serve", "--port", str(port), "--storage", str(tmp_path / "r")
+        )
+    assert code == 1
+    assert err == (
+        f"error: cannot listen on 127.0.0.1:{port}: the port is in use (by another server?); "
+        "choose another with --port\n"
+    )
