@@ -129,9 +129,11 @@ class ColumnStream:
         self.count = count
         self.offset = 0
         self.state: dict[str, Any] = {}
-        # Made on first use: ngram columns draw from their model's own
-        # streams, and a served record should not pay for an unused one.
+        # The NumPy bit generator is made on first use, at ``_position``:
+        # ngram columns draw from their model's own streams, and a served
+        # record (a few draws) is cheaper in Python integers (``_pcg``).
         self._generator: np.random.PCG64 | None = None
+        self._position = 0
 
     @property
     def _bits(self) -> np.random.PCG64:
@@ -139,17 +141,29 @@ class ColumnStream:
             import numpy as np
 
             self._generator = np.random.PCG64(self.seed)
+            if self._position:
+                self._generator.advance(self._position)
         return self._generator
 
     def raw(self, n: int) -> npt.NDArray[np.uint64]:
         """``n`` raw 64-bit values, stable across numpy versions."""
         import numpy as np
 
+        if self._generator is None and n <= _PYTHON_DRAWS:
+            from phony_registry import _pcg
+
+            state, inc = _initial_state(self.seed)
+            drawn = _pcg.words(state, inc, self._position, n)
+            self._position += n
+            return np.array(drawn, dtype=np.uint64)
         return np.asarray(self._bits.random_raw(n), dtype=np.uint64)
 
     def advance(self, n: int) -> None:
         """Skip ``n`` raw values in O(log n): what :meth:`raw` would have drawn."""
-        self._bits.advance(n)
+        if self._generator is None:
+            self._position += n
+        else:
+            self._generator.advance(n)
 
     def below(self, n: int, bound: int) -> npt.NDArray[np.uint64]:
         """``n`` integers in ``[0, bound)``, one raw value each.
@@ -166,6 +180,19 @@ class ColumnStream:
         if bound >= 1 << 64:
             return raw
         return raw % np.uint64(bound)
+
+
+#: Up to this many draws at once come from Python integers, not a NumPy generator.
+_PYTHON_DRAWS = 16
+
+
+@functools.lru_cache(maxsize=4096)
+def _initial_state(seed: int) -> tuple[int, int]:
+    """``PCG64(seed)``'s state and increment, from NumPy (its seeding is SeedSequence's)."""
+    import numpy as np
+
+    state = np.random.PCG64(seed).state["state"]
+    return int(state["state"]), int(state["inc"])
 
 
 # --- argument checking ------------------------------------------------------

@@ -27,6 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from phony_registry import _pcg
 from phony_registry.errors import GenerationError, UsageError
 
 if TYPE_CHECKING:
@@ -533,37 +534,6 @@ class Model:
         return (np.ascontiguousarray(out.T) if step_major else out), ok
 
 
-_M64 = (1 << 64) - 1
-_M128 = (1 << 128) - 1
-_PCG_MULT = 0x2360ED051FC65DA44385DF649FCCF645
-
-
-def _pcg_powers() -> list[tuple[int, int]]:
-    """``(m, g)`` of a jump of 2**i steps, for i = 0..63."""
-    powers, mult, plus = [], _PCG_MULT, 1
-    for _ in range(64):
-        powers.append((mult, plus))
-        plus = ((mult + 1) * plus) & _M128
-        mult = (mult * mult) & _M128
-    return powers
-
-
-_PCG_POWERS = _pcg_powers()
-
-
-def _pcg_jump(delta: int) -> tuple[int, int]:
-    """``(m, g)`` such that PCG64's state ``delta`` steps on is ``m * state + g * inc``."""
-    acc_mult, acc_plus, bit = 1, 0, 0
-    while delta:
-        if delta & 1:
-            mult, plus = _PCG_POWERS[bit]
-            acc_mult = (acc_mult * mult) & _M128
-            acc_plus = (acc_plus * mult + plus) & _M128
-        delta >>= 1
-        bit += 1
-    return acc_mult, acc_plus
-
-
 class _RowsWalker:
     """The walk of :meth:`Model.walk_codepoints` for a few chosen rows, in Python integers.
 
@@ -585,7 +555,7 @@ class _RowsWalker:
         self.end: list[int] = (t.last + 1).tolist()
         self.targets: list[int] = t.targets.tolist()
         self.chars = [chr(c) if c else "" for c in t.codepoints.tolist()]
-        self.step_jump = _pcg_jump(CHUNK_ROWS)
+        self.step_jump = _pcg.jump(CHUNK_ROWS)
         self._chunks: dict[tuple[int, int], tuple[int, int]] = {}
 
     def _chunk_state(self, seed: int, chunk: int) -> tuple[int, int]:
@@ -603,18 +573,20 @@ class _RowsWalker:
         """The values of ``rows`` (accepted rows) of ``chunk``."""
         s0, inc = self._chunk_state(seed, chunk)
         step_m, step_g = self.step_jump
-        step_plus = (step_g * inc) & _M128
+        m64, m128 = _pcg.M64, _pcg.M128
+        step_plus = (step_g * inc) & m128
         base, total, cumulative = self.base, self.total, self.cumulative
         first, end, targets, chars = self.first, self.end, self.targets, self.chars
         values = []
         for row in rows:
-            m, g = _pcg_jump(row + 1)
-            s = (m * s0 + g * inc) & _M128
+            m, g = _pcg.jump(row + 1)
+            s = (m * s0 + g * inc) & m128
             state, text = self.start, []
             for _ in range(self.max_length + 1):
-                x = ((s >> 64) ^ s) & _M64
+                # _pcg.output(s), inlined: this loop runs once per character
+                x = ((s >> 64) ^ s) & m64
                 rot = s >> 122
-                r = (((x >> rot) | (x << (64 - rot))) & _M64) >> 32
+                r = (((x >> rot) | (x << (64 - rot))) & m64) >> 32
                 pos = base[state] + ((r * total[state]) >> 32)
                 edge = bisect_right(cumulative, pos, first[state], end[state])
                 char = chars[edge]
@@ -622,7 +594,7 @@ class _RowsWalker:
                     break
                 text.append(char)
                 state = targets[edge]
-                s = (step_m * s + step_plus) & _M128
+                s = (step_m * s + step_plus) & m128
             values.append("".join(text))
         return values
 

@@ -131,3 +131,22 @@ def test_the_row_walker_agrees_with_numpy_on_bundled_models() -> None:
     for index in (0, 1, 500, 40_000, CHUNK_ROWS - 2_000, CHUNK_ROWS + 2_500):
         got = [v for batch in model.iter_from(99, index, 3) for v in batch]
         assert got == whole[index : index + 3], index
+
+
+def test_small_draws_in_python_integers_equal_numpys() -> None:
+    """ColumnStream draws a few values through phony_registry._pcg: NumPy's words."""
+    import numpy as np
+
+    from phony_registry.generators import ColumnStream
+
+    for seed in (0, 1, 2**63 + 5, 2**64 - 1):
+        reference = np.random.PCG64(seed)
+        reference.advance(1_000)
+        expected = reference.random_raw(40).tolist()
+        small = ColumnStream(seed, 10)
+        small.advance(1_000)
+        assert small.raw(3).tolist() + small.raw(1).tolist() == expected[:4]
+        # A large draw makes the NumPy generator, at the position reached.
+        assert small.raw(30).tolist() == expected[4:34]
+        small.advance(2)
+        assert small.raw(2).tolist() == expected[36:38]
