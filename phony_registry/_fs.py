@@ -101,11 +101,11 @@ def open_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
     if (st is not None and not stat.S_ISREG(st.st_mode)) or _is_process_path(name):
         # A device, a FIFO, /dev/stdout: write through it as a shell redirection does.
         try:
-            stream = open(name, "ab")  # noqa: SIM115 - closed below; append: never truncate a shared descriptor
+            direct = open(name, "ab")  # noqa: SIM115 - closed below; append: never truncate a shared descriptor
         except OSError as exc:
             raise _named(exc, name) from None
-        with stream:
-            yield stream
+        with direct:
+            yield direct
         return
     real = Path(os.path.realpath(name))  # the file a symbolic link points to
     in_place = st is not None and st.st_nlink > 1

@@ -9,19 +9,24 @@ from __future__ import annotations
 
 import sys
 from pathlib import PurePath
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from phony_registry.errors import UsageError
 
-__all__ = ["SEED", "SEED_MAX", "FormatOption", "choose_format"]
+__all__ = ["SEED", "SEED_MAX", "FormatOption", "ParamBase", "choose_format"]
+
+if TYPE_CHECKING:
+    ParamBase = click.ParamType[Any]  # generic in click >= 8.2
+else:
+    ParamBase = click.ParamType
 
 #: Seeds are 128-bit: the largest one.
 SEED_MAX = 2**128 - 1
 
 
-class _Seed(click.ParamType):
+class _Seed(ParamBase):
     """An integer seed from 0 to 2**128 - 1 (its range said in words, so help stays narrow)."""
 
     name = "seed"
