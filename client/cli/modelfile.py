@@ -12,14 +12,31 @@ from typing import Any
 
 import click
 
-from phony_client.cli._output import echo_json
+from phony_client.cli._output import echo_json, human_size, plural
+from phony_client.cli._params import SEED, ParamBase
 from phony_registry.digests import digest_bytes
-from phony_registry.errors import ModelFormatError, UsageError
+from phony_registry.errors import ModelFormatError, TrainingError, UsageError
 
 __all__ = ["info", "migrate", "stats", "train", "validate"]
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
+
+
+class _ModelSpec(ParamBase):
+    """A .phony file, or the name of a model phony can find (the cache, a locale pack)."""
+
+    name = "MODEL"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Path:
+        if isinstance(value, Path):
+            return value
+        from phony_client.cli.generate import resolve_model
+
+        return resolve_model(str(value))
+
+
+_MODEL = _ModelSpec()
 
 
 @click.command()
@@ -81,7 +98,8 @@ def train(
 
     The same input and options always give a byte-identical file.
     """
-    from phony_registry.format import save_model
+    from phony_registry._fs import write_output
+    from phony_registry.format import dump_model
     from phony_registry.ngram import created_timestamp, read_values
     from phony_registry.ngram import train as train_model
 
@@ -93,23 +111,29 @@ def train(
             raise UsageError(f"{source}: no such file")
         values = read_values(source, column=column)
         stem = source.stem
-    model = train_model(
-        values,
-        name=name or stem,
-        order=order,
-        locale=locale,
-        kind=kind,
-        license=license_,
-        source=source_text
-        if source_text is not None
-        else (source.name if stem != "stdin" else stem),
-        description=description,
-        created=created_timestamp(created),
-        exclude_originals=exclude_originals,
-        smoothing=smoothing,
-    )
     target = output or Path(f"{stem}.phony")
-    data = save_model(model, target)
+    from phony_client._progress import activity
+
+    # Training shows no figures until it ends: on a terminal, say it is working.
+    with activity(f"training on {plural(len(values), 'value')}"):
+        model = train_model(
+            values,
+            name=name or stem,
+            order=order,
+            locale=locale,
+            kind=kind,
+            license=license_,
+            source=source_text
+            if source_text is not None
+            else (source.name if stem != "stdin" else stem),
+            description=description,
+            created=created_timestamp(created),
+            exclude_originals=exclude_originals,
+            smoothing=smoothing,
+        )
+        data = dump_model(model)
+        _check_readable(data, model.order, len(values))
+    write_output(target, data)
     chosen = model.selection
     how = (
         f" ({chosen.smoothing}, chosen by {chosen.folds}-fold cross-validation: "
@@ -118,11 +142,35 @@ def train(
         else ""
     )
     click.echo(
-        f"wrote {target}: order {model.order}{how}, {model.training.values} values, "
-        f"{model.num_states} contexts, {model.num_edges} n-grams, {len(data)} bytes, "
+        f"wrote {target}: order {model.order}{how}, {plural(model.training.values, 'value')}, "
+        f"{plural(model.num_states, 'context')}, {plural(model.num_edges, 'n-gram')}, "
+        f"{plural(len(data), 'byte')}, "
         f"{digest_bytes(data)}",
         err=True,
     )
+
+
+def _check_readable(data: bytes, order: int, values: int) -> None:
+    """Refuse to write a model that phony's own reader would refuse.
+
+    The reader caps what a file may inflate to (a gzip bomb looks like a very
+    big model), and its limits are the ones checked here: reading the new
+    bytes back through the reader's first stage costs a fraction of training.
+    """
+    from phony_registry.format import DEFAULT_MAX_INFLATED, load_document
+
+    fix = f"train with a lower --order (this one is {order}) or on fewer values ({values} now)"
+    inflated = int.from_bytes(data[-4:], "little")  # gzip's ISIZE: the size mod 2**32
+    if inflated > DEFAULT_MAX_INFLATED or len(data) > DEFAULT_MAX_INFLATED:
+        raise TrainingError(
+            f"the model would be too big to read: it inflates to {human_size(inflated)}, "
+            f"past the {human_size(DEFAULT_MAX_INFLATED)} phony reads in a model file; {fix}"
+        )
+    try:
+        load_document(data)
+    except ModelFormatError as exc:
+        reason = f"the model would be refused by phony's reader ({exc})"
+        raise TrainingError(f"{reason}; {fix}") from None
 
 
 def _load(path: Path) -> tuple[bytes, Any]:
@@ -133,10 +181,13 @@ def _load(path: Path) -> tuple[bytes, Any]:
 
 
 @click.command()
-@click.argument("path", type=_EXISTING)
+@click.argument("path", metavar="MODEL", type=_MODEL)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def info(path: Path, as_json: bool) -> None:
-    """Show a model's name, locale, kind, format version, order, sizes and digest."""
+    """Show a model's name, locale, kind, format version, order, sizes and digest.
+
+    MODEL is a .phony file or the name of a cached or installed model.
+    """
     data, model = _load(path)
     meta = model.meta
     t = model.training
@@ -172,7 +223,7 @@ def info(path: Path, as_json: bool) -> None:
     version = str(model.format_version)
     if model.format_version < 2:
         version += " (read through migration; phony migrate writes version 2)"
-    unique = "?" if t.unique_values is None else t.unique_values
+    unique = "?" if t.unique_values is None else f"{t.unique_values:,}"
     rows = [
         ("name", meta.name),
         ("locale", meta.locale or "-"),
@@ -184,13 +235,16 @@ def info(path: Path, as_json: bool) -> None:
         ("format version", version),
         ("order", model.order),
         ("alphabet", f"{len(model.alphabet)} characters"),
-        ("contexts", model.num_states),
-        ("n-grams", model.num_edges),
-        ("training", f"{t.values} values ({unique} distinct), {t.characters} characters"),
+        ("contexts", f"{model.num_states:,}"),
+        ("n-grams", f"{model.num_edges:,}"),
+        (
+            "training",
+            f"{plural(t.values, 'value')} ({unique} distinct), {plural(t.characters, 'character')}",
+        ),
         ("max length", model.max_length),
         ("exclude originals", "yes" if model.exclude is not None else "no"),
         ("selection", _selection_line(model.selection)),
-        ("size", f"{len(data)} bytes"),
+        ("size", plural(len(data), "byte")),
         ("digest", record["digest"]),
     ]
     for key, value in rows:
@@ -235,13 +289,18 @@ def _echo_candidates(selection: Any) -> None:
 
 
 @click.command()
-@click.argument("paths", nargs=-1, required=True, type=_EXISTING)
-def validate(paths: tuple[Path, ...]) -> None:
-    """Check model files; list every problem with its field path (exit 4 if any)."""
+@click.argument("specs", metavar="MODEL...", nargs=-1, required=True)
+def validate(specs: tuple[str, ...]) -> None:
+    """Check model files; list every problem with its field path (exit 4 if any).
+
+    Each MODEL is a .phony file or the name of a cached or installed model.
+    """
+    from phony_client.cli.generate import resolve_model
     from phony_registry.format import document_version, load_document, problems
 
+    paths = [resolve_model(spec) for spec in specs]
     bad = 0
-    for path in paths:
+    for spec, path in zip(specs, paths, strict=True):
         try:
             doc = load_document(path.read_bytes())
         except ModelFormatError as exc:
@@ -251,15 +310,15 @@ def validate(paths: tuple[Path, ...]) -> None:
         if found:
             bad += 1
             for line in found:
-                click.echo(f"{path}: {line}")
+                click.echo(f"{spec}: {line}")
         else:
-            click.echo(f"{path}: ok (format version {document_version(doc)})")
+            click.echo(f"{spec}: ok (format version {document_version(doc)})")
     if bad:
-        raise ModelFormatError(f"{bad} of {len(paths)} file{'s' * (len(paths) > 1)} invalid")
+        raise ModelFormatError(f"{bad} of {plural(len(paths), 'model')} invalid")
 
 
 @click.command()
-@click.argument("path", type=_EXISTING)
+@click.argument("path", metavar="MODEL", type=_MODEL)
 @click.option(
     "--sample",
     default=10_000,
@@ -267,7 +326,13 @@ def validate(paths: tuple[Path, ...]) -> None:
     type=click.IntRange(1, 65_536),
     help="Values to generate for the sample figures.",
 )
-@click.option("--seed", default=0, show_default=True, type=click.IntRange(min=0))
+@click.option(
+    "--seed",
+    default=0,
+    show_default=True,
+    type=SEED,
+    help="Seed of the sample, 0 to 2**128-1: the same seed, the same figures.",
+)
 @click.option(
     "--training",
     "training_file",
@@ -284,7 +349,10 @@ def stats(
     column: str | None,
     as_json: bool,
 ) -> None:
-    """N-gram counts, length distribution, entropy and the novelty of a sample."""
+    """N-gram counts, length distribution, entropy and the novelty of a sample.
+
+    MODEL is a .phony file or the name of a cached or installed model.
+    """
     from phony_registry.ngram import model_stats, read_values
 
     _, model = _load(path)
@@ -297,39 +365,65 @@ def stats(
     t, e, s = figures["training"], figures["entropy"], figures["sample"]
     click.echo(f"model:        {figures['name']} (order {figures['order']})")
     click.echo(
-        f"n-grams:      {figures['ngrams']} over {figures['states']} contexts, "
-        f"alphabet of {figures['alphabet']}"
+        f"n-grams:      {plural(figures['ngrams'], 'n-gram')} over "
+        f"{plural(figures['states'], 'context')}, an alphabet of "
+        f"{plural(figures['alphabet'], 'character')}"
     )
-    click.echo(f"training:     {t['values']} values, {t['characters']} characters")
+    click.echo(
+        f"training:     {plural(t['values'], 'value')}, {plural(t['characters'], 'character')}"
+    )
     click.echo(f"selection:    {_selection_line(model.selection)}")
     possible = figures["distinct_values"]
     possible_text = f"{possible:,}" if isinstance(possible, int) else f"about {possible:.2e}"
-    click.echo(f"possible:     {possible_text} distinct values within the length limit")
+    click.echo(
+        f"possible:     {possible_text} different values the model can spell in up to "
+        f"{plural(model.max_length, 'character')};"
+    )
+    click.echo(
+        "              the rarest are almost never drawn, so --unique reaches fewer "
+        "(ask well under this)"
+    )
     click.echo(
         f"entropy:      {e['bits_per_token']:.3f} bits per character, "
-        f"{e['bits_per_value']:.2f} bits per value"
+        f"{e['bits_per_value']:.2f} bits per value (how unpredictable a draw is)"
     )
-    novelty = "unknown (pass --training FILE)" if s["novelty"] is None else f"{s['novelty']:.1%}"
-    distinct = "-" if s["distinct"] is None else f"{s['distinct']:.1%}"
-    mean = "-" if s["mean_length"] is None else f"{s['mean_length']:.2f}"
-    click.echo(
-        f"sample:       {s['accepted']} of {s['size']} values (seed {seed}), "
-        f"{distinct} distinct, mean length {mean}"
-    )
-    click.echo(f"novelty:      {novelty} of the sample are not training values")
+    if s["accepted"]:
+        dropped = s["size"] - s["accepted"]
+        why = (
+            "ran past the length limit or were training values"
+            if s["walk_novelty"] is not None
+            else "ran past the length limit"
+        )
+        click.echo(
+            f"sample:       {plural(s['size'], 'draw')} (seed {seed}) gave "
+            f"{plural(s['accepted'], 'value')}" + (f" ({dropped:,} {why})" if dropped else "") + ":"
+        )
+        click.echo(
+            f"              {s['distinct']:.1%} of them different, "
+            f"{s['mean_length']:.2f} characters long on average"
+        )
+    else:
+        click.echo(f"sample:       {plural(s['size'], 'draw')} (seed {seed}) gave no value")
+    if s["novelty"] is None:
+        click.echo(
+            "novelty:      unknown: pass --training FILE to compare the sample "
+            "with the training values"
+        )
+    else:
+        click.echo(f"novelty:      {s['novelty']:.1%} of the sample values are not training values")
     if s["walk_novelty"] is not None:
         click.echo(
-            f"              ({s['walk_novelty']:.1%} of raw walks; "
-            "--exclude-originals drops the rest)"
+            f"              (before --exclude-originals dropped the training values: "
+            f"{s['walk_novelty']:.1%})"
         )
-    click.echo("length    training    sample")
+    click.echo("length  training values  sample values")
     train_hist = t["length_histogram"]
     sample_hist = s["length_histogram"]
     for length in range(1, max(len(train_hist), len(sample_hist))):
         a = train_hist[length] if length < len(train_hist) else 0
         b = sample_hist[length] if length < len(sample_hist) else 0
         if a or b:
-            click.echo(f"{length:>6}  {a:>10}  {b:>8}")
+            click.echo(f"{length:>6}  {a:>15}  {b:>13}")
     _echo_candidates(model.selection)
 
 
