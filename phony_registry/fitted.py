@@ -175,9 +175,10 @@ def fanout_parents(
     """For each of ``children`` rows, the index of its parent row among ``parents``.
 
     Each parent draws a number of children from the ``fanout`` quantiles
-    (uniform parents when ``None``); the counts are scaled to ``children``
-    and the parents shuffled, so children of one parent are contiguous but
-    the parents come in random order. Depends on the arguments only.
+    (uniform parents when ``None``); the counts are scaled to ``children``,
+    and the children shuffled, so that two references of one table (an
+    order item's order and product) are independent. Depends on the
+    arguments only.
     """
     import numpy as np
 
@@ -197,7 +198,8 @@ def fanout_parents(
     ends = np.floor(np.cumsum(counts) * (children / total)).astype(np.int64)
     ends[-1] = children
     index = np.searchsorted(ends, np.arange(children, dtype=np.int64), side="right")
-    return order[index].astype(np.int64)
+    shuffle = np.argsort(np.asarray(bits.random_raw(children), dtype=np.uint64), kind="stable")
+    return order[index[shuffle]].astype(np.int64)
 
 
 class _Reference:

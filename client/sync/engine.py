@@ -215,9 +215,10 @@ def prepare(
         )
         for column_name, fk_column in via.items():
             via_parent = mapped[column_name][0]
-            if arithmetic.get(fk_column) is None or table.column(fk_column).generate.get(
-                "table"
-            ) != via_parent:
+            if (
+                arithmetic.get(fk_column) is None
+                or table.column(fk_column).generate.get("table") != via_parent
+            ):
                 raise ValidationError(
                     f"via {fk_column!r} must be a foreign key of this table to {via_parent} "
                     "with consecutive integer keys",
@@ -239,12 +240,17 @@ def _scaled(rows: int, scale: float) -> int:
 
 
 class _Unique:
-    """One UNIQUE constraint: the values used so far and a counter per collided value."""
+    """One UNIQUE constraint: the values used so far and a counter per collided value.
+
+    A one-column constraint keeps plain values, a wider one tuples.
+    """
 
     def __init__(self, columns: tuple[int, ...], existing: set[tuple[Any, ...]]) -> None:
         self.columns = columns
-        self.seen: set[tuple[Any, ...]] = set(existing)
-        self.counters: dict[tuple[Any, ...], int] = {}
+        self.single = len(columns) == 1
+        self.seen: set[Any] = {t[0] for t in existing} if self.single else set(existing)
+        self.counters: dict[Any, int] = {}
+        self.which: int | None = None  # the column a redraw changes, found on first need
 
 
 def generate(
@@ -336,26 +342,29 @@ def _draw_nulls(values: list[str | None], stream: ColumnStream, column: ColumnPl
 def _make_unique(out: Batch, unique: _Unique, columns: list[ColumnPlan], run: TableRun) -> None:
     """Redraw repeats of ``unique``'s columns: the last redrawable column gets a counter."""
     cols = unique.columns
-    seen, counters = unique.seen, unique.counters
-    n = len(out[0]) if out else 0
-    for row in range(n):
-        key = tuple(out[c][row] for c in cols)
-        if None in key:  # NULLs never collide in SQL
-            continue
+    seen, counters, single = unique.seen, unique.counters, unique.single
+    keys: list[Any] = out[cols[0]] if single else list(zip(*(out[c] for c in cols), strict=True))
+    add = seen.add
+    for row, key in enumerate(keys):
         if key not in seen:
-            seen.add(key)
+            add(key)
             continue
-        which = _redrawable(columns, run)
+        if key is None or (not single and None in key):  # NULLs never collide in SQL
+            continue
+        if unique.which is None:
+            unique.which = _redrawable(columns, run)
+        which = unique.which
+        parts = [key] if single else list(key)
         k = counters.get(key, 1)
         while True:
             k += 1
-            candidate = list(key)
-            candidate[which] = _redraw(str(key[which]), k, columns[which], run)
-            if tuple(candidate) not in seen:
+            parts[which] = _redraw(str(key if single else key[which]), k, columns[which], run)
+            candidate = parts[0] if single else tuple(parts)
+            if candidate not in seen:
                 break
         counters[key] = k
-        seen.add(tuple(candidate))
-        out[cols[which]][row] = candidate[which]
+        add(candidate)
+        out[cols[which]][row] = parts[which]
 
 
 def _redrawable(columns: list[ColumnPlan], run: TableRun) -> int:

@@ -154,7 +154,11 @@ def _sync(
             for cols in gen._unique_sets(plan.tables[name]):
                 runs[name].existing[tuple(cols)] = target.values(name, cols)
     started = time.perf_counter()
-    target.create(build_metadata(plan, names, target.dialect, cyclic), missing)
+    metadata = build_metadata(plan, names, target.dialect, cyclic)
+    target.create_types(metadata, missing)
+    # Missing tables are created in their unit's transaction: an interrupted load leaves
+    # them absent, as they were.
+    ddl = {name: target.table_ddl(metadata, name) for name in missing}
     batches = None
     try:
         if options.mode == "truncate" and full:
@@ -168,7 +172,7 @@ def _sync(
 
             batches = parallel_batches(plan, runs, prepared, options.seed, options.jobs)
         for unit in units:
-            _load_unit(target, runs, unit, options.seed, keys, batches, result, progress)
+            _load_unit(target, runs, unit, options.seed, keys, batches, result, progress, ddl)
     except DBAPIError as exc:
         target.rollback()
         raise DatabaseError(f"{target.url}: load refused: {first_line(exc.orig)}") from exc
@@ -230,9 +234,13 @@ def _load_unit(
     batches: Any,
     result: SyncResult,
     progress: Callable[[str, int, int], None] | None,
+    ddl: Mapping[str, tuple[str, list[str]]],
 ) -> None:
     """Load the tables of one unit in one transaction, second pass included."""
     target.begin()
+    for name in unit:
+        if name in ddl:
+            target.execute(ddl[name][0])
     second: list[tuple[str, str, list[tuple[Any, Any]]]] = []
     for name in unit:
         run = runs[name]
@@ -270,6 +278,8 @@ def _load_unit(
         table = runs[name].table
         target.update(table, table.primary_key[0], column, column_pairs)
     for name in unit:
+        for statement in ddl[name][1] if name in ddl else []:
+            target.execute(statement)
         target.reset_sequences(runs[name].table)
     target.commit()
     if progress is not None:
