@@ -74,7 +74,7 @@ def build_collections(config: MockConfig) -> dict[str, Collection]:
 class MockApp:
     """The ASGI application of ``phony mock start``."""
 
-    def __init__(self, config: MockConfig) -> None:
+    def __init__(self, config: MockConfig, *, warm: bool = True) -> None:
         self.config = config
         self.collections = build_collections(config)
         self.overlay: Overlay = open_overlay(
@@ -87,6 +87,19 @@ class MockApp:
         )
         self._openapi: bytes | None = None
         self._docs: bytes | None = None
+        if warm:
+            import threading
+
+            threading.Thread(target=self._warm, name="phony-mock-warm", daemon=True).start()
+
+    def _warm(self) -> None:
+        """Index the first chunk of every collection (all of them with ``--warm``) in the
+        background, so the first requests do not pay for it."""
+        for collection in self.collections.values():
+            collection.warm(1)
+        if self.config.warm:
+            for collection in self.collections.values():
+                collection.warm(collection.count)
 
     @property
     def openapi(self) -> bytes:

@@ -105,6 +105,12 @@ def mock() -> None:
     help="Largest collection a filter, sort or search may scan.",
 )
 @click.option(
+    "--warm",
+    is_flag=True,
+    help="Index the whole collections in the background at start, so that far pages "
+    "are fast from the first request (about 40 ms per 65,536 records and model column).",
+)
+@click.option(
     "--log-level",
     default="warning",
     show_default=True,
@@ -124,6 +130,7 @@ def start(
     delay: str | None,
     faults: str | None,
     scan_limit: int,
+    warm: bool,
     log_level: str,
 ) -> None:
     """Serve SCHEMA... over HTTP until Ctrl-C or SIGTERM."""
@@ -136,14 +143,16 @@ def start(
 
     config = _config(
         schemas, seed, count, locale, state,
-        read_only=read_only, delay=delay, faults=faults, scan_limit=scan_limit,
+        read_only=read_only, delay=delay, faults=faults, scan_limit=scan_limit, warm=warm,
     )  # fmt: skip
     shared_dir = None
     if workers > 1 and config.state == "memory":
         # Workers are processes: a memory overlay would be one per worker.
         shared_dir = tempfile.mkdtemp(prefix="phony-mock-")
         config.state = f"sqlite:{Path(shared_dir) / 'state.db'}"
-    app = MockApp(config)  # every schema, model and option checked before listening
+    # Every schema, model and option is checked before listening; with workers,
+    # each builds (and warms) its own app, so this one only checks.
+    app = MockApp(config, warm=workers == 1)
     _check_port(host, port)
     for name, collection in app.collections.items():
         click.echo(f"phony mock: /{name} ({collection.count:,} records)", err=True)

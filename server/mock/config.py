@@ -42,6 +42,8 @@ class MockConfig:
     faults: str | None = None
     scan_limit: int = 1_000_000
     max_page: int = 1_000
+    #: Index every chunk of the models at start-up (in the background), not on first use.
+    warm: bool = False
     #: Folder that relative schema paths start from.
     base: Path | None = field(default=None, compare=False)
 
@@ -58,6 +60,7 @@ class MockConfig:
             "faults": self.faults,
             "scan_limit": self.scan_limit,
             "max_page": self.max_page,
+            "warm": self.warm,
         }
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
@@ -101,6 +104,7 @@ class MockConfig:
             faults=doc.get("faults") if isinstance(doc.get("faults"), str) else None,
             scan_limit=need("scan_limit", int, 1_000_000),
             max_page=need("max_page", int, 1_000),
+            warm=need("warm", bool, False),
             base=base,
         )
 

@@ -169,6 +169,25 @@ class Collection:
             done += len(records)
             yield records
 
+    def warm(self, rows: int) -> None:
+        """Index the models' rejected walks for the first ``rows`` records, ahead of requests.
+
+        Random access finds value *i* of a model after listing, once per
+        65,536-row chunk, which walks it rejects (:meth:`Model.locate`);
+        this does that work up front. Nothing per record is kept.
+        """
+        from phony_registry.generators import column_seed
+        from phony_registry.model import CHUNK_ROWS
+
+        for column in self.schema.columns:
+            model = getattr(column.generator, "model", None)
+            locate = getattr(model, "locate", None)
+            if locate is None or getattr(column.generator, "unique", False):
+                continue
+            seed = column_seed(self.seed, column.name)
+            for index in range(0, min(rows, self.count), CHUNK_ROWS):
+                locate(seed, index)
+
     def field(self, name: str) -> Field | None:
         """The field called ``name``, or None."""
         for f in self.fields:

@@ -144,3 +144,19 @@ def test_deploy_writes_a_factory_command_that_serves_the_same_records(
         stop(process, log)
     served = start_mock(str(blog_schemas), "--seed", "8", "--count", "30")
     assert deployed == httpx.get(f"{served.url}/users", params={"_limit": 30}).json()
+
+
+def test_warm_indexing_in_the_background_changes_no_record(
+    start_mock: StartMock, blog_schemas: Path
+) -> None:
+    args = (f"users={blog_schemas / 'users.toml'}", "--seed", "6", "--count", "150000")
+    warm = start_mock(*args, "--warm")
+    cold = start_mock(*args)
+    for params in ({"_page": 7000, "_limit": 20}, {"_start": 65_530, "_end": 65_545}):
+        assert (
+            httpx.get(f"{warm.url}/users", params=params).json()
+            == httpx.get(f"{cold.url}/users", params=params).json()
+        )
+    assert (
+        httpx.get(f"{warm.url}/users/149999").json() == httpx.get(f"{cold.url}/users/149999").json()
+    )
