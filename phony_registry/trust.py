@@ -164,7 +164,7 @@ class TrustPolicy:
         :class:`SourceConflict` or :class:`SignatureError`.
         """
         from phony_registry.names import parse_name
-        from phony_registry.signing import verify_signed
+        from phony_registry.signing import signatures_of, verify_signed
 
         name = parse_name(manifest.name)
         claim = self.check_source(name, registry, label)
@@ -173,11 +173,14 @@ class TrustPolicy:
         try:
             return verify_signed(manifest.to_dict(), keys, what=what), claim
         except SignatureError as exc:
-            if name.official:
+            signed_by = [s.keyid for s in signatures_of(manifest.to_dict())]
+            if name.official and not {k.keyid for k in keys} & set(signed_by):
+                others = ", ".join(k[:16] for k in signed_by) or "no key"
                 raise SignatureError(
-                    f"{what} is not signed by the official key {self.official.short_id}: "
-                    f"official names (no namespace) are accepted only under phony's official "
-                    f"key, whichever registry serves them ({label}: {exc})"
+                    f"{what} from {label} is not signed by the official key "
+                    f"{self.official.short_id} (signed by {others}): official names (no "
+                    "namespace) are accepted only under phony's official key, whichever "
+                    "registry serves them"
                 ) from None
             if self.namespace_keys.get(name.namespace or ""):
                 raise SignatureError(

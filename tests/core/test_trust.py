@@ -136,7 +136,10 @@ def test_the_reader_refuses_a_pack_with_a_member_its_source_may_not_speak_for(
     assert [m.ref for _, m, _ in found] == ["mallory/own@1.0.0"]
     assert len(problems) == 2
     assert problems[0].startswith("index/mallory/fun.jsonl: pack mallory/fun@1.0.0 refused:")
-    assert "tr_TR/first_names@1.0.0 is not signed by the official key" in problems[0]
+    assert (
+        "tr_TR/first_names@1.0.0 from in-memory registry is not signed by the official"
+        in problems[0]
+    )
     assert problems[1].startswith("index/tr_tr/first_names.jsonl: manifest of tr_TR/first_names")
     assert set(reader.claims) == {"mallory"}
 

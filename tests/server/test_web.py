@@ -188,8 +188,11 @@ async def test_signature_status_when_the_publisher_key_is_gone(server: Server) -
     (server.private / "publishers" / "alice.json").unlink()
     page = await _page(server, "/models/alice/turkish-names")
     signature = text(page, "signature")
-    assert signature.startswith("not verified")
-    assert "not signed by a trusted key" in signature
+    # A pull from this registry accepts it on the registry's countersignature, so the
+    # page says verified too, and that no publisher key of alice's signed it.
+    assert signature.startswith(
+        "verified signed by this registry's key only (no publisher key of alice signed it)"
+    )
 
 
 async def test_new_seed_link_works_without_javascript(server: Server) -> None:
@@ -278,3 +281,36 @@ async def _put(server: Server, who: Publisher, blob: bytes | None, manifest: Man
         headers=who.headers,
     )
     assert answer.status_code == 201, answer.text
+
+
+async def test_official_packs_imported_from_the_index_show_as_verified(server: Server) -> None:
+    # The page judges signatures by the client's rule: the official key vouches
+    # for official names, whoever serves them.
+    import phony_index
+    from phony_client.cli.registry_import import import_static_registry
+    from phony_registry.signing import official_key
+
+    registry = server.app.state.registry  # type: ignore[attr-defined]
+    import_static_registry(phony_index.ROOT, registry, official_key())
+    for url in ("/models/tr_TR", "/models/tr_TR/first_names"):
+        page = await _page(server, url)
+        signature = text(page, "signature")
+        assert signature.startswith("verified signed by the official key 2e63171c1f53391a"), url
+        assert "countersigned" in signature
+
+
+async def test_official_names_signed_by_the_operator_only_show_as_not_verified(
+    server: Server,
+) -> None:
+    # A pull refuses an official name without the official key; the page says so too.
+    operator = server.publisher(operator=True)
+    blob = make_blob(["ayse", "fatma", "zeynep"], name="first_names")
+    model = Manifest.model(
+        "tr_TR/first_names", "1.0.0", digest=digest_of(blob), size=len(blob), format_version=2,
+    ).signed(operator.key)  # fmt: skip
+    await _put(server, operator, blob, model)
+    signature = text(await _page(server, "/models/tr_TR/first_names"), "signature")
+    assert signature.startswith(
+        "not verified manifest of tr_TR/first_names@1.0.0 from this registry is not signed"
+    )
+    assert "official key" in signature
