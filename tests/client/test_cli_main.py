@@ -85,7 +85,7 @@ def test_unknown_command_is_a_usage_error(capsys: pytest.CaptureFixture[str]) ->
         ),
         (["generate", "--cout", "3"], "error: no such option: --cout (did you mean --count"),
         (["generate", "--zzz"], "error: no such option: --zzz (see 'phony generate --help')"),
-        (["train"], "error: missing argument 'SOURCE' (see 'phony train --help')"),
+        (["info"], "error: missing argument 'MODEL' (see 'phony info --help')"),
         (["generate", "-n", "x"], "error: invalid value for '-n' / '--count': 'x'"),
     ],
     ids=["command", "subcommand", "option-close", "option-far", "missing-argument", "bad-value"],
