@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, BinaryIO
 import click
 
 from phony_client.cli._params import SEED, FormatOption, choose_format
-from phony_registry.errors import UsageError
+from phony_registry.errors import InvalidName, UsageError
 
 if TYPE_CHECKING:
     from phony_registry._lite import SmallModel
@@ -36,7 +36,10 @@ def resolve_model(spec: str) -> Path:
 
     # The phony_resolve_model hook: locale packs shipped by plugins, any
     # source a plugin adds, then (phony's own implementation, last) the cache.
-    found = get_plugins().manager.hook.phony_resolve_model(spec=spec)
+    try:
+        found = get_plugins().manager.hook.phony_resolve_model(spec=spec)
+    except InvalidName as exc:  # "nope": a mistyped file more likely than a name
+        raise UsageError(f"{spec}: no such model file, nor a model name ({exc})") from None
     if found is None:
         raise UsageError(
             f"{spec!r} is not a model file (looking models up by name is not available)"
