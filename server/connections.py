@@ -12,7 +12,9 @@ still sends. :class:`HttpProtocol` adds both limits:
   response, the client has ``header_timeout`` seconds to complete a request's
   headers; then the connection is closed (with a 408 if a request had begun);
 - **no unread bodies**: a response sent before its request's body was read to
-  the end closes the connection, so a refused body is never received.
+  the end says ``Connection: close`` and closes the connection, so a refused
+  body is never received (and a client does not send its next request on a
+  connection about to close).
 
 Body pauses are the application's to time (``Settings.body_timeout``, in
 ``phony_server.api``). Use it with ``phony registry serve`` (which passes it
@@ -81,6 +83,19 @@ class _HeaderDeadline:
         self._transport.close()
 
 
+def _close_if_unread(cycle: Any) -> None:
+    """Make ``cycle``'s response say ``Connection: close`` if its body is still unread then."""
+    send = cycle.send
+
+    async def send_closing(message: Any) -> None:
+        if message["type"] == "http.response.start" and cycle.more_body:
+            headers = [*message.get("headers", []), (b"connection", b"close")]
+            message = {**message, "headers": headers}
+        await send(message)
+
+    cycle.send = send_closing
+
+
 def _protocol_base() -> type[Any]:
     try:
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
@@ -108,6 +123,8 @@ class _HttpTools(_protocol_base()):  # type: ignore[misc]
         if self._deadline is not None:
             self._deadline.cancel()
         super().on_headers_complete()
+        if self.cycle is not None:  # its task starts later, on the loop: in time
+            _close_if_unread(self.cycle)
 
     def on_response_complete(self) -> None:
         cycle = self.cycle
@@ -144,7 +161,10 @@ def _h11_protocol() -> type[Any]:
         def data_received(self, data: bytes) -> None:
             if self._deadline is not None and self._deadline.armed:
                 self._deadline.started = True
+            cycle = self.cycle
             super().data_received(data)
+            if self.cycle is not cycle and self.cycle is not None:
+                _close_if_unread(self.cycle)
             if self._deadline is not None and self.conn.their_state is not h11.IDLE:
                 self._deadline.cancel()
 

@@ -72,6 +72,10 @@ def hostile_blobs(model: bytes, bomb: bytes) -> dict[str, bytes]:
         "concatenated-members": model + model,
         "not-utf8": gzip.compress(raw[:-1] + b',"x":"\xff\xfe"}', mtime=0),
         "nested-100000": gzip.compress(b"[" * 100_000 + b"]" * 100_000, mtime=0),
+        # 40 KB inflating to 40 MiB of `[],[],...`: over a GB once parsed, so refused unparsed.
+        "brackets-40MiB": gzip.compress(
+            b'{"format_version":2,"x":[' + b"[]," * ((40 << 20) // 3) + b"[]]}", mtime=0
+        ),
         "duplicate-keys": gzip.compress(b'{"format_version":2,' + raw[1:], mtime=0),
         "future-format": _with_format_version(model, 99),
         "not-gzip": raw,

@@ -115,6 +115,7 @@ def test_unauthenticated_body_is_refused_before_a_byte_of_it_is_read(
         answer = _response(sock)  # before a byte of the body went out
         assert _status(answer) == 401, answer
         assert b'"error":"unauthorized"' in answer
+        assert b"connection: close" in answer.lower()  # the client knows not to reuse it
         sent = _send_until_refused(sock, declared)
     # The server hung up instead of reading the body (socket buffers take a few MB).
     assert sent < 64 * MIB, sent
