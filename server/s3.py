@@ -43,7 +43,12 @@ def _unavailable(exc: Exception) -> RegistryUnavailable:
     if isinstance(exc, ClientError):
         status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
         return RegistryUnavailable(f"storage: S3 answered {status} {_code(exc)}")
-    return RegistryUnavailable(f"storage: S3 unreachable ({type(exc).__name__})")
+    # botocore's messages are written for people ("Unable to locate credentials"):
+    # show them, not the exception's class name.
+    reason = str(exc) or type(exc).__name__
+    if type(exc).__name__ == "NoCredentialsError":
+        reason += " (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+    return RegistryUnavailable(f"storage: S3 unreachable: {reason}")
 
 
 class S3Storage(Storage):
