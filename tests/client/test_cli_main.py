@@ -165,3 +165,21 @@ def test_every_error_class_has_a_published_exit_code() -> None:
     # Stable: these codes keep their meaning for scripts that test them.
     assert {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 130} <= set(published)
     assert published[2].startswith("usage")
+
+
+def test_every_error_class_exits_with_its_published_code(
+    command: dict[str, BaseException | int], capsys: pytest.CaptureFixture[str]
+) -> None:
+    published = dict(exit_codes())
+    pending: list[type[PhonyError]] = [PhonyError]
+    seen = 0
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        command["outcome"] = cls("what went wrong")
+        code = main(["probe"])
+        assert code == cls.exit_code, cls
+        assert code in published
+        assert capsys.readouterr().err.endswith("what went wrong\n")
+        seen += 1
+    assert seen > 25

@@ -48,9 +48,8 @@ def _walk(
 
 
 def _all_commands() -> list[tuple[tuple[str, ...], click.Command]]:
-    # Plugins load as they do for a user: the first-party ones installed in
-    # the test environment register their commands through the same hook.
-    os.environ.setdefault("PHONY_LOAD_PLUGINS", os.environ.get("PHONY_TEST_PLUGINS", ""))
+    # Commands arrive as they do for a user: phony's own, and those that
+    # plugins register through the phony_register_commands hook (mock).
     root = click.Context(cli, info_name="phony")
     return list(_walk(cli, (), root))
 
@@ -157,6 +156,24 @@ def test_bad_values_and_missing_arguments_never_show_a_traceback(
             assert err.count("\n") == 1
 
 
+def test_a_command_added_by_a_plugin_is_walked_and_checked() -> None:
+    """The walk is not a list: a command registered later is found, and held to the rules."""
+
+    @click.command("zz-plugin-command")
+    @click.option("--undocumented")
+    def added(undocumented: str | None) -> None:
+        """A command a plugin adds."""
+
+    cli.add_command(added)
+    try:
+        found = dict(_all_commands())
+        assert ("zz-plugin-command",) in found
+        options = [p for p in found[("zz-plugin-command",)].params if isinstance(p, click.Option)]
+        assert [o.help for o in options] == [None]  # what the help test would report
+    finally:
+        cli.commands.pop("zz-plugin-command")
+
+
 def test_exit_codes_are_the_published_table() -> None:
     page = (DOCS / "cli.md").read_text("utf-8")
     for code, meaning in exit_codes():
@@ -178,9 +195,7 @@ def test_exit_codes_are_the_published_table() -> None:
     ],
     ids=["bare", "help", "command", "option", "model", "source", "port"],
 )
-def test_as_a_subprocess(
-    argv: tuple[str, ...], code: int, starts: str, tmp_path: Path
-) -> None:
+def test_as_a_subprocess(argv: tuple[str, ...], code: int, starts: str, tmp_path: Path) -> None:
     done = subprocess.run(
         [*phony_command(), *argv],
         capture_output=True,
