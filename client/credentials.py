@@ -9,9 +9,7 @@ messages name the registry and the file, never the token.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import secrets
 import tomllib
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -62,18 +60,12 @@ def _load(path: Path) -> dict[str, dict[str, str]]:
 def _save(path: Path, registries: dict[str, dict[str, str]]) -> None:
     import tomli_w
 
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
+    from phony_registry._fs import write_atomic
+
+    data = tomli_w.dumps({"registries": registries}).encode("utf-8")
     try:
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(tomli_w.dumps({"registries": registries}).encode("utf-8"))
-            handle.flush()
-            os.fsync(handle.fileno())
-        temp.replace(path)
+        write_atomic(path, data, mode=0o600, fsync=True)  # a secret: 0600 from the start
     except OSError as exc:
-        with contextlib.suppress(OSError):
-            temp.unlink()
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 

@@ -54,12 +54,15 @@ _PROCESS_PATHS = ("/dev/", "/proc/")
 _COPY_CHUNK = 1 << 20
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
+def write_atomic(
+    path: str | os.PathLike[str], data: bytes, *, mode: int | None = None, fsync: bool = False
+) -> None:
     """Write ``data`` to ``path`` through a temporary file in its folder and a rename.
 
     ``mode`` is set on the new file from the start (``0o600`` for secrets:
     the content is never readable by others, not even while being written);
     ``None`` gives what ``open()`` would give, ``0o666`` less the umask.
+    ``fsync`` flushes the data to disk before the rename (credentials).
     The folder is created when missing.
     """
     target = Path(path)
@@ -68,6 +71,9 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
     try:
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
+            if fsync:
+                handle.flush()
+                os.fsync(handle.fileno())
         if mode is not None:
             temp.chmod(mode)  # the umask may have taken bits the caller asked for
         temp.replace(target)

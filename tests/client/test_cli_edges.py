@@ -269,8 +269,9 @@ def test_a_misspelled_config_key_warns_once_with_a_suggestion(
 def test_logout_removes_the_stored_token(capsys: pytest.CaptureFixture[str]) -> None:
     from phony_client.credentials import store_token, token_for
 
-    store_token("http://127.0.0.1:9/", "secret-token")
+    path = store_token("http://127.0.0.1:9/", "secret-token")
     assert token_for("http://127.0.0.1:9") == "secret-token"
+    assert path.stat().st_mode & 0o777 == 0o600  # a secret, through the shared atomic write
     code, out, _ = _run(capsys, "logout", "-r", "http://127.0.0.1:9")
     assert code == 0
     assert out == "logged out of http://127.0.0.1:9: token removed\n"
