@@ -4,13 +4,10 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
-import socket
 import sys
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -147,6 +144,8 @@ def start(
     )  # fmt: skip
     shared_dir = None
     if workers > 1 and config.state == "memory":
+        import tempfile
+
         # Workers are processes: a memory overlay would be one per worker.
         shared_dir = tempfile.mkdtemp(prefix="phony-mock-")
         config.state = f"sqlite:{Path(shared_dir) / 'state.db'}"
@@ -177,11 +176,15 @@ def start(
             )
     finally:
         if shared_dir is not None:
+            import shutil
+
             shutil.rmtree(shared_dir, ignore_errors=True)
 
 
 def _check_port(host: str, port: int) -> None:
     """One clear line when the port is taken, rather than uvicorn's log."""
+    import socket
+
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     with socket.socket(family, socket.SOCK_STREAM) as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -224,29 +227,29 @@ def export(
     )
     encode = json.JSONEncoder(ensure_ascii=False).encode
 
-    def write(stream: Any) -> None:
-        stream.write("{")
+    def write(stream: BinaryIO) -> None:
+        parts = ["{"]
         for n, (name, collection) in enumerate(collections.items()):
-            stream.write(f"{',' if n else ''}\n  {encode(name)}: [")
+            parts.append(f"{',' if n else ''}\n  {encode(name)}: [")
             first = True
             for record in matching(collection, overlay, ListQuery(), scan_limit=collection.count):
-                stream.write(("\n    " if first else ",\n    ") + encode(record))
+                parts.append(("\n    " if first else ",\n    ") + encode(record))
                 first = False
-            stream.write("\n  ]" if not first else "]")
-        stream.write("\n}\n")
+                if len(parts) >= 4096:
+                    stream.write("".join(parts).encode("utf-8"))
+                    parts.clear()
+            parts.append("\n  ]" if not first else "]")
+        parts.append("\n}\n")
+        stream.write("".join(parts).encode("utf-8"))
 
     if output is None or output == "-":
-        write(sys.stdout)
+        write(sys.stdout.buffer)
+        sys.stdout.buffer.flush()
         return
-    target = Path(output)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            write(stream)
-        Path(tmp).replace(target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    from phony_registry._fs import open_output
+
+    with open_output(output) as stream:
+        write(stream)
     click.echo(f"phony mock: wrote {output}", err=True)
 
 
@@ -336,6 +339,8 @@ def deploy(
 
 def _copy_schema(path: Path, folder: Path) -> str:
     """Copy a schema file and the model files it names by relative path; its new name."""
+    import shutil
+
     from phony_registry.schema import read_schema_file
 
     target = folder / path.name
