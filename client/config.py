@@ -18,6 +18,7 @@ Everything lives in the config dir: ``PHONY_CONFIG_DIR``, else
 
     [namespaces]
     alice = "team"                          # alice/... comes from this registry only
+    "*" = "mirror"                          # optional: every other namespace from one registry
 
     [[trusted_keys]]
     key = "<base64 Ed25519 public key>"
@@ -44,7 +45,7 @@ from pathlib import Path
 from typing import Any
 
 from phony_registry.errors import ConfigError, UsageError
-from phony_registry.trust import CONFIGURED, Owner, TrustPolicy, registry_id
+from phony_registry.trust import ANY_NAMESPACE, CONFIGURED, Owner, TrustPolicy, registry_id
 
 __all__ = [
     "CONFIG_FILE",
@@ -248,7 +249,8 @@ def load_config() -> Config:
         from phony_registry.names import is_locale, parse_name
 
         try:
-            parse_name(f"{namespace}/x")
+            if namespace != ANY_NAMESPACE:
+                parse_name(f"{namespace}/x")
         except PhonyError as exc:
             raise ConfigError(f"{path}: [namespaces] {namespace!r}: {exc}") from None
         if is_locale(namespace):

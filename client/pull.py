@@ -79,11 +79,9 @@ def registry_location(
     """
     config = config if config is not None else load_config()
     if not option and name is not None and name.namespace:
-        if name.namespace in config.namespaces:
-            return config.location_of(config.namespaces[name.namespace])
-        recorded = NamespaceSources.load().get(name.namespace)
-        if recorded is not None:
-            return recorded.label
+        owner = trust_policy(config).owner(name.namespace)
+        if owner is not None:
+            return config.location_of(owner.label)
     chosen = option or os.environ.get("PHONY_REGISTRY") or config.default_registry
     if not chosen:
         return official_location()

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from phony_registry.signing import PublicKey
 
 __all__ = [
+    "ANY_NAMESPACE",
     "CONFIGURED",
     "FIRST_PULLED",
     "Owner",
@@ -47,6 +48,8 @@ __all__ = [
     "registry_id",
 ]
 
+#: The ``[namespaces]`` key that maps every namespace not listed by name.
+ANY_NAMESPACE = "*"
 #: How an :class:`Owner` was decided: ``[namespaces]`` in config.toml.
 CONFIGURED = "configured"
 #: How an :class:`Owner` was decided: the registry the namespace was first pulled from.
@@ -105,8 +108,19 @@ class TrustPolicy:
     # -- where a name belongs ---------------------------------------------------------------
 
     def owner(self, namespace: str) -> Owner | None:
-        """The registry ``namespace`` belongs to, if one is configured or recorded."""
-        return self.owners.get(namespace)
+        """The registry ``namespace`` belongs to, if one is configured or recorded.
+
+        A namespace configured by name wins; then a configured ``"*"`` (every
+        namespace from one registry, as cargo's source replacement); then the
+        registry it was first pulled from.
+        """
+        found = self.owners.get(namespace)
+        if found is not None and found.how == CONFIGURED:
+            return found
+        everything = self.owners.get(ANY_NAMESPACE)
+        if everything is not None:
+            return Owner(namespace, everything.registry, everything.label, CONFIGURED)
+        return found
 
     def check_source(self, name: ModelName, registry: str, label: str) -> Owner | None:
         """Raise :class:`SourceConflict` unless ``registry`` may serve ``name``.

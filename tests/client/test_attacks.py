@@ -272,3 +272,22 @@ def test_model_in_a_newer_format_is_refused_and_not_kept(sim: RegistrySim) -> No
     )
     sim.add_manifest(manifest, future)
     assert_refused(sim, "alice/future", UnsupportedFormatVersion, "upgrade phony")
+
+
+def test_every_namespace_can_be_mapped_to_one_registry(
+    sim: RegistrySim, model_v2: bytes, tmp_path: Path
+) -> None:
+    # "*" in [namespaces] (cargo's source replacement): every namespace not listed by
+    # name belongs to that registry, even one first pulled from elsewhere.
+    other = RegistrySim(tmp_path / "other")
+    other.publish("alice/names", "1.0.0", train_bytes(["x1", "y2", "z3"]))
+    pull("alice/names@1.0.0", registry=other.location)
+    sim.publish("alice/names", "1.0.0", model_v2)
+    sim.publish("bob/names", "1.0.0", model_v2)
+    config = load_config()
+    config.namespaces["*"] = sim.location
+    save_config(config)
+    assert pull("bob/names@1.0.0").ref.location == sim.location
+    assert pull("alice/names@1.0.0").ref.location == sim.location
+    assert find_cached_model("alice/names").read_bytes() == model_v2
+    assert_refused(other, "alice/names@1.0.0", SourceConflict, "configured in")
