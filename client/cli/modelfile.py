@@ -40,11 +40,15 @@ _MODEL = _ModelSpec()
 
 
 @click.command()
-@click.argument("source", type=click.Path(dir_okay=False, allow_dash=True, path_type=Path))
+@click.argument(
+    "source", required=False, type=click.Path(dir_okay=False, allow_dash=True, path_type=Path)
+)
+@click.option("--db", metavar="URL", help="Train on a database column (with --table, --column).")
+@click.option("--table", help="The table of --db.")
 @click.option(
     "-o", "--output", type=_PATH, help="Model file to write [default: SOURCE stem + .phony]."
 )
-@click.option("--column", help="Train on this column of a CSV file (by header name).")
+@click.option("--column", help="Train on this column of a CSV file or --db table.")
 @click.option(
     "--order",
     type=int,
@@ -75,9 +79,10 @@ _MODEL = _ModelSpec()
     help="Creation time to record [default: SOURCE_DATE_EPOCH, else none].",
 )
 @click.option(
-    "--exclude-originals",
-    is_flag=True,
-    help="Store salted hashes so generation never emits a training value.",
+    "--exclude-originals/--keep-originals",
+    default=None,
+    help="Store salted hashes so generation never emits a training value "
+    "[default: on with --db, off otherwise].",
 )
 def train(
     source: Path,
@@ -91,8 +96,10 @@ def train(
     description: str,
     source_text: str | None,
     created: str | None,
-    exclude_originals: bool,
+    exclude_originals: bool | None,
     smoothing: str | None,
+    db: str | None = None,
+    table: str | None = None,
 ) -> None:
     """Train a model on SOURCE: one value per line, or a CSV column (--column).
 
@@ -103,7 +110,17 @@ def train(
     from phony_registry.ngram import created_timestamp, read_values
     from phony_registry.ngram import train as train_model
 
-    if str(source) == "-":
+    if db is not None:  # a database column, read-only, privacy guard on by default
+        if source is not None or not table or not column:
+            raise UsageError("--db URL takes --table T and --column C, and no SOURCE")
+        from phony_client.sync.columns import read_column
+
+        values = read_column(db, table, column)
+        stem, source = f"{table}.{column}", Path(f"column {column} of table {table}")
+        exclude_originals = exclude_originals is not False
+    elif source is None:
+        raise UsageError("give SOURCE (a file, or - for stdin), or --db URL --table T --column C")
+    elif str(source) == "-":
         values = read_values(sys.stdin.buffer.read(), column=column, label="stdin")
         stem = "stdin"
     else:
@@ -128,7 +145,7 @@ def train(
             else (source.name if stem != "stdin" else stem),
             description=description,
             created=created_timestamp(created),
-            exclude_originals=exclude_originals,
+            exclude_originals=bool(exclude_originals),
             smoothing=smoothing,
         )
         data = dump_model(model)
