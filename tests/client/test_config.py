@@ -20,6 +20,7 @@ from phony_client.config import (
 )
 from phony_client.pull import official_location, pull, registry_location
 from phony_registry.errors import ConfigError, KeyChangedError
+from phony_registry.names import parse_name
 from phony_registry.signing import PrivateKey
 
 
@@ -90,3 +91,20 @@ def test_named_registry_with_an_up_front_pin(sim: RegistrySim, model_v2: bytes) 
         )
     )
     assert pull("alice/names").ref.location == sim.location
+
+
+def test_namespaces_table_round_trips_and_refuses_locales() -> None:
+    config = Config(
+        registries={"team": RegistryConfig("team", "/srv/team")},
+        namespaces={"alice": "team", "*": "http://mirror.example"},
+    )
+    save_config(config)
+    again = load_config()
+    assert again.namespaces == {"alice": "team", "*": "http://mirror.example"}
+    assert registry_location(config=again, name=parse_name("alice/names")) == "/srv/team"
+    assert registry_location(config=again, name=parse_name("bob/x")) == "http://mirror.example"
+    assert registry_location(config=again, name=parse_name("tr_TR/x")) == official_location()
+    for bad, message in (("tr_TR", "is a locale"), ("Bad Name", "namespaces")):
+        (config_dir() / "config.toml").write_text(f'[namespaces]\n"{bad}" = "team"\n')
+        with pytest.raises(ConfigError, match=message):
+            load_config()
