@@ -142,6 +142,7 @@ def test_train_from_a_postgresql_column(shop_postgres: str, tmp_path: Path, run_
     assert not set(values) & real  # the guard is on by default for a database column
 
 
+@pytest.mark.slow
 def test_ctrl_c_during_copy_rolls_the_table_back(postgres: PostgresServer, pg_plan: Path) -> None:
     target = postgres.database("interrupted")
     process = subprocess.Popen(

@@ -265,26 +265,63 @@ def test_schema_files_give_the_rows_phony_generate_writes(tmp_path: Path, run_ph
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
-def test_ctrl_c_leaves_every_table_loaded_or_untouched(shop_plan: Path, tmp_path: Path) -> None:
-    target = tmp_path / "big.db"
-    env = dict(os.environ, PYTHONUNBUFFERED="1")
+def _interrupt_after_first_table(args: list[str]) -> str:
+    """Run ``phony sync ARGS``, SIGINT it once a table is committed; its stderr."""
     process = subprocess.Popen(
-        [*phony_command(), "sync", "--plan", str(shop_plan), "--target", f"sqlite:///{target}",
-         "--seed", "5", "--scale", "60"],
+        [*phony_command(), "sync", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
-    )  # fmt: skip
+        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+    )
     assert process.stderr is not None
-    # Wait until the first table is committed, then interrupt the rest.
     line = process.stderr.readline()
     assert line.strip().endswith("rows"), line
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
-    assert "interrupted" in err
     assert "Traceback" not in err
+    return err
+
+
+@pytest.mark.slow
+def test_ctrl_c_while_appending_leaves_existing_rows_alone(
+    shop_plan: Path, tmp_path: Path, run_phony: Any
+) -> None:
+    target = tmp_path / "big.db"
+    url = f"sqlite:///{target}"
+    run_phony("sync", "--plan", str(shop_plan), "--target", url, "--seed", "1", check=True)
+    _interrupt_after_first_table(
+        ["--plan", str(shop_plan), "--target", url, "--seed", "5", "--scale", "60", "--append"]
+    )
+    with sqlite3.connect(target, timeout=30) as conn:
+        counts = {
+            t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0]  # noqa: S608
+            for t in ROWS
+        }
+    loaded = {t for t in ROWS if counts[t] == ROWS[t] + round(ROWS[t] * 60)}
+    untouched = {t for t in ROWS if counts[t] == ROWS[t]}
+    assert loaded | untouched == set(ROWS), counts
+    assert loaded, "no table was loaded before the interrupt"
+    assert untouched, "the load ended before the interrupt"
+
+
+@pytest.mark.slow
+def test_ctrl_c_leaves_every_table_loaded_or_untouched(shop_plan: Path, tmp_path: Path) -> None:
+    target = tmp_path / "big.db"
+    err = _interrupt_after_first_table(
+        [
+            "--plan",
+            str(shop_plan),
+            "--target",
+            f"sqlite:///{target}",
+            "--seed",
+            "5",
+            "--scale",
+            "60",
+        ]
+    )
+    assert "interrupted" in err
     expected = {t: round(r * 60) for t, r in ROWS.items()}
     with sqlite3.connect(target, timeout=30) as conn:
         present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
