@@ -45,7 +45,7 @@ from phony_client.config import (
 )
 from phony_registry import layout
 from phony_registry.digests import digest_bytes
-from phony_registry.errors import ConfigError, Forbidden, UsageError
+from phony_registry.errors import AlreadyExists, ConfigError, Forbidden, UsageError
 from phony_registry.index import DEFAULT_EXPIRY, Snapshot
 from phony_registry.manifest import Manifest
 from phony_registry.names import split_reference
@@ -235,7 +235,11 @@ def push_to_folder(
     assert manifest.digest is not None
     publisher.check()  # a tampered registry: refuse before writing anything
     publisher.store_blob(manifest.digest, data)
-    done = publisher.publish(manifest)
+    try:
+        done = publisher.publish(manifest)
+    except AlreadyExists as exc:
+        where = f" is already published in {root} "
+        raise AlreadyExists(str(exc).replace(" is already published ", where, 1)) from None
     return PushResult(
         name=done.manifest.name,
         version=done.manifest.version,

@@ -65,11 +65,18 @@ from phony_registry.index import (
     parse_index,
     set_yanked,
 )
-from phony_registry.layout import blob_path, index_path, is_index_path, manifest_path, snapshot_path
+from phony_registry.layout import (
+    INDEX_DIR,
+    blob_path,
+    index_path,
+    is_index_path,
+    manifest_path,
+    snapshot_path,
+)
 from phony_registry.manifest import Manifest, format_time, parse_time
 from phony_registry.names import ModelName, parse_name
 from phony_registry.signing import PrivateKey, add_signature, verify_signed
-from phony_registry.storage import Storage, WriteConflict
+from phony_registry.storage import ObjectInfo, Storage, WriteConflict
 from phony_registry.versions import parse_version
 
 __all__ = [
@@ -284,9 +291,8 @@ class Publisher:
         except NotFound:
             return None
 
-    def _info(self, path: str) -> FileInfo | None:
-        """Digest and size of ``path`` as stored now (None if absent)."""
-        stat = self.storage.stat(path)
+    def _info(self, path: str, stat: ObjectInfo | None) -> FileInfo | None:
+        """Digest and size of ``path`` as stored now (None if absent), given its ``stat``."""
         if stat is None:
             self._infos.pop(path, None)
             return None
@@ -304,13 +310,14 @@ class Publisher:
         return info
 
     def _infos_of(self, paths: list[str]) -> dict[str, FileInfo | None]:
-        if self.storage.local_path(snapshot_path()) is not None or len(paths) < 8:
-            return {path: self._info(path) for path in paths}
-        # A bucket: one round trip per file, so ask for them side by side.
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(16) as pool:
-            return dict(zip(paths, pool.map(self._info, paths), strict=True))
+        """Digest and size of each of ``paths``: one listing of the index, reads of changes only."""
+        if not paths:
+            return {}
+        if len(paths) < 4:
+            return {path: self._info(path, self.storage.stat(path)) for path in paths}
+        # One listing (on S3, a request per thousand files) gives every version tag.
+        listed = self.storage.scan(f"{INDEX_DIR}/")
+        return {path: self._info(path, listed.get(path)) for path in paths}
 
     def sign_snapshot(
         self,

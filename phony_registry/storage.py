@@ -139,6 +139,15 @@ class Storage(ABC):
         """The whole object without its tag; raises NotFound."""
         return self.read(key)[0]
 
+    def scan(self, prefix: str) -> dict[str, ObjectInfo]:
+        """Size and version tag of every key under ``prefix`` (a listing, not one stat each)."""
+        found = {}
+        for key in self.list(prefix):
+            info = self.stat(key)
+            if info is not None:
+                found[key] = info
+        return found
+
     def local_path(self, key: str) -> Path | None:
         """A file holding ``key`` that can be sent directly, if the backend has one."""
         return None

@@ -187,6 +187,19 @@ class S3Storage(Storage):
         except (ClientError, BotoCoreError) as exc:
             raise _unavailable(exc) from exc
 
+    def scan(self, prefix: str) -> dict[str, ObjectInfo]:
+        """See :meth:`Storage.scan`: one ``ListObjectsV2`` per thousand keys, with ETags."""
+        paginator = self.client.get_paginator("list_objects_v2")
+        found = {}
+        try:
+            for page in paginator.paginate(Bucket=self.bucket, Prefix=self.prefix + prefix):
+                for item in page.get("Contents", []):
+                    key = str(item["Key"])[len(self.prefix) :]
+                    found[key] = ObjectInfo(key, int(item["Size"]), str(item["ETag"]))
+        except (ClientError, BotoCoreError) as exc:
+            raise _unavailable(exc) from exc
+        return found
+
     def check(self) -> None:
         """See :meth:`Storage.check`: the bucket answers."""
         try:
