@@ -63,7 +63,7 @@ def find_cached_ref(spec: str, cache: Cache | None = None) -> Ref:
     wanted = parse_spec(raw)
     policy = trust_policy()
     refs = [r for r in cache.iter_refs(name.key) if accepts_ref(policy, name, r)]
-    sources = sorted({r.location for r in refs})
+    sources = sorted({r.registry: r.location for r in refs}.values())
     if name.namespace and len(sources) > 1:
         raise SourceConflict(
             f"{name} is claimed by two registries in the cache: {sources[0]} and {sources[1]}; "
