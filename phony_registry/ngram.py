@@ -762,9 +762,27 @@ def model_stats(
     totals = np.add.reduceat(weights, starts)
     plogp = np.add.reduceat(weights * np.log2(weights), starts)
     state_entropy = np.log2(totals) - plogp / totals
-    tokens_seen = float(totals.sum())
-    bits_total = float((totals * state_entropy).sum())
-    values = max(model.training.values, 1)
+    # Expected entropy of a walk under the model itself: the probability of
+    # being in each state at each step (from the start, up to the length
+    # limit) weighs that state's entropy. Weights are not visit counts once a
+    # model is smoothed (modified Kneser-Ney gives every state 4096 units).
+    degree = np.diff(model.offsets.astype(np.intp))
+    sources = np.repeat(np.arange(model.num_states, dtype=np.intp), degree)
+    probability = weights / totals[sources]
+    going = model.tokens != 0
+    flow = np.zeros(model.num_states, dtype=np.float64)
+    flow[model.start] = 1.0
+    bits_total = tokens_seen = 0.0
+    for _ in range(model.max_length + 1):
+        bits_total += float(flow @ state_entropy)
+        tokens_seen += float(flow.sum())
+        moved = flow[sources] * probability
+        flow = np.bincount(
+            model.targets[going], weights=moved[going], minlength=model.num_states
+        ).astype(np.float64)
+        if float(flow.sum()) < 1e-12:
+            break
+    values = 1
     sample = max(0, min(sample, 1 << 16))
     codepoints, ok = model.walk_codepoints(seed, 0, 0, sample)
     width = codepoints.shape[1]

@@ -32,7 +32,14 @@ def train_bytes(values: Iterable[str] = NAMES, *, name: str = "names", v1: bool 
     from phony_registry.migrate import model_to_v1
     from phony_registry.ngram import train
 
-    model = train(list(values), name=name, locale="tr_TR", kind="first_names", license="CC0-1.0")
+    model = train(
+        list(values),
+        name=name,
+        order=4,  # a fixed order: a version-2 file, as registries hold today
+        locale="tr_TR",
+        kind="first_names",
+        license="CC0-1.0",
+    )
     if v1:
         return gzip.compress(json.dumps(model_to_v1(model)).encode("utf-8"), mtime=0)
     return dump_model(model)

@@ -131,7 +131,8 @@ def test_unique_too_many_fails_clearly(tmp_path: Path, run_phony: Run) -> None:
     src = tmp_path / "two.txt"
     src.write_text("ab\nac\n", "utf-8")
     model = tmp_path / "two.phony"
-    run_phony("train", str(src), "-o", str(model), check=True)
+    # order 3 without smoothing: the model can say "ab" and "ac" and nothing else
+    run_phony("train", str(src), "--order", "3", "-o", str(model), check=True)
     ok = run_phony("generate", str(model), "-n", "2", "--seed", "0", "--unique", check=True)
     assert sorted(ok.stdout.split()) == ["ab", "ac"]
     result = run_phony("generate", str(model), "-n", "3", "--seed", "0", "--unique")
@@ -154,7 +155,9 @@ def test_train_from_a_csv_column(tmp_path: Path, run_phony: Run) -> None:
     src = tmp_path / "people.csv"
     src.write_text("\ufeffid,first_name\n1,Ayşe\n2,Ali\n3,Ayla\n", "utf-8")
     model = tmp_path / "p.phony"
-    run_phony("train", str(src), "--column", "first_name", "-o", str(model), check=True)
+    run_phony(
+        "train", str(src), "--column", "first_name", "--order", "3", "-o", str(model), check=True
+    )
     out = run_phony("generate", str(model), "-n", "50", "--seed", "1", check=True).stdout
     assert set("".join(out.split())) == set("Ayşelia")  # the column only, not the ids
     missing = run_phony("train", str(src), "--column", "name", "-o", str(model))
@@ -202,7 +205,7 @@ def _corrupt_files(good: bytes) -> dict[str, bytes]:
         ("random", "not gzip"),
         ("truncated", "truncated"),
         ("json", "invalid JSON"),
-        ("future", "format version 99 is newer than this phony supports (up to 2); upgrade phony"),
+        ("future", "format version 99 is newer than this phony supports (up to 3); upgrade phony"),
         ("wrong-type", "model.order: must be an integer, not a string"),
     ],
 )
