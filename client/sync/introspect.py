@@ -209,14 +209,18 @@ def _table_plan(
     )
 
 
+def _default_sql(col: Any) -> str | None:
+    """A column's server default as SQL text (``now()``, ``'new'::text``), if it has one."""
+    arg = getattr(col.server_default, "arg", None)
+    return None if arg is None else str(getattr(arg, "text", arg))
+
+
 def _is_sequence(col: Any, pk: list[str], type_name: str, dialect: str) -> bool:
     if type_name not in ("integer", "bigint", "smallint"):
         return False
     if col.identity is not None:
         return True
-    arg = getattr(col.server_default, "arg", None)
-    default = "" if arg is None else str(getattr(arg, "text", arg))
-    if "nextval(" in default:
+    if "nextval(" in (_default_sql(col) or ""):
         return True
     return dialect == "sqlite" and pk == [col.name]
 
@@ -263,12 +267,14 @@ def _fit_column(
 ) -> list[ColumnPlan]:
     present = [v for v in values if v is not None]
     ratio = (len(values) - len(present)) / len(values) if values else 0.0
+    default = _default_sql(col)
     base = ColumnPlan(
         name=col.name,
         generate={},
         sql_type=type_name,
         nullable=bool(col.nullable) and not is_pk,
         null_ratio=round(ratio, 4) if col.nullable and not is_pk else 0.0,
+        default=None if "nextval(" in (default or "") else default,
     )
     if type_name == "enum":
         base.values = list(col.type.enums)

@@ -76,9 +76,14 @@ def build_metadata(plan: Plan, names: Sequence[str], dialect: str, cyclic: set[s
 
     Foreign keys inside a cycle (``cyclic`` tables) are added with ALTER on
     PostgreSQL; SQLite declares them inline, which it allows in any order.
+    Column defaults (SQL of the source's dialect) apply when the target
+    speaks the same dialect.
     """
     import sqlalchemy as sa
 
+    source = plan.source or ""
+    source_dialect = "postgresql" if source.startswith("postgres") else source.partition(":")[0]
+    same_dialect = source_dialect == dialect
     metadata = sa.MetaData()
     for name in names:
         table = plan.tables[name]
@@ -89,6 +94,7 @@ def build_metadata(plan: Plan, names: Sequence[str], dialect: str, cyclic: set[s
                 nullable=c.nullable,
                 primary_key=c.name in table.primary_key,
                 autoincrement=c.name in table.sequences and table.primary_key == [c.name],
+                server_default=sa.text(c.default) if c.default and same_dialect else None,
             )
             for c in table.written
         ]

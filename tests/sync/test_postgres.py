@@ -75,6 +75,13 @@ def test_plan_sync_report_on_postgresql(
         ("litre",),
         ("piece",),
     ]
+    # Column defaults of the source come along (same dialect).
+    default = _query(
+        target,
+        "SELECT column_default FROM information_schema.columns "
+        "WHERE table_name = 'orders' AND column_name = 'status'",
+    )[0][0]
+    assert default.startswith("'new'")
     # No table of phony's was left behind.
     tables = {
         r[0] for r in _query(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")

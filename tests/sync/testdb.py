@@ -101,7 +101,7 @@ def _metadata() -> Any:
         sa.Column("id", sa.Integer, primary_key=True),
         sa.Column("customer_id", sa.Integer, sa.ForeignKey("customers.id"), nullable=False),
         sa.Column("handled_by", sa.Integer, sa.ForeignKey("employees.id"), nullable=True),
-        sa.Column("status", sa.String(12), nullable=False),
+        sa.Column("status", sa.String(12), nullable=False, server_default="new"),
         sa.Column("created_at", sa.DateTime, nullable=False),
         sa.Column("note", sa.Text, nullable=True),
         # A natural key copied from the customer (no foreign key declares it).
