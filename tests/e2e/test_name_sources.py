@@ -12,7 +12,9 @@ refused as a whole, and every name still gives the legitimate values.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from subprocess import CompletedProcess
@@ -26,6 +28,7 @@ from phony_registry.index import FileInfo, IndexEntry, Snapshot, add_entry
 from phony_registry.manifest import Manifest, PackMember
 from phony_registry.ngram import train
 from phony_registry.signing import PrivateKey
+from tests.e2e.conftest import free_port, spawn, stop, wait_until_up
 
 pytestmark = pytest.mark.e2e
 
@@ -107,8 +110,27 @@ def outputs(run_phony: Run) -> dict[str, str]:
     }
 
 
+@pytest.fixture
+def static_host() -> Iterator[Callable[[Path], str]]:
+    """Serve a folder over HTTP as any static host would (``python -m http.server``)."""
+    started: list[tuple[subprocess.Popen[bytes], Path]] = []
+
+    def serve(folder: Path) -> str:
+        port = free_port()
+        args = [sys.executable, "-m", "http.server", str(port), "--bind", "127.0.0.1"]
+        process, log = spawn([*args, "--directory", str(folder)], dict(os.environ))
+        started.append((process, log))
+        wait_until_up(f"http://127.0.0.1:{port}/snapshot.json", process, log)
+        return f"http://127.0.0.1:{port}"
+
+    yield serve
+    for process, log in started:
+        stop(process, log)
+
+
+@pytest.mark.parametrize("served", ["folder", "http"])
 def test_a_third_registry_cannot_shadow_official_or_team_names(
-    tmp_path: Path, run_phony: Run
+    tmp_path: Path, run_phony: Run, static_host: Callable[[Path], str], served: str
 ) -> None:
     (tmp_path / "names.txt").write_text("\n".join(TEAM_NAMES) + "\n", encoding="utf-8")
     team = tmp_path / "team-registry"
@@ -118,8 +140,9 @@ def test_a_third_registry_cannot_shadow_official_or_team_names(
     before = outputs(run_phony)
     assert "MALLORY" not in "".join(before.values())
 
-    mallory = hostile_registry(tmp_path / "mallory-registry")
-    attack = run_phony("models", "pull", "mallory/fun", "--registry", str(mallory))
+    folder = hostile_registry(tmp_path / "mallory-registry")
+    mallory = static_host(folder) if served == "http" else str(folder)
+    attack = run_phony("models", "pull", "mallory/fun", "--registry", mallory)
     assert attack.returncode == 7, attack.stderr
     assert attack.stderr.startswith("error: "), attack.stderr
     assert "Traceback" not in attack.stderr
