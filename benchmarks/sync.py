@@ -89,8 +89,8 @@ def _train_names(folder: Path) -> None:
         )
 
 
-def _phony_sync(*args: str) -> tuple[float, int, str]:
-    """Run `phony sync ARGS`; return its seconds, peak RSS in MiB, and stderr."""
+def _phony_sync(*args: str) -> tuple[float, float, int]:
+    """Run `phony sync ARGS`; its wall seconds, CPU seconds and peak RSS in MiB."""
     with tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen([PHONY, "sync", *args], stdout=subprocess.DEVNULL, stderr=err)
@@ -101,11 +101,12 @@ def _phony_sync(*args: str) -> tuple[float, int, str]:
         text = err.read().decode(errors="replace")
     if process.returncode:
         raise SystemExit(f"phony sync {' '.join(args)} failed:\n{text}")
-    return seconds, usage.ru_maxrss // 1024, text
+    return seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss // 1024
 
 
-def _naive(url: str, folder: Path, rows: int) -> float:
-    """Rows/s of one INSERT per row (psycopg, one transaction), the same generated rows."""
+def _naive(url: str, folder: Path, rows: int) -> tuple[float, float]:
+    """Rows/s of one INSERT per row (psycopg, one transaction), the same generated rows,
+    wall and per CPU-second of this process (generation excluded)."""
     import psycopg
 
     from phony_client.sync import engine as gen
@@ -115,7 +116,7 @@ def _naive(url: str, folder: Path, rows: int) -> float:
     plan.tables["people"].rows = rows
     run = gen.prepare(plan, ["people"])["people"]
     batches = [b for b, _ in gen.generate(run, 1, {})]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     with psycopg.connect(url) as conn, conn.cursor() as cur:
         cur.execute("TRUNCATE people")
         for batch in batches:
@@ -125,7 +126,7 @@ def _naive(url: str, folder: Path, rows: int) -> float:
                     "VALUES (%s, %s, %s, %s, %s, %s)",
                     row,
                 )
-    return rows / (time.perf_counter() - started)
+    return rows / (time.perf_counter() - started), rows / (time.process_time() - cpu)
 
 
 def main() -> None:
@@ -142,18 +143,22 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="phony-bench-sync-") as tmp:
             folder = Path(tmp)
             _train_names(folder)
-            print(f"{'load':<44} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'peak RSS':>9}")
+            print(
+                f"{'load':<44} {'rows':>10} {'seconds':>8} {'rows/s':>10} {'per CPU-s':>10} "
+                f"{'peak RSS':>9}"
+            )
             for rows in (args.rows // 4, args.rows):
                 (folder / "six.toml").write_text(SIX_COLUMNS.format(rows=rows), encoding="utf-8")
                 url = server.database("six")
-                seconds, rss, _ = _phony_sync(
+                seconds, cpu, rss = _phony_sync(
                     "--plan", str(folder / "six.toml"), "--target", url, "--seed", "1"
                 )
                 print(f"{'6-column table, COPY':<44} {rows:>10,} {seconds:>8.2f} "
-                      f"{rows / seconds:>10,.0f} {rss:>7} MiB")  # fmt: skip
-            naive = _naive(server.url("six"), folder, args.naive_rows)
+                      f"{rows / seconds:>10,.0f} {rows / cpu:>10,.0f} {rss:>5} MiB")  # fmt: skip
+            naive, naive_cpu = _naive(server.url("six"), folder, args.naive_rows)
             print(f"{'6-column table, one INSERT per row (floor)':<44} {args.naive_rows:>10,} "
-                  f"{args.naive_rows / naive:>8.2f} {naive:>10,.0f} {'-':>9}")  # fmt: skip
+                  f"{args.naive_rows / naive:>8.2f} {naive:>10,.0f} {naive_cpu:>10,.0f} "
+                  f"{'-':>9}")  # fmt: skip
 
             import sqlalchemy as sa
 
@@ -170,12 +175,13 @@ def main() -> None:
             for target_rows in (args.rows // 4, args.rows):
                 scale = target_rows / base
                 url = server.database("shop_copy")
-                seconds, rss, _ = _phony_sync(
+                seconds, cpu, rss = _phony_sync(
                     "--plan", str(plan), "--target", url, "--seed", "1", "--scale", f"{scale:.4f}"
                 )
                 loaded = sum(round(r * scale) for r in ROWS.values())
                 print(f"{'shop, 7 tables (FKs, cycle, UNIQUE, CHECK)':<44} {loaded:>10,} "
-                      f"{seconds:>8.2f} {loaded / seconds:>10,.0f} {rss:>7} MiB")  # fmt: skip
+                      f"{seconds:>8.2f} {loaded / seconds:>10,.0f} {loaded / cpu:>10,.0f} "
+                      f"{rss:>5} MiB")  # fmt: skip
     finally:
         server.stop()
 
