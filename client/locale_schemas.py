@@ -32,24 +32,29 @@ __all__ = [
 ModelFinder = Callable[[str, str], Path | None]
 
 
-def _schemas_dir() -> Path:
-    import phony_index
-
-    return phony_index.ROOT / "schemas"
-
-
 def ready_schema_names() -> list[str]:
-    """Names of the ready schemas (``address``, ``company``, ``person``...)."""
-    return sorted(path.stem for path in _schemas_dir().glob("*.toml"))
+    """Names of the ready schemas (``address``, ``company``, ``person``...).
+
+    They are registered through the ``phony_register_schemas`` hook: phony's
+    generic ones, and those plugins add (for every locale, or for one).
+    """
+    from phony_registry.plugins import get_plugins
+
+    return sorted({source.name for source in get_plugins().schemas.values()})
 
 
-def ready_schema_path(name: str) -> Path:
-    """The file of the ready schema ``name``; a usage error listing them otherwise."""
-    path = _schemas_dir() / f"{name}.toml"
-    if "/" in name or "\\" in name or not path.is_file():
+def ready_schema_path(name: str, locale: str | None = None) -> Path:
+    """The file of the ready schema ``name`` (``locale``'s own when a plugin has one).
+
+    A usage error listing the ready schemas otherwise.
+    """
+    from phony_registry.plugins import get_plugins
+
+    found = None if "/" in name or "\\" in name else get_plugins().schema(name, locale)
+    if found is None:
         ready = ", ".join(ready_schema_names())
         raise UsageError(f"no schema file or ready schema {name!r} (ready schemas: {ready})")
-    return path
+    return found.path
 
 
 def schema_roles(data: Mapping[str, Any]) -> dict[str, str]:
@@ -109,7 +114,8 @@ def load_locale_schema(
     if ready:
         if spec.endswith(".toml") or "/" in spec:
             raise UsageError(f"{spec}: no such schema file")
-        path = ready_schema_path(spec)
+        first = (locale or "").split(",")[0].strip()
+        path = ready_schema_path(spec, _normal_locale(first) if first else None)
     data = read_schema_file(path)
     chain_text = locale or data.get("locale")
     finder = find_model or _default_finder()
@@ -139,6 +145,12 @@ def load_locale_schema(
     data = {**data, "columns": columns, "locale": chain[0]}
     schema = parse_schema(data, base_dir=path.parent, locale=chain[0])
     return LocaleSchema(schema, resolution, roles)
+
+
+def _normal_locale(text: str) -> str | None:
+    from phony_registry.names import is_locale, normalize_locale
+
+    return normalize_locale(text) if is_locale(text) else None
 
 
 def _official_models_installed(data: dict[str, Any], finder: ModelFinder) -> dict[str, Any]:

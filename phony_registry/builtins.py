@@ -12,20 +12,26 @@ from pathlib import Path
 
 from phony_registry import columns, fitted, generators, outputs
 from phony_registry.hookspecs import hookimpl
+from phony_registry.plugins import SchemaSource
 
 __all__ = [
     "model_in_folder",
     "phony_register_formats",
     "phony_register_generators",
+    "phony_register_schemas",
     "phony_resolve_model",
 ]
 
 
 @hookimpl
 def phony_register_formats(register: Callable[[outputs.OutputFormat], None]) -> None:
-    """Register txt, csv, jsonl, json and sql."""
+    """Register txt, csv, jsonl, json, sql, and parquet and arrow (pyarrow, when used)."""
+    from phony_registry import formats_arrow
+
     for fmt in (outputs.TXT, outputs.CSV, outputs.JSONL, outputs.JSON, outputs.SQL):
         register(fmt)
+    register(formats_arrow.PARQUET)
+    register(formats_arrow.ARROW)
 
 
 @hookimpl
@@ -36,6 +42,28 @@ def phony_register_generators(register: Callable[[generators.GeneratorFactory], 
     """
     for factory in (*columns.BUILTIN_GENERATORS, *fitted.FITTED_GENERATORS):
         register(factory)
+
+
+@hookimpl
+def phony_register_schemas(register: Callable[[SchemaSource], None]) -> None:
+    """Register the generic ready schemas (person, address, company), for every locale.
+
+    They are the TOML files of the bundled official index (``phony_index``);
+    a plugin's schema of the same name for one locale takes their place there.
+    """
+    from phony_index import ROOT
+
+    for path in sorted((ROOT / "schemas").glob("*.toml")):
+        register(SchemaSource(name=path.stem, path=path, description=_first_comment(path)))
+
+
+def _first_comment(path: Path) -> str:
+    """The first ``# comment`` line of a schema file, as its description."""
+    with open(path, encoding="utf-8") as file:
+        for line in file:
+            if line.startswith("#"):
+                return line.lstrip("#").strip()
+    return ""
 
 
 def _in_locale_pack(spec: str) -> Path | None:

@@ -35,8 +35,9 @@ JSON body ``{"error": code, "detail": message}``.
     ├── CacheError                      the local cache cannot be used (disk full...)
     ├── ConfigError                     config.toml or credentials unreadable
     ├── DatabaseError                   bad database URL, server unreachable, load refused
-    └── PluginError                     a plugin failed; carries .plugin
-        └── DuplicateRegistration       two plugins registered one name
+    └── PluginError                     a plugin failed to load; carries .plugin
+        ├── DuplicateRegistration       two plugins registered one name
+        └── PluginFault                 a plugin's code raised while running (exit 14)
 
 Each class has a stable ``code`` (used in JSON errors), an ``exit_code`` for
 the command line and an ``http_status`` for the server. A class that
@@ -71,6 +72,7 @@ __all__ = [
     "PayloadTooLarge",
     "PhonyError",
     "PluginError",
+    "PluginFault",
     "RegistryError",
     "RegistryUnavailable",
     "RequestTimeout",
@@ -336,6 +338,30 @@ class DuplicateRegistration(PluginError):
     """Two plugins registered the same generator, format or locale name."""
 
     code = "duplicate_registration"
+
+
+class PluginFault(PluginError):
+    """A plugin's own code raised while phony ran it: a generator's ``build`` or
+    ``generate``, a format's writer, a command.
+
+    ``plugin`` is the plugin's name, ``distribution`` and ``version`` its
+    distribution, ``what`` the object or hook (``generator 'acme_iban' (build)``);
+    the exception it raised is the ``__cause__``.
+    """
+
+    code = "plugin_fault"
+    exit_code = 14
+    exit_meaning = "a plugin failed while running (its generator, format or command raised)"
+
+    def __init__(
+        self, message: str, plugin: str | None = None, *, distribution: str = "",
+        version: str = "", what: str = "",
+    ) -> None:  # fmt: skip
+        super().__init__(message)  # the message names the plugin itself
+        self.plugin = plugin
+        self.distribution = distribution
+        self.version = version
+        self.what = what
 
 
 #: Exit codes that no error class carries.

@@ -134,6 +134,8 @@ class ColumnStream:
         # record (a few draws) is cheaper in Python integers (``_pcg``).
         self._generator: np.random.PCG64 | None = None
         self._position = 0
+        #: Raw values drawn or skipped so far: the index of the next one.
+        self._index = 0
 
     @property
     def _bits(self) -> np.random.PCG64:
@@ -149,6 +151,7 @@ class ColumnStream:
         """``n`` raw 64-bit values, stable across numpy versions."""
         import numpy as np
 
+        self._index += n
         if self._generator is None and n <= _PYTHON_DRAWS:
             from phony_registry import _pcg
 
@@ -160,30 +163,123 @@ class ColumnStream:
 
     def advance(self, n: int) -> None:
         """Skip ``n`` raw values in O(log n): what :meth:`raw` would have drawn."""
+        self._index += n
         if self._generator is None:
             self._position += n
         else:
             self._generator.advance(n)
 
-    def below(self, n: int, bound: int) -> npt.NDArray[np.uint64]:
-        """``n`` integers in ``[0, bound)``, one raw value each.
+    def below(self, n: int, bound: int) -> npt.NDArray[Any]:
+        """``n`` integers drawn uniformly from ``[0, bound)``, exactly, for any ``bound >= 1``.
 
-        The top 32 bits times ``bound``, shifted down: exact integer
-        arithmetic, bias below ``bound / 2**32``. Bounds past ``2**32`` fall
-        back to a modulo of the full 64 bits.
+        Returns a NumPy array of ``numpy.uint64`` for ``bound <= 2**64``, and
+        of Python ``int`` (``dtype=object``) above. Each value takes one raw
+        value of the stream (``ceil(log2(bound) / 64)`` above ``2**64``), so a
+        generator keeps a fixed number of draws per row and can :meth:`advance`.
+
+        Lemire's multiply-and-shift with rejection: up to ``2**32`` the top 32
+        bits of a raw value times ``bound``, shifted down (the method phony
+        has always used, so accepted values are unchanged); above, the full
+        64 bits (or several words) times ``bound``. The rare raw value that
+        would make the result biased (probability below ``bound / 2**32``,
+        resp. ``bound / 2**64``) is replaced by candidates derived from the
+        column seed and that raw value's position in the stream, so the
+        result stays a function of (seed, position) and the draw count fixed.
+        A ``bound`` below 1 (an empty range) or a negative ``n`` raises
+        :class:`~phony_registry.errors.GenerationError`.
         """
         import numpy as np
 
+        from phony_registry.errors import GenerationError
+
+        if not isinstance(bound, int | np.integer) or isinstance(bound, bool):
+            raise GenerationError(f"ColumnStream.below: bound must be an integer, got {bound!r}")
+        bound = int(bound)
+        if bound < 1:
+            raise GenerationError(
+                f"ColumnStream.below: the range [0, {bound}) is empty (bound must be >= 1)"
+            )
+        if n < 0:
+            raise GenerationError(f"ColumnStream.below: n must be >= 0, got {n}")
+        first = self._index
+        if bound > 1 << 64:
+            return self._below_wide(n, bound, first)
         raw = self.raw(n)
-        if bound <= 1 << 32:
-            return ((raw >> np.uint64(32)) * np.uint64(bound)) >> np.uint64(32)
-        if bound >= 1 << 64:
+        if bound == 1 << 64:
             return raw
-        return raw % np.uint64(bound)
+        if bound <= 1 << 32:
+            top = raw >> np.uint64(32)
+            product = top * np.uint64(bound)  # < 2**64: exact in uint64
+            low = product & np.uint64(0xFFFFFFFF)
+            result = product >> np.uint64(32)
+            threshold = ((1 << 32) - bound) % bound
+        else:
+            result, low = _mul_high_low(raw, bound)
+            threshold = ((1 << 64) - bound) % bound
+        if threshold:
+            for i in np.flatnonzero(low < np.uint64(threshold)).tolist():
+                result[i] = _replacement(self.seed, first + i, bound)
+        return result
+
+    def _below_wide(self, n: int, bound: int, first: int) -> npt.NDArray[Any]:
+        """:meth:`below` for bounds past ``2**64``: several raw words per value."""
+        import numpy as np
+
+        words = -(-(bound - 1).bit_length() // 64)
+        bits = 64 * words
+        raw = self.raw(n * words).tolist()
+        threshold = ((1 << bits) - bound) % bound
+        out = np.empty(n, dtype=object)
+        for i in range(n):
+            value = 0
+            for word in raw[i * words : (i + 1) * words]:
+                value = (value << 64) | int(word)
+            product = value * bound
+            if (product & ((1 << bits) - 1)) < threshold:
+                out[i] = _replacement(self.seed, first + i * words, bound)
+            else:
+                out[i] = product >> bits
+        return out
 
 
 #: Up to this many draws at once come from Python integers, not a NumPy generator.
 _PYTHON_DRAWS = 16
+
+
+def _mul_high_low(
+    raw: npt.NDArray[np.uint64], bound: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
+    """High and low 64 bits of ``raw * bound`` (``bound < 2**64``), in uint64 halves."""
+    import numpy as np
+
+    mask, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
+    b_hi, b_lo = np.uint64(bound >> 32), np.uint64(bound & 0xFFFFFFFF)
+    r_hi, r_lo = raw >> shift, raw & mask
+    ll, lh, hl, hh = r_lo * b_lo, r_lo * b_hi, r_hi * b_lo, r_hi * b_hi
+    middle = (ll >> shift) + (lh & mask) + (hl & mask)
+    low = (middle << shift) | (ll & mask)
+    high = hh + (lh >> shift) + (hl >> shift) + (middle >> shift)
+    return high, low
+
+
+def _replacement(seed: int, position: int, bound: int) -> int:
+    """An exact draw from ``[0, bound)`` for the raw value at ``position`` that was rejected.
+
+    Candidates are SHA-256 of (column seed, position, attempt), independent
+    of the stream, tried until one is accepted by the same rejection rule.
+    """
+    import hashlib
+
+    bits = 64 * -(-(bound - 1).bit_length() // 64) if bound > 1 << 64 else 64
+    threshold = ((1 << bits) - bound) % bound
+    attempt = 0
+    while True:
+        text = f"phony-below\0{seed}\0{position}\0{attempt}".encode()
+        value = int.from_bytes(hashlib.shake_256(text).digest(bits // 8), "big")
+        product = value * bound
+        if product & ((1 << bits) - 1) >= threshold:
+            return product >> bits
+        attempt += 1
 
 
 @functools.lru_cache(maxsize=4096)

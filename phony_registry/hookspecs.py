@@ -29,7 +29,7 @@ import pluggy
 if TYPE_CHECKING:
     from phony_registry.generators import GeneratorFactory
     from phony_registry.outputs import OutputFormat
-    from phony_registry.plugins import LocaleSource
+    from phony_registry.plugins import LocaleSource, SchemaSource
 
 __all__ = [
     "hookimpl",
@@ -38,6 +38,7 @@ __all__ = [
     "phony_register_formats",
     "phony_register_generators",
     "phony_register_locales",
+    "phony_register_schemas",
     "phony_resolve_model",
 ]
 
@@ -79,6 +80,19 @@ def phony_register_locales(register: Callable[[LocaleSource], None]) -> None:
     where ``path`` is a folder inside the distribution laid out as a static
     registry holding the pack and its models. phony then finds those models
     by name (``de_DE/first_names``) like models of any other registry source.
+    """
+
+
+@hookspec
+def phony_register_schemas(register: Callable[[SchemaSource], None]) -> None:
+    """Register ready schemas for ``phony generate --schema NAME``.
+
+    Call ``register(SchemaSource(name=..., path=..., locale=..., description=...))``
+    where ``path`` is a TOML schema file. A schema with ``locale=None`` serves
+    every locale (phony's own ``person``, ``address``, ``company``); one with
+    a ``locale`` (``de_DE``) takes the place of the generic schema of the same
+    name for that locale. Its bare model names (``model = "first_names"``)
+    are the locale's models.
     """
 
 

@@ -10,7 +10,16 @@ hook that does not exist (a misspelling, caught by pluggy's
 ``check_pending``), or raises while registering is left out and reported by
 name in :attr:`Plugins.failures` (the command line prints them on stderr).
 Two plugins registering one name is a conflict: using that name raises
-:class:`~phony_registry.errors.DuplicateRegistration` naming both.
+:class:`~phony_registry.errors.DuplicateRegistration` naming both. A name in
+``PHONY_LOAD_PLUGINS`` that no installed plugin has is reported with the
+closest one (:attr:`Plugins.unknown`); the traceback of a plugin that failed
+is kept (:attr:`Plugins.tracebacks`, printed with ``PHONY_DEBUG=1``).
+
+What a third-party plugin registers is wrapped (:mod:`phony_registry._guard`)
+so that an exception escaping its code at run time (a generator's ``build``
+or ``generate``, a format's writer, a command) is one
+:class:`~phony_registry.errors.PluginFault` naming the plugin, its
+distribution and version, and the object.
 """
 
 from __future__ import annotations
@@ -18,6 +27,7 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import traceback
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -26,7 +36,7 @@ from typing import Any
 
 import pluggy
 
-from phony_registry import hookspecs
+from phony_registry import _guard, hookspecs
 from phony_registry.errors import DuplicateRegistration, PluginError, UsageError
 from phony_registry.generators import GeneratorFactory
 from phony_registry.outputs import OutputFormat
@@ -38,6 +48,7 @@ __all__ = [
     "LoadedPlugin",
     "LocaleSource",
     "Plugins",
+    "SchemaSource",
     "entry_points",
     "get_plugins",
     "load_plugins",
@@ -62,6 +73,22 @@ class LocaleSource:
     description: str = ""
 
 
+@dataclass(frozen=True)
+class SchemaSource:
+    """A ready schema: ``phony generate --schema NAME`` (``person``, ``address``...).
+
+    ``path`` is its TOML file (the format of :mod:`phony_registry.schema`);
+    ``locale`` is ``None`` for a schema for every locale, or the one locale
+    it is written for (``de_DE``), where it takes the place of the generic
+    schema of the same name.
+    """
+
+    name: str
+    path: Path
+    locale: str | None = None
+    description: str = ""
+
+
 @dataclass
 class LoadedPlugin:
     """One loaded plugin: where it came from, its hooks and what it registered."""
@@ -78,6 +105,11 @@ _KINDS: dict[str, tuple[str, type, Callable[[Any], str]]] = {
     "formats": ("phony_register_formats", OutputFormat, lambda o: o.name),
     "generators": ("phony_register_generators", GeneratorFactory, lambda o: o.name),
     "locales": ("phony_register_locales", LocaleSource, lambda o: o.locale),
+    "schemas": (
+        "phony_register_schemas",
+        SchemaSource,
+        lambda o: f"{o.locale}/{o.name}" if o.locale else o.name,
+    ),
 }
 
 
@@ -87,7 +119,11 @@ class Plugins:
 
     ``providers`` maps ``(kind, name)`` to the plugin that registered it;
     ``conflicts`` maps a name registered more than once to every plugin that
-    registered it; ``failures`` maps a plugin name to why it was left out.
+    registered it; ``failures`` maps a plugin name to why it was left out and
+    ``tracebacks`` to the Python traceback of that failure, when there was
+    one; ``unknown`` maps a name of ``PHONY_LOAD_PLUGINS`` that no installed
+    plugin has to the closest installed name (or ``None``). ``schemas`` is
+    keyed ``NAME`` (for every locale) or ``LOCALE/NAME``.
     """
 
     manager: pluggy.PluginManager
@@ -98,6 +134,9 @@ class Plugins:
     providers: dict[tuple[str, str], str]
     failures: dict[str, str]
     conflicts: dict[tuple[str, str], list[str]] = field(default_factory=dict)
+    schemas: dict[str, SchemaSource] = field(default_factory=dict)
+    tracebacks: dict[str, str] = field(default_factory=dict)
+    unknown: dict[str, str | None] = field(default_factory=dict)
 
     def _lookup(self, kind: str, name: str) -> Any:
         table: dict[str, Any] = getattr(self, kind)
@@ -117,8 +156,27 @@ class Plugins:
         found: OutputFormat | None = self._lookup("formats", name)
         if found is None:
             known = ", ".join(sorted(self.formats))
-            raise UsageError(f"unknown format {name!r} (available: {known})")
+            raise UsageError(f"unknown format {name!r} (available: {known}){self.failure_note()}")
         return found
+
+    def failure_note(self) -> str:
+        """``; plugin X failed to load: ...`` for each failed plugin: why a name may be missing."""
+        notes = [f"; plugin {n} failed to load: {r}" for n, r in sorted(self.failures.items())]
+        notes += [
+            f"; PHONY_LOAD_PLUGINS names {n!r}, which is not installed"
+            + (f" (did you mean {close!r}?)" if close else "")
+            for n, close in sorted(self.unknown.items())
+        ]
+        return "".join(notes)
+
+    def schema(self, name: str, locale: str | None = None) -> SchemaSource | None:
+        """The ready schema ``name`` for ``locale``: the locale's own, else the generic one."""
+        if locale:
+            found: SchemaSource | None = self._lookup("schemas", f"{locale}/{name}")
+            if found is not None:
+                return found
+        generic: SchemaSource | None = self._lookup("schemas", name)
+        return generic
 
     def generator(self, name: str) -> GeneratorFactory | None:
         """The generator type called ``name``, or ``None``."""
@@ -165,12 +223,23 @@ class Plugins:
                 )  # fmt: skip
                 self._fail(name, f"command {replaced[0]!r} is already registered by {owner!r}")
                 continue
+            plugin = self.plugins.get(name)
+            if plugin is not None and _canonical(plugin.distribution) != "phony":
+                for command in added:
+                    _guard.guard_command(cli.commands[command], _owner(plugin))
             if name in self.plugins:
                 self.plugins[name].registered["commands"] = sorted(added)
 
     def _fail(self, name: str, reason: str) -> None:
         self.failures[name] = reason
-        print(f"warning: plugin {name} failed to load: {reason}", file=sys.stderr)
+        error = sys.exc_info()[1]
+        if error is not None:
+            self.tracebacks[name] = "".join(traceback.format_exception(error))
+        if self._report:
+            print(f"warning: plugin {name} failed to load: {reason}", file=sys.stderr)
+
+    #: Print a command hook's failure as it happens (off while load_plugins lists commands).
+    _report = True
 
 
 @dataclass(frozen=True)
@@ -303,20 +372,47 @@ def _already_loaded(obj: object) -> Callable[[], object]:
     return lambda: obj
 
 
-def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
+def _owner(plugin: LoadedPlugin) -> _guard.Owner:
+    return _guard.Owner(plugin.name, plugin.distribution, plugin.version)
+
+
+def _unknown_names(allow: set[str] | None, found: list[EntryPoint]) -> dict[str, str | None]:
+    """Names of ``PHONY_LOAD_PLUGINS`` that match no installed plugin, with the closest one."""
+    import difflib
+
+    if not allow:
+        return {}
+    others = [ep for ep in found if _canonical(ep.distribution) != "phony"]  # always loaded
+    installed = sorted(
+        {_canonical(ep.name) for ep in others} | {_canonical(ep.distribution) for ep in others}
+    )
+    unknown: dict[str, str | None] = {}
+    for name in sorted(allow - set(installed)):
+        close = difflib.get_close_matches(name, installed, n=1, cutoff=0.6)
+        unknown[name] = close[0] if close else None
+    return unknown
+
+
+def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = True) -> Plugins:
     """Load the plugins allowed by ``PHONY_LOAD_PLUGINS`` and collect their registrations.
 
     ``extra`` maps names to already-imported plugin objects, loaded whatever
-    ``PHONY_LOAD_PLUGINS`` says (tests use it).
+    ``PHONY_LOAD_PLUGINS`` says (tests use it). With ``commands`` (the
+    default), each plugin's ``phony_register_commands`` is also run against
+    a scratch click group, so :attr:`LoadedPlugin.registered` lists its
+    commands; the command line passes False and registers them for real
+    only when it needs them (``phony --help`` stays fast).
     """
     pm = pluggy.PluginManager("phony")
     pm.add_hookspecs(hookspecs)
     allow = _allow_list()
     plugins: dict[str, LoadedPlugin] = {}
     failures: dict[str, str] = {}
+    tracebacks: dict[str, str] = {}
 
+    found_points = entry_points("phony")
     candidates: list[tuple[str, str, str, Callable[[], object]]] = []
-    for ep in entry_points("phony"):
+    for ep in found_points:
         dist, version = ep.distribution, ep.version
         if ep.name == BUILTIN and _canonical(dist) == "phony":
             candidates.insert(0, (_BUILTIN_NAME, dist, version, ep.load))
@@ -343,6 +439,8 @@ def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
             failures[name] = (
                 str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
             )
+            if not isinstance(exc, PluginError):
+                tracebacks[name] = "".join(traceback.format_exception(exc))
             continue
         hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
         if not hooks:
@@ -365,8 +463,20 @@ def load_plugins(extra: Mapping[str, object] | None = None) -> Plugins:
             pm.unregister(exc.plugin)
             plugins.pop(name, None)
 
-    result = Plugins(pm, plugins, {}, {}, {}, {}, failures)
+    result = Plugins(pm, plugins, {}, {}, {}, {}, failures, tracebacks=tracebacks)
+    result.unknown = _unknown_names(allow, found_points)
     _collect(result)
+    if commands and any(
+        impl.plugin_name in result.plugins
+        for impl in pm.hook.phony_register_commands.get_hookimpls()
+    ):
+        import click
+
+        result._report = False
+        try:
+            result.register_commands(click.Group("phony"))
+        finally:
+            result._report = True
     return result
 
 
@@ -390,6 +500,7 @@ def _collect(result: Plugins) -> None:
                         raise TypeError(f"register() got {obj!r}, expected {expected.__name__}")
             except Exception as exc:  # reported by name, phony goes on
                 result.failures[plugin_name] = f"{hook_name} raised {type(exc).__name__}: {exc}"
+                result.tracebacks[plugin_name] = "".join(traceback.format_exception(exc))
                 continue
             staged.setdefault(plugin_name, []).extend((kind, obj) for obj in registered)
     for plugin_name in list(result.plugins):
@@ -399,7 +510,10 @@ def _collect(result: Plugins) -> None:
             if plugin is not None:
                 result.manager.unregister(plugin)
     for plugin_name, loaded in result.plugins.items():
+        third_party = _canonical(loaded.distribution) != "phony"
         for kind, obj in staged.get(plugin_name, []):
+            if third_party:
+                obj = _guard.guard(obj, _owner(loaded))
             key = _KINDS[kind][2](obj)
             previous = result.providers.get((kind, key))
             if previous is not None and previous != plugin_name:
@@ -413,15 +527,28 @@ def _collect(result: Plugins) -> None:
 @cache
 def get_plugins() -> Plugins:
     """The process-wide plugin set, loaded on first use; failures are reported on stderr."""
-    plugins = load_plugins()
+    plugins = load_plugins(commands=False)
     report_failures(plugins)
     return plugins
 
 
 def report_failures(plugins: Plugins) -> None:
-    """Print one line per plugin that failed to load, and per conflicting name, on stderr."""
+    """Print one line per plugin that failed to load, and per conflicting name, on stderr.
+
+    With ``PHONY_DEBUG=1`` each failure's traceback follows its line. A name of
+    ``PHONY_LOAD_PLUGINS`` that no installed plugin has is a warning too.
+    """
+    debug = os.environ.get("PHONY_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
+    for name, close in sorted(plugins.unknown.items()):
+        hint = f" (did you mean {close!r}?)" if close else ""
+        print(
+            f"warning: PHONY_LOAD_PLUGINS names {name!r}, which is not an installed plugin{hint}",
+            file=sys.stderr,
+        )
     for name, reason in sorted(plugins.failures.items()):
         print(f"warning: plugin {name} failed to load: {reason}", file=sys.stderr)
+        if debug and name in plugins.tracebacks:
+            print(plugins.tracebacks[name], end="", file=sys.stderr)
     for (kind, key), owners in sorted(plugins.conflicts.items()):
         both = " and ".join(repr(o) for o in owners)
         print(f"warning: {kind[:-1]} {key!r} is registered by both {both}", file=sys.stderr)

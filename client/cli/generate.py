@@ -10,12 +10,12 @@ import contextlib
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, cast
 
 import click
 
 from phony_client.cli._params import SEED, FormatOption, choose_format
-from phony_registry.errors import InvalidName, UsageError
+from phony_registry.errors import InvalidName, PhonyError, UsageError
 
 if TYPE_CHECKING:
     from phony_registry._lite import SmallModel
@@ -53,13 +53,36 @@ def open_output(output: str | None) -> Iterator[BinaryIO]:
     by the rules of :func:`phony_registry._fs.open_output` (atomic for a regular
     file, through a device or FIFO, following a symbolic link)."""
     if output is None or output == "-":
-        yield sys.stdout.buffer
+        counted = _CountedStream(sys.stdout.buffer)
+        try:
+            yield cast(BinaryIO, counted)
+        except PhonyError as exc:  # stdout cannot be taken back: say what it holds
+            if counted.written:
+                exc.message += (
+                    f" (stdout already holds {counted.written:,} bytes of incomplete output)"
+                )
+            raise
         sys.stdout.buffer.flush()
         return
     from phony_registry._fs import open_output as open_path
 
     with open_path(output) as stream:
         yield stream
+
+
+class _CountedStream:
+    """stdout, counting the bytes written (to say how much a failed run left there)."""
+
+    def __init__(self, inner: BinaryIO) -> None:
+        self._inner = inner
+        self.written = 0
+
+    def write(self, data: bytes) -> int:
+        self.written += len(data)
+        return self._inner.write(data)
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._inner, name)
 
 
 def write_values(

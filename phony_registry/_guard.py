@@ -1,0 +1,184 @@
+"""Faults inside a plugin's code, attributed to the plugin.
+
+What a plugin registers (a generator, a format, a command) runs long after
+loading, deep inside phony's own loops. :func:`guard` wraps each object a
+third-party plugin registers so that an exception escaping the plugin's code
+becomes one :class:`~phony_registry.errors.PluginFault` naming the plugin (its
+distribution and version), the object and the step (``build``, ``generate``,
+``write``...), with the original exception as its cause (shown by
+``PHONY_DEBUG=1``/``--traceback``).
+
+Errors a plugin raises on purpose pass through unchanged: any
+:class:`~phony_registry.errors.PhonyError` (a ``ValidationError`` for a bad
+argument, a ``UsageError`` for a bad option), and a writer's ``OSError``
+(a full disk, a closed pipe: the output's fault, not the plugin's).
+phony's own plugin is never wrapped: a fault there is a bug in phony.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, BinaryIO, TypeVar
+
+from phony_registry.errors import PhonyError, PluginFault
+from phony_registry.generators import BuildContext, ColumnGenerator, ColumnStream, GeneratorFactory
+from phony_registry.outputs import OutputFormat, RowWriter
+
+__all__ = ["Owner", "fault", "guard", "guard_command"]
+
+T = TypeVar("T")
+
+
+@dataclasses.dataclass(frozen=True)
+class Owner:
+    """The plugin an object came from: entry point name, distribution and version."""
+
+    name: str
+    distribution: str
+    version: str
+
+    def __str__(self) -> str:
+        label = f"{self.distribution} {self.version}".strip()
+        return label if self.name == self.distribution else f"{label} (entry point {self.name})"
+
+
+def fault(owner: Owner, what: str, exc: BaseException) -> PluginFault:
+    """The one error for ``exc`` raised by ``owner``'s ``what``."""
+    detail = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+    return PluginFault(
+        f"plugin {owner}: {what} failed: {detail} "
+        "(a bug in the plugin: PHONY_DEBUG=1 shows the traceback)",
+        owner.name,
+        distribution=owner.distribution,
+        version=owner.version,
+        what=what,
+    )
+
+
+def _passes(exc: BaseException, io: bool) -> bool:
+    return isinstance(exc, PhonyError | MemoryError) or (io and isinstance(exc, OSError))
+
+
+def _call(owner: Owner, what: str, function: Callable[..., T], *args: Any, io: bool = False) -> T:
+    try:
+        return function(*args)
+    except Exception as exc:
+        if _passes(exc, io):
+            raise
+        raise fault(owner, what, exc) from exc
+
+
+class _Generator:
+    """A plugin's column generator; faults in ``generate``/``seek`` name the plugin."""
+
+    def __init__(self, inner: ColumnGenerator, owner: Owner, what: str) -> None:
+        self._inner = inner
+        self._owner = owner
+        self._what = what
+        self.requires: Sequence[str] = _call(owner, f"{what} (requires)", lambda: tuple(inner.requires))
+        if hasattr(inner, "seek"):
+            self.seek = self._seek
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        values = _call(
+            self._owner, f"{self._what} (generate)", self._inner.generate, n, stream, inputs
+        )
+        if not isinstance(values, Sequence) or isinstance(values, str | bytes):
+            raise fault(
+                self._owner,
+                f"{self._what} (generate)",
+                TypeError(f"returned {type(values).__name__}, expected a list of strings"),
+            )
+        return values
+
+    def _seek(self, stream: ColumnStream, row: int) -> bool:
+        seek = self._inner.seek  # type: ignore[attr-defined]
+        return bool(_call(self._owner, f"{self._what} (seek)", seek, stream, row))
+
+    def __getattr__(self, name: str) -> Any:  # anything else the generator offers
+        return getattr(self._inner, name)
+
+
+class _Writer:
+    """A plugin's row writer; faults in ``write``/``close`` name the plugin."""
+
+    def __init__(self, inner: RowWriter, owner: Owner, what: str) -> None:
+        self._inner = inner
+        self._owner = owner
+        self._what = what
+
+    def write(self, columns: Sequence[Sequence[str]]) -> None:
+        _call(self._owner, f"{self._what} (write)", self._inner.write, columns, io=True)
+
+    def close(self) -> None:
+        _call(self._owner, f"{self._what} (close)", self._inner.close, io=True)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+def _guard_factory(factory: GeneratorFactory, owner: Owner) -> GeneratorFactory:
+    what = f"generator {factory.name!r}"
+    build = factory.build
+
+    @functools.wraps(build)
+    def guarded(args: Mapping[str, Any], context: BuildContext) -> ColumnGenerator:
+        built = _call(owner, f"{what} (build)", build, args, context)
+        if not callable(getattr(built, "generate", None)):
+            raise fault(owner, f"{what} (build)", TypeError(f"returned {built!r}, not a generator"))
+        return _Generator(built, owner, what)
+
+    return dataclasses.replace(factory, build=guarded)
+
+
+def _guard_format(fmt: OutputFormat, owner: Owner) -> OutputFormat:
+    what = f"format {fmt.name!r}"
+    opener = fmt.open
+
+    @functools.wraps(opener)
+    def guarded(stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> RowWriter:
+        writer = _call(owner, f"{what} (open)", opener, stream, names, options, io=True)
+        return _Writer(writer, owner, what)
+
+    return dataclasses.replace(fmt, open=guarded)
+
+
+def guard(obj: T, owner: Owner) -> T:
+    """``obj`` (a registered generator or format) with its faults attributed to ``owner``."""
+    if isinstance(obj, GeneratorFactory):
+        return _guard_factory(obj, owner)  # type: ignore[return-value]
+    if isinstance(obj, OutputFormat):
+        return _guard_format(obj, owner)  # type: ignore[return-value]
+    return obj
+
+
+def guard_command(command: Any, owner: Owner) -> None:
+    """Make a plugin's click command (and a group's subcommands) name ``owner`` on a fault.
+
+    click's own exceptions (usage errors, ``Exit``, ``Abort``) pass through.
+    """
+    import click
+
+    callback = getattr(command, "callback", None)
+    if callback is not None and not getattr(callback, "_phony_guarded", False):
+        what = f"command {command.name!r}"
+
+        @functools.wraps(callback)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return callback(*args, **kwargs)
+            except (click.exceptions.ClickException, click.exceptions.Exit, click.Abort):
+                raise
+            except Exception as exc:
+                if _passes(exc, io=False) or isinstance(exc, BrokenPipeError):
+                    raise
+                raise fault(owner, what, exc) from exc
+
+        guarded._phony_guarded = True  # type: ignore[attr-defined]
+        command.callback = guarded
+    for sub in getattr(command, "commands", {}).values():
+        guard_command(sub, owner)
