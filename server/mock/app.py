@@ -28,7 +28,14 @@ from urllib.parse import parse_qsl, unquote
 from phony_registry.errors import ValidationError
 from phony_server.mock.chaos import Chaos, parse_delay, parse_faults
 from phony_server.mock.config import MockConfig
-from phony_server.mock.query import BadQuery, ListQuery, matching, parse_list_query, run_list
+from phony_server.mock.query import (
+    BadQuery,
+    ListQuery,
+    matching,
+    parse_list_query,
+    run_list,
+    scans,
+)
 from phony_server.mock.records import Collection, Field, link_references
 from phony_server.mock.sources import load_source, singular
 from phony_server.mock.state import Overlay, open_overlay
@@ -149,7 +156,14 @@ class MockApp:
                 return
             body = await _read_body(receive) if method in ("POST", "PUT", "PATCH") else b""
             route_method = "GET" if method == "HEAD" else method  # HEAD: GET's headers
-            status, payload, headers = self._route(route_method, path, query, body)
+            if route_method == "GET" and query and scans(query):
+                # A scan can take seconds: off the event loop, so other
+                # clients are answered meanwhile (the GIL is shared, not held).
+                status, payload, headers = await asyncio.to_thread(
+                    self._route, route_method, path, query, body
+                )
+            else:
+                status, payload, headers = self._route(route_method, path, query, body)
         except HTTPError as exc:
             await self._error(send, exc)
             return

@@ -33,7 +33,7 @@ from urllib.parse import urlencode
 from phony_server.mock.records import Collection, Field
 from phony_server.mock.state import Layer, Overlay
 
-__all__ = ["BadQuery", "ListQuery", "Page", "matching", "parse_list_query", "run_list"]
+__all__ = ["BadQuery", "ListQuery", "Page", "matching", "parse_list_query", "run_list", "scans"]
 
 _OPS = {"ne", "like", "gte", "lte", "gt", "lt"}
 _V1_OPS = {
@@ -81,6 +81,17 @@ class Page:
     links: dict[str, str] = field(default_factory=dict)
 
 
+#: Parameters that never make a list look at every record.
+_DIRECT = frozenset({"_page", "_limit", "_per_page", "_start", "_end", "_expand"})
+
+
+def scans(query_string: str) -> bool:
+    """Whether a list request may look at every record (a filter, sort, search or embed)."""
+    from urllib.parse import parse_qsl
+
+    return any(name not in _DIRECT for name, _ in parse_qsl(query_string))
+
+
 def _int(name: str, text: str, low: int) -> int:
     try:
         value = int(text)
@@ -117,6 +128,8 @@ def parse_list_query(
         elif name == "_order":
             orders.extend(part.strip().lower() for part in value.split(","))
         elif name == "q":
+            if len(value) > MAX_FILTER_VALUE:
+                raise BadQuery(name, f"longer than {MAX_FILTER_VALUE} characters")
             query.q = value.casefold()
         elif name == "_embed":
             query.embed.extend(p for p in value.split(",") if p)
