@@ -23,6 +23,8 @@ from phony_registry.errors import UsageError
 __all__ = ["sync"]
 
 _RUN = "run"
+# phony_registry.ngram.SMOOTHINGS, spelled out: importing ngram imports NumPy.
+_SMOOTHING = click.Choice(["none", "witten-bell", "kneser-ney", "modified-kneser-ney"])
 
 
 class _SyncGroup(click.Group):
@@ -71,7 +73,7 @@ def sync() -> None:
 )
 @click.option(
     "--smoothing",
-    type=click.Choice(["none", "witten-bell", "kneser-ney", "modified-kneser-ney"]),
+    type=_SMOOTHING,
     help="Smoothing of the text models [default: as phony train].",
 )
 @click.option(
@@ -153,6 +155,8 @@ def plan_command(
     is_flag=True,
     help="With --source: natural keys copied across tables keep one fake value.",
 )
+@click.option("--order", type=click.IntRange(1, 12), help="With --source: as phony sync plan.")
+@click.option("--smoothing", type=_SMOOTHING, help="With --source: as phony sync plan.")
 def run_command(
     schemas: tuple[Path, ...],
     plan_path: Path | None,
@@ -167,6 +171,8 @@ def run_command(
     append: bool,
     dry_run: bool,
     consistent: bool,
+    order: int | None,
+    smoothing: str | None,
 ) -> None:
     """Fill the target database from a plan, a source database or schema files."""
     import shutil
@@ -190,7 +196,14 @@ def run_command(
 
         workdir = Path(tempfile.mkdtemp(prefix="phony-sync-"))
         try:
-            plan = make_plan(source or "", workdir / "models", workdir, consistent=consistent)
+            plan = make_plan(
+                source or "",
+                workdir / "models",
+                workdir,
+                consistent=consistent,
+                order=order,
+                smoothing=smoothing,
+            )
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)
             raise

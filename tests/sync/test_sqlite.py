@@ -381,3 +381,17 @@ def test_report_finds_broken_constraints(
     assert "employees foreign_key (manager_id) -> employees: 1 rows" in report.stdout
     assert "orders foreign_key (customer_id) -> customers: 1 rows" in report.stdout
     assert "orders check (status) values listed: 1 rows" in report.stdout
+
+
+def test_source_to_target_in_one_go(shop_sqlite: Path, tmp_path: Path, run_phony: Any) -> None:
+    target = tmp_path / "copy.db"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    result = run_phony(
+        "sync", "--source", f"sqlite:///{shop_sqlite}", "--target", f"sqlite:///{target}",
+        "--seed", "4", "--order", "4", "--scale", "0.2", env={"TMPDIR": str(scratch)}, check=True,
+    )  # fmt: skip
+    assert "filled 7 tables" in result.stderr
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 300
+    assert list(scratch.iterdir()) == []  # the plan and its models are removed afterwards
