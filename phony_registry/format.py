@@ -65,9 +65,10 @@ __all__ = [
 DEFAULT_MAX_INFLATED = 64 << 20
 #: Structural limits of a model's JSON, checked before it is parsed: a current
 #: file holds a few hundred values (its arrays are base64 strings), a large
-#: version-1 file a few hundred thousand (one per n-gram count). At most about
-#: 100 MB of parsed objects, however the document is shaped.
-MODEL_LIMITS = JsonLimits(max_values=1_000_000, max_depth=32, max_string=None)
+#: version-1 file about one per 5 bytes (one per n-gram count: 630,000 for
+#: 30,000 words at order 5). At most about 150 MB of parsed objects (72 bytes
+#: per value at worst, an empty array), however the document is shaped.
+MODEL_LIMITS = JsonLimits(max_values=2_000_000, max_depth=32, max_string=None)
 # gzip level used when writing: part of the reproducible byte stream.
 _COMPRESSLEVEL = 9
 _READ_STEP = 1 << 20

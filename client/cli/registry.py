@@ -189,6 +189,12 @@ def serve(
     app = create_app(settings)
     where = app.state.registry.storage.description
     click.echo(f"phony registry on http://{host}:{port} ({where})", err=True)
+    if not public_url and host in ("0.0.0.0", "::"):
+        click.echo(
+            f"note: its pages tell users to pull from {settings.public_url}; "
+            "give the URL they reach it at with --public-url",
+            err=True,
+        )
     # The protocol reads the header timeout from here, in every worker.
     os.environ.update(settings.to_env())
     if workers == 1:
