@@ -146,6 +146,7 @@ class Publisher:
         # Digest of each index file by the version tag it was read at: a check of
         # every listed file costs a stat per file, not a read and a hash.
         self._infos: dict[str, tuple[str, FileInfo]] = {}
+        self._verified: str | None = None
 
     # -- publishing ------------------------------------------------------------------------
 
@@ -346,7 +347,7 @@ class Publisher:
             except NotFound:
                 current, tag = None, None
             if current is not None and not adopt:
-                self._check_signed(current)
+                self._check_signed(current, data)
             steps: list[_Step] = []
             try:
                 files, listed_changes = self._plan(current, wanted, steps)
@@ -431,7 +432,7 @@ class Publisher:
             except NotFound:
                 current, tag = None, None
             if current is not None:
-                self._check_signed(current)
+                self._check_signed(current, data)
             try:
                 self._plan(current, (), [])
             except DigestMismatch:
@@ -446,9 +447,14 @@ class Publisher:
         info = self.storage.stat(snapshot_path())
         return (info.etag if info else None) != tag
 
-    def _check_signed(self, snapshot: Snapshot) -> None:
+    def _check_signed(self, snapshot: Snapshot, data: bytes) -> None:
+        """Raise SignatureError unless this key signed ``snapshot`` (stored as ``data``)."""
+        stored = digest_bytes(data)
+        if stored == self._verified:
+            return  # the very bytes verified last time
         try:
             snapshot.verify(self.key.public_key)
+            self._verified = stored
         except SignatureError:
             signers = ", ".join(s.get("keyid", "?")[:16] for s in snapshot.signatures) or "nobody"
             raise SignatureError(

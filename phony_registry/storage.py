@@ -347,6 +347,18 @@ class LocalStorage(Storage):
                 if key.startswith(prefix):
                     yield key
 
+    def scan(self, prefix: str) -> dict[str, ObjectInfo]:
+        """See :meth:`Storage.scan`: one walk of the folder, a ``stat`` per file."""
+        found = {}
+        for key in self.list(prefix):
+            try:
+                # A plain string join: Path objects cost more than the stat itself here.
+                st = os.stat(f"{self.root}{os.sep}{key}")  # noqa: PTH116
+            except OSError:
+                continue  # replaced or removed meanwhile: the caller reads it again
+            found[key] = ObjectInfo(key, st.st_size, _tag(st))
+        return found
+
     def check(self) -> None:
         """See :meth:`Storage.check`."""
         if not os.access(self.root, os.W_OK):
