@@ -77,7 +77,9 @@ class _Generator:
         self._inner = inner
         self._owner = owner
         self._what = what
-        self.requires: Sequence[str] = _call(owner, f"{what} (requires)", lambda: tuple(inner.requires))
+        self.requires: Sequence[str] = _call(
+            owner, f"{what} (requires)", lambda: tuple(inner.requires)
+        )
         if hasattr(inner, "seek"):
             self.seek = self._seek
 
@@ -144,7 +146,19 @@ def _guard_format(fmt: OutputFormat, owner: Owner) -> OutputFormat:
         writer = _call(owner, f"{what} (open)", opener, stream, names, options, io=True)
         return _Writer(writer, owner, what)
 
-    return dataclasses.replace(fmt, open=guarded)
+    changes: dict[str, Any] = {"open": guarded}
+    typed = getattr(fmt, "open_typed", None)  # columnar formats (Parquet) open with types too
+    if typed is not None:
+
+        @functools.wraps(typed)
+        def guarded_typed(
+            stream: BinaryIO, names: Sequence[str], types: Sequence[str], options: Mapping[str, str]
+        ) -> RowWriter:
+            writer = _call(owner, f"{what} (open)", typed, stream, names, types, options, io=True)
+            return _Writer(writer, owner, what)
+
+        changes["open_typed"] = guarded_typed
+    return dataclasses.replace(fmt, **changes)
 
 
 def guard(obj: T, owner: Owner) -> T:

@@ -34,6 +34,7 @@ COMMANDS: dict[str, str] = {
     "keys": "phony_client.cli.keys:keys",
     "cache": "phony_client.cli.cache:cache",
     "install": "phony_client.cli.install:install",
+    "locale": "phony_client.cli.locale:locale",
     "login": "phony_client.cli.login:login",
     "logout": "phony_client.cli.login:logout",
     "registry": "phony_client.cli.registry:registry",

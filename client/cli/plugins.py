@@ -43,7 +43,11 @@ def _plugins_document(loaded: Plugins) -> dict[str, Any]:
             for p in loaded.plugins.values()
         ],
         "failures": [
-            {"name": name, "error": reason} for name, reason in sorted(loaded.failures.items())
+            {"name": name, "error": reason, "traceback": loaded.tracebacks.get(name)}
+            for name, reason in sorted(loaded.failures.items())
+        ],
+        "unknown": [
+            {"name": name, "closest": close} for name, close in sorted(loaded.unknown.items())
         ],
         "conflicts": [
             {"kind": kind[:-1], "name": key, "plugins": owners}
@@ -52,18 +56,24 @@ def _plugins_document(loaded: Plugins) -> dict[str, Any]:
     }
 
 
-@click.command()
+@click.group(invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
 @click.pass_context
 def plugins(ctx: click.Context, as_json: bool) -> None:
     """List loaded plugins: distribution, version, hooks and what each registered.
 
+    Exits 11 when a plugin failed to load (phony --traceback plugins, or
+    PHONY_DEBUG=1, shows why, with the Python traceback).
     PHONY_LOAD_PLUGINS=a,b loads only the plugins named (by distribution or
     entry point name); PHONY_LOAD_PLUGINS= loads none but phony's built-ins.
     """
-    document = _plugins_document(_loaded(ctx))
+    if ctx.invoked_subcommand is not None:
+        return
+    loaded = _loaded(ctx)
+    document = _plugins_document(loaded)
     if as_json:
         echo_json(document)
+        _exit_on_failures(loaded)
         return
     for plugin in document["plugins"]:
         dist = plugin["distribution"]
@@ -72,11 +82,35 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
         click.echo(f"  hooks: {', '.join(plugin['hooks']) or 'none'}")
         for kind, names in plugin["registered"].items():
             click.echo(f"  {kind}: {', '.join(names)}")
+    from phony_client.cli._errors import debug
+
     for failure in document["failures"]:
         click.echo(f"{failure['name']} FAILED: {failure['error']}")
+        if debug() and failure["traceback"]:
+            click.echo(failure["traceback"].rstrip("\n"), err=True)
     for conflict in document["conflicts"]:
         owners = " and ".join(conflict["plugins"])
         click.echo(f"conflict: {conflict['kind']} {conflict['name']!r} registered by {owners}")
+    _exit_on_failures(loaded)
+
+
+def _exit_on_failures(loaded: Plugins) -> None:
+    """A plugin that failed to load makes ``phony plugins`` fail (exit 11), as a check should."""
+    from phony_registry.errors import PluginError
+
+    failed = sorted(loaded.failures)
+    if failed:
+        hint = "" if _debug() else "; phony --traceback plugins shows the traceback"
+        raise PluginError(
+            f"{len(failed)} plugin{'s' if len(failed) > 1 else ''} failed to load: "
+            f"{', '.join(failed)}{hint}"
+        )
+
+
+def _debug() -> bool:
+    from phony_client.cli._errors import debug
+
+    return debug()
 
 
 @click.command()
