@@ -18,6 +18,7 @@ from phony_registry.errors import (
     AlreadyExists,
     DigestMismatch,
     Forbidden,
+    RegistryUnavailable,
     SignatureError,
     UsageError,
 )
@@ -245,3 +246,48 @@ def test_yank_without_a_registry_never_writes_into_the_installed_package(
         assert "--registry" in lines[0]
     assert _tree(root) == before
     assert not (root / ".phony-publish.lock").exists()
+
+
+def test_a_push_failing_mid_manifest_leaves_nothing_that_blocks_the_version(
+    tmp_path: Path, model_file: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The disk fills up half-way through the manifest: the version stays free, a retry works."""
+    import errno
+    import io
+
+    real_fdopen = os.fdopen
+
+    class HalfWriter(io.RawIOBase):
+        def __init__(self, handle: io.BufferedWriter) -> None:
+            self.handle = handle
+
+        def write(self, data: bytes) -> int:  # type: ignore[override]
+            if b'"signatures"' in data:  # a manifest: half of it reaches the disk
+                self.handle.write(data[: len(data) // 2])
+                self.handle.flush()
+                raise OSError(errno.ENOSPC, "No space left on device")
+            return self.handle.write(data)
+
+        def __getattr__(self, name: str) -> object:
+            return getattr(self.handle, name)
+
+        def __enter__(self) -> HalfWriter:
+            return self
+
+        def __exit__(self, *exc: object) -> None:
+            self.handle.close()
+
+    def fdopen(fd: int, mode: str = "r", *args: object, **kwargs: object) -> object:
+        handle = real_fdopen(fd, mode, *args, **kwargs)  # type: ignore[call-overload]
+        return HalfWriter(handle) if "w" in mode else handle
+
+    registry = tmp_path / "reg"
+    push_to_folder(model_file, "alice/names@0.9.0", registry)  # the registry exists
+    monkeypatch.setattr(os, "fdopen", fdopen)
+    with pytest.raises(RegistryUnavailable, match="No space left"):
+        push_to_folder(model_file, "alice/names@1.0.0", registry)
+    monkeypatch.setattr(os, "fdopen", real_fdopen)
+    manifest = registry / layout.manifest_path("alice/names", "1.0.0")
+    assert not manifest.exists()  # nothing visible, not even a truncated file
+    assert push_to_folder(model_file, "alice/names@1.0.0", registry).created
+    assert pull("alice/names@1.0.0", registry=str(registry)).ref.version == "1.0.0"
