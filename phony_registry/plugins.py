@@ -24,11 +24,12 @@ distribution and version, and the object.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
 import sys
 import traceback
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -53,6 +54,7 @@ __all__ = [
     "get_plugins",
     "load_plugins",
     "report_failures",
+    "using",
 ]
 
 #: Entry point name of phony's own plugin; it is always loaded.
@@ -137,6 +139,15 @@ class Plugins:
     schemas: dict[str, SchemaSource] = field(default_factory=dict)
     tracebacks: dict[str, str] = field(default_factory=dict)
     unknown: dict[str, str | None] = field(default_factory=dict)
+    #: Plugin name -> (distribution, version), for every plugin phony tried to load.
+    origins: dict[str, tuple[str, str]] = field(default_factory=dict)
+
+    def label(self, name: str) -> str:
+        """``phony-acme 0.1.0``, or ``acme (phony-acme 0.1.0)``: a plugin as messages name it."""
+        dist, version = self.origins.get(name, (name, ""))
+        if _canonical(dist) == _canonical(name):
+            return f"{name} {version}".strip()
+        return f"{name} ({dist} {version})".replace(" )", ")")
 
     def _lookup(self, kind: str, name: str) -> Any:
         table: dict[str, Any] = getattr(self, kind)
@@ -161,7 +172,10 @@ class Plugins:
 
     def failure_note(self) -> str:
         """``; plugin X failed to load: ...`` for each failed plugin: why a name may be missing."""
-        notes = [f"; plugin {n} failed to load: {r}" for n, r in sorted(self.failures.items())]
+        notes = [
+            f"; plugin {self.label(n)} failed to load: {r}"
+            for n, r in sorted(self.failures.items())
+        ]
         notes += [
             f"; PHONY_LOAD_PLUGINS names {n!r}, which is not installed"
             + (f" (did you mean {close!r}?)" if close else "")
@@ -236,7 +250,7 @@ class Plugins:
         if error is not None:
             self.tracebacks[name] = "".join(traceback.format_exception(error))
         if self._report:
-            print(f"warning: plugin {name} failed to load: {reason}", file=sys.stderr)
+            print(f"warning: plugin {self.label(name)} failed to load: {reason}", file=sys.stderr)
 
     #: Print a command hook's failure as it happens (off while load_plugins lists commands).
     _report = True
@@ -423,9 +437,11 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
     for name, obj in (extra or {}).items():
         candidates.append((name, name, "", _already_loaded(obj)))
 
+    origins: dict[str, tuple[str, str]] = {}
     for name, dist, version, load in candidates:
         if name in plugins or name in failures:
             continue
+        origins[name] = (dist, version)
         try:
             module = load()
             unmarked = _unmarked_hooks(module, pm)
@@ -465,6 +481,7 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
 
     result = Plugins(pm, plugins, {}, {}, {}, {}, failures, tracebacks=tracebacks)
     result.unknown = _unknown_names(allow, found_points)
+    result.origins = origins
     _collect(result)
     if commands and any(
         impl.plugin_name in result.plugins
@@ -525,11 +542,36 @@ def _collect(result: Plugins) -> None:
 
 
 @cache
-def get_plugins() -> Plugins:
-    """The process-wide plugin set, loaded on first use; failures are reported on stderr."""
+def _process_plugins() -> Plugins:
     plugins = load_plugins(commands=False)
     report_failures(plugins)
     return plugins
+
+
+#: Plugin sets put in place by :func:`using` (innermost last).
+_using: list[Plugins] = []
+
+
+def get_plugins() -> Plugins:
+    """The process-wide plugin set, loaded on first use; failures are reported on stderr.
+
+    Inside :func:`using`, the plugin set given there. ``get_plugins.cache_clear()``
+    forgets the loaded set (tests that change ``PHONY_LOAD_PLUGINS``).
+    """
+    return _using[-1] if _using else _process_plugins()
+
+
+get_plugins.cache_clear = _process_plugins.cache_clear  # type: ignore[attr-defined]
+
+
+@contextlib.contextmanager
+def using(plugins: Plugins) -> Iterator[Plugins]:
+    """Make ``plugins`` the process-wide set inside the block (the testing kit uses it)."""
+    _using.append(plugins)
+    try:
+        yield plugins
+    finally:
+        _using.remove(plugins)
 
 
 def report_failures(plugins: Plugins) -> None:
@@ -539,14 +581,14 @@ def report_failures(plugins: Plugins) -> None:
     ``PHONY_LOAD_PLUGINS`` that no installed plugin has is a warning too.
     """
     debug = os.environ.get("PHONY_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
-    for name, close in sorted(plugins.unknown.items()):
+    for name, close in sorted(plugins.unknown.items()):  # a typo in PHONY_LOAD_PLUGINS
         hint = f" (did you mean {close!r}?)" if close else ""
         print(
             f"warning: PHONY_LOAD_PLUGINS names {name!r}, which is not an installed plugin{hint}",
             file=sys.stderr,
         )
     for name, reason in sorted(plugins.failures.items()):
-        print(f"warning: plugin {name} failed to load: {reason}", file=sys.stderr)
+        print(f"warning: plugin {plugins.label(name)} failed to load: {reason}", file=sys.stderr)
         if debug and name in plugins.tracebacks:
             print(plugins.tracebacks[name], end="", file=sys.stderr)
     for (kind, key), owners in sorted(plugins.conflicts.items()):
