@@ -12,7 +12,7 @@ same treatment for its locale-less model names.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -99,24 +99,36 @@ class LocaleSchema:
 
 
 def load_locale_schema(
-    spec: str, locale: str | None = None, *, find_model: ModelFinder | None = None
+    spec: str,
+    locale: str | None = None,
+    *,
+    find_model: ModelFinder | None = None,
+    column_options: Sequence[str] = (),
 ) -> LocaleSchema:
     """Load a schema file, or the ready schema called ``spec``, for a locale chain.
 
     ``locale`` is ``tr_TR`` or a chain ``tr_TR,en_US``; ``find_model`` returns
     the file of ``<locale>/<role>`` or None (by default: the cache, then the
-    bundled official index, installing from it).
+    bundled official index, installing from it). ``spec`` ``-`` reads the
+    schema from stdin, ``""`` starts from no column; ``column_options`` are
+    ``--column NAME=TYPE:KEY=VALUE`` options added to it
+    (:mod:`phony_client.inline_schema`); paths are then relative to the
+    current folder.
     """
+    from phony_client.inline_schema import read_stdin_schema, with_columns
     from phony_registry.schema import parse_schema, read_schema_file
 
     path = Path(spec).expanduser()
-    ready = not path.is_file()
-    if ready:
+    ready = spec not in ("-", "") and not path.is_file()
+    if spec in ("-", ""):
+        path = Path.cwd() / "<stdin>"
+    elif ready:
         if spec.endswith(".toml") or "/" in spec:
             raise UsageError(f"{spec}: no such schema file")
         first = (locale or "").split(",")[0].strip()
         path = ready_schema_path(spec, _normal_locale(first) if first else None)
-    data = read_schema_file(path)
+    data = read_stdin_schema() if spec == "-" else read_schema_file(path) if spec else {}
+    data = with_columns(data, column_options)
     chain_text = locale or data.get("locale")
     finder = find_model or _default_finder()
     data = _official_models_installed(data, finder)
@@ -128,6 +140,8 @@ def load_locale_schema(
         return LocaleSchema(parse_schema(data, base_dir=path.parent), None, {})
     if not isinstance(chain_text, str):
         raise ValidationError("expected a locale name such as tr_TR", field="locale")
+    if not isinstance(data.get("columns"), Mapping):  # parse_schema says what is missing
+        return LocaleSchema(parse_schema(data, base_dir=path.parent), None, {})
     chain = parse_locale_chain(chain_text)
     roles = schema_roles(data)
     files: dict[tuple[str, str], Path] = {}
