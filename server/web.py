@@ -100,7 +100,8 @@ def _registry_url(request: Request) -> str:
         return public
     host, port = request.scope.get("server") or ("127.0.0.1", 8000)
     shown = f"[{host}]" if ":" in str(host) else host
-    return f"http://{shown}:{port}" + _base(request)
+    address = shown if port in (None, 80) else f"{shown}:{port}"
+    return f"http://{address}" + _base(request)
 
 
 #: Pages change with every publish and carry a fresh random seed: caches revalidate them.
