@@ -185,6 +185,15 @@ class Publisher:
         created = self.storage.create(path, stored.to_bytes())
         if not created:
             stored = Manifest.from_bytes(self.storage.read_bytes(path))
+            try:
+                stored.verify([self.key.public_key])
+            except SignatureError:
+                # Not written by a holder of the key: never index it.
+                raise SignatureError(
+                    f"{path} exists but is not signed by this registry's key "
+                    f"{self.key.public_key.short_id}: it was written without the key. "
+                    "Remove it and publish again"
+                ) from None
             if not same_release(stored, manifest):
                 raise AlreadyExists(
                     f"{stored.ref} is already published with other content "

@@ -291,3 +291,21 @@ def test_a_push_failing_mid_manifest_leaves_nothing_that_blocks_the_version(
     assert not manifest.exists()  # nothing visible, not even a truncated file
     assert push_to_folder(model_file, "alice/names@1.0.0", registry).created
     assert pull("alice/names@1.0.0", registry=str(registry)).ref.version == "1.0.0"
+
+
+def test_a_manifest_planted_ahead_of_a_push_is_never_indexed(
+    tmp_path: Path, model_file: Path
+) -> None:
+    """Someone without the key writes manifests/.../1.0.0.json before the key holder pushes it."""
+    from phony_client.publish import build_manifest
+
+    registry = tmp_path / "reg"
+    push_to_folder(model_file, "alice/names@0.9.0", registry)
+    planted, _ = build_manifest(model_file, "alice/names@1.0.0", description="not the real one")
+    target = registry / layout.manifest_path("alice/names", "1.0.0")
+    target.write_bytes(planted.signed(PrivateKey.generate()).to_bytes())
+    with pytest.raises(SignatureError, match=r"manifests/alice/names/1\.0\.0\.json exists"):
+        push_to_folder(model_file, "alice/names@1.0.0", registry)
+    assert [
+        e.version for e in parse_index((registry / layout.index_path("alice/names")).read_bytes())
+    ] == ["0.9.0"]
