@@ -467,14 +467,21 @@ class _Ngram:
     def seek(self, stream: ColumnStream, row: int) -> bool:
         if self.unique:
             return False  # distinct values need every earlier value
-        stream.state["batches"] = self.model.iter_from(stream.seed, row, stream.count - row)
-        stream.state["current"], stream.state["pos"] = [], 0
+        stream.state["from"] = row
         return True
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
         state = stream.state
+        if "from" in state:
+            # After a seek, each batch walks exactly its own rows: a served
+            # window of 20 never walks the rest of its chunk.
+            row = state["from"]
+            n = min(n, stream.count - row)
+            out = [v for batch in self.model.iter_from(stream.seed, row, n) for v in batch]
+            state["from"] = row + len(out)
+            return out
         if "batches" not in state:
             # One generation over the whole column, consumed batch by batch:
             # Model.iter_batches gives the same values whatever its batch size.

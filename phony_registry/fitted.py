@@ -78,6 +78,10 @@ class _Histogram:
         self.points, self.decimals, self.unit = points, decimals, unit
         self._days: Any = None
 
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        stream.advance(2 * row)  # two raw values per row (random access, SeekableGenerator)
+        return True
+
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
@@ -211,6 +215,9 @@ class _Reference:
         self.rows, self.start, self.step = rows, start, step
         self.fanout, self.unique = fanout, unique
 
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        return True  # the parents of every row come from the seed; stream.offset picks them
+
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
@@ -256,6 +263,10 @@ def _build_reference(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenera
 
 class _Uuid:
     requires: Sequence[str] = ()
+
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        stream.advance(2 * row)  # two raw values per row (random access, SeekableGenerator)
+        return True
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]

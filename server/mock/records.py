@@ -146,12 +146,12 @@ class Collection:
         start, stop = max(start, 0), min(stop, self.count)
         if start >= stop:
             return []
-        out: list[dict[str, Any]] = []
-        for batch in generate_table(
-            self.schema, stop, self.seed, start=start, batch_size=max(stop - start, 1)
-        ):
-            out.extend(self._records(batch, start + len(out)))
-        return out
+        # The whole table's count (a `reference` column's parents depend on it),
+        # and the window as its first batch: nothing after it is made.
+        batches = generate_table(
+            self.schema, self.count, self.seed, start=start, batch_size=stop - start
+        )
+        return self._records(next(batches), start)
 
     def record(self, record_id: int) -> dict[str, Any] | None:
         """The generated record with ``record_id``, or None."""
