@@ -325,3 +325,25 @@ def test_without_a_public_url_pages_name_the_bound_address(server: RegistryProce
     page = httpx.get(f"{server.url}/", headers={"Host": "evil.example:443"})
     assert f"--registry {server.url}" in page.text
     assert "evil.example" not in page.text
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        pytest.param(["--port", "99999"], "99999 is not in the range 1<=x<=65535", id="port-high"),
+        pytest.param(["--port", "0"], "0 is not in the range 1<=x<=65535", id="port-zero"),
+        pytest.param(["--public-url", "ftp://x"], "is not a public URL", id="public-url"),
+        pytest.param(["--header-timeout", "0"], "0.0 is not in the range x>0", id="timeout"),
+    ],
+)
+def test_serve_refuses_bad_options_in_one_line(
+    tmp_path: Path, args: list[str], message: str
+) -> None:
+    result = subprocess.run(
+        [*phony_command(), "registry", "serve", "--storage", str(tmp_path / "data"), *args],
+        capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert message in result.stderr
