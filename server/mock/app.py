@@ -448,6 +448,8 @@ def _check_date(value: str, fmt: str, bad: Callable[[str], HTTPError]) -> None:
                 raise ValueError
             dt.date.fromisoformat(value)
         else:
+            if len(value) <= 10:  # a date alone is not a date-time
+                raise ValueError
             dt.datetime.fromisoformat(value)
     except ValueError:
         raise bad(
