@@ -174,3 +174,29 @@ def test_the_server_answers_4xx_to_surrogates_and_odd_keys(tmp_path: Path, model
         assert published.status_code == 201, published.text
     finally:
         assert "Traceback" not in server.stop()
+
+
+def test_pulling_a_bracket_bomb_is_refused_in_bounded_memory(tmp_path: Path, model: bytes) -> None:
+    """Finding 3 in a pull: a signed manifest naming a 64 KB blob of 63 MiB of ``[],``."""
+    from phony_registry.digests import digest_bytes
+    from tests.client.registry_sim import RegistrySim
+    from tests.reliability.test_server_limits import BOMB_INFLATED, _bracket_bomb, _run_measured
+
+    bomb = _bracket_bomb(BOMB_INFLATED)
+    sim = RegistrySim(tmp_path / "registry")
+    sim.publish(NAME, "1.0.0", model)
+    manifest = Manifest.model(
+        NAME, "2.0.0", digest=digest_bytes(bomb), size=len(bomb), format_version=2
+    )
+    sim.add_manifest(manifest, bomb)
+    code, output, baseline = _run_measured(
+        "models", "pull", f"{NAME}@1.0.0", "--registry", sim.location
+    )
+    assert code == 0, output
+    code, output, peak = _run_measured(
+        "models", "pull", f"{NAME}@2.0.0", "--registry", sim.location
+    )
+    assert code == 4, output
+    assert "Traceback" not in output
+    assert "over the reader's limits" in output
+    assert peak - baseline < 4 * BOMB_INFLATED // 1024, (baseline, peak)
