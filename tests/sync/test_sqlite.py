@@ -395,3 +395,54 @@ def test_source_to_target_in_one_go(shop_sqlite: Path, tmp_path: Path, run_phony
     with sqlite3.connect(target) as conn:
         assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 300
     assert list(scratch.iterdir()) == []  # the plan and its models are removed afterwards
+
+
+def test_foreign_keys_to_text_keys_take_the_generated_keys(tmp_path: Path, run_phony: Any) -> None:
+    import random
+
+    source = tmp_path / "stock.db"
+    rng = random.Random(1)
+    with sqlite3.connect(source) as conn:
+        conn.executescript(
+            "CREATE TABLE warehouses (code VARCHAR(8) PRIMARY KEY, city TEXT NOT NULL);"
+            "CREATE TABLE stock (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL,"
+            " warehouse VARCHAR(8) NOT NULL REFERENCES warehouses(code));"
+        )
+        cities = [
+            "Istanbul",
+            "Izmir",
+            "Ankara",
+            "Bursa",
+            "Berlin",
+            "Hamburg",
+            "München",
+            "Köln",
+            "Bremen",
+            "Dresden",
+        ]
+        cities += ["Leipzig", "Essen", "Antalya", "Konya", "Adana", "Mersin"]
+        codes = [f"{c[:3].upper()}-{rng.randint(10, 99)}" for c in cities]
+        conn.executemany("INSERT INTO warehouses VALUES (?, ?)", zip(codes, cities, strict=True))
+        conn.executemany(
+            "INSERT INTO stock (qty, warehouse) VALUES (?, ?)",
+            [(rng.randint(1, 500), rng.choice(codes)) for _ in range(500)],
+        )
+    plan = tmp_path / "plan.toml"
+    run_phony("sync", "plan", "--source", f"sqlite:///{source}", "-o", str(plan), "--order", "3",
+              check=True)  # fmt: skip
+    dumps = []
+    for jobs in ("1", "2"):
+        target = tmp_path / f"copy{jobs}.db"
+        run_phony("sync", "--plan", str(plan), "--target", f"sqlite:///{target}", "--seed", "1",
+                  "--scale", "3", "--jobs", jobs, check=True)  # fmt: skip
+        dumps.append(_dump(target))
+        with sqlite3.connect(target) as conn:
+            conn.execute("PRAGMA foreign_keys = ON")
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+            fake = {r[0] for r in conn.execute("SELECT code FROM warehouses")}
+            used = {r[0] for r in conn.execute("SELECT DISTINCT warehouse FROM stock")}
+    assert dumps[0] == dumps[1]
+    assert len(fake) == 48
+    assert used <= fake
+    assert len(used) > 24
+    assert not fake & set(codes)
