@@ -766,7 +766,7 @@ def model_stats(
     # being in each state at each step (from the start, up to the length
     # limit) weighs that state's entropy. Weights are not visit counts once a
     # model is smoothed (modified Kneser-Ney gives every state 4096 units).
-    degree = np.diff(model.offsets.astype(np.intp))
+    degree = np.diff(model.offsets).astype(np.intp)
     sources = np.repeat(np.arange(model.num_states, dtype=np.intp), degree)
     probability = weights / totals[sources]
     going = model.tokens != 0

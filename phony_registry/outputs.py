@@ -27,7 +27,10 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "RowWriter",
     "SQL",
     "TXT",
+    "TypedOpener",
     "check_options",
+    "column_type",
+    "open_writer",
     "parse_options",
     "sql_literal",
 ]
@@ -44,6 +47,8 @@ class RowWriter(Protocol):
 
 
 Opener = Callable[[BinaryIO, Sequence[str], Mapping[str, str]], RowWriter]
+#: ``open_typed(stream, column_names, column_types, options)``: see :func:`column_type`.
+TypedOpener = Callable[[BinaryIO, Sequence[str], Sequence[str], Mapping[str, str]], RowWriter]
 
 
 @dataclass(frozen=True)
@@ -54,7 +59,11 @@ class OutputFormat:
     ``options`` holds format-specific ``--option key=value`` pairs (for
     example ``table`` for sql), described in ``options`` (name -> help).
     ``extension`` (without the dot) lets ``phony generate -o FILE.EXT`` pick
-    the format; a ``binary`` format is never written to a terminal.
+    the format; a ``binary`` format is never written to a terminal. A format
+    that stores typed columns (Parquet, Arrow) also has ``open_typed``,
+    which takes each column's type (:func:`column_type`) as well; a table
+    from a schema is written through it. The values a writer receives are
+    always strings, the text every format writes.
     """
 
     name: str
@@ -63,6 +72,54 @@ class OutputFormat:
     open: Opener = field(repr=False)
     options: Mapping[str, str] = field(default_factory=dict)
     binary: bool = False
+    open_typed: TypedOpener | None = field(default=None, repr=False)
+
+
+def open_writer(
+    fmt: OutputFormat,
+    stream: BinaryIO,
+    names: Sequence[str],
+    options: Mapping[str, str],
+    columns: Sequence[tuple[str, object]] | None = None,
+) -> RowWriter:
+    """Open ``fmt`` on ``stream``; typed when the format stores types and ``columns``
+    gives each column's (generator type, generator), as a schema's table does."""
+    if fmt.open_typed is not None and columns is not None:
+        types = [column_type(kind, generator) for kind, generator in columns]
+        return fmt.open_typed(stream, names, types, options)
+    return fmt.open(stream, names, options)
+
+
+def column_type(generator_type: str, generator: object) -> str:
+    """The value type of a schema column, for formats that store types.
+
+    ``int64`` (an integer column whose range fits, a sequence without a
+    format string, a number without decimals), ``decimal:D`` (a number with
+    D decimals, kept exact), ``date`` (a date column of whole days without a
+    strftime format), ``timestamp:UNIT`` (one with a time: ``s``, ``ms`` or
+    ``us``), else ``string``. ``generator`` is the column's built
+    generator; only its attributes are read, so a plugin's generator is a
+    ``string``.
+    """
+    if generator_type == "sequence" and getattr(generator, "template", "x") is None:
+        return "int64"
+    if generator_type == "integer":
+        low, span = getattr(generator, "low", None), getattr(generator, "span", None)
+        if isinstance(low, int) and isinstance(span, int) and -(2**63) <= low <= 2**63 - span:
+            return "int64"
+    if generator_type == "number":
+        decimals = getattr(generator, "decimals", None)
+        if isinstance(decimals, int) and 0 < decimals <= 12:
+            return f"decimal:{decimals}"
+        if decimals == 0:
+            return column_type("integer", getattr(generator, "integer", None))
+    if generator_type == "date" and getattr(generator, "strftime", "x") is None:
+        unit = getattr(generator, "unit", None)
+        if unit == "D":
+            return "date"
+        if unit in ("s", "ms", "us"):
+            return f"timestamp:{unit}"
+    return "string"
 
 
 def check_options(format_name: str, options: Mapping[str, str], known: Mapping[str, str]) -> None:

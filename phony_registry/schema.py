@@ -258,9 +258,13 @@ def write_table(
     options: Mapping[str, str] | None = None,
 ) -> None:
     """Generate ``count`` rows of ``schema`` and write them to ``stream`` in ``format_name``."""
+    from phony_registry.outputs import open_writer
     from phony_registry.plugins import get_plugins
 
-    writer = get_plugins().format(format_name).open(stream, schema.names, options or {})
+    by_name = {c.name: c for c in schema.columns}
+    typed = [(by_name[n].type, by_name[n].generator) for n in schema.names]
+    fmt = get_plugins().format(format_name)
+    writer = open_writer(fmt, stream, schema.names, options or {}, typed)
     for batch in generate_table(schema, count, seed):
         writer.write(batch)
     writer.close()

@@ -10,7 +10,7 @@ import contextlib
 import sys
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, cast
+from typing import TYPE_CHECKING, Any, BinaryIO, cast
 
 import click
 
@@ -205,6 +205,24 @@ def _small_model(path: Path, count: int, unique: bool) -> SmallModel | None:
     help="Below 1 (down to 0.1): more typical values, fewer distinct ones; above 1 "
     "(up to 10): more surprising ones [default: 1, the model as trained].",
 )
+@click.option(
+    "--partitions",
+    type=click.IntRange(1, 100_000),
+    help="With --schema and -o DEST/ (a folder or URL): write one file per partition, "
+    "part-00000.EXT, ... [default: about 1M rows each].",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask"]),
+    default="local",
+    show_default=True,
+    help="Where partitions are generated: this process, or a Dask cluster.",
+)
+@click.option(
+    "--scheduler",
+    metavar="ADDRESS",
+    help="Dask scheduler (tcp://HOST:8786) for --engine dask [default: a local cluster].",
+)
 def generate(
     model_spec: str | None,
     count: int,
@@ -216,6 +234,9 @@ def generate(
     locale: str | None,
     option_pairs: tuple[str, ...],
     temperature: str | None,
+    partitions: int | None = None,
+    engine: str = "local",
+    scheduler: str | None = None,
 ) -> None:
     """Generate values from MODEL: a .phony file, or the name of a cached model.
 
@@ -232,6 +253,15 @@ def generate(
         raise UsageError("--locale goes with --schema; a MODEL names its locale: tr_TR/cities")
     if temperature is not None and schema_path is not None:
         raise UsageError("--temperature applies to a MODEL, not to --schema")
+    from phony_registry.dataset import is_dataset_target
+
+    dataset = engine == "dask" or partitions is not None or is_dataset_target(output)
+    if dataset and schema_path is None:
+        raise UsageError("a dataset (--partitions, --engine dask, -o DEST/) needs --schema")
+    if dataset and (output is None or output == "-"):
+        raise UsageError("a dataset is written to a folder or URL: give -o DEST/")
+    if scheduler is not None and engine != "dask":
+        raise UsageError("--scheduler goes with --engine dask")
     format_name = choose_format(format_name, output)  # fails before any output
     small: SmallModel | None = None
     model: Model | None = None
@@ -261,6 +291,11 @@ def generate(
     values = small.generate(count, seed) if small is not None else None
     if small is not None and values is None:  # slow to come in pure Python
         model = _load_model(path)
+    if dataset:
+        _write_dataset(
+            schema, output or "", count, seed, format_name, options, partitions, engine, scheduler
+        )
+        return
     with open_output(output) as stream:
         if schema_path is not None:
             write_table(
@@ -279,3 +314,56 @@ def generate(
                 unique=unique,
                 options=options,
             )
+
+
+def _write_dataset(
+    schema: Any,
+    destination: str,
+    count: int,
+    seed: int,
+    format_name: str,
+    options: dict[str, str],
+    partitions: int | None,
+    engine: str,
+    scheduler: str | None,
+) -> None:
+    """One file per partition under ``destination``, here or on Dask (phony_registry.dataset)."""
+    from phony_registry.dataset import default_partitions, write_dataset
+
+    if engine == "dask":
+        from phony_registry.dask_engine import run_on_dask
+
+        def progress(done: int, total: int) -> None:
+            click.echo(f"\rphony: {done}/{total} partitions written", err=True, nl=done == total)
+
+        run = run_on_dask(
+            schema,
+            destination,
+            count=count,
+            seed=seed,
+            parts=partitions,
+            format_name=format_name,
+            options=options,
+            scheduler=scheduler,
+            progress=progress,
+        )
+        files, where = run.files, f"Dask ({run.workers} workers)"
+    else:
+        parts = partitions or default_partitions(count, 1)
+        files = tuple(
+            write_dataset(
+                schema,
+                destination,
+                count=count,
+                seed=seed,
+                parts=parts,
+                format_name=format_name,
+                options=options,
+            )
+        )
+        where = "this process"
+    click.echo(
+        f"wrote {sum(rows for _, rows in files):,} rows in {len(files):,} files "
+        f"({files[0][0]} to {files[-1][0]}) to {destination} on {where}",
+        err=True,
+    )

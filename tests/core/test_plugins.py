@@ -73,7 +73,15 @@ def test_builtins_register_through_the_hooks() -> None:
     builtin = loaded.plugins["phony"]
     assert builtin.distribution == "phony"
     assert "phony_register_formats" in builtin.hooks
-    assert set(builtin.registered["formats"]) == {"txt", "csv", "jsonl", "json", "sql"}
+    assert set(builtin.registered["formats"]) == {
+        "txt",
+        "csv",
+        "jsonl",
+        "json",
+        "sql",
+        "parquet",
+        "arrow",
+    }
     assert {"ngram", "template", "email", "sequence", "integer", "number", "choice", "date"} <= set(
         builtin.registered["generators"]
     )
@@ -91,7 +99,9 @@ def test_a_plugin_registers_a_format() -> None:
 
 
 def test_unknown_format_lists_the_known_ones() -> None:
-    with pytest.raises(UsageError, match=r"unknown format 'xlsx' \(available: csv, json, jsonl"):
+    with pytest.raises(
+        UsageError, match=r"unknown format 'xlsx' \(available: arrow, csv, json, jsonl"
+    ):
         load_plugins().format("xlsx")
 
 

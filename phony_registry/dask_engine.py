@@ -1,0 +1,157 @@
+"""``--engine dask``: a dataset's partitions generated and written on a Dask cluster.
+
+Each partition is one Dask task, ``write_partition(schema, destination,
+count, seed, parts, index)`` (see :mod:`phony_registry.dataset`): the
+worker generates rows ``index*count//parts`` onwards from the seed and
+writes ``part-PPPPP.EXT`` itself, through fsspec, so no rows travel back to
+the client. The schema, with its models loaded, is sent once to every
+worker (``scatter``), so workers need phony and pyarrow installed but not
+the client's model cache. Task keys are derived from the dataset's
+parameters and the partition index; Dask retries a failed task (``retries``)
+and a retried partition rewrites the same file with the same bytes, so no
+row is ever written twice. The dataset is byte-identical whatever the
+cluster, the number of workers or the order partitions finish in.
+
+Without a scheduler address a ``LocalCluster`` of one single-threaded worker
+process per core runs on this machine. Dask and distributed are imported
+only here, only when the engine runs (the ``[dask]`` extra).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from phony_registry.errors import UsageError
+
+if TYPE_CHECKING:
+    from phony_registry.schema import Schema
+
+__all__ = ["DaskRun", "run_on_dask"]
+
+#: How many times Dask retries a failed partition before the run fails.
+RETRIES = 3
+
+
+@dataclass(frozen=True)
+class DaskRun:
+    """What a run wrote: file names and row counts in partition order, and the cluster's size."""
+
+    files: tuple[tuple[str, int], ...]
+    workers: int
+    dashboard: str | None
+
+    @property
+    def rows(self) -> int:
+        """Rows written in all."""
+        return sum(rows for _, rows in self.files)
+
+
+def _distributed() -> Any:
+    try:
+        import distributed
+    except ImportError:
+        raise UsageError(
+            "--engine dask needs dask and distributed: pip install 'phony[dask]'"
+        ) from None
+    return distributed
+
+
+def _task(
+    schema: Schema,
+    destination: str,
+    count: int,
+    seed: int,
+    parts: int,
+    index: int,
+    format_name: str,
+    options: Mapping[str, str],
+) -> tuple[str, int]:
+    from phony_registry.dataset import write_partition
+
+    return write_partition(
+        schema,
+        destination,
+        count=count,
+        seed=seed,
+        parts=parts,
+        index=index,
+        format_name=format_name,
+        options=options,
+    )
+
+
+def run_on_dask(
+    schema: Schema,
+    destination: str,
+    *,
+    count: int,
+    seed: int,
+    parts: int | None,
+    format_name: str,
+    options: Mapping[str, str] | None = None,
+    scheduler: str | None = None,
+    workers: int | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> DaskRun:
+    """Generate the dataset on the cluster at ``scheduler`` (else a local one).
+
+    ``parts`` defaults to :func:`phony_registry.dataset.default_partitions`
+    for the cluster's workers; ``workers`` sizes the local cluster (default:
+    the CPU count). ``progress(done, total)`` is called as partitions finish.
+    """
+    from phony_registry.dataset import default_partitions, partitions
+
+    distributed = _distributed()
+    options = dict(options or {})
+    cluster = None
+    if scheduler is None:
+        cluster = distributed.LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=40,  # logging.ERROR: the client shows progress itself
+        )
+    try:
+        with distributed.Client(cluster if cluster is not None else scheduler) as client:
+            size = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
+            parts = parts or default_partitions(count, size)
+            plan = partitions(count, parts)  # checks the range
+            token = hashlib.sha256(
+                repr(
+                    (destination, count, seed, parts, format_name, sorted(options.items()))
+                ).encode()
+            ).hexdigest()[:16]
+            shared = client.scatter(schema, broadcast=True)
+            futures = [
+                client.submit(
+                    _task,
+                    shared,
+                    destination,
+                    count,
+                    seed,
+                    parts,
+                    part.index,
+                    format_name,
+                    options,
+                    key=f"phony-partition-{token}-{part.index:05d}",
+                    retries=RETRIES,
+                    pure=False,
+                )
+                for part in plan
+            ]
+            for done, _ in enumerate(distributed.as_completed(futures), 1):
+                if progress is not None:
+                    progress(done, len(futures))
+            results = client.gather(futures)
+            dashboard = None if cluster is not None else client.dashboard_link
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+    finally:
+        if cluster is not None:
+            cluster.close()
+    return DaskRun(files=tuple(results), workers=size, dashboard=dashboard)

@@ -1,0 +1,228 @@
+"""Columnar output: Apache Parquet and the Arrow IPC file format, through pyarrow.
+
+Both are registered by phony's own plugin through ``phony_register_formats``,
+as the text formats are; pyarrow (the ``[parquet]`` extra) is imported only
+when one of them opens, so ``phony --help`` and the other formats never pay
+for it, and a missing pyarrow is one clear error.
+
+A table from a schema has typed columns (:func:`phony_registry.outputs.column_type`):
+integers as ``int64``, numbers with decimals as exact ``decimal128(38, D)``,
+dates as ``date32``, date-times as ``timestamp``, the rest as UTF-8 strings.
+A single model's values are strings. Each value is the text the other
+formats write, converted by Arrow's own casts, so a Parquet file and a CSV
+of the same seed hold the same values.
+
+Writing streams: rows are gathered into row groups of ``row_group_size``
+rows (Parquet; default 1,048,576, so a group is some megabytes to tens of
+megabytes) or record batches of ``batch_size`` rows (Arrow; default 65,536),
+each written as it fills, so memory stays flat in the row count. The
+files are deterministic: the same rows and options give the same bytes
+(no creation time is written; ``created_by`` names the pyarrow version).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
+
+from phony_registry.errors import UsageError
+from phony_registry.outputs import OutputFormat, check_options
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+__all__ = ["ARROW", "PARQUET", "arrow_schema"]
+
+_PARQUET_CODECS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
+_ARROW_CODECS = ("zstd", "lz4", "none")
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow as pa
+    except ImportError:
+        raise UsageError(
+            "the parquet and arrow formats need pyarrow: pip install 'phony[parquet]'"
+        ) from None
+    return pa
+
+
+def arrow_schema(names: Sequence[str], types: Sequence[str]) -> pa.Schema:
+    """The Arrow schema of ``names``, typed by :func:`~phony_registry.outputs.column_type`."""
+    pa = _pyarrow()
+    fields = []
+    for name, kind in zip(names, types, strict=True):
+        base, _, arg = kind.partition(":")
+        if base == "int64":
+            arrow_type = pa.int64()
+        elif base == "decimal":
+            arrow_type = pa.decimal128(38, int(arg))
+        elif base == "date":
+            arrow_type = pa.date32()
+        elif base == "timestamp":
+            arrow_type = pa.timestamp(arg)
+        else:
+            arrow_type = pa.string()
+        fields.append(pa.field(name, arrow_type, nullable=False))
+    return pa.schema(fields)
+
+
+def _positive(options: Mapping[str, str], key: str, default: int) -> int:
+    text = options.get(key)
+    if text is None:
+        return default
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise UsageError(f"option {key}: expected a positive integer, not {text!r}")
+    return value
+
+
+def _codec(options: Mapping[str, str], allowed: Sequence[str], default: str) -> str:
+    codec = options.get("compression", default).lower()
+    if codec not in allowed:
+        raise UsageError(f"option compression: expected one of {', '.join(allowed)}, not {codec!r}")
+    return codec
+
+
+class _ColumnarWriter:
+    """Gathers string batches into Arrow record batches of ``rows`` rows, typed."""
+
+    def __init__(self, names: Sequence[str], types: Sequence[str], rows: int) -> None:
+        self._pa = _pyarrow()
+        self.schema = arrow_schema(names, types)
+        self._rows = rows
+        self._pending: list[list[str]] = [[] for _ in names]
+        self._written = False  # an empty table still gets its schema written
+
+    def _batch(self, columns: Sequence[Sequence[str]]) -> Any:
+        pa = self._pa
+        arrays = []
+        for field, column in zip(self.schema, columns, strict=True):
+            strings = pa.array(column, type=pa.string())
+            arrays.append(strings if field.type == pa.string() else strings.cast(field.type))
+        return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
+
+    def write(self, columns: Sequence[Sequence[str]]) -> None:
+        if not columns or not columns[0]:
+            return
+        for pending, column in zip(self._pending, columns, strict=True):
+            pending.extend(column)
+        while len(self._pending[0]) >= self._rows:
+            self._emit([p[: self._rows] for p in self._pending])
+            for p in self._pending:
+                del p[: self._rows]
+
+    def close(self) -> None:
+        if self._pending[0] or not self._written:
+            self._emit(self._pending)
+        self._pending = [[] for _ in self._pending]
+        self._finish()
+
+    def _emit(self, columns: Sequence[Sequence[str]]) -> None:
+        raise NotImplementedError
+
+    def _finish(self) -> None:
+        raise NotImplementedError
+
+
+class _ParquetWriter(_ColumnarWriter):
+    OPTIONS: ClassVar[dict[str, str]] = {
+        "compression": f"{', '.join(_PARQUET_CODECS)} (default zstd)",
+        "compression_level": "codec level, e.g. 1-22 for zstd (default: the codec's)",
+        "row_group_size": "rows per row group (default 1048576)",
+    }
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        names: Sequence[str],
+        types: Sequence[str],
+        options: Mapping[str, str],
+    ) -> None:
+        check_options("parquet", options, self.OPTIONS)
+        codec = _codec(options, _PARQUET_CODECS, "zstd")
+        level = options.get("compression_level")
+        super().__init__(names, types, _positive(options, "row_group_size", 1 << 20))
+        import pyarrow.parquet as pq
+
+        try:
+            self._writer = pq.ParquetWriter(
+                stream,
+                self.schema,
+                compression=codec,
+                compression_level=int(level) if level is not None else None,
+                write_statistics=True,
+            )
+        except (ValueError, self._pa.ArrowException) as exc:
+            raise UsageError(f"parquet options: {exc}") from None
+
+    def _emit(self, columns: Sequence[Sequence[str]]) -> None:
+        table = self._pa.Table.from_batches([self._batch(columns)])
+        self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
+        self._written = True
+
+    def _finish(self) -> None:
+        self._writer.close()
+
+
+class _ArrowWriter(_ColumnarWriter):
+    OPTIONS: ClassVar[dict[str, str]] = {
+        "compression": f"{', '.join(_ARROW_CODECS)} (default none)",
+        "batch_size": "rows per record batch (default 65536)",
+    }
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        names: Sequence[str],
+        types: Sequence[str],
+        options: Mapping[str, str],
+    ) -> None:
+        check_options("arrow", options, self.OPTIONS)
+        codec = _codec(options, _ARROW_CODECS, "none")
+        super().__init__(names, types, _positive(options, "batch_size", 1 << 16))
+        pa = self._pa
+        write_options = pa.ipc.IpcWriteOptions(compression=None if codec == "none" else codec)
+        self._writer = pa.ipc.new_file(stream, self.schema, options=write_options)
+
+    def _emit(self, columns: Sequence[Sequence[str]]) -> None:
+        if columns[0]:
+            self._writer.write_batch(self._batch(columns))
+        self._written = True
+
+    def _finish(self) -> None:
+        self._writer.close()
+
+
+def _strings(
+    cls: type[_ParquetWriter] | type[_ArrowWriter],
+) -> Any:
+    def open_strings(
+        stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]
+    ) -> _ColumnarWriter:
+        return cls(stream, names, ["string"] * len(names), options)
+
+    return open_strings
+
+
+PARQUET = OutputFormat(
+    "parquet",
+    "parquet",
+    "Apache Parquet, typed columns from a schema, zstd by default",
+    _strings(_ParquetWriter),
+    _ParquetWriter.OPTIONS,
+    binary=True,
+    open_typed=_ParquetWriter,
+)
+ARROW = OutputFormat(
+    "arrow",
+    "arrow",
+    "Apache Arrow IPC file, typed columns from a schema",
+    _strings(_ArrowWriter),
+    _ArrowWriter.OPTIONS,
+    binary=True,
+    open_typed=_ArrowWriter,
+)

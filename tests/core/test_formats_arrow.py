@@ -1,0 +1,179 @@
+"""Parquet and Arrow IPC output: typed columns from a schema, options, what DuckDB reads."""
+
+from __future__ import annotations
+
+import io
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from phony_registry.errors import UsageError
+from phony_registry.formats_arrow import ARROW, PARQUET
+from phony_registry.ngram import read_values, train
+from phony_registry.plugins import get_plugins
+from phony_registry.schema import parse_schema, write_table
+
+pa = pytest.importorskip("pyarrow")
+pq = pytest.importorskip("pyarrow.parquet")
+duckdb = pytest.importorskip("duckdb")
+
+SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
+
+
+@pytest.fixture(scope="module")
+def schema_text(tmp_path_factory: pytest.TempPathFactory) -> str:
+    model = tmp_path_factory.mktemp("m") / "names.phony"
+    from phony_registry.format import save_model
+
+    save_model(train(read_values(SAMPLE), name="names", order=3, kind="first_name"), model)
+    return f"""
+[columns.id]
+type = "sequence"
+[columns.first_name]
+type = "ngram"
+model = "{model}"
+[columns.age]
+type = "integer"
+min = 18
+max = 90
+[columns.born]
+type = "date"
+start = "1950-01-01"
+end = "2005-12-31"
+[columns.seen]
+type = "date"
+start = "2020-01-01T00:00:00"
+end = "2020-12-31T23:59:59"
+[columns.salary]
+type = "number"
+min = -500000
+max = 900000
+decimals = 2
+[columns.code]
+type = "sequence"
+format = "C{{:04d}}"
+"""
+
+
+def _table(schema_text: str, fmt: str, count: int, **options: str) -> bytes:
+    schema = parse_schema(tomllib.loads(schema_text))
+    out = io.BytesIO()
+    write_table(schema, out, count=count, seed=7, format_name=fmt, options=options)
+    return out.getvalue()
+
+
+def test_parquet_columns_are_typed_and_duckdb_reads_them(schema_text: str, tmp_path: Path) -> None:
+    path = tmp_path / "people.parquet"
+    path.write_bytes(_table(schema_text, "parquet", 5000))
+    described = duckdb.sql(f"describe select * from '{path}'").fetchall()  # noqa: S608 - own file
+    types = {row[0]: row[1] for row in described}
+    assert types == {
+        "id": "BIGINT",
+        "first_name": "VARCHAR",
+        "age": "BIGINT",
+        "born": "DATE",
+        "seen": "TIMESTAMP",
+        "salary": "DECIMAL(38,2)",
+        "code": "VARCHAR",
+    }
+    [(count, low, high, first_id, last_id)] = duckdb.sql(
+        f"select count(*), min(age), max(age), min(id), max(id) from '{path}'"  # noqa: S608
+    ).fetchall()
+    assert (count, first_id, last_id) == (5000, 1, 5000)
+    assert 18 <= low <= high <= 90
+
+
+def test_parquet_holds_the_values_the_csv_writes(schema_text: str) -> None:
+    csv_rows = _table(schema_text, "csv", 300).decode().splitlines()[1:]
+    table = pq.read_table(io.BytesIO(_table(schema_text, "parquet", 300)))
+    rows = table.to_pylist()
+    for line, row in zip(csv_rows, rows, strict=True):
+        fields = line.split(",")
+        assert str(row["id"]) == fields[0]
+        assert row["first_name"] == fields[1]
+        assert str(row["age"]) == fields[2]
+        assert row["born"].isoformat() == fields[3]
+        assert row["seen"].isoformat() == fields[4]
+        assert str(row["salary"]) == fields[5]
+        assert row["code"] == fields[6]
+
+
+def test_parquet_is_deterministic_and_compression_is_an_option(schema_text: str) -> None:
+    zstd = _table(schema_text, "parquet", 20_000)
+    assert zstd == _table(schema_text, "parquet", 20_000)
+    plain = _table(schema_text, "parquet", 20_000, compression="none")
+    gzip = _table(schema_text, "parquet", 20_000, compression="gzip")
+    codecs = {
+        pq.ParquetFile(io.BytesIO(data)).metadata.row_group(0).column(1).compression
+        for data in (zstd, plain, gzip)
+    }
+    assert codecs == {"ZSTD", "UNCOMPRESSED", "GZIP"}
+    assert len(zstd) < len(plain)
+    assert pq.read_table(io.BytesIO(plain)).equals(pq.read_table(io.BytesIO(zstd)))
+
+
+def test_row_groups_follow_the_option(schema_text: str) -> None:
+    data = _table(schema_text, "parquet", 10_000, row_group_size="3000")
+    meta = pq.ParquetFile(io.BytesIO(data)).metadata
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [
+        3000,
+        3000,
+        3000,
+        1000,
+    ]
+
+
+def test_arrow_ipc_file_is_typed_and_compressible(schema_text: str) -> None:
+    data = _table(schema_text, "arrow", 70_000, compression="zstd")
+    reader = pa.ipc.open_file(pa.BufferReader(data))
+    assert reader.schema.field("born").type == pa.date32()
+    assert reader.schema.field("id").type == pa.int64()
+    assert reader.num_record_batches == 2  # 65,536 + 4,464 rows
+    table = reader.read_all()
+    assert table.num_rows == 70_000
+    parquet_rows = pq.read_table(io.BytesIO(_table(schema_text, "parquet", 70_000))).to_pylist()
+    assert table.to_pylist() == parquet_rows
+
+
+def test_an_empty_table_still_has_its_columns(schema_text: str) -> None:
+    table = pq.read_table(io.BytesIO(_table(schema_text, "parquet", 0)))
+    assert table.num_rows == 0
+    assert table.schema.field("born").type == pa.date32()
+    assert (
+        pa.ipc.open_file(pa.BufferReader(_table(schema_text, "arrow", 0))).read_all().num_rows == 0
+    )
+
+
+def test_a_single_model_is_a_string_column() -> None:
+    model = train(read_values(SAMPLE), name="n", order=3, kind="first_name")
+    out = io.BytesIO()
+    writer = PARQUET.open(out, [model.column_name], {})
+    for batch in model.iter_batches(1000, seed=1):
+        writer.write([batch])
+    writer.close()
+    table = pq.read_table(io.BytesIO(out.getvalue()))
+    assert table.column("first_name").to_pylist() == model.generate(1000, seed=1)
+
+
+@pytest.mark.parametrize(
+    ("fmt", "options", "message"),
+    [
+        ("parquet", {"compression": "rar"}, "option compression: expected one of"),
+        ("parquet", {"row_group_size": "0"}, "option row_group_size: expected a positive"),
+        ("parquet", {"table": "x"}, "format parquet has no option 'table'"),
+        ("arrow", {"compression": "gzip"}, "option compression: expected one of zstd, lz4"),
+        ("arrow", {"batch_size": "many"}, "option batch_size: expected a positive"),
+    ],
+)
+def test_bad_options_are_one_clear_error(fmt: str, options: dict[str, str], message: str) -> None:
+    with pytest.raises(UsageError, match=message):
+        {"parquet": PARQUET, "arrow": ARROW}[fmt].open(io.BytesIO(), ["a"], options)
+
+
+def test_registered_through_the_formats_hook() -> None:
+    formats = get_plugins()
+    assert formats.format("parquet") is PARQUET
+    assert formats.format("arrow") is ARROW
+    assert PARQUET.binary
+    assert ARROW.binary
