@@ -493,7 +493,11 @@ def _fit_text(
         ]
     model = _train(table, column, values, models_dir, training)
     if model is None:
-        base.generate = {"type": "sequence", "format": f"{column[:20]}-{{}}"}
+        prefix = f"{column[:20]}-"
+        room = base.max_length
+        if room is not None and len(prefix) + len(str(10 * len(values))) > room:
+            prefix = ""  # a short code column (char(2)): bare numbers fit best
+        base.generate = {"type": "sequence", "format": f"{prefix}{{}}"}
         base.why = "text with too little variety to learn new values from: numbered placeholders"
         return []
     base.generate = {"type": "ngram", "model": str(model)}
