@@ -11,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from phony_registry import columns, fitted, generators, outputs
+from phony_registry.errors import IntegrityError, ValidationError
 from phony_registry.hookspecs import hookimpl
 from phony_registry.plugins import SchemaSource
 
@@ -75,10 +76,16 @@ def _in_locale_pack(spec: str) -> Path | None:
     from phony_registry.plugins import get_plugins
 
     locale, _, model = spec.partition("@")[0].partition("/")
-    source = get_plugins().locale(locale) if model else None
+    plugins = get_plugins()
+    source = plugins.locale(locale) if model else None
     if source is None:
         return None
-    return model_in_folder(source.path, spec)
+    try:
+        return model_in_folder(source.path, spec)
+    except (IntegrityError, ValidationError) as exc:  # say whose pack failed its checks
+        owner = plugins.label(plugins.provider("locales", source.locale))
+        error = type(exc)(f"the {source.locale} pack of plugin {owner}: {exc}")
+        raise error from exc
 
 
 def model_in_folder(root: Path, spec: str) -> Path | None:
@@ -97,9 +104,9 @@ def model_in_folder(root: Path, spec: str) -> Path | None:
     # Imported only for a folder lookup: index, manifest and signature checks cost
     # `phony generate NAME` tens of milliseconds, not worth paying for a cached model.
     from phony_registry.digests import check_bytes
-    from phony_registry.errors import NotFound
+    from phony_registry.errors import NotFound, SignatureError
     from phony_registry.index import resolve
-    from phony_registry.layout import blob_path, to_local
+    from phony_registry.layout import SNAPSHOT, blob_path, to_local
     from phony_registry.names import parse_name
     from phony_registry.reader import FolderSource, VerifiedReader
     from phony_registry.trust import TrustPolicy
@@ -108,6 +115,13 @@ def model_in_folder(root: Path, spec: str) -> Path | None:
     folder = FolderSource(root)
     locales = {parsed.locale: folder.id} if parsed.locale else {}
     reader = VerifiedReader(folder, policy=TrustPolicy(locale_sources=locales))
+    try:
+        reader.snapshot()
+    except NotFound:  # a pack without its snapshot is damaged, not a pack without the model
+        raise SignatureError(
+            f"the locale pack in {root} has no signed snapshot ({SNAPSHOT}): "
+            "reinstall the plugin that ships it"
+        ) from None
     try:
         entries = reader.index(parsed)
     except NotFound:
