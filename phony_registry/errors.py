@@ -47,7 +47,7 @@ introduces an exit code says what it means in ``exit_meaning``;
 
 from __future__ import annotations
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "AlreadyExists",
     "CacheError",
     "ConfigError",
@@ -58,6 +58,7 @@ __all__ = [
     "EXIT_INTERRUPTED",
     "EXIT_OK",
     "EXIT_OUT_OF_MEMORY",
+    "EXIT_TERMINATED",
     "ExpiredError",
     "Forbidden",
     "GenerationError",
@@ -368,10 +369,12 @@ class PluginFault(PluginError):
 EXIT_OK = 0
 EXIT_OUT_OF_MEMORY = 12
 EXIT_INTERRUPTED = 130
+EXIT_TERMINATED = 143
 _OTHER_EXIT_CODES = {
     EXIT_OK: "success",
     EXIT_OUT_OF_MEMORY: "out of memory",
     EXIT_INTERRUPTED: "interrupted (Ctrl-C)",
+    EXIT_TERMINATED: "terminated (SIGTERM); its temporary files removed",
 }
 
 

@@ -18,7 +18,12 @@ from typing import Any
 import click
 
 from phony_client.cli import _errors
-from phony_registry.errors import EXIT_INTERRUPTED, EXIT_OUT_OF_MEMORY, PhonyError
+from phony_registry.errors import (
+    EXIT_INTERRUPTED,
+    EXIT_OUT_OF_MEMORY,
+    EXIT_TERMINATED,
+    PhonyError,
+)
 
 __all__ = ["cli", "main"]
 
@@ -168,6 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (the console script exits with it)."""
     _single_threaded_blas()
     _errors.set_debug(False)
+    _terminate_cleanly()
     args = list(sys.argv[1:] if argv is None else argv)
     try:
         code = _invoke(args)
@@ -205,6 +211,24 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # the last line of defence: no traceback for users
         code = _errors.report_unexpected(exc)
     return code
+
+
+def _terminate_cleanly() -> None:
+    """On SIGTERM, unwind like Ctrl-C does, so ``finally`` blocks remove temporary files.
+
+    Python's default for SIGTERM ends the process on the spot, leaving the
+    temporary file of an output being written (``-o FILE``) behind.
+    """
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread():
+        return  # signal handlers can only be set from the main thread (embedded use)
+
+    def terminated(signum: int, frame: object) -> None:
+        raise SystemExit(EXIT_TERMINATED)
+
+    signal.signal(signal.SIGTERM, terminated)
 
 
 def _command_words(argv: list[str]) -> list[str]:

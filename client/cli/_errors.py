@@ -72,7 +72,8 @@ def report_click_error(exc: click.ClickException) -> int:
     if isinstance(exc, click.NoSuchOption):
         message = f"no such option: {exc.option_name}"
         if exc.possibilities:
-            hint = f"did you mean {' or '.join(sorted(exc.possibilities)[:3])}?"
+            # click found them with difflib, closest first.
+            hint = f"did you mean {' or '.join(list(exc.possibilities)[:2])}?"
     elif (
         ctx is not None
         and isinstance(ctx.command, click.Group)

@@ -307,3 +307,43 @@ def test_state_files_keep_their_explicit_mode(tmp_path: Path, umask_022: None) -
     _fs.write_atomic(plain, b"x")
     assert stat.S_IMODE(plain.stat().st_mode) == 0o644
     _no_temporaries(tmp_path)
+
+
+@pytest.mark.parametrize(("sig", "code"), [("SIGINT", 130), ("SIGTERM", 143)])
+def test_an_interrupted_run_leaves_the_old_file_and_no_temporary(
+    model: Path, tmp_path: Path, sig: str, code: int
+) -> None:
+    import signal
+    import time
+
+    from tests.conftest import phony_command
+
+    out = tmp_path / "out.txt"
+    out.write_text("keep me\n")
+    process = subprocess.Popen(
+        [
+            *phony_command(),
+            "generate",
+            str(model),
+            "-n",
+            "4000000000",
+            "--seed",
+            "1",
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Wait until the output is being written (its temporary file exists).
+    deadline = time.monotonic() + 30
+    while not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]:
+        assert time.monotonic() < deadline, "generation never started"
+        time.sleep(0.05)
+    process.send_signal(getattr(signal, sig))
+    _, err = process.communicate(timeout=30)
+    assert process.returncode == code, err
+    assert "Traceback" not in err
+    assert out.read_text() == "keep me\n"
+    _no_temporaries(tmp_path)
