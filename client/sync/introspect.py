@@ -311,6 +311,11 @@ def _fit_column(
         base.generate = {"type": "choice", "values": [""]}
         base.null_ratio = 1.0 if base.nullable else 0.0
         base.why = "no value in the source: NULL" if base.nullable else "no value in the source"
+    elif type_name in ("json", "bytes", "time"):
+        counts = Counter(_text(v) for v in present)
+        common = counts.most_common(1)[0][0]
+        base.generate = {"type": "choice", "values": [common]}
+        base.why = f"{type_name}: the most common value as a constant"
     elif unique and integer:
         low = min(int(v) for v in present)
         base.generate = {"type": "sequence", "start": low}
@@ -330,11 +335,6 @@ def _fit_column(
     elif type_name in ("date", "timestamp", "timestamptz"):
         base.generate = {"type": "histogram", "quantiles": _date_quantiles(present, type_name)}
         base.why = "dates: equally likely buckets between measured quantiles"
-    elif type_name in ("json", "bytes", "time"):
-        counts = Counter(_text(v) for v in present)
-        common = counts.most_common(1)[0][0]
-        base.generate = {"type": "choice", "values": [common]}
-        base.why = f"{type_name}: the most common value as a constant"
     else:
         helpers = _fit_text(
             table.name, col.name, base, [_text(v) for v in present], models_dir, training
@@ -358,7 +358,7 @@ def _frequency(pairs: Sequence[tuple[str, int]]) -> dict[str, Any]:
 
 
 def _is_category(present: list[Any], type_name: str) -> bool:
-    distinct = len(set(present))
+    distinct = len(set(map(_text, present)))
     return distinct <= CATEGORY_LIMIT and distinct <= max(2, len(present) // 5)
 
 
@@ -366,7 +366,7 @@ def _text(value: Any) -> str:
     if isinstance(value, dt.datetime | dt.date | dt.time):
         return value.isoformat()
     if isinstance(value, bytes | memoryview):
-        return bytes(value).hex()
+        return "\\x" + bytes(value).hex()  # PostgreSQL's hex form of bytea
     if isinstance(value, dict | list):
         import json
 

@@ -294,7 +294,8 @@ class Target:
         columns = [c.name for c in table.written]
         if self.dialect == "sqlite":
             booleans = [i for i, c in enumerate(table.written) if c.sql_type == "boolean"]
-            return _SqliteLoader(self, table.name, columns, booleans)
+            blobs = [i for i, c in enumerate(table.written) if c.sql_type == "bytes"]
+            return _SqliteLoader(self, table.name, columns, booleans, blobs)
         return _CopyLoader(self, table.name, columns)
 
     def update(self, table: TablePlan, key: str, column: str, pairs: list[tuple[Any, Any]]) -> None:
@@ -390,15 +391,23 @@ class _CopyLoader(_Loader):
 
 
 class _SqliteLoader(_Loader):
-    def __init__(self, target: Target, table: str, columns: list[str], booleans: list[int]) -> None:
+    def __init__(
+        self, target: Target, table: str, columns: list[str], booleans: list[int], blobs: list[int]
+    ) -> None:
         cols = ", ".join(target.q(c) for c in columns)
         marks = ", ".join("?" * len(columns))
         self._sql = f"INSERT INTO {target.q(table)} ({cols}) VALUES ({marks})"  # noqa: S608
         self._conn = target.conn
         self._booleans = booleans
+        self._blobs = blobs
 
     def write(self, batch: list[list[str | None]]) -> None:
         columns: list[list[Any]] = list(batch)
         for i in self._booleans:
             columns[i] = [None if v is None else int(v in ("true", "1", "t")) for v in batch[i]]
+        for i in self._blobs:  # "\x00ff", PostgreSQL's hex form, as bytes
+            columns[i] = [
+                None if v is None else bytes.fromhex(v[2:] if v.startswith("\\x") else v)
+                for v in batch[i]
+            ]
         self._conn.executemany(self._sql, zip(*columns, strict=True))
