@@ -181,7 +181,7 @@ class Target:
         create = CreateTable(table, include_foreign_key_constraints=[])
         later = [
             str(AddConstraint(fk).compile(dialect=dialect))
-            for fk in sorted(table.foreign_key_constraints, key=lambda fk: fk.column_keys)
+            for fk in sorted(table.foreign_key_constraints, key=lambda fk: list(fk.column_keys))
         ]
         return str(create.compile(dialect=dialect)), later
 
