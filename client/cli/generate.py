@@ -94,11 +94,28 @@ def write_values(
     format_name: str = "txt",
     unique: bool = False,
     options: dict[str, str] | None = None,
+    jobs: int = 1,
 ) -> None:
     """Generate ``count`` values from ``model`` and write them in ``format_name``.
 
     Batches stream straight to the writer, so memory stays flat for any count.
+    With ``jobs`` > 1, txt, csv and jsonl are made by that many processes
+    (:mod:`phony_registry.parallel`), the same bytes as one.
     """
+    from phony_registry.parallel import can_parallelise, parallel_bytes
+
+    if jobs > 1 and can_parallelise(model, format_name, unique=unique):
+        from phony_registry.plugins import get_plugins
+
+        fmt = get_plugins().format(format_name)
+        writer = fmt.open(stream, [model.column_name], options or {})
+        writer.write([[]])  # the header, for a format that has one
+        for data in parallel_bytes(
+            model, count=count, seed=seed, jobs=jobs, fmt=fmt, options=options or {}
+        ):
+            stream.write(data)
+        writer.close()
+        return
     batches = model.iter_batches(count, seed, unique=unique)
     _write_column(model.column_name, batches, stream, format_name, options)
 
@@ -206,6 +223,15 @@ def _small_model(path: Path, count: int, unique: bool) -> SmallModel | None:
     "(up to 10): more surprising ones [default: 1, the model as trained].",
 )
 @click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, 256),
+    default=1,
+    show_default=True,
+    help="Processes generating one MODEL's values (txt, csv, jsonl); the output is the "
+    "same bytes for any number.",
+)
+@click.option(
     "--partitions",
     type=click.IntRange(1, 100_000),
     help="With --schema and -o DEST/ (a folder or URL): write one file per partition, "
@@ -234,6 +260,7 @@ def generate(
     locale: str | None,
     option_pairs: tuple[str, ...],
     temperature: str | None,
+    jobs: int = 1,
     partitions: int | None = None,
     engine: str = "local",
     scheduler: str | None = None,
@@ -278,7 +305,7 @@ def generate(
     else:
         path = resolve_model(model_spec or "")
         # A temperature reweights the model: the NumPy path does it.
-        small = _small_model(path, count, unique) if temperature is None else None
+        small = _small_model(path, count, unique) if temperature is None and jobs == 1 else None
         if small is None:
             model = _load_model(path)
             if temperature is not None:
@@ -313,6 +340,7 @@ def generate(
                 format_name=format_name,
                 unique=unique,
                 options=options,
+                jobs=jobs,
             )
 
 
