@@ -341,13 +341,28 @@ async def put_blob(request: Request, digest: DigestParam) -> JSONResponse:
         actual = f"sha256:{hasher.hexdigest()}"
         if actual != digest:
             raise DigestMismatch(f"the uploaded bytes are {actual}, not {digest}")
-        await run_in_threadpool(_validate_model, registry, temp)
+        async with _model_checks(request):
+            await run_in_threadpool(_validate_model, registry, temp)
         created = await run_in_threadpool(registry.store_blob, digest, temp)
     finally:
         with contextlib.suppress(OSError):
             temp.unlink()
     body = {"digest": digest, "size": size, "created": created, "token": record.id}
     return JSONResponse(body, status_code=201 if created else 200)
+
+
+#: Models parsed at once per worker: each costs up to about three times the
+#: decompression cap, so uploads in parallel wait here rather than add up.
+MODEL_CHECKS = 2
+
+
+def _model_checks(request: Request) -> asyncio.Semaphore:
+    """The worker's semaphore of model parses (created in its event loop on first use)."""
+    state = request.app.state
+    checks: asyncio.Semaphore | None = getattr(state, "model_checks", None)
+    if checks is None:
+        checks = state.model_checks = asyncio.Semaphore(MODEL_CHECKS)
+    return checks
 
 
 def _validate_model(registry: Registry, path: pathlib.Path) -> None:
@@ -390,7 +405,8 @@ async def publish(request: Request, name: NameParam, version: VersionParam) -> J
         registry.verify_publisher(manifest, parsed)
         return registry.publish(manifest, parsed)
 
-    created, entry = await run_in_threadpool(run)
+    async with _model_checks(request):  # a model's blob is parsed again to check it
+        created, entry = await run_in_threadpool(run)
     return JSONResponse(
         {**entry.to_dict(), "created": created}, status_code=201 if created else 200
     )

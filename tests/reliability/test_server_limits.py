@@ -268,6 +268,31 @@ def test_an_upload_that_inflates_to_brackets_is_refused_in_bounded_memory(
     assert growth < 4 * BOMB_INFLATED // 1024, growth
 
 
+def test_parallel_uploads_wait_for_their_turn_to_be_parsed(
+    server: RegistryProcess, tmp_path: Path, bracket_bomb: bytes
+) -> None:
+    """Six such uploads at once: at most two are parsed at a time, so memory does not add up."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    token = _token(tmp_path / "registry-data")
+    _rss, peak_before = rss_kib(server.process.pid)
+
+    def upload(_: int) -> int:
+        answer = httpx.put(
+            f"{server.url}/v1/blobs/{digest_of(bracket_bomb)}",
+            content=bracket_bomb,
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=120,
+        )
+        return answer.status_code
+
+    with ThreadPoolExecutor(6) as pool:
+        assert list(pool.map(upload, range(6))) == [422] * 6
+    growth = _peak_growth_kib(server, peak_before)
+    # One parse costs about 2.3 times the inflated size; six at once would be ~14 times.
+    assert growth < 6 * BOMB_INFLATED // 1024, growth
+
+
 def _run_measured(*args: str) -> tuple[int, str, int]:
     """``phony ARGS`` as a subprocess: (exit code, its output, its own peak RSS in KiB).
 
