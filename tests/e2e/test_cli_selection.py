@@ -1,0 +1,79 @@
+"""Issue 18 as a user sees it: the chosen model in info and stats, --temperature, --jobs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from subprocess import CompletedProcess
+
+import pytest
+
+pytestmark = pytest.mark.e2e
+
+Run = Callable[..., CompletedProcess[str]]
+SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
+
+
+@pytest.fixture(scope="module")
+def chosen(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import subprocess
+    import sys
+
+    out = tmp_path_factory.mktemp("sel") / "names.phony"
+    subprocess.run(
+        [sys.executable, "-m", "phony_client", "train", str(SAMPLE), "-o", str(out)],
+        check=True,
+        capture_output=True,
+    )
+    return out
+
+
+def test_train_info_and_stats_show_the_choice(chosen: Path, run_phony: Run) -> None:
+    info = run_phony("info", str(chosen), check=True).stdout
+    assert "format version:    3" in info
+    assert "selection:         order 4, modified-kneser-ney: 3.3840 bits per held-out" in info
+    assert "  * order 4  modified-kneser-ney  3.3840  novelty 93.3%" in info
+    record = json.loads(run_phony("info", str(chosen), "--json", check=True).stdout)
+    assert record["selection"]["order"] == 4
+    assert record["selection"]["min_novelty"] == 0.8
+    assert len(record["selection"]["candidates"]) >= 8
+    stats = run_phony("stats", str(chosen), "--sample", "1000", check=True).stdout
+    assert "selection:    order 4, modified-kneser-ney" in stats
+    figures = json.loads(run_phony("stats", str(chosen), "--json", check=True).stdout)
+    assert figures["selection"] == record["selection"]
+
+
+def test_an_explicit_order_has_no_selection(tmp_path: Path, run_phony: Run) -> None:
+    out = tmp_path / "fixed.phony"
+    made = run_phony("train", str(SAMPLE), "--order", "4", "-o", str(out), check=True)
+    assert "chosen by" not in made.stderr
+    info = run_phony("info", str(out), check=True).stdout
+    assert "format version:    2" in info
+    assert "selection:         none (order and smoothing given at training)" in info
+
+
+def test_temperature_changes_the_values_deterministically(chosen: Path, run_phony: Run) -> None:
+    def values(*extra: str) -> list[str]:
+        args = ("generate", str(chosen), "--count", "2000", "--seed", "4", *extra)
+        return run_phony(*args, check=True).stdout.split()
+
+    cool = values("--temperature", "0.5")
+    assert cool == values("--temperature", "0.5")
+    assert len(set(cool)) < len(set(values())) < len(set(values("--temperature", "2")))
+    bad = run_phony("generate", str(chosen), "--temperature", "50")
+    assert bad.returncode != 0
+    assert bad.stderr.startswith("error: temperature must be from 0.1 to 10.0")
+
+
+def test_jobs_give_the_same_file(chosen: Path, tmp_path: Path, run_phony: Run) -> None:
+    outputs = []
+    for jobs in ("1", "2"):
+        out = tmp_path / f"out{jobs}.csv"
+        run_phony(
+            "generate", str(chosen), "--count", "150000", "--seed", "8", "--format", "csv",
+            "--jobs", jobs, "-o", str(out), check=True,
+        )  # fmt: skip
+        outputs.append(out.read_bytes())
+    assert outputs[0] == outputs[1]
+    assert outputs[0].count(b"\n") == 150_001
