@@ -231,3 +231,39 @@ def test_an_old_single_root_storage_is_refused_until_migrated(
     again = run_phony("registry", "migrate-storage", "--storage", str(storage))
     assert again.returncode == 0
     assert "already in the public/ and private/ layout" in again.stderr
+
+
+@pytest.mark.s3
+def test_an_old_single_root_bucket_prefix_is_refused_until_migrated(
+    run_phony: Run, s3_endpoint: S3Endpoint
+) -> None:
+    from phony_registry.publisher import Publisher
+    from phony_registry.signing import PrivateKey
+    from phony_server.s3 import S3Storage
+
+    bucket = s3_endpoint.new_bucket(f"phony-{uuid.uuid4().hex[:12]}")
+    args = ["--s3-bucket", bucket, "--s3-endpoint", s3_endpoint.url, "--s3-prefix", "old"]
+    key = PrivateKey.generate()
+    root = S3Storage(
+        bucket, prefix="old", endpoint_url=s3_endpoint.url, client=s3_endpoint.client()
+    )
+    root.create("keys/registry.pub.pem", key.public_key.to_pem())
+    root.create("_server/registry-key.pem", key.to_pem())
+    root.create("_server/tokens/0123456789abcdef.json", b"{}")
+    Publisher(root, key).ensure_snapshot()
+
+    refused = run_phony("registry", "token", "list", *args, env=s3_endpoint.env)
+    assert refused.returncode == 10, refused.stderr
+    assert "phony registry migrate-storage --s3-bucket" in refused.stderr
+    run_phony("registry", "migrate-storage", *args, env=s3_endpoint.env, check=True)
+    client = s3_endpoint.client()
+    keys = {
+        item["Key"]
+        for item in client.list_objects_v2(Bucket=bucket)["Contents"]  # type: ignore[attr-defined]
+    }
+    assert keys == {
+        "old/public/keys/registry.pub.pem",
+        "old/public/snapshot.json",
+        "old/private/registry-key.pem",
+        "old/private/tokens/0123456789abcdef.json",
+    }
