@@ -390,7 +390,8 @@ def _quantiles(values: list[float], decimals: int) -> list[float | int]:
     import numpy as np
 
     points = np.quantile(np.asarray(values, dtype=np.float64), np.linspace(0, 1, _QUANTILES + 1))
-    rounded = sorted({round(float(p), decimals) for p in points})
+    # Repeated points stay: each bucket holds the same share of the values.
+    rounded = sorted(round(float(p), decimals) for p in points)
     if decimals == 0:
         return [int(p) for p in rounded]
     return rounded
@@ -402,7 +403,7 @@ def _date_quantiles(present: list[Any], type_name: str) -> list[str]:
     if type_name == "date":
         ordinals = [(v if isinstance(v, dt.date) else _as_date(v)).toordinal() for v in present]
         points = np.quantile(np.asarray(ordinals), np.linspace(0, 1, _QUANTILES + 1))
-        return sorted({dt.date.fromordinal(round(float(p))).isoformat() for p in points})
+        return sorted(dt.date.fromordinal(round(float(p))).isoformat() for p in points)
     epoch = dt.datetime(1970, 1, 1)
     seconds = [
         (
@@ -414,7 +415,7 @@ def _date_quantiles(present: list[Any], type_name: str) -> list[str]:
         for v in present
     ]
     points = np.quantile(np.asarray(seconds), np.linspace(0, 1, _QUANTILES + 1))
-    return sorted({(epoch + dt.timedelta(seconds=round(float(p)))).isoformat() for p in points})
+    return sorted((epoch + dt.timedelta(seconds=round(float(p)))).isoformat() for p in points)
 
 
 def _as_date(value: Any) -> dt.date:
@@ -440,7 +441,7 @@ def _fanout(conn: Connection, table: Any, col: Any, fk: ForeignKey) -> list[int]
     zeros = max(parents - len(counts), 0)
     every = np.concatenate([np.zeros(zeros, dtype=np.int64), np.asarray(counts, dtype=np.int64)])
     points = np.quantile(every, np.linspace(0, 1, _QUANTILES + 1))
-    return sorted({round(float(p)) for p in points})
+    return sorted(round(float(p)) for p in points)  # repeats keep each bucket's share
 
 
 def _quote(conn: Connection, name: str) -> str:

@@ -4,6 +4,8 @@ Per column, by what it holds:
 
 - numbers and dates: the Kolmogorov-Smirnov distance between the source's
   and the target's values (0 = same distribution, 1 = disjoint);
+- foreign keys: the same distance between the numbers of children per
+  parent (the fan-out) on both sides;
 - categories (booleans, enums, few distinct values): the share of the
   source's 10 most common values that are among the target's 10 most common;
 - text: novelty, the share of the target's distinct values that appear
@@ -122,10 +124,15 @@ def _report(source: Engine, target: Engine, plan: Plan | None) -> Report:
             t_rows = tconn.execute(sa.select(sa.func.count()).select_from(t_table)).scalar_one()
             report.rows[name] = (s_rows, t_rows)
             planned = plan.tables[name] if plan is not None and name in plan.tables else None
+            foreign = {
+                fk["constrained_columns"][0]
+                for fk in tgt_inspector.get_foreign_keys(name)
+                if len(fk["constrained_columns"]) == 1
+            }
             for column in t_table.columns:
                 if column.name not in s_table.columns:
                     continue
-                kind = _kind(column, planned)
+                kind = "foreign_key" if column.name in foreign else _kind(column, planned)
                 report.columns.append(
                     _column_report(sconn, tconn, s_table, t_table, column.name, kind)
                 )
@@ -184,7 +191,12 @@ def _column_report(
         and len(src_present) > 5 * len(set(src_present))
     ):
         kind = "category"
-    if kind in ("number", "date") and src_present and tgt_present:
+    if kind == "foreign_key" and src_present and tgt_present:
+        # Children per parent (of the parents that have any), compared as distributions.
+        src_counts = list(Counter(map(str, src_present)).values())
+        tgt_counts = list(Counter(map(str, tgt_present)).values())
+        measure, value = "fanout_ks_distance", _ks(src_counts, tgt_counts)
+    elif kind in ("number", "date") and src_present and tgt_present:
         measure, value = (
             "ks_distance",
             _ks([_num(v) for v in src_present], [_num(v) for v in tgt_present]),
