@@ -277,6 +277,11 @@ def writable_folder(registry: str | Path) -> Path:
             f"{root} is the official index bundled with phony and is never written to; "
             "pass --registry PATH|URL, set PHONY_REGISTRY or default_registry in config.toml"
         )
+    if (root / "public" / layout.SNAPSHOT).is_file() and (root / "private").is_dir():
+        raise UsageError(
+            f"{root} is a registry server's storage: publish through the server, or into "
+            f"its public tree with --registry {root / 'public'} (with its registry key)"
+        )
     return root
 
 

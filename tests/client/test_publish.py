@@ -309,3 +309,23 @@ def test_a_manifest_planted_ahead_of_a_push_is_never_indexed(
     assert [
         e.version for e in parse_index((registry / layout.index_path("alice/names")).read_bytes())
     ] == ["0.9.0"]
+
+
+def test_a_folder_push_and_the_server_write_one_public_tree(
+    tmp_path: Path, model_file: Path
+) -> None:
+    """The same publisher on both sides: a key holder's push and the server's yank interleave."""
+    from phony_registry.names import parse_name
+    from phony_server.app import create_app
+    from phony_server.settings import Settings
+
+    storage = tmp_path / "data"
+    registry = create_app(Settings(storage_dir=storage)).state.registry
+    with pytest.raises(UsageError, match="a registry server's storage"):
+        push_to_folder(model_file, "alice/names@1.0.0", storage)
+    key = storage / "private" / "registry-key.pem"
+    push_to_folder(model_file, "alice/names@1.0.0", storage / "public", signing_key=key)
+    assert registry.resolve(parse_name("alice/names"), "^1").version == "1.0.0"
+    registry.set_yanked(parse_name("alice/names"), "1.0.0", True)
+    assert pull("alice/names@1.0.0", registry=str(storage / "public")).ref.yanked
+    assert sorted(p.name for p in storage.iterdir()) == ["private", "public"]
