@@ -16,6 +16,7 @@ line, or a CSV column) and its ready schemas::
     kind = "first_name"                  # optional: the model's kind
     order = 3                            # optional: chosen by cross-validation otherwise
     description = "Xanadu first names"  # optional
+    source = "where the values come from, with their licence"  # optional: kept in the model
 
     [schemas.person]
     path = "schemas/person.toml"         # optional: this locale's own ready schema
@@ -57,7 +58,7 @@ __all__ = [
 PACK_EXPIRY = timedelta(days=3650)
 
 _TOP = {"locale", "version", "description", "license", "created", "models", "schemas"}
-_MODEL = {"values", "column", "kind", "order", "smoothing", "description", "license"}
+_MODEL = {"values", "column", "kind", "order", "smoothing", "description", "license", "source"}
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ class ModelRecipe:
     smoothing: str | None = None
     description: str = ""
     license: str | None = None
+    source: str | None = None
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,7 @@ def read_pack_spec(path: str | os.PathLike[str]) -> PackSpec:
                 smoothing=_get(table, "smoothing", str, where),
                 description=_get(table, "description", str, where, ""),
                 license=_get(table, "license", str, where),
+                source=_get(table, "source", str, where),
             )
         )
     schemas: dict[str, Path] = {}
@@ -202,7 +205,7 @@ def _train(recipe: ModelRecipe, spec: PackSpec) -> tuple[bytes, int]:
         locale=spec.locale,
         kind=recipe.kind,
         license=recipe.license or spec.license,
-        source=recipe.values.name,
+        source=recipe.source or recipe.values.name,
         description=recipe.description,
         created=(spec.created or datetime(1970, 1, 1, tzinfo=UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
         smoothing=recipe.smoothing,

@@ -266,7 +266,7 @@ def test_get_plugins_reports_failures_on_stderr(
     _fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "ghost", "1.0"))
     plugins.get_plugins.cache_clear()
     assert plugins.get_plugins().format("csv")
-    assert "warning: plugin ghost failed to load: ModuleNotFoundError" in capsys.readouterr().err
+    assert "warning: plugin ghost 1.0 failed to load: ModuleNotFoundError" in capsys.readouterr().err
 
 
 def test_register_commands_isolates_a_failing_plugin(capsys: pytest.CaptureFixture[str]) -> None:

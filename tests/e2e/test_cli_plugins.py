@@ -77,11 +77,15 @@ def test_plugins_lists_each_plugin_and_what_it_registered(run_phony: Run) -> Non
     result = run_phony("plugins", "--json", env=_env(plugins=FIRST_PARTY), check=True)
     document = json.loads(result.stdout)
     by_name = {p["name"]: p for p in document["plugins"]}
-    assert by_name["phony"]["registered"]["formats"] == ["csv", "json", "jsonl", "sql", "txt"]
+    assert {"csv", "json", "jsonl", "sql", "txt"} <= set(by_name["phony"]["registered"]["formats"])
+    assert by_name["phony"]["registered"]["schemas"] == ["address", "company", "person"]
     assert by_name["phony-format-sqlite"]["distribution"] == "phony-format-sqlite"
     assert by_name["phony-format-sqlite"]["hooks"] == ["phony_register_formats"]
     assert by_name["phony-gen-tr-id"]["registered"] == {"generators": ["tr_id"]}
-    assert by_name["phony-locale-de-de"]["registered"] == {"locales": ["de_DE"]}
+    assert by_name["phony-locale-de-de"]["registered"] == {
+        "locales": ["de_DE"],
+        "schemas": ["de_DE/person"],
+    }
     assert document["failures"] == []
     text = run_phony("plugins", env=_env(plugins=FIRST_PARTY), check=True).stdout
     assert "phony-gen-tr-id 0.1.0\n  hooks: phony_register_generators\n  generators: tr_id" in text
@@ -248,10 +252,13 @@ DUPLICATE_CSV = (
 @pytest.mark.parametrize(
     ("source", "warning"),
     [
-        (BROKEN_IMPORT, "warning: plugin broken-plugin failed to load: ImportError: needs libfoo"),
+        (
+            BROKEN_IMPORT,
+            "warning: plugin broken-plugin 1.0 failed to load: ImportError: needs libfoo",
+        ),
         (
             MISSPELLED,
-            "warning: plugin broken-plugin failed to load: unknown hook phony_register_format "
+            "warning: plugin broken-plugin 1.0 failed to load: unknown hook phony_register_format "
             "(did you mean phony_register_formats?)",
         ),
     ],
@@ -266,7 +273,9 @@ def test_a_broken_plugin_is_reported_by_name_and_phony_still_works(
     assert warning in formats.stderr
     assert "csv" in formats.stdout
     assert "sqlite" in formats.stdout  # the other plugins still load
-    listing = json.loads(run_phony("plugins", "--json", env=env, check=True).stdout)
+    listed = run_phony("plugins", "--json", env=env)
+    assert listed.returncode == 11  # a check that a plugin failed to load fails
+    listing = json.loads(listed.stdout)
     assert [f["name"] for f in listing["failures"]] == ["broken-plugin"]
     result = run_phony(
         "generate", "--schema", str(people), "--count", "2", "--seed", "1", "--format", "csv",

@@ -17,7 +17,7 @@ from phony_registry.schema import load_schema, write_table
 FIRST_PARTY = {
     "phony-format-sqlite": {"formats": ["sqlite"]},
     "phony-gen-tr-id": {"generators": ["tr_id"]},
-    "phony-locale-de-de": {"locales": ["de_DE"]},
+    "phony-locale-de-de": {"locales": ["de_DE"], "schemas": ["de_DE/person"]},
 }
 
 SCHEMA = """

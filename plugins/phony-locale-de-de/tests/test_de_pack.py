@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from unittest import mock
 
 import phony_locale_de_de
@@ -13,7 +14,8 @@ from phony_registry.format import load_model
 from phony_registry.index import Snapshot, parse_index
 from phony_registry.layout import REGISTRY_KEY, SNAPSHOT, blob_path, manifest_path, to_local
 from phony_registry.manifest import Manifest
-from phony_registry.signing import PublicKey
+from phony_registry.signing import PrivateKey, PublicKey, save_private_key
+from phony_registry.testing import PluginTester, run_phony
 
 ROOT = phony_locale_de_de.REGISTRY
 MODELS = ["first_names", "last_names", "cities", "streets"]
@@ -57,14 +59,26 @@ def test_phony_finds_the_models_by_name() -> None:
     assert load_model(path).meta.name == "de_DE/first_names"
 
 
-def test_the_committed_pack_is_what_the_build_script_makes() -> None:
-    import importlib.util
-    from pathlib import Path
+def test_the_committed_models_are_what_phony_locale_build_makes(tmp_path: Path) -> None:
+    """Rebuilt with the public command (and a throw-away key), the models are the same bytes."""
+    key = tmp_path / "throwaway.pem"
+    save_private_key(key, PrivateKey.generate())
+    pack = Path(__file__).resolve().parents[1] / "pack" / "pack.toml"
+    result = run_phony("locale", "build", str(pack), "-o", str(tmp_path / "out"), "--key", str(key))
+    assert result.returncode == 0, result.stderr
+    rebuilt = sorted(
+        p.relative_to(tmp_path / "out").as_posix() for p in (tmp_path / "out").rglob("*")
+    )
+    committed = sorted(p.relative_to(ROOT).as_posix() for p in ROOT.rglob("*"))
+    assert rebuilt == committed
+    for path in rebuilt:
+        if path.startswith(("blobs/", "schemas/")) and (ROOT / path).is_file():
+            assert (tmp_path / "out" / path).read_bytes() == (ROOT / path).read_bytes(), path
 
-    script = Path(__file__).resolve().parents[1] / "build_pack.py"
-    spec = importlib.util.spec_from_file_location("build_pack", script)
-    assert spec is not None
-    assert spec.loader is not None
-    build_pack = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_pack)
-    assert build_pack.check() == []
+
+def test_the_german_person_schema_replaces_the_generic_one() -> None:
+    tester = PluginTester(phony_locale_de_de)
+    assert tester.registered["schemas"] == ["de_DE/person"]
+    assert tester.plugins.schema("person", "de_DE").path == ROOT / "schemas" / "person.toml"
+    assert tester.plugins.schema("person", "tr_TR").path.parent.name == "schemas"
+    assert tester.plugins.schema("person", "tr_TR").locale is None
