@@ -38,7 +38,7 @@ from phony_server.mock.query import (
 )
 from phony_server.mock.records import Collection, Field, link_references
 from phony_server.mock.sources import load_source, singular
-from phony_server.mock.state import Overlay, open_overlay
+from phony_server.mock.state import Overlay, OverlayFull, open_overlay
 
 __all__ = ["MockApp", "build_collections"]
 
@@ -166,6 +166,9 @@ class MockApp:
                 status, payload, headers = self._route(route_method, path, query, body)
         except HTTPError as exc:
             await self._error(send, exc)
+            return
+        except OverlayFull as exc:
+            await self._error(send, HTTPError(507, "overlay_full", str(exc)))
             return
         data = payload if isinstance(payload, bytes) else _dumps(payload).encode()
         await send(

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right, insort
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,10 +27,16 @@ from typing import Any
 
 from phony_registry.errors import UsageError, ValidationError
 
-__all__ = ["Layer", "Overlay", "open_overlay"]
+__all__ = ["Layer", "MAX_WRITES", "Overlay", "OverlayFull", "open_overlay"]  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
 
 #: Version of the snapshot document (GET /__snapshot).
 SNAPSHOT_VERSION = 1
+#: Most written (created, changed or deleted) records one collection's overlay holds.
+MAX_WRITES = 1_000_000
+
+
+class OverlayFull(Exception):
+    """A write past :data:`MAX_WRITES`: the mock answers 507 until a reset."""
 
 
 @dataclass
@@ -160,11 +166,12 @@ class Overlay:
         """Store a new record under the next id; returns it with its id."""
         with self._write():
             layer = self.layers[name]
+            _check_room(name, layer)
             record_id = layer.next_id
             layer.next_id += 1
             record = {"id": record_id, **{k: v for k, v in body.items() if k != "id"}}
             layer.records[record_id] = record
-            layer.index(self._first_ids[name])
+            layer.created.append(record_id)  # ids only grow: the list stays sorted
             self._persist(name, [(record_id, record)])
             return record
 
@@ -172,18 +179,25 @@ class Overlay:
         """Store ``record`` under ``record_id`` (None deletes it)."""
         with self._write():
             layer = self.layers[name]
-            if record is None and record_id >= self._first_ids[name]:
+            generated = record_id < self._first_ids[name]
+            if record is None and not generated:
                 layer.records.pop(record_id, None)  # a created record: forget it entirely
+                at = bisect_left(layer.created, record_id)
+                if at < len(layer.created) and layer.created[at] == record_id:
+                    del layer.created[at]
                 if self._db is not None:
                     self._db.execute(
                         "DELETE FROM phony_mock_records WHERE collection=? AND id=?",
                         (name, record_id),
                     )
                     self._persist(name, [])
-            else:
-                layer.records[record_id] = record
-                self._persist(name, [(record_id, record)])
-            layer.index(self._first_ids[name])
+                return
+            if record_id not in layer.records:
+                _check_room(name, layer)
+            layer.records[record_id] = record
+            if record is None:
+                insort(layer.deleted, record_id)
+            self._persist(name, [(record_id, record)])
 
     def reset(self) -> None:
         """Forget every write."""
@@ -263,6 +277,14 @@ class Overlay:
                 layer.records[item["id"]] = record
             layer.index(self._first_ids[name])
         return layers
+
+
+def _check_room(name: str, layer: Layer) -> None:
+    if len(layer.records) >= MAX_WRITES:
+        raise OverlayFull(
+            f"{name} holds {MAX_WRITES:,} written records, the most a mock keeps; "
+            "POST /__reset forgets them"
+        )
 
 
 def _is_int(value: Any) -> bool:

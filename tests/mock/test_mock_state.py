@@ -1,0 +1,71 @@
+"""The write overlay in process (httpx's ASGI transport): bookkeeping and its cap."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from phony_server.mock import state
+from phony_server.mock.app import MockApp
+from phony_server.mock.config import MockConfig
+from phony_server.mock.sources import SchemaSource
+
+SCHEMA = """
+[columns.name]
+type = "choice"
+values = ["ada", "grace", "linus"]
+
+[columns.age]
+type = "integer"
+min = 1
+max = 99
+"""
+
+
+@pytest.fixture
+def client(tmp_path: Path) -> Any:
+    (tmp_path / "people.toml").write_text(SCHEMA)
+    config = MockConfig([SchemaSource("people", str(tmp_path / "people.toml"))], seed=3, count=10)
+    app = MockApp(config, warm=False)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
+
+
+async def _ids(client: httpx.AsyncClient) -> list[int]:
+    answer = await client.get("/people", params={"_limit": 100})
+    ids = [r["id"] for r in answer.json()]
+    assert answer.headers["x-total-count"] == str(len(ids))
+    return ids
+
+
+@pytest.mark.anyio
+async def test_pages_skip_deleted_records_and_end_with_created_ones(client: Any) -> None:
+    async with client:
+        for rid in (2, 5, 6):
+            assert (await client.delete(f"/people/{rid}")).status_code == 200
+        for _ in range(3):
+            answer = await client.post("/people", json={"name": "ada", "age": 30})
+            assert answer.status_code == 201
+        assert (await client.delete("/people/12")).status_code == 200
+        assert await _ids(client) == [1, 3, 4, 7, 8, 9, 10, 11, 13]
+        page = await client.get("/people", params={"_page": 2, "_limit": 4})
+        assert [r["id"] for r in page.json()] == [8, 9, 10, 11]
+        assert page.headers["x-total-count"] == "9"
+
+
+@pytest.mark.anyio
+async def test_the_overlay_is_capped_and_a_reset_frees_it(
+    client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(state, "MAX_WRITES", 3)
+    async with client:
+        for _ in range(3):
+            assert (await client.post("/people", json={"name": "ada", "age": 1})).status_code == 201
+        full = await client.post("/people", json={"name": "ada", "age": 1})
+        assert full.status_code == 507
+        assert "POST /__reset" in full.json()["detail"]
+        assert (await client.patch("/people/1", json={"age": 2})).status_code == 507
+        assert (await client.post("/__reset")).status_code == 200
+        assert (await client.patch("/people/1", json={"age": 2})).status_code == 200
