@@ -1,6 +1,6 @@
 """``--engine dask``: rows/s of the ``person`` schema to Parquet on 1 and 2 local workers.
 
-    .venv/bin/python benchmarks/dask.py [--count 2000000] [--partitions 8]
+    .venv/bin/python benchmarks/engine_dask.py [--count 2000000] [--partitions 8]
 
 Writes the ready ``person`` schema (en_US: first name, last name, email,
 city) as a Parquet dataset of ``--partitions`` files to a local folder:
@@ -23,6 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+# (This file is not named dask.py: a script's folder comes first on sys.path.)
 
 
 def digest(folder: Path) -> str:
