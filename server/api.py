@@ -456,8 +456,9 @@ _KEY_BODY = {
 def _key_registration(body: bytes) -> KeyRegistration:
     """The fields of a key registration body, checked (422 with the field otherwise)."""
     document = loads_object(body, "key registration", limits=_KEY_BODY_LIMITS)
-    for extra in sorted(set(document) - {"public_key", "namespace"}):
-        raise ValidationError("unknown field", field=extra[:64])
+    extra = sorted(set(document) - {"public_key", "namespace"})
+    if extra:
+        raise ValidationError("unknown field", field=extra[0][:64])
     public_key = document.get("public_key")
     if not isinstance(public_key, str) or not 40 <= len(public_key) <= 4096:
         raise ValidationError("must be a string of 40 to 4096 characters", field="public_key")
