@@ -144,6 +144,24 @@ class PluginTester:
             assert not wrong, f"{type}: invalid values {wrong[:5]!r}"
         return values
 
+    # -- commands ------------------------------------------------------------------------------
+
+    def run_command(self, *args: str, input: str | None = None) -> Any:
+        """Run ``phony ARGS`` against the commands the plugin adds; a ``click.testing.Result``.
+
+        The commands are registered on a fresh group as the command line
+        registers them (a fault inside one is the plugin's
+        :class:`~phony_registry.errors.PluginFault`, in ``result.exception``).
+        """
+        import click
+        from click.testing import CliRunner
+
+        group = click.Group("phony")
+        self.plugins.register_commands(group)
+        assert not self.plugins.failures, f"phony_register_commands failed: {self.plugins.failures}"
+        with self.active():
+            return CliRunner().invoke(group, list(args), input=input)
+
     # -- formats -------------------------------------------------------------------------------
 
     def write(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -171,3 +172,65 @@ def generators(ctx: click.Context, as_json: bool) -> None:
             click.echo(f"  {item['name']}: none")
         for key, text in item["arguments"].items():
             click.echo(f"  {item['name']}: {key} - {text}")
+
+
+@plugins.command("new")
+@click.argument("name")
+@click.option(
+    "--kind",
+    type=click.Choice(["generator", "format", "locale", "command"]),
+    required=True,
+    help="What the plugin adds: a column type, an output format, a locale pack, a command.",
+)
+@click.option(
+    "--locale",
+    "locale_name",
+    default="xx_XX",
+    show_default=True,
+    help="With --kind locale: the locale of the pack.",
+)
+@click.option(
+    "--key",
+    "key_spec",
+    metavar="NAME|FILE",
+    help="With --kind locale: the key that signs the pack [default: a new key NAME in "
+    "phony's config dir, outside the plugin's folder].",
+)
+@click.option(
+    "-C",
+    "--directory",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=Path(),
+    help="Create the plugin's folder here [default: the current folder].",
+)
+def new(name: str, kind: str, locale_name: str, key_spec: str | None, directory: Path) -> None:
+    """Create the plugin distribution NAME: pyproject, entry point, hook, a test and a README.
+
+    It installs (pip install -e NAME) and passes its own tests (python -m
+    pytest) as it is; a locale plugin's pack is built and signed at once.
+    """
+    from phony_client.plugin_scaffold import scaffold
+
+    made = scaffold(name, kind, directory, locale=locale_name)
+    click.echo(f"created {made.folder}/: {made.registers}")
+    for relative in made.files:
+        click.echo(f"  {relative}")
+    if kind == "locale":
+        from phony_client.cli.locale import _signing_key
+        from phony_client.config import keys_dir
+        from phony_registry.localepack import build_pack, read_pack_spec
+        from phony_registry.signing import PrivateKey, save_private_key
+
+        if key_spec is None:
+            key_spec = made.distribution
+            path = keys_dir() / f"{key_spec}.pem"
+            if not path.exists():
+                save_private_key(path, PrivateKey.generate())
+                click.echo(
+                    f"created the plugin's signing key {path} (keep it out of the repository)"
+                )
+        pack = made.folder / "pack" / "pack.toml"
+        built = build_pack(read_pack_spec(pack), made.folder / made.module / "registry",
+                           _signing_key(key_spec))  # fmt: skip
+        click.echo(f"built {built.locale}@{built.version} in {built.folder}")
+    click.echo(f"next: cd {made.folder} && pip install -e . && python -m pytest")
