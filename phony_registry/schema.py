@@ -141,7 +141,8 @@ def parse_schema(
         if factory is None:
             known = ", ".join(sorted(plugins.generators))
             raise ValidationError(
-                f"unknown generator {kind!r} (available: {known})", field=ctx.field("type")
+                f"unknown generator {kind!r} (available: {known}){plugins.failure_note()}",
+                field=ctx.field("type"),
             )
         hidden = raw.get("hidden", False)
         if not isinstance(hidden, bool):

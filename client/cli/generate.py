@@ -202,7 +202,15 @@ def _small_model(path: Path, count: int, unique: bool) -> SmallModel | None:
     "schema_path",
     metavar="FILE",
     help="Generate the columns a TOML schema describes, instead of one MODEL "
-    "(or a ready schema by name: person, address, company).",
+    "(or a ready schema by name: person, address, company; - reads it from stdin).",
+)
+@click.option(
+    "--column",
+    "column_options",
+    metavar="NAME=TYPE[:KEY=VALUE...]",
+    multiple=True,
+    help="A schema column given inline, e.g. age=integer:min=18:max=99 (repeatable; "
+    "added to --schema, or a schema of its own).",
 )
 @click.option(
     "--locale",
@@ -257,6 +265,7 @@ def generate(
     output: str | None,
     unique: bool,
     schema_path: str | None,
+    column_options: tuple[str, ...],
     locale: str | None,
     option_pairs: tuple[str, ...],
     temperature: str | None,
@@ -272,6 +281,10 @@ def generate(
     from phony_registry.outputs import parse_options
 
     options = parse_options(option_pairs)
+    if column_options and model_spec is not None:
+        raise UsageError("--column makes a schema: give it alone or with --schema, not a MODEL")
+    if column_options:
+        schema_path = schema_path or ""  # the --column options alone are the schema
     if (model_spec is None) == (schema_path is None):
         raise UsageError("give either a MODEL or --schema FILE")
     if schema_path is not None and unique:
@@ -298,7 +311,7 @@ def generate(
 
         # A ready schema by name, or a file; either may name a locale (chain)
         # and official models, installed from the bundled index when missing.
-        loaded = load_locale_schema(schema_path, locale)
+        loaded = load_locale_schema(schema_path, locale, column_options=column_options)
         schema = loaded.schema
         for line in loaded.report():
             click.echo(f"phony: {line}", err=True)
