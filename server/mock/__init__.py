@@ -1,7 +1,7 @@
 """``phony mock``: a deterministic, stateful mock REST API served from schemas.
 
-    from phony_server.mock import MockApp, MockConfig, SchemaSource
-    app = MockApp(MockConfig([SchemaSource("people", "person", "en_US")], seed=42))
+    from phony_server.mock import CollectionSource, MockApp, MockConfig
+    app = MockApp(MockConfig([CollectionSource("people", "person", "en_US")], seed=42))
 
 ``app`` is a plain ASGI application; :func:`app_from_env` builds one from the
 ``PHONY_MOCK_CONFIG`` environment variable for any ASGI host
@@ -18,15 +18,15 @@ if TYPE_CHECKING:
     from phony_server.mock.app import MockApp
     from phony_server.mock.config import MockConfig
     from phony_server.mock.records import Collection
-    from phony_server.mock.sources import SchemaSource
+    from phony_server.mock.sources import CollectionSource
 
-__all__ = ["Collection", "MockApp", "MockConfig", "SchemaSource", "app_from_env"]
+__all__ = ["Collection", "CollectionSource", "MockApp", "MockConfig", "app_from_env"]
 
 _LAZY = {
     "Collection": "phony_server.mock.records",
+    "CollectionSource": "phony_server.mock.sources",
     "MockApp": "phony_server.mock.app",
     "MockConfig": "phony_server.mock.config",
-    "SchemaSource": "phony_server.mock.sources",
 }
 
 

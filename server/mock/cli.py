@@ -293,7 +293,7 @@ def deploy(
     """Write what running the mock elsewhere takes: its configuration, the schemas,
     the ASGI factory command line and a Containerfile."""
     from phony_server.mock.app import build_collections
-    from phony_server.mock.sources import SchemaSource
+    from phony_server.mock.sources import CollectionSource
 
     config = _config(schemas, seed, count, locale, state, read_only=read_only)
     build_collections(config)  # fails now, with one line, rather than in the container
@@ -304,7 +304,7 @@ def deploy(
         schema = source.schema
         if Path(schema).is_file():
             schema = f"schemas/{_copy_schema(Path(schema), out / 'schemas')}"
-        sources.append(SchemaSource(source.name, schema, source.locale, source.count))
+        sources.append(CollectionSource(source.name, schema, source.locale, source.count))
     config.sources = sources
     if workers > 1 and config.state == "memory":
         config.state = "sqlite:/data/mock-state.db"

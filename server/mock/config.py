@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from phony_registry.errors import UsageError
-from phony_server.mock.sources import SchemaSource
+from phony_server.mock.sources import CollectionSource
 
 __all__ = ["CONFIG_ENV", "DEFAULT_COUNT", "MockConfig"]
 
@@ -33,7 +33,7 @@ _MAX_CONFIG = 1 << 20
 class MockConfig:
     """Everything a mock server needs to start."""
 
-    sources: list[SchemaSource]
+    sources: list[CollectionSource]
     seed: int
     count: int = DEFAULT_COUNT
     state: str = "memory"
@@ -93,7 +93,7 @@ class MockConfig:
                 raise UsageError(f"{CONFIG_ENV}: collections[{i}]: bad schema or locale")
             if count is not None and (not isinstance(count, int) or count < 0):
                 raise UsageError(f"{CONFIG_ENV}: collections[{i}].count: expected an integer >= 0")
-            sources.append(SchemaSource(item["name"], schema, locale, count))
+            sources.append(CollectionSource(item["name"], schema, locale, count))
         return cls(
             sources=sources,
             seed=need("seed", int),

@@ -26,7 +26,7 @@ from phony_registry.names import is_locale, normalize_locale
 from phony_registry.schema import Schema, parse_schema, read_schema_file
 
 __all__ = [
-    "SchemaSource",
+    "CollectionSource",
     "load_source",
     "parse_locale_chain",
     "plural",
@@ -39,7 +39,7 @@ _NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
 
 
 @dataclass(frozen=True)
-class SchemaSource:
+class CollectionSource:
     """One collection to serve: its name, schema file (or ready schema), locale and count."""
 
     name: str
@@ -89,15 +89,22 @@ def _collection_name(stem: str) -> str:
     return word if singular(word) != word else plural(word)
 
 
-def _schemas_dir() -> Path:
-    import phony_index
-
-    return Path(phony_index.ROOT) / "schemas"
-
-
 def ready_schema_names() -> list[str]:
-    """The ready schemas bundled with phony (``address``, ``company``, ``person``)."""
-    return sorted(path.stem for path in _schemas_dir().glob("*.toml"))
+    """The ready schemas (``address``, ``company``, ``person``, and those plugins add).
+
+    They come from the ``phony_register_schemas`` hook, as for ``phony generate``.
+    """
+    from phony_registry.plugins import get_plugins
+
+    return sorted({source.name for source in get_plugins().schemas.values()})
+
+
+def _ready_schema_path(name: str, locale: str | None) -> Path | None:
+    """The file of the ready schema ``name`` for ``locale`` (its own, else the generic one)."""
+    from phony_registry.plugins import get_plugins
+
+    found = get_plugins().schema(name, locale)
+    return None if found is None else Path(found.path)
 
 
 def parse_locale_chain(text: str) -> list[str]:
@@ -119,9 +126,9 @@ def parse_locale_chain(text: str) -> list[str]:
 
 def schema_sources(
     specs: tuple[str, ...] | list[str], *, locale: str | None, count: int | None
-) -> list[SchemaSource]:
+) -> list[CollectionSource]:
     """The collections ``SCHEMA...`` arguments name; a UsageError for a bad one or a clash."""
-    sources: list[SchemaSource] = []
+    sources: list[CollectionSource] = []
     for spec in specs:
         name, sep, target = spec.partition("=")
         if not sep:
@@ -138,7 +145,7 @@ def schema_sources(
             if not files:
                 raise UsageError(f"{target}: no .toml schema in this folder")
             sources.extend(
-                SchemaSource(_collection_name(f.stem), str(f.resolve()), locale, own_count)
+                CollectionSource(_collection_name(f.stem), str(f.resolve()), locale, own_count)
                 for f in files
             )
             continue
@@ -152,7 +159,7 @@ def schema_sources(
         else:
             ready = ", ".join(ready_schema_names())
             raise UsageError(f"no schema file or ready schema {target!r} (ready schemas: {ready})")
-        sources.append(SchemaSource(name or _collection_name(stem), schema, locale, own_count))
+        sources.append(CollectionSource(name or _collection_name(stem), schema, locale, own_count))
     seen: set[str] = set()
     for source in sources:
         if not _NAME.fullmatch(source.name) or source.name.startswith("__"):
@@ -175,15 +182,23 @@ def schema_sources(
 # --- loading ---------------------------------------------------------------------
 
 
-def load_source(source: SchemaSource, *, base: Path | None = None) -> Schema:
+def load_source(source: CollectionSource, *, base: Path | None = None) -> Schema:
     """Parse the schema of ``source`` with its models resolved (files, the hook, the bundled index).
 
     ``base`` is the folder relative schema paths start from (a deployed configuration's).
     """
     ready = "/" not in source.schema and not source.schema.endswith(".toml")
-    path = _schemas_dir() / f"{source.schema}.toml" if ready else Path(source.schema)
-    if not ready and not path.is_absolute() and base is not None:
-        path = base / path
+    if ready:
+        first = parse_locale_chain(source.locale)[0] if source.locale else None
+        found = _ready_schema_path(source.schema, first)
+        if found is None:
+            names = ", ".join(ready_schema_names())
+            raise UsageError(f"no ready schema {source.schema!r} (ready schemas: {names})")
+        path = found
+    else:
+        path = Path(source.schema)
+        if not path.is_absolute() and base is not None:
+            path = base / path
     if not path.is_file():
         raise UsageError(f"{source.schema}: no such schema file")
     data = read_schema_file(path)

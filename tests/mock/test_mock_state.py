@@ -11,7 +11,7 @@ import pytest
 from phony_server.mock import state
 from phony_server.mock.app import MockApp
 from phony_server.mock.config import MockConfig
-from phony_server.mock.sources import SchemaSource
+from phony_server.mock.sources import CollectionSource
 
 SCHEMA = """
 [columns.name]
@@ -28,7 +28,9 @@ max = 99
 @pytest.fixture
 def client(tmp_path: Path) -> Any:
     (tmp_path / "people.toml").write_text(SCHEMA)
-    config = MockConfig([SchemaSource("people", str(tmp_path / "people.toml"))], seed=3, count=10)
+    config = MockConfig(
+        [CollectionSource("people", str(tmp_path / "people.toml"))], seed=3, count=10
+    )
     app = MockApp(config, warm=False)
     return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
 
