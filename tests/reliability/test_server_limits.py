@@ -372,3 +372,52 @@ def test_serve_refuses_bad_options_in_one_line(
     assert "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
     assert message in result.stderr
+
+
+def test_a_low_file_limit_server_recovers_from_a_flood_of_half_sent_requests(
+    tmp_path: Path,
+) -> None:
+    """Finding 8 as reported: with 256 file descriptors, 300 half-sent requests took
+    /v1/health down for good; now the header timeout frees them and it answers again."""
+    import sys
+
+    from tests.e2e.conftest import free_port, spawn, wait_until_up
+
+    port = free_port()
+    limited = (
+        "import os, resource, sys; resource.setrlimit(resource.RLIMIT_NOFILE, (256, 256)); "
+        "os.execv(sys.argv[1], sys.argv[1:])"
+    )
+    args = [
+        sys.executable, "-c", limited, *phony_command(), "registry", "serve",
+        "--storage", str(tmp_path / "data"), "--host", "127.0.0.1", "--port", str(port),
+        "--header-timeout", str(HEADER_TIMEOUT), "--log-level", "critical",
+    ]  # fmt: skip
+    process, log = spawn(args, dict(os.environ))
+    url = f"http://127.0.0.1:{port}"
+    server = RegistryProcess(url, process, log, args)
+    sockets: list[socket.socket] = []
+    try:
+        wait_until_up(f"{url}/v1/health", process, log)
+        for _ in range(300):
+            try:
+                sock = socket.create_connection(("127.0.0.1", port), timeout=2)
+                sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+            except OSError:
+                continue
+            sockets.append(sock)
+        deadline = time.monotonic() + HEADER_TIMEOUT + 15
+        status = 0
+        while time.monotonic() < deadline:
+            try:
+                status = httpx.get(f"{url}/v1/health", timeout=2).status_code
+            except httpx.TransportError:
+                status = 0
+            if status == 200:
+                break
+            time.sleep(0.5)
+        assert status == 200, "the server did not recover from the half-sent requests"
+    finally:
+        for sock in sockets:
+            sock.close()
+        server.stop()
