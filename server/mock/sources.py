@@ -267,24 +267,12 @@ def _find_model(name: str) -> Path | None:
 
 
 def _bundled_model(name: str) -> Path | None:
-    """The latest version of ``name`` in the official index bundled with phony, digest checked."""
-    import phony_index
-    from phony_registry.digests import digest_bytes
-    from phony_registry.errors import DigestMismatch
-    from phony_registry.index import parse_index, resolve
-    from phony_registry.layout import blob_path, index_path, to_local
+    """The latest version of ``name`` in the official index bundled with phony.
 
-    root = Path(phony_index.ROOT)
-    index_file = to_local(root, index_path(name))
-    if not index_file.is_file():
-        return None
-    try:
-        entry = resolve(parse_index(index_file.read_bytes()), None, name)
-    except NotFound:
-        return None
-    if entry.digest is None:
-        return None
-    blob = to_local(root, blob_path(entry.digest))
-    if digest_bytes(blob.read_bytes()) != entry.digest:
-        raise DigestMismatch(f"{blob}: content does not match {entry.digest} ({entry.ref})")
-    return blob
+    Read through the core's verified reader (signed snapshot, index, manifest,
+    blob digest), as a plugin's locale pack is; nothing is installed.
+    """
+    import phony_index
+    from phony_registry.builtins import model_in_folder
+
+    return model_in_folder(Path(phony_index.ROOT), name)
