@@ -96,12 +96,15 @@ def run_on_dask(
     scheduler: str | None = None,
     workers: int | None = None,
     progress: Callable[[int, int], None] | None = None,
+    started: Callable[[int, int, str | None], None] | None = None,
 ) -> DaskRun:
     """Generate the dataset on the cluster at ``scheduler`` (else a local one).
 
     ``parts`` defaults to :func:`phony_registry.dataset.default_partitions`
     for the cluster's workers; ``workers`` sizes the local cluster (default:
-    the CPU count). ``progress(done, total)`` is called as partitions finish.
+    the CPU count). ``started(partitions, workers, dashboard_link)`` is
+    called once the tasks are submitted, ``progress(done, total)`` as
+    partitions finish.
     """
     from phony_registry.dataset import default_partitions, partitions
 
@@ -144,11 +147,13 @@ def run_on_dask(
                 )
                 for part in plan
             ]
+            dashboard = None if cluster is not None else client.dashboard_link
+            if started is not None:
+                started(len(futures), size, dashboard)
             for done, _ in enumerate(distributed.as_completed(futures), 1):
                 if progress is not None:
                     progress(done, len(futures))
             results = client.gather(futures)
-            dashboard = None if cluster is not None else client.dashboard_link
     except OSError as exc:
         raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
     finally:

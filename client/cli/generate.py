@@ -387,6 +387,11 @@ def _write_dataset(
             options=options,
             scheduler=scheduler,
             progress=progress,
+            started=lambda parts, workers, link: click.echo(
+                f"phony: {parts} partitions on Dask ({workers} workers)"
+                + (f", dashboard {link}" if link else ""),
+                err=True,
+            ),
         )
         files, where = run.files, f"Dask ({run.workers} workers)"
     else:

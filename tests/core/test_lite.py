@@ -35,6 +35,7 @@ SMALL_DOC = json.loads(json.dumps(model_to_document(SMALL)))
 
 def test_constants_mirror_the_numpy_modules() -> None:
     assert _lite._FORMAT_VERSION == model.FORMAT_VERSION
+    assert _lite._NEWEST_FORMAT_VERSION == model.NEWEST_FORMAT_VERSION
     assert _lite._CHUNK_ROWS == model.CHUNK_ROWS
     assert _lite._MAX_VALUE_LENGTH == model.MAX_VALUE_LENGTH
     assert _lite._ORDER_MAX == format._ORDER_MAX
