@@ -225,7 +225,18 @@ def _terminate_cleanly() -> None:
     if threading.current_thread() is not threading.main_thread():
         return  # signal handlers can only be set from the main thread (embedded use)
 
+    parent = os.getpid()
+
     def terminated(signum: int, frame: object) -> None:
+        if os.getpid() != parent:
+            # A forked worker (generate --jobs): die at once, as SIGTERM's default
+            # does; unwinding there could leave its pool's queue locked.
+            os._exit(EXIT_TERMINATED)
+        # Should the exception land where Python ignores it (a generator being
+        # finalised), still end within seconds: SIGTERM must stop phony.
+        deadline = threading.Timer(5.0, os._exit, args=(EXIT_TERMINATED,))
+        deadline.daemon = True
+        deadline.start()
         raise SystemExit(EXIT_TERMINATED)
 
     signal.signal(signal.SIGTERM, terminated)

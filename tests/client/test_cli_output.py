@@ -342,7 +342,7 @@ def test_an_interrupted_run_leaves_the_old_file_and_no_temporary(
         assert time.monotonic() < deadline, "generation never started"
         time.sleep(0.05)
     process.send_signal(getattr(signal, sig))
-    _, err = process.communicate(timeout=30)
+    _, err = process.communicate(timeout=60)
     assert process.returncode == code, err
     assert "Traceback" not in err
     assert out.read_text() == "keep me\n"
