@@ -142,12 +142,14 @@ class TransferClock:
     def watch(self, chunks: Iterator[bytes], what: str) -> Iterator[bytes]:
         """``chunks``, checked against the deadline and the minimum rate as each arrives."""
         minimum = self.limits.min_rate
+        end = self.deadline() or float("inf")
         window_start = time.monotonic()
         window_bytes = 0
         for chunk in chunks:
-            self.check(what)
+            now = time.monotonic()  # once a piece: pieces come fast on a fast link
+            if now >= end:
+                raise self.too_late(what)
             window_bytes += len(chunk)
-            now = time.monotonic()
             if now - window_start >= RATE_WINDOW:
                 rate = window_bytes / (now - window_start)
                 if rate < minimum:
