@@ -189,7 +189,7 @@ def serve(
     app = create_app(settings)
     where = app.state.registry.storage.description
     click.echo(f"phony registry on http://{host}:{port} ({where})", err=True)
-    if not public_url and host in ("0.0.0.0", "::"):
+    if not public_url and host in ("0.0.0.0", "::"):  # noqa: S104 - a comparison, no bind
         click.echo(
             f"note: its pages tell users to pull from {settings.public_url}; "
             "give the URL they reach it at with --public-url",
