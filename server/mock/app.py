@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote
@@ -39,6 +38,7 @@ from phony_server.mock.query import (
 from phony_server.mock.records import Collection, Field, link_references
 from phony_server.mock.sources import load_source, singular
 from phony_server.mock.state import Overlay, OverlayFull, open_overlay
+from phony_server.mock.validation import Invalid, validate_record
 
 __all__ = ["MockApp", "build_collections"]
 
@@ -48,8 +48,6 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 #: Largest request body read (bytes).
 MAX_BODY = 1 << 20
-#: Longest string value a write may store.
-MAX_STRING = 10_000
 
 _CORS = [
     (b"access-control-allow-origin", b"*"),
@@ -388,76 +386,15 @@ class MockApp:
         partial: bool,
         record_id: int | None = None,
     ) -> dict[str, Any]:
-        if not isinstance(body, dict):
-            raise HTTPError(422, "invalid", "expected a JSON object", "")
-        for key in body:
-            if key == "id":
-                if body[key] != record_id or record_id is None:
-                    raise HTTPError(422, "invalid", "id: assigned by the mock; leave it out", "id")
-            elif collection.field(key) is None:
-                known = ", ".join(f.name for f in collection.fields if f.name != "id")
-                raise HTTPError(
-                    422, "invalid", f"{key[:60]}: unknown field (fields: {known})", key[:60]
-                )
-        clean: dict[str, Any] = {}
-        for f in collection.fields:
-            if f.name == "id":
-                continue
-            if f.name not in body:
-                if partial:
-                    continue
-                raise HTTPError(422, "invalid", f"{f.name}: is required", f.name)
-            clean[f.name] = self._check_value(f, body[f.name])
-        return clean
+        def exists(name: str, rid: int) -> bool:
+            return self._get(self.collections[name], rid) is not None
 
-    def _check_value(self, f: Field, value: Any) -> Any:
-        def bad(message: str) -> HTTPError:
-            return HTTPError(422, "invalid", f"{f.name}: {message}", f.name)
-
-        if f.kind == "integer":
-            if not isinstance(value, int) or isinstance(value, bool):
-                raise bad("expected an integer")
-            if not -(2**63) <= value < 2**63:
-                raise bad("out of the 64-bit integer range")
-        elif f.kind == "number":
-            if not isinstance(value, int | float) or isinstance(value, bool):
-                raise bad("expected a number")
-            if not math.isfinite(value):
-                raise bad("expected a finite number")
-        else:
-            if not isinstance(value, str):
-                raise bad("expected a string")
-            if len(value) > MAX_STRING:
-                raise bad(f"longer than {MAX_STRING} characters")
-            if f.column_type == "email" and ("@" not in value or value.startswith("@")):
-                raise bad("expected an email address")
-            if f.format is not None:
-                _check_date(value, f.format, bad)
-        if f.choices is not None and value not in f.choices:
-            raise bad("expected one of " + ", ".join(map(str, f.choices[:20])))
-        if f.references is not None:
-            target = self.collections[f.references]
-            if self._get(target, value) is None:
-                raise bad(f"no {target.name} with id {value}")
-        return value
-
-
-def _check_date(value: str, fmt: str, bad: Callable[[str], HTTPError]) -> None:
-    import datetime as dt
-
-    try:
-        if fmt == "date":
-            if len(value) != 10:
-                raise ValueError
-            dt.date.fromisoformat(value)
-        else:
-            if len(value) <= 10:  # a date alone is not a date-time
-                raise ValueError
-            dt.datetime.fromisoformat(value)
-    except ValueError:
-        raise bad(
-            "expected an ISO date (1990-01-31)" if fmt == "date" else "expected an ISO datetime"
-        ) from None
+        try:
+            return validate_record(
+                collection, body, partial=partial, record_id=record_id, exists=exists
+            )
+        except Invalid as exc:
+            raise HTTPError(422, "invalid", str(exc), exc.field) from None
 
 
 def _reference_to(child: Collection, parent: str) -> Field | None:
