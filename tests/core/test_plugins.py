@@ -266,7 +266,9 @@ def test_get_plugins_reports_failures_on_stderr(
     _fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "ghost", "1.0"))
     plugins.get_plugins.cache_clear()
     assert plugins.get_plugins().format("csv")
-    assert "warning: plugin ghost 1.0 failed to load: ModuleNotFoundError" in capsys.readouterr().err
+    assert (
+        "warning: plugin ghost 1.0 failed to load: ModuleNotFoundError" in capsys.readouterr().err
+    )
 
 
 def test_register_commands_isolates_a_failing_plugin(capsys: pytest.CaptureFixture[str]) -> None:
@@ -324,3 +326,139 @@ def test_generator_lookup() -> None:
     factory = loaded.generator("email")
     assert isinstance(factory, GeneratorFactory)
     assert loaded.generator("nope") is None
+
+
+# --- faults at run time, attributed to the plugin ---------------------------------------------
+
+
+class _Broken:
+    requires: tuple[str, ...] = ()
+
+    def generate(self, n: int, stream: Any, inputs: Any) -> list[str]:
+        raise ZeroDivisionError("inside the plugin")
+
+
+def _broken_generators(register: Callable[[GeneratorFactory], None]) -> None:
+    register(GeneratorFactory(name="broken", description="", build=lambda a, c: _Broken()))
+
+
+def test_a_fault_in_a_plugin_generator_names_the_plugin() -> None:
+    from phony_registry.errors import PluginFault
+    from phony_registry.schema import generate_table
+    from phony_registry.testing import PluginTester
+
+    tester = PluginTester(_plugin(phony_register_generators=_broken_generators), "acme")
+    schema = tester.schema({"x": {"type": "broken"}})
+    with tester.active(), pytest.raises(PluginFault) as caught:
+        list(generate_table(schema, 3, seed=1))
+    assert str(caught.value).startswith(
+        "plugin acme: generator 'broken' (generate) failed: ZeroDivisionError: inside the plugin"
+    )
+    assert caught.value.exit_code == 14
+    assert isinstance(caught.value.__cause__, ZeroDivisionError)
+
+
+def test_errors_a_plugin_raises_on_purpose_pass_through() -> None:
+    from phony_registry.errors import ValidationError
+    from phony_registry.testing import PluginTester
+
+    def build(args: Any, context: Any) -> Any:
+        raise ValidationError("expected 8 digits", field=context.field("code"))
+
+    def register(register: Callable[[GeneratorFactory], None]) -> None:
+        register(GeneratorFactory(name="strict", description="", build=build))
+
+    tester = PluginTester(_plugin(phony_register_generators=register), "acme")
+    with pytest.raises(ValidationError, match=r"^columns\.x\.code: expected 8 digits$"):
+        tester.schema({"x": {"type": "strict"}})
+
+
+def test_a_writer_fault_names_the_plugin_but_an_os_error_is_the_outputs() -> None:
+    from phony_registry.errors import PluginFault
+    from phony_registry.testing import PluginTester
+
+    class Writer:
+        def __init__(self, stream: Any, names: Any, options: Any) -> None:
+            pass
+
+        def write(self, columns: Any) -> None:
+            raise (
+                OSError(28, "No space left on device") if columns[0][0] == "disk" else KeyError("x")
+            )
+
+        def close(self) -> None:
+            pass
+
+    def register(register: Callable[[OutputFormat], None]) -> None:
+        register(OutputFormat(name="w", extension="w", description="", open=Writer))
+
+    tester = PluginTester(_plugin(phony_register_formats=register), "acme")
+    with pytest.raises(PluginFault, match=r"^plugin acme: format 'w' \(write\) failed: KeyError"):
+        tester.write("w", {"a": ["x"]})
+    with pytest.raises(OSError, match="No space left"):
+        tester.write("w", {"a": ["disk"]})
+
+
+def test_the_builtins_are_not_wrapped() -> None:
+    loaded = load_plugins()
+    assert loaded.format("csv") is CSV
+
+
+# --- silent mistakes ------------------------------------------------------------------------
+
+
+def test_a_misspelt_plugin_name_gets_the_closest(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    fake = [EntryPoint("acme", "phony_acme", "phony-acme", "0.1.0")]
+    monkeypatch.setattr(plugins, "entry_points", lambda group="phony": fake)
+    monkeypatch.setenv("PHONY_LOAD_PLUGINS", "phony-acmee")
+    loaded = load_plugins()
+    assert loaded.unknown == {"phony-acmee": "phony-acme"}
+    plugins.report_failures(loaded)
+    assert (
+        "warning: PHONY_LOAD_PLUGINS names 'phony-acmee', which is not an installed plugin "
+        "(did you mean 'phony-acme'?)"
+    ) in capsys.readouterr().err
+    with pytest.raises(UsageError, match="PHONY_LOAD_PLUGINS names 'phony-acmee'"):
+        loaded.format("xml")
+
+
+def test_registered_lists_commands() -> None:
+    def commands(cli: Any) -> None:
+        import click
+
+        cli.add_command(click.Command("hello", callback=lambda: None))
+
+    loaded = load_plugins({"greeter": _plugin(phony_register_commands=commands)})
+    assert loaded.plugins["greeter"].registered == {"commands": ["hello"]}
+
+
+def test_a_load_failure_keeps_its_traceback() -> None:
+    def hook(register: Any) -> None:
+        raise RuntimeError("no luck")
+
+    loaded = load_plugins({"unlucky": _plugin(phony_register_formats=hook)})
+    assert loaded.failures["unlucky"] == "phony_register_formats raised RuntimeError: no luck"
+    assert 'raise RuntimeError("no luck")' in loaded.tracebacks["unlucky"]
+
+
+# --- ready schemas ----------------------------------------------------------------------------
+
+
+def test_a_locale_schema_replaces_the_generic_one_for_that_locale(tmp_path: Path) -> None:
+    from phony_registry.plugins import SchemaSource
+
+    mine = tmp_path / "person.toml"
+    mine.write_text('[columns.a]\ntype = "sequence"\n')
+
+    def schemas(register: Callable[[SchemaSource], None]) -> None:
+        register(SchemaSource(name="person", path=mine, locale="xx_XX"))
+
+    loaded = load_plugins({"xx": _plugin(phony_register_schemas=schemas)})
+    assert loaded.schema("person", "xx_XX") == SchemaSource("person", mine, "xx_XX")
+    generic = loaded.schema("person", "tr_TR")
+    assert generic is not None
+    assert generic.locale is None
+    assert loaded.provider("schemas", "person") == "phony"
+    assert loaded.schema("nope") is None

@@ -1,0 +1,65 @@
+"""--column NAME=TYPE:KEY=VALUE: one schema column from the command line."""
+
+from __future__ import annotations
+
+import pytest
+
+from phony_client.inline_schema import parse_column, with_columns
+from phony_registry.errors import UsageError
+
+
+@pytest.mark.parametrize(
+    ("option", "expected"),
+    [
+        ("age=integer:min=18:max=99", ("age", {"type": "integer", "min": 18, "max": 99})),
+        (
+            "iban=acme_iban:bank_code=37040044",
+            ("iban", {"type": "acme_iban", "bank_code": 37040044}),
+        ),
+        ('code=x:prefix="007"', ("code", {"type": "x", "prefix": "007"})),
+        ('c=choice:values=["a", "b"]', ("c", {"type": "choice", "values": ["a", "b"]})),
+        (
+            "at=date:start=2024-01-01T10:00:00:end=2024-02-01",
+            (
+                "at",
+                {
+                    "type": "date",
+                    "start": __import__("datetime").datetime(2024, 1, 1, 10),
+                    "end": __import__("datetime").date(2024, 2, 1),
+                },
+            ),
+        ),
+        (
+            "url=template:template=http://x/{a}",
+            ("url", {"type": "template", "template": "http://x/{a}"}),
+        ),
+        ("flag=choice:unique=true", ("flag", {"type": "choice", "unique": True})),
+    ],
+    ids=[
+        "numbers",
+        "digits-are-a-number",
+        "quoted-text",
+        "list",
+        "colons-in-values",
+        "text",
+        "bool",
+    ],
+)
+def test_a_column_option_is_a_table(option: str, expected: tuple[str, dict[str, object]]) -> None:
+    assert parse_column(option) == expected
+
+
+@pytest.mark.parametrize("option", ["noequals", "1x=integer", "a=", "a=integer:min=1:min=2"])
+def test_a_bad_column_option_is_a_usage_error(option: str) -> None:
+    with pytest.raises(UsageError, match="--column"):
+        parse_column(option)
+
+
+def test_columns_are_added_to_a_schema_or_replace_one() -> None:
+    data = {"locale": "tr_TR", "columns": {"a": {"type": "sequence"}}}
+    merged = with_columns(data, ["b=integer:max=3", "a=uuid"])
+    assert merged == {
+        "locale": "tr_TR",
+        "columns": {"a": {"type": "uuid"}, "b": {"type": "integer", "max": 3}},
+    }
+    assert data["columns"] == {"a": {"type": "sequence"}}
