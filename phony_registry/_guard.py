@@ -26,7 +26,7 @@ from phony_registry.errors import PhonyError, PluginFault
 from phony_registry.generators import BuildContext, ColumnGenerator, ColumnStream, GeneratorFactory
 from phony_registry.outputs import OutputFormat, RowWriter
 
-__all__ = ["Owner", "fault", "guard", "guard_command"]
+__all__ = ["Owner", "fault", "guard", "guard_command", "guard_hook"]
 
 T = TypeVar("T")
 
@@ -168,6 +168,21 @@ def guard(obj: T, owner: Owner) -> T:
     if isinstance(obj, OutputFormat):
         return _guard_format(obj, owner)  # type: ignore[return-value]
     return obj
+
+
+def guard_hook(function: Callable[..., T], owner: Owner, hook: str) -> Callable[..., T]:
+    """A hook implementation called at run time (``phony_resolve_model``), its faults named."""
+
+    @functools.wraps(function)
+    def guarded(*args: Any, **kwargs: Any) -> T:
+        try:
+            return function(*args, **kwargs)
+        except Exception as exc:
+            if _passes(exc, io=False):
+                raise
+            raise fault(owner, f"hook {hook}", exc) from exc
+
+    return guarded
 
 
 def guard_command(command: Any, owner: Owner) -> None:

@@ -430,9 +430,12 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
         dist, version = ep.distribution, ep.version
         if ep.name == BUILTIN and _canonical(dist) == "phony":
             candidates.insert(0, (_BUILTIN_NAME, dist, version, ep.load))
-        elif _canonical(dist) == "phony":  # phony's own plugins (mock) load like the built-ins
-            candidates.append((ep.name, dist, version, ep.load))
-        elif allow is None or _canonical(ep.name) in allow or _canonical(dist) in allow:
+        elif (
+            _canonical(dist) == "phony"  # phony's own plugins (mock) load like the built-ins
+            or allow is None
+            or _canonical(ep.name) in allow
+            or _canonical(dist) in allow
+        ):
             candidates.append((ep.name, dist, version, ep.load))
     for name, obj in (extra or {}).items():
         candidates.append((name, name, "", _already_loaded(obj)))
@@ -526,6 +529,12 @@ def _collect(result: Plugins) -> None:
             plugin = result.manager.get_plugin(plugin_name)
             if plugin is not None:
                 result.manager.unregister(plugin)
+    for impl in result.manager.hook.phony_resolve_model.get_hookimpls():
+        loaded_plugin = result.plugins.get(impl.plugin_name)
+        if loaded_plugin is not None and _canonical(loaded_plugin.distribution) != "phony":
+            # pluggy calls impl.function: a fault finding a model names the plugin too.
+            guarded = _guard.guard_hook(impl.function, _owner(loaded_plugin), "phony_resolve_model")
+            setattr(impl, "function", guarded)  # noqa: B010 - pluggy types it Final
     for plugin_name, loaded in result.plugins.items():
         third_party = _canonical(loaded.distribution) != "phony"
         for kind, obj in staged.get(plugin_name, []):

@@ -462,3 +462,14 @@ def test_a_locale_schema_replaces_the_generic_one_for_that_locale(tmp_path: Path
     assert generic.locale is None
     assert loaded.provider("schemas", "person") == "phony"
     assert loaded.schema("nope") is None
+
+
+def test_a_fault_finding_a_model_names_the_plugin(tmp_path: Path) -> None:
+    from phony_registry.errors import PluginFault
+
+    def resolve(spec: str) -> Path | None:
+        raise ConnectionError("the company share is down")
+
+    loaded = load_plugins({"share": _plugin(phony_resolve_model=resolve)})
+    with pytest.raises(PluginFault, match=r"^plugin share: hook phony_resolve_model failed: Conn"):
+        loaded.manager.hook.phony_resolve_model(spec="xx_XX/first_names")
