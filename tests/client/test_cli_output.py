@@ -196,9 +196,18 @@ def test_dev_stdout_writes_to_the_process_stdout(model: Path, tmp_path: Path) ->
 def test_a_folder_is_refused_by_name(
     model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert _generate(model, tmp_path) == 2
+    folder = tmp_path / "out"
+    folder.mkdir()
+    assert main(["migrate", str(model), "-o", str(folder)]) == 2
     err = capsys.readouterr().err
-    assert err == f"error: {tmp_path} is a folder: give a file name to write\n"
+    assert err.count("\n") == 1
+    assert f"{folder}' is a directory" in err
+    assert list(folder.iterdir()) == []
+    from phony_registry.errors import UsageError
+
+    with pytest.raises(UsageError, match=f"^{folder} is a folder: give a file name to write$"):
+        _fs.write_output(folder, b"x")
+    assert list(folder.iterdir()) == []
 
 
 def test_a_failed_run_leaves_the_old_file(
