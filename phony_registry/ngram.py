@@ -40,6 +40,7 @@ __all__ = [
     "DEFAULT_SMOOTHING",
     "MAX_NOVELTY_CHECKS",
     "MAX_ORDER",
+    "MAX_SELECTED_EDGES",
     "MIN_NOVELTY",
     "NOVELTY_SAMPLE",
     "SELECTION_ORDERS",
@@ -67,6 +68,10 @@ SELECTION_ORDERS = range(1, 9)
 MIN_NOVELTY = 0.8
 #: Candidates selection trains in full to measure novelty, best predictors first.
 MAX_NOVELTY_CHECKS = 6
+#: Selection leaves out modified Kneser-Ney at an order whose contexts times
+#: the alphabet exceed this (an automaton of that many edges is a file of
+#: several megabytes); ``--order N --smoothing modified-kneser-ney`` still builds it.
+MAX_SELECTED_EDGES = 1_000_000
 #: Walks in the sample whose novelty selection measures.
 NOVELTY_SAMPLE = 4096
 #: Folds of the cross-validation that chooses the order and smoothing.
@@ -679,6 +684,20 @@ def cross_validate(
     previous: dict[str, float] = {}
     for order in orders:
         live = [s for s in smoothings if s not in stopped and (order > 1 or s == smoothings[0])]
+        if "modified-kneser-ney" in live and order > 1:
+            # Every context of this order carries a distribution over the whole
+            # alphabet: past the cap, the file would be megabytes (and slow to
+            # train and load) for a gain selection cannot see.
+            contexts = len(
+                {
+                    value[max(0, i - order + 1) : i]
+                    for value in distinct
+                    for i in range(len(value) + 1)
+                }
+            )
+            if contexts * vocabulary > MAX_SELECTED_EDGES:
+                live.remove("modified-kneser-ney")
+                stopped.add("modified-kneser-ney")
         if not live:
             break
         totals: dict[str, list[float]] = {s: [0.0, 0.0] for s in live}
