@@ -19,7 +19,7 @@ mock API with the same values::
     type = "reference"                   # keys of another table's rows
     table = "customers"
     rows = 1000                          # rows of that table
-    fanout = [0, 1, 1, 2, 3, 8, 40]      # children per parent, as quantiles
+    fanout = [[0, 310], [1, 420], [2, 150], [7, 3], [40, 1]]  # [children, parents having them]
 
 Determinism: as in :mod:`phony_registry.columns`, each row draws a fixed
 number of raw values from the column's stream with integer arithmetic, so a
@@ -174,15 +174,18 @@ def _build_histogram(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenera
 
 
 def fanout_parents(
-    seed: int, parents: int, children: int, fanout: Sequence[int] | None
+    seed: int, parents: int, children: int, fanout: Sequence[Sequence[int]] | None
 ) -> npt.NDArray[np.int64]:
     """For each of ``children`` rows, the index of its parent row among ``parents``.
 
-    Each parent draws a number of children from the ``fanout`` quantiles
-    (uniform parents when ``None``); the counts are scaled to ``children``,
-    and the children shuffled, so that two references of one table (an
-    order item's order and product) are independent. Depends on the
-    arguments only.
+    ``fanout`` is the measured frequency table of children per parent,
+    ``[[children, parents], ...]`` (uniform parents when ``None``). Parent
+    *k* of a random order gets the count at ``(k + 1/2) / parents`` of that
+    table sorted: a stratified sample whose spread does not depend on the
+    seed (skewed fan-outs, a few customers with most orders, stay as
+    skewed). The counts are scaled to ``children``, and the
+    children shuffled, so that two references of one table (an order item's
+    order and product) are independent. Depends on the arguments only.
     """
     import numpy as np
 
@@ -192,8 +195,13 @@ def fanout_parents(
         raw = np.asarray(bits.random_raw(children), dtype=np.uint64)
         picks = ((raw >> np.uint64(32)) * np.uint64(parents)) >> np.uint64(32)
         return order[picks.astype(np.intp)].astype(np.int64)
-    counts = quantile_draws(np.asarray(bits.random_raw(2 * parents), dtype=np.uint64), fanout)
-    counts = np.maximum(counts, 0).astype(np.float64)
+    table = sorted((int(c), int(p)) for c, p in fanout)
+    measured = np.repeat(
+        np.asarray([c for c, _ in table], dtype=np.float64),
+        np.asarray([p for _, p in table], dtype=np.int64),
+    )
+    positions = (np.arange(parents, dtype=np.float64) + 0.5) / parents
+    counts = measured[np.minimum((positions * measured.size).astype(np.intp), measured.size - 1)]
     total = counts.sum()
     if total <= 0:
         counts[:] = 1.0
@@ -210,7 +218,7 @@ class _Reference:
     requires: Sequence[str] = ()
 
     def __init__(
-        self, rows: int, start: int, step: int, fanout: list[int] | None, unique: bool
+        self, rows: int, start: int, step: int, fanout: list[list[int]] | None, unique: bool
     ) -> None:
         self.rows, self.start, self.step = rows, start, step
         self.fanout, self.unique = fanout, unique
@@ -245,10 +253,17 @@ def _build_reference(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenera
         raise ValidationError("must be >= 1 (the referenced table has no rows)", ctx.field("rows"))
     fanout = argument(args, ctx, "fanout", list, None)
     if fanout is not None:
-        if not fanout or not all(isinstance(v, int) and not isinstance(v, bool) for v in fanout):
-            raise ValidationError("expected a list of integers", field=ctx.field("fanout"))
-        if fanout != sorted(fanout) or fanout[0] < 0:
-            raise ValidationError("must be increasing and >= 0", field=ctx.field("fanout"))
+        pairs_ok = fanout and all(
+            isinstance(pair, list)
+            and len(pair) == 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in pair)
+            for pair in fanout
+        )
+        if not pairs_ok or not sum(p for _, p in fanout):
+            raise ValidationError(
+                "expected [[children, parents], ...]: whole numbers >= 0, some parents",
+                field=ctx.field("fanout"),
+            )
     return _Reference(
         rows,
         argument(args, ctx, "start", int, 1),
@@ -306,7 +321,8 @@ FITTED_GENERATORS: tuple[GeneratorFactory, ...] = (
             "rows": "rows of the referenced table",
             "start": "key of its first row (default 1)",
             "step": "difference between consecutive keys (default 1)",
-            "fanout": "children per parent row, as increasing quantiles (default uniform)",
+            "fanout": "[[children, parents], ...]: how many parents have how many children "
+            "(default uniform)",
             "unique": "each parent at most once: a one-to-one key (default false)",
             "via": "phony sync: copy column from the parent row this foreign-key column picks",
         },

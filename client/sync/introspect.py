@@ -422,9 +422,8 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _fanout(conn: Connection, table: Any, col: Any, fk: ForeignKey) -> list[int]:
-    """Quantiles of the number of rows of ``table`` per parent row, zeros included."""
-    import numpy as np
+def _fanout(conn: Connection, table: Any, col: Any, fk: ForeignKey) -> list[list[int]]:
+    """How many parent rows have how many rows of ``table``: ``[[children, parents], ...]``."""
     import sqlalchemy as sa
 
     parents = conn.execute(
@@ -432,16 +431,16 @@ def _fanout(conn: Connection, table: Any, col: Any, fk: ForeignKey) -> list[int]
     ).scalar_one()
     if not parents:
         return []
-    counts = [
-        n
+    counts = Counter(
+        int(n)
         for (n,) in conn.execute(
             sa.select(sa.func.count()).select_from(table).where(col.isnot(None)).group_by(col)
         )
-    ]
-    zeros = max(parents - len(counts), 0)
-    every = np.concatenate([np.zeros(zeros, dtype=np.int64), np.asarray(counts, dtype=np.int64)])
-    points = np.quantile(every, np.linspace(0, 1, _QUANTILES + 1))
-    return sorted(round(float(p)) for p in points)  # repeats keep each bucket's share
+    )
+    zeros = max(parents - sum(counts.values()), 0)
+    if zeros:
+        counts[0] += zeros
+    return [[children, n] for children, n in sorted(counts.items())]
 
 
 def _quote(conn: Connection, name: str) -> str:

@@ -90,6 +90,25 @@ def test_plan_sync_report_on_postgresql(
     assert _dump(shop_postgres) == before
 
 
+def test_schema_files_fill_postgresql_with_the_rows_generate_writes(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    (tmp_path / "people.toml").write_text(
+        '[columns.id]\ntype = "sequence"\n\n'
+        '[columns.born]\ntype = "date"\nstart = "1950-01-01"\nend = "2000-12-31"\n\n'
+        '[columns.score]\ntype = "number"\nmin = 0\nmax = 100\ndecimals = 2\n',
+        encoding="utf-8",
+    )
+    url = postgres.database("schemas")
+    run_phony("sync", str(tmp_path / "people.toml"), "--target", url, "--count", "200",
+              "--seed", "3", check=True)  # fmt: skip
+    csv = run_phony("generate", "--schema", str(tmp_path / "people.toml"), "--count", "200",
+                    "--seed", "3", "--format", "csv", check=True).stdout  # fmt: skip
+    expected = [line.split(",") for line in csv.strip().splitlines()[1:]]
+    rows = _query(url, "SELECT id::text, born::text, score::text FROM people ORDER BY people.id")
+    assert [list(r) for r in rows] == expected
+
+
 def test_postgresql_rows_do_not_depend_on_jobs_and_refill_needs_truncate(
     postgres: PostgresServer, pg_plan: Path, run_phony: Any
 ) -> None:

@@ -69,7 +69,9 @@ def test_plan_says_what_fills_each_column_and_why(shop_plan: Path, shop_sqlite: 
     assert 0.05 < customers["columns"]["phone"]["null_ratio"] < 0.5
     orders = plan["tables"]["orders"]
     assert orders["columns"]["customer_id"]["generate"]["type"] == "reference"
-    assert orders["columns"]["customer_id"]["generate"]["fanout"][-1] > 10  # skewed customers
+    fanout = orders["columns"]["customer_id"]["generate"]["fanout"]
+    assert fanout[-1][0] > 100  # one customer with hundreds of orders
+    assert sum(parents for _, parents in fanout) == ROWS["customers"]
     assert {"column": "status", "values": ["new", "paid", "shipped", "cancelled"]}.items() <= (
         orders["checks"][0].items()
     )
@@ -115,6 +117,10 @@ def test_sync_fills_every_table_and_every_constraint_holds(
     for c in data["columns"]:
         if c["measure"] == "ks_distance":
             assert c["value"] < 0.25, c
+    fanout = {(c["table"], c["column"]): c["value"] for c in data["columns"]
+              if c["measure"] == "fanout_ks_distance"}  # fmt: skip
+    assert fanout[("orders", "customer_id")] < 0.05  # a skewed fan-out, followed
+    assert fanout[("order_items", "order_id")] < 0.05
     # No source value in any generated text column, checked here directly.
     with sqlite3.connect(shop_sqlite) as src, sqlite3.connect(target) as tgt:
         for table, column in _text_columns(plan):

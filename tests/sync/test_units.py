@@ -44,14 +44,17 @@ def test_histogram_stays_within_the_quantiles_whatever_the_batch_size() -> None:
 
 
 def test_reference_fanout_follows_the_measured_counts() -> None:
-    rows = _rows(
-        {"p": {"type": "reference", "table": "t", "rows": 100, "fanout": [0, 0, 10]}}, 1000
-    )
+    fanout = [[0, 50], [1, 30], [5, 16], [40, 4]]  # 100 parents, 270 children
+    rows = _rows({"p": {"type": "reference", "table": "t", "rows": 100, "fanout": fanout}}, 270)
     counts: dict[str, int] = {}
     for (parent,) in rows:
         counts[parent] = counts.get(parent, 0) + 1
     assert all(1 <= int(p) <= 100 for p in counts)
-    assert len(counts) < 90  # about a third of the parents draw no child
+    table: dict[int, int] = {}
+    for n in counts.values():
+        table[n] = table.get(n, 0) + 1
+    assert table == {1: 30, 5: 16, 40: 4}  # exactly as measured, at the measured size
+    assert [r[0] for r in rows[:40]].count(rows[0][0]) < 40  # children are shuffled
     unique = _rows({"p": {"type": "reference", "table": "t", "rows": 50, "unique": True}}, 50)
     assert sorted(int(r[0]) for r in unique) == list(range(1, 51))
 
