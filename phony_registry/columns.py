@@ -18,9 +18,11 @@ module loads with the built-in plugin on every ``phony`` command.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phony_registry.errors import ValidationError
+from phony_registry import plugins
+from phony_registry.errors import RegistryError, ValidationError
 from phony_registry.generators import (
     BuildContext,
     ColumnGenerator,
@@ -29,7 +31,6 @@ from phony_registry.generators import (
     argument,
     ascii_fold,
     column_reference,
-    resolve_model_path,
 )
 
 if TYPE_CHECKING:
@@ -504,6 +505,32 @@ class _Ngram:
             pos = min(take, len(current))
         state["current"], state["pos"] = current, pos
         return out
+
+
+def resolve_model_path(spec: str, ctx: BuildContext) -> Path:
+    """The file of the model ``spec`` names: a path, or a name resolved by the plugins.
+
+    A name goes to the ``phony_resolve_model`` hook (locale packs, the client's
+    cache): the core finds models through plugins, never by importing the client.
+    """
+    candidate = Path(spec).expanduser()
+    if not candidate.is_absolute() and ctx.base_dir is not None:
+        candidate = ctx.base_dir / candidate
+    if candidate.is_file():
+        return candidate
+    if spec.endswith(".phony"):
+        raise ValidationError(f"no such file: {candidate}", field=ctx.field("model"))
+
+    name = spec
+    if "/" not in spec.partition("@")[0] and ctx.locale:
+        name = f"{ctx.locale}/{spec}"
+    try:
+        found = plugins.get_plugins().manager.hook.phony_resolve_model(spec=name)
+    except RegistryError as exc:  # not in the cache, offline...: say which column asked
+        raise type(exc)(f"{ctx.field('model')}: {exc}") from None
+    if found is None:
+        raise ValidationError(f"model {name!r} not found", field=ctx.field("model"))
+    return Path(found)
 
 
 def _build_ngram(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:

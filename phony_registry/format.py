@@ -10,8 +10,6 @@ else escapes the reader, whatever the bytes.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import gzip
 import io
 import itertools
@@ -28,7 +26,9 @@ from typing import Any
 import numpy as np
 
 from phony_registry.canonical import JsonLimits, json_kind, loads_object
+from phony_registry.encoding import decode_array, encode_array
 from phony_registry.errors import DecompressionLimit, ModelFormatError, UnsupportedFormatVersion
+from phony_registry.migrate import MIGRATIONS
 from phony_registry.model import (
     FORMAT_VERSION,
     MAX_VALUE_LENGTH,
@@ -178,8 +178,6 @@ def document_version(doc: dict[str, Any]) -> int:
 
 def upgrade(doc: dict[str, Any]) -> dict[str, Any]:
     """Apply the single-step migrations until ``doc`` is the newest version."""
-    from phony_registry.migrate import MIGRATIONS
-
     version = _version(doc)
     while version < NEWEST_FORMAT_VERSION:
         doc = MIGRATIONS[version](doc)
@@ -226,27 +224,6 @@ def load_model(
     for a path that cannot be read).
     """
     return document_to_model(load_document(source, max_inflated=max_inflated))
-
-
-def decode_array(text: object, dtype: str, path: str) -> np.ndarray[Any, Any]:
-    """Decode a base64 little-endian integer array field (``dtype`` like ``<u4``)."""
-    if not isinstance(text, str):
-        raise ModelFormatError(f"must be a base64 string, not {json_kind(text)}", field=path)
-    try:
-        # a2b_base64 takes the str itself (ASCII only, else ValueError):
-        # encoding it first would copy a megabyte field for nothing.
-        raw = binascii.a2b_base64(text, strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise ModelFormatError("is not valid base64", field=path) from None
-    size = np.dtype(dtype).itemsize
-    if len(raw) % size:
-        raise ModelFormatError(f"holds {len(raw)} bytes, not a multiple of {size}", field=path)
-    return np.frombuffer(raw, dtype=dtype).astype(dtype[1:], copy=False)
-
-
-def encode_array(array: np.ndarray[Any, Any], dtype: str) -> str:
-    """Base64 of ``array`` as little-endian integers of ``dtype`` (``<u4``, ``<u8``)."""
-    return base64.b64encode(np.ascontiguousarray(array, dtype=dtype).tobytes()).decode("ascii")
 
 
 class _Checker:

@@ -47,7 +47,6 @@ __all__ = [
     "ascii_fold",
     "column_reference",
     "column_seed",
-    "resolve_model_path",
 ]
 
 
@@ -365,27 +364,3 @@ def ascii_fold(text: str) -> str:
     decomposed = unicodedata.normalize("NFKD", text.translate(_FOLD_EXTRA))
     ascii_only = decomposed.encode("ascii", "ignore").decode("ascii").lower()
     return "".join(ch for ch in ascii_only if ch.isalnum())
-
-
-def resolve_model_path(spec: str, ctx: BuildContext) -> Path:
-    """The file of the model ``spec`` names: a path, or a name resolved by the plugins."""
-    candidate = Path(spec).expanduser()
-    if not candidate.is_absolute() and ctx.base_dir is not None:
-        candidate = ctx.base_dir / candidate
-    if candidate.is_file():
-        return candidate
-    if spec.endswith(".phony"):
-        raise ValidationError(f"no such file: {candidate}", field=ctx.field("model"))
-    from phony_registry.errors import RegistryError
-    from phony_registry.plugins import get_plugins
-
-    name = spec
-    if "/" not in spec.partition("@")[0] and ctx.locale:
-        name = f"{ctx.locale}/{spec}"
-    try:
-        found = get_plugins().manager.hook.phony_resolve_model(spec=name)
-    except RegistryError as exc:  # not in the cache, offline...: say which column asked
-        raise type(exc)(f"{ctx.field('model')}: {exc}") from None
-    if found is None:
-        raise ValidationError(f"model {name!r} not found", field=ctx.field("model"))
-    return Path(found)

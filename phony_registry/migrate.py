@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
+from phony_registry.encoding import encode_array
 from phony_registry.errors import ModelFormatError
-from phony_registry.format import encode_array
 from phony_registry.model import MAX_VALUE_LENGTH, Model
 
 __all__ = [
