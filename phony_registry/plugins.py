@@ -28,7 +28,6 @@ import contextlib
 import importlib
 import os
 import sys
-import traceback
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -248,7 +247,7 @@ class Plugins:
         self.failures[name] = reason
         error = sys.exc_info()[1]
         if error is not None:
-            self.tracebacks[name] = "".join(traceback.format_exception(error))
+            self.tracebacks[name] = _format_exception(error)
         if self._report:
             print(f"warning: plugin {self.label(name)} failed to load: {reason}", file=sys.stderr)
 
@@ -386,16 +385,22 @@ def _already_loaded(obj: object) -> Callable[[], object]:
     return lambda: obj
 
 
+def _format_exception(error: BaseException) -> str:
+    import traceback  # only when a plugin failed: it costs every start-up milliseconds
+
+    return "".join(traceback.format_exception(error))
+
+
 def _owner(plugin: LoadedPlugin) -> _guard.Owner:
     return _guard.Owner(plugin.name, plugin.distribution, plugin.version)
 
 
 def _unknown_names(allow: set[str] | None, found: list[EntryPoint]) -> dict[str, str | None]:
     """Names of ``PHONY_LOAD_PLUGINS`` that match no installed plugin, with the closest one."""
-    import difflib
-
     if not allow:
         return {}
+    import difflib
+
     others = [ep for ep in found if _canonical(ep.distribution) != "phony"]  # always loaded
     installed = sorted(
         {_canonical(ep.name) for ep in others} | {_canonical(ep.distribution) for ep in others}
@@ -459,7 +464,7 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
                 str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
             )
             if not isinstance(exc, PluginError):
-                tracebacks[name] = "".join(traceback.format_exception(exc))
+                tracebacks[name] = _format_exception(exc)
             continue
         hooks = sorted(h.name for h in pm.get_hookcallers(module) or [])
         if not hooks:
@@ -520,7 +525,7 @@ def _collect(result: Plugins) -> None:
                         raise TypeError(f"register() got {obj!r}, expected {expected.__name__}")
             except Exception as exc:  # reported by name, phony goes on
                 result.failures[plugin_name] = f"{hook_name} raised {type(exc).__name__}: {exc}"
-                result.tracebacks[plugin_name] = "".join(traceback.format_exception(exc))
+                result.tracebacks[plugin_name] = _format_exception(exc)
                 continue
             staged.setdefault(plugin_name, []).extend((kind, obj) for obj in registered)
     for plugin_name in list(result.plugins):
