@@ -28,12 +28,13 @@ def _run(
 
 def _outcomes(server: MockServer, paths: list[str]) -> list[Any]:
     seen: list[Any] = []
-    for path in paths:
-        try:
-            answer = httpx.get(f"{server.url}{path}", timeout=10)
-            seen.append(answer.status_code if answer.status_code != 200 else answer.json())
-        except httpx.TransportError:
-            seen.append("reset")
+    with httpx.Client(base_url=server.url, timeout=10) as client:
+        for path in paths:
+            try:
+                answer = client.get(path)
+                seen.append(answer.status_code if answer.status_code != 200 else answer.json())
+            except httpx.TransportError:
+                seen.append("reset")
     return seen
 
 
