@@ -271,14 +271,14 @@ def test_schema_files_give_the_rows_phony_generate_writes(tmp_path: Path, run_ph
         assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
 
 
-def _interrupt_after_first_table(args: list[str]) -> str:
+def _interrupt_after_first_table(args: list[str], env: dict[str, str] | None = None) -> str:
     """Run ``phony sync ARGS``, SIGINT it once a table is committed; its stderr."""
     process = subprocess.Popen(
         [*phony_command(), "sync", *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=dict(os.environ, PYTHONUNBUFFERED="1"),
+        env=dict(os.environ, PYTHONUNBUFFERED="1", **(env or {})),
     )
     assert process.stderr is not None
     line = process.stderr.readline()
@@ -452,3 +452,24 @@ def test_foreign_keys_to_text_keys_take_the_generated_keys(tmp_path: Path, run_p
     assert used <= fake
     assert len(used) > 24
     assert not fake & set(codes)
+
+
+@pytest.mark.slow
+def test_ctrl_c_with_jobs_stops_the_workers_and_removes_their_spool(
+    shop_plan: Path, tmp_path: Path
+) -> None:
+    target = tmp_path / "big.db"
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    args = ["--plan", str(shop_plan), "--target", f"sqlite:///{target}", "--seed", "5"]
+    err = _interrupt_after_first_table(
+        [*args, "--scale", "60", "--jobs", "2"], env={"TMPDIR": str(scratch)}
+    )
+    assert "interrupted" in err
+    assert list(scratch.iterdir()) == []
+    with sqlite3.connect(target) as conn:
+        present = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        for table in present:
+            count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608
+            assert count == round(ROWS[table] * 60), table
+    assert len(present) < len(ROWS)
