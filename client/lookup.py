@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import TYPE_CHECKING
 
+from phony_client._progress import notice
 from phony_client.cache import Cache, Ref
-from phony_client.config import is_offline, registry_id
+from phony_client.config import is_offline, trust_policy
+from phony_client.refs import accepts_ref, official_location
 from phony_registry.errors import (
     DigestMismatch,
     NotFound,
@@ -23,41 +24,23 @@ from phony_registry.errors import (
     SourceConflict,
     UsageError,
 )
-from phony_registry.names import ModelName, split_reference
+from phony_registry.names import split_reference
 from phony_registry.versions import parse_spec, select
 
-if TYPE_CHECKING:
-    from phony_registry.trust import TrustPolicy
-
+# accepts_ref and official_location live in phony_client.refs; named here for callers.
 __all__ = ["accepts_ref", "find_cached_model", "find_cached_ref", "official_location"]
-
-
-def official_location() -> str:
-    """The folder of the official index bundled with phony (``phony_index``)."""
-    import phony_index
-
-    return str(phony_index.ROOT)
-
-
-def accepts_ref(policy: TrustPolicy, name: ModelName, ref: Ref) -> bool:
-    """Whether ``ref`` may answer for ``name`` under ``policy`` (from what its pull recorded)."""
-    return policy.accepts_recorded(
-        name, ref.registry, ref.signers, official_index=registry_id(official_location())
-    )
 
 
 def find_cached_ref(spec: str, cache: Cache | None = None) -> Ref:
     """The ref in the cache that ``name[@spec]`` selects, from where the name belongs.
 
-    Only refs the trust rules accept count (:func:`phony_client.pull.accepts_ref`:
+    Only refs the trust rules accept count (:func:`phony_client.refs.accepts_ref`:
     an official name under the official key; a namespace from the registry it
     belongs to). A namespace with no recorded source whose refs come from two
     registries is a :class:`SourceConflict` naming both, never a tie-break.
     Raises :class:`NotFound` (or :class:`OfflineError` when ``PHONY_OFFLINE``
     is set) with the command that would fetch it.
     """
-    from phony_client.config import trust_policy
-
     cache = cache or Cache()
     name, raw = split_reference(spec)
     wanted = parse_spec(raw)
@@ -94,6 +77,8 @@ def _intact(path: Path, digest: str) -> bool:
 
 def _repair(cache: Cache, ref: Ref) -> None:
     """Fetch a discarded blob again (and re-derive a migrated copy)."""
+    # Only a damaged cache needs the pull and its verified reader; importing them
+    # up front would cost every `phony generate NAME` from the cache.
     from phony_client.pull import pull
 
     try:
@@ -124,8 +109,6 @@ def find_cached_model(spec: str) -> Path:
         return path
     # Corrupted or missing on use: discard and fetch again (a registry folder
     # needs no network; a server does, and offline mode forbids it).
-    from phony_client._progress import notice
-
     state = "damaged" if path.exists() else "missing"
     notice(f"the cached file of {ref.ref} is {state}; downloading it again from {ref.location}")
     cache.discard_blob(digest)

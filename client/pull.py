@@ -44,7 +44,7 @@ from phony_client.config import (
     registry_id,
     trust_policy,
 )
-from phony_client.lookup import accepts_ref, official_location
+from phony_client.refs import accepts_ref, official_location
 from phony_client.sources import Source, open_source
 from phony_registry import layout
 from phony_registry.errors import ModelFormatError, OfflineError

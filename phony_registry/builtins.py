@@ -136,14 +136,9 @@ def model_in_folder(root: Path, spec: str) -> Path | None:
 
 @hookimpl(trylast=True)
 def phony_resolve_model(spec: str) -> Path | None:
-    """Find a model by name: in locale packs shipped by plugins, then in the local cache."""
-    found = _in_locale_pack(spec)
-    if found is not None:
-        return found
-    try:
-        from phony_client.lookup import (  # type: ignore[import-not-found,unused-ignore]
-            find_cached_model,
-        )
-    except ImportError:  # the core used without the client
-        return None
-    return Path(find_cached_model(spec))
+    """Find a model by name in the locale packs plugins ship.
+
+    The local cache is the client's (its plugin ``phony_client.plugin``
+    answers after this one); the core never imports the client.
+    """
+    return _in_locale_pack(spec)

@@ -113,6 +113,7 @@ def phony_resolve_model(spec: str) -> Path | None:
     Called by ``phony generate NAME`` and by the ``ngram`` generator for a
     ``model`` that is not an existing file; ``spec`` is ``locale/name``,
     possibly with ``@version``. The first plugin returning a path wins;
-    phony's own implementation runs last and looks in registered locale
-    packs, then in the local cache (raising NotFound when neither has it).
+    phony's own implementations run last: the built-in plugin looks in
+    registered locale packs, then the client's plugin (``phony_client.plugin``)
+    in the local cache (raising NotFound when neither has it).
     """

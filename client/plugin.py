@@ -1,0 +1,27 @@
+"""The client's plugin: models pulled into the local cache, found by name.
+
+Declared as an entry point of phony's own distribution (``client``), so it
+always loads, like the built-ins. It is how the core finds a cached model
+(``phony generate alice/names``, a schema's ``model = "first_names"``)
+without importing the client: the core calls the ``phony_resolve_model``
+hook and this plugin answers from the cache.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from phony_client.lookup import find_cached_model
+from phony_registry.hookspecs import hookimpl
+
+__all__ = ["phony_resolve_model"]
+
+
+@hookimpl(trylast=True)
+def phony_resolve_model(spec: str) -> Path | None:
+    """A model pulled into the cache (raising NotFound, with the command to fetch it, if not).
+
+    It runs after every other implementation, phony's locale packs included
+    (registered later among the ``trylast`` ones, pluggy calls it last).
+    """
+    return find_cached_model(spec)
