@@ -206,18 +206,16 @@ class ColumnStream:
         raw = self.raw(n)
         if bound == 1 << 64:
             return raw
-        if bound <= 1 << 32:
-            top = raw >> np.uint64(32)
-            product = top * np.uint64(bound)  # < 2**64: exact in uint64
-            low = product & np.uint64(0xFFFFFFFF)
-            result = product >> np.uint64(32)
-            threshold = ((1 << 32) - bound) % bound
-        else:
-            result, low = _mul_high_low(raw, bound)
-            threshold = ((1 << 64) - bound) % bound
-        if threshold:
-            for i in np.flatnonzero(low < np.uint64(threshold)).tolist():
-                result[i] = _replacement(self.seed, first + i, bound)
+        result, accepted = _lemire(raw, bound)
+        rejected = np.flatnonzero(~accepted)
+        attempt = 0
+        while rejected.size:  # rare: replacements from (seed, position, attempt), vectorised
+            positions = rejected.astype(np.uint64) + np.full(rejected.size, first, np.uint64)
+            words = _candidates(self.seed, positions, attempt)
+            values, ok = _lemire(words, bound)
+            result[rejected[ok]] = values[ok]
+            rejected = rejected[~ok]
+            attempt += 1
         return result
 
     def _below_wide(self, n: int, bound: int, first: int) -> npt.NDArray[Any]:
@@ -245,19 +243,79 @@ class ColumnStream:
 _PYTHON_DRAWS = 16
 
 
+def _lemire(
+    words: npt.NDArray[np.uint64], bound: int
+) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.bool_]]:
+    """Lemire's multiply-and-shift of ``words`` into ``[0, bound)``, and which are unbiased.
+
+    Up to ``2**32`` from the top 32 bits of each word (phony's method since its
+    first release, so an accepted value is the value it always gave), above
+    from all 64 bits.
+    """
+    import numpy as np
+
+    if bound <= 1 << 32:
+        product = (words >> np.uint64(32)) * np.uint64(bound)  # < 2**64: exact in uint64
+        low = product & np.uint64(0xFFFFFFFF)
+        result = product >> np.uint64(32)
+        threshold = ((1 << 32) - bound) % bound
+    else:
+        result, low = _mul_high_low(words, bound)
+        threshold = ((1 << 64) - bound) % bound
+    return result, low >= np.uint64(threshold)
+
+
+def _mix64(x: npt.NDArray[np.uint64]) -> npt.NDArray[np.uint64]:
+    """SplitMix64's output function (a bijection with full avalanche), on arrays."""
+    import numpy as np
+
+    z = x + np.uint64(0x9E3779B97F4A7C15)
+    z ^= z >> np.uint64(30)
+    z *= np.uint64(0xBF58476D1CE4E5B9)
+    z ^= z >> np.uint64(27)
+    z *= np.uint64(0x94D049BB133111EB)
+    z ^= z >> np.uint64(31)
+    return z
+
+
+def _candidates(
+    seed: int, positions: npt.NDArray[np.uint64], attempt: int
+) -> npt.NDArray[np.uint64]:
+    """Replacement words for rejected draws: SplitMix64 of (column seed, position, attempt)."""
+    import numpy as np
+
+    keyed = _mix64(positions) ^ np.full_like(positions, seed & (2**64 - 1))
+    return _mix64(keyed + np.full_like(positions, (attempt + 1) * 0x5851F42D4C957F2D % 2**64))
+
+
 def _mul_high_low(
     raw: npt.NDArray[np.uint64], bound: int
 ) -> tuple[npt.NDArray[np.uint64], npt.NDArray[np.uint64]]:
-    """High and low 64 bits of ``raw * bound`` (``bound < 2**64``), in uint64 halves."""
+    """High and low 64 bits of ``raw * bound`` (``bound < 2**64``), in uint64 halves.
+
+    In place where it can: each temporary of a million-row batch is 8 MB.
+    """
     import numpy as np
 
     mask, shift = np.uint64(0xFFFFFFFF), np.uint64(32)
     b_hi, b_lo = np.uint64(bound >> 32), np.uint64(bound & 0xFFFFFFFF)
-    r_hi, r_lo = raw >> shift, raw & mask
-    ll, lh, hl, hh = r_lo * b_lo, r_lo * b_hi, r_hi * b_lo, r_hi * b_hi
-    middle = (ll >> shift) + (lh & mask) + (hl & mask)
-    low = (middle << shift) | (ll & mask)
-    high = hh + (lh >> shift) + (hl >> shift) + (middle >> shift)
+    r_lo = raw & mask
+    r_hi = raw >> shift
+    low = r_lo * b_lo  # ll
+    r_lo *= b_hi  # lh
+    high = r_hi * b_hi  # hh
+    r_hi *= b_lo  # hl
+    middle = low >> shift
+    middle += r_lo & mask
+    middle += r_hi & mask
+    r_lo >>= shift
+    r_hi >>= shift
+    high += r_lo
+    high += r_hi
+    high += middle >> shift
+    low &= mask
+    middle <<= shift
+    low |= middle
     return high, low
 
 
