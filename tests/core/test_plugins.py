@@ -231,12 +231,16 @@ def test_a_plugin_that_fails_to_import_is_reported(monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize(
     ("allow", "loaded_names"),
     [
-        # phony's own entry points (the built-ins, and `mock` from the server
-        # package) always load.
-        pytest.param("", {"phony", "mock"}, id="empty-loads-builtins-only"),
-        pytest.param("other", {"phony", "mock"}, id="not-listed"),
-        pytest.param("ghost_plugin", {"phony", "mock", "ghost-plugin"}, id="underscore-spelling"),
-        pytest.param("Ghost-Plugin, other", {"phony", "mock", "ghost-plugin"}, id="listed"),
+        # phony's own entry points (the built-ins, the client's cache lookup and
+        # `mock` from the server package) always load.
+        pytest.param("", {"phony", "client", "mock"}, id="empty-loads-builtins-only"),
+        pytest.param("other", {"phony", "client", "mock"}, id="not-listed"),
+        pytest.param(
+            "ghost_plugin", {"phony", "client", "mock", "ghost-plugin"}, id="underscore-spelling"
+        ),
+        pytest.param(
+            "Ghost-Plugin, other", {"phony", "client", "mock", "ghost-plugin"}, id="listed"
+        ),
     ],
 )
 def test_phony_load_plugins_limits_what_loads(
