@@ -10,7 +10,7 @@ from NumPy itself (``PCG64(...).state``), so the words are NumPy's:
 
 from __future__ import annotations
 
-__all__ = ["M128", "M64", "MULT", "jump", "output", "words"]
+__all__ = ["M128", "M64", "MULT", "jump", "output", "words"]  # noqa: RUF022 - plain sorted()
 
 M64 = (1 << 64) - 1
 M128 = (1 << 128) - 1

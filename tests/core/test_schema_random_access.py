@@ -27,7 +27,12 @@ SEEKABLE: dict[str, Any] = {
     "born": {"type": "date", "start": "1950-01-01", "end": "2005-12-31"},
     # phony sync's fitted types (phony_registry.fitted)
     "price": {"type": "histogram", "quantiles": [0.5, 3.2, 9.99, 310], "decimals": 2},
-    "owner": {"type": "reference", "table": "users", "rows": 40, "fanout": [0, 1, 2, 9]},
+    "owner": {
+        "type": "reference",
+        "table": "users",
+        "rows": 40,
+        "fanout": [[0, 10], [1, 20], [4, 10]],
+    },
     "key": {"type": "uuid"},
 }
 
