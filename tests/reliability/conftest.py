@@ -133,8 +133,13 @@ class SlowHost:
     requests: list[str] = field(default_factory=list)
     #: Most blob downloads in flight at one moment.
     max_active: int = 0
+    #: Hold each blob response until this many blob downloads are in flight together
+    #: (0: no gate), or until ``gather_timeout`` seconds have passed: a race made on purpose.
+    gather: int = 0
+    gather_timeout: float = 25.0  # under the client's 30 s read timeout
     _active: int = 0
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _arrived: threading.Condition = field(default_factory=threading.Condition)
     _server: ThreadingHTTPServer | None = None
 
     @property
@@ -156,12 +161,14 @@ class SlowHost:
                 except (ValueError, OSError):
                     self.send_error(404)
                     return
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
                 blob = relative.startswith("blobs/")
                 step = host.chunk if blob else len(data) or 1
                 host._count(blob, +1)
+                if blob and host.gather:
+                    host._wait_for_others()
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
                 try:
                     for start in range(0, len(data), step):
                         self.wfile.write(data[start : start + step])
@@ -186,6 +193,12 @@ class SlowHost:
             with self._lock:
                 self._active += change
                 self.max_active = max(self.max_active, self._active)
+            with self._arrived:
+                self._arrived.notify_all()
+
+    def _wait_for_others(self) -> None:
+        with self._arrived:
+            self._arrived.wait_for(lambda: self._active >= self.gather, self.gather_timeout)
 
     def stop(self) -> None:
         """Stop listening."""

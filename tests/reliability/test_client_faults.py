@@ -137,21 +137,21 @@ def test_eight_pulls_without_the_lock_still_give_one_correct_blob(
 ) -> None:
     """Test 2: the file lock is a no-op in eight concurrent ``phony`` processes."""
     digest = publish_folder(slow_host.root, f"{NAME}@1.0.0", big_model)
-    # Slow enough that every process asks for the blob before the first has it all,
-    # even on a busy machine (start-up takes up to a second or two there).
-    slow_host.chunk, slow_host.delay = 4096, 0.15
+    # Each blob response waits until all eight processes are downloading it: without
+    # the lock nothing holds them apart, so the race happens whatever the machine's load
+    # (with a working lock only one would get that far, and the gate's time-out shows it).
+    slow_host.chunk, slow_host.delay, slow_host.gather = 4096, 0.01, 8
     processes = []
     for _ in range(8):
         args = [sys.executable, "-c", NO_LOCK, *_pull_args(slow_host.url)[1:]]
         processes.append(
             subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
         )
-        time.sleep(0.1)  # staggered: later writers start while earlier ones are half-way
     results = [(p.wait(timeout=120), *p.communicate()) for p in processes]
     assert [code for code, _, _ in results] == [0] * 8, results
     # Without the lock the processes downloaded side by side: the race really happened.
-    assert slow_host.requests.count(layout.blob_path(digest)) >= 4
-    assert slow_host.max_active >= 4
+    assert slow_host.requests.count(layout.blob_path(digest)) == 8
+    assert slow_host.max_active == 8
     cache = Cache()
     assert cache.blob_path(digest).read_bytes() == big_model
     assert cache_blob_problems(cache.root) == []
