@@ -2,7 +2,9 @@
 
 :data:`MIGRATIONS` maps a version ``v`` to the function turning a version-``v``
 document into a version-``v+1`` document; :func:`phony_registry.format.upgrade`
-applies them in a chain (1 -> 2 -> 3).
+applies them in a chain (1 -> 2 -> 3). :data:`DOWNGRADES` maps ``v`` to the
+step back to ``v-1`` (3 -> 2 -> 1), for readers that only know an older
+layout; :func:`convert` walks either chain to any supported version.
 Each step validates what it reads and raises ModelFormatError with the field
 path of the first defect.
 
@@ -24,13 +26,18 @@ from phony_registry.errors import ModelFormatError
 from phony_registry.model import MAX_VALUE_LENGTH, Model
 
 __all__ = [
+    "DOWNGRADES",
     "MIGRATIONS",
     "V1_DEFAULT_MAX_LENGTH",
     "V1_END",
     "V1_START",
+    "convert",
+    "losses",
     "model_to_v1",
     "v1_to_v2",
+    "v2_to_v1",
     "v2_to_v3",
+    "v3_to_v2",
 ]
 
 #: Start-of-value marker padding version-1 contexts (U+0002 START OF TEXT).
@@ -206,8 +213,35 @@ def _longest_walk(arrays: dict[str, np.ndarray[Any, Any]], start: int) -> int:
     return max(1, min(longest, V1_DEFAULT_MAX_LENGTH))
 
 
+def _lower_table(table: dict[str, dict[str, int]], width: int) -> dict[str, dict[str, int]]:
+    """The table of contexts of ``width`` characters: the top table summed by context suffix.
+
+    Every position of a training value has one context per order, the
+    shorter ones being suffixes of the longest (start markers included), so
+    for a model of counts this is exactly the table the original writers
+    stored; for smoothed weights it sums the weights. It stays closed: the
+    next context of a suffix is a suffix of a next context of the top table.
+    """
+    lower: dict[str, dict[str, int]] = {}
+    for context, nexts in table.items():
+        row = lower.setdefault(context[len(context) - width :], {})
+        for token, weight in nexts.items():
+            row[token] = row.get(token, 0) + weight
+    for row in lower.values():
+        while sum(row.values()) > _U32_MAX:  # huge smoothed weights: scale as training does
+            divisor = sum(row.values()) // _U32_MAX + 1
+            for token in row:
+                row[token] = max(1, row[token] // divisor)
+    return lower
+
+
 def model_to_v1(model: Model) -> dict[str, Any]:
-    """The version-1 document of ``model`` (for readers that only know the original layout)."""
+    """The version-1 document of ``model`` (for readers that only know the original layout).
+
+    ``ngrams`` holds every order from 2 to the model's: the model's own table
+    (its automaton, one context per state) and, for readers that back off,
+    each shorter order summed from it (:func:`_lower_table`).
+    """
     pad = model.order - 1
     alphabet = model.alphabet
     names = [V1_END, *alphabet]
@@ -247,6 +281,9 @@ def model_to_v1(model: Model) -> dict[str, Any]:
             names[int(t)]: int(w)
             for t, w in zip(model.tokens[lo:hi], model.weights[lo:hi], strict=True)
         }
+    ngrams = {str(model.order): table}
+    for n in range(2, model.order):
+        ngrams[str(n)] = _lower_table(table, n - 1)
     meta = model.meta
     doc: dict[str, Any] = {
         "format_version": 1,
@@ -255,7 +292,7 @@ def model_to_v1(model: Model) -> dict[str, Any]:
         "max_length": model.max_length,
         "description": meta.description,
         "tokens": list(alphabet),
-        "ngrams": {str(model.order): table},
+        "ngrams": ngrams,
     }
     doc.update({key: getattr(meta, key) for key in _V1_META})
     return doc
@@ -272,5 +309,69 @@ def v2_to_v3(doc: dict[str, Any]) -> dict[str, Any]:
     return {**doc, "format_version": 3, "selection": None}
 
 
+def v3_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 3 -> 2: the same automaton without the ``selection`` record (which is lost)."""
+    if "selection" not in doc:
+        raise _fail("missing (null when training was told the order)", "selection")
+    return {key: value for key, value in doc.items() if key != "selection"} | {"format_version": 2}
+
+
+def v2_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
+    """Version 2 -> 1: the original layout (:func:`model_to_v1`); see :func:`losses`."""
+    from phony_registry.format import document_to_model
+
+    return model_to_v1(document_to_model(doc))
+
+
+def losses(model: Model, version: int) -> list[str]:
+    """What a file of ``version`` cannot keep of ``model``, one sentence each (empty: nothing)."""
+    lost: list[str] = []
+    if version < 3 and model.selection is not None:
+        lost.append(
+            "the selection record (how training chose the order and smoothing; phony info shows it)"
+        )
+    if version >= 2:
+        return lost
+    if model.exclude is not None:
+        lost.append(
+            "the excluded training values (--exclude-originals): a format-1 reader, "
+            "and phony reading the file, may emit training values verbatim"
+        )
+    t = model.training
+    if t.unique_values is not None or t.length_histogram is not None:
+        lost.append(
+            "the training statistics (distinct values, longest value, length histogram); "
+            "the number of values and characters are recomputed from the counts"
+        )
+    if model.meta.created is not None:
+        lost.append("the creation time")
+    return lost
+
+
 #: version -> function migrating a document of that version to the next one.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: v1_to_v2, 2: v2_to_v3}
+#: version -> function turning a document of that version into the previous one.
+DOWNGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: v3_to_v2, 2: v2_to_v1}
+
+
+def convert(doc: dict[str, Any], version: int) -> dict[str, Any]:
+    """``doc`` in format ``version``, one single step at a time up or down.
+
+    The result is validated by reading it back (a model phony writes, phony
+    reads); :class:`ModelFormatError` if a step cannot hold the model.
+    """
+    from phony_registry.format import document_to_model, document_version
+    from phony_registry.model import NEWEST_FORMAT_VERSION
+
+    if not 1 <= version <= NEWEST_FORMAT_VERSION:
+        raise ModelFormatError(
+            f"no format version {version}: this phony writes versions 1 to {NEWEST_FORMAT_VERSION}"
+        )
+    current = document_version(doc)
+    document_to_model(doc)  # the input is valid before anything is derived from it
+    while current != version:
+        step = MIGRATIONS[current] if current < version else DOWNGRADES[current]
+        doc = step(doc)
+        current = document_version(doc)
+    document_to_model(doc)
+    return doc
