@@ -44,10 +44,10 @@ from typing import Any
 
 from phony_registry.errors import UsageError, ValidationError
 
-__all__ = [
-    "PACK_EXPIRY",
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "BuiltPack",
     "ModelRecipe",
+    "PACK_EXPIRY",
     "PackSpec",
     "build_pack",
     "read_pack_spec",

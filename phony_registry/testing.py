@@ -33,7 +33,7 @@ from typing import Any
 
 from phony_registry.plugins import Plugins, load_plugins, using
 
-__all__ = ["SAMPLE_TABLE", "PluginTester", "run_phony"]
+__all__ = ["PluginTester", "SAMPLE_TABLE", "run_phony"]  # noqa: RUF022 - plain sorted()
 
 #: Awkward values for a format: quotes, separators, markup, non-ASCII, empty, long.
 SAMPLE_TABLE: dict[str, list[str]] = {
