@@ -32,6 +32,7 @@ __all__ = [
     "V1_END",
     "V1_START",
     "convert",
+    "derive",
     "losses",
     "model_to_v1",
     "v1_to_v2",
@@ -272,7 +273,9 @@ def model_to_v1(model: Model) -> dict[str, Any]:
     if pad == 0 or not fixed_order or len({contexts[s] for s in seen}) < len(seen):
         raise ModelFormatError(
             "format version 1 cannot hold this model (its states are not one per "
-            f"context of {pad} characters); keep it in version {model.format_version}"
+            f"context of {pad} characters: order 1, or modified Kneser-Ney smoothing); "
+            f"keep it in version {model.format_version}, or retrain it with --order 2 or "
+            "more and --smoothing none, witten-bell or kneser-ney"
         )
     table: dict[str, dict[str, int]] = {}
     for s in sorted(seen):
@@ -375,3 +378,20 @@ def convert(doc: dict[str, Any], version: int) -> dict[str, Any]:
         current = document_version(doc)
     document_to_model(doc)
     return doc
+
+
+def derive(data: bytes, version: int) -> tuple[bytes, list[str]]:
+    """The ``.phony`` bytes of the model in ``data`` written in format ``version``.
+
+    Deterministic (sorted keys, fixed gzip header): the same input bytes give
+    the same output bytes, so the derived digest can be checked by anyone
+    who repeats it. Returns the bytes and :func:`losses`. The output is read
+    back through phony's own reader (its limits included) before it is returned.
+    """
+    from phony_registry.format import document_to_model, dump_document, load_document, load_model
+
+    doc = load_document(data)
+    model = document_to_model(doc)
+    out = dump_document(convert(doc, version))
+    load_model(out)
+    return out, losses(model, version)

@@ -17,15 +17,18 @@ from typing import Any
 
 import click
 
-from phony_client.cli import _errors
+from phony_client.cli import _errors, _log
 from phony_registry.errors import (
     EXIT_INTERRUPTED,
     EXIT_OUT_OF_MEMORY,
     EXIT_TERMINATED,
     PhonyError,
 )
+from phony_registry.plugins import get_plugins
 
 __all__ = ["cli", "main"]
+
+_log.show_warnings()
 
 # command name -> "module:attribute"; modules are imported on first use.
 COMMANDS: dict[str, str] = {
@@ -35,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "stats": "phony_client.cli.modelfile:stats",
     "generate": "phony_client.cli.generate:generate",
     "migrate": "phony_client.cli.modelfile:migrate",
+    "cat": "phony_client.cli.modelfile:cat",
     "models": "phony_client.cli.models:models",
     "keys": "phony_client.cli.keys:keys",
     "cache": "phony_client.cli.cache:cache",
@@ -42,7 +46,6 @@ COMMANDS: dict[str, str] = {
     "locale": "phony_client.cli.locale:locale",
     "login": "phony_client.cli.login:login",
     "logout": "phony_client.cli.login:logout",
-    "registry": "phony_client.cli.registry:registry",
     "plugins": "phony_client.cli.plugins:plugins",
     "formats": "phony_client.cli.plugins:formats",
     "generators": "phony_client.cli.plugins:generators",
@@ -84,9 +87,9 @@ class LazyGroup(click.Group):
         if self._plugin_commands_loaded:
             return
         self._plugin_commands_loaded = True
-        from phony_registry.plugins import get_plugins
-
-        get_plugins().register_commands(self)
+        # Plugins (phony's own server among them: `registry`, `mock`) add commands
+        # through the phony_register_commands hook; none may take a built-in name.
+        get_plugins().register_commands(self, reserved=self.lazy)
 
 
 def _full_short_help(command: click.Command) -> click.Command:

@@ -1,4 +1,4 @@
-"""``phony train``, ``info``, ``validate``, ``stats`` and ``migrate``: commands on model files.
+"""``phony train``, ``info``, ``validate``, ``stats``, ``migrate``, ``cat``: model file commands.
 
 numpy and the model code are imported inside the commands, so listing the
 commands (``phony --help``) stays cheap.
@@ -17,7 +17,7 @@ from phony_client.cli._params import SEED, ParamBase
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import ModelFormatError, TrainingError, UsageError
 
-__all__ = ["info", "migrate", "stats", "train", "validate"]
+__all__ = ["cat", "info", "migrate", "stats", "train", "validate"]
 
 _PATH = click.Path(dir_okay=False, path_type=Path)
 _EXISTING = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -445,20 +445,78 @@ def stats(
 
 
 @click.command()
-@click.argument("path", type=_EXISTING)
+@click.argument("path", metavar="MODEL", type=_MODEL)
 @click.option(
     "-o", "--output", type=_PATH, required=True, help="Where to write the migrated model."
 )
-def migrate(path: Path, output: Path) -> None:
-    """Rewrite a model of any older format version in the current version."""
-    from phony_registry.format import FORMAT_VERSION, save_model
+@click.option(
+    "--to",
+    "version",
+    type=int,
+    metavar="N",
+    help="Format version to write, older or newer (1: the original layout PHP and "
+    "JavaScript readers load) [default: the oldest current version that holds the model].",
+)
+def migrate(path: Path, output: Path, version: int | None) -> None:
+    """Rewrite a model in another format version, one single step at a time.
 
-    _, model = _load(path)
+    MODEL is a .phony file or the name of a cached or installed model. The
+    same input gives the same bytes, so the digest printed can be reproduced.
+    """
+    from phony_registry._fs import write_output
+    from phony_registry.format import dump_model
+    from phony_registry.migrate import derive
+
+    data, model = _load(path)
     old = model.format_version
-    data = save_model(model, output)
+    if version is None:
+        out, lost = dump_model(model), []
+        version = model.written_version(model.selection)  # the oldest version that holds it
+    else:
+        out, lost = derive(data, version)
+    write_output(output, out)
     change = (
         f"already at format version {old}, rewritten"
-        if old == FORMAT_VERSION
-        else f"format version {old} -> {FORMAT_VERSION}"
+        if old == version
+        else f"format version {old} -> {version}"
     )
-    click.echo(f"wrote {output}: {change}, {digest_bytes(data)}", err=True)
+    click.echo(
+        f"wrote {output}: {change}, {digest_bytes(out)} (from {digest_bytes(data)})", err=True
+    )
+    for item in lost:
+        click.echo(f"phony: format version {version} does not keep {item}", err=True)
+
+
+@click.command()
+@click.argument("path", metavar="MODEL", type=_MODEL)
+@click.option(
+    "--to",
+    "version",
+    type=int,
+    metavar="N",
+    help="Show the model as format version N would hold it [default: as stored].",
+)
+def cat(path: Path, version: int | None) -> None:
+    """Print a model as readable JSON, its arrays decoded into lists (for jq).
+
+    MODEL is a .phony file or the name of a cached or installed model. The
+    document is the file's own (format version included); base64 arrays
+    (model.offsets, tokens, weights, targets, exclude.hashes) become arrays of
+    integers. Not a .phony file: write one with phony migrate.
+    """
+    from phony_registry.format import decode_array, document_to_model, load_document
+    from phony_registry.migrate import convert
+
+    doc = load_document(path.read_bytes())
+    document_to_model(doc)  # only a model phony can read is shown
+    if version is not None:
+        doc = convert(doc, version)
+    fields = {"offsets": "<u4", "tokens": "<u4", "weights": "<u4", "targets": "<u4"}
+    if isinstance(doc.get("model"), dict):
+        for key, dtype in fields.items():
+            doc["model"][key] = decode_array(doc["model"][key], dtype, f"model.{key}").tolist()
+    if isinstance(doc.get("exclude"), dict):
+        doc["exclude"]["hashes"] = decode_array(
+            doc["exclude"]["hashes"], "<u8", "exclude.hashes"
+        ).tolist()
+    echo_json(doc)

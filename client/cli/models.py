@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from phony_client.cli._export import FORMAT_VERSION_OPTION, echo_exported, export_refs
 from phony_client.cli._output import echo_json, echo_table, human_size, short_digest
 
 __all__ = ["models"]
@@ -213,6 +214,15 @@ def push(
     help="Pull exactly what the lockfile (--lock, default phony.lock) records.",
 )
 @click.option("--refresh", is_flag=True, help="Consult the registry even for cached pins.")
+@click.option(
+    "-o",
+    "--output",
+    "export_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Also write each pulled model to DIR/NAME.phony (the cache keeps the original).",
+)
+@FORMAT_VERSION_OPTION
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def pull(
     references: tuple[str, ...],
@@ -221,12 +231,23 @@ def pull(
     locked: bool,
     refresh: bool,
     as_json: bool,
+    export_dir: Path | None = None,
+    format_version: int | None = None,
 ) -> None:
-    """Pull models (NAME[@VERSION|RANGE|latest|sha256:DIGEST]) into the local cache."""
+    """Pull models (NAME[@VERSION|RANGE|latest|sha256:DIGEST]) into the local cache.
+
+    With -o DIR, each model is also written to DIR, in format version N with
+    --format-version N (the derived file's own digest is printed; the manifest's
+    signed digest stays the original's).
+    """
     from phony_client import lockfile
     from phony_client.pull import pull as do_pull
     from phony_registry.errors import UsageError
 
+    if format_version is not None and export_dir is None:
+        raise UsageError(
+            "--format-version N writes copies: give -o DIR (the cache keeps the originals)"
+        )
     if locked:
         if references:
             raise UsageError("--locked pulls what the lockfile says; give no model names")
@@ -246,14 +267,17 @@ def pull(
             entries.append(lockfile.entry_for(result.ref))
         if lock:
             lockfile.write_lock(lock, entries)
+    exported = export_refs(refs, export_dir, format_version) if export_dir is not None else []
     if as_json:
-        echo_json([_ref_row(r) for r in refs])
+        rows = [_ref_row(r) for r in refs]
+        echo_json({"pulled": rows, "exported": exported} if export_dir is not None else rows)
         return
     for ref in refs:
         what = f"pack of {len(ref.members)}" if ref.type == "pack" else short_digest(ref.digest)
         migrated = f", migrated from format v{ref.format_version}" if ref.derived else ""
         yanked = " (yanked)" if ref.yanked else ""
         click.echo(f"pulled {ref.name}@{ref.version}{yanked} {what}{migrated}")
+    echo_exported(exported)
 
 
 @models.command(name="list")
