@@ -51,7 +51,11 @@ function walk(array $table, int $order, int $maxLength): ?string
     }
 }
 
-$model = load_model($argv[1] ?? exit("usage: php reader.php MODEL.phony [COUNT] [SEED]\n"));
+if ($argc < 2) {
+    fwrite(STDERR, "usage: php reader.php MODEL.phony [COUNT] [SEED]\n");
+    exit(2);
+}
+$model = load_model($argv[1]);
 $order = $model['order'] ?? max(array_map('intval', array_keys($model['ngrams'])));
 $table = $model['ngrams'][(string) $order];
 $maxLength = $model['max_length'] ?? 64;
