@@ -11,8 +11,22 @@ from typing import Any
 import pytest
 
 from phony_registry.errors import ModelFormatError
-from phony_registry.format import FORMAT_VERSION, dump_model, load_document, load_model
-from phony_registry.migrate import MIGRATIONS, model_to_v1, v1_to_v2
+from phony_registry.format import (
+    FORMAT_VERSION,
+    document_to_model,
+    dump_model,
+    load_document,
+    load_model,
+    model_to_document,
+)
+from phony_registry.migrate import (
+    DOWNGRADES,
+    MIGRATIONS,
+    convert,
+    derive,
+    model_to_v1,
+    v1_to_v2,
+)
 from phony_registry.model import NEWEST_FORMAT_VERSION
 from phony_registry.ngram import read_values, train
 
@@ -139,3 +153,76 @@ def test_a_version_2_document_reads_as_version_3_without_selection() -> None:
     assert model.format_version == 2
     assert model.selection is None
     assert dump_model(model) == data
+
+
+def _counts(values: list[str], n: int) -> dict[str, dict[str, int]]:
+    """The order-``n`` table as the original writers counted it from the values."""
+    table: dict[str, dict[str, int]] = {}
+    for value in values:
+        padded = "\u0002" * (n - 1) + value + "\u0003"
+        for i in range(n - 1, len(padded)):
+            row = table.setdefault(padded[i - n + 1 : i], {})
+            row[padded[i]] = row.get(padded[i], 0) + 1
+    return table
+
+
+def test_v1_export_holds_every_order_as_the_original_writers_counted() -> None:
+    values = read_values(SAMPLE)
+    doc = model_to_v1(train(values, name="tr", order=4))
+    assert sorted(doc["ngrams"]) == ["2", "3", "4"]
+    for n in (2, 3, 4):
+        assert doc["ngrams"][str(n)] == _counts(values, n), n
+
+
+def test_lower_tables_of_a_smoothed_model_stay_closed() -> None:
+    doc = model_to_v1(train(read_values(SAMPLE), name="tr", order=4, smoothing="witten-bell"))
+    for n in (2, 3):
+        table = doc["ngrams"][str(n)]
+        for context, row in table.items():
+            for token in row:
+                if token != "\u0003":
+                    assert (context + token)[1:] in table
+        only = {k: v for k, v in doc.items() if k not in ("ngrams", "order")}
+        lower = load_model(_gz({**only, "order": n, "ngrams": {str(n): table}}))
+        assert lower.order == n
+
+
+def test_convert_walks_down_and_up_one_step_at_a_time() -> None:
+    trained = train(read_values(SAMPLE), name="tr", order=3)
+    v2 = model_to_document(trained)
+    v3 = convert(v2, 3)
+    assert v3["format_version"] == 3
+    assert v3["selection"] is None
+    assert convert(v3, 2) == v2
+    v1 = convert(v3, 1)
+    assert v1 == convert(v2, 1) == model_to_v1(trained)
+    back = document_to_model(convert(v1, 3))
+    assert back.generate(300, seed=9) == trained.generate(300, seed=9)
+    for bad in (0, NEWEST_FORMAT_VERSION + 1):
+        with pytest.raises(ModelFormatError, match=f"no format version {bad}"):
+            convert(v2, bad)
+
+
+def test_downgrades_mirror_the_migrations() -> None:
+    assert sorted(DOWNGRADES) == list(range(2, NEWEST_FORMAT_VERSION + 1))
+
+
+def test_derive_is_byte_reproducible_and_says_what_is_lost() -> None:
+    values = read_values(SAMPLE)
+    trained = train(
+        values, name="tr", order=3, exclude_originals=True, created="2026-01-02T03:04:05Z"
+    )
+    data = dump_model(trained)
+    out, lost = derive(data, 1)
+    assert derive(bytes(data), 1) == (out, lost)
+    assert out[:8] == bytes.fromhex("1f8b080000000000")
+    assert load_document(out)["format_version"] == 1
+    assert any("excluded training values" in item for item in lost)
+    assert any("creation time" in item for item in lost)
+    assert derive(data, 2) == (data, [])
+    chosen = train(values[:300], name="small", smoothing="none")
+    assert chosen.selection is not None
+    dropped, lost = derive(dump_model(chosen), 2)
+    assert load_document(dropped)["format_version"] == 2
+    assert len(lost) == 1
+    assert "selection record" in lost[0]
