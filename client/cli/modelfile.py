@@ -470,7 +470,7 @@ def migrate(path: Path, output: Path, version: int | None) -> None:
     data, model = _load(path)
     old = model.format_version
     if version is None:
-        out, lost = dump_model(model), []
+        out, lost = dump_model(model), list[str]()
         version = model.written_version(model.selection)  # the oldest version that holds it
     else:
         out, lost = derive(data, version)
