@@ -35,7 +35,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from phony_client.config import atomic_write
+from phony_registry._fs import atomic_writer, write_atomic
 from phony_registry.digests import Hasher, digest_hex
 from phony_registry.errors import CacheError, DigestMismatch
 
@@ -203,7 +203,7 @@ class Cache:
             self.root.mkdir(parents=True, exist_ok=True)
             tag = self.root / "CACHEDIR.TAG"
             if not tag.exists():
-                atomic_write(tag, CACHEDIR_TAG)
+                write_atomic(tag, CACHEDIR_TAG, mode=0o644)
         except OSError as exc:
             raise CacheError(f"cannot create the cache at {self.root}: {exc.strerror}") from None
 
@@ -259,21 +259,13 @@ class Cache:
         megabytes (:func:`_start_writeback`), so the closing ``fsync`` waits
         for the last few only.
         """
-        import tempfile
-
         target = self.blob_path(digest)
         self.ensure()
-        try:
-            target.parent.mkdir(parents=True, exist_ok=True)
-            # Named after the digest, so that prune can tell a running download by its lock.
-            fd, name = tempfile.mkstemp(prefix=f".tmp-{target.name}-", dir=target.parent)
-        except OSError as exc:
-            raise CacheError(f"cannot write to the cache at {self.root}: {exc.strerror}") from None
-        temp = Path(name)
         hashing = _HashingThread()
         try:
-            received = flushed = 0
-            with os.fdopen(fd, "wb") as handle:
+            # Named after the digest, so that prune can tell a running download by its lock.
+            with atomic_writer(target, mode=0o644, temp_prefix=f".tmp-{target.name}-") as handle:
+                received = flushed = 0
                 for chunk in chunks:
                     received += len(chunk)
                     if size is not None and received > size:
@@ -286,17 +278,11 @@ class Cache:
                         handle.flush()
                         _start_writeback(handle.fileno(), flushed, received - flushed)
                         flushed = received
-                handle.flush()
-                os.fsync(handle.fileno())
-            hashing.finish().check(digest, size, what=f"blob {digest}")
-            temp.chmod(0o644)
-            temp.replace(target)
+                hashing.finish().check(digest, size, what=f"blob {digest}")
         except OSError as exc:
             raise CacheError(f"cannot write {target}: {exc.strerror or exc}") from None
         finally:
             hashing.stop()
-            with contextlib.suppress(FileNotFoundError):
-                temp.unlink()
         return target
 
     def store_bytes(self, data: bytes) -> tuple[str, Path]:
@@ -359,10 +345,10 @@ class Cache:
         """Cache a registry file (with its ETag, for revalidation)."""
         target = self._meta_path(registry, path)
         try:
-            atomic_write(target, data)
+            write_atomic(target, data, mode=0o644)
             etag_file = target.with_name(target.name + ".etag")
             if etag:
-                atomic_write(etag_file, etag.encode("utf-8"))
+                write_atomic(etag_file, etag.encode("utf-8"), mode=0o644)
             else:
                 with contextlib.suppress(FileNotFoundError):
                     etag_file.unlink()
@@ -388,7 +374,8 @@ class Cache:
         """Record (or update) a pulled ``name@version``."""
         path = self._ref_path(ref.registry, ref.name, ref.version)
         try:
-            atomic_write(path, json.dumps(ref.to_dict(), indent=2, sort_keys=True).encode() + b"\n")
+            data = json.dumps(ref.to_dict(), indent=2, sort_keys=True).encode() + b"\n"
+            write_atomic(path, data, mode=0o644)
         except OSError as exc:
             raise CacheError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -44,6 +44,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phony_registry._fs import write_atomic
 from phony_registry.errors import ConfigError, UsageError
 from phony_registry.trust import ANY_NAMESPACE, CONFIGURED, Owner, TrustPolicy, registry_id
 
@@ -54,7 +55,6 @@ __all__ = [
     "RegistryConfig",
     "RegistryState",
     "TrustedKey",
-    "atomic_write",
     "config_dir",
     "is_offline",
     "iter_private_key_files",
@@ -86,13 +86,6 @@ def keys_dir() -> Path:
 def is_offline() -> bool:
     """True when ``PHONY_OFFLINE`` asks for no network at all."""
     return os.environ.get("PHONY_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
-
-
-def atomic_write(path: Path, data: bytes, *, mode: int = 0o644) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
-    from phony_registry._fs import write_atomic
-
-    write_atomic(path, data, mode=mode)
 
 
 @dataclass(frozen=True)
@@ -306,7 +299,7 @@ def save_config(config: Config) -> Path:
     import tomli_w
 
     path = config_dir() / CONFIG_FILE
-    atomic_write(path, tomli_w.dumps(config.to_dict()).encode("utf-8"), mode=0o600)
+    write_atomic(path, tomli_w.dumps(config.to_dict()).encode("utf-8"), mode=0o600)
     return path
 
 
@@ -359,7 +352,7 @@ class RegistryState:
                 "registry": self.registry,
                 "snapshot_version": self.snapshot_version,
             }
-            atomic_write(path, json.dumps(body, indent=2).encode("utf-8") + b"\n")
+            write_atomic(path, json.dumps(body, indent=2).encode("utf-8") + b"\n", mode=0o644)
 
     def pin(self, key: str | None) -> None:
         """Replace the pinned key (None: learn it again on next use); keeps the version."""
@@ -424,7 +417,7 @@ class NamespaceSources:
                 ns: {"registry": o.registry, "location": o.label}
                 for ns, o in sorted(current.items())
             }
-            atomic_write(path, json.dumps(body, indent=2).encode("utf-8") + b"\n")
+            write_atomic(path, json.dumps(body, indent=2).encode("utf-8") + b"\n", mode=0o644)
 
 
 def trust_policy(config: Config | None = None) -> TrustPolicy:

@@ -64,7 +64,7 @@ def _save(path: Path, registries: dict[str, dict[str, str]]) -> None:
 
     data = tomli_w.dumps({"registries": registries}).encode("utf-8")
     try:
-        write_atomic(path, data, mode=0o600, fsync=True)  # a secret: 0600 from the start
+        write_atomic(path, data, mode=0o600)  # a secret: 0600 from the start
     except OSError as exc:
         raise ConfigError(f"cannot write {path}: {exc.strerror or exc}") from None
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phony_client.cache import Ref
-from phony_client.config import atomic_write
+from phony_registry._fs import write_atomic
 from phony_registry.digests import is_digest
 from phony_registry.errors import ConfigError, DigestMismatch, PhonyError
 from phony_registry.names import parse_name
@@ -100,7 +100,7 @@ def write_lock(path: str | Path, entries: Iterable[LockEntry], *, merge: bool = 
         "lock_version": LOCK_VERSION,
         "model": [vars(e) for _, e in sorted(by_name.items())],
     }
-    atomic_write(target, (_HEADER + tomli_w.dumps(body)).encode("utf-8"))
+    write_atomic(target, (_HEADER + tomli_w.dumps(body)).encode("utf-8"))
     return target
 
 

@@ -14,6 +14,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from phony_registry._fs import write_atomic
 from phony_registry.errors import UsageError
 
 __all__ = ["KINDS", "Scaffold", "scaffold"]
@@ -373,7 +374,5 @@ def scaffold(name: str, kind: str, where: Path, *, locale: str = "xx_XX") -> Sca
         files["pack/first_names.txt"] = "\n".join(_SAMPLE_NAMES.split()) + "\n"
         files["pack/schemas/person.toml"] = _PERSON.format(**fill)
     for relative, text in files.items():
-        path = folder / relative
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(text, encoding="utf-8")
+        write_atomic(folder / relative, text.encode("utf-8"))
     return Scaffold(folder, dist, module, tuple(files), descriptions[kind])

@@ -37,13 +37,13 @@ from datetime import timedelta
 from pathlib import Path
 
 from phony_client.config import (
-    atomic_write,
     iter_private_key_files,
     keys_dir,
     load_config,
     registry_id,
 )
 from phony_registry import layout
+from phony_registry._fs import write_atomic
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import AlreadyExists, ConfigError, Forbidden, UsageError
 from phony_registry.index import DEFAULT_EXPIRY, Snapshot
@@ -144,7 +144,7 @@ def registry_signing_key(
         key = load_private_key(candidates[0]) if candidates else PrivateKey.generate()
         if not candidates:
             save_private_key(registry_key_file(key), key)
-        atomic_write(public_path, key.public_key.to_pem())
+        write_atomic(public_path, key.public_key.to_pem(), mode=0o644)  # public tree
         return key, not candidates
     public = PublicKey.from_pem(public_path.read_bytes())
     for candidate in candidates:

@@ -2,12 +2,23 @@
 
 Two kinds of file, two rules:
 
-* **State** phony keeps for itself (the cache, config, credentials, a
-  registry folder): :func:`write_atomic` writes a temporary file in the
-  same folder and renames it over the target, so a reader never sees half a
-  file. The mode is explicit (``0o600`` for secrets, from the moment the
-  file exists) or, by default, what ``open()`` would give: ``0o666`` less
-  the umask.
+* **State** phony keeps for itself (the cache, config, credentials, keys,
+  a registry folder) is written in one way whatever the file, durable and
+  all-or-nothing: a temporary file in the same folder, its data flushed to
+  disk (``fsync``), renamed over the target, and the folder flushed so the
+  rename itself survives a crash. A reader never sees half a file, and
+  after a power cut the file holds either the old or the new content.
+
+  - :func:`write_atomic` replaces a file with bytes;
+  - :func:`atomic_writer` does the same for content streamed in pieces (a
+    downloaded blob, checked before it is committed);
+  - :func:`create_exclusive` creates a file only if nothing is at that path
+    yet (an immutable registry object, a private key), complete or not at all.
+
+  Only regular files are written this way: a folder, device or FIFO at the
+  target is an error (a symbolic link is replaced, never followed). The mode
+  is explicit (``0o600`` for secrets, from the moment the file exists) or,
+  by default, what ``open()`` would give: ``0o666`` less the umask.
 
 * **Output** a user names with ``-o PATH`` (``generate``, ``train``,
   ``migrate``): :func:`open_output` behaves like a shell redirection that
@@ -47,39 +58,144 @@ from typing import BinaryIO
 
 from phony_registry.errors import UsageError
 
-__all__ = ["open_output", "write_atomic", "write_output"]
+__all__ = [
+    "atomic_writer",
+    "create_exclusive",
+    "fsync_folder",
+    "open_output",
+    "write_atomic",
+    "write_output",
+]
 
 #: Paths that stand for an open file of the process rather than a file on disk.
 _PROCESS_PATHS = ("/dev/", "/proc/")
 _COPY_CHUNK = 1 << 20
 
 
-def write_atomic(
-    path: str | os.PathLike[str], data: bytes, *, mode: int | None = None, fsync: bool = False
-) -> None:
-    """Write ``data`` to ``path`` through a temporary file in its folder and a rename.
+def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
+    """Replace ``path`` with ``data``, durably and all at once (see the module docs).
 
     ``mode`` is set on the new file from the start (``0o600`` for secrets:
     the content is never readable by others, not even while being written);
     ``None`` gives what ``open()`` would give, ``0o666`` less the umask.
-    ``fsync`` flushes the data to disk before the rename (credentials).
     The folder is created when missing.
     """
+    with atomic_writer(path, mode=mode) as handle:
+        handle.write(data)
+
+
+@contextlib.contextmanager
+def atomic_writer(
+    path: str | os.PathLike[str], *, mode: int | None = None, temp_prefix: str | None = None
+) -> Iterator[BinaryIO]:
+    """A stream whose content replaces ``path`` when the ``with`` block ends without error.
+
+    The content goes to a temporary file beside ``path`` (named
+    ``temp_prefix`` + random + ``.tmp`` if given, so a caller can recognise
+    its own leftovers); an exception inside the block removes it and leaves
+    ``path`` as it was. On success the file is flushed to disk, given
+    ``mode``, renamed over ``path`` and the folder flushed.
+    """
     target = Path(path)
+    _check_regular(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, temp = _create_temp(target.parent, target.name, 0o666 if mode is None else mode)
+    fd, temp = _create_temp(
+        target.parent, target.name, 0o666 if mode is None else mode, temp_prefix
+    )
     try:
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            if fsync:
-                handle.flush()
-                os.fsync(handle.fileno())
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
         if mode is not None:
             temp.chmod(mode)  # the umask may have taken bits the caller asked for
         temp.replace(target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
+    fsync_folder(target.parent)
+
+
+def create_exclusive(
+    path: str | os.PathLike[str], source: bytes | os.PathLike[str], *, mode: int | None = None
+) -> bool:
+    """Create ``path`` holding ``source`` (bytes, or a file to copy) only if it does not exist.
+
+    Returns True if this call created it, False if something was already
+    there (left alone). The content is written and flushed in full to a
+    temporary file first and then hard-linked to ``path``, so no one ever
+    sees a partial file at ``path``; where the file system has no hard
+    links, ``path`` is created exclusively and filled from the complete
+    temporary file.
+    """
+    target = Path(path)
+    if os.path.lexists(target):
+        return False
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, temp = _create_temp(target.parent, target.name, 0o666 if mode is None else mode)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            if isinstance(source, bytes):
+                handle.write(source)
+            else:
+                with open(source, "rb") as src:
+                    shutil.copyfileobj(src, handle, _COPY_CHUNK)
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            temp.chmod(mode)
+        try:
+            os.link(temp, target)
+        except FileExistsError:
+            return False
+        except OSError as exc:
+            if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
+                raise
+            # No hard links here (some network shares): an exclusive create of
+            # the final name, filled from the complete temporary file.
+            if not _copy_exclusive(temp, target, 0o666 if mode is None else mode):
+                return False
+    finally:
+        temp.unlink(missing_ok=True)
+    fsync_folder(target.parent)
+    return True
+
+
+def fsync_folder(folder: str | os.PathLike[str]) -> None:
+    """Flush a folder's entries to disk, so a rename or link in it survives a crash."""
+    try:
+        fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    except OSError:
+        return  # not possible here (some platforms cannot open a folder): best effort
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass  # some file systems refuse fsync on a folder; the data itself is flushed
+    finally:
+        os.close(fd)
+
+
+def _copy_exclusive(temp: Path, target: Path, mode: int) -> bool:
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    except FileExistsError:
+        return False
+    with os.fdopen(fd, "wb") as out, open(temp, "rb") as src:
+        shutil.copyfileobj(src, out, _COPY_CHUNK)
+        out.flush()
+        os.fsync(out.fileno())
+    return True
+
+
+def _check_regular(target: Path) -> None:
+    """Refuse to replace anything but a regular file or a symbolic link."""
+    try:
+        st = target.lstat()
+    except (FileNotFoundError, NotADirectoryError):
+        return
+    if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
+        kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
+        raise OSError(errno.EEXIST, f"{target} is {kind}; not replacing it")
 
 
 def write_output(path: str | os.PathLike[str], data: bytes) -> None:
@@ -174,11 +290,12 @@ def _is_process_path(name: str) -> bool:
     return name.startswith(_PROCESS_PATHS) or os.path.realpath(name).startswith(_PROCESS_PATHS)
 
 
-def _create_temp(folder: Path, name: str, mode: int) -> tuple[int, Path]:
+def _create_temp(folder: Path, name: str, mode: int, prefix: str | None = None) -> tuple[int, Path]:
     """Open a new, uniquely named temporary file in ``folder`` (``mode`` less the umask)."""
     flags = os.O_RDWR | os.O_CREAT | os.O_EXCL | getattr(os, "O_CLOEXEC", 0)
+    start = f".{name}." if prefix is None else prefix
     for _ in range(100):
-        temp = folder / f".{name}.{os.urandom(4).hex()}.tmp"
+        temp = folder / f"{start}{os.urandom(4).hex()}.tmp"
         try:
             return os.open(temp, flags, mode), temp
         except FileExistsError:

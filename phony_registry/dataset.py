@@ -125,24 +125,18 @@ def write_partition(
     filesystem, root = open_filesystem(destination)
     name = partition_name(index, fmt.extension)
     target = f"{root}/{name}"
-    local = _is_local(filesystem)
-    if local:
-        filesystem.makedirs(root, exist_ok=True)
-        staging = f"{root}/.{name}.{os.getpid()}.tmp"
-    else:
-        staging = target
-    with filesystem.open(staging, "wb") as raw:
-        # Buffered: pyarrow writers and the text formats write in small pieces.
-        stream = io.BufferedWriter(raw, buffer_size=1 << 20) if local else raw
-        try:
+    if _is_local(filesystem):
+        from phony_registry._fs import atomic_writer
+
+        # The one atomic write: a partition is whole or absent, also after a crash.
+        with atomic_writer(target) as raw:
+            # Buffered: pyarrow writers and the text formats write in small pieces.
+            stream = io.BufferedWriter(raw, buffer_size=1 << 20)
             _write_rows(schema, stream, part, count, seed, fmt, options or {})
             stream.flush()
-        except BaseException:
-            if local:
-                filesystem.rm(staging)
-            raise
-    if local:
-        filesystem.mv(staging, target)
+    else:
+        with filesystem.open(target, "wb") as raw:
+            _write_rows(schema, raw, part, count, seed, fmt, options or {})
     return name, part.rows
 
 

@@ -58,7 +58,6 @@ __all__ = [
     "problems",
     "save_model",
     "upgrade",
-    "write_atomic",
 ]
 
 #: Default cap on the inflated size of a file (64 MiB).
@@ -623,10 +622,3 @@ def save_model(model: Model, path: str | os.PathLike[str]) -> bytes:
     data = dump_model(model)
     write_output(path, data)
     return data
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder."""
-    from phony_registry._fs import write_atomic as _write_atomic
-
-    _write_atomic(path, data)

@@ -209,14 +209,11 @@ def save_private_key(path: str | os.PathLike[str], key: PrivateKey) -> Path:
 
     Raises :class:`ConfigError` if the file already exists.
     """
+    from phony_registry._fs import create_exclusive
+
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise ConfigError(f"{target} already exists; not overwriting a key") from None
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key.to_pem())
+    if not create_exclusive(target, key.to_pem(), mode=0o600):
+        raise ConfigError(f"{target} already exists; not overwriting a key")
     return target
 
 

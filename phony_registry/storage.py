@@ -29,10 +29,7 @@ Every other failure of the backend surfaces as
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import os
-import secrets
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -42,6 +39,7 @@ from typing import BinaryIO
 
 from filelock import FileLock, Timeout
 
+from phony_registry._fs import create_exclusive, write_atomic
 from phony_registry.errors import NotFound, RegistryUnavailable
 
 __all__ = [
@@ -177,6 +175,8 @@ class LocalStorage(Storage):
     def __init__(self, root: str | os.PathLike[str], *, private: bool = False) -> None:
         self.root = Path(root).resolve()
         self.private = private
+        #: Mode of every file: world-readable for a static host, the owner's only in private.
+        self._mode = 0o600 if private else 0o644
         self.description = f"folder {self.root}"
         try:
             self.root.mkdir(mode=0o700 if private else 0o777, parents=True, exist_ok=True)
@@ -239,59 +239,17 @@ class LocalStorage(Storage):
                     remaining -= len(chunk)
                 yield chunk
 
-    def _temp_beside(self, path: Path, source: bytes | Path) -> Path:
+    def _folder_for(self, path: Path) -> None:
         path.parent.mkdir(mode=0o700 if self.private else 0o777, parents=True, exist_ok=True)
-        temp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-        mode = 0o600 if self.private else 0o644
-        fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
-        with os.fdopen(fd, "wb") as out:
-            if isinstance(source, bytes):
-                out.write(source)
-            else:
-                with open(source, "rb") as src:
-                    while chunk := src.read(1 << 20):
-                        out.write(chunk)
-            out.flush()
-            os.fsync(out.fileno())
-        return temp
 
     def create(self, key: str, source: bytes | Path) -> bool:
         """See :meth:`Storage.create`: a complete temporary file, hard-linked exclusively."""
         path = self.path(key)
-        if path.exists():
-            return False
-        temp: Path | None = None
         try:
-            temp = self._temp_beside(path, source)
-            try:
-                os.link(temp, path)
-            except FileExistsError:
-                return False
-            except OSError as exc:
-                if exc.errno not in (errno.EPERM, errno.ENOTSUP, errno.EOPNOTSUPP, errno.EXDEV):
-                    raise
-                # No hard links here (some network shares): an exclusive
-                # create of the final name, filled before anyone trusts it.
-                return self._create_exclusive(path, temp)
-            return True
+            self._folder_for(path)
+            return create_exclusive(path, source, mode=self._mode)
         except OSError as exc:
             raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
-        finally:
-            if temp is not None:
-                with contextlib.suppress(OSError):
-                    temp.unlink()
-
-    def _create_exclusive(self, path: Path, temp: Path) -> bool:
-        try:
-            fd = os.open(
-                path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600 if self.private else 0o644
-            )
-        except FileExistsError:
-            return False
-        with os.fdopen(fd, "wb") as out, open(temp, "rb") as src:
-            while chunk := src.read(1 << 20):
-                out.write(chunk)
-        return True
 
     def _lock(self, key: str) -> FileLock:
         name = sha256(key.encode()).hexdigest()[:32]
@@ -308,13 +266,8 @@ class LocalStorage(Storage):
                 current = self.stat(key)
                 if (current.etag if current else None) != if_match:
                     raise WriteConflict(key)
-                temp = self._temp_beside(path, data)
-                try:
-                    temp.replace(path)
-                except BaseException:
-                    with contextlib.suppress(OSError):
-                        temp.unlink()
-                    raise
+                self._folder_for(path)
+                write_atomic(path, data, mode=self._mode)
                 return _tag(path.stat())
         except Timeout as exc:
             raise RegistryUnavailable(f"storage: {key} is locked by another writer") from exc

@@ -104,9 +104,9 @@ def plan_command(
     if output is None:
         click.echo(text, nl=False)
         return
-    from phony_client.config import atomic_write
+    from phony_registry._fs import write_atomic
 
-    atomic_write(output, text.encode())
+    write_atomic(output, text.encode())  # a new file: 0666 less the umask
     click.echo(f"wrote {output}: {len(plan.tables)} tables, models in {models}", err=True)
 
 

@@ -11,6 +11,7 @@ from typing import Any, BinaryIO
 
 import click
 
+from phony_registry._fs import write_atomic
 from phony_registry.errors import UsageError
 
 __all__ = ["mock"]
@@ -308,17 +309,18 @@ def deploy(
     config.sources = sources
     if workers > 1 and config.state == "memory":
         config.state = "sqlite:/data/mock-state.db"
-    (out / "mock.json").write_text(json.dumps(json.loads(config.to_json()), indent=2) + "\n")
+    document = json.dumps(json.loads(config.to_json()), indent=2) + "\n"
+    write_atomic(out / "mock.json", document.encode())
     command = (
         f"PHONY_MOCK_CONFIG=mock.json uvicorn --factory phony_server.mock:app_from_env "
         f"--host 0.0.0.0 --port {port} --workers {workers}"
     )
-    (out / "run.sh").write_text(
+    run = (
         "#!/bin/sh\n# Run the mock with any ASGI host; this is uvicorn.\n"
         f'cd "$(dirname "$0")"\nexec env {command}\n'
     )
-    (out / "run.sh").chmod(0o755)
-    (out / "Containerfile").write_text(
+    write_atomic(out / "run.sh", run.encode(), mode=0o755)
+    containerfile = (
         "# Build: podman build -t phony-mock . (or docker build -f Containerfile .)\n"
         "FROM python:3.11-slim\n"
         "# The phony distribution with its server extra (a wheel of this version,\n"
@@ -333,6 +335,7 @@ def deploy(
         'CMD ["uvicorn", "--factory", "phony_server.mock:app_from_env", '
         f'"--host", "0.0.0.0", "--port", "{port}", "--workers", "{workers}"]\n'
     )
+    write_atomic(out / "Containerfile", containerfile.encode())
     click.echo(f"phony mock: wrote {out}/mock.json, run.sh, Containerfile and schemas/", err=True)
     click.echo(f"run it here:  cd {out} && {command}")
 
