@@ -9,8 +9,8 @@ A plugin's tests need no set-up beyond importing its module::
         values = PluginTester(phony_acme).check_generator("acme_iban", {"bank_code": "37040044"})
         assert all(v.startswith("DE") for v in values)
 
-:class:`PluginTester` loads phony's built-ins plus the plugin (whatever else
-is installed, and whatever ``PHONY_LOAD_PLUGINS`` says), fails at once if the
+:class:`PluginTester` loads phony's built-ins plus the plugin (and nothing
+else installed, whatever ``PHONY_LOAD_PLUGINS`` says), fails at once if the
 plugin does not load, and runs generators and formats through the schema
 engine and the output writers the command line uses, with the plugin's
 faults attributed as in a real run. ``check_generator`` checks determinism
@@ -43,7 +43,7 @@ SAMPLE_TABLE: dict[str, list[str]] = {
 
 
 class PluginTester:
-    """phony's built-ins plus ``module`` (a plugin), loaded as phony loads plugins.
+    """phony's own plugins plus ``module`` (a plugin), loaded as phony loads plugins.
 
     ``name`` is the plugin's name in messages (default: the module's name).
     Construction raises :class:`AssertionError` if the plugin fails to load.
@@ -51,7 +51,17 @@ class PluginTester:
 
     def __init__(self, module: object, name: str | None = None) -> None:
         self.name = name or getattr(module, "__name__", "plugin").replace("_", "-")
-        self.plugins: Plugins = load_plugins({self.name: module})
+        # Only phony's own plugins and this one: not the installed copy of it,
+        # nor anything else the environment happens to hold.
+        saved = os.environ.get("PHONY_LOAD_PLUGINS")
+        os.environ["PHONY_LOAD_PLUGINS"] = ""
+        try:
+            self.plugins: Plugins = load_plugins({self.name: module})
+        finally:
+            if saved is None:
+                del os.environ["PHONY_LOAD_PLUGINS"]
+            else:
+                os.environ["PHONY_LOAD_PLUGINS"] = saved
         if self.plugins.failures:
             raise AssertionError(f"plugins failed to load: {self.plugins.failures}")
         if self.name not in self.plugins.plugins:
