@@ -21,6 +21,7 @@ promise made there.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -29,9 +30,11 @@ import pluggy
 if TYPE_CHECKING:
     from phony_registry.generators import GeneratorFactory
     from phony_registry.outputs import OutputFormat
-    from phony_registry.plugins import LocaleSource, SchemaSource
 
 __all__ = [
+    "CommandTable",
+    "LocaleSource",
+    "SchemaSource",
     "hookimpl",
     "hookspec",
     "phony_register_commands",
@@ -41,6 +44,54 @@ __all__ = [
     "phony_register_schemas",
     "phony_resolve_model",
 ]
+
+
+@dataclass(frozen=True)
+class LocaleSource:
+    """A locale pack shipped inside a Python distribution, as a static registry folder.
+
+    ``path`` is the folder; ``locale`` the pack's name (``de_DE``).
+    """
+
+    locale: str
+    path: Path
+    description: str = ""
+
+
+@dataclass(frozen=True)
+class SchemaSource:
+    """A ready schema: ``phony generate --schema NAME`` (``person``, ``address``...).
+
+    ``path`` is its TOML file (the format of :mod:`phony_registry.schema`);
+    ``locale`` is ``None`` for a schema for every locale, or the one locale
+    it is written for (``de_DE``), where it takes the place of the generic
+    schema of the same name.
+    """
+
+    name: str
+    path: Path
+    locale: str | None = None
+    description: str = ""
+
+
+class CommandTable:
+    """Where ``phony_register_commands`` adds commands: ``cli.add_command(command)``.
+
+    It stands for the root ``phony`` group with the one method a plugin
+    needs, as a click group spells it. phony checks what was added (no
+    plugin takes one of phony's own names or another plugin's) and puts the
+    commands on the command line itself: plugins and the core never edit
+    click's command table.
+    """
+
+    def __init__(self) -> None:
+        #: ``(name, command)`` pairs in the order they were added.
+        self.added: list[tuple[str, Any]] = []
+
+    def add_command(self, cmd: Any, name: str | None = None) -> None:
+        """Add a click command or group, under ``name`` or its own name."""
+        self.added.append((name or cmd.name, cmd))
+
 
 #: Marks the hook specifications below (project name ``phony``).
 hookspec = pluggy.HookspecMarker("phony")
@@ -97,12 +148,13 @@ def phony_register_schemas(register: Callable[[SchemaSource], None]) -> None:
 
 
 @hookspec
-def phony_register_commands(cli: Any) -> None:
+def phony_register_commands(cli: CommandTable) -> None:
     """Add subcommands to the ``phony`` command line.
 
-    ``cli`` is the root click group: call ``cli.add_command(command)``. Import
-    click and anything heavy inside the hook or the command, never at module
-    import time, so ``phony --help`` stays fast.
+    Call ``cli.add_command(command)`` with a click command or group
+    (:class:`CommandTable`). Import click and anything heavy inside the hook
+    or the command, never at module import time, so ``phony --help`` stays
+    fast. phony's own server adds ``phony registry`` and ``phony mock`` so.
     """
 
 

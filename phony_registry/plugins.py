@@ -8,7 +8,8 @@ own built-ins, which always load).
 A broken plugin never breaks phony: one that fails to import, implements a
 hook that does not exist (a misspelling, caught by pluggy's
 ``check_pending``), or raises while registering is left out and reported by
-name in :attr:`Plugins.failures` (the command line prints them on stderr).
+name in :attr:`Plugins.failures` (logged as warnings; the command line shows
+them on stderr).
 Two plugins registering one name is a conflict: using that name raises
 :class:`~phony_registry.errors.DuplicateRegistration` naming both. A name in
 ``PHONY_LOAD_PLUGINS`` that no installed plugin has is reported with the
@@ -26,9 +27,10 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import logging
 import os
 import sys
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
@@ -39,6 +41,7 @@ import pluggy
 from phony_registry import _guard, hookspecs
 from phony_registry.errors import DuplicateRegistration, PluginError, UsageError
 from phony_registry.generators import GeneratorFactory
+from phony_registry.hookspecs import LocaleSource, SchemaSource
 from phony_registry.outputs import OutputFormat
 
 __all__ = [
@@ -56,38 +59,14 @@ __all__ = [
     "using",
 ]
 
+#: Warnings about plugins (one failed to load, two registered one name); the
+#: command line shows them as ``warning: ...`` lines on stderr.
+logger = logging.getLogger(__name__)
+
 #: Entry point name of phony's own plugin; it is always loaded.
 BUILTIN = "builtin"
 #: The name phony's own plugin is listed under.
 _BUILTIN_NAME = "phony"
-
-
-@dataclass(frozen=True)
-class LocaleSource:
-    """A locale pack shipped inside a Python distribution, as a static registry folder.
-
-    ``path`` is the folder; ``locale`` the pack's name (``de_DE``).
-    """
-
-    locale: str
-    path: Path
-    description: str = ""
-
-
-@dataclass(frozen=True)
-class SchemaSource:
-    """A ready schema: ``phony generate --schema NAME`` (``person``, ``address``...).
-
-    ``path`` is its TOML file (the format of :mod:`phony_registry.schema`);
-    ``locale`` is ``None`` for a schema for every locale, or the one locale
-    it is written for (``de_DE``), where it takes the place of the generic
-    schema of the same name.
-    """
-
-    name: str
-    path: Path
-    locale: str | None = None
-    description: str = ""
 
 
 @dataclass
@@ -205,53 +184,74 @@ class Plugins:
         """Which plugin registered ``name`` of ``kind`` (``formats``, ``generators``...)."""
         return self.providers.get((kind, name), "")
 
-    def register_commands(self, cli: Any) -> None:
-        """Let each plugin add subcommands to ``cli``; a failing plugin is reported, not fatal.
+    def commands(self, reserved: Collection[str] = ()) -> dict[str, Any]:
+        """The commands plugins add to the command line, by name, in the order added.
 
-        A plugin cannot replace one of phony's own commands.
+        Each plugin's ``phony_register_commands`` runs against a fresh
+        :class:`~phony_registry.hookspecs.CommandTable`. A plugin whose hook
+        raises, that names one of ``reserved`` (phony's own commands) or a
+        command an earlier plugin added, is left out as a whole and reported
+        (:attr:`failures`, and a warning logged). phony's own plugins (``mock``
+        and ``registry`` from the server) go first, so their commands count as
+        phony's own too. A third-party plugin's commands are guarded so that a
+        fault inside one names the plugin. The command line puts the result on
+        its click group.
         """
-        reserved = set(getattr(cli, "lazy", {}))
-        for impl in self.manager.hook.phony_register_commands.get_hookimpls():
+        found: dict[str, Any] = {}
+        owners: dict[str, str] = {}
+        impls = sorted(
+            self.manager.hook.phony_register_commands.get_hookimpls(),
+            key=lambda impl: not self._own(impl.plugin_name),
+        )
+        for impl in impls:
             name = impl.plugin_name
-            before = dict(cli.commands)
+            table = hookspecs.CommandTable()
             try:
-                impl.function(cli=cli)
+                impl.function(cli=table)
             except Exception as exc:
-                cli.commands = before
-                self._fail(name, f"phony_register_commands raised {type(exc).__name__}: {exc}")
+                self._fail(name, f"phony_register_commands raised {type(exc).__name__}: {exc}", exc)
                 continue
-            added = [c for c in cli.commands if c not in before]
+            added = dict(table.added)
             clash = [c for c in added if c in reserved]
             if clash:
-                cli.commands = before
                 self._fail(name, f"command {clash[0]!r} is one of phony's own commands")
                 continue
-            replaced = [c for c in before if cli.commands.get(c) is not before[c]]
-            if replaced:
-                cli.commands = before
-                owner = next(
-                    (p.name for p in self.plugins.values()
-                     if replaced[0] in p.registered.get("commands", [])),
-                    "another plugin",
-                )  # fmt: skip
-                self._fail(name, f"command {replaced[0]!r} is already registered by {owner!r}")
+            taken = [c for c in added if c in found]
+            if taken:
+                owner = owners[taken[0]]
+                if self._own(owner) and not self._own(name):
+                    reason = f"command {taken[0]!r} is one of phony's own commands"
+                else:
+                    reason = f"command {taken[0]!r} is already registered by {owner!r}"
+                self._fail(name, reason)
                 continue
             plugin = self.plugins.get(name)
-            if plugin is not None and _canonical(plugin.distribution) != "phony":
-                for command in added:
-                    _guard.guard_command(cli.commands[command], _owner(plugin))
-            if name in self.plugins:
-                self.plugins[name].registered["commands"] = sorted(added)
+            if plugin is not None and not self._own(name):
+                for command in added.values():
+                    _guard.guard_command(command, _owner(plugin))
+            if plugin is not None:
+                plugin.registered["commands"] = sorted(added)
+            found.update(added)
+            owners.update(dict.fromkeys(added, name))
+        return found
 
-    def _fail(self, name: str, reason: str) -> None:
+    def _own(self, name: str) -> bool:
+        """Whether plugin ``name`` is one of phony's own (an entry point of its distribution)."""
+        return _canonical(self.origins.get(name, ("", ""))[0]) == "phony"
+
+    def register_commands(self, cli: Any, reserved: Collection[str] = ()) -> None:
+        """Add :meth:`commands` to the click group ``cli`` (``cli.add_command``)."""
+        for name, command in self.commands(reserved).items():
+            cli.add_command(command, name)
+
+    def _fail(self, name: str, reason: str, error: BaseException | None = None) -> None:
         self.failures[name] = reason
-        error = sys.exc_info()[1]
         if error is not None:
             self.tracebacks[name] = _format_exception(error)
         if self._report:
-            print(f"warning: plugin {self.label(name)} failed to load: {reason}", file=sys.stderr)
+            logger.warning("plugin %s failed to load: %s", self.label(name), reason)
 
-    #: Print a command hook's failure as it happens (off while load_plugins lists commands).
+    #: Log a command hook's failure as it happens (off while load_plugins lists commands).
     _report = True
 
 
@@ -495,11 +495,9 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
         impl.plugin_name in result.plugins
         for impl in pm.hook.phony_register_commands.get_hookimpls()
     ):
-        import click
-
         result._report = False
         try:
-            result.register_commands(click.Group("phony"))
+            result.commands()
         finally:
             result._report = True
     return result
@@ -567,7 +565,7 @@ _using: list[Plugins] = []
 
 
 def get_plugins() -> Plugins:
-    """The process-wide plugin set, loaded on first use; failures are reported on stderr.
+    """The process-wide plugin set, loaded on first use; failures are logged as warnings.
 
     Inside :func:`using`, the plugin set given there. ``get_plugins.cache_clear()``
     forgets the loaded set (tests that change ``PHONY_LOAD_PLUGINS``).
@@ -589,22 +587,22 @@ def using(plugins: Plugins) -> Iterator[Plugins]:
 
 
 def report_failures(plugins: Plugins) -> None:
-    """Print one line per plugin that failed to load, and per conflicting name, on stderr.
+    """Log a warning per plugin that failed to load, and per conflicting name.
 
     With ``PHONY_DEBUG=1`` each failure's traceback follows its line. A name of
-    ``PHONY_LOAD_PLUGINS`` that no installed plugin has is a warning too.
+    ``PHONY_LOAD_PLUGINS`` that no installed plugin has is a warning too. The
+    warnings go to :data:`logger`; the command line shows them on stderr.
     """
     debug = os.environ.get("PHONY_DEBUG", "").strip().lower() not in ("", "0", "false", "no")
     for name, close in sorted(plugins.unknown.items()):  # a typo in PHONY_LOAD_PLUGINS
         hint = f" (did you mean {close!r}?)" if close else ""
-        print(
-            f"warning: PHONY_LOAD_PLUGINS names {name!r}, which is not an installed plugin{hint}",
-            file=sys.stderr,
+        logger.warning(
+            "PHONY_LOAD_PLUGINS names %r, which is not an installed plugin%s", name, hint
         )
     for name, reason in sorted(plugins.failures.items()):
-        print(f"warning: plugin {plugins.label(name)} failed to load: {reason}", file=sys.stderr)
-        if debug and name in plugins.tracebacks:
-            print(plugins.tracebacks[name], end="", file=sys.stderr)
+        trace = plugins.tracebacks.get(name, "") if debug else ""
+        message = f"plugin {plugins.label(name)} failed to load: {reason}"
+        logger.warning("%s", f"{message}\n{trace.rstrip()}" if trace else message)
     for (kind, key), owners in sorted(plugins.conflicts.items()):
         both = " and ".join(repr(o) for o in owners)
-        print(f"warning: {kind[:-1]} {key!r} is registered by both {both}", file=sys.stderr)
+        logger.warning("%s %r is registered by both %s", kind[:-1], key, both)

@@ -231,15 +231,19 @@ def test_a_plugin_that_fails_to_import_is_reported(monkeypatch: pytest.MonkeyPat
 @pytest.mark.parametrize(
     ("allow", "loaded_names"),
     [
-        # phony's own entry points (the built-ins, the client's cache lookup and
-        # `mock` from the server package) always load.
-        pytest.param("", {"phony", "client", "mock"}, id="empty-loads-builtins-only"),
-        pytest.param("other", {"phony", "client", "mock"}, id="not-listed"),
+        # phony's own entry points (the built-ins, the client's cache lookup,
+        # `mock` and `registry` from the server package) always load.
+        pytest.param("", {"phony", "client", "mock", "registry"}, id="empty-loads-builtins-only"),
+        pytest.param("other", {"phony", "client", "mock", "registry"}, id="not-listed"),
         pytest.param(
-            "ghost_plugin", {"phony", "client", "mock", "ghost-plugin"}, id="underscore-spelling"
+            "ghost_plugin",
+            {"phony", "client", "mock", "registry", "ghost-plugin"},
+            id="underscore-spelling",
         ),
         pytest.param(
-            "Ghost-Plugin, other", {"phony", "client", "mock", "ghost-plugin"}, id="listed"
+            "Ghost-Plugin, other",
+            {"phony", "client", "mock", "registry", "ghost-plugin"},
+            id="listed",
         ),
     ],
 )
@@ -263,19 +267,18 @@ def test_phony_load_plugins_limits_what_loads(
     assert ("ghost" in loaded.formats) == ("ghost-plugin" in loaded_names)
 
 
-def test_get_plugins_reports_failures_on_stderr(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+def test_get_plugins_logs_failures_as_warnings(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     monkeypatch.delenv("PHONY_LOAD_PLUGINS")
     _fake_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module_xyz", "ghost", "1.0"))
     plugins.get_plugins.cache_clear()
     assert plugins.get_plugins().format("csv")
-    assert (
-        "warning: plugin ghost 1.0 failed to load: ModuleNotFoundError" in capsys.readouterr().err
-    )
+    assert "plugin ghost 1.0 failed to load: ModuleNotFoundError" in caplog.text
+    assert {r.levelname for r in caplog.records} == {"WARNING"}
 
 
-def test_register_commands_isolates_a_failing_plugin(capsys: pytest.CaptureFixture[str]) -> None:
+def test_register_commands_isolates_a_failing_plugin(caplog: pytest.LogCaptureFixture) -> None:
     import click
 
     @click.command()
@@ -293,18 +296,44 @@ def test_register_commands_isolates_a_failing_plugin(capsys: pytest.CaptureFixtu
     )
     group = click.Group()
     loaded.register_commands(group)
-    assert list(group.commands) == ["mock", "hello"]  # mock: phony's own, from the server
+    # registry and mock: phony's own, from the server package
+    assert list(group.commands) == ["mock", "registry", "hello"]
     assert loaded.plugins["good"].registered["commands"] == ["hello"]
     assert (
-        "warning: plugin bad failed to load: phony_register_commands raised ValueError: nope"
-        in (capsys.readouterr().err)
+        "plugin bad failed to load: phony_register_commands raised ValueError: nope" in caplog.text
     )
 
 
+def test_a_plugin_cannot_take_a_reserved_command_name() -> None:
+    import click
+
+    def add(cli: Any) -> None:
+        cli.add_command(click.Command("generate", callback=lambda: None))
+
+    loaded = load_plugins({"taker": _plugin(phony_register_commands=add)})
+    group = click.Group()
+    loaded.register_commands(group, reserved={"generate"})
+    assert "generate" not in group.commands
+    assert loaded.failures["taker"] == "command 'generate' is one of phony's own commands"
+
+
+def test_a_plugin_cannot_take_the_servers_commands() -> None:
+    import click
+
+    def add(cli: Any) -> None:
+        cli.add_command(click.Command("registry", callback=lambda: None))
+
+    loaded = load_plugins({"taker": _plugin(phony_register_commands=add)})
+    commands = loaded.commands()
+    assert commands["registry"].help.startswith("Run a registry server")  # the server's group
+    assert loaded.failures["taker"] == "command 'registry' is one of phony's own commands"
+
+
 def test_two_plugins_adding_one_command_keeps_the_first(
-    capsys: pytest.CaptureFixture[str],
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     import click
+    from click.testing import CliRunner
 
     def adder(text: str) -> Callable[[Any], None]:
         def add(cli: Any) -> None:
@@ -322,7 +351,8 @@ def test_two_plugins_adding_one_command_keeps_the_first(
     loaded.register_commands(group)
     assert loaded.plugins["first"].registered["commands"] == ["hello"]
     assert "command 'hello' is already registered by 'first'" in loaded.failures["second"]
-    assert "plugin second failed to load" in capsys.readouterr().err
+    assert CliRunner().invoke(group, ["hello"]).output == "one\n"  # the first one's
+    assert "plugin second failed to load" in caplog.text
 
 
 def test_generator_lookup() -> None:
@@ -412,7 +442,7 @@ def test_the_builtins_are_not_wrapped() -> None:
 
 
 def test_a_misspelt_plugin_name_gets_the_closest(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
     fake = [EntryPoint("acme", "phony_acme", "phony-acme", "0.1.0")]
     monkeypatch.setattr(plugins, "entry_points", lambda group="phony": fake)
@@ -421,9 +451,9 @@ def test_a_misspelt_plugin_name_gets_the_closest(
     assert loaded.unknown == {"phony-acmee": "phony-acme"}
     plugins.report_failures(loaded)
     assert (
-        "warning: PHONY_LOAD_PLUGINS names 'phony-acmee', which is not an installed plugin "
+        "PHONY_LOAD_PLUGINS names 'phony-acmee', which is not an installed plugin "
         "(did you mean 'phony-acme'?)"
-    ) in capsys.readouterr().err
+    ) in caplog.text
     with pytest.raises(UsageError, match="PHONY_LOAD_PLUGINS names 'phony-acmee'"):
         loaded.format("xml")
 

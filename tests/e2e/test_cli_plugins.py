@@ -106,8 +106,8 @@ def test_formats_and_generators_say_which_plugin_provides_them(run_phony: Run) -
 def test_phony_load_plugins_empty_loads_only_builtins(run_phony: Run) -> None:
     document = json.loads(run_phony("plugins", "--json", env=_env(plugins=""), check=True).stdout)
     # phony's own entry points: the built-ins, the client's cache lookup, and `phony mock`
-    # from the server package
-    assert [p["name"] for p in document["plugins"]] == ["phony", "client", "mock"]
+    # and `phony registry` from the server package
+    assert [p["name"] for p in document["plugins"]] == ["phony", "client", "mock", "registry"]
 
 
 def test_generate_schema_to_csv_is_reproducible(

@@ -80,8 +80,8 @@ def test_a_table_from_all_three_plugins(tmp_path: Path) -> None:
 def test_only_the_listed_plugins_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHONY_LOAD_PLUGINS", "phony-gen-tr-id")
     loaded = get_plugins()
-    # client and mock: phony's own entry points, always loaded
-    assert set(loaded.plugins) == {"phony", "client", "mock", "phony-gen-tr-id"}
+    # client, mock and registry: phony's own entry points, always loaded
+    assert set(loaded.plugins) == {"phony", "client", "mock", "registry", "phony-gen-tr-id"}
     with pytest.raises(UsageError, match="unknown format 'sqlite'"):
         loaded.format("sqlite")
 

@@ -287,7 +287,7 @@ async def test_official_packs_imported_from_the_index_show_as_verified(server: S
     # The page judges signatures by the client's rule: the official key vouches
     # for official names, whoever serves them.
     import phony_index
-    from phony_client.cli.registry_import import import_static_registry
+    from phony_server.cli.registry_import import import_static_registry
     from phony_registry.signing import official_key
 
     registry = server.app.state.registry  # type: ignore[attr-defined]

@@ -16,13 +16,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import click
 
+from phony_registry.names import parse_name
+from phony_registry.reader import FolderSource, VerifiedReader
+from phony_registry.signing import PublicKey, official_key
+from phony_registry.trust import TrustPolicy
+from phony_server.cli._common import settings_from_options, storage_options
+
 if TYPE_CHECKING:
     from phony_registry.manifest import Manifest
-    from phony_registry.signing import PublicKey
+    from phony_server.registry import Registry
 
 __all__ = ["Imported", "import_index", "import_static_registry", "read_verified"]
 
@@ -45,23 +51,17 @@ def read_verified(source: Path, trusted: PublicKey) -> list[tuple[Manifest, byte
     for any client. Raises the integrity errors of the core when anything
     fails to verify.
     """
-    from phony_registry.reader import FolderSource, VerifiedReader
-    from phony_registry.trust import TrustPolicy
-
     reader = VerifiedReader(
         FolderSource(source), policy=TrustPolicy(own_namespaces=True), key=trusted
     )
     return [(manifest, blob, entry.yanked) for entry, manifest, blob in reader.walk()]
 
 
-def import_static_registry(source: Path, registry: Any, trusted: PublicKey) -> list[Imported]:
+def import_static_registry(source: Path, registry: Registry, trusted: PublicKey) -> list[Imported]:
     """Publish every version of the static registry ``source`` into a server ``registry``.
 
-    ``registry`` is a :class:`phony_server.registry.Registry`. Models go
-    first, then packs (whose members must then be present).
+    Models go first, then packs (whose members must then be present).
     """
-    from phony_registry.names import parse_name
-
     items = read_verified(source, trusted)
     items.sort(key=lambda item: (item[0].is_pack, item[0].name, item[0].version))
     done = []
@@ -101,12 +101,11 @@ def import_static_registry(source: Path, registry: Any, trusted: PublicKey) -> l
     envvar="PHONY_SERVER_KEY",
     help="The registry's snapshot key, as for `phony registry serve`.",
 )
+@storage_options
 def import_index(
-    source: Path, trusted_key: str | None, key_file: Path | None, **storage: Any
+    source: Path, trusted_key: str | None, key_file: Path | None, **storage: object
 ) -> None:
     """Import a static registry folder, such as registry-index/, into this registry's storage."""
-    from phony_client.cli.registry import _settings
-    from phony_registry.signing import PublicKey, official_key
     from phony_server.keys import open_registry_key
     from phony_server.registry import Registry
 
@@ -116,7 +115,7 @@ def import_index(
         trusted = PublicKey.parse(Path(trusted_key).read_text(encoding="ascii"))
     else:
         trusted = PublicKey.parse(trusted_key)
-    settings = _settings(key_file=key_file, **storage)
+    settings = settings_from_options(key_file=key_file, **storage)
     store = settings.open_storage()
     key, new_key = open_registry_key(store, settings.key_file)
     registry = Registry(store, key)

@@ -2,77 +2,32 @@
 
 ``serve`` runs the FastAPI application under uvicorn on a local folder (the
 default) or an S3 bucket; ``token create|revoke|list`` work directly on the
-same storage (the operator's side: they need no running server). FastAPI,
-uvicorn and boto3 are imported only inside these commands.
+same storage (the operator's side: they need no running server);
+``migrate-storage`` and ``import`` (:mod:`phony_server.cli.registry_import`)
+change a storage. The group reaches the ``phony`` command line through the
+``phony_register_commands`` hook (:mod:`phony_server.cli.plugin`): the client
+never imports the server. FastAPI, uvicorn and boto3, and the server modules
+that load them, are imported only inside these commands.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import sys
-from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
-from phony_registry.errors import ConfigError, UsageError
-
-if TYPE_CHECKING:
-    from phony_server.settings import Settings
+from phony_registry.errors import ConfigError
+from phony_registry.signing import PublicKey
+from phony_server.cli._common import ensure_can_listen, settings_from_options, storage_options
+from phony_server.cli.registry_import import import_index
 
 __all__ = ["registry"]
-
-
-def _storage_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """The storage options shared by ``serve`` and the token commands."""
-    options = [
-        click.option(
-            "--storage",
-            "storage_dir",
-            type=click.Path(file_okay=False, path_type=Path),
-            envvar="PHONY_SERVER_STORAGE",
-            default="registry-data",
-            show_default=True,
-            help="Folder holding the registry (the default backend).",
-        ),
-        click.option("--s3-bucket", envvar="PHONY_S3_BUCKET", help="Use this S3 bucket instead."),
-        click.option(
-            "--s3-prefix",
-            envvar="PHONY_S3_PREFIX",
-            default="",
-            help="Key prefix (the public tree is under PREFIX/public/).",
-        ),
-        click.option(
-            "--s3-private-bucket",
-            envvar="PHONY_S3_PRIVATE_BUCKET",
-            help="Bucket of the private area (tokens, key) [default: the same bucket].",
-        ),
-        click.option(
-            "--s3-private-prefix",
-            envvar="PHONY_S3_PRIVATE_PREFIX",
-            help="Prefix of the private area [default: PREFIX/private].",
-        ),
-        click.option(
-            "--s3-endpoint", envvar="PHONY_S3_ENDPOINT", help="S3 endpoint URL (MinIO, R2...)."
-        ),
-        click.option("--s3-region", envvar="PHONY_S3_REGION", help="S3 region name."),
-    ]
-    for option in reversed(options):
-        command = option(command)
-    return command
-
-
-def _settings(**values: Any) -> Settings:
-    from phony_server.settings import Settings
-
-    known = {k: v for k, v in values.items() if v not in (None, "") or k == "s3_prefix"}
-    s3_only = ("s3_prefix", "s3_endpoint", "s3_region", "s3_private_bucket", "s3_private_prefix")
-    if known.get("s3_bucket") is None and any(values.get(k) for k in s3_only):
-        raise UsageError("the --s3-* options need --s3-bucket")
-    return Settings(**known)
 
 
 @click.group()
@@ -81,7 +36,7 @@ def registry() -> None:
 
 
 @registry.command()
-@_storage_options
+@storage_options
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
 @click.option(
     "--port",
@@ -158,15 +113,15 @@ def serve(
 
     Put a reverse proxy in front of it on a public network (docs/deploy.md).
     """
-    import dataclasses
-
     import uvicorn
 
     from phony_server.app import create_app
     from phony_server.connections import HttpProtocol
     from phony_server.settings import check_public_url, parse_size
 
-    settings = _settings(key_file=key_file, max_upload=parse_size(max_upload), **storage)
+    settings = settings_from_options(
+        key_file=key_file, max_upload=parse_size(max_upload), **storage
+    )
     settings = dataclasses.replace(
         settings,
         # Pages name this URL in their pull commands: never the request's Host header.
@@ -182,8 +137,6 @@ def serve(
         "limit_concurrency": max_connections,
         "h11_max_incomplete_event_size": 16 * 1024,
     }
-    from phony_client._net import ensure_can_listen
-
     ensure_can_listen(host, port)  # a port in use: one line, not uvicorn's log
     # Build the app once here so that a bad storage or key fails with one clear line.
     app = create_app(settings)
@@ -224,7 +177,7 @@ def _when(stamp: int | None) -> str:
 
 
 @token.command("create")
-@_storage_options
+@storage_options
 @click.option(
     "--namespace", "namespaces", multiple=True, help="Namespace the token may write (repeatable)."
 )
@@ -247,7 +200,7 @@ def token_create(
     """Create a token and print it, once: it is stored only as a hash."""
     from phony_server.tokens import TokenStore, parse_duration
 
-    store = _settings(**storage).open_storage().private
+    store = settings_from_options(**storage).open_storage().private
     lifetime = parse_duration(expires) if expires else None
     key = _parse_key(public_key) if public_key else None
     secret, record = TokenStore(store).create(
@@ -272,9 +225,7 @@ def token_create(
     click.echo(secret)
 
 
-def _parse_key(text: str) -> Any:
-    from phony_registry.signing import PublicKey
-
+def _parse_key(text: str) -> PublicKey:
     path = Path(text)
     if len(text) < 4096 and path.is_file():
         return PublicKey.parse(path.read_text(encoding="ascii", errors="replace"))
@@ -282,24 +233,24 @@ def _parse_key(text: str) -> Any:
 
 
 @token.command("revoke")
-@_storage_options
+@storage_options
 @click.argument("token_id")
 def token_revoke(token_id: str, **storage: Any) -> None:
     """Revoke a token by its id; it stops working at once on every replica."""
     from phony_server.tokens import TokenStore
 
-    record = TokenStore(_settings(**storage).open_storage().private).revoke(token_id)
+    record = TokenStore(settings_from_options(**storage).open_storage().private).revoke(token_id)
     click.echo(f"revoked token {record.id}")
 
 
 @token.command("list")
-@_storage_options
+@storage_options
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def token_list(as_json: bool, **storage: Any) -> None:
     """List tokens (ids, namespaces, expiry, revoked); never the tokens themselves."""
     from phony_server.tokens import TokenStore
 
-    records = TokenStore(_settings(**storage).open_storage().private).list()
+    records = TokenStore(settings_from_options(**storage).open_storage().private).list()
     if as_json:
         json.dump([r.public() for r in records], sys.stdout, indent=2)
         click.echo()
@@ -315,12 +266,12 @@ def token_list(as_json: bool, **storage: Any) -> None:
 
 
 @registry.command("migrate-storage")
-@_storage_options
+@storage_options
 def migrate_storage(**storage: Any) -> None:
     """Move a storage of the old single-root layout into public/ and private/."""
     from phony_server.storage import migrate_legacy
 
-    settings = _settings(**storage)
+    settings = settings_from_options(**storage)
     root = settings.open_root()
     try:
         settings.open_storage()
@@ -331,9 +282,4 @@ def migrate_storage(**storage: Any) -> None:
     click.echo(f"{root.description} is already in the public/ and private/ layout", err=True)
 
 
-# `phony registry import INDEX_DIR` (loading the official index into a server) lives
-# in its own module; it shares the storage options above.
-from phony_client.cli.registry_import import import_index  # noqa: E402 - after _storage_options
-
-_storage_options(import_index)  # adds the options to the command in place
 registry.add_command(import_index)
