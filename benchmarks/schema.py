@@ -54,7 +54,7 @@ def pin_to_one_core() -> str:
 
 def train_models(folder: Path) -> Path:
     """Write the two models and the schema into ``folder``; return the schema's path."""
-    from phony_client.official_data import normalise, read_origin
+    from phony_index._build.data import normalise, read_origin
     from phony_registry.format import dump_model
     from phony_registry.ngram import train
 

@@ -1,7 +1,7 @@
 """The verified reader: snapshot -> index -> manifest -> blob, for every kind of registry.
 
 One audited read path. A pull (``phony_client.pull``), ``phony registry
-import``, the official index check (``phony_client.official``) and locale packs
+import``, the official index check (``phony_index._build``) and locale packs
 shipped by plugins (:mod:`phony_registry.builtins`) all read a registry
 through :class:`VerifiedReader`:
 

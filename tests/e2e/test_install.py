@@ -90,7 +90,7 @@ def test_the_wheel_bundles_the_official_index(tmp_path: Path) -> None:
     import zipfile
 
     import phony_index
-    from phony_client.official import read_index
+    from phony_index._build.build import read_index
 
     repo = Path(phony_index.ROOT).parent
     built = subprocess.run(

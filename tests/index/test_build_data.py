@@ -8,7 +8,7 @@ import unicodedata
 
 import pytest
 
-from phony_client.official_data import (
+from phony_index._build.data import (
     OFFICIAL_LOCALES,
     SOURCES,
     faker_values,

@@ -11,7 +11,7 @@ is trained on the training part only and generates a fixed-seed sample:
   realistic its inventions are (most plausible names are in neither list).
 
 ``scripts/build-index --quality`` prints the table that registry-index/README.md
-records; the order each official model uses is :data:`phony_client.official.ORDERS`.
+records; the order each official model uses is :data:`phony_index._build.build.ORDERS`.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
-from phony_client.official_data import ModelData
+from phony_index._build.data import ModelData
 
 __all__ = [
     "CANDIDATE_ORDERS",

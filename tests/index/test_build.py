@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 import phony_index
-from phony_client.official import BUILD_TIME, build_files, check_index, main, read_index
+from phony_index._build.build import BUILD_TIME, build_files, check_index, main, read_index
 from phony_registry.index import Snapshot
 from phony_registry.layout import SNAPSHOT, blob_path, manifest_path
 from phony_registry.manifest import Manifest
@@ -65,7 +65,7 @@ def test_committed_snapshot_and_manifests_are_signed_by_the_official_key() -> No
 def test_private_key_is_not_in_the_repository() -> None:
     repo = Path(__file__).resolve().parents[2]
     # Split so that a scan of the repository for PEM private keys does not flag this line.
-    secret = OFFICIAL_KEY.read_bytes() if OFFICIAL_KEY.exists() else b"BEGIN " b"PRIVATE KEY"
+    secret = OFFICIAL_KEY.read_bytes() if OFFICIAL_KEY.exists() else b"BEGIN PRIVATE KEY"
     marker = secret.strip().splitlines()[1] if OFFICIAL_KEY.exists() else secret
     for path in (repo / "registry-index").rglob("*"):
         if path.is_file():
@@ -135,8 +135,8 @@ def test_a_key_other_than_the_official_one_is_refused(
 def test_check_names_a_changed_data_library(
     copy_of_index: Path, monkeypatch: pytest.MonkeyPatch, keyless_build: dict[str, bytes]
 ) -> None:
-    import phony_client.official as official
-    from phony_client.official_data import SOURCES, DataSource
+    from phony_index._build import build as official
+    from phony_index._build.data import SOURCES, DataSource
 
     class Newer(DataSource):
         @property
@@ -158,8 +158,8 @@ def test_check_names_a_changed_data_library(
 def test_official_models_are_what_phony_train_writes(tmp_path: Path) -> None:
     """The build trains through the same code as the command line, byte for byte."""
     from phony_client.cli import main as phony
-    from phony_client.official import order_of, train_blob
-    from phony_client.official_data import locale_models
+    from phony_index._build.build import order_of, train_blob
+    from phony_index._build.data import locale_models
 
     data = next(m for m in locale_models("tr_TR") if m.name == "last_names")
     values = tmp_path / "last_names.txt"

@@ -1,7 +1,7 @@
 """Build and check the official index (``registry-index/``), the bundled static registry.
 
 ``scripts/build-index`` runs :func:`main`. A build reads the training values
-of every official model (:mod:`phony_client.official_data`), trains each
+of every official model (:mod:`phony_index._build.data`), trains each
 with :func:`phony_registry.ngram.train` (what ``phony train`` runs), and
 writes, in the layout of :mod:`phony_registry.layout`: the blobs, one signed
 manifest per model and per locale pack, one index file per name, the
@@ -29,7 +29,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from phony_client.official_data import OFFICIAL_LOCALES, SOURCES, ModelData, locale_models
+import phony_index
+from phony_index._build.data import OFFICIAL_LOCALES, SOURCES, ModelData, locale_models
 from phony_registry.canonical import canonical_json, loads_object
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import ConfigError, PhonyError
@@ -73,7 +74,7 @@ BUILD_TIME = "2026-11-25T00:00:00Z"
 #: The bundled snapshot cannot be refreshed once installed, so it lives long.
 SNAPSHOT_LIFETIME = timedelta(days=3650)
 #: N-gram order per model name: the highest order whose held-out novelty is at
-#: least 50 % (see phony_client.official_quality and registry-index/README.md).
+#: least 50 % (see phony_index._build.quality and registry-index/README.md).
 ORDERS: dict[tuple[str, str], int] = {
     ("en_US", "cities"): 4,
     ("en_US", "companies"): 5,
@@ -351,8 +352,6 @@ def _load_key(path: str | None) -> PrivateKey | None:
 
 def main(argv: list[str] | None = None) -> int:
     """``scripts/build-index [--check] [--key PATH] [--out DIR]``."""
-    import phony_index
-
     parser = argparse.ArgumentParser(prog="build-index", description=__doc__.split("\n\n")[0])
     parser.add_argument("--key", help=f"official private key (PEM); default ${ENV_KEY}")
     parser.add_argument("--out", type=Path, default=phony_index.ROOT, help="index folder")
@@ -363,7 +362,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.quality:
-            from phony_client.official_quality import quality_table
+            from phony_index._build.quality import quality_table
 
             models = [m for locale in OFFICIAL_LOCALES for m in locale_models(locale)]
             print(quality_table(models, {(m.locale, m.name): order_of(m) for m in models}))
@@ -385,7 +384,3 @@ def main(argv: list[str] | None = None) -> int:
     except PhonyError as exc:
         print(f"build-index: error: {exc}", file=sys.stderr)
         return exc.exit_code
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
