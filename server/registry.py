@@ -34,6 +34,7 @@ from phony_registry.manifest import Manifest
 from phony_registry.names import ModelName, parse_name
 from phony_registry.publisher import Publisher
 from phony_registry.signing import PrivateKey
+from phony_registry.trust import TrustPolicy
 from phony_server.keys import PublisherKeys
 from phony_server.storage import RegistryStorage
 
@@ -278,7 +279,13 @@ class Registry:
                 )
 
     def verify_publisher(self, manifest: Manifest, name: ModelName) -> None:
-        """The manifest carries a signature by a key registered for its namespace."""
+        """The manifest carries a signature by a key registered for its namespace.
+
+        An official name (no namespace) must also carry the official key's
+        signature: every client accepts official names only under that key
+        (:class:`~phony_registry.trust.TrustPolicy`), so a release signed by
+        the operator alone would be published only for every pull to refuse it.
+        """
         keys = self.publishers.list(name.namespace)
         if not keys:
             scope = f"namespace {name.namespace}" if name.namespace else "official names"
@@ -287,6 +294,8 @@ class Registry:
                 "`phony login` or `phony models push` registers yours"
             )
         manifest.verify(keys)
+        if name.official:
+            TrustPolicy().verify(manifest, "", "this registry", registry_key=None)
 
     def publish(self, manifest: Manifest, name: ModelName) -> tuple[bool, IndexEntry]:
         """Publish a validated, signature-checked manifest; ``(created, entry)``.

@@ -207,8 +207,41 @@ async def test_official_names_need_an_operator_token(server: Server, blob: bytes
     answer = await server.push(alice, "tr_TR/first_names", "1.0.0", blob)
     assert answer.status_code == 403
     assert "operator" in answer.json()["detail"]
+
+
+async def test_official_names_need_the_official_key_too(server: Server, blob: bytes) -> None:
+    # Every pull accepts an official name only under the official key, so the
+    # server refuses a release the operator alone signed instead of serving it.
     operator = server.publisher(operator=True)
-    assert (await server.push(operator, "tr_TR/first_names", "1.0.0", blob)).status_code == 201
+    before = server.files()
+    answer = await server.push(operator, "tr_TR/first_names", "1.0.0", blob)
+    assert answer.status_code == 400, answer.text
+    assert _error(answer) == "signature"
+    assert "not signed by the official key" in answer.json()["detail"]
+    assert (await server.client.get("/v1/models/tr_TR/first_names")).status_code == 404
+    assert {f for f in server.files() if not f.startswith("blobs/")} == {
+        f for f in before if not f.startswith("blobs/")
+    }
+    # The official release itself (from the bundled index), countersigned by
+    # the operator's registered key, is published.
+    import phony_index
+    from phony_registry.layout import blob_path, manifest_path
+
+    official = Manifest.from_bytes(
+        (phony_index.ROOT / manifest_path("tr_TR/cities", "1.0.0")).read_bytes()
+    )
+    assert official.digest is not None
+    data = (phony_index.ROOT / blob_path(official.digest)).read_bytes()
+    uploaded = await server.client.put(
+        f"/v1/blobs/{official.digest}", content=data, headers=operator.headers
+    )
+    assert uploaded.status_code in (200, 201), uploaded.text
+    answer = await server.client.put(
+        "/v1/models/tr_TR/cities/versions/1.0.0",
+        content=official.signed(operator.key).to_bytes(),
+        headers=operator.headers,
+    )
+    assert answer.status_code == 201, answer.text
 
 
 async def test_manifest_needs_a_registered_publisher_key(server: Server, blob: bytes) -> None:
@@ -462,26 +495,28 @@ async def test_whoami_shows_scope_never_the_token(server: Server) -> None:
 async def test_pack_publish_checks_its_members(server: Server, blob: bytes) -> None:
     from phony_registry.manifest import PackMember
 
-    operator = server.publisher(operator=True)
-    await server.push(operator, "tr_TR/first_names", "1.0.0", blob)
+    alice = server.publisher("alice")
+    await server.push(alice, "alice/first_names", "1.0.0", blob)
 
     def pack(digest: str) -> bytes:
-        members = [PackMember("tr_TR/first_names", "1.0.0", digest)]
-        return Manifest.pack("tr_TR", "1.0.0", members).signed(operator.key).to_bytes()
+        members = [PackMember("alice/first_names", "1.0.0", digest)]
+        return Manifest.pack("alice/people", "1.0.0", members).signed(alice.key).to_bytes()
 
     wrong = await server.client.put(
-        "/v1/models/tr_TR/versions/1.0.0",
+        "/v1/models/alice/people/versions/1.0.0",
         content=pack(f"sha256:{'0' * 64}"),
-        headers=operator.headers,
+        headers=alice.headers,
     )
     assert wrong.status_code == 400
     assert _error(wrong) == "digest_mismatch"
     right = await server.client.put(
-        "/v1/models/tr_TR/versions/1.0.0", content=pack(digest_of(blob)), headers=operator.headers
+        "/v1/models/alice/people/versions/1.0.0",
+        content=pack(digest_of(blob)),
+        headers=alice.headers,
     )
     assert right.status_code == 201, right.text
-    members = Manifest.from_bytes((await server.client.get("/manifests/tr_tr/1.0.0.json")).content)
-    assert [m.name for m in members.members] == ["tr_TR/first_names"]
+    answer = await server.client.get("/manifests/alice/people/1.0.0.json")
+    assert [m.name for m in Manifest.from_bytes(answer.content).members] == ["alice/first_names"]
 
 
 @pytest.mark.parametrize(
