@@ -25,7 +25,7 @@ from phony_registry.errors import GenerationError, ValidationError
 from phony_registry.generators import ColumnStream, column_seed
 from phony_registry.schema import DEFAULT_BATCH_SIZE, Schema, generate_table, parse_schema
 
-__all__ = ["Batch", "TableRun", "load_order", "prepare", "table_seed"]
+__all__ = ["Batch", "TableRun", "generate", "load_order", "prepare", "table_seed", "unique_sets"]
 
 #: Column-major values of the written columns; None is NULL.
 Batch = list[list[str | None]]
@@ -278,7 +278,7 @@ def generate(
     }
     uniques = [
         _Unique(tuple(written.index(c) for c in cols), run.existing.get(tuple(cols), set()))
-        for cols in _unique_sets(table)
+        for cols in unique_sets(table)
     ]
     for values in generate_table(run.schema, run.rows, seed_of_table, batch_size=batch_size):
         # The schema engine's lists are fresh per batch: changed in place below.
@@ -311,7 +311,7 @@ def generate(
         yield out, kept
 
 
-def _unique_sets(table: TablePlan) -> list[list[str]]:
+def unique_sets(table: TablePlan) -> list[list[str]]:
     """UNIQUE constraints and the primary key, minus those unique by construction."""
     found: list[list[str]] = []
     for cols in [table.primary_key, *table.unique]:

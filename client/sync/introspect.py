@@ -34,7 +34,7 @@ from phony_registry.errors import DatabaseError, GenerationError, TrainingError
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["SAMPLE_ROWS", "make_plan", "sql_type_name"]
+__all__ = ["CATEGORY_LIMIT", "SAMPLE_ROWS", "check_constraints", "make_plan", "sql_type_name"]
 
 #: Rows read from each source table to fit its columns.
 SAMPLE_ROWS = 100_000
@@ -169,7 +169,7 @@ def _table_plan(
         for fk in inspector.get_foreign_keys(name)
         if fk["referred_table"] in reflected
     ]
-    checks, enum_checks = _checks(inspector, name, [c.name for c in table.columns], conn)
+    checks, enum_checks = check_constraints(inspector, name, [c.name for c in table.columns], conn)
     unique_cols = {u[0] for u in unique if len(u) == 1}
     if len(pk) == 1:
         unique_cols.add(pk[0])
@@ -225,7 +225,7 @@ def _is_sequence(col: Any, pk: list[str], type_name: str, dialect: str) -> bool:
     return dialect == "sqlite" and pk == [col.name]
 
 
-def _checks(
+def check_constraints(
     inspector: Any, table: str, columns: list[str], conn: Connection
 ) -> tuple[list[Check], dict[str, list[str]]]:
     """CHECK constraints: ``col IN ('a', 'b')`` (any dialect's spelling) become enums."""

@@ -36,10 +36,11 @@ from typing import Any
 
 from phony_registry.errors import ValidationError
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "Check",
     "ColumnPlan",
     "ForeignKey",
+    "PLAN_FORMAT",
     "Plan",
     "TablePlan",
     "dump_plan",

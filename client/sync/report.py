@@ -26,7 +26,12 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from phony_client.sync._db import connect, first_line, redact
-from phony_client.sync.introspect import CATEGORY_LIMIT, SAMPLE_ROWS, sql_type_name
+from phony_client.sync.introspect import (
+    CATEGORY_LIMIT,
+    SAMPLE_ROWS,
+    check_constraints,
+    sql_type_name,
+)
 from phony_client.sync.plan import Plan
 from phony_registry.errors import DatabaseError
 
@@ -298,9 +303,7 @@ def _constraints(conn: Connection, inspector: Any, table: Any) -> list[Constrain
                 name, "foreign_key", fk["constrained_columns"], bad, f"-> {fk['referred_table']}"
             )
         )
-    from phony_client.sync.introspect import _checks
-
-    checks, _ = _checks(inspector, name, [c.name for c in table.columns], conn)
+    checks, _ = check_constraints(inspector, name, [c.name for c in table.columns], conn)
     for check in checks:
         if check.column and check.values:
             column = table.c[check.column]

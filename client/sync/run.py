@@ -21,7 +21,7 @@ from phony_client.sync.plan import Plan
 from phony_client.sync.target import Target, build_metadata, driver_errors
 from phony_registry.errors import DatabaseError, UsageError
 
-__all__ = ["SyncOptions", "SyncResult", "sync"]
+__all__ = ["SyncOptions", "SyncResult", "selected_tables", "sync"]
 
 
 @dataclass
@@ -151,7 +151,7 @@ def _sync(
         return result
     if options.mode == "append":
         for name in full:
-            for cols in gen._unique_sets(plan.tables[name]):
+            for cols in gen.unique_sets(plan.tables[name]):
                 runs[name].existing[tuple(cols)] = target.values(name, cols)
     started = time.perf_counter()
     metadata = build_metadata(plan, names, target.dialect, cyclic)

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from sqlalchemy import MetaData
     from sqlalchemy.engine import Engine
 
-__all__ = ["Target", "build_metadata", "driver_errors", "sa_type"]
+__all__ = ["Target", "build_metadata", "copy_text", "driver_errors", "sa_type"]
 
 
 def driver_errors(dialect: str) -> tuple[type[Exception], ...]:
