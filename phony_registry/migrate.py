@@ -2,10 +2,10 @@
 
 :data:`MIGRATIONS` maps a version ``v`` to the function turning a version-``v``
 document into a version-``v+1`` document; :func:`phony_registry.format.upgrade`
-applies them in a chain (1 -> 2 -> 3). :data:`DOWNGRADES` maps ``v`` to the
-step back to ``v-1`` (3 -> 2 -> 1), for readers that only know an older
-layout; :func:`convert` walks either chain to any supported version.
-Each step validates what it reads and raises ModelFormatError with the field
+applies them in a chain (1 -> 2 -> 3). The steps back, for readers that
+only know an older layout, are :data:`phony_registry.convert.DOWNGRADES`
+(3 -> 2 here, :func:`v3_to_v2`; 2 -> 1 needs the reader, so it lives there
+with :func:`~phony_registry.convert.convert`). Each step validates what it reads and raises ModelFormatError with the field
 path of the first defect.
 
 Version 1 (the original Phony layout, see docs/format.md): ``tokens`` lists
@@ -26,17 +26,13 @@ from phony_registry.errors import ModelFormatError
 from phony_registry.model import MAX_VALUE_LENGTH, Model
 
 __all__ = [
-    "DOWNGRADES",
     "MIGRATIONS",
     "V1_DEFAULT_MAX_LENGTH",
     "V1_END",
     "V1_START",
-    "convert",
-    "derive",
     "losses",
     "model_to_v1",
     "v1_to_v2",
-    "v2_to_v1",
     "v2_to_v3",
     "v3_to_v2",
 ]
@@ -319,13 +315,6 @@ def v3_to_v2(doc: dict[str, Any]) -> dict[str, Any]:
     return {key: value for key, value in doc.items() if key != "selection"} | {"format_version": 2}
 
 
-def v2_to_v1(doc: dict[str, Any]) -> dict[str, Any]:
-    """Version 2 -> 1: the original layout (:func:`model_to_v1`); see :func:`losses`."""
-    from phony_registry.format import document_to_model
-
-    return model_to_v1(document_to_model(doc))
-
-
 def losses(model: Model, version: int) -> list[str]:
     """What a file of ``version`` cannot keep of ``model``, one sentence each (empty: nothing)."""
     lost: list[str] = []
@@ -353,45 +342,3 @@ def losses(model: Model, version: int) -> list[str]:
 
 #: version -> function migrating a document of that version to the next one.
 MIGRATIONS: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {1: v1_to_v2, 2: v2_to_v3}
-#: version -> function turning a document of that version into the previous one.
-DOWNGRADES: dict[int, Callable[[dict[str, Any]], dict[str, Any]]] = {3: v3_to_v2, 2: v2_to_v1}
-
-
-def convert(doc: dict[str, Any], version: int) -> dict[str, Any]:
-    """``doc`` in format ``version``, one single step at a time up or down.
-
-    The result is validated by reading it back (a model phony writes, phony
-    reads); :class:`ModelFormatError` if a step cannot hold the model.
-    """
-    from phony_registry.format import document_to_model, document_version
-    from phony_registry.model import NEWEST_FORMAT_VERSION
-
-    if not 1 <= version <= NEWEST_FORMAT_VERSION:
-        raise ModelFormatError(
-            f"no format version {version}: this phony writes versions 1 to {NEWEST_FORMAT_VERSION}"
-        )
-    current = document_version(doc)
-    document_to_model(doc)  # the input is valid before anything is derived from it
-    while current != version:
-        step = MIGRATIONS[current] if current < version else DOWNGRADES[current]
-        doc = step(doc)
-        current = document_version(doc)
-    document_to_model(doc)
-    return doc
-
-
-def derive(data: bytes, version: int) -> tuple[bytes, list[str]]:
-    """The ``.phony`` bytes of the model in ``data`` written in format ``version``.
-
-    Deterministic (sorted keys, fixed gzip header): the same input bytes give
-    the same output bytes, so the derived digest can be checked by anyone
-    who repeats it. Returns the bytes and :func:`losses`. The output is read
-    back through phony's own reader (its limits included) before it is returned.
-    """
-    from phony_registry.format import document_to_model, dump_document, load_document, load_model
-
-    doc = load_document(data)
-    model = document_to_model(doc)
-    out = dump_document(convert(doc, version))
-    load_model(out)
-    return out, losses(model, version)

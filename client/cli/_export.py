@@ -4,7 +4,7 @@
 LOCALE --export DIR [--format-version N]``: each model the pull verified
 (snapshot, manifest signature, blob digest) is re-read from the cache,
 checked against its digest once more, and written to ``DIR/<name>.phony``,
-converted with :func:`phony_registry.migrate.derive` when a version is asked
+converted with :func:`phony_registry.convert.derive` when a version is asked
 for. The manifest's signed digest stays the original blob's; the derived
 file has its own digest, printed here, which anyone can reproduce from the
 original because the conversion is deterministic (docs/format.md).
@@ -53,8 +53,8 @@ def export_refs(refs: Iterable[Any], folder: Path, version: int | None) -> list[
     """Write every model of ``refs`` (packs skipped) into ``folder``; one record per file."""
     from phony_client.cache import Cache
     from phony_registry._fs import write_output
+    from phony_registry.convert import derive
     from phony_registry.digests import digest_bytes
-    from phony_registry.migrate import derive
 
     cache = Cache()
     done = []

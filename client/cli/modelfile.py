@@ -464,8 +464,8 @@ def migrate(path: Path, output: Path, version: int | None) -> None:
     same input gives the same bytes, so the digest printed can be reproduced.
     """
     from phony_registry._fs import write_output
+    from phony_registry.convert import derive
     from phony_registry.format import dump_model
-    from phony_registry.migrate import derive
 
     data, model = _load(path)
     old = model.format_version
@@ -504,8 +504,8 @@ def cat(path: Path, version: int | None) -> None:
     (model.offsets, tokens, weights, targets, exclude.hashes) become arrays of
     integers. Not a .phony file: write one with phony migrate.
     """
+    from phony_registry.convert import convert
     from phony_registry.format import decode_array, document_to_model, load_document
-    from phony_registry.migrate import convert
 
     doc = load_document(path.read_bytes())
     document_to_model(doc)  # only a model phony can read is shown

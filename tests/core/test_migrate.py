@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from phony_registry.convert import DOWNGRADES, convert, derive
 from phony_registry.errors import ModelFormatError
 from phony_registry.format import (
     FORMAT_VERSION,
@@ -19,14 +20,7 @@ from phony_registry.format import (
     load_model,
     model_to_document,
 )
-from phony_registry.migrate import (
-    DOWNGRADES,
-    MIGRATIONS,
-    convert,
-    derive,
-    model_to_v1,
-    v1_to_v2,
-)
+from phony_registry.migrate import MIGRATIONS, model_to_v1, v1_to_v2
 from phony_registry.model import NEWEST_FORMAT_VERSION
 from phony_registry.ngram import read_values, train
 
