@@ -105,5 +105,5 @@ def test_generate_from_the_cache_imports_at_most_numpy(env: dict[str, str]) -> N
     heavy = _top(modules) & HEAVY
     assert heavy <= GENERATE_MAY_ADD, f"phony generate NAME imported {sorted(heavy)}"
     # A model already in the cache is read without the pull and its verified reader.
-    for module in ("phony_client.pull", "phony_registry.reader", "phony_registry.signing"):
+    for module in ("phony_client.pull", "phony_registry.reader"):
         assert module not in modules
