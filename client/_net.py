@@ -5,29 +5,116 @@ One policy for both HTTP paths (:mod:`phony_client.sources` for reads,
 
 * a connection must be made within :data:`CONNECT_TIMEOUT` seconds and each
   read answer within :data:`READ_TIMEOUT`;
-* a refused or reset connection is retried (with backoff): a server being
-  restarted is back in a moment. A **timeout is not retried**: a registry
-  that did not answer in that long will not answer the next second, and
-  retrying it made a silent two-minute wait;
+* a refused or reset connection, and an answer of :data:`RETRY_STATUS`
+  (429, 5xx a retry may cure), is retried :data:`RETRIES` times with
+  exponential backoff (:class:`RetryPolicy`); a ``Retry-After`` header of
+  such an answer is honoured (up to :data:`MAX_RETRY_AFTER` seconds) for
+  pulls and pushes alike. A **timeout is not retried**: a registry that did
+  not answer in that long will not answer the next second, and retrying it
+  made a silent two-minute wait;
 * each retry is announced on stderr (``phony: ... retrying``), so a person
   waiting knows what is happening;
 * errors name the problem in words (``connection refused``, ``no answer
-  within 5 s``), never an exception class.
+  within 5 s``), never an exception class;
+* every request says who it is with one ``User-Agent``, ``phony/<version>``.
+
+Waits go through :attr:`RetryPolicy.sleep`, so a test gives a policy that
+records them instead of sleeping.
 """
 
 from __future__ import annotations
 
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
+
+from phony_registry._dist import version
 
 if TYPE_CHECKING:
     import httpx
 
-__all__ = ["CONNECT_TIMEOUT", "READ_TIMEOUT", "describe", "retryable", "say_retrying", "timeout"]
+__all__ = [
+    "CONNECT_TIMEOUT",
+    "MAX_RETRY_AFTER",
+    "READ_TIMEOUT",
+    "RETRIES",
+    "RETRY_STATUS",
+    "RetryPolicy",
+    "describe",
+    "is_http_url",
+    "retry_after_seconds",
+    "retryable",
+    "say_retrying",
+    "timeout",
+    "user_agent",
+    "version",
+]
 
 #: Seconds to wait for a TCP (and TLS) connection to a registry.
 CONNECT_TIMEOUT = 5.0
 #: Seconds to wait for each piece of an answer.
 READ_TIMEOUT = 30.0
+#: Tries after the first, for every request to a registry (pulls and pushes).
+RETRIES = 3
+#: Answers worth another try: too many requests, and server errors a retry may cure.
+RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
+#: The longest ``Retry-After`` phony waits for; a server asking for more gets this.
+MAX_RETRY_AFTER = 30.0
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """How often a registry request is tried again, and how long phony waits between tries."""
+
+    #: Tries after the first.
+    retries: int = RETRIES
+    #: The first wait in seconds; each further wait doubles, up to ``max_backoff``.
+    backoff: float = 0.25
+    max_backoff: float = 4.0
+    #: How to wait (tests pass a function that records the delay instead).
+    sleep: Callable[[float], None] = time.sleep
+
+    def delay(self, attempt: int, retry_after: str | None = None) -> float:
+        """Seconds to wait after failed try number ``attempt`` (1 for the first)."""
+        wait: float = min(self.backoff * 2.0 ** (attempt - 1), self.max_backoff)
+        asked = retry_after_seconds(retry_after)
+        return wait if asked is None else max(wait, asked)
+
+    def wait(self, attempt: int, retry_after: str | None = None) -> None:
+        """Wait before the next try (see :meth:`delay`)."""
+        self.sleep(self.delay(attempt, retry_after))
+
+
+def retry_after_seconds(value: str | None) -> float | None:
+    """A ``Retry-After`` header (seconds or an HTTP date) as seconds from now, capped."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        seconds = float(value)
+    else:
+        from email.utils import parsedate_to_datetime
+
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError):
+            return None
+        if when.tzinfo is None:
+            return None
+        seconds = when.timestamp() - time.time()
+    return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+def is_http_url(text: str | os.PathLike[str] | None) -> bool:
+    """True if ``text`` is an http(s) URL (a server or static host) rather than a folder."""
+    return isinstance(text, str) and text.lower().startswith(("http://", "https://"))
+
+
+def user_agent() -> str:
+    """The ``User-Agent`` of every request phony makes to a registry."""
+    return f"phony/{version()}"
 
 
 def timeout(read: float = READ_TIMEOUT) -> httpx.Timeout:

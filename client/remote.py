@@ -15,10 +15,7 @@ Tokens travel only in the ``Authorization`` header and are never printed.
 
 from __future__ import annotations
 
-import os
-import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -35,27 +32,20 @@ from phony_registry.errors import (
 if TYPE_CHECKING:
     import httpx
 
+    from phony_client.publish import PushResult
     from phony_registry.manifest import Manifest
     from phony_registry.signing import PublicKey
 
 __all__ = [
     "API_PREFIX",
-    "PushResult",
     "RegistryClient",
     "error_from_response",
-    "is_http_url",
     "push",
     "require_token",
 ]
 
 API_PREFIX = "/v1"
-_RETRY_STATUS = frozenset({500, 502, 503, 504})
 _CHUNK = 256 * 1024
-
-
-def is_http_url(text: str | os.PathLike[str] | None) -> bool:
-    """True if ``text`` is an http(s) URL (a server) rather than a folder."""
-    return isinstance(text, str) and text.lower().startswith(("http://", "https://"))
 
 
 def _error_classes() -> dict[str, type[PhonyError]]:
@@ -84,19 +74,6 @@ def error_from_response(response: httpx.Response) -> PhonyError:
     return cls(f"registry: {detail}")
 
 
-@dataclass(frozen=True)
-class PushResult:
-    """What a push did."""
-
-    name: str
-    version: str
-    digest: str
-    #: False when the server already had the blob and it was not sent again.
-    uploaded_blob: bool
-    #: False when the same version with the same bytes was already published.
-    created: bool
-
-
 class RegistryClient:
     """One registry server: a base URL, an optional token, a pooled httpx client."""
 
@@ -106,18 +83,16 @@ class RegistryClient:
         *,
         token: str | None = None,
         timeout: float = 30.0,
-        retries: int = 4,
-        backoff: float = 0.25,
+        retry: _net.RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         import httpx
 
-        if not is_http_url(url):
+        if not _net.is_http_url(url):
             raise UsageError(f"{url!r} is not an http(s) registry URL")
         self.url = url.rstrip("/")
-        self.retries = retries
-        self.backoff = backoff
-        headers = {"User-Agent": f"phony/{_version()}"}
+        self.retry = retry or _net.RetryPolicy()
+        headers = {"User-Agent": _net.user_agent()}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
@@ -149,7 +124,7 @@ class RegistryClient:
         ok: Iterable[int] = (200, 201, 204),
         **kwargs: Any,
     ) -> httpx.Response:
-        """Send one request, retrying connection errors and 5xx with backoff.
+        """Send one request, retried by the client's :class:`~phony_client._net.RetryPolicy`.
 
         ``content`` is a callable so that a streamed body can be produced again
         for a retry. Any status outside ``ok`` raises the matching PhonyError.
@@ -157,6 +132,7 @@ class RegistryClient:
         import httpx
 
         accepted = set(ok)
+        retry = self.retry
         attempt = 0
         while True:
             attempt += 1
@@ -164,26 +140,20 @@ class RegistryClient:
                 body = content() if content is not None else None
                 response = self._http.request(method, path, content=body, **kwargs)
             except httpx.TransportError as exc:
-                if attempt > self.retries or not _net.retryable(exc):
+                if attempt > retry.retries or not _net.retryable(exc):
                     raise RegistryUnavailable(
                         f"cannot reach registry {self.url}: {_net.describe(exc)}"
                     ) from None
-                _net.say_retrying(self.url, exc, attempt, self.retries)
-                self._sleep(attempt)
+                _net.say_retrying(self.url, exc, attempt, retry.retries)
+                retry.wait(attempt)
                 continue
             if response.status_code in accepted:
                 return response
-            if response.status_code in _RETRY_STATUS and attempt <= self.retries:
+            if response.status_code in _net.RETRY_STATUS and attempt <= retry.retries:
                 response.close()
-                self._sleep(attempt, response.headers.get("Retry-After"))
+                retry.wait(attempt, response.headers.get("Retry-After"))
                 continue
             raise error_from_response(response)
-
-    def _sleep(self, attempt: int, retry_after: str | None = None) -> None:
-        delay = self.backoff * 2 ** (attempt - 1)
-        if retry_after and retry_after.isdigit():
-            delay = max(delay, min(float(retry_after), 30.0))
-        time.sleep(delay)
 
     # -- the API --------------------------------------------------------------------------
 
@@ -305,13 +275,13 @@ def push(
         if not client.has_blob(manifest.digest):
             uploaded = client.upload_blob(manifest.digest, blob, progress=progress)
         created, _answer = client.publish(manifest)
-    return PushResult(manifest.name, manifest.version, manifest.digest, uploaded, created)
+    from phony_client.publish import PushResult
 
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("phony")
-    except PackageNotFoundError:
-        return "0"
+    return PushResult(
+        manifest.name,
+        manifest.version,
+        manifest.digest,
+        created,
+        client.url,
+        uploaded_blob=uploaded,
+    )

@@ -18,20 +18,21 @@ counts HTTP requests made by this process (the benchmarks check it).
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import unquote, urlsplit
 
+from phony_client._net import is_http_url
 from phony_client.config import is_offline, registry_id
 from phony_registry.errors import NotFound, OfflineError, RegistryUnavailable
 from phony_registry.reader import Fetched, FolderSource
 from phony_registry.reader import RegistrySource as Source
+from phony_registry.trust import folder_path
 
 if TYPE_CHECKING:
     import httpx
 
     from phony_client._blob_transport import TransferClock, TransferLimits
+    from phony_client._net import RetryPolicy
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "Fetched",
@@ -39,7 +40,6 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "HttpSource",
     "NETWORK_REQUESTS",
     "Source",
-    "is_url",
     "open_source",
 ]
 
@@ -47,12 +47,6 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
 NETWORK_REQUESTS: list[str] = []
 
 _CHUNK = 1 << 20
-_RETRIES = 3
-
-
-def is_url(location: str) -> bool:
-    """True for an ``http://`` or ``https://`` location."""
-    return location.lower().startswith(("http://", "https://"))
 
 
 class HttpSource:
@@ -66,7 +60,7 @@ class HttpSource:
         *,
         transport: httpx.BaseTransport | None = None,
         timeout: float = 30.0,
-        retries: int = _RETRIES,
+        retry: RetryPolicy | None = None,
         limits: TransferLimits | None = None,
     ) -> None:
         self.base = base_url.rstrip("/")
@@ -74,7 +68,7 @@ class HttpSource:
         self.label = self.base
         self._transport = transport
         self._timeout = timeout
-        self._retries = retries
+        self._retry = retry
         self._limits = limits
         self._clock: TransferClock | None = None
         self._client: httpx.Client | None = None
@@ -115,13 +109,13 @@ class HttpSource:
     def _new_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
         import httpx
 
-        from phony_client._net import timeout
+        from phony_client._net import timeout, user_agent
 
         return httpx.Client(
             transport=transport,
             timeout=timeout(self._timeout),
             follow_redirects=True,
-            headers={"User-Agent": "phony-client"},
+            headers={"User-Agent": user_agent()},
         )
 
     def _send(
@@ -134,10 +128,15 @@ class HttpSource:
     ) -> httpx.Response:
         import httpx
 
+        from phony_client import _net
+
         client = client if client is not None else self._http()
         url = f"{self.base}/{path}"
         clock = self.clock()
-        for attempt in range(self._retries + 1):
+        retry = self._retry or _net.RetryPolicy()
+        attempt = 0
+        while True:
+            attempt += 1
             clock.check(path)
             NETWORK_REQUESTS.append(path)
             try:
@@ -146,19 +145,17 @@ class HttpSource:
                 )
                 response = client.send(request, stream=stream)
             except httpx.TransportError as exc:
-                from phony_client._net import describe, retryable, say_retrying
-
                 clock.check(path)  # a socket shut at the deadline: say so, do not retry
-                if attempt == self._retries or not retryable(exc):
-                    reason = describe(exc)
+                if attempt > retry.retries or not _net.retryable(exc):
+                    reason = _net.describe(exc)
                     raise RegistryUnavailable(f"cannot reach {self.label}: {reason}") from None
-                say_retrying(self.label, exc, attempt + 1, self._retries)
-            else:
-                if response.status_code < 500 or attempt == self._retries:
-                    return self._check(response, path)
-                response.close()
-            time.sleep(min(0.1 * 2**attempt, 2.0))
-        raise RegistryUnavailable(f"cannot reach {self.label}")  # pragma: no cover
+                _net.say_retrying(self.label, exc, attempt, retry.retries)
+                retry.wait(attempt)
+                continue
+            if response.status_code not in _net.RETRY_STATUS or attempt > retry.retries:
+                return self._check(response, path)
+            response.close()
+            retry.wait(attempt, response.headers.get("Retry-After"))
 
     def _check(self, response: httpx.Response, path: str) -> httpx.Response:
         status = response.status_code
@@ -226,8 +223,6 @@ class HttpSource:
 
 def open_source(location: str, *, transport: httpx.BaseTransport | None = None) -> Source:
     """A :class:`Source` for a folder path, a ``file://`` URL or an ``http(s)://`` base URL."""
-    if is_url(location):
+    if is_http_url(location):
         return HttpSource(location, transport=transport)
-    if location.startswith("file://"):
-        return FolderSource(unquote(urlsplit(location).path))
-    return FolderSource(location)
+    return FolderSource(folder_path(location))

@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
+from phony_registry._dist import version
 from phony_registry.errors import PhonyError
 from phony_server.api import manifest_fast_path, router
 from phony_server.keys import open_registry_key
@@ -132,7 +133,7 @@ def create_app(
     app = FastAPI(
         title="phony registry",
         summary="Publish and pull .phony models",
-        version=_version(),
+        version=version(),
         lifespan=lifespan,
     )
     app.state.settings = settings
@@ -153,12 +154,3 @@ def create_app(
 def create_app_from_env() -> FastAPI:
     """The application configured by ``PHONY_SERVER_*`` / ``PHONY_S3_*`` (uvicorn --factory)."""
     return create_app(Settings.from_env())
-
-
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("phony")
-    except PackageNotFoundError:
-        return "0"

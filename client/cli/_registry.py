@@ -30,8 +30,8 @@ def require_registry(option: str | None, command: str, *, server: bool = False) 
 
     ``server`` asks for an http(s) registry server (login, search).
     """
+    from phony_client._net import is_http_url
     from phony_client.pull import registry_location
-    from phony_client.remote import is_http_url
 
     location = registry_location(option)
     if not option and _is_bundled(location):

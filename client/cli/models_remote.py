@@ -47,8 +47,8 @@ def _split(ref: str) -> tuple[str, str]:
 )
 def yank(ref: str, undo: bool, registry: str | None, signing_key: str | None) -> None:
     """Yank a published version: ranges skip it, exact pins still get it."""
+    from phony_client._net import is_http_url
     from phony_client.cli._registry import require_registry
-    from phony_client.remote import is_http_url
 
     name, version = _split(ref)
     # Never the bundled index: it lives inside the installed package.

@@ -19,6 +19,7 @@ import httpx
 import pytest
 
 from phony_client._blob_transport import READ_SIZE, BlobTransport, blob_transport
+from phony_client._net import RetryPolicy
 from phony_client.cache import Cache, _HashingThread
 from phony_client.sources import HttpSource
 from phony_registry.digests import Hasher
@@ -115,7 +116,7 @@ def test_a_body_cut_short_is_a_transport_error_and_nothing_is_kept(
     host: Host, tmp_path: Path
 ) -> None:
     cache = Cache(tmp_path / "cache")
-    source = HttpSource(host.url, retries=0)
+    source = HttpSource(host.url, retry=RetryPolicy(retries=0))
     try:
         with pytest.raises(RegistryUnavailable, match="complete message body"):
             cache.store_blob(source.stream("short"), DIGEST, len(BLOB))

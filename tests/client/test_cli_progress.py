@@ -99,7 +99,7 @@ def test_train_on_a_terminal_shows_progress_and_clears_it(tmp_path: Path) -> Non
         f"sys.exit(main(['train', {str(source)!r}, '--order', '3', '-o', "
         f"{str(tmp_path / 'b.phony')!r}]))"
     )
-    command = f"{sys.executable} -c \"{code}\""
+    command = f'{sys.executable} -c "{code}"'
     tty = subprocess.run(
         ["script", "-qec", command, "/dev/null"],
         capture_output=True,
@@ -147,7 +147,9 @@ def test_a_refused_connection_is_retried_and_says_so(
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]  # closed again: nothing listens there
-    client = RegistryClient(f"http://127.0.0.1:{port}", retries=2, backoff=0.01)
+    waits: list[float] = []
+    retry = _net.RetryPolicy(retries=2, sleep=waits.append)
+    client = RegistryClient(f"http://127.0.0.1:{port}", retry=retry)
     with pytest.raises(RegistryUnavailable) as caught:
         client.health()
     client.close()
@@ -159,6 +161,7 @@ def test_a_refused_connection_is_retried_and_says_so(
     err = capsys.readouterr().err
     assert err.count("retrying") == 2
     assert f"phony: http://127.0.0.1:{port}: connection refused" in err
+    assert waits == [0.25, 0.5]
 
 
 def test_errors_are_described_in_words() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from registry_sim import FolderOverHttp, RegistrySim, cache_files, train_bytes
 
+from phony_client._net import RetryPolicy
 from phony_client.pull import pull
 from phony_client.sources import FolderSource, HttpSource, open_source
 from phony_registry import layout
@@ -97,11 +98,31 @@ def test_server_errors_are_retried_then_reported(served: FolderOverHttp) -> None
         calls.append(request)
         return httpx.Response(503)
 
+    waits: list[float] = []
+    retry = RetryPolicy(retries=2, sleep=waits.append)  # records each wait instead of sleeping
     with pytest.raises(RegistryUnavailable, match="503"):
-        HttpSource(URL, transport=httpx.MockTransport(failing), retries=2).fetch("snapshot.json")
+        HttpSource(URL, transport=httpx.MockTransport(failing), retry=retry).fetch("snapshot.json")
     assert len(calls) == 3
+    assert waits == [0.25, 0.5]
     with pytest.raises(NotFound):
         HttpSource(URL, transport=served.transport()).fetch("index/nobody/x.jsonl")
+
+
+def test_a_pull_honours_retry_after(served: FolderOverHttp) -> None:
+    import httpx
+
+    answers = iter([httpx.Response(429, headers={"Retry-After": "5"}), None])
+    real = served.transport()
+
+    def busy_once(request: httpx.Request) -> httpx.Response:
+        answer = next(answers)
+        return answer if answer is not None else real.handle_request(request)
+
+    waits: list[float] = []
+    retry = RetryPolicy(sleep=waits.append)
+    source = HttpSource(URL, transport=httpx.MockTransport(busy_once), retry=retry)
+    assert source.fetch("snapshot.json").data
+    assert waits == [5.0]  # the server's Retry-After, not the 0.25 s backoff
 
 
 def test_offline_mode_never_touches_the_network(

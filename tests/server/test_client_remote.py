@@ -9,6 +9,7 @@ import httpx
 import pytest
 
 from phony_client import credentials
+from phony_client._net import MAX_RETRY_AFTER, RETRIES, RetryPolicy
 from phony_client.remote import RegistryClient, error_from_response
 from phony_registry.errors import (
     AlreadyExists,
@@ -45,9 +46,17 @@ def test_unreadable_credentials_never_quote_the_file() -> None:
     assert os.environ.get("PHONY_TOKEN") is None
 
 
-def _client(handler: object, **kwargs: object) -> RegistryClient:
+def _client(
+    handler: object,
+    *,
+    retries: int = RETRIES,
+    waits: list[float] | None = None,
+    token: str | None = None,
+) -> RegistryClient:
     transport = httpx.MockTransport(handler)  # type: ignore[arg-type]
-    return RegistryClient("http://registry.test", transport=transport, backoff=0.001, **kwargs)  # type: ignore[arg-type]
+    sleep = (waits if waits is not None else []).append
+    retry = RetryPolicy(retries=retries, sleep=sleep)  # records each wait instead of sleeping
+    return RegistryClient("http://registry.test", token=token, transport=transport, retry=retry)
 
 
 def test_retries_5xx_and_connection_errors_then_succeeds() -> None:
@@ -61,20 +70,43 @@ def test_retries_5xx_and_connection_errors_then_succeeds() -> None:
             return httpx.Response(503, json={"error": "unavailable", "detail": "storage down"})
         return httpx.Response(200, json={"status": "ok"})
 
-    with _client(handler) as client:
+    waits: list[float] = []
+    with _client(handler, waits=waits) as client:
         assert client.health() == {"status": "ok"}
     assert len(calls) == 3
+    assert waits == [0.25, 0.5]  # exponential backoff, without sleeping here
+
+
+def test_retry_after_is_honoured_and_capped() -> None:
+    answers = iter(["7", "3600", None])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        after = next(answers)
+        if after is None:
+            return httpx.Response(200, json={"status": "ok"})
+        return httpx.Response(429, headers={"Retry-After": after}, json={"error": "x"})
+
+    waits: list[float] = []
+    with _client(handler, waits=waits) as client:
+        assert client.health() == {"status": "ok"}
+    assert waits == [7.0, MAX_RETRY_AFTER]
 
 
 def test_gives_up_after_the_retry_budget() -> None:
+    calls: list[int] = []
+
     def handler(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
         return httpx.Response(503, json={"error": "unavailable", "detail": "storage down"})
 
+    waits: list[float] = []
     with (
-        _client(handler, retries=2) as client,
+        _client(handler, retries=2, waits=waits) as client,
         pytest.raises(RegistryUnavailable, match="storage down"),
     ):
         client.health()
+    assert len(calls) == 3
+    assert waits == [0.25, 0.5]
 
 
 def test_4xx_is_not_retried_and_maps_to_the_error_class() -> None:
