@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
 import json
 import os
 import queue
@@ -35,8 +34,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phony_client.config import registry_slug
 from phony_registry._fs import atomic_writer, write_atomic
-from phony_registry.digests import Hasher, digest_hex
+from phony_registry.digests import ALGORITHM, Hasher, digest_bytes, digest_hex, is_digest
 from phony_registry.errors import CacheError, DigestMismatch
 
 __all__ = [
@@ -138,12 +138,6 @@ def cache_dir() -> Path:
     import platformdirs
 
     return Path(platformdirs.user_cache_dir("phony"))
-
-
-def _slug(registry: str) -> str:
-    digest = hashlib.sha256(registry.encode("utf-8")).hexdigest()[:16]
-    tail = re.sub(r"[^a-zA-Z0-9]+", "-", registry)[-32:].strip("-") or "registry"
-    return f"{tail}-{digest}"
 
 
 @dataclass
@@ -287,7 +281,7 @@ class Cache:
 
     def store_bytes(self, data: bytes) -> tuple[str, Path]:
         """Store ``data`` as a blob (e.g. a migrated model); returns its digest and path."""
-        digest = "sha256:" + hashlib.sha256(data).hexdigest()
+        digest = digest_bytes(data)
         if not self.has_blob(digest, len(data)):
             self.store_blob([data], digest, len(data))
         return digest, self.blob_path(digest)
@@ -301,8 +295,9 @@ class Cache:
             if not folder.is_dir():
                 continue
             for path in sorted(folder.iterdir()):
-                if re.fullmatch(r"[0-9a-f]{64}", path.name):
-                    yield f"sha256:{path.name}", path
+                digest = f"{ALGORITHM}:{path.name}"
+                if is_digest(digest):
+                    yield digest, path
 
     def iter_temporaries(self) -> Iterator[Path]:
         """Leftover temporary files (from an interrupted download)."""
@@ -327,7 +322,7 @@ class Cache:
 
     def registry_dir(self, registry: str) -> Path:
         """The folder holding what the cache knows about one registry."""
-        return self.root / "registries" / _slug(registry)
+        return self.root / "registries" / registry_slug(registry, tail=32)
 
     def _meta_path(self, registry: str, path: str) -> Path:
         from phony_registry.layout import to_local
@@ -368,7 +363,8 @@ class Cache:
     def _ref_path(self, registry: str, name: str, version: str) -> Path:
         from phony_registry.names import canonical_key
 
-        return self.root / "refs" / _slug(registry) / canonical_key(name) / f"{version}.json"
+        folder = self.root / "refs" / registry_slug(registry, tail=32) / canonical_key(name)
+        return folder / f"{version}.json"
 
     def write_ref(self, ref: Ref) -> None:
         """Record (or update) a pulled ``name@version``."""

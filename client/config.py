@@ -61,6 +61,7 @@ __all__ = [
     "keys_dir",
     "load_config",
     "registry_id",
+    "registry_slug",
     "save_config",
     "trust_policy",
 ]
@@ -86,6 +87,19 @@ def keys_dir() -> Path:
 def is_offline() -> bool:
     """True when ``PHONY_OFFLINE`` asks for no network at all."""
     return os.environ.get("PHONY_OFFLINE", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def registry_slug(registry: str, *, tail: int) -> str:
+    """A file name for a registry id: its last ``tail`` characters made safe, and a hash.
+
+    The hash keeps two registries apart; the readable tail is for people
+    looking in the folder. The cache names its folders with ``tail=32`` and
+    the per-registry state here with ``tail=40``: both are names already on
+    users' disks, so each keeps its width.
+    """
+    digest = hashlib.sha256(registry.encode("utf-8")).hexdigest()[:16]
+    slug = re.sub(r"[^a-zA-Z0-9]+", "-", registry)[-tail:].strip("-") or "registry"
+    return f"{slug}-{digest}"
 
 
 @dataclass(frozen=True)
@@ -314,9 +328,7 @@ class RegistryState:
     @staticmethod
     def path_for(registry: str) -> Path:
         """``<config>/registries/<slug>-<hash>.json``."""
-        digest = hashlib.sha256(registry.encode("utf-8")).hexdigest()[:16]
-        slug = re.sub(r"[^a-zA-Z0-9]+", "-", registry)[-40:].strip("-") or "registry"
-        return config_dir() / "registries" / f"{slug}-{digest}.json"
+        return config_dir() / "registries" / f"{registry_slug(registry, tail=40)}.json"
 
     @classmethod
     def load(cls, registry: str) -> RegistryState:

@@ -10,7 +10,6 @@ that is possible without breaking ``PHONY_OFFLINE``.
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 from phony_client._progress import notice
@@ -68,11 +67,12 @@ def find_cached_ref(spec: str, cache: Cache | None = None) -> Ref:
 
 
 def _intact(path: Path, digest: str) -> bool:
+    from phony_registry.digests import digest_file
+
     try:
-        data = path.read_bytes()
+        return digest_file(path)[0] == digest
     except FileNotFoundError:
         return False
-    return "sha256:" + hashlib.sha256(data).hexdigest() == digest
 
 
 def _repair(cache: Cache, ref: Ref) -> None:

@@ -52,6 +52,7 @@ from phony_registry.names import split_reference
 from phony_registry.publisher import Publisher
 from phony_registry.signing import PrivateKey, PublicKey, load_private_key, save_private_key
 from phony_registry.storage import LocalStorage
+from phony_registry.trust import folder_path
 from phony_registry.versions import ExactSpec, parse_spec
 
 __all__ = [
@@ -75,17 +76,34 @@ DEFAULT_KEY_NAME = "default"
 
 @dataclass(frozen=True)
 class PushResult:
-    """What a push did."""
+    """What a push did, to a folder (:func:`push_to_folder`) or a server (``remote.push``)."""
 
     name: str
     version: str
     digest: str
-    manifest: str
+    #: False when the same version with the same bytes was already published.
     created: bool
-    snapshot_version: int
     registry: str
+    #: The manifest's digest, where the push wrote it itself (a folder).
+    manifest: str | None = None
+    #: The snapshot version that lists the push (a folder; a server signs its own).
+    snapshot_version: int | None = None
+    #: False when the server already had the blob and it was not sent again (a server).
+    uploaded_blob: bool | None = None
     #: The private registry key created by this push (a new registry), or None.
     new_registry_key: Path | None = None
+
+    def to_dict(self) -> dict[str, object]:
+        """What ``phony models push --json`` shows: the fields that apply to this push."""
+        shown = {
+            "name": self.name,
+            "version": self.version,
+            "digest": self.digest,
+            "manifest": self.manifest,
+            "created": self.created,
+            "snapshot_version": self.snapshot_version,
+        }
+        return {key: value for key, value in shown.items() if value is not None}
 
 
 def default_key_path() -> Path:
@@ -265,12 +283,7 @@ def writable_folder(registry: str | Path) -> Path:
     """
     import phony_index
 
-    location = str(registry)
-    if location.startswith("file://"):
-        from urllib.parse import unquote, urlsplit
-
-        location = unquote(urlsplit(location).path)
-    root = Path(location).expanduser().resolve()
+    root = folder_path(str(registry)).resolve()
     bundled = Path(phony_index.ROOT).resolve()
     if root == bundled or bundled in root.parents:
         raise UsageError(

@@ -47,6 +47,7 @@ from phony_client.config import (
 from phony_client.refs import accepts_ref, official_location
 from phony_client.sources import Source, open_source
 from phony_registry import layout
+from phony_registry.digests import digest_hex
 from phony_registry.errors import ModelFormatError, OfflineError
 from phony_registry.index import IndexEntry, resolve
 from phony_registry.manifest import Manifest, format_time
@@ -167,7 +168,7 @@ class RegistrySession(VerifiedReader):
         cache = self.cache
         if cache.has_blob(digest, size) and cache.verify_blob(digest):
             return cache.blob_path(digest)
-        with cache.lock(digest.split(":")[1]):
+        with cache.lock(digest_hex(digest)):
             if cache.has_blob(digest, size) and cache.verify_blob(digest):
                 return cache.blob_path(digest)  # another process fetched it meanwhile
             cache.discard_blob(digest)

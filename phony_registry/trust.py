@@ -25,6 +25,7 @@ page asks it what a pull would accept. Nothing here does I/O.
 
 from __future__ import annotations
 
+import os
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,7 @@ __all__ = [
     "FIRST_PULLED",
     "Owner",
     "TrustPolicy",
+    "folder_path",
     "registry_id",
 ]
 
@@ -60,11 +62,20 @@ def registry_id(location: str) -> str:
     """The identity of a registry: ``file:<absolute path>`` or its URL without trailing ``/``."""
     if re.match(r"^https?://", location, re.IGNORECASE):
         return location.rstrip("/")
-    if location.startswith("file://"):
+    return "file:" + str(folder_path(location).resolve())
+
+
+def folder_path(location: str | os.PathLike[str]) -> Path:
+    """The folder a registry location names: a path, or a ``file://`` URL (percent-decoded).
+
+    ``~`` is expanded; the path is not resolved (callers that compare folders do).
+    """
+    text = os.fspath(location)
+    if text.startswith("file://"):
         from urllib.parse import unquote, urlsplit
 
-        location = unquote(urlsplit(location).path)
-    return "file:" + str(Path(location).expanduser().resolve())
+        text = unquote(urlsplit(text).path)
+    return Path(text).expanduser()
 
 
 @dataclass(frozen=True)

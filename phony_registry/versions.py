@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from functools import total_ordering
 from typing import Protocol, TypeVar
 
+from phony_registry.digests import is_digest
 from phony_registry.errors import InvalidVersion
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
@@ -57,7 +58,6 @@ _IDENT = r"(?:[0-9A-Za-z-]+)"
 _VERSION = re.compile(rf"({_NUM})\.({_NUM})\.({_NUM})(?:-({_IDENT}(?:\.{_IDENT})*))?")
 _PARTIAL = re.compile(rf"({_NUM})(?:\.({_NUM})(?:\.({_NUM})(?:-({_IDENT}(?:\.{_IDENT})*))?)?)?")
 _COMPARATOR = re.compile(r"(\^|~|>=|<=|>|<|=)?\s*(.+)")
-_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 
 
 def _pre_key(pre: tuple[str, ...]) -> tuple[tuple[int, int | str], ...]:
@@ -329,7 +329,7 @@ def parse_spec(text: str | None) -> Spec:
     if text in TAGS:
         return TagSpec(text)
     if text.startswith("sha256:"):
-        if _DIGEST.fullmatch(text) is None:
+        if not is_digest(text):
             raise InvalidVersion(
                 f"{text!r}: a digest is sha256: followed by 64 lowercase hex digits"
             )

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import hashlib
 import os
 import pathlib
 import re
@@ -30,7 +29,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
 from phony_registry.canonical import JsonLimits, loads_object
-from phony_registry.digests import is_digest
+from phony_registry.digests import Hasher, is_digest
 from phony_registry.errors import (
     DigestMismatch,
     InvalidManifest,
@@ -329,7 +328,7 @@ async def put_blob(request: Request, digest: DigestParam) -> JSONResponse:
     fd, name = tempfile.mkstemp(prefix="phony-upload-", suffix=".tmp")
     temp = pathlib.Path(name)
     try:
-        hasher = hashlib.sha256()
+        hasher = Hasher()
         size = 0
         with os.fdopen(fd, "wb") as out:
             async for chunk in _chunks(request):
@@ -338,7 +337,7 @@ async def put_blob(request: Request, digest: DigestParam) -> JSONResponse:
                     raise PayloadTooLarge(f"blob over the {limit} byte limit")
                 hasher.update(chunk)
                 out.write(chunk)
-        actual = f"sha256:{hasher.hexdigest()}"
+        actual = hasher.digest
         if actual != digest:
             raise DigestMismatch(f"the uploaded bytes are {actual}, not {digest}")
         async with _model_checks(request):

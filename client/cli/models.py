@@ -123,9 +123,9 @@ def push(
     """Publish MODEL as REFERENCE (namespace/name@version) into a registry."""
     from datetime import timedelta
 
+    from phony_client._net import is_http_url
     from phony_client.publish import load_or_create_publisher_key, push_to_folder
     from phony_client.pull import official_location, registry_location
-    from phony_client.sources import is_url
     from phony_registry.errors import UsageError
 
     location = registry_location(registry)
@@ -134,7 +134,7 @@ def push(
             "push needs a registry: --registry PATH|URL, PHONY_REGISTRY or default_registry "
             "in config.toml"
         )
-    if is_url(location):
+    if is_http_url(location):
         from phony_client.remote import require_token
 
         # Before creating a key: a push that cannot be authorised changes nothing.
@@ -150,7 +150,7 @@ def push(
         click.echo(
             f"created publisher key {key.public_key.short_id} in {default_key_path()}", err=True
         )
-    if is_url(location):
+    if is_http_url(location):
         from phony_client.publish import build_manifest
         from phony_client.remote import push as remote_push
 
@@ -159,13 +159,7 @@ def push(
         )
         manifest = manifest.signed(key)
         answer = remote_push(location, model, manifest, public_keys=[key.public_key])
-        result = {
-            "name": answer.name,
-            "version": answer.version,
-            "digest": answer.digest,
-            "created": answer.created,
-            "registry": location,
-        }
+        result = {**answer.to_dict(), "registry": location}
     else:
         done = push_to_folder(
             model,
@@ -183,15 +177,7 @@ def push(
                 f"{done.new_registry_key}: whoever pushes here needs it (keep it secret)",
                 err=True,
             )
-        result = {
-            "name": done.name,
-            "version": done.version,
-            "digest": done.digest,
-            "manifest": done.manifest,
-            "created": done.created,
-            "snapshot_version": done.snapshot_version,
-            "registry": location,
-        }
+        result = {**done.to_dict(), "registry": location}
     if as_json:
         echo_json(result)
         return
