@@ -30,6 +30,11 @@ from datetime import datetime
 from itertools import pairwise
 from typing import Any
 
+from phony_registry._constants import CHUNK_ROWS as _CHUNK_ROWS
+from phony_registry._constants import FORMAT_VERSION as _FORMAT_VERSION
+from phony_registry._constants import MAX_VALUE_LENGTH as _MAX_VALUE_LENGTH
+from phony_registry._constants import NEWEST_FORMAT_VERSION as _NEWEST_FORMAT_VERSION
+from phony_registry._constants import ORDER_MAX as _ORDER_MAX
 from phony_registry.selection import selection_from_json
 
 __all__ = ["MAX_COUNT", "MAX_FILE_SIZE", "SmallModel", "load_small", "pcg64_words"]
@@ -44,13 +49,6 @@ MAX_FILE_SIZE = 256 << 10
 # Largest inflated document (bytes) and model (edges) this module reads.
 _MAX_INFLATED = 4 << 20
 _MAX_EDGES = 50_000
-# Mirrors of phony_registry.model and phony_registry.format constants, which
-# cannot be imported here without importing NumPy; a test checks they agree.
-_FORMAT_VERSION = 2
-_NEWEST_FORMAT_VERSION = 3
-_CHUNK_ROWS = 1 << 16
-_MAX_VALUE_LENGTH = 256
-_ORDER_MAX = 12
 
 _M32 = 0xFFFFFFFF
 _M64 = (1 << 64) - 1

@@ -25,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from phony_registry._constants import ORDER_MAX as _ORDER_MAX
 from phony_registry.canonical import JsonLimits, json_kind, loads_object
 from phony_registry.encoding import decode_array, encode_array
 from phony_registry.errors import DecompressionLimit, ModelFormatError, UnsupportedFormatVersion
@@ -73,7 +74,6 @@ _COMPRESSLEVEL = 9
 _READ_STEP = 1 << 20
 _U32_MAX = 2**32 - 1
 _META_TEXT = ("locale", "kind", "license", "source", "created")
-_ORDER_MAX = 12
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
 

@@ -28,6 +28,12 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from phony_registry import _pcg
+from phony_registry._constants import (
+    CHUNK_ROWS,
+    FORMAT_VERSION,
+    MAX_VALUE_LENGTH,
+    NEWEST_FORMAT_VERSION,
+)
 from phony_registry.errors import GenerationError, UsageError
 
 if TYPE_CHECKING:
@@ -49,17 +55,6 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "value_hashes",
 ]
 
-#: The format version a model is written in unless it needs a newer one: a
-#: model is written in the oldest version that holds it, so models trained
-#: with explicit options keep the bytes (and digests) earlier phony gave them.
-FORMAT_VERSION = 2
-#: The newest format version this phony reads and writes (version 3 adds the
-#: ``selection`` record of a model whose order and smoothing training chose).
-NEWEST_FORMAT_VERSION = 3
-#: Rows per generation chunk. Part of the output's definition: never change it.
-CHUNK_ROWS = 1 << 16
-#: Longest value a model may generate (code points).
-MAX_VALUE_LENGTH = 256
 # Up to this many weight units (a table of at most 64 MiB), sampling gathers
 # the edge from a direct lookup table; above, it binary-searches each state's
 # edges. Both give the same edge for the same draw.

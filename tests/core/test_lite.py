@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from phony_registry import _lite, format, model
+from phony_registry import _lite, model
 from phony_registry.errors import ModelFormatError
 from phony_registry.format import dump_document, dump_model, load_model, model_to_document
 from phony_registry.migrate import model_to_v1
@@ -31,14 +31,6 @@ SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
 NAMES = read_values(SAMPLE)
 SMALL = train(NAMES[:300], name="small", order=3, kind="first_name")
 SMALL_DOC = json.loads(json.dumps(model_to_document(SMALL)))
-
-
-def test_constants_mirror_the_numpy_modules() -> None:
-    assert _lite._FORMAT_VERSION == model.FORMAT_VERSION
-    assert _lite._NEWEST_FORMAT_VERSION == model.NEWEST_FORMAT_VERSION
-    assert _lite._CHUNK_ROWS == model.CHUNK_ROWS
-    assert _lite._MAX_VALUE_LENGTH == model.MAX_VALUE_LENGTH
-    assert _lite._ORDER_MAX == format._ORDER_MAX
 
 
 @pytest.mark.parametrize("seed", [0, 1, 42, 2**32, 2**64 + 7, 2**128 - 1])
