@@ -175,12 +175,13 @@ def _pull_speeds(home: Path, url: str, digest: str, size: int, runs: int) -> lis
 
 def bench_blob(home: Path, url: str, storage: Path, megabytes: int) -> None:
     from phony_registry.layout import blob_path
-    from phony_server.storage import LocalStorage
+    from phony_server.storage import PUBLIC_DIR, LocalStorage
 
+    public = storage / PUBLIC_DIR  # the static tree the server serves (private/ is beside it)
     rng = random.Random(1)
     data = b"".join(rng.randbytes(1 << 20) for _ in range(megabytes))
     digest = "sha256:" + hashlib.sha256(data).hexdigest()
-    LocalStorage(storage / "public").create(blob_path(digest), data)
+    LocalStorage(public).create(blob_path(digest), data)
 
     start = time.perf_counter()
     hasher = hashlib.sha256()
@@ -195,12 +196,15 @@ def bench_blob(home: Path, url: str, storage: Path, megabytes: int) -> None:
         for size, seconds in (_lean_get(url, f"/{blob_path(digest)}") for _ in range(3))
     )
     memory = subprocess.Popen(
-        [sys.executable, "-c", _MEMORY_SERVER, str(storage / blob_path(digest))],
+        [sys.executable, "-c", _MEMORY_SERVER, str(public / blob_path(digest))],
         stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
     try:
         assert memory.stdout is not None
-        port = int(memory.stdout.readline())
+        line = memory.stdout.readline()
+        if not line.strip().isdigit():
+            raise SystemExit(f"the in-memory blob server did not start (it said {line!r})")
+        port = int(line)
         from_memory = statistics.median(
             _pull_speeds(home, f"http://127.0.0.1:{port}", digest, len(data), 5)
         )
