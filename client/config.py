@@ -36,9 +36,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
 import re
-import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -65,6 +65,9 @@ __all__ = [
     "save_config",
     "trust_policy",
 ]
+
+#: Notices (INFO) and warnings for the person running phony; the CLI shows them.
+logger = logging.getLogger(__name__)
 
 CONFIG_FILE = "config.toml"
 
@@ -293,7 +296,7 @@ def _warn_unknown(path: Path, rest: dict[str, Any]) -> None:
 
 
 def _warn_once(path: Path, key: str, known: Iterable[str]) -> None:
-    """One line on stderr for an unknown key of config.toml (once per run), with a suggestion."""
+    """A warning for an unknown key of config.toml (once per run), with a suggestion."""
     import difflib
 
     if key in _warned:
@@ -301,7 +304,7 @@ def _warn_once(path: Path, key: str, known: Iterable[str]) -> None:
     _warned.add(key)
     close = difflib.get_close_matches(key.rsplit(".", 1)[-1], list(known), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    sys.stderr.write(f"phony: warning: {path}: unknown key {key!r}{hint}; it is ignored\n")
+    logger.warning("%s: unknown key %r%s; it is ignored", path, key, hint)
 
 
 def _unknown_keys(entry: dict[str, Any], known: Iterable[str]) -> list[str]:

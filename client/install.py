@@ -28,8 +28,8 @@ speaks for its own locale only.
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,6 +53,9 @@ __all__ = [  # noqa: RUF022 - plain sorted(), the order tests/test_exported_memb
     "parse_install_target",
     "registry_order",
 ]
+
+#: Notices (INFO) and warnings for the person running phony; the CLI shows them.
+logger = logging.getLogger(__name__)
 
 #: The name ``install_order`` in config.toml uses for the bundled official index.
 OFFICIAL = "official"
@@ -215,7 +218,7 @@ def find_or_install(locale: str, role: str) -> Path | None:
     from phony_client.lookup import find_cached_model
 
     where = describe(installed.location)
-    print(f"phony: installed {installed.refs[0].ref} from {where}", file=sys.stderr)
+    logger.info("installed %s from %s", installed.refs[0].ref, where)
     return find_cached_model(name)
 
 

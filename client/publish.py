@@ -30,8 +30,8 @@ index is read-only (:func:`writable_folder`).
 
 from __future__ import annotations
 
+import logging
 import os
-import sys
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
@@ -69,6 +69,9 @@ __all__ = [
     "writable_folder",
     "yank_in_folder",
 ]
+
+#: Notices (INFO) and warnings for the person running phony; the CLI shows them.
+logger = logging.getLogger(__name__)
 
 #: File name (in ``<config>/keys``) of the default publisher key.
 DEFAULT_KEY_NAME = "default"
@@ -244,7 +247,7 @@ def push_to_folder(
         publisher_key, created = load_or_create_publisher_key()
         if created:
             short = publisher_key.public_key.short_id
-            print(f"created publisher key {short} in {default_key_path()}", file=sys.stderr)
+            logger.info("created publisher key %s in %s", short, default_key_path())
     root.mkdir(parents=True, exist_ok=True)
     publisher, new_key = _publisher(
         root, signing_key=signing_key, expires_in=expires_in, create=True

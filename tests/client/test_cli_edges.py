@@ -259,9 +259,9 @@ def test_a_misspelled_config_key_warns_once_with_a_suggestion(
     err = "".join(line for line in capsys.readouterr().err.splitlines(True) if "warning" in line)
     path = folder / "config.toml"
     assert sorted(err.splitlines()) == [
-        f"phony: warning: {path}: unknown key 'defualt_registry' "
+        f"warning: {path}: unknown key 'defualt_registry' "
         "(did you mean 'default_registry'?); it is ignored",
-        f"phony: warning: {path}: unknown key 'registries.team.signing_kye' "
+        f"warning: {path}: unknown key 'registries.team.signing_kye' "
         "(did you mean 'signing_key'?); it is ignored",
     ]
 
