@@ -127,8 +127,10 @@ def push(
     from phony_client.publish import load_or_create_publisher_key, push_to_folder
     from phony_client.pull import official_location, registry_location
     from phony_registry.errors import UsageError
+    from phony_registry.names import split_reference
 
-    location = registry_location(registry)
+    # The namespace's registry, as a pull of the name resolves it ([namespaces]).
+    location = registry_location(registry, name=split_reference(reference)[0])
     if Path(location).resolve() == Path(official_location()).resolve() and not registry:
         raise UsageError(
             "push needs a registry: --registry PATH|URL, PHONY_REGISTRY or default_registry "

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import os
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from registry_sim import train_bytes
 
-from phony_client.config import keys_dir
+from phony_client.config import Config, RegistryConfig, keys_dir, save_config
 from phony_client.lockfile import install_locked, read_lock, write_lock
 from phony_client.publish import push_to_folder, resign_folder, yank_in_folder
 from phony_client.pull import pull
@@ -329,3 +330,27 @@ def test_a_folder_push_and_the_server_write_one_public_tree(
     registry.set_yanked(parse_name("alice/names"), "1.0.0", True)
     assert pull("alice/names@1.0.0", registry=str(storage / "public")).ref.yanked
     assert sorted(p.name for p in storage.iterdir()) == ["private", "public"]
+
+
+def test_push_follows_the_namespaces_table_as_pull_does(
+    tmp_path: Path, model_file: Path, run_cli: Callable[..., None]
+) -> None:
+    """A namespace's registry is the same for push and pull: [namespaces] in config.toml."""
+    team, elsewhere = tmp_path / "team-registry", tmp_path / "default-registry"
+    save_config(
+        Config(
+            registries={
+                "team": RegistryConfig("team", str(team)),
+                "other": RegistryConfig("other", str(elsewhere)),
+            },
+            default_registry="other",
+            namespaces={"alice": "team"},
+        )
+    )
+    run_cli("models", "push", str(model_file), "alice/names@1.0.0")
+    assert (team / layout.index_path("alice/names")).is_file()
+    assert not elsewhere.exists()
+    assert pull("alice/names@1.0.0").ref.location == str(team)
+    # A namespace the table does not name goes to the default registry, as its pull would.
+    run_cli("models", "push", str(model_file), "bob/names@1.0.0")
+    assert (elsewhere / layout.index_path("bob/names")).is_file()
