@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from phony_client.lookup import find_cached_model
 from phony_registry.hookspecs import hookimpl
 
 __all__ = ["phony_resolve_model"]
@@ -24,4 +23,8 @@ def phony_resolve_model(spec: str) -> Path | None:
     It runs after every other implementation, phony's locale packs included
     (registered later among the ``trylast`` ones, pluggy calls it last).
     """
+    # The cache and config modules load when a name is looked up, not each
+    # time the plugins load (every `phony --help`).
+    from phony_client.lookup import find_cached_model
+
     return find_cached_model(spec)

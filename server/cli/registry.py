@@ -18,14 +18,16 @@ import os
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from phony_registry.errors import ConfigError
-from phony_registry.signing import PublicKey
 from phony_server.cli._common import ensure_can_listen, settings_from_options, storage_options
 from phony_server.cli.registry_import import import_index
+
+if TYPE_CHECKING:
+    from phony_registry.signing import PublicKey
 
 __all__ = ["registry"]
 
@@ -226,6 +228,8 @@ def token_create(
 
 
 def _parse_key(text: str) -> PublicKey:
+    from phony_registry.signing import PublicKey
+
     path = Path(text)
     if len(text) < 4096 and path.is_file():
         return PublicKey.parse(path.read_text(encoding="ascii", errors="replace"))

@@ -14,20 +14,19 @@ stored manifests keep the source's signatures and gain the registry's.
 
 from __future__ import annotations
 
+# The core's reader and signing, and the server's modules, are imported inside
+# the functions: this module loads whenever `phony --help` lists `registry`.
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 
-from phony_registry.names import parse_name
-from phony_registry.reader import FolderSource, VerifiedReader
-from phony_registry.signing import PublicKey, official_key
-from phony_registry.trust import TrustPolicy
 from phony_server.cli._common import settings_from_options, storage_options
 
 if TYPE_CHECKING:
     from phony_registry.manifest import Manifest
+    from phony_registry.signing import PublicKey
     from phony_server.registry import Registry
 
 __all__ = ["Imported", "import_index", "import_static_registry", "read_verified"]
@@ -51,6 +50,9 @@ def read_verified(source: Path, trusted: PublicKey) -> list[tuple[Manifest, byte
     for any client. Raises the integrity errors of the core when anything
     fails to verify.
     """
+    from phony_registry.reader import FolderSource, VerifiedReader
+    from phony_registry.trust import TrustPolicy
+
     reader = VerifiedReader(
         FolderSource(source), policy=TrustPolicy(own_namespaces=True), key=trusted
     )
@@ -62,6 +64,8 @@ def import_static_registry(source: Path, registry: Registry, trusted: PublicKey)
 
     Models go first, then packs (whose members must then be present).
     """
+    from phony_registry.names import parse_name
+
     items = read_verified(source, trusted)
     items.sort(key=lambda item: (item[0].is_pack, item[0].name, item[0].version))
     done = []
@@ -106,6 +110,7 @@ def import_index(
     source: Path, trusted_key: str | None, key_file: Path | None, **storage: object
 ) -> None:
     """Import a static registry folder, such as registry-index/, into this registry's storage."""
+    from phony_registry.signing import PublicKey, official_key
     from phony_server.keys import open_registry_key
     from phony_server.registry import Registry
 
