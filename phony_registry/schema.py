@@ -194,6 +194,7 @@ def generate_table(
     *,
     batch_size: int = DEFAULT_BATCH_SIZE,
     start: int = 0,
+    seek: bool = False,
 ) -> Iterator[list[list[str]]]:
     """Yield ``count`` rows of ``schema`` as column-major batches of the visible columns.
 
@@ -202,6 +203,9 @@ def generate_table(
     full table's: columns that can (see
     :class:`~phony_registry.generators.SeekableGenerator`) jump straight to
     row ``start``; if one cannot, the rows before are made and dropped.
+    ``seek`` seeks even at row 0: a short window (a served page) then walks
+    only its own rows, where the sequential path sizes its first walk for
+    the whole ``count`` (a model's whole first chunk of 65,536 rows).
     """
     if count < 0:
         raise ValidationError("must be >= 0", field="count")
@@ -212,7 +216,7 @@ def generate_table(
     by_name = {c.name: c for c in schema.columns}
     streams = {name: ColumnStream(column_seed(seed, name), count) for name in schema.order}
     visible = schema.names
-    if start and not _seek(schema, streams, start):
+    if (start or seek) and not _seek(schema, streams, start):
         skipped = 0
         for batch in generate_table(schema, count, seed, batch_size=batch_size):
             rows = len(batch[0])

@@ -162,3 +162,16 @@ def test_small_draws_in_python_integers_equal_numpys() -> None:
         assert small.raw(30).tolist() == expected[4:34]
         small.advance(2)
         assert small.raw(2).tolist() == expected[36:38]
+
+
+def test_seek_at_row_zero_gives_the_same_window_through_random_access(
+    rejecting_model_dir: Path,
+) -> None:
+    schema = parse_schema({"columns": SEEKABLE}, base_dir=rejecting_model_dir)
+    full = _rows(generate_table(schema, 3_000, 11))
+    window = _rows([next(generate_table(schema, 3_000, 11, start=0, batch_size=20, seek=True))])
+    assert window == full[:20]
+    # The window went through the models' random access (their chunk index),
+    # not a sequential walk sized for the whole table.
+    models = [c.generator.model for c in schema.columns if hasattr(c.generator, "model")]
+    assert models and all(m._rejections for m in models)
