@@ -25,7 +25,6 @@ __all__ = [
     "load_locale_schema",
     "ready_schema_names",
     "ready_schema_path",
-    "schema_roles",
 ]
 
 #: Finds the file of ``<locale>/<role>``, installing it if needed; None if no such model.
@@ -55,21 +54,6 @@ def ready_schema_path(name: str, locale: str | None = None) -> Path:
         ready = ", ".join(ready_schema_names())
         raise UsageError(f"no schema file or ready schema {name!r} (ready schemas: {ready})")
     return found.path
-
-
-def schema_roles(data: Mapping[str, Any]) -> dict[str, str]:
-    """Column -> role for every ``ngram`` column whose model is a bare role name."""
-    roles: dict[str, str] = {}
-    columns = data.get("columns")
-    if not isinstance(columns, Mapping):
-        return roles
-    for column, spec in columns.items():
-        if not isinstance(spec, Mapping) or spec.get("type") != "ngram":
-            continue
-        model = spec.get("model")
-        if isinstance(model, str) and not any(c in model for c in "/@\\"):
-            roles[str(column)] = model
-    return roles
 
 
 @dataclass(frozen=True)
@@ -116,7 +100,7 @@ def load_locale_schema(
     current folder.
     """
     from phony_client.inline_schema import read_stdin_schema, with_columns
-    from phony_registry.schema import parse_schema, read_schema_file
+    from phony_registry.schema import parse_schema, read_schema_file, schema_roles
 
     path = Path(spec).expanduser()
     ready = spec not in ("-", "") and not path.is_file()

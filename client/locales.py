@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
-from phony_registry.errors import InvalidName, NotFound, UsageError
-from phony_registry.names import normalize_locale
+from phony_registry.errors import InvalidName, UsageError
+from phony_registry.names import first_locale_with, normalize_locale
 
 __all__ = [
     "Resolution",
@@ -95,18 +95,12 @@ def resolve_models(
     models: dict[str, str] = {}
     served: dict[str, str] = {}
     for role in roles:
-        for locale in chain:
-            if has_model(locale, role):
-                models[role] = f"{locale}/{role}"
-                served[role] = locale
-                break
-        else:
-            if len(chain) == 1:
-                other = "tr_TR" if chain[0] == "en_US" else "en_US"
-                raise NotFound(
-                    f"locale {chain[0]} has no model {role!r} ({chain[0]}/{role}); "
-                    f"ask for a fallback chain, for example --locale {chain[0]},{other}"
-                )
-            tried = ", ".join(f"{locale}/{role}" for locale in chain)
-            raise NotFound(f"no locale in {','.join(chain)} has a model {role!r} (tried {tried})")
+        locale = first_locale_with(
+            chain,
+            role,
+            lambda locale: has_model(locale, role),  # noqa: B023 - called before the loop moves on
+            example="--locale {first},{other}",
+        )
+        models[role] = f"{locale}/{role}"
+        served[role] = locale
     return Resolution(models, served, tuple(chain))

@@ -31,6 +31,7 @@ from phony_registry.generators import (
     argument,
     ascii_fold,
     column_reference,
+    iso_moment,
 )
 
 if TYPE_CHECKING:
@@ -251,16 +252,7 @@ def _as_moment(value: Any, ctx: BuildContext, key: str) -> tuple[dt.datetime, st
     import datetime as dt
 
     if isinstance(value, str):
-        try:
-            value = (
-                dt.date.fromisoformat(value)
-                if len(value) == 10
-                else dt.datetime.fromisoformat(value)
-            )
-        except ValueError:
-            raise ValidationError(
-                f"not an ISO date or datetime: {value!r}", field=ctx.field(key)
-            ) from None
+        value = iso_moment(value, ctx, key, "an ISO date or datetime")
     if isinstance(value, dt.datetime):
         return value, "s"
     if isinstance(value, dt.date):

@@ -60,30 +60,6 @@ def _distributed() -> Any:
     return distributed
 
 
-def _task(
-    schema: Schema,
-    destination: str,
-    count: int,
-    seed: int,
-    parts: int,
-    index: int,
-    format_name: str,
-    options: Mapping[str, str],
-) -> tuple[str, int]:
-    from phony_registry.dataset import write_partition
-
-    return write_partition(
-        schema,
-        destination,
-        count=count,
-        seed=seed,
-        parts=parts,
-        index=index,
-        format_name=format_name,
-        options=options,
-    )
-
-
 def run_on_dask(
     schema: Schema,
     destination: str,
@@ -106,7 +82,7 @@ def run_on_dask(
     called once the tasks are submitted, ``progress(done, total)`` as
     partitions finish.
     """
-    from phony_registry.dataset import default_partitions, partitions
+    from phony_registry.dataset import default_partitions, partitions, write_partition
 
     distributed = _distributed()
     options = dict(options or {})
@@ -132,15 +108,15 @@ def run_on_dask(
             shared = client.scatter(schema, broadcast=True)
             futures = [
                 client.submit(
-                    _task,
+                    write_partition,
                     shared,
                     destination,
-                    count,
-                    seed,
-                    parts,
-                    part.index,
-                    format_name,
-                    options,
+                    count=count,
+                    seed=seed,
+                    parts=parts,
+                    index=part.index,
+                    format_name=format_name,
+                    options=options,
                     key=f"phony-partition-{token}-{part.index:05d}",
                     retries=RETRIES,
                     pure=False,

@@ -38,6 +38,7 @@ from phony_registry.generators import (
     ColumnStream,
     GeneratorFactory,
     argument,
+    iso_moment,
 )
 
 if TYPE_CHECKING:
@@ -71,16 +72,21 @@ def quantile_draws(stream_raw: npt.NDArray[np.uint64], points: Sequence[int]) ->
     return out
 
 
-class _Histogram:
+class _TwoWordsPerRow:
+    """A column that draws exactly two raw values per row, so it seeks by arithmetic."""
+
     requires: Sequence[str] = ()
+
+    def seek(self, stream: ColumnStream, row: int) -> bool:
+        stream.advance(2 * row)  # random access (SeekableGenerator)
+        return True
+
+
+class _Histogram(_TwoWordsPerRow):
 
     def __init__(self, points: list[int], decimals: int, unit: str | None) -> None:
         self.points, self.decimals, self.unit = points, decimals, unit
         self._days: Any = None
-
-    def seek(self, stream: ColumnStream, row: int) -> bool:
-        stream.advance(2 * row)  # two raw values per row (random access, SeekableGenerator)
-        return True
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
@@ -127,16 +133,7 @@ def _point(value: Any, decimals: int, ctx: BuildContext, key: str) -> tuple[int,
             raise ValidationError("not a finite number", field=ctx.field(key)) from None
         return int(scaled.to_integral_value("ROUND_HALF_EVEN")), None
     if isinstance(value, str):
-        try:
-            value = (
-                dt.date.fromisoformat(value)
-                if len(value) == 10
-                else dt.datetime.fromisoformat(value)
-            )
-        except ValueError:
-            raise ValidationError(
-                f"not a number, date or datetime: {value!r}", field=ctx.field(key)
-            ) from None
+        value = iso_moment(value, ctx, key, "a number, date or datetime")
     if isinstance(value, dt.datetime):
         naive = value.replace(tzinfo=None)
         return int((naive - dt.datetime(1970, 1, 1)).total_seconds()), "s"
@@ -276,12 +273,7 @@ def _build_reference(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenera
 # --- uuid -----------------------------------------------------------------------
 
 
-class _Uuid:
-    requires: Sequence[str] = ()
-
-    def seek(self, stream: ColumnStream, row: int) -> bool:
-        stream.advance(2 * row)  # two raw values per row (random access, SeekableGenerator)
-        return True
+class _Uuid(_TwoWordsPerRow):
 
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]

@@ -47,6 +47,7 @@ __all__ = [
     "ascii_fold",
     "column_reference",
     "column_seed",
+    "iso_moment",
 ]
 
 
@@ -349,6 +350,21 @@ def _initial_state(seed: int) -> tuple[int, int]:
 
 
 # --- argument checking ------------------------------------------------------
+
+
+def iso_moment(value: str, ctx: BuildContext, key: str, expected: str) -> Any:
+    """A column argument written as an ISO date (``1990-01-31``) or datetime.
+
+    Returns a ``datetime.date`` or ``datetime.datetime``; anything else raises
+    :class:`ValidationError` naming the field: ``not {expected}: '...'``.
+    """
+    import datetime as dt
+
+    parse = dt.date.fromisoformat if len(value) == 10 else dt.datetime.fromisoformat
+    try:
+        return parse(value)
+    except ValueError:
+        raise ValidationError(f"not {expected}: {value!r}", field=ctx.field(key)) from None
 
 
 def argument(

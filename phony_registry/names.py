@@ -21,8 +21,12 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-from phony_registry.errors import InvalidName
+from phony_registry.errors import InvalidName, NotFound
+
+if TYPE_CHECKING:
+    from collections.abc import Callable, Sequence
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "MAX_NAME",
@@ -30,6 +34,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "ModelName",
     "RESERVED_NAMESPACES",
     "canonical_key",
+    "first_locale_with",
     "is_locale",
     "normalize_locale",
     "parse_name",
@@ -55,6 +60,31 @@ _DEVICE_NAMES = frozenset(
 def is_locale(segment: str) -> bool:
     """True if ``segment`` names a locale (``tr_TR``, ``tr-tr``, ``fil_PH`` ...)."""
     return _LOCALE.fullmatch(segment) is not None
+
+
+def first_locale_with(
+    chain: Sequence[str], role: str, has: Callable[[str], bool], *, example: str
+) -> str:
+    """The first locale of ``chain`` for which ``has(locale)``: where the model ``role`` comes from.
+
+    None raises :class:`NotFound`: with one locale, naming it and suggesting a
+    fallback chain written as ``example`` (``{first}`` and ``{other}`` filled
+    in, as the caller's interface spells a chain); with more, naming each
+    ``locale/role`` tried.
+    """
+    for locale in chain:
+        if has(locale):
+            return locale
+    if len(chain) == 1:
+        first = chain[0]
+        other = "tr_TR" if first == "en_US" else "en_US"
+        suggestion = example.format(first=first, other=other)
+        raise NotFound(
+            f"locale {first} has no model {role!r} ({first}/{role}); "
+            f"ask for a fallback chain, for example {suggestion}"
+        )
+    tried = ", ".join(f"{locale}/{role}" for locale in chain)
+    raise NotFound(f"no locale in {','.join(chain)} has a model {role!r} (tried {tried})")
 
 
 def normalize_locale(segment: str) -> str:

@@ -48,8 +48,29 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "load_schema",
     "parse_schema",
     "read_schema_file",
+    "schema_roles",
     "write_table",
 ]
+
+
+def schema_roles(data: Mapping[str, Any]) -> dict[str, str]:
+    """Column -> model role, for the ``ngram`` columns of a schema document naming a bare role.
+
+    A bare role (``first_names``) is resolved against a locale (``tr_TR/first_names``)
+    by whoever generates the schema; a name with ``/``, ``@`` or a path is not a role.
+    """
+    roles: dict[str, str] = {}
+    columns = data.get("columns")
+    if not isinstance(columns, Mapping):
+        return roles
+    for column, spec in columns.items():
+        if not isinstance(spec, Mapping) or spec.get("type") != "ngram":
+            continue
+        model = spec.get("model")
+        if isinstance(model, str) and not any(c in model for c in "/@\\"):
+            roles[str(column)] = model
+    return roles
+
 
 #: Rows per batch: large enough that per-batch overhead vanishes, small
 #: enough that a batch's strings stay in cache (measured: 16K rows beats 64K

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phony_registry.errors import InvalidName, NotFound, OfflineError, UsageError, ValidationError
-from phony_registry.names import is_locale, normalize_locale
+from phony_registry.names import first_locale_with, is_locale, normalize_locale
 
 if TYPE_CHECKING:
     from phony_registry.model import Model
@@ -167,18 +167,16 @@ def _in_bundled_index(spec: str, mtime_ns: int, size: int) -> Path | None:
 
 def resolve_role(chain: Sequence[str], role: str) -> tuple[str, Path]:
     """``(locale, file)`` of the first locale of ``chain`` whose pack has the model ``role``."""
-    for locale in chain:
+    found: dict[str, Path] = {}
+
+    def has(locale: str) -> bool:
         path = find_model(f"{locale}/{role}")
         if path is not None:
-            return locale, path
-    if len(chain) == 1:
-        other = "tr_TR" if chain[0] == "en_US" else "en_US"
-        raise NotFound(
-            f"locale {chain[0]} has no model {role!r} ({chain[0]}/{role}); "
-            f"ask for a fallback chain, for example Phony([{chain[0]!r}, {other!r}])"
-        )
-    tried = ", ".join(f"{locale}/{role}" for locale in chain)
-    raise NotFound(f"no locale of {','.join(chain)} has a model {role!r} (tried {tried})")
+            found[locale] = path
+        return path is not None
+
+    locale = first_locale_with(chain, role, has, example="Phony([{first!r}, {other!r}])")
+    return locale, found[locale]
 
 
 @lru_cache(maxsize=64)
@@ -220,20 +218,6 @@ def _ready_document(name: str) -> Mapping[str, Any]:
     return _read_toml(_schemas_dir() / f"{name}.toml")
 
 
-def _roles(data: Mapping[str, Any]) -> dict[str, str]:
-    """Column -> model role, for ``ngram`` columns naming a bare role (``first_names``)."""
-    columns = data.get("columns")
-    roles: dict[str, str] = {}
-    if isinstance(columns, Mapping):
-        for column, spec in columns.items():
-            if not isinstance(spec, Mapping) or spec.get("type") != "ngram":
-                continue
-            model = spec.get("model")
-            if isinstance(model, str) and not any(c in model for c in "/@\\"):
-                roles[str(column)] = model
-    return roles
-
-
 @dataclass(frozen=True)
 class Column:
     """A visible column of a ready schema, and the model roles that schema needs."""
@@ -245,10 +229,12 @@ class Column:
 
 def ready_schema_columns() -> list[Column]:
     """Every visible column of every ready schema, in :func:`ready_schema_names` order."""
+    from phony_registry.schema import schema_roles
+
     found = []
     for name in ready_schema_names():
         data = _ready_document(name)
-        roles = tuple(sorted(set(_roles(data).values())))
+        roles = tuple(sorted(set(schema_roles(data).values())))
         for column, spec in data.get("columns", {}).items():
             if isinstance(spec, Mapping) and not spec.get("hidden", False):
                 found.append(Column(name, str(column), roles))
@@ -263,7 +249,7 @@ def ready_schema(spec: str, chain: Sequence[str]) -> Schema:
     :func:`find_model` finds them: the same models as
     ``phony generate --schema SPEC --locale CHAIN``.
     """
-    from phony_registry.schema import parse_schema
+    from phony_registry.schema import parse_schema, schema_roles
 
     path = Path(spec).expanduser()
     if path.is_file():
@@ -279,7 +265,7 @@ def ready_schema(spec: str, chain: Sequence[str]) -> Schema:
     if not isinstance(raw, Mapping):
         return parse_schema(data, base_dir=base, locale=chain[0])  # which says what is wrong
     columns = {str(k): dict(v) if isinstance(v, Mapping) else v for k, v in raw.items()}
-    for column, role in _roles(data).items():
+    for column, role in schema_roles(data).items():
         columns[column]["model"] = str(resolve_role(chain, role)[1])
     for column_spec in columns.values():
         if not isinstance(column_spec, dict) or column_spec.get("type") != "ngram":
