@@ -17,6 +17,7 @@ Values are typed for JSON: ``integer`` and ``sequence`` columns are numbers,
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -79,6 +80,8 @@ class Collection:
     _id_start: int = field(init=False, default=1)
     _id_step: int = field(init=False, default=1)
     _converters: list[Callable[[str], Any] | None] = field(init=False)
+    #: Held while rows are made or a model indexes a chunk (the warming thread).
+    _index_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
 
     def __post_init__(self) -> None:
         by_name = {c.name: c for c in self.schema.columns}
@@ -148,10 +151,13 @@ class Collection:
             return []
         # The whole table's count (a `reference` column's parents depend on it),
         # and the window as its first batch: nothing after it is made.
-        batches = generate_table(
-            self.schema, self.count, self.seed, start=start, batch_size=stop - start
-        )
-        return self._records(next(batches), start)
+        # seek: page 1 too walks only its own rows, not a first chunk sized
+        # for the whole collection.
+        with self._index_lock:
+            batches = generate_table(
+                self.schema, self.count, self.seed, start=start, batch_size=stop - start, seek=True
+            )
+            return self._records(next(batches), start)
 
     def record(self, record_id: int) -> dict[str, Any] | None:
         """The generated record with ``record_id``, or None."""
@@ -186,7 +192,10 @@ class Collection:
                 continue
             seed = column_seed(self.seed, column.name)
             for index in range(0, min(rows, self.count), CHUNK_ROWS):
-                locate(seed, index)
+                # One chunk at a time under the lock: a request for that chunk
+                # waits for it rather than walking it a second time beside us.
+                with self._index_lock:
+                    locate(seed, index)
 
     def field(self, name: str) -> Field | None:
         """The field called ``name``, or None."""
