@@ -37,9 +37,14 @@ from pathlib import Path
 from phony_client.cache import Ref
 from phony_client.config import Config, load_config, registry_id
 from phony_client.locales import parse_locale
+from phony_client.lookup import find_cached_model
 from phony_client.pull import PullResult, official_location, pull
 from phony_registry.errors import NotFound, OfflineError, RegistryError, UsageError
+from phony_registry.index import parse_index
+from phony_registry.layout import INDEX_DIR, manifest_path, to_local
+from phony_registry.manifest import Manifest
 from phony_registry.names import is_locale
+from phony_registry.plugins import get_plugins
 
 __all__ = [  # noqa: RUF022 - plain sorted(), the order tests/test_exported_members.py checks
     "Attempt",
@@ -81,7 +86,6 @@ def _plugin_sources(locale: str | None) -> list[str]:
     """The static registry a plugin ships for ``locale`` (``phony_register_locales``), if any."""
     if locale is None:
         return []
-    from phony_registry.plugins import get_plugins
 
     source = get_plugins().locales.get(locale)
     return [str(source.path)] if source is not None else []
@@ -132,7 +136,6 @@ def describe(location: str) -> str:
     rid = registry_id(location)
     if rid == registry_id(official_location()):
         return "the bundled official index"
-    from phony_registry.plugins import get_plugins
 
     plugins = get_plugins()
     for locale, source in plugins.locales.items():
@@ -202,7 +205,6 @@ def find_or_install(locale: str, role: str) -> Path | None:
     :func:`registry_order` (so, by default, from the bundled official index,
     with no network). None when no source has the model.
     """
-    from phony_registry.plugins import get_plugins
 
     name = f"{locale}/{role}"
     try:
@@ -215,7 +217,6 @@ def find_or_install(locale: str, role: str) -> Path | None:
         installed = install(name)
     except NotFound:
         return None
-    from phony_client.lookup import find_cached_model
 
     where = describe(installed.location)
     logger.info("installed %s from %s", installed.refs[0].ref, where)
@@ -239,10 +240,6 @@ def available_packs() -> list[Pack]:
     Read from each folder's index and manifests; verification happens when a
     pack is installed.
     """
-    from phony_registry.index import parse_index
-    from phony_registry.layout import INDEX_DIR, manifest_path, to_local
-    from phony_registry.manifest import Manifest
-    from phony_registry.plugins import get_plugins
 
     folders = [official_location(), *(str(s.path) for s in get_plugins().locales.values())]
     packs: list[Pack] = []

@@ -21,7 +21,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from phony_client._net import is_http_url
+from phony_client import _net
+from phony_client._blob_transport import TransferClock, TransferLimits, blob_transport
+from phony_client._net import is_http_url, timeout, user_agent
 from phony_client.config import is_offline, registry_id
 from phony_registry.errors import NotFound, OfflineError, RegistryUnavailable
 from phony_registry.reader import Fetched, FolderSource
@@ -77,8 +79,6 @@ class HttpSource:
     def clock(self) -> TransferClock:
         """The deadline and minimum rate of everything read through this source (one pull)."""
         if self._clock is None:
-            from phony_client._blob_transport import TransferClock, TransferLimits
-
             self._clock = TransferClock(self._limits or TransferLimits.load(), self.label)
         return self._clock
 
@@ -92,8 +92,6 @@ class HttpSource:
     def _http(self) -> httpx.Client:
         self._check_online()
         if self._client is None:
-            from phony_client._blob_transport import blob_transport
-
             # The same transport as blobs: it enforces the pull's deadline even on headers.
             self._client = self._new_client(self._transport or blob_transport())
         return self._client
@@ -101,15 +99,11 @@ class HttpSource:
     def _blob_http(self) -> httpx.Client:
         self._check_online()
         if self._blob_client is None:
-            from phony_client._blob_transport import blob_transport
-
             self._blob_client = self._new_client(self._transport or blob_transport())
         return self._blob_client
 
     def _new_client(self, transport: httpx.BaseTransport | None) -> httpx.Client:
         import httpx
-
-        from phony_client._net import timeout, user_agent
 
         return httpx.Client(
             transport=transport,
@@ -127,8 +121,6 @@ class HttpSource:
         client: httpx.Client | None = None,
     ) -> httpx.Response:
         import httpx
-
-        from phony_client import _net
 
         client = client if client is not None else self._http()
         url = f"{self.base}/{path}"

@@ -29,7 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from phony_registry._fs import atomic_writer
 from phony_registry.errors import UsageError
+from phony_registry.outputs import open_writer
+from phony_registry.plugins import get_plugins
+from phony_registry.schema import generate_table
 
 if TYPE_CHECKING:
     from phony_registry.schema import Schema
@@ -118,16 +122,12 @@ def write_partition(
     """Write partition ``index`` of ``parts`` to ``destination``; its file name and row count."""
     import io
 
-    from phony_registry.plugins import get_plugins
-
     fmt = get_plugins().format(format_name)
     part = partitions(count, parts)[index]
     filesystem, root = open_filesystem(destination)
     name = partition_name(index, fmt.extension)
     target = f"{root}/{name}"
     if _is_local(filesystem):
-        from phony_registry._fs import atomic_writer
-
         # The one atomic write: a partition is whole or absent, also after a crash.
         with atomic_writer(target) as raw:
             # Buffered: pyarrow writers and the text formats write in small pieces.
@@ -146,7 +146,6 @@ def _is_local(filesystem: Any) -> bool:
 
 
 def _rows(schema: Schema, part: Partition, count: int, seed: int) -> Iterator[list[list[str]]]:
-    from phony_registry.schema import generate_table
 
     left = part.rows
     if not left:
@@ -168,7 +167,6 @@ def _write_rows(
     fmt: Any,
     options: Mapping[str, str],
 ) -> None:
-    from phony_registry.outputs import open_writer
 
     by_name = {c.name: c for c in schema.columns}
     typed = [(by_name[n].type, by_name[n].generator) for n in schema.names]

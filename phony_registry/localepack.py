@@ -42,7 +42,18 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from phony_registry import layout
+from phony_registry.digests import digest_bytes
 from phony_registry.errors import UsageError, ValidationError
+from phony_registry.format import dump_model, load_model
+from phony_registry.manifest import Manifest, PackMember
+from phony_registry.names import is_locale, normalize_locale
+from phony_registry.ngram import read_values, train
+from phony_registry.publisher import Publisher
+from phony_registry.schema import read_schema_file
+from phony_registry.signing import PublicKey
+from phony_registry.storage import LocalStorage
+from phony_registry.versions import parse_version
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "BuiltPack",
@@ -111,8 +122,6 @@ def _get(table: Mapping[str, Any], key: str, kind: type, where: str, default: An
 
 def read_pack_spec(path: str | os.PathLike[str]) -> PackSpec:
     """Read and check ``pack.toml``; paths in it are relative to its folder."""
-    from phony_registry.names import is_locale, normalize_locale
-    from phony_registry.versions import parse_version
 
     path = Path(path)
     try:
@@ -192,8 +201,6 @@ def read_pack_spec(path: str | os.PathLike[str]) -> PackSpec:
 
 
 def _train(recipe: ModelRecipe, spec: PackSpec) -> tuple[bytes, int]:
-    from phony_registry.format import dump_model
-    from phony_registry.ngram import read_values, train
 
     if not recipe.values.is_file():
         raise UsageError(f"models.{recipe.name}.values: no such file: {recipe.values}")
@@ -215,7 +222,6 @@ def _train(recipe: ModelRecipe, spec: PackSpec) -> tuple[bytes, int]:
 
 def _check_schema(name: str, path: Path, spec: PackSpec) -> None:
     """A pack's schema must parse, and its bare model names must be models of the pack."""
-    from phony_registry.schema import read_schema_file
 
     if not path.is_file():
         raise UsageError(f"schemas.{name}.path: no such file: {path}")
@@ -247,13 +253,6 @@ def build_pack(
     (only with ``replace``); one signed by another key is refused, so a
     pack's key does not change by accident.
     """
-    from phony_registry import layout
-    from phony_registry.digests import digest_bytes
-    from phony_registry.format import load_model
-    from phony_registry.manifest import Manifest, PackMember
-    from phony_registry.publisher import Publisher
-    from phony_registry.signing import PublicKey
-    from phony_registry.storage import LocalStorage
 
     target = Path(output)
     existing_key = layout.to_local(target, layout.registry_key_path())

@@ -36,14 +36,17 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from phony_registry.errors import UsageError
+from phony_server.s3 import S3Storage
 from phony_server.storage import (
     PRIVATE_DIR,
     PUBLIC_DIR,
     LocalStorage,
     RegistryStorage,
     Storage,
+    check_not_legacy,
     open_folder,
 )
+from phony_server.tokens import parse_duration
 
 __all__ = ["DEFAULT_MAX_UPLOAD", "Settings", "check_public_url", "parse_size"]
 
@@ -114,8 +117,6 @@ class Settings:
         """
         if not self.s3_bucket:
             return open_folder(self.storage_dir, check=not legacy_ok)
-        from phony_server.s3 import S3Storage
-        from phony_server.storage import check_not_legacy
 
         def bucket(name: str, prefix: str) -> S3Storage:
             return S3Storage(
@@ -139,7 +140,6 @@ class Settings:
         """The storage root itself, where the old single-root layout kept everything."""
         if not self.s3_bucket:
             return LocalStorage(self.storage_dir)
-        from phony_server.s3 import S3Storage
 
         return S3Storage(
             self.s3_bucket,
@@ -191,7 +191,6 @@ class Settings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
         """Settings from ``PHONY_SERVER_*`` / ``PHONY_S3_*`` variables (see the module doc)."""
-        from phony_server.tokens import parse_duration
 
         env = os.environ if environ is None else environ
         ttl = env.get("PHONY_SNAPSHOT_TTL")

@@ -26,7 +26,11 @@ from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
 from phony_registry.errors import NotFound, PhonyError
+from phony_registry.format import DEFAULT_MAX_INFLATED, load_model
+from phony_registry.layout import blob_path
 from phony_registry.names import ModelName, is_locale, normalize_locale, parse_name
+from phony_registry.signing import official_key
+from phony_registry.trust import TrustPolicy
 from phony_server.samples import DEFAULT_SAMPLES, MAX_SEED, SampleCache, Samples, parse_seed
 
 if TYPE_CHECKING:
@@ -143,8 +147,6 @@ def _signature_status(registry: Registry, name: ModelName, manifest: Manifest) -
     registry's key (the source of its namespaces). The detail names the known
     keys that signed it (official, the namespace's publisher keys).
     """
-    from phony_registry.signing import official_key
-    from phony_registry.trust import TrustPolicy
 
     publisher = name.namespace or "official (registry operator)"
     own = registry.key.public_key
@@ -174,8 +176,6 @@ def _signature_status(registry: Registry, name: ModelName, manifest: Manifest) -
 
 
 def _load(registry: Registry, digest: str) -> Model:
-    from phony_registry.format import DEFAULT_MAX_INFLATED, load_model
-    from phony_registry.layout import blob_path
 
     data = registry.storage.read_bytes(blob_path(digest))
     return load_model(data, max_inflated=registry.max_inflated or DEFAULT_MAX_INFLATED)

@@ -21,8 +21,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import phony_index
+from phony_registry.builtins import model_in_folder
 from phony_registry.errors import NotFound, OfflineError, UsageError, ValidationError
 from phony_registry.names import is_locale, normalize_locale
+from phony_registry.plugins import get_plugins
 from phony_registry.schema import Schema, parse_schema, read_schema_file
 
 __all__ = [
@@ -94,14 +97,12 @@ def ready_schema_names() -> list[str]:
 
     They come from the ``phony_register_schemas`` hook, as for ``phony generate``.
     """
-    from phony_registry.plugins import get_plugins
 
     return sorted({source.name for source in get_plugins().schemas.values()})
 
 
 def _ready_schema_path(name: str, locale: str | None) -> Path | None:
     """The file of the ready schema ``name`` for ``locale`` (its own, else the generic one)."""
-    from phony_registry.plugins import get_plugins
 
     found = get_plugins().schema(name, locale)
     return None if found is None else Path(found.path)
@@ -255,7 +256,6 @@ def _official_model(model: str, chain: list[str], *, ready: bool, schema: str) -
 
 
 def _find_model(name: str) -> Path | None:
-    from phony_registry.plugins import get_plugins
 
     try:
         found = get_plugins().manager.hook.phony_resolve_model(spec=name)
@@ -272,7 +272,5 @@ def _bundled_model(name: str) -> Path | None:
     Read through the core's verified reader (signed snapshot, index, manifest,
     blob digest), as a plugin's locale pack is; nothing is installed.
     """
-    import phony_index
-    from phony_registry.builtins import model_in_folder
 
     return model_in_folder(Path(phony_index.ROOT), name)
