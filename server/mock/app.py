@@ -83,7 +83,10 @@ class MockApp:
         self.config = config
         self.collections = build_collections(config)
         self.overlay: Overlay = open_overlay(
-            config.state, {n: c.next_id for n, c in self.collections.items()}, config.seed
+            config.state,
+            {n: c.next_id for n, c in self.collections.items()},
+            config.seed,
+            steps={n: c.id_step for n, c in self.collections.items()},
         )
         self.chaos = Chaos(
             config.seed,

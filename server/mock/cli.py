@@ -224,7 +224,10 @@ def export(
     config = _config(schemas, seed, count, locale, state)
     collections = build_collections(config)
     overlay = open_overlay(
-        config.state, {n: c.next_id for n, c in collections.items()}, config.seed
+        config.state,
+        {n: c.next_id for n, c in collections.items()},
+        config.seed,
+        steps={n: c.id_step for n, c in collections.items()},
     )
     encode = json.JSONEncoder(ensure_ascii=False).encode
 

@@ -129,6 +129,11 @@ class Collection:
         return row if row < self.count else None
 
     @property
+    def id_step(self) -> int:
+        """How far apart ids are (the schema's id sequence's step; 1 without one)."""
+        return self._id_step
+
+    @property
     def next_id(self) -> int:
         """The first id after the generated records (where created records start)."""
         return self.id_of(self.count)

@@ -9,9 +9,10 @@ shared by ``--workers``: each worker reloads the overlay when SQLite's
 an ``IMMEDIATE`` transaction.
 
 The overlay of one collection is ``{id: record or None}`` (None: deleted)
-plus the next id to hand out. :meth:`Overlay.snapshot` and
-:meth:`Overlay.restore` move the whole state as JSON; :meth:`Overlay.reset`
-forgets every write.
+plus the next id to hand out; created ids follow the collection's id
+sequence (a schema's own ``id`` column with ``step = 10`` gives 10 apart).
+:meth:`Overlay.snapshot` and :meth:`Overlay.restore` move the whole state
+as JSON; :meth:`Overlay.reset` forgets every write.
 """
 
 from __future__ import annotations
@@ -66,8 +67,17 @@ class Layer:
 class Overlay:
     """Writes on top of every collection, kept in memory and optionally in SQLite."""
 
-    def __init__(self, first_ids: Mapping[str, int], seed: int, path: Path | None = None) -> None:
+    def __init__(
+        self,
+        first_ids: Mapping[str, int],
+        seed: int,
+        path: Path | None = None,
+        *,
+        steps: Mapping[str, int] | None = None,
+    ) -> None:
         self._first_ids = dict(first_ids)
+        #: How far apart a collection's ids are (its schema's id sequence; 1 by default).
+        self._steps = {name: (steps or {}).get(name, 1) for name in first_ids}
         self._seed = seed
         self._lock = threading.RLock()
         self.layers: dict[str, Layer] = {name: Layer(first) for name, first in first_ids.items()}
@@ -168,7 +178,7 @@ class Overlay:
             layer = self.layers[name]
             _check_room(name, layer)
             record_id = layer.next_id
-            layer.next_id += 1
+            layer.next_id += self._steps[name]
             record = {"id": record_id, **{k: v for k, v in body.items() if k != "id"}}
             layer.records[record_id] = record
             layer.created.append(record_id)  # ids only grow: the list stays sorted
@@ -252,14 +262,15 @@ class Overlay:
             if not isinstance(body, dict):
                 raise ValidationError("expected an object", where)
             next_id = body.get("next_id")
+            first, step = self._first_ids[name], self._steps[name]
             if (
                 not isinstance(next_id, int)
                 or isinstance(next_id, bool)
-                or (next_id < self._first_ids[name])
+                or next_id < first
+                or (next_id - first) % step
             ):
-                raise ValidationError(
-                    f"expected an id >= {self._first_ids[name]}", f"{where}.next_id"
-                )
+                along = f" on the id sequence ({first}, {first + step}, ...)" if step > 1 else ""
+                raise ValidationError(f"expected an id >= {first}{along}", f"{where}.next_id")
             layer = layers[name]
             layer.next_id = next_id
             records = body.get("records")
@@ -319,14 +330,20 @@ class _Transaction:
             overlay._lock.release()
 
 
-def open_overlay(state: str, first_ids: Mapping[str, int], seed: int) -> Overlay:
-    """The overlay ``--state`` names: ``memory`` or ``sqlite:PATH``."""
+def open_overlay(
+    state: str, first_ids: Mapping[str, int], seed: int, *, steps: Mapping[str, int] | None = None
+) -> Overlay:
+    """The overlay ``--state`` names: ``memory`` or ``sqlite:PATH``.
+
+    ``first_ids``: per collection, the first id after its generated records;
+    ``steps``: how far apart its ids are (1 when not given).
+    """
     if state == "memory":
-        return Overlay(first_ids, seed)
+        return Overlay(first_ids, seed, steps=steps)
     kind, sep, target = state.partition(":")
     if kind != "sqlite" or not sep or not target:
         raise UsageError(f"--state {state!r}: expected memory or sqlite:PATH")
     path = Path(target).expanduser()
     if not path.parent.is_dir():
         raise UsageError(f"--state {state!r}: no folder {path.parent}")
-    return Overlay(first_ids, seed, path)
+    return Overlay(first_ids, seed, path, steps=steps)

@@ -71,3 +71,46 @@ async def test_the_overlay_is_capped_and_a_reset_frees_it(
         assert (await client.patch("/people/1", json={"age": 2})).status_code == 507
         assert (await client.post("/__reset")).status_code == 200
         assert (await client.patch("/people/1", json={"age": 2})).status_code == 200
+
+
+STEPPED = """
+[columns.id]
+type = "sequence"
+start = 100
+step = 10
+
+[columns.name]
+type = "choice"
+values = ["ada", "grace"]
+"""
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_created_records_follow_the_schemas_id_sequence(tmp_path: Path, kind: str) -> None:
+    (tmp_path / "items.toml").write_text(STEPPED)
+    state_spec = "memory" if kind == "memory" else f"sqlite:{tmp_path / 'state.db'}"
+    config = MockConfig(
+        [CollectionSource("items", str(tmp_path / "items.toml"))],
+        seed=3,
+        count=3,
+        state=state_spec,
+    )
+    app = MockApp(config, warm=False)
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
+    async with client:
+        listed = (await client.get("/items")).json()
+        assert [r["id"] for r in listed] == [100, 110, 120]
+        created = [(await client.post("/items", json={"name": "ada"})).json()["id"] for _ in "ab"]
+        assert created == [130, 140]
+        assert (await client.get("/items/140")).json() == {"id": 140, "name": "ada"}
+        assert (await client.delete("/items/140")).status_code == 200
+        assert (await client.post("/items", json={"name": "grace"})).json()["id"] == 150
+        assert [r["id"] for r in (await client.get("/items")).json()] == [100, 110, 120, 130, 150]
+        snapshot = (await client.get("/__snapshot")).json()
+        assert snapshot["collections"]["items"]["next_id"] == 160
+        # A next id off the sequence (or before it) cannot be restored.
+        snapshot["collections"]["items"]["next_id"] = 165
+        refused = await client.post("/__restore", json=snapshot)
+        assert refused.status_code == 422
+        assert refused.json()["field"] == "collections.items.next_id"
