@@ -5,8 +5,8 @@ document into a version-``v+1`` document; :func:`phony_registry.format.upgrade`
 applies them in a chain (1 -> 2 -> 3). The steps back, for readers that
 only know an older layout, are :data:`phony_registry.convert.DOWNGRADES`
 (3 -> 2 here, :func:`v3_to_v2`; 2 -> 1 needs the reader, so it lives there
-with :func:`~phony_registry.convert.convert`). Each step validates what it reads and raises ModelFormatError with the field
-path of the first defect.
+with :func:`~phony_registry.convert.convert`). Each step validates what it
+reads and raises ModelFormatError with the field path of the first defect.
 
 Version 1 (the original Phony layout, see docs/format.md): ``tokens`` lists
 the characters and ``ngrams[str(n)][context][next] = count``, where a context
@@ -29,6 +29,7 @@ __all__ = [
     "MIGRATIONS",
     "V1_DEFAULT_MAX_LENGTH",
     "V1_END",
+    "V1_MAX_NGRAMS",
     "V1_START",
     "losses",
     "model_to_v1",
@@ -43,6 +44,9 @@ V1_START = "\x02"
 V1_END = "\x03"
 #: ``generation.max_length`` of a migrated file with no ``max_length`` of its own.
 V1_DEFAULT_MAX_LENGTH = 64
+#: Most n-grams a version-1 table written by phony may hold (each one is about
+#: two JSON values; the reader takes 2,000,000 values, every order included).
+V1_MAX_NGRAMS = 600_000
 _U32_MAX = 2**32 - 1
 _V1_META = ("locale", "kind", "license", "source")
 
@@ -232,6 +236,16 @@ def _lower_table(table: dict[str, dict[str, int]], width: int) -> dict[str, dict
     return lower
 
 
+def _cannot_hold(model: Model, width: int, why: str = "") -> ModelFormatError:
+    return ModelFormatError(
+        "format version 1 cannot hold this model ("
+        + (why or f"the same {width} characters lead to different states")
+        + ": modified Kneser-Ney smoothing keeps contexts of every length); "
+        f"keep it in version {model.format_version}, or retrain it with --order N "
+        "and --smoothing none, witten-bell or kneser-ney"
+    )
+
+
 def model_to_v1(model: Model) -> dict[str, Any]:
     """The version-1 document of ``model`` (for readers that only know the original layout).
 
@@ -239,58 +253,54 @@ def model_to_v1(model: Model) -> dict[str, Any]:
     (its automaton, one context per state) and, for readers that back off,
     each shorter order summed from it (:func:`_lower_table`).
     """
-    pad = model.order - 1
-    alphabet = model.alphabet
-    names = [V1_END, *alphabet]
-    contexts = [""] * model.num_states
-    contexts[model.start] = V1_START * pad
-    # Breadth-first from the start state: each state's context is its parent's, shifted.
-    frontier = [model.start]
-    seen = {model.start}
-    fixed_order = True  # every state reached is the context of its last pad characters
+    # Version 1 keys each row by the last `width` characters (start markers
+    # first). Walking the automaton from the start, every context reached
+    # must lead to one state whichever way it was reached; an order-1 model
+    # (whose start, never ending a value, differs from its one context) is
+    # written at order 2, where the start marker tells the two apart.
+    width = max(model.order - 1, 1)
+    order = width + 1
+    names = [V1_END, *model.alphabet]
+    state_of = {V1_START * width: model.start}
+    frontier = [V1_START * width]
+    table: dict[str, dict[str, int]] = {}
+    entries = 0
     while frontier:
-        nxt_frontier = []
-        for s in frontier:
-            for e in range(int(model.offsets[s]), int(model.offsets[s + 1])):
-                t, target = int(model.tokens[e]), int(model.targets[e])
+        following_frontier = []
+        for context in frontier:
+            s = state_of[context]
+            lo, hi = int(model.offsets[s]), int(model.offsets[s + 1])
+            row = table[context] = {}
+            for t, w, target in zip(
+                model.tokens[lo:hi].tolist(),
+                model.weights[lo:hi].tolist(),
+                model.targets[lo:hi].tolist(),
+                strict=True,
+            ):
+                row[names[t]] = w
                 if not t:
                     continue
-                context = (contexts[s] + names[t])[len(contexts[s]) + 1 - pad :] if pad else ""
-                if target not in seen:
-                    seen.add(target)
-                    contexts[target] = context
-                    nxt_frontier.append(target)
-                elif contexts[target] != context:
-                    fixed_order = False
-        frontier = nxt_frontier
-    # Version 1 has one table of contexts of exactly order-1 characters: a
-    # model with shorter contexts (modified Kneser-Ney) or a start of its own
-    # at order 1 (which never ends a value at once) has no version-1 form.
-    if pad == 0 or not fixed_order or len({contexts[s] for s in seen}) < len(seen):
-        raise ModelFormatError(
-            "format version 1 cannot hold this model (its states are not one per "
-            f"context of {pad} characters: order 1, or modified Kneser-Ney smoothing); "
-            f"keep it in version {model.format_version}, or retrain it with --order 2 or "
-            "more and --smoothing none, witten-bell or kneser-ney"
-        )
-    table: dict[str, dict[str, int]] = {}
-    for s in sorted(seen):
-        lo, hi = int(model.offsets[s]), int(model.offsets[s + 1])
-        table[contexts[s]] = {
-            names[int(t)]: int(w)
-            for t, w in zip(model.tokens[lo:hi], model.weights[lo:hi], strict=True)
-        }
-    ngrams = {str(model.order): table}
-    for n in range(2, model.order):
+                following = (context + names[t])[1:]
+                if following not in state_of:
+                    state_of[following] = target
+                    following_frontier.append(following)
+                elif state_of[following] != target:
+                    raise _cannot_hold(model, width)
+            entries += hi - lo
+            if entries > V1_MAX_NGRAMS:
+                raise _cannot_hold(model, width, f"more than {V1_MAX_NGRAMS:,} n-grams")
+        frontier = following_frontier
+    ngrams = {str(order): table}
+    for n in range(2, order):
         ngrams[str(n)] = _lower_table(table, n - 1)
     meta = model.meta
     doc: dict[str, Any] = {
         "format_version": 1,
         "name": meta.name,
-        "order": model.order,
+        "order": order,
         "max_length": model.max_length,
         "description": meta.description,
-        "tokens": list(alphabet),
+        "tokens": list(model.alphabet),
         "ngrams": ngrams,
     }
     doc.update({key: getattr(meta, key) for key in _V1_META})

@@ -132,11 +132,26 @@ def test_huge_order_keys_are_ignored_not_parsed() -> None:
     assert load_model(_gz(doc)).order == 3
 
 
-@pytest.mark.parametrize(("order", "smoothing"), [(1, "none"), (3, "modified-kneser-ney")])
-def test_models_version_1_cannot_hold_are_refused(order: int, smoothing: str) -> None:
-    trained = train(["ab", "ac", "bca"], name="t", order=order, smoothing=smoothing)
+def test_a_modified_kneser_ney_model_is_spelled_out_when_each_context_has_one_state() -> None:
+    trained = train(read_values(SAMPLE), name="t", order=3, smoothing="modified-kneser-ney")
+    doc = model_to_v1(trained)
+    assert sum(map(len, doc["ngrams"]["3"].values())) > trained.num_edges  # every context
+    assert load_model(_gz(doc)).generate(2000, seed=4) == trained.generate(2000, seed=4)
+
+
+def test_models_version_1_cannot_hold_are_refused() -> None:
+    trained = train(read_values(SAMPLE), name="t", order=4, smoothing="modified-kneser-ney")
     with pytest.raises(ModelFormatError, match="format version 1 cannot hold this model"):
         model_to_v1(trained)
+
+
+def test_an_order_1_model_is_written_at_order_2_and_generates_the_same() -> None:
+    trained = train(read_values(SAMPLE), name="o1", order=1)
+    doc = model_to_v1(trained)
+    assert doc["order"] == 2
+    assert sorted(doc["ngrams"]) == ["2"]
+    assert "\u0003" not in doc["ngrams"]["2"]["\u0002"]  # the start never ends a value
+    assert load_model(_gz(doc)).generate(2000, seed=3) == trained.generate(2000, seed=3)
 
 
 def test_a_version_2_document_reads_as_version_3_without_selection() -> None:
