@@ -171,6 +171,10 @@ class RegistrySession(VerifiedReader):
         with cache.lock(digest_hex(digest)):
             if cache.has_blob(digest, size) and cache.verify_blob(digest):
                 return cache.blob_path(digest)  # another process fetched it meanwhile
+            if cache.blob_path(digest).exists():
+                from phony_client._progress import notice
+
+                notice(f"the cached copy of {digest[:19]} is damaged; downloading it again")
             cache.discard_blob(digest)
             chunks = self.source.stream(layout.blob_path(digest))
             if self.source.remote and size and size >= _PROGRESS_MIN:
