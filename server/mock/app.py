@@ -30,6 +30,7 @@ from phony_server.mock.config import MockConfig
 from phony_server.mock.query import (
     BadQuery,
     ListQuery,
+    envelope,
     matching,
     parse_list_query,
     run_list,
@@ -278,6 +279,8 @@ class MockApp:
         if page.links:
             link = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in page.links.items())
             headers.append((b"link", link.encode()))
+        if query.envelope:
+            return 200, envelope(query, page, records), headers
         return 200, records, headers
 
     def _get(self, collection: Collection, record_id: int) -> dict[str, Any] | None:

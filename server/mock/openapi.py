@@ -91,7 +91,7 @@ def openapi_document(collections: dict[str, Collection], config: MockConfig) -> 
         record_ref = {"$ref": f"#/components/schemas/{title}"}
         list_params = _list_parameters(collection)
         list_answer = _json(
-            {"type": "array", "items": record_ref},
+            _page_schema(record_ref),
             f"a page of {name}",
             {
                 "X-Total-Count": {"schema": {"type": "integer"}},
@@ -178,12 +178,9 @@ def openapi_document(collections: dict[str, Collection], config: MockConfig) -> 
                             "parameters": [id_param, *_list_parameters(child, skip=f.name)],
                             "responses": {
                                 "200": _json(
-                                    {
-                                        "type": "array",
-                                        "items": {
-                                            "$ref": f"#/components/schemas/{_title(child_name)}"
-                                        },
-                                    },
+                                    _page_schema(
+                                        {"$ref": f"#/components/schemas/{_title(child_name)}"}
+                                    ),
                                     f"a page of {child_name}",
                                 ),
                                 "400": _error("a bad query parameter"),
@@ -223,6 +220,30 @@ def openapi_document(collections: dict[str, Collection], config: MockConfig) -> 
     }
 
 
+def _page_schema(record_ref: dict[str, Any]) -> dict[str, Any]:
+    """A list answer: an array (v0 parameters) or v1's envelope (with ``_per_page``)."""
+    page_number = {"type": ["integer", "null"], "minimum": 1}
+    return {
+        "oneOf": [
+            {"type": "array", "items": record_ref},
+            {
+                "type": "object",
+                "description": "json-server v1's envelope, answered when _per_page is given",
+                "required": ["first", "prev", "next", "last", "pages", "items", "data"],
+                "properties": {
+                    "first": {"type": "integer", "minimum": 1},
+                    "prev": page_number,
+                    "next": page_number,
+                    "last": {"type": "integer", "minimum": 1},
+                    "pages": {"type": "integer", "minimum": 0},
+                    "items": {"type": "integer", "minimum": 0},
+                    "data": {"type": "array", "items": record_ref},
+                },
+            },
+        ]
+    }
+
+
 def _list_parameters(collection: Collection, skip: str | None = None) -> list[dict[str, Any]]:
     def query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
         return {"name": name, "in": "query", "required": False, "schema": schema,
@@ -231,7 +252,11 @@ def _list_parameters(collection: Collection, skip: str | None = None) -> list[di
     params = [
         query("_page", {"type": "integer", "minimum": 1, "maximum": 2**62}, "page number, from 1"),
         query("_limit", {"type": "integer", "minimum": 0, "maximum": 1000}, "records per page"),
-        query("_per_page", {"type": "integer", "minimum": 0, "maximum": 1000}, "json-server v1"),
+        query(
+            "_per_page",
+            {"type": "integer", "minimum": 1, "maximum": 1000},
+            "records per page, answered with json-server v1's envelope",
+        ),
         query("_sort", {"type": "string", "enum": [f.name for f in collection.fields]}, "sort by"),
         query("_order", {"type": "string", "enum": ["asc", "desc"]}, "sort order"),
         query("q", {"type": "string", "maxLength": 256}, "search every field"),

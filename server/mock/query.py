@@ -2,7 +2,9 @@
 
 Both generations of json-server's parameters are understood:
 
-- pages: ``_page`` with ``_limit`` (v0) or ``_per_page`` (v1), or a slice
+- pages: ``_page`` with ``_limit`` (v0: the answer is an array), or
+  ``_per_page`` (v1: the answer is v1's envelope ``{first, prev, next, last,
+  pages, items, data}``, page 1 when ``_page`` is not given), or a slice
   ``_start``/``_end`` (``_start``/``_limit``); ``X-Total-Count`` and
   ``Link`` headers come with every list;
 - sorting: ``_sort=a,b&_order=asc,desc`` (v0) or ``_sort=a,-b`` (v1);
@@ -33,7 +35,16 @@ from urllib.parse import urlencode
 from phony_server.mock.records import Collection, Field
 from phony_server.mock.state import Layer, Overlay
 
-__all__ = ["BadQuery", "ListQuery", "Page", "matching", "parse_list_query", "run_list", "scans"]
+__all__ = [
+    "BadQuery",
+    "ListQuery",
+    "Page",
+    "envelope",
+    "matching",
+    "parse_list_query",
+    "run_list",
+    "scans",
+]
 
 _OPS = {"ne", "like", "gte", "lte", "gt", "lt"}
 _V1_OPS = {
@@ -65,6 +76,8 @@ class ListQuery:
     q: str | None = None
     embed: list[str] = field(default_factory=list)
     expand: list[str] = field(default_factory=list)
+    #: ``_per_page`` was given: answer with json-server v1's envelope, not an array.
+    envelope: bool = False
 
     @property
     def scans(self) -> bool:
@@ -116,7 +129,8 @@ def parse_list_query(
         if name == "_page":
             query.page = _int(name, value, 1)
         elif name in ("_limit", "_per_page"):
-            limit = _int(name, value, 0)
+            limit = _int(name, value, 1 if name == "_per_page" else 0)
+            query.envelope = query.envelope or name == "_per_page"
             if limit > max_page:
                 raise BadQuery(name, f"at most {max_page} records per page")
         elif name == "_start":
@@ -161,6 +175,8 @@ def parse_list_query(
                     float(value)
                 except ValueError:
                     raise BadQuery(f"{key}", f"expected a number, got {value[:40]!r}") from None
+    if query.envelope and query.page is None:
+        query.page = 1
     if query.page is not None:
         query.per_page = 10 if limit is None else limit
         query.start = (query.page - 1) * query.per_page
@@ -409,6 +425,21 @@ def run_list(
                     records.append(record)
                 total += 1
     return Page(records, total, _links(query, total, base_url, params))
+
+
+def envelope(query: ListQuery, page: Page, records: list[dict[str, Any]]) -> dict[str, Any]:
+    """json-server v1's answer to ``_per_page``: page numbers, counts and the records."""
+    number, per_page = query.page or 1, query.per_page or 1
+    pages = -(-page.total // per_page)
+    return {
+        "first": 1,
+        "prev": number - 1 if number > 1 else None,
+        "next": number + 1 if number < pages else None,
+        "last": max(pages, 1),
+        "pages": pages,
+        "items": page.total,
+        "data": records,
+    }
 
 
 def _links(

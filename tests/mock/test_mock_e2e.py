@@ -51,7 +51,7 @@ def test_a_page_is_exactly_what_phony_generate_writes(
     )
     first = httpx.get(f"{people.url}/people", params={"_page": 1, "_per_page": 20})
     second = httpx.get(f"{people.url}/people", params={"_page": 2, "_limit": 20})
-    served = first.json() + second.json()
+    served = first.json()["data"] + second.json()
     assert [r["id"] for r in served] == list(range(1, 41))
     assert [{k: v for k, v in r.items() if k != "id"} for r in served] == rows
 
@@ -66,6 +66,32 @@ def test_a_far_page_equals_the_same_rows_of_a_full_generation(
     assert [{k: v for k, v in r.items() if k != "id"} for r in page] == rows[4975:5000]
     one = httpx.get(f"{people.url}/people/4321").json()
     assert {k: v for k, v in one.items() if k != "id"} == rows[4320]
+
+
+def test_v1_per_page_answers_v1s_envelope_and_v0_parameters_an_array(people: MockServer) -> None:
+    v1 = httpx.get(f"{people.url}/people", params={"_page": 3, "_per_page": 7})
+    body = v1.json()
+    assert set(body) == {"first", "prev", "next", "last", "pages", "items", "data"}
+    assert (body["first"], body["prev"], body["next"]) == (1, 2, 4)
+    assert (body["last"], body["pages"], body["items"]) == (715, 715, 5000)
+    assert [r["id"] for r in body["data"]] == list(range(15, 22))
+    assert v1.headers["x-total-count"] == "5000"
+    last = httpx.get(f"{people.url}/people", params={"_page": 715, "_per_page": 7}).json()
+    assert (last["prev"], last["next"], [r["id"] for r in last["data"]]) == (
+        714,
+        None,
+        [4999, 5000],
+    )
+    # _per_page alone is page 1; v1's envelope holds the same records as v0's array.
+    alone = httpx.get(f"{people.url}/people", params={"_per_page": 7}).json()
+    assert (alone["prev"], alone["next"]) == (None, 2)
+    v0 = httpx.get(f"{people.url}/people", params={"_page": 3, "_limit": 7}).json()
+    assert isinstance(v0, list)
+    assert v0 == body["data"]
+    assert isinstance(httpx.get(f"{people.url}/people", params={"_page": 3}).json(), list)
+    refused = httpx.get(f"{people.url}/people", params={"_per_page": 0})
+    assert refused.status_code == 400
+    assert "_per_page" in refused.json()["detail"]
 
 
 def test_pagination_headers_follow_json_server(people: MockServer) -> None:
