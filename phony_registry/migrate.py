@@ -347,6 +347,8 @@ def losses(model: Model, version: int) -> list[str]:
         )
     if model.meta.created is not None:
         lost.append("the creation time")
+    if model.order == 1:
+        lost.append("order 1: the model is written at order 2 (the same values)")
     return lost
 
 

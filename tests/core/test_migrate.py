@@ -20,7 +20,7 @@ from phony_registry.format import (
     load_model,
     model_to_document,
 )
-from phony_registry.migrate import MIGRATIONS, model_to_v1, v1_to_v2
+from phony_registry.migrate import MIGRATIONS, losses, model_to_v1, v1_to_v2
 from phony_registry.model import NEWEST_FORMAT_VERSION
 from phony_registry.ngram import read_values, train
 
@@ -152,6 +152,7 @@ def test_an_order_1_model_is_written_at_order_2_and_generates_the_same() -> None
     assert sorted(doc["ngrams"]) == ["2"]
     assert "\u0003" not in doc["ngrams"]["2"]["\u0002"]  # the start never ends a value
     assert load_model(_gz(doc)).generate(2000, seed=3) == trained.generate(2000, seed=3)
+    assert any("written at order 2" in item for item in losses(trained, 1))
 
 
 def test_a_version_2_document_reads_as_version_3_without_selection() -> None:
