@@ -56,6 +56,18 @@ def _schema_options(command: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+def _serving_options(command: Callable[..., Any]) -> Callable[..., Any]:
+    """The options ``start`` and ``deploy`` share: how the mock is served."""
+    command = click.option("--read-only", is_flag=True, help="Refuse writes (405).")(command)
+    return click.option(
+        "--workers",
+        default=1,
+        show_default=True,
+        type=click.IntRange(1, 64),
+        help="Server processes (each serves the same records).",
+    )(command)
+
+
 def _config(
     schemas: tuple[str, ...], seed: int, count: int, locale: str | None, state: str, **extra: Any
 ) -> Any:
@@ -85,14 +97,7 @@ def mock() -> None:
     type=click.IntRange(0, 65535),
     help="Port to listen on (0: any free port).",
 )
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Server processes (each serves the same records).",
-)
-@click.option("--read-only", is_flag=True, help="Refuse writes (405).")
+@_serving_options
 @click.option("--delay", metavar="SPEC", help="Latency: 120ms, 50-300ms or lognormal:80ms:0.6.")
 @click.option("--faults", metavar="SPEC", help="Faults by probability: 500:0.05,reset:0.01.")
 @click.option(
@@ -275,14 +280,7 @@ def export(
     type=click.IntRange(1, 65535),
     help="Port the deployed mock listens on.",
 )
-@click.option(
-    "--workers",
-    default=1,
-    show_default=True,
-    type=click.IntRange(1, 64),
-    help="Server processes (each serves the same records).",
-)
-@click.option("--read-only", is_flag=True, help="Refuse writes (405).")
+@_serving_options
 def deploy(
     schemas: tuple[str, ...],
     seed: int,
