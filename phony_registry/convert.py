@@ -3,7 +3,7 @@
 Upgrades are the single steps of :mod:`phony_registry.migrate` (which the
 reader applies); the steps back need the whole reader (version 2 -> 1 goes
 through the model), so they live here, above both :mod:`phony_registry.format`
-and :mod:`phony_registry.migrate`. ``phony migrate --format-version`` and
+and :mod:`phony_registry.migrate`. ``phony migrate --to`` and
 ``--format-version`` of pull and install use :func:`derive`.
 """
 
