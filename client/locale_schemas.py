@@ -17,8 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from phony_client.inline_schema import read_stdin_schema, with_columns
+from phony_client.install import find_or_install
 from phony_client.locales import Resolution, parse_locale_chain, resolve_models
 from phony_registry.errors import UsageError, ValidationError
+from phony_registry.names import is_locale, normalize_locale
+from phony_registry.plugins import get_plugins
+from phony_registry.schema import parse_schema, read_schema_file, schema_roles
 
 __all__ = [
     "LocaleSchema",
@@ -37,7 +42,6 @@ def ready_schema_names() -> list[str]:
     They are registered through the ``phony_register_schemas`` hook: phony's
     generic ones, and those plugins add (for every locale, or for one).
     """
-    from phony_registry.plugins import get_plugins
 
     return sorted({source.name for source in get_plugins().schemas.values()})
 
@@ -47,7 +51,6 @@ def ready_schema_path(name: str, locale: str | None = None) -> Path:
 
     A usage error listing the ready schemas otherwise.
     """
-    from phony_registry.plugins import get_plugins
 
     found = None if "/" in name or "\\" in name else get_plugins().schema(name, locale)
     if found is None:
@@ -99,8 +102,6 @@ def load_locale_schema(
     (:mod:`phony_client.inline_schema`); paths are then relative to the
     current folder.
     """
-    from phony_client.inline_schema import read_stdin_schema, with_columns
-    from phony_registry.schema import parse_schema, read_schema_file, schema_roles
 
     path = Path(spec).expanduser()
     ready = spec not in ("-", "") and not path.is_file()
@@ -146,7 +147,6 @@ def load_locale_schema(
 
 
 def _normal_locale(text: str) -> str | None:
-    from phony_registry.names import is_locale, normalize_locale
 
     return normalize_locale(text) if is_locale(text) else None
 
@@ -158,7 +158,6 @@ def _official_models_installed(data: dict[str, Any], finder: ModelFinder) -> dic
     default the bundled official index, offline), as the ready schemas'
     models are; names of other kinds are left for the ngram generator.
     """
-    from phony_registry.names import is_locale, normalize_locale
 
     columns = data.get("columns")
     if not isinstance(columns, Mapping):
@@ -182,6 +181,5 @@ def _official_models_installed(data: dict[str, Any], finder: ModelFinder) -> dic
 
 
 def _default_finder() -> ModelFinder:
-    from phony_client.install import find_or_install
 
     return find_or_install

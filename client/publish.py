@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
+import phony_index
 from phony_client.config import (
     iter_private_key_files,
     keys_dir,
@@ -45,7 +46,8 @@ from phony_client.config import (
 from phony_registry import layout
 from phony_registry._fs import write_atomic
 from phony_registry.digests import digest_bytes
-from phony_registry.errors import AlreadyExists, ConfigError, Forbidden, UsageError
+from phony_registry.errors import AlreadyExists, ConfigError, Forbidden, NotFound, UsageError
+from phony_registry.format import load_model
 from phony_registry.index import DEFAULT_EXPIRY, Snapshot
 from phony_registry.manifest import Manifest
 from phony_registry.names import split_reference
@@ -198,7 +200,6 @@ def build_manifest(
     The model is read (and so validated) first; kind, locale, licence and
     description default to its metadata.
     """
-    from phony_registry.format import load_model
 
     name, raw_spec = split_reference(reference)
     spec = parse_spec(raw_spec) if raw_spec else None
@@ -284,7 +285,6 @@ def writable_folder(registry: str | Path) -> Path:
     The bundled official index (``phony_index``) ships inside the package:
     writing there would change an installation (and needs the official key).
     """
-    import phony_index
 
     root = folder_path(str(registry)).resolve()
     bundled = Path(phony_index.ROOT).resolve()
@@ -314,7 +314,6 @@ def yank_in_folder(
     Only the index line's flag changes, then a new snapshot is signed.
     Raises :class:`NotFound` if the version is not published there.
     """
-    from phony_registry.errors import NotFound
 
     root = writable_folder(registry)
     name, raw_spec = split_reference(reference)

@@ -34,6 +34,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from phony_client._progress import Progress, notice
 from phony_client.cache import Cache, Ref
 from phony_client.config import (
     Config,
@@ -49,8 +50,10 @@ from phony_client.sources import Source, open_source
 from phony_registry import layout
 from phony_registry.digests import digest_hex
 from phony_registry.errors import ModelFormatError, OfflineError
+from phony_registry.format import dump_model, load_model
 from phony_registry.index import IndexEntry, resolve
 from phony_registry.manifest import Manifest, format_time
+from phony_registry.model import FORMAT_VERSION
 from phony_registry.names import ModelName, split_reference
 from phony_registry.reader import VerifiedReader
 from phony_registry.signing import PublicKey, official_key
@@ -172,14 +175,10 @@ class RegistrySession(VerifiedReader):
             if cache.has_blob(digest, size) and cache.verify_blob(digest):
                 return cache.blob_path(digest)  # another process fetched it meanwhile
             if cache.blob_path(digest).exists():
-                from phony_client._progress import notice
-
                 notice(f"the cached copy of {digest[:19]} is damaged; downloading it again")
             cache.discard_blob(digest)
             chunks = self.source.stream(layout.blob_path(digest))
             if self.source.remote and size and size >= _PROGRESS_MIN:
-                from phony_client._progress import Progress
-
                 with Progress(f"downloading {digest[:19]}", size) as bar:
                     return cache.store_blob(bar.wrap(chunks), digest, size)
             return cache.store_blob(chunks, digest, size)
@@ -208,8 +207,6 @@ _PROGRESS_MIN = 1 << 20
 
 def _migrate(cache: Cache, path: Path) -> tuple[int, str | None, int | None]:
     """Format version of a blob, and the derived blob if it had to be migrated."""
-    from phony_registry.format import dump_model, load_model
-    from phony_registry.model import FORMAT_VERSION
 
     model = load_model(path)
     if model.format_version >= FORMAT_VERSION:

@@ -21,6 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from phony_client import _net
 from phony_client._progress import Progress
+from phony_client.credentials import token_for
+from phony_client.publish import PushResult
 from phony_registry.errors import (
     PhonyError,
     RegistryError,
@@ -28,6 +30,7 @@ from phony_registry.errors import (
     Unauthorized,
     UsageError,
 )
+from phony_registry.names import parse_name
 
 if TYPE_CHECKING:
     import httpx
@@ -235,7 +238,6 @@ class RegistryClient:
 
 def require_token(url: str) -> str:
     """The token for ``url`` (``PHONY_TOKEN`` or ``phony login``'s), or Unauthorized."""
-    from phony_client.credentials import token_for
 
     token = token_for(url)
     if not token:
@@ -265,7 +267,6 @@ def push(
     token = token or require_token(url)
     if manifest.digest is None:
         raise UsageError("pushing a pack to a server is not supported yet; push its members")
-    from phony_registry.names import parse_name
 
     namespace = parse_name(manifest.name).namespace
     with RegistryClient(url, token=token, transport=transport) as client:
@@ -275,7 +276,6 @@ def push(
         if not client.has_blob(manifest.digest):
             uploaded = client.upload_blob(manifest.digest, blob, progress=progress)
         created, _answer = client.publish(manifest)
-    from phony_client.publish import PushResult
 
     return PushResult(
         manifest.name,

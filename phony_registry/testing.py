@@ -32,6 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from phony_registry.plugins import Plugins, load_plugins, using
+from phony_registry.schema import DEFAULT_BATCH_SIZE, generate_table, parse_schema
 
 __all__ = ["PluginTester", "SAMPLE_TABLE", "run_phony"]  # noqa: RUF022 - plain sorted()
 
@@ -88,7 +89,6 @@ class PluginTester:
         base_dir: Path | None = None,
     ) -> Any:
         """A parsed schema (``{"iban": {"type": "acme_iban"}}``), built with this plugin set."""
-        from phony_registry.schema import parse_schema
 
         with self.active():
             return parse_schema({"columns": dict(columns)}, base_dir=base_dir, locale=locale)
@@ -105,7 +105,6 @@ class PluginTester:
         locale: str | None = None,
     ) -> list[str]:
         """``count`` values of one column of ``type``, as ``phony generate --column`` makes them."""
-        from phony_registry.schema import DEFAULT_BATCH_SIZE, generate_table
 
         schema = self.schema({"value": {"type": type, **(args or {})}}, locale=locale)
         values: list[str] = []

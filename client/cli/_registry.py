@@ -8,7 +8,10 @@ registry says so instead of failing against it.
 
 from __future__ import annotations
 
+from phony_client._net import is_http_url
+from phony_client.pull import official_location, registry_location
 from phony_registry.errors import UsageError
+from phony_registry.names import split_reference
 
 __all__ = ["HOW_TO_CONFIGURE", "require_registry", "require_source_for"]
 
@@ -20,8 +23,6 @@ HOW_TO_CONFIGURE = (
 def _is_bundled(location: str) -> bool:
     from pathlib import Path
 
-    from phony_client.pull import official_location
-
     return Path(location).resolve() == Path(official_location()).resolve()
 
 
@@ -30,8 +31,6 @@ def require_registry(option: str | None, command: str, *, server: bool = False) 
 
     ``server`` asks for an http(s) registry server (login, search).
     """
-    from phony_client._net import is_http_url
-    from phony_client.pull import registry_location
 
     location = registry_location(option)
     if not option and _is_bundled(location):
@@ -50,8 +49,6 @@ def require_registry(option: str | None, command: str, *, server: bool = False) 
 
 def require_source_for(reference: str, option: str | None) -> None:
     """Refuse to look a namespaced name up in the bundled index, which has no namespaces."""
-    from phony_client.pull import registry_location
-    from phony_registry.names import split_reference
 
     try:
         name, _ = split_reference(reference)

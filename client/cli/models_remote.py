@@ -14,21 +14,25 @@ import sys
 
 import click
 
+from phony_client._net import is_http_url
+from phony_client.cli._registry import require_registry
+from phony_client.credentials import token_for
+from phony_client.publish import yank_in_folder
+from phony_client.remote import RegistryClient
 from phony_registry.errors import UsageError
+from phony_registry.names import split_reference
+from phony_registry.versions import parse_version
 
 __all__ = ["search", "server_url", "yank"]
 
 
 def server_url(registry: str | None) -> str:
     """The http(s) URL of the registry server to talk to (as push and pull choose it)."""
-    from phony_client.cli._registry import require_registry
 
     return require_registry(registry, "search", server=True)
 
 
 def _split(ref: str) -> tuple[str, str]:
-    from phony_registry.names import split_reference
-    from phony_registry.versions import parse_version
 
     name, spec = split_reference(ref)
     if spec is None:
@@ -47,21 +51,15 @@ def _split(ref: str) -> tuple[str, str]:
 )
 def yank(ref: str, undo: bool, registry: str | None, signing_key: str | None) -> None:
     """Yank a published version: ranges skip it, exact pins still get it."""
-    from phony_client._net import is_http_url
-    from phony_client.cli._registry import require_registry
 
     name, version = _split(ref)
     # Never the bundled index: it lives inside the installed package.
     location = require_registry(registry, "yank")
     state = "unyanked" if undo else "yanked"
     if not is_http_url(location):
-        from phony_client.publish import yank_in_folder
-
         snapshot = yank_in_folder(f"{name}@{version}", location, undo=undo, signing_key=signing_key)
         click.echo(f"{state} {name}@{version} (snapshot version {snapshot.version})")
         return
-    from phony_client.credentials import token_for
-    from phony_client.remote import RegistryClient
 
     with RegistryClient(location, token=token_for(location)) as client:
         entry = client.yank(name, version, undo=undo)
@@ -81,7 +79,6 @@ def yank(ref: str, undo: bool, registry: str | None, signing_key: str | None) ->
 @click.option("--registry", "-r", help="Registry server URL or configured name.")
 def search(query: str, as_json: bool, limit: int, registry: str | None) -> None:
     """Search a registry's models by name, description, locale or kind."""
-    from phony_client.remote import RegistryClient
 
     with RegistryClient(server_url(registry)) as client:
         models = client.search(query, limit=limit)

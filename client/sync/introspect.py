@@ -30,6 +30,8 @@ from typing import TYPE_CHECKING, Any
 from phony_client.sync._db import connect, first_line, redact
 from phony_client.sync.plan import Check, ColumnPlan, ForeignKey, Plan, TablePlan
 from phony_registry.errors import DatabaseError, GenerationError, TrainingError
+from phony_registry.format import save_model
+from phony_registry.ngram import train
 
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
@@ -512,8 +514,6 @@ def _train(
     table: str, column: str, values: list[str], models_dir: Path, training: dict[str, Any]
 ) -> Path | None:
     """Train and save ``models/TABLE.COLUMN.phony``; None when it cannot make new values."""
-    from phony_registry.format import save_model
-    from phony_registry.ngram import train
 
     try:
         model = train(

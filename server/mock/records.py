@@ -23,7 +23,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from phony_registry.errors import UsageError
+from phony_registry.generators import column_seed
+from phony_registry.model import CHUNK_ROWS
 from phony_registry.schema import Schema, generate_table
+from phony_server.mock.sources import plural
 
 __all__ = ["Collection", "Field", "link_references"]
 
@@ -187,8 +190,6 @@ class Collection:
         65,536-row chunk, which walks it rejects (:meth:`Model.locate`);
         this does that work up front. Nothing per record is kept.
         """
-        from phony_registry.generators import column_seed
-        from phony_registry.model import CHUNK_ROWS
 
         for column in self.schema.columns:
             model = getattr(column.generator, "model", None)
@@ -221,7 +222,6 @@ def link_references(collections: Mapping[str, Collection]) -> None:
     collection its ``table`` names. Such fields give nested routes
     (``/users/1/posts``), ``_embed=posts`` and ``_expand=user``.
     """
-    from phony_server.mock.sources import plural
 
     for collection in collections.values():
         linked = []
