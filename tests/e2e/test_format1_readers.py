@@ -144,7 +144,17 @@ def test_the_tr_TR_pack_exported_as_format_1_gives_turkish_names(
 def test_the_derived_digest_is_reproducible(run_phony: Run, tmp_path: Path) -> None:
     """What a reader of the printed digest does: pull the signed original, derive, compare."""
     a, b = tmp_path / "a", tmp_path / "b"
-    run_phony("models", "pull", "tr_TR/cities", "--format-version", "1", "-o", str(a), check=True)
+    pulled = run_phony(
+        "models", "pull", "tr_TR/cities", "--format-version", "1", "-o", str(a), "--json",
+        check=True,
+    )  # fmt: skip
+    (record,) = json.loads(pulled.stdout)["exported"]
+    assert record["original_digest"] == json.loads(pulled.stdout)["pulled"][0]["digest"]
+    assert (
+        record["digest"]
+        == "sha256:" + hashlib.sha256(Path(record["path"]).read_bytes()).hexdigest()
+    )
+    assert "the creation time" in record["lost"]
     run_phony("install", "tr_TR/cities", "--format-version", "1", "--export", str(b), check=True)
     exported = (a / "tr_TR" / "cities.phony").read_bytes()
     assert exported == (b / "tr_TR" / "cities.phony").read_bytes()
