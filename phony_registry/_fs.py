@@ -1,4 +1,4 @@
-"""Writing files: the one atomic write, and the one way to write a user's output path.
+"""Files: the one atomic write, the one way to write a user's output path, one TOML reader.
 
 Two kinds of file, two rules:
 
@@ -54,15 +54,16 @@ import shutil
 import stat
 from collections.abc import Iterator
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-from phony_registry.errors import UsageError
+from phony_registry.errors import PhonyError, UsageError, ValidationError
 
 __all__ = [
     "atomic_writer",
     "create_exclusive",
     "fsync_folder",
     "open_output",
+    "read_toml",
     "write_atomic",
     "write_output",
 ]
@@ -196,6 +197,29 @@ def _check_regular(target: Path) -> None:
     if not (stat.S_ISREG(st.st_mode) or stat.S_ISLNK(st.st_mode)):
         kind = "a folder" if stat.S_ISDIR(st.st_mode) else "not a regular file"
         raise OSError(errno.EEXIST, f"{target} is {kind}; not replacing it")
+
+
+def read_toml(
+    path: str | os.PathLike[str], what: str, *, missing: type[PhonyError] = ValidationError
+) -> dict[str, Any]:
+    """The TOML document in ``path`` (a schema, plan or pack file), not yet checked.
+
+    Each problem is one error naming the file: ``missing`` (a ValidationError
+    unless the caller says otherwise) for ``no such {what} file``, a
+    ValidationError for text that is not UTF-8 or not valid TOML.
+    """
+    import tomllib
+
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise missing(f"{path}: no such {what} file") from None
+    except UnicodeDecodeError:
+        raise ValidationError(f"{path}: not UTF-8 text") from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ValidationError(f"{path}: not valid TOML: {exc}") from None
 
 
 def write_output(path: str | os.PathLike[str], data: bytes) -> None:

@@ -35,7 +35,6 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -43,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from phony_registry import layout
+from phony_registry._fs import read_toml
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import UsageError, ValidationError
 from phony_registry.format import dump_model, load_model
@@ -124,12 +124,7 @@ def read_pack_spec(path: str | os.PathLike[str]) -> PackSpec:
     """Read and check ``pack.toml``; paths in it are relative to its folder."""
 
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such pack file") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValidationError(f"{path}: not a valid TOML file: {exc}") from None
+    data = read_toml(path, "pack", missing=UsageError)
     base = path.parent
     for key in data:
         if key not in _TOP:

@@ -31,7 +31,6 @@ reordering a column leaves the others unchanged.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -118,14 +117,9 @@ def load_schema(path: str | Path, *, locale: str | None = None) -> Schema:
 
 def read_schema_file(path: Path) -> dict[str, Any]:
     """The TOML document of a schema file, not yet checked; ValidationError if unreadable."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError(f"{path}: not UTF-8 text") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise ValidationError(f"{path}: not valid TOML: {exc}") from None
+    from phony_registry._fs import read_toml
+
+    return read_toml(path, "schema")
 
 
 def parse_schema(

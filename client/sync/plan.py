@@ -28,12 +28,12 @@ from __future__ import annotations
 import json
 import math
 import re
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phony_registry._fs import read_toml
 from phony_registry.errors import ValidationError
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
@@ -147,12 +147,7 @@ class Plan:
 def load_plan(path: str | Path) -> Plan:
     """Read and check the plan at ``path``; ValidationError naming the field if wrong."""
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ValidationError(f"{path}: no such plan file") from None
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValidationError(f"{path}: not a TOML plan: {exc}") from None
+    data = read_toml(path, "plan")
     plan = parse_plan(data)
     plan.base_dir = path.parent
     return plan

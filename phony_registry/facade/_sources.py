@@ -17,14 +17,13 @@ core never imports the client: the cache arrives through the hook.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phony_registry.errors import InvalidName, NotFound, OfflineError, UsageError, ValidationError
+from phony_registry.errors import InvalidName, NotFound, OfflineError, UsageError
 from phony_registry.names import first_locale_with, is_locale, normalize_locale
 
 if TYPE_CHECKING:
@@ -207,10 +206,9 @@ def ready_schema_names() -> list[str]:
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise ValidationError(f"{path}: not a valid TOML schema: {exc}") from None
+    from phony_registry._fs import read_toml
+
+    return read_toml(path, "schema")
 
 
 @lru_cache(maxsize=16)
