@@ -155,35 +155,3 @@ def say_retrying(where: str, exc: httpx.TransportError, attempt: int, attempts: 
     from phony_client._progress import notice
 
     notice(f"{where}: {describe(exc)}; retrying ({attempt} of {attempts})")
-
-
-def ensure_can_listen(host: str, port: int) -> None:
-    """Fail with one line, before a server starts, when ``host:port`` cannot be bound.
-
-    uvicorn would log the failure and exit with its own status 3, which
-    phony uses for something else.
-    """
-    import errno
-    import socket
-
-    from phony_registry.errors import PhonyError
-
-    if port == 0:
-        return
-    try:
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
-    except socket.gaierror as exc:
-        raise PhonyError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    family, kind, proto, _, address = infos[0]
-    with socket.socket(family, kind, proto) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn binds
-        try:
-            probe.bind(address)
-        except OSError as exc:
-            if exc.errno == errno.EADDRINUSE:
-                raise PhonyError(
-                    f"cannot listen on {host}:{port}: the port is in use (by another "
-                    "server?); choose another with --port"
-                ) from None
-            reason = (exc.strerror or str(exc)).lower()
-            raise PhonyError(f"cannot listen on {host}:{port}: {reason}") from None

@@ -158,7 +158,9 @@ def start(
     # Every schema, model and option is checked before listening; with workers,
     # each builds (and warms) its own app, so this one only checks.
     app = MockApp(config, warm=workers == 1)
-    _check_port(host, port)
+    from phony_server.cli._common import ensure_can_listen
+
+    ensure_can_listen(host, port)  # a port in use: one line, as registry serve says it
     for name, collection in app.collections.items():
         click.echo(f"phony mock: /{name} ({collection.count:,} records)", err=True)
     click.echo(
@@ -185,19 +187,6 @@ def start(
             import shutil
 
             shutil.rmtree(shared_dir, ignore_errors=True)
-
-
-def _check_port(host: str, port: int) -> None:
-    """One clear line when the port is taken, rather than uvicorn's log."""
-    import socket
-
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    with socket.socket(family, socket.SOCK_STREAM) as probe:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            probe.bind((host, port))
-        except OSError as exc:
-            raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 
 
 @mock.command()
