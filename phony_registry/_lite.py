@@ -188,8 +188,8 @@ def _u32s(text: object) -> list[int]:
         raise _NotMine
     try:
         raw = binascii.a2b_base64(text, strict_mode=True)
-    except (binascii.Error, ValueError):
-        raise _NotMine from None
+    except (binascii.Error, ValueError) as exc:
+        raise _NotMine from exc
     if len(raw) % 4:
         raise _NotMine
     return memoryview(raw).cast("I").tolist() if raw else []

@@ -117,11 +117,11 @@ def model_in_folder(root: Path, spec: str) -> Path | None:
     reader = VerifiedReader(folder, policy=TrustPolicy(locale_sources=locales))
     try:
         reader.snapshot()
-    except NotFound:  # a pack without its snapshot is damaged, not a pack without the model
+    except NotFound as exc:  # a pack without its snapshot is damaged, not a pack without the model
         raise SignatureError(
             f"the locale pack in {root} has no signed snapshot ({SNAPSHOT}): "
             "reinstall the plugin that ships it"
-        ) from None
+        ) from exc
     try:
         entries = reader.index(parsed)
     except NotFound:

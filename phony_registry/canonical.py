@@ -223,11 +223,11 @@ def loads_object(
             data.decode("utf-8"), object_pairs_hook=_no_duplicates, parse_constant=_no_constants
         )
     except UnicodeDecodeError as exc:
-        raise error(f"{prefix}not UTF-8 JSON (bad byte at offset {exc.start})") from None
-    except RecursionError:
-        raise error(f"{prefix}invalid JSON (nested too deeply)") from None
+        raise error(f"{prefix}not UTF-8 JSON (bad byte at offset {exc.start})") from exc
+    except RecursionError as exc:
+        raise error(f"{prefix}invalid JSON (nested too deeply)") from exc
     except ValueError as exc:
-        raise error(f"{prefix}invalid JSON ({exc})") from None
+        raise error(f"{prefix}invalid JSON ({exc})") from exc
     if _SURROGATE_ESCAPE.search(data) and (where := _lone_surrogate(value)) is not None:
         reason = "must be Unicode text (it holds a lone surrogate such as \\ud800)"
         refusal = error(f"{prefix}{where or 'the document'}: {reason}")

@@ -70,7 +70,7 @@ def _build_sequence(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerat
         try:
             template.format(0)
         except (ValueError, IndexError, KeyError) as exc:
-            raise ValidationError(f"bad format string: {exc}", field=ctx.field("format")) from None
+            raise ValidationError(f"bad format string: {exc}", field=ctx.field("format")) from exc
     return _Sequence(
         argument(args, ctx, "start", int, 1), argument(args, ctx, "step", int, 1), template
     )
@@ -143,8 +143,8 @@ def _build_number(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator
         value = argument(args, ctx, key, (int, float), default)
         try:
             bounds.append(Decimal(str(value)) * scale)
-        except InvalidOperation:
-            raise ValidationError("not a finite number", field=ctx.field(key)) from None
+        except InvalidOperation as exc:
+            raise ValidationError("not a finite number", field=ctx.field(key)) from exc
     low, high = (
         int(bounds[0].to_integral_value("ROUND_CEILING")),
         int(bounds[1].to_integral_value("ROUND_FLOOR")),
@@ -308,7 +308,7 @@ def _build_template(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerat
 
         parsed = list(string.Formatter().parse(text))
     except ValueError as exc:
-        raise ValidationError(f"bad template: {exc}", field=ctx.field("template")) from None
+        raise ValidationError(f"bad template: {exc}", field=ctx.field("template")) from exc
     for literal, name, spec, conversion in parsed:
         pieces.append(literal.replace("{", "{{").replace("}", "}}"))
         if name is None:
@@ -519,7 +519,7 @@ def resolve_model_path(spec: str, ctx: BuildContext) -> Path:
     try:
         found = plugins.get_plugins().manager.hook.phony_resolve_model(spec=name)
     except RegistryError as exc:  # not in the cache, offline...: say which column asked
-        raise type(exc)(f"{ctx.field('model')}: {exc}") from None
+        raise type(exc)(f"{ctx.field('model')}: {exc}") from exc
     if found is None:
         raise ValidationError(f"model {name!r} not found", field=ctx.field("model"))
     return Path(found)
@@ -535,7 +535,7 @@ def _build_ngram(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
     try:
         model = load_model(path)
     except ModelFormatError as exc:
-        raise ValidationError(f"{path}: {exc}", field=ctx.field("model")) from None
+        raise ValidationError(f"{path}: {exc}", field=ctx.field("model")) from exc
     return _Ngram(model, unique)
 
 

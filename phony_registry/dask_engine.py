@@ -53,10 +53,10 @@ class DaskRun:
 def _distributed() -> Any:
     try:
         import distributed
-    except ImportError:
+    except ImportError as exc:
         raise UsageError(
             "--engine dask needs dask and distributed: pip install 'phony[dask]'"
-        ) from None
+        ) from exc
     return distributed
 
 
@@ -131,7 +131,7 @@ def run_on_dask(
                     progress(done, len(futures))
             results = client.gather(futures)
     except OSError as exc:
-        raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from None
+        raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
     finally:
         if cluster is not None:
             cluster.close()

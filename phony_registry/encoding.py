@@ -27,8 +27,8 @@ def decode_array(text: object, dtype: str, path: str) -> np.ndarray[Any, Any]:
         # a2b_base64 takes the str itself (ASCII only, else ValueError):
         # encoding it first would copy a megabyte field for nothing.
         raw = binascii.a2b_base64(text, strict_mode=True)
-    except (binascii.Error, UnicodeEncodeError, ValueError):
-        raise ModelFormatError("is not valid base64", field=path) from None
+    except (binascii.Error, UnicodeEncodeError, ValueError) as exc:
+        raise ModelFormatError("is not valid base64", field=path) from exc
     size = np.dtype(dtype).itemsize
     if len(raw) % size:
         raise ModelFormatError(f"holds {len(raw)} bytes, not a multiple of {size}", field=path)

@@ -129,8 +129,8 @@ def _point(value: Any, decimals: int, ctx: BuildContext, key: str) -> tuple[int,
     if isinstance(value, int | float):
         try:
             scaled = Decimal(str(value)) * (Decimal(10) ** decimals)
-        except InvalidOperation:
-            raise ValidationError("not a finite number", field=ctx.field(key)) from None
+        except InvalidOperation as exc:
+            raise ValidationError("not a finite number", field=ctx.field(key)) from exc
         return int(scaled.to_integral_value("ROUND_HALF_EVEN")), None
     if isinstance(value, str):
         value = iso_moment(value, ctx, key, "a number, date or datetime")

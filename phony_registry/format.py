@@ -125,7 +125,7 @@ def inflate(data: bytes, max_inflated: int = DEFAULT_MAX_INFLATED) -> bytes:
             if not pending and len(chunk) < step:
                 break
     except zlib.error as exc:
-        raise ModelFormatError(f"corrupt gzip data ({exc})") from None
+        raise ModelFormatError(f"corrupt gzip data ({exc})") from exc
     if not inflater.eof:
         raise ModelFormatError("truncated file (the gzip stream ends early)")
     if inflater.unused_data:

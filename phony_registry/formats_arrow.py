@@ -40,10 +40,10 @@ _ARROW_CODECS = ("zstd", "lz4", "none")
 def _pyarrow() -> Any:
     try:
         import pyarrow as pa
-    except ImportError:
+    except ImportError as exc:
         raise UsageError(
             "the parquet and arrow formats need pyarrow: pip install 'phony[parquet]'"
-        ) from None
+        ) from exc
     return pa
 
 
@@ -157,7 +157,7 @@ class _ParquetWriter(_ColumnarWriter):
                 write_statistics=True,
             )
         except (ValueError, self._pa.ArrowException) as exc:
-            raise UsageError(f"parquet options: {exc}") from None
+            raise UsageError(f"parquet options: {exc}") from exc
 
     def _emit(self, columns: Sequence[Sequence[str]]) -> None:
         table = self._pa.Table.from_batches([self._batch(columns)])

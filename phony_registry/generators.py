@@ -363,8 +363,8 @@ def iso_moment(value: str, ctx: BuildContext, key: str, expected: str) -> Any:
     parse = dt.date.fromisoformat if len(value) == 10 else dt.datetime.fromisoformat
     try:
         return parse(value)
-    except ValueError:
-        raise ValidationError(f"not {expected}: {value!r}", field=ctx.field(key)) from None
+    except ValueError as exc:
+        raise ValidationError(f"not {expected}: {value!r}", field=ctx.field(key)) from exc
 
 
 def argument(

@@ -153,8 +153,8 @@ def parse_index(data: bytes) -> list[IndexEntry]:
     entries = []
     try:
         text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise ValidationError("index file is not UTF-8") from None
+    except UnicodeDecodeError as exc:
+        raise ValidationError("index file is not UTF-8") from exc
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
@@ -362,7 +362,7 @@ class Snapshot:
         except DigestMismatch as exc:
             raise DigestMismatch(
                 f"{exc} (the index file does not match snapshot version {self.version})"
-            ) from None
+            ) from exc
 
     def with_file(self, path: str, data: bytes) -> Snapshot:
         """An unsigned copy listing ``path`` with ``data``'s digest (version unchanged)."""

@@ -59,8 +59,8 @@ def parse_time(text: str, field: str = "created") -> datetime:
         raise InvalidManifest(f"{text!r} is not a UTC time like 2026-01-31T12:00:00Z", field=field)
     try:
         return datetime.strptime(text, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=UTC)
-    except ValueError:
-        raise InvalidManifest(f"{text!r} is not a valid date and time", field=field) from None
+    except ValueError as exc:
+        raise InvalidManifest(f"{text!r} is not a valid date and time", field=field) from exc
 
 
 @dataclass(frozen=True)
@@ -96,7 +96,7 @@ def _check_name(value: str, field: str) -> str:
     try:
         name = str(parse_name(value))
     except PhonyError as exc:
-        raise InvalidManifest(str(exc), field=field) from None
+        raise InvalidManifest(str(exc), field=field) from exc
     if name != value:
         raise InvalidManifest(f"must be written in its normal form {name!r}", field=field)
     return name
@@ -106,7 +106,7 @@ def _check_version(value: str, field: str) -> str:
     try:
         version = str(parse_version(value))
     except PhonyError as exc:
-        raise InvalidManifest(str(exc), field=field) from None
+        raise InvalidManifest(str(exc), field=field) from exc
     if version != value:
         raise InvalidManifest(f"must be written {version!r}", field=field)
     return version
@@ -260,7 +260,7 @@ class Manifest:
         except InvalidManifest:
             raise
         except PhonyError as exc:
-            raise InvalidManifest(str(exc)) from None
+            raise InvalidManifest(str(exc)) from exc
 
     @property
     def is_pack(self) -> bool:

@@ -252,8 +252,8 @@ class Model:
 
         try:
             t = Decimal(str(temperature))
-        except InvalidOperation:
-            raise UsageError(f"temperature must be a number, not {temperature!r}") from None
+        except InvalidOperation as exc:
+            raise UsageError(f"temperature must be a number, not {temperature!r}") from exc
         if not t.is_finite() or not MIN_TEMPERATURE <= t <= MAX_TEMPERATURE:
             raise UsageError(
                 f"temperature must be from {MIN_TEMPERATURE} to {MAX_TEMPERATURE}, "

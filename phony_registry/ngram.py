@@ -124,7 +124,7 @@ def read_values(
     except UnicodeDecodeError as exc:
         raise TrainingError(
             f"{name} is not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})"
-        ) from None
+        ) from exc
     if column is None:
         if path.suffix.lower() == ".csv":
             header = next(csv.reader(io.StringIO(text)), [])
@@ -139,10 +139,10 @@ def read_values(
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
         header = next(reader)
-    except StopIteration:
-        raise TrainingError(f"{name} is empty: no CSV header") from None
+    except StopIteration as exc:
+        raise TrainingError(f"{name} is empty: no CSV header") from exc
     except csv.Error as exc:
-        raise TrainingError(f"{name} is not valid CSV: {exc}") from None
+        raise TrainingError(f"{name} is not valid CSV: {exc}") from exc
     names = [heading.strip() for heading in header]
     if column not in names:
         raise TrainingError(
@@ -165,7 +165,7 @@ def read_values(
             _check_length(values[-1], name, line)
             line = reader.line_num + 1
     except csv.Error as exc:
-        raise TrainingError(f"{name} line {line}: not valid CSV ({exc})") from None
+        raise TrainingError(f"{name} line {line}: not valid CSV ({exc})") from exc
     return values
 
 
@@ -185,8 +185,8 @@ def created_timestamp(explicit: str | None = None) -> str | None:
     if explicit is not None:
         try:
             when = datetime.fromisoformat(explicit.replace("Z", "+00:00"))
-        except ValueError:
-            raise UsageError(f"--created {explicit!r} is not an ISO 8601 date-time") from None
+        except ValueError as exc:
+            raise UsageError(f"--created {explicit!r} is not an ISO 8601 date-time") from exc
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
         return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -195,8 +195,8 @@ def created_timestamp(explicit: str | None = None) -> str | None:
         return None
     try:
         return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    except (ValueError, OverflowError, OSError):
-        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp") from None
+    except (ValueError, OverflowError, OSError) as exc:
+        raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp") from exc
 
 
 def _clean(values: Iterable[str]) -> list[str]:

@@ -187,13 +187,13 @@ class Publisher:
             stored = Manifest.from_bytes(self.storage.read_bytes(path))
             try:
                 stored.verify([self.key.public_key])
-            except SignatureError:
+            except SignatureError as exc:
                 # Not written by a holder of the key: never index it.
                 raise SignatureError(
                     f"{path} exists but is not signed by this registry's key "
                     f"{self.key.public_key.short_id}: it was written without the key. "
                     "Remove it and publish again"
-                ) from None
+                ) from exc
             if not same_release(stored, manifest):
                 raise AlreadyExists(
                     f"{stored.ref} is already published with other content "
@@ -464,13 +464,13 @@ class Publisher:
         try:
             snapshot.verify(self.key.public_key)
             self._verified = stored
-        except SignatureError:
+        except SignatureError as exc:
             signers = ", ".join(s.get("keyid", "?")[:16] for s in snapshot.signatures) or "nobody"
             raise SignatureError(
                 f"{snapshot_path()} (version {snapshot.version}) is not signed by this "
                 f"registry's key {self.key.public_key.short_id} (signed by {signers}); "
                 "refusing to sign over it"
-            ) from None
+            ) from exc
 
     def _forget(self, steps: list[_Step], files: Mapping[str, FileInfo]) -> None:
         """Remove journal entries whose change the snapshot now lists (or has gone past)."""

@@ -115,8 +115,8 @@ class FolderSource:
     def _path(self, path: str) -> Path:
         try:
             return layout.to_local(self.root, path)
-        except ValueError:
-            raise NotFound(f"{path!r} is not a registry path") from None
+        except ValueError as exc:
+            raise NotFound(f"{path!r} is not a registry path") from exc
 
     def fetch(self, path: str, *, etag: str | None = None, limit: int = MAX_METADATA) -> Fetched:
         """Read ``path``; ``etag`` is ignored (a local read is as cheap as a check)."""
@@ -124,8 +124,8 @@ class FolderSource:
         try:
             with open(target, "rb") as handle:
                 data = handle.read(limit + 1)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(f"{path} not found in registry {self.label}") from None
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise NotFound(f"{path} not found in registry {self.label}") from exc
         if len(data) > limit:
             raise RegistryUnavailable(f"{path} in {self.label} is larger than {limit} bytes")
         return Fetched(data)
@@ -135,8 +135,8 @@ class FolderSource:
         target = self._path(path)
         try:
             handle = open(target, "rb")  # noqa: SIM115 - closed by the generator below
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(f"{path} not found in registry {self.label}") from None
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise NotFound(f"{path} not found in registry {self.label}") from exc
 
         def chunks() -> Iterator[bytes]:
             with handle:
@@ -163,8 +163,8 @@ class MappingSource:
         """The bytes of ``path``."""
         try:
             data = self.files[path]
-        except KeyError:
-            raise NotFound(f"{path} not found in {self.label}") from None
+        except KeyError as exc:
+            raise NotFound(f"{path} not found in {self.label}") from exc
         if len(data) > limit:
             raise RegistryUnavailable(f"{path} in {self.label} is larger than {limit} bytes")
         return Fetched(data)
@@ -246,15 +246,15 @@ class VerifiedReader:
         path = layout.registry_key_path()
         try:
             data = self.source.fetch(path, limit=64 << 10).data
-        except NotFound:
+        except NotFound as exc:
             raise SignatureError(
                 f"registry {self.source.label} publishes no key ({path}); "
                 f"pin its key with `phony keys trust KEY --registry {self.pin_hint}`"
-            ) from None
+            ) from exc
         try:
             return PublicKey.from_pem(data)
         except SignatureError as exc:
-            raise SignatureError(f"registry {self.source.label}: bad registry key: {exc}") from None
+            raise SignatureError(f"registry {self.source.label}: bad registry key: {exc}") from exc
 
     def snapshot(self) -> Snapshot:
         """The registry's verified snapshot (fetched once per session)."""
@@ -281,7 +281,7 @@ class VerifiedReader:
                     f"but key {key.short_id} is pinned for it. If its maintainers really "
                     "rotated the key, check the new one with them and run "
                     f"`phony keys trust {served.to_base64()} --registry {self.pin_hint}`"
-                ) from None
+                ) from exc
             raise
         if snapshot.version < self.seen_version:
             raise RollbackError(
@@ -400,7 +400,7 @@ class VerifiedReader:
                     )
                 found.append((entry, self.manifest(entry)))
             except IntegrityError as exc:
-                raise type(exc)(f"pack {pack.ref} refused: {exc}") from None
+                raise type(exc)(f"pack {pack.ref} refused: {exc}") from exc
         return found
 
     # -- blobs ----------------------------------------------------------------------------------

@@ -81,8 +81,8 @@ class PublicKey:
         """Parse a raw base64 key; raise :class:`SignatureError` if it is not one."""
         try:
             raw = base64.b64decode(text.strip(), validate=True)
-        except (binascii.Error, ValueError):
-            raise SignatureError(f"{text!r} is not a base64 Ed25519 public key") from None
+        except (binascii.Error, ValueError) as exc:
+            raise SignatureError(f"{text!r} is not a base64 Ed25519 public key") from exc
         return cls(raw)
 
     def to_pem(self) -> bytes:
@@ -102,11 +102,11 @@ class PublicKey:
 
         try:
             key = serialization.load_pem_public_key(data)
-        except UnsupportedAlgorithm:
+        except UnsupportedAlgorithm as exc:
             # A well-formed key of an algorithm this build cannot load (DSA, GOST...).
-            raise SignatureError("the public key is not an Ed25519 key") from None
+            raise SignatureError("the public key is not an Ed25519 key") from exc
         except ValueError as exc:
-            raise SignatureError(f"not a PEM public key: {exc}") from None
+            raise SignatureError(f"not a PEM public key: {exc}") from exc
         if not isinstance(key, Ed25519PublicKey):
             raise SignatureError("the public key is not an Ed25519 key")
         return cls(key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
@@ -172,10 +172,10 @@ class PrivateKey:
 
         try:
             key = serialization.load_pem_private_key(data, password=password)
-        except UnsupportedAlgorithm:
-            raise ConfigError("the private key is not an Ed25519 key") from None
+        except UnsupportedAlgorithm as exc:
+            raise ConfigError("the private key is not an Ed25519 key") from exc
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"not a usable PEM private key: {exc}") from None
+            raise ConfigError(f"not a usable PEM private key: {exc}") from exc
         if not isinstance(key, Ed25519PrivateKey):
             raise ConfigError("the private key is not an Ed25519 key")
         return cls(key)
@@ -200,7 +200,7 @@ def load_private_key(path: str | os.PathLike[str]) -> PrivateKey:
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
-        raise ConfigError(f"cannot read private key {path}: {exc.strerror or exc}") from None
+        raise ConfigError(f"cannot read private key {path}: {exc.strerror or exc}") from exc
     return PrivateKey.from_pem(data)
 
 

@@ -210,8 +210,8 @@ class LocalStorage(Storage):
             with open(path, "rb") as handle:
                 tag = _tag(os.fstat(handle.fileno()))
                 return handle.read(), tag
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(f"no such object: {key}") from None
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise NotFound(f"no such object: {key}") from exc
         except OSError as exc:
             raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
 
@@ -219,8 +219,8 @@ class LocalStorage(Storage):
         """See :meth:`Storage.iter_range`."""
         try:
             handle = open(self.path(key), "rb")  # noqa: SIM115  (closed by the generator)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
-            raise NotFound(f"no such object: {key}") from None
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise NotFound(f"no such object: {key}") from exc
         except OSError as exc:
             raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
         return self._chunks(handle, start, end)

@@ -206,12 +206,12 @@ class TrustPolicy:
                     f"{self.official.short_id} (signed by {others}): official names (no "
                     "namespace) are accepted only under phony's official key, whichever "
                     "registry serves them"
-                ) from None
+                ) from exc
             if self.namespace_keys.get(name.namespace or ""):
                 raise SignatureError(
                     f"{what} is not signed by a key trusted for namespace {name.namespace} "
                     f"(trusted_keys in config.toml require one): {exc}"
-                ) from None
+                ) from exc
             raise
 
     # -- what a pull recorded -----------------------------------------------------------------

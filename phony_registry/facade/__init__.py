@@ -12,5 +12,6 @@ See ``docs/python.md``. numpy is imported when a field first draws.
 from __future__ import annotations
 
 from phony_registry.facade._phony import Field, Phony
+from phony_registry.facade._sources import find_model
 
-__all__ = ["Field", "Phony"]
+__all__ = ["Field", "Phony", "find_model"]

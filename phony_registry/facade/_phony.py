@@ -170,8 +170,8 @@ class Phony:
         def draw() -> str:
             try:
                 return next(values)  # type: ignore[no-any-return]
-            except StopIteration:
-                raise GenerationError(f"{describe} cannot produce more values") from None
+            except StopIteration as exc:
+                raise GenerationError(f"{describe} cannot produce more values") from exc
 
         draw.__name__ = draw.__qualname__ = name
         draw.__doc__ = f"The next {name} of {','.join(self._chain)}."
@@ -253,8 +253,8 @@ class Phony:
             stream = self._streams[key] = self._model_values(self._model(spec), self._seed)
         try:
             return next(stream)
-        except StopIteration:
-            raise GenerationError(f"model {spec!r} cannot produce more values") from None
+        except StopIteration as exc:
+            raise GenerationError(f"model {spec!r} cannot produce more values") from exc
 
     def _model(self, spec: str) -> Model:
         path = Path(spec).expanduser()
