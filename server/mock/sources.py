@@ -21,9 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import phony_index
-from phony_registry.builtins import model_in_folder
-from phony_registry.errors import NotFound, OfflineError, UsageError, ValidationError
+from phony_registry.errors import UsageError, ValidationError
+from phony_registry.facade import find_model
 from phony_registry.names import is_locale, normalize_locale
 from phony_registry.plugins import get_plugins
 from phony_registry.schema import Schema, parse_schema, read_schema_file
@@ -248,29 +247,8 @@ def _official_model(model: str, chain: list[str], *, ready: bool, schema: str) -
             return None
         locales, role = chain, model
     for locale in locales:
-        found = _find_model(f"{locale}/{role}")
+        found = find_model(f"{locale}/{role}")
         if found is not None:
             return found
     tried = ", ".join(f"{loc}/{role}" for loc in locales)
     raise UsageError(f"no model {tried} in the cache, a plugin's pack or the bundled index")
-
-
-def _find_model(name: str) -> Path | None:
-
-    try:
-        found = get_plugins().manager.hook.phony_resolve_model(spec=name)
-    except (NotFound, OfflineError):
-        found = None
-    if found is not None:
-        return Path(found)
-    return _bundled_model(name)
-
-
-def _bundled_model(name: str) -> Path | None:
-    """The latest version of ``name`` in the official index bundled with phony.
-
-    Read through the core's verified reader (signed snapshot, index, manifest,
-    blob digest), as a plugin's locale pack is; nothing is installed.
-    """
-
-    return model_in_folder(Path(phony_index.ROOT), name)
