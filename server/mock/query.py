@@ -92,17 +92,17 @@ class Page:
     records: list[dict[str, Any]]
     total: int
     links: dict[str, str] = field(default_factory=dict)
+    #: The records as a JSON array already (a plain page of unwritten records), else None.
+    encoded: str | None = None
 
 
 #: Parameters that never make a list look at every record.
 _DIRECT = frozenset({"_page", "_limit", "_per_page", "_start", "_end", "_expand"})
 
 
-def scans(query_string: str) -> bool:
+def scans(params: list[tuple[str, str]]) -> bool:
     """Whether a list request may look at every record (a filter, sort, search or embed)."""
-    from urllib.parse import parse_qsl
-
-    return any(name not in _DIRECT for name, _ in parse_qsl(query_string))
+    return any(name not in _DIRECT for name, _ in params)
 
 
 def _int(name: str, text: str, low: int) -> int:
@@ -405,6 +405,11 @@ def run_list(
     """Answer a list query: the page of records and the total count."""
     layer = overlay.layers[collection.name]
     stop = query.stop if query.stop is not None else query.start
+    if not query.scans and not layer.records and not (query.embed or query.expand):
+        # Nothing written: positions are rows, encoded column by column.
+        total = collection.count
+        links = _links(query, total, base_url, params)
+        return Page([], total, links, collection.rows_json(query.start, stop))
     if not query.scans:
         records, total = _plain_page(collection, layer, query.start, stop)
     else:
@@ -448,10 +453,12 @@ def _links(
     if query.page is None or not query.per_page:
         return {}
     last = max(1, -(-total // query.per_page))
-    others = [(k, v) for k, v in params if k != "_page"]
+    # The other parameters are encoded once; each link adds its own page.
+    others = urlencode([(k, v) for k, v in params if k != "_page"])
+    prefix = f"{base_url}?{others}&_page=" if others else f"{base_url}?_page="
 
     def url(page: int) -> str:
-        return f"{base_url}?{urlencode([*others, ('_page', str(page))])}"
+        return f"{prefix}{page}"
 
     links = {"first": url(1)}
     if query.page > 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -114,3 +115,56 @@ async def test_created_records_follow_the_schemas_id_sequence(tmp_path: Path, ki
         refused = await client.post("/__restore", json=snapshot)
         assert refused.status_code == 422
         assert refused.json()["field"] == "collections.items.next_id"
+
+
+TYPED = """
+[columns.id]
+type = "sequence"
+start = 5
+step = 3
+
+[columns."na{me}"]
+type = "choice"
+values = ["Çağla", "O\\"Neil", "line\\nbreak"]
+
+[columns.age]
+type = "integer"
+min = 1
+max = 99
+
+[columns.score]
+type = "number"
+min = 0
+max = 1000
+decimals = 3
+
+[columns.joined]
+type = "date"
+start = "2020-01-01"
+end = "2024-12-31"
+"""
+
+
+@pytest.mark.anyio
+async def test_a_page_encoded_by_column_is_the_json_of_its_records(tmp_path: Path) -> None:
+    (tmp_path / "typed.toml").write_text(TYPED)
+    config = MockConfig([CollectionSource("typed", str(tmp_path / "typed.toml"))], seed=9, count=50)
+    app = MockApp(config, warm=False)
+    collection = app.collections["typed"]
+    dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+    for start, stop in [(0, 20), (37, 50), (49, 60), (60, 70)]:
+        assert collection.rows_json(start, stop) == dumps(collection.rows(start, stop))
+    client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
+    async with client:
+        before = (await client.get("/typed", params={"_page": 2, "_limit": 20})).json()
+        assert before == collection.rows(20, 40)
+        assert {r["na{me}"] for r in before} <= {"Çağla", 'O"Neil', "line\nbreak"}
+        v1 = (await client.get("/typed", params={"_page": 2, "_per_page": 20})).json()
+        assert (v1["prev"], v1["next"], v1["last"], v1["items"]) == (1, 3, 3, 50)
+        assert v1["data"] == before
+        # With a write, pages take the path that merges the overlay: the same records.
+        assert (await client.patch("/typed/8", json={"age": 7})).status_code == 200
+        after = (await client.get("/typed", params={"_page": 2, "_limit": 20})).json()
+        assert after == before
+        first = (await client.get("/typed", params={"_per_page": 2})).json()
+        assert first["data"][1] == {**collection.rows(1, 2)[0], "age": 7}
