@@ -197,7 +197,7 @@ class Cache:
             self.root.mkdir(parents=True, exist_ok=True)
             tag = self.root / "CACHEDIR.TAG"
             if not tag.exists():
-                write_atomic(tag, CACHEDIR_TAG, mode=0o644)
+                write_atomic(tag, CACHEDIR_TAG, mode=0o644, durable=False)
         except OSError as exc:
             raise CacheError(f"cannot create the cache at {self.root}: {exc.strerror}") from None
 
@@ -337,13 +337,17 @@ class Cache:
             return None
 
     def write_meta(self, registry: str, path: str, data: bytes, etag: str | None = None) -> None:
-        """Cache a registry file (with its ETag, for revalidation)."""
+        """Cache a registry file (with its ETag, for revalidation).
+
+        Not flushed to disk (``durable=False``): the registry holds the original,
+        and a pull writes several of these (each flush costs milliseconds).
+        """
         target = self._meta_path(registry, path)
         try:
-            write_atomic(target, data, mode=0o644)
+            write_atomic(target, data, mode=0o644, durable=False)
             etag_file = target.with_name(target.name + ".etag")
             if etag:
-                write_atomic(etag_file, etag.encode("utf-8"), mode=0o644)
+                write_atomic(etag_file, etag.encode("utf-8"), mode=0o644, durable=False)
             else:
                 with contextlib.suppress(FileNotFoundError):
                     etag_file.unlink()
@@ -371,7 +375,8 @@ class Cache:
         path = self._ref_path(ref.registry, ref.name, ref.version)
         try:
             data = json.dumps(ref.to_dict(), indent=2, sort_keys=True).encode() + b"\n"
-            write_atomic(path, data, mode=0o644)
+            # Not flushed (durable=False): a damaged ref is as good as absent; a pull rewrites it.
+            write_atomic(path, data, mode=0o644, durable=False)
         except OSError as exc:
             raise CacheError(f"cannot write {path}: {exc.strerror or exc}") from None
 

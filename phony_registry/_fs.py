@@ -15,6 +15,12 @@ Two kinds of file, two rules:
   - :func:`create_exclusive` creates a file only if nothing is at that path
     yet (an immutable registry object, a private key), complete or not at all.
 
+  ``durable=False`` skips the two flushes (still all-or-nothing for
+  readers while the machine runs) for copies whose originals are elsewhere:
+  the cache's registry metadata, ETags and refs, which a pull writes several
+  of (each flush costs a few milliseconds) and which ``phony cache rm`` and
+  a new pull replace. Blobs in the cache, and everything else, are durable.
+
   Only regular files are written this way: a folder, device or FIFO at the
   target is an error (a symbolic link is replaced, never followed). The mode
   is explicit (``0o600`` for secrets, from the moment the file exists) or,
@@ -73,7 +79,9 @@ _PROCESS_PATHS = ("/dev/", "/proc/")
 _COPY_CHUNK = 1 << 20
 
 
-def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None = None) -> None:
+def write_atomic(
+    path: str | os.PathLike[str], data: bytes, *, mode: int | None = None, durable: bool = True
+) -> None:
     """Replace ``path`` with ``data``, durably and all at once (see the module docs).
 
     ``mode`` is set on the new file from the start (``0o600`` for secrets:
@@ -81,13 +89,17 @@ def write_atomic(path: str | os.PathLike[str], data: bytes, *, mode: int | None 
     ``None`` gives what ``open()`` would give, ``0o666`` less the umask.
     The folder is created when missing.
     """
-    with atomic_writer(path, mode=mode) as handle:
+    with atomic_writer(path, mode=mode, durable=durable) as handle:
         handle.write(data)
 
 
 @contextlib.contextmanager
 def atomic_writer(
-    path: str | os.PathLike[str], *, mode: int | None = None, temp_prefix: str | None = None
+    path: str | os.PathLike[str],
+    *,
+    mode: int | None = None,
+    temp_prefix: str | None = None,
+    durable: bool = True,
 ) -> Iterator[BinaryIO]:
     """A stream whose content replaces ``path`` when the ``with`` block ends without error.
 
@@ -106,15 +118,17 @@ def atomic_writer(
     try:
         with os.fdopen(fd, "wb") as handle:
             yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                handle.flush()
+                os.fsync(handle.fileno())
         if mode is not None:
             temp.chmod(mode)  # the umask may have taken bits the caller asked for
         temp.replace(target)
     except BaseException:
         temp.unlink(missing_ok=True)
         raise
-    fsync_folder(target.parent)
+    if durable:
+        fsync_folder(target.parent)
 
 
 def create_exclusive(

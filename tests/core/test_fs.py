@@ -92,3 +92,12 @@ def test_create_exclusive_without_hard_links(tmp_path: Path) -> None:
         assert _fs.create_exclusive(tmp_path / "a", b"other") is False
     assert (tmp_path / "a").read_bytes() == b"data"
     assert _listing(tmp_path) == ["a"]
+
+
+def test_a_cache_copy_skips_the_flushes(tmp_path: Path) -> None:
+    target = tmp_path / "index.jsonl"
+    with mock.patch.object(os, "fsync", wraps=os.fsync) as fsync:
+        _fs.write_atomic(target, b"{}\n", durable=False)
+    assert target.read_bytes() == b"{}\n"
+    assert fsync.call_count == 0
+    assert _listing(tmp_path) == ["index.jsonl"]
