@@ -47,7 +47,6 @@ from phony_registry import layout
 from phony_registry._fs import write_atomic
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import AlreadyExists, ConfigError, Forbidden, NotFound, UsageError
-from phony_registry.format import load_model
 from phony_registry.index import DEFAULT_EXPIRY, Snapshot
 from phony_registry.manifest import Manifest
 from phony_registry.names import split_reference
@@ -200,6 +199,9 @@ def build_manifest(
     The model is read (and so validated) first; kind, locale, licence and
     description default to its metadata.
     """
+    # The format module imports numpy: loaded to read a model, not with the
+    # commands that only name push or yank (`phony models --help`).
+    from phony_registry.format import load_model
 
     name, raw_spec = split_reference(reference)
     spec = parse_spec(raw_spec) if raw_spec else None

@@ -50,10 +50,8 @@ from phony_client.sources import Source, open_source
 from phony_registry import layout
 from phony_registry.digests import digest_hex
 from phony_registry.errors import ModelFormatError, OfflineError
-from phony_registry.format import dump_model, load_model
 from phony_registry.index import IndexEntry, resolve
 from phony_registry.manifest import Manifest, format_time
-from phony_registry.model import FORMAT_VERSION
 from phony_registry.names import ModelName, split_reference
 from phony_registry.reader import VerifiedReader
 from phony_registry.signing import PublicKey, official_key
@@ -207,6 +205,10 @@ _PROGRESS_MIN = 1 << 20
 
 def _migrate(cache: Cache, path: Path) -> tuple[int, str | None, int | None]:
     """Format version of a blob, and the derived blob if it had to be migrated."""
+    # The format modules import numpy: loaded when a blob is read, not with the
+    # commands that only name pull (`phony models --help`).
+    from phony_registry.format import dump_model, load_model
+    from phony_registry.model import FORMAT_VERSION
 
     model = load_model(path)
     if model.format_version >= FORMAT_VERSION:

@@ -22,7 +22,6 @@ from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
 from phony_client import _net
-from phony_client._blob_transport import TransferClock, TransferLimits, blob_transport
 from phony_client._net import is_http_url, timeout, user_agent
 from phony_client.config import is_offline, registry_id
 from phony_registry.errors import NotFound, OfflineError, RegistryUnavailable
@@ -79,6 +78,9 @@ class HttpSource:
     def clock(self) -> TransferClock:
         """The deadline and minimum rate of everything read through this source (one pull)."""
         if self._clock is None:
+            # httpx: the transport module loads when a registry is read, never for --help.
+            from phony_client._blob_transport import TransferClock, TransferLimits
+
             self._clock = TransferClock(self._limits or TransferLimits.load(), self.label)
         return self._clock
 
@@ -93,12 +95,16 @@ class HttpSource:
         self._check_online()
         if self._client is None:
             # The same transport as blobs: it enforces the pull's deadline even on headers.
+            from phony_client._blob_transport import blob_transport
+
             self._client = self._new_client(self._transport or blob_transport())
         return self._client
 
     def _blob_http(self) -> httpx.Client:
         self._check_online()
         if self._blob_client is None:
+            from phony_client._blob_transport import blob_transport
+
             self._blob_client = self._new_client(self._transport or blob_transport())
         return self._blob_client
 

@@ -102,11 +102,22 @@ def env() -> dict[str, str]:
     return merged
 
 
-def test_help_imports_nothing_heavy(env: dict[str, str], tmp_path: Path) -> None:
-    modules = _imported(["--help"], env, tmp_path)
-    assert "phony_client.cli.models" in modules  # the listing loaded every command's module
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(["--help"], id="phony"),
+        *(
+            pytest.param([group, "--help"], id=group)
+            for group in ("models", "keys", "cache", "locale", "registry", "mock", "sync")
+        ),
+    ],
+)
+def test_help_imports_nothing_heavy(args: list[str], env: dict[str, str], tmp_path: Path) -> None:
+    modules = _imported(args, env, tmp_path)
+    if args == ["--help"]:
+        assert "phony_client.cli.models" in modules  # the listing loaded every command's module
     loaded = _top(modules)
-    assert loaded & HEAVY == set(), f"phony --help imported {sorted(loaded & HEAVY)}"
+    assert loaded & HEAVY == set(), f"phony {' '.join(args)} imported {sorted(loaded & HEAVY)}"
 
 
 def test_generate_from_the_cache_imports_at_most_numpy(env: dict[str, str], tmp_path: Path) -> None:
