@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from phony_registry.errors import InvalidName, UsageError
-from phony_registry.names import first_locale_with, normalize_locale
+from phony_registry.names import first_locale_with, normalize_locale, parse_locale_chain
 
 __all__ = [
     "Resolution",
@@ -33,26 +33,6 @@ def parse_locale(text: str) -> str:
         return normalize_locale(text.strip())
     except InvalidName:
         raise UsageError(f"{text!r} is not a locale (expected e.g. tr_TR or en-US)") from None
-
-
-def parse_locale_chain(text: str | Iterable[str]) -> list[str]:
-    """Parse ``tr_TR,en_US`` (or a list of such strings) into canonical locales, in order.
-
-    Duplicates are dropped (the first occurrence wins); an empty chain is a
-    usage error.
-    """
-    parts = [text] if isinstance(text, str) else list(text)
-    chain: list[str] = []
-    for part in parts:
-        for item in part.split(","):
-            if not item.strip():
-                continue
-            locale = parse_locale(item)
-            if locale not in chain:
-                chain.append(locale)
-    if not chain:
-        raise UsageError("no locale given (expected a form like tr_TR, or tr_TR,en_US)")
-    return chain
 
 
 @dataclass(frozen=True)

@@ -23,10 +23,10 @@ import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from phony_registry.errors import InvalidName, NotFound
+from phony_registry.errors import InvalidName, NotFound, UsageError
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Callable, Iterable, Sequence
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "MAX_NAME",
@@ -37,6 +37,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "first_locale_with",
     "is_locale",
     "normalize_locale",
+    "parse_locale_chain",
     "parse_name",
     "split_reference",
 ]
@@ -96,6 +97,36 @@ def normalize_locale(segment: str) -> str:
     if match is None:
         raise InvalidName(f"{segment!r} is not a locale (expected a form like tr_TR)")
     return f"{match.group(1).lower()}_{match.group(2).upper()}"
+
+
+def parse_locale_chain(
+    locales: str | Iterable[str], *, example: str = "tr_TR, or tr_TR,en_US"
+) -> list[str]:
+    """``tr_TR,en_US`` (or a list of such strings) as canonical locales, in order.
+
+    Duplicates are dropped (the first occurrence wins). Anything that is not a
+    locale, and an empty chain, is a :class:`UsageError`; ``example`` is how
+    the caller's interface writes a chain, for that message.
+    """
+    parts = [locales] if isinstance(locales, str) else list(locales)
+    chain: list[str] = []
+    for part in parts:
+        if not isinstance(part, str):
+            raise UsageError(f"a locale is a string such as tr_TR, not {part!r}")
+        for item in part.split(","):
+            if not item.strip():
+                continue
+            try:
+                locale = normalize_locale(item.strip())
+            except InvalidName:
+                raise UsageError(
+                    f"{item!r} is not a locale (expected e.g. tr_TR or en-US)"
+                ) from None
+            if locale not in chain:
+                chain.append(locale)
+    if not chain:
+        raise UsageError(f"no locale given (expected a form like {example})")
+    return chain
 
 
 def canonical_key(name: str | ModelName) -> str:

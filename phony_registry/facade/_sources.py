@@ -23,8 +23,13 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phony_registry.errors import InvalidName, NotFound, OfflineError, UsageError
-from phony_registry.names import first_locale_with, is_locale, normalize_locale
+from phony_registry.errors import NotFound, OfflineError, UsageError
+from phony_registry.names import (
+    first_locale_with,
+    is_locale,
+    normalize_locale,
+    parse_locale_chain,
+)
 
 if TYPE_CHECKING:
     from phony_registry.model import Model
@@ -57,25 +62,7 @@ def bundled_root() -> Path:
 
 def locale_chain(locale: str | Iterable[str]) -> tuple[str, ...]:
     """``"tr_TR"``, ``"tr-TR,en_US"`` or ``["tr_TR", "en_US"]`` -> canonical locales, in order."""
-    parts = [locale] if isinstance(locale, str) else list(locale)
-    chain: list[str] = []
-    for part in parts:
-        if not isinstance(part, str):
-            raise UsageError(f"a locale is a string such as tr_TR, not {part!r}")
-        for item in part.split(","):
-            if not item.strip():
-                continue
-            try:
-                canonical = normalize_locale(item.strip())
-            except InvalidName:
-                raise UsageError(
-                    f"{item!r} is not a locale (expected e.g. tr_TR or en-US)"
-                ) from None
-            if canonical not in chain:
-                chain.append(canonical)
-    if not chain:
-        raise UsageError("no locale given (expected e.g. 'tr_TR' or ['tr_TR', 'en_US'])")
-    return tuple(chain)
+    return tuple(parse_locale_chain(locale, example="'tr_TR' or ['tr_TR', 'en_US']"))
 
 
 def method_name(role: str) -> str:

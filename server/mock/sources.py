@@ -23,14 +23,13 @@ from typing import Any
 
 from phony_registry.errors import UsageError, ValidationError
 from phony_registry.facade import find_model
-from phony_registry.names import is_locale, normalize_locale
+from phony_registry.names import is_locale, normalize_locale, parse_locale_chain
 from phony_registry.plugins import get_plugins
 from phony_registry.schema import Schema, parse_schema, read_schema_file
 
 __all__ = [
     "CollectionSource",
     "load_source",
-    "parse_locale_chain",
     "plural",
     "ready_schema_names",
     "schema_sources",
@@ -38,6 +37,8 @@ __all__ = [
 ]
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
+#: A collection's schema taken from an OpenAPI document: ``openapi:PATH#SCHEMA``.
+OPENAPI_PREFIX = "openapi:"
 
 
 @dataclass(frozen=True)
@@ -107,28 +108,26 @@ def _ready_schema_path(name: str, locale: str | None) -> Path | None:
     return None if found is None else Path(found.path)
 
 
-def parse_locale_chain(text: str) -> list[str]:
-    """``tr_TR,en_US`` as canonical locales in order; a UsageError for anything else."""
-    chain: list[str] = []
-    for part in text.split(","):
-        item = part.strip()
-        if not item:
-            continue
-        if not is_locale(item):
-            raise UsageError(f"{item!r} is not a locale (expected a form like tr_TR)")
-        locale = normalize_locale(item)
-        if locale not in chain:
-            chain.append(locale)
-    if not chain:
-        raise UsageError("no locale given (expected a form like tr_TR, or tr_TR,en_US)")
-    return chain
-
-
 def schema_sources(
-    specs: tuple[str, ...] | list[str], *, locale: str | None, count: int | None
+    specs: tuple[str, ...] | list[str],
+    *,
+    locale: str | None,
+    count: int | None,
+    openapi: str | None = None,
 ) -> list[CollectionSource]:
-    """The collections ``SCHEMA...`` arguments name; a UsageError for a bad one or a clash."""
+    """The collections ``SCHEMA...`` arguments (and ``--openapi SPEC``) name.
+
+    A UsageError for a bad one or a clash.
+    """
     sources: list[CollectionSource] = []
+    if openapi is not None:
+        from phony_server.mock.openapi_import import openapi_collections, read_spec
+
+        spec = Path(openapi).expanduser().resolve()
+        sources.extend(
+            CollectionSource(name, f"{OPENAPI_PREFIX}{spec}#{schema}", locale, count)
+            for name, schema in openapi_collections(read_spec(spec))
+        )
     for spec in specs:
         name, sep, target = spec.partition("=")
         if not sep:
@@ -186,7 +185,11 @@ def load_source(source: CollectionSource, *, base: Path | None = None) -> Schema
     """Parse the schema of ``source`` with its models resolved (files, the hook, the bundled index).
 
     ``base`` is the folder relative schema paths start from (a deployed configuration's).
+    A schema ``openapi:PATH#NAME`` is ``components.schemas.NAME`` of the OpenAPI
+    document at PATH (:mod:`phony_server.mock.openapi_import`).
     """
+    if source.schema.startswith(OPENAPI_PREFIX):
+        return _load_openapi(source, base)
     ready = "/" not in source.schema and not source.schema.endswith(".toml")
     if ready:
         first = parse_locale_chain(source.locale)[0] if source.locale else None
@@ -202,6 +205,21 @@ def load_source(source: CollectionSource, *, base: Path | None = None) -> Schema
     if not path.is_file():
         raise UsageError(f"{source.schema}: no such schema file")
     data = read_schema_file(path)
+    return _parse(data, source, path, ready=ready)
+
+
+def _load_openapi(source: CollectionSource, base: Path | None) -> Schema:
+    from phony_server.mock.openapi_import import openapi_schema, read_spec
+
+    target, _, name = source.schema.removeprefix(OPENAPI_PREFIX).rpartition("#")
+    path = Path(target)
+    if not path.is_absolute() and base is not None:
+        path = base / path
+    data = openapi_schema(read_spec(path), name, locale=source.locale or "en_US")
+    return _parse(data, source, path, ready=True)
+
+
+def _parse(data: dict[str, Any], source: CollectionSource, path: Path, *, ready: bool) -> Schema:
     chain_text = source.locale or data.get("locale")
     if chain_text is not None and not isinstance(chain_text, str):
         raise ValidationError("expected a locale name such as tr_TR", field="locale")
