@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -92,24 +92,23 @@ def _get(
     return value
 
 
-def _check_name(value: str, field: str) -> str:
+def _normal(value: str, field: str, parse: Callable[[str], object], wording: str) -> str:
+    """``value`` if ``parse`` accepts it and it is already written as ``parse`` writes it."""
     try:
-        name = str(parse_name(value))
+        normal = str(parse(value))
     except PhonyError as exc:
         raise InvalidManifest(str(exc), field=field) from exc
-    if name != value:
-        raise InvalidManifest(f"must be written in its normal form {name!r}", field=field)
-    return name
+    if normal != value:
+        raise InvalidManifest(f"must be written {wording}{normal!r}", field=field)
+    return normal
+
+
+def _check_name(value: str, field: str) -> str:
+    return _normal(value, field, parse_name, "in its normal form ")
 
 
 def _check_version(value: str, field: str) -> str:
-    try:
-        version = str(parse_version(value))
-    except PhonyError as exc:
-        raise InvalidManifest(str(exc), field=field) from exc
-    if version != value:
-        raise InvalidManifest(f"must be written {version!r}", field=field)
-    return version
+    return _normal(value, field, parse_version, "")
 
 
 @dataclass(frozen=True)
