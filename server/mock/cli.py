@@ -22,7 +22,13 @@ _SERVER_EXTRA = "phony mock needs the server extra: pip install 'phony[server]'"
 def _schema_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every mock subcommand shares: what to serve."""
     options = [
-        click.argument("schemas", metavar="SCHEMA...", nargs=-1, required=True),
+        click.argument("schemas", metavar="SCHEMA...", nargs=-1),
+        click.option(
+            "--openapi",
+            metavar="SPEC",
+            type=click.Path(exists=True, dir_okay=False),
+            help="An OpenAPI 3 document (YAML or JSON): a collection per schema it lists.",
+        ),
         click.option(
             "--seed",
             type=click.IntRange(0, 2**128 - 1),
@@ -69,12 +75,18 @@ def _serving_options(command: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _config(
-    schemas: tuple[str, ...], seed: int, count: int, locale: str | None, state: str, **extra: Any
+    schemas: tuple[str, ...],
+    seed: int,
+    count: int,
+    locale: str | None,
+    state: str,
+    openapi: str | None = None,
+    **extra: Any,
 ) -> Any:
     from phony_server.mock.config import MockConfig
     from phony_server.mock.sources import schema_sources
 
-    sources = schema_sources(schemas, locale=locale, count=None)
+    sources = schema_sources(schemas, locale=locale, count=None, openapi=openapi)
     return MockConfig(sources=sources, seed=seed, count=count, state=state, **extra)
 
 
@@ -126,6 +138,7 @@ def start(
     count: int,
     locale: str | None,
     state: str,
+    openapi: str | None,
     host: str,
     port: int,
     workers: int,
@@ -145,7 +158,7 @@ def start(
     from phony_server.mock.config import CONFIG_ENV
 
     config = _config(
-        schemas, seed, count, locale, state,
+        schemas, seed, count, locale, state, openapi,
         read_only=read_only, delay=delay, faults=faults, scan_limit=scan_limit, warm=warm,
     )  # fmt: skip
     shared_dir = None
@@ -207,6 +220,7 @@ def export(
     count: int,
     locale: str | None,
     state: str,
+    openapi: str | None,
     format_name: str,
     output: str | None,
 ) -> None:
@@ -215,7 +229,7 @@ def export(
     from phony_server.mock.query import ListQuery, matching
     from phony_server.mock.state import open_overlay
 
-    config = _config(schemas, seed, count, locale, state)
+    config = _config(schemas, seed, count, locale, state, openapi)
     collections = build_collections(config)
     overlay = open_overlay(
         config.state,
@@ -276,6 +290,7 @@ def deploy(
     count: int,
     locale: str | None,
     state: str,
+    openapi: str | None,
     folder: str,
     port: int,
     workers: int,
@@ -286,7 +301,7 @@ def deploy(
     from phony_server.mock.app import build_collections
     from phony_server.mock.sources import CollectionSource
 
-    config = _config(schemas, seed, count, locale, state, read_only=read_only)
+    config = _config(schemas, seed, count, locale, state, openapi, read_only=read_only)
     build_collections(config)  # fails now, with one line, rather than in the container
     out = Path(folder)
     (out / "schemas").mkdir(parents=True, exist_ok=True)

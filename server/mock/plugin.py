@@ -12,7 +12,7 @@ from typing import Any
 
 from phony_registry.hookspecs import hookimpl
 
-__all__ = ["phony_register_commands"]
+__all__ = ["phony_register_commands", "phony_register_generators"]
 
 
 @hookimpl
@@ -21,3 +21,11 @@ def phony_register_commands(cli: Any) -> None:
     from phony_server.mock.cli import mock
 
     cli.add_command(mock)
+
+
+@hookimpl
+def phony_register_generators(register: Any) -> None:
+    """Add the ``pattern`` column type (strings matching a regex), which ``--openapi`` uses."""
+    from phony_server.mock.pattern import PATTERN_GENERATOR
+
+    register(PATTERN_GENERATOR)

@@ -63,6 +63,10 @@ def _kind(column_type: str, args: Mapping[str, Any]) -> str:
     return "string"
 
 
+#: strftime formats whose values are RFC 3339 dates or date-times (OpenAPI's formats).
+_RFC3339 = {"%Y-%m-%d": "date", "%Y-%m-%dT%H:%M:%SZ": "date-time"}
+
+
 def _converter(kind: str) -> Callable[[str], Any] | None:
     if kind == "integer":
         return int
@@ -138,6 +142,8 @@ class Collection:
             if column.type == "date" and "format" not in column.args:
                 start = str(column.args.get("start", ""))
                 fmt = "date" if len(start) == 10 else "date-time"
+            elif column.type == "date":
+                fmt = _RFC3339.get(str(column.args["format"]))
             table = column.args.get("table") if column.type == "reference" else None
             fields.append(Field(name, kind, column.type, choices, table, fmt))
         self.fields = fields

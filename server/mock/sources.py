@@ -123,10 +123,10 @@ def schema_sources(
     if openapi is not None:
         from phony_server.mock.openapi_import import openapi_collections, read_spec
 
-        spec = Path(openapi).expanduser().resolve()
+        document = Path(openapi).expanduser().resolve()
         sources.extend(
-            CollectionSource(name, f"{OPENAPI_PREFIX}{spec}#{schema}", locale, count)
-            for name, schema in openapi_collections(read_spec(spec))
+            CollectionSource(name, f"{OPENAPI_PREFIX}{document}#{schema}", locale, count)
+            for name, schema in openapi_collections(read_spec(document))
         )
     for spec in specs:
         name, sep, target = spec.partition("=")
