@@ -372,27 +372,28 @@ def _write_dataset(
     from phony_registry.dataset import default_partitions, write_dataset
 
     if engine == "dask":
+        from phony_client._progress import Progress
         from phony_registry.dask_engine import run_on_dask
 
-        def progress(done: int, total: int) -> None:
-            click.echo(f"\rphony: {done}/{total} partitions written", err=True, nl=done == total)
-
-        run = run_on_dask(
-            schema,
-            destination,
-            count=count,
-            seed=seed,
-            parts=partitions,
-            format_name=format_name,
-            options=options,
-            scheduler=scheduler,
-            progress=progress,
-            started=lambda parts, workers, link: click.echo(
-                f"phony: {parts} partitions on Dask ({workers} workers)"
-                + (f", dashboard {link}" if link else ""),
-                err=True,
-            ),
-        )
+        # The one progress display: a line on a terminal, cleared when done.
+        bar = Progress("writing partitions", unit="partitions")
+        with bar:
+            run = run_on_dask(
+                schema,
+                destination,
+                count=count,
+                seed=seed,
+                parts=partitions,
+                format_name=format_name,
+                options=options,
+                scheduler=scheduler,
+                progress=bar.update,
+                started=lambda parts, workers, link: click.echo(
+                    f"phony: {parts} partitions on Dask ({workers} workers)"
+                    + (f", dashboard {link}" if link else ""),
+                    err=True,
+                ),
+            )
         files, where = run.files, f"Dask ({run.workers} workers)"
     else:
         parts = partitions or default_partitions(count, 1)
