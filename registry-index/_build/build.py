@@ -31,6 +31,7 @@ from typing import Any
 
 import phony_index
 from phony_index._build.data import OFFICIAL_LOCALES, SOURCES, ModelData, locale_models
+from phony_registry._fs import write_atomic
 from phony_registry.canonical import canonical_json, loads_object
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import ConfigError, PhonyError
@@ -210,9 +211,7 @@ def write_index(root: Path, files: Mapping[str, bytes]) -> None:
         elif path.exists():
             path.unlink()
     for rel, data in files.items():
-        target = to_local(root, rel)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        target.write_bytes(data)
+        write_atomic(to_local(root, rel), data, mode=0o644)  # package data: world-readable
 
 
 def _committed_snapshot_version(root: Path) -> int:
