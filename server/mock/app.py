@@ -37,9 +37,10 @@ from phony_server.mock.query import (
     scans,
 )
 from phony_server.mock.records import Collection, Field, link_references
-from phony_server.mock.sources import load_source, singular
+from phony_server.mock.sources import load_source
 from phony_server.mock.state import Overlay, OverlayFull, open_overlay
 from phony_server.mock.validation import Invalid, validate_record
+from phony_server.mock.words import singular
 
 __all__ = ["MockApp", "build_collections"]
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from phony_registry.errors import UsageError, ValidationError
+from phony_server.mock.words import plural
 
 __all__ = ["MAX_SPEC", "openapi_collections", "openapi_schema", "read_spec"]
 
@@ -102,8 +103,6 @@ def _ref_name(node: Any) -> str | None:
 
 def openapi_collections(doc: Mapping[str, Any]) -> list[tuple[str, str]]:
     """``(collection, schema name)`` pairs the document describes."""
-    from phony_server.mock.sources import plural
-
     schemas = _schemas(doc)
     found: dict[str, str] = {}
     paths = doc.get("paths") if isinstance(doc.get("paths"), dict) else {}
@@ -203,7 +202,7 @@ def _string(name: str, spec: Mapping[str, Any], field: str) -> dict[str, Any]:
         return {"type": "uuid"}
     if isinstance(fmt, str) and fmt in _FORMAT_PATTERNS:
         return {"type": "pattern", "regex": _FORMAT_PATTERNS[fmt]}
-    role = _ROLES.get(_snake(name))
+    role = _role(_snake(name))
     low, high = spec.get("minLength", 0), spec.get("maxLength")
     if role is not None and not low and high is None:
         return {"type": "ngram", "model": role}
@@ -215,6 +214,16 @@ def _string(name: str, spec: Mapping[str, Any], field: str) -> dict[str, Any]:
     high = high if high is not None else max(low, 12)
     high = min(high, max(low, 64))
     return {"type": "pattern", "regex": f"[a-z]{{{low},{high}}}"}
+
+
+def _role(name: str) -> str | None:
+    """The model a property name asks for: ``city``, ``lastName``, ``owner_first_name``..."""
+    words = name.split("_")
+    for i in range(len(words)):
+        role = _ROLES.get("_".join(words[i:]))
+        if role is not None:
+            return role
+    return None
 
 
 def _number(kind: str, spec: Mapping[str, Any], field: str) -> dict[str, Any]:

@@ -28,7 +28,7 @@ from phony_registry.errors import UsageError
 from phony_registry.generators import column_seed
 from phony_registry.model import CHUNK_ROWS
 from phony_registry.schema import Schema, generate_table
-from phony_server.mock.sources import plural
+from phony_server.mock.words import plural
 
 __all__ = ["Collection", "Field", "link_references"]
 

@@ -26,14 +26,13 @@ from phony_registry.facade import find_model
 from phony_registry.names import is_locale, normalize_locale, parse_locale_chain
 from phony_registry.plugins import get_plugins
 from phony_registry.schema import Schema, parse_schema, read_schema_file
+from phony_server.mock.words import plural, singular
 
 __all__ = [
     "CollectionSource",
     "load_source",
-    "plural",
     "ready_schema_names",
     "schema_sources",
-    "singular",
 ]
 
 _NAME = re.compile(r"[a-z][a-z0-9_-]{0,62}")
@@ -58,32 +57,6 @@ class CollectionSource:
             "locale": self.locale,
             "count": self.count,
         }
-
-
-def plural(word: str) -> str:
-    """``person`` -> ``people``, ``company`` -> ``companies``, ``address`` -> ``addresses``."""
-    irregular = {"person": "people", "child": "children", "man": "men", "woman": "women"}
-    if word in irregular:
-        return irregular[word]
-    if word.endswith("y") and len(word) > 1 and word[-2] not in "aeiou":
-        return word[:-1] + "ies"
-    if word.endswith(("s", "x", "z", "ch", "sh")):
-        return word + "es"
-    return word + "s"
-
-
-def singular(word: str) -> str:
-    """The inverse of :func:`plural` for the forms it makes: ``people`` -> ``person``."""
-    irregular = {"people": "person", "children": "child", "men": "man", "women": "woman"}
-    if word in irregular:
-        return irregular[word]
-    if word.endswith("ies") and len(word) > 3:
-        return word[:-3] + "y"
-    if word.endswith(("sses", "xes", "zes", "ches", "shes")):
-        return word[:-2]
-    if word.endswith("s") and not word.endswith("ss"):
-        return word[:-1]
-    return word
 
 
 def _collection_name(stem: str) -> str:
