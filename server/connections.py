@@ -104,19 +104,35 @@ def _protocol_base() -> type[Any]:
     return HttpToolsProtocol
 
 
-class _HttpTools(_protocol_base()):  # type: ignore[misc]
-    """uvicorn's httptools protocol with the header timeout and no unread bodies."""
+class _HeaderTimeout:
+    """What both protocols add to uvicorn's: the header deadline, armed when idle.
+
+    Mixed in before uvicorn's protocol class, so ``super()`` is that class.
+    """
 
     _deadline: _HeaderDeadline | None = None
+    loop: asyncio.AbstractEventLoop
 
     def connection_made(self, transport: asyncio.Transport) -> None:
-        super().connection_made(transport)
+        super().connection_made(transport)  # type: ignore[misc]
         self._deadline = _HeaderDeadline(self.loop, transport)
         self._deadline.arm()
 
-    def data_received(self, data: bytes) -> None:
+    def _request_started(self) -> None:
         if self._deadline is not None and self._deadline.armed:
             self._deadline.started = True
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._deadline is not None:
+            self._deadline.cancel()
+        super().connection_lost(exc)  # type: ignore[misc]
+
+
+class _HttpTools(_HeaderTimeout, _protocol_base()):  # type: ignore[misc]
+    """uvicorn's httptools protocol with the header timeout and no unread bodies."""
+
+    def data_received(self, data: bytes) -> None:
+        self._request_started()
         super().data_received(data)
 
     def on_headers_complete(self) -> None:
@@ -138,29 +154,16 @@ class _HttpTools(_protocol_base()):  # type: ignore[misc]
         elif not self.pipeline and self._deadline is not None:
             self._deadline.arm()
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
-        super().connection_lost(exc)
-
 
 def _h11_protocol() -> type[Any]:
     import h11
     from uvicorn.protocols.http.h11_impl import H11Protocol
 
-    class _H11(H11Protocol):
+    class _H11(_HeaderTimeout, H11Protocol):  # type: ignore[misc]
         """uvicorn's h11 protocol with the header timeout and no unread bodies."""
 
-        _deadline: _HeaderDeadline | None = None
-
-        def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
-            super().connection_made(transport)
-            self._deadline = _HeaderDeadline(self.loop, transport)
-            self._deadline.arm()
-
         def data_received(self, data: bytes) -> None:
-            if self._deadline is not None and self._deadline.armed:
-                self._deadline.started = True
+            self._request_started()
             cycle = self.cycle
             super().data_received(data)
             if self.cycle is not cycle and self.cycle is not None:
@@ -176,11 +179,6 @@ def _h11_protocol() -> type[Any]:
                 self.transport.close()
             elif self.conn.their_state is h11.IDLE and self._deadline is not None:
                 self._deadline.arm()
-
-        def connection_lost(self, exc: Exception | None) -> None:
-            if self._deadline is not None:
-                self._deadline.cancel()
-            super().connection_lost(exc)
 
     return _H11
 
