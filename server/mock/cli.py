@@ -299,7 +299,7 @@ def deploy(
     """Write what running the mock elsewhere takes: its configuration, the schemas,
     the ASGI factory command line and a Containerfile."""
     from phony_server.mock.app import build_collections
-    from phony_server.mock.sources import CollectionSource
+    from phony_server.mock.sources import OPENAPI_PREFIX, CollectionSource
 
     config = _config(schemas, seed, count, locale, state, openapi, read_only=read_only)
     build_collections(config)  # fails now, with one line, rather than in the container
@@ -310,6 +310,13 @@ def deploy(
         schema = source.schema
         if Path(schema).is_file():
             schema = f"schemas/{_copy_schema(Path(schema), out / 'schemas')}"
+        elif schema.startswith(OPENAPI_PREFIX):
+            import shutil
+
+            # The OpenAPI document goes with the schemas (one copy for its collections).
+            document, _, name = schema.removeprefix(OPENAPI_PREFIX).rpartition("#")
+            shutil.copyfile(document, out / "schemas" / Path(document).name)
+            schema = f"{OPENAPI_PREFIX}schemas/{Path(document).name}#{name}"
         sources.append(CollectionSource(source.name, schema, source.locale, source.count))
     config.sources = sources
     if workers > 1 and config.state == "memory":

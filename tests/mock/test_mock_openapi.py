@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 import subprocess
+import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from schemathesis import GenerationMode
 
 from phony_server.mock.pattern import compile_pattern
 from tests.conftest import phony_command
+from tests.e2e.conftest import free_port, spawn, stop, wait_until_up
 from tests.mock.conftest import MockServer, StartMock
 from tests.mock.test_mock_fuzz import CHECKS
 
@@ -159,6 +161,41 @@ def test_a_json_spec_without_paths_serves_every_object_schema(
     )
     assert created.status_code == 201
     assert created.json()["id"] == 51
+
+
+def test_deploy_takes_the_spec_along(
+    pets: MockServer, mock_home: dict[str, str], tmp_path: Path
+) -> None:
+    spec = Path(pets.args[pets.args.index("--openapi") + 1])
+    folder = tmp_path / "deployed"
+    result = subprocess.run(
+        [*phony_command(), "mock", "deploy", "--openapi", str(spec), "--locale", "en_US",
+         "--seed", "5", "--count", "300", "-o", str(folder)],
+        capture_output=True, text=True, env=mock_home, timeout=120,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    config = json.loads((folder / "mock.json").read_text())
+    assert [c["schema"] for c in config["collections"]] == ["openapi:schemas/spec.yaml#Pet"]
+    assert (folder / "schemas" / "spec.yaml").read_text() == spec.read_text()
+    # The deployed configuration serves the same records, read from its own folder.
+    spec.rename(spec.with_suffix(".moved"))
+    try:
+        port = free_port()
+        env = {**mock_home, "PHONY_MOCK_CONFIG": str(folder / "mock.json")}
+        uvicorn = Path(sys.executable).with_name("uvicorn")
+        process, log = spawn(
+            [str(uvicorn), "--factory", "phony_server.mock:app_from_env",
+             "--host", "127.0.0.1", "--port", str(port)],
+            env,
+        )  # fmt: skip
+        try:
+            wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process, log)
+            deployed = httpx.get(f"http://127.0.0.1:{port}/pets", params={"_limit": 300}).json()
+        finally:
+            stop(process, log)
+    finally:
+        spec.with_suffix(".moved").rename(spec)
+    assert deployed == httpx.get(f"{pets.url}/pets", params={"_limit": 300}).json()
 
 
 @pytest.mark.parametrize(
