@@ -146,7 +146,8 @@ def schema_sources(
         seen.add(source.name)
     if not sources:
         raise UsageError(
-            "give at least one SCHEMA (a ready schema such as person, or a .toml file)"
+            "give at least one SCHEMA (a ready schema such as person, or a .toml file) "
+            "or --openapi SPEC"
         )
     return sources
 
