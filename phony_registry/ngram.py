@@ -16,7 +16,8 @@ import math
 import os
 import unicodedata
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,7 @@ from phony_registry.model import (
 from phony_registry.selection import Candidate, Selection
 
 __all__ = [
+    "CV_CHARACTERS",
     "DEFAULT_FOLDS",
     "DEFAULT_ORDER",
     "DEFAULT_SMOOTHING",
@@ -48,6 +50,7 @@ __all__ = [
     "codepoint_matrix",
     "created_timestamp",
     "cross_validate",
+    "estimate_edges",
     "model_stats",
     "read_values",
     "train",
@@ -68,18 +71,23 @@ SELECTION_ORDERS = range(1, 9)
 MIN_NOVELTY = 0.8
 #: Candidates selection trains in full to measure novelty, best predictors first.
 MAX_NOVELTY_CHECKS = 6
-#: Selection leaves out modified Kneser-Ney at an order whose contexts times
-#: the alphabet exceed this (an automaton of that many edges is a file of
-#: several megabytes); ``--order N --smoothing modified-kneser-ney`` still builds it.
+#: Selection leaves out any candidate whose model on the full values would
+#: have more edges than this (:func:`estimate_edges`, an upper bound): about
+#: 16 MiB of inflated JSON, a quarter of what the reader accepts
+#: (:data:`phony_registry.format.DEFAULT_MAX_INFLATED`), and seconds to build.
+#: ``--order N`` still builds any model (and ``phony train`` refuses to write
+#: one the reader would refuse).
 MAX_SELECTED_EDGES = 1_000_000
 #: Walks in the sample whose novelty selection measures.
 NOVELTY_SAMPLE = 4096
 #: Folds of the cross-validation that chooses the order and smoothing.
 DEFAULT_FOLDS = 5
-# Above this many distinct characters of training values, selection scores
-# one fold of the split (a single 80/20 split) instead of all: a large list
-# gives a steady figure from one fold, and counting costs ~1 us per character.
-_ONE_FOLD_CHARACTERS = 200_000
+#: Characters of distinct values cross-validation scores at most (each value's
+#: end counting as one): a larger training set is cross-validated on a subsample
+#: of its distinct values chosen by a stable hash, so selection costs a bounded
+#: time whatever the size of the input (held-out figures on this many
+#: characters move by about 0.01 bit between subsamples).
+CV_CHARACTERS = 60_000
 # Cross-entropy floor: each step's probability is mixed with a uniform draw
 # over the alphabet and the end at weight 2**-10, so a transition a model
 # cannot make costs about log2(V) + 10 bits instead of infinity (an
@@ -87,6 +95,8 @@ _ONE_FOLD_CHARACTERS = 200_000
 _FLOOR = 2.0**-10
 # Fixed-point denominator of modified Kneser-Ney's discounts.
 _MKN_DEN = 1000
+# Contexts per block of modified Kneser-Ney's matrices (bounds the temporaries).
+_MKN_CHUNK = 4096
 #: Highest order phony trains.
 MAX_ORDER = 12
 # Marks the start of a value inside contexts; NUL never occurs in a value.
@@ -286,36 +296,72 @@ def train(
         )
     # The best predictor that still invents: candidates in order of held-out
     # cross-entropy, the first whose sample novelty reaches MIN_NOVELTY wins
-    # (else the most novel of those tried, after MAX_NOVELTY_CHECKS).
+    # (else the most novel of those tried, after MAX_NOVELTY_CHECKS). Then a
+    # smaller model whose figure is within the noise of the winner's (one
+    # standard error of their fold-by-fold difference) and that invents as
+    # much takes its place: the smallest first.
+    record = measured.selection
     ranked = sorted(
-        measured.candidates,
+        record.candidates,
         key=lambda c: (c.bits_per_character, c.order, SMOOTHINGS.index(c.smoothing)),
     )
     novelty: dict[tuple[int, str], float] = {}
-    best: tuple[float, Model, Candidate] | None = None
-    for candidate in ranked[:MAX_NOVELTY_CHECKS]:
+    checks = 0
+
+    def check(candidate: Candidate) -> Model:
+        nonlocal checks
+        checks += 1
         model = _build(
             cleaned, by_value, candidate.order, candidate.smoothing, meta, None, exclude_originals
         )
-        share = round(_sample_novelty(model, by_value), 4)  # as the file keeps it
-        novelty[candidate.order, candidate.smoothing] = share
+        novelty[candidate.order, candidate.smoothing] = round(_sample_novelty(model, by_value), 4)
+        return model
+
+    best: tuple[float, Model, Candidate] | None = None
+    for candidate in ranked[:MAX_NOVELTY_CHECKS]:
+        model = check(candidate)
+        share = novelty[candidate.order, candidate.smoothing]  # as the file keeps it
         if best is None or share > best[0] or share >= MIN_NOVELTY:
             best = (share, model, candidate)
         if share >= MIN_NOVELTY:
             break
     assert best is not None  # ranked holds at least one candidate
     _, model, chosen = best
+    if novelty[chosen.order, chosen.smoothing] >= MIN_NOVELTY:
+        key = (chosen.order, chosen.smoothing)
+        smaller = sorted(
+            (
+                c
+                for c in record.candidates
+                if measured.edges[c.order, c.smoothing] < measured.edges[key]
+                and novelty.get((c.order, c.smoothing), 1.0) >= MIN_NOVELTY
+                and measured.within_noise((c.order, c.smoothing), key)
+            ),
+            key=lambda c: (
+                measured.edges[c.order, c.smoothing],
+                c.bits_per_character,
+                c.order,
+                SMOOTHINGS.index(c.smoothing),
+            ),
+        )
+        for candidate in smaller:
+            if checks >= MAX_NOVELTY_CHECKS + 2:
+                break
+            alternative = check(candidate)
+            if novelty[candidate.order, candidate.smoothing] >= MIN_NOVELTY:
+                model, chosen = alternative, candidate
+                break
     model.selection = Selection(
         order=chosen.order,
         smoothing=chosen.smoothing,
-        folds=measured.folds,
-        held_out_characters=measured.held_out_characters,
+        folds=record.folds,
+        held_out_characters=record.held_out_characters,
         min_novelty=MIN_NOVELTY,
         candidates=tuple(
             Candidate(
                 c.order, c.smoothing, c.bits_per_character, novelty.get((c.order, c.smoothing))
             )
-            for c in measured.candidates
+            for c in record.candidates
         ),
     )
     model.format_version = Model.written_version(model.selection)
@@ -352,24 +398,28 @@ def _build(
     start = state_id[_start_context(pad)]
     edges = sorted(grams.items(), key=lambda item: (state_id[item[0][0]], token_id[item[0][1]]))
     n = len(edges)
-    tokens = np.empty(n, dtype=np.uint32)
-    wide = np.empty(n, dtype=np.uint64)
-    targets = np.empty(n, dtype=np.uint32)
-    sources = np.empty(n, dtype=np.intp)
-    for e, ((ctx, nxt), weight) in enumerate(edges):
-        sources[e] = state_id[ctx]
-        tokens[e] = token_id[nxt]
-        wide[e] = min(weight, 2**64 - 1)
-        # The next context is the last order-1 characters of ctx + nxt, or
-        # its longest suffix that is a state (modified Kneser-Ney keeps every
-        # shorter context; the other smoothings always find the full one).
-        if nxt:
-            following = (ctx + nxt)[len(ctx + nxt) - pad :]
-            while following not in state_id:
-                following = following[1:]
-            targets[e] = state_id[following]
-        else:
-            targets[e] = start
+    sources = np.fromiter((state_id[ctx] for (ctx, _), _ in edges), dtype=np.intp, count=n)
+    tokens = np.fromiter((token_id[nxt] for (_, nxt), _ in edges), dtype=np.uint32, count=n)
+    wide = np.fromiter((min(w, 2**64 - 1) for _, w in edges), dtype=np.uint64, count=n)
+    # The next context is the last order-1 characters of ctx + nxt, or its
+    # longest suffix that is a state (modified Kneser-Ney keeps every shorter
+    # context; the other smoothings always find the full one). Many edges
+    # share a next context: each is looked up once.
+    target_of: dict[str, int] = {}
+
+    def target(ctx: str, nxt: str) -> int:
+        if not nxt:
+            return start
+        following = (ctx + nxt)[len(ctx) + 1 - pad :]
+        found = target_of.get(following)
+        if found is None:
+            shorter = following
+            while shorter not in state_id:
+                shorter = shorter[1:]
+            found = target_of[following] = state_id[shorter]
+        return found
+
+    targets = np.fromiter((target(ctx, nxt) for (ctx, nxt), _ in edges), dtype=np.uint32, count=n)
     offsets = np.zeros(len(contexts) + 1, dtype=np.uint32)
     offsets[1:] = np.cumsum(np.bincount(sources, minlength=len(contexts)))
     weights = _cap_state_totals(offsets, wide)
@@ -415,9 +465,14 @@ def _count(by_value: Counter[str], order: int) -> Counter[tuple[str, str]]:
     grams: Counter[tuple[str, str]] = Counter()
     for value, times in by_value.items():
         padded = _PAD * pad + value
-        for i in range(len(value) + 1):
-            nxt = value[i] if i < len(value) else ""
-            grams[padded[i : i + pad], nxt] += times
+        # Counter.update counts an iterable in C; the keys arrive in the same
+        # order as one by one, so every later step sees the same dict.
+        keys = zip([padded[i : i + pad] for i in range(len(value) + 1)], [*value, ""], strict=True)
+        if times == 1:
+            grams.update(keys)
+        else:
+            for key in keys:
+                grams[key] += times
     return grams
 
 
@@ -537,36 +592,56 @@ def _modified_kneser_ney(by_value: Counter[str], order: int) -> dict[tuple[str, 
             lower[shorter, nxt] += count if shorter[:1] == _PAD else 1
     scale = _mkn_scale(size)
     grams: dict[tuple[str, str], int] = {}
-    parent: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {
-        "": np.full(size, 1.0 / size, dtype=np.float64)
-    }
+    # One row per context of the level below, in its sorted order.
+    parent_rows: dict[str, int] = {"": 0}
+    parent = np.full((1, size), 1.0 / size, dtype=np.float64)
     for length in range(pad + 1):
         counts = levels[length]
         d = _mkn_discounts(counts)
         # Discounts stay integers (thousandths) until the last division, so
         # every float is one correctly rounded operation on exact integers:
-        # the weights are the same on every IEEE 754 machine.
+        # the weights are the same on every IEEE 754 machine. Whole levels
+        # are computed as matrices (a context per row); each element is the
+        # same single operation as context by context, so the same bits.
         discount = np.array([0, d[0], d[1], d[2]], dtype=np.int64)
-        by_context: dict[str, list[tuple[int, int]]] = {}
-        for (ctx, nxt), count in counts.items():
-            by_context.setdefault(ctx, []).append((index[nxt], count))
-        current: dict[str, np.ndarray[Any, np.dtype[np.float64]]] = {}
-        for ctx in sorted(by_context):
-            pairs = by_context[ctx]
-            ids = np.array([i for i, _ in pairs], dtype=np.intp)
-            n = np.array([c for _, c in pairs], dtype=np.int64)
-            lent = discount[np.minimum(n, 3)]
-            total = int(n.sum()) * _MKN_DEN
-            backing = parent[ctx[1:]] if length else parent[""]
-            dist = backing * (int(lent.sum()) / total)
-            dist[ids] += (n * _MKN_DEN - lent) / total
-            current[ctx] = dist
+        contexts = sorted({ctx for ctx, _ in counts})
+        rows = {ctx: i for i, ctx in enumerate(contexts)}
+        n = np.zeros((len(contexts), size), dtype=np.int64)
+        keys = list(counts)
+        n[
+            np.fromiter((rows[ctx] for ctx, _ in keys), dtype=np.intp, count=len(keys)),
+            np.fromiter((index[nxt] for _, nxt in keys), dtype=np.intp, count=len(keys)),
+        ] = np.fromiter(counts.values(), dtype=np.int64, count=len(keys))
+        below = np.fromiter(
+            (parent_rows[ctx[1:]] if length else 0 for ctx in contexts),
+            dtype=np.intp,
+            count=len(contexts),
+        )
+        current = np.empty((len(contexts), size), dtype=np.float64)
+        for lo in range(0, len(contexts), _MKN_CHUNK):
+            hi = min(lo + _MKN_CHUNK, len(contexts))
+            block = n[lo:hi]
+            lent = discount[np.minimum(block, 3)]
+            total = block.sum(axis=1) * _MKN_DEN
+            dist = parent[below[lo:hi]] * (lent.sum(axis=1) / total)[:, None]
+            dist += (block * _MKN_DEN - lent) / total[:, None]
+            current[lo:hi] = dist
             units = np.rint(dist * scale).astype(np.int64)
-            if ctx == _PAD * pad:
-                units[0] = 0  # a value is never empty
-            for i in np.flatnonzero(units).tolist():
-                grams[ctx, vocab[i]] = int(units[i])
-        parent = current
+            if length == pad and _PAD * pad in rows and lo <= rows[_PAD * pad] < hi:
+                units[rows[_PAD * pad] - lo, 0] = 0  # a value is never empty
+            r, c = np.nonzero(units)
+            grams.update(
+                zip(
+                    zip(
+                        [contexts[lo + i] for i in r.tolist()],
+                        [vocab[i] for i in c.tolist()],
+                        strict=True,
+                    ),
+                    units[r, c].tolist(),
+                    strict=True,
+                )
+            )
+        parent, parent_rows = current, rows
     return grams
 
 
@@ -589,49 +664,259 @@ def _mkn_discounts(grams: Counter[tuple[str, str]]) -> tuple[int, int, int]:
     return d1, d2, d3
 
 
+def _stable_hash(value: str, person: bytes) -> int:
+    digest = hashlib.blake2b(value.encode("utf-8"), digest_size=8, person=person).digest()
+    return int.from_bytes(digest, "little")
+
+
 def _fold_of(value: str, folds: int) -> int:
     """The fold a distinct value is held out in: a stable hash, so the split is reproducible."""
-    digest = hashlib.blake2b(value.encode("utf-8"), digest_size=8, person=b"phony-cv").digest()
-    return int.from_bytes(digest, "little") % folds
+    return _stable_hash(value, b"phony-cv") % folds
 
 
-def _bits(
-    grams: dict[tuple[str, str], int],
-    held_out: Counter[str],
-    order: int,
-    vocabulary: int,
-    *,
-    backoff: bool,
-) -> tuple[float, int]:
-    """Total bits and characters (each value's end counts as one) of ``held_out``.
+def _subsample(distinct: list[str], budget: int) -> list[str]:
+    """At most about ``budget`` characters of distinct values, chosen by a stable hash.
 
-    ``backoff``: the automaton keeps every shorter context as a state (modified
-    Kneser-Ney), so a history never seen is scored in its longest seen suffix.
+    The values whose hashes are lowest, so the sample depends on the set of
+    values only (not their order) and is spread over the whole list.
     """
-    pad = order - 1
+    if sum(len(v) + 1 for v in distinct) <= budget:
+        return distinct
+    taken: list[str] = []
+    used = 0
+    for value in sorted(distinct, key=lambda v: (_stable_hash(v, b"phony-cv-sample"), v)):
+        if used >= budget:
+            break
+        taken.append(value)
+        used += len(value) + 1
+    return sorted(taken)
+
+
+# A function giving P(next | context) of one candidate trained on one fold's training part.
+_Probability = Callable[[str, str], float]
+
+
+def _plain_probability(grams: dict[tuple[str, str], int]) -> _Probability:
     totals: Counter[str] = Counter()
     for (ctx, _), weight in grams.items():
         totals[ctx] += weight
+
+    def probability(ctx: str, nxt: str) -> float:
+        seen = totals.get(ctx, 0)
+        return grams.get((ctx, nxt), 0) / seen if seen else 0.0
+
+    return probability
+
+
+def _interpolated_probability(
+    counts: Counter[tuple[str, str]], order: int, smoothing: str
+) -> _Probability:
+    """Witten-Bell's or Kneser-Ney's P(x|c), only where asked: the weights of
+    :func:`_witten_bell` / :func:`_kneser_ney` (and the start without the end)
+    divided by the state's total, the same integers, so the same floats as
+    scoring the built table."""
+    follow: dict[str, dict[str, int]] = {}
+    lower: dict[str, dict[str, int]] = {}
+    kn = smoothing == "kneser-ney"
+    for (ctx, nxt), count in counts.items():
+        nexts = follow.get(ctx)
+        if nexts is None:
+            nexts = follow[ctx] = {}
+        nexts[nxt] = count
+        low = lower.get(ctx[1:])
+        if low is None:
+            low = lower[ctx[1:]] = {}
+        low[nxt] = low.get(nxt, 0) + (1 if kn else count)
+    lower_total = {ctx: sum(low.values()) for ctx, low in lower.items()}
+    start = _start_context(order - 1)
+    # Per state: its counts, its suffix's, the suffix's total, its distinct
+    # followers and its total weight (filled on first use).
+    states: dict[str, tuple[dict[str, int], dict[str, int], int, int, int]] = {}
+
+    def weight(nexts: dict[str, int], low: dict[str, int], low_total: int, nxt: str) -> int:
+        seen = nexts.get(nxt, 0)
+        if kn:
+            kept = (_KN_DEN * seen - _KN_NUM) * low_total if seen else 0
+            return kept + _KN_NUM * len(nexts) * low.get(nxt, 0)
+        return seen * low_total + len(nexts) * low.get(nxt, 0)
+
+    def probability(ctx: str, nxt: str) -> float:
+        state = states.get(ctx)
+        if state is None:
+            nexts = follow.get(ctx)
+            if nexts is None:
+                return 0.0
+            low, low_total = lower[ctx[1:]], lower_total[ctx[1:]]
+            n = sum(nexts.values())
+            whole = _KN_DEN * n * low_total if kn else (n + len(nexts)) * low_total
+            if ctx == start:  # the start never ends: its end weight is left out
+                whole -= weight(nexts, low, low_total, "")
+            state = states[ctx] = (nexts, low, low_total, len(nexts), whole)
+        nexts, low, low_total, _, whole = state
+        if not whole or (ctx == start and not nxt):
+            return 0.0
+        return weight(nexts, low, low_total, nxt) / whole
+
+    return probability
+
+
+def _mkn_levels(counts: Counter[tuple[str, str]], pad: int) -> list[Counter[tuple[str, str]]]:
+    """Modified Kneser-Ney's counts by context length: the highest order's counts,
+    and below, continuation counts (raw counts for contexts at a value's start)."""
+    levels: list[Counter[tuple[str, str]]] = [Counter() for _ in range(pad + 1)]
+    levels[pad] = counts
+    for length in range(pad, 0, -1):
+        lower = levels[length - 1]
+        for (ctx, nxt), count in levels[length].items():
+            shorter = ctx[1:]
+            lower[shorter, nxt] += count if shorter[:1] == _PAD else 1
+    return levels
+
+
+def _mkn_probability(
+    counts: Counter[tuple[str, str]], order: int, alphabet: set[str]
+) -> _Probability:
+    """Modified Kneser-Ney's P(x|c) before quantisation, only where asked.
+
+    The same recursion and the same integer-then-divide steps as
+    :func:`_modified_kneser_ney`, from the uniform distribution up through
+    every seen suffix of ``c`` (an unseen history takes its longest seen
+    suffix's distribution, as the automaton's walk does). The built model
+    rounds each weight to 1/4096 of its state or finer, which moves a
+    held-out figure by well under the fold-to-fold noise.
+    """
+    pad = order - 1
+    size = len(alphabet) + 1
+    levels = _mkn_levels(counts, pad)
+    tables: list[tuple[tuple[int, int, int, int], dict[str, tuple[dict[str, int], int, int]]]] = []
+    for level in levels:
+        d = _mkn_discounts(level)
+        discount = (0, d[0], d[1], d[2])
+        by_context: dict[str, dict[str, int]] = {}
+        for (ctx, nxt), count in level.items():
+            by_context.setdefault(ctx, {})[nxt] = count
+        tables.append(
+            (
+                discount,
+                {
+                    ctx: (
+                        nexts,
+                        sum(nexts.values()) * _MKN_DEN,
+                        sum(discount[min(n, 3)] for n in nexts.values()),
+                    )
+                    for ctx, nexts in by_context.items()
+                },
+            )
+        )
+
+    def probability(ctx: str, nxt: str) -> float:
+        if nxt and nxt not in alphabet:
+            return 0.0
+        p = 1.0 / size
+        for length, (discount, contexts) in enumerate(tables):
+            row = contexts.get(ctx[len(ctx) - length :] if length else "")
+            if row is None:
+                break
+            nexts, total, lent = row
+            n = nexts.get(nxt, 0)
+            p = p * (lent / total) + (n * _MKN_DEN - discount[min(n, 3)]) / total
+        return p
+
+    return probability
+
+
+def _probability(
+    counts: Counter[tuple[str, str]], order: int, smoothing: str, alphabet: set[str]
+) -> _Probability:
+    if order == 1 or smoothing == "none":
+        return _plain_probability(_grams(Counter(), order, "none", counts))
+    if smoothing == "modified-kneser-ney":
+        return _mkn_probability(counts, order, alphabet)
+    return _interpolated_probability(counts, order, smoothing)
+
+
+def _bits(
+    probability: _Probability, held_out: list[tuple[str, int]], order: int, vocabulary: int
+) -> tuple[float, int]:
+    """Total bits and characters (each value's end counts as one) of ``held_out``."""
+    pad = order - 1
     floor = _FLOOR / vocabulary
     keep = 1.0 - _FLOOR
     bits = 0.0
     characters = 0
     start = _start_context(pad)
-    for value, times in sorted(held_out.items()):  # a fixed order: float sums do not commute
+    for value, times in held_out:  # a fixed order: float sums do not commute
         padded = _PAD * pad + value
         total = 0.0
         for i in range(len(value) + 1):
             ctx = padded[i : i + pad] if pad or i else start
-            if backoff:
-                while ctx not in totals:
-                    ctx = ctx[1:]
             nxt = value[i] if i < len(value) else ""
-            seen = totals.get(ctx, 0)
-            p = grams.get((ctx, nxt), 0) / seen if seen else 0.0
-            total -= math.log2(keep * p + floor)
+            total -= math.log2(keep * probability(ctx, nxt) + floor)
         bits += total * times
         characters += (len(value) + 1) * times
     return bits, characters
+
+
+def estimate_edges(
+    by_value: Counter[str],
+    order: int,
+    smoothing: str,
+    counts: Counter[tuple[str, str]] | None = None,
+) -> int:
+    """An upper bound on the edges of the model :func:`train` would build, before building it.
+
+    Unsmoothed: the distinct n-grams. Witten-Bell and Kneser-Ney: each
+    context lists what follows its one-shorter suffix. Modified Kneser-Ney:
+    every context of every length, times the alphabet and the end.
+    ``counts``: the values' :func:`_count` at ``order``, when already counted.
+    """
+    alphabet = len(set("".join(by_value)))
+    if order == 1:
+        return 2 * alphabet + 1
+    if counts is None:
+        counts = _count(by_value, order)
+    if smoothing == "none":
+        return len(counts)
+    if smoothing == "modified-kneser-ney":
+        contexts = {ctx for ctx, _ in counts}
+        states = 1 + sum(
+            len({ctx[len(ctx) - length :] for ctx in contexts}) for length in range(1, order)
+        )
+        return states * (alphabet + 1)
+    follows: dict[str, set[str]] = {}
+    for ctx, nxt in counts:
+        follows.setdefault(ctx[1:], set()).add(nxt)
+    return sum(len(follows[ctx[1:]]) for ctx in {ctx for ctx, _ in counts})
+
+
+def _noise(per_fold: list[tuple[float, int]], best: list[tuple[float, int]]) -> float:
+    """The standard error of a candidate's held-out figure minus the best's, over the folds.
+
+    Both are scored on the same folds, so the per-fold differences cancel
+    what the folds share (some held-out values are just harder).
+    """
+    diffs = [a / n - b / m for (a, n), (b, m) in zip(per_fold, best, strict=True)]
+    if len(diffs) < 2:
+        return 0.0
+    mean = sum(diffs) / len(diffs)
+    variance = sum((d - mean) ** 2 for d in diffs) / (len(diffs) - 1)
+    return math.sqrt(variance / len(diffs))
+
+
+@dataclass
+class Measured:
+    """What :func:`cross_validate` measured: the record, and what selection needs besides."""
+
+    selection: Selection
+    #: Each candidate's (bits, characters) per fold, keyed by (order, smoothing).
+    per_fold: dict[tuple[int, str], list[tuple[float, int]]]
+    #: Each candidate's estimated edges on the full training set.
+    edges: dict[tuple[int, str], int]
+
+    def within_noise(self, a: tuple[int, str], b: tuple[int, str]) -> bool:
+        """Whether ``a`` predicts within one standard error of ``b`` (or better)."""
+        figures = {(c.order, c.smoothing): c.bits_per_character for c in self.selection.candidates}
+        return figures[a] - figures[b] <= _noise(self.per_fold[a], self.per_fold[b])
 
 
 def cross_validate(
@@ -640,90 +925,102 @@ def cross_validate(
     orders: Iterable[int] = SELECTION_ORDERS,
     smoothings: Iterable[str] = SMOOTHINGS,
     folds: int = DEFAULT_FOLDS,
-) -> Selection | None:
-    """Choose the order and smoothing whose models best predict held-out values.
+    max_edges: int = MAX_SELECTED_EDGES,
+) -> Measured | None:
+    """Measure how well each (order, smoothing) predicts held-out values.
 
-    The distinct values are split into ``folds`` parts by a stable hash of
-    each value (repeats stay together, so a held-out value is one the model
-    never saw). For each candidate, a model trained on all parts but one
-    scores the one left out: the mean number of bits per character (the end
-    of a value counting as a character, each step's probability mixed with a
-    uniform floor of weight 2**-10 so an impossible step costs ~10 bits more
-    than a uniform guess rather than infinity). The figure is the total over
-    the folds divided by the characters scored, rounded to 4 decimals; the
-    lowest wins, ties going to the lower order, then to the earlier smoothing
-    in :data:`SMOOTHINGS`. Orders rise while a higher order still predicts
-    better (per smoothing, stopping after the first that does not).
+    The distinct values (at most :data:`CV_CHARACTERS` characters of them,
+    a subsample chosen by a stable hash when there are more) are split into
+    ``folds`` parts by a stable hash of each value (repeats stay together,
+    so a held-out value is one the model never saw). For each candidate, a
+    model trained on all parts but one scores the one left out: the mean
+    number of bits per character (the end of a value counting as a
+    character, each step's probability mixed with a uniform floor of weight
+    2**-10 so an impossible step costs ~10 bits more than a uniform guess
+    rather than infinity). Only the held-out characters' probabilities are
+    computed, from the counts of all the values minus the held-out part's.
+    The figure is the total over the folds divided by the characters scored,
+    rounded to 4 decimals; the record's ``order`` and ``smoothing`` are the
+    lowest, ties going to the lower order, then to the earlier smoothing in
+    :data:`SMOOTHINGS`. Orders rise while a higher order still predicts
+    better (per smoothing, stopping after the first that does not) and
+    while the model on the full values would stay within ``max_edges``
+    (:func:`estimate_edges`).
 
     None when there are fewer than two distinct values: nothing to hold out.
     """
     if folds < 2:
         raise UsageError("selection needs at least 2 folds")
-    distinct = sorted(by_value)
-    if len(distinct) < 2:
+    everything = sorted(by_value)
+    if len(everything) < 2:
         return None
+    distinct = _subsample(everything, CV_CHARACTERS)
     folds = min(folds, len(distinct))
     part = {value: _fold_of(value, folds) for value in distinct}
     if len(set(part.values())) < 2:  # every value hashed into one fold: split by rank instead
         part = {value: i % folds for i, value in enumerate(distinct)}
-    chars = sum(len(v) for v in distinct)
-    scored = [0] if chars > _ONE_FOLD_CHARACTERS else list(range(folds))
-    splits = []
-    for fold in scored:
-        train_part = Counter({v: c for v, c in by_value.items() if part[v] != fold})
-        held_out = Counter({v: c for v, c in by_value.items() if part[v] == fold})
-        if train_part and held_out:
-            splits.append((train_part, held_out))
-    if not splits:
-        return None
-    vocabulary = len(set("".join(distinct))) + 1
+    groups: list[Counter[str]] = [Counter() for _ in range(folds)]
+    for value in distinct:
+        groups[part[value]][value] = by_value[value]
+    splits = [
+        (fold, sorted(group.items()))
+        for fold, group in enumerate(groups)
+        if group and len(group) < len(distinct)
+    ]
+    vocabulary = len(set("".join(everything))) + 1
+    alphabets = {fold: set("".join(v for v in distinct if part[v] != fold)) for fold, _ in splits}
     smoothings = tuple(smoothings)
     results: dict[tuple[int, str], float] = {}
+    per_fold: dict[tuple[int, str], list[tuple[float, int]]] = {}
+    edges: dict[tuple[int, str], int] = {}
     held_out_characters = 0
     stopped: set[str] = set()
     previous: dict[str, float] = {}
     for order in orders:
         live = [s for s in smoothings if s not in stopped and (order > 1 or s == smoothings[0])]
-        if "modified-kneser-ney" in live and order > 1:
-            # Every context of this order carries a distribution over the whole
-            # alphabet: past the cap, the file would be megabytes (and slow to
-            # train and load) for a gain selection cannot see.
-            contexts = len(
-                {
-                    value[max(0, i - order + 1) : i]
-                    for value in distinct
-                    for i in range(len(value) + 1)
-                }
-            )
-            if contexts * vocabulary > MAX_SELECTED_EDGES:
-                live.remove("modified-kneser-ney")
-                stopped.add("modified-kneser-ney")
+        full = _count(by_value, order) if live and order > 1 else None
+        for smoothing in list(live):
+            # Past the cap the file would be megabytes (slow to train and load,
+            # or over the reader's limits) for a gain selection cannot see; a
+            # higher order is larger still.
+            edges[order, smoothing] = estimate_edges(by_value, order, smoothing, full)
+            if edges[order, smoothing] > max_edges:
+                live.remove(smoothing)
+                stopped.add(smoothing)
         if not live:
             break
-        totals: dict[str, list[float]] = {s: [0.0, 0.0] for s in live}
-        for train_part, held_out in splits:
-            counts = _count(train_part, order)
-            for smoothing in live:
-                grams = _grams(train_part, order, smoothing, counts)
-                bits, characters = _bits(
-                    grams, held_out, order, vocabulary, backoff=smoothing == "modified-kneser-ney"
-                )
-                totals[smoothing][0] += bits
-                totals[smoothing][1] += characters
+        # Each value counted once per order: a fold's training counts are all
+        # the counts minus the held-out part's.
+        by_fold = [_count(group, order) for group in groups]
+        everything_counted: Counter[tuple[str, str]] = Counter()
+        for fold_counts in by_fold:
+            everything_counted.update(fold_counts)
         for smoothing in live:
-            total_bits, counted = totals[smoothing]
+            per_fold[order, smoothing] = []
+        for fold, held_out in splits:
+            counts = everything_counted.copy()
+            counts.subtract(by_fold[fold])
+            counts = +counts
+            for smoothing in live:
+                probability = _probability(counts, order, smoothing, alphabets[fold])
+                per_fold[order, smoothing].append(_bits(probability, held_out, order, vocabulary))
+        for smoothing in live:
+            total_bits = sum(b for b, _ in per_fold[order, smoothing])
+            counted = sum(n for _, n in per_fold[order, smoothing])
             score = round(total_bits / counted, 4)
             # Order 1 ignores smoothing: one candidate stands for every smoothing.
             results[order, smoothing] = score
-            held_out_characters = int(counted)
+            held_out_characters = counted
             if order > 1 and smoothing in previous and score >= previous[smoothing]:
                 stopped.add(smoothing)
             previous[smoothing] = score
         if order == 1:
             previous = dict.fromkeys(smoothings, results[1, live[0]])
+    if not results:
+        return None
     rank = {s: i for i, s in enumerate(SMOOTHINGS)}
     best = min(results, key=lambda key: (results[key], key[0], rank[key[1]]))
-    return Selection(
+    selection = Selection(
         order=best[0],
         smoothing=best[1],
         folds=len(splits),
@@ -734,6 +1031,7 @@ def cross_validate(
             for o, s in sorted(results, key=lambda key: (key[0], rank[key[1]]))
         ),
     )
+    return Measured(selection, per_fold, {k: edges[k] for k in results})
 
 
 def _cap_state_totals(
