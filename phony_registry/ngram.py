@@ -16,7 +16,7 @@ import math
 import os
 import unicodedata
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -282,7 +282,10 @@ def train(
             cleaned, by_value, order, smoothing or DEFAULT_SMOOTHING, meta, None, exclude_originals
         )
     measured = cross_validate(
-        by_value, smoothings=SMOOTHINGS if smoothing is None else (smoothing,), folds=folds
+        by_value,
+        smoothings=SMOOTHINGS if smoothing is None else (smoothing,),
+        folds=folds,
+        max_edges=MAX_SELECTED_EDGES,
     )
     if measured is None:  # too few distinct values to hold any out
         return _build(
@@ -578,40 +581,58 @@ def _modified_kneser_ney(by_value: Counter[str], order: int) -> dict[tuple[str, 
     a history never seen has no counts, so interpolated Kneser-Ney gives it
     its longest seen suffix's distribution, exactly.
     """
-    pad = order - 1
-    alphabet = sorted(set("".join(by_value)))
-    vocab = ["", *alphabet]
-    index = {token: i for i, token in enumerate(vocab)}
-    size = len(vocab)
-    levels: list[Counter[tuple[str, str]]] = [Counter() for _ in range(pad + 1)]
-    levels[pad] = _count(by_value, order)
-    for length in range(pad, 0, -1):
-        lower = levels[length - 1]
-        for (ctx, nxt), count in levels[length].items():
-            shorter = ctx[1:]
-            lower[shorter, nxt] += count if shorter[:1] == _PAD else 1
-    scale = _mkn_scale(size)
+    vocab = ["", *sorted(set("".join(by_value)))]
     grams: dict[tuple[str, str], int] = {}
+    for contexts, units in _mkn_units(by_value, order):
+        r, c = np.nonzero(units)
+        grams.update(
+            zip(
+                zip(
+                    [contexts[i] for i in r.tolist()],
+                    [vocab[i] for i in c.tolist()],
+                    strict=True,
+                ),
+                units[r, c].tolist(),
+                strict=True,
+            )
+        )
+    return grams
+
+
+def _mkn_units(
+    by_value: Counter[str], order: int, counts: Counter[tuple[str, str]] | None = None
+) -> Iterator[tuple[list[str], np.ndarray[Any, np.dtype[np.int64]]]]:
+    """Modified Kneser-Ney's quantised weights, a block of contexts at a time.
+
+    Yields the contexts (a block of one level, sorted) and their weights, a
+    row per context and a column per token (the end, then the alphabet).
+    ``counts``: the values' :func:`_count` at ``order``, when already counted.
+    """
+    pad = order - 1
+    size = len(set("".join(by_value))) + 1
+    index = {"": 0} | {ch: i + 1 for i, ch in enumerate(sorted(set("".join(by_value))))}
+    levels = _mkn_levels(_count(by_value, order) if counts is None else Counter(counts), pad)
+    scale = _mkn_scale(size)
     # One row per context of the level below, in its sorted order.
     parent_rows: dict[str, int] = {"": 0}
     parent = np.full((1, size), 1.0 / size, dtype=np.float64)
     for length in range(pad + 1):
-        counts = levels[length]
-        d = _mkn_discounts(counts)
+        level = levels[length]
+        d = _mkn_discounts(level)
         # Discounts stay integers (thousandths) until the last division, so
         # every float is one correctly rounded operation on exact integers:
         # the weights are the same on every IEEE 754 machine. Whole levels
         # are computed as matrices (a context per row); each element is the
         # same single operation as context by context, so the same bits.
         discount = np.array([0, d[0], d[1], d[2]], dtype=np.int64)
-        contexts = sorted({ctx for ctx, _ in counts})
+        contexts = sorted({ctx for ctx, _ in level})
         rows = {ctx: i for i, ctx in enumerate(contexts)}
         n = np.zeros((len(contexts), size), dtype=np.int64)
-        keys = list(counts)
+        keys = list(level)
         n[
             np.fromiter((rows[ctx] for ctx, _ in keys), dtype=np.intp, count=len(keys)),
             np.fromiter((index[nxt] for _, nxt in keys), dtype=np.intp, count=len(keys)),
-        ] = np.fromiter(counts.values(), dtype=np.int64, count=len(keys))
+        ] = np.fromiter(level.values(), dtype=np.int64, count=len(keys))
         below = np.fromiter(
             (parent_rows[ctx[1:]] if length else 0 for ctx in contexts),
             dtype=np.intp,
@@ -629,20 +650,8 @@ def _modified_kneser_ney(by_value: Counter[str], order: int) -> dict[tuple[str, 
             units = np.rint(dist * scale).astype(np.int64)
             if length == pad and _PAD * pad in rows and lo <= rows[_PAD * pad] < hi:
                 units[rows[_PAD * pad] - lo, 0] = 0  # a value is never empty
-            r, c = np.nonzero(units)
-            grams.update(
-                zip(
-                    zip(
-                        [contexts[lo + i] for i in r.tolist()],
-                        [vocab[i] for i in c.tolist()],
-                        strict=True,
-                    ),
-                    units[r, c].tolist(),
-                    strict=True,
-                )
-            )
+            yield contexts[lo:hi], units
         parent, parent_rows = current, rows
-    return grams
 
 
 def _mkn_scale(vocabulary: int) -> int:
@@ -862,12 +871,15 @@ def estimate_edges(
     order: int,
     smoothing: str,
     counts: Counter[tuple[str, str]] | None = None,
+    exact_below: int | None = None,
 ) -> int:
     """An upper bound on the edges of the model :func:`train` would build, before building it.
 
     Unsmoothed: the distinct n-grams. Witten-Bell and Kneser-Ney: each
     context lists what follows its one-shorter suffix. Modified Kneser-Ney:
-    every context of every length, times the alphabet and the end.
+    every context of every length, times the alphabet and the end; when
+    that bound passes ``exact_below`` (by up to 8 times), the weights the
+    model would keep are counted instead, exactly.
     ``counts``: the values' :func:`_count` at ``order``, when already counted.
     """
     alphabet = len(set("".join(by_value)))
@@ -882,7 +894,12 @@ def estimate_edges(
         states = 1 + sum(
             len({ctx[len(ctx) - length :] for ctx in contexts}) for length in range(1, order)
         )
-        return states * (alphabet + 1)
+        bound = states * (alphabet + 1)
+        if exact_below is None or bound <= exact_below or bound > 8 * exact_below:
+            return bound
+        # Most states lend a token too little to keep: count the weights kept
+        # (the table without the dictionary of edges, a fraction of a build).
+        return sum(int(np.count_nonzero(u)) for _, u in _mkn_units(by_value, order, counts))
     follows: dict[str, set[str]] = {}
     for ctx, nxt in counts:
         follows.setdefault(ctx[1:], set()).add(nxt)
@@ -983,7 +1000,9 @@ def cross_validate(
             # Past the cap the file would be megabytes (slow to train and load,
             # or over the reader's limits) for a gain selection cannot see; a
             # higher order is larger still.
-            edges[order, smoothing] = estimate_edges(by_value, order, smoothing, full)
+            edges[order, smoothing] = estimate_edges(
+                by_value, order, smoothing, full, exact_below=max_edges
+            )
             if edges[order, smoothing] > max_edges:
                 live.remove(smoothing)
                 stopped.add(smoothing)

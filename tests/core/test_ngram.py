@@ -3,12 +3,15 @@
 
 from __future__ import annotations
 
+import random
 import unicodedata
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 import pytest
 
+from phony_registry import ngram
 from phony_registry.errors import TrainingError, UsageError
 from phony_registry.format import dump_model, load_document, load_model
 from phony_registry.ngram import created_timestamp, model_stats, read_values, train
@@ -287,3 +290,104 @@ def test_modified_kneser_ney_invents_more_than_counts() -> None:
     # every shorter context is a state, so the automaton is larger but still closed
     assert smoothed.num_states > plain.num_states
     assert int(smoothed.targets.max()) < smoothed.num_states
+
+
+# -- what selection costs (issue 18, part 2) ------------------------------------
+
+
+def _split(values: list[str]) -> tuple[Counter[str], list[tuple[str, int]]]:
+    by_value = Counter(ngram._clean(values))
+    train_part = Counter({v: c for v, c in by_value.items() if ngram._fold_of(v, 5) != 0})
+    held = sorted((v, c) for v, c in by_value.items() if ngram._fold_of(v, 5) == 0)
+    return train_part, held
+
+
+@pytest.mark.parametrize("order", [1, 2, 4])
+@pytest.mark.parametrize("smoothing", ["none", "witten-bell", "kneser-ney"])
+def test_held_out_figures_are_those_of_the_built_table(order: int, smoothing: str) -> None:
+    # The scorer asks only for the held-out characters' probabilities, from
+    # counts of everything minus the fold: the same floats as the full table.
+    values = read_values(SAMPLE)
+    train_part, held = _split(values)
+    whole = ngram._count(Counter(ngram._clean(values)), order)
+    minus = whole.copy()
+    minus.subtract(ngram._count(Counter(dict(held)), order))
+    vocabulary = len(set("".join(values))) + 1
+    table = ngram._plain_probability(ngram._grams(train_part, order, smoothing))
+    fast = ngram._probability(+minus, order, smoothing, set("".join(train_part)))
+    assert ngram._bits(fast, held, order, vocabulary) == ngram._bits(table, held, order, vocabulary)
+
+
+def test_modified_kneser_ney_figure_is_the_built_models_within_rounding() -> None:
+    values = read_values(SAMPLE)
+    train_part, held = _split(values)
+    grams = ngram._modified_kneser_ney(train_part, 4)
+    totals: Counter[str] = Counter()
+    for (ctx, _), weight in grams.items():
+        totals[ctx] += weight
+
+    def walk(ctx: str, nxt: str) -> float:  # the automaton: longest seen suffix
+        while ctx not in totals:
+            ctx = ctx[1:]
+        return grams.get((ctx, nxt), 0) / totals[ctx]
+
+    vocabulary = len(set("".join(values))) + 1
+    quantised, n = ngram._bits(walk, held, 4, vocabulary)
+    exact, _ = ngram._bits(
+        ngram._mkn_probability(ngram._count(train_part, 4), 4, set("".join(train_part))),
+        held,
+        4,
+        vocabulary,
+    )
+    assert abs(quantised - exact) / n < 0.005  # bits per character
+
+
+@pytest.mark.parametrize("order", [2, 3, 5])
+@pytest.mark.parametrize("smoothing", ngram.SMOOTHINGS)
+def test_edge_estimate_bounds_the_built_model(order: int, smoothing: str) -> None:
+    values = read_values(SAMPLE)
+    by_value = Counter(ngram._clean(values))
+    built = train(values, name="n", order=order, smoothing=smoothing).num_edges
+    estimate = ngram.estimate_edges(by_value, order, smoothing)
+    assert estimate >= built
+    if smoothing == "none":
+        assert estimate == built
+    exact = ngram.estimate_edges(by_value, order, smoothing, exact_below=estimate // 2)
+    assert built <= exact <= estimate
+
+
+def test_selection_never_passes_the_edge_cap(monkeypatch: pytest.MonkeyPatch) -> None:
+    values = read_values(SAMPLE)
+    monkeypatch.setattr(ngram, "MAX_SELECTED_EDGES", 20_000)
+    model = train(values, name="n")
+    assert model.selection is not None
+    assert model.num_edges <= 20_000
+    assert (model.order, model.selection.smoothing) != (4, "modified-kneser-ney")
+    assert all(
+        ngram.estimate_edges(Counter(values), c.order, c.smoothing, exact_below=20_000) <= 20_000
+        for c in model.selection.candidates
+    )
+
+
+def test_a_large_list_is_cross_validated_on_a_bounded_subsample() -> None:
+    # 30,000 distinct values, about 270,000 characters: scored on ~60,000.
+    rng = random.Random(5)
+    letters = "abcdefghijklmnoprstuvyz"
+    values = sorted({"".join(rng.choices(letters, k=rng.randint(4, 12))) for _ in range(30_000)})
+    measured = ngram.cross_validate(Counter(values), orders=range(1, 4))
+    assert measured is not None
+    held = measured.selection.held_out_characters
+    assert ngram.CV_CHARACTERS <= held <= ngram.CV_CHARACTERS + 13
+    shuffled = list(values)
+    rng.shuffle(shuffled)
+    again = ngram.cross_validate(Counter(shuffled), orders=range(1, 4))
+    assert again is not None
+    assert again.selection == measured.selection
+
+
+def test_noise_is_the_standard_error_of_the_fold_differences() -> None:
+    same = [(10.0, 5), (20.0, 10)]
+    assert ngram._noise(same, same) == 0.0
+    # per-fold differences 0.1 and 0.3: sd 0.1414, over sqrt(2) folds
+    worse = [(10.5, 5), (23.0, 10)]
+    assert ngram._noise(worse, same) == pytest.approx(0.1)

@@ -32,8 +32,8 @@ def chosen(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_train_info_and_stats_show_the_choice(chosen: Path, run_phony: Run) -> None:
     info = run_phony("info", str(chosen), check=True).stdout
     assert "format version:    3" in info
-    assert "selection:         order 4, modified-kneser-ney: 3.3840 bits per held-out" in info
-    assert "  * order 4  modified-kneser-ney  3.3840  novelty 93.3%" in info
+    assert "selection:         order 4, modified-kneser-ney: 3.3850 bits per held-out" in info
+    assert "  * order 4  modified-kneser-ney  3.3850  novelty 93.3%" in info
     record = json.loads(run_phony("info", str(chosen), "--json", check=True).stdout)
     assert record["selection"]["order"] == 4
     assert record["selection"]["min_novelty"] == 0.8
