@@ -148,12 +148,24 @@ class HttpSource:
                     reason = _net.describe(exc)
                     raise RegistryUnavailable(f"cannot reach {self.label}: {reason}") from None
                 _net.say_retrying(self.label, exc, attempt, retry.retries)
-                retry.wait(attempt)
+                self._wait(retry, attempt, path)
                 continue
             if response.status_code not in _net.RETRY_STATUS or attempt > retry.retries:
                 return self._check(response, path)
             response.close()
-            retry.wait(attempt, response.headers.get("Retry-After"))
+            self._wait(retry, attempt, path, response.headers.get("Retry-After"))
+
+    def _wait(
+        self, retry: RetryPolicy, attempt: int, path: str, retry_after: str | None = None
+    ) -> None:
+        """Wait before the next try, unless the wait would end past the pull's deadline."""
+        import time
+
+        delay = retry.delay(attempt, retry_after)
+        end = self.clock().deadline()
+        if end is not None and time.monotonic() + delay >= end:
+            raise self.clock().too_late(path)
+        retry.sleep(delay)
 
     def _check(self, response: httpx.Response, path: str) -> httpx.Response:
         status = response.status_code

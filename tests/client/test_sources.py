@@ -155,3 +155,24 @@ def test_download_progress_on_a_terminal(
     assert "\rdownloading sha256:" in err
     assert "100%" in err
     assert err.endswith("\r\033[K")
+
+
+def test_a_retry_after_past_the_pull_deadline_ends_the_pull_at_once() -> None:
+    import httpx
+
+    from phony_client._blob_transport import TransferLimits
+    from phony_registry.errors import RequestTimeout
+
+    def busy(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(503, headers={"Retry-After": "30"})
+
+    waits: list[float] = []
+    source = HttpSource(
+        URL,
+        transport=httpx.MockTransport(busy),
+        retry=RetryPolicy(sleep=waits.append),
+        limits=TransferLimits(deadline=5.0),
+    )
+    with pytest.raises(RequestTimeout, match="longer than 5 s"):
+        source.fetch("snapshot.json")
+    assert waits == []  # it did not wait 30 s for an answer it could not use
