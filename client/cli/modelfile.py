@@ -293,7 +293,12 @@ def _echo_candidates(selection: Any) -> None:
     floor = selection.min_novelty
     click.echo(
         "candidates (held-out bits per character, lower is better"
-        + (f"; chosen: the best whose sample novelty is at least {floor:.0%}" if floor else "")
+        + (
+            f"; chosen: the best whose sample novelty is at least {floor:.0%},"
+            " or a smaller one within the noise"
+            if floor
+            else ""
+        )
         + "):"
     )
     ranked = sorted(selection.candidates, key=lambda c: (c.bits_per_character, c.order))
