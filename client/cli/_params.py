@@ -15,7 +15,7 @@ import click
 
 from phony_registry.errors import UsageError
 
-__all__ = ["SEED", "SEED_MAX", "FormatOption", "ParamBase", "choose_format"]
+__all__ = ["FormatOption", "ParamBase", "SEED", "SEED_MAX", "choose_format"]  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
 
 if TYPE_CHECKING:
     ParamBase = click.ParamType[Any]  # generic in click >= 8.2

@@ -41,8 +41,9 @@ def require_registry(option: str | None, command: str, *, server: bool = False) 
         )
     if server and not is_http_url(location):
         raise UsageError(
-            f"{command} needs a registry server (http:// or https://), not {location}: "
-            f"{HOW_TO_CONFIGURE}"
+            f"{command} needs a registry server (http:// or https://); {location} is not "
+            "a registry server URL: pass --registry URL (-r), set PHONY_REGISTRY, or set "
+            "default_registry in config.toml"
         )
     return location
 
