@@ -176,8 +176,16 @@ def main(argv: list[str] | None = None) -> int:
     """Run the command line and return its exit code (the console script exits with it)."""
     _single_threaded_blas()
     _errors.set_debug(False)
-    _terminate_cleanly()
-    args = list(sys.argv[1:] if argv is None else argv)
+    unwinding = _Unwinding()
+    unwinding.install()
+    try:
+        return _run(list(sys.argv[1:] if argv is None else argv))
+    finally:
+        unwinding.uninstall()
+
+
+def _run(args: list[str]) -> int:
+    """Run one command line; every error becomes one line and an exit code."""
     try:
         code = _invoke(args)
     except click.exceptions.Exit as exc:
@@ -216,33 +224,68 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def _terminate_cleanly() -> None:
-    """On SIGTERM, unwind like Ctrl-C does, so ``finally`` blocks remove temporary files.
+class _Unwinding:
+    """SIGINT and SIGTERM unwind the command, so ``finally`` blocks remove temporary files.
 
     Python's default for SIGTERM ends the process on the spot, leaving the
-    temporary file of an output being written (``-o FILE``) behind.
+    temporary file of an output being written (``-o FILE``) behind. And an
+    exception raised by a signal handler can land where Python only prints
+    "Exception ignored" and goes on (a generator or file being finalised),
+    so a single Ctrl-C could be lost while ``generate`` runs for hours: until
+    the command has unwound, the signal is raised again every half second,
+    and after five seconds the process ends outright. A signal inherited as
+    ignored (a background job's SIGINT) stays ignored.
     """
-    import signal
-    import threading
 
-    if threading.current_thread() is not threading.main_thread():
-        return  # signal handlers can only be set from the main thread (embedded use)
+    RETRY = 0.5
+    GIVE_UP = 10
 
-    parent = os.getpid()
+    def __init__(self) -> None:
+        self.previous: dict[int, Any] = {}
+        self.timer: Any = None
+        self.tries = 0
+        self.parent = os.getpid()
 
-    def terminated(signum: int, frame: object) -> None:
-        if os.getpid() != parent:
+    def install(self) -> None:
+        import signal
+        import threading
+
+        if threading.current_thread() is not threading.main_thread():
+            return  # signal handlers can only be set from the main thread (embedded use)
+        for signum, default in (
+            (signal.SIGINT, signal.default_int_handler),
+            (signal.SIGTERM, signal.SIG_DFL),
+        ):
+            if signal.getsignal(signum) is default:
+                self.previous[signum] = signal.signal(signum, self._handle)
+
+    def uninstall(self) -> None:
+        import signal
+
+        if self.timer is not None:
+            self.timer.cancel()
+        for signum, handler in self.previous.items():
+            signal.signal(signum, handler)
+        self.previous.clear()
+
+    def _handle(self, signum: int, frame: object) -> None:
+        import signal
+        import threading
+
+        code = EXIT_INTERRUPTED if signum == signal.SIGINT else EXIT_TERMINATED
+        if os.getpid() != self.parent:
             # A forked worker (generate --jobs): die at once, as SIGTERM's default
             # does; unwinding there could leave its pool's queue locked.
-            os._exit(EXIT_TERMINATED)
-        # Should the exception land where Python ignores it (a generator being
-        # finalised), still end within seconds: SIGTERM must stop phony.
-        deadline = threading.Timer(5.0, os._exit, args=(EXIT_TERMINATED,))
-        deadline.daemon = True
-        deadline.start()
-        raise SystemExit(EXIT_TERMINATED)
-
-    signal.signal(signal.SIGTERM, terminated)
+            os._exit(code)
+        self.tries += 1
+        if self.tries > self.GIVE_UP:
+            os._exit(code)
+        self.timer = threading.Timer(self.RETRY, os.kill, args=(self.parent, signum))
+        self.timer.daemon = True
+        self.timer.start()
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        raise SystemExit(code)
 
 
 def _command_words(argv: list[str]) -> list[str]:
