@@ -262,7 +262,7 @@ def test_a_locale_pack_shipped_by_a_plugin_comes_after_the_registries(
     ]  # fmt: skip
     code, out, err = phony(capsys, "install", "de-de")
     assert code == 0, err
-    assert out.startswith("installed de_DE@1.0.0 from the de_DE pack of plugin phony-locale-de-de")
+    assert out.startswith("installed de_DE@1.1.0 from the de_DE pack of plugin phony-locale-de-de")
     assert "phony: skipped the bundled official index: de_DE is not in registry" in err
 
 

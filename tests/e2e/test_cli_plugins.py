@@ -320,12 +320,12 @@ def test_help_with_every_plugin_imports_nothing_heavy(tmp_path: Path) -> None:
 
 
 def test_generate_a_model_of_a_plugin_locale_pack_by_name(run_phony: Run) -> None:
-    args = ("generate", "de_DE/first_names@1.0.0", "--count", "5", "--seed", "1")
+    args = ("generate", "de_DE/first_names@1.1.0", "--count", "5", "--seed", "1")
     result = run_phony(*args, env=_env(plugins="phony-locale-de-de"), check=True)
     assert len(result.stdout.splitlines()) == 5
     without = run_phony(*args, env=_env(plugins=""))
     assert without.returncode == 8
-    assert "de_DE/first_names@1.0.0 is not in the cache" in without.stderr
+    assert "de_DE/first_names@1.1.0 is not in the cache" in without.stderr
 
 
 COMMAND_PLUGIN = (
@@ -356,7 +356,7 @@ def test_a_plugin_adds_a_command(run_phony: Run, tmp_path: Path) -> None:
 def test_install_the_plugin_locale_pack_and_use_a_ready_schema(run_phony: Run) -> None:
     env = _env(plugins="phony-locale-de-de")
     installed = run_phony("install", "de_DE", env=env, check=True)
-    assert "installed de_DE@1.0.0" in installed.stdout
+    assert "installed de_DE@1.1.0" in installed.stdout
     assert "phony-locale-de-de" in installed.stdout
     result = run_phony(
         "generate", "--locale", "de_DE", "--schema", "person", "--count", "5", "--seed", "1",

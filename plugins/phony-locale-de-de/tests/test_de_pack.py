@@ -29,7 +29,7 @@ def test_snapshot_and_pack_manifest_verify() -> None:
     assert snapshot.verify(key) == [key.keyid]  # raises SignatureError when it does not verify
     for path in snapshot.files:
         snapshot.check_file(path, _read(path))
-    pack = Manifest.from_bytes(_read(manifest_path("de_DE", "1.0.0")))
+    pack = Manifest.from_bytes(_read(manifest_path("de_DE", "1.1.0")))
     assert pack.verify([key]) == [key.keyid]
     assert sorted(m.name for m in pack.members) == sorted(f"de_DE/{m}" for m in MODELS)
 
