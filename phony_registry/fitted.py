@@ -83,7 +83,6 @@ class _TwoWordsPerRow:
 
 
 class _Histogram(_TwoWordsPerRow):
-
     def __init__(self, points: list[int], decimals: int, unit: str | None) -> None:
         self.points, self.decimals, self.unit = points, decimals, unit
         self._days: Any = None
@@ -274,7 +273,6 @@ def _build_reference(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenera
 
 
 class _Uuid(_TwoWordsPerRow):
-
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:

@@ -174,4 +174,5 @@ def test_seek_at_row_zero_gives_the_same_window_through_random_access(
     # The window went through the models' random access (their chunk index),
     # not a sequential walk sized for the whole table.
     models = [c.generator.model for c in schema.columns if hasattr(c.generator, "model")]
-    assert models and all(m._rejections for m in models)
+    assert models
+    assert all(m._rejections for m in models)

@@ -6,9 +6,7 @@ from pathlib import Path
 from typing import Any
 
 
-def test_schema_file_installs_the_official_models_it_names(
-    tmp_path: Path, run_phony: Any
-) -> None:
+def test_schema_file_installs_the_official_models_it_names(tmp_path: Path, run_phony: Any) -> None:
     schema = tmp_path / "people.toml"
     schema.write_text(
         'locale = "tr_TR"\n\n'
