@@ -181,13 +181,24 @@ def load_model_file(path: Path) -> Model:
 # --- ready schemas -----------------------------------------------------------
 
 
-def _schemas_dir() -> Path:
-    return bundled_root() / "schemas"
+def _schema_file(name: str, locale: str | None = None) -> Path | None:
+    """The file of the ready schema ``name``: ``locale``'s own when a plugin has one.
+
+    Ready schemas are registered through the ``phony_register_schemas`` hook
+    (phony's generic ones, and those plugins add), exactly as for ``phony
+    generate --schema``, so a record here is the row the command line writes.
+    """
+    from phony_registry.plugins import get_plugins
+
+    found = get_plugins().schema(name, locale)
+    return None if found is None else found.path
 
 
 def ready_schema_names() -> list[str]:
     """Names of the ready schemas, the preferred ones first, then alphabetically."""
-    names = sorted(p.stem for p in _schemas_dir().glob("*.toml"))
+    from phony_registry.plugins import get_plugins
+
+    names = sorted({source.name for source in get_plugins().schemas.values()})
     first = [n for n in _SCHEMA_PREFERENCE if n in names]
     return first + [n for n in names if n not in first]
 
@@ -198,9 +209,17 @@ def _read_toml(path: Path) -> dict[str, Any]:
     return read_toml(path, "schema")
 
 
-@lru_cache(maxsize=16)
-def _ready_document(name: str) -> Mapping[str, Any]:
-    return _read_toml(_schemas_dir() / f"{name}.toml")
+@lru_cache(maxsize=64)
+def _ready_document(path: Path) -> Mapping[str, Any]:
+    return _read_toml(path)
+
+
+def _ready_path(name: str, locale: str | None = None) -> Path:
+    path = _schema_file(name, locale)
+    if path is None:
+        ready = ", ".join(sorted(ready_schema_names()))
+        raise UsageError(f"no schema file or ready schema {name!r} (ready schemas: {ready})")
+    return path
 
 
 @dataclass(frozen=True)
@@ -218,12 +237,20 @@ def ready_schema_columns() -> list[Column]:
 
     found = []
     for name in ready_schema_names():
-        data = _ready_document(name)
+        data = _ready_document(_ready_path(name))
         roles = tuple(sorted(set(schema_roles(data).values())))
         for column, spec in data.get("columns", {}).items():
             if isinstance(spec, Mapping) and not spec.get("hidden", False):
                 found.append(Column(name, str(column), roles))
     return found
+
+
+def _schema_locale(chain: Sequence[str]) -> str | None:
+    """The locale whose own ready schemas win: the first of the chain, as on the CLI."""
+    from phony_registry.names import is_locale, normalize_locale
+
+    first = chain[0] if chain else ""
+    return normalize_locale(first) if first and is_locale(first) else None
 
 
 def ready_schema(spec: str, chain: Sequence[str]) -> Schema:
@@ -242,7 +269,8 @@ def ready_schema(spec: str, chain: Sequence[str]) -> Schema:
     elif spec.endswith(".toml") or "/" in spec or "\\" in spec:
         raise UsageError(f"{spec}: no such schema file")
     elif spec in ready_schema_names():
-        data, base = dict(_ready_document(spec)), _schemas_dir()
+        ready_path = _ready_path(spec, _schema_locale(chain))
+        data, base = dict(_ready_document(ready_path)), ready_path.parent
     else:
         ready = ", ".join(sorted(ready_schema_names()))
         raise UsageError(f"no schema file or ready schema {spec!r} (ready schemas: {ready})")

@@ -177,6 +177,22 @@ def test_a_plugin_locale_adds_its_fields_and_a_chain_falls_back() -> None:
     assert Phony("de-DE,en_US", seed=4).locales == ("de_DE", "en_US")
 
 
+@pytest.mark.usefixtures("de_plugin")
+def test_a_plugin_locale_schema_gives_the_records_phony_generate_writes(
+    run_phony: RunPhony,
+) -> None:
+    # The de_DE plugin registers its own `person` (German e-mail domains): the
+    # facade's records are that schema's rows, not the generic schema's.
+    result = run_phony(
+        "generate", "--schema", "person", "--locale", "de_DE", "--seed", "7",
+        "--count", "20", "--format", "csv", check=True,
+    )  # fmt: skip
+    rows = list(csv.DictReader(io.StringIO(result.stdout)))
+    assert all(row["email"].endswith(".de") for row in rows)
+    assert Phony("de_DE", seed=7).records("person", 20) == rows
+    assert Phony("de_DE", seed=7).take("email", 20) == [row["email"] for row in rows]
+
+
 def test_without_the_plugin_de_de_has_no_fields() -> None:
     de = Phony("de_DE", seed=4)
     assert de.fields() == []
