@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shutil
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -64,12 +65,21 @@ def test_committed_snapshot_and_manifests_are_signed_by_the_official_key() -> No
 
 def test_private_key_is_not_in_the_repository() -> None:
     repo = Path(__file__).resolve().parents[2]
-    # Split so that a scan of the repository for PEM private keys does not flag this line.
-    secret = OFFICIAL_KEY.read_bytes() if OFFICIAL_KEY.exists() else b"BEGIN PRIVATE KEY"
+    # Built at run time, so that neither this file nor a scan of the repository
+    # for PEM private keys finds the marker (a literal, even split into two
+    # implicitly joined strings, is joined back by the formatter).
+    pem_marker = b" ".join((b"BEGIN", b"PRIVATE", b"KEY"))
+    secret = OFFICIAL_KEY.read_bytes() if OFFICIAL_KEY.exists() else pem_marker
     marker = secret.strip().splitlines()[1] if OFFICIAL_KEY.exists() else secret
-    for path in (repo / "registry-index").rglob("*"):
+    listed = subprocess.run(
+        ["git", "-C", str(repo), "ls-files", "-z"], capture_output=True, check=True
+    ).stdout
+    tracked = [repo / name for name in listed.decode().split("\0") if name]
+    assert len(tracked) > 100  # the whole repository, not an empty listing
+    for path in tracked:
         if path.is_file():
             assert marker not in path.read_bytes(), path
+            assert pem_marker not in path.read_bytes(), path
 
 
 @pytest.fixture(scope="module")
