@@ -32,7 +32,7 @@ SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
 
 def _secrets(token: str, private_files: dict[str, bytes]) -> dict[str, bytes]:
     """What must never appear in the public tree: each with a readable name."""
-    secret = token.split("_")[-1]
+    secret = token.split("_", 2)[2]
     found = {
         "the token": token.encode(),
         "the token's secret": secret.encode(),

@@ -90,7 +90,7 @@ def test_push_and_pull_through_a_server_on_s3(
         f"registry/public/blobs/sha256/{digest[:2]}/{digest}",
         "registry/private/registry-key.pem",
     } <= keys
-    assert not any(token.split("_")[-1] in key for key in keys)
+    assert not any(token.split("_", 2)[2] in key for key in keys)
     blob = httpx.get(f"{url}/v1/blobs/sha256:{digest}", headers={"Range": "bytes=0-99"})
     assert blob.status_code == 206
     assert blob.content == names.read_bytes()[:100]
