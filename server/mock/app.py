@@ -25,6 +25,7 @@ from typing import Any
 from urllib.parse import parse_qsl, unquote
 
 from phony_registry.errors import ValidationError
+from phony_server.mock.blocks import BlockCache
 from phony_server.mock.chaos import Chaos, parse_delay, parse_faults
 from phony_server.mock.config import MockConfig
 from phony_server.mock.query import (
@@ -68,12 +69,16 @@ class HTTPError(Exception):
 
 
 def build_collections(config: MockConfig) -> dict[str, Collection]:
-    """Load every schema of ``config`` into a collection (models resolved, nothing generated)."""
+    """Load every schema of ``config`` into a collection (models resolved, nothing generated).
+
+    The collections share one cache of served blocks, of ``config.cache_mb`` MiB.
+    """
     collections = {}
+    cache = BlockCache(config.cache_mb << 20)
     for source in config.sources:
         schema = load_source(source, base=config.base)
         count = source.count if source.count is not None else config.count
-        collections[source.name] = Collection(source.name, schema, count, config.seed)
+        collections[source.name] = Collection(source.name, schema, count, config.seed, cache)
     link_references(collections)
     return collections
 
@@ -308,6 +313,14 @@ class MockApp:
         body: bytes,
     ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
         _allow(method, "GET", "PUT", "PATCH", "DELETE")
+        if method == "GET" and not any(k in ("_embed", "_expand") for k, _ in params):
+            known, written = self.overlay.lookup(collection.name, record_id)
+            text = None if known else collection.record_json(record_id)
+            if text is not None:
+                return 200, text.encode(), [_JSON]
+            if written is not None:
+                return 200, written, [_JSON]
+            raise HTTPError(404, "not_found", f"no {collection.name} with id {record_id}")
         current = self._get(collection, record_id)
         if current is None:
             raise HTTPError(404, "not_found", f"no {collection.name} with id {record_id}")

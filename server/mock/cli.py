@@ -126,6 +126,14 @@ def mock() -> None:
     "are fast from the first request (about 40 ms per 65,536 records and model column).",
 )
 @click.option(
+    "--cache-mb",
+    default=16,
+    show_default=True,
+    type=click.IntRange(min=0),
+    help="MiB of served records kept per worker, so that pages near recent ones are "
+    "sliced rather than made again (0: none).",
+)
+@click.option(
     "--log-level",
     default="warning",
     show_default=True,
@@ -147,6 +155,7 @@ def start(
     faults: str | None,
     scan_limit: int,
     warm: bool,
+    cache_mb: int,
     log_level: str,
 ) -> None:
     """Serve SCHEMA... over HTTP until Ctrl-C or SIGTERM."""
@@ -160,6 +169,7 @@ def start(
     config = _config(
         schemas, seed, count, locale, state, openapi,
         read_only=read_only, delay=delay, faults=faults, scan_limit=scan_limit, warm=warm,
+        cache_mb=cache_mb,
     )  # fmt: skip
     shared_dir = None
     if workers > 1 and config.state == "memory":

@@ -44,6 +44,8 @@ class MockConfig:
     max_page: int = 1_000
     #: Index every chunk of the models at start-up (in the background), not on first use.
     warm: bool = False
+    #: MiB of served records' JSON kept per process (0: none); see phony_server.mock.blocks.
+    cache_mb: int = 16
     #: Folder that relative schema paths start from.
     base: Path | None = field(default=None, compare=False)
 
@@ -61,6 +63,7 @@ class MockConfig:
             "scan_limit": self.scan_limit,
             "max_page": self.max_page,
             "warm": self.warm,
+            "cache_mb": self.cache_mb,
         }
         return json.dumps(doc, separators=(",", ":"), ensure_ascii=False)
 
@@ -105,6 +108,7 @@ class MockConfig:
             scan_limit=need("scan_limit", int, 1_000_000),
             max_page=need("max_page", int, 1_000),
             warm=need("warm", bool, False),
+            cache_mb=need("cache_mb", int, 16),
             base=base,
         )
 

@@ -28,6 +28,7 @@ from phony_registry.errors import UsageError
 from phony_registry.generators import column_seed
 from phony_registry.model import CHUNK_ROWS
 from phony_registry.schema import Schema, generate_table
+from phony_server.mock.blocks import BLOCK_ROWS, BlockCache
 from phony_server.mock.words import plural
 
 __all__ = ["Collection", "Field", "link_references"]
@@ -104,6 +105,8 @@ class Collection:
     schema: Schema
     count: int
     seed: int
+    #: Recently served blocks of records' JSON (one cache may serve several collections).
+    cache: BlockCache = field(default_factory=BlockCache, repr=False)
     fields: list[Field] = field(init=False)
     #: Whether the schema has its own ``id`` column (a ``sequence``).
     own_id: bool = field(init=False, default=False)
@@ -115,6 +118,8 @@ class Collection:
     _template: str = field(init=False)
     #: Held while rows are made or a model indexes a chunk (the warming thread).
     _index_lock: threading.Lock = field(init=False, default_factory=threading.Lock)
+    #: This collection's part of the cache's keys (unique while the collection lives).
+    _token: object = field(init=False, default_factory=object)
 
     def __post_init__(self) -> None:
         by_name = {c.name: c for c in self.schema.columns}
@@ -203,14 +208,55 @@ class Collection:
             return self._records(next(batches), start)
 
     def rows_json(self, start: int, stop: int) -> str:
-        """The JSON array of :meth:`rows` (the same text ``json.dumps`` makes of them).
+        """The JSON array of :meth:`rows` (the same text ``json.dumps`` makes of them)."""
+        return "[" + ",".join(self.records_json(start, stop)) + "]"
+
+    def records_json(self, start: int, stop: int) -> list[str]:
+        """The JSON text of each record of rows ``start:stop`` (clipped to the collection).
+
+        Rows of a block in the cache are sliced from it; a block missed for
+        the second time recently is made whole and kept; other rows are made
+        alone (see :mod:`phony_server.mock.blocks`). The text is the same
+        either way.
+        """
+        start, stop = max(start, 0), min(stop, self.count)
+        parts: list[str] = []
+        pending: int | None = None  # first row of a stretch to make alone
+        block_index = start // BLOCK_ROWS
+        while block_index * BLOCK_ROWS < stop:
+            first = block_index * BLOCK_ROWS
+            lo, hi = max(start, first), min(stop, first + BLOCK_ROWS)
+            key = (self._token, block_index)
+            block = self.cache.get(key)
+            if block is None and self.cache.admit(key):
+                block = self._encoded(first, min(first + BLOCK_ROWS, self.count))
+                self.cache.put(key, block)
+            if block is None:
+                if pending is None:
+                    pending = lo
+            else:
+                if pending is not None:
+                    parts += self._encoded(pending, lo)
+                    pending = None
+                parts += block[lo - first : hi - first]
+            block_index += 1
+        if pending is not None:
+            parts += self._encoded(pending, stop)
+        return parts
+
+    def record_json(self, record_id: int) -> str | None:
+        """The JSON text of the generated record with ``record_id``, or None."""
+        row = self.row_of(record_id)
+        if row is None:
+            return None
+        return self.records_json(row, row + 1)[0]
+
+    def _encoded(self, start: int, stop: int) -> list[str]:
+        """Records ``start:stop`` made from the models, each as JSON text.
 
         Each column is encoded as a whole with its own encoder and each record
         filled into a template: no dictionary per record, no generic encoder.
         """
-        start, stop = max(start, 0), min(stop, self.count)
-        if start >= stop:
-            return "[]"
         with self._index_lock:
             batches = generate_table(
                 self.schema, self.count, self.seed, start=start, batch_size=stop - start, seek=True
@@ -221,7 +267,7 @@ class Collection:
         if not self.own_id:
             step = self._id_step
             columns.insert(0, list(map(str, range(self.id_of(start), self.id_of(stop), step))))
-        return "[" + ",".join(map(self._template.format, *columns)) + "]"
+        return list(map(self._template.format, *columns))
 
     def record(self, record_id: int) -> dict[str, Any] | None:
         """The generated record with ``record_id``, or None."""
