@@ -7,7 +7,9 @@ What it measures:
   ``db.json`` that ``phony mock export`` wrote from the same schema and seed,
   so both serve byte-for-byte the same records;
 - ``phony mock start person --locale en_US --count 10000`` with 1 and with 2
-  uvicorn workers;
+  uvicorn workers, and with 1 worker and ``--cache-mb 0`` (no cache of served
+  blocks: every page is made from the models, as a random page of a
+  collection far larger than the cache is);
 - the same load generator for all three: a small asyncio HTTP/1.1 client
   (uvloop when installed), 32 keep-alive connections, for ``--seconds``
   each, on a page of 20 (``/people?_page=P&_limit=20``, P random over the 500
@@ -17,8 +19,13 @@ What it measures:
   first 200 on ``/people?_page=1`` (the median of three starts), its RSS
   then, the first and a second fetch of page 50,000
   (row 1,000,000: the first walks the models' chunks up to there once) and
-  RSS after. json-server is not run at 10M: it reads db.json whole into
-  memory (the size it would be is printed, from the 10,000-record export).
+  RSS after, then 200 random pages among its first 1,000,000 records, one at a
+  time (cold: their blocks are not cached). json-server is not run at 10M: it
+  reads db.json whole into memory (the size it would be is printed, from the
+  10,000-record export).
+
+The load average (1 minute) is printed beside every figure: the machine is
+shared, and the figures move with it.
 
 Run: ``.venv/bin/python benchmarks/mock.py [--seconds 5] [--skip-json-server]
 [--skip-10m | --only-10m]``.
@@ -163,6 +170,12 @@ def load(url: str, paths: list[str], seconds: float) -> tuple[float, float, floa
     return runner(_load(url, paths, seconds))
 
 
+def measured(url: str, paths: list[str], seconds: float) -> tuple[float, float, float, float]:
+    """:func:`load`'s figures and the load average (1 minute) as it ended."""
+    rate, p50, p99 = load(url, paths, seconds)
+    return rate, p50, p99, os.getloadavg()[0]
+
+
 def workloads() -> dict[str, list[str]]:
     """The page and get-by-id request sequences, the same for every server."""
     draw = random.Random(11)
@@ -238,34 +251,45 @@ def main() -> None:
             check=True, env=env, stderr=subprocess.DEVNULL,
         )  # fmt: skip
         per_record = db.stat().st_size / RECORDS
-        rows: dict[str, dict[str, tuple[float, float, float]]] = {}
+        rows: dict[str, dict[str, tuple[float, float, float, float]]] = {}
         servers: list[tuple[str, list[str]]] = [
             ("phony mock, 1 worker", ["--count", str(RECORDS)]),
             ("phony mock, 2 workers", ["--count", str(RECORDS), "--workers", "2"]),
+            ("phony, 1 w., no cache", ["--count", str(RECORDS), "--cache-mb", "0"]),
         ]
         for label, extra in servers if not args.only_10m else []:
             process, url, _ = start_phony(home, *extra)
             try:
-                rows[label] = {k: load(url, v, args.seconds) for k, v in workloads().items()}
+                rows[label] = {k: measured(url, v, args.seconds) for k, v in workloads().items()}
             finally:
                 stop(process)
         if not args.skip_json_server and not args.only_10m and shutil.which("node"):
             process, url = start_json_server(db)
             try:
                 rows["json-server 0.17"] = {
-                    k: load(url, v, args.seconds) for k, v in workloads().items()
+                    k: measured(url, v, args.seconds) for k, v in workloads().items()
                 }
             finally:
                 stop(process)
-        print(f"\n{'server':<24}{'workload':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}")
+        print(f"\n{'server':<24}{'workload':<12}{'req/s':>10}{'p50 ms':>9}{'p99 ms':>9}{'load':>7}")
         for label, results in rows.items():
-            for workload, (rate, p50, p99) in results.items():
-                print(f"{label:<24}{workload:<12}{rate:>10,.0f}{p50:>9.1f}{p99:>9.1f}")
+            for workload, (rate, p50, p99, loadavg) in results.items():
+                print(
+                    f"{label:<24}{workload:<12}{rate:>10,.0f}{p50:>9.1f}{p99:>9.1f}{loadavg:>7.1f}"
+                )
         peer = rows.get("json-server 0.17")
         if peer:
-            for label in ("phony mock, 1 worker", "phony mock, 2 workers"):
+            for label in [name for name in rows if name != "json-server 0.17"]:
                 ratios = ", ".join(f"{w} {rows[label][w][0] / peer[w][0]:.1f}x" for w in peer)
                 print(f"{label}: {ratios} json-server's req/s")
+            one = rows.get("phony mock, 1 worker", {})
+            for workload in peer if one else []:
+                ratio, p99 = one[workload][0] / peer[workload][0], one[workload][2]
+                verdict = "met" if ratio >= 3 and p99 <= 20 else "MISSED"
+                print(
+                    f"target, {workload}, 1 worker: >= 3x json-server and p99 <= 20 ms: "
+                    f"{ratio:.1f}x, p99 {p99:.1f} ms: {verdict}"
+                )
 
         if not args.skip_10m:
             starts = []
@@ -285,6 +309,16 @@ def main() -> None:
                         timings.append((time.perf_counter() - begin) * 1000)
                         assert answer.headers["x-total-count"] == "10000000"
                 rss_after = rss_mib(process.pid)
+                cold = []
+                draw = random.Random(5)
+                with httpx.Client(base_url=url, timeout=60) as client:
+                    for _ in range(200):
+                        params = {"_page": draw.randint(1, 50_000), "_limit": 20}
+                        begin = time.perf_counter()
+                        client.get("/people", params=params).raise_for_status()
+                        cold.append((time.perf_counter() - begin) * 1000)
+                cold.sort()
+                rss_cold = rss_mib(process.pid)
             finally:
                 stop(process)
             print(
@@ -293,6 +327,11 @@ def main() -> None:
                 f"{rss_start:.0f} MiB; page 50,000 first {timings[0]:.0f} ms, then "
                 f"{sorted(timings[1:4])[1]:.1f} ms (median of 3; page 1: "
                 f"{sorted(timings[4:])[1]:.1f} ms); RSS after {rss_after:.0f} MiB"
+            )
+            print(
+                f"200 random pages among the first 1,000,000 records, one at a time (cold): "
+                f"p50 {cold[100]:.1f} ms, p99 {cold[198]:.1f} ms; RSS then {rss_cold:.0f} MiB; "
+                f"load average {os.getloadavg()[0]:.1f}"
             )
             print(
                 f"json-server would read a {per_record * 10_000_000 / 2**30:.1f} GiB db.json "
