@@ -1,0 +1,271 @@
+"""Variants of the best fixed setting (order 4, modified Kneser-Ney) that might invent more.
+
+    .venv/bin/python benchmarks/selection_variants.py [--count 10000] [--seeds 1 2 3]
+        [--sets tuning validation] [--criterion]
+
+Issue 18 asks the default for more distinct new-and-real values than any
+single fixed order and smoothing. The best fixed setting on the six training
+sets of ``benchmarks/selection.py`` is order 4 with modified Kneser-Ney; this
+script measures what might beat it, with the same data, the same reference
+of real names and the same figures (novelty, new & real; see that script):
+
+- the model itself: discounts scaled at every level, at the highest order
+  only, or below it; coarser or finer weights (units per state, which also
+  moves the pruning threshold); lower levels from raw counts instead of
+  continuation counts (interpolated absolute discounting); a temperature;
+- a use of it: the same model never emitting a training value (rejection,
+  as ``--exclude-originals`` does), which is not an order or smoothing;
+- with ``--criterion``, a selection criterion: the expected number of
+  distinct held-out values in 10,000 draws, over 5 folds of the training
+  values (a direct estimate of "new & real" from the training data alone),
+  and the candidate it would pick.
+
+The variants are experiments, not options: they patch private functions of
+:mod:`phony_registry.ngram` for the length of one training. Peers in the same
+run: the default (selection) and the fixed settings. ``tuning`` are the six
+sets of ``benchmarks/selection.py``, on which the variants were first tried;
+``validation`` are six other Faker locales never looked at while choosing
+them, so a gain that is only noise of the six shows up as none there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from selection import (
+    ROOT,
+    TRAINING_SETS,
+    faker_first_names,
+    figures,
+    pool,
+)
+
+sys.path.insert(0, str(ROOT))
+from phony_registry import ngram
+from phony_registry.model import Model
+from phony_registry.ngram import codepoint_matrix, train
+
+MKN = "modified-kneser-ney"
+VALIDATION_SETS = {
+    "Faker is_IS": ("is_IS",),
+    "Faker bg_BG": ("bg_BG",),
+    "Faker nl_BE": ("nl_BE",),
+    "Faker es_CL": ("es_CL",),
+    "Faker ro_RO": ("ro_RO",),
+    "Faker da_DK": ("da_DK",),
+}
+
+
+@contextmanager
+def patched(
+    *,
+    top: float = 1.0,
+    low: float = 1.0,
+    units: int | None = None,
+    raw_lower: bool = False,
+    order: int = 4,
+) -> Iterator[None]:
+    """Modified Kneser-Ney with scaled discounts, other units or raw lower counts."""
+    discounts, scale, levels = ngram._mkn_discounts, ngram._mkn_scale, ngram._mkn_levels
+
+    def scaled(grams: Counter[tuple[str, str]]) -> tuple[int, int, int]:
+        d = discounts(grams)
+        factor = top if len(next(iter(grams))[0]) == order - 1 else low
+        return tuple(  # type: ignore[return-value]
+            min(max(round(x * factor), 1), k * 1000 - 1) for k, x in enumerate(d, 1)
+        )
+
+    def raw(counts: Counter[tuple[str, str]], pad: int) -> list[Counter[tuple[str, str]]]:
+        out: list[Counter[tuple[str, str]]] = [Counter() for _ in range(pad + 1)]
+        out[pad] = counts
+        for length in range(pad, 0, -1):
+            for (ctx, nxt), count in out[length].items():
+                out[length - 1][ctx[1:], nxt] += count
+        return out
+
+    ngram._mkn_discounts = scaled  # type: ignore[assignment]
+    if units is not None:
+        ngram._mkn_scale = lambda vocabulary: max(units, 8 * vocabulary)
+    if raw_lower:
+        ngram._mkn_levels = raw
+    try:
+        yield
+    finally:
+        ngram._mkn_discounts, ngram._mkn_scale, ngram._mkn_levels = discounts, scale, levels
+
+
+# (label, order, patch arguments, temperature, drop training values)
+Variant = tuple[str, int, dict[str, object], str, bool]
+VARIANTS: list[Variant] = [
+    ("order 4 MKN (best fixed)", 4, {}, "1", False),
+    ("order 3 MKN", 3, {}, "1", False),
+    ("order 5 MKN", 5, {"order": 5}, "1", False),
+    ("order 4 MKN, discounts x1.2", 4, {"top": 1.2, "low": 1.2}, "1", False),
+    ("order 4 MKN, top discounts x1.2", 4, {"top": 1.2}, "1", False),
+    ("order 4 MKN, lower discounts x1.3", 4, {"low": 1.3}, "1", False),
+    ("order 4 MKN, discounts x0.8", 4, {"top": 0.8, "low": 0.8}, "1", False),
+    ("order 4 MKN, 1,024 units", 4, {"units": 1024}, "1", False),
+    ("order 4 MKN, 16,384 units", 4, {"units": 16384}, "1", False),
+    ("order 4 MKN, T 0.9", 4, {}, "0.9", False),
+    ("order 4 MKN, T 1.05", 4, {}, "1.05", False),
+    ("order 4 MKN, T 1.1", 4, {}, "1.1", False),
+    ("order 5 MKN, T 1.2", 5, {"order": 5}, "1.2", False),
+    ("order 4 abs. discounting", 4, {"raw_lower": True}, "1", False),
+    ("order 4 abs. discounting, T 1.1", 4, {"raw_lower": True}, "1.1", False),
+    ("order 4 MKN, no training values", 4, {}, "1", True),
+]
+
+
+def build(values: list[str], order: int, patch: dict[str, object], temperature: str) -> Model:
+    with patched(**patch):  # type: ignore[arg-type]
+        model = train(values, name="variant", order=order, smoothing=MKN)
+    return model if temperature == "1" else model.with_temperature(temperature)
+
+
+def sample(model: Model, count: int, seed: int, drop: set[str] | None) -> list[str]:
+    if drop is None:
+        return model.generate(count, seed)
+    kept: list[str] = []
+    draw = count
+    while len(kept) < count:  # a larger sample of the same seed, training values removed
+        draw *= 2
+        kept = [v for v in model.generate(draw, seed) if v not in drop]
+    return kept[:count]
+
+
+def value_probabilities(model: Model, values: list[str]) -> list[float]:
+    """The probability of the model's walk emitting each value (0 if it cannot)."""
+    width = max(map(len, values)) + 1
+    points = codepoint_matrix(values, width).astype(np.int64)
+    ids = np.zeros(int(points.max()) + 1, dtype=np.int64) - 1
+    ids[0] = 0
+    for i, ch in enumerate(model.alphabet):
+        if ord(ch) < len(ids):
+            ids[ord(ch)] = i + 1
+    tokens = ids[points]
+    size = len(model.alphabet) + 1
+    degree = np.diff(model.offsets).astype(np.intp)
+    sources = np.repeat(np.arange(model.num_states, dtype=np.int64), degree)
+    keys = sources * size + model.tokens.astype(np.int64)
+    weights = model.weights.astype(np.float64)
+    totals = np.add.reduceat(weights, model.offsets[:-1].astype(np.intp))
+    q = np.ones(len(values))
+    state = np.full(len(values), model.start, dtype=np.int64)
+    live = np.ones(len(values), dtype=bool)
+    for step in range(width):
+        token = tokens[:, step]
+        key = state * size + np.maximum(token, 0)
+        edge = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+        found = (keys[edge] == key) & (token >= 0)
+        q = np.where(live, np.where(found, q * (weights[edge] / totals[state]), 0.0), q)
+        live &= found & (token != 0)
+        state = np.where(live, model.targets[edge], state)
+    return q.tolist()  # type: ignore[no-any-return]
+
+
+def held_out_hits(values: list[str], order: int, temperature: str, draws: int = 10_000) -> float:
+    """Expected distinct held-out values in ``draws`` walks, summed over 5 folds."""
+    total = 0.0
+    for fold in range(5):
+        held = [v for v in values if ngram._fold_of(v, 5) == fold]
+        rest = [v for v in values if ngram._fold_of(v, 5) != fold]
+        model = build(rest, order, {"order": order}, temperature)
+        for q in value_probabilities(model, held):
+            total += 1.0 if q >= 1 else -math.expm1(draws * math.log1p(-q))
+    return total
+
+
+# The criterion's candidates, and the row that measures each.
+CRITERION_CANDIDATES = {
+    (3, "1"): "order 3 MKN",
+    (4, "1"): "order 4 MKN (best fixed)",
+    (5, "1"): "order 5 MKN",
+    (4, "0.9"): "order 4 MKN, T 0.9",
+    (4, "1.1"): "order 4 MKN, T 1.1",
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--count", type=int, default=10_000)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument(
+        "--sets", nargs="+", choices=("tuning", "validation"), default=["tuning", "validation"]
+    )
+    parser.add_argument("--criterion", action="store_true", help="also the held-out-hits pick")
+    args = parser.parse_args()
+    everything = pool()
+    print(
+        f"{args.count:,} values per model, mean of seeds {', '.join(map(str, args.seeds))}; "
+        f"load average {os.getloadavg()[0]:.1f}"
+    )
+    groups: dict[str, dict[str, tuple[str, ...]]] = {
+        "tuning": TRAINING_SETS,
+        "validation": VALIDATION_SETS,
+    }
+    for group in args.sets:
+        totals: dict[str, list[tuple[float, float]]] = {}
+        for label, locales in groups[group].items():
+            values = sorted(set().union(*(faker_first_names(loc) for loc in locales)))
+            training, real = set(values), everything - set(values)
+            rows: list[tuple[str, float, float]] = []
+
+            def measure(
+                name: str,
+                make: Callable[[int], list[str]],
+                training: set[str] = training,
+                real: set[str] = real,
+                rows: list[tuple[str, float, float]] = rows,
+                totals: dict[str, list[tuple[float, float]]] = totals,
+            ) -> None:
+                got = [figures(make(seed), training, real) for seed in args.seeds]
+                novelty = sum(g[0] for g in got) / len(got)
+                new_real = sum(g[1] for g in got) / len(got)
+                rows.append((name, novelty, new_real))
+                totals.setdefault(name, []).append((novelty, new_real))
+
+            default = train(values, name="default")
+            assert default.selection is not None
+            chosen = f"order {default.selection.order} {default.selection.smoothing}"
+            measure("default (selection)", lambda s, m=default: m.generate(args.count, s))
+            for name, order, patch, temperature, drop in VARIANTS:
+                model = build(values, order, patch, temperature)
+                measure(
+                    name,
+                    lambda s, m=model, d=drop, t=training: sample(
+                        m, args.count, s, t if d else None
+                    ),
+                )
+            print(
+                f"\n[{group}] {label}: {len(values):,} training names, {len(real):,} others; "
+                f"the default chose {chosen}"
+            )
+            for name, novelty, new_real in rows:
+                print(f"  {name:<36}{novelty:>7.1%}{new_real:>8.1f}")
+            if args.criterion:
+                hits = {c: held_out_hits(values, *c) for c in CRITERION_CANDIDATES}
+                pick = max(hits, key=lambda c: hits[c])
+                picked = next(r for r in rows if r[0] == CRITERION_CANDIDATES[pick])
+                totals.setdefault("held-out hits criterion's pick", []).append(picked[1:])
+                print(
+                    "  held-out hits: "
+                    + ", ".join(f"order {o} T {t}: {h:.0f}" for (o, t), h in hits.items())
+                    + f"; picks {picked[0]} ({picked[2]:.1f} new & real)"
+                )
+        print(f"\n[{group}] total new & real over {len(groups[group])} sets, lowest novelty")
+        for name, got in sorted(totals.items(), key=lambda item: -sum(g[1] for g in item[1])):
+            print(f"  {name:<36}{sum(g[1] for g in got):>8.0f}{min(g[0] for g in got):>8.1%}")
+
+
+if __name__ == "__main__":
+    main()
