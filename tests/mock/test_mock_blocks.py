@@ -90,10 +90,13 @@ def test_typed_values_read_the_same_from_a_block_as_from_a_record(tmp_path: Path
     ]
     collections = build_collections(MockConfig(sources, seed=SEED, count=1500))
     for collection in collections.values():
-        dicts = [_dumps(r) for r in collection.rows(0, 1500)]
+        # the sequential path: records as dictionaries, typed, made in order
+        dicts = [r for batch in collection.scan() for r in batch]
         for _ in range(2):
-            assert collection.records_json(1000, 1100) == dicts[1000:1100]
-        assert collection.records_json(0, 1500) == dicts
+            assert collection.records_json(1000, 1100) == [_dumps(r) for r in dicts[1000:1100]]
+            assert collection.rows(1000, 1100) == dicts[1000:1100]
+        assert collection.rows(0, 1500) == dicts
+        assert collection.record(1001) == dicts[1000]
     assert len(next(iter(collections.values())).cache) == 4  # one cache: 2 blocks each
 
 
