@@ -28,7 +28,10 @@ The load average (1 minute) is printed beside every figure: the machine is
 shared, and the figures move with it.
 
 Run: ``.venv/bin/python benchmarks/mock.py [--seconds 5] [--skip-json-server]
-[--skip-10m | --only-10m]``.
+[--skip-10m | --only-10m]``. It prints a verdict for each target (with one
+worker, a page of 20 and get-by-id at least 3x json-server's requests/s
+with p99 <= 20 ms; 10M records: first answer within 1 s, RSS <= 150 MiB)
+and exits 1 if one is missed.
 """
 
 from __future__ import annotations
@@ -239,8 +242,13 @@ def main() -> None:
     parser.add_argument("--skip-10m", action="store_true")
     parser.add_argument("--only-10m", action="store_true", help="only the 10M start-up")
     args = parser.parse_args()
-    print(f"cpus {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}; "
-          f"{CONNECTIONS} connections, {args.seconds:.0f} s per run")  # fmt: skip
+    loads = ", ".join(f"{x:.2f}" for x in os.getloadavg())
+    now = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    print(
+        f"{now}: cpus {os.cpu_count()}, load average {loads}; "
+        f"{CONNECTIONS} connections, {args.seconds:g} s per run"
+    )
+    missed: list[str] = []
     with tempfile.TemporaryDirectory(prefix="phony-bench-mock-") as tmp:
         home = Path(tmp)
         db = home / "db.json"
@@ -286,6 +294,8 @@ def main() -> None:
             for workload in peer if one else []:
                 ratio, p99 = one[workload][0] / peer[workload][0], one[workload][2]
                 verdict = "met" if ratio >= 3 and p99 <= 20 else "MISSED"
+                if verdict != "met":
+                    missed.append(workload)
                 print(
                     f"target, {workload}, 1 worker: >= 3x json-server and p99 <= 20 ms: "
                     f"{ratio:.1f}x, p99 {p99:.1f} ms: {verdict}"
@@ -328,6 +338,13 @@ def main() -> None:
                 f"{sorted(timings[1:4])[1]:.1f} ms (median of 3; page 1: "
                 f"{sorted(timings[4:])[1]:.1f} ms); RSS after {rss_after:.0f} MiB"
             )
+            start_ok = started <= 1.0 and rss_start <= 150
+            if not start_ok:
+                missed.append("10M start-up")
+            print(
+                f"target, 10M records: first answer <= 1 s, RSS <= 150 MiB: "
+                f"{started:.2f} s, {rss_start:.0f} MiB: {'met' if start_ok else 'MISSED'}"
+            )
             print(
                 f"200 random pages among the first 1,000,000 records, one at a time (cold): "
                 f"p50 {cold[100]:.1f} ms, p99 {cold[198]:.1f} ms; RSS then {rss_cold:.0f} MiB; "
@@ -337,6 +354,10 @@ def main() -> None:
                 f"json-server would read a {per_record * 10_000_000 / 2**30:.1f} GiB db.json "
                 f"({per_record:.0f} bytes per record) whole into memory: not run"
             )
+    print(f"\nload average at the end: {', '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    if missed:
+        print(f"missed: {', '.join(missed)}")
+        sys.exit(1)
 
 
 if __name__ == "__main__":
