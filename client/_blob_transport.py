@@ -37,14 +37,14 @@ import ssl
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 
 import httpx
 
 from phony_registry.errors import ConfigError, RequestTimeout
 
-__all__ = ["BlobTransport", "TransferClock", "TransferLimits", "blob_transport"]
+__all__ = ["BlobTransport", "TransferClock", "TransferLimits", "blob_transport", "parse_seconds"]
 
 #: Bytes asked of the socket per read, and so the largest chunk a body yields.
 READ_SIZE = 1 << 20
@@ -74,7 +74,7 @@ class TransferLimits:
             raise ConfigError("config.toml: [pull] must be a table")
         values = {}
         for field, variable, parse in (
-            ("deadline", "PHONY_PULL_DEADLINE", _seconds),
+            ("deadline", "PHONY_PULL_DEADLINE", parse_seconds),
             ("min_rate", "PHONY_PULL_MIN_RATE", _rate),
         ):
             if env.get(variable):
@@ -88,7 +88,7 @@ _DURATION = re.compile(r"(\d+(?:\.\d+)?)\s*(ms|s|m|h)?")
 _RATE = re.compile(r"(\d+(?:\.\d+)?)\s*(?:([kmg])(i)?)?b?(?:/s)?")
 
 
-def _seconds(value: object, where: str) -> float:
+def parse_seconds(value: object, where: str) -> float:
     """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"1h"``; ConfigError otherwise."""
     match = _DURATION.fullmatch(str(value).strip().lower()) if not isinstance(value, bool) else None
     if match is None:
@@ -191,7 +191,13 @@ class BlobTransport(httpx.BaseTransport):
         origin = (url.scheme, url.host, url.port or _DEFAULT_PORTS[url.scheme])
         timeouts = request.extensions.get("timeout", {})
         deadline: float | None = request.extensions.get("phony_deadline")
-        body = request.read()
+        body: bytes | Iterable[bytes]
+        if request.method in ("GET", "HEAD") or "Content-Length" not in request.headers:
+            body = request.read()
+        else:
+            # An upload of known length goes out as it is produced (a progress bar
+            # moves with it), not buffered first; http.client sends each piece.
+            body = request.stream  # type: ignore[assignment]
         with self._lock:
             idle = self._idle.pop(origin, None)
         if idle is not None:
@@ -236,7 +242,7 @@ class BlobTransport(httpx.BaseTransport):
         connection: http.client.HTTPConnection,
         origin: _Origin,
         request: httpx.Request,
-        body: bytes,
+        body: bytes | Iterable[bytes],
         deadline: float | None = None,
     ) -> httpx.Response:
         watchdog = _Watchdog(connection, deadline)

@@ -26,7 +26,8 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Callable
+import zlib
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -36,12 +37,14 @@ if TYPE_CHECKING:
     import httpx
 
 __all__ = [
+    "ACCEPT_ENCODING",
     "CONNECT_TIMEOUT",
     "MAX_RETRY_AFTER",
     "READ_TIMEOUT",
     "RETRIES",
     "RETRY_STATUS",
     "RetryPolicy",
+    "decoded",
     "describe",
     "is_http_url",
     "retry_after_seconds",
@@ -62,6 +65,10 @@ RETRIES = 3
 RETRY_STATUS = frozenset({429, 500, 502, 503, 504})
 #: The longest ``Retry-After`` phony waits for; a server asking for more gets this.
 MAX_RETRY_AFTER = 30.0
+#: The content codings every client asks for, and :func:`decoded` reads.
+ACCEPT_ENCODING = "gzip, deflate"
+#: The most bytes :func:`decoded` hands over at a time.
+PIECE = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,56 @@ def timeout(read: float = READ_TIMEOUT) -> httpx.Timeout:
     import httpx
 
     return httpx.Timeout(read, connect=CONNECT_TIMEOUT)
+
+
+def decoded(response: httpx.Response, where: str) -> Iterator[bytes]:
+    """The body of a streamed ``response``, decoded, in pieces of at most :data:`PIECE` bytes.
+
+    httpx's own decoders inflate each piece the transport reads in one go, so
+    a megabyte of a gzip bomb became a gigabyte in memory before any limit on
+    the body could be checked. Here the inflater never hands over more than a
+    piece at a time, and the caller counts decoded bytes against its cap.
+    A coding phony did not ask for is refused (:class:`RegistryUnavailable`,
+    naming ``where``).
+    """
+    import httpx
+
+    from phony_registry.errors import RegistryUnavailable
+
+    try:
+        whole = response.content  # a body a transport read before (a test's MockTransport)
+    except httpx.ResponseNotRead:
+        pass
+    else:
+        for start in range(0, len(whole), PIECE):
+            yield whole[start : start + PIECE]
+        return
+    coding = response.headers.get("Content-Encoding", "").strip().lower()
+    if coding in ("", "identity"):
+        for data in response.iter_raw():
+            for start in range(0, len(data), PIECE):
+                yield data[start : start + PIECE]
+        return
+    if coding not in ("gzip", "x-gzip", "deflate"):
+        raise RegistryUnavailable(
+            f"{where}: the answer is in Content-Encoding {coding!r}, which phony did not ask "
+            f"for (it accepts {ACCEPT_ENCODING})"
+        )
+    inflater = zlib.decompressobj(wbits=47)  # a gzip or zlib header, found by zlib
+    try:
+        for data in response.iter_raw():
+            while data and not inflater.eof:
+                piece = inflater.decompress(data, PIECE)
+                data = inflater.unconsumed_tail
+                if piece:
+                    yield piece
+        rest = inflater.flush()
+    except zlib.error as exc:
+        raise RegistryUnavailable(f"{where}: the answer is not valid {coding} ({exc})") from None
+    if rest:
+        yield rest
+    if not inflater.eof:
+        raise RegistryUnavailable(f"{where}: the {coding} answer ends before its end")
 
 
 def retryable(exc: httpx.TransportError) -> bool:

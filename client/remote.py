@@ -15,6 +15,8 @@ Tokens travel only in the ``Authorization`` header and are never printed.
 
 from __future__ import annotations
 
+import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +29,7 @@ from phony_registry.errors import (
     PhonyError,
     RegistryError,
     RegistryUnavailable,
+    RequestTimeout,
     Unauthorized,
     UsageError,
 )
@@ -49,6 +52,13 @@ __all__ = [
 
 API_PREFIX = "/v1"
 _CHUNK = 256 * 1024
+#: The most bytes of one answer the client reads, decoded (a search, a model's
+#: versions, an error): a registry sending more is refused, never buffered.
+MAX_ANSWER = 16 << 20
+#: Seconds one call may take in all, its retries included (0: no limit);
+#: ``PHONY_REQUEST_DEADLINE`` overrides it. Each read also has its own timeout,
+#: but a server sending a byte every few seconds would never trip that.
+CALL_DEADLINE = 900.0
 
 
 def _error_classes() -> dict[str, type[PhonyError]]:
@@ -88,21 +98,32 @@ class RegistryClient:
         timeout: float = 30.0,
         retry: _net.RetryPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
+        deadline: float | None = None,
     ) -> None:
         import httpx
+
+        from phony_client._blob_transport import blob_transport, parse_seconds
 
         if not _net.is_http_url(url):
             raise UsageError(f"{url!r} is not an http(s) registry URL")
         self.url = url.rstrip("/")
         self.retry = retry or _net.RetryPolicy()
-        headers = {"User-Agent": _net.user_agent()}
+        if deadline is None:
+            variable = os.environ.get("PHONY_REQUEST_DEADLINE")
+            deadline = (
+                parse_seconds(variable, "PHONY_REQUEST_DEADLINE") if variable else CALL_DEADLINE
+            )
+        self.deadline = deadline
+        headers = {"User-Agent": _net.user_agent(), "Accept-Encoding": _net.ACCEPT_ENCODING}
         if token:
             headers["Authorization"] = f"Bearer {token}"
         self._http = httpx.Client(
             base_url=self.url,
             headers=headers,
             timeout=_net.timeout(timeout),
-            transport=transport,
+            # The blob transport shuts a socket down at the call's deadline,
+            # whatever read it is in (a proxy keeps httpx's own: see blob_transport).
+            transport=transport if transport is not None else blob_transport(),
             follow_redirects=True,
         )
 
@@ -136,39 +157,105 @@ class RegistryClient:
 
         accepted = set(ok)
         retry = self.retry
+        end = time.monotonic() + self.deadline if self.deadline else None
         attempt = 0
         while True:
             attempt += 1
+            self._check_deadline(end, path)
             try:
                 body = content() if content is not None else None
-                response = self._http.request(method, path, content=body, **kwargs)
+                request = self._http.build_request(
+                    method, path, content=body, extensions={"phony_deadline": end}, **kwargs
+                )
+                response = self._read(self._http.send(request, stream=True), path, end)
             except httpx.TransportError as exc:
+                self._check_deadline(end, path)  # a socket shut at the deadline: say so
                 if attempt > retry.retries or not _net.retryable(exc):
                     raise RegistryUnavailable(
                         f"cannot reach registry {self.url}: {_net.describe(exc)}"
                     ) from None
                 _net.say_retrying(self.url, exc, attempt, retry.retries)
-                retry.wait(attempt)
+                self._wait(retry, attempt, end, path)
                 continue
             if response.status_code in accepted:
                 return response
             if response.status_code in _net.RETRY_STATUS and attempt <= retry.retries:
-                response.close()
-                retry.wait(attempt, response.headers.get("Retry-After"))
+                self._wait(retry, attempt, end, path, response.headers.get("Retry-After"))
                 continue
             raise error_from_response(response)
+
+    def _read(self, response: httpx.Response, path: str, end: float | None) -> httpx.Response:
+        """``response`` with its body read: decoded, at most :data:`MAX_ANSWER`, by ``end``."""
+        import httpx
+
+        body = bytearray()
+        try:
+            for piece in _net.decoded(response, f"{self.url}{path}"):
+                self._check_deadline(end, path)
+                body += piece
+                if len(body) > MAX_ANSWER:
+                    raise RegistryError(
+                        f"registry {self.url}: the answer to {path} is larger than "
+                        f"{MAX_ANSWER >> 20} MiB; refused"
+                    )
+        finally:
+            response.close()
+        self._check_deadline(end, path)  # a socket shut at the deadline ends a body early
+        headers = [
+            (name, value)
+            for name, value in response.headers.multi_items()
+            if name.lower() not in ("content-encoding", "content-length", "transfer-encoding")
+        ]
+        return httpx.Response(
+            response.status_code, headers=headers, content=bytes(body), request=response.request
+        )
+
+    def _json(self, response: httpx.Response) -> dict[str, Any]:
+        """The JSON object an answer holds, or one :class:`RegistryError` saying it is not one."""
+        try:
+            answer = response.json()
+        except ValueError:
+            answer = None
+        if not isinstance(answer, dict):
+            raise RegistryError(
+                f"registry {self.url}: the answer to {response.request.url.path} is not a JSON "
+                "object (is this a phony registry?)"
+            )
+        return answer
+
+    def _check_deadline(self, end: float | None, path: str) -> None:
+        if end is not None and time.monotonic() >= end:
+            raise self._too_late(path)
+
+    def _too_late(self, path: str) -> RequestTimeout:
+        return RequestTimeout(
+            f"registry {self.url}: {path} took longer than {self.deadline:g} s in all (a "
+            "stalled or very slow registry; raise PHONY_REQUEST_DEADLINE if it is only slow)"
+        )
+
+    def _wait(
+        self,
+        retry: _net.RetryPolicy,
+        attempt: int,
+        end: float | None,
+        path: str,
+        retry_after: str | None = None,
+    ) -> None:
+        """Wait before the next try, unless the wait would end past the call's deadline."""
+        delay = retry.delay(attempt, retry_after)
+        if end is not None and time.monotonic() + delay >= end:
+            raise self._too_late(path)
+        retry.sleep(delay)
 
     # -- the API --------------------------------------------------------------------------
 
     def health(self) -> dict[str, Any]:
         """``GET /v1/health``."""
-        result: dict[str, Any] = self.request("GET", f"{API_PREFIX}/health").json()
-        return result
+        return self._json(self.request("GET", f"{API_PREFIX}/health"))
 
     def whoami(self) -> dict[str, Any]:
         """What the registry knows about the token in use (id, namespaces, expiry)."""
-        result: dict[str, Any] = self.request("GET", f"{API_PREFIX}/whoami").json()
-        return result
+        return self._json(self.request("GET", f"{API_PREFIX}/whoami"))
 
     def has_blob(self, digest: str) -> bool:
         """True if the registry already stores the blob ``digest`` (a HEAD request)."""
@@ -200,8 +287,7 @@ class RegistryClient:
         payload: dict[str, Any] = {"public_key": public_key.to_base64()}
         if namespace is not None:
             payload["namespace"] = namespace
-        result: dict[str, Any] = self.request("PUT", f"{API_PREFIX}/keys", json=payload).json()
-        return result
+        return self._json(self.request("PUT", f"{API_PREFIX}/keys", json=payload))
 
     def publish(self, manifest: Manifest) -> tuple[bool, dict[str, Any]]:
         """Publish a signed manifest whose blob is already uploaded; (created, answer)."""
@@ -212,28 +298,28 @@ class RegistryClient:
             content=lambda: data,
             headers={"Content-Type": "application/json"},
         )
-        return response.status_code == 201, response.json()
+        return response.status_code == 201, self._json(response)
 
     def yank(self, name: str, version: str, *, undo: bool = False) -> dict[str, Any]:
         """Yank (or with ``undo`` unyank) ``name@version``."""
         action = "unyank" if undo else "yank"
-        result: dict[str, Any] = self.request(
-            "POST", f"{API_PREFIX}/models/{name}/versions/{version}/{action}"
-        ).json()
-        return result
+        return self._json(
+            self.request("POST", f"{API_PREFIX}/models/{name}/versions/{version}/{action}")
+        )
 
     def search(self, query: str = "", *, limit: int = 50) -> list[dict[str, Any]]:
         """Models whose name, description, locale or kind match ``query`` (all if empty)."""
         response = self.request(
             "GET", f"{API_PREFIX}/models", params={"q": query, "limit": str(limit)}
         )
-        models: list[dict[str, Any]] = response.json().get("models", [])
+        models = self._json(response).get("models", [])
+        if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
+            raise RegistryError(f"registry {self.url}: its search answer is not a list of models")
         return models
 
     def model_info(self, name: str) -> dict[str, Any]:
         """``GET /v1/models/{name}``: versions, yanked flags, latest."""
-        result: dict[str, Any] = self.request("GET", f"{API_PREFIX}/models/{name}").json()
-        return result
+        return self._json(self.request("GET", f"{API_PREFIX}/models/{name}"))
 
 
 def require_token(url: str) -> str:

@@ -115,7 +115,7 @@ class HttpSource:
             transport=transport,
             timeout=timeout(self._timeout),
             follow_redirects=True,
-            headers={"User-Agent": user_agent()},
+            headers={"User-Agent": user_agent(), "Accept-Encoding": _net.ACCEPT_ENCODING},
         )
 
     def _send(
@@ -189,7 +189,7 @@ class HttpSource:
             body = bytearray()
             clock = self.clock()
             try:
-                for chunk in clock.watch(response.iter_bytes(), path):
+                for chunk in clock.watch(_net.decoded(response, f"{path} from {self.label}"), path):
                     body += chunk
                     if len(body) > limit:
                         raise RegistryUnavailable(f"{path} from {self.label} is over {limit} bytes")
@@ -214,7 +214,7 @@ class HttpSource:
 
         def chunks() -> Iterator[bytes]:
             try:
-                yield from clock.watch(response.iter_bytes(), path)
+                yield from clock.watch(_net.decoded(response, f"{path} from {self.label}"), path)
             except httpx.TransportError as exc:
                 clock.check(path)
                 raise RegistryUnavailable(f"{path} from {self.label}: {exc}") from None
