@@ -7,7 +7,9 @@ makes for that schema and seed, so a page of the mock holds exactly the rows
 are made on request through the engine's random access (``start=``), so a
 ten-million-record collection costs nothing until a page is asked for, and
 page 50,000 costs what page 1 costs once the models have indexed the chunk
-it lies in.
+it lies in. Blocks of records served again soon are kept as JSON text in a
+bounded cache (:mod:`phony_server.mock.blocks`): what is stored is a copy of
+what the seed gives, never the source of it.
 
 Values are typed for JSON: ``integer`` and ``sequence`` columns are numbers,
 ``number`` columns decimal numbers, everything else strings (``phony generate
