@@ -46,7 +46,9 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Coroutine
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -71,7 +73,7 @@ def wait_up(url: str, process: subprocess.Popen[bytes], timeout: float = 120) ->
     with httpx.Client(timeout=5.0) as client:  # one client: making one costs ~20 ms
         while time.perf_counter() - begin < timeout:
             if process.poll() is not None:
-                raise SystemExit(f"{process.args} exited with {process.returncode}")
+                raise SystemExit(f"{process.args!r} exited with {process.returncode}")
             try:
                 if client.get(url).status_code == 200:
                     return time.perf_counter() - begin
@@ -163,6 +165,7 @@ async def _load(url: str, paths: list[str], seconds: float) -> tuple[float, floa
 
 def load(url: str, paths: list[str], seconds: float) -> tuple[float, float, float]:
     """(requests/s, p50 ms, p99 ms) over ``seconds`` at 32 connections, after a short warm-up."""
+    runner: Callable[[Coroutine[Any, Any, tuple[float, float, float]]], Any]
     try:
         import uvloop
 
