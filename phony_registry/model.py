@@ -18,12 +18,13 @@ is a prefix of ``generate(1000, seed)``, and batch sizes change nothing.
 
 from __future__ import annotations
 
+import sys
 from array import array
 from bisect import bisect_left, bisect_right
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -59,8 +60,13 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
 # the edge from a direct lookup table; above, it binary-searches each state's
 # edges. Both give the same edge for the same draw.
 _TABLE_LIMIT = 1 << 24
-# Values longer than this are walked in a step-major matrix (see walk_codepoints).
-_STEP_MAJOR_WIDTH = 16
+# Up to this many weight units the table holds NumPy's index type (8 bytes a
+# unit, no conversion when gathering with it), above that 4-byte integers.
+_INTP_TABLE_LIMIT = 1 << 21
+# The walk compacts its rows when at most this share of them is still walking.
+_COMPACT = 0.6
+_SHIFT = np.uint64(32)
+_LITTLE_ENDIAN = sys.byteorder == "little"
 # Temperature: accepted range, and the weight units of a state's likeliest edge.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 10.0
 _TEMPERATURE_UNITS = 1 << 20
@@ -424,9 +430,38 @@ class Model:
             self._rejections[(seed, chunk)] = found
         return found
 
+    def iter_text(self, count: int, seed: int) -> Iterator[bytes]:
+        """The values of :meth:`generate` as UTF-8 text, each followed by a newline.
+
+        The same values, built as bytes straight from the walk's symbols
+        (no Python string per value): what ``phony generate`` writes to a
+        text file. Only for a model whose values cannot hold a line break
+        (:attr:`writes_text`); raises :class:`UsageError` otherwise.
+        """
+        _check_count_seed(count, seed)
+        if not self.writes_text:
+            raise UsageError(f"model {self.meta.name!r} has values that may hold a line break")
+        for lines in self._accepted(count, seed, unique=False, walk=self._walk_text):
+            yield lines.data
+
+    @property
+    def writes_text(self) -> bool:
+        """Whether :meth:`iter_text` can give this model's values: none holds a line break."""
+        return self._tables.text is not None
+
     def _accepted(
-        self, count: int, seed: int, *, unique: bool, chunk: int = 0, lo: int = 0
-    ) -> Iterator[list[str]]:
+        self,
+        count: int,
+        seed: int,
+        *,
+        unique: bool,
+        chunk: int = 0,
+        lo: int = 0,
+        walk: Callable[[int, int, int, int], Any] | None = None,
+    ) -> Iterator[Any]:
+        """The accepted values of chunks ``chunk``, ``chunk + 1``... cut at ``count``,
+        as lists of strings (``walk`` :meth:`_walk`) or :class:`_Lines` (:meth:`_walk_text`)."""
+        walk = walk or self._walk
         if count and unique and count > self.distinct_values:
             raise GenerationError(
                 f"model {self.meta.name!r} can produce at most {int(self.distinct_values)} "
@@ -447,7 +482,7 @@ class Model:
                 )
             need = count - produced
             rows = min(CHUNK_ROWS - lo, int(need / max(rate, 0.01) * 1.1) + 64)
-            values = self._walk(seed, chunk, lo, lo + rows)
+            values = walk(seed, chunk, lo, lo + rows)
             if not values and not produced and self.distinct_values == 0:
                 # Checked only when a walk comes back empty: counting the
                 # distinct values walks the whole automaton, which costs more
@@ -495,38 +530,102 @@ class Model:
         and whether each row ended within ``max_length`` (rows that did not
         are rejected, never truncated).
         """
+        symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
+        return self._tables.codepoints_of(symbols), ok
+
+    def _walk_symbols(
+        self, seed: int, chunk: int, lo: int, hi: int
+    ) -> tuple[NDArray[Any], NDArray[np.bool_]]:
+        """The walk of :meth:`walk_codepoints` as a step-major ``[max_length, rows]`` matrix
+        of symbols (see :class:`_Tables`), and which rows ended in time.
+
+        One step is a handful of NumPy passes over the rows still walking:
+        the row's 32-bit draw times its walk state's total weight, shifted and
+        added to the state's base, picks a weight unit; one gather maps the
+        unit to the next walk state (0 once the value has ended, which maps
+        to itself forever), and one more to the symbol written. Rows that
+        ended stay in the arrays, walking in place at state 0, until they
+        are a good share of them: then the live ones are compacted.
+        """
         t = self._tables
         n = hi - lo
         width = self.max_length
-        # Long values are walked step-major (each step writes one contiguous
-        # row; a column of a wide row-major matrix misses the cache on every
-        # write); short ones row-major, which saves the final transpose.
-        step_major = width > _STEP_MAJOR_WIDTH
-        out = np.zeros((width, n) if step_major else (n, width), dtype=np.uint32)
+        out = np.zeros((width, n), dtype=t.symbols.dtype)
         ok = np.ones(n, dtype=bool)
         bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,)))
-        rows = np.arange(n, dtype=np.intp)
-        state = np.full(n, self.start, dtype=np.intp)
-        shift = np.uint64(32)
+        state: NDArray[np.intp] = np.full(n, t.start_walk, dtype=np.intp)
+        rows: NDArray[np.intp] | None = None  # None: every row, in order
+        step_next, symbols = t.step_next, t.symbols
+        base, total = t.step_base, t.step_total
+        product = np.empty(n, dtype=base.dtype)
         for step in range(width + 1):
-            if rows.size == 0:
-                break
-            raw = _step_words(bits, lo, hi)
-            r = raw[rows] >> shift
-            pos = t.base[state] + ((r * t.total[state]) >> shift)
-            edge = t.lookup(pos, state)
-            cp = t.codepoints[edge]
-            live = np.flatnonzero(cp)  # rows that did not draw the end token
+            high = _high_words(_step_words(bits, lo, hi))
+            if rows is not None:
+                high = high[rows]
+            pos = product[: state.size]
+            np.multiply(high, total[state], out=pos)
+            pos >>= _SHIFT if pos.dtype == np.uint64 else 32
+            pos += base[state]
+            state = step_next[pos] if step_next is not None else t.search(pos, state)
             if step == width:
-                ok[rows[live]] = False  # too long: rejected, never truncated
+                walking = state != 0
+                ok[walking if rows is None else rows[walking]] = False  # too long: rejected
                 break
-            rows = rows[live]
-            if step_major:
-                out[step, rows] = cp[live]
+            if rows is None:
+                np.take(symbols, state, out=out[step])
             else:
-                out[rows, step] = cp[live]
-            state = t.targets[edge[live]]
-        return (np.ascontiguousarray(out.T) if step_major else out), ok
+                out[step, rows] = symbols[state]
+            alive = int(np.count_nonzero(state))
+            if alive == 0:
+                break
+            if alive <= state.size * _COMPACT:
+                keep = np.flatnonzero(state)
+                state = state[keep]
+                rows = keep if rows is None else rows[keep]
+        return out, ok
+
+    def _walk_text(self, seed: int, chunk: int, lo: int, hi: int) -> _Lines:
+        """The accepted values of rows ``lo:hi``, as :meth:`_walk`, in UTF-8, each
+        followed by a newline; only for a model whose :attr:`_text` is set."""
+        t = self._tables
+        text = t.text
+        assert text is not None, "the model's values may hold a line break"
+        symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
+        if self.exclude is not None:
+            codepoints = t.codepoints_of(symbols)
+            ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
+        width = self.max_length
+        matrix = np.empty((hi - lo, width + 1), dtype=symbols.dtype)
+        matrix[:, :width] = symbols.T
+        # The newline goes in the last column: the padding between it and
+        # the value's last symbol is dropped with the rest of the zeros.
+        matrix[:, width] = text.newline
+        if not ok.all():
+            matrix = matrix[ok]
+        return _Lines(text.encode(matrix[matrix != 0]), matrix.shape[0])
+
+
+class _Lines:
+    """Values as UTF-8 text, one per line: what :meth:`Model._walk_text` gives."""
+
+    __slots__ = ("count", "data")
+
+    def __init__(self, data: bytes, count: int) -> None:
+        self.data = data
+        self.count = count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, cut: slice) -> _Lines:
+        """The first ``cut.stop`` lines (the only slice :meth:`Model._accepted` takes)."""
+        keep = cut.stop
+        if keep is None or keep >= self.count:
+            return self
+        if keep <= 0:
+            return _Lines(b"", 0)
+        ends = np.flatnonzero(np.frombuffer(self.data, dtype=np.uint8) == 10)
+        return _Lines(self.data[: int(ends[keep - 1]) + 1], keep)
 
 
 class _RowsWalker:
@@ -611,19 +710,69 @@ def _step_words(bits: np.random.PCG64, lo: int, hi: int) -> NDArray[np.uint64]:
     return raw
 
 
+def _high_words(raw: NDArray[np.uint64]) -> NDArray[Any]:
+    """The high 32 bits of each word: a strided view where the machine is little-endian."""
+    if _LITTLE_ENDIAN:
+        return raw.view(np.uint32)[1::2]
+    return raw >> _SHIFT
+
+
+@dataclass(frozen=True, eq=False)
+class _Text:
+    """How a model's symbols become UTF-8 text (see :meth:`Model._walk_text`)."""
+
+    newline: int  # the symbol standing for the newline after each value
+    utf8: NDArray[np.uint8] | None  # symbol -> its UTF-8 bytes, zero-padded; None: see encode
+
+    def encode(self, flat: NDArray[Any]) -> bytes:
+        """UTF-8 of a run of symbols (no padding left in it)."""
+        if self.utf8 is not None:  # symbols are tokens of a non-ASCII alphabet
+            spread = self.utf8[flat]
+            return spread[spread != 0].tobytes()  # type: ignore[no-any-return]
+        if flat.dtype == np.uint8:  # ASCII: symbols are the bytes
+            return flat.tobytes()
+        return flat.tobytes().decode("utf-32-le").encode("utf-8")
+
+
 @dataclass(frozen=True, eq=False)
 class _Tables:
-    """Flat arrays the sampler gathers from."""
+    """Flat arrays the sampler gathers from.
+
+    The walk runs over *walk states*: a (model state, symbol just written)
+    pair for each distinct target and token of the model's edges, 0 for
+    "the value has ended" and one more for the start. A walk state's base
+    and total are its model state's, and one gather maps a weight unit (or,
+    past the table's limit, the edge a binary search finds) straight to the
+    next walk state, whose symbol is what the step writes: the same edge
+    for the same draw as walking edges, with fewer passes. Symbols are the
+    code points for an ASCII alphabet (one byte each), the tokens for an
+    alphabet of up to 254 characters (one byte each), else the code points.
+    """
 
     base: NDArray[np.uint64]  # per state: cumulative weight before its first edge
     total: NDArray[np.uint64]  # per state: sum of its weights (< 2**32)
     cumulative: NDArray[np.uint64]  # per edge: inclusive global cumulative weight
-    table: NDArray[np.uint32] | None  # weight unit -> edge, when small enough
     codepoints: NDArray[np.uint32]  # per edge: code point emitted, 0 = end
     targets: NDArray[np.intp]
     first: NDArray[np.intp]  # per state: its first edge
     last: NDArray[np.intp]  # per state: its last edge
     search_steps: int  # binary search steps that cover the widest state
+    # -- the walk over walk states
+    table: NDArray[Any] | None  # weight unit -> next walk state, when small enough
+    step_base: NDArray[Any]  # per walk state: its state's base (int64; uint64 without table)
+    step_total: NDArray[Any]  # per walk state: its state's total
+    step_first: NDArray[np.intp]  # per walk state: its state's first and last edges
+    step_last: NDArray[np.intp]
+    edge_step: NDArray[np.intp]  # per edge: the walk state it leads to (0: the end)
+    symbols: NDArray[Any]  # per walk state: the symbol written on entering it
+    start_walk: int
+    symbol_codepoints: NDArray[np.uint32] | None  # symbol -> code point; None: the same
+    text: _Text | None  # None when a value may hold a line break (or is not valid UTF-8)
+
+    @property
+    def step_next(self) -> NDArray[Any] | None:
+        """Weight unit -> next walk state (the unit past the end keeps state 0 at 0)."""
+        return self.table
 
     @classmethod
     def build(cls, model: Model) -> _Tables:
@@ -634,41 +783,111 @@ class _Tables:
         base = exclusive[offsets[:-1]]
         total = cumulative[offsets[1:] - 1] - base
         grand = int(cumulative[-1]) if cumulative.size else 0
-        table = None
-        if grand <= _TABLE_LIMIT:
-            table = np.repeat(np.arange(weights.size, dtype=np.uint32), model.weights)
         alphabet = np.frombuffer(model.alphabet.encode("utf-32-le"), dtype="<u4")
         lut = np.concatenate([np.zeros(1, dtype=np.uint32), alphabet.astype(np.uint32)])
+        codepoints = lut[model.tokens]
+        targets = model.targets.astype(np.intp)
+        first, last = offsets[:-1], offsets[1:] - 1
+
+        # Walk states: 0 (ended), one per distinct (target, token) of the edges
+        # that write a code point, then the start.
+        size = len(model.alphabet) + 1
+        moving = codepoints != 0
+        keys = targets[moving] * size + model.tokens[moving].astype(np.intp)
+        pairs, inverse = np.unique(keys, return_inverse=True)
+        start_walk = pairs.size + 1
+        state_of = np.concatenate([[0], pairs // size, [model.start]]).astype(np.intp)
+        token_of = np.concatenate([[0], pairs % size, [0]]).astype(np.intp)
+        edges = codepoints.size
+        edge_step = np.zeros(edges + 1, dtype=np.intp)  # one more: the end's own edge
+        edge_step[:edges][moving] = inverse.reshape(-1) + 1
+
+        table = None
+        step_base: NDArray[Any]
+        step_total: NDArray[Any]
+        if grand <= _TABLE_LIMIT:
+            step_base = base.astype(np.int64)[state_of]
+            step_total = total.astype(np.int64)[state_of]
+            units = np.repeat(edge_step[:edges], model.weights)
+            small = grand <= _INTP_TABLE_LIMIT
+            table = np.concatenate([units, [0]]).astype(np.intp if small else np.int32)
+        else:
+            step_base, step_total = base[state_of], total[state_of]
+        # State 0 walks in place: its one unit (past the grand total, or
+        # its own edge past the last) leads back to 0.
+        step_base[0], step_total[0] = grand, 1
+        step_first = first[state_of] if first.size else np.zeros(state_of.size, dtype=np.intp)
+        step_last = last[state_of] if last.size else np.zeros(state_of.size, dtype=np.intp)
+        step_first[0] = step_last[0] = edges
+        if model.alphabet.isascii():
+            symbols = lut[token_of].astype(np.uint8)
+            symbol_codepoints: NDArray[np.uint32] | None = np.arange(128, dtype=np.uint32)
+            newline, utf8 = 10, None
+        elif len(model.alphabet) <= 254:
+            symbols = token_of.astype(np.uint8)
+            symbol_codepoints = np.concatenate([lut, [10]]).astype(np.uint32)
+            newline, utf8 = len(model.alphabet) + 1, _utf8_table(model.alphabet + "\n")
+        else:
+            symbols = lut[token_of]
+            symbol_codepoints, newline, utf8 = None, 10, None
+        text = None
+        if not any(c in model.alphabet for c in "\n\r") and not any(
+            0xD800 <= ord(c) < 0xE000 for c in model.alphabet
+        ):
+            text = _Text(newline, utf8)
         return cls(
             base=base,
             total=total,
-            cumulative=cumulative,
-            table=table,
-            codepoints=lut[model.tokens],
-            targets=model.targets.astype(np.intp),
-            first=offsets[:-1],
-            last=offsets[1:] - 1,
+            cumulative=np.concatenate([cumulative, [np.uint64(2**64 - 1)]]).astype(np.uint64),
+            codepoints=codepoints,
+            targets=targets,
+            first=first,
+            last=last,
             search_steps=int(np.diff(offsets).max()).bit_length() if offsets.size > 1 else 0,
+            table=table,
+            step_base=step_base,
+            step_total=step_total,
+            step_first=step_first,
+            step_last=step_last,
+            edge_step=edge_step,
+            symbols=symbols,
+            start_walk=start_walk,
+            symbol_codepoints=symbol_codepoints,
+            text=text,
         )
 
-    def lookup(self, pos: NDArray[np.uint64], state: NDArray[np.intp]) -> NDArray[np.intp]:
-        """The edge of ``state`` whose cumulative weight interval holds ``pos``.
-
-        That is the first edge whose inclusive cumulative weight exceeds
-        ``pos``: one gather from the table when there is one, else a binary
-        search confined to each row's own edges (a handful of vectorised
-        steps, much faster than ``searchsorted`` over every edge).
+    def search(self, pos: NDArray[np.uint64], state: NDArray[np.intp]) -> NDArray[np.intp]:
+        """The next walk state: the edge of ``state``'s model state whose cumulative
+        weight interval holds ``pos`` (the first whose inclusive cumulative weight
+        exceeds it), found by a binary search confined to that state's edges (a
+        handful of vectorised steps, much faster than ``searchsorted`` over every edge).
         """
-        if self.table is not None:
-            return self.table[pos].astype(np.intp)
-        lo = self.first[state]
-        hi = self.last[state]
+        lo = self.step_first[state]
+        hi = self.step_last[state]
         for _ in range(self.search_steps):
             mid = (lo + hi) >> 1
             right = self.cumulative[mid] <= pos
             lo = np.where(right, mid + 1, lo)
             hi = np.where(right, hi, mid)
-        return lo
+        return self.edge_step[lo]
+
+    def codepoints_of(self, symbols: NDArray[Any]) -> NDArray[np.uint32]:
+        """The ``[rows, steps]`` code point matrix of a step-major symbol matrix."""
+        if self.symbol_codepoints is None:
+            return np.ascontiguousarray(symbols.T)
+        if symbols.dtype == np.uint8 and self.symbol_codepoints.size == 128:
+            return np.ascontiguousarray(symbols.T, dtype=np.uint32)
+        return np.ascontiguousarray(self.symbol_codepoints[symbols.T])
+
+
+def _utf8_table(characters: str) -> NDArray[np.uint8]:
+    """Row ``i``: the UTF-8 bytes of ``characters[i - 1]``, zero-padded (row 0: none)."""
+    encoded = [c.encode("utf-8") for c in characters]
+    width = max(map(len, encoded), default=1)
+    out = np.zeros((len(encoded) + 1, width), dtype=np.uint8)
+    for i, data in enumerate(encoded, start=1):
+        out[i, : len(data)] = np.frombuffer(data, dtype=np.uint8)
+    return out
 
 
 def _check_count_seed(count: int, seed: int) -> None:

@@ -100,11 +100,14 @@ def write_values(
 
     Batches stream straight to the writer, so memory stays flat for any count.
     With ``jobs`` > 1, txt, csv and jsonl are made by that many processes
-    (:mod:`phony_registry.parallel`), the same bytes as one.
+    (:mod:`phony_registry.parallel`), the same bytes as one; with one, as
+    bytes straight from the walk where the model allows it.
     """
-    from phony_registry.parallel import can_parallelise, parallel_bytes
+    from phony_registry.parallel import can_parallelise, parallel_bytes, writes_bytes
 
-    if jobs > 1 and can_parallelise(model, format_name, unique=unique):
+    if jobs > 1 and not can_parallelise(model, format_name, unique=unique):
+        jobs = 1
+    if jobs > 1 or writes_bytes(model, format_name, unique=unique):
         from phony_registry.plugins import get_plugins
 
         fmt = get_plugins().format(format_name)

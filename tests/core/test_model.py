@@ -149,11 +149,12 @@ def test_repr_and_column_name(order3: Model) -> None:
     assert train(["a"], name="k", kind="city").column_name == "city"
 
 
-def test_step_major_and_row_major_walks_agree(
-    order3: Model, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("compact", [0.0, 0.99])
+def test_compacting_the_walk_early_or_never_gives_the_same_values(
+    order3: Model, monkeypatch: pytest.MonkeyPatch, compact: float
 ) -> None:
     expected = order3.generate(3000, seed=12)
-    monkeypatch.setattr(model_module, "_STEP_MAJOR_WIDTH", 0)
+    monkeypatch.setattr(model_module, "_COMPACT", compact)
     assert order3.generate(3000, seed=12) == expected
 
 
