@@ -18,7 +18,6 @@ is a prefix of ``generate(1000, seed)``, and batch sizes change nothing.
 
 from __future__ import annotations
 
-import sys
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -66,7 +65,6 @@ _INTP_TABLE_LIMIT = 1 << 21
 # The walk compacts its rows when at most this share of them is still walking.
 _COMPACT = 0.6
 _SHIFT = np.uint64(32)
-_LITTLE_ENDIAN = sys.byteorder == "little"
 # Temperature: accepted range, and the weight units of a state's likeliest edge.
 MIN_TEMPERATURE, MAX_TEMPERATURE = 0.1, 10.0
 _TEMPERATURE_UNITS = 1 << 20
@@ -553,32 +551,51 @@ class Model:
         out = np.zeros((width, n), dtype=t.symbols.dtype)
         ok = np.ones(n, dtype=bool)
         bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,)))
-        state: NDArray[np.intp] = np.full(n, t.start_walk, dtype=np.intp)
+        state: NDArray[Any] = np.full(n, t.start_walk, dtype=np.intp)
         rows: NDArray[np.intp] | None = None  # None: every row, in order
         step_next, symbols = t.step_next, t.symbols
         base, total = t.step_base, t.step_total
-        product = np.empty(n, dtype=base.dtype)
+        # Buffers reused by every step; mode="clip" lets take() write into
+        # them unbuffered (every index is in range, so it clips nothing).
+        words = np.empty(n, dtype=np.uint64)
+        draw = words.view(base.dtype)  # the high 32 bits: the same value in either type
+        pos_buffer = np.empty(n, dtype=base.dtype)
+        add_buffer = np.empty(n, dtype=base.dtype)
+        written = np.empty(n, dtype=symbols.dtype)
         for step in range(width + 1):
-            high = _high_words(_step_words(bits, lo, hi))
-            if rows is not None:
-                high = high[rows]
-            pos = product[: state.size]
-            np.multiply(high, total[state], out=pos)
-            pos >>= _SHIFT if pos.dtype == np.uint64 else 32
-            pos += base[state]
-            state = step_next[pos] if step_next is not None else t.search(pos, state)
+            raw = _step_words(bits, lo, hi)
+            m = state.size
+            high = words[:m]
+            if rows is None:
+                np.right_shift(raw, _SHIFT, out=high)
+            else:
+                np.take(raw, rows, out=high, mode="clip")
+                high >>= _SHIFT
+            pos, addend = pos_buffer[:m], add_buffer[:m]
+            np.take(total, state, out=pos, mode="clip")
+            pos *= draw[:m]
+            pos >>= 32
+            np.take(base, state, out=addend, mode="clip")
+            pos += addend
+            if step_next is None:
+                state = t.search(pos, state)
+            elif step_next.dtype == state.dtype:
+                np.take(step_next, pos, out=state, mode="clip")
+            else:
+                state = step_next[pos].astype(np.intp)
             if step == width:
                 walking = state != 0
                 ok[walking if rows is None else rows[walking]] = False  # too long: rejected
                 break
             if rows is None:
-                np.take(symbols, state, out=out[step])
+                np.take(symbols, state, out=out[step], mode="clip")
             else:
-                out[step, rows] = symbols[state]
+                np.take(symbols, state, out=written[:m], mode="clip")
+                out[step, rows] = written[:m]
             alive = int(np.count_nonzero(state))
             if alive == 0:
                 break
-            if alive <= state.size * _COMPACT:
+            if alive <= m * _COMPACT:
                 keep = np.flatnonzero(state)
                 state = state[keep]
                 rows = keep if rows is None else rows[keep]
@@ -586,7 +603,7 @@ class Model:
 
     def _walk_text(self, seed: int, chunk: int, lo: int, hi: int) -> _Lines:
         """The accepted values of rows ``lo:hi``, as :meth:`_walk`, in UTF-8, each
-        followed by a newline; only for a model whose :attr:`_text` is set."""
+        followed by a newline; only for a model that :attr:`writes_text`."""
         t = self._tables
         text = t.text
         assert text is not None, "the model's values may hold a line break"
@@ -597,12 +614,16 @@ class Model:
         width = self.max_length
         matrix = np.empty((hi - lo, width + 1), dtype=symbols.dtype)
         matrix[:, :width] = symbols.T
-        # The newline goes in the last column: the padding between it and
-        # the value's last symbol is dropped with the rest of the zeros.
-        matrix[:, width] = text.newline
+        # A newline in the last column: the padding between it and the
+        # value's last code point goes with the other zeros, and so does
+        # all of a rejected row.
+        matrix[:, width] = 10
+        count = hi - lo
         if not ok.all():
-            matrix = matrix[ok]
-        return _Lines(text.encode(matrix[matrix != 0]), matrix.shape[0])
+            rejected = np.flatnonzero(~ok)
+            matrix[rejected] = 0
+            count -= rejected.size
+        return _Lines(text.encode(matrix[matrix != 0]), count)
 
 
 class _Lines:
@@ -710,28 +731,17 @@ def _step_words(bits: np.random.PCG64, lo: int, hi: int) -> NDArray[np.uint64]:
     return raw
 
 
-def _high_words(raw: NDArray[np.uint64]) -> NDArray[Any]:
-    """The high 32 bits of each word: a strided view where the machine is little-endian."""
-    if _LITTLE_ENDIAN:
-        return raw.view(np.uint32)[1::2]
-    return raw >> _SHIFT
-
-
-@dataclass(frozen=True, eq=False)
 class _Text:
-    """How a model's symbols become UTF-8 text (see :meth:`Model._walk_text`)."""
+    """How a model's code points become UTF-8 text (see :meth:`Model._walk_text`)."""
 
-    newline: int  # the symbol standing for the newline after each value
-    utf8: NDArray[np.uint8] | None  # symbol -> its UTF-8 bytes, zero-padded; None: see encode
-
-    def encode(self, flat: NDArray[Any]) -> bytes:
-        """UTF-8 of a run of symbols (no padding left in it)."""
-        if self.utf8 is not None:  # symbols are tokens of a non-ASCII alphabet
-            spread = self.utf8[flat]
-            return spread[spread != 0].tobytes()  # type: ignore[no-any-return]
-        if flat.dtype == np.uint8:  # ASCII: symbols are the bytes
+    @staticmethod
+    def encode(flat: NDArray[Any]) -> bytes:
+        """UTF-8 of a run of code points (no padding left in it): as they are for
+        ASCII, else through Python's codecs from UTF-16 (below U+10000) or UTF-32."""
+        if flat.dtype == np.uint8:
             return flat.tobytes()
-        return flat.tobytes().decode("utf-32-le").encode("utf-8")
+        codec = "utf-16-le" if flat.dtype == np.uint16 else "utf-32-le"
+        return flat.tobytes().decode(codec).encode("utf-8")
 
 
 @dataclass(frozen=True, eq=False)
@@ -743,10 +753,10 @@ class _Tables:
     "the value has ended" and one more for the start. A walk state's base
     and total are its model state's, and one gather maps a weight unit (or,
     past the table's limit, the edge a binary search finds) straight to the
-    next walk state, whose symbol is what the step writes: the same edge
-    for the same draw as walking edges, with fewer passes. Symbols are the
-    code points for an ASCII alphabet (one byte each), the tokens for an
-    alphabet of up to 254 characters (one byte each), else the code points.
+    next walk state, whose code point is what the step writes: the same
+    edge for the same draw as walking edges, with fewer passes. The walk
+    writes code points ("symbols") in the narrowest type that holds the
+    alphabet: one byte for ASCII, two below U+10000, else four.
     """
 
     base: NDArray[np.uint64]  # per state: cumulative weight before its first edge
@@ -764,9 +774,8 @@ class _Tables:
     step_first: NDArray[np.intp]  # per walk state: its state's first and last edges
     step_last: NDArray[np.intp]
     edge_step: NDArray[np.intp]  # per edge: the walk state it leads to (0: the end)
-    symbols: NDArray[Any]  # per walk state: the symbol written on entering it
+    symbols: NDArray[Any]  # per walk state: the code point written on entering it
     start_walk: int
-    symbol_codepoints: NDArray[np.uint32] | None  # symbol -> code point; None: the same
     text: _Text | None  # None when a value may hold a line break (or is not valid UTF-8)
 
     @property
@@ -819,22 +828,15 @@ class _Tables:
         step_first = first[state_of] if first.size else np.zeros(state_of.size, dtype=np.intp)
         step_last = last[state_of] if last.size else np.zeros(state_of.size, dtype=np.intp)
         step_first[0] = step_last[0] = edges
-        if model.alphabet.isascii():
-            symbols = lut[token_of].astype(np.uint8)
-            symbol_codepoints: NDArray[np.uint32] | None = np.arange(128, dtype=np.uint32)
-            newline, utf8 = 10, None
-        elif len(model.alphabet) <= 254:
-            symbols = token_of.astype(np.uint8)
-            symbol_codepoints = np.concatenate([lut, [10]]).astype(np.uint32)
-            newline, utf8 = len(model.alphabet) + 1, _utf8_table(model.alphabet + "\n")
-        else:
-            symbols = lut[token_of]
-            symbol_codepoints, newline, utf8 = None, 10, None
+        # Symbols are the code points, in the narrowest type that holds them.
+        widest = max(map(ord, model.alphabet), default=0)
+        kind = np.uint8 if widest < 0x80 else np.uint16 if widest < 0x10000 else np.uint32
+        symbols = lut[token_of].astype(kind)
         text = None
         if not any(c in model.alphabet for c in "\n\r") and not any(
             0xD800 <= ord(c) < 0xE000 for c in model.alphabet
         ):
-            text = _Text(newline, utf8)
+            text = _Text()
         return cls(
             base=base,
             total=total,
@@ -852,7 +854,6 @@ class _Tables:
             edge_step=edge_step,
             symbols=symbols,
             start_walk=start_walk,
-            symbol_codepoints=symbol_codepoints,
             text=text,
         )
 
@@ -873,21 +874,7 @@ class _Tables:
 
     def codepoints_of(self, symbols: NDArray[Any]) -> NDArray[np.uint32]:
         """The ``[rows, steps]`` code point matrix of a step-major symbol matrix."""
-        if self.symbol_codepoints is None:
-            return np.ascontiguousarray(symbols.T)
-        if symbols.dtype == np.uint8 and self.symbol_codepoints.size == 128:
-            return np.ascontiguousarray(symbols.T, dtype=np.uint32)
-        return np.ascontiguousarray(self.symbol_codepoints[symbols.T])
-
-
-def _utf8_table(characters: str) -> NDArray[np.uint8]:
-    """Row ``i``: the UTF-8 bytes of ``characters[i - 1]``, zero-padded (row 0: none)."""
-    encoded = [c.encode("utf-8") for c in characters]
-    width = max(map(len, encoded), default=1)
-    out = np.zeros((len(encoded) + 1, width), dtype=np.uint8)
-    for i, data in enumerate(encoded, start=1):
-        out[i, : len(data)] = np.frombuffer(data, dtype=np.uint8)
-    return out
+        return np.ascontiguousarray(symbols.T, dtype=np.uint32)
 
 
 def _check_count_seed(count: int, seed: int) -> None:
