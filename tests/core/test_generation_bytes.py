@@ -21,7 +21,7 @@ import pytest
 
 from phony_client.cli.generate import write_values
 from phony_registry import model as model_module
-from phony_registry.errors import GenerationError
+from phony_registry.errors import GenerationError, UsageError
 from phony_registry.format import load_model
 from phony_registry.model import CHUNK_ROWS, Model, ModelMeta, TrainingStats
 
@@ -152,3 +152,20 @@ def test_a_line_break_is_refused_in_txt_and_quoted_in_csv() -> None:
     assert (
         _written(BREAKS, "csv", seed=1, count=100) == ("value\n" + "\n".join(csv) + "\n").encode()
     )
+
+
+@pytest.mark.parametrize("name", ["names4", "streets3", "wide2", "names2x"])
+def test_iter_text_is_the_values_as_utf8_lines(name: str) -> None:
+    model = load_model(DATA / f"{name}.phony")
+    assert model.writes_text
+    for count in (0, 1, 500, COUNT):
+        text = b"".join(model.iter_text(count, seed=6))
+        values = model.generate(count, seed=6)
+        assert text == "".join(v + "\n" for v in values).encode("utf-8")
+
+
+def test_iter_text_refuses_a_model_whose_values_hold_line_breaks() -> None:
+    assert EMPTY_AND_COMMAS.writes_text
+    assert not BREAKS.writes_text
+    with pytest.raises(UsageError, match="line break"):
+        next(BREAKS.iter_text(10, seed=1))
