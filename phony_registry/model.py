@@ -436,11 +436,15 @@ class Model:
         text file. Only for a model whose values cannot hold a line break
         (:attr:`writes_text`); raises :class:`UsageError` otherwise.
         """
+        for lines in self._iter_lines(count, seed):
+            yield lines.data
+
+    def _iter_lines(self, count: int, seed: int) -> Iterator[_Lines]:
+        """:meth:`iter_text` with each piece's number of values."""
         _check_count_seed(count, seed)
         if not self.writes_text:
             raise UsageError(f"model {self.meta.name!r} has values that may hold a line break")
-        for lines in self._accepted(count, seed, unique=False, walk=self._walk_text):
-            yield lines.data
+        yield from self._accepted(count, seed, unique=False, walk=self._walk_text)
 
     @property
     def writes_text(self) -> bool:
