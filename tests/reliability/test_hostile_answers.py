@@ -15,6 +15,7 @@ import json
 import threading
 import time
 import tracemalloc
+import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -28,8 +29,16 @@ from phony_registry.errors import RegistryError, RegistryUnavailable, RequestTim
 
 Answer = Callable[[BaseHTTPRequestHandler], None]
 
+
+def _gzip_of_zeros(mib: int) -> bytes:
+    """``mib`` MiB of zeros gzip-compressed, made a megabyte at a time."""
+    packer = zlib.compressobj(9, zlib.DEFLATED, 31)
+    zeros = bytes(1 << 20)
+    return b"".join(packer.compress(zeros) for _ in range(mib)) + packer.flush()
+
+
 #: 256 MiB of zeros, gzip-compressed to about 250 KiB: one socket read's worth.
-BOMB = gzip.compress(bytes(256 << 20), compresslevel=9)
+BOMB = _gzip_of_zeros(256)
 
 
 @pytest.fixture
