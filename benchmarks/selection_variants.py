@@ -18,7 +18,11 @@ of real names and the same figures (novelty, new & real; see that script):
 - with ``--criterion``, a selection criterion: the expected number of
   distinct held-out values in 10,000 draws, over 5 folds of the training
   values (a direct estimate of "new & real" from the training data alone),
-  and the candidate it would pick.
+  and the candidate it would pick;
+- with ``--exact-novelty``, the novelty floor on the exact expected novelty
+  of each candidate (one minus the probability mass of the training values,
+  among walks that end in time) instead of a 4,096-walk sample: what the
+  default would choose then.
 
 The variants are experiments, not options: they patch private functions of
 :mod:`phony_registry.ngram` for the length of one training. Peers in the same
@@ -173,6 +177,54 @@ def value_probabilities(model: Model, values: list[str]) -> list[float]:
     return q.tolist()  # type: ignore[no-any-return]
 
 
+def accepted_mass(model: Model) -> float:
+    """The probability that a walk ends within the model's length limit (is not rejected)."""
+    weights = model.weights.astype(np.float64)
+    degree = np.diff(model.offsets).astype(np.intp)
+    sources = np.repeat(np.arange(model.num_states, dtype=np.intp), degree)
+    totals = np.add.reduceat(weights, model.offsets[:-1].astype(np.intp))
+    step = weights / totals[sources]
+    end = model.tokens == 0
+    flow = np.zeros(model.num_states)
+    flow[model.start] = 1.0
+    accepted = 0.0
+    for _ in range(model.max_length + 1):
+        moved = flow[sources] * step
+        accepted += math.fsum(moved[end].tolist())
+        flow = np.bincount(model.targets[~end], weights=moved[~end], minlength=model.num_states)
+    return accepted
+
+
+def exact_novelty(model: Model, by_value: Counter[str]) -> float:
+    """Expected share of generated values that are not training values (no sampling)."""
+    copied = math.fsum(value_probabilities(model, sorted(by_value)))
+    return 1.0 - copied / accepted_mass(model)
+
+
+def exact_novelty_choices(groups: dict[str, dict[str, tuple[str, ...]]]) -> None:
+    """What selection chooses with the floor on exact rather than sampled novelty."""
+    print("\nnovelty floor on a 4,096-walk sample (as shipped) or on the exact expectation")
+    sampled = ngram._sample_novelty
+    for group in groups.values():
+        for label, locales in group.items():
+            values = sorted(set().union(*(faker_first_names(loc) for loc in locales)))
+            line = []
+            for name, measure in (("sample", sampled), ("exact", exact_novelty)):
+                ngram._sample_novelty = measure
+                try:
+                    chosen = train(values, name="floor").selection
+                finally:
+                    ngram._sample_novelty = sampled
+                assert chosen is not None
+                checked = ", ".join(
+                    f"{c.order} {c.smoothing} {c.novelty:.3f}"
+                    for c in chosen.candidates
+                    if c.novelty is not None
+                )
+                line.append(f"{name}: order {chosen.order} {chosen.smoothing} ({checked})")
+            print(f"  {label:<22}" + "; ".join(line))
+
+
 def held_out_hits(values: list[str], order: int, temperature: str, draws: int = 10_000) -> float:
     """Expected distinct held-out values in ``draws`` walks, summed over 5 folds."""
     total = 0.0
@@ -203,16 +255,22 @@ def main() -> None:
         "--sets", nargs="+", choices=("tuning", "validation"), default=["tuning", "validation"]
     )
     parser.add_argument("--criterion", action="store_true", help="also the held-out-hits pick")
+    parser.add_argument(
+        "--exact-novelty", action="store_true", help="only the floor on exact novelty"
+    )
     args = parser.parse_args()
+    groups: dict[str, dict[str, tuple[str, ...]]] = {
+        "tuning": TRAINING_SETS,
+        "validation": VALIDATION_SETS,
+    }
+    if args.exact_novelty:
+        exact_novelty_choices({g: groups[g] for g in args.sets})
+        return
     everything = pool()
     print(
         f"{args.count:,} values per model, mean of seeds {', '.join(map(str, args.seeds))}; "
         f"load average {os.getloadavg()[0]:.1f}"
     )
-    groups: dict[str, dict[str, tuple[str, ...]]] = {
-        "tuning": TRAINING_SETS,
-        "validation": VALIDATION_SETS,
-    }
     for group in args.sets:
         totals: dict[str, list[tuple[float, float]]] = {}
         for label, locales in groups[group].items():
