@@ -1,4 +1,5 @@
-"""Files: the one atomic write, the one way to write a user's output path, one TOML reader.
+"""Files: the one atomic write, the one way to write a user's output path, one TOML reader,
+one reader of a capped user-named file.
 
 Two kinds of file, two rules:
 
@@ -69,6 +70,7 @@ __all__ = [
     "create_exclusive",
     "fsync_folder",
     "open_output",
+    "read_capped",
     "read_toml",
     "write_atomic",
     "write_output",
@@ -234,6 +236,24 @@ def read_toml(
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{path}: not valid TOML: {exc}") from None
+
+
+def read_capped(path: str | os.PathLike[str], limit: int, label: str) -> bytes:
+    """The bytes of the user-named file ``path``, refused past ``limit`` bytes.
+
+    Reads at most ``limit + 1`` bytes, so an endless or huge file costs no
+    more. Each problem is one UsageError starting with ``label`` (how the
+    user named the file, e.g. ``--openapi spec.yaml``): the system's reason
+    it cannot be read, or ``larger than {limit} bytes``.
+    """
+    try:
+        with open(path, "rb") as file:
+            data = file.read(limit + 1)
+    except OSError as exc:
+        raise UsageError(f"{label}: {exc.strerror or exc}") from None
+    if len(data) > limit:
+        raise UsageError(f"{label}: larger than {limit} bytes")
+    return data
 
 
 def write_output(path: str | os.PathLike[str], data: bytes) -> None:

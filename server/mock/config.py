@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from phony_registry._fs import read_capped
 from phony_registry.errors import UsageError
 from phony_server.mock.sources import CollectionSource
 
@@ -124,11 +125,5 @@ class MockConfig:
         if raw.lstrip().startswith("{"):
             return cls.from_json(raw)
         path = Path(raw).expanduser()
-        try:
-            with open(path, "rb") as file:
-                data = file.read(_MAX_CONFIG + 1)
-        except OSError as exc:
-            raise UsageError(f"{CONFIG_ENV}={raw}: {exc.strerror or exc}") from None
-        if len(data) > _MAX_CONFIG:
-            raise UsageError(f"{CONFIG_ENV}={raw}: larger than {_MAX_CONFIG} bytes")
+        data = read_capped(path, _MAX_CONFIG, f"{CONFIG_ENV}={raw}")
         return cls.from_json(data.decode("utf-8", "replace"), base=path.resolve().parent)

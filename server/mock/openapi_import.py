@@ -29,6 +29,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from phony_registry._fs import read_capped
 from phony_registry.errors import UsageError, ValidationError
 from phony_server.mock.words import plural
 
@@ -65,13 +66,7 @@ _FORMAT_PATTERNS = {
 def read_spec(path: str | Path) -> dict[str, Any]:
     """The OpenAPI document at ``path`` (YAML or JSON), capped; a UsageError if unreadable."""
     file = Path(path).expanduser()
-    try:
-        with open(file, "rb") as handle:
-            data = handle.read(MAX_SPEC + 1)
-    except OSError as exc:
-        raise UsageError(f"--openapi {path}: {exc.strerror or exc}") from None
-    if len(data) > MAX_SPEC:
-        raise UsageError(f"--openapi {path}: larger than {MAX_SPEC} bytes")
+    data = read_capped(file, MAX_SPEC, f"--openapi {path}")
     text = data.decode("utf-8", "replace")
     try:
         if file.suffix.lower() == ".json" or text.lstrip().startswith("{"):

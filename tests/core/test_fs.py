@@ -10,6 +10,7 @@ from unittest import mock
 import pytest
 
 from phony_registry import _fs
+from phony_registry.errors import UsageError
 
 
 def _listing(folder: Path) -> list[str]:
@@ -101,3 +102,15 @@ def test_a_cache_copy_skips_the_flushes(tmp_path: Path) -> None:
     assert target.read_bytes() == b"{}\n"
     assert fsync.call_count == 0
     assert _listing(tmp_path) == ["index.jsonl"]
+
+
+def test_read_capped_reads_up_to_the_limit_and_names_the_file_in_each_error(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "doc.json"
+    path.write_bytes(b"x" * 10)
+    assert _fs.read_capped(path, 10, "--doc doc.json") == b"x" * 10
+    with pytest.raises(UsageError, match=r"^--doc doc.json: larger than 9 bytes$"):
+        _fs.read_capped(path, 9, "--doc doc.json")
+    with pytest.raises(UsageError, match=r"^--doc gone.json: No such file or directory$"):
+        _fs.read_capped(tmp_path / "gone.json", 10, "--doc gone.json")
