@@ -4,11 +4,14 @@
 
 Runs ``phony generate MODEL --count N -o FILE --jobs J`` as a subprocess for
 J = 1 and 2 (not pinned: J processes need J cores), first names from a model
-trained on ``examples/tr_first_names.txt`` at order 4, and prints the median
-wall time, the CPU time of the command and its children, the rate, the
-speed-up over one job and whether the files are identical. The load average
-is printed before and after: on a shared machine the speed-up is bounded by
-the cores the other jobs leave free.
+trained on ``examples/tr_first_names.txt`` at order 4, rounds interleaved
+(1, 2, 1, 2, ...) so both see the same load, and prints the median wall
+time, the CPU time of the command and its workers (user and system), the
+rate by wall clock and per CPU-second, the speed-up over one job and whether
+the files are identical. The load average (``uptime``) is printed before
+each round: on a shared machine the wall speed-up is bounded by the cores
+the other jobs leave free. "CPU bound" is the speed-up the CPU figures
+allow on J free cores: J x CPU(1 job) / CPU(J jobs).
 """
 
 from __future__ import annotations
@@ -29,15 +32,14 @@ sys.path.insert(0, str(ROOT))
 PHONY = str(Path(sys.executable).with_name("phony"))
 
 
-def run(cmd: list[str]) -> tuple[float, float]:
-    """Wall and CPU seconds (children included) of one command."""
+def run(cmd: list[str]) -> tuple[float, float, float]:
+    """Wall, user CPU and system CPU seconds (children included) of one command."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     subprocess.run(cmd, check=True, stderr=subprocess.DEVNULL)
     wall = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return wall, cpu
+    return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
 
 
 def main() -> None:
@@ -51,8 +53,8 @@ def main() -> None:
 
     print(
         f"phony generate --jobs, Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, "
-        f"load average {os.getloadavg()[0]:.2f}; {args.count:,} first names to a file, "
-        f"median of {args.rounds}"
+        f"load average {_load()}; {args.count:,} first names to a file, "
+        f"median of {args.rounds} interleaved rounds"
     )
     with tempfile.TemporaryDirectory() as tmp:
         model = Path(tmp) / "names.phony"
@@ -60,24 +62,42 @@ def main() -> None:
             train(read_values(ROOT / "examples" / "tr_first_names.txt"), name="n", order=4),
             model,
         )
-        results = {}
+        runs: dict[int, list[tuple[float, float, float]]] = {jobs: [] for jobs in args.jobs}
         digests = set()
+        for round_ in range(args.rounds):
+            print(f"  round {round_ + 1}: load average {_load()}")
+            for jobs in args.jobs:
+                out = Path(tmp) / f"out{jobs}.txt"
+                cmd = [PHONY, "generate", str(model), "--count", str(args.count), "--seed", "1"]
+                cmd += ["-o", str(out), "--jobs", str(jobs)]
+                runs[jobs].append(run(cmd))
+                digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
+        first = args.jobs[0]
+        wall_1 = statistics.median(w for w, _, _ in runs[first])
+        cpu_1 = statistics.median(u + s for _, u, s in runs[first])
+        print(
+            f"\n{'':10}{'wall s':>8}{'user s':>8}{'sys s':>7}{'values/s':>13}"
+            f"{'per CPU-s':>12}{'speed-up':>10}{'CPU bound':>11}"
+        )
         for jobs in args.jobs:
-            out = Path(tmp) / f"out{jobs}.txt"
-            cmd = [PHONY, "generate", str(model), "--count", str(args.count), "--seed", "1"]
-            cmd += ["-o", str(out), "--jobs", str(jobs)]
-            runs = [run(cmd) for _ in range(args.rounds)]
-            wall = statistics.median(w for w, _ in runs)
-            cpu = statistics.median(c for _, c in runs)
-            results[jobs] = wall
-            digests.add(hashlib.sha256(out.read_bytes()).hexdigest())
+            wall = statistics.median(w for w, _, _ in runs[jobs])
+            user = statistics.median(u for _, u, _ in runs[jobs])
+            system = statistics.median(s for _, _, s in runs[jobs])
+            bound = jobs / first * cpu_1 / (user + system)
             print(
-                f"  --jobs {jobs}: {wall:6.2f} s wall, {cpu:6.2f} s CPU, "
-                f"{args.count / wall:>12,.0f} values/s, "
-                f"speed-up {results[args.jobs[0]] / wall:.2f}x"
+                f"--jobs {jobs:<3}{wall:8.2f}{user:8.2f}{system:7.2f}{args.count / wall:13,.0f}"
+                f"{args.count / (user + system):12,.0f}{wall_1 / wall:9.2f}x{bound:10.2f}x"
             )
         print(f"identical output for every --jobs: {'yes' if len(digests) == 1 else 'NO'}")
-    print(f"load average after: {os.getloadavg()[0]:.2f}")
+        if 2 in runs and first == 1:
+            wall_2 = statistics.median(w for w, _, _ in runs[2])
+            verdict = "meets" if wall_1 / wall_2 >= 1.7 else "MISSES"
+            print(f"target --jobs 2 >= 1.7x one job (wall): {verdict} ({wall_1 / wall_2:.2f}x)")
+    print(f"load average after: {_load()}")
+
+
+def _load() -> str:
+    return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
 
 if __name__ == "__main__":
