@@ -200,44 +200,36 @@ def read_origin(origin: str) -> list[str]:
 # what each model's metadata cites.
 _FEMALE = ("faker:person/{f} first_names_female", "mimesis:{m}/person.json names.female")
 _MALE = ("faker:person/{f} first_names_male", "mimesis:{m}/person.json names.male")
+_SURNAMES = ("faker:person/{f} last_names", "mimesis:{m}/person.json surnames")
+_CITIES = ("mimesis:{m}/address.json city",)
+_STREETS = ("mimesis:{m}/address.json street.name+suffix",)
+_COMPANIES = ("mimesis:{m}/finance.json company.name",)
 _RECIPES: dict[str, dict[str, tuple[str, str, tuple[str, ...]]]] = {
     "tr_TR": {
         "first_names": ("first_name", "Turkish first names, female and male", _FEMALE + _MALE),
         "first_names_female": ("first_name", "Turkish female first names", _FEMALE),
         "first_names_male": ("first_name", "Turkish male first names", _MALE),
-        "last_names": (
-            "last_name",
-            "Turkish surnames",
-            ("faker:person/{f} last_names", "mimesis:{m}/person.json surnames"),
-        ),
-        "cities": ("city", "Turkish cities (the 81 provinces)", ("mimesis:{m}/address.json city",)),
+        "last_names": ("last_name", "Turkish surnames", _SURNAMES),
+        "cities": ("city", "Turkish cities (the 81 provinces)", _CITIES),
         "streets": (
             "street",
             "Turkish street names (Caddesi, Sokağı)",  # noqa: RUF001 - Turkish dotless i
-            ("mimesis:{m}/address.json street.name+suffix",),
+            _STREETS,
         ),
         "companies": (
             "company",
             "Turkish company names",
-            ("faker:company/{f} large_companies", "mimesis:{m}/finance.json company.name"),
+            ("faker:company/{f} large_companies", *_COMPANIES),
         ),
     },
     "en_US": {
         "first_names": ("first_name", "US English first names, female and male", _FEMALE + _MALE),
         "first_names_female": ("first_name", "US English female first names", _FEMALE),
         "first_names_male": ("first_name", "US English male first names", _MALE),
-        "last_names": (
-            "last_name",
-            "US English surnames",
-            ("faker:person/{f} last_names", "mimesis:{m}/person.json surnames"),
-        ),
-        "cities": ("city", "US city names", ("mimesis:{m}/address.json city",)),
-        "streets": (
-            "street",
-            "US street names (Street, Avenue, ...)",
-            ("mimesis:{m}/address.json street.name+suffix",),
-        ),
-        "companies": ("company", "US company names", ("mimesis:{m}/finance.json company.name",)),
+        "last_names": ("last_name", "US English surnames", _SURNAMES),
+        "cities": ("city", "US city names", _CITIES),
+        "streets": ("street", "US street names (Street, Avenue, ...)", _STREETS),
+        "companies": ("company", "US company names", _COMPANIES),
     },
 }
 # Faker names locales like phony (tr_TR); Mimesis by language (tr).
