@@ -205,6 +205,7 @@ def main() -> None:
         streets = street_addresses()
         names_model = phony_model(read_values(SAMPLE), "tr_first_names")
         streets_model = phony_model(streets, "en_streets")
+        print(f"load average before the phony runs: {os.getloadavg()[0]:.2f}")
         names_rate, names_cpu = bench_phony(names_model, args.count, tmp, args.rounds)
         streets_rate, streets_cpu = bench_phony(streets_model, args.count // 4, tmp, args.rounds)
         peers = bench_peers(args.peer_count, tmp)
@@ -223,14 +224,16 @@ def main() -> None:
         )
         for label, rate in list(peers.items())[3:]:
             print(f"{label:<42}{rate:>14,.0f}{'':>14}{streets_rate / rate:>9.0f}x")
-        target = "meets" if names_rate >= 2_000_000 else "MISSES"
         print(f"\nphony wrote {args.count:,} first names and {args.count // 4:,} street addresses")
         print(f"per run, Faker and Mimesis {args.peer_count:,} each")
-        print(
-            f"target >= 2,000,000 values/s (first names): {target} "
-            f"({names_rate / 1e6:.2f}M/s wall, "
-            f"{names_cpu / 1e6:.2f}M per CPU-second)"
-        )
+        for goal, issue in ((2_000_000, "issue 7"), (6_000_000, "issue 18")):
+            wall_verdict = "meets" if names_rate >= goal else "MISSES"
+            cpu_verdict = "meets" if names_cpu >= goal else "MISSES"
+            print(
+                f"target >= {goal:,} values/s on one core (first names, {issue}): "
+                f"{wall_verdict} by wall clock ({names_rate / 1e6:.2f}M/s), "
+                f"{cpu_verdict} per CPU-second ({names_cpu / 1e6:.2f}M)"
+            )
 
         path, edges, states, inflated = large_model(tmp, streets)
         load, load_cpu = bench_load(path)

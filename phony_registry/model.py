@@ -821,9 +821,11 @@ class _Tables:
         if grand <= _TABLE_LIMIT:
             step_base = base.astype(np.int64)[state_of]
             step_total = total.astype(np.int64)[state_of]
-            units = np.repeat(edge_step[:edges], model.weights)
-            small = grand <= _INTP_TABLE_LIMIT
-            table = np.concatenate([units, [0]]).astype(np.intp if small else np.int32)
+            # One allocation: a large table is tens of MB. The last unit (an
+            # edge of weight 1 past the others) is state 0's, leading to 0.
+            kind = np.intp if grand <= _INTP_TABLE_LIMIT else np.int32
+            repeats = np.append(model.weights, np.uint32(1))
+            table = np.repeat(edge_step.astype(kind), repeats)
         else:
             step_base, step_total = base[state_of], total[state_of]
         # State 0 walks in place: its one unit (past the grand total, or
