@@ -836,8 +836,8 @@ class _Tables:
         step_first[0] = step_last[0] = edges
         # Symbols are the code points, in the narrowest type that holds them.
         widest = max(map(ord, model.alphabet), default=0)
-        kind = np.uint8 if widest < 0x80 else np.uint16 if widest < 0x10000 else np.uint32
-        symbols = lut[token_of].astype(kind)
+        narrow = np.uint8 if widest < 0x80 else np.uint16 if widest < 0x10000 else np.uint32
+        symbols = lut[token_of].astype(narrow)
         text = None
         if not any(c in model.alphabet for c in "\n\r") and not any(
             0xD800 <= ord(c) < 0xE000 for c in model.alphabet
