@@ -16,9 +16,10 @@ import dataclasses
 import json
 import os
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -31,10 +32,17 @@ if TYPE_CHECKING:
 
 __all__ = ["registry"]
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
 
 @click.group()
 def registry() -> None:
     """Run a registry server and manage its publishing tokens."""
+
+
+def _seconds_option(*names: str, **attrs: Any) -> Callable[[_F], _F]:
+    """A ``serve`` timeout: a number of seconds above zero, its default shown in the help."""
+    return click.option(*names, show_default=True, type=click.FloatRange(0, min_open=True), **attrs)
 
 
 @registry.command()
@@ -53,28 +61,22 @@ def registry() -> None:
     help="URL clients reach this registry at, shown in its pages' pull commands "
     "[default: http://HOST:PORT].",
 )
-@click.option(
+@_seconds_option(
     "--header-timeout",
     envvar="PHONY_HEADER_TIMEOUT",
     default=15.0,
-    show_default=True,
-    type=click.FloatRange(0, min_open=True),
     help="Seconds a client has to send a request's headers.",
 )
-@click.option(
+@_seconds_option(
     "--body-timeout",
     envvar="PHONY_BODY_TIMEOUT",
     default=30.0,
-    show_default=True,
-    type=click.FloatRange(0, min_open=True),
     help="Seconds a request body may pause (408 past it).",
 )
-@click.option(
+@_seconds_option(
     "--keep-alive",
     envvar="PHONY_KEEP_ALIVE",
     default=5.0,
-    show_default=True,
-    type=click.FloatRange(0, min_open=True),
     help="Seconds an idle connection stays open.",
 )
 @click.option(
