@@ -88,14 +88,35 @@ def _codec(options: Mapping[str, str], allowed: Sequence[str], default: str) -> 
 
 
 class _ColumnarWriter:
-    """Gathers string batches into Arrow record batches of ``rows`` rows, typed."""
+    """Gathers string batches into Arrow record batches of ``rows`` rows, typed.
 
-    def __init__(self, names: Sequence[str], types: Sequence[str], rows: int) -> None:
+    A subclass names its format, options and codecs, and opens pyarrow's
+    writer (:meth:`_open`); the options are checked here, the same way for both.
+    """
+
+    NAME: ClassVar[str]
+    OPTIONS: ClassVar[dict[str, str]]
+    CODECS: ClassVar[tuple[str, ...]]
+    DEFAULT_CODEC: ClassVar[str]
+    #: The option giving the rows per group or batch, and its default.
+    ROWS_OPTION: ClassVar[str]
+    DEFAULT_ROWS: ClassVar[int]
+
+    def __init__(
+        self,
+        stream: BinaryIO,
+        names: Sequence[str],
+        types: Sequence[str],
+        options: Mapping[str, str],
+    ) -> None:
+        check_options(self.NAME, options, self.OPTIONS)
+        codec = _codec(options, self.CODECS, self.DEFAULT_CODEC)
+        self._rows = _positive(options, self.ROWS_OPTION, self.DEFAULT_ROWS)
         self._pa = _pyarrow()
         self.schema = arrow_schema(names, types)
-        self._rows = rows
         self._pending: list[list[str]] = [[] for _ in names]
         self._written = False  # an empty table still gets its schema written
+        self._writer = self._open(stream, codec, options)
 
     def _batch(self, columns: Sequence[Sequence[str]]) -> Any:
         pa = self._pa
@@ -119,37 +140,33 @@ class _ColumnarWriter:
         if self._pending[0] or not self._written:
             self._emit(self._pending)
         self._pending = [[] for _ in self._pending]
-        self._finish()
+        self._writer.close()
+
+    def _open(self, stream: BinaryIO, codec: str, options: Mapping[str, str]) -> Any:
+        raise NotImplementedError
 
     def _emit(self, columns: Sequence[Sequence[str]]) -> None:
         raise NotImplementedError
 
-    def _finish(self) -> None:
-        raise NotImplementedError
-
 
 class _ParquetWriter(_ColumnarWriter):
+    NAME = "parquet"
     OPTIONS: ClassVar[dict[str, str]] = {
         "compression": f"{', '.join(_PARQUET_CODECS)} (default zstd)",
         "compression_level": "codec level, e.g. 1-22 for zstd (default: the codec's)",
         "row_group_size": "rows per row group (default 1048576)",
     }
+    CODECS = _PARQUET_CODECS
+    DEFAULT_CODEC = "zstd"
+    ROWS_OPTION = "row_group_size"
+    DEFAULT_ROWS = 1 << 20
 
-    def __init__(
-        self,
-        stream: BinaryIO,
-        names: Sequence[str],
-        types: Sequence[str],
-        options: Mapping[str, str],
-    ) -> None:
-        check_options("parquet", options, self.OPTIONS)
-        codec = _codec(options, _PARQUET_CODECS, "zstd")
-        level = options.get("compression_level")
-        super().__init__(names, types, _positive(options, "row_group_size", 1 << 20))
+    def _open(self, stream: BinaryIO, codec: str, options: Mapping[str, str]) -> Any:
         import pyarrow.parquet as pq
 
+        level = options.get("compression_level")
         try:
-            self._writer = pq.ParquetWriter(
+            return pq.ParquetWriter(
                 stream,
                 self.schema,
                 compression=codec,
@@ -164,42 +181,30 @@ class _ParquetWriter(_ColumnarWriter):
         self._writer.write_table(table, row_group_size=max(table.num_rows, 1))
         self._written = True
 
-    def _finish(self) -> None:
-        self._writer.close()
-
 
 class _ArrowWriter(_ColumnarWriter):
+    NAME = "arrow"
     OPTIONS: ClassVar[dict[str, str]] = {
         "compression": f"{', '.join(_ARROW_CODECS)} (default none)",
         "batch_size": "rows per record batch (default 65536)",
     }
+    CODECS = _ARROW_CODECS
+    DEFAULT_CODEC = "none"
+    ROWS_OPTION = "batch_size"
+    DEFAULT_ROWS = 1 << 16
 
-    def __init__(
-        self,
-        stream: BinaryIO,
-        names: Sequence[str],
-        types: Sequence[str],
-        options: Mapping[str, str],
-    ) -> None:
-        check_options("arrow", options, self.OPTIONS)
-        codec = _codec(options, _ARROW_CODECS, "none")
-        super().__init__(names, types, _positive(options, "batch_size", 1 << 16))
+    def _open(self, stream: BinaryIO, codec: str, options: Mapping[str, str]) -> Any:
         pa = self._pa
         write_options = pa.ipc.IpcWriteOptions(compression=None if codec == "none" else codec)
-        self._writer = pa.ipc.new_file(stream, self.schema, options=write_options)
+        return pa.ipc.new_file(stream, self.schema, options=write_options)
 
     def _emit(self, columns: Sequence[Sequence[str]]) -> None:
         if columns[0]:
             self._writer.write_batch(self._batch(columns))
         self._written = True
 
-    def _finish(self) -> None:
-        self._writer.close()
 
-
-def _strings(
-    cls: type[_ParquetWriter] | type[_ArrowWriter],
-) -> Any:
+def _strings(cls: type[_ColumnarWriter]) -> Any:
     def open_strings(
         stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]
     ) -> _ColumnarWriter:
