@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
+import httpx
 import pytest
 
 from tests.conftest import phony_command
@@ -135,3 +138,21 @@ def start_mock(mock_home: dict[str, str]) -> Iterator[StartMock]:
     yield start
     for server in started:
         server.stop()
+
+
+def get_from_deployed(folder: Path, env: dict[str, str], path: str, limit: int) -> Any:
+    """The JSON of ``GET path?_limit=limit`` from a ``phony mock deploy`` folder, served as its
+    command line does (``uvicorn --factory``, the folder's mock.json), then stopped."""
+    port = free_port()
+    env = {**env, "PHONY_MOCK_CONFIG": str(folder / "mock.json")}
+    uvicorn = Path(sys.executable).with_name("uvicorn")
+    process, log = spawn(
+        [str(uvicorn), "--factory", "phony_server.mock:app_from_env",
+         "--host", "127.0.0.1", "--port", str(port)],
+        env,
+    )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process, log)
+        return httpx.get(f"http://127.0.0.1:{port}{path}", params={"_limit": limit}).json()
+    finally:
+        stop(process, log)

@@ -12,8 +12,7 @@ import httpx
 import pytest
 
 from tests.conftest import phony_command
-from tests.e2e.conftest import free_port, spawn, stop, wait_until_up
-from tests.mock.conftest import MockServer, StartMock
+from tests.mock.conftest import MockServer, StartMock, get_from_deployed
 
 pytestmark = pytest.mark.e2e
 
@@ -130,19 +129,7 @@ def test_deploy_writes_a_factory_command_that_serves_the_same_records(
         "schemas/users.toml",
     ]
     # The factory, as the written command line runs it (relative paths: the config's folder).
-    port = free_port()
-    env = {**mock_home, "PHONY_MOCK_CONFIG": str(folder / "mock.json")}
-    uvicorn = Path(sys.executable).with_name("uvicorn")
-    process, log = spawn(
-        [str(uvicorn), "--factory", "phony_server.mock:app_from_env",
-         "--host", "127.0.0.1", "--port", str(port)],
-        env,
-    )  # fmt: skip
-    try:
-        wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process, log)
-        deployed = httpx.get(f"http://127.0.0.1:{port}/users", params={"_limit": 30}).json()
-    finally:
-        stop(process, log)
+    deployed = get_from_deployed(folder, mock_home, "/users", 30)
     served = start_mock(str(blog_schemas), "--seed", "8", "--count", "30")
     assert deployed == httpx.get(f"{served.url}/users", params={"_limit": 30}).json()
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -22,8 +21,7 @@ from schemathesis import GenerationMode
 
 from phony_server.mock.pattern import compile_pattern
 from tests.conftest import phony_command
-from tests.e2e.conftest import free_port, spawn, stop, wait_until_up
-from tests.mock.conftest import MockServer, StartMock
+from tests.mock.conftest import MockServer, StartMock, get_from_deployed
 from tests.mock.test_mock_fuzz import CHECKS
 
 pytestmark = pytest.mark.e2e
@@ -180,19 +178,7 @@ def test_deploy_takes_the_spec_along(
     # The deployed configuration serves the same records, read from its own folder.
     spec.rename(spec.with_suffix(".moved"))
     try:
-        port = free_port()
-        env = {**mock_home, "PHONY_MOCK_CONFIG": str(folder / "mock.json")}
-        uvicorn = Path(sys.executable).with_name("uvicorn")
-        process, log = spawn(
-            [str(uvicorn), "--factory", "phony_server.mock:app_from_env",
-             "--host", "127.0.0.1", "--port", str(port)],
-            env,
-        )  # fmt: skip
-        try:
-            wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process, log)
-            deployed = httpx.get(f"http://127.0.0.1:{port}/pets", params={"_limit": 300}).json()
-        finally:
-            stop(process, log)
+        deployed = get_from_deployed(folder, mock_home, "/pets", 300)
     finally:
         spec.with_suffix(".moved").rename(spec)
     assert deployed == httpx.get(f"{pets.url}/pets", params={"_limit": 300}).json()
