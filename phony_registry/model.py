@@ -60,7 +60,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
 # edges. Both give the same edge for the same draw.
 _TABLE_LIMIT = 1 << 24
 # Up to this many weight units the table holds NumPy's index type (8 bytes a
-# unit, no conversion when gathering with it), above that 4-byte integers.
+# unit, no conversion when gathering with it), above that 2- or 4-byte integers.
 _INTP_TABLE_LIMIT = 1 << 21
 # The walk compacts its rows when at most this share of them is still walking.
 _COMPACT = 0.6
@@ -823,7 +823,11 @@ class _Tables:
             step_total = total.astype(np.int64)[state_of]
             # One allocation: a large table is tens of MB. The last unit (an
             # edge of weight 1 past the others) is state 0's, leading to 0.
-            kind = np.intp if grand <= _INTP_TABLE_LIMIT else np.int32
+            # NumPy's index type for a small table (no conversion when gathering
+            # with it); a large one is mostly cache misses: as narrow as it can be.
+            kind: type[np.integer[Any]] = np.intp
+            if grand > _INTP_TABLE_LIMIT:
+                kind = np.uint16 if start_walk < 1 << 16 else np.int32
             repeats = np.append(model.weights, np.uint32(1))
             table = np.repeat(edge_step.astype(kind), repeats)
         else:
