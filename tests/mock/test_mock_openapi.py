@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import date, datetime
@@ -15,14 +14,12 @@ from typing import Any
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from phony_server.mock.pattern import compile_pattern
 from tests.conftest import phony_command
+from tests.fuzzing import fuzz_failures
 from tests.mock.conftest import MockServer, StartMock, get_from_deployed
-from tests.mock.test_mock_fuzz import CHECKS
 
 pytestmark = pytest.mark.e2e
 
@@ -236,29 +233,12 @@ def test_the_pattern_generator_matches_its_regex() -> None:
 @pytest.mark.slow
 def test_schemathesis_finds_no_5xx_in_a_mock_made_from_a_spec(pets: MockServer) -> None:
     schema = schemathesis.openapi.from_url(f"{pets.url}/openapi.json")
-    operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) >= 6
-    failures: list[str] = []
-    deadline = time.monotonic() + 240
-    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-        for operation in operations:
-
-            @given(case=operation.as_strategy(generation_mode=mode))
-            @settings(
-                max_examples=15,
-                deadline=None,
-                suppress_health_check=list(HealthCheck),
-                derandomize=True,
-                database=None,
-            )
-            def run(case: Any) -> None:
-                case.call_and_validate(base_url=pets.url, checks=CHECKS, timeout=30)
-
-            try:
-                run()
-            except Unsatisfiable:
-                continue
-            except Exception as exc:  # every operation's failure, not just the first
-                failures.append(f"{mode} {operation.label}: {exc}")
-            assert time.monotonic() < deadline, "fuzzing took over 240 s"
+    failures = fuzz_failures(
+        schema,
+        pets.url,
+        modes=[GenerationMode.POSITIVE, GenerationMode.NEGATIVE],
+        examples=15,
+        seconds=240,
+        min_operations=6,
+    )
     assert failures == [], "\n\n".join(failures)

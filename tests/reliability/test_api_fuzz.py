@@ -9,38 +9,24 @@ a minute.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
 import pytest
 import schemathesis
-from hypothesis import HealthCheck, given, settings
-from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
-from schemathesis.checks import (
-    content_type_conformance,
-    not_a_server_error,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from phony_registry.manifest import Manifest
 from phony_registry.signing import PrivateKey
 from phony_server.storage import LocalStorage
 from phony_server.tokens import TokenStore
+from tests.fuzzing import fuzz_failures
 from tests.reliability.conftest import digest_of, random_words, start_server, train_model
 
 pytestmark = pytest.mark.e2e
 
 EXAMPLES_PER_OPERATION = 40
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
 
 
 @pytest.fixture(scope="module")
@@ -77,32 +63,15 @@ def test_the_api_never_answers_5xx_and_matches_its_schema(
 ) -> None:
     """Every operation, generated requests valid (positive) or not (negative)."""
     url, token = fuzzed
-    headers = {"Authorization": f"Bearer {token}"}
-    failures: list[str] = []
-    operations = [result.ok() for result in api_schema.get_all_operations()]
-    assert len(operations) >= 10
-    deadline = time.monotonic() + 150
-
-    for operation in operations:
-
-        @given(case=operation.as_strategy(generation_mode=mode))
-        @settings(
-            max_examples=EXAMPLES_PER_OPERATION,
-            deadline=None,
-            suppress_health_check=list(HealthCheck),
-            derandomize=True,
-            database=None,
-        )
-        def run(case: Any) -> None:
-            case.call_and_validate(base_url=url, headers=headers, checks=CHECKS, timeout=30)
-
-        try:
-            run()
-        except Unsatisfiable:
-            continue  # no parameter or body to make invalid (GET /v1/health ...)
-        except Exception as exc:  # collect every operation's failure, not just the first
-            failures.append(f"{operation.label}: {exc}")
-        assert time.monotonic() < deadline, "fuzzing took over 150 s"
+    failures = fuzz_failures(
+        api_schema,
+        url,
+        modes=[mode],
+        examples=EXAMPLES_PER_OPERATION,
+        seconds=150,
+        min_operations=10,
+        headers={"Authorization": f"Bearer {token}"},
+    )
     assert failures == [], "\n\n".join(failures)
 
 
