@@ -50,7 +50,7 @@ from phony_registry.manifest import Manifest, PackMember
 from phony_registry.names import is_locale, normalize_locale
 from phony_registry.ngram import read_values, train
 from phony_registry.publisher import Publisher
-from phony_registry.schema import read_schema_file
+from phony_registry.schema import read_schema_columns
 from phony_registry.signing import PublicKey
 from phony_registry.storage import LocalStorage
 from phony_registry.versions import parse_version
@@ -220,10 +220,7 @@ def _check_schema(name: str, path: Path, spec: PackSpec) -> None:
 
     if not path.is_file():
         raise UsageError(f"schemas.{name}.path: no such file: {path}")
-    data = read_schema_file(path)
-    columns = data.get("columns")
-    if not isinstance(columns, Mapping) or not columns:
-        raise ValidationError(f"{path}: a schema needs at least one [columns.NAME] table")
+    columns = read_schema_columns(path)
     known = {m.name for m in spec.models}
     for column, table in columns.items():
         if not isinstance(table, Mapping) or table.get("type") != "ngram":

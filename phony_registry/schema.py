@@ -46,6 +46,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "generate_table",
     "load_schema",
     "parse_schema",
+    "read_schema_columns",
     "read_schema_file",
     "schema_roles",
     "write_table",
@@ -120,6 +121,18 @@ def read_schema_file(path: Path) -> dict[str, Any]:
     from phony_registry._fs import read_toml
 
     return read_toml(path, "schema")
+
+
+def read_schema_columns(path: Path) -> Mapping[str, Any]:
+    """The ``[columns]`` table of a schema file, not yet checked.
+
+    ValidationError if the file is unreadable or has no column (``{path}: a
+    schema needs at least one [columns.NAME] table``).
+    """
+    columns = read_schema_file(path).get("columns")
+    if not isinstance(columns, Mapping) or not columns:
+        raise ValidationError(f"{path}: a schema needs at least one [columns.NAME] table")
+    return columns
 
 
 def parse_schema(

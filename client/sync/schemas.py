@@ -17,7 +17,7 @@ from typing import Any
 
 from phony_client.sync.plan import ColumnPlan, ForeignKey, Plan, TablePlan
 from phony_registry.errors import UsageError, ValidationError
-from phony_registry.schema import read_schema_file
+from phony_registry.schema import read_schema_columns
 
 __all__ = ["plan_from_schemas"]
 
@@ -51,10 +51,7 @@ def plan_from_schemas(paths: Sequence[Path], count: int) -> Plan:
     for path in paths:
         if not path.is_file():
             raise UsageError(f"{path}: no such schema file")
-        data = read_schema_file(path)
-        columns_data = data.get("columns")
-        if not isinstance(columns_data, dict) or not columns_data:
-            raise ValidationError(f"{path}: a schema needs at least one [columns.NAME] table")
+        columns_data = read_schema_columns(path)
         name = path.stem
         columns: list[ColumnPlan] = []
         keys: list[str] = []

@@ -11,7 +11,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phony_registry.errors import GenerationError, NotFound, ValidationError
-from phony_registry.schema import generate_table, load_schema, parse_schema, write_table
+from phony_registry.schema import (
+    generate_table,
+    load_schema,
+    parse_schema,
+    read_schema_columns,
+    write_table,
+)
 
 PEOPLE = """
 locale = "tr_TR"
@@ -141,6 +147,15 @@ def test_bad_toml_names_the_file_and_line(tmp_path: Path) -> None:
     path.write_text("[columns.a]\ntype = \n", encoding="utf-8")
     with pytest.raises(ValidationError, match=r"bad.toml: not valid TOML: .*line 2"):
         load_schema(path)
+
+
+def test_a_schema_file_without_columns_is_refused_naming_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "empty.toml"
+    path.write_text('description = "no columns"\n[columns]\n', encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"empty.toml: a schema needs at least one \[columns"):
+        read_schema_columns(path)
+    path.write_text('[columns.a]\ntype = "sequence"\n', encoding="utf-8")
+    assert read_schema_columns(path) == {"a": {"type": "sequence"}}
 
 
 def test_a_model_name_not_installed_names_the_column() -> None:

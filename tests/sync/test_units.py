@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from phony_client.sync import engine as gen
@@ -152,3 +154,14 @@ def test_without_the_sync_extra_one_line_names_it() -> None:
     assert result.stderr == (
         "error: phony sync needs SQLAlchemy and psycopg: pip install 'phony[sync]'\n"
     )
+
+
+def test_a_schema_file_without_columns_is_refused_naming_the_file(
+    tmp_path: Path,
+) -> None:
+    from phony_client.sync.schemas import plan_from_schemas
+
+    path = tmp_path / "users.toml"
+    path.write_text("[columns]\n", encoding="utf-8")
+    with pytest.raises(ValidationError, match=r"users.toml: a schema needs at least one \[columns"):
+        plan_from_schemas([path], 10)
