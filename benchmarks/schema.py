@@ -148,6 +148,7 @@ def main() -> None:
     print(
         f"schema benchmark (3 columns to CSV), Python {sys.version.split()[0]}, {pin_to_one_core()}"
     )
+    print(f"load average (1, 5, 15 min): {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     with tempfile.TemporaryDirectory() as name:
         tmp = Path(name)
         schema = train_models(tmp)
@@ -168,11 +169,14 @@ def main() -> None:
         print(f"{label:<44}{rate:>14,.0f}{phony / rate:>9.1f}x")
     best_peer = max(peers.values())
     print(f"\nphony wrote {args.count:,} records, Mimesis {args.peer_count:,} per variant")
-    verdict = "meets" if phony >= 1_000_000 else "MISSES"
-    print(
-        f"target >= 1,000,000 records/s: {verdict} ({phony / 1e6:.2f}M/s wall, "
-        f"{phony_cpu / 1e6:.2f}M/s per CPU-second)"
-    )
+    print(f"load average after: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    for goal, issue in ((1_000_000, "issue 7"), (2_000_000, "issue 18")):
+        print(
+            f"target >= {goal:,} records/s ({issue}): "
+            f"{'meets' if phony >= goal else 'MISSES'} by wall clock ({phony / 1e6:.2f}M/s), "
+            f"{'meets' if phony_cpu >= goal else 'MISSES'} per CPU-second "
+            f"({phony_cpu / 1e6:.2f}M/s)"
+        )
     ratio = phony / best_peer
     print(f"target >= 5x Mimesis: {'meets' if ratio >= 5 else 'MISSES'} ({ratio:.1f}x the faster)")
 
