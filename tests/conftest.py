@@ -48,6 +48,17 @@ def phony_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "phony_client"]
 
 
+def pip_install_offline(project: Path, site: Path) -> None:
+    """Install the plugin distribution in ``project`` into the folder ``site``, as its author
+    would test it: offline, without build isolation or dependencies (they are ours)."""
+    installed = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
+         "--no-build-isolation", "--no-deps", "--no-index", "--target", str(site), str(project)],
+        capture_output=True, text=True, check=False, timeout=300,
+    )  # fmt: skip
+    assert installed.returncode == 0, installed.stdout + installed.stderr
+
+
 @pytest.fixture
 def run_phony() -> object:
     """Run the `phony` command as a subprocess; returns the CompletedProcess."""

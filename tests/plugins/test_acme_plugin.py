@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Callable
 from pathlib import Path
@@ -23,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from phony_registry.signing import PrivateKey, save_private_key
-from tests.conftest import phony_command
+from tests.conftest import phony_command, pip_install_offline
 
 pytestmark = pytest.mark.e2e
 
@@ -62,12 +61,7 @@ def acme(tmp_path_factory: pytest.TempPathFactory) -> Path:
     shipped = "".join(p.read_text(errors="replace") for p in registry.rglob("*") if p.is_file())
     assert "PRIVATE KEY" not in shipped  # only the public half goes into the plugin
     site = root / "site"
-    installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-build-isolation", "--no-deps", "--no-index", "--target", str(site), str(project)],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    pip_install_offline(project, site)
     return site
 
 

@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import pip_install_offline
+
 pytestmark = pytest.mark.e2e
 
 Run = Callable[..., subprocess.CompletedProcess[str]]
@@ -33,12 +35,7 @@ def test_a_new_plugin_installs_and_passes_its_tests(
             "PRIVATE KEY" in p.read_text(errors="replace") for p in folder.rglob("*") if p.is_file()
         )
     site = tmp_path / "site"
-    installed = subprocess.run(
-        [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check",
-         "--no-build-isolation", "--no-deps", "--no-index", "--target", str(site), str(folder)],
-        capture_output=True, text=True, check=False, timeout=300,
-    )  # fmt: skip
-    assert installed.returncode == 0, installed.stdout + installed.stderr
+    pip_install_offline(folder, site)
     env = {**os.environ, "PYTHONPATH": str(site)}
     tests = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"],
