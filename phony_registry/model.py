@@ -62,6 +62,8 @@ _TABLE_LIMIT = 1 << 24
 # Up to this many weight units the table holds NumPy's index type (8 bytes a
 # unit, no conversion when gathering with it), above that 2- or 4-byte integers.
 _INTP_TABLE_LIMIT = 1 << 21
+# A large table has a coarse one of at most 2**_COARSE_BITS buckets (that fits in cache).
+_COARSE_BITS = 20
 # The walk compacts its rows when at most this share of them is still walking.
 _COMPACT = 0.6
 _SHIFT = np.uint64(32)
@@ -585,8 +587,18 @@ class Model:
                 state = t.search(pos, state)
             elif step_next.dtype == state.dtype:
                 np.take(step_next, pos, out=state, mode="clip")
-            else:
+            elif t.coarse is None:
                 state = step_next[pos].astype(np.intp)
+            else:
+                # A large table: most draws fall in a bucket of units of one
+                # edge, answered by the small coarse table; the others look
+                # up the full one.
+                np.right_shift(pos, t.coarse_shift, out=addend)
+                picked = np.take(t.coarse, addend, mode="clip")
+                mixed = np.flatnonzero(picked == t.coarse_mixed)
+                if mixed.size:
+                    picked[mixed] = step_next[pos[mixed]]
+                state = picked.astype(np.intp)
             if step == width:
                 walking = state != 0
                 ok[walking if rows is None else rows[walking]] = False  # too long: rejected
@@ -773,6 +785,11 @@ class _Tables:
     search_steps: int  # binary search steps that cover the widest state
     # -- the walk over walk states
     table: NDArray[Any] | None  # weight unit -> next walk state, when small enough
+    # For a large table: unit >> coarse_shift -> next walk state, or coarse_mixed
+    # where the bucket holds units of more than one edge (then the table says).
+    coarse: NDArray[Any] | None
+    coarse_shift: int
+    coarse_mixed: int
     step_base: NDArray[Any]  # per walk state: its state's base (int64; uint64 without table)
     step_total: NDArray[Any]  # per walk state: its state's total
     step_first: NDArray[np.intp]  # per walk state: its state's first and last edges
@@ -815,7 +832,8 @@ class _Tables:
         edge_step = np.zeros(edges + 1, dtype=np.intp)  # one more: the end's own edge
         edge_step[:edges][moving] = inverse.reshape(-1) + 1
 
-        table = None
+        table = coarse = None
+        coarse_shift = mixed_mark = 0
         step_base: NDArray[Any]
         step_total: NDArray[Any]
         if grand <= _TABLE_LIMIT:
@@ -830,6 +848,14 @@ class _Tables:
                 kind = np.uint16 if start_walk < 1 << 16 else np.int32
             repeats = np.append(model.weights, np.uint32(1))
             table = np.repeat(edge_step.astype(kind), repeats)
+            mixed_mark = int(np.iinfo(kind).max)
+            if grand > _INTP_TABLE_LIMIT and start_walk < mixed_mark:
+                coarse_shift = max(0, (grand >> _COARSE_BITS).bit_length())
+                coarse = table[:: 1 << coarse_shift].copy()
+                # A bucket holds one edge's units unless an edge starts inside it.
+                starts = np.append(exclusive, np.uint64(grand)).astype(np.int64)
+                inside = starts[(starts & ((1 << coarse_shift) - 1)) != 0] >> coarse_shift
+                coarse[inside] = mixed_mark
         else:
             step_base, step_total = base[state_of], total[state_of]
         # State 0 walks in place: its one unit (past the grand total, or
@@ -857,6 +883,9 @@ class _Tables:
             last=last,
             search_steps=int(np.diff(offsets).max()).bit_length() if offsets.size > 1 else 0,
             table=table,
+            coarse=coarse,
+            coarse_shift=coarse_shift,
+            coarse_mixed=mixed_mark,
             step_base=step_base,
             step_total=step_total,
             step_first=step_first,
