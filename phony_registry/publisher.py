@@ -350,13 +350,7 @@ class Publisher:
         """
         wanted = [p for p in paths if is_index_path(p)]
         for attempt in range(_CAS_ATTEMPTS):
-            try:
-                data, tag = self.storage.read(snapshot_path())
-                current: Snapshot | None = Snapshot.from_bytes(data)
-            except NotFound:
-                current, tag = None, None
-            if current is not None and not adopt:
-                self._check_signed(current, data)
+            current, tag = self._read_snapshot(adopt=adopt)
             steps: list[_Step] = []
             try:
                 files, listed_changes = self._plan(current, wanted, steps)
@@ -435,13 +429,7 @@ class Publisher:
         snapshot is never signed over a tampered file either way).
         """
         for _ in range(_CAS_ATTEMPTS):
-            try:
-                data, tag = self.storage.read(snapshot_path())
-                current: Snapshot | None = Snapshot.from_bytes(data)
-            except NotFound:
-                current, tag = None, None
-            if current is not None:
-                self._check_signed(current, data)
+            current, tag = self._read_snapshot()
             try:
                 self._plan(current, (), [])
             except DigestMismatch:
@@ -450,6 +438,20 @@ class Publisher:
                 raise
             return current
         raise RegistryUnavailable("storage: the snapshot is too busy; try again")
+
+    def _read_snapshot(self, *, adopt: bool = False) -> tuple[Snapshot | None, str | None]:
+        """The stored snapshot (None before the first) and its version tag, for a CAS write.
+
+        Raises SignatureError unless this key signed it, or ``adopt`` (a key rotation).
+        """
+        try:
+            data, tag = self.storage.read(snapshot_path())
+        except NotFound:
+            return None, None
+        current = Snapshot.from_bytes(data)
+        if not adopt:
+            self._check_signed(current, data)
+        return current, tag
 
     def _moved(self, tag: str | None) -> bool:
         """True if the snapshot is no longer the one read with version tag ``tag``."""
