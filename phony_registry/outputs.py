@@ -152,10 +152,24 @@ def _flag(options: Mapping[str, str], key: str, default: bool) -> bool:
     raise UsageError(f"option {key}: expected true or false, got {value!r}")
 
 
-def _rows(columns: Sequence[Sequence[str]], sep: str) -> str:
+def _lines(columns: Sequence[Sequence[str]], sep: str) -> str:
+    """The rows of a column-major batch, columns joined by ``sep``, each ending in a newline.
+
+    Several columns are interleaved by slice assignments into one list of
+    values and separators, joined once: no tuple or string per row (about
+    twice as fast as joining each row, then the rows).
+    """
     if len(columns) == 1:
-        return "\n".join(columns[0])
-    return "\n".join(map(sep.join, zip(*columns, strict=True)))
+        return "\n".join(columns[0]) + "\n"
+    rows, width = len(columns[0]), 2 * len(columns)
+    for column in columns:
+        if len(column) != rows:
+            raise ValueError("columns of different lengths")
+    pieces = [sep] * (width * rows)
+    for i, column in enumerate(columns):
+        pieces[2 * i :: width] = column
+    pieces[width - 1 :: width] = ["\n"] * rows
+    return "".join(pieces)
 
 
 class _TextWriter:
@@ -170,16 +184,16 @@ class _TextWriter:
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
-        data = _rows(columns, self._sep).encode("utf-8")
+        data = _lines(columns, self._sep).encode("utf-8")
         rows = len(columns[0])
         # One row per line, so a value may hold no line break (and, with more
         # than one column, no separator): counted at C speed, searched only
         # when a count is off.
-        breaks = _count_bytes(data, 10) != rows - 1 or b"\r" in data
+        breaks = _count_bytes(data, 10) != rows or b"\r" in data
         seps = len(columns) > 1 and len(self._sep) == 1 and self._sep.isascii()
         if breaks or (seps and _count_bytes(data, ord(self._sep)) != rows * (len(columns) - 1)):
             self._refuse(columns)
-        self._stream.write(data + b"\n")
+        self._stream.write(data)
         self._written += rows
 
     def _refuse(self, columns: Sequence[Sequence[str]]) -> None:
@@ -241,20 +255,18 @@ class _CsvWriter:
         # quoting: no quote, no CR, and exactly the separators and newlines
         # the join itself put there. Otherwise each column is quoted.
         n = len(columns[0])
-        text = _rows(columns, ",")
-        data = text.encode("utf-8")
+        data = _lines(columns, ",").encode("utf-8")
         plain = (
             b'"' not in data
             and b"\r" not in data
-            and _count_bytes(data, b"\n"[0]) == n - 1
+            and _count_bytes(data, b"\n"[0]) == n
             and _count_bytes(data, b","[0]) == (len(columns) - 1) * n
         )
         if plain and len(columns) == 1:
             plain = "" not in columns[0]  # a lone empty field would read back as a blank line
         if not plain:
-            data = _rows([_csv_quoted(c, len(columns) == 1) for c in columns], ",").encode("utf-8")
+            data = _lines([_csv_quoted(c, len(columns) == 1) for c in columns], ",").encode("utf-8")
         self._stream.write(data)
-        self._stream.write(b"\n")
 
     def _start(self) -> None:
         self._started = True
