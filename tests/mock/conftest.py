@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -156,3 +158,13 @@ def get_from_deployed(folder: Path, env: dict[str, str], path: str, limit: int) 
         return httpx.get(f"http://127.0.0.1:{port}{path}", params={"_limit": limit}).json()
     finally:
         stop(process, log)
+
+
+def generate_rows(env: dict[str, str], *args: str) -> list[dict[str, Any]]:
+    """The rows ``phony generate ARGS --format json`` writes, which the mock must serve."""
+    result = subprocess.run(
+        [*phony_command(), "generate", *args, "--format", "json"],
+        capture_output=True, text=True, env=env, check=True, timeout=120,
+    )  # fmt: skip
+    rows: list[dict[str, Any]] = json.loads(result.stdout)
+    return rows

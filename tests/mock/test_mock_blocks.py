@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,7 @@ from phony_server.mock.app import build_collections
 from phony_server.mock.blocks import BLOCK_ROWS, BlockCache
 from phony_server.mock.config import MockConfig
 from phony_server.mock.sources import CollectionSource
-from tests.conftest import phony_command
-from tests.mock.conftest import POSTS_TOML, USERS_TOML, StartMock
+from tests.mock.conftest import POSTS_TOML, USERS_TOML, StartMock, generate_rows
 
 SEED = 4242
 #: Two whole blocks and part of a third.
@@ -27,13 +25,9 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 def _generate(env: dict[str, str], count: int) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [*phony_command(), "generate", "--schema", "person", "--locale", "en_US",
-         "--count", str(count), "--seed", str(SEED), "--format", "json"],
-        capture_output=True, text=True, env=env, check=True, timeout=120,
-    )  # fmt: skip
-    rows: list[dict[str, Any]] = json.loads(result.stdout)
-    return rows
+    return generate_rows(
+        env, "--schema", "person", "--locale", "en_US", "--count", str(count), "--seed", str(SEED)
+    )
 
 
 def _windows() -> list[tuple[int, int]]:

@@ -5,24 +5,18 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import phony_command
 from tests.mock.conftest import MockServer, StartMock, get_from_deployed
 
+Run = Callable[..., subprocess.CompletedProcess[str]]
+
 pytestmark = pytest.mark.e2e
-
-
-def _run(
-    env: dict[str, str], *args: str, cwd: Path | None = None
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [*phony_command(), *args], capture_output=True, text=True, env=env, cwd=cwd, timeout=120
-    )
 
 
 def _outcomes(server: MockServer, paths: list[str]) -> list[Any]:
@@ -56,20 +50,22 @@ def test_faults_and_delays_replay_the_same_way(start_mock: StartMock, blog_schem
     assert other_seed != once
 
 
-def test_bad_options_are_one_line(mock_home: dict[str, str], blog_schemas: Path) -> None:
+def test_bad_options_are_one_line(
+    run_phony: Run, mock_home: dict[str, str], blog_schemas: Path
+) -> None:
     cases = [
         (["--faults", "500:2"], "--faults '500:2': the probability must be between 0 and 1"),
         (["--delay", "fast"], "--delay 'fast': expected a duration such as 120ms or 0.5s"),
         (["--state", "redis:x"], "--state 'redis:x': expected memory or sqlite:PATH"),
     ]
     for extra, message in cases:
-        result = _run(mock_home, "mock", "start", str(blog_schemas), *extra)
+        result = run_phony("mock", "start", str(blog_schemas), *extra, env=mock_home)
         assert result.returncode == 2, result.stderr
         assert result.stderr.strip() == f"error: {message}"
-    ready = _run(mock_home, "mock", "start", "person")
+    ready = run_phony("mock", "start", "person", env=mock_home)
     assert ready.returncode == 2
     assert ready.stderr.strip().startswith("error: the ready schema 'person' needs a locale")
-    missing = _run(mock_home, "mock", "start", "nope.toml")
+    missing = run_phony("mock", "start", "nope.toml", env=mock_home)
     assert missing.stderr.strip() == "error: nope.toml: no such schema file"
 
 
@@ -89,7 +85,11 @@ def test_without_the_server_extra_mock_says_so(mock_home: dict[str, str]) -> Non
 
 
 def test_export_writes_json_server_db_with_the_writes(
-    start_mock: StartMock, blog_schemas: Path, mock_home: dict[str, str], tmp_path: Path
+    run_phony: Run,
+    start_mock: StartMock,
+    blog_schemas: Path,
+    mock_home: dict[str, str],
+    tmp_path: Path,
 ) -> None:
     state = f"sqlite:{tmp_path / 'state.db'}"
     server = start_mock(str(blog_schemas), "--seed", "5", "--count", "30", "--state", state)
@@ -99,9 +99,9 @@ def test_export_writes_json_server_db_with_the_writes(
     posts = httpx.get(f"{server.url}/posts", params={"_limit": 100}).json()
     server.stop()
     out = tmp_path / "db.json"
-    result = _run(
-        mock_home, "mock", "export", str(blog_schemas), "--seed", "5", "--count", "30",
-        "--state", state, "--format", "json-server", "-o", str(out),
+    result = run_phony(
+        "mock", "export", str(blog_schemas), "--seed", "5", "--count", "30",
+        "--state", state, "--format", "json-server", "-o", str(out), env=mock_home,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     db = json.loads(out.read_text())
@@ -111,12 +111,16 @@ def test_export_writes_json_server_db_with_the_writes(
 
 
 def test_deploy_writes_a_factory_command_that_serves_the_same_records(
-    start_mock: StartMock, blog_schemas: Path, mock_home: dict[str, str], tmp_path: Path
+    run_phony: Run,
+    start_mock: StartMock,
+    blog_schemas: Path,
+    mock_home: dict[str, str],
+    tmp_path: Path,
 ) -> None:
     folder = tmp_path / "deployed"
-    result = _run(
-        mock_home, "mock", "deploy", str(blog_schemas), "--seed", "8", "--count", "30",
-        "-o", str(folder), "--port", "8080",
+    result = run_phony(
+        "mock", "deploy", str(blog_schemas), "--seed", "8", "--count", "30",
+        "-o", str(folder), "--port", "8080", env=mock_home,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert "uvicorn --factory phony_server.mock:app_from_env" in result.stdout

@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-import json
 import subprocess
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
 
-from tests.conftest import phony_command
-from tests.mock.conftest import MockServer, StartMock
+from tests.mock.conftest import MockServer, StartMock, generate_rows
 
 pytestmark = pytest.mark.e2e
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
 
 SEED = "4242"
 
@@ -34,19 +34,10 @@ def blog(start_mock: StartMock, blog_schemas: Path) -> MockServer:
     )  # fmt: skip
 
 
-def _generate(mock_home: dict[str, str], *args: str) -> list[dict[str, Any]]:
-    result = subprocess.run(
-        [*phony_command(), "generate", *args, "--format", "json"],
-        capture_output=True, text=True, env=mock_home, check=True, timeout=120,
-    )  # fmt: skip
-    rows: list[dict[str, Any]] = json.loads(result.stdout)
-    return rows
-
-
 def test_a_page_is_exactly_what_phony_generate_writes(
     people: MockServer, mock_home: dict[str, str]
 ) -> None:
-    rows = _generate(
+    rows = generate_rows(
         mock_home, "--schema", "person", "--locale", "en_US", "--count", "40", "--seed", SEED
     )
     first = httpx.get(f"{people.url}/people", params={"_page": 1, "_per_page": 20})
@@ -59,7 +50,7 @@ def test_a_page_is_exactly_what_phony_generate_writes(
 def test_a_far_page_equals_the_same_rows_of_a_full_generation(
     people: MockServer, mock_home: dict[str, str]
 ) -> None:
-    rows = _generate(
+    rows = generate_rows(
         mock_home, "--schema", "person", "--locale", "en_US", "--count", "5000", "--seed", SEED
     )
     page = httpx.get(f"{people.url}/people", params={"_page": 200, "_limit": 25}).json()
@@ -246,7 +237,11 @@ def test_writes_validation_and_reset(start_mock: StartMock, blog_schemas: Path) 
 
 
 def test_the_sqlite_overlay_survives_a_restart(
-    start_mock: StartMock, blog_schemas: Path, tmp_path: Path, mock_home: dict[str, str]
+    run_phony: Run,
+    start_mock: StartMock,
+    blog_schemas: Path,
+    tmp_path: Path,
+    mock_home: dict[str, str],
 ) -> None:
     state = f"sqlite:{tmp_path / 'state.db'}"
     args = (str(blog_schemas), "--seed", SEED, "--count", "30", "--state", state)
@@ -265,10 +260,9 @@ def test_the_sqlite_overlay_survives_a_restart(
     assert after[1:] == before[1:]
     assert httpx.get(f"{second.url}/posts/2").status_code == 404
     assert httpx.get(f"{second.url}/posts/{created['id']}").json() == created
-    refused = subprocess.run(
-        [*phony_command(), "mock", "start", str(blog_schemas), "--seed", "7", "--state", state],
-        capture_output=True, text=True, env=mock_home, timeout=60,
-    )  # fmt: skip
+    refused = run_phony(
+        "mock", "start", str(blog_schemas), "--seed", "7", "--state", state, env=mock_home
+    )
     assert refused.returncode == 2
     assert refused.stderr.startswith("error: --state sqlite:")
     assert "seed 4242" in refused.stderr

@@ -6,7 +6,7 @@ import json
 import re
 import subprocess
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +22,8 @@ from tests.fuzzing import fuzz_failures
 from tests.mock.conftest import MockServer, StartMock, get_from_deployed
 
 pytestmark = pytest.mark.e2e
+
+Run = Callable[..., subprocess.CompletedProcess[str]]
 
 SPEC_YAML = """
 openapi: 3.0.3
@@ -159,14 +161,13 @@ def test_a_json_spec_without_paths_serves_every_object_schema(
 
 
 def test_deploy_takes_the_spec_along(
-    pets: MockServer, mock_home: dict[str, str], tmp_path: Path
+    run_phony: Run, pets: MockServer, mock_home: dict[str, str], tmp_path: Path
 ) -> None:
     spec = Path(pets.args[pets.args.index("--openapi") + 1])
     folder = tmp_path / "deployed"
-    result = subprocess.run(
-        [*phony_command(), "mock", "deploy", "--openapi", str(spec), "--locale", "en_US",
-         "--seed", "5", "--count", "300", "-o", str(folder)],
-        capture_output=True, text=True, env=mock_home, timeout=120,
+    result = run_phony(
+        "mock", "deploy", "--openapi", str(spec), "--locale", "en_US",
+        "--seed", "5", "--count", "300", "-o", str(folder), env=mock_home,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     config = json.loads((folder / "mock.json").read_text())
@@ -203,7 +204,11 @@ def test_deploy_takes_the_spec_along(
     ids=["lookahead", "back-reference", "array"],
 )
 def test_an_unsupported_construct_is_one_line_naming_the_field(
-    mock_home: dict[str, str], tmp_path: Path, properties: dict[str, Any], message: str
+    run_phony: Run,
+    mock_home: dict[str, str],
+    tmp_path: Path,
+    properties: dict[str, Any],
+    message: str,
 ) -> None:
     spec = {
         "openapi": "3.0.0",
@@ -211,10 +216,7 @@ def test_an_unsupported_construct_is_one_line_naming_the_field(
         "components": {"schemas": {"Thing": {"type": "object", "properties": properties}}},
     }
     (tmp_path / "spec.json").write_text(json.dumps(spec))
-    result = subprocess.run(
-        [*phony_command(), "mock", "start", "--openapi", str(tmp_path / "spec.json")],
-        capture_output=True, text=True, env=mock_home, timeout=120,
-    )  # fmt: skip
+    result = run_phony("mock", "start", "--openapi", str(tmp_path / "spec.json"), env=mock_home)
     assert result.returncode != 0
     assert result.stderr.strip().splitlines() == [f"error: {message}"]
 
