@@ -111,6 +111,12 @@ def main() -> None:
             f"{pair:.2f} s wall, {wall_1 / pair:.2f}x one job of {args.count:,} "
             "(what this machine gives two processes now)"
         )
+        if 2 in runs and first == 1:
+            wall_2 = statistics.median(w for w, _, _ in runs[2])
+            print(
+                f"--jobs 2 got {wall_1 / wall_2:.2f}x where two independent processes got "
+                f"{wall_1 / pair:.2f}x: {(wall_1 / wall_2) / (wall_1 / pair):.0%} of it"
+            )
         print(f"identical output for every --jobs: {'yes' if len(digests) == 1 else 'NO'}")
         if 2 in runs and first == 1:
             wall_2 = statistics.median(w for w, _, _ in runs[2])

@@ -49,7 +49,7 @@ LINE_FORMATS: dict[str, dict[str, str]] = {"txt": {}, "csv": {"header": "false"}
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 # Chunks in flight per worker: enough to keep every worker busy while the
 # parent writes, few enough that memory stays a few chunks per worker.
-_AHEAD = 2
+_AHEAD = 4
 
 _state: dict[str, Any] = {}
 
@@ -221,8 +221,13 @@ def parallel_bytes(
             pending: deque[Any] = deque()
             following = 0
             try:
+                walked = 0
                 while produced < count:
-                    while len(pending) < slots and following < budget_chunks:
+                    # Chunks this run still seems to need at the acceptance rate
+                    # so far, plus one: walking far past the end is wasted.
+                    rate = produced / walked if walked else 1.0
+                    wanted = min(budget_chunks, -(-count // max(int(CHUNK_ROWS * rate), 1)) + 1)
+                    while len(pending) < slots and following < wanted:
                         pending.append((following, pool.apply_async(_chunk, (following,))))
                         following += 1
                     if not pending:
@@ -235,6 +240,7 @@ def parallel_bytes(
                     if data is None:  # in its slot (copied out: a few microseconds)
                         start = (index % slots) * slot_size
                         data = shared[start : start + size]
+                    walked += CHUNK_ROWS
                     if produced + n >= count:
                         yield _first_lines(data, count - produced)
                         produced = count
