@@ -169,3 +169,15 @@ def test_iter_text_refuses_a_model_whose_values_hold_line_breaks() -> None:
     assert not BREAKS.writes_text
     with pytest.raises(UsageError, match="line break"):
         next(BREAKS.iter_text(10, seed=1))
+
+
+# most walks run past max_length and are rejected (about 37 % of the rows are kept)
+LONG_WINDED = _tiny("ab", [[(1, 1, 1)], [(0, 1, 0), (2, 6, 1)]], max_length=3)
+
+
+@pytest.mark.parametrize("count", [1, 5000, 2 * CHUNK_ROWS + 11])
+def test_two_jobs_keep_up_with_many_rejected_rows(count: int) -> None:
+    values = LONG_WINDED.generate(count, seed=8)
+    expected = "".join(v + "\n" for v in values).encode()
+    assert _written(LONG_WINDED, "txt", seed=8, count=count) == expected
+    assert _written(LONG_WINDED, "txt", seed=8, count=count, jobs=2) == expected
