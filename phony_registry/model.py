@@ -487,7 +487,7 @@ class Model:
             need = count - produced
             rows = min(CHUNK_ROWS - lo, int(need / max(rate, 0.01) * 1.1) + 64)
             values = walk(seed, chunk, lo, lo + rows)
-            if not values and not produced and self.distinct_values == 0:
+            if not len(values) and not produced and self.distinct_values == 0:
                 # Checked only when a walk comes back empty: counting the
                 # distinct values walks the whole automaton, which costs more
                 # than generating a few values (phony generate --count 10).
@@ -510,7 +510,7 @@ class Model:
             if len(values) > need:
                 values = values[:need]
             produced += len(values)
-            if values:
+            if len(values):
                 yield values
 
     def _walk(self, seed: int, chunk: int, lo: int, hi: int) -> list[str]:
@@ -618,6 +618,20 @@ class Model:
                 state = state[keep]
                 rows = keep if rows is None else rows[keep]
         return out, ok
+
+    def _walk_rows(self, seed: int, chunk: int, lo: int, hi: int) -> NDArray[Any]:
+        """The accepted values of rows ``lo:hi``, as :meth:`_walk`, as a ``[values,
+        max_length]`` matrix of code points in the walk's narrow type (0 after the end)."""
+        symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
+        if self.exclude is not None:
+            codepoints = self._tables.codepoints_of(symbols)
+            ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
+        return np.ascontiguousarray(symbols.T[ok] if not ok.all() else symbols.T)
+
+    def _iter_rows(self, count: int, seed: int) -> Iterator[NDArray[Any]]:
+        """The values of :meth:`generate` as :meth:`_walk_rows` matrices, in order."""
+        _check_count_seed(count, seed)
+        yield from self._accepted(count, seed, unique=False, walk=self._walk_rows)
 
     def _walk_text(self, seed: int, chunk: int, lo: int, hi: int) -> _Lines:
         """The accepted values of rows ``lo:hi``, as :meth:`_walk`, in UTF-8, each

@@ -291,13 +291,24 @@ def write_table(
     options: Mapping[str, str] | None = None,
 ) -> None:
     """Generate ``count`` rows of ``schema`` and write them to ``stream`` in ``format_name``."""
+    from phony_registry import _matrix_csv
     from phony_registry.outputs import open_writer
     from phony_registry.plugins import get_plugins
+
+    # N-gram and email columns to CSV: the same bytes, built without strings.
+    options = options or {}
+    if format_name == "csv" and count >= 0:
+        generators = {c.name: c.generator for c in schema.columns}
+        written = _matrix_csv.write_csv(
+            schema.names, generators, stream, count=count, seed=seed, options=options
+        )
+        if written:
+            return
 
     by_name = {c.name: c for c in schema.columns}
     typed = [(by_name[n].type, by_name[n].generator) for n in schema.names]
     fmt = get_plugins().format(format_name)
-    writer = open_writer(fmt, stream, schema.names, options or {}, typed)
+    writer = open_writer(fmt, stream, schema.names, options, typed)
     for batch in generate_table(schema, count, seed):
         writer.write(batch)
     writer.close()
