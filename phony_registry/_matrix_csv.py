@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 
 import numpy as np
 
+from phony_registry.model import _nonzero
+
 if TYPE_CHECKING:
     from numpy.typing import NDArray
 
@@ -182,5 +184,5 @@ def _csv_bytes(columns: list[list[NDArray[Any]]], n: int) -> bytes:
             at += span.shape[1]
         matrix[:, at] = 10 if i == len(columns) - 1 else 44
         at += 1
-    data: bytes = matrix[matrix != 0].tobytes()
+    data: bytes = _nonzero(matrix).tobytes()
     return data

@@ -655,7 +655,16 @@ class Model:
             rejected = np.flatnonzero(~ok)
             matrix[rejected] = 0
             count -= rejected.size
-        return _Lines(text.encode(matrix[matrix != 0]), count)
+        return _Lines(text.encode(_nonzero(matrix)), count)
+
+
+def _nonzero(matrix: NDArray[Any]) -> NDArray[Any]:
+    """The non-zero elements of ``matrix`` in row-major order, flat.
+
+    ``np.compress`` on the flat array: about twice as fast as boolean indexing.
+    """
+    flat = matrix.reshape(-1)
+    return np.compress(flat != 0, flat)
 
 
 class _Lines:
