@@ -5,8 +5,9 @@
 Every figure is values written to a file per second on one core (the
 process is pinned to one CPU where the OS allows it): the median of
 ``--rounds`` runs, by wall clock and per CPU-second of the process (the
-steadier figure when other jobs share the machine). Two phony models: first
-names (short values) and Faker street addresses (long values). Also printed:
+steadier figure when other jobs share the machine). Three phony models: first
+names at order 4 (short values), the same names trained with `phony train`'s
+defaults, and Faker street addresses (long values). Also printed:
 the load time of a large model (~100K n-grams) and the peak RSS of
 `phony generate` writing 10M values to a file.
 """
@@ -95,6 +96,23 @@ def bench_phony(model: object, count: int, tmp: Path, rounds: int) -> tuple[floa
         lines = (tmp / "phony.txt").read_bytes().count(b"\n")
         assert lines == count, (lines, count)
     return statistics.median(walls), statistics.median(cpus)
+
+
+def trained_by_default(tmp: Path) -> tuple[object, str]:
+    """The names model `phony train` makes with its defaults (also the peak-RSS run's), and
+    a label saying what training chose."""
+    from phony_registry.format import load_model
+
+    model = tmp / "names.phony"
+    subprocess.run(
+        [sys.executable, "-m", "phony_client", "train", str(SAMPLE), "-o", str(model)],
+        check=True,
+        capture_output=True,
+    )
+    loaded = load_model(model)
+    loaded.generate(1000, seed=0)  # build the sampling tables outside the timing
+    label = f"phony, default-trained ({loaded.num_edges // 1000}K n-grams)"
+    return loaded, label
 
 
 def bench_peers(count: int, tmp: Path) -> dict[str, float]:
@@ -205,8 +223,10 @@ def main() -> None:
         streets = street_addresses()
         names_model = phony_model(read_values(SAMPLE), "tr_first_names")
         streets_model = phony_model(streets, "en_streets")
+        default_model, default_label = trained_by_default(tmp)
         print(f"load average before the phony runs: {os.getloadavg()[0]:.2f}")
         names_rate, names_cpu = bench_phony(names_model, args.count, tmp, args.rounds)
+        default_rate, default_cpu = bench_phony(default_model, args.count, tmp, args.rounds)
         streets_rate, streets_cpu = bench_phony(streets_model, args.count // 4, tmp, args.rounds)
         peers = bench_peers(args.peer_count, tmp)
         print(f"\nmedian of {args.rounds} phony runs; load average now {os.getloadavg()[0]:.2f}")
@@ -219,12 +239,16 @@ def main() -> None:
         )
         for label, rate in list(peers.items())[:3]:
             print(f"{label:<42}{rate:>14,.0f}{'':>14}{names_rate / rate:>9.0f}x")
+        print(f"{default_label:<42}{default_rate:>14,.0f}{default_cpu:>14,.0f}")
         print(
             f"{'phony, en_streets.phony (order 4)':<42}{streets_rate:>14,.0f}{streets_cpu:>14,.0f}"
         )
         for label, rate in list(peers.items())[3:]:
             print(f"{label:<42}{rate:>14,.0f}{'':>14}{streets_rate / rate:>9.0f}x")
-        print(f"\nphony wrote {args.count:,} first names and {args.count // 4:,} street addresses")
+        print(
+            f"\nphony wrote {args.count:,} first names (each model) and "
+            f"{args.count // 4:,} street addresses"
+        )
         print(f"per run, Faker and Mimesis {args.peer_count:,} each")
         for goal, issue in ((2_000_000, "issue 7"), (6_000_000, "issue 18")):
             wall_verdict = "meets" if names_rate >= goal else "MISSES"
@@ -234,6 +258,12 @@ def main() -> None:
                 f"{wall_verdict} by wall clock ({names_rate / 1e6:.2f}M/s), "
                 f"{cpu_verdict} per CPU-second ({names_cpu / 1e6:.2f}M)"
             )
+        print(
+            f"  the same names with the model `phony train` makes by default: "
+            f"{'meets' if default_rate >= 6e6 else 'MISSES'} by wall clock "
+            f"({default_rate / 1e6:.2f}M/s), {'meets' if default_cpu >= 6e6 else 'MISSES'} "
+            f"per CPU-second ({default_cpu / 1e6:.2f}M)"
+        )
 
         path, edges, states, inflated = large_model(tmp, streets)
         load, load_cpu = bench_load(path)
