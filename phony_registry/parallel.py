@@ -45,6 +45,9 @@ __all__ = ["LINE_FORMATS", "can_parallelise", "format_lines", "parallel_bytes", 
 #: Formats whose output is one line per value, the same bytes whatever the batches,
 #: with the options a worker adds (the parent writes the csv header once).
 LINE_FORMATS: dict[str, dict[str, str]] = {"txt": {}, "csv": {"header": "false"}, "jsonl": {}}
+# At most this many bytes a slot of the shared buffer (a larger chunk goes
+# through the result pipe): two bytes a character covers nearly every model.
+_SLOT_LIMIT = 16 << 20
 # glibc's mallopt parameters (malloc.h).
 _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 # Chunks in flight per worker: enough to keep every worker busy while the
@@ -213,7 +216,7 @@ def parallel_bytes(
     # flight, rather than pickle them through a pipe: chunk i uses slot
     # i % slots, free again once the parent has written chunk i.
     slots = jobs * _AHEAD
-    slot_size = CHUNK_ROWS * (2 * model.max_length + 8)
+    slot_size = min(CHUNK_ROWS * (2 * model.max_length + 8), _SLOT_LIMIT)
     shared = mmap.mmap(-1, slots * slot_size)
     _state.update(shared=shared, slots=slots, slot_size=slot_size)
     try:

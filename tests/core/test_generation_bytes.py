@@ -181,3 +181,14 @@ def test_two_jobs_keep_up_with_many_rejected_rows(count: int) -> None:
     expected = "".join(v + "\n" for v in values).encode()
     assert _written(LONG_WINDED, "txt", seed=8, count=count) == expected
     assert _written(LONG_WINDED, "txt", seed=8, count=count, jobs=2) == expected
+
+
+def test_chunks_too_large_for_their_slot_come_through_the_pipe(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from phony_registry import parallel
+
+    model = load_model(DATA / "streets3.phony")
+    expected = _expected()["streets3"]["file.txt"]
+    monkeypatch.setattr(parallel, "_SLOT_LIMIT", 1000)
+    assert _sha(_written(model, "txt", seed=3, jobs=2)) == expected
