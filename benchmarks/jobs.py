@@ -42,14 +42,18 @@ def run(cmd: list[str]) -> tuple[float, float, float]:
     return wall, after.ru_utime - before.ru_utime, after.ru_stime - before.ru_stime
 
 
-def run_pair(cmds: list[list[str]]) -> float:
-    """Wall seconds of commands started together (the machine's own parallelism now)."""
+def run_pair(cmds: list[list[str]]) -> tuple[float, float]:
+    """Wall and CPU seconds of commands started together (the machine's own parallelism now)."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     procs = [subprocess.Popen(cmd, stderr=subprocess.DEVNULL) for cmd in cmds]
     for proc in procs:
         if proc.wait():
             raise SystemExit(f"{proc.args} failed")
-    return time.perf_counter() - started
+    wall = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime
+    return wall, cpu
 
 
 def main() -> None:
@@ -105,11 +109,12 @@ def main() -> None:
                 f"--jobs {jobs:<3}{wall:8.2f}{user:8.2f}{system:7.2f}{args.count / wall:13,.0f}"
                 f"{args.count / (user + system):12,.0f}{wall_1 / wall:9.2f}x{bound:10.2f}x"
             )
-        pair = statistics.median(pairs)
+        pair = statistics.median(w for w, _ in pairs)
+        pair_cpu = statistics.median(c for _, c in pairs)
         print(
             f"two one-job processes of {args.count // 2:,} each, started together: "
-            f"{pair:.2f} s wall, {wall_1 / pair:.2f}x one job of {args.count:,} "
-            "(what this machine gives two processes now)"
+            f"{pair:.2f} s wall ({pair_cpu:.2f} s CPU), {wall_1 / pair:.2f}x one job of "
+            f"{args.count:,} (what this machine gives two processes now)"
         )
         if 2 in runs and first == 1:
             wall_2 = statistics.median(w for w, _, _ in runs[2])
