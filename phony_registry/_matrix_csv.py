@@ -117,7 +117,7 @@ def write_csv(
             return False
 
     writer = outputs.CSV.open(stream, names, options)
-    writer.write([[] for _ in names])  # the header, if any
+    header: list[list[str]] = [[] for _ in names]  # the writer writes it before any rows
     rows = {
         name: _Rows(gen.model._iter_rows(count, column_seed(seed, name)))
         for name, gen in by_name.items()
@@ -167,7 +167,9 @@ def write_csv(
                     strings[name] = list(generator.generate(n, streams[name], inputs))
             writer.write([strings[name] for name in names])
         else:
-            stream.write(_csv_bytes(spans, n))
+            data = _csv_bytes(spans, n)
+            writer.write(header)  # the header, if any, once
+            stream.write(data)
         done += n
     writer.close()
     return True
