@@ -247,7 +247,7 @@ def parallel_bytes(
                     if produced + n >= count:
                         yield _first_lines(data, count - produced)
                         produced = count
-                    else:
+                    elif n:
                         yield data
                         produced += n
             finally:

@@ -112,12 +112,12 @@ def write_values(
 
         fmt = get_plugins().format(format_name)
         writer = fmt.open(stream, [model.column_name], options or {})
-        writer.write([[]])  # the header, for a format that has one
         for data in parallel_bytes(
             model, count=count, seed=seed, jobs=jobs, fmt=fmt, options=options or {}
         ):
+            writer.write([[]])  # the header (once, with the first rows) for a format with one
             stream.write(data)
-        writer.close()
+        writer.close()  # (the header of no rows)
         return
     batches = model.iter_batches(count, seed, unique=unique)
     _write_column(model.column_name, batches, stream, format_name, options)

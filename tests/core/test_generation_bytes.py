@@ -192,3 +192,14 @@ def test_chunks_too_large_for_their_slot_come_through_the_pipe(
     expected = _expected()["streets3"]["file.txt"]
     monkeypatch.setattr(parallel, "_SLOT_LIMIT", 1000)
     assert _sha(_written(model, "txt", seed=3, jobs=2)) == expected
+
+
+NEVER_ENDS = _tiny("a", [[(1, 1, 0)]], max_length=3)
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_a_model_that_cannot_end_writes_nothing_not_even_the_header(jobs: int) -> None:
+    out = io.BytesIO()
+    with pytest.raises(GenerationError):
+        write_values(NEVER_ENDS, out, count=10, seed=1, format_name="csv", jobs=jobs)
+    assert out.getvalue() == b""
