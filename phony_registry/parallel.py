@@ -124,14 +124,15 @@ def _worker_start() -> None:
     Elsewhere (no glibc) this does nothing.
     """
     import ctypes
-    import ctypes.util
 
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        libc.mallopt(_M_MMAP_THRESHOLD, 16 << 20)
-        libc.mallopt(_M_TRIM_THRESHOLD, 64 << 20)
+        # The process's own symbols (libc among them): no ctypes.util.find_library,
+        # which runs ldconfig in a subprocess.
+        mallopt = ctypes.CDLL(None).mallopt
     except (OSError, AttributeError):  # not glibc
-        pass
+        return
+    mallopt(_M_MMAP_THRESHOLD, 16 << 20)
+    mallopt(_M_TRIM_THRESHOLD, 64 << 20)
 
 
 def _chunk(index: int) -> tuple[bytes | None, int, int]:
