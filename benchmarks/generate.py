@@ -202,7 +202,7 @@ def bench_memory(tmp: Path, count: int) -> tuple[float, float]:
     return int(done.stdout.split()[-1]) / 1024, count / elapsed
 
 
-def main() -> None:
+def main() -> bool:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=2_000_000, help="phony values to write")
     parser.add_argument("--peer-count", type=int, default=50_000, help="values per peer")
@@ -250,6 +250,7 @@ def main() -> None:
             f"{args.count // 4:,} street addresses"
         )
         print(f"per run, Faker and Mimesis {args.peer_count:,} each")
+        missed = names_rate < 6_000_000  # by wall clock, as the verdicts below say
         for goal, issue in ((2_000_000, "issue 7"), (6_000_000, "issue 18")):
             wall_verdict = "meets" if names_rate >= goal else "MISSES"
             cpu_verdict = "meets" if names_cpu >= goal else "MISSES"
@@ -281,7 +282,8 @@ def main() -> None:
             for count in (args.memory_count // 10, args.memory_count):
                 peak, rate = bench_memory(tmp, count)
                 print(f"  N = {count:>10,}: peak RSS {peak:.0f} MiB, {rate:,.0f} values/s")
+    return missed
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if main() else 0)  # 1: a target missed (benchmarks/run reports it)

@@ -138,7 +138,7 @@ def bench_mimesis_fieldset(count: int, out: Path) -> float:
     return count / (time.perf_counter() - started)
 
 
-def main() -> None:
+def main() -> bool:
     """Run every measurement and print the table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000, help="phony records to write")
@@ -179,7 +179,8 @@ def main() -> None:
         )
     ratio = phony / best_peer
     print(f"target >= 5x Mimesis: {'meets' if ratio >= 5 else 'MISSES'} ({ratio:.1f}x the faster)")
+    return phony < 2_000_000 or ratio < 5  # missed, by wall clock
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(1 if main() else 0)  # 1: a target missed (benchmarks/run reports it)
