@@ -13,7 +13,8 @@ batch goes through the format's writer as strings. Either way the bytes
 are the writer's.
 
 ``--jobs N``: each worker process walks whole chunks and formats them
-itself; the parent only writes the workers' bytes in chunk order and cuts
+itself, leaving the bytes in a mapping shared with the parent (a slot per
+chunk in flight); the parent only writes them in chunk order and cuts
 the last chunk at ``count`` lines. The output is byte-identical to one process's
 for any N, because every format used here writes one line per value and
 the same bytes for a value whatever the batch around it: ``txt``, ``csv``
