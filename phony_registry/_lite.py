@@ -224,9 +224,14 @@ class SmallModel:
             if attempted > 8 * count + 4096:
                 return None  # many rejected rows: leave it to the vectorised path
             hi = min(_CHUNK_ROWS, lo + 2 * (count - len(values)) + 64)
+            if hi == _CHUNK_ROWS:
+                # Past the main block, chunk 0's values come from refill
+                # blocks: left to the vectorised path (never reached within
+                # MAX_COUNT values and the attempts above).
+                return None
             values += self._walk(seed, chunk, lo, hi)
             attempted += hi - lo
-            chunk, lo = (chunk + 1, 0) if hi == _CHUNK_ROWS else (chunk, hi)
+            lo = hi
         return values[:count]
 
     def _walk(self, seed: int, chunk: int, lo: int, hi: int) -> list[str]:

@@ -7,13 +7,19 @@ weight ``weights[e]`` and moves to state ``targets[e]``. Reading and writing
 files lives in :mod:`phony_registry.format`; training in
 :mod:`phony_registry.ngram`.
 
-Generation is deterministic: rows are produced in *chunks* of
-:data:`CHUNK_ROWS`; chunk ``k`` draws from
-``PCG64(SeedSequence(seed, spawn_key=(k,)))`` with ``random_raw``, whose
-stream NumPy keeps stable, and every draw uses only integer arithmetic. At
-step ``t`` the chunk draws one 64-bit word per row of the full chunk, so row
-``j`` always gets the same words whatever the count: ``generate(10, seed)``
-is a prefix of ``generate(1000, seed)``, and batch sizes change nothing.
+Generation is deterministic: values come in *chunks* of exactly
+:data:`CHUNK_ROWS`; value ``i`` is value ``i % CHUNK_ROWS`` of chunk
+``i // CHUNK_ROWS``, a function of (model, seed, chunk) only. Chunk ``k``'s
+values are the accepted rows of its main *block* of :data:`CHUNK_ROWS`
+rows, drawn from ``PCG64(SeedSequence(seed, spawn_key=(k,)))`` with
+``random_raw`` (whose stream NumPy keeps stable), then, while fewer than
+:data:`CHUNK_ROWS`, those of its refill blocks ``e = 1, 2...``
+(``spawn_key=(k, e)``), cut at :data:`CHUNK_ROWS`. Every draw uses only
+integer arithmetic. At step ``t`` a block draws one 64-bit word per row of
+the full block, so row ``j`` always gets the same words whatever the count:
+``generate(10, seed)`` is a prefix of ``generate(1000, seed)``, batch sizes
+change nothing, and value ``i`` is found by walking chunk ``i //
+CHUNK_ROWS``'s blocks only (:meth:`Model.locate`).
 """
 
 from __future__ import annotations
@@ -75,8 +81,25 @@ _TEMPERATURE_UNITS = 1 << 20
 _SMALL_WALK = 6
 _SMALL_WALK_EDGES = 1 << 18
 # Generation gives up when it has walked this many rows per requested value
-# (plus a few chunks) without producing enough accepted values.
+# (plus a few chunks) without producing enough accepted values, or when a
+# chunk's values need more than this many blocks (its main one and refills).
 _ATTEMPTS_PER_VALUE = 32
+_MAX_BLOCKS = _ATTEMPTS_PER_VALUE
+# Random access keeps the layout of at most this many chunks (a few KB each).
+_LAYOUTS_KEPT = 4096
+
+#: A block of rows: (chunk, refill); refill 0 is the chunk's main block. A
+#: plain int ``k`` means ``(k, 0)``.
+Block = int | tuple[int, int]
+
+
+def _spawn_key(block: Block) -> tuple[int, ...]:
+    """The ``SeedSequence`` spawn key of a block: ``(k,)`` for a main block, else ``(k, e)``."""
+    if isinstance(block, int):
+        return (block,)
+    chunk, refill = block
+    return (chunk, refill) if refill else (chunk,)
+
 
 _FNV_PRIME = np.uint64(0x100000001B3)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -342,69 +365,67 @@ class Model:
     def iter_from(self, seed: int, start: int, count: int) -> Iterator[list[str]]:
         """Values ``start:start+count`` of :meth:`generate` without making those before.
 
-        Random access for a lazily served table: the walk resumes at the row
-        of the chunk where value ``start`` lies, found from
-        :meth:`locate`. The same values as slicing ``generate(start + count, seed)``.
+        Random access for a lazily served table: value ``start`` lies in
+        chunk ``start // CHUNK_ROWS``, and only that chunk's blocks (and the
+        following chunks', as far as ``count`` goes) are walked, never an
+        earlier chunk's. The same values as slicing ``generate(start + count, seed)``.
         """
         _check_count_seed(count, seed)
         _check_count_seed(start, seed)
-        chunk, lo = self.locate(seed, start)
-        return self._exact(seed, chunk, lo, count)
+        return self._exact(seed, start, count)
 
-    def _exact(self, seed: int, chunk: int, lo: int, count: int) -> Iterator[list[str]]:
-        """``count`` accepted values from row ``lo`` of ``chunk``, walking only their rows.
+    def _exact(self, seed: int, start: int, count: int) -> Iterator[list[str]]:
+        """``count`` values from value ``start``, walking only their rows.
 
-        The chunk's list of rejected rows says exactly which rows give the
-        values, so a window of a few values walks a few rows (not the 64 or
-        more :meth:`_accepted` walks when it must guess the rejection rate).
+        Each chunk's layout (:meth:`_layout`) says exactly which rows of
+        which blocks give its values, so a window of a few values walks a
+        few rows (not the 64 or more :meth:`_accepted` walks when it must
+        guess the rejection rate).
         """
+        chunk, place = divmod(start, CHUNK_ROWS)
         while count > 0:
-            rejected = self._rejected_rows(seed, chunk)
-            # hi: one past the row of the last value wanted (or the chunk's end).
-            before = bisect_left(rejected, lo)
-            hi = lo + count
-            while True:
-                moved = lo + count + bisect_right(rejected, hi - 1) - before
-                if moved == hi or moved >= CHUNK_ROWS:
-                    break
-                hi = moved
-            hi = min(moved, CHUNK_ROWS)
-            if hi - lo <= _SMALL_WALK and self._rows_walker is not None:
-                skip = set(rejected[before : bisect_left(rejected, hi)])
-                rows = [row for row in range(lo, hi) if row not in skip]
-                values = self._rows_walker.walk(seed, chunk, rows)[:count]
-            else:
-                values = self._walk(seed, chunk, lo, hi)[:count] if hi > lo else []
-            count -= len(values)
-            if values:
+            for block, rejected, end in self._layout(seed, chunk):
+                accepted = end - len(rejected)
+                if place >= accepted:
+                    place -= accepted
+                    continue
+                take = min(count, accepted - place)
+                lo = _row_of(rejected, place)
+                hi = _row_of(rejected, place + take - 1) + 1
+                if hi - lo <= _SMALL_WALK and self._rows_walker is not None:
+                    skip = set(rejected[bisect_left(rejected, lo) : bisect_left(rejected, hi)])
+                    rows = [row for row in range(lo, hi) if row not in skip]
+                    values = self._rows_walker.walk(seed, block, rows)
+                else:
+                    values = self._walk(seed, block, lo, hi)
+                count -= len(values)
+                place = 0
                 yield values
-            chunk, lo = chunk + 1, 0
+                if count <= 0:
+                    return
+            chunk, place = chunk + 1, 0
 
-    def locate(self, seed: int, index: int) -> tuple[int, int]:
-        """``(chunk, row)`` of the walk that gives value ``index`` of ``seed``'s output.
+    def locate(self, seed: int, index: int) -> tuple[tuple[int, int], int]:
+        """``((chunk, refill), row)``: the block and row of the walk that give value ``index``.
 
-        Values are the accepted rows of the walk in order, and a few rows in
-        each chunk are rejected (too long, or a training value under
-        ``--exclude-originals``), so value *i* sits at row *i* plus the
-        rejected rows before it. Each chunk is walked once per seed to list
-        its rejected rows (tens of milliseconds; a few KB kept per chunk,
-        nothing per value); after that a lookup is a short loop.
+        Value *i* is value ``i % CHUNK_ROWS`` of chunk ``i // CHUNK_ROWS``,
+        whose values are the accepted rows of its main block (refill 0)
+        then of its refill blocks, cut at :data:`CHUNK_ROWS`. A few rows of
+        each block are rejected (too long, or a training value under
+        ``--exclude-originals``), so the value sits at its place in the
+        block plus the rejected rows before it. The chunk's blocks are
+        walked once per seed to list their rejected rows (tens of
+        milliseconds; a few KB kept per chunk, nothing per value), whatever
+        the chunk: locating value 10**9 costs what locating value 0 does.
         """
-        chunk, before = 0, 0
-        while True:
-            rejected = self._rejected_rows(seed, chunk)
-            accepted = CHUNK_ROWS - len(rejected)
-            if before + accepted > index:
-                break
-            before, chunk = before + accepted, chunk + 1
-        # The row r such that r minus the rejected rows up to r is the value's
-        # place in the chunk: a fixed point, reached in a step or two.
-        wanted = row = index - before
-        while True:
-            moved = wanted + bisect_right(rejected, row)
-            if moved == row:
-                return chunk, row
-            row = moved
+        _check_count_seed(index, seed)
+        chunk, place = divmod(index, CHUNK_ROWS)
+        for block, rejected, end in self._layout(seed, chunk):
+            accepted = end - len(rejected)
+            if place < accepted:
+                return block, _row_of(rejected, place)
+            place -= accepted
+        raise AssertionError("a chunk's layout holds CHUNK_ROWS values")  # pragma: no cover
 
     @cached_property
     def _rows_walker(self) -> _RowsWalker | None:
@@ -416,19 +437,89 @@ class Model:
     def _rejections(self) -> dict[tuple[int, int], array[int]]:
         return {}
 
-    def _rejected_rows(self, seed: int, chunk: int) -> array[int]:
-        """Sorted rows of chunk ``chunk`` that :meth:`_walk` rejects, computed once per seed.
+    @cached_property
+    def _layouts(self) -> dict[tuple[int, int], list[tuple[tuple[int, int], array[int], int]]]:
+        return {}
+
+    def _rejected_rows(self, seed: int, block: Block) -> array[int]:
+        """Sorted rows of main block ``block`` that :meth:`_walk` rejects, computed once per seed.
 
         An ``array('H')``: two bytes a row, and ``bisect`` reads it as fast as a list.
         """
-        found = self._rejections.get((seed, chunk))
+        key = (seed, block) if isinstance(block, int) else (seed, block[0])
+        assert isinstance(block, int) or not block[1], "refill blocks are walked by _layout"
+        found = self._rejections.get(key)
         if found is None:
-            codepoints, ok = self.walk_codepoints(seed, chunk, 0, CHUNK_ROWS)
-            if self.exclude is not None:
-                ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
+            _, ok = self._walk_ok(seed, block, 0, CHUNK_ROWS)
             found = array("H", np.flatnonzero(~ok).astype(np.uint16).tobytes())
-            self._rejections[(seed, chunk)] = found
+            if len(self._rejections) >= _LAYOUTS_KEPT:
+                self._rejections.clear()
+            self._rejections[key] = found
         return found
+
+    def _walk_ok(
+        self, seed: int, block: Block, lo: int, hi: int
+    ) -> tuple[NDArray[np.uint32], NDArray[np.bool_]]:
+        """:meth:`walk_codepoints` with the exclusion applied: which rows :meth:`_walk` keeps."""
+        codepoints, ok = self.walk_codepoints(seed, block, lo, hi)
+        if self.exclude is not None:
+            ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
+        return codepoints, ok
+
+    def _layout(self, seed: int, chunk: int) -> list[tuple[tuple[int, int], array[int], int]]:
+        """Chunk ``chunk``'s blocks: ``(block, rejected rows, end)`` for each block that
+        gives values, its rows ``0:end`` holding them (``end - len(rejected)`` values).
+
+        The main block gives all its accepted rows; each refill block is
+        walked only as far as the chunk's last value (a few thousand rows,
+        about as many as the main block rejected). Computed once per seed
+        and chunk; raises :class:`GenerationError` when the chunk needs more
+        than :data:`_MAX_BLOCKS` blocks.
+        """
+        found = self._layouts.get((seed, chunk))
+        if found is not None:
+            return found
+        rejected = self._rejected_rows(seed, chunk)
+        found = [((chunk, 0), rejected, CHUNK_ROWS)]
+        room = len(rejected)
+        rate = max(CHUNK_ROWS - room, 1) / CHUNK_ROWS
+        refill = 1
+        while room:
+            if refill >= _MAX_BLOCKS:
+                raise self._too_few(CHUNK_ROWS - room, CHUNK_ROWS, refill * CHUNK_ROWS)
+            block = (chunk, refill)
+            misses: list[NDArray[np.intp]] = []
+            lo = end = 0
+            while lo < CHUNK_ROWS:
+                hi = min(CHUNK_ROWS, lo + int(room / max(rate, 0.01) * 1.1) + 64)
+                _, ok = self._walk_ok(seed, block, lo, hi)
+                kept = lo + np.flatnonzero(ok)
+                if kept.size >= room:
+                    end = int(kept[room - 1]) + 1
+                    misses.append(lo + np.flatnonzero(~ok[: end - lo]))
+                    room = 0
+                    break
+                misses.append(lo + np.flatnonzero(~ok))
+                room -= kept.size
+                rate = max(kept.size, 1) / (hi - lo)
+                lo = end = hi
+            rows = np.concatenate(misses).astype(np.uint16)
+            found.append((block, array("H", rows.tobytes()), end))
+            refill += 1
+        if len(self._layouts) >= _LAYOUTS_KEPT:
+            self._layouts.clear()
+        self._layouts[(seed, chunk)] = found
+        return found
+
+    def _too_few(
+        self, produced: int, count: int, attempted: int, *, unique: bool = False
+    ) -> GenerationError:
+        what = "distinct values" if unique else "values"
+        return GenerationError(
+            f"model {self.meta.name!r} produced only {produced} {what} of the "
+            f"{count} requested after {attempted} attempts"
+            + ("; ask for fewer with --unique" if unique else "")
+        )
 
     def iter_text(self, count: int, seed: int) -> Iterator[bytes]:
         """The values of :meth:`generate` as UTF-8 text, each followed by a newline.
@@ -459,12 +550,11 @@ class Model:
         seed: int,
         *,
         unique: bool,
-        chunk: int = 0,
-        lo: int = 0,
-        walk: Callable[[int, int, int, int], Any] | None = None,
+        walk: Callable[[int, Block, int, int], Any] | None = None,
     ) -> Iterator[Any]:
-        """The accepted values of chunks ``chunk``, ``chunk + 1``... cut at ``count``,
-        as lists of strings (``walk`` :meth:`_walk`) or :class:`_Lines` (:meth:`_walk_text`)."""
+        """The values of chunks 0, 1... (each its blocks' accepted rows, cut at
+        :data:`CHUNK_ROWS`) cut at ``count``, as lists of strings (``walk``
+        :meth:`_walk`), :class:`_Lines` (:meth:`_walk_text`) or matrices."""
         walk = walk or self._walk
         if count and unique and count > self.distinct_values:
             raise GenerationError(
@@ -476,44 +566,86 @@ class Model:
         budget = _ATTEMPTS_PER_VALUE * count + 4 * CHUNK_ROWS
         seen: set[str] = set()
         rate = 1.0
+        chunk = 0
         while produced < count:
-            if attempted >= budget:
-                what = "distinct values" if unique else "values"
-                raise GenerationError(
-                    f"model {self.meta.name!r} produced only {produced} {what} of the "
-                    f"{count} requested after {attempted} attempts"
-                    + ("; ask for fewer with --unique" if unique else "")
-                )
-            need = count - produced
-            rows = min(CHUNK_ROWS - lo, int(need / max(rate, 0.01) * 1.1) + 64)
-            values = walk(seed, chunk, lo, lo + rows)
-            if not len(values) and not produced and self.distinct_values == 0:
-                # Checked only when a walk comes back empty: counting the
-                # distinct values walks the whole automaton, which costs more
-                # than generating a few values (phony generate --count 10).
-                raise GenerationError(
-                    f"model {self.meta.name!r} cannot produce any value of at most "
-                    f"{self.max_length} characters"
-                )
-            attempted += rows
-            lo += rows
-            if lo == CHUNK_ROWS:
-                chunk, lo = chunk + 1, 0
-            if unique:
-                fresh = []
-                for value in values:
-                    if value not in seen:
-                        seen.add(value)
-                        fresh.append(value)
-                values = fresh
-            rate = max(len(values), 1) / rows
-            if len(values) > need:
-                values = values[:need]
-            produced += len(values)
-            if len(values):
-                yield values
+            have = 0  # values of this chunk so far
+            refill = 0
+            while have < CHUNK_ROWS and produced < count:
+                if refill >= _MAX_BLOCKS:
+                    raise self._too_few(produced, count, attempted, unique=unique)
+                block = (chunk, refill)
+                lo = 0
+                while lo < CHUNK_ROWS and have < CHUNK_ROWS and produced < count:
+                    if attempted >= budget:
+                        raise self._too_few(produced, count, attempted, unique=unique)
+                    need = min(count - produced, CHUNK_ROWS - have)
+                    rows = min(CHUNK_ROWS - lo, int(need / max(rate, 0.01) * 1.1) + 64)
+                    values = walk(seed, block, lo, lo + rows)
+                    if not len(values) and not produced and self.distinct_values == 0:
+                        # Checked only when a walk comes back empty: counting the
+                        # distinct values walks the whole automaton, which costs more
+                        # than generating a few values (phony generate --count 10).
+                        raise GenerationError(
+                            f"model {self.meta.name!r} cannot produce any value of at most "
+                            f"{self.max_length} characters"
+                        )
+                    attempted += rows
+                    lo += rows
+                    if len(values) > CHUNK_ROWS - have:
+                        values = values[: CHUNK_ROWS - have]
+                    have += len(values)
+                    if unique:
+                        fresh = []
+                        for value in values:
+                            if value not in seen:
+                                seen.add(value)
+                                fresh.append(value)
+                        values = fresh
+                    rate = max(len(values), 1) / rows
+                    if len(values) > count - produced:
+                        values = values[: count - produced]
+                    produced += len(values)
+                    if len(values):
+                        yield values
+                refill += 1
+            chunk += 1
 
-    def _walk(self, seed: int, chunk: int, lo: int, hi: int) -> list[str]:
+    def _chunk_values(
+        self, seed: int, chunk: int, count: int, walk: Callable[[int, Block, int, int], Any]
+    ) -> list[Any]:
+        """The first ``count`` (at most :data:`CHUNK_ROWS`) values of chunk ``chunk``, in
+        pieces as ``walk`` gives them: what a ``--jobs`` worker makes of its chunk.
+
+        Raises :class:`GenerationError` when the chunk needs more than
+        :data:`_MAX_BLOCKS` blocks or walks more than ``_ATTEMPTS_PER_VALUE *
+        count + 4 * CHUNK_ROWS`` rows.
+        """
+        pieces: list[Any] = []
+        have = attempted = 0
+        budget = _ATTEMPTS_PER_VALUE * count + 4 * CHUNK_ROWS
+        rate = 1.0
+        refill = 0
+        while have < count:
+            if refill >= _MAX_BLOCKS:
+                raise self._too_few(have, count, attempted)
+            lo = 0
+            while lo < CHUNK_ROWS and have < count:
+                if attempted >= budget:
+                    raise self._too_few(have, count, attempted)
+                rows = min(CHUNK_ROWS - lo, int((count - have) / max(rate, 0.01) * 1.1) + 64)
+                values = walk(seed, (chunk, refill), lo, lo + rows)
+                attempted += rows
+                lo += rows
+                rate = max(len(values), 1) / rows
+                if len(values) > count - have:
+                    values = values[: count - have]
+                have += len(values)
+                if len(values):
+                    pieces.append(values)
+            refill += 1
+        return pieces
+
+    def _walk(self, seed: int, chunk: Block, lo: int, hi: int) -> list[str]:
         """Rows ``lo:hi`` of chunk ``chunk``: the accepted values, in row order."""
         symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
         if self.exclude is not None:
@@ -528,7 +660,7 @@ class Model:
         return values
 
     def walk_codepoints(
-        self, seed: int, chunk: int, lo: int, hi: int
+        self, seed: int, chunk: Block, lo: int, hi: int
     ) -> tuple[NDArray[np.uint32], NDArray[np.bool_]]:
         """Walk rows ``lo:hi`` of chunk ``chunk`` without any filtering.
 
@@ -540,7 +672,7 @@ class Model:
         return self._tables.codepoints_of(symbols), ok
 
     def _walk_symbols(
-        self, seed: int, chunk: int, lo: int, hi: int
+        self, seed: int, chunk: Block, lo: int, hi: int
     ) -> tuple[NDArray[Any], NDArray[np.bool_]]:
         """The walk of :meth:`walk_codepoints` as a step-major ``[max_length, rows]`` matrix
         of symbols (see :class:`_Tables`), and which rows ended in time.
@@ -558,7 +690,7 @@ class Model:
         width = self.max_length
         out = np.zeros((width, n), dtype=t.symbols.dtype)
         ok = np.ones(n, dtype=bool)
-        bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,)))
+        bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=_spawn_key(chunk)))
         state: NDArray[Any] = np.full(n, t.start_walk, dtype=np.intp)
         rows: NDArray[np.intp] | None = None  # None: every row, in order
         step_next, symbols = t.step_next, t.symbols
@@ -619,7 +751,7 @@ class Model:
                 rows = keep if rows is None else rows[keep]
         return out, ok
 
-    def _walk_rows(self, seed: int, chunk: int, lo: int, hi: int) -> NDArray[Any]:
+    def _walk_rows(self, seed: int, chunk: Block, lo: int, hi: int) -> NDArray[Any]:
         """The accepted values of rows ``lo:hi``, as :meth:`_walk`, as a ``[values,
         max_length]`` matrix of code points in the walk's narrow type (0 after the end)."""
         symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
@@ -633,7 +765,7 @@ class Model:
         _check_count_seed(count, seed)
         yield from self._accepted(count, seed, unique=False, walk=self._walk_rows)
 
-    def _walk_text(self, seed: int, chunk: int, lo: int, hi: int) -> _Lines:
+    def _walk_text(self, seed: int, chunk: Block, lo: int, hi: int) -> _Lines:
         """The accepted values of rows ``lo:hi``, as :meth:`_walk`, in UTF-8, each
         followed by a newline; only for a model that :attr:`writes_text`."""
         t = self._tables
@@ -656,6 +788,20 @@ class Model:
             matrix[rejected] = 0
             count -= rejected.size
         return _Lines(text.encode(_nonzero(matrix)), count)
+
+
+def _row_of(rejected: array[int], place: int) -> int:
+    """The row of a block that gives its value number ``place``, given its sorted rejected rows.
+
+    The row r such that r minus the rejected rows up to r is ``place``: a
+    fixed point, reached in a step or two.
+    """
+    row = place
+    while True:
+        moved = place + bisect_right(rejected, row)
+        if moved == row:
+            return row
+        row = moved
 
 
 def _nonzero(matrix: NDArray[Any]) -> NDArray[Any]:
@@ -712,22 +858,23 @@ class _RowsWalker:
         self.targets: list[int] = t.targets.tolist()
         self.chars = [chr(c) if c else "" for c in t.codepoints.tolist()]
         self.step_jump = _pcg.jump(CHUNK_ROWS)
-        self._chunks: dict[tuple[int, int], tuple[int, int]] = {}
+        self._chunks: dict[tuple[int, tuple[int, ...]], tuple[int, int]] = {}
 
-    def _chunk_state(self, seed: int, chunk: int) -> tuple[int, int]:
-        found = self._chunks.get((seed, chunk))
+    def _chunk_state(self, seed: int, block: Block) -> tuple[int, int]:
+        key = (seed, _spawn_key(block))
+        found = self._chunks.get(key)
         if found is None:
-            bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=(chunk,)))
+            bits = np.random.PCG64(np.random.SeedSequence(seed, spawn_key=key[1]))
             state = bits.state["state"]
             found = (int(state["state"]), int(state["inc"]))
             if len(self._chunks) > 4096:
                 self._chunks.clear()
-            self._chunks[(seed, chunk)] = found
+            self._chunks[key] = found
         return found
 
-    def walk(self, seed: int, chunk: int, rows: list[int]) -> list[str]:
-        """The values of ``rows`` (accepted rows) of ``chunk``."""
-        s0, inc = self._chunk_state(seed, chunk)
+    def walk(self, seed: int, block: Block, rows: list[int]) -> list[str]:
+        """The values of ``rows`` (accepted rows) of ``block``."""
+        s0, inc = self._chunk_state(seed, block)
         step_m, step_g = self.step_jump
         m64, m128 = _pcg.M64, _pcg.M128
         step_plus = (step_g * inc) & m128

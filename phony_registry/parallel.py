@@ -1,8 +1,10 @@
 """One model's values written as bytes, by one process or ``--jobs N``, the same bytes.
 
 Generation is defined chunk by chunk (docs/format.md, "Generation"): chunk
-``k`` of ``CHUNK_ROWS`` rows depends only on (model, seed, k), and the output
-is the accepted values of chunks 0, 1, 2, ... in order, cut at ``count``.
+``k`` holds exactly ``CHUNK_ROWS`` values (the accepted rows of its main
+block of ``CHUNK_ROWS`` rows, then of refill blocks) that depend only on
+(model, seed, k), and the output is chunks 0, 1, 2, ... in order, cut at
+``count``: chunk ``k`` is values ``k * CHUNK_ROWS`` onwards.
 
 Text without strings: for txt, csv and jsonl the values come from
 :meth:`Model.iter_text` as UTF-8 lines built straight from the walk (no
@@ -12,10 +14,10 @@ object's opening and closing bytes unless one needs escaping; then that
 batch goes through the format's writer as strings. Either way the bytes
 are the writer's.
 
-``--jobs N``: each worker process walks whole chunks and formats them
-itself, leaving the bytes in a mapping shared with the parent (a slot per
-chunk in flight); the parent only writes them in chunk order and cuts
-the last chunk at ``count`` lines. The output is byte-identical to one process's
+``--jobs N``: each worker process walks whole chunks (the last one only as
+far as ``count``) and formats them itself, leaving the bytes in a mapping
+shared with the parent (a slot per chunk in flight); the parent only writes
+them in chunk order. The output is byte-identical to one process's
 for any N, because every format used here writes one line per value and
 the same bytes for a value whatever the batch around it: ``txt``, ``csv``
 (the header written once, by the parent) and ``jsonl``.
@@ -136,8 +138,8 @@ def _worker_start() -> None:
     mallopt(_M_TRIM_THRESHOLD, 64 << 20)
 
 
-def _chunk(index: int) -> tuple[bytes | None, int, int]:
-    """Worker: chunk ``index``'s accepted values formatted, their size and their number.
+def _chunk(index: int, limit: int) -> tuple[bytes | None, int, int]:
+    """Worker: the first ``limit`` values of chunk ``index`` formatted, their size and number.
 
     The bytes go into the chunk's slot of the shared buffer when they fit
     (``None`` is returned in their place), else through the result pipe.
@@ -149,31 +151,30 @@ def _chunk(index: int) -> tuple[bytes | None, int, int]:
         _state["names"],
         _state["options"],
     )
-    from phony_registry.model import CHUNK_ROWS
-
+    parts: list[bytes] = []
+    count = 0
     if _state["text"]:
-        lines = model._walk_text(seed, index, 0, CHUNK_ROWS)
-        data, count = format_lines(fmt, lines.data, lines.count, names, options), lines.count
+        for lines in model._chunk_values(seed, index, limit, model._walk_text):
+            parts.append(format_lines(fmt, lines.data, lines.count, names, options))
+            count += lines.count
     else:
-        values = model._walk(seed, index, 0, CHUNK_ROWS)
         buffer = io.BytesIO()
         writer = fmt.open(buffer, names, options)
-        writer.write([values])
+        for values in model._chunk_values(seed, index, limit, model._walk):
+            writer.write([values])
+            count += len(values)
         writer.close()
-        data, count = buffer.getvalue(), len(values)
+        parts.append(buffer.getvalue())
     shared, size = _state["shared"], _state["slot_size"]
-    if len(data) > size:
-        return data, len(data), count
+    total = sum(map(len, parts))
+    if total > size:
+        return b"".join(parts), total, count
+    # The main block's bytes, then the refills', one after the other in the slot.
     start = (index % _state["slots"]) * size
-    shared[start : start + len(data)] = data
-    return None, len(data), count
-
-
-def _first_lines(data: bytes, lines: int) -> bytes:
-    import numpy as np
-
-    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 10)
-    return data[: int(ends[lines - 1]) + 1]
+    for part in parts:
+        shared[start : start + len(part)] = part
+        start += len(part)
+    return None, total, count
 
 
 def parallel_bytes(
@@ -192,7 +193,7 @@ def parallel_bytes(
     (for a model and format :func:`writes_bytes` accepts) the values are made
     here, chunk after chunk, as :meth:`Model.iter_text` gives them.
     """
-    from phony_registry.model import _ATTEMPTS_PER_VALUE, CHUNK_ROWS
+    from phony_registry.model import CHUNK_ROWS
 
     if count <= 0:
         return
@@ -209,8 +210,10 @@ def parallel_bytes(
         options={**options, **LINE_FORMATS[fmt.name]},
         text=model.writes_text and fmt.name in LINE_FORMATS,
     )
-    # The same give-up rule as one process: at most this many rows walked.
-    budget_chunks = -(-(_ATTEMPTS_PER_VALUE * count + 4 * CHUNK_ROWS) // CHUNK_ROWS)
+    # Every chunk holds CHUNK_ROWS values: exactly this many chunks, the last
+    # one cut at count. A worker raises GenerationError (given up, as one
+    # process does) when its chunk's values are too hard to come by.
+    chunks = -(-count // CHUNK_ROWS)
     context = multiprocessing.get_context("fork")
     produced = 0
     # Workers put a chunk's bytes in a buffer shared with the parent (an
@@ -226,32 +229,20 @@ def parallel_bytes(
             pending: deque[Any] = deque()
             following = 0
             try:
-                walked = 0
                 while produced < count:
-                    # Chunks this run still seems to need at the acceptance rate
-                    # so far, plus one: walking far past the end is wasted.
-                    rate = produced / walked if walked else 1.0
-                    wanted = min(budget_chunks, -(-count // max(int(CHUNK_ROWS * rate), 1)) + 1)
-                    while len(pending) < slots and following < wanted:
-                        pending.append((following, pool.apply_async(_chunk, (following,))))
+                    while len(pending) < slots and following < chunks:
+                        limit = min(CHUNK_ROWS, count - following * CHUNK_ROWS)
+                        pending.append((following, pool.apply_async(_chunk, (following, limit))))
                         following += 1
-                    if not pending:
-                        raise GenerationError(
-                            f"model {model.meta.name!r} produced only {produced} values of the "
-                            f"{count} requested after {budget_chunks * CHUNK_ROWS} attempts"
-                        )
                     index, task = pending.popleft()
                     data, size, n = task.get()
                     if data is None:  # in its slot (copied out: a few microseconds)
                         start = (index % slots) * slot_size
                         data = shared[start : start + size]
-                    walked += CHUNK_ROWS
-                    if produced + n >= count:
-                        yield _first_lines(data, count - produced)
-                        produced = count
-                    elif n:
-                        yield data
-                        produced += n
+                    if n != min(CHUNK_ROWS, count - produced):  # pragma: no cover
+                        raise GenerationError(f"chunk {index} gave {n} values")
+                    yield data
+                    produced += n
             finally:
                 # Chunks walked ahead are not needed, but a worker terminated
                 # while sending one would leave the result queue locked (and
