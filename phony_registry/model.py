@@ -567,6 +567,7 @@ class Model:
         seen: set[str] = set()
         rate = 1.0
         chunk = 0
+        held: Any = None
         while produced < count:
             have = 0  # values of this chunk so far
             refill = 0
@@ -581,6 +582,12 @@ class Model:
                     need = min(count - produced, CHUNK_ROWS - have)
                     rows = min(CHUNK_ROWS - lo, int(need / max(rate, 0.01) * 1.1) + 64)
                     values = walk(seed, block, lo, lo + rows)
+                    if not refill:
+                        # Held until the next main block is walked: freeing a main
+                        # block's output before walking the small refill lets glibc
+                        # return the heap's top to the system and fault every page
+                        # back in for the next block (ten times the page faults).
+                        held = values  # noqa: F841
                     if not len(values) and not produced and self.distinct_values == 0:
                         # Checked only when a walk comes back empty: counting the
                         # distinct values walks the whole automaton, which costs more
