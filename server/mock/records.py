@@ -288,11 +288,13 @@ class Collection:
             yield records
 
     def warm(self, rows: int) -> None:
-        """Index the models' rejected walks for the first ``rows`` records, ahead of requests.
+        """Index the models' chunks holding the first ``rows`` records, ahead of requests.
 
-        Random access finds value *i* of a model after listing, once per
-        65,536-row chunk, which walks it rejects (:meth:`Model.locate`);
-        this does that work up front. Nothing per record is kept.
+        Record *i*'s value of a model lies in 65,536-value chunk ``i // 65,536``,
+        and the first visit to a chunk walks that chunk's blocks once to list
+        the rows they reject (:meth:`Model.locate`, milliseconds a model): never
+        an earlier chunk's, so a far page costs what page 1 does. This does
+        that work up front; nothing per record is kept.
         """
 
         for column in self.schema.columns:
