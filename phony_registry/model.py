@@ -491,7 +491,7 @@ class Model:
             misses: list[NDArray[np.intp]] = []
             lo = end = 0
             while lo < CHUNK_ROWS:
-                hi = min(CHUNK_ROWS, lo + int(room / max(rate, 0.01) * 1.1) + 64)
+                hi = min(CHUNK_ROWS, lo + int(room / max(rate, 0.01) * 1.03) + 64)
                 _, ok = self._walk_ok(seed, block, lo, hi)
                 kept = lo + np.flatnonzero(ok)
                 if kept.size >= room:
@@ -580,7 +580,7 @@ class Model:
                     if attempted >= budget:
                         raise self._too_few(produced, count, attempted, unique=unique)
                     need = min(count - produced, CHUNK_ROWS - have)
-                    rows = min(CHUNK_ROWS - lo, int(need / max(rate, 0.01) * 1.1) + 64)
+                    rows = min(CHUNK_ROWS - lo, int(need / max(rate, 0.01) * 1.03) + 64)
                     values = walk(seed, block, lo, lo + rows)
                     if not refill:
                         # Held until the next main block is walked: freeing a main
@@ -639,7 +639,7 @@ class Model:
             while lo < CHUNK_ROWS and have < count:
                 if attempted >= budget:
                     raise self._too_few(have, count, attempted)
-                rows = min(CHUNK_ROWS - lo, int((count - have) / max(rate, 0.01) * 1.1) + 64)
+                rows = min(CHUNK_ROWS - lo, int((count - have) / max(rate, 0.01) * 1.03) + 64)
                 values = walk(seed, (chunk, refill), lo, lo + rows)
                 attempted += rows
                 lo += rows
