@@ -653,7 +653,7 @@ class Model:
         return pieces
 
     def _walk(self, seed: int, chunk: Block, lo: int, hi: int) -> list[str]:
-        """Rows ``lo:hi`` of chunk ``chunk``: the accepted values, in row order."""
+        """Rows ``lo:hi`` of block ``chunk`` (a :data:`Block`): the accepted values, in order."""
         symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
         if self.exclude is not None:
             codepoints = self._tables.codepoints_of(symbols)
@@ -669,7 +669,10 @@ class Model:
     def walk_codepoints(
         self, seed: int, chunk: Block, lo: int, hi: int
     ) -> tuple[NDArray[np.uint32], NDArray[np.bool_]]:
-        """Walk rows ``lo:hi`` of chunk ``chunk`` without any filtering.
+        """Walk rows ``lo:hi`` of block ``chunk`` without any filtering.
+
+        ``chunk`` is a :data:`Block`: an int ``k`` (chunk ``k``'s main block) or
+        ``(k, e)`` (its refill block ``e``).
 
         Returns a ``[rows, max_length]`` code point matrix (0 after the end)
         and whether each row ended within ``max_length`` (rows that did not
