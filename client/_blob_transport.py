@@ -255,8 +255,16 @@ class BlobTransport(httpx.BaseTransport):
             )
             for name, value in request.headers.raw:
                 connection.putheader(name, value)
-            connection.endheaders(body or None)
-            response = connection.getresponse()
+            try:
+                connection.endheaders(body or None)
+            except OSError:
+                # A server may answer before reading the body (401, 413) and close
+                # while it is still being sent: its answer is what to report.
+                response = _early_answer(connection)
+                if response is None:
+                    raise
+            else:
+                response = connection.getresponse()
         except (OSError, http.client.HTTPException) as exc:
             watchdog.cancel()
             connection.close()
@@ -364,6 +372,16 @@ class _Watchdog:
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
+
+
+def _early_answer(connection: http.client.HTTPConnection) -> http.client.HTTPResponse | None:
+    """The answer a server sent before closing on a request body, if it can be read."""
+    try:
+        response = connection.getresponse()
+    except (OSError, http.client.HTTPException):
+        return None
+    response.will_close = True  # the request was cut short: never reuse the connection
+    return response
 
 
 def _transport_error(exc: OSError | http.client.HTTPException) -> httpx.TransportError:

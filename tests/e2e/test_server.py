@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from collections.abc import Callable
@@ -308,3 +309,22 @@ def test_login_takes_a_configured_registry_name(
 
     folder = run_phony("login", "--registry", str(tmp_path), input=token + "\n")
     assert "is not a registry server URL" in _one_error_line(folder)
+
+
+def test_a_large_upload_with_a_bad_token_is_told_unauthorized(
+    tmp_path: Path, registry_server: RegistryProcess
+) -> None:
+    """The server refuses before reading the body: the client must report that answer,
+    not the connection reset it meets while still sending 30 MB."""
+    from phony_client._net import RetryPolicy
+    from phony_client.remote import RegistryClient
+    from phony_registry.errors import Unauthorized
+
+    blob = tmp_path / "big.bin"
+    blob.write_bytes(os.urandom(30 << 20))
+    digest = "sha256:" + hashlib.sha256(blob.read_bytes()).hexdigest()
+    bad = "phony_0123456789abcdef_" + "a" * 43
+    retry = RetryPolicy(sleep=lambda _: None)
+    client = RegistryClient(registry_server.url, token=bad, retry=retry)
+    with client, pytest.raises(Unauthorized, match="unknown token"):
+        client.upload_blob(digest, blob, progress=False)
