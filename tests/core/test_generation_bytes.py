@@ -23,14 +23,14 @@ import json
 import os
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from phony_client.cli.generate import write_values
 from phony_registry import model as model_module
 from phony_registry.errors import GenerationError, UsageError
 from phony_registry.format import load_model
-from phony_registry.model import CHUNK_ROWS, Model, ModelMeta, TrainingStats
+from phony_registry.model import CHUNK_ROWS, Model
+from tests.hand_models import LONG_WINDED, hand_model
 
 DATA = Path(__file__).parent / "data" / "generation"
 EXPECTED = DATA / "expected.json"
@@ -110,28 +110,10 @@ def test_two_jobs_write_the_pinned_bytes(name: str, fmt: str) -> None:
     assert _sha(_written(model, fmt, seed=3, jobs=2)) == expected
 
 
-def _tiny(alphabet: str, edges: list[list[tuple[int, int, int]]], max_length: int = 6) -> Model:
-    """A model by hand: ``edges[state]`` lists (token, weight, target)."""
-    offsets = np.cumsum([0] + [len(e) for e in edges]).astype(np.uint32)
-    flat = [edge for state in edges for edge in state]
-    return Model(
-        meta=ModelMeta(name="tiny"),
-        order=2,
-        alphabet=alphabet,
-        start=0,
-        offsets=offsets,
-        tokens=np.array([t for t, _, _ in flat], dtype=np.uint32),
-        weights=np.array([w for _, w, _ in flat], dtype=np.uint32),
-        targets=np.array([g for _, _, g in flat], dtype=np.uint32),
-        training=TrainingStats(3, 3, 3, max_length, None),
-        max_length=max_length,
-    )
-
-
 # "", "a", "ab", ",", ",b"...: empty values and values that need quotes in CSV
-EMPTY_AND_COMMAS = _tiny("ab,", [[(0, 2, 0), (1, 3, 1), (3, 1, 1)], [(0, 3, 0), (2, 1, 1)]])
+EMPTY_AND_COMMAS = hand_model("ab,", [[(0, 2, 0), (1, 3, 1), (3, 1, 1)], [(0, 3, 0), (2, 1, 1)]])
 # a line break inside values
-BREAKS = _tiny("a\n", [[(1, 3, 1)], [(0, 2, 0), (2, 1, 1), (1, 1, 1)]])
+BREAKS = hand_model("a\n", [[(1, 3, 1)], [(0, 2, 0), (2, 1, 1), (1, 1, 1)]])
 
 
 def test_empty_values_and_quotes_in_csv() -> None:
@@ -178,10 +160,6 @@ def test_iter_text_refuses_a_model_whose_values_hold_line_breaks() -> None:
         next(BREAKS.iter_text(10, seed=1))
 
 
-# most walks run past max_length and are rejected (about 37 % of the rows are kept)
-LONG_WINDED = _tiny("ab", [[(1, 1, 1)], [(0, 1, 0), (2, 6, 1)]], max_length=3)
-
-
 @pytest.mark.parametrize("count", [1, 5000, 2 * CHUNK_ROWS + 11])
 def test_two_jobs_keep_up_with_many_rejected_rows(count: int) -> None:
     values = LONG_WINDED.generate(count, seed=8)
@@ -201,7 +179,7 @@ def test_chunks_too_large_for_their_slot_come_through_the_pipe(
     assert _sha(_written(model, "txt", seed=3, jobs=2)) == expected
 
 
-NEVER_ENDS = _tiny("a", [[(1, 1, 0)]], max_length=3)
+NEVER_ENDS = hand_model("a", [[(1, 1, 0)]], max_length=3)
 
 
 @pytest.mark.parametrize("jobs", [1, 2])

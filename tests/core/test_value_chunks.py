@@ -18,32 +18,11 @@ from phony_client.cli.generate import write_values
 from phony_registry import dump_model, train
 from phony_registry.errors import GenerationError
 from phony_registry.format import load_model
-from phony_registry.model import CHUNK_ROWS, Model, ModelMeta, TrainingStats
+from phony_registry.model import CHUNK_ROWS, Model
+from tests.hand_models import LONG_WINDED, hand_model
 
-
-def _tiny(alphabet: str, edges: list[list[tuple[int, int, int]]], max_length: int) -> Model:
-    """A model by hand: ``edges[state]`` lists (token, weight, target)."""
-    offsets = np.cumsum([0] + [len(e) for e in edges]).astype(np.uint32)
-    flat = [edge for state in edges for edge in state]
-    return Model(
-        meta=ModelMeta(name="tiny"),
-        order=2,
-        alphabet=alphabet,
-        start=0,
-        offsets=offsets,
-        tokens=np.array([t for t, _, _ in flat], dtype=np.uint32),
-        weights=np.array([w for _, w, _ in flat], dtype=np.uint32),
-        targets=np.array([g for _, _, g in flat], dtype=np.uint32),
-        training=TrainingStats(3, 3, 3, max_length, None),
-        max_length=max_length,
-    )
-
-
-# Most walks run past max_length (about 37 % of the rows are kept): every
-# chunk needs two refill blocks after its main one.
-LONG_WINDED = _tiny("ab", [[(1, 1, 1)], [(0, 1, 0), (2, 6, 1)]], max_length=3)
 # Ends a value about once in a million steps: (almost) never.
-ALMOST_NEVER_ENDS = _tiny("a", [[(1, 1 << 30, 0), (0, 1, 0)]], max_length=3)
+ALMOST_NEVER_ENDS = hand_model("a", [[(1, 1 << 30, 0), (0, 1, 0)]], max_length=3)
 
 
 def _fresh(model: Model) -> Model:
