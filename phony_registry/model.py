@@ -588,14 +588,8 @@ class Model:
                         # return the heap's top to the system and fault every page
                         # back in for the next block (ten times the page faults).
                         held = values  # noqa: F841
-                    if not len(values) and not produced and self.distinct_values == 0:
-                        # Checked only when a walk comes back empty: counting the
-                        # distinct values walks the whole automaton, which costs more
-                        # than generating a few values (phony generate --count 10).
-                        raise GenerationError(
-                            f"model {self.meta.name!r} cannot produce any value of at most "
-                            f"{self.max_length} characters"
-                        )
+                    if not len(values) and not produced:
+                        self._check_can_produce()
                     attempted += rows
                     lo += rows
                     if len(values) > CHUNK_ROWS - have:
@@ -616,6 +610,19 @@ class Model:
                         yield values
                 refill += 1
             chunk += 1
+
+    def _check_can_produce(self) -> None:
+        """Raise the error saying so when this model has no value within its length cap.
+
+        Called only when a walk comes back empty: counting the distinct values
+        walks the whole automaton, which costs more than generating a few
+        values (``phony generate --count 10``).
+        """
+        if self.distinct_values == 0:
+            raise GenerationError(
+                f"model {self.meta.name!r} cannot produce any value of at most "
+                f"{self.max_length} characters"
+            )
 
     def _chunk_values(
         self, seed: int, chunk: int, count: int, walk: Callable[[int, Block, int, int], Any]
@@ -641,6 +648,8 @@ class Model:
                     raise self._too_few(have, count, attempted)
                 rows = min(CHUNK_ROWS - lo, int((count - have) / max(rate, 0.01) * 1.03) + 64)
                 values = walk(seed, (chunk, refill), lo, lo + rows)
+                if not len(values) and not have:
+                    self._check_can_produce()
                 attempted += rows
                 lo += rows
                 rate = max(len(values), 1) / rows

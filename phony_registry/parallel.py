@@ -14,13 +14,17 @@ object's opening and closing bytes unless one needs escaping; then that
 batch goes through the format's writer as strings. Either way the bytes
 are the writer's.
 
-``--jobs N``: each worker process walks whole chunks (the last one only as
-far as ``count``) and formats them itself, leaving the bytes in a mapping
-shared with the parent (a slot per chunk in flight); the parent only writes
-them in chunk order. The output is byte-identical to one process's
-for any N, because every format used here writes one line per value and
-the same bytes for a value whatever the batch around it: ``txt``, ``csv``
-(the header written once, by the parent) and ``jsonl``.
+``--jobs N``: worker ``w`` (a forked process) walks whole chunks ``w``,
+``w + N``, ... (the last one only as far as ``count``) and formats them
+itself, leaving the bytes in a mapping shared with the parent (a few slots
+per worker) and a 24-byte header in its pipe; the parent takes the
+workers' chunks in turn and hands them on in chunk order. No queue, no
+pickling and no threads: the parent's share of the CPU is copying and
+writing the bytes.
+The output is byte-identical to one process's for any N, because every
+format used here writes one line per value and the same bytes for a value
+whatever the batch around it: ``txt``, ``csv`` (the header written once, by
+the parent) and ``jsonl``.
 
 Workers are forked (the loaded model is shared copy-on-write, no start-up
 cost); where ``fork`` is not available, and for ``--unique``, exclusion
@@ -29,13 +33,15 @@ lists or other formats, generation stays in one process.
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import mmap
-import multiprocessing
-from collections import deque
+import os
+import signal
+import struct
 from collections.abc import Iterator, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from phony_registry.errors import GenerationError
 
@@ -57,16 +63,11 @@ _M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
 # parent writes, few enough that memory stays a few chunks per worker.
 _AHEAD = 4
 
-_state: dict[str, Any] = {}
-
 
 def can_parallelise(model: Model, format_name: str, *, unique: bool) -> bool:
     """Whether ``--jobs`` can split this run across processes."""
     return (
-        format_name in LINE_FORMATS
-        and not unique
-        and model.exclude is None
-        and "fork" in multiprocessing.get_all_start_methods()
+        format_name in LINE_FORMATS and not unique and model.exclude is None and hasattr(os, "fork")
     )
 
 
@@ -118,7 +119,7 @@ def format_lines(
 
 
 def _worker_start() -> None:
-    """Pool initializer: keep freed memory for the next chunk instead of mapping it afresh.
+    """In a worker: keep freed memory for the next chunk instead of mapping it afresh.
 
     Each chunk allocates a few MB of arrays. A forked worker's glibc malloc
     served them with fresh mappings, page-faulting every page each time
@@ -138,22 +139,19 @@ def _worker_start() -> None:
     mallopt(_M_TRIM_THRESHOLD, 64 << 20)
 
 
-def _chunk(index: int, limit: int) -> tuple[bytes | None, int, int]:
-    """Worker: the first ``limit`` values of chunk ``index`` formatted, their size and number.
-
-    The bytes go into the chunk's slot of the shared buffer when they fit
-    (``None`` is returned in their place), else through the result pipe.
-    """
-    model, seed, fmt, names, options = (
-        _state["model"],
-        _state["seed"],
-        _state["format"],
-        _state["names"],
-        _state["options"],
-    )
+def _chunk_bytes(
+    model: Model,
+    seed: int,
+    index: int,
+    limit: int,
+    fmt: OutputFormat,
+    names: Sequence[str],
+    options: Mapping[str, str],
+) -> tuple[list[bytes], int]:
+    """The first ``limit`` values of chunk ``index`` formatted (in parts), and their number."""
     parts: list[bytes] = []
     count = 0
-    if _state["text"]:
+    if model.writes_text:
         for lines in model._chunk_values(seed, index, limit, model._walk_text):
             parts.append(format_lines(fmt, lines.data, lines.count, names, options))
             count += lines.count
@@ -165,16 +163,73 @@ def _chunk(index: int, limit: int) -> tuple[bytes | None, int, int]:
             count += len(values)
         writer.close()
         parts.append(buffer.getvalue())
-    shared, size = _state["shared"], _state["slot_size"]
-    total = sum(map(len, parts))
-    if total > size:
-        return b"".join(parts), total, count
-    # The main block's bytes, then the refills', one after the other in the slot.
-    start = (index % _state["slots"]) * size
-    for part in parts:
-        shared[start : start + len(part)] = part
-        start += len(part)
-    return None, total, count
+    return parts, count
+
+
+# What a worker sends the parent for each chunk, in chunk order: a header
+# (kind, size, count), then ``size`` bytes for the last two kinds.
+_HEADER = struct.Struct("<qqq")
+_IN_SLOT, _IN_PIPE, _FAILED = 0, 1, 2
+
+
+def _serve(
+    worker: int,
+    jobs: int,
+    chunks: int,
+    count: int,
+    report: int,
+    freed: int,
+    run: tuple[Model, int, OutputFormat, Sequence[str], Mapping[str, str]],
+    shared: mmap.mmap,
+    slot_size: int,
+) -> None:
+    """A worker's whole life: chunks ``worker``, ``worker + jobs``, ... in order.
+
+    Each chunk's bytes go into the worker's next slot (``_AHEAD`` of them,
+    used in turn) and its header down ``report``; before reusing a slot the
+    worker waits for the parent's byte on ``freed`` saying it has written
+    the chunk that was there. A chunk too large for a slot follows its
+    header down the pipe; a chunk that fails sends its message and ends the
+    worker.
+    """
+    from phony_registry.model import CHUNK_ROWS
+
+    with open(report, "wb", buffering=0) as out, open(freed, "rb", buffering=0) as back:
+        for turn, index in enumerate(range(worker, chunks, jobs)):
+            limit = min(CHUNK_ROWS, count - index * CHUNK_ROWS)
+            try:
+                parts, n = _chunk_bytes(run[0], run[1], index, limit, *run[2:])
+            except Exception as exc:  # the parent raises it as the run's error
+                text = (
+                    str(exc) if isinstance(exc, GenerationError) else f"{type(exc).__name__}: {exc}"
+                )
+                message = text.encode("utf-8")
+                out.write(_HEADER.pack(_FAILED, len(message), 0) + message)
+                return
+            if turn >= _AHEAD and not back.read(1):
+                return  # the parent is gone
+            size = sum(map(len, parts))
+            if size > slot_size:
+                out.write(_HEADER.pack(_IN_PIPE, size, n))
+                for part in parts:
+                    out.write(part)
+                continue
+            start = _slot(worker, turn, slot_size)
+            for part in parts:
+                shared[start : start + len(part)] = part
+                start += len(part)
+            out.write(_HEADER.pack(_IN_SLOT, size, n))
+
+
+def _read_exactly(fd: int, size: int) -> bytes:
+    """``size`` bytes from a worker's pipe; fewer only if it ended."""
+    data = bytearray()
+    while len(data) < size:
+        part = os.read(fd, min(size - len(data), 1 << 20))
+        if not part:
+            break
+        data += part
+    return bytes(data)
 
 
 def parallel_bytes(
@@ -198,8 +253,12 @@ def parallel_bytes(
     if count <= 0:
         return
     names = [model.column_name]
-    if jobs == 1:
-        if count > CHUNK_ROWS:
+    # Every chunk holds CHUNK_ROWS values: exactly this many chunks, the last
+    # one cut at count; worker w makes chunks w, w + jobs, ...
+    chunks = -(-count // CHUNK_ROWS)
+    jobs = min(jobs, chunks)
+    if jobs == 1 and model.writes_text:
+        if chunks > 1:
             # As in a worker: each chunk's main and refill walks allocate and
             # free a few MB, which glibc otherwise hands back and faults in
             # again (twice the page faults of a walk per chunk, 5 % of the time).
@@ -207,55 +266,78 @@ def parallel_bytes(
         for lines in model._iter_lines(count, seed):
             yield format_lines(fmt, lines.data, lines.count, names, options)
         return
-    _state.update(
-        model=model,
-        seed=seed,
-        format=fmt,
-        names=names,
-        options={**options, **LINE_FORMATS[fmt.name]},
-        text=model.writes_text and fmt.name in LINE_FORMATS,
-    )
-    # Every chunk holds CHUNK_ROWS values: exactly this many chunks, the last
-    # one cut at count. A worker raises GenerationError (given up, as one
-    # process does) when its chunk's values are too hard to come by.
-    chunks = -(-count // CHUNK_ROWS)
-    context = multiprocessing.get_context("fork")
-    produced = 0
-    # Workers put a chunk's bytes in a buffer shared with the parent (an
-    # anonymous shared mapping the fork inherits), one slot per chunk in
-    # flight, rather than pickle them through a pipe: chunk i uses slot
-    # i % slots, free again once the parent has written chunk i.
-    slots = jobs * _AHEAD
+    run = (model, seed, fmt, names, {**options, **LINE_FORMATS[fmt.name]})
+    # The workers put a chunk's bytes in a mapping shared with this process
+    # (an anonymous shared mapping the fork inherits), _AHEAD slots a
+    # worker, rather than send them through a pipe.
     slot_size = min(CHUNK_ROWS * (2 * model.max_length + 8), _SLOT_LIMIT)
-    shared = mmap.mmap(-1, slots * slot_size)
-    _state.update(shared=shared, slots=slots, slot_size=slot_size)
+    shared = mmap.mmap(-1, jobs * _AHEAD * slot_size)
+    workers: dict[int, tuple[int, int, int]] = {}  # (pid, report, freed) of each worker
     try:
-        with context.Pool(jobs, initializer=_worker_start) as pool:
-            pending: deque[Any] = deque()
-            following = 0
-            try:
-                while produced < count:
-                    while len(pending) < slots and following < chunks:
-                        limit = min(CHUNK_ROWS, count - following * CHUNK_ROWS)
-                        pending.append((following, pool.apply_async(_chunk, (following, limit))))
-                        following += 1
-                    index, task = pending.popleft()
-                    data, size, n = task.get()
-                    if data is None:  # in its slot (copied out: a few microseconds)
-                        start = (index % slots) * slot_size
-                        data = shared[start : start + size]
-                    if n != min(CHUNK_ROWS, count - produced):  # pragma: no cover
-                        raise GenerationError(f"chunk {index} gave {n} values")
-                    yield data
-                    produced += n
-            finally:
-                # Chunks walked ahead are not needed, but a worker terminated
-                # while sending one would leave the result queue locked (and
-                # the pool's shutdown waiting on it forever): let them finish.
-                for _, task in pending:
-                    task.wait()
-                pool.close()
-                pool.join()
+        for worker in range(jobs):
+            workers[worker] = _fork(worker, jobs, chunks, count, run, shared, slot_size, workers)
+        for index in range(chunks):
+            worker, turn = index % jobs, index // jobs
+            limit = min(CHUNK_ROWS, count - index * CHUNK_ROWS)
+            pid, report, freed = workers[worker]
+            header = _read_exactly(report, _HEADER.size)
+            if len(header) < _HEADER.size:
+                raise GenerationError(f"the process making chunk {index} of the values ended")
+            kind, size, n = _HEADER.unpack(header)
+            if kind == _FAILED:
+                raise GenerationError(_read_exactly(report, size).decode("utf-8", "replace"))
+            if n != limit:  # pragma: no cover
+                raise GenerationError(f"chunk {index} gave {n} values")
+            if kind == _IN_PIPE:
+                yield _read_exactly(report, size)
+            else:
+                start = _slot(worker, turn, slot_size)
+                yield shared[start : start + size]  # a copy: a few microseconds
+            if turn + _AHEAD < len(range(worker, chunks, jobs)):
+                os.write(freed, b"\0")  # that slot is free again
     finally:
-        _state.clear()
+        for pid, report, freed in workers.values():
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)  # a no-op for one that has finished
+            os.waitpid(pid, 0)
+            os.close(report)
+            os.close(freed)
         shared.close()
+
+
+def _slot(worker: int, turn: int, slot_size: int) -> int:
+    """Where in the shared mapping worker ``worker`` puts the chunk of its turn."""
+    return (worker * _AHEAD + turn % _AHEAD) * slot_size
+
+
+def _fork(
+    worker: int,
+    jobs: int,
+    chunks: int,
+    count: int,
+    run: tuple[Model, int, OutputFormat, Sequence[str], Mapping[str, str]],
+    shared: mmap.mmap,
+    slot_size: int,
+    others: Mapping[int, tuple[int, int, int]],
+) -> tuple[int, int, int]:
+    """Start one worker (:func:`_serve`); its pid and the parent's ends of its two pipes.
+
+    The worker closes the parent's ends of the ``others``' pipes, so that a
+    worker sees the end of its own pipe when the parent is gone.
+    """
+    report_r, report_w = os.pipe()
+    freed_r, freed_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # the worker: never returns into the parent's code
+        finished = False
+        try:
+            for fd in (report_r, freed_w, *(fd for _, *ends in others.values() for fd in ends)):
+                os.close(fd)
+            _worker_start()
+            _serve(worker, jobs, chunks, count, report_w, freed_r, run, shared, slot_size)
+            finished = True
+        finally:  # the parent reports a worker that ends early
+            os._exit(0 if finished else 1)
+    os.close(report_w)
+    os.close(freed_r)
+    return pid, report_r, freed_w
