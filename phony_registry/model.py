@@ -102,6 +102,9 @@ def _spawn_key(block: Block) -> tuple[int, ...]:
 
 
 _FNV_PRIME = np.uint64(0x100000001B3)
+# The exclusion table has at most 2**_EXCLUDE_SLOT_BITS slots (36 MiB); past
+# half a million training values it is fuller and more queries are searched.
+_EXCLUDE_SLOT_BITS = 22
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 
@@ -141,12 +144,41 @@ class Exclusion:
     hashes: NDArray[np.uint64] = field(repr=False)
 
     def contains(self, hashes: NDArray[np.uint64]) -> NDArray[np.bool_]:
-        """Which of ``hashes`` are hashes of training values."""
+        """Which of ``hashes`` are hashes of training values.
+
+        One gather in a table addressed by the top bits of the hash (at most
+        1/8 full, a few hundred KB for thousands of values) answers nearly
+        every query: the slot holds the one training hash with those bits, or
+        a key that cannot match. Only queries falling in a slot shared by
+        several training hashes are searched in the sorted list.
+        """
         if self.hashes.size == 0:
             return np.zeros(hashes.shape, dtype=bool)
-        pos = np.searchsorted(self.hashes, hashes)
-        pos[pos == self.hashes.size] = 0
-        return np.asarray(self.hashes[pos] == hashes)
+        shift, keys, shared = self._slots
+        slot = (hashes >> shift).astype(np.intp)
+        found = np.asarray(keys[slot] == hashes)
+        unsure = np.flatnonzero(shared[slot] & ~found)
+        if unsure.size:
+            queries = hashes[unsure]
+            pos = np.searchsorted(self.hashes, queries)
+            pos[pos == self.hashes.size] = 0
+            found[unsure] = self.hashes[pos] == queries
+        return found
+
+    @cached_property
+    def _slots(self) -> tuple[np.uint64, NDArray[np.uint64], NDArray[np.bool_]]:
+        """The table of :meth:`contains`: its shift, the key of each slot, and which are shared."""
+        bits = min(max(int(self.hashes.size).bit_length() + 3, 8), _EXCLUDE_SLOT_BITS)
+        shift = np.uint64(64 - bits)
+        slots = np.arange(1 << bits, dtype=np.uint64)
+        # An empty slot's key has other top bits than the slot's own: no query
+        # landing there can equal it.
+        keys = ((slots + np.uint64(1)) % np.uint64(1 << bits)) << shift
+        taken = (self.hashes >> shift).astype(np.intp)  # sorted, as the hashes are
+        keys[taken] = self.hashes
+        shared = np.zeros(1 << bits, dtype=bool)
+        shared[taken[1:][taken[1:] == taken[:-1]]] = True
+        return shift, keys, shared
 
 
 def value_hashes(codepoints: NDArray[np.uint32], salt: int) -> NDArray[np.uint64]:
@@ -155,14 +187,49 @@ def value_hashes(codepoints: NDArray[np.uint32], salt: int) -> NDArray[np.uint64
     FNV-1a over the code points followed by the splitmix64 finaliser. Fast
     and stable, not cryptographic: it hides nothing from a dictionary attack.
     """
-    rows = codepoints.shape[0]
+    return _step_hashes(codepoints.T, salt)
+
+
+def _step_hashes(steps: NDArray[Any], salt: int) -> NDArray[np.uint64]:
+    """:func:`value_hashes` of the values of a step-major matrix (row ``t`` holds
+    every value's code point ``t``, 0 past its end), as the walk makes them.
+
+    Once fewer than 60 % of the values still go on, the rest are hashed in a
+    compacted array (as the walk compacts its rows): most names end within
+    six or seven characters of a width of twelve or more.
+    """
+    rows = steps.shape[1]
     h = np.full(rows, np.uint64(salt), dtype=np.uint64)
-    length = np.zeros(rows, dtype=np.uint64)
-    for column in codepoints.T:
-        c = column.astype(np.uint64)
-        live = c != 0
-        h = np.where(live, (h ^ c) * _FNV_PRIME, h)
-        length += live
+    going: NDArray[np.intp] | None = None  # the rows still going, once compacted
+    part = h  # their hashes (h itself until compacted)
+    mixed = np.empty(rows, dtype=np.uint64)
+    used = 0
+    for step in steps:
+        points = step if going is None else step[going]
+        live: NDArray[np.bool_] | None = points != 0
+        assert live is not None
+        alive = np.count_nonzero(live)
+        if not alive:
+            break  # padding from here on
+        used += 1
+        if alive < _COMPACT * points.size:
+            keep = np.flatnonzero(live)
+            if going is None:
+                going, part = keep, h[keep]
+            else:
+                h[going] = part
+                going, part = going[keep], part[keep]
+            points, live = points[keep], None
+        out = mixed[: part.size]
+        np.bitwise_xor(part, points, out=out)
+        np.multiply(out, _FNV_PRIME, out=out)
+        if live is None or alive == live.size:
+            part[...] = out
+        else:
+            np.copyto(part, out, where=live)
+    if going is not None:
+        h[going] = part
+    length = np.count_nonzero(steps[:used], axis=0).astype(np.uint64)
     h ^= length
     h ^= h >> np.uint64(30)
     h *= _MIX1
@@ -665,8 +732,7 @@ class Model:
         """Rows ``lo:hi`` of block ``chunk`` (a :data:`Block`): the accepted values, in order."""
         symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
         if self.exclude is not None:
-            codepoints = self._tables.codepoints_of(symbols)
-            ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
+            ok &= ~self.exclude.contains(_step_hashes(symbols, self.exclude.salt))
         rows = symbols.T
         if not ok.all():
             rows = rows[ok]  # in the walk's narrow type: a quarter of the copying
@@ -775,8 +841,7 @@ class Model:
         max_length]`` matrix of code points in the walk's narrow type (0 after the end)."""
         symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
         if self.exclude is not None:
-            codepoints = self._tables.codepoints_of(symbols)
-            ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
+            ok &= ~self.exclude.contains(_step_hashes(symbols, self.exclude.salt))
         return np.ascontiguousarray(symbols.T[ok] if not ok.all() else symbols.T)
 
     def _iter_rows(self, count: int, seed: int) -> Iterator[NDArray[Any]]:
@@ -792,8 +857,7 @@ class Model:
         assert text is not None, "the model's values may hold a line break"
         symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
         if self.exclude is not None:
-            codepoints = t.codepoints_of(symbols)
-            ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
+            ok &= ~self.exclude.contains(_step_hashes(symbols, self.exclude.salt))
         width = self.max_length
         matrix = np.empty((hi - lo, width + 1), dtype=symbols.dtype)
         matrix[:, :width] = symbols.T

@@ -27,8 +27,8 @@ whatever the batch around it: ``txt``, ``csv`` (the header written once, by
 the parent) and ``jsonl``.
 
 Workers are forked (the loaded model is shared copy-on-write, no start-up
-cost); where ``fork`` is not available, and for ``--unique``, exclusion
-lists or other formats, generation stays in one process.
+cost); where ``fork`` is not available, and for ``--unique`` or other
+formats, generation stays in one process.
 """
 
 from __future__ import annotations
@@ -66,9 +66,7 @@ _AHEAD = 4
 
 def can_parallelise(model: Model, format_name: str, *, unique: bool) -> bool:
     """Whether ``--jobs`` can split this run across processes."""
-    return (
-        format_name in LINE_FORMATS and not unique and model.exclude is None and hasattr(os, "fork")
-    )
+    return format_name in LINE_FORMATS and not unique and hasattr(os, "fork")
 
 
 def writes_bytes(model: Model, format_name: str, *, unique: bool) -> bool:

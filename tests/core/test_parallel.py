@@ -34,6 +34,20 @@ def test_any_number_of_jobs_writes_the_same_bytes(format_name: str) -> None:
     assert lines == count + (format_name == "csv")
 
 
+def test_a_model_that_excludes_its_training_values_splits_too() -> None:
+    excluded = train(read_values(SAMPLE), name="n", order=4, exclude_originals=True)
+    assert can_parallelise(excluded, "txt", unique=False)
+    count = 3 * CHUNK_ROWS + 5
+    one = io.BytesIO()
+    write_values(excluded, one, count=count, seed=2, jobs=1)
+    two = io.BytesIO()
+    write_values(excluded, two, count=count, seed=2, jobs=2)
+    assert two.getvalue() == one.getvalue()
+    values = one.getvalue().decode().split("\n")[:-1]
+    assert values == excluded.generate(count, 2)
+    assert not set(values) & set(read_values(SAMPLE))
+
+
 @pytest.mark.parametrize("count", [0, 1, 17, CHUNK_ROWS])
 def test_small_and_exact_counts(count: int) -> None:
     assert _written(count, 2, "txt", seed=9) == _written(count, 1, "txt", seed=9)
@@ -43,8 +57,6 @@ def test_what_cannot_be_split_stays_in_one_process() -> None:
     assert can_parallelise(MODEL, "txt", unique=False)
     assert not can_parallelise(MODEL, "txt", unique=True)
     assert not can_parallelise(MODEL, "json", unique=False)  # one array: not line by line
-    excluded = train(read_values(SAMPLE), name="n", order=4, exclude_originals=True)
-    assert not can_parallelise(excluded, "txt", unique=False)
     # and those runs still give their one-process output
     out = io.BytesIO()
     write_values(MODEL, out, count=500, seed=1, format_name="json", jobs=2)
