@@ -187,7 +187,12 @@ def prepare(
                         field=f"tables.{name}.columns.{column.name}",
                     )
                 spec["rows"] = max(rows[parent_name], 1)
-                if key.generate.get("type") == "sequence" and "format" not in key.generate:
+                copied = bool(spec.get("via"))  # a value of the parent row another column picks
+                if (
+                    key.generate.get("type") == "sequence"
+                    and "format" not in key.generate
+                    and not copied
+                ):
                     step = int(key.generate.get("step", 1))
                     start = starts.get(parent_name, int(key.generate.get("start", 1)))
                     spec["start"], spec["step"] = start, step
@@ -196,7 +201,7 @@ def prepare(
                     spec["start"], spec["step"] = 0, 1
                     mapped[column.name] = (parent_name, key.name)
                     keep[parent_name].add(key.name)
-                    if spec.get("via"):
+                    if copied:
                         via[column.name] = str(spec["via"])
             columns[column.name] = spec
         try:
@@ -215,13 +220,14 @@ def prepare(
         )
         for column_name, fk_column in via.items():
             via_parent = mapped[column_name][0]
+            picker = mapped.get(fk_column)
             if (
-                arithmetic.get(fk_column) is None
+                fk_column in via
+                or (fk_column not in arithmetic and picker is None)
                 or table.column(fk_column).generate.get("table") != via_parent
             ):
                 raise ValidationError(
-                    f"via {fk_column!r} must be a foreign key of this table to {via_parent} "
-                    "with consecutive integer keys",
+                    f"via {fk_column!r} must be a reference of this table to {via_parent}",
                     field=f"tables.{name}.columns.{column_name}.generate.via",
                 )
     for name, run in runs.items():
@@ -283,23 +289,29 @@ def generate(
     for values in generate_table(run.schema, run.rows, seed_of_table, batch_size=batch_size):
         # The schema engine's lists are fresh per batch: changed in place below.
         out: Batch = [values[position[n]] for n in written]  # type: ignore[misc]
+        picked_rows: dict[str, list[str | None]] = {}  # parent rows the mapped references picked
         for name, (parent, key) in run.mapped.items():
             if name in run.via:
                 continue
             keys = parent_keys[(parent, key)]
             col = out[written.index(name)]
+            picked_rows[name] = col
             out[written.index(name)] = [keys[int(v)] if v is not None else None for v in col]
         for name, (stream, column) in null_streams.items():
             _draw_nulls(out[written.index(name)], stream, column)
         for name, fk_column in run.via.items():
             # The value of the parent row the foreign key picked (NULL with the key).
             keys = parent_keys[run.mapped[name]]
-            start, step, _ = run.arithmetic[fk_column]
             picked = out[written.index(fk_column)]
+            if fk_column in picked_rows:
+                rows = [int(r) if r is not None else 0 for r in picked_rows[fk_column]]
+            else:
+                start, step, _ = run.arithmetic[fk_column]
+                rows = [(int(p) - start) // step if p is not None else 0 for p in picked]
             mine = out[written.index(name)]
             out[written.index(name)] = [
-                None if m is None or p is None else keys[(int(p) - start) // step]
-                for m, p in zip(mine, picked, strict=True)
+                None if m is None or p is None else keys[r]
+                for m, p, r in zip(mine, picked, rows, strict=True)
             ]
         for i, name in enumerate(written):
             limit = plans[name].max_length
@@ -317,16 +329,22 @@ def unique_sets(table: TablePlan) -> list[list[str]]:
     for cols in [table.primary_key, *table.unique]:
         if not cols or cols in found:
             continue
-        if len(cols) == 1:
-            spec = table.column(cols[0]).generate
-            kind = spec.get("type")
-            plain = "format" not in spec and spec.get("step", 1) != 0
-            if kind == "uuid" or (kind == "sequence" and plain):
-                continue
-            if kind == "reference" and spec.get("unique"):
-                continue
+        # Columns holding a unique column are unique with it.
+        if any(_unique_by_construction(table.column(name).generate) for name in cols):
+            continue
         found.append(cols)
     return found
+
+
+def _unique_by_construction(spec: Mapping[str, Any]) -> bool:
+    """Whether a column's generator never repeats a value (NULLs aside)."""
+    kind = spec.get("type")
+    plain = "format" not in spec and spec.get("step", 1) != 0
+    return (
+        kind == "uuid"
+        or (kind == "sequence" and plain)
+        or (kind == "reference" and bool(spec.get("unique")) and not spec.get("via"))
+    )
 
 
 def _draw_nulls(values: list[str | None], stream: ColumnStream, column: ColumnPlan) -> None:

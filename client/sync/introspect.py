@@ -175,7 +175,17 @@ def _table_plan(
     unique_cols = {u[0] for u in unique if len(u) == 1}
     if len(pk) == 1:
         unique_cols.add(pk[0])
-    fk_by_col = {fk.columns[0]: fk for fk in fks if len(fk.columns) == 1}
+    # A key of several columns is planned from its first: that column picks
+    # the parent row, the others copy that row's values (``via``).
+    fk_by_col: dict[str, ForeignKey] = {}
+    follows: dict[str, tuple[ForeignKey, str]] = {}
+    for fk in fks:
+        if fk.columns[0] in fk_by_col or fk.columns[0] in follows:
+            continue  # a column in two keys: planned from the first
+        fk_by_col[fk.columns[0]] = fk
+        for column, reference in zip(fk.columns[1:], fk.references[1:], strict=True):
+            follows.setdefault(column, (fk, reference))
+    one_each = [sorted(cols) for cols in [pk, *unique]]
     sequences: list[str] = []
     columns: list[ColumnPlan] = []
     for i, col in enumerate(table.columns):
@@ -191,13 +201,28 @@ def _table_plan(
             values,
             rows=rows,
             is_pk=pk == [col.name],
-            unique=col.name in unique_cols,
+            unique=col.name in unique_cols
+            or (col.name in fk_by_col and sorted(fk_by_col[col.name].columns) in one_each),
             fk=fk_by_col.get(col.name),
             allowed=enum_checks.get(col.name),
             models_dir=models_dir,
             base_dir=base_dir,
             training=training,
         )
+        if col.name in follows and col.name not in fk_by_col:
+            fk, reference = follows[col.name]
+            plan_cols = [plan_cols[0]]  # no helper columns: the value is copied
+            plan_cols[0].generate = {
+                "type": "reference",
+                "table": fk.table,
+                "column": reference,
+                "via": fk.columns[0],
+            }
+            plan_cols[0].null_ratio = 0.0  # NULL where the first column is
+            plan_cols[0].why = (
+                f"foreign key ({', '.join(fk.columns)}) to {fk.table}: the {reference} "
+                f"of the row {fk.columns[0]} picks, NULL with it"
+            )
         columns.extend(plan_cols)
     return TablePlan(
         name=name,
@@ -286,7 +311,7 @@ def _fit_column(
     integer = type_name in ("integer", "bigint", "smallint")
     if fk is not None:
         base.generate = {"type": "reference", "table": fk.table, "column": fk.references[0]}
-        fanout = _fanout(conn, table, col, fk)
+        fanout = _fanout(conn, table, fk)
         if unique:
             base.generate["unique"] = True
             base.why = "foreign key, one-to-one: each parent row at most once"
@@ -424,9 +449,11 @@ def _as_date(value: Any) -> dt.date:
     return dt.date.fromisoformat(str(value)[:10])
 
 
-def _fanout(conn: Connection, table: Any, col: Any, fk: ForeignKey) -> list[list[int]]:
+def _fanout(conn: Connection, table: Any, fk: ForeignKey) -> list[list[int]]:
     """How many parent rows have how many rows of ``table``: ``[[children, parents], ...]``."""
     import sqlalchemy as sa
+
+    key = [table.c[name] for name in fk.columns]
 
     parents = conn.execute(
         sa.text(f"SELECT count(*) FROM {_quote(conn, fk.table)}")  # noqa: S608 - quoted identifier
@@ -436,7 +463,10 @@ def _fanout(conn: Connection, table: Any, col: Any, fk: ForeignKey) -> list[list
     counts = Counter(
         int(n)
         for (n,) in conn.execute(
-            sa.select(sa.func.count()).select_from(table).where(col.isnot(None)).group_by(col)
+            sa.select(sa.func.count())
+            .select_from(table)
+            .where(*(c.isnot(None) for c in key))
+            .group_by(*key)
         )
     )
     zeros = max(parents - sum(counts.values()), 0)
@@ -551,8 +581,9 @@ def _natural_keys(
     ]
     for table in tables.values():
         declared = {fk.columns[0]: fk for fk in table.foreign_keys if len(fk.columns) == 1}
+        keyed = {name for fk in table.foreign_keys for name in fk.columns}
         for column in list(table.written):
-            if column.name in declared or not _is_text(column.sql_type):
+            if column.name in keyed or not _is_text(column.sql_type):
                 continue
             child = reflected[table.name].c[column.name]
             for parent_name, parent_column in keys:

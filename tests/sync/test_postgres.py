@@ -195,3 +195,58 @@ def test_ctrl_c_during_copy_rolls_the_table_back(postgres: PostgresServer, pg_pl
     assert all(n == expected[t] for t, n in counts.items()), counts
     assert counts, "no table was loaded before the interrupt"
     assert len(counts) < len(ROWS), "the load ended before the interrupt"
+
+
+def test_a_foreign_key_of_two_columns_loads_into_postgresql(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    import psycopg
+
+    source = postgres.database("shelves")
+    with psycopg.connect(source) as conn:
+        conn.execute(
+            "CREATE TABLE shelves (warehouse varchar(8) NOT NULL, number integer NOT NULL,"
+            " label text, PRIMARY KEY (warehouse, number))"
+        )
+        conn.execute(
+            "CREATE TABLE items (id serial PRIMARY KEY, qty integer NOT NULL,"
+            " warehouse varchar(8), shelf integer,"
+            " FOREIGN KEY (warehouse, shelf) REFERENCES shelves (warehouse, number))"
+        )
+        towns = ["IST", "IZM", "ANK", "BUR", "BER", "HAM", "BRE", "ESS"]
+        shelves = [(f"{t}-{w}", n) for t in towns for w in (1, 2) for n in (1, 2, 3)]
+        with conn.cursor() as cur:
+            cur.executemany(
+                "INSERT INTO shelves VALUES (%s, %s, %s)", [(w, n, f"{w}/{n}") for w, n in shelves]
+            )
+            cur.executemany(
+                "INSERT INTO items (qty, warehouse, shelf) VALUES (%s, %s, %s)",
+                [
+                    (i % 40 + 1, *((None, None) if i % 10 == 0 else shelves[i * 7 % len(shelves)]))
+                    for i in range(300)
+                ],
+            )
+    plan = tmp_path / "plan.toml"
+    run_phony("sync", "plan", "--source", source, "-o", str(plan), "--order", "3", check=True)
+    columns = tomllib.loads(plan.read_text(encoding="utf-8"))["tables"]["items"]["columns"]
+    assert columns["shelf"]["generate"]["via"] == "warehouse"
+    target = postgres.database("shelves_copy")
+    # PostgreSQL checks the key on every row: a pair no shelf has would stop the load.
+    run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "4", "--scale", "3",
+              check=True)  # fmt: skip
+    fake = set(_query(target, "SELECT warehouse, number FROM shelves"))
+    used = set(_query(target, "SELECT warehouse, shelf FROM items WHERE warehouse IS NOT NULL"))
+    assert len(fake) == 3 * len(shelves)
+    assert used <= fake
+    assert len(used) > len(fake) // 2
+    nulls = _query(target, "SELECT count(*) FROM items WHERE warehouse IS NULL")[0][0]
+    assert 0 < nulls < 300  # about a tenth, as in the source
+    assert _query(
+        target, "SELECT count(*) FROM items WHERE (warehouse IS NULL) <> (shelf IS NULL)"
+    )[0] == (0,)
+    report = run_phony("sync", "report", "--source", source, "--target", target, "--plan",
+                       str(plan), "--json")  # fmt: skip
+    assert report.returncode == 0, report.stdout + report.stderr
+    checked = json.loads(report.stdout)
+    assert checked["ok"] is True
+    assert any(c["kind"] == "foreign_key" for c in checked["constraints"])

@@ -473,3 +473,51 @@ def test_ctrl_c_with_jobs_stops_the_workers_and_removes_their_spool(
             count = conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]  # noqa: S608
             assert count == round(ROWS[table] * 60), table
     assert len(present) < len(ROWS)
+
+
+def test_a_foreign_key_of_two_columns_points_at_real_parent_rows(
+    tmp_path: Path, run_phony: Any
+) -> None:
+    import random
+
+    source = tmp_path / "shelves.db"
+    rng = random.Random(2)
+    with sqlite3.connect(source) as conn:
+        conn.executescript(
+            "CREATE TABLE shelves (warehouse VARCHAR(8) NOT NULL, number INTEGER NOT NULL,"
+            " label TEXT, PRIMARY KEY (warehouse, number));"
+            "CREATE TABLE items (id INTEGER PRIMARY KEY, qty INTEGER NOT NULL,"
+            " warehouse VARCHAR(8) NOT NULL, shelf INTEGER NOT NULL,"
+            " FOREIGN KEY (warehouse, shelf) REFERENCES shelves (warehouse, number));"
+        )
+        towns = ["Istanbul", "Izmir", "Ankara", "Bursa", "Berlin", "Hamburg", "Bremen", "Essen"]
+        shelves = [(f"{t[:3].upper()}-{w}", n) for t in towns for w in (1, 2) for n in (1, 2, 3)]
+        conn.executemany(
+            "INSERT INTO shelves VALUES (?, ?, ?)",
+            [(w, n, f"{w}/{n}") for w, n in shelves],
+        )
+        conn.executemany(
+            "INSERT INTO items (qty, warehouse, shelf) VALUES (?, ?, ?)",
+            [(rng.randint(1, 50), *rng.choice(shelves)) for _ in range(400)],
+        )
+    plan = tmp_path / "plan.toml"
+    run_phony("sync", "plan", "--source", f"sqlite:///{source}", "-o", str(plan), "--order", "3",
+              check=True)  # fmt: skip
+    planned = _plan(plan)["tables"]["items"]["columns"]
+    assert planned["warehouse"]["generate"]["type"] == "reference"
+    assert planned["shelf"]["generate"]["via"] == "warehouse"
+    dumps = []
+    for jobs in ("1", "2"):
+        target = tmp_path / f"copy{jobs}.db"
+        run_phony("sync", "--plan", str(plan), "--target", f"sqlite:///{target}", "--seed", "3",
+                  "--scale", "2", "--jobs", jobs, check=True)  # fmt: skip
+        dumps.append(_dump(target))
+        with sqlite3.connect(target) as conn:
+            conn.execute("PRAGMA foreign_keys = ON")
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+            fake = set(conn.execute("SELECT warehouse, number FROM shelves").fetchall())
+            used = set(conn.execute("SELECT DISTINCT warehouse, shelf FROM items").fetchall())
+    assert dumps[0] == dumps[1]
+    assert len(fake) == 2 * len(shelves)
+    assert used <= fake
+    assert len(used) > len(fake) // 2
