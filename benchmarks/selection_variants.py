@@ -14,7 +14,9 @@ of real names and the same figures (novelty, new & real; see that script):
   moves the pruning threshold); lower levels from raw counts instead of
   continuation counts (interpolated absolute discounting); a temperature;
 - a use of it: the same model never emitting a training value (rejection,
-  as ``--exclude-originals`` does), which is not an order or smoothing;
+  as ``--exclude-originals`` does), or emitting each only with probability
+  0.3 or 0.5 (a model weighing its training values down), which is not an
+  order or smoothing;
 - with ``--criterion``, a selection criterion: the expected number of
   distinct held-out values in 10,000 draws, over 5 folds of the training
   values (a direct estimate of "new & real" from the training data alone),
@@ -37,6 +39,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import random
 import sys
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -108,25 +111,31 @@ def patched(
         ngram._mkn_discounts, ngram._mkn_scale, ngram._mkn_levels = discounts, scale, levels
 
 
-# (label, order, patch arguments, temperature, drop training values)
-Variant = tuple[str, int, dict[str, object], str, bool]
+# (label, order, patch arguments, temperature, the share of generated training
+# values kept: None keeps them all, 0 none, 0.3 three in ten, at random)
+Variant = tuple[str, int, dict[str, object], str, float | None]
 VARIANTS: list[Variant] = [
-    ("order 4 MKN (best fixed)", 4, {}, "1", False),
-    ("order 3 MKN", 3, {}, "1", False),
-    ("order 5 MKN", 5, {"order": 5}, "1", False),
-    ("order 4 MKN, discounts x1.2", 4, {"top": 1.2, "low": 1.2}, "1", False),
-    ("order 4 MKN, top discounts x1.2", 4, {"top": 1.2}, "1", False),
-    ("order 4 MKN, lower discounts x1.3", 4, {"low": 1.3}, "1", False),
-    ("order 4 MKN, discounts x0.8", 4, {"top": 0.8, "low": 0.8}, "1", False),
-    ("order 4 MKN, 1,024 units", 4, {"units": 1024}, "1", False),
-    ("order 4 MKN, 16,384 units", 4, {"units": 16384}, "1", False),
-    ("order 4 MKN, T 0.9", 4, {}, "0.9", False),
-    ("order 4 MKN, T 1.05", 4, {}, "1.05", False),
-    ("order 4 MKN, T 1.1", 4, {}, "1.1", False),
-    ("order 5 MKN, T 1.2", 5, {"order": 5}, "1.2", False),
-    ("order 4 abs. discounting", 4, {"raw_lower": True}, "1", False),
-    ("order 4 abs. discounting, T 1.1", 4, {"raw_lower": True}, "1.1", False),
-    ("order 4 MKN, no training values", 4, {}, "1", True),
+    ("order 4 MKN (best fixed)", 4, {}, "1", None),
+    ("order 3 MKN", 3, {}, "1", None),
+    ("order 5 MKN", 5, {"order": 5}, "1", None),
+    ("order 4 MKN, discounts x1.2", 4, {"top": 1.2, "low": 1.2}, "1", None),
+    ("order 4 MKN, top discounts x1.2", 4, {"top": 1.2}, "1", None),
+    ("order 4 MKN, lower discounts x1.3", 4, {"low": 1.3}, "1", None),
+    ("order 4 MKN, discounts x0.8", 4, {"top": 0.8, "low": 0.8}, "1", None),
+    ("order 4 MKN, 1,024 units", 4, {"units": 1024}, "1", None),
+    ("order 4 MKN, 16,384 units", 4, {"units": 16384}, "1", None),
+    ("order 4 MKN, T 0.9", 4, {}, "0.9", None),
+    ("order 4 MKN, T 1.05", 4, {}, "1.05", None),
+    ("order 4 MKN, T 1.1", 4, {}, "1.1", None),
+    ("order 5 MKN, T 1.2", 5, {"order": 5}, "1.2", None),
+    ("order 4 abs. discounting", 4, {"raw_lower": True}, "1", None),
+    ("order 4 abs. discounting, T 1.1", 4, {"raw_lower": True}, "1.1", None),
+    ("order 4 MKN, no training values", 4, {}, "1", 0.0),
+    ("order 4 MKN, training values x0.3", 4, {}, "1", 0.3),
+    ("order 4 MKN, training values x0.5", 4, {}, "1", 0.5),
+    ("order 3 MKN, no training values", 3, {}, "1", 0.0),
+    ("order 5 MKN, no training values", 5, {"order": 5}, "1", 0.0),
+    ("order 5 MKN, training values x0.3", 5, {"order": 5}, "1", 0.3),
 ]
 
 
@@ -136,14 +145,21 @@ def build(values: list[str], order: int, patch: dict[str, object], temperature: 
     return model if temperature == "1" else model.with_temperature(temperature)
 
 
-def sample(model: Model, count: int, seed: int, drop: set[str] | None) -> list[str]:
-    if drop is None:
+def sample(model: Model, count: int, seed: int, drop: set[str], keep: float | None) -> list[str]:
+    """``count`` values of ``model``, each training value kept with probability ``keep``.
+
+    What a model that weighs its training values ``keep`` times generates:
+    rejecting them at random is the same distribution. The coins come from
+    ``random.Random(seed)``, so a run repeats.
+    """
+    if keep is None:
         return model.generate(count, seed)
     kept: list[str] = []
     draw = count
-    while len(kept) < count:  # a larger sample of the same seed, training values removed
+    while len(kept) < count:  # a larger sample of the same seed, training values thinned
         draw *= 2
-        kept = [v for v in model.generate(draw, seed) if v not in drop]
+        coins = random.Random(seed)
+        kept = [v for v in model.generate(draw, seed) if v not in drop or coins.random() < keep]
     return kept[:count]
 
 
@@ -296,13 +312,11 @@ def main() -> None:
             assert default.selection is not None
             chosen = f"order {default.selection.order} {default.selection.smoothing}"
             measure("default (selection)", lambda s, m=default: m.generate(args.count, s))
-            for name, order, patch, temperature, drop in VARIANTS:
+            for name, order, patch, temperature, keep in VARIANTS:
                 model = build(values, order, patch, temperature)
                 measure(
                     name,
-                    lambda s, m=model, d=drop, t=training: sample(
-                        m, args.count, s, t if d else None
-                    ),
+                    lambda s, m=model, k=keep, t=training: sample(m, args.count, s, t, k),
                 )
             print(
                 f"\n[{group}] {label}: {len(values):,} training names, {len(real):,} others; "
