@@ -297,7 +297,8 @@ def parallel_bytes(
         for pid, report, freed in workers.values():
             with contextlib.suppress(ProcessLookupError):
                 os.kill(pid, signal.SIGKILL)  # a no-op for one that has finished
-            os.waitpid(pid, 0)
+            with contextlib.suppress(ChildProcessError):  # reaped already (SIGCHLD ignored)
+                os.waitpid(pid, 0)
             os.close(report)
             os.close(freed)
         shared.close()
