@@ -102,9 +102,9 @@ def _spawn_key(block: Block) -> tuple[int, ...]:
 
 
 _FNV_PRIME = np.uint64(0x100000001B3)
-# The exclusion table has at most 2**_EXCLUDE_SLOT_BITS slots (36 MiB); past
-# half a million training values it is fuller and more queries are searched.
-_EXCLUDE_SLOT_BITS = 22
+# The exclusion table has at most 2**_EXCLUDE_SLOT_BITS slots (9 MiB); past
+# 131,072 training values it is fuller and more queries are searched.
+_EXCLUDE_SLOT_BITS = 20
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
 _MIX2 = np.uint64(0x94D049BB133111EB)
 
@@ -206,8 +206,7 @@ def _step_hashes(steps: NDArray[Any], salt: int) -> NDArray[np.uint64]:
     used = 0
     for step in steps:
         points = step if going is None else step[going]
-        live: NDArray[np.bool_] | None = points != 0
-        assert live is not None
+        live = points != 0
         alive = np.count_nonzero(live)
         if not alive:
             break  # padding from here on
@@ -219,11 +218,11 @@ def _step_hashes(steps: NDArray[Any], salt: int) -> NDArray[np.uint64]:
             else:
                 h[going] = part
                 going, part = going[keep], part[keep]
-            points, live = points[keep], None
+            points = points[keep]
         out = mixed[: part.size]
         np.bitwise_xor(part, points, out=out)
         np.multiply(out, _FNV_PRIME, out=out)
-        if live is None or alive == live.size:
+        if alive == part.size:  # every row still going (or just compacted to those)
             part[...] = out
         else:
             np.copyto(part, out, where=live)
