@@ -21,6 +21,8 @@ of real names and the same figures (novelty, new & real; see that script):
   distinct held-out values in 10,000 draws, over 5 folds of the training
   values (a direct estimate of "new & real" from the training data alone),
   and the candidate it would pick;
+- with ``--mixture``, per-locale mixing on the two tuning sets that join two
+  locales (a model per locale, drawn in proportion to its names);
 - with ``--exact-novelty``, the novelty floor on the exact expected novelty
   of each candidate (one minus the probability mass of the training values,
   among walks that end in time) instead of a 4,096-walk sample: what the
@@ -263,6 +265,42 @@ CRITERION_CANDIDATES = {
 }
 
 
+def mixture(count: int, seeds: list[int]) -> None:
+    """Per-locale mixing on the tuning sets that join two locales: one order 4 model
+    per locale, drawn in proportion to its names, against one model of the union."""
+    everything = pool()
+    print(f"\nmixing per locale, {count:,} values, mean of seeds {seeds}")
+    for label, locales in TRAINING_SETS.items():
+        if len(locales) < 2:
+            continue
+        parts = [sorted(faker_first_names(loc)) for loc in locales]
+        values = sorted(set().union(*parts))
+        training, real = set(values), everything - set(values)
+        joint = build(values, 4, {}, "1")
+        models = [build(part, 4, {}, "1") for part in parts]
+        share = np.array([len(part) for part in parts], dtype=float)
+        share /= share.sum()
+        draws = {
+            "one model": [joint.generate(count, seed) for seed in seeds],
+            "a model per locale": [
+                [
+                    value
+                    for model, n in zip(
+                        models, np.random.default_rng(seed).multinomial(count, share), strict=True
+                    )
+                    for value in model.generate(int(n), seed)
+                ]
+                for seed in seeds
+            ],
+        }
+        for name, samples in draws.items():
+            got = [figures(sample, training, real) for sample in samples]
+            print(
+                f"  {label:<22} {name:<20} novelty {sum(g[0] for g in got) / len(got):.1%}, "
+                f"new & real {sum(g[1] for g in got) / len(got):.0f}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--count", type=int, default=10_000)
@@ -274,7 +312,11 @@ def main() -> None:
     parser.add_argument(
         "--exact-novelty", action="store_true", help="only the floor on exact novelty"
     )
+    parser.add_argument("--mixture", action="store_true", help="only per-locale mixing")
     args = parser.parse_args()
+    if args.mixture:
+        mixture(args.count, args.seeds)
+        return
     groups: dict[str, dict[str, tuple[str, ...]]] = {
         "tuning": TRAINING_SETS,
         "validation": VALIDATION_SETS,
