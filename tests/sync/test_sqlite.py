@@ -403,6 +403,25 @@ def test_source_to_target_in_one_go(shop_sqlite: Path, tmp_path: Path, run_phony
     assert list(scratch.iterdir()) == []  # the plan and its models are removed afterwards
 
 
+def _sync_with_one_and_two_jobs(
+    plan: Path, tmp_path: Path, run_phony: Any, *, seed: int, scale: int
+) -> Path:
+    """Sync ``plan`` into two SQLite files, with ``--jobs`` 1 and 2: the same rows, every
+    foreign key holding. Returns the second file."""
+    dumps = []
+    for jobs in ("1", "2"):
+        target = tmp_path / f"copy{jobs}.db"
+        run_phony("sync", "--plan", str(plan), "--target", f"sqlite:///{target}",
+                  "--seed", str(seed), "--scale", str(scale), "--jobs", jobs,
+                  check=True)  # fmt: skip
+        dumps.append(_dump(target))
+        with sqlite3.connect(target) as conn:
+            conn.execute("PRAGMA foreign_keys = ON")
+            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    assert dumps[0] == dumps[1]
+    return target
+
+
 def test_foreign_keys_to_text_keys_take_the_generated_keys(tmp_path: Path, run_phony: Any) -> None:
     import random
 
@@ -436,18 +455,10 @@ def test_foreign_keys_to_text_keys_take_the_generated_keys(tmp_path: Path, run_p
     plan = tmp_path / "plan.toml"
     run_phony("sync", "plan", "--source", f"sqlite:///{source}", "-o", str(plan), "--order", "3",
               check=True)  # fmt: skip
-    dumps = []
-    for jobs in ("1", "2"):
-        target = tmp_path / f"copy{jobs}.db"
-        run_phony("sync", "--plan", str(plan), "--target", f"sqlite:///{target}", "--seed", "1",
-                  "--scale", "3", "--jobs", jobs, check=True)  # fmt: skip
-        dumps.append(_dump(target))
-        with sqlite3.connect(target) as conn:
-            conn.execute("PRAGMA foreign_keys = ON")
-            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-            fake = {r[0] for r in conn.execute("SELECT code FROM warehouses")}
-            used = {r[0] for r in conn.execute("SELECT DISTINCT warehouse FROM stock")}
-    assert dumps[0] == dumps[1]
+    target = _sync_with_one_and_two_jobs(plan, tmp_path, run_phony, seed=1, scale=3)
+    with sqlite3.connect(target) as conn:
+        fake = {r[0] for r in conn.execute("SELECT code FROM warehouses")}
+        used = {r[0] for r in conn.execute("SELECT DISTINCT warehouse FROM stock")}
     assert len(fake) == 48
     assert used <= fake
     assert len(used) > 24
@@ -506,18 +517,10 @@ def test_a_foreign_key_of_two_columns_points_at_real_parent_rows(
     planned = _plan(plan)["tables"]["items"]["columns"]
     assert planned["warehouse"]["generate"]["type"] == "reference"
     assert planned["shelf"]["generate"]["via"] == "warehouse"
-    dumps = []
-    for jobs in ("1", "2"):
-        target = tmp_path / f"copy{jobs}.db"
-        run_phony("sync", "--plan", str(plan), "--target", f"sqlite:///{target}", "--seed", "3",
-                  "--scale", "2", "--jobs", jobs, check=True)  # fmt: skip
-        dumps.append(_dump(target))
-        with sqlite3.connect(target) as conn:
-            conn.execute("PRAGMA foreign_keys = ON")
-            assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
-            fake = set(conn.execute("SELECT warehouse, number FROM shelves").fetchall())
-            used = set(conn.execute("SELECT DISTINCT warehouse, shelf FROM items").fetchall())
-    assert dumps[0] == dumps[1]
+    target = _sync_with_one_and_two_jobs(plan, tmp_path, run_phony, seed=3, scale=2)
+    with sqlite3.connect(target) as conn:
+        fake = set(conn.execute("SELECT warehouse, number FROM shelves").fetchall())
+        used = set(conn.execute("SELECT DISTINCT warehouse, shelf FROM items").fetchall())
     assert len(fake) == 2 * len(shelves)
     assert used <= fake
     assert len(used) > len(fake) // 2
