@@ -371,6 +371,10 @@ class Model:
             powered = [scaled[w] for w in weights[lo:hi]]
             top = max(powered)
             out[lo:hi] = [max(1, p * _TEMPERATURE_UNITS // top) for p in powered]
+        return self._rebuilt(weights=out)
+
+    def _rebuilt(self, *, weights: NDArray[np.uint32] | None = None) -> Model:
+        """This model as a new object: nothing walked or cached yet, ``weights`` if given."""
         return Model(
             meta=self.meta,
             order=self.order,
@@ -378,7 +382,7 @@ class Model:
             start=self.start,
             offsets=self.offsets,
             tokens=self.tokens,
-            weights=out,
+            weights=self.weights if weights is None else weights,
             targets=self.targets,
             training=self.training,
             max_length=self.max_length,
@@ -516,21 +520,23 @@ class Model:
         assert isinstance(block, int) or not block[1], "refill blocks are walked by _layout"
         found = self._rejections.get(key)
         if found is None:
-            _, ok = self._walk_ok(seed, block, 0, CHUNK_ROWS)
+            _, ok = self._walk_kept(seed, block, 0, CHUNK_ROWS)
             found = array("H", np.flatnonzero(~ok).astype(np.uint16).tobytes())
             if len(self._rejections) >= _LAYOUTS_KEPT:
                 self._rejections.clear()
             self._rejections[key] = found
         return found
 
-    def _walk_ok(
+    def _walk_kept(
         self, seed: int, block: Block, lo: int, hi: int
-    ) -> tuple[NDArray[np.uint32], NDArray[np.bool_]]:
-        """:meth:`walk_codepoints` with the exclusion applied: which rows :meth:`_walk` keeps."""
-        codepoints, ok = self.walk_codepoints(seed, block, lo, hi)
+    ) -> tuple[NDArray[Any], NDArray[np.bool_]]:
+        """:meth:`_walk_symbols` with the exclusion applied: the step-major symbols of
+        rows ``lo:hi`` and which of them every walk keeps (ended in time, not a
+        training value under ``--exclude-originals``)."""
+        symbols, ok = self._walk_symbols(seed, block, lo, hi)
         if self.exclude is not None:
-            ok &= ~self.exclude.contains(value_hashes(codepoints, self.exclude.salt))
-        return codepoints, ok
+            ok &= ~self.exclude.contains(_step_hashes(symbols, self.exclude.salt))
+        return symbols, ok
 
     def _layout(self, seed: int, chunk: int) -> list[tuple[tuple[int, int], array[int], int]]:
         """Chunk ``chunk``'s blocks: ``(block, rejected rows, end)`` for each block that
@@ -558,7 +564,7 @@ class Model:
             lo = end = 0
             while lo < CHUNK_ROWS:
                 hi = min(CHUNK_ROWS, lo + int(room / max(rate, 0.01) * 1.03) + 64)
-                _, ok = self._walk_ok(seed, block, lo, hi)
+                _, ok = self._walk_kept(seed, block, lo, hi)
                 kept = lo + np.flatnonzero(ok)
                 if kept.size >= room:
                     end = int(kept[room - 1]) + 1
@@ -729,9 +735,7 @@ class Model:
 
     def _walk(self, seed: int, chunk: Block, lo: int, hi: int) -> list[str]:
         """Rows ``lo:hi`` of block ``chunk`` (a :data:`Block`): the accepted values, in order."""
-        symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
-        if self.exclude is not None:
-            ok &= ~self.exclude.contains(_step_hashes(symbols, self.exclude.salt))
+        symbols, ok = self._walk_kept(seed, chunk, lo, hi)
         rows = symbols.T
         if not ok.all():
             rows = rows[ok]  # in the walk's narrow type: a quarter of the copying
@@ -838,9 +842,7 @@ class Model:
     def _walk_rows(self, seed: int, chunk: Block, lo: int, hi: int) -> NDArray[Any]:
         """The accepted values of rows ``lo:hi``, as :meth:`_walk`, as a ``[values,
         max_length]`` matrix of code points in the walk's narrow type (0 after the end)."""
-        symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
-        if self.exclude is not None:
-            ok &= ~self.exclude.contains(_step_hashes(symbols, self.exclude.salt))
+        symbols, ok = self._walk_kept(seed, chunk, lo, hi)
         return np.ascontiguousarray(symbols.T[ok] if not ok.all() else symbols.T)
 
     def _iter_rows(self, count: int, seed: int) -> Iterator[NDArray[Any]]:
@@ -854,9 +856,7 @@ class Model:
         t = self._tables
         text = t.text
         assert text is not None, "the model's values may hold a line break"
-        symbols, ok = self._walk_symbols(seed, chunk, lo, hi)
-        if self.exclude is not None:
-            ok &= ~self.exclude.contains(_step_hashes(symbols, self.exclude.salt))
+        symbols, ok = self._walk_kept(seed, chunk, lo, hi)
         width = self.max_length
         matrix = np.empty((hi - lo, width + 1), dtype=symbols.dtype)
         matrix[:, :width] = symbols.T

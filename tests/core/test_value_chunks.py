@@ -27,19 +27,7 @@ ALMOST_NEVER_ENDS = hand_model("a", [[(1, 1 << 30, 0), (0, 1, 0)]], max_length=3
 
 def _fresh(model: Model) -> Model:
     """The same model without its caches (no block walked yet)."""
-    return Model(
-        meta=model.meta,
-        order=model.order,
-        alphabet=model.alphabet,
-        start=model.start,
-        offsets=model.offsets,
-        tokens=model.tokens,
-        weights=model.weights,
-        targets=model.targets,
-        training=model.training,
-        max_length=model.max_length,
-        exclude=model.exclude,
-    )
+    return model._rebuilt()
 
 
 @pytest.fixture(scope="module")
