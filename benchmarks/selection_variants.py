@@ -23,6 +23,11 @@ of real names and the same figures (novelty, new & real; see that script):
   and the candidate it would pick;
 - with ``--mixture``, per-locale mixing on the two tuning sets that join two
   locales (a model per locale, drawn in proportion to its names);
+- with ``--exact``, expected figures instead of samples (no seed noise): the
+  expected number of distinct new & real values in ``--count`` draws, from
+  each reference name's probability under the model, for orders 3, 4 and 5,
+  mixtures of two of them drawn value by value, and each order with its
+  training values thinned just enough to reach a novelty;
 - with ``--exact-novelty``, the novelty floor on the exact expected novelty
   of each candidate (one minus the probability mass of the training values,
   among walks that end in time) instead of a 4,096-walk sample: what the
@@ -47,6 +52,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -265,6 +271,69 @@ CRITERION_CANDIDATES = {
 }
 
 
+def expected_hits(q: np.ndarray[Any, np.dtype[np.float64]], draws: int) -> float:
+    """Expected distinct values among ``draws`` independent draws, each value
+    drawn with the probabilities ``q``: the sum of ``1 - (1 - q)^draws``."""
+    return float(np.sum(-np.expm1(draws * np.log1p(-np.minimum(q, 1 - 1e-15)))))
+
+
+def exact(groups: dict[str, dict[str, tuple[str, ...]]], count: int) -> None:
+    """Expected new & real (and novelty) of orders 3-5, their mixtures and thinnings."""
+    everything = pool()
+    print(f"expected novelty and new & real in {count:,} draws (no sampling)")
+    for group, sets in groups.items():
+        totals: dict[str, list[float]] = {}
+        for label, locales in sets.items():
+            values = sorted(set().union(*(faker_first_names(loc) for loc in locales)))
+            real = sorted(everything - set(values))
+            default = train(values, name="default")
+            assert default.selection is not None
+            q: dict[int | str, np.ndarray[Any, np.dtype[np.float64]]] = {}
+            copied: dict[int | str, float] = {}
+            models: dict[int | str, Model] = {
+                o: build(values, o, {"order": o}, "1") for o in (3, 4, 5)
+            }
+            models["the default"] = default
+            for key, model in models.items():
+                mass = accepted_mass(model)
+                q[key] = np.array(value_probabilities(model, real)) / mass
+                copied[key] = math.fsum(value_probabilities(model, values)) / mass
+            rows: dict[str, tuple[float, float]] = {
+                key if isinstance(key, str) else f"order {key} MKN": (
+                    expected_hits(q[key], count),
+                    1 - copied[key],
+                )
+                for key in models
+            }
+            for other in (3, 5):
+                for share in (0.5, 0.85):
+                    mixed = share * q[4] + (1 - share) * q[other]
+                    novelty = 1 - share * copied[4] - (1 - share) * copied[other]
+                    rows[f"order 4 x{share} + order {other}"] = (
+                        expected_hits(mixed, count),
+                        novelty,
+                    )
+            for order in (4, 5):
+                for floor in (0.8, 0.9):
+                    # Keeping each training value with probability w leaves a
+                    # mass 1 - (1 - w) c; novelty (1 - c) / that reaches the floor.
+                    left = min(1.0, (1 - copied[order]) / floor)
+                    rows[f"order {order}, thinned to {floor:.0%} new"] = (
+                        expected_hits(q[order] / left, count),
+                        max(floor, 1 - copied[order]),
+                    )
+            chosen = f"order {default.selection.order} {default.selection.smoothing}"
+            print(f"\n[{group}] {label}: the default chose {chosen}")
+            for name, (hits, novelty) in rows.items():
+                print(f"  {name:<36}{novelty:>7.1%}{hits:>8.1f}")
+                got = totals.setdefault(name, [0.0, 1.0])
+                got[0] += hits
+                got[1] = min(got[1], novelty)
+        print(f"\n[{group}] total expected new & real over {len(sets)} sets, lowest novelty")
+        for name, (hits, novelty) in sorted(totals.items(), key=lambda item: -item[1][0]):
+            print(f"  {name:<36}{hits:>8.0f}{novelty:>8.1%}")
+
+
 def mixture(count: int, seeds: list[int]) -> None:
     """Per-locale mixing on the tuning sets that join two locales: one order 4 model
     per locale, drawn in proportion to its names, against one model of the union."""
@@ -313,6 +382,7 @@ def main() -> None:
         "--exact-novelty", action="store_true", help="only the floor on exact novelty"
     )
     parser.add_argument("--mixture", action="store_true", help="only per-locale mixing")
+    parser.add_argument("--exact", action="store_true", help="only expected figures, no samples")
     args = parser.parse_args()
     if args.mixture:
         mixture(args.count, args.seeds)
@@ -321,6 +391,9 @@ def main() -> None:
         "tuning": TRAINING_SETS,
         "validation": VALIDATION_SETS,
     }
+    if args.exact:
+        exact({g: groups[g] for g in args.sets}, args.count)
+        return
     if args.exact_novelty:
         exact_novelty_choices({g: groups[g] for g in args.sets})
         return
