@@ -27,6 +27,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from startup import compile_bytecode
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PHONY = str(Path(sys.executable).with_name("phony"))
@@ -62,6 +64,7 @@ def main() -> bool:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
     args = parser.parse_args()
+    compile_bytecode()  # as installed: no module recompiled at each start
     from phony_registry.format import save_model
     from phony_registry.ngram import read_values, train
 
