@@ -101,7 +101,8 @@ class Phony:
         self._chain = _sources.locale_chain(locale)
         self._buffer = buffer
         self._discovered: dict[str, Field] | None = None
-        self._installed: list[str] = []
+        # The slot each installed field method draws from (see _install).
+        self._installed: dict[str, list[Iterator[str]]] = {}
         self._streams: dict[tuple[str, str], Iterator[Any]] = {}
         self._schemas: dict[str, Schema] = {}
         self._seed = _check_seed(secrets.randbits(64) if seed is None else seed)
@@ -124,10 +125,11 @@ class Phony:
     def seed_instance(self, seed: int | None = None) -> Phony:
         """Start every stream again from ``seed`` (a random one if ``None``), as Faker's does."""
         self._seed = _check_seed(secrets.randbits(64) if seed is None else seed)
-        for name in self._installed:
-            self.__dict__.pop(name, None)
-        self._installed.clear()
         self._streams.clear()
+        # The installed methods stay (a caller may hold one, f = fake.first_name):
+        # their next call starts the field's stream from the new seed.
+        for name, slot in self._installed.items():
+            slot[0] = _Restart(self, name, slot)
         return self
 
     # -- discovery ------------------------------------------------------------
@@ -163,20 +165,25 @@ class Phony:
     # -- drawing ------------------------------------------------------------
 
     def _install(self, name: str) -> Callable[[], str]:
-        """Make ``name`` a plain function in the instance: later calls skip every lookup."""
-        values = self._stream(name)
+        """Make ``name`` a plain function in the instance: later calls skip every lookup.
+
+        The function draws from a one-item slot rather than from the stream
+        itself, so that :meth:`seed_instance` can swap the stream under a
+        function a caller already holds.
+        """
+        slot: list[Iterator[str]] = [self._stream(name)]
         describe = f"{name} ({','.join(self._chain)})"
 
         def draw() -> str:
             try:
-                return next(values)  # type: ignore[no-any-return]
+                return next(slot[0])
             except StopIteration as exc:
                 raise GenerationError(f"{describe} cannot produce more values") from exc
 
         draw.__name__ = draw.__qualname__ = name
         draw.__doc__ = f"The next {name} of {','.join(self._chain)}."
         self.__dict__[name] = draw
-        self._installed.append(name)
+        self._installed[name] = slot
         return draw
 
     def _draw(self, name: str) -> str:
@@ -359,6 +366,28 @@ class Phony:
     def street_name(self) -> str:
         """The same as :meth:`street`, under Faker's name."""
         return self._draw("street_name")
+
+
+class _Restart:
+    """What an installed field method draws from after :meth:`Phony.seed_instance`.
+
+    Its first call puts the field's new stream in the method's slot, so the
+    stream is made only if the field is drawn again, and only once; if making
+    it fails (a model gone from the cache), the next call tries again.
+    """
+
+    def __init__(self, phony: Phony, name: str, slot: list[Iterator[str]]) -> None:
+        self._phony = phony
+        self._name = name
+        self._slot = slot
+
+    def __iter__(self) -> Iterator[str]:
+        return self
+
+    def __next__(self) -> str:
+        stream: Iterator[str] = self._phony._stream(self._name)
+        self._slot[0] = stream
+        return next(stream)
 
 
 def _islice(values: Iterator[Any], count: int) -> Iterator[Any]:

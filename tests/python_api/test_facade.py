@@ -253,6 +253,9 @@ def test_fields_are_discovered_from_what_plugins_register(
     expected = model.generate(5, seed=column_seed(8, "dog_name"))
     assert [fake.dog_name() for _ in range(5)] == expected
     assert fake.dog_name is fake.__dict__["dog_name"]  # later calls skip __getattr__
+    bound = fake.dog_name
+    fake.seed_instance(8)
+    assert [bound() for _ in range(5)] == expected
 
 
 def test_unknown_attributes_and_bad_arguments_are_clear() -> None:
@@ -309,3 +312,19 @@ def test_importing_and_building_a_phony_loads_no_numpy() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+@pytest.mark.parametrize("field", ["first_name", "name", "email", "street_name"])
+def test_a_bound_method_follows_seed_instance(field: str) -> None:
+    fresh = Phony("tr_TR", seed=99).take(field, 3)
+    fake = Phony("tr_TR", seed=3)
+    getattr(fake, field)()
+    after_a_call = getattr(fake, field)
+    fake.seed_instance(99)
+    before_a_call = getattr(fake, field)
+    assert [after_a_call() for _ in range(3)] == fresh
+    fake.seed_instance(99)
+    assert [before_a_call() for _ in range(3)] == fresh
+    # The same stream as the instance's own calls and take(), not a copy of it.
+    fake.seed_instance(99)
+    assert [after_a_call(), getattr(fake, field)(), *fake.take(field, 1)] == fresh
