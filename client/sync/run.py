@@ -101,10 +101,17 @@ def _same_database(source: str, target: str) -> bool:
     if a.get_backend_name() == "sqlite" and b.get_backend_name() == "sqlite":
         from pathlib import Path
 
-        return (
-            bool(a.database and b.database)
-            and Path(a.database or "").resolve() == Path(b.database or "").resolve()
-        )
+        if not (a.database and b.database):
+            return False
+        first, second = Path(a.database), Path(b.database)
+        if first.resolve() == second.resolve():
+            return True
+        # A hard link (or a bind mount) is the same file under another name:
+        # the device and inode say so, the paths do not.
+        try:
+            return first.samefile(second)
+        except OSError:  # one of them does not exist (yet): not the same file
+            return False
     return (a.host, a.port or 5432, a.database) == (b.host, b.port or 5432, b.database)
 
 

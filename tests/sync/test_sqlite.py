@@ -524,3 +524,33 @@ def test_a_foreign_key_of_two_columns_points_at_real_parent_rows(
     assert len(fake) == 2 * len(shelves)
     assert used <= fake
     assert len(used) > len(fake) // 2
+
+
+def _small_source(path: Path, ddl: str = "") -> Path:
+    """A SQLite file with one small table of names (and ``ddl`` run after it)."""
+    with sqlite3.connect(path) as conn:
+        conn.executescript(
+            "CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT NOT NULL, age INTEGER);" + ddl
+        )
+        names = ["Ayşe", "Jörg", "Mia", "Emre", "Lena", "Deniz", "Hans", "Elif", "Can", "Ute"]
+        conn.executemany(
+            "INSERT INTO people (name, age) VALUES (?, ?)",
+            [
+                (f"{names[i % 10]}{'ae'[i % 2]}{names[i * 7 % 10][:2]}", 20 + i % 50)
+                for i in range(60)
+            ],
+        )
+    return path
+
+
+def test_a_hard_link_to_the_source_is_refused_as_a_target(tmp_path: Path, run_phony: Any) -> None:
+    source = _small_source(tmp_path / "source.db")
+    os.link(source, tmp_path / "hard.db")
+    digest = _sha(source)
+    result = run_phony(
+        "sync", "--source", f"sqlite:///{source}", "--target", f"sqlite:///{tmp_path / 'hard.db'}",
+        "--seed", "1", "--truncate", "--order", "3",
+    )  # fmt: skip
+    assert result.returncode == 2, result.stderr
+    assert "never writes to its source" in result.stderr
+    assert _sha(source) == digest
