@@ -101,9 +101,16 @@ def connect(url: str, *, read_only: bool) -> Engine:
         if read_only:
             connect_args["options"] = "-c default_transaction_read_only=on"
     engine = create_engine(parsed, connect_args=connect_args, poolclass=_null_pool())
+    # SQLite answers SELECT 1 without reading the file: its schema is read to
+    # find a file that is not a database ("file is not a database").
+    probe = (
+        "SELECT count(*) FROM sqlite_master"
+        if parsed.get_backend_name() == "sqlite"
+        else "SELECT 1"
+    )
     try:
         with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
+            conn.execute(text(probe))
     except DBAPIError as exc:
         engine.dispose()
         raise DatabaseError(f"cannot use {redact(url)}: {first_line(exc.orig)}") from exc

@@ -554,3 +554,18 @@ def test_a_hard_link_to_the_source_is_refused_as_a_target(tmp_path: Path, run_ph
     assert result.returncode == 2, result.stderr
     assert "never writes to its source" in result.stderr
     assert _sha(source) == digest
+
+
+def test_a_target_file_that_is_not_a_database_gives_one_line(
+    shop_plan: Path, tmp_path: Path, run_phony: Any
+) -> None:
+    target = tmp_path / "notdb.db"
+    target.write_text("hello\n")
+    for args in (
+        ["sync", "--plan", str(shop_plan), "--target", f"sqlite:///{target}", "--seed", "1"],
+        ["sync", "report", "--source", f"sqlite:///{target}", "--target", f"sqlite:///{target}"],
+    ):
+        result = run_phony(*args)
+        assert result.returncode == 13, result.stderr
+        assert result.stderr == f"error: cannot use sqlite:///{target}: file is not a database\n"
+    assert target.read_text() == "hello\n"
