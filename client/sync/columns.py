@@ -19,7 +19,7 @@ def read_column(url: str, table: str, column: str) -> list[str]:
         from sqlalchemy.exc import DBAPIError, NoSuchTableError
 
         try:
-            reflected = sa.Table(table, sa.MetaData(), autoload_with=engine)
+            reflected = sa.Table(table, sa.MetaData(), autoload_with=engine, resolve_fks=False)
         except NoSuchTableError:
             raise DatabaseError(f"{redact(url)}: no table {table!r}") from None
         if column not in reflected.c:

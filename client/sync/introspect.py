@@ -126,7 +126,12 @@ def _make_plan(
         inspector = sa.inspect(engine)
         ordered = [name for name, _ in inspector.get_sorted_table_and_fkc_names() if name]
         metadata = sa.MetaData()
-        reflected = {name: sa.Table(name, metadata, autoload_with=engine) for name in ordered}
+        # resolve_fks=False: a foreign key may name a table the source lacks
+        # (SQLite allows it); such a key is planned as a plain column.
+        reflected = {
+            name: sa.Table(name, metadata, autoload_with=engine, resolve_fks=False)
+            for name in ordered
+        }
         with engine.connect() as conn:
             tables = {
                 name: _table_plan(conn, inspector, table, reflected, models_dir, base_dir, training)
@@ -166,11 +171,16 @@ def _table_plan(
         for i in inspector.get_indexes(name)
         if i.get("unique") and all(i["column_names"]) and list(i["column_names"]) not in unique
     ]
-    fks = [
-        ForeignKey(list(fk["constrained_columns"]), fk["referred_table"], fk["referred_columns"])
-        for fk in inspector.get_foreign_keys(name)
-        if fk["referred_table"] in reflected
-    ]
+    fks: list[ForeignKey] = []
+    dangling: dict[str, str] = {}  # column -> the missing table its key names
+    for fk in inspector.get_foreign_keys(name):
+        key = ForeignKey(
+            list(fk["constrained_columns"]), fk["referred_table"], fk["referred_columns"]
+        )
+        if key.table in reflected:
+            fks.append(key)
+        else:
+            dangling.update(dict.fromkeys(key.columns, key.table))
     checks, enum_checks = check_constraints(inspector, name, [c.name for c in table.columns], conn)
     unique_cols = {u[0] for u in unique if len(u) == 1}
     if len(pk) == 1:
@@ -222,6 +232,11 @@ def _table_plan(
             plan_cols[0].why = (
                 f"foreign key ({', '.join(fk.columns)}) to {fk.table}: the {reference} "
                 f"of the row {fk.columns[0]} picks, NULL with it"
+            )
+        if col.name in dangling:
+            plan_cols[-1].why += (
+                f"; its foreign key names table {dangling[col.name]}, which the source does "
+                "not have: planned as a plain column, without the key"
             )
         columns.extend(plan_cols)
     return TablePlan(

@@ -123,8 +123,9 @@ def _report(source: Engine, target: Engine, plan: Plan | None) -> Report:
     src_meta, tgt_meta = sa.MetaData(), sa.MetaData()
     with source.connect() as sconn, target.connect() as tconn:
         for name in names:
-            s_table = sa.Table(name, src_meta, autoload_with=source)
-            t_table = sa.Table(name, tgt_meta, autoload_with=target)
+            # A foreign key may name a missing table (SQLite allows it): not followed here.
+            s_table = sa.Table(name, src_meta, autoload_with=source, resolve_fks=False)
+            t_table = sa.Table(name, tgt_meta, autoload_with=target, resolve_fks=False)
             s_rows = sconn.execute(sa.select(sa.func.count()).select_from(s_table)).scalar_one()
             t_rows = tconn.execute(sa.select(sa.func.count()).select_from(t_table)).scalar_one()
             report.rows[name] = (s_rows, t_rows)
@@ -286,17 +287,31 @@ def _constraints(conn: Connection, inspector: Any, table: Any) -> list[Constrain
         bad = conn.execute(sa.select(sa.func.count()).select_from(dupes)).scalar_one()
         out.append(ConstraintReport(name, kind, cols, bad))
     for fk in inspector.get_foreign_keys(name):
-        # An alias: a table referring to itself must not correlate with its own rows.
-        parent = sa.Table(fk["referred_table"], table.metadata, autoload_with=conn).alias(
-            "phony_parent"
-        )
         child_cols = [table.c[c] for c in fk["constrained_columns"]]
+        present = [c.isnot(None) for c in child_cols]
+        if not inspector.has_table(fk["referred_table"], schema=fk.get("referred_schema")):
+            # A key naming a missing table: every row with a value breaks it.
+            bad = conn.execute(
+                sa.select(sa.func.count()).select_from(table).where(*present)
+            ).scalar_one()
+            out.append(
+                ConstraintReport(
+                    name,
+                    "foreign_key",
+                    fk["constrained_columns"],
+                    bad,
+                    f"-> {fk['referred_table']} (no such table)",
+                )
+            )
+            continue
+        # An alias: a table referring to itself must not correlate with its own rows.
+        parent = sa.Table(
+            fk["referred_table"], table.metadata, autoload_with=conn, resolve_fks=False
+        ).alias("phony_parent")
         parent_cols = [parent.c[c] for c in fk["referred_columns"]]
         exists = sa.exists().where(*(p == c for p, c in zip(parent_cols, child_cols, strict=True)))
         bad = conn.execute(
-            sa.select(sa.func.count())
-            .select_from(table)
-            .where(*(c.isnot(None) for c in child_cols), ~exists)
+            sa.select(sa.func.count()).select_from(table).where(*present, ~exists)
         ).scalar_one()
         out.append(
             ConstraintReport(

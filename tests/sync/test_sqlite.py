@@ -569,3 +569,36 @@ def test_a_target_file_that_is_not_a_database_gives_one_line(
         assert result.returncode == 13, result.stderr
         assert result.stderr == f"error: cannot use sqlite:///{target}: file is not a database\n"
     assert target.read_text() == "hello\n"
+
+
+def test_a_foreign_key_to_a_missing_table_is_planned_as_a_plain_column(
+    tmp_path: Path, run_phony: Any
+) -> None:
+    source = _small_source(
+        tmp_path / "source.db",
+        "CREATE TABLE visits (id INTEGER PRIMARY KEY,"
+        " ghost INTEGER REFERENCES missing_table(id), person INTEGER REFERENCES people(id));"
+        "INSERT INTO visits (ghost, person) VALUES (1, 1), (2, 2), (3, 2), (NULL, 3);",
+    )
+    plan = tmp_path / "plan.toml"
+    result = run_phony(
+        "sync", "plan", "--source", f"sqlite:///{source}", "-o", str(plan), "--order", "3",
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    visits = _plan(plan)["tables"]["visits"]
+    assert visits["foreign_keys"] == [
+        {"columns": ["person"], "table": "people", "references": ["id"]}
+    ]
+    assert visits["columns"]["ghost"]["generate"]["type"] != "reference"
+    assert "missing_table" in visits["columns"]["ghost"]["why"]
+    target = tmp_path / "copy.db"
+    run_phony("sync", "--plan", str(plan), "--target", f"sqlite:///{target}", "--seed", "1",
+              check=True)  # fmt: skip
+    with sqlite3.connect(target) as conn:
+        assert conn.execute("SELECT count(*) FROM visits").fetchone()[0] == 4
+        conn.execute("PRAGMA foreign_keys = ON")
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+    report = run_phony(
+        "sync", "report", "--source", f"sqlite:///{source}", "--target", f"sqlite:///{target}"
+    )
+    assert report.returncode == 0, report.stderr
