@@ -36,7 +36,14 @@ from phony_registry.ngram import train
 if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
-__all__ = ["CATEGORY_LIMIT", "SAMPLE_ROWS", "check_constraints", "make_plan", "sql_type_name"]
+__all__ = [
+    "CATEGORY_LIMIT",
+    "SAMPLE_ROWS",
+    "check_constraints",
+    "make_plan",
+    "sql_type_name",
+    "unique_constraints",
+]
 
 #: Rows read from each source table to fit its columns.
 SAMPLE_ROWS = 100_000
@@ -165,12 +172,7 @@ def _table_plan(
     rows = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     sample = conn.execute(sa.select(table).limit(SAMPLE_ROWS)).all()
     pk = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
-    unique = [list(u["column_names"]) for u in inspector.get_unique_constraints(name)]
-    unique += [
-        list(i["column_names"])
-        for i in inspector.get_indexes(name)
-        if i.get("unique") and all(i["column_names"]) and list(i["column_names"]) not in unique
-    ]
+    unique = unique_constraints(inspector, name, conn)
     fks: list[ForeignKey] = []
     dangling: dict[str, str] = {}  # column -> the missing table its key names
     for fk in inspector.get_foreign_keys(name):
@@ -265,6 +267,37 @@ def _is_sequence(col: Any, pk: list[str], type_name: str, dialect: str) -> bool:
     if "nextval(" in (_default_sql(col) or ""):
         return True
     return dialect == "sqlite" and pk == [col.name]
+
+
+def unique_constraints(inspector: Any, table: str, conn: Connection) -> list[list[str]]:
+    """The column lists of ``table``'s UNIQUE constraints and unique indexes.
+
+    SQLAlchemy misses SQLite's column-level UNIQUE on a sized type
+    (``email VARCHAR(80) UNIQUE``: it parses the DDL, and the parentheses
+    defeat it); SQLite keeps every UNIQUE in an automatic index
+    (``sqlite_autoindex_*``, origin ``u`` in ``PRAGMA index_list``), read
+    here. Indexes on expressions make no column list and are left out.
+    """
+    found: list[list[str]] = [
+        list(u["column_names"]) for u in inspector.get_unique_constraints(table)
+    ]
+    found += [
+        list(i["column_names"])
+        for i in inspector.get_indexes(table)
+        if i.get("unique") and all(i["column_names"])
+    ]
+    if conn.dialect.name == "sqlite":
+        quoted = _quote(conn, table)
+        for index in conn.exec_driver_sql(f"PRAGMA index_list({quoted})").mappings().all():
+            if not index["unique"] or index["origin"] == "pk":
+                continue
+            info = conn.exec_driver_sql(
+                f"PRAGMA index_info({_quote(conn, index['name'])})"
+            ).mappings()
+            names = [row["name"] for row in sorted(info, key=lambda row: row["seqno"])]
+            if names and all(names):
+                found.append(names)
+    return [cols for i, cols in enumerate(found) if cols and cols not in found[:i]]
 
 
 def check_constraints(

@@ -31,6 +31,7 @@ from phony_client.sync.introspect import (
     SAMPLE_ROWS,
     check_constraints,
     sql_type_name,
+    unique_constraints,
 )
 from phony_client.sync.plan import Plan
 from phony_registry.errors import DatabaseError
@@ -269,12 +270,7 @@ def _constraints(conn: Connection, inspector: Any, table: Any) -> list[Constrain
             out.append(ConstraintReport(name, "length", [column.name], bad, f"<= {length}"))
     pk = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
     sets = [("primary_key", pk)] if pk else []
-    sets += [("unique", list(u["column_names"])) for u in inspector.get_unique_constraints(name)]
-    sets += [
-        ("unique", list(i["column_names"]))
-        for i in inspector.get_indexes(name)
-        if i.get("unique") and all(i["column_names"])
-    ]
+    sets += [("unique", cols) for cols in unique_constraints(inspector, name, conn)]
     for kind, cols in sets:
         columns = [table.c[c] for c in cols]
         dupes = (

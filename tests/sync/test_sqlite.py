@@ -602,3 +602,64 @@ def test_a_foreign_key_to_a_missing_table_is_planned_as_a_plain_column(
         "sync", "report", "--source", f"sqlite:///{source}", "--target", f"sqlite:///{target}"
     )
     assert report.returncode == 0, report.stderr
+
+
+_SIZED_UNIQUE = (
+    "CREATE TABLE users (id INTEGER PRIMARY KEY, email VARCHAR(80) UNIQUE, nick TEXT);"
+    "CREATE TABLE books (id INTEGER PRIMARY KEY, isbn CHAR(13) UNIQUE NOT NULL, title TEXT);"
+    "CREATE TABLE tags (id INTEGER PRIMARY KEY, label VARCHAR(20) NOT NULL);"
+    "CREATE UNIQUE INDEX tags_label ON tags (label);"
+)
+
+
+def test_unique_on_a_sized_column_is_found_kept_and_held(tmp_path: Path, run_phony: Any) -> None:
+    import random
+
+    rng = random.Random(5)
+    source = tmp_path / "source.db"
+    names = ["ali", "veli", "ayse", "fatma", "hans", "jorg", "mia", "lena", "can", "deniz"]
+    with sqlite3.connect(source) as conn:
+        conn.executescript(_SIZED_UNIQUE)
+        for i in range(400):
+            conn.execute(
+                "INSERT INTO users (email, nick) VALUES (?, ?)",
+                (f"{rng.choice(names)}{i}@mail.com", rng.choice(names)),
+            )
+            conn.execute(
+                "INSERT INTO books (isbn, title) VALUES (?, ?)",
+                (f"97860{rng.randint(10**7, 10**8 - 1)}", f"{rng.choice(names)} {i}"),
+            )
+            conn.execute("INSERT INTO tags (label) VALUES (?)", (f"{rng.choice(names)}-{i}",))
+    plan = tmp_path / "plan.toml"
+    run_phony("sync", "plan", "--source", f"sqlite:///{source}", "-o", str(plan), "--order", "2",
+              check=True)  # fmt: skip
+    tables = _plan(plan)["tables"]
+    assert tables["users"]["unique"] == [["email"]]
+    assert tables["books"]["unique"] == [["isbn"]]
+    assert tables["tags"]["unique"] == [["label"]]
+    # A target created by phony, and one created from the source's own DDL.
+    ddl_target = tmp_path / "ddl.db"
+    with sqlite3.connect(ddl_target) as conn:
+        conn.executescript(_SIZED_UNIQUE)
+    for target in (tmp_path / "copy.db", ddl_target):
+        url = f"sqlite:///{target}"
+        run_phony("sync", "--plan", str(plan), "--target", url, "--seed", "3", "--scale", "2",
+                  check=True)  # fmt: skip
+        with sqlite3.connect(target) as conn:
+            for table, column in (("users", "email"), ("books", "isbn"), ("tags", "label")):
+                count, distinct = conn.execute(
+                    f'SELECT count("{column}"), count(DISTINCT "{column}") FROM "{table}"'  # noqa: S608
+                ).fetchone()
+                assert count == distinct > 700, (table, column)
+                unique = [r for r in conn.execute(f'PRAGMA index_list("{table}")') if r[2]]
+                assert unique, table  # the target keeps the UNIQUE
+        report = run_phony(
+            "sync", "report", "--source", f"sqlite:///{source}", "--target", url, "--json"
+        )
+        assert report.returncode == 0, report.stdout
+        checked = {
+            (c["table"], tuple(c["columns"]))
+            for c in json.loads(report.stdout)["constraints"]
+            if c["kind"] == "unique"
+        }
+        assert {("users", ("email",)), ("books", ("isbn",)), ("tags", ("label",))} <= checked
