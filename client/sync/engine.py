@@ -9,14 +9,17 @@ whatever ``--jobs`` says. On top of the schema's values this module:
 - cuts text to the column's length;
 - makes UNIQUE columns unique with a counter-based redraw (``ali.kaya`` ->
   ``ali.kaya2``, a reference -> the next parent row), which always ends:
-  never a retry cap;
+  never a retry cap; a redrawn text that is a source value (its model's
+  privacy guard knows them) is redrawn again;
 - turns a reference's row numbers into the parent's keys;
 - keeps apart the foreign keys that close a cycle, loaded in a second pass.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+import re
+import unicodedata
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,6 +260,8 @@ class _Unique:
         self.seen: set[Any] = {t[0] for t in existing} if self.single else set(existing)
         self.counters: dict[Any, int] = {}
         self.which: int | None = None  # the column a redraw changes, found on first need
+        #: Whether a redrawn value of that column is a source value (None: cannot tell).
+        self.is_source: Callable[[str], bool] | None = None
 
 
 def generate(
@@ -371,14 +376,16 @@ def _make_unique(out: Batch, unique: _Unique, columns: list[ColumnPlan], run: Ta
             continue
         if unique.which is None:
             unique.which = _redrawable(columns, run)
-        which = unique.which
+            unique.is_source = _source_check(columns[unique.which], run)
+        which, is_source = unique.which, unique.is_source
         parts = [key] if single else list(key)
         k = counters.get(key, 1)
         while True:
             k += 1
             parts[which] = _redraw(str(key if single else key[which]), k, columns[which], run)
             candidate = parts[0] if single else tuple(parts)
-            if candidate not in seen:
+            # The counter can spell a real value (E000 -> E0002): the guard holds after it too.
+            if candidate not in seen and not (is_source and is_source(parts[which])):
                 break
         counters[key] = k
         add(candidate)
@@ -397,6 +404,47 @@ def _redrawable(columns: list[ColumnPlan], run: TableRun) -> int:
         f"table {run.table.name}: cannot make ({names}) unique: none of its columns "
         "is text, a number or a numbered reference"
     )
+
+
+_EMAIL_TEMPLATE = re.compile(r"\{([^{}]+)\}@\{[^{}]+\}")
+
+
+def _source_check(column: ColumnPlan, run: TableRun) -> Callable[[str], bool] | None:
+    """Whether a value of ``column`` is one of the source's, as its model's privacy guard knows.
+
+    A model trained with ``--exclude-originals`` keeps salted hashes of its
+    training values: an ``ngram`` column asks its model about the whole value,
+    an e-mail template (``{local}@{domain}``) asks the local parts' model about
+    the part before the ``@``. None when the column has no such model.
+    """
+    generators = {c.name: c.generator for c in run.schema.columns}
+    kind = column.generate.get("type")
+    model: Any = None
+    local_part = False
+    if kind == "ngram":
+        model = getattr(generators.get(column.name), "model", None)
+    elif kind == "template":
+        match = _EMAIL_TEMPLATE.fullmatch(str(column.generate.get("template", "")))
+        if match:
+            model = getattr(generators.get(match.group(1)), "model", None)
+            local_part = True
+    exclude = getattr(model, "exclude", None)
+    if exclude is None:
+        return None
+    import numpy as np
+
+    from phony_registry.model import value_hashes
+
+    def is_source(value: str) -> bool:
+        if local_part:
+            value = value.rpartition("@")[0]
+        text = unicodedata.normalize("NFC", value.strip())  # as training cleaned its values
+        if not text:
+            return False
+        points = np.array([text], dtype=f"U{len(text)}").view(np.uint32).reshape(1, len(text))
+        return bool(exclude.contains(value_hashes(points, exclude.salt))[0])
+
+    return is_source
 
 
 def _redraw(value: str, k: int, column: ColumnPlan, run: TableRun) -> str:
