@@ -327,10 +327,12 @@ def _model(doc: object) -> SmallModel:
     values = _int(training["values"], 0, big) or 0
     _int(training["unique_values"], 0, big, nullable=True)
     characters = _int(training["characters"], 0, big) or 0
-    _int(training["max_length"], 0, _MAX_VALUE_LENGTH, nullable=True)
+    longest = _int(training["max_length"], 0, _MAX_VALUE_LENGTH, nullable=True)
     histogram = training["length_histogram"]
     if histogram is not None:
         if not isinstance(histogram, list) or len(histogram) > _MAX_VALUE_LENGTH + 1:
+            raise _NotMine
+        if longest is not None and len(histogram) != longest + 1:
             raise _NotMine
         for count in histogram:
             _int(count, 0, big)

@@ -493,6 +493,11 @@ class _Checker:
                 self.fail(
                     "training.length_histogram", f"must hold at most {MAX_VALUE_LENGTH + 1} entries"
                 )
+            elif longest is not None and len(histogram) != longest + 1:
+                self.fail(
+                    "training.length_histogram",
+                    f"must hold max_length + 1 = {longest + 1} entries, not {len(histogram)}",
+                )
         if len(self.problems) > before or values is None or characters is None:
             return None
         return TrainingStats(

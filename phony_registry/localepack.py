@@ -46,7 +46,7 @@ from phony_registry._fs import read_toml
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import UsageError, ValidationError
 from phony_registry.format import dump_model, load_model
-from phony_registry.manifest import Manifest, PackMember
+from phony_registry.manifest import Manifest, PackMember, format_time
 from phony_registry.names import is_locale, normalize_locale
 from phony_registry.ngram import read_values, train
 from phony_registry.publisher import Publisher
@@ -209,7 +209,7 @@ def _train(recipe: ModelRecipe, spec: PackSpec) -> tuple[bytes, int]:
         license=recipe.license or spec.license,
         source=recipe.source or recipe.values.name,
         description=recipe.description,
-        created=(spec.created or datetime(1970, 1, 1, tzinfo=UTC)).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        created=format_time(spec.created or datetime(1970, 1, 1, tzinfo=UTC)),
         smoothing=recipe.smoothing,
     )
     return dump_model(model), len(values)

@@ -49,8 +49,13 @@ _KNOWN = frozenset(
 
 
 def format_time(moment: datetime) -> str:
-    """RFC 3339 UTC with second precision: ``2026-11-25T19:00:00Z``."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    """RFC 3339 UTC with second precision: ``2026-11-25T19:00:00Z``.
+
+    The year always has four digits (``0999-...``): ``strftime("%Y")`` drops
+    the leading zeros on some platforms, which :func:`parse_time` refuses.
+    """
+    moment = moment.astimezone(UTC)
+    return f"{moment.year:04d}-{moment:%m-%dT%H:%M:%S}Z"
 
 
 def parse_time(text: str, field: str = "created") -> datetime:

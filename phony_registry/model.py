@@ -49,6 +49,7 @@ if TYPE_CHECKING:
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "CHUNK_ROWS",
+    "DISTINCT_VALUES_CAP",
     "Exclusion",
     "FORMAT_VERSION",
     "MAX_TEMPERATURE",
@@ -60,6 +61,10 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "TrainingStats",
     "value_hashes",
 ]
+
+#: Where :attr:`Model.distinct_values` stops counting: a model that reaches it
+#: can spell more than this many values.
+DISTINCT_VALUES_CAP = 2.0**62
 
 # Up to this many weight units (a table of at most 64 MiB), sampling gathers
 # the edge from a direct lookup table; above, it binary-searches each state's
@@ -309,9 +314,10 @@ class Model:
     def distinct_values(self) -> float:
         """How many distinct values the automaton can generate within ``max_length``.
 
-        Exact up to 2**53, then approximate (a float); exclusions are not
-        subtracted. Each path is a distinct string because a state's edges
-        carry distinct tokens.
+        Exact up to 2**53, then approximate (a float); counting stops at
+        :data:`DISTINCT_VALUES_CAP` (the result is then "at least that
+        many"); exclusions are not subtracted. Each path is a distinct string
+        because a state's edges carry distinct tokens.
         """
         offsets = self.offsets.astype(np.int64)
         degree = offsets[1:] - offsets[:-1]
@@ -323,14 +329,14 @@ class Model:
         for _ in range(self.max_length + 1):
             flow = paths[sources]
             total += float(flow[ends].sum())
-            if total > 2.0**62:
+            if total > DISTINCT_VALUES_CAP:
                 break
             paths = np.bincount(
                 self.targets[~ends], weights=flow[~ends], minlength=self.num_states
             ).astype(np.float64)
             if not paths.any():
                 break
-        return min(total, 2.0**62)
+        return min(total, DISTINCT_VALUES_CAP)
 
     def with_temperature(self, temperature: float | str) -> Model:
         """This model with every state's probabilities raised to ``1/temperature``.

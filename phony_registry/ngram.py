@@ -14,6 +14,7 @@ import hashlib
 import io
 import math
 import os
+import re
 import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
@@ -24,6 +25,7 @@ from typing import Any
 
 import numpy as np
 
+from phony_registry._fs import read_capped
 from phony_registry.errors import TrainingError, UsageError
 from phony_registry.model import (
     MAX_VALUE_LENGTH,
@@ -43,10 +45,12 @@ __all__ = [
     "MAX_NOVELTY_CHECKS",
     "MAX_ORDER",
     "MAX_SELECTED_EDGES",
+    "MAX_TRAINING_BYTES",
     "MIN_NOVELTY",
     "NOVELTY_SAMPLE",
     "SELECTION_ORDERS",
     "SMOOTHINGS",
+    "check_exclusion",
     "codepoint_matrix",
     "created_timestamp",
     "cross_validate",
@@ -108,6 +112,10 @@ _PAD = "\x00"
 # 50 % on every list with the highest plausibility (see benchmarks/README.md).
 _KN_NUM, _KN_DEN = 9, 10
 _U32_MAX = 2**32 - 1
+#: Largest training input read (bytes): a file, a pipe or stdin past it is refused
+#: rather than read into memory (training on it would take hours anyway).
+MAX_TRAINING_BYTES = 1 << 30
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def read_values(
@@ -125,7 +133,10 @@ def read_values(
         path = Path(label or "input")
     else:
         path = Path(path)
-        data = path.read_bytes()
+        if path.is_dir():
+            raise UsageError(f"{label or path} is a folder, not a file")
+        # Any readable file: a FIFO or /dev/stdin as well as a regular file.
+        data = read_capped(path, MAX_TRAINING_BYTES, label or str(path))
     name = label or str(path)
     if b"\x00" in data:
         raise TrainingError(f"{name} is not a text file (it contains NUL bytes)")
@@ -142,7 +153,12 @@ def read_values(
                 f"{name} is a CSV file: choose a column with --column "
                 f"(columns: {', '.join(header) or 'none'})"
             )
-        lines = text.splitlines()
+        # Lines end at a line feed, a carriage return or both, as CSV records
+        # and the txt output's lines do: U+2028, NEL or a form feed is a
+        # character of a value, not a line break (str.splitlines would split).
+        lines = _LINE_BREAK.split(text)
+        if lines and not lines[-1]:
+            lines.pop()  # the final line break ends the last line
         for number, value in enumerate(lines, 1):
             _check_length(value, name, number)
         return lines
@@ -192,6 +208,8 @@ def created_timestamp(explicit: str | None = None) -> str | None:
 
     ``explicit`` (ISO 8601) wins, else ``SOURCE_DATE_EPOCH``, else None.
     """
+    from phony_registry.manifest import format_time  # signing's import only when needed
+
     if explicit is not None:
         try:
             when = datetime.fromisoformat(explicit.replace("Z", "+00:00"))
@@ -199,12 +217,12 @@ def created_timestamp(explicit: str | None = None) -> str | None:
             raise UsageError(f"--created {explicit!r} is not an ISO 8601 date-time") from exc
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_time(when)
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is None or epoch == "":
         return None
     try:
-        return datetime.fromtimestamp(int(epoch), UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return format_time(datetime.fromtimestamp(int(epoch), UTC))
     except (ValueError, OverflowError, OSError) as exc:
         raise UsageError(f"SOURCE_DATE_EPOCH={epoch!r} is not a Unix timestamp") from exc
 
@@ -369,6 +387,22 @@ def train(
     )
     model.format_version = Model.written_version(model.selection)
     return model
+
+
+def check_exclusion(model: Model, values: Iterable[str]) -> None:
+    """Refuse a model that excludes its training ``values`` and generates nothing else.
+
+    Such a model (one value, or values no walk strays from) is valid, but
+    generation would spin through its attempts and fail; ``phony train``
+    says so at once. Judged on the fixed sample of the novelty floor: no
+    value of its 4,096 walks is new. TrainingError then.
+    """
+    if model.exclude is not None and _sample_novelty(model, Counter(_clean(values))) == 0:
+        raise TrainingError(
+            "every value this model generates is a training value, so with "
+            "--exclude-originals it could generate none: train on more distinct values, "
+            "or without --exclude-originals"
+        )
 
 
 def _sample_novelty(model: Model, by_value: Counter[str]) -> float:

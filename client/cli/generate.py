@@ -29,6 +29,8 @@ def resolve_model(spec: str) -> Path:
     ``.phony``, otherwise a model looked up by name (plugin locale packs, the cache)."""
     path = Path(spec)
     if path.is_file() or spec.endswith(".phony"):
+        if path.is_dir():
+            raise UsageError(f"{spec} is a folder, not a model file")
         if not path.is_file():
             raise UsageError(f"{spec}: no such model file")
         return path

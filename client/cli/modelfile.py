@@ -6,6 +6,7 @@ commands (``phony --help``) stays cheap.
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -107,8 +108,28 @@ def train(
     """
     from phony_registry._fs import write_output
     from phony_registry.format import dump_model
-    from phony_registry.ngram import created_timestamp, read_values
+    from phony_registry.ngram import (
+        MAX_TRAINING_BYTES,
+        check_exclusion,
+        created_timestamp,
+        read_values,
+    )
     from phony_registry.ngram import train as train_model
+
+    texts = {
+        "--name": name,
+        "--locale": locale,
+        "--kind": kind,
+        "--license": license_,
+        "--description": description,
+        "--source-description": source_text,
+        "--created": created,
+    }
+    for option, text in texts.items():
+        if text is not None and not _is_utf8(text):
+            raise UsageError(f"{option} is not valid UTF-8 text")
+    if name is not None and name and not name.strip():
+        raise UsageError("--name must not be blank")
 
     if db is not None:  # a database column, read-only, privacy guard on by default
         if source is not None or not table or not column:
@@ -121,13 +142,16 @@ def train(
     elif source is None:
         raise UsageError("give SOURCE (a file, or - for stdin), or --db URL --table T --column C")
     elif str(source) == "-":
-        values = read_values(sys.stdin.buffer.read(), column=column, label="stdin")
+        data = sys.stdin.buffer.read(MAX_TRAINING_BYTES + 1)
+        if len(data) > MAX_TRAINING_BYTES:
+            raise UsageError(f"stdin: larger than {MAX_TRAINING_BYTES} bytes")
+        values = read_values(data, column=column, label="stdin")
         stem = "stdin"
     else:
-        if not source.is_file():
+        if not source.exists():
             raise UsageError(f"{source}: no such file")
-        values = read_values(source, column=column)
-        stem = source.stem
+        values = read_values(source, column=column)  # a regular file, a pipe, a device
+        stem = _printable(source.stem)
     target = output or Path(f"{stem}.phony")
     from phony_client._progress import activity
 
@@ -142,12 +166,13 @@ def train(
             license=license_,
             source=source_text
             if source_text is not None
-            else (source.name if stem != "stdin" else stem),
+            else (_printable(source.name) if stem != "stdin" else stem),
             description=description,
             created=created_timestamp(created),
             exclude_originals=bool(exclude_originals),
             smoothing=smoothing,
         )
+        check_exclusion(model, values)
         data = dump_model(model)
         _check_readable(data, model.order, len(values))
     write_output(target, data)
@@ -167,14 +192,30 @@ def train(
     )
 
 
+def _is_utf8(text: str) -> bool:
+    """Whether ``text`` encodes as UTF-8: an argument in another encoding comes
+    to Python with its bytes as lone surrogates, which no model field can hold."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _printable(file_name: str) -> str:
+    """A file name as text a model can record: bytes that are not UTF-8 (a
+    Latin-1 name on disk) become U+FFFD, as a file manager shows them."""
+    return os.fsencode(file_name).decode("utf-8", "replace")
+
+
 def _check_readable(data: bytes, order: int, values: int) -> None:
     """Refuse to write a model that phony's own reader would refuse.
 
     The reader caps what a file may inflate to (a gzip bomb looks like a very
-    big model), and its limits are the ones checked here: reading the new
-    bytes back through the reader's first stage costs a fraction of training.
+    big model), and checks every field: the new bytes are read back through
+    the whole reader, at a fraction of training's cost.
     """
-    from phony_registry.format import DEFAULT_MAX_INFLATED, load_document
+    from phony_registry.format import DEFAULT_MAX_INFLATED, load_model
 
     fix = f"train with a lower --order (this one is {order}) or on fewer values ({values} now)"
     inflated = int.from_bytes(data[-4:], "little")  # gzip's ISIZE: the size mod 2**32
@@ -184,9 +225,11 @@ def _check_readable(data: bytes, order: int, values: int) -> None:
             f"past the {human_size(DEFAULT_MAX_INFLATED)} phony reads in a model file; {fix}"
         )
     try:
-        load_document(data)
+        load_model(data)
     except ModelFormatError as exc:
         reason = f"the model would be refused by phony's reader ({exc})"
+        if (exc.field or "").startswith("meta"):  # a name or text option, not the size
+            raise TrainingError(reason) from None
         raise TrainingError(f"{reason}; {fix}") from None
 
 
@@ -260,7 +303,7 @@ def info(path: Path, as_json: bool) -> None:
         ),
         ("max length", model.max_length),
         ("exclude originals", "yes" if model.exclude is not None else "no"),
-        ("selection", _selection_line(model.selection)),
+        ("selection", _selection_line(model)),
         ("size", plural(len(data), "byte")),
         ("digest", record["digest"]),
     ]
@@ -276,8 +319,12 @@ def _selection_record(selection: Any) -> dict[str, Any] | None:
     return None if selection is None else selection_to_json(selection)
 
 
-def _selection_line(selection: Any) -> str:
+def _selection_line(model: Any) -> str:
+    selection = model.selection
     if selection is None:
+        if model.training.unique_values is not None and model.training.unique_values < 2:
+            # Training falls back to the default order: nothing to hold out.
+            return "none (fewer than two distinct values: nothing to hold out)"
         return "none (order and smoothing given at training)"
     return (
         f"order {selection.order}, {selection.smoothing}: "
@@ -375,6 +422,7 @@ def stats(
 
     MODEL is a .phony file or the name of a cached or installed model.
     """
+    from phony_registry.model import DISTINCT_VALUES_CAP
     from phony_registry.ngram import model_stats, read_values
 
     _, model = _load(path)
@@ -394,9 +442,14 @@ def stats(
     click.echo(
         f"training:     {plural(t['values'], 'value')}, {plural(t['characters'], 'character')}"
     )
-    click.echo(f"selection:    {_selection_line(model.selection)}")
+    click.echo(f"selection:    {_selection_line(model)}")
     possible = figures["distinct_values"]
-    possible_text = f"{possible:,}" if isinstance(possible, int) else f"about {possible:.2e}"
+    if isinstance(possible, int):
+        possible_text = f"{possible:,}"
+    elif possible >= DISTINCT_VALUES_CAP:  # counting stopped there
+        possible_text = f"more than {possible:.2e}"
+    else:
+        possible_text = f"about {possible:.2e}"
     click.echo(
         f"possible:     {possible_text} different values the model can spell in up to "
         f"{plural(model.max_length, 'character')};"
@@ -449,6 +502,16 @@ def stats(
     _echo_candidates(model.selection)
 
 
+def _check_version(version: int | None) -> None:
+    """A ``--to`` version this phony writes, else a usage error (the file is not at fault)."""
+    from phony_registry._constants import NEWEST_FORMAT_VERSION
+
+    if version is not None and not 1 <= version <= NEWEST_FORMAT_VERSION:
+        raise UsageError(
+            f"no format version {version}: this phony writes versions 1 to {NEWEST_FORMAT_VERSION}"
+        )
+
+
 @click.command()
 @click.argument("path", metavar="MODEL", type=_MODEL)
 @click.option(
@@ -472,6 +535,7 @@ def migrate(path: Path, output: Path, version: int | None) -> None:
     from phony_registry.convert import derive
     from phony_registry.format import dump_model
 
+    _check_version(version)
     data, model = _load(path)
     old = model.format_version
     if version is None:
@@ -512,6 +576,7 @@ def cat(path: Path, version: int | None) -> None:
     from phony_registry.convert import convert
     from phony_registry.format import decode_array, document_to_model, load_document
 
+    _check_version(version)
     doc = load_document(path.read_bytes())
     document_to_model(doc)  # only a model phony can read is shown
     if version is not None:

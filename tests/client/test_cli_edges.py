@@ -100,6 +100,128 @@ def test_train_refuses_a_model_phony_could_not_read(
     assert not out.exists()
 
 
+def test_only_line_feeds_and_carriage_returns_end_a_line(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from phony_registry.format import load_model
+    from phony_registry.model import MAX_VALUE_LENGTH
+
+    # U+2028, NEL and form feed are characters of a value (as in a CSV
+    # column), not line breaks: line numbers are the file's own.
+    source = tmp_path / "names.txt"
+    lines = ["Ali\u2028Veli", "Ayse\x85Fatma", "Zey\x0cnep"]
+    source.write_text("\n".join(lines) + "\r\n" + "x" * (MAX_VALUE_LENGTH + 1) + "\n")
+    code, _, err = _run(capsys, "train", str(source), "-o", str(tmp_path / "m"))
+    assert code == 5
+    assert err.startswith(f"error: {source} line 4: the value is {MAX_VALUE_LENGTH + 1} characters")
+    source.write_text("\n".join(lines) + "\r\nEmre\rElif\n")
+    out = tmp_path / "m.phony"
+    assert _run(capsys, "train", str(source), "--order", "2", "-o", str(out))[0] == 0
+    assert load_model(out.read_bytes()).training.values == 5
+
+
+def test_train_reads_a_pipe_or_a_device_and_names_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import threading
+
+    fifo = tmp_path / "names.fifo"
+    os.mkfifo(fifo)
+    writer = threading.Thread(target=fifo.write_text, args=(NAMES,))
+    writer.start()
+    out = tmp_path / "m.phony"
+    code, _, err = _run(capsys, "train", str(fifo), "--order", "2", "-o", str(out))
+    writer.join()
+    assert (code, err.count("\n")) == (0, 1), err
+    assert out.exists()
+    code, _, err = _run(capsys, "train", "/dev/null", "-o", str(tmp_path / "n.phony"))
+    assert code == 5
+    assert err == "error: nothing to train on: the input has no non-blank values\n"
+    code, _, err = _run(capsys, "train", str(tmp_path), "-o", str(tmp_path / "n.phony"))
+    assert code == USAGE
+    assert err.startswith(f"error: invalid value for '[SOURCE]': File '{tmp_path}' is a directory")
+    assert err.count("\n") == 1
+    folder = tmp_path / "dir.phony"
+    folder.mkdir()
+    for command in ("info", "stats", "validate", "cat", "generate"):
+        code, _, err = _run(capsys, command, str(folder))
+        assert (code, err) == (USAGE, f"error: {folder} is a folder, not a model file\n")
+
+
+def test_a_blank_name_is_refused_before_training(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "names.txt"
+    source.write_text(NAMES)
+    out = tmp_path / "m.phony"
+    code, _, err = _run(capsys, "train", str(source), "--name", "   ", "-o", str(out))
+    assert (code, err) == (USAGE, "error: --name must not be blank\n")
+    assert not out.exists()
+
+
+def test_text_options_must_be_utf8_and_a_file_name_need_not_be(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from phony_registry.format import load_model
+
+    source = tmp_path / os.fsdecode(b"caf\xe9.txt")  # a Latin-1 file name
+    source.write_text(NAMES)
+    out = tmp_path / "m.phony"
+    for option in ("--name", "--description", "--locale", "--kind", "--source-description"):
+        code, _, err = _run(capsys, "train", str(source), option, "x\udcff", "-o", str(out))
+        assert (code, err) == (USAGE, f"error: {option} is not valid UTF-8 text\n"), option
+    assert not out.exists()
+    assert _run(capsys, "train", str(source), "--order", "2", "-o", str(out))[0] == 0
+    meta = load_model(out.read_bytes()).meta
+    assert (meta.name, meta.source) == ("caf\ufffd", "caf\ufffd.txt")
+
+
+def test_a_creation_time_before_the_year_1000_is_written_readably(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from phony_registry.format import load_model
+
+    source = tmp_path / "names.txt"
+    source.write_text(NAMES)
+    out = tmp_path / "m.phony"
+    code, _, _ = _run(
+        capsys, "train", str(source), "--order", "2", "--created", "0999-06-01T00:00:00Z",
+        "-o", str(out),
+    )  # fmt: skip
+    assert code == 0
+    assert load_model(out.read_bytes()).meta.created == "0999-06-01T00:00:00Z"
+
+
+def test_exclude_originals_on_a_model_that_only_copies_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "one.txt"
+    source.write_text("Mehmet\nMehmet\n")
+    out = tmp_path / "m.phony"
+    code, _, err = _run(capsys, "train", str(source), "--exclude-originals", "-o", str(out))
+    assert code == 5
+    assert err == (
+        "error: every value this model generates is a training value, so with "
+        "--exclude-originals it could generate none: train on more distinct values, "
+        "or without --exclude-originals\n"
+    )
+    assert not out.exists()
+
+
+def test_a_format_version_out_of_range_is_a_usage_error(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    out = tmp_path / "m.phony"
+    for argv in (
+        ["migrate", str(model), "--to", "0", "-o", str(out)],
+        ["cat", str(model), "--to", "99"],
+    ):
+        code, _, err = _run(capsys, *argv)
+        assert code == USAGE, argv
+        assert err.startswith("error: no format version ")
+    assert not out.exists()
+
+
 # -- output ----------------------------------------------------------------------
 
 
@@ -192,6 +314,35 @@ def test_stats_explains_its_figures(model: Path, capsys: pytest.CaptureFixture[s
     assert "the rarest are almost never drawn, so --unique reaches fewer" in out
     assert "sample:       1,000 draws (seed 0) gave " in out
     assert "novelty:      unknown: pass --training FILE" in out
+
+
+def test_stats_says_more_than_when_the_count_of_values_is_capped(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "names.txt"
+    source.write_text(NAMES + "abcdefghijklmnopqrstuvwxyz" * 2 + "\n")  # 52 letters long
+    out = tmp_path / "m.phony"
+    assert _run(capsys, "train", str(source), "--order", "1", "-o", str(out))[0] == 0
+    code, text, _ = _run(capsys, "stats", str(out), "--sample", "100")
+    assert code == 0
+    assert "possible:     more than 4.61e+18 different values" in text
+
+
+def test_info_says_why_a_model_has_no_selection(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    one, two = tmp_path / "one.txt", tmp_path / "two.txt"
+    one.write_text("ali\nali\n")
+    two.write_text("ali\nveli\n")
+    for source, options, why in (
+        (one, [], "none (fewer than two distinct values: nothing to hold out)"),
+        (two, ["--order", "2"], "none (order and smoothing given at training)"),
+    ):
+        out = tmp_path / "m.phony"
+        assert _run(capsys, "train", str(source), *options, "-o", str(out))[0] == 0
+        code, text, _ = _run(capsys, "info", str(out))
+        assert code == 0
+        assert f"selection: {why}" in " ".join(text.split()), text
 
 
 def test_one_value_is_singular(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

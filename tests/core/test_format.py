@@ -198,6 +198,11 @@ def _array(values: list[int], dtype: str = "<u4") -> str:
             "training.length_histogram[1]",
             id="histogram-item",
         ),
+        pytest.param(
+            _set("training.length_histogram", [0]),
+            "training.length_histogram",
+            id="histogram-shorter-than-max-length",
+        ),
         pytest.param(_set("generation.max_length", 0), "generation.max_length", id="max-length-0"),
         pytest.param(_set("generation", None), "generation", id="generation-null"),
         pytest.param(_set("exclude", {"salt": "xyz", "hashes": ""}), "exclude.salt", id="bad-salt"),

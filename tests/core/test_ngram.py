@@ -135,6 +135,7 @@ def test_created_comes_from_option_or_source_date_epoch(monkeypatch: pytest.Monk
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1700000000")
     assert created_timestamp() == "2023-11-14T22:13:20Z"
     assert created_timestamp("2024-02-29T10:00:00+02:00") == "2024-02-29T08:00:00Z"
+    assert created_timestamp("0999-06-01T00:00:00Z") == "0999-06-01T00:00:00Z"  # 4 digits
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
     with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH"):
         created_timestamp()
