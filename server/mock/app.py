@@ -457,10 +457,54 @@ def _parse_id(text: str, collection: Collection) -> int:
 
 
 def _json_body(body: bytes) -> Any:
+    """The JSON document of a request body; a 400 if it is not JSON, or not Unicode text."""
     try:
-        return json.loads(body)
+        document = json.loads(body)
     except (ValueError, RecursionError):
         raise HTTPError(400, "bad_request", "the body is not JSON") from None
+    where = _lone_surrogate(document)
+    if where is not None:
+        raise HTTPError(
+            400,
+            "bad_request",
+            f"the body is not Unicode text: {where} holds a lone surrogate "
+            "(an unpaired \\ud800-\\udfff escape), which no record can store",
+        )
+    return document
+
+
+def _lone_surrogate(document: Any) -> str | None:
+    """Where ``document`` holds a string with a lone surrogate (a dotted path), or None.
+
+    json.loads accepts ``"\\ud800"`` unpaired (and the CESU-8 bytes of one) as
+    a string no UTF-8 encoder will write: stored, it would break every answer
+    that shows it. Walked with a stack, not recursion: a body nests as deep as
+    json.loads allows.
+    """
+    stack: list[tuple[str, Any]] = [("", document)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                at = f"{path}.{key[:60]}" if path else key[:60]
+                if _has_surrogate(key):
+                    return f"a key{f' in {path}' if path else ''}"
+                stack.append((at, item))
+        elif isinstance(value, list):
+            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
+        elif isinstance(value, str) and _has_surrogate(value):
+            return path or "the body"
+    return None
+
+
+def _has_surrogate(text: str) -> bool:
+    if text.isascii():
+        return False
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
 
 
 async def _read_body(receive: Receive) -> bytes:
