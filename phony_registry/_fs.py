@@ -78,6 +78,7 @@ __all__ = [
 
 #: Paths that stand for an open file of the process rather than a file on disk.
 _PROCESS_PATHS = ("/dev/", "/proc/")
+_STANDARD_STREAMS = {"/dev/stdout": 1, "/dev/stderr": 2}
 _COPY_CHUNK = 1 << 20
 
 
@@ -278,8 +279,21 @@ def open_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
         raise _named(exc, name) from None
     if st is not None and stat.S_ISDIR(st.st_mode):
         raise UsageError(f"{name} is a folder: give a file name to write")
+    inherited = _inherited_descriptor(name)
+    if inherited is not None:
+        # /dev/stdout and the like name a descriptor this process already
+        # holds: write through a copy of it, sharing its offset, as `-o -`
+        # and a shell's `>&1` do (reopening the path would start a new
+        # offset, writing over what the shell writes after phony).
+        try:
+            shared = os.fdopen(os.dup(inherited), "wb")
+        except OSError as exc:
+            raise _named(exc, name) from None
+        with shared:
+            yield shared
+        return
     if (st is not None and not stat.S_ISREG(st.st_mode)) or _is_process_path(name):
-        # A device, a FIFO, /dev/stdout: write through it as a shell redirection does.
+        # A device, a FIFO: write through it as a shell redirection does.
         try:
             direct = open(name, "ab")  # noqa: SIM115 - closed below; append: never truncate a shared descriptor
         except OSError as exc:
@@ -342,6 +356,22 @@ def open_output(path: str | os.PathLike[str]) -> Iterator[BinaryIO]:
 
 #: errno values of a failed write that are about the target, not about the data.
 _WRITE_ERRNOS = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO, errno.EROFS})
+
+
+def _inherited_descriptor(name: str) -> int | None:
+    """The descriptor ``name`` spells (/dev/stdout, /dev/fd/N, /proc/self/fd/N), if open."""
+    number = _STANDARD_STREAMS.get(name)
+    if number is None:
+        for prefix in ("/dev/fd/", "/proc/self/fd/"):
+            if name.startswith(prefix) and name[len(prefix) :].isdigit():
+                number = int(name[len(prefix) :])
+    if number is None:
+        return None
+    try:
+        os.fstat(number)
+    except OSError:
+        return None  # not open here: opening the path gives the system's error
+    return number
 
 
 def _is_process_path(name: str) -> bool:

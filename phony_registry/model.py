@@ -355,7 +355,9 @@ class Model:
             t = Decimal(str(temperature))
         except InvalidOperation as exc:
             raise UsageError(f"temperature must be a number, not {temperature!r}") from exc
-        if not t.is_finite() or not MIN_TEMPERATURE <= t <= MAX_TEMPERATURE:
+        # The bounds as their decimal text: Decimal("0.1") is below float 0.1.
+        low, high = Decimal(str(MIN_TEMPERATURE)), Decimal(str(MAX_TEMPERATURE))
+        if not t.is_finite() or not low <= t <= high:
             raise UsageError(
                 f"temperature must be from {MIN_TEMPERATURE} to {MAX_TEMPERATURE}, "
                 f"not {temperature}"

@@ -114,3 +114,21 @@ def test_read_capped_reads_up_to_the_limit_and_names_the_file_in_each_error(
         _fs.read_capped(path, 9, "--doc doc.json")
     with pytest.raises(UsageError, match=r"^--doc gone.json: No such file or directory$"):
         _fs.read_capped(tmp_path / "gone.json", 10, "--doc gone.json")
+
+
+@pytest.mark.parametrize("path", ["/dev/stdout", "/dev/fd/1", "/proc/self/fd/1"])
+def test_dev_stdout_writes_where_the_shell_is_writing(tmp_path: Path, path: str) -> None:
+    # `(echo header; phony ... -o /dev/stdout; echo after) > f` must keep the
+    # three in order, as `-o -` does: the output shares the shell's offset.
+    import subprocess
+    import sys
+
+    out = tmp_path / "f.txt"
+    write = (
+        "from phony_registry._fs import open_output\n"
+        f"with open_output({path!r}) as stream:\n"
+        "    stream.write(b'one\\ntwo\\n')\n"
+    )
+    script = f'(echo header; "{sys.executable}" -c "$0"; echo after) > "{out}"'
+    subprocess.run(["bash", "-c", script, write], check=True)
+    assert out.read_text() == "header\none\ntwo\nafter\n"

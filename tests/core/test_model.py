@@ -180,7 +180,14 @@ def test_temperature_is_deterministic_integers(order3: Model) -> None:
     assert warm.generate(100, seed=9) == order3.with_temperature("1.5").generate(100, seed=9)
 
 
-@pytest.mark.parametrize("bad", ["0", "11", "abc", "nan", "inf"])
+@pytest.mark.parametrize("bad", ["0", "11", "abc", "nan", "inf", "0.0999", "10.001"])
 def test_temperature_out_of_range_is_a_usage_error(order3: Model, bad: str) -> None:
     with pytest.raises(UsageError, match="temperature"):
         order3.with_temperature(bad)
+
+
+@pytest.mark.parametrize("edge", ["0.1", "0.10", "10", "10.0", 0.1, 10.0])
+def test_temperature_bounds_are_allowed_as_the_message_says(
+    order3: Model, edge: str | float
+) -> None:
+    assert order3.with_temperature(edge).num_edges == order3.num_edges
