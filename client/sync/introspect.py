@@ -6,8 +6,12 @@ rows) gives what each column holds. The rules, in order, for one column:
 
 - an integer primary key: a ``sequence``; a foreign key: a ``reference``
   with the fan-out measured from the real child counts;
-- an enum or a CHECK listing values, booleans, low-cardinality values: a
-  frequency table (``choice`` with weights);
+- an enum or a CHECK listing values, booleans: a frequency table
+  (``choice`` with weights) of the allowed values;
+- other columns with few distinct values: a frequency table of the values
+  seen in at least :data:`CATEGORY_MIN_ROWS` rows; a rarer value could tell
+  who a row is about, so it is never copied (text: a numbered placeholder
+  takes its share; numbers and dates: a histogram, as if not a category);
 - numbers, dates and times: a ``histogram`` of measured quantiles;
 - text: a ``.phony`` model trained on the column with the privacy guard on
   (no training value is ever generated); e-mail addresses: a model of the
@@ -38,6 +42,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CATEGORY_LIMIT",
+    "CATEGORY_MIN_ROWS",
     "SAMPLE_ROWS",
     "check_constraints",
     "make_plan",
@@ -49,6 +54,9 @@ __all__ = [
 SAMPLE_ROWS = 100_000
 #: At most this many distinct values (and at most 20 % of the rows) make a frequency table.
 CATEGORY_LIMIT = 40
+#: A frequency table copies a value seen in at least this many rows (k-anonymity's k);
+#: enum and CHECK values are copied whatever their count.
+CATEGORY_MIN_ROWS = 10
 _QUANTILES = 32
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _EXAMPLE_DOMAINS = ["example.com", "example.net", "example.org"]
@@ -395,10 +403,12 @@ def _fit_column(
         low = min(int(v) for v in present)
         base.generate = {"type": "sequence", "start": low}
         base.why = "unique integers: consecutive from the smallest seen"
-    elif not unique and _is_category(present, type_name):
-        counts = Counter(_text(v) for v in present)
-        base.generate = _frequency(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
-        base.why = f"{len(counts)} distinct values: a frequency table"
+    elif (
+        not unique
+        and _is_category(present, type_name)
+        and (_is_text(type_name) or min(Counter(map(_text, present)).values()) >= CATEGORY_MIN_ROWS)
+    ):
+        base.generate, base.why = _category(col.name, present, base.max_length)
     elif integer or type_name.startswith(("numeric", "real", "double")):
         decimals = 0 if integer else _decimals(type_name, present)
         base.generate = {
@@ -421,6 +431,56 @@ def _fit_column(
         if unique:
             base.why += "; unique: repeats get a counter"
     return [*helpers, base]
+
+
+def _category(column: str, present: list[Any], limit: int | None) -> tuple[dict[str, Any], str]:
+    """A frequency table of the values seen in at least CATEGORY_MIN_ROWS rows, and its why.
+
+    Each rarer value gives its share to a numbered placeholder instead: a
+    value that few rows hold may identify them (a note saying "password is
+    hunter2"), a status held by hundreds does not.
+    """
+    counts = Counter(_text(v) for v in present)
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    kept = [(v, n) for v, n in ranked if n >= CATEGORY_MIN_ROWS]
+    rare = [n for _, n in ranked if n < CATEGORY_MIN_ROWS]
+    why = f"{len(counts)} distinct values: a frequency table"
+    if rare:
+        names = _placeholders(column, len(rare), limit, set(counts))
+        # Past the room a short column leaves, rare values share the placeholders made.
+        kept += [(names[i % len(names)], n) for i, n in enumerate(rare)] if names else []
+        rarer = "1 rarer value is" if len(rare) == 1 else f"{len(rare)} rarer values are"
+        why += (
+            f" of the values seen in at least {CATEGORY_MIN_ROWS} rows; {rarer} never copied: "
+            "numbered placeholders take their share"
+        )
+    return _frequency(kept), why
+
+
+def _placeholder_prefix(column: str, count: int, limit: int | None) -> str:
+    """``column-`` for numbered placeholders, or nothing when the column is too short."""
+    prefix = f"{column[:20]}-"
+    if limit is not None and len(prefix) + len(str(count)) > limit:
+        return ""  # a short code column (char(2)): bare numbers fit best
+    return prefix
+
+
+def _placeholders(column: str, count: int, limit: int | None, avoid: set[str]) -> list[str]:
+    """Up to ``count`` numbered placeholders (``note-1``, ``note-2``), none in ``avoid``.
+
+    Fewer when the column's length leaves no more room (char(1)).
+    """
+    prefix = _placeholder_prefix(column, count + len(avoid), limit)
+    names: list[str] = []
+    number = 0
+    while len(names) < count:
+        number += 1
+        name = f"{prefix}{number}"
+        if limit is not None and len(name) > limit:
+            break
+        if name not in avoid:
+            names.append(name)
+    return names
 
 
 def _frequency(pairs: Sequence[tuple[str, int]]) -> dict[str, Any]:
@@ -573,10 +633,7 @@ def _fit_text(
         ]
     model = _train(table, column, values, models_dir, training)
     if model is None:
-        prefix = f"{column[:20]}-"
-        room = base.max_length
-        if room is not None and len(prefix) + len(str(10 * len(values))) > room:
-            prefix = ""  # a short code column (char(2)): bare numbers fit best
+        prefix = _placeholder_prefix(column, 10 * len(values), base.max_length)
         base.generate = {"type": "sequence", "format": f"{prefix}{{}}"}
         base.why = "text with too little variety to learn new values from: numbered placeholders"
         return []

@@ -46,3 +46,43 @@ def test_the_unique_counter_never_makes_a_source_value(tmp_path: Path, run_phony
     fake = _column(target, "emp", "code")
     assert len(fake) == len(set(fake)) == 600
     assert not set(fake) & real, sorted(set(fake) & real)[:10]
+
+
+def test_a_frequency_table_copies_no_rare_value(tmp_path: Path, run_phony: Any) -> None:
+    source = tmp_path / "source.db"
+    notes = ["password is hunter2"] + ["ssn 078-05-1120"] * 3 + ["call back"] * 60 + ["ok"] * 136
+    with sqlite3.connect(source) as conn:
+        conn.execute(
+            "CREATE TABLE secrets (id INTEGER PRIMARY KEY, note TEXT, code VARCHAR(2),"
+            " status TEXT NOT NULL CHECK (status IN ('open', 'closed', 'held')), floor INTEGER)"
+        )
+        conn.executemany(
+            "INSERT INTO secrets (note, code, status, floor) VALUES (?, ?, ?, ?)",
+            [
+                (
+                    note,
+                    "XY" if i == 7 else "AB"[i % 2] * 2,
+                    "held" if i == 3 else ("open", "closed")[i % 2],
+                    1999 if i == 11 else i % 4,
+                )
+                for i, note in enumerate(notes)
+            ],
+        )
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "5")
+    plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
+    with sqlite3.connect(source) as conn:
+        counts = {
+            column: dict(conn.execute(f'SELECT "{column}", count(*) FROM secrets GROUP BY 1'))  # noqa: S608
+            for column in ("note", "code", "status", "floor")
+        }
+    for column in ("note", "code"):
+        fake = set(_column(target, "secrets", column))
+        rare = {v for v, n in counts[column].items() if n < 10}
+        assert fake, column
+        assert not fake & rare, (column, fake & rare)
+    assert {"call back", "ok"} <= set(_column(target, "secrets", "note"))  # genuine categories
+    assert set(_column(target, "secrets", "status")) == {"open", "closed", "held"}  # the CHECK
+    columns = plan["tables"]["secrets"]["columns"]
+    assert "10 rows" in columns["note"]["why"]
+    # A number held by one row (1999) makes no frequency table: a histogram, as for numbers.
+    assert columns["floor"]["generate"]["type"] == "histogram"
