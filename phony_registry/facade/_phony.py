@@ -20,6 +20,10 @@ __all__ = ["Field", "Phony"]
 
 #: Default size of the first run of each field (later runs grow, see _streams).
 DEFAULT_BUFFER = 256
+#: Most values (or records) :meth:`Phony.take` and :meth:`Phony.records` give
+#: at once. They return lists: far more would not fit in memory, and a count
+#: past it is a mistake better said at once than after minutes of swapping.
+MAX_COUNT = 100_000_000
 
 
 @dataclass(frozen=True)
@@ -67,6 +71,14 @@ def _check_seed(seed: int) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**128:
         raise UsageError(f"seed must be an integer from 0 to 2**128-1, not {seed!r}")
     return seed
+
+
+def _check_count(count: int) -> None:
+    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+        raise UsageError(
+            f"count must be an integer from 0 to {MAX_COUNT:,} (the most given at once; "
+            f"ask again for more), not {count!r}"
+        )
 
 
 class Phony:
@@ -284,9 +296,11 @@ class Phony:
         return self.records(schema, 1)[0]
 
     def records(self, schema: str = "person", count: int = 1) -> list[dict[str, str]]:
-        """The next ``count`` records of ``schema`` (see :meth:`record`)."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise UsageError(f"count must be a non-negative integer, not {count!r}")
+        """The next ``count`` records of ``schema`` (see :meth:`record`).
+
+        At most :data:`MAX_COUNT` at once.
+        """
+        _check_count(count)
         key = ("records", schema)
         stream = self._streams.get(key)
         if stream is None:
@@ -303,9 +317,11 @@ class Phony:
         return out
 
     def take(self, field: str, count: int) -> list[str]:
-        """The next ``count`` values of ``field`` at once (the same as ``count`` calls)."""
-        if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise UsageError(f"count must be a non-negative integer, not {count!r}")
+        """The next ``count`` values of ``field`` at once (the same as ``count`` calls).
+
+        At most :data:`MAX_COUNT` at once.
+        """
+        _check_count(count)
         if field not in self.__dict__ and self._field(field) is None:
             raise AttributeError(f"no field {field!r} (fields: {', '.join(self.fields())})")
         out = list(_islice(self._stream(field), count))

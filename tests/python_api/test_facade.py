@@ -328,3 +328,27 @@ def test_a_bound_method_follows_seed_instance(field: str) -> None:
     # The same stream as the instance's own calls and take(), not a copy of it.
     fake.seed_instance(99)
     assert [after_a_call(), getattr(fake, field)(), *fake.take(field, 1)] == fresh
+
+
+@pytest.mark.parametrize(
+    "count",
+    [-1, 2.5, "3", None, True, 100_000_001, sys.maxsize, sys.maxsize + 1, 10**30],
+    ids=["negative", "float", "str", "none", "bool", "max+1", "maxsize", "maxsize+1", "10**30"],
+)
+@pytest.mark.parametrize("method", ["records", "take"])
+def test_a_count_out_of_range_is_a_usage_error_naming_the_maximum(method: str, count: Any) -> None:
+    fake = Phony("tr_TR", seed=1)
+    call = fake.records if method == "records" else fake.take
+    first = "person" if method == "records" else "first_name"
+    with pytest.raises(UsageError, match=r"count must be an integer from 0 to 100,000,000"):
+        call(first, count)
+    # Nothing was drawn: the stream is where it was.
+    assert call(first, 2) == getattr(Phony("tr_TR", seed=1), method)(first, 2)
+
+
+def test_the_maximum_count_itself_is_given(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_phony, "MAX_COUNT", 5)
+    fake = Phony("tr_TR", seed=1)
+    assert len(fake.take("city", 5)) == len(fake.records("address", 5)) == 5
+    with pytest.raises(UsageError, match=r"from 0 to 5 \(.*\), not 6"):
+        fake.take("city", 6)
