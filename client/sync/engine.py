@@ -5,6 +5,8 @@ seeded with ``(seed, table)``, so row *i* of a table depends on the seed,
 the table and *i* only: the same in a file, a database or the mock API, and
 whatever ``--jobs`` says. On top of the schema's values this module:
 
+- turns a whole number in a ``bytes`` column into that many random bytes
+  (its own stream), in PostgreSQL's hex form ``\\x0a1b``;
 - draws NULLs at each column's measured ratio (its own stream);
 - cuts text to the column's length;
 - makes UNIQUE columns unique with a counter-based redraw (``ali.kaya`` ->
@@ -287,6 +289,12 @@ def generate(
         for c in table.written
         if c.nullable and c.null_ratio > 0
     }
+    # A whole number in a bytes column is a length: that many random bytes.
+    byte_streams = {
+        c.name: ColumnStream(column_seed(seed_of_table, f"{c.name}\0bytes"), run.rows)
+        for c in table.written
+        if c.sql_type == "bytes"
+    }
     uniques = [
         _Unique(tuple(written.index(c) for c in cols), run.existing.get(tuple(cols), set()))
         for cols in unique_sets(table)
@@ -302,6 +310,8 @@ def generate(
             col = out[written.index(name)]
             picked_rows[name] = col
             out[written.index(name)] = [keys[int(v)] if v is not None else None for v in col]
+        for name, stream in byte_streams.items():
+            out[written.index(name)] = _random_bytes(out[written.index(name)], stream)
         for name, (stream, column) in null_streams.items():
             _draw_nulls(out[written.index(name)], stream, column)
         for name, fk_column in run.via.items():
@@ -350,6 +360,23 @@ def _unique_by_construction(spec: Mapping[str, Any]) -> bool:
         or (kind == "sequence" and plain)
         or (kind == "reference" and bool(spec.get("unique")) and not spec.get("via"))
     )
+
+
+def _random_bytes(lengths: list[str | None], stream: ColumnStream) -> list[str | None]:
+    """Random bytes, as ``\\x`` hex, for each whole number (a length) among ``lengths``;
+    other values (``\\x`` hex already) stay. A row takes whole 64-bit words, so its
+    bytes depend on the rows before it, not on the batches."""
+    sizes = [int(v) if v is not None and v.isdigit() else -1 for v in lengths]
+    if max(sizes, default=-1) < 0:
+        return lengths
+    words = [(n + 7) // 8 if n >= 0 else 0 for n in sizes]
+    raw = stream.raw(sum(words)).astype("<u8").tobytes()
+    out: list[str | None] = []
+    at = 0
+    for value, size, taken in zip(lengths, sizes, words, strict=True):
+        out.append(value if size < 0 else "\\x" + raw[at : at + size].hex())
+        at += 8 * taken
+    return out
 
 
 def _draw_nulls(values: list[str | None], stream: ColumnStream, column: ColumnPlan) -> None:
@@ -450,6 +477,9 @@ def _source_check(column: ColumnPlan, run: TableRun) -> Callable[[str], bool] | 
 def _redraw(value: str, k: int, column: ColumnPlan, run: TableRun) -> str:
     """The ``k``-th replacement of a repeated value: a counter, within the column's length."""
     kind = column.generate.get("type")
+    if column.sql_type == "bytes":  # \\x hex: the counter as whole bytes
+        digits = format(k, "x")
+        return value + digits.zfill(len(digits) + len(digits) % 2)
     if kind == "reference":
         start, step, rows = run.arithmetic[column.name]
         if k > rows:

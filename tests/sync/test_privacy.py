@@ -86,3 +86,50 @@ def test_a_frequency_table_copies_no_rare_value(tmp_path: Path, run_phony: Any) 
     assert "10 rows" in columns["note"]["why"]
     # A number held by one row (1999) makes no frequency table: a histogram, as for numbers.
     assert columns["floor"]["generate"]["type"] == "histogram"
+
+
+def test_bytes_json_and_times_are_generated_not_copied(tmp_path: Path, run_phony: Any) -> None:
+    import json
+    import random
+
+    rng = random.Random(4)
+    source = tmp_path / "source.db"
+    rows = [
+        (
+            rng.randbytes(rng.choice([4, 16, 16, 32])),
+            json.dumps(
+                {"user": rng.choice(["alice", "bob"]), "n": i % 3, "ok": i % 4 == 0, "tags": []}
+            ),
+            f"{rng.randint(8, 17):02d}:{rng.choice([0, 30]):02d}:00",
+        )
+        for i in range(300)
+    ]
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE things (id INTEGER PRIMARY KEY, data BLOB, doc JSON, at TIME)")
+        conn.executemany("INSERT INTO things (data, doc, at) VALUES (?, ?, ?)", rows)
+    target = _plan_and_sync(source, tmp_path, run_phony)
+    data = _column(target, "things", "data")
+    docs = [json.loads(d) for d in _column(target, "things", "doc")]
+    times = _column(target, "things", "at")
+    assert len(data) == len(docs) == len(times) == 300
+    # Bytes: random, with the source's lengths, none a source value.
+    assert all(isinstance(d, bytes) for d in data)
+    assert {len(d) for d in data} <= {4, 16, 32}
+    assert len(set(data)) > 250
+    assert not set(data) & {r[0] for r in rows}
+    # JSON: the source's keys, no leaf value of the source.
+    real_leaves = {"alice", "bob"}
+    assert all(set(d) == {"user", "n", "ok", "tags"} for d in docs)
+    assert not {d["user"] for d in docs} & real_leaves
+    assert {type(d["n"]) for d in docs} == {int}
+    assert {d["ok"] for d in docs} == {True, False}
+    # TIME: times of day within the source's hours, many of them new.
+    assert all("08:00:00" <= t <= "17:59:59" for t in times)
+    assert len(set(times) - {r[2] for r in rows}) > 200
+    # Deterministic from the seed, whatever --jobs says.
+    again = tmp_path / "again.db"
+    run_phony("sync", "--plan", str(tmp_path / "plan.toml"), "--target", f"sqlite:///{again}",
+              "--seed", "1", "--jobs", "2", check=True)  # fmt: skip
+    assert _column(again, "things", "data") == data
+    assert [json.loads(d) for d in _column(again, "things", "doc")] == docs
+    assert _column(again, "things", "at") == times
