@@ -37,7 +37,7 @@ from phony_server.mock.query import (
     run_list,
     scans,
 )
-from phony_server.mock.records import Collection, Field, link_references
+from phony_server.mock.records import MAX_ID, Collection, Field, link_references
 from phony_server.mock.sources import load_source
 from phony_server.mock.state import Overlay, OverlayFull, open_overlay
 from phony_server.mock.validation import Invalid, validate_record
@@ -51,6 +51,7 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 #: Largest request body read (bytes).
 MAX_BODY = 1 << 20
+_ID_DIGITS = len(str(MAX_ID))
 
 _CORS = [
     (b"access-control-allow-origin", b"*"),
@@ -451,9 +452,13 @@ def _allow(method: str, *allowed: str) -> None:
 
 
 def _parse_id(text: str, collection: Collection) -> int:
-    if not text.isdigit() or len(text) > 19:
+    """The id in a path: ASCII digits up to :data:`MAX_ID` (the largest a record can have)."""
+    digits = text.lstrip("0") or "0"
+    # isdigit alone takes "²" and "٣": ASCII only. The length first, so that
+    # int() never reads more digits than an id has.
+    if not (text.isascii() and text.isdigit()) or len(digits) > _ID_DIGITS or int(digits) > MAX_ID:
         raise HTTPError(404, "not_found", f"no {collection.name} with id {text[:40]!r}")
-    return int(text)
+    return int(digits)
 
 
 def _json_body(body: bytes) -> Any:

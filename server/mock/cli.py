@@ -42,7 +42,7 @@ def _schema_options(command: Callable[..., Any]) -> Callable[..., Any]:
             type=click.IntRange(min=0),
             default=1000,
             show_default=True,
-            help="Records per collection.",
+            help="Records per collection (at most 2**63 - 1: ids stop there).",
         ),
         click.option(
             "--locale",

@@ -7,7 +7,7 @@ import json
 from typing import Any
 
 from phony_server.mock.config import MockConfig
-from phony_server.mock.records import Collection, Field
+from phony_server.mock.records import MAX_ID, Collection, Field
 
 __all__ = ["docs_page", "openapi_document"]
 
@@ -110,7 +110,7 @@ def openapi_document(collections: dict[str, Collection], config: MockConfig) -> 
             "name": "id",
             "in": "path",
             "required": True,
-            "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1},
+            "schema": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
         }
         item_path: dict[str, Any] = {
             "parameters": [id_param],

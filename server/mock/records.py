@@ -34,10 +34,15 @@ from phony_registry.schema import Schema, generate_table
 from phony_server.mock.blocks import BLOCK_ROWS, BlockCache
 from phony_server.mock.words import plural
 
-__all__ = ["Collection", "Field", "link_references"]
+__all__ = ["Collection", "Field", "MAX_ID", "link_references"]  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
 
 #: Rows made per batch when a request scans a whole collection.
 SCAN_BATCH = 8_192
+#: Largest id a record may have, generated or created: a SQLite INTEGER, and a
+#: value a reference field (a 64-bit integer) can hold. Below it every row's
+#: random stream position (two draws a row at most) stays under the 2**64 the
+#: generators can jump to.
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -138,6 +143,11 @@ class Collection:
             self.own_id, self._id_start, self._id_step = True, start, step
         else:
             fields.append(Field("id", "integer", "id"))
+        if self.count > self.max_count:
+            raise UsageError(
+                f"collection {self.name}: {self.count:,} records are more than a collection "
+                f"holds: at most {self.max_count:,} (ids stop at 2**63 - 1)"
+            )
         for name in self.schema.names:
             column = by_name[name]
             kind = "integer" if name == "id" else _kind(column.type, column.args)
@@ -178,6 +188,11 @@ class Collection:
     def id_step(self) -> int:
         """How far apart ids are (the schema's id sequence's step; 1 without one)."""
         return self._id_step
+
+    @property
+    def max_count(self) -> int:
+        """The most records this collection can number with ids up to :data:`MAX_ID`."""
+        return max(0, (MAX_ID - self._id_start) // self._id_step + 1)
 
     @property
     def next_id(self) -> int:

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from phony_registry.errors import UsageError, ValidationError
+from phony_server.mock.records import MAX_ID
 
 __all__ = ["Layer", "MAX_WRITES", "Overlay", "OverlayFull", "open_overlay"]  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
 
@@ -37,7 +38,8 @@ MAX_WRITES = 1_000_000
 
 
 class OverlayFull(Exception):
-    """A write past :data:`MAX_WRITES`: the mock answers 507 until a reset."""
+    """A write past :data:`MAX_WRITES`, or a creation past the largest id: the mock answers
+    507 until a reset."""
 
 
 @dataclass
@@ -178,6 +180,11 @@ class Overlay:
             layer = self.layers[name]
             _check_room(name, layer)
             record_id = layer.next_id
+            if record_id > MAX_ID:
+                raise OverlayFull(
+                    f"{name} has used every id up to {MAX_ID:,}, the largest a record can "
+                    "have; POST /__reset forgets the writes"
+                )
             layer.next_id += self._steps[name]
             record = {"id": record_id, **{k: v for k, v in body.items() if k != "id"}}
             layer.records[record_id] = record

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from phony_registry.errors import UsageError
 from phony_server.mock.app import MockApp
 from phony_server.mock.config import MockConfig
 from phony_server.mock.sources import CollectionSource
@@ -115,3 +116,104 @@ async def test_a_surrogate_pair_is_one_character_and_is_kept(client: Any) -> Non
     assert (await client.get("/people/11")).json()["name"] == "smile \U0001f600"
     listed = await client.get("/people", params={"q": "smile"})
     assert [r["id"] for r in listed.json()] == [11]
+
+
+MAX_ID = 2**63 - 1
+
+STEPPED = """
+[columns.id]
+type = "sequence"
+start = 100
+step = 10
+
+[columns.name]
+type = "template"
+template = "ada"
+"""
+
+
+@pytest.mark.parametrize(
+    ("schema", "count", "maximum"),
+    [
+        pytest.param(SCHEMA, 10**20, MAX_ID, id="ids-from-1"),
+        pytest.param(SCHEMA, MAX_ID + 1, MAX_ID, id="one-too-many"),
+        pytest.param(STEPPED, (MAX_ID - 100) // 10 + 2, (MAX_ID - 100) // 10 + 1, id="stepped"),
+    ],
+)
+def test_a_count_past_the_largest_id_is_refused_naming_the_maximum(
+    tmp_path: Path, schema: str, count: int, maximum: int
+) -> None:
+    (tmp_path / "people.toml").write_text(schema)
+    config = MockConfig(
+        [CollectionSource("people", str(tmp_path / "people.toml"))], seed=3, count=count
+    )
+    with pytest.raises(UsageError) as refused:
+        MockApp(config, warm=False)
+    assert f"at most {maximum:,}" in str(refused.value)
+    assert f"{count:,}" in str(refused.value)
+
+
+async def _client_of(tmp_path: Path, count: int, state: str) -> httpx.AsyncClient:
+    (tmp_path / "people.toml").write_text(SCHEMA)
+    config = MockConfig(
+        [CollectionSource("people", str(tmp_path / "people.toml"))],
+        seed=3,
+        count=count,
+        state=state,
+    )
+    app = MockApp(config, warm=False)
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize("kind", ["memory", "sqlite"])
+async def test_at_the_largest_count_every_id_and_page_is_served(tmp_path: Path, kind: str) -> None:
+    state = "memory" if kind == "memory" else f"sqlite:{tmp_path / 'state.db'}"
+    # Room for one created record, at the largest id.
+    async with await _client_of(tmp_path, MAX_ID - 1, state) as client:
+        last = await client.get("/people", params={"_page": (MAX_ID - 1) // 2, "_limit": 2})
+        assert last.status_code == 200
+        assert [r["id"] for r in last.json()] == [MAX_ID - 2, MAX_ID - 1]
+        assert last.headers["x-total-count"] == str(MAX_ID - 1)
+        assert 'rel="next"' not in last.headers["link"]
+        v1 = await client.get("/people", params={"_page": (MAX_ID - 1) // 2, "_per_page": 2})
+        assert v1.json()["next"] is None
+        assert [r["id"] for r in v1.json()["data"]] == [MAX_ID - 2, MAX_ID - 1]
+        assert (await client.get(f"/people/{MAX_ID - 1}")).json()["id"] == MAX_ID - 1
+        created = await client.post("/people", json={"name": "x", "age": 1})
+        assert created.status_code == 201
+        assert created.json()["id"] == MAX_ID
+        assert (await client.get(f"/people/{MAX_ID}")).json() == created.json()
+        after = await client.get("/people", params={"_page": (MAX_ID + 1) // 2, "_limit": 2})
+        assert after.json() == [created.json()]
+        assert after.headers["x-total-count"] == str(MAX_ID)
+        patched = await client.patch(f"/people/{MAX_ID}", json={"age": 2})
+        assert patched.json() == {"id": MAX_ID, "name": "x", "age": 2}
+        before = (await client.get("/__snapshot")).json()
+        # Every id is used: a creation is refused and changes nothing.
+        full = await client.post("/people", json={"name": "y", "age": 1})
+        assert full.status_code == 507
+        assert f"{MAX_ID:,}" in full.json()["detail"]
+        assert (await client.get("/__snapshot")).json() == before
+        beyond = await client.get(f"/people/{MAX_ID + 1}")
+        assert beyond.status_code == 404
+        assert beyond.json()["error"] == "not_found"
+        assert (await client.delete(f"/people/{MAX_ID}")).status_code == 200
+        assert (await client.get(f"/people/{MAX_ID}")).status_code == 404
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    "text",
+    ["%C2%B2", "%D9%A3", "%EF%BC%93", "1e3", "-3", "3.0", str(MAX_ID + 1), "9" * 40],
+    ids=["superscript-two", "arabic-indic-three", "fullwidth-three", "exponent", "negative",
+         "decimal", "past-the-largest", "forty-digits"],
+)  # fmt: skip
+async def test_an_id_that_is_not_plain_ascii_digits_within_range_is_not_found(
+    client: Any, text: str
+) -> None:
+    for method in ("GET", "DELETE", "PATCH"):
+        answer = await client.request(method, f"/people/{text}", json={"age": 3})
+        assert answer.status_code == 404, (method, text)
+        assert answer.json()["error"] == "not_found"
+    assert (await client.get("/people/0003")).json()["id"] == 3

@@ -69,6 +69,28 @@ def test_bad_options_are_one_line(
     assert missing.stderr.strip() == "error: nope.toml: no such schema file"
 
 
+def test_a_count_past_the_largest_id_is_one_line_naming_the_maximum(
+    run_phony: Run, mock_home: dict[str, str], tmp_path: Path
+) -> None:
+    for command, *where in (
+        ["start", "--port", "0"],
+        ["export", "-o", str(tmp_path / "db.json")],
+        ["deploy", "-o", str(tmp_path / "deployed")],
+    ):
+        result = run_phony(
+            "mock", command, "person", "--locale", "en_US",
+            "--count", "100000000000000000000", *where, env=mock_home,
+        )  # fmt: skip
+        assert result.returncode == 2, result.stderr
+        assert result.stdout == ""
+        assert result.stderr.strip() == (
+            "error: collection people: 100,000,000,000,000,000,000 records are more than a "
+            "collection holds: at most 9,223,372,036,854,775,807 (ids stop at 2**63 - 1)"
+        )
+    assert not (tmp_path / "db.json").exists()
+    assert not (tmp_path / "deployed").exists()
+
+
 def test_without_the_server_extra_mock_says_so(mock_home: dict[str, str]) -> None:
     code = (
         "import sys; sys.modules['uvicorn'] = None\n"
