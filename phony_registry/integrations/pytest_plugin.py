@@ -13,13 +13,15 @@ Each test gets its own seed, derived from its node id, so two tests draw
 different values and a test draws the same values on every run. When a test
 that used the fixture fails, its report carries a ``phony`` section with the
 seed and the command that replays it; ``--phony-seed N`` gives every test the
-seed ``N``. Loading the plugin imports nothing but pytest and hashlib: the
-facade (and numpy) load when a test first asks for the fixture.
+seed ``N``. Loading the plugin imports nothing but pytest and the standard
+library: the facade (and numpy) load when a test first asks for the fixture.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
+import shlex
 from collections.abc import Generator
 from typing import TYPE_CHECKING, Any
 
@@ -111,11 +113,35 @@ def pytest_runtest_makereport(
     used = item.stash.get(_USED, None)
     if used is not None and report.failed:
         seed, locales = used
+        locale = ",".join(locales)
         report.sections.append(
             (
                 "phony",
-                f"seed {seed}, locale {','.join(locales)}\n"
-                f"replay: pytest {item.nodeid!r} --phony-seed={seed}",
+                f"seed {seed}, locale {locale}\n"
+                f"replay: pytest {_quote(_replay_id(item))} "
+                f"--phony-seed={seed} --phony-locale={shlex.quote(locale)}",
             )
         )
     return report
+
+
+def _replay_id(item: pytest.Item) -> str:
+    """``item``'s node id as pytest, started where this run was, finds it.
+
+    A node id is relative to the root directory; a run started in a folder
+    below it takes its arguments relative to that folder.
+    """
+    start, root = item.config.invocation_params.dir, item.config.rootpath
+    if start == root:
+        return item.nodeid
+    path, separator, rest = item.nodeid.partition("::")
+    return os.path.relpath(root / path, start) + separator + rest
+
+
+def _quote(text: str) -> str:
+    """``text`` in single quotes for a POSIX shell, even when it needs none.
+
+    Always quoted, so that a node id reads the same whether or not its
+    parameters hold brackets, spaces or ``$``.
+    """
+    return "'" + text.replace("'", "'\"'\"'") + "'"

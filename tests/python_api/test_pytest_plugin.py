@@ -76,7 +76,7 @@ def test_the_fixture_in_a_real_pytest_run(pytester: pytest.Pytester) -> None:
     seed = seed_for(failing)
     assert re.search(r"-+ phony -+", output), output
     assert f"seed {seed}, locale en_US" in output
-    assert f"replay: pytest '{failing}' --phony-seed={seed}" in output
+    assert f"replay: pytest '{failing}' --phony-seed={seed} --phony-locale=en_US\n" in output
     drawn = _drew(output)
 
     # The same values on the next run, and when the failure is replayed alone.
@@ -123,3 +123,90 @@ def test_the_plugin_is_installed_through_pytest11() -> None:
 
     found = {ep.name: ep.value for ep in entry_points(group="pytest11")}
     assert found.get("phony") == "phony_registry.integrations.pytest_plugin"
+
+
+FAILING = """
+import pytest
+
+
+def test_fails(phony):
+    name = phony.first_name()
+    assert name == "no one", f"DREW {name} {','.join(phony.locales)}"
+
+
+@pytest.mark.phony("tr_TR")
+def test_marked(phony):
+    name = phony.first_name()
+    assert name == "no one", f"DREW {name} {','.join(phony.locales)}"
+
+
+@pytest.mark.parametrize("n", [pytest.param(1, id="it's $HOME [x]")])
+def test_odd_id(phony, n):
+    name = phony.first_name()
+    assert name == "no one", f"DREW {name} {','.join(phony.locales)}"
+"""
+
+
+_DREW = re.compile(r"^E +AssertionError: DREW (\S+ \S+)$", re.MULTILINE)
+
+
+def _replay_args(output: str) -> list[str]:
+    """The arguments of the one replay line of ``output``, as a POSIX shell passes them."""
+    lines = re.findall(r"^replay: pytest (.*)$", output, re.MULTILINE)
+    assert len(lines) == 1, output
+    shell = subprocess.run(
+        ["sh", "-c", f"printf '%s\\0' {lines[0]}"], capture_output=True, check=True
+    )
+    return shell.stdout.decode().split("\0")[:-1]
+
+
+def _fails_the_same_on_replay(pytester: pytest.Pytester, test: str, *options: str) -> list[str]:
+    """Run ``test`` (a name in FAILING) with ``options``, then its replay line; both must
+    draw the same value in the same locale. The replay line's arguments are returned."""
+    result = pytester.runpytest("-k", test, "-p", "no:cacheprovider", *options)
+    result.assert_outcomes(failed=1, deselected=2)
+    drawn = _DREW.findall(result.stdout.str())
+    assert len(drawn) == 1, result.stdout.str()
+    args = _replay_args(result.stdout.str())
+    replay = pytester.runpytest(*args, "-p", "no:cacheprovider")
+    replay.assert_outcomes(failed=1)
+    assert _DREW.findall(replay.stdout.str()) == drawn
+    return args
+
+
+def test_the_replay_line_replays_the_locale_of_the_option(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_failing=FAILING)
+    args = _fails_the_same_on_replay(pytester, "test_fails", "--phony-locale=tr_TR,en_US")
+    assert "--phony-locale=tr_TR,en_US" in args
+
+
+def test_the_replay_line_does_not_depend_on_the_ini_file(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_failing=FAILING)
+    pytester.makeini("[pytest]\nphony_locale = tr_TR\n")
+    _fails_the_same_on_replay(pytester, "test_fails")
+    # The option overrode the ini file in the failing run: so must it in the replay.
+    _fails_the_same_on_replay(pytester, "test_fails", "--phony-locale=en_US")
+    _fails_the_same_on_replay(pytester, "test_fails", "-o", "phony_locale=en_US")
+
+
+def test_the_replay_line_of_a_marked_test(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_failing=FAILING)
+    _fails_the_same_on_replay(pytester, "test_marked")
+    _fails_the_same_on_replay(pytester, "test_marked", "--phony-locale=en_US", "--phony-seed=3")
+
+
+def test_the_replay_line_quotes_the_test_id_for_the_shell(pytester: pytest.Pytester) -> None:
+    pytester.makepyfile(test_failing=FAILING)
+    args = _fails_the_same_on_replay(pytester, "test_odd_id")
+    assert args[0] == "test_failing.py::test_odd_id[it's $HOME [x]]"
+
+
+def test_the_replay_line_runs_from_where_pytest_was_started(
+    pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    pytester.makeini("[pytest]\n")  # the root of the run, above the test's folder
+    sub = pytester.mkpydir("sub")
+    (sub / "test_failing.py").write_text(FAILING)
+    monkeypatch.chdir(sub)
+    args = _fails_the_same_on_replay(pytester, "test_fails")
+    assert args[0] == "test_failing.py::test_fails"
