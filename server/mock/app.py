@@ -257,7 +257,7 @@ class MockApp:
             _allow(method, "POST")
             self._writable()
             try:
-                self.overlay.restore(_json_body(body))
+                self.overlay.restore(_json_body(body), self._restored)
             except ValidationError as exc:
                 raise HTTPError(422, "invalid", str(exc), exc.field) from None
             return 200, {"restored": True}, [_JSON]
@@ -343,7 +343,7 @@ class MockApp:
         )
         record = {**current, **changes} if method == "PATCH" else {"id": record_id, **changes}
         record["id"] = record_id
-        ordered = {f.name: record[f.name] for f in collection.fields if f.name in record}
+        ordered = _in_field_order(collection, record)
         self.overlay.put(collection.name, record_id, ordered)
         return 200, ordered, [_JSON]
 
@@ -425,6 +425,37 @@ class MockApp:
             )
         except Invalid as exc:
             raise HTTPError(422, "invalid", str(exc), exc.field) from None
+
+    def _restored(
+        self, name: str, record_id: int, record: dict[str, Any] | None
+    ) -> dict[str, Any] | None:
+        """A record of a snapshot being restored, checked as PUT checks one (a RecordCheck)."""
+        collection = self.collections[name]
+        if record_id < collection.next_id and collection.row_of(record_id) is None:
+            raise ValidationError(
+                f"no generated record has this id (created ones start at {collection.next_id})",
+                "id",
+            )
+        if record is None:
+            return None
+        try:
+            # References are not looked up: the record a snapshot's reference
+            # names may have been deleted after it was written (no cascades),
+            # or be created by the same snapshot.
+            clean = validate_record(
+                collection, record, partial=False, record_id=record_id, exists=_anything
+            )
+        except Invalid as exc:
+            raise ValidationError(exc.reason, f"record.{exc.field}") from None
+        return _in_field_order(collection, {"id": record_id, **clean})
+
+
+def _in_field_order(collection: Collection, record: dict[str, Any]) -> dict[str, Any]:
+    return {f.name: record[f.name] for f in collection.fields if f.name in record}
+
+
+def _anything(collection: str, record_id: int) -> bool:
+    return True
 
 
 def _reference_to(child: Collection, parent: str) -> Field | None:

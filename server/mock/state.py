@@ -21,20 +21,25 @@ import json
 import sqlite3
 import threading
 from bisect import bisect_left, bisect_right, insort
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeGuard
 
 from phony_registry.errors import UsageError, ValidationError
 from phony_server.mock.records import MAX_ID
 
-__all__ = ["Layer", "MAX_WRITES", "Overlay", "OverlayFull", "open_overlay"]  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
+__all__ = ["Layer", "MAX_WRITES", "Overlay", "OverlayFull", "RecordCheck", "open_overlay"]  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
 
 #: Version of the snapshot document (GET /__snapshot).
 SNAPSHOT_VERSION = 1
 #: Most written (created, changed or deleted) records one collection's overlay holds.
 MAX_WRITES = 1_000_000
+
+#: What :meth:`Overlay.restore` asks of each record of a snapshot: given the
+#: collection, the id and the record (None: deleted), the record to keep, or a
+#: ValidationError whose field is the path within the item (``id``, ``record.age``).
+RecordCheck = Callable[[str, int, dict[str, Any] | None], dict[str, Any] | None]
 
 
 class OverlayFull(Exception):
@@ -242,9 +247,15 @@ class Overlay:
                 },
             }
 
-    def restore(self, document: Any) -> None:
-        """Replace the overlay with a :meth:`snapshot`; a ValidationError names a bad field."""
-        layers = self._parse_snapshot(document)
+    def restore(self, document: Any, check: RecordCheck | None = None) -> None:
+        """Replace the overlay with a :meth:`snapshot`; a ValidationError names a bad field.
+
+        Nothing changes unless the whole document is good: ``next_id`` on the
+        collection's id sequence, from its first created id up to the first id
+        past :data:`~phony_server.mock.records.MAX_ID`; created records' ids
+        below ``next_id``; and each record as ``check`` says.
+        """
+        layers = self._parse_snapshot(document, check)
         with self._write():
             self.layers = layers
             if self._db is not None:
@@ -253,7 +264,7 @@ class Overlay:
                 for name, layer in layers.items():
                     self._persist(name, layer.records.items())
 
-    def _parse_snapshot(self, document: Any) -> dict[str, Layer]:
+    def _parse_snapshot(self, document: Any, check: RecordCheck | None) -> dict[str, Layer]:
         if not isinstance(document, dict) or document.get("phony_mock_snapshot") != 1:
             raise ValidationError("not a snapshot from GET /__snapshot", "phony_mock_snapshot")
         if document.get("seed") != self._seed:
@@ -270,14 +281,13 @@ class Overlay:
                 raise ValidationError("expected an object", where)
             next_id = body.get("next_id")
             first, step = self._first_ids[name], self._steps[name]
-            if (
-                not isinstance(next_id, int)
-                or isinstance(next_id, bool)
-                or next_id < first
-                or (next_id - first) % step
-            ):
+            # After the last id that fits, next_id is the one past it: no id is left.
+            ceiling = first + max(0, (MAX_ID - first) // step + 1) * step
+            if not _is_int(next_id) or not first <= next_id <= ceiling or (next_id - first) % step:
                 along = f" on the id sequence ({first}, {first + step}, ...)" if step > 1 else ""
-                raise ValidationError(f"expected an id >= {first}{along}", f"{where}.next_id")
+                raise ValidationError(
+                    f"expected an id from {first} to {ceiling}{along}", f"{where}.next_id"
+                )
             layer = layers[name]
             layer.next_id = next_id
             records = body.get("records")
@@ -287,12 +297,24 @@ class Overlay:
                 at = f"{where}.records[{i}]"
                 if not isinstance(item, dict) or not _is_int(item.get("id")):
                     raise ValidationError("expected {id, record}", at)
-                record = item.get("record")
+                record_id, record = item["id"], item.get("record")
                 if record is not None and (
-                    not isinstance(record, dict) or record.get("id") != item["id"]
+                    not isinstance(record, dict) or record.get("id") != record_id
                 ):
                     raise ValidationError("expected a record with this id, or null", at)
-                layer.records[item["id"]] = record
+                if record_id >= first and (record_id >= next_id or (record_id - first) % step):
+                    along = " on the id sequence" if step > 1 else ""
+                    raise ValidationError(
+                        f"a created record needs an id below next_id ({next_id}){along}",
+                        f"{at}.id",
+                    )
+                if check is not None:
+                    try:
+                        record = check(name, record_id, record)
+                    except ValidationError as exc:
+                        field = f"{at}.{exc.field}" if exc.field else at
+                        raise ValidationError(exc.reason, field) from None
+                layer.records[record_id] = record
             layer.index(self._first_ids[name])
         return layers
 
@@ -305,7 +327,7 @@ def _check_room(name: str, layer: Layer) -> None:
         )
 
 
-def _is_int(value: Any) -> bool:
+def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
 
 

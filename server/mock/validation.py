@@ -28,6 +28,7 @@ class Invalid(Exception):
     def __init__(self, message: str, field: str) -> None:
         super().__init__(f"{field}: {message}" if field else message)
         self.field = field
+        self.reason = message
 
 
 def validate_record(

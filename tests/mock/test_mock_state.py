@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -168,3 +169,143 @@ async def test_a_page_encoded_by_column_is_the_json_of_its_records(tmp_path: Pat
         assert after == before
         first = (await client.get("/typed", params={"_per_page": 2})).json()
         assert first["data"][1] == {**collection.rows(1, 2)[0], "age": 7}
+
+
+POSTS = """
+[columns.user_id]
+type = "integer"
+min = 1
+max = 10
+
+[columns.title]
+type = "template"
+template = "hello"
+"""
+
+
+@pytest.fixture(params=["memory", "sqlite"])
+async def blog(request: pytest.FixtureRequest, tmp_path: Path) -> Any:
+    """Ten people and ten posts referring to them, writes in memory or in SQLite; some written."""
+    (tmp_path / "people.toml").write_text(SCHEMA)
+    (tmp_path / "posts.toml").write_text(POSTS)
+    config = MockConfig(
+        [
+            CollectionSource("people", str(tmp_path / "people.toml")),
+            CollectionSource("posts", str(tmp_path / "posts.toml")),
+        ],
+        seed=3,
+        count=10,
+        state="memory" if request.param == "memory" else f"sqlite:{tmp_path / 'state.db'}",
+    )
+    app = MockApp(config, warm=False)
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://mock"
+    ) as client:
+        assert (await client.patch("/people/1", json={"age": 42})).status_code == 200
+        assert (await client.delete("/people/2")).status_code == 200
+        created = await client.post("/people", json={"name": "grace", "age": 7})
+        assert created.json()["id"] == 11
+        post = await client.post("/posts", json={"user_id": 11, "title": "mine"})
+        assert post.json()["id"] == 11
+        yield client
+
+
+async def _seen(client: httpx.AsyncClient) -> tuple[Any, ...]:
+    """The write state and what every list and the written records show."""
+    answers = [
+        await client.get("/__snapshot"),
+        await client.get("/people", params={"_limit": 100}),
+        await client.get("/posts", params={"_limit": 100}),
+        await client.get("/people/1"),
+        await client.get("/people/11"),
+    ]
+    assert [a.status_code for a in answers] == [200] * 5
+    return tuple(a.json() for a in answers)
+
+
+def _people_record(snapshot: dict[str, Any], record_id: int) -> dict[str, Any]:
+    items = snapshot["collections"]["people"]["records"]
+    (item,) = [i for i in items if i["id"] == record_id]
+    record: dict[str, Any] = item["record"]
+    return record
+
+
+RECORDS = "collections.people.records"
+
+Change = Callable[[dict[str, Any]], object]
+
+
+def _record(record_id: int, **changes: Any) -> Change:
+    return lambda snapshot: _people_record(snapshot, record_id).update(changes)
+
+
+def _without(record_id: int, name: str) -> Change:
+    return lambda snapshot: _people_record(snapshot, record_id).pop(name)
+
+
+def _next_id(value: int) -> Change:
+    return lambda snapshot: snapshot["collections"]["people"].update(next_id=value)
+
+
+def _item(record_id: int, record: dict[str, Any] | None) -> Change:
+    item = {"id": record_id, "record": record}
+    return lambda snapshot: snapshot["collections"]["people"]["records"].append(item)
+
+
+# Records are sorted by id in a snapshot: [0] is id 1 (patched), [1] id 2
+# (deleted), [2] id 11 (created); [3] is one a change adds.
+BAD_SNAPSHOTS = [
+    pytest.param(_record(11, bogus=[1, 2]), f"{RECORDS}[2].record.bogus", id="unknown-field"),
+    pytest.param(_record(1, age="old"), f"{RECORDS}[0].record.age", id="wrong-type"),
+    pytest.param(_record(1, age=2**64), f"{RECORDS}[0].record.age", id="out-of-range"),
+    pytest.param(_record(11, name="zed"), f"{RECORDS}[2].record.name", id="not-a-choice"),
+    pytest.param(_without(11, "age"), f"{RECORDS}[2].record.age", id="missing-field"),
+    pytest.param(_record(1, name="a" * 10_001), f"{RECORDS}[0].record.name", id="too-long"),
+    pytest.param(_next_id(10**29), "collections.people.next_id", id="huge-next-id"),
+    pytest.param(_next_id(2**63 + 1), "collections.people.next_id", id="next-id-past-the-largest"),
+    pytest.param(_next_id(11), f"{RECORDS}[2].id", id="created-at-next-id"),
+    pytest.param(_item(0, None), f"{RECORDS}[3].id", id="id-zero"),
+    pytest.param(_item(-4, None), f"{RECORDS}[3].id", id="negative-id"),
+    pytest.param(_item(2**63, {"id": 2**63, "name": "ada", "age": 1}), f"{RECORDS}[3].id",
+                 id="id-past-the-largest"),
+]  # fmt: skip
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("change", "field"), BAD_SNAPSHOTS)
+async def test_a_snapshot_with_a_bad_record_or_next_id_is_refused_and_nothing_changes(
+    blog: Any, change: Change, field: str
+) -> None:
+    before = await _seen(blog)
+    snapshot = json.loads(json.dumps(before[0]))
+    change(snapshot)
+    refused = await blog.post("/__restore", json=snapshot)
+    assert refused.status_code == 422
+    assert refused.json()["error"] == "invalid"
+    assert refused.json()["field"] == field
+    assert refused.json()["detail"].startswith(f"{field}: ")
+    assert await _seen(blog) == before
+    # The ids carry on where they were.
+    assert (await blog.post("/people", json={"name": "ada", "age": 1})).json()["id"] == 12
+
+
+@pytest.mark.anyio
+async def test_a_snapshot_comes_back_whole_dangling_references_included(blog: Any) -> None:
+    # The post refers to person 11; deleting 11 leaves the reference, as a database without
+    # cascades would: the snapshot holds it, and restoring must take it back.
+    assert (await blog.delete("/people/11")).status_code == 200
+    taken = await _seen_without_eleven(blog)
+    assert (await blog.post("/__reset")).status_code == 200
+    assert (await blog.get("/people/1")).json()["age"] != 42
+    restored = await blog.post("/__restore", json=taken[0])
+    assert restored.status_code == 200, restored.text
+    assert await _seen_without_eleven(blog) == taken
+    assert (await blog.get("/posts/11")).json() == {"id": 11, "user_id": 11, "title": "mine"}
+
+
+async def _seen_without_eleven(client: httpx.AsyncClient) -> tuple[Any, ...]:
+    snapshot = await client.get("/__snapshot")
+    people = await client.get("/people", params={"_limit": 100})
+    posts = await client.get("/posts", params={"_limit": 100})
+    assert (await client.get("/people/11")).status_code == 404
+    return snapshot.json(), people.json(), posts.json()
