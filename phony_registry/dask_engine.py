@@ -6,11 +6,16 @@ worker generates rows ``index*count//parts`` onwards from the seed and
 writes ``part-PPPPP.EXT`` itself, through fsspec, so no rows travel back to
 the client. The schema, with its models loaded, is sent once to every
 worker (``scatter``), so workers need phony and pyarrow installed but not
-the client's model cache. Task keys are derived from the dataset's
-parameters and the partition index; Dask retries a failed task (``retries``)
-and a retried partition rewrites the same file with the same bytes, so no
-row is ever written twice. The dataset is byte-identical whatever the
-cluster, the number of workers or the order partitions finish in.
+the client's model cache. Task keys name the run (a random id) and the
+partition index; Dask retries a failed task (``retries``) and a retried
+partition rewrites the same temporary file with the same bytes, so no row
+is ever written twice. When every partition is written, one more task
+renames them into place and removes the earlier dataset's leftover parts
+(:func:`phony_registry.dataset.commit`); a failed run's temporary files are
+removed by a task too (:func:`phony_registry.dataset.discard`), so only the
+workers need access to the destination. The dataset is byte-identical
+whatever the cluster, the number of workers or the order partitions finish
+in, and so is the default number of partitions.
 
 Without a scheduler address a ``LocalCluster`` of one single-threaded worker
 process per core runs on this machine. Dask and distributed are imported
@@ -19,7 +24,6 @@ only here, only when the engine runs (the ``[dask]`` extra).
 
 from __future__ import annotations
 
-import hashlib
 import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -77,12 +81,19 @@ def run_on_dask(
     """Generate the dataset on the cluster at ``scheduler`` (else a local one).
 
     ``parts`` defaults to :func:`phony_registry.dataset.default_partitions`
-    for the cluster's workers; ``workers`` sizes the local cluster (default:
+    (from the count alone); ``workers`` sizes the local cluster (default:
     the CPU count). ``started(partitions, workers, dashboard_link)`` is
     called once the tasks are submitted, ``progress(done, total)`` as
     partitions finish.
     """
-    from phony_registry.dataset import default_partitions, partitions, write_partition
+    from phony_registry.dataset import (
+        commit,
+        default_partitions,
+        discard,
+        new_run,
+        partitions,
+        write_partition,
+    )
 
     distributed = _distributed()
     options = dict(options or {})
@@ -98,13 +109,9 @@ def run_on_dask(
     try:
         with distributed.Client(cluster if cluster is not None else scheduler) as client:
             size = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
-            parts = parts or default_partitions(count, size)
+            parts = parts or default_partitions(count)
             plan = partitions(count, parts)  # checks the range
-            token = hashlib.sha256(
-                repr(
-                    (destination, count, seed, parts, format_name, sorted(options.items()))
-                ).encode()
-            ).hexdigest()[:16]
+            run = new_run()
             shared = client.scatter(schema, broadcast=True)
             futures = [
                 client.submit(
@@ -117,7 +124,8 @@ def run_on_dask(
                     index=part.index,
                     format_name=format_name,
                     options=options,
-                    key=f"phony-partition-{token}-{part.index:05d}",
+                    run=run,
+                    key=f"phony-partition-{run}-{part.index:05d}",
                     retries=RETRIES,
                     pure=False,
                 )
@@ -129,7 +137,13 @@ def run_on_dask(
             for done, _ in enumerate(distributed.as_completed(futures), 1):
                 if progress is not None:
                     progress(done, len(futures))
-            results = client.gather(futures)
+            try:
+                results = client.gather(futures)
+                names = [name for name, _ in results]
+                client.submit(commit, destination, names, run, key=f"phony-commit-{run}").result()
+            except BaseException:
+                client.submit(discard, destination, run, key=f"phony-discard-{run}").result()
+                raise
     except OSError as exc:
         raise UsageError(f"cannot reach the Dask scheduler {scheduler}: {exc}") from exc
     finally:

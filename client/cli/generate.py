@@ -401,7 +401,7 @@ def _write_dataset(
             )
         files, where = run.files, f"Dask ({run.workers} workers)"
     else:
-        parts = partitions or default_partitions(count, 1)
+        parts = partitions or default_partitions(count)
         files = tuple(
             write_dataset(
                 schema,

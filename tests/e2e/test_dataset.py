@@ -174,7 +174,9 @@ def test_dask_on_two_workers_writes_the_same_bytes_to_a_folder_and_s3(
     run_on_dask(schema, f"s3://{bucket}/people/", parts=PARTS, scheduler=cluster, **args)
     client = s3_endpoint.client()
     listed = client.list_objects_v2(Bucket=bucket, Prefix="people/")  # type: ignore[attr-defined]
-    keys = sorted(item["Key"] for item in listed["Contents"])
+    # (pyarrow keeps a "people/" folder marker object once it has deleted one, as the
+    # commit of the dataset's temporary objects does; readers skip it)
+    keys = sorted(item["Key"] for item in listed["Contents"] if item["Key"] != "people/")
     assert keys == [f"people/{name}" for name in expected]
     for name, data in expected.items():
         body = client.get_object(Bucket=bucket, Key=f"people/{name}")["Body"].read()  # type: ignore[attr-defined]

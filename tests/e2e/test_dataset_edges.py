@@ -1,0 +1,254 @@
+"""Datasets at their edges: rewriting one, odd destinations, many partitions, Dask failures.
+
+What a user sees from ``phony generate ... -o DEST/``: the files left in the
+folder (names and bytes), the exit code and the one ``error:`` line. Tables
+come from inline ``--column`` schemas, so no model needs installing. The Dask
+tests share one LocalCluster of two worker processes on 127.0.0.1, reached
+with ``--scheduler``.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from phony_registry import dataset
+from phony_registry.dataset import (
+    MAX_PARTITIONS,
+    default_partitions,
+    partition,
+    partitions,
+    write_dataset,
+    write_partition,
+)
+from phony_registry.schema import load_schema
+from tests.e2e.conftest import S3Endpoint
+
+pytestmark = [pytest.mark.e2e]
+
+COLUMNS = ["--column", "id=sequence", "--column", "age=integer:min=18:max=90"]
+
+
+def phony(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    """``phony ARGS`` in a subprocess, as a user runs it."""
+    return subprocess.run(
+        [sys.executable, "-m", "phony_client", *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def table(*args: str, count: int = 600, seed: int = 1, fmt: str = "csv") -> list[str]:
+    """``phony generate`` arguments for the inline two-column table."""
+    return [
+        "generate",
+        *COLUMNS,
+        "--count",
+        str(count),
+        "--seed",
+        str(seed),
+        "--format",
+        fmt,
+        *args,
+    ]
+
+
+def files(folder: Path) -> dict[str, bytes]:
+    """Every entry of ``folder`` (hidden ones too) and its bytes; a folder maps to b""."""
+    return {p.name: b"" if p.is_dir() else p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def error_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The one line a failure ends with; stderr must hold nothing else that looks like a trace."""
+    assert "Traceback" not in result.stderr, result.stderr
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert lines, "no error line"
+    assert lines[-1].startswith("error: "), result.stderr
+    return lines[-1]
+
+
+@pytest.fixture
+def columns_schema(tmp_path: Path) -> Path:
+    path = tmp_path / "t.toml"
+    path.write_text(
+        '[columns.id]\ntype = "sequence"\n[columns.age]\ntype = "integer"\nmin = 18\nmax = 90\n',
+        "utf-8",
+    )
+    return path
+
+
+# --- rewriting a dataset ------------------------------------------------------------------
+
+
+def test_a_rewrite_with_fewer_partitions_replaces_the_dataset(tmp_path: Path) -> None:
+    dest = tmp_path / "st"
+    assert phony(*table("--partitions", "6", "-o", f"{dest}/")).returncode == 0
+    assert len(files(dest)) == 6
+    (dest / "README.md").write_text("mine")
+    (dest / "part-1.csv").write_text("not a phony part name")
+    (dest / "sub").mkdir()
+    result = phony(*table("--partitions", "3", "-o", f"{dest}/", count=300, seed=2))
+    assert result.returncode == 0, result.stderr
+    fresh = tmp_path / "fresh"
+    assert phony(*table("--partitions", "3", "-o", f"{fresh}/", count=300, seed=2)).returncode == 0
+    expected = files(fresh)
+    assert list(expected) == ["part-00000.csv", "part-00001.csv", "part-00002.csv"]
+    assert files(dest) == {
+        **expected,
+        "README.md": b"mine",
+        "part-1.csv": b"not a phony part name",
+        "sub": b"",
+    }
+    rows = b"".join(data.split(b"\n", 1)[1] for data in expected.values())
+    assert rows.count(b"\n") == 300
+
+
+def test_a_rewrite_in_another_format_removes_the_old_parts(tmp_path: Path) -> None:
+    dest = tmp_path / "ds"
+    assert phony(*table("--partitions", "4", "-o", f"{dest}/")).returncode == 0
+    assert phony(*table("--partitions", "2", "-o", f"{dest}/", fmt="jsonl")).returncode == 0
+    assert list(files(dest)) == ["part-00000.jsonl", "part-00001.jsonl"]
+
+
+def test_a_failed_rewrite_leaves_the_old_dataset_whole(
+    columns_schema: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    schema = load_schema(columns_schema)
+    dest = tmp_path / "ds"
+    args = {"count": 90, "seed": 1, "parts": 3, "format_name": "csv"}
+    write_dataset(schema, str(dest), **args)
+    before = files(dest)
+    assert len(before) == 3
+
+    rows = dataset._rows
+
+    def third_fails(schema: object, part: dataset.Partition, *rest: object) -> object:
+        if part.index == 2:
+            raise OSError(28, "No space left on device")
+        return rows(schema, part, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dataset, "_rows", third_fails)
+    with pytest.raises(Exception, match=r"partition 2 .* No space left on device"):
+        write_dataset(schema, str(dest), **{**args, "seed": 2})
+    assert files(dest) == before  # parts 0 and 1 of seed 2 never replaced the old ones
+
+
+def test_a_rewrite_that_cannot_put_a_part_in_place_changes_nothing(tmp_path: Path) -> None:
+    dest = tmp_path / "ds"
+    assert phony(*table("--partitions", "3", "-o", f"{dest}/")).returncode == 0
+    (dest / "part-00004.csv").mkdir()  # in the way of the next run's fifth part
+    before = files(dest)
+    result = phony(*table("--partitions", "5", "-o", f"{dest}/", seed=2))
+    assert result.returncode == 1
+    assert "part-00004.csv" in error_line(result)
+    assert files(dest) == before
+
+
+@pytest.mark.s3
+def test_an_s3_rewrite_replaces_the_dataset(
+    columns_schema: Path, s3_endpoint: S3Endpoint, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for key, value in s3_endpoint.env.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setenv("AWS_ENDPOINT_URL", s3_endpoint.url)
+    schema = load_schema(columns_schema)
+    bucket = s3_endpoint.new_bucket("phony-rewrite")
+    client = s3_endpoint.client()
+    client.put_object(Bucket=bucket, Key="ds/README.md", Body=b"mine")  # type: ignore[attr-defined]
+
+    def keys() -> list[str]:
+        listed = client.list_objects_v2(Bucket=bucket, Prefix="ds/")  # type: ignore[attr-defined]
+        # (pyarrow keeps an emptied "ds/" as a folder marker object, which readers skip)
+        return sorted(i["Key"] for i in listed.get("Contents", []) if i["Key"] != "ds/")
+
+    args = {"count": 100, "format_name": "csv"}
+    write_dataset(schema, f"s3://{bucket}/ds/", seed=1, parts=5, **args)
+    assert len(keys()) == 6
+    write_dataset(schema, f"s3://{bucket}/ds/", seed=2, parts=2, **args)
+    assert keys() == ["ds/README.md", "ds/part-00000.csv", "ds/part-00001.csv"]
+    body = client.get_object(Bucket=bucket, Key="ds/part-00001.csv")["Body"].read()  # type: ignore[attr-defined]
+    assert body.count(b"\n") == 1 + 50
+
+
+# --- many partitions, default partitions ---------------------------------------------------
+
+
+def test_a_partition_is_found_in_constant_time(columns_schema: Path, tmp_path: Path) -> None:
+    for count, parts in [(10, 3), (2, 4), (1_000_003, 977), (MAX_PARTITIONS, MAX_PARTITIONS)]:
+        every = partitions(count, parts)
+        for index in {0, 1 % parts, parts // 2, parts - 1}:
+            assert partition(count, parts, index) == every[index]
+    schema = load_schema(columns_schema)
+    dest = tmp_path / "ds"
+    started = time.monotonic()
+    for index in range(0, MAX_PARTITIONS, MAX_PARTITIONS // 100):  # 100 of 100,000 partitions
+        write_partition(
+            schema,
+            str(dest),
+            count=MAX_PARTITIONS,
+            seed=1,
+            parts=MAX_PARTITIONS,
+            index=index,
+            format_name="csv",
+        )
+    assert time.monotonic() - started < 8  # about 0.2 s each when the whole list was built
+    assert (dest / "part-99000.csv").read_bytes().count(b"\n") == 2
+
+
+def test_the_default_partitions_depend_on_the_count_only() -> None:
+    assert [default_partitions(n) for n in (0, 1, 1_000_000, 1_000_001, 10**12)] == [
+        1,
+        1,
+        1,
+        2,
+        MAX_PARTITIONS,
+    ]
+
+
+# --- Dask ------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def scheduler() -> Iterator[str]:
+    """A LocalCluster of two single-threaded worker processes on 127.0.0.1."""
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    ) as local:
+        yield local.scheduler_address
+
+
+@pytest.mark.slow  # a cluster of two worker processes
+def test_dask_writes_the_default_partitions_of_the_local_engine(
+    scheduler: str, tmp_path: Path
+) -> None:
+    here, there = tmp_path / "here", tmp_path / "dask"
+    assert phony(*table("-o", f"{here}/", count=100)).returncode == 0
+    result = phony(
+        *table("--engine", "dask", "--scheduler", scheduler, "-o", f"{there}/", count=100)
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(files(here)) == ["part-00000.csv"]
+    assert files(there) == files(here)
+
+
+@pytest.mark.slow
+def test_a_dask_rewrite_replaces_the_dataset(scheduler: str, tmp_path: Path) -> None:
+    dest, fresh = tmp_path / "ds", tmp_path / "fresh"
+    dask = ["--engine", "dask", "--scheduler", scheduler]
+    assert phony(*table(*dask, "--partitions", "6", "-o", f"{dest}/")).returncode == 0
+    result = phony(*table(*dask, "--partitions", "3", "-o", f"{dest}/", count=300, seed=2))
+    assert result.returncode == 0, result.stderr
+    assert phony(*table("--partitions", "3", "-o", f"{fresh}/", count=300, seed=2)).returncode == 0
+    assert files(dest) == files(fresh)
