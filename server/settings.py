@@ -206,7 +206,9 @@ class Settings:
             max_upload=parse_size(env.get("PHONY_MAX_UPLOAD") or str(DEFAULT_MAX_UPLOAD)),
             max_inflated=parse_size(env.get("PHONY_MAX_INFLATED") or str(64 << 20)),
             snapshot_ttl=(
-                (int(ttl) if ttl.isdigit() else parse_duration(ttl)) if ttl else 7 * 86400
+                (int(ttl) if ttl.isdigit() else parse_duration(ttl, option="PHONY_SNAPSHOT_TTL"))
+                if ttl
+                else 7 * 86400
             ),
             public_url=check_public_url(env.get("PHONY_SERVER_PUBLIC_URL") or None),
             header_timeout=_seconds(env, "PHONY_HEADER_TIMEOUT", 15.0),

@@ -19,6 +19,7 @@ import re
 import secrets
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from hashlib import sha256
 
 from phony_registry.errors import (
@@ -32,26 +33,59 @@ from phony_registry.names import RESERVED_NAMESPACES, canonical_key, is_locale
 from phony_server.storage import Storage, WriteConflict
 
 __all__ = [
+    "MAX_DURATION_DAYS",
     "TOKEN_PREFIX",
     "TokenRecord",
     "TokenStore",
     "check_namespace",
+    "format_expiry",
     "parse_duration",
 ]
 
 TOKEN_PREFIX = "phony_"  # noqa: S105  (a public prefix, not a secret)
 _TOKEN = re.compile(r"phony_([0-9a-f]{16})_([A-Za-z0-9_-]{43})")
 _NAMESPACE = re.compile(r"[a-z0-9](?:[a-z0-9_-]{0,62}[a-z0-9])?")
-_DURATION = re.compile(r"(\d+)\s*([smhdwy])")
+_DURATION = re.compile(r"([0-9]+)\s*([smhdwy])", re.ASCII)
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
+#: The longest duration :func:`parse_duration` accepts, in days (100 years): a
+#: token's or snapshot's expiry stays a date every tool can print and compare.
+MAX_DURATION_DAYS = 36500
 
 
-def parse_duration(text: str) -> int:
-    """Seconds in ``90d``, ``12h``, ``2w``, ``1y`` ...; raises UsageError otherwise."""
+def parse_duration(text: str, *, option: str = "--expires") -> int:
+    """Seconds in ``90d``, ``12h``, ``2w``, ``1y`` ..., at most :data:`MAX_DURATION_DAYS`.
+
+    Raises UsageError, naming ``option`` (the option or variable the text came
+    from), for anything else.
+    """
     match = _DURATION.fullmatch(text.strip().lower())
-    if match is None or int(match.group(1)) <= 0:
-        raise UsageError(f"{text!r} is not a duration (use forms like 30m, 12h, 90d, 1y)")
-    return int(match.group(1)) * _UNITS[match.group(2)]
+    shown = text.strip()[:40]
+    if match is None or not match.group(1).strip("0"):
+        raise UsageError(f"{option} {shown}: not a duration (use forms like 30m, 12h, 90d, 1y)")
+    digits = match.group(1).lstrip("0")
+    # More digits than any allowed duration has: refused before int() is asked
+    # to read thousands of them.
+    seconds = int(digits) * _UNITS[match.group(2)] if len(digits) <= 12 else None
+    if seconds is None or seconds > MAX_DURATION_DAYS * 86400:
+        raise UsageError(f"{option} {shown}: at most {MAX_DURATION_DAYS} days (100 years)")
+    return seconds
+
+
+def format_expiry(stamp: int | None) -> str:
+    """``2027-03-01 12:00 UTC``, ``never``, or the raw timestamp when no date can hold it.
+
+    A record written by hand or by an older phony may carry an expiry past
+    the year 9999: it is shown as a number (``86401796074650 (far future)``),
+    never an error that hides the other tokens.
+    """
+    if stamp is None:
+        return "never"
+    try:
+        return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
+    except (ValueError, OverflowError, OSError, TypeError):
+        if isinstance(stamp, int) and not isinstance(stamp, bool):
+            return f"{stamp} ({'far future' if stamp > 0 else 'far past'})"
+        return repr(stamp)
 
 
 def check_namespace(namespace: str) -> str:
@@ -131,6 +165,8 @@ class TokenStore:
             raise UsageError("a token needs at least one --namespace, or --operator")
         for namespace in namespaces:
             check_namespace(namespace)
+        if expires_in is not None and not 0 <= expires_in <= MAX_DURATION_DAYS * 86400:
+            raise UsageError(f"a token expires within {MAX_DURATION_DAYS} days (100 years)")
         created = int(time.time() if now is None else now)
         while True:
             token_id = secrets.token_hex(8)

@@ -17,7 +17,6 @@ import json
 import os
 import sys
 from collections.abc import Callable
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -174,12 +173,6 @@ def token() -> None:
     """Create, list and revoke publishing tokens (operator side, on the storage)."""
 
 
-def _when(stamp: int | None) -> str:
-    if stamp is None:
-        return "never"
-    return datetime.fromtimestamp(stamp, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
 @token.command("create")
 @storage_options
 @click.option(
@@ -202,11 +195,12 @@ def token_create(
     **storage: Any,
 ) -> None:
     """Create a token and print it, once: it is stored only as a hash."""
-    from phony_server.tokens import TokenStore, parse_duration
+    from phony_server.tokens import TokenStore, format_expiry, parse_duration
 
-    store = settings_from_options(**storage).open_storage().private
-    lifetime = parse_duration(expires) if expires else None
+    # Every argument is checked before the storage is opened: a refusal writes nothing.
+    lifetime = parse_duration(expires, option="--expires") if expires else None
     key = _parse_key(public_key) if public_key else None
+    store = settings_from_options(**storage).open_storage().private
     secret, record = TokenStore(store).create(
         list(namespaces), operator=operator, expires_in=lifetime, description=description
     )
@@ -220,7 +214,7 @@ def token_create(
     scope_text = ", ".join(record.namespaces) or "-"
     click.echo(
         f"created token {record.id} (namespaces: {scope_text}"
-        f"{'; operator' if operator else ''}; expires: {_when(record.expires)})",
+        f"{'; operator' if operator else ''}; expires: {format_expiry(record.expires)})",
         err=True,
     )
     if key is not None:
@@ -254,7 +248,7 @@ def token_revoke(token_id: str, **storage: Any) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print JSON.")
 def token_list(as_json: bool, **storage: Any) -> None:
     """List tokens (ids, namespaces, expiry, revoked); never the tokens themselves."""
-    from phony_server.tokens import TokenStore
+    from phony_server.tokens import TokenStore, format_expiry
 
     records = TokenStore(settings_from_options(**storage).open_storage().private).list()
     if as_json:
@@ -265,7 +259,7 @@ def token_list(as_json: bool, **storage: Any) -> None:
         click.echo("no tokens", err=True)
         return
     for record in records:
-        state = "revoked" if record.revoked else f"expires {_when(record.expires)}"
+        state = "revoked" if record.revoked else f"expires {format_expiry(record.expires)}"
         scope = ", ".join(record.namespaces) or "-"
         role = " operator" if record.operator else ""
         click.echo(f"{record.id}  {scope}{role}  {state}  {record.description}".rstrip())
