@@ -18,11 +18,18 @@ megabytes) or record batches of ``batch_size`` rows (Arrow; default 65,536),
 each written as it fills, so memory stays flat in the row count. The
 files are deterministic: the same rows and options give the same bytes
 (no creation time is written; ``created_by`` names the pyarrow version).
+
+A writer that is never closed (the run was interrupted, or failed) adds
+nothing more to its stream: pyarrow's ParquetWriter would otherwise write
+its footer when it is garbage-collected, turning an interrupted
+``phony generate ... > out.parquet`` into a readable file of fewer rows, or
+printing a traceback when phony had already closed and deleted its file.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from phony_registry.errors import UsageError
@@ -87,6 +94,40 @@ def _codec(options: Mapping[str, str], allowed: Sequence[str], default: str) -> 
     return codec
 
 
+class _Sink:
+    """The output stream as pyarrow sees it: written through only while phony writes.
+
+    Every pyarrow call that may write runs inside :meth:`writing`; a write at
+    any other time comes from a writer phony gave up (pyarrow finishing its
+    file as it is collected) and is dropped, as the output it would finish is.
+    """
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self._stream = stream
+        self._live = False
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[None]:
+        self._live = True
+        try:
+            yield
+        finally:
+            self._live = False
+
+    @property
+    def closed(self) -> bool:
+        return bool(self._stream.closed) if self._live else False
+
+    def write(self, data: bytes) -> int:
+        if not self._live:
+            return len(data)
+        return self._stream.write(data)
+
+    def flush(self) -> None:
+        if self._live:
+            self._stream.flush()
+
+
 class _ColumnarWriter:
     """Gathers string batches into Arrow record batches of ``rows`` rows, typed.
 
@@ -116,7 +157,9 @@ class _ColumnarWriter:
         self.schema = arrow_schema(names, types)
         self._pending: list[list[str]] = [[] for _ in names]
         self._written = False  # an empty table still gets its schema written
-        self._writer = self._open(stream, codec, options)
+        self._sink = _Sink(stream)
+        with self._sink.writing():
+            self._writer = self._open(self._sink, codec, options)
 
     def _batch(self, columns: Sequence[Sequence[str]]) -> Any:
         pa = self._pa
@@ -132,17 +175,19 @@ class _ColumnarWriter:
         for pending, column in zip(self._pending, columns, strict=True):
             pending.extend(column)
         while len(self._pending[0]) >= self._rows:
-            self._emit([p[: self._rows] for p in self._pending])
+            with self._sink.writing():
+                self._emit([p[: self._rows] for p in self._pending])
             for p in self._pending:
                 del p[: self._rows]
 
     def close(self) -> None:
-        if self._pending[0] or not self._written:
-            self._emit(self._pending)
-        self._pending = [[] for _ in self._pending]
-        self._writer.close()
+        with self._sink.writing():
+            if self._pending[0] or not self._written:
+                self._emit(self._pending)
+            self._pending = [[] for _ in self._pending]
+            self._writer.close()
 
-    def _open(self, stream: BinaryIO, codec: str, options: Mapping[str, str]) -> Any:
+    def _open(self, sink: _Sink, codec: str, options: Mapping[str, str]) -> Any:
         raise NotImplementedError
 
     def _emit(self, columns: Sequence[Sequence[str]]) -> None:
@@ -161,13 +206,13 @@ class _ParquetWriter(_ColumnarWriter):
     ROWS_OPTION = "row_group_size"
     DEFAULT_ROWS = 1 << 20
 
-    def _open(self, stream: BinaryIO, codec: str, options: Mapping[str, str]) -> Any:
+    def _open(self, sink: _Sink, codec: str, options: Mapping[str, str]) -> Any:
         import pyarrow.parquet as pq
 
         level = options.get("compression_level")
         try:
             return pq.ParquetWriter(
-                stream,
+                sink,
                 self.schema,
                 compression=codec,
                 compression_level=int(level) if level is not None else None,
@@ -193,10 +238,10 @@ class _ArrowWriter(_ColumnarWriter):
     ROWS_OPTION = "batch_size"
     DEFAULT_ROWS = 1 << 16
 
-    def _open(self, stream: BinaryIO, codec: str, options: Mapping[str, str]) -> Any:
+    def _open(self, sink: _Sink, codec: str, options: Mapping[str, str]) -> Any:
         pa = self._pa
         write_options = pa.ipc.IpcWriteOptions(compression=None if codec == "none" else codec)
-        return pa.ipc.new_file(stream, self.schema, options=write_options)
+        return pa.ipc.new_file(sink, self.schema, options=write_options)
 
     def _emit(self, columns: Sequence[Sequence[str]]) -> None:
         if columns[0]:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import gc
 import io
+import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -177,3 +180,70 @@ def test_registered_through_the_formats_hook() -> None:
     assert formats.format("arrow") is ARROW
     assert PARQUET.binary
     assert ARROW.binary
+
+
+def _unraisable(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """What Python would print as "Exception ignored in ..." during the test."""
+    seen: list[str] = []
+
+    def hook(unraisable: Any) -> None:
+        seen.append(f"{unraisable.exc_type.__name__}: {unraisable.exc_value}")
+
+    monkeypatch.setattr(sys, "unraisablehook", hook)
+    return seen
+
+
+ROWS_OPTION = {"parquet": "row_group_size", "arrow": "batch_size"}
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_an_abandoned_writer_adds_nothing_to_its_stream(
+    fmt: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A run stopped part-way (Ctrl-C, a full disk) never closes its writer.
+    # Whatever pyarrow would add when the writer is collected (a Parquet
+    # footer) would make `phony generate ... > out.parquet`, interrupted,
+    # read as a complete file of fewer rows.
+    seen = _unraisable(monkeypatch)
+    out = io.BytesIO()
+    writer = get_plugins().format(fmt).open(out, ["a"], {ROWS_OPTION[fmt]: "2"})
+    writer.write([["x", "y", "z"]])
+    written = out.getvalue()
+    assert written
+    del writer
+    gc.collect()
+    assert out.getvalue() == written
+    assert seen == []
+    with pytest.raises(pa.ArrowInvalid):
+        (pq.read_table if fmt == "parquet" else pa.ipc.open_file)(pa.BufferReader(written))
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_a_writer_abandoned_after_its_file_closed_is_silent(
+    fmt: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # phony -o FILE closes and deletes its temporary file when a run fails;
+    # the writer, collected later, used to print a pyarrow traceback.
+    seen = _unraisable(monkeypatch)
+    with (tmp_path / "out.tmp").open("wb") as stream:
+        writer = get_plugins().format(fmt).open(stream, ["a"], {ROWS_OPTION[fmt]: "2"})
+        writer.write([["x", "y", "z"]])
+    del writer
+    gc.collect()
+    assert seen == []
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_a_failed_write_adds_nothing_more(fmt: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    seen = _unraisable(monkeypatch)
+    out = io.BytesIO()
+    opener = get_plugins().format(fmt).open_typed
+    assert opener is not None
+    writer = opener(out, ["a"], ["int64"], {ROWS_OPTION[fmt]: "2"})
+    before = out.getvalue()
+    with pytest.raises(pa.ArrowInvalid):
+        writer.write([["1", "x"]])
+    del writer
+    gc.collect()
+    assert out.getvalue() == before
+    assert seen == []
