@@ -359,6 +359,8 @@ def partition_error(exc: BaseException, index: int, destination: str) -> BaseExc
     """The error to report for partition ``index`` having raised ``exc``: phony's
     own errors and I/O errors name the partition; anything else is left as it is."""
     where = f"partition {index} of {destination}"
+    if isinstance(exc, UsageError):
+        return exc  # about the command, not the partition
     if isinstance(exc, PhonyError):
         if not exc.message.startswith("partition "):
             exc.message = f"{where}: {exc.message}"

@@ -298,15 +298,14 @@ def generate(
         raise UsageError("--locale goes with --schema; a MODEL names its locale: tr_TR/cities")
     if temperature is not None and schema_path is not None:
         raise UsageError("--temperature applies to a MODEL, not to --schema")
-    from phony_registry.dataset import is_dataset_target
-
-    dataset = engine == "dask" or partitions is not None or is_dataset_target(output)
-    if dataset and schema_path is None:
-        raise UsageError("a dataset (--partitions, --engine dask, -o DEST/) needs --schema")
-    if dataset and (output is None or output == "-"):
-        raise UsageError("a dataset is written to a folder or URL: give -o DEST/")
+    dataset = _is_dataset(output, schema_path is not None, partitions, engine)
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler goes with --engine dask")
+    if dataset:
+        from phony_registry.dataset import check_destination
+
+        # Before the schema's models load: a destination that cannot hold a dataset.
+        check_destination(output or "", here=engine != "dask" or scheduler is None)
     format_name = choose_format(format_name, output)  # fails before any output
     small: SmallModel | None = None
     model: Model | None = None
@@ -360,6 +359,51 @@ def generate(
                 options=options,
                 jobs=jobs,
             )
+
+
+def _is_dataset(output: str | None, schema: bool, partitions: int | None, engine: str) -> bool:
+    """Whether ``-o`` and the options ask for a dataset; a usage error when they disagree.
+
+    A dataset is asked for by ``--partitions`` or ``--engine dask``, or by an
+    ``-o`` naming a folder: a path ending in ``/``, an existing folder, a URL.
+    """
+    from phony_registry.dataset import is_dataset_target
+
+    if output == "":
+        raise UsageError(
+            "-o needs a path: -o FILE, or -o DEST/ for a dataset (one file per partition)"
+        )
+    folder = is_dataset_target(output)
+    asked = " and ".join(
+        name
+        for name, given in (
+            ("--partitions", partitions is not None),
+            ("--engine dask", engine == "dask"),
+        )
+        if given
+    )
+    writes = f"{asked} {'write' if ' and ' in asked else 'writes'} a dataset"
+    if asked and not schema:
+        raise UsageError(f"{writes}, which needs --schema")
+    if folder and not schema:
+        inside = f"{output.rstrip('/')}/values.txt" if output and "://" not in output else "FILE"
+        raise UsageError(
+            f"-o {output} names a folder, which takes a dataset of --schema's table (one file "
+            f"per partition); for MODEL's values name a file: -o {inside}"
+        )
+    if asked and (output is None or output == "-"):
+        raise UsageError(f"{writes}, to a folder or URL: give -o DEST/")
+    if asked and not folder:
+        if Path(output or "").exists():
+            raise UsageError(
+                f"-o {output} is a file; {writes}, one file per partition in a folder: "
+                "give -o DEST/"
+            )
+        raise UsageError(
+            f"-o {output}: {writes}, one file per partition in a folder: "
+            f"give -o {output}/ (ending in /) to create that folder"
+        )
+    return folder
 
 
 def _write_dataset(

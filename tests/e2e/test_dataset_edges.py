@@ -252,3 +252,82 @@ def test_a_dask_rewrite_replaces_the_dataset(scheduler: str, tmp_path: Path) -> 
     assert result.returncode == 0, result.stderr
     assert phony(*table("--partitions", "3", "-o", f"{fresh}/", count=300, seed=2)).returncode == 0
     assert files(dest) == files(fresh)
+
+
+# --- where -o points ---------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def model_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from phony_registry.format import save_model
+    from phony_registry.ngram import read_values, train
+
+    path = tmp_path_factory.mktemp("model") / "names.phony"
+    sample = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
+    save_model(train(read_values(sample), name="names", order=3, kind="first_name"), path)
+    return path
+
+
+def test_a_model_to_a_folder_names_the_folder(model_file: Path, tmp_path: Path) -> None:
+    (tmp_path / "d").mkdir()
+    for target in (str(tmp_path / "d"), f"{tmp_path}/d/"):
+        result = phony("generate", str(model_file), "--count", "3", "-o", target)
+        assert result.returncode == 2
+        line = error_line(result)
+        assert f"-o {target} " in line
+        assert "values.txt" in line  # what to give instead
+    assert list((tmp_path / "d").iterdir()) == []
+
+
+@pytest.mark.parametrize("schema", [True, False], ids=["schema", "model"])
+def test_an_empty_output_path_is_its_own_error(
+    schema: bool, model_file: Path, tmp_path: Path
+) -> None:
+    source = COLUMNS if schema else [str(model_file)]
+    result = phony("generate", *source, "--count", "3", "-o", "")
+    assert result.returncode == 2
+    assert error_line(result).startswith("error: -o needs a path")
+
+
+@pytest.mark.parametrize("exists", [False, True], ids=["new", "existing-file"])
+def test_partitions_to_a_file_name_is_refused(exists: bool, tmp_path: Path) -> None:
+    target = tmp_path / "file.csv"
+    if exists:
+        target.write_text("keep me")
+    result = phony(*table("--partitions", "2", "-o", str(target)))
+    assert result.returncode == 2
+    line = error_line(result)
+    assert f"-o {target}" in line
+    assert "-o DEST/" in line or f"-o {target}/" in line
+    assert (target.read_text() == "keep me") if exists else not target.exists()
+
+
+def test_a_dataset_in_place_of_a_file_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "file.csv").write_text("keep me")
+    result = phony(*table("-o", f"{tmp_path}/file.csv/"))
+    assert result.returncode == 2
+    assert "is a file, not a folder" in error_line(result)
+    result = phony(*table("-o", f"{tmp_path}/file.csv/sub/"))
+    assert result.returncode == 1
+    assert error_line(result) == f"error: Not a directory: {tmp_path}/file.csv/sub/"
+    assert files(tmp_path) == {"file.csv": b"keep me"}
+
+
+def test_an_unknown_storage_protocol_is_a_usage_error() -> None:
+    result = phony(*table("-o", "nosuchproto://b/x/"))
+    assert result.returncode == 2
+    assert error_line(result) == (
+        "error: -o nosuchproto://b/x/: unknown storage protocol nosuchproto:// "
+        "(s3://, gs://, abfs://... or a local folder)"
+    )
+
+
+def test_a_missing_filesystem_package_is_named() -> None:
+    pytest.importorskip("fsspec")
+    if __import__("importlib").util.find_spec("gcsfs") is not None:
+        pytest.skip("gcsfs is installed here")
+    result = phony(*table("-o", "gs://b/x/"))
+    assert result.returncode == 2
+    assert error_line(result) == (
+        "error: -o gs://b/x/ needs gcsfs, which is not installed: pip install gcsfs"
+    )
