@@ -415,11 +415,7 @@ def _fit_column(
         low = min(int(v) for v in present)
         base.generate = {"type": "sequence", "start": low}
         base.why = "unique integers: consecutive from the smallest seen"
-    elif (
-        not unique
-        and _is_category(present, type_name)
-        and (_is_text(type_name) or min(Counter(map(_text, present)).values()) >= CATEGORY_MIN_ROWS)
-    ):
+    elif not unique and _is_category(present, type_name) and _has_categories(present, type_name):
         base.generate, base.why = _category(col.name, present, base.max_length)
     elif integer or type_name.startswith(("numeric", "real", "double")):
         decimals = 0 if integer else _decimals(type_name, present)
@@ -612,6 +608,17 @@ def _frequency(pairs: Sequence[tuple[str, int]]) -> dict[str, Any]:
 def _is_category(present: list[Any], type_name: str) -> bool:
     distinct = len(set(map(_text, present)))
     return distinct <= CATEGORY_LIMIT and distinct <= max(2, len(present) // 5)
+
+
+def _has_categories(present: list[Any], type_name: str) -> bool:
+    """Whether a frequency table suits the column without copying a rare value.
+
+    Text needs one value held by CATEGORY_MIN_ROWS rows at least (the rarer
+    get placeholders); without one (25 first names, 8 rows each) a model
+    does better. Numbers and dates need every value that common.
+    """
+    counts = Counter(map(_text, present)).values()
+    return (max(counts) if _is_text(type_name) else min(counts)) >= CATEGORY_MIN_ROWS
 
 
 def _text(value: Any) -> str:

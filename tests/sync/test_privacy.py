@@ -48,22 +48,31 @@ def test_the_unique_counter_never_makes_a_source_value(tmp_path: Path, run_phony
     assert not set(fake) & real, sorted(set(fake) & real)[:10]
 
 
+_NAMES = [
+    "Ayşe", "Jörg", "Mia", "Emre", "Lena", "Deniz", "Hans", "Elif", "Can", "Ute", "Selin",
+    "Klaus", "Merve", "Anja", "Burak", "Heike", "Zeynep", "Lukas", "Ebru", "Jonas", "Derya",
+    "Greta", "Kerem", "Sabine", "Oğuz",
+]  # fmt: skip
+
+
 def test_a_frequency_table_copies_no_rare_value(tmp_path: Path, run_phony: Any) -> None:
     source = tmp_path / "source.db"
     notes = ["password is hunter2"] + ["ssn 078-05-1120"] * 3 + ["call back"] * 60 + ["ok"] * 136
     with sqlite3.connect(source) as conn:
         conn.execute(
             "CREATE TABLE secrets (id INTEGER PRIMARY KEY, note TEXT, code VARCHAR(2),"
-            " status TEXT NOT NULL CHECK (status IN ('open', 'closed', 'held')), floor INTEGER)"
+            " status TEXT NOT NULL CHECK (status IN ('open', 'closed', 'held')), floor INTEGER,"
+            " name TEXT)"
         )
         conn.executemany(
-            "INSERT INTO secrets (note, code, status, floor) VALUES (?, ?, ?, ?)",
+            "INSERT INTO secrets (note, code, status, floor, name) VALUES (?, ?, ?, ?, ?)",
             [
                 (
                     note,
                     "XY" if i == 7 else "AB"[i % 2] * 2,
                     "held" if i == 3 else ("open", "closed")[i % 2],
                     1999 if i == 11 else i % 4,
+                    _NAMES[i % len(_NAMES)],  # 25 names, 8 rows each: none a category
                 )
                 for i, note in enumerate(notes)
             ],
@@ -73,9 +82,9 @@ def test_a_frequency_table_copies_no_rare_value(tmp_path: Path, run_phony: Any) 
     with sqlite3.connect(source) as conn:
         counts = {
             column: dict(conn.execute(f'SELECT "{column}", count(*) FROM secrets GROUP BY 1'))  # noqa: S608
-            for column in ("note", "code", "status", "floor")
+            for column in ("note", "code", "status", "floor", "name")
         }
-    for column in ("note", "code"):
+    for column in ("note", "code", "name"):
         fake = set(_column(target, "secrets", column))
         rare = {v for v, n in counts[column].items() if n < 10}
         assert fake, column
@@ -83,6 +92,7 @@ def test_a_frequency_table_copies_no_rare_value(tmp_path: Path, run_phony: Any) 
     assert {"call back", "ok"} <= set(_column(target, "secrets", "note"))  # genuine categories
     assert set(_column(target, "secrets", "status")) == {"open", "closed", "held"}  # the CHECK
     columns = plan["tables"]["secrets"]["columns"]
+    assert columns["name"]["generate"]["type"] == "ngram"
     assert "10 rows" in columns["note"]["why"]
     # A number held by one row (1999) makes no frequency table: a histogram, as for numbers.
     assert columns["floor"]["generate"]["type"] == "histogram"
