@@ -42,6 +42,9 @@ __all__ = ["ARROW", "PARQUET", "arrow_schema"]
 
 _PARQUET_CODECS = ("zstd", "snappy", "gzip", "brotli", "lz4", "none")
 _ARROW_CODECS = ("zstd", "lz4", "none")
+#: The ``compression_level`` each Parquet codec takes, lowest to highest: pyarrow's
+#: ranges, less zstd's negative "fast" levels. snappy and none take none.
+_LEVELS = {"zstd": (1, 22), "gzip": (1, 9), "brotli": (0, 11), "lz4": (1, 12)}
 
 
 def _pyarrow() -> Any:
@@ -92,6 +95,26 @@ def _codec(options: Mapping[str, str], allowed: Sequence[str], default: str) -> 
     if codec not in allowed:
         raise UsageError(f"option compression: expected one of {', '.join(allowed)}, not {codec!r}")
     return codec
+
+
+def _level(options: Mapping[str, str], codec: str) -> int | None:
+    """The ``compression_level`` option, checked against ``codec``; None for its default."""
+    text = options.get("compression_level")
+    if text is None:
+        return None
+    if codec not in _LEVELS:
+        raise UsageError(
+            f"option compression_level: compression={codec} takes no level "
+            "(zstd, gzip, brotli and lz4 do)"
+        )
+    low, high = _LEVELS[codec]
+    level = int(text) if text.isascii() and text.isdigit() else None
+    if level is None or not low <= level <= high:
+        raise UsageError(
+            f"option compression_level: expected a whole number from {low} to {high} "
+            f"for {codec}, not {text!r}"
+        )
+    return level
 
 
 class _Sink:
@@ -152,6 +175,7 @@ class _ColumnarWriter:
     ) -> None:
         check_options(self.NAME, options, self.OPTIONS)
         codec = _codec(options, self.CODECS, self.DEFAULT_CODEC)
+        level = _level(options, codec) if "compression_level" in self.OPTIONS else None
         self._rows = _positive(options, self.ROWS_OPTION, self.DEFAULT_ROWS)
         self._pa = _pyarrow()
         self.schema = arrow_schema(names, types)
@@ -159,7 +183,7 @@ class _ColumnarWriter:
         self._written = False  # an empty table still gets its schema written
         self._sink = _Sink(stream)
         with self._sink.writing():
-            self._writer = self._open(self._sink, codec, options)
+            self._writer = self._open(self._sink, codec, level)
 
     def _batch(self, columns: Sequence[Sequence[str]]) -> Any:
         pa = self._pa
@@ -187,7 +211,7 @@ class _ColumnarWriter:
             self._pending = [[] for _ in self._pending]
             self._writer.close()
 
-    def _open(self, sink: _Sink, codec: str, options: Mapping[str, str]) -> Any:
+    def _open(self, sink: _Sink, codec: str, level: int | None) -> Any:
         raise NotImplementedError
 
     def _emit(self, columns: Sequence[Sequence[str]]) -> None:
@@ -198,7 +222,7 @@ class _ParquetWriter(_ColumnarWriter):
     NAME = "parquet"
     OPTIONS: ClassVar[dict[str, str]] = {
         "compression": f"{', '.join(_PARQUET_CODECS)} (default zstd)",
-        "compression_level": "codec level, e.g. 1-22 for zstd (default: the codec's)",
+        "compression_level": "zstd 1-22, gzip 1-9, brotli 0-11, lz4 1-12 (default: the codec's)",
         "row_group_size": "rows per row group (default 1048576)",
     }
     CODECS = _PARQUET_CODECS
@@ -206,20 +230,12 @@ class _ParquetWriter(_ColumnarWriter):
     ROWS_OPTION = "row_group_size"
     DEFAULT_ROWS = 1 << 20
 
-    def _open(self, sink: _Sink, codec: str, options: Mapping[str, str]) -> Any:
+    def _open(self, sink: _Sink, codec: str, level: int | None) -> Any:
         import pyarrow.parquet as pq
 
-        level = options.get("compression_level")
-        try:
-            return pq.ParquetWriter(
-                sink,
-                self.schema,
-                compression=codec,
-                compression_level=int(level) if level is not None else None,
-                write_statistics=True,
-            )
-        except (ValueError, self._pa.ArrowException) as exc:
-            raise UsageError(f"parquet options: {exc}") from exc
+        return pq.ParquetWriter(
+            sink, self.schema, compression=codec, compression_level=level, write_statistics=True
+        )
 
     def _emit(self, columns: Sequence[Sequence[str]]) -> None:
         table = self._pa.Table.from_batches([self._batch(columns)])
@@ -238,7 +254,7 @@ class _ArrowWriter(_ColumnarWriter):
     ROWS_OPTION = "batch_size"
     DEFAULT_ROWS = 1 << 16
 
-    def _open(self, sink: _Sink, codec: str, options: Mapping[str, str]) -> Any:
+    def _open(self, sink: _Sink, codec: str, level: int | None) -> Any:
         pa = self._pa
         write_options = pa.ipc.IpcWriteOptions(compression=None if codec == "none" else codec)
         return pa.ipc.new_file(sink, self.schema, options=write_options)

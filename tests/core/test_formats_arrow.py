@@ -167,11 +167,24 @@ def test_a_single_model_is_a_string_column() -> None:
         ("parquet", {"table": "x"}, "format parquet has no option 'table'"),
         ("arrow", {"compression": "gzip"}, "option compression: expected one of zstd, lz4"),
         ("arrow", {"batch_size": "many"}, "option batch_size: expected a positive"),
+        (
+            "parquet",
+            {"compression": "snappy", "compression_level": "3"},
+            "option compression_level: compression=snappy takes no level",
+        ),
+        (
+            "parquet",
+            {"compression": "gzip", "compression_level": "10"},
+            "option compression_level: expected a whole number from 1 to 9 for gzip, not '10'",
+        ),
+        ("arrow", {"compression_level": "3"}, "format arrow has no option 'compression_level'"),
     ],
 )
 def test_bad_options_are_one_clear_error(fmt: str, options: dict[str, str], message: str) -> None:
+    out = io.BytesIO()
     with pytest.raises(UsageError, match=message):
-        {"parquet": PARQUET, "arrow": ARROW}[fmt].open(io.BytesIO(), ["a"], options)
+        {"parquet": PARQUET, "arrow": ARROW}[fmt].open(out, ["a"], options)
+    assert out.getvalue() == b""
 
 
 def test_registered_through_the_formats_hook() -> None:
