@@ -9,9 +9,9 @@ rows) gives what each column holds. The rules, in order, for one column:
 - an enum or a CHECK listing values, booleans: a frequency table
   (``choice`` with weights) of the allowed values;
 - other columns with few distinct values: a frequency table of the values
-  seen in at least :data:`CATEGORY_MIN_ROWS` rows; a rarer value could tell
-  who a row is about, so it is never copied (text: a numbered placeholder
-  takes its share; numbers and dates: a histogram, as if not a category);
+  seen in at least ``CATEGORY_MIN_ROWS`` rows (:mod:`.fitting`); a rarer
+  value could tell who a row is about, so it is never copied (text: a
+  numbered placeholder takes its share; numbers and dates: a histogram);
 - numbers, dates and times: a ``histogram`` of measured quantiles;
 - text: a ``.phony`` model trained on the column with the privacy guard on
   (no training value is ever generated); e-mail addresses: a model of the
@@ -25,15 +25,28 @@ The source is opened read-only, and only read through SELECTs.
 
 from __future__ import annotations
 
-import datetime as dt
-import decimal
 import re
 from collections import Counter
-from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phony_client.sync._db import connect, first_line, redact
+from phony_client.sync.fitting import (
+    QUANTILES,
+    as_text,
+    byte_lengths,
+    category,
+    date_quantiles,
+    decimals_of,
+    fit_json,
+    frequency,
+    has_categories,
+    is_category,
+    is_text,
+    placeholder_prefix,
+    quantiles,
+    time_range,
+)
 from phony_client.sync.plan import Check, ColumnPlan, ForeignKey, Plan, TablePlan
 from phony_registry.errors import DatabaseError, GenerationError, TrainingError
 from phony_registry.format import save_model
@@ -43,8 +56,6 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection, Engine
 
 __all__ = [
-    "CATEGORY_LIMIT",
-    "CATEGORY_MIN_ROWS",
     "SAMPLE_ROWS",
     "check_constraints",
     "make_plan",
@@ -54,12 +65,6 @@ __all__ = [
 
 #: Rows read from each source table to fit its columns.
 SAMPLE_ROWS = 100_000
-#: At most this many distinct values (and at most 20 % of the rows) make a frequency table.
-CATEGORY_LIMIT = 40
-#: A frequency table copies a value seen in at least this many rows (k-anonymity's k);
-#: enum and CHECK values are copied whatever their count.
-CATEGORY_MIN_ROWS = 10
-_QUANTILES = 32
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _EXAMPLE_DOMAINS = ["example.com", "example.net", "example.org"]
 
@@ -383,11 +388,11 @@ def _fit_column(
         base.why = "primary key: consecutive integers (the sequence is reset after the load)"
     elif allowed:
         counts = Counter(str(v) for v in present)
-        base.generate = _frequency([(v, counts.get(v, 0)) for v in allowed])
+        base.generate = frequency([(v, counts.get(v, 0)) for v in allowed])
         base.why = f"values allowed by the {'enum' if base.values else 'CHECK'}, weighted as seen"
     elif type_name == "boolean":
         truths = sum(1 for v in present if v)
-        base.generate = _frequency([("true", truths), ("false", len(present) - truths)])
+        base.generate = frequency([("true", truths), ("false", len(present) - truths)])
         base.why = "boolean: the share of true as seen"
     elif type_name == "uuid":
         base.generate = {"type": "uuid"}
@@ -397,40 +402,32 @@ def _fit_column(
         base.null_ratio = 1.0 if base.nullable else 0.0
         base.why = "no value in the source: NULL" if base.nullable else "no value in the source"
     elif type_name == "bytes":
-        lengths = Counter(len(_as_bytes(v)) for v in present)
-        if len(lengths) <= CATEGORY_LIMIT:
-            base.generate = _frequency([(str(n), c) for n, c in sorted(lengths.items())])
-            how = "a length drawn from the source's lengths, weighted as seen"
-        else:
-            points = _quantiles([float(n) for n in lengths.elements()], 0)
-            base.generate = {"type": "histogram", "quantiles": points, "decimals": 0}
-            how = "a length drawn between measured quantiles of the source's lengths"
-        base.why = f"bytes: random bytes, as many as {how}"
+        base.generate, base.why = byte_lengths(present)
     elif type_name == "time":
-        base.generate = _time_range(present)
+        base.generate = time_range(present)
         base.why = "time: uniform times between the whole hours around the source's first and last"
     elif type_name == "json":
-        helpers, base.generate, base.why = _fit_json(col.name, present)
+        helpers, base.generate, base.why = fit_json(col.name, present)
     elif unique and integer:
         low = min(int(v) for v in present)
         base.generate = {"type": "sequence", "start": low}
         base.why = "unique integers: consecutive from the smallest seen"
-    elif not unique and _is_category(present, type_name) and _has_categories(present, type_name):
-        base.generate, base.why = _category(col.name, present, base.max_length)
+    elif not unique and is_category(present, type_name) and has_categories(present, type_name):
+        base.generate, base.why = category(col.name, present, base.max_length)
     elif integer or type_name.startswith(("numeric", "real", "double")):
-        decimals = 0 if integer else _decimals(type_name, present)
+        decimals = 0 if integer else decimals_of(type_name, present)
         base.generate = {
             "type": "histogram",
-            "quantiles": _quantiles([float(v) for v in present], decimals),
+            "quantiles": quantiles([float(v) for v in present], decimals),
             "decimals": decimals,
         }
-        base.why = f"numbers: {_QUANTILES} equally likely buckets between measured quantiles"
+        base.why = f"numbers: {QUANTILES} equally likely buckets between measured quantiles"
     elif type_name in ("date", "timestamp", "timestamptz"):
-        base.generate = {"type": "histogram", "quantiles": _date_quantiles(present, type_name)}
+        base.generate = {"type": "histogram", "quantiles": date_quantiles(present, type_name)}
         base.why = "dates: equally likely buckets between measured quantiles"
     else:
         helpers = _fit_text(
-            table.name, col.name, base, [_text(v) for v in present], models_dir, training
+            table.name, col.name, base, [as_text(v) for v in present], models_dir, training
         )
         for helper in [*helpers, base]:
             model = helper.generate.get("model")
@@ -439,246 +436,6 @@ def _fit_column(
         if unique:
             base.why += "; unique: repeats get a counter"
     return [*helpers, base]
-
-
-def _category(column: str, present: list[Any], limit: int | None) -> tuple[dict[str, Any], str]:
-    """A frequency table of the values seen in at least CATEGORY_MIN_ROWS rows, and its why.
-
-    Each rarer value gives its share to a numbered placeholder instead: a
-    value that few rows hold may identify them (a note saying "password is
-    hunter2"), a status held by hundreds does not.
-    """
-    counts = Counter(_text(v) for v in present)
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    kept = [(v, n) for v, n in ranked if n >= CATEGORY_MIN_ROWS]
-    rare = [n for _, n in ranked if n < CATEGORY_MIN_ROWS]
-    why = f"{len(counts)} distinct values: a frequency table"
-    if rare:
-        names = _placeholders(column, len(rare), limit, set(counts))
-        # Past the room a short column leaves, rare values share the placeholders made.
-        kept += [(names[i % len(names)], n) for i, n in enumerate(rare)] if names else []
-        rarer = "1 rarer value is" if len(rare) == 1 else f"{len(rare)} rarer values are"
-        why += (
-            f" of the values seen in at least {CATEGORY_MIN_ROWS} rows; {rarer} never copied: "
-            "numbered placeholders take their share"
-        )
-    return _frequency(kept), why
-
-
-def _placeholder_prefix(column: str, count: int, limit: int | None) -> str:
-    """``column-`` for numbered placeholders, or nothing when the column is too short."""
-    prefix = f"{column[:20]}-"
-    if limit is not None and len(prefix) + len(str(count)) > limit:
-        return ""  # a short code column (char(2)): bare numbers fit best
-    return prefix
-
-
-def _placeholders(column: str, count: int, limit: int | None, avoid: set[str]) -> list[str]:
-    """Up to ``count`` numbered placeholders (``note-1``, ``note-2``), none in ``avoid``.
-
-    Fewer when the column's length leaves no more room (char(1)).
-    """
-    prefix = _placeholder_prefix(column, count + len(avoid), limit)
-    names: list[str] = []
-    number = 0
-    while len(names) < count:
-        number += 1
-        name = f"{prefix}{number}"
-        if limit is not None and len(name) > limit:
-            break
-        if name not in avoid:
-            names.append(name)
-    return names
-
-
-def _as_bytes(value: Any) -> bytes:
-    if isinstance(value, bytes | bytearray | memoryview):
-        return bytes(value)
-    return str(value).encode()  # SQLite may hold text in a BLOB column
-
-
-def _time_range(present: list[Any]) -> dict[str, Any]:
-    """A ``date`` column writing times of day, from the hour of the earliest seen time to
-    the end of the hour of the latest: generated times, no copied ones."""
-    seconds = []
-    for value in present:
-        try:
-            moment = value if isinstance(value, dt.time) else dt.time.fromisoformat(str(value))
-        except ValueError:
-            continue
-        seconds.append(moment.hour * 3600 + moment.minute * 60 + moment.second)
-    first = min(seconds, default=0) // 3600 * 3600
-    last = max(seconds, default=86_399) // 3600 * 3600 + 3599
-    day = dt.datetime(2000, 1, 1)
-    return {
-        "type": "date",
-        "start": (day + dt.timedelta(seconds=first)).isoformat(),
-        "end": (day + dt.timedelta(seconds=last)).isoformat(),
-        "format": "%H:%M:%S",
-    }
-
-
-_JSON_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
-
-
-def _fit_json(column: str, present: list[Any]) -> tuple[list[ColumnPlan], dict[str, Any], str]:
-    """Generated JSON documents with the source's common shape and none of its leaf values.
-
-    Objects keep the keys found in at least CATEGORY_MIN_ROWS documents (names
-    of letters, digits and underscores); each key's value is drawn by its
-    most common JSON type: numbers from a histogram of that key's numbers,
-    booleans by their measured share, strings as numbered placeholders
-    (``"status-17"``), objects, arrays and nulls as ``{}``, ``[]`` and ``null``.
-    Any other document is its type's empty value.
-    """
-    import json
-
-    docs: list[Any] = []
-    for value in present:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                continue
-        docs.append(value)
-    shapes = Counter(_json_type(d) for d in docs)
-    shape = shapes.most_common(1)[0][0] if shapes else "object"
-    empty = {"object": "{}", "array": "[]", "number": "0", "string": '""', "boolean": "false"}
-    if shape != "object":
-        why = f"json: mostly {shape}s; written as {empty.get(shape, 'null')}, no value copied"
-        return [], {"type": "choice", "values": [empty.get(shape, "null")]}, why
-    objects = [d for d in docs if isinstance(d, dict)]
-    keys = Counter(k for d in objects for k in d)
-    kept = [k for k in keys if keys[k] >= CATEGORY_MIN_ROWS and _JSON_KEY.fullmatch(k)]
-    helpers: list[ColumnPlan] = []
-    fields: list[str] = []
-    for key in kept:
-        values = [d[key] for d in objects if key in d]
-        kind = Counter(_json_type(v) for v in values).most_common(1)[0][0]
-        helper = f"{column}__{key}"
-        if kind == "number":
-            numbers = [v for v in values if _json_type(v) == "number"]
-            decimals = _decimals("double", numbers)
-            spec: dict[str, Any] = {
-                "type": "histogram",
-                "quantiles": _quantiles([float(v) for v in numbers], decimals),
-                "decimals": decimals,
-            }
-        elif kind == "boolean":
-            truths = sum(1 for v in values if v is True)
-            spec = _frequency([("true", truths), ("false", len(values) - truths)])
-        elif kind == "string":
-            spec = {"type": "sequence", "format": f"{key[:20]}-{{}}"}
-        else:
-            fields.append(f'"{key}": {empty.get(kind, "null")}')
-            continue
-        helpers.append(ColumnPlan(helper, {**spec, "hidden": True}, why=f"json key {key}"))
-        field = f"{{{helper}}}"
-        fields.append(f'"{key}": ' + (f'"{field}"' if kind == "string" else field))
-    template = "{{" + ", ".join(fields) + "}}"
-    why = (
-        f"json: objects with the {len(kept)} keys at least {CATEGORY_MIN_ROWS} documents have, "
-        "each value generated by its type (numbers from a histogram, strings numbered): "
-        "no value copied"
-    )
-    return helpers, {"type": "template", "template": template}, why
-
-
-def _json_type(value: Any) -> str:
-    if isinstance(value, bool):
-        return "boolean"
-    if isinstance(value, int | float):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if isinstance(value, list):
-        return "array"
-    return "object" if isinstance(value, dict) else "null"
-
-
-def _frequency(pairs: Sequence[tuple[str, int]]) -> dict[str, Any]:
-    values = [v for v, _ in pairs]
-    weights = [c for _, c in pairs]
-    if not any(weights):
-        return {"type": "choice", "values": values}
-    kept = [(v, c) for v, c in pairs if c > 0]
-    return {"type": "choice", "values": [v for v, _ in kept], "weights": [c for _, c in kept]}
-
-
-def _is_category(present: list[Any], type_name: str) -> bool:
-    distinct = len(set(map(_text, present)))
-    return distinct <= CATEGORY_LIMIT and distinct <= max(2, len(present) // 5)
-
-
-def _has_categories(present: list[Any], type_name: str) -> bool:
-    """Whether a frequency table suits the column without copying a rare value.
-
-    Text needs one value held by CATEGORY_MIN_ROWS rows at least (the rarer
-    get placeholders); without one (25 first names, 8 rows each) a model
-    does better. Numbers and dates need every value that common.
-    """
-    counts = Counter(map(_text, present)).values()
-    return (max(counts) if _is_text(type_name) else min(counts)) >= CATEGORY_MIN_ROWS
-
-
-def _text(value: Any) -> str:
-    if isinstance(value, dt.datetime | dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, bytes | memoryview):
-        return "\\x" + bytes(value).hex()  # PostgreSQL's hex form of bytea
-    if isinstance(value, dict | list):
-        import json
-
-        return json.dumps(value, sort_keys=True)
-    return str(value)
-
-
-def _decimals(type_name: str, present: list[Any]) -> int:
-    match = re.fullmatch(r"numeric\(\d+,(\d+)\)", type_name)
-    if match:
-        return min(int(match.group(1)), 12)
-    seen = 0
-    for v in present[:1000]:
-        exponent = decimal.Decimal(str(v)).as_tuple().exponent
-        if isinstance(exponent, int):
-            seen = max(seen, -exponent)
-    return min(seen, 6)
-
-
-def _quantiles(values: list[float], decimals: int) -> list[float | int]:
-    import numpy as np
-
-    points = np.quantile(np.asarray(values, dtype=np.float64), np.linspace(0, 1, _QUANTILES + 1))
-    # Repeated points stay: each bucket holds the same share of the values.
-    rounded = sorted(round(float(p), decimals) for p in points)
-    if decimals == 0:
-        return [int(p) for p in rounded]
-    return rounded
-
-
-def _date_quantiles(present: list[Any], type_name: str) -> list[str]:
-    import numpy as np
-
-    if type_name == "date":
-        ordinals = [(v if isinstance(v, dt.date) else _as_date(v)).toordinal() for v in present]
-        points = np.quantile(np.asarray(ordinals), np.linspace(0, 1, _QUANTILES + 1))
-        return sorted(dt.date.fromordinal(round(float(p))).isoformat() for p in points)
-    epoch = dt.datetime(1970, 1, 1)
-    seconds = [
-        (
-            (v if isinstance(v, dt.datetime) else dt.datetime.fromisoformat(str(v))).replace(
-                tzinfo=None
-            )
-            - epoch
-        ).total_seconds()
-        for v in present
-    ]
-    points = np.quantile(np.asarray(seconds), np.linspace(0, 1, _QUANTILES + 1))
-    return sorted((epoch + dt.timedelta(seconds=round(float(p)))).isoformat() for p in points)
-
-
-def _as_date(value: Any) -> dt.date:
-    return dt.date.fromisoformat(str(value)[:10])
 
 
 def _fanout(conn: Connection, table: Any, fk: ForeignKey) -> list[list[int]]:
@@ -757,7 +514,7 @@ def _fit_text(
         ]
     model = _train(table, column, values, models_dir, training)
     if model is None:
-        prefix = _placeholder_prefix(column, 10 * len(values), base.max_length)
+        prefix = placeholder_prefix(column, 10 * len(values), base.max_length)
         base.generate = {"type": "sequence", "format": f"{prefix}{{}}"}
         base.why = "text with too little variety to learn new values from: numbered placeholders"
         return []
@@ -792,10 +549,6 @@ def _train(
     return path
 
 
-def _is_text(sql_type: str | None) -> bool:
-    return sql_type == "text" or (sql_type or "").startswith(("varchar", "char"))
-
-
 def _natural_keys(
     conn: Connection, reflected: dict[str, Any], tables: dict[str, TablePlan]
 ) -> None:
@@ -806,13 +559,13 @@ def _natural_keys(
         (t.name, cols[0])
         for t in tables.values()
         for cols in [t.primary_key, *t.unique]
-        if len(cols) == 1 and _is_text(t.column(cols[0]).sql_type)
+        if len(cols) == 1 and is_text(t.column(cols[0]).sql_type)
     ]
     for table in tables.values():
         declared = {fk.columns[0]: fk for fk in table.foreign_keys if len(fk.columns) == 1}
         keyed = {name for fk in table.foreign_keys for name in fk.columns}
         for column in list(table.written):
-            if column.name in keyed or not _is_text(column.sql_type):
+            if column.name in keyed or not is_text(column.sql_type):
                 continue
             child = reflected[table.name].c[column.name]
             for parent_name, parent_column in keys:

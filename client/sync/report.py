@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from phony_client.sync._db import connect, first_line, redact
+from phony_client.sync.fitting import CATEGORY_LIMIT
 from phony_client.sync.introspect import (
-    CATEGORY_LIMIT,
     SAMPLE_ROWS,
     check_constraints,
     sql_type_name,
