@@ -17,6 +17,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Callable, Sequence
+from stat import S_ISREG
 from typing import TYPE_CHECKING, Any
 
 from starlette.concurrency import run_in_threadpool
@@ -31,12 +32,15 @@ from phony_server.storage import Storage, check_key
 if TYPE_CHECKING:
     from phony_server.registry import Registry
 
-__all__ = ["FastRoute", "LayoutFastPath", "blob_response", "layout_file"]
+__all__ = ["FastRoute", "LayoutFastPath", "blob_response", "etag_matches", "layout_file"]
 
 IMMUTABLE = "public, max-age=31536000, immutable"
 REVALIDATE = "no-cache"
 _BLOB = re.compile(rf"{BLOBS_DIR}/sha256/([0-9a-f]{{2}})/([0-9a-f]{{64}})")
-_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+#: One ``bytes`` range (RFC 9110 §14.1.2): the unit is case-insensitive, digits ASCII.
+_RANGE = re.compile(r"\s*bytes\s*=\s*([0-9]*)\s*-\s*([0-9]*)\s*", re.ASCII | re.IGNORECASE)
+#: Longer numbers than this are beyond any blob: compared as text, never converted.
+_DIGITS = 18
 
 
 def _kind(path: str) -> tuple[str, str] | None:
@@ -53,20 +57,50 @@ def _kind(path: str) -> tuple[str, str] | None:
 
 
 class _BlobFile(FileResponse):
-    """A file response that reads 1 MB at a time (fewer trips to the thread pool)."""
+    """A blob from a local file, read 1 MB at a time (fewer trips to the thread pool).
+
+    ``span`` is the range :func:`_range` found (None: the whole file): the
+    request's own ``Range`` and ``If-Range`` are replaced by it before
+    Starlette sees them, so both storages follow one reading of the headers
+    (Starlette would answer a malformed range with a 400).
+    """
 
     chunk_size = 1 << 20
+
+    def __init__(self, path: str | os.PathLike[str], span: tuple[int, int] | None, **kw: Any):
+        super().__init__(path, **kw)
+        self.span = span
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        headers = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
+        if self.span is not None:
+            headers.append((b"range", f"bytes={self.span[0]}-{self.span[1]}".encode()))
+        await super().__call__({**scope, "headers": headers}, receive, send)
 
 
 def _quoted(tag: str) -> str:
     return tag if tag.startswith('"') else f'"{tag}"'
 
 
-def _not_modified(request: Request, etag: str) -> bool:
-    wanted = request.headers.get("if-none-match")
-    if not wanted:
+def _weak(tag: str) -> str:
+    tag = tag.strip()
+    return tag[2:] if tag.startswith("W/") else tag
+
+
+def etag_matches(if_none_match: str | None, etag: str) -> bool:
+    """True if an ``If-None-Match`` value names ``etag`` (RFC 9110 §13.1.2).
+
+    The comparison is weak (``W/"x"`` matches ``"x"``), the value may be a
+    list, and ``*`` matches any current representation.
+    """
+    if not if_none_match:
         return False
-    return wanted.strip() == "*" or etag in [t.strip() for t in wanted.split(",")]
+    wanted = [t.strip() for t in if_none_match.split(",")]
+    return "*" in wanted or _weak(etag) in {_weak(t) for t in wanted}
+
+
+def _not_modified(request: Request, etag: str) -> bool:
+    return etag_matches(request.headers.get("if-none-match"), etag)
 
 
 def _read_local(path: os.PathLike[str]) -> tuple[bytes, str]:
@@ -108,29 +142,46 @@ async def layout_file(request: Request) -> Response:
     return Response(data, headers=headers, media_type=kind[0])
 
 
+def _compare(a: str, b: str) -> int:
+    """Compare two strings of ASCII digits as numbers, at any length (-1, 0 or 1)."""
+    a, b = a.lstrip("0") or "0", b.lstrip("0") or "0"
+    left, right = (len(a), a), (len(b), b)
+    return (left > right) - (left < right)
+
+
+def _number(digits: str, size: int) -> int:
+    """``digits`` as an int, or ``size`` (past the end of any blob) when it is longer."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= _DIGITS else size
+
+
 def _range(header: str | None, size: int) -> tuple[int, int] | None:
     """(start, end inclusive) of a single ``bytes=`` range; None to send everything.
 
-    Raises ValueError for a range that cannot be satisfied.
+    As RFC 9110 §14.2 says, a header that is not one valid byte range (another
+    unit, several ranges, letters, an end before its start) is ignored: the
+    whole blob is sent. Raises ValueError for a valid range the blob cannot
+    satisfy (a start past its end, an empty suffix): a 416.
     """
-    if not header:
+    if header is None:
         return None
-    match = _RANGE.fullmatch(header.strip())
+    match = _RANGE.fullmatch(header)
     if match is None:
-        return None  # several ranges or another unit: send the whole blob (RFC 9110 allows it)
-    first, last = match.groups()
-    if not first and not last:
         return None
+    first, last = match.groups()
     if not first:
-        length = int(last)
-        if length == 0:
+        if not last:
+            return None  # "bytes=-" is no range at all
+        length = _number(last, size)
+        if length == 0 or size == 0:
             raise ValueError("empty suffix range")
         return max(0, size - length), size - 1
-    start = int(first)
-    end = min(int(last), size - 1) if last else size - 1
-    if start >= size or (last and int(last) < start):
+    if last and _compare(last, first) < 0:
+        return None  # an invalid range-spec (§14.1.1): ignored
+    start = _number(first, size)
+    if start >= size:
         raise ValueError("range outside the blob")
-    return start, end
+    return start, min(_number(last, size), size - 1) if last else size - 1
 
 
 async def blob_response(request: Request, storage: Storage, digest: str) -> Response:
@@ -148,31 +199,44 @@ async def blob_response(request: Request, storage: Storage, digest: str) -> Resp
         "Docker-Content-Digest": digest,
     }
     local = storage.local_path(key)
+    stat_result: os.stat_result | None = None
     if local is not None:
-        if not os.path.isfile(local):  # noqa: PTH113  (os.path on a PathLike, hot path)
+        try:
+            stat_result = os.stat(local)  # noqa: PTH116  (a PathLike, hot path)
+        except OSError:
+            stat_result = None
+        if stat_result is None or not S_ISREG(stat_result.st_mode):
             raise NotFound(f"no blob {digest}")
-        if _not_modified(request, etag):
-            return Response(status_code=304, headers=headers)
-        # Starlette sends the file itself, Range and HEAD included.
-        return _BlobFile(local, headers=headers, media_type="application/octet-stream")
-    info = await run_in_threadpool(storage.stat, key)
-    if info is None:
-        raise NotFound(f"no blob {digest}")
+        size = stat_result.st_size
+    else:
+        info = await run_in_threadpool(storage.stat, key)
+        if info is None:
+            raise NotFound(f"no blob {digest}")
+        size = info.size
     if _not_modified(request, etag):
         return Response(status_code=304, headers=headers)
     if_range = request.headers.get("if-range")
     wanted = request.headers.get("range") if if_range in (None, etag) else None
     try:
-        span = _range(wanted, info.size)
+        span = _range(wanted, size)
     except ValueError:
-        headers["Content-Range"] = f"bytes */{info.size}"
+        headers["Content-Range"] = f"bytes */{size}"
         return Response(status_code=416, headers=headers)
+    if local is not None:
+        # Starlette sends the file itself, the range and HEAD included.
+        return _BlobFile(
+            local,
+            span,
+            stat_result=stat_result,
+            headers=headers,
+            media_type="application/octet-stream",
+        )
     status = 200
-    start, end = 0, info.size - 1
+    start, end = 0, size - 1
     if span is not None:
         status = 206
         start, end = span
-        headers["Content-Range"] = f"bytes {start}-{end}/{info.size}"
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
     headers["Content-Length"] = str(end - start + 1)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
@@ -231,8 +295,7 @@ class LayoutFastPath:
             if name == b"if-none-match":
                 wanted = value
         headers = [(b"etag", etag.encode()), (b"cache-control", kind[1].encode())]
-        tags = [t.strip() for t in wanted.decode("latin-1").split(",")] if wanted else []
-        if etag in tags or "*" in tags:
+        if etag_matches(wanted.decode("latin-1"), etag):
             await send({"type": "http.response.start", "status": 304, "headers": headers})
             await send({"type": "http.response.body", "body": b""})
             return
