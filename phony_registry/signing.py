@@ -52,6 +52,61 @@ def _keyid(raw: bytes) -> str:
     return hashlib.sha256(raw).hexdigest()
 
 
+# Curve25519 in Edwards form (RFC 8032, section 5.1): -x^2 + y^2 = 1 + d x^2 y^2 mod p.
+_P = 2**255 - 19
+_D = -121665 * pow(121666, _P - 2, _P) % _P
+_SQRT_M1 = pow(2, (_P - 1) // 4, _P)
+
+
+def _point_problem(raw: bytes) -> str | None:
+    """Why the 32 bytes ``raw`` are no usable Ed25519 public key, or None if they are one.
+
+    RFC 8032 verification (OpenSSL's, hence cryptography's) accepts a key of
+    small order: for the identity point, ``01 00...00``, the signature
+    ``01 00...00 00...00`` (R = identity, S = 0) verifies for every message,
+    and the other seven points of order 1, 2, 4 or 8 allow as much. So, as
+    libsodium's ``crypto_sign_verify_detached`` does, such a key is refused
+    wherever a key is read: a point P with 8·P = identity, in any encoding.
+    Non-canonical encodings (y ≥ p, or x = 0 with the sign bit set) are
+    refused too, so that one point has one key id; and bytes that are no
+    point of the curve could never verify anything.
+    """
+    number = int.from_bytes(raw, "little")
+    sign = number >> 255
+    y = number & ((1 << 255) - 1)
+    if y >= _P:
+        return "it is not a canonical encoding of a curve point (y is not below 2^255 - 19)"
+    # Decoding, RFC 8032 section 5.1.3: x^2 = (y^2 - 1) / (d y^2 + 1).
+    u = (y * y - 1) % _P
+    v = (_D * y * y + 1) % _P
+    x = u * pow(v, 3, _P) * pow(u * pow(v, 7, _P), (_P - 5) // 8, _P) % _P
+    if (v * x * x - u) % _P != 0:
+        if (v * x * x + u) % _P != 0:
+            return "it is not a point of the Ed25519 curve"
+        x = x * _SQRT_M1 % _P
+    if x == 0 and sign:
+        return "it is not a canonical encoding of a curve point (x is 0 with its sign bit set)"
+    if x & 1 != sign:
+        x = _P - x
+    point = (x, y)
+    for _ in range(3):  # 8·P by three doublings
+        point = _add(point, point)
+    if point == (0, 1):
+        return (
+            "it is a point of small order, for which a forged signature verifies for any document"
+        )
+    return None
+
+
+def _add(a: tuple[int, int], b: tuple[int, int]) -> tuple[int, int]:
+    """The sum of two points in affine coordinates (complete for Ed25519: d is no square)."""
+    (x1, y1), (x2, y2) = a, b
+    t = _D * x1 * x2 * y1 * y2 % _P
+    x = (x1 * y2 + y1 * x2) * pow(1 + t, _P - 2, _P) % _P
+    y = (y1 * y2 + x1 * x2) * pow(1 - t, _P - 2, _P) % _P
+    return x, y
+
+
 @dataclass(frozen=True)
 class PublicKey:
     """An Ed25519 public key."""
@@ -61,6 +116,10 @@ class PublicKey:
     def __post_init__(self) -> None:
         if len(self.raw) != 32:
             raise SignatureError(f"an Ed25519 public key is 32 bytes, not {len(self.raw)}")
+        problem = _point_problem(self.raw)
+        if problem is not None:
+            shown = base64.b64encode(self.raw).decode("ascii")
+            raise SignatureError(f"public key {shown} is refused: {problem}")
 
     @property
     def keyid(self) -> str:

@@ -25,11 +25,12 @@ from __future__ import annotations
 import builtins
 import contextlib
 import json
+import logging
 import os
 import time
 from pathlib import Path
 
-from phony_registry.errors import ConfigError, NotFound
+from phony_registry.errors import ConfigError, NotFound, SignatureError
 from phony_registry.layout import registry_key_path
 from phony_registry.names import canonical_key
 from phony_registry.signing import PrivateKey, PublicKey, save_private_key
@@ -45,6 +46,7 @@ __all__ = [
 #: The pseudo-namespace under which keys for official names are registered.
 OFFICIAL = "_official"
 _STORED_KEY = "registry-key.pem"
+log = logging.getLogger("phony_server")
 
 
 def load_registry_key(storage: RegistryStorage, key_file: Path | None) -> PrivateKey:
@@ -121,9 +123,20 @@ class PublisherKeys:
         return f"publishers/{scope}.json"
 
     def list(self, namespace: str | None) -> builtins.list[PublicKey]:
-        """Keys registered for ``namespace`` (None: the official names)."""
+        """Keys registered for ``namespace`` (None: the official names).
+
+        A key registered before phony refused it (one of small order, under
+        which a forged signature verifies) is left out, and logged: it vouches
+        for nothing, and the namespace's other keys keep working.
+        """
         entries, _tag = self._entries(namespace)
-        return [PublicKey.from_base64(entry["public_key"]) for entry in entries]
+        keys = []
+        for entry in entries:
+            try:
+                keys.append(PublicKey.from_base64(entry["public_key"]))
+            except SignatureError as exc:
+                log.warning("publisher key of %s ignored: %s", namespace or OFFICIAL, exc)
+        return keys
 
     def _entries(self, namespace: str | None) -> tuple[builtins.list[dict[str, str]], str | None]:
         try:
