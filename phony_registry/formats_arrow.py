@@ -6,8 +6,10 @@ when one of them opens, so ``phony --help`` and the other formats never pay
 for it, and a missing pyarrow is one clear error.
 
 A table from a schema has typed columns (:func:`phony_registry.outputs.column_type`):
-integers as ``int64``, numbers with decimals as exact ``decimal128(38, D)``,
-dates as ``date32``, date-times as ``timestamp``, the rest as UTF-8 strings.
+integers as ``int64``, numbers with decimals as exact ``decimal128(38, D)``
+(``decimal256(76, D)`` when the column's declared range needs more than 38
+digits; more than 76 is a usage error), dates as ``date32``, date-times as
+``timestamp``, the rest as UTF-8 strings.
 A single model's values are strings. Each value is the text the other
 formats write, converted by Arrow's own casts, so a Parquet file and a CSV
 of the same seed hold the same values.
@@ -57,8 +59,14 @@ def _pyarrow() -> Any:
     return pa
 
 
-def arrow_schema(names: Sequence[str], types: Sequence[str]) -> pa.Schema:
-    """The Arrow schema of ``names``, typed by :func:`~phony_registry.outputs.column_type`."""
+def arrow_schema(
+    names: Sequence[str], types: Sequence[str], format_name: str = "arrow"
+) -> pa.Schema:
+    """The Arrow schema of ``names``, typed by :func:`~phony_registry.outputs.column_type`.
+
+    A UsageError names a column no Arrow type holds (a decimal of more than
+    76 digits), in the words of ``format_name``.
+    """
     pa = _pyarrow()
     fields = []
     for name, kind in zip(names, types, strict=True):
@@ -66,7 +74,7 @@ def arrow_schema(names: Sequence[str], types: Sequence[str]) -> pa.Schema:
         if base == "int64":
             arrow_type = pa.int64()
         elif base == "decimal":
-            arrow_type = pa.decimal128(38, int(arg))
+            arrow_type = _decimal(pa, name, arg, format_name)
         elif base == "date":
             arrow_type = pa.date32()
         elif base == "timestamp":
@@ -75,6 +83,22 @@ def arrow_schema(names: Sequence[str], types: Sequence[str]) -> pa.Schema:
             arrow_type = pa.string()
         fields.append(pa.field(name, arrow_type, nullable=False))
     return pa.schema(fields)
+
+
+def _decimal(pa: Any, name: str, arg: str, format_name: str) -> Any:
+    """The type of a ``decimal:P:D`` column: ``decimal128(38, D)`` up to 38 digits,
+    ``decimal256(76, D)`` up to 76 (two fixed widths, so that the type depends
+    only on which one the declared range needs)."""
+    digits, decimals = (int(part) for part in arg.split(":"))
+    if digits <= 38:
+        return pa.decimal128(38, decimals)
+    if digits <= 76:
+        return pa.decimal256(76, decimals)
+    raise UsageError(
+        f"column {name!r}: its range needs {digits} digits ({decimals} after the point), "
+        f"more than the 76 a {format_name} decimal holds: narrow min and max, use fewer "
+        "decimals, or write csv"
+    )
 
 
 def _positive(options: Mapping[str, str], key: str, default: int) -> int:
@@ -178,7 +202,7 @@ class _ColumnarWriter:
         level = _level(options, codec) if "compression_level" in self.OPTIONS else None
         self._rows = _positive(options, self.ROWS_OPTION, self.DEFAULT_ROWS)
         self._pa = _pyarrow()
-        self.schema = arrow_schema(names, types)
+        self.schema = arrow_schema(names, types, self.NAME)
         self._pending: list[list[str]] = [[] for _ in names]
         self._written = False  # an empty table still gets its schema written
         self._sink = _Sink(stream)

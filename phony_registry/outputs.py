@@ -94,12 +94,14 @@ def column_type(generator_type: str, generator: object) -> str:
     """The value type of a schema column, for formats that store types.
 
     ``int64`` (an integer column whose range fits, a sequence without a
-    format string, a number without decimals), ``decimal:D`` (a number with
-    D decimals, kept exact), ``date`` (a date column of whole days without a
-    strftime format), ``timestamp:UNIT`` (one with a time: ``s``, ``ms`` or
-    ``us``), else ``string``. ``generator`` is the column's built
-    generator; only its attributes are read, so a plugin's generator is a
-    ``string``.
+    format string, a number without decimals), ``decimal:P:D`` (a number
+    with D decimals, kept exact; P digits hold every value of its declared
+    range), ``date`` (a date column of whole days without a strftime
+    format), ``timestamp:UNIT`` (one with a time: ``s``, ``ms`` or ``us``),
+    else ``string``. The type comes from the column's declared range, never
+    from the values drawn, so every partition of a dataset has the same.
+    ``generator`` is the column's built generator; only its attributes are
+    read, so a plugin's generator is a ``string``.
     """
     if generator_type == "sequence" and getattr(generator, "template", "x") is None:
         return "int64"
@@ -109,10 +111,18 @@ def column_type(generator_type: str, generator: object) -> str:
             return "int64"
     if generator_type == "number":
         decimals = getattr(generator, "decimals", None)
-        if isinstance(decimals, int) and 0 < decimals <= 12:
-            return f"decimal:{decimals}"
+        integer = getattr(generator, "integer", None)  # its values in units of 10**-decimals
+        low, span = getattr(integer, "low", None), getattr(integer, "span", None)
         if decimals == 0:
-            return column_type("integer", getattr(generator, "integer", None))
+            return column_type("integer", integer)
+        if (
+            isinstance(decimals, int)
+            and 0 < decimals <= 12
+            and isinstance(low, int)
+            and isinstance(span, int)
+        ):
+            digits = len(str(max(abs(low), abs(low + span - 1))))
+            return f"decimal:{digits}:{decimals}"
     if generator_type == "date" and getattr(generator, "strftime", "x") is None:
         unit = getattr(generator, "unit", None)
         if unit == "D":

@@ -10,7 +10,9 @@ from __future__ import annotations
 import signal
 import subprocess
 import time
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -164,3 +166,87 @@ def test_every_level_in_range_is_written(codec: str, level: int) -> None:
     data = pa.BufferReader(result.stdout)
     assert pq.ParquetFile(data).metadata.row_group(0).column(0).compression == codec.upper()
     assert pq.read_table(pa.BufferReader(result.stdout)).num_rows == 3
+
+
+def _csv_column(*args: str) -> list[str]:
+    result = _generate(*args, "--format", "csv")
+    assert result.returncode == 0, result.stderr
+    return result.stdout.decode().splitlines()[1:]
+
+
+def _read(data: bytes, fmt: str) -> Any:
+    if fmt == "parquet":
+        return pq.read_table(pa.BufferReader(data))
+    return pa.ipc.open_file(pa.BufferReader(data)).read_all()
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+@pytest.mark.parametrize(
+    ("column", "arrow_type"),
+    [
+        ("n=number:min=0:max=1e40:decimals=5", "decimal256(76, 5)"),
+        ("n=number:min=0:max=1e30:decimals=12", "decimal256(76, 12)"),
+        ("n=number:min=-1e36:max=0:decimals=2", "decimal256(76, 2)"),  # 39 digits
+        ("n=number:min=-1e35:max=0:decimals=2", "decimal128(38, 2)"),  # 38 digits
+        ("n=number:min=0:max=1e63:decimals=12", "decimal256(76, 12)"),  # 76 digits
+        ("n=number:min=0:max=1:decimals=2", "decimal128(38, 2)"),
+    ],
+)
+def test_a_wide_number_is_a_decimal_wide_enough_and_holds_the_csv_values(
+    fmt: str, column: str, arrow_type: str
+) -> None:
+    args = ("--column", column, "--count", "300")
+    result = _generate(*args, "--format", fmt)
+    assert result.returncode == 0, result.stderr
+    table = _read(result.stdout, fmt)
+    assert str(table.schema.field("n").type) == arrow_type
+    expected = [Decimal(text) for text in _csv_column(*args)]
+    assert table.column("n").to_pylist() == expected
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_the_decimal_type_follows_the_declared_range_not_the_values(
+    fmt: str, tmp_path: Path
+) -> None:
+    # The type comes from the declared range, not from the values drawn: every
+    # partition, and a run of one row, get the same, so a dataset has one schema.
+    column = "n=number:min=-1e40:max=1e40:decimals=3"
+    result = _generate(
+        "--column",
+        column,
+        "--count",
+        "3000",
+        "--partitions",
+        "3",
+        "--format",
+        fmt,
+        "-o",
+        f"{tmp_path / 'parts'}/",
+    )
+    assert result.returncode == 0, result.stderr
+    files = sorted((tmp_path / "parts").iterdir())
+    assert len(files) == 3
+    types = {str(_read(path.read_bytes(), fmt).schema.field("n").type) for path in files}
+    assert types == {"decimal256(76, 3)"}
+    one = _generate("--column", column, "--count", "1", "--format", fmt)
+    assert str(_read(one.stdout, fmt).schema.field("n").type) == "decimal256(76, 3)"
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_a_number_wider_than_any_decimal_is_one_line_and_no_file(fmt: str, tmp_path: Path) -> None:
+    out = tmp_path / f"n.{fmt}"
+    result = _generate(
+        "--column", "n=number:min=0:max=1e75:decimals=2", "--count", "3", "-o", str(out)
+    )
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "error: column 'n': its range needs 78 digits (2 after the point), more than "
+        f"the 76 a {fmt} decimal holds: narrow min and max, use fewer decimals, "
+        "or write csv\n"
+    )
+    assert not out.exists()
+    assert not _temporaries(tmp_path)
+    to_stdout = _generate(
+        "--column", "n=number:min=0:max=1e75:decimals=2", "--count", "3", "--format", fmt
+    )
+    assert (to_stdout.returncode, to_stdout.stdout) == (2, b"")
