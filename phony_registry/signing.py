@@ -223,20 +223,26 @@ class PrivateKey:
         return cls(Ed25519PrivateKey.generate())
 
     @classmethod
-    def from_pem(cls, data: bytes, password: bytes | None = None) -> PrivateKey:
-        """Parse a PKCS#8 PEM private key; raise :class:`ConfigError` if it is not Ed25519."""
+    def from_pem(
+        cls, data: bytes, password: bytes | None = None, *, source: str | None = None
+    ) -> PrivateKey:
+        """Parse a PKCS#8 PEM private key; raise :class:`ConfigError` if it is not Ed25519.
+
+        ``source`` names where ``data`` came from (a file) in the error.
+        """
         from cryptography.exceptions import UnsupportedAlgorithm
         from cryptography.hazmat.primitives import serialization
         from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+        where = f"cannot use private key {source}" if source else "cannot use the private key"
         try:
             key = serialization.load_pem_private_key(data, password=password)
         except UnsupportedAlgorithm as exc:
-            raise ConfigError("the private key is not an Ed25519 key") from exc
+            raise ConfigError(f"{where}: it is not an Ed25519 key") from exc
         except (ValueError, TypeError) as exc:
-            raise ConfigError(f"not a usable PEM private key: {exc}") from exc
+            raise ConfigError(f"{where}: {_pem_problem(exc, data)}") from exc
         if not isinstance(key, Ed25519PrivateKey):
-            raise ConfigError("the private key is not an Ed25519 key")
+            raise ConfigError(f"{where}: it is not an Ed25519 key")
         return cls(key)
 
     def to_pem(self) -> bytes:
@@ -254,13 +260,27 @@ class PrivateKey:
         return self._key.sign(data)
 
 
+def _pem_problem(exc: ValueError | TypeError, data: bytes) -> str:
+    """What is wrong with a private key file, in phony's words.
+
+    cryptography's own messages point to its FAQ ("Unable to load PEM file.
+    See https://cryptography.io/..."), which tells a phony user nothing.
+    """
+    text = str(exc)
+    if b"-----BEGIN" in data and b"PRIVATE KEY-----" not in data:
+        return "it holds no private key (a public key?)"
+    if "encrypted" in text.lower() or "password" in text.lower():
+        return "it is encrypted; phony reads unencrypted PKCS#8 keys"
+    return "it is not PEM text, or it is damaged or truncated"
+
+
 def load_private_key(path: str | os.PathLike[str]) -> PrivateKey:
-    """Read a private key file; :class:`ConfigError` if it is missing or unusable."""
+    """Read a private key file; :class:`ConfigError`, naming it, if it is missing or unusable."""
     try:
         data = Path(path).read_bytes()
     except OSError as exc:
         raise ConfigError(f"cannot read private key {path}: {exc.strerror or exc}") from exc
-    return PrivateKey.from_pem(data)
+    return PrivateKey.from_pem(data, source=os.fspath(path))
 
 
 def save_private_key(path: str | os.PathLike[str], key: PrivateKey) -> Path:

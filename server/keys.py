@@ -84,7 +84,7 @@ def open_registry_key(storage: RegistryStorage, key_file: Path | None) -> tuple[
                 save_private_key(path, PrivateKey.generate())
                 created = True
         try:
-            key = PrivateKey.from_pem(path.read_bytes())
+            key = PrivateKey.from_pem(path.read_bytes(), source=str(path))
         except OSError as exc:
             raise ConfigError(f"cannot read registry key {path}: {exc.strerror}") from None
         if os.name == "posix" and path.stat().st_mode & 0o077:
@@ -98,7 +98,9 @@ def open_registry_key(storage: RegistryStorage, key_file: Path | None) -> tuple[
                 "key is in its first pusher's config dir, keys/registry-<id>.pem)"
             )
         created = private.create(_STORED_KEY, PrivateKey.generate().to_pem())
-        key = PrivateKey.from_pem(private.read_bytes(_STORED_KEY))
+        key = PrivateKey.from_pem(
+            private.read_bytes(_STORED_KEY), source=f"{_STORED_KEY} in {private.description}"
+        )
     if published is None:
         public.create(registry_key_path(), key.public_key.to_pem())
     current = PublicKey.from_pem(public.read_bytes(registry_key_path()))
