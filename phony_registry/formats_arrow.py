@@ -34,7 +34,7 @@ import contextlib
 from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
-from phony_registry.errors import UsageError
+from phony_registry.errors import GenerationError, UsageError
 from phony_registry.outputs import OutputFormat, check_options
 
 if TYPE_CHECKING:
@@ -175,6 +175,14 @@ class _Sink:
             self._stream.flush()
 
 
+def _past_int64(column: Sequence[str]) -> str | None:
+    """The first value of ``column`` that is an integer outside the 64-bit ones, if any."""
+    for value in column:
+        if value.lstrip("-").isdigit() and not -(2**63) <= int(value) < 2**63:
+            return value
+    return None
+
+
 class _ColumnarWriter:
     """Gathers string batches into Arrow record batches of ``rows`` rows, typed.
 
@@ -214,7 +222,20 @@ class _ColumnarWriter:
         arrays = []
         for field, column in zip(self.schema, columns, strict=True):
             strings = pa.array(column, type=pa.string())
-            arrays.append(strings if field.type == pa.string() else strings.cast(field.type))
+            if field.type == pa.string():
+                arrays.append(strings)
+                continue
+            try:
+                arrays.append(strings.cast(field.type))
+            except pa.ArrowInvalid:
+                # Only a sequence typed without the table's row count gets here.
+                wide = _past_int64(column) if field.type == pa.int64() else None
+                if wide is None:
+                    raise
+                raise GenerationError(
+                    f"column {field.name!r}: {wide} does not fit the 64-bit integers "
+                    f"of a {self.NAME} int64 column"
+                ) from None
         return pa.RecordBatch.from_arrays(arrays, schema=self.schema)
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:

@@ -81,20 +81,30 @@ def open_writer(
     names: Sequence[str],
     options: Mapping[str, str],
     columns: Sequence[tuple[str, object]] | None = None,
+    rows: int | None = None,
 ) -> RowWriter:
     """Open ``fmt`` on ``stream``; typed when the format stores types and ``columns``
-    gives each column's (generator type, generator), as a schema's table does."""
+    gives each column's (generator type, generator), as a schema's table does.
+
+    ``rows`` is the table's row count (a whole dataset's, not one partition's):
+    it bounds a sequence column's range (:func:`column_type`).
+    """
     if fmt.open_typed is not None and columns is not None:
-        types = [column_type(kind, generator) for kind, generator in columns]
+        types = [column_type(kind, generator, rows) for kind, generator in columns]
         return fmt.open_typed(stream, names, types, options)
     return fmt.open(stream, names, options)
 
 
-def column_type(generator_type: str, generator: object) -> str:
+#: The values of a 64-bit signed integer.
+_INT64 = range(-(2**63), 2**63)
+
+
+def column_type(generator_type: str, generator: object, rows: int | None = None) -> str:
     """The value type of a schema column, for formats that store types.
 
     ``int64`` (an integer column whose range fits, a sequence without a
-    format string, a number without decimals), ``decimal:P:D`` (a number
+    format string whose ``rows`` values fit, or any sequence when ``rows`` is
+    not given; a number without decimals), ``decimal:P:D`` (a number
     with D decimals, kept exact; P digits hold every value of its declared
     range), ``date`` (a date column of whole days without a strftime
     format), ``timestamp:UNIT`` (one with a time: ``s``, ``ms`` or ``us``),
@@ -104,7 +114,11 @@ def column_type(generator_type: str, generator: object) -> str:
     read, so a plugin's generator is a ``string``.
     """
     if generator_type == "sequence" and getattr(generator, "template", "x") is None:
-        return "int64"
+        start, step = getattr(generator, "start", None), getattr(generator, "step", None)
+        if rows is None or not isinstance(start, int) or not isinstance(step, int):
+            return "int64"
+        last = start + max(rows - 1, 0) * step
+        return "int64" if start in _INT64 and last in _INT64 else "string"
     if generator_type == "integer":
         low, span = getattr(generator, "low", None), getattr(generator, "span", None)
         if isinstance(low, int) and isinstance(span, int) and -(2**63) <= low <= 2**63 - span:

@@ -11,11 +11,12 @@ from typing import Any
 
 import pytest
 
-from phony_registry.errors import UsageError
+from phony_registry.errors import GenerationError, UsageError
 from phony_registry.formats_arrow import ARROW, PARQUET
 from phony_registry.ngram import read_values, train
+from phony_registry.outputs import open_writer
 from phony_registry.plugins import get_plugins
-from phony_registry.schema import parse_schema, write_table
+from phony_registry.schema import generate_table, parse_schema, write_table
 
 pa = pytest.importorskip("pyarrow")
 pq = pytest.importorskip("pyarrow.parquet")
@@ -260,3 +261,73 @@ def test_a_failed_write_adds_nothing_more(fmt: str, monkeypatch: pytest.MonkeyPa
     gc.collect()
     assert out.getvalue() == before
     assert seen == []
+
+
+def _typed(schema_text: str, fmt: str, rows: int, written: int | None = None) -> Any:
+    """The table as ``fmt`` stores it, typed for ``rows`` rows; ``written`` of them written."""
+    schema = parse_schema(tomllib.loads(schema_text))
+    by_name = {c.name: c for c in schema.columns}
+    typed = [(by_name[n].type, by_name[n].generator) for n in schema.names]
+    out = io.BytesIO()
+    writer = open_writer(get_plugins().format(fmt), out, schema.names, {}, typed, rows=rows)
+    for batch in generate_table(schema, rows if written is None else written, 3):
+        writer.write(batch)
+    writer.close()
+    if fmt == "parquet":
+        return pq.read_table(pa.BufferReader(out.getvalue()))
+    return pa.ipc.open_file(pa.BufferReader(out.getvalue())).read_all()
+
+
+EDGE = 2**63 - 2
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+@pytest.mark.parametrize(
+    ("column", "rows", "arrow_type", "first"),
+    [
+        (f"start = {EDGE}", 2, "int64", EDGE),  # ends at 2**63 - 1
+        (f"start = {EDGE}", 5, "string", str(EDGE)),
+        (f"start = {-EDGE}\nstep = -1", 3, "int64", -EDGE),  # ends at -2**63
+        (f"start = {-EDGE}\nstep = -1", 4, "string", str(-EDGE)),
+        ("start = 1\nstep = 4611686018427387904", 2, "int64", 1),
+        ("start = 1\nstep = 4611686018427387904", 3, "string", "1"),
+        ("start = 5", 0, "int64", None),
+    ],
+)
+def test_a_sequence_is_typed_by_its_range_like_an_integer(
+    fmt: str, column: str, rows: int, arrow_type: str, first: object
+) -> None:
+    schema = f'[columns.s]\ntype = "sequence"\n{column}\n'
+    table = _typed(schema, fmt, rows)
+    assert str(table.schema.field("s").type) == arrow_type
+    values = table.column("s").to_pylist()
+    assert [str(v) for v in values] == _table(schema, "csv", rows).decode().splitlines()[1:]
+    assert values[:1] == ([first] if rows else [])
+
+
+@pytest.mark.parametrize("fmt", ["parquet", "arrow"])
+def test_a_partition_gets_the_type_of_the_whole_table(fmt: str) -> None:
+    # The first two rows fit an int64; the table's five do not: so not the partition's.
+    schema = f'[columns.s]\ntype = "sequence"\nstart = {EDGE}\n'
+    table = _typed(schema, fmt, rows=5, written=2)
+    assert str(table.schema.field("s").type) == "string"
+    assert table.column("s").to_pylist() == [str(EDGE), str(EDGE + 1)]
+
+
+def test_an_integer_column_past_int64_is_text() -> None:
+    schema = f'[columns.i]\ntype = "integer"\nmin = {EDGE}\nmax = {2**63}\n'
+    assert str(_typed(schema, "parquet", 3).schema.field("i").type) == "string"
+    schema = f'[columns.i]\ntype = "integer"\nmin = {EDGE}\nmax = {2**63 - 1}\n'
+    assert str(_typed(schema, "parquet", 3).schema.field("i").type) == "int64"
+
+
+def test_a_sequence_typed_without_its_row_count_fails_as_one_clear_error() -> None:
+    # A writer opened without the row count (rows=None) keeps a sequence int64;
+    # a value past it is a generation error naming the column, not an internal one.
+    schema = parse_schema(tomllib.loads(f'[columns.s]\ntype = "sequence"\nstart = {EDGE}\n'))
+    typed = [("sequence", schema.columns[0].generator)]
+    writer = open_writer(PARQUET, io.BytesIO(), ["s"], {"row_group_size": "1"}, typed)
+    [batch] = generate_table(schema, 5, 3)
+    message = f"column 's': {EDGE + 2} does not fit the 64-bit integers of a parquet int64 column"
+    with pytest.raises(GenerationError, match=message):
+        writer.write(batch)
