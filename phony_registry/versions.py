@@ -41,8 +41,12 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "ExactSpec",
     "RangeSpec",
     "Spec",
+    "MAX_IDENTIFIER_LENGTH",
+    "MAX_NUMBER_DIGITS",
+    "MAX_VERSION_LENGTH",
     "TAGS",
     "TagSpec",
+    "VERSION_PATTERN",
     "Version",
     "parse_spec",
     "parse_version",
@@ -52,11 +56,32 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
 #: Tags a spec may name.
 TAGS = frozenset({"latest"})
 
-_MAX_PART = 10**9
-_NUM = r"(?:0|[1-9]\d{0,8})"
-_IDENT = r"(?:[0-9A-Za-z-]+)"
-_VERSION = re.compile(rf"({_NUM})\.({_NUM})\.({_NUM})(?:-({_IDENT}(?:\.{_IDENT})*))?")
-_PARTIAL = re.compile(rf"({_NUM})(?:\.({_NUM})(?:\.({_NUM})(?:-({_IDENT}(?:\.{_IDENT})*))?)?)?")
+#: The limits of a version, the one definition clients, folder registries and
+#: the server all check: each of MAJOR, MINOR and PATCH has at most this many
+#: digits (below a billion) ...
+MAX_NUMBER_DIGITS = 9
+#: ... each dot-separated pre-release identifier at most this many characters
+#: (a sha256 in hex fits, so does a git commit id) ...
+MAX_IDENTIFIER_LENGTH = 64
+#: ... and the whole version at most this many characters.
+MAX_VERSION_LENGTH = 128
+
+_MAX_PART = 10**MAX_NUMBER_DIGITS
+_NUM = rf"(?:0|[1-9][0-9]{{0,{MAX_NUMBER_DIGITS - 1}}})"
+# A numeric identifier has no leading zero (semver 2.0 §9).
+_IDENT = rf"(?:(?!0[0-9]+(?:\.|$))[0-9A-Za-z-]{{1,{MAX_IDENTIFIER_LENGTH}}})"
+#: A version as a regular expression, every limit included (the OpenAPI schema
+#: shows it; it is ECMA-262 as well as Python).
+VERSION_PATTERN = (
+    rf"^(?=.{{1,{MAX_VERSION_LENGTH}}}$){_NUM}\.{_NUM}\.{_NUM}(?:-{_IDENT}(?:\.{_IDENT})*)?$"
+)
+_VERSION = re.compile(rf"({_NUM})\.({_NUM})\.({_NUM})(?:-({_IDENT}(?:\.{_IDENT})*))?", re.ASCII)
+_PARTIAL = re.compile(
+    rf"({_NUM})(?:\.({_NUM})(?:\.({_NUM})(?:-({_IDENT}(?:\.{_IDENT})*))?)?)?", re.ASCII
+)
+#: The shape of a version or partial version before its limits are checked:
+#: what :func:`_why_not` reads to say which rule a refused one breaks.
+_LOOSE = re.compile(r"([0-9]+)(?:\.([0-9]+)(?:\.([0-9]+)(?:-(.*))?)?)?", re.ASCII | re.DOTALL)
 _COMPARATOR = re.compile(r"(\^|~|>=|<=|>|<|=)?\s*(.+)")
 
 
@@ -106,27 +131,62 @@ def _check_pre(pre: str | None, text: str) -> tuple[str, ...]:
     parts = tuple(pre.split("."))
     for part in parts:
         if part.isdigit() and len(part) > 1 and part.startswith("0"):
-            raise InvalidVersion(f"{text!r}: numeric pre-release part {part!r} has a leading zero")
+            raise InvalidVersion(
+                f"{_shown(text)}: a numeric pre-release identifier has no leading zero"
+            )
     return parts
+
+
+def _shown(text: str) -> str:
+    return repr(text) if len(text) <= 60 else f"{text[:40]!r}..."
+
+
+def _why_not(text: str, *, partial: bool) -> str:
+    """Which rule ``text``, refused by the strict pattern, breaks: one short phrase."""
+    match = _LOOSE.fullmatch(text)
+    if match is None or (not partial and match.group(3) is None):
+        return "not a semantic version (expected MAJOR.MINOR.PATCH)"
+    numbers = [n for n in match.groups()[:3] if n is not None]
+    if any(len(n) > MAX_NUMBER_DIGITS for n in numbers):
+        return f"a number is at most {MAX_NUMBER_DIGITS} digits"
+    if any(len(n) > 1 and n.startswith("0") for n in numbers):
+        return "a number has no leading zero"
+    pre = match.group(4)
+    if pre is not None:
+        identifiers = pre.split(".")
+        if any(not i for i in identifiers):
+            return "a pre-release identifier is never empty"
+        if any(re.fullmatch(r"[0-9A-Za-z-]+", i, re.ASCII) is None for i in identifiers):
+            return "a pre-release identifier uses only ASCII letters, digits and '-'"
+        if any(len(i) > MAX_IDENTIFIER_LENGTH for i in identifiers):
+            return f"a pre-release identifier is at most {MAX_IDENTIFIER_LENGTH} characters"
+        if any(len(i) > 1 and i.isdigit() and i.startswith("0") for i in identifiers):
+            return "a numeric pre-release identifier has no leading zero"
+    return "not a semantic version (expected MAJOR.MINOR.PATCH)"
 
 
 def parse_version(text: str) -> Version:
     """Parse an exact semantic version ``MAJOR.MINOR.PATCH[-pre]``.
 
-    Raises :class:`InvalidVersion` otherwise (including for ``+build`` metadata).
+    The limits are :data:`MAX_NUMBER_DIGITS`, :data:`MAX_IDENTIFIER_LENGTH`
+    and :data:`MAX_VERSION_LENGTH`. Raises :class:`InvalidVersion`, one line
+    naming the rule broken, otherwise (including for ``+build`` metadata).
     """
     if not isinstance(text, str):
         raise InvalidVersion(f"{text!r} is not a version")
     text = text.strip()
     if "+" in text:
         raise InvalidVersion(
-            f"{text!r}: build metadata (+...) is not supported; versions must differ by precedence"
+            f"{_shown(text)}: build metadata (+...) is not supported; "
+            "versions must differ by precedence"
         )
-    if len(text) > 128:
-        raise InvalidVersion(f"{text[:40]!r}...: a version is at most 128 characters")
+    if len(text) > MAX_VERSION_LENGTH:
+        raise InvalidVersion(
+            f"{_shown(text)}: a version is at most {MAX_VERSION_LENGTH} characters"
+        )
     match = _VERSION.fullmatch(text)
     if match is None:
-        raise InvalidVersion(f"{text!r} is not a semantic version (expected MAJOR.MINOR.PATCH)")
+        raise InvalidVersion(f"{_shown(text)}: {_why_not(text, partial=False)}")
     major, minor, patch, pre = match.groups()
     return Version(int(major), int(minor), int(patch), _check_pre(pre, text))
 
@@ -255,7 +315,10 @@ def _holds(op: str, version: Version, bound: Version) -> bool:
 def _partial(text: str, whole: str) -> tuple[list[int], tuple[str, ...]]:
     match = _PARTIAL.fullmatch(text)
     if match is None:
-        raise InvalidVersion(f"{whole!r}: {text!r} is not a version or partial version")
+        reason = _why_not(text, partial=True)
+        if reason.startswith("not a"):
+            reason = f"{_shown(text)} is not a version or partial version"
+        raise InvalidVersion(f"{_shown(whole)}: {reason}")
     major, minor, patch, pre = match.groups()
     nums = [int(x) for x in (major, minor, patch) if x is not None]
     return nums, _check_pre(pre, whole)

@@ -24,7 +24,7 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import ClientDisconnect
 
@@ -43,7 +43,7 @@ from phony_registry.errors import (
 )
 from phony_registry.names import ModelName, parse_name
 from phony_registry.signing import PublicKey
-from phony_registry.versions import parse_version
+from phony_registry.versions import VERSION_PATTERN, parse_version
 from phony_server.registry import Registry, parse_manifest_body
 from phony_server.settings import Settings
 from phony_server.static import blob_response
@@ -69,12 +69,21 @@ _LOCALE = r"[A-Za-z]{2,3}[-_][A-Za-z]{2}"
 #: rules, reserved namespaces included, are phony_registry.names').
 _NAME = rf"^(?:{_LOCALE}(?:/{_SEGMENT})?|{_SEGMENT}/{_SEGMENT})$"
 NameParam = Annotated[str, Path(pattern=_NAME, max_length=129)]
-_NUMBER = r"(?:0|[1-9]\d{0,8})"
+
+
+def _check_version(text: str) -> str:
+    # InvalidVersion is no ValueError: pydantic lets it through to the PhonyError
+    # handler, a 422 invalid_version naming the limit, before any token is read.
+    parse_version(text)
+    return text
+
+
+#: A version in a path: checked by phony_registry.versions, the one definition
+#: every client and folder registry checks too; the schema shows its pattern.
 VersionParam = Annotated[
     str,
-    Path(
-        pattern=rf"^{_NUMBER}\.{_NUMBER}\.{_NUMBER}(?:-[0-9A-Za-z-]{{1,32}}(?:\.[0-9A-Za-z-]{{1,32}})*)?$"
-    ),
+    Path(json_schema_extra={"pattern": VERSION_PATTERN}),
+    AfterValidator(_check_version),
 ]
 DigestParam = Annotated[str, Path(pattern=r"^sha256:[0-9a-f]{64}$")]
 NamespaceParam = Annotated[str, Path(pattern=rf"^(?:_official|{_SEGMENT})$")]
