@@ -21,7 +21,7 @@ __all__ = ["SQLITE", "SqliteWriter", "phony_register_formats"]
 
 OPTIONS = {
     "table": "table to create and fill (default data)",
-    "page_size": "SQLite page size in bytes (default 4096)",
+    "page_size": "SQLite page size in bytes, a power of two from 512 to 65536 (default 4096)",
 }
 
 
@@ -43,12 +43,16 @@ class SqliteWriter:
         if not table or "\0" in table:
             raise UsageError("option table: expected a table name")
         page_size = options.get("page_size", "4096")
-        if not page_size.isdigit():
-            raise UsageError("option page_size: expected a number of bytes")
+        size = int(page_size) if page_size.isascii() and page_size.isdigit() else 0
+        # SQLite ignores any other size without a word, keeping its default.
+        if not 512 <= size <= 65536 or size & (size - 1):
+            raise UsageError(
+                f"option page_size: expected a power of two from 512 to 65536, not {page_size!r}"
+            )
         self._stream = stream
         self._tmp = tempfile.NamedTemporaryFile(suffix=".db")  # noqa: SIM115 - closed in close()
         self._db: sqlite3.Connection = sqlite3.connect(self._tmp.name)
-        self._db.execute(f"PRAGMA page_size = {int(page_size)}")
+        self._db.execute(f"PRAGMA page_size = {size}")
         self._db.execute("PRAGMA journal_mode = OFF")
         self._db.execute("PRAGMA synchronous = OFF")
         quoted = ", ".join(f"{_ident(n)} TEXT" for n in names)

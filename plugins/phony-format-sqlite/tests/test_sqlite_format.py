@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
+import io
+import os
 import sqlite3
+import subprocess
+import sys
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 
 import phony_format_sqlite
+import pytest
 
+from phony_registry.errors import UsageError
 from phony_registry.testing import PluginTester
 
 
-def _rows(data: bytes) -> list[Mapping[str, str]]:
+def _rows(data: bytes, table: str = "phony") -> list[Mapping[str, str]]:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "out.db"
         path.write_bytes(data)
         connection = sqlite3.connect(path)
         connection.row_factory = sqlite3.Row
         try:
-            return [dict(row) for row in connection.execute("SELECT * FROM phony")]
+            return [dict(row) for row in connection.execute(f"SELECT * FROM {table}")]  # noqa: S608 - the test's own table
         finally:
             connection.close()
 
@@ -39,3 +45,52 @@ def test_a_nul_byte_survives() -> None:
     PluginTester(phony_format_sqlite).check_format(
         "sqlite", _rows, table=table, options={"table": "phony"}, same_bytes=False
     )
+
+
+def _page_size(data: bytes) -> int:
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "out.db"
+        path.write_bytes(data)
+        connection = sqlite3.connect(path)
+        try:
+            return int(connection.execute("PRAGMA page_size").fetchone()[0])
+        finally:
+            connection.close()
+
+
+@pytest.mark.parametrize("size", [512, 1024, 8192, 65536])
+def test_the_page_size_is_the_one_asked_for(size: int) -> None:
+    stream = io.BytesIO()
+    writer = phony_format_sqlite.SqliteWriter(stream, ["a"], {"page_size": str(size)})
+    writer.write([["x", "y"]])
+    writer.close()
+    assert _page_size(stream.getvalue()) == size
+    assert _rows(stream.getvalue(), "data") == [{"a": "x"}, {"a": "y"}]
+
+
+@pytest.mark.parametrize("size", ["3", "0", "256", "1000", "4095", "131072", "-512", "4k", ""])
+def test_a_page_size_sqlite_cannot_use_is_one_clear_error(size: str) -> None:
+    stream = io.BytesIO()
+    message = f"option page_size: expected a power of two from 512 to 65536, not {size!r}"
+    with pytest.raises(UsageError) as raised:
+        phony_format_sqlite.SqliteWriter(stream, ["a"], {"page_size": size})
+    assert str(raised.value) == message
+    assert stream.getvalue() == b""
+
+
+def test_the_command_refuses_a_bad_page_size_before_writing(tmp_path: Path) -> None:
+    out = tmp_path / "x.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "phony_client", "generate", "--column", "a=integer:min=1:max=9",
+         "--count", "3", "--seed", "1", "--format", "sqlite", "--option", "page_size=3",
+         "-o", str(out)],
+        capture_output=True,
+        env={**os.environ, "PHONY_LOAD_PLUGINS": "phony-format-sqlite"},
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "error: option page_size: expected a power of two from 512 to 65536, not '3'\n"
+    )
+    assert not list(tmp_path.iterdir())
