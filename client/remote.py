@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from phony_client import _net
 from phony_client._progress import Progress
-from phony_client.credentials import token_for
+from phony_client.credentials import check_token, token_for
 from phony_client.publish import PushResult
 from phony_registry.errors import (
     PhonyError,
@@ -116,7 +116,8 @@ class RegistryClient:
         self.deadline = deadline
         headers = {"User-Agent": _net.user_agent(), "Accept-Encoding": _net.ACCEPT_ENCODING}
         if token:
-            headers["Authorization"] = f"Bearer {token}"
+            # A token that is no header value must never reach httpx: its error quotes it.
+            headers["Authorization"] = f"Bearer {check_token(token, 'given to the client')}"
         self._http = httpx.Client(
             base_url=self.url,
             headers=headers,

@@ -47,7 +47,7 @@ def login(url: str | None, no_register_key: bool) -> None:
     are registered for the token's namespaces so your pushes verify.
     """
     from phony_client.cli._registry import require_registry
-    from phony_client.credentials import normalize_url, store_token
+    from phony_client.credentials import check_token, normalize_url, store_token
     from phony_client.remote import RegistryClient
 
     # The same resolution as push and pull: a configured name, the environment, the default.
@@ -64,9 +64,11 @@ def login(url: str | None, no_register_key: bool) -> None:
     secret = secret.strip()
     if not secret:
         raise UsageError("no token given (paste it at the prompt, or pipe it on stdin)")
+    source = "given to phony login"
+    secret = check_token(secret, source)  # before it goes anywhere
     with RegistryClient(url, token=secret) as client:
         info = client.whoami()
-        path = store_token(url, secret)
+        path = store_token(url, secret, source)
         scope = ", ".join(info.get("namespaces") or []) or "-"
         role = " (operator)" if info.get("operator") else ""
         click.echo(f"logged in to {url} with token {info.get('id')}: namespaces {scope}{role}")
