@@ -96,7 +96,7 @@ def _decimal(pa: Any, name: str, arg: str, format_name: str) -> Any:
         return pa.decimal256(76, decimals)
     raise UsageError(
         f"column {name!r}: its range needs {digits} digits ({decimals} after the point), "
-        f"more than the 76 a {format_name} decimal holds: narrow min and max, use fewer "
+        f"more than the 76 a decimal holds in {format_name}: narrow min and max, use fewer "
         "decimals, or write csv"
     )
 

@@ -241,7 +241,7 @@ def test_a_number_wider_than_any_decimal_is_one_line_and_no_file(fmt: str, tmp_p
     assert result.returncode == 2
     assert result.stderr.decode() == (
         "error: column 'n': its range needs 78 digits (2 after the point), more than "
-        f"the 76 a {fmt} decimal holds: narrow min and max, use fewer decimals, "
+        f"the 76 a decimal holds in {fmt}: narrow min and max, use fewer decimals, "
         "or write csv\n"
     )
     assert not out.exists()
