@@ -130,6 +130,42 @@ def _sync_file_range() -> Any:
     return function
 
 
+@contextlib.contextmanager
+def _writing(path: Path, verb: str = "write") -> Iterator[None]:
+    """Map an OSError of a write to the cache into :class:`CacheError` (exit 9).
+
+    Every write the cache makes (blobs, registry files, refs, locks, removals)
+    goes through here, so a cache that cannot be written (read-only, full,
+    not a folder) gives one line of one form whatever the command:
+    ``cannot write PATH: Read-only file system``.
+    """
+    from filelock import Timeout
+
+    try:
+        yield
+    except Timeout:
+        raise  # another process holds the lock: not a failure to write
+    except OSError as exc:
+        raise CacheError(f"cannot {verb} {path}: {exc.strerror or exc}") from exc
+
+
+class _Lock:
+    """A cache lock whose failure to be taken (not its waiting) is a CacheError."""
+
+    def __init__(self, lock: Any, path: Path) -> None:
+        self._lock = lock
+        self._path = path
+
+    def __enter__(self) -> _Lock:
+        with _writing(self._path):
+            self._path.parent.mkdir(parents=True, exist_ok=True)
+            self._lock.acquire()
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._lock.release()
+
+
 def cache_dir() -> Path:
     """``PHONY_CACHE_DIR`` or the platform's user cache dir for phony."""
     override = os.environ.get("PHONY_CACHE_DIR")
@@ -193,21 +229,27 @@ class Cache:
 
     def ensure(self) -> None:
         """Create the root and its ``CACHEDIR.TAG``; :class:`CacheError` if impossible."""
-        try:
+        tag = self.root / "CACHEDIR.TAG"
+        with _writing(tag):
             self.root.mkdir(parents=True, exist_ok=True)
-            tag = self.root / "CACHEDIR.TAG"
             if not tag.exists():
                 write_atomic(tag, CACHEDIR_TAG, mode=0o644, durable=False)
-        except OSError as exc:
-            raise CacheError(f"cannot create the cache at {self.root}: {exc.strerror}") from None
 
     def lock(self, name: str, timeout: float = 600) -> Any:
-        """A file lock named ``name`` (used only to avoid duplicate work)."""
+        """A file lock named ``name`` (used only to avoid duplicate work), for ``with``.
+
+        Taking it raises :class:`CacheError` if the lock file cannot be made,
+        ``filelock.Timeout`` if another process holds it past ``timeout``.
+        """
         from filelock import FileLock
 
-        folder = self.root / "locks"
-        folder.mkdir(parents=True, exist_ok=True)
-        return FileLock(str(folder / f"{name}.lock"), timeout=timeout)
+        path = self.root / "locks" / f"{name}.lock"
+        return _Lock(FileLock(str(path), timeout=timeout), path)
+
+    def remove_file(self, path: Path) -> None:
+        """Delete a file of the cache (gone already is fine); CacheError if it cannot be."""
+        with _writing(path, "remove"), contextlib.suppress(FileNotFoundError):
+            path.unlink()
 
     # -- blobs ----------------------------------------------------------------
 
@@ -237,8 +279,7 @@ class Cache:
 
     def discard_blob(self, digest: str) -> None:
         """Remove a blob (a corrupted one, or one nothing refers to)."""
-        with contextlib.suppress(FileNotFoundError):
-            self.blob_path(digest).unlink()
+        self.remove_file(self.blob_path(digest))
 
     def store_blob(self, chunks: Iterable[bytes], digest: str, size: int | None) -> Path:
         """Stream ``chunks`` into the blob ``digest``, checking digest and size.
@@ -258,7 +299,10 @@ class Cache:
         hashing = _HashingThread()
         try:
             # Named after the digest, so that prune can tell a running download by its lock.
-            with atomic_writer(target, mode=0o644, temp_prefix=f".tmp-{target.name}-") as handle:
+            with (
+                _writing(target),
+                atomic_writer(target, mode=0o644, temp_prefix=f".tmp-{target.name}-") as handle,
+            ):
                 received = flushed = 0
                 for chunk in chunks:
                     received += len(chunk)
@@ -273,8 +317,6 @@ class Cache:
                         _start_writeback(handle.fileno(), flushed, received - flushed)
                         flushed = received
                 hashing.finish().check(digest, size, what=f"blob {digest}")
-        except OSError as exc:
-            raise CacheError(f"cannot write {target}: {exc.strerror or exc}") from None
         finally:
             hashing.stop()
         return target
@@ -317,6 +359,8 @@ class Cache:
                 return False
         except Timeout:
             return True
+        except CacheError:
+            return False  # no lock can be made here, so no download holds one
 
     # -- registry metadata ------------------------------------------------------
 
@@ -343,16 +387,14 @@ class Cache:
         and a pull writes several of these (each flush costs milliseconds).
         """
         target = self._meta_path(registry, path)
-        try:
+        etag_file = target.with_name(target.name + ".etag")
+        with _writing(target):
             write_atomic(target, data, mode=0o644, durable=False)
-            etag_file = target.with_name(target.name + ".etag")
-            if etag:
+        if etag:
+            with _writing(etag_file):
                 write_atomic(etag_file, etag.encode("utf-8"), mode=0o644, durable=False)
-            else:
-                with contextlib.suppress(FileNotFoundError):
-                    etag_file.unlink()
-        except OSError as exc:
-            raise CacheError(f"cannot write {target}: {exc.strerror or exc}") from None
+        else:
+            self.remove_file(etag_file)
 
     def read_etag(self, registry: str, path: str) -> str | None:
         """The ETag saved with a cached registry file."""
@@ -373,18 +415,15 @@ class Cache:
     def write_ref(self, ref: Ref) -> None:
         """Record (or update) a pulled ``name@version``."""
         path = self._ref_path(ref.registry, ref.name, ref.version)
-        try:
-            data = json.dumps(ref.to_dict(), indent=2, sort_keys=True).encode() + b"\n"
+        data = json.dumps(ref.to_dict(), indent=2, sort_keys=True).encode() + b"\n"
+        with _writing(path):
             # Not flushed (durable=False): a damaged ref is as good as absent; a pull rewrites it.
             write_atomic(path, data, mode=0o644, durable=False)
-        except OSError as exc:
-            raise CacheError(f"cannot write {path}: {exc.strerror or exc}") from None
 
     def remove_ref(self, ref: Ref) -> None:
         """Forget a pulled ``name@version`` (its blobs stay until ``prune``)."""
         path = self._ref_path(ref.registry, ref.name, ref.version)
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        self.remove_file(path)
         for folder in (path.parent, path.parent.parent):
             with contextlib.suppress(OSError):
                 folder.rmdir()

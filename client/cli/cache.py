@@ -144,8 +144,7 @@ def prune(dry_run: bool, as_json: bool) -> None:
     removed = _unreferenced_and_junk(store)
     if not dry_run:
         for _what, path, _size in removed:
-            with contextlib.suppress(FileNotFoundError):
-                Path(str(path)).unlink()
+            store.remove_file(Path(str(path)))
     freed = sum(size for _, _, size in removed)
     if as_json:
         echo_json(
@@ -190,8 +189,7 @@ def rm(reference: str, as_json: bool) -> None:
         store.remove_ref(ref)
     removed = [(d, p, s) for d, p, s in _unreferenced_and_junk(store) if d != "temporary"]
     for _digest, path, _size in removed:
-        with contextlib.suppress(FileNotFoundError):
-            path.unlink()
+        store.remove_file(path)
     if as_json:
         echo_json(
             {
