@@ -117,13 +117,34 @@ class _Step:
 
 
 def same_release(stored: Manifest, incoming: Manifest) -> bool:
-    """True if ``incoming`` republishes what ``stored`` holds (same bytes, same members)."""
-    return (
+    """True if ``incoming`` republishes what ``stored`` holds; False for other bytes or members.
+
+    A version is immutable, its metadata included: ``incoming`` may differ from
+    ``stored`` only in its signatures and its ``created`` time (each push signs
+    anew, at its own time). The same bytes with another description, licence,
+    kind or any other field raise :class:`AlreadyExists` naming the fields,
+    where an idempotent success would leave the stored manifest unchanged and
+    the publisher believing it had changed.
+    """
+    if not (
         stored.name == incoming.name
         and stored.digest == incoming.digest
         and stored.size == incoming.size
         and stored.members == incoming.members
+    ):
+        return False
+    old = stored.to_dict(signatures=False)
+    new = incoming.to_dict(signatures=False)
+    changed = sorted(
+        key for key in set(old) | set(new) if key != "created" and old.get(key) != new.get(key)
     )
+    if changed:
+        raise AlreadyExists(
+            f"{stored.ref} is already published with the same content but other metadata "
+            f"({', '.join(changed)} {'differs' if len(changed) == 1 else 'differ'}); a "
+            "published version never changes: publish a new version"
+        )
+    return True
 
 
 def _sleep(attempt: int) -> None:

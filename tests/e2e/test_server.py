@@ -72,9 +72,18 @@ def test_publish_pull_yank_search_as_a_user(
         "--description", "Turkish first names", "--license", "CC0-1.0", check=True,
     )  # fmt: skip
     assert push.stdout.startswith("published alice/turkish-names@1.0.0 sha256:")
-    again = run_phony("models", "push", str(names), "alice/turkish-names@1.0.0", "--registry", url)
+    again = run_phony(
+        "models", "push", str(names), "alice/turkish-names@1.0.0", "--registry", url,
+        "--description", "Turkish first names", "--license", "CC0-1.0",
+    )  # fmt: skip
     assert again.returncode == 0
     assert "already published (same content)" in again.stdout
+    # The same bytes with other metadata: a published version never changes.
+    changed = run_phony(
+        "models", "push", str(names), "alice/turkish-names@1.0.0", "--registry", url
+    )
+    assert changed.returncode == 8
+    assert "other metadata (description, license differ)" in _one_error_line(changed)
 
     pull = run_phony("models", "pull", "alice/turkish-names@^1", "--registry", url, check=True)
     assert "alice/turkish-names@1.0.0" in pull.stdout
