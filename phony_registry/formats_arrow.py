@@ -155,6 +155,7 @@ class _Sink:
 
     @contextlib.contextmanager
     def writing(self) -> Iterator[None]:
+        """Let pyarrow's writes through while the block runs."""
         self._live = True
         try:
             yield
@@ -163,6 +164,7 @@ class _Sink:
 
     @property
     def closed(self) -> bool:
+        """The stream's state while phony writes; never closed to a writer it gave up."""
         return bool(self._stream.closed) if self._live else False
 
     def write(self, data: bytes) -> int:
@@ -178,7 +180,7 @@ class _Sink:
 def _past_int64(column: Sequence[str]) -> str | None:
     """The first value of ``column`` that is an integer outside the 64-bit ones, if any."""
     for value in column:
-        if value.lstrip("-").isdigit() and not -(2**63) <= int(value) < 2**63:
+        if value.removeprefix("-").isdigit() and not -(2**63) <= int(value) < 2**63:
             return value
     return None
 
