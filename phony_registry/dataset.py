@@ -356,8 +356,10 @@ def _listing(filesystem: Any, root: str) -> list[str]:
 
 
 def partition_error(exc: BaseException, index: int, destination: str) -> BaseException:
-    """The error to report for partition ``index`` having raised ``exc``: phony's
-    own errors and I/O errors name the partition; anything else is left as it is."""
+    """The error to report for partition ``index`` having raised ``exc``, naming the
+    partition: phony's own errors keep their class (a usage error is left as it
+    is), an I/O error becomes a :class:`PhonyError` naming the destination rather
+    than a temporary file, and any other error (a bug) gets the partition in its message."""
     where = f"partition {index} of {destination}"
     if isinstance(exc, UsageError):
         return exc  # about the command, not the partition
@@ -367,6 +369,8 @@ def partition_error(exc: BaseException, index: int, destination: str) -> BaseExc
         return exc
     if isinstance(exc, OSError):
         return PhonyError(f"{where} could not be written: {exc.strerror or exc}")
+    if isinstance(exc, Exception) and len(exc.args) == 1 and isinstance(exc.args[0], str):
+        exc.args = (f"{where}: {exc.args[0]}",)  # a bug: its report names the partition too
     return exc
 
 

@@ -301,6 +301,10 @@ def generate(
     dataset = _is_dataset(output, schema_path is not None, partitions, engine)
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler goes with --engine dask")
+    if scheduler is not None:
+        from phony_registry.dask_engine import check_scheduler_address
+
+        check_scheduler_address(scheduler)  # its form; whether it answers, once the schema loads
     if dataset:
         from phony_registry.dataset import check_destination
 

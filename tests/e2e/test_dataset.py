@@ -135,7 +135,10 @@ def cluster(s3_endpoint: S3Endpoint) -> Iterator[str]:
             env.setenv(key, value)
         env.setenv("AWS_ENDPOINT_URL", s3_endpoint.url)
         with distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address="127.0.0.1:0",  # 8787 may be another cluster's
         ) as local:
             yield local.scheduler_address
 

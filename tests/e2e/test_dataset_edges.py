@@ -224,7 +224,7 @@ def scheduler() -> Iterator[str]:
         threads_per_worker=1,
         processes=True,
         host="127.0.0.1",
-        dashboard_address=None,
+        dashboard_address="127.0.0.1:0",  # 8787 may be another cluster's
     ) as local:
         yield local.scheduler_address
 
@@ -331,3 +331,174 @@ def test_a_missing_filesystem_package_is_named() -> None:
     assert error_line(result) == (
         "error: -o gs://b/x/ needs gcsfs, which is not installed: pip install gcsfs"
     )
+
+
+# --- Dask: the scheduler address, failures, Ctrl-C -----------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "garbage",
+        "",
+        "http://127.0.0.1:1",
+        "tcp://127.0.0.1",
+        "tcp://127.0.0.1:99999",
+        "inproc://x:1",
+    ],
+    ids=["word", "empty", "http", "no-port", "big-port", "inproc"],
+)
+def test_a_malformed_scheduler_address_is_a_usage_error(address: str, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    started = time.monotonic()
+    result = phony(*table("--engine", "dask", "--scheduler", address, "-o", f"{tmp_path}/ds/"))
+    assert result.returncode == 2
+    assert error_line(result).startswith("error: --scheduler ")
+    assert time.monotonic() - started < 20
+    assert not (tmp_path / "ds").exists()
+
+
+@pytest.fixture
+def not_a_scheduler(request: pytest.FixtureRequest) -> Iterator[str]:
+    """tcp://127.0.0.1:PORT where nothing listens, or a socket that accepts and then
+    says nothing, or answers as an HTTP server would."""
+    import socket
+    import threading
+
+    from tests.e2e.conftest import free_port
+
+    if request.param == "refused":
+        yield f"tcp://127.0.0.1:{free_port()}"
+        return
+    server = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+
+    def serve() -> None:
+        while True:
+            try:
+                conn, _ = server.accept()
+            except OSError:
+                return
+            accepted.append(conn)
+            if request.param == "http":
+                conn.sendall(b"HTTP/1.0 400 Bad Request\r\nContent-Length: 0\r\n\r\n")
+
+    threading.Thread(target=serve, daemon=True).start()
+    try:
+        yield f"tcp://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        server.close()
+        for conn in accepted:
+            conn.close()
+
+
+@pytest.mark.parametrize("not_a_scheduler", ["refused", "silent", "http"], indirect=True)
+def test_an_unreachable_scheduler_is_one_line_within_seconds(
+    not_a_scheduler: str, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    started = time.monotonic()
+    result = phony(
+        *table("--engine", "dask", "--scheduler", not_a_scheduler, "-o", f"{tmp_path}/ds/"),
+        timeout=60,
+    )
+    assert time.monotonic() - started < 20  # the connection timeout is 5 s
+    assert result.returncode == 1, result.stderr
+    assert error_line(result).startswith(
+        f"error: cannot reach the Dask scheduler at {not_a_scheduler}: "
+    )
+    assert not list((tmp_path / "ds").glob("*")) if (tmp_path / "ds").exists() else True
+
+
+@pytest.mark.slow  # starts phony's own LocalCluster when the check does not stop it first
+def test_a_destination_under_a_file_fails_before_dask_starts(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    (tmp_path / "afile").write_text("keep me")
+    started = time.monotonic()
+    result = phony(*table("--engine", "dask", "-o", f"{tmp_path}/afile/sub/", count=100))
+    assert result.returncode == 1
+    assert error_line(result) == f"error: Not a directory: {tmp_path}/afile/sub/"
+    assert "distributed" not in result.stderr
+    assert time.monotonic() - started < 20
+
+
+@pytest.mark.slow
+def test_a_failed_partition_on_dask_is_one_line_naming_it(scheduler: str, tmp_path: Path) -> None:
+    (tmp_path / "afile").write_text("keep me")
+    dest = f"{tmp_path}/afile/sub/"  # the client leaves a remote cluster's paths to its workers
+    result = phony(
+        *table("--engine", "dask", "--scheduler", scheduler, "--partitions", "2", "-o", dest)
+    )
+    assert result.returncode == 1
+    line = error_line(result)
+    assert line.startswith("error: partition ")
+    assert line.endswith(f" of {dest} could not be written: Not a directory")
+    assert "distributed" not in result.stderr
+
+
+@pytest.mark.slow  # phony's own LocalCluster
+def test_a_failure_on_phonys_own_cluster_is_quiet_and_changes_nothing(tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    dest = tmp_path / "ds"
+    dest.mkdir()
+    (dest / "part-00001.csv").mkdir()  # in the way of the second partition's file
+    result = phony(*table("--engine", "dask", "--partitions", "2", "-o", f"{dest}/"))
+    assert result.returncode == 1
+    assert error_line(result) == f"error: Is a directory: {dest}/part-00001.csv"
+    assert "distributed" not in result.stderr
+    assert "Compute Failed" not in result.stderr
+    assert files(dest) == {"part-00001.csv": b""}
+
+
+def _alive_in_group(group: int) -> list[str]:
+    """Processes of process group ``group`` still running (zombies aside)."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            alive.append(entry.name)
+    return alive
+
+
+@pytest.mark.slow  # phony's own LocalCluster
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads /proc")
+def test_ctrl_c_on_dask_is_prompt_and_leaves_nothing(tmp_path: Path) -> None:
+    import os
+    import signal
+
+    pytest.importorskip("distributed")
+    dest = tmp_path / "ds"
+    with subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "phony_client",
+            *table("--engine", "dask", "--partitions", "40", "-o", f"{dest}/", count=40_000_000),
+        ],
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # a group of its own, as a terminal's foreground job
+    ) as process:
+        try:
+            assert process.stderr is not None
+            assert "partitions on Dask" in process.stderr.readline()
+            time.sleep(1)  # the workers are writing
+            os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C in a terminal does
+            interrupted = time.monotonic()
+            rest = process.stderr.read()
+            code = process.wait(timeout=30)
+            took = time.monotonic() - interrupted
+        finally:
+            if process.poll() is None:
+                os.killpg(process.pid, signal.SIGKILL)
+    assert code == 130
+    assert [line for line in rest.splitlines() if line.strip()] == ["error: interrupted"]
+    assert took < 5
+    time.sleep(0.5)
+    assert _alive_in_group(process.pid) == []
+    assert not dest.exists() or list(dest.iterdir()) == []
