@@ -308,7 +308,7 @@ def write_table(
     by_name = {c.name: c for c in schema.columns}
     typed = [(by_name[n].type, by_name[n].generator) for n in schema.names]
     fmt = get_plugins().format(format_name)
-    writer = open_writer(fmt, stream, schema.names, options, typed)
+    writer = open_writer(fmt, stream, schema.names, options, typed, rows=count)
     for batch in generate_table(schema, count, seed):
         writer.write(batch)
     writer.close()

@@ -250,3 +250,17 @@ def test_a_number_wider_than_any_decimal_is_one_line_and_no_file(fmt: str, tmp_p
         "--column", "n=number:min=0:max=1e75:decimals=2", "--count", "3", "--format", fmt
     )
     assert (to_stdout.returncode, to_stdout.stdout) == (2, b"")
+
+
+@pytest.mark.parametrize(
+    ("start", "arrow_type"),
+    [("9223372036854775806", "string"), ("9223372036854775803", "int64")],
+)
+def test_a_sequence_past_int64_is_text_as_an_integer_column_is(start: str, arrow_type: str) -> None:
+    # Five values from start: the last passes 2**63 - 1 in the first case only.
+    args = ("--column", f"s=sequence:start={start}", "--count", "5")
+    result = _generate(*args, "--format", "parquet")
+    assert result.returncode == 0, result.stderr
+    table = _read(result.stdout, "parquet")
+    assert str(table.schema.field("s").type) == arrow_type
+    assert [str(v) for v in table.column("s").to_pylist()] == _csv_column(*args)
