@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from phony_client._net import is_http_url
 from phony_client._progress import notice
 from phony_client.cache import Cache, Ref
 from phony_client.config import is_offline, trust_policy
@@ -81,13 +82,7 @@ def _repair(cache: Cache, ref: Ref) -> None:
     # up front would cost every `phony generate NAME` from the cache.
     from phony_client.pull import pull
 
-    try:
-        pull(ref.ref, registry=ref.location, refresh=True, cache=cache)
-    except OfflineError:
-        raise OfflineError(
-            f"the cached blob of {ref.ref} was corrupted and has been discarded; "
-            f"PHONY_OFFLINE is set, so it cannot be fetched again from {ref.location}"
-        ) from None
+    pull(ref.ref, registry=ref.location, refresh=True, cache=cache)
 
 
 def find_cached_model(spec: str) -> Path:
@@ -109,11 +104,18 @@ def find_cached_model(spec: str) -> Path:
         return path
     # Corrupted or missing on use: discard and fetch again (a registry folder
     # needs no network; a server does, and offline mode forbids it).
-    state = "damaged" if path.exists() else "missing"
-    notice(f"the cached file of {ref.ref} is {state}; downloading it again from {ref.location}")
+    missing = not path.exists()
     cache.discard_blob(digest)
     if ref.derived and ref.digest and not _intact(cache.blob_path(ref.digest), ref.digest):
         cache.discard_blob(ref.digest)
+    if is_offline() and is_http_url(ref.location):
+        what = "is missing" if missing else "was damaged and has been discarded"
+        raise OfflineError(
+            f"the cached file of {ref.ref} {what}; PHONY_OFFLINE is set, "
+            f"so it cannot be fetched again from {ref.location}"
+        )
+    state = "missing" if missing else "damaged"
+    notice(f"the cached file of {ref.ref} is {state}; downloading it again from {ref.location}")
     _repair(cache, ref)
     fresh = find_cached_ref(f"{ref.name}@{ref.version}", cache)
     digest = fresh.usable_digest

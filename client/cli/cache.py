@@ -82,11 +82,16 @@ def verify(as_json: bool) -> None:
     for digest, _path in store.iter_blobs():
         report.append({"digest": digest, "ok": store.verify_blob(digest)})
     present = {r["digest"] for r in report}
-    missing: list[dict[str, str]] = []
+    # One entry per missing blob, naming every cached model that needs it:
+    # seven versions sharing one lost blob are one missing blob, not seven.
+    needed_by: dict[str, list[str]] = {}
     for ref in store.iter_refs():
         for wanted in (ref.digest, ref.derived):
             if wanted and wanted not in present:
-                missing.append({"model": f"{ref.name}@{ref.version}", "digest": wanted})
+                models = needed_by.setdefault(wanted, [])
+                if ref.ref not in models:
+                    models.append(ref.ref)
+    missing = [{"digest": d, "models": sorted(m)} for d, m in sorted(needed_by.items())]
     corrupt = [r["digest"] for r in report if not r["ok"]]
     if as_json:
         echo_json(
@@ -98,14 +103,19 @@ def verify(as_json: bool) -> None:
             }
         )
     else:
-        click.echo(
-            f"checked {len(report)} blobs: {len(report) - len(corrupt)} ok, "
-            f"{len(corrupt)} corrupt, {len(missing)} missing"
+        checked = len(report) + len(missing)
+        line = (
+            f"checked {checked} blob{'' if checked == 1 else 's'}: "
+            f"{len(report) - len(corrupt)} ok, {len(corrupt)} corrupt, {len(missing)} missing"
         )
+        if missing:
+            needy = sum(len(item["models"]) for item in missing)
+            line += f" (needed by {needy} model{'' if needy == 1 else 's'})"
+        click.echo(line)
         for digest in corrupt:
             click.echo(f"corrupt: {digest} (discarded and fetched again on next use)")
         for item in missing:
-            click.echo(f"missing: {item['digest']} of {item['model']}")
+            click.echo(f"missing: {item['digest']} of {', '.join(item['models'])}")
     if corrupt or missing:
         from phony_registry.errors import DigestMismatch
 
@@ -165,12 +175,12 @@ def prune(dry_run: bool, as_json: bool) -> None:
 def rm(reference: str, as_json: bool) -> None:
     """Remove NAME (every version) or NAME@SPEC from the cache, and blobs left unused."""
     from phony_client.cache import Cache
+    from phony_client.refs import split_cached_reference
     from phony_registry.errors import NotFound
-    from phony_registry.names import split_reference
     from phony_registry.versions import parse_spec
 
     store = Cache()
-    name, raw = split_reference(reference)
+    name, raw = split_cached_reference(reference)
     refs = list(store.iter_refs(name.key))
     if raw is not None:
         spec = parse_spec(raw)
