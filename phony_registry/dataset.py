@@ -58,10 +58,10 @@ from phony_registry.schema import generate_table
 if TYPE_CHECKING:
     from phony_registry.schema import Schema
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "MAX_PARTITIONS",
-    "ROWS_PER_PARTITION",
     "Partition",
+    "ROWS_PER_PARTITION",
     "check_destination",
     "commit",
     "default_partitions",

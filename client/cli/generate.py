@@ -197,7 +197,8 @@ def _small_model(path: Path, count: int, unique: bool) -> SmallModel | None:
     "--output",
     metavar="FILE",
     help="Write to FILE instead of stdout: a file is replaced only once complete "
-    "and keeps its mode; a device, pipe or symlink is written through.",
+    "and keeps its mode; a device, pipe or symlink is written through. A path ending "
+    "in /, an existing folder or a URL takes a dataset of --schema's table.",
 )
 @click.option(
     "--unique", is_flag=True, help="Only distinct values; fails if the model has too few."
@@ -260,7 +261,8 @@ def _small_model(path: Path, count: int, unique: bool) -> SmallModel | None:
 @click.option(
     "--scheduler",
     metavar="ADDRESS",
-    help="Dask scheduler (tcp://HOST:8786) for --engine dask [default: a local cluster].",
+    help="Dask scheduler (tcp://HOST:8786) for --engine dask; it has 5 s to answer "
+    "[default: a local cluster].",
 )
 def generate(
     model_spec: str | None,
@@ -442,12 +444,12 @@ def _write_dataset(
                 scheduler=scheduler,
                 progress=bar.update,
                 started=lambda parts, workers, link: click.echo(
-                    f"phony: {parts} partitions on Dask ({workers} workers)"
-                    + (f", dashboard {link}" if link else ""),
+                    f"phony: {_plural(parts, 'partition')} on Dask "
+                    f"({_plural(workers, 'worker')})" + (f", dashboard {link}" if link else ""),
                     err=True,
                 ),
             )
-        files, where = run.files, f"Dask ({run.workers} workers)"
+        files, where = run.files, f"Dask ({_plural(run.workers, 'worker')})"
     else:
         parts = partitions or default_partitions(count)
         files = tuple(
@@ -462,8 +464,13 @@ def _write_dataset(
             )
         )
         where = "this process"
+    names = files[0][0] if len(files) == 1 else f"{files[0][0]} to {files[-1][0]}"
     click.echo(
-        f"wrote {sum(rows for _, rows in files):,} rows in {len(files):,} files "
-        f"({files[0][0]} to {files[-1][0]}) to {destination} on {where}",
+        f"wrote {sum(rows for _, rows in files):,} rows in {_plural(len(files), 'file')} "
+        f"({names}) to {destination} on {where}",
         err=True,
     )
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
