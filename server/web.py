@@ -125,6 +125,36 @@ def _not_found(request: Request, message: str) -> HTMLResponse:
     return _render(request, "404.html", status=404, message=message, query="")
 
 
+def _refused(request: Request, exc: PhonyError) -> HTMLResponse:
+    """The page of a refusal, with the status its error code has everywhere (404, 422, 400)."""
+    if isinstance(exc, NotFound):
+        return _not_found(request, str(exc))
+    status = exc.http_status if 400 <= exc.http_status < 500 else 400
+    return _render(
+        request, "404.html", status=status, message=str(exc), query="", heading="Bad request"
+    )
+
+
+def _without_slash(request: Request, prefix: str, rest: str) -> Response | None:
+    """A 308 to ``prefix/rest`` without its trailing slashes (query kept), or None.
+
+    An empty ``rest`` (``/models/``) is a 404 page.
+
+    ``/models/alice/names/`` is ``/models/alice/names``: a redirect, as static
+    hosts do for folders, rather than a refusal of the name ``alice/names/``.
+    Only to a path under ``prefix``, so the Location never leaves this site.
+    """
+    bare = rest.rstrip("/")
+    if not bare:
+        return _not_found(request, f"no such page: {prefix}/; every model is on the home page")
+    if bare == rest:
+        return None
+    target = f"{_base(request)}{prefix}/{bare}"
+    if request.url.query:
+        target += f"?{request.url.query}"
+    return Response(status_code=308, headers={**_PAGE_HEADERS, "Location": target})
+
+
 def _new_seed() -> int:
     return secrets.randbelow(1_000_000_000)
 
@@ -224,8 +254,11 @@ def home(request: Request, q: str = "") -> HTMLResponse:
 @router.api_route("/models/{name:path}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 def model_page(
     request: Request, name: str, version: str | None = None, seed: str | None = None
-) -> HTMLResponse:
+) -> Response:
     """One model: versions, facts, signature status, pull command and live samples."""
+    redirect = _without_slash(request, "/models", name)
+    if redirect is not None:
+        return redirect
     registry = _registry(request)
     try:
         parsed = parse_name(name)
@@ -233,12 +266,8 @@ def model_page(
         entry = _select(entries, version)
         manifest = registry.manifest(entry)
         chosen_seed = parse_seed(seed)
-    except NotFound as exc:
-        return _not_found(request, str(exc))
     except PhonyError as exc:
-        return _render(
-            request, "404.html", status=400, message=str(exc), query="", heading="Bad request"
-        )
+        return _refused(request, exc)
     samples = _generate(request, entry, chosen_seed, DEFAULT_SAMPLES)
     locale = _locale_of(entry.name, {"locale": manifest.locale})
     return _render(
@@ -259,9 +288,12 @@ def model_page(
     )
 
 
-@router.api_route("/locales/{locale}", methods=["GET", "HEAD"], response_class=HTMLResponse)
-def locale_page(request: Request, locale: str) -> HTMLResponse:
+@router.api_route("/locales/{locale:path}", methods=["GET", "HEAD"], response_class=HTMLResponse)
+def locale_page(request: Request, locale: str) -> Response:
     """A locale pack: its members, and every other model of that locale."""
+    redirect = _without_slash(request, "/locales", locale)
+    if redirect is not None:
+        return redirect
     if not is_locale(locale):
         return _not_found(request, f"{locale[:80]!r} is not a locale (like tr_TR)")
     locale = normalize_locale(locale)
@@ -305,8 +337,9 @@ def samples_json(
         entry = _select(registry.entries(parse_name(name)), version)
         chosen_seed = parse_seed(seed, default=_new_seed())
     except PhonyError as exc:
-        body = {"error": exc.code, "detail": str(exc)}
-        return JSONResponse(body, status_code=404 if isinstance(exc, NotFound) else 400)
+        # The status of the error code, as the API gives it (422 invalid_name...).
+        status = exc.http_status if 400 <= exc.http_status < 500 else 400
+        return JSONResponse(exc.to_json(), status_code=status)
     samples = _generate(request, entry, chosen_seed, count)
     if samples is None:
         body = {"error": "not_found", "detail": f"{entry.name} is a pack: it has no samples"}

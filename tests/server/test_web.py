@@ -175,7 +175,7 @@ async def test_unknown_model_gets_a_404_page(server: Server) -> None:
     assert "no model named alice/nothing-here" in text(page)
     missing_version = await _page(server, "/models/alice/turkish-names?version=9.9.9", status=404)
     assert "has no version 9.9.9" in text(missing_version)
-    bad = await _page(server, "/models/Alice/..%2Fetc", status=400)
+    bad = await _page(server, "/models/Alice/..%2Fetc", status=422)
     assert "Bad request" in text(bad)
     bad_seed = await _page(server, "/models/alice/turkish-names?seed=-3", status=400)
     assert "seed must be a whole number" in text(bad_seed)
