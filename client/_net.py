@@ -16,7 +16,12 @@ One policy for both HTTP paths (:mod:`phony_client.sources` for reads,
   waiting knows what is happening;
 * errors name the problem in words (``connection refused``, ``no answer
   within 5 s``), never an exception class;
-* every request says who it is with one ``User-Agent``, ``phony/<version>``.
+* every request says who it is with one ``User-Agent``, ``phony/<version>``;
+* what a registry or a publisher wrote (a description, a licence, a name in
+  a search answer, an error's detail) is shown through :func:`printable`,
+  with every control character visible as an escape: text from elsewhere
+  never moves the cursor, rings the bell, starts a line or reverses the
+  text on the user's terminal.
 
 Waits go through :attr:`RetryPolicy.sleep`, so a test gives a policy that
 records them instead of sleeping.
@@ -25,6 +30,7 @@ records them instead of sleeping.
 from __future__ import annotations
 
 import os
+import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -46,7 +52,9 @@ __all__ = [
     "RetryPolicy",
     "decoded",
     "describe",
+    "hidden_character",
     "is_http_url",
+    "printable",
     "retry_after_seconds",
     "retryable",
     "say_retrying",
@@ -112,6 +120,36 @@ def retry_after_seconds(value: str | None) -> float | None:
             return None
         seconds = when.timestamp() - time.time()
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
+
+
+#: Characters a terminal acts on rather than shows: C0 controls (newline, CR,
+#: BEL, ESC...), DEL, C1 controls (CSI, NEL...), the Unicode line and paragraph
+#: separators, and the bidirectional marks, embeddings, overrides and isolates
+#: that reorder what follows them ("Trojan Source", CVE-2021-42574).
+_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def printable(value: object) -> str:
+    r"""``value`` as text safe to show on a terminal: each control character as an escape.
+
+    A newline is shown as the two characters ``\n``, BEL as ``\x07``, ESC as
+    ``\x1b``, U+202E as ``\u202e``; everything else, non-ASCII letters
+    included, is unchanged. The one way the command line shows text a
+    registry or a publisher wrote (JSON output keeps the data as it is).
+    """
+    return _HIDDEN.sub(lambda match: _escape(match.group()), str(value))
+
+
+def hidden_character(text: str) -> str | None:
+    """The first character of ``text`` that :func:`printable` escapes, as its escape; or None."""
+    found = _HIDDEN.search(text)
+    return None if found is None else _escape(found.group())
 
 
 def is_http_url(text: str | os.PathLike[str] | None) -> bool:

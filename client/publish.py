@@ -37,6 +37,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import phony_index
+from phony_client._net import hidden_character
 from phony_client.config import (
     iter_private_key_files,
     keys_dir,
@@ -46,7 +47,14 @@ from phony_client.config import (
 from phony_registry import layout
 from phony_registry._fs import write_atomic
 from phony_registry.digests import digest_bytes
-from phony_registry.errors import AlreadyExists, ConfigError, Forbidden, NotFound, UsageError
+from phony_registry.errors import (
+    AlreadyExists,
+    ConfigError,
+    Forbidden,
+    InvalidManifest,
+    NotFound,
+    UsageError,
+)
 from phony_registry.index import DEFAULT_EXPIRY, Snapshot
 from phony_registry.manifest import Manifest
 from phony_registry.names import split_reference
@@ -60,6 +68,7 @@ __all__ = [
     "DEFAULT_KEY_NAME",
     "PushResult",
     "build_manifest",
+    "check_shown_text",
     "default_key_path",
     "find_private_key",
     "load_or_create_publisher_key",
@@ -187,6 +196,22 @@ def registry_signing_key(
     return found, False
 
 
+def check_shown_text(field: str, text: str | None, origin: str = "") -> None:
+    """Refuse (:class:`InvalidManifest`) a manifest ``field`` holding a control character.
+
+    A description or licence is shown on every user's terminal by ``phony
+    models search`` and ``info``: one line of printable text, nothing that
+    could forge a line of its own. ``origin`` ends the message (where the
+    text came from).
+    """
+    hidden = hidden_character(text or "")
+    if hidden is not None:
+        raise InvalidManifest(
+            f"holds a control character ({hidden}); it must be printable text on one line{origin}",
+            field=field,
+        )
+
+
 def build_manifest(
     model_path: Path,
     reference: str,
@@ -210,6 +235,13 @@ def build_manifest(
     data = model_path.read_bytes()
     model = load_model(data)
     meta = model.meta
+    texts = {
+        "description": (description, description if description is not None else meta.description),
+        "license": (license, license if license is not None else meta.license),
+    }
+    for field, (given, text) in texts.items():
+        origin = "" if given is not None else f" (from the model's metadata: pass --{field})"
+        check_shown_text(field, text, origin)
     manifest = Manifest.model(
         str(name),
         str(spec.version),
@@ -218,8 +250,8 @@ def build_manifest(
         format_version=model.format_version,
         kind=meta.kind or "model",
         locale=meta.locale or name.locale,
-        license=license if license is not None else meta.license,
-        description=description if description is not None else (meta.description or ""),
+        license=texts["license"][1],
+        description=texts["description"][1] or "",
     )
     return manifest, data
 

@@ -84,7 +84,8 @@ def error_from_response(response: httpx.Response) -> PhonyError:
     cls = _error_classes().get(code)
     if cls is None:
         cls = RegistryUnavailable if response.status_code >= 500 else RegistryError
-    return cls(f"registry: {detail}")
+    # The server's words end up on the user's terminal: no control character of theirs does.
+    return cls(f"registry: {_net.printable(detail)}")
 
 
 class RegistryClient:

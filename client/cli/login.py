@@ -46,6 +46,7 @@ def login(url: str | None, no_register_key: bool) -> None:
     dir readable by you only. Your publisher keys (phony keys generate)
     are registered for the token's namespaces so your pushes verify.
     """
+    from phony_client._net import printable
     from phony_client.cli._registry import require_registry
     from phony_client.credentials import check_token, normalize_url, store_token
     from phony_client.remote import RegistryClient
@@ -69,9 +70,10 @@ def login(url: str | None, no_register_key: bool) -> None:
     with RegistryClient(url, token=secret) as client:
         info = client.whoami()
         path = store_token(url, secret, source)
-        scope = ", ".join(info.get("namespaces") or []) or "-"
+        scope = ", ".join(printable(n) for n in info.get("namespaces") or []) or "-"
         role = " (operator)" if info.get("operator") else ""
-        click.echo(f"logged in to {url} with token {info.get('id')}: namespaces {scope}{role}")
+        who = printable(info.get("id"))
+        click.echo(f"logged in to {printable(url)} with token {who}: namespaces {scope}{role}")
         click.echo(f"token stored in {path}", err=True)
         if no_register_key:
             return
@@ -79,7 +81,7 @@ def login(url: str | None, no_register_key: bool) -> None:
             answer = client.register_key(key)
             added = answer.get("added") or []
             state = f"registered for {', '.join(added)}" if added else "already registered"
-            click.echo(f"publisher key {answer['keyid'][:16]}: {state}", err=True)
+            click.echo(printable(f"publisher key {answer['keyid'][:16]}: {state}"), err=True)
 
 
 @click.command()

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from phony_client._net import printable
 from phony_client.cli._export import FORMAT_VERSION_OPTION, echo_exported, export_refs
 from phony_client.cli._output import echo_json, echo_table, human_size, short_digest
 
@@ -75,14 +76,14 @@ def _echo_refs(refs: list[Any], as_json: bool) -> None:
         ["NAME", "VERSION", "DIGEST", "SIZE", "FORMAT", "REGISTRY"],
         [
             [
-                r["name"],
-                r["version"] + (" (yanked)" if r["yanked"] else ""),
-                short_digest(r["digest"]),
+                printable(r["name"]),
+                printable(r["version"]) + (" (yanked)" if r["yanked"] else ""),
+                printable(short_digest(r["digest"])),
                 human_size(r["size"]) if r["type"] != "pack" else f"pack of {len(r['members'])}",
                 (f"v{r['format_version']}" + (" (migrated)" if r["migrated_digest"] else ""))
                 if r["format_version"]
                 else "-",
-                r["registry"],
+                printable(r["registry"]),
             ]
             for r in rows
         ],
@@ -124,11 +125,14 @@ def push(
     from datetime import timedelta
 
     from phony_client._net import is_http_url
-    from phony_client.publish import load_or_create_publisher_key, push_to_folder
+    from phony_client.publish import check_shown_text, load_or_create_publisher_key, push_to_folder
     from phony_client.pull import official_location, registry_location
     from phony_registry.errors import UsageError
     from phony_registry.names import split_reference
 
+    # Before anything is created or sent (the model's own metadata is checked once read).
+    check_shown_text("description", description)
+    check_shown_text("license", license_)
     # The namespace's registry, as a pull of the name resolves it ([namespaces]).
     location = registry_location(registry, name=split_reference(reference)[0])
     if Path(location).resolve() == Path(official_location()).resolve() and not registry:
@@ -264,7 +268,7 @@ def pull(
         what = f"pack of {len(ref.members)}" if ref.type == "pack" else short_digest(ref.digest)
         migrated = f", migrated from format v{ref.format_version}" if ref.derived else ""
         yanked = " (yanked)" if ref.yanked else ""
-        click.echo(f"pulled {ref.name}@{ref.version}{yanked} {what}{migrated}")
+        click.echo(printable(f"pulled {ref.name}@{ref.version}{yanked} {what}{migrated}"))
     echo_exported(exported)
 
 
@@ -314,15 +318,15 @@ def info(reference: str, registry: str | None, as_json: bool) -> None:
     ):
         if manifest.get(key) not in (None, ""):
             value = human_size(manifest[key]) if key == "size" else manifest[key]
-            click.echo(f"{key + ':':16}{value}")
+            click.echo(f"{key + ':':16}{printable(value)}")
     for member in manifest.get("members", []):
-        click.echo(f"{'member:':16}{member['name']}@{member['version']}")
-    signers = ", ".join(s["keyid"][:16] for s in manifest.get("signatures", []))
+        click.echo(f"{'member:':16}{printable(member['name'])}@{printable(member['version'])}")
+    signers = ", ".join(printable(s["keyid"][:16]) for s in manifest.get("signatures", []))
     click.echo(f"{'signed by:':16}{signers or '-'}")
-    click.echo(f"{'source:':16}{data['source']}")
+    click.echo(f"{'source:':16}{printable(data['source'])}")
     if data.get("versions"):
         listing = ", ".join(
-            v["version"] + (" (yanked)" if v["yanked"] else "") for v in data["versions"]
+            printable(v["version"]) + (" (yanked)" if v["yanked"] else "") for v in data["versions"]
         )
         click.echo(f"{'versions:':16}{listing}")
 

@@ -14,7 +14,7 @@ import sys
 
 import click
 
-from phony_client._net import is_http_url
+from phony_client._net import is_http_url, printable
 from phony_client.cli._registry import require_registry
 from phony_client.credentials import token_for
 from phony_client.publish import yank_in_folder
@@ -63,7 +63,8 @@ def yank(ref: str, undo: bool, registry: str | None, signing_key: str | None) ->
 
     with RegistryClient(location, token=token_for(location)) as client:
         entry = client.yank(name, version, undo=undo)
-    click.echo(f"{state} {entry.get('name', name)}@{entry.get('version', version)}")
+    shown = f"{entry.get('name', name)}@{entry.get('version', version)}"
+    click.echo(f"{state} {printable(shown)}")
 
 
 @click.command()
@@ -89,10 +90,11 @@ def search(query: str, as_json: bool, limit: int, registry: str | None) -> None:
     if not models:
         click.echo(f"no models match {query!r}" if query else "no models yet", err=True)
         return
-    width = max(len(m["name"]) for m in models)
-    for model in models:
+    # Every field is what a publisher (or the registry) wrote: shown through printable().
+    names = [printable(m.get("name")) for m in models]
+    width = max(len(n) for n in names)
+    for name, model in zip(names, models, strict=True):
         yanked = " (yanked)" if model.get("yanked") else ""
-        line = (
-            f"{model['name']:<{width}}  {model['latest']}{yanked}  {model.get('description') or ''}"
-        )
-        click.echo(line.rstrip())
+        latest = printable(model.get("latest"))
+        description = printable(model.get("description") or "")
+        click.echo(f"{name:<{width}}  {latest}{yanked}  {description}".rstrip())
