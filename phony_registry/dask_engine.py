@@ -172,7 +172,9 @@ def _probe(address: str, scheme: str, host: str, port: int, timeout: float) -> N
 def _children_ignore_sigint() -> Iterator[None]:
     """Processes started inside ignore SIGINT (an ignored signal stays ignored across
     exec); a Ctrl-C meanwhile is held back, then delivered to this process."""
-    if threading.current_thread() is not threading.main_thread():
+    if threading.current_thread() is not threading.main_thread() or not hasattr(
+        signal, "pthread_sigmask"
+    ):  # (Windows has neither process groups nor signal masks)
         yield
         return
     from multiprocessing import resource_tracker
@@ -223,7 +225,7 @@ def _kill_workers(cluster: Any) -> None:
     pids = [getattr(getattr(n, "process", None), "pid", None) for n in cluster.workers.values()]
     for pid in filter(None, pids):
         with contextlib.suppress(OSError):
-            os.kill(pid, signal.SIGKILL)
+            os.kill(pid, getattr(signal, "SIGKILL", signal.SIGTERM))
     for pid in filter(None, pids):
         # Reaped here, so that no zombie outlives this process (distributed's own
         # watcher may reap it first).
@@ -301,7 +303,12 @@ def run_on_dask(
                 _kill_workers(cluster)
                 discard(destination, run)  # the workers wrote where this process can
             elif client is not None:
-                _discard_on(client, destination, run)
+                # Its workers may all be busy writing: the clean-up runs when one is
+                # free, after this process has gone.
+                with contextlib.suppress(Exception):
+                    distributed.fire_and_forget(
+                        client.submit(discard, destination, run, key=f"phony-discard-{run}")
+                    )
             _close(client, cluster)
             client = cluster = None
         raise
