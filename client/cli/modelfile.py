@@ -307,8 +307,10 @@ def info(path: Path, as_json: bool) -> None:
         ("size", plural(len(data), "byte")),
         ("digest", record["digest"]),
     ]
+    from phony_client._net import printable  # a pulled model's text is its publisher's
+
     for key, value in rows:
-        click.echo(f"{key + ':':<19}{value}")
+        click.echo(f"{key + ':':<19}{printable(value)}")
     _echo_candidates(model.selection)
 
 
@@ -433,7 +435,9 @@ def stats(
         echo_json(figures)
         return
     t, e, s = figures["training"], figures["entropy"], figures["sample"]
-    click.echo(f"model:        {figures['name']} (order {figures['order']})")
+    from phony_client._net import printable
+
+    click.echo(f"model:        {printable(figures['name'])} (order {figures['order']})")
     click.echo(
         f"n-grams:      {plural(figures['ngrams'], 'n-gram')} over "
         f"{plural(figures['states'], 'context')}, an alphabet of "

@@ -451,3 +451,29 @@ def test_a_port_in_use_is_one_line(tmp_path: Path, capsys: pytest.CaptureFixture
         f"error: cannot listen on 127.0.0.1:{port}: the port is in use (by another server?); "
         "choose another with --port\n"
     )
+
+
+def test_info_and_stats_escape_control_characters_of_a_model_s_text(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # A model pulled from a registry carries its publisher's text: shown on a
+    # terminal, a line break or an escape sequence could forge a line.
+    from dataclasses import replace
+
+    from phony_registry.format import dump_model, load_model
+
+    source = tmp_path / "names.txt"
+    source.write_text(NAMES)
+    out = tmp_path / "m.phony"
+    assert _run(capsys, "train", str(source), "--order", "2", "-o", str(out))[0] == 0
+    model = load_model(out.read_bytes())
+    model.meta = replace(model.meta, name="n\x1b[2Jx", description="a\ndigest: forged\x07")
+    out.write_bytes(dump_model(model))
+    code, text, _ = _run(capsys, "info", str(out))
+    assert code == 0
+    assert "description:       a\\ndigest: forged\\x07\n" in text
+    assert "\x1b" not in text
+    assert "\x07" not in text
+    code, text, _ = _run(capsys, "stats", str(out), "--sample", "10")
+    assert code == 0
+    assert text.startswith("model:        n\\x1b[2Jx (order 2)")
