@@ -220,8 +220,9 @@ async def blob_response(request: Request, storage: Storage, digest: str) -> Resp
     try:
         span = _range(wanted, size)
     except ValueError:
-        headers["Content-Range"] = f"bytes */{size}"
-        return Response(status_code=416, headers=headers)
+        # Not cacheable: the blob is immutable, this answer to one Range is not it.
+        refusal = {k: v for k, v in headers.items() if k != "Cache-Control"}
+        return Response(status_code=416, headers={**refusal, "Content-Range": f"bytes */{size}"})
     if local is not None:
         # Starlette sends the file itself, the range and HEAD included.
         return _BlobFile(

@@ -102,6 +102,7 @@ async def test_an_unsatisfiable_range_is_416(published: Server, blob: bytes, hea
         assert answer.status_code == 416, (url, answer.status_code)
         assert answer.headers["content-range"] == f"bytes */{len(blob)}"
         assert answer.content == b""
+        assert "cache-control" not in answer.headers  # a shared cache must not keep it
 
 
 async def test_if_range_that_does_not_match_sends_everything(
