@@ -296,24 +296,26 @@ def run_on_dask(
             options=dict(options or {}),
             progress=progress,
             started=lambda total: started(total, size, dashboard) if started else None,
+            remote=cluster is None,
         )
-    except KeyboardInterrupt:
+    except BaseException as exc:
         with _sigint_ignored():
             if cluster is not None:
+                # The run is over: its workers' unfinished partitions are of no use.
                 _kill_workers(cluster)
+                _close(client, cluster)
+                client = cluster = None
                 discard(destination, run)  # the workers wrote where this process can
-            elif client is not None:
+            elif client is not None and isinstance(exc, KeyboardInterrupt):
                 # Its workers may all be busy writing: the clean-up runs when one is
                 # free, after this process has gone.
                 with contextlib.suppress(Exception):
                     distributed.fire_and_forget(
                         client.submit(discard, destination, run, key=f"phony-discard-{run}")
                     )
-            _close(client, cluster)
-            client = cluster = None
+        if isinstance(exc, distributed.comm.CommClosedError):
+            raise PhonyError(f"lost the Dask scheduler at {where}: {exc}") from exc
         raise
-    except distributed.comm.CommClosedError as exc:
-        raise PhonyError(f"lost the Dask scheduler at {where}: {exc}") from exc
     finally:
         _close(client, cluster)
     return DaskRun(files=files, workers=size, dashboard=dashboard)
@@ -333,8 +335,13 @@ def _run_tasks(
     options: dict[str, str],
     progress: Callable[[int, int], None] | None,
     started: Callable[[int], None],
+    remote: bool,
 ) -> tuple[tuple[str, int], ...]:
-    """Submit one task per partition, wait for them all, then commit: the files written."""
+    """Submit one task per partition, wait for them all, then commit: the files written.
+
+    On a failure a ``remote`` cluster's workers remove the run's temporary files
+    (a local cluster's are removed by this process, once its workers are gone).
+    """
     from phony_registry.dataset import commit, partition_error, write_partition
 
     shared = client.scatter(schema, broadcast=True)
@@ -362,7 +369,8 @@ def _run_tasks(
         if future.status == "error":
             failure = future.exception()
             client.cancel(futures)
-            _discard_on(client, destination, run)
+            if remote:
+                _discard_on(client, destination, run)
             reported = partition_error(failure, index[future.key], destination)
             raise reported from None
         if progress is not None:
@@ -372,7 +380,8 @@ def _run_tasks(
     try:
         client.submit(commit, destination, names, run, key=f"phony-commit-{run}").result()
     except Exception:
-        _discard_on(client, destination, run)
+        if remote:
+            _discard_on(client, destination, run)
         raise
     return tuple(results)
 
