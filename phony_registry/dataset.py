@@ -399,7 +399,7 @@ def _write_rows(
 
     by_name = {c.name: c for c in schema.columns}
     typed = [(by_name[n].type, by_name[n].generator) for n in schema.names]
-    writer = open_writer(fmt, stream, schema.names, options, typed)
+    writer = open_writer(fmt, stream, schema.names, options, typed, rows=count)
     try:
         for batch in _rows(schema, part, count, seed):
             writer.write(batch)

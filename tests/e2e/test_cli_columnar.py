@@ -264,3 +264,18 @@ def test_a_sequence_past_int64_is_text_as_an_integer_column_is(start: str, arrow
     table = _read(result.stdout, "parquet")
     assert str(table.schema.field("s").type) == arrow_type
     assert [str(v) for v in table.column("s").to_pylist()] == _csv_column(*args)
+
+
+def test_every_part_of_a_dataset_types_a_sequence_by_the_whole_table(tmp_path: Path) -> None:
+    # Only the last part's values pass 2**63 - 1: every part is text all the same.
+    column = ("--column", "s=sequence:start=9223372036854775800")
+    out = tmp_path / "seq"
+    result = _generate(
+        *column, "--count", "9", "--partitions", "3", "-f", "parquet", "-o", f"{out}/"
+    )
+    assert result.returncode == 0, result.stderr
+    parts = sorted(out.glob("part-*.parquet"))
+    assert len(parts) == 3
+    assert {str(pq.read_schema(part).field("s").type) for part in parts} == {"string"}
+    values = [v for part in parts for v in pq.read_table(part).column("s").to_pylist()]
+    assert values == [str(9223372036854775800 + i) for i in range(9)]
