@@ -327,6 +327,10 @@ def generate(
             click.echo(f"phony: {line}", err=True)
     else:
         path = resolve_model(model_spec or "")
+        if output not in (None, "", "-") and _same_file(path, output):
+            raise UsageError(
+                f"-o {output} is the model being read: its values would replace the model"
+            )
         # A temperature reweights the model: the NumPy path does it.
         small = _small_model(path, count, unique) if temperature is None and jobs == 1 else None
         if small is None:
@@ -365,6 +369,14 @@ def generate(
                 options=options,
                 jobs=jobs,
             )
+
+
+def _same_file(a: Path, b: str) -> bool:
+    """Whether path ``b`` names the file ``a`` (through a link, another spelling)."""
+    try:
+        return a.samefile(b)
+    except OSError:  # b does not exist yet (or cannot be looked at): not the same
+        return False
 
 
 def _is_dataset(output: str | None, schema: bool, partitions: int | None, engine: str) -> bool:

@@ -477,3 +477,20 @@ def test_info_and_stats_escape_control_characters_of_a_model_s_text(
     code, text, _ = _run(capsys, "stats", str(out), "--sample", "10")
     assert code == 0
     assert text.startswith("model:        n\\x1b[2Jx (order 2)")
+
+
+def test_generate_refuses_to_write_over_the_model_it_reads(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    before = model.read_bytes()
+    link = tmp_path / "again.phony"
+    os.link(model, link)
+    for target in (str(model), str(link), f"{tmp_path}/../{tmp_path.name}/names.phony"):
+        code, _, err = _run(capsys, "generate", str(model), "-n", "3", "--seed", "1", "-o", target)
+        assert (code, err) == (
+            USAGE,
+            f"error: -o {target} is the model being read: its values would replace the model\n",
+        )
+    assert model.read_bytes() == before
+    out = tmp_path / "values.txt"
+    assert _run(capsys, "generate", str(model), "-n", "3", "--seed", "1", "-o", str(out))[0] == 0
