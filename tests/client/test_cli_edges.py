@@ -25,6 +25,19 @@ def _run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]
     return code, captured.out, captured.err
 
 
+def _trained(tmp_path: Path, capsys: pytest.CaptureFixture[str], *options: str) -> Path:
+    """``m.phony``, trained at order 2 on NAMES with ``options``; the file is read back."""
+    from phony_registry.format import load_model
+
+    source = tmp_path / "names.txt"
+    source.write_text(NAMES)
+    out = tmp_path / "m.phony"
+    code, _, err = _run(capsys, "train", str(source), "--order", "2", *options, "-o", str(out))
+    assert code == 0, err
+    load_model(out.read_bytes())
+    return out
+
+
 @pytest.fixture
 def sqlite_plugin(monkeypatch: pytest.MonkeyPatch) -> None:
     from phony_registry.plugins import get_plugins
@@ -181,14 +194,7 @@ def test_a_creation_time_before_the_year_1000_is_written_readably(
 ) -> None:
     from phony_registry.format import load_model
 
-    source = tmp_path / "names.txt"
-    source.write_text(NAMES)
-    out = tmp_path / "m.phony"
-    code, _, _ = _run(
-        capsys, "train", str(source), "--order", "2", "--created", "0999-06-01T00:00:00Z",
-        "-o", str(out),
-    )  # fmt: skip
-    assert code == 0
+    out = _trained(tmp_path, capsys, "--created", "0999-06-01T00:00:00Z")
     assert load_model(out.read_bytes()).meta.created == "0999-06-01T00:00:00Z"
 
 
@@ -462,10 +468,7 @@ def test_info_and_stats_escape_control_characters_of_a_model_s_text(
 
     from phony_registry.format import dump_model, load_model
 
-    source = tmp_path / "names.txt"
-    source.write_text(NAMES)
-    out = tmp_path / "m.phony"
-    assert _run(capsys, "train", str(source), "--order", "2", "-o", str(out))[0] == 0
+    out = _trained(tmp_path, capsys)
     model = load_model(out.read_bytes())
     model.meta = replace(model.meta, name="n\x1b[2Jx", description="a\ndigest: forged\x07")
     out.write_bytes(dump_model(model))

@@ -27,6 +27,7 @@ from phony_registry.dataset import (
     write_partition,
 )
 from phony_registry.schema import load_schema
+from tests.conftest import phony_command
 from tests.e2e.conftest import S3Endpoint
 
 pytestmark = [pytest.mark.e2e]
@@ -37,11 +38,7 @@ COLUMNS = ["--column", "id=sequence", "--column", "age=integer:min=18:max=90"]
 def phony(*args: str, timeout: float = 60) -> subprocess.CompletedProcess[str]:
     """``phony ARGS`` in a subprocess, as a user runs it."""
     return subprocess.run(
-        [sys.executable, "-m", "phony_client", *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        check=False,
+        [*phony_command(), *args], capture_output=True, text=True, timeout=timeout, check=False
     )
 
 
