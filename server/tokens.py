@@ -35,6 +35,7 @@ from phony_server.storage import Storage, WriteConflict
 __all__ = [
     "MAX_DURATION_DAYS",
     "TOKEN_PREFIX",
+    "DamagedToken",
     "TokenRecord",
     "TokenStore",
     "check_namespace",
@@ -102,6 +103,14 @@ def check_namespace(namespace: str) -> str:
             field="namespace",
         )
     return namespace
+
+
+class DamagedToken(NotFound):
+    """A token record that is not a record: no token is valid by it."""
+
+    def __init__(self, token_id: str) -> None:
+        super().__init__(f"the record of token {token_id} is damaged (not a token record)")
+        self.token_id = token_id
 
 
 @dataclass
@@ -190,17 +199,23 @@ class TokenStore:
             raise NotFound(f"no token with id {token_id[:40]!r}")
         try:
             data = json.loads(self.storage.read_bytes(self._key(token_id)))
+            return TokenRecord(**data)
         except NotFound:
             raise NotFound(f"no token with id {token_id}") from None
-        return TokenRecord(**data)
+        except (ValueError, TypeError):  # not JSON, or not a token record's fields
+            # A damaged record vouches for nothing: as unknown as a missing one.
+            raise DamagedToken(token_id) from None
 
-    def list(self) -> list[TokenRecord]:
-        """Every token record, oldest first."""
+    def list(self, damaged: list[str] | None = None) -> list[TokenRecord]:
+        """Every token record, oldest first; the ids of damaged ones go to ``damaged``."""
         records = []
         for key in self.storage.list("tokens/"):
             token_id = key.rsplit("/", 1)[-1].removesuffix(".json")
             try:
                 records.append(self.get(token_id))
+            except DamagedToken:
+                if damaged is not None:
+                    damaged.append(token_id)
             except NotFound:
                 continue
         return sorted(records, key=lambda r: (r.created, r.id))

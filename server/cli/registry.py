@@ -250,7 +250,14 @@ def token_list(as_json: bool, **storage: Any) -> None:
     """List tokens (ids, namespaces, expiry, revoked); never the tokens themselves."""
     from phony_server.tokens import TokenStore, format_expiry
 
-    records = TokenStore(settings_from_options(**storage).open_storage().private).list()
+    damaged: list[str] = []
+    records = TokenStore(settings_from_options(**storage).open_storage().private).list(damaged)
+    for token_id in damaged:
+        click.echo(
+            f"phony: the record of token {token_id} is damaged, so that token is valid "
+            f"for nothing: remove private/tokens/{token_id}.json from the storage",
+            err=True,
+        )
     if as_json:
         json.dump([r.public() for r in records], sys.stdout, indent=2)
         click.echo()

@@ -120,3 +120,30 @@ def test_a_far_future_token_still_authenticates(tmp_path: Path) -> None:
 )
 def test_format_expiry(stamp: int | None, shown: str) -> None:
     assert format_expiry(stamp) == shown
+
+
+@pytest.mark.parametrize(
+    "body", [b"{not json", b"[]", b'{"id": "x"}'], ids=["text", "list", "fields"]
+)
+def test_a_damaged_token_record_is_valid_for_nothing_and_listed_as_damaged(
+    run_phony: Any, tmp_path: Path, body: bytes
+) -> None:
+    from phony_registry.errors import Unauthorized
+
+    good, damaged = _store_far_future_tokens(tmp_path / "data")
+    private = open_folder(tmp_path / "data").private
+    store = TokenStore(private)
+    damaged_id = damaged.split("_")[1]
+    info = private.stat(f"tokens/{damaged_id}.json")
+    assert info is not None
+    private.write(f"tokens/{damaged_id}.json", body, if_match=info.etag)
+    with pytest.raises(Unauthorized, match="unknown token"):
+        store.authenticate(damaged)
+    assert store.authenticate(good).namespaces == ["alice"]
+    listed = run_phony("registry", "token", "list", "--storage", "data", cwd=tmp_path)
+    assert listed.returncode == 0, listed.stderr
+    assert len(listed.stdout.splitlines()) == 1
+    assert listed.stderr == (
+        f"phony: the record of token {damaged_id} is damaged, so that token is valid for "
+        f"nothing: remove private/tokens/{damaged_id}.json from the storage\n"
+    )
