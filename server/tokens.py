@@ -32,10 +32,10 @@ from phony_registry.errors import (
 from phony_registry.names import RESERVED_NAMESPACES, canonical_key, is_locale
 from phony_server.storage import Storage, WriteConflict
 
-__all__ = [
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
+    "DamagedToken",
     "MAX_DURATION_DAYS",
     "TOKEN_PREFIX",
-    "DamagedToken",
     "TokenRecord",
     "TokenStore",
     "check_namespace",
