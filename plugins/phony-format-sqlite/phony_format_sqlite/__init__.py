@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 __all__ = ["SQLITE", "SqliteWriter", "phony_register_formats"]
 
 OPTIONS = {
-    "table": "table to create and fill (default data)",
+    "table": "table to create and fill (default data; not starting with sqlite_)",
     "page_size": "SQLite page size in bytes, a power of two from 512 to 65536 (default 4096)",
 }
 
@@ -42,6 +42,13 @@ class SqliteWriter:
         table = options.get("table", "data")
         if not table or "\0" in table:
             raise UsageError("option table: expected a table name")
+        # SQLite keeps these for its own tables and refuses to create one; the
+        # test folds ASCII letters only, as SQLite's does (bytes.lower).
+        if table.encode("utf-8", "surrogatepass")[:7].lower() == b"sqlite_":
+            raise UsageError(
+                "option table: names starting with sqlite_ are reserved by SQLite "
+                f"(in any case), not {table!r}"
+            )
         page_size = options.get("page_size", "4096")
         size = int(page_size) if page_size.isascii() and page_size.isdigit() else 0
         # SQLite ignores any other size without a word, keeping its default.

@@ -94,3 +94,44 @@ def test_the_command_refuses_a_bad_page_size_before_writing(tmp_path: Path) -> N
         "error: option page_size: expected a power of two from 512 to 65536, not '3'\n"
     )
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize("table", ["sqlite_master", "sqlite_stat1", "SQLite_mine", "SQLITE_"])
+def test_a_table_name_sqlite_reserves_is_one_clear_error(table: str) -> None:
+    stream = io.BytesIO()
+    message = (
+        f"option table: names starting with sqlite_ are reserved by SQLite "
+        f"(in any case), not {table!r}"
+    )
+    with pytest.raises(UsageError) as raised:
+        phony_format_sqlite.SqliteWriter(stream, ["a"], {"table": table})
+    assert str(raised.value) == message
+    assert stream.getvalue() == b""
+
+
+@pytest.mark.parametrize("table", ["sqlite", "sqlitex", "my_sqlite_table", "SQL\u0130TE_x"])
+def test_a_table_name_merely_like_a_reserved_one_is_taken(table: str) -> None:
+    stream = io.BytesIO()
+    writer = phony_format_sqlite.SqliteWriter(stream, ["a"], {"table": table})
+    writer.write([["x"]])
+    writer.close()
+    assert _rows(stream.getvalue(), '"' + table + '"') == [{"a": "x"}]
+
+
+def test_the_command_refuses_a_reserved_table_name_before_writing(tmp_path: Path) -> None:
+    out = tmp_path / "x.db"
+    result = subprocess.run(
+        [sys.executable, "-m", "phony_client", "generate", "--column", "a=integer:max=3",
+         "--count", "3", "--seed", "1", "--format", "sqlite", "--option", "table=sqlite_master",
+         "-o", str(out)],
+        capture_output=True,
+        env={**os.environ, "PHONY_LOAD_PLUGINS": "phony-format-sqlite"},
+        timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert result.stderr.decode() == (
+        "error: option table: names starting with sqlite_ are reserved by SQLite "
+        "(in any case), not 'sqlite_master'\n"
+    )
+    assert not list(tmp_path.iterdir())
