@@ -454,8 +454,9 @@ def _build_email(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
 class _Ngram:
     requires: Sequence[str] = ()
 
-    def __init__(self, model: Any, unique: bool) -> None:
+    def __init__(self, model: Any, unique: bool, path: Path | None = None) -> None:
         self.model, self.unique = model, unique
+        self.path = path  # the file the model was read from
 
     def seek(self, stream: ColumnStream, row: int) -> bool:
         if self.unique:
@@ -536,7 +537,7 @@ def _build_ngram(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
         model = load_model(path)
     except ModelFormatError as exc:
         raise ValidationError(f"{path}: {exc}", field=ctx.field("model")) from exc
-    return _Ngram(model, unique)
+    return _Ngram(model, unique, Path(path))
 
 
 BUILTIN_GENERATORS: tuple[GeneratorFactory, ...] = (

@@ -217,7 +217,10 @@ def created_timestamp(explicit: str | None = None) -> str | None:
             raise UsageError(f"--created {explicit!r} is not an ISO 8601 date-time") from exc
         if when.tzinfo is None:
             when = when.replace(tzinfo=UTC)
-        return format_time(when)
+        try:
+            return format_time(when)
+        except OverflowError:  # 9999-12-31T23:59:59-12:00 is in the year 10000 in UTC
+            raise UsageError(f"--created {explicit!r} is out of range in UTC") from None
     epoch = os.environ.get("SOURCE_DATE_EPOCH")
     if epoch is None or epoch == "":
         return None

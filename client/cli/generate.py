@@ -325,12 +325,11 @@ def generate(
         schema = loaded.schema
         for line in loaded.report():
             click.echo(f"phony: {line}", err=True)
+        _refuse_an_input(output, [Path(schema_path)], "schema")
+        _refuse_an_input(output, [getattr(c.generator, "path", None) for c in schema.columns])
     else:
         path = resolve_model(model_spec or "")
-        if output not in (None, "", "-") and _same_file(path, output):
-            raise UsageError(
-                f"-o {output} is the model being read: its values would replace the model"
-            )
+        _refuse_an_input(output, [path])
         # A temperature reweights the model: the NumPy path does it.
         small = _small_model(path, count, unique) if temperature is None and jobs == 1 else None
         if small is None:
@@ -371,12 +370,22 @@ def generate(
             )
 
 
-def _same_file(a: Path, b: str) -> bool:
-    """Whether path ``b`` names the file ``a`` (through a link, another spelling)."""
-    try:
-        return a.samefile(b)
-    except OSError:  # b does not exist yet (or cannot be looked at): not the same
-        return False
+def _refuse_an_input(
+    output: str | None, inputs: Iterable[Path | None], what: str = "model"
+) -> None:
+    """A usage error when ``-o`` names one of the files the run reads (by any path or
+    hard link), as ``cp`` refuses a file onto itself: the output would replace it."""
+    if output is None or output in ("", "-") or "://" in output:
+        return
+    for path in inputs:
+        try:
+            same = path is not None and path.samefile(output)
+        except OSError:  # the output does not exist yet (or cannot be looked at)
+            same = False
+        if same:
+            raise UsageError(
+                f"-o {output} is the {what} being read: its values would replace the {what}"
+            )
 
 
 def _is_dataset(output: str | None, schema: bool, partitions: int | None, engine: str) -> bool:

@@ -6,6 +6,7 @@ commands (``phony --help``) stays cheap.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 from pathlib import Path
@@ -131,6 +132,7 @@ def train(
     if name is not None and name and not name.strip():
         raise UsageError("--name must not be blank")
 
+    target: Path | None = None
     if db is not None:  # a database column, read-only, privacy guard on by default
         if source is not None or not table or not column:
             raise UsageError("--db URL takes --table T and --column C, and no SOURCE")
@@ -150,9 +152,14 @@ def train(
     else:
         if not source.exists():
             raise UsageError(f"{source}: no such file")
+        # The default file name keeps the source name's own bytes.
+        target = output or Path(f"{source.stem}.phony")
+        with contextlib.suppress(OSError):  # a target not there yet is not the source
+            if target.samefile(source):
+                raise UsageError(f"-o {target} is the training input: the model would replace it")
         values = read_values(source, column=column)  # a regular file, a pipe, a device
         stem = _printable(source.stem)
-    target = output or Path(f"{stem}.phony")
+    target = target or output or Path(f"{stem}.phony")
     from phony_client._progress import activity
 
     # Training shows no figures until it ends: on a terminal, say it is working.
@@ -184,7 +191,8 @@ def train(
         else ""
     )
     click.echo(
-        f"wrote {target}: order {model.order}{how}, {plural(model.training.values, 'value')}, "
+        f"wrote {_printable(str(target))}: order {model.order}{how}, "
+        f"{plural(model.training.values, 'value')}, "
         f"{plural(model.num_states, 'context')}, {plural(model.num_edges, 'n-gram')}, "
         f"{plural(len(data), 'byte')}, "
         f"{digest_bytes(data)}",

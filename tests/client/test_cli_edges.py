@@ -497,3 +497,47 @@ def test_generate_refuses_to_write_over_the_model_it_reads(
     assert model.read_bytes() == before
     out = tmp_path / "values.txt"
     assert _run(capsys, "generate", str(model), "-n", "3", "--seed", "1", "-o", str(out))[0] == 0
+
+
+def test_generate_refuses_to_write_over_a_schema_or_a_model_the_schema_reads(
+    model: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    schema = tmp_path / "s.toml"
+    schema.write_text(f'[columns.n]\ntype = "ngram"\nmodel = "{model}"\n')
+    before = (model.read_bytes(), schema.read_bytes())
+    for target, what in ((model, "model"), (schema, "schema")):
+        code, _, err = _run(
+            capsys, "generate", "--schema", str(schema), "-n", "3", "--seed", "1", "-o", str(target)
+        )
+        assert (code, err) == (
+            USAGE,
+            f"error: -o {target} is the {what} being read: its values would replace the {what}\n",
+        )
+    assert (model.read_bytes(), schema.read_bytes()) == before
+
+
+def test_train_refuses_to_write_the_model_over_its_training_input(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "names.txt"
+    source.write_text(NAMES)
+    link = tmp_path / "same.txt"
+    os.link(source, link)
+    for target in (source, link):
+        code, _, err = _run(capsys, "train", str(source), "--order", "2", "-o", str(target))
+        assert (code, err) == (
+            USAGE,
+            f"error: -o {target} is the training input: the model would replace it\n",
+        )
+    assert source.read_text() == NAMES
+
+
+def test_the_default_model_file_keeps_the_bytes_of_a_non_utf8_source_name(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    source = tmp_path / os.fsdecode(b"caf\xe9.txt")
+    source.write_text(NAMES)
+    assert _run(capsys, "train", str(source), "--order", "2")[0] == 0
+    names = sorted(os.fsencode(p.name) for p in tmp_path.iterdir())
+    assert names == [b"caf\xe9.phony", b"caf\xe9.txt"]

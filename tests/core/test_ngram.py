@@ -136,6 +136,9 @@ def test_created_comes_from_option_or_source_date_epoch(monkeypatch: pytest.Monk
     assert created_timestamp() == "2023-11-14T22:13:20Z"
     assert created_timestamp("2024-02-29T10:00:00+02:00") == "2024-02-29T08:00:00Z"
     assert created_timestamp("0999-06-01T00:00:00Z") == "0999-06-01T00:00:00Z"  # 4 digits
+    for edge in ("9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00"):  # past UTC's years
+        with pytest.raises(UsageError, match="out of range in UTC"):
+            created_timestamp(edge)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "soon")
     with pytest.raises(UsageError, match="SOURCE_DATE_EPOCH"):
         created_timestamp()
