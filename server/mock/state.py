@@ -250,10 +250,11 @@ class Overlay:
     def restore(self, document: Any, check: RecordCheck | None = None) -> None:
         """Replace the overlay with a :meth:`snapshot`; a ValidationError names a bad field.
 
-        Nothing changes unless the whole document is good: ``next_id`` on the
-        collection's id sequence, from its first created id up to the first id
-        past :data:`~phony_server.mock.records.MAX_ID`; created records' ids
-        below ``next_id``; and each record as ``check`` says.
+        Nothing changes unless the whole document is good: every integer a
+        JSON integer (``12``, not ``12.0``); ``next_id`` on the collection's id
+        sequence, from its first created id up to the first id past
+        :data:`~phony_server.mock.records.MAX_ID`; created records' ids below
+        ``next_id``; no id twice in a collection; and each record as ``check`` says.
         """
         layers = self._parse_snapshot(document, check)
         with self._write():
@@ -265,9 +266,11 @@ class Overlay:
                     self._persist(name, layer.records.items())
 
     def _parse_snapshot(self, document: Any, check: RecordCheck | None) -> dict[str, Layer]:
-        if not isinstance(document, dict) or document.get("phony_mock_snapshot") != 1:
+        if not isinstance(document, dict) or "phony_mock_snapshot" not in document:
             raise ValidationError("not a snapshot from GET /__snapshot", "phony_mock_snapshot")
-        if document.get("seed") != self._seed:
+        if _integer(document["phony_mock_snapshot"], "phony_mock_snapshot") != SNAPSHOT_VERSION:
+            raise ValidationError("not a snapshot from GET /__snapshot", "phony_mock_snapshot")
+        if _integer(document.get("seed"), "seed") != self._seed:
             raise ValidationError(f"taken over another seed (this mock's is {self._seed})", "seed")
         collections = document.get("collections")
         if not isinstance(collections, dict):
@@ -279,11 +282,11 @@ class Overlay:
                 raise ValidationError("no such collection", where)
             if not isinstance(body, dict):
                 raise ValidationError("expected an object", where)
-            next_id = body.get("next_id")
+            next_id = _integer(body.get("next_id"), f"{where}.next_id")
             first, step = self._first_ids[name], self._steps[name]
             # After the last id that fits, next_id is the one past it: no id is left.
             ceiling = first + max(0, (MAX_ID - first) // step + 1) * step
-            if not _is_int(next_id) or not first <= next_id <= ceiling or (next_id - first) % step:
+            if not first <= next_id <= ceiling or (next_id - first) % step:
                 along = f" on the id sequence ({first}, {first + step}, ...)" if step > 1 else ""
                 raise ValidationError(
                     f"expected an id from {first} to {ceiling}{along}", f"{where}.next_id"
@@ -293,11 +296,22 @@ class Overlay:
             records = body.get("records")
             if not isinstance(records, list):
                 raise ValidationError("expected a list", f"{where}.records")
+            # Where each id came first: a second one is refused, not left to win.
+            seen: dict[int, int] = {}
             for i, item in enumerate(records):
                 at = f"{where}.records[{i}]"
-                if not isinstance(item, dict) or not _is_int(item.get("id")):
+                if not isinstance(item, dict) or "id" not in item:
                     raise ValidationError("expected {id, record}", at)
-                record_id, record = item["id"], item.get("record")
+                record_id, record = _integer(item["id"], f"{at}.id"), item.get("record")
+                if record_id in seen:
+                    raise ValidationError(
+                        f"id {record_id} comes twice in this collection "
+                        f"(first at records[{seen[record_id]}])",
+                        f"{at}.id",
+                    )
+                seen[record_id] = i
+                if isinstance(record, dict) and "id" in record:
+                    _integer(record["id"], f"{at}.record.id")
                 if record is not None and (
                     not isinstance(record, dict) or record.get("id") != record_id
                 ):
@@ -329,6 +343,27 @@ def _check_room(name: str, layer: Layer) -> None:
 
 def _is_int(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _integer(value: Any, field: str) -> int:
+    """``value`` if it is a JSON integer; else a ValidationError naming ``field``.
+
+    JSON has one number type, and ``json.loads`` reads ``12.0`` or ``1.2e1``
+    as a float equal to 12: taken as an id or a seed, it would compare equal
+    to the integer and pass for it. A snapshot writes its integers as integers.
+    """
+    if not _is_int(value):
+        raise ValidationError(f"expected an integer, not {_shown(value)}", field)
+    return value
+
+
+def _shown(value: Any) -> str:
+    """``value`` in a message: a scalar as JSON spells it, anything else by its kind."""
+    if value is None or isinstance(value, bool | int | float):
+        return json.dumps(value)
+    if isinstance(value, str):
+        return "a string"
+    return "a list" if isinstance(value, list) else "an object"
 
 
 class _Transaction:

@@ -271,22 +271,71 @@ BAD_SNAPSHOTS = [
 ]  # fmt: skip
 
 
-@pytest.mark.anyio
-@pytest.mark.parametrize(("change", "field"), BAD_SNAPSHOTS)
-async def test_a_snapshot_with_a_bad_record_or_next_id_is_refused_and_nothing_changes(
-    blog: Any, change: Change, field: str
-) -> None:
+async def _refused(blog: httpx.AsyncClient, change: Change) -> dict[str, Any]:
+    """The 422 answer to restoring the current snapshot after ``change``; nothing changed."""
     before = await _seen(blog)
     snapshot = json.loads(json.dumps(before[0]))
     change(snapshot)
     refused = await blog.post("/__restore", json=snapshot)
     assert refused.status_code == 422
     assert refused.json()["error"] == "invalid"
-    assert refused.json()["field"] == field
-    assert refused.json()["detail"].startswith(f"{field}: ")
     assert await _seen(blog) == before
     # The ids carry on where they were.
     assert (await blog.post("/people", json={"name": "ada", "age": 1})).json()["id"] == 12
+    answer: dict[str, Any] = refused.json()
+    return answer
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("change", "field"), BAD_SNAPSHOTS)
+async def test_a_snapshot_with_a_bad_record_or_next_id_is_refused_and_nothing_changes(
+    blog: Any, change: Change, field: str
+) -> None:
+    refused = await _refused(blog, change)
+    assert refused["field"] == field
+    assert refused["detail"].startswith(f"{field}: ")
+
+
+def _top(**changes: Any) -> Change:
+    return lambda snapshot: snapshot.update(changes)
+
+
+def _item_id(index: int, value: Any) -> Change:
+    return lambda snapshot: snapshot["collections"]["people"]["records"][index].update(id=value)
+
+
+# JSON has one number type; a snapshot's integers are written without a
+# fraction or exponent, and 12.0 or 1e1 is not one of them.
+NOT_INTEGERS_OR_TWICE = [
+    pytest.param(_next_id(12.0), "collections.people.next_id",
+                 "expected an integer, not 12.0", id="float-next-id"),
+    pytest.param(_next_id(True), "collections.people.next_id",
+                 "expected an integer, not true", id="boolean-next-id"),
+    pytest.param(_top(seed=3.0), "seed", "expected an integer, not 3.0", id="float-seed"),
+    pytest.param(_top(phony_mock_snapshot=1.0), "phony_mock_snapshot",
+                 "expected an integer, not 1.0", id="float-version"),
+    pytest.param(_top(phony_mock_snapshot=True), "phony_mock_snapshot",
+                 "expected an integer, not true", id="boolean-version"),
+    pytest.param(_item_id(1, 2.0), f"{RECORDS}[1].id", "expected an integer, not 2.0",
+                 id="float-id"),
+    pytest.param(_record(11, id=11.0), f"{RECORDS}[2].record.id",
+                 "expected an integer, not 11.0", id="float-record-id"),
+    pytest.param(_item(2, {"id": 2, "name": "ada", "age": 5}), f"{RECORDS}[3].id",
+                 "id 2 comes twice in this collection (first at records[1])",
+                 id="duplicate-deleted-then-written"),
+    pytest.param(_item(11, None), f"{RECORDS}[3].id",
+                 "id 11 comes twice in this collection (first at records[2])",
+                 id="duplicate-created-then-deleted"),
+]  # fmt: skip
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(("change", "field", "reason"), NOT_INTEGERS_OR_TWICE)
+async def test_a_snapshot_with_a_float_for_an_integer_or_an_id_twice_is_refused(
+    blog: Any, change: Change, field: str, reason: str
+) -> None:
+    refused = await _refused(blog, change)
+    assert (refused["field"], refused["detail"]) == (field, f"{field}: {reason}")
 
 
 @pytest.mark.anyio
