@@ -13,6 +13,8 @@ every member into the cache, tried against the registries in order
    registries in file order, then the official index bundled with phony,
    which needs no network and no server; last, a locale pack that an
    installed plugin ships for that locale (``phony_register_locales``).
+   Two plugins shipping a pack for the locale make the install fail with
+   :class:`~phony_registry.errors.DuplicateRegistration`.
 
 A registry that does not have the pack, cannot be reached, or is off-limits
 under ``PHONY_OFFLINE`` is skipped with a note; an integrity failure
@@ -83,11 +85,16 @@ def parse_install_target(text: str) -> str:
 
 
 def _plugin_sources(locale: str | None) -> list[str]:
-    """The static registry a plugin ships for ``locale`` (``phony_register_locales``), if any."""
+    """The static registry a plugin ships for ``locale`` (``phony_register_locales``), if any.
+
+    Two plugins registering ``locale`` raise
+    :class:`~phony_registry.errors.DuplicateRegistration`, as using any
+    conflicting name does: installing either pack would take a side.
+    """
     if locale is None:
         return []
 
-    source = get_plugins().locales.get(locale)
+    source = get_plugins().locale(locale)
     return [str(source.path)] if source is not None else []
 
 

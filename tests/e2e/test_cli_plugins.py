@@ -365,3 +365,32 @@ def test_install_the_plugin_locale_pack_and_use_a_ready_schema(run_phony: Run) -
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0] == ["first_name", "last_name", "email", "city"]
     assert len(rows) == 6
+
+
+def test_installing_a_locale_two_plugins_register_is_refused(
+    run_phony: Run, tmp_path: Path
+) -> None:
+    # loc-clash ships its own de_DE pack, signed by its own key, beside phony-locale-de-de's
+    run_phony("plugins", "new", "loc-clash", "--kind", "locale", "--locale", "de_DE",
+              "-C", str(tmp_path), check=True)  # fmt: skip
+    site = tmp_path / "site"
+    dist_info = site / "loc_clash-0.1.0.dist-info"
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: loc-clash\nVersion: 0.1.0\n")
+    (dist_info / "entry_points.txt").write_text("[phony]\nloc-clash = loc_clash\n")
+    env = {
+        "PYTHONPATH": os.pathsep.join([str(site), str(tmp_path / "loc-clash")]),
+        "PHONY_LOAD_PLUGINS": "loc-clash,phony-locale-de-de",
+    }
+    result = run_phony("install", "de_DE", env=env)
+    assert result.returncode == 11, result.stdout + result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert errors == [
+        "error: locale 'de_DE' is registered by both 'loc-clash' and 'phony-locale-de-de'; "
+        "uninstall one or leave it out with PHONY_LOAD_PLUGINS"
+    ]
+    assert result.stdout == ""
+    # nothing was installed: without the plugins the cache has no de_DE model
+    cached = run_phony("generate", "de_DE/first_names", "--count", "1", env=_env(plugins=""))
+    assert cached.returncode == 8
+    assert "de_DE/first_names@latest is not in the cache (cached versions: none)" in cached.stderr
