@@ -28,11 +28,20 @@ key, whose public half it puts in the folder. It builds into a fresh folder
 beside the target and swaps it in only when complete, so a failed build
 leaves the previous pack as it was. Schemas are checked (their bare model
 names must be models of the pack) and copied to ``schemas/`` in the folder.
+
+Model and schema names become paths in the folder (``manifests/xx_XX/NAME/``,
+``schemas/NAME.toml``), so both follow the rules of a model name's segment
+(:func:`~phony_registry.names.parse_name`: lowercase letters, digits, ``-``
+and ``_``, no ``/`` nor ``..``), checked when ``pack.toml`` is read and again
+before the build writes anything; every file is then written through the
+folder's storage, which refuses a key that would leave the folder.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Mapping
@@ -44,10 +53,10 @@ from typing import Any
 from phony_registry import layout
 from phony_registry._fs import read_toml
 from phony_registry.digests import digest_bytes
-from phony_registry.errors import UsageError, ValidationError
+from phony_registry.errors import InvalidName, UsageError, ValidationError
 from phony_registry.format import dump_model, load_model
 from phony_registry.manifest import Manifest, PackMember, format_time
-from phony_registry.names import is_locale, normalize_locale
+from phony_registry.names import is_locale, normalize_locale, parse_name
 from phony_registry.ngram import read_values, train
 from phony_registry.publisher import Publisher
 from phony_registry.schema import read_schema_columns
@@ -69,6 +78,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
 PACK_EXPIRY = timedelta(days=3650)
 
 _TOP = {"locale", "version", "description", "license", "created", "models", "schemas"}
+_BARE_KEY = re.compile(r"[A-Za-z0-9_-]+")
 _MODEL = {"values", "column", "kind", "order", "smoothing", "description", "license", "source"}
 
 
@@ -113,6 +123,24 @@ class BuiltPack:
     schemas: tuple[str, ...]
 
 
+def _quoted(name: str) -> str:
+    """``name`` as a TOML key: bare when it can be, quoted otherwise (``schemas."../x"``)."""
+    return name if name and _BARE_KEY.fullmatch(name) else json.dumps(name, ensure_ascii=False)
+
+
+def _check_name(table: str, name: str, locale: str) -> str:
+    """A model or schema name of the pack: one segment of a model name (no ``..``, no ``/``).
+
+    Both become file names in the built folder (``manifests/xx_XX/NAME/...``,
+    ``schemas/NAME.toml``), so both follow :func:`~phony_registry.names.parse_name`.
+    """
+    try:
+        parse_name(f"{locale}/{name}")
+    except InvalidName as exc:
+        raise InvalidName(exc.reason, field=f"{table}.{_quoted(name)}") from None
+    return name
+
+
 def _get(table: Mapping[str, Any], key: str, kind: type, where: str, default: Any = None) -> Any:
     value = table.get(key, default)
     if value is not None and (not isinstance(value, kind) or isinstance(value, bool)):
@@ -146,6 +174,7 @@ def read_pack_spec(path: str | os.PathLike[str]) -> PackSpec:
         raise ValidationError("a pack needs at least one [models.NAME] table", field="models")
     models = []
     for name, table in raw_models.items():
+        _check_name("models", name, locale)
         where = f"models.{name}."
         if not isinstance(table, Mapping):
             raise ValidationError("expected a table", field=where[:-1])
@@ -178,6 +207,7 @@ def read_pack_spec(path: str | os.PathLike[str]) -> PackSpec:
     if not isinstance(raw_schemas, Mapping):
         raise ValidationError("expected [schemas.NAME] tables", field="schemas")
     for name, table in raw_schemas.items():
+        _check_name("schemas", name, locale)
         schema_path = (
             _get(table, "path", str, f"schemas.{name}.") if isinstance(table, Mapping) else None
         )
@@ -263,7 +293,11 @@ def build_pack(
             raise UsageError(
                 f"{target} is not empty and holds no locale pack; refusing to replace it"
             )
+    # Names become paths in the folder: check them before anything is written.
+    for recipe in spec.models:
+        _check_name("models", recipe.name, spec.locale)
     for name, path in spec.schemas.items():
+        _check_name("schemas", name, spec.locale)
         _check_schema(name, path, spec)
     target.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}-", dir=target.parent))
@@ -304,10 +338,10 @@ def build_pack(
             created=spec.created,
         ).signed(key)
         publisher.publish(pack)
-        if spec.schemas:
-            (staging / "schemas").mkdir()
-            for name, path in sorted(spec.schemas.items()):
-                shutil.copyfile(path, staging / "schemas" / f"{name}.toml")
+        for name, path in sorted(spec.schemas.items()):
+            # Through the storage, as every other file: a key that would leave the folder
+            # is refused there too.
+            storage.create(f"schemas/{name}.toml", path)
         # The publisher's journal and lock files: nothing is in flight once the build is done.
         for leftover in (staging / ".journal", staging / ".locks"):
             shutil.rmtree(leftover, ignore_errors=True)
