@@ -7,7 +7,8 @@ own built-ins, which always load).
 
 A broken plugin never breaks phony: one that fails to import, implements a
 hook that does not exist (a misspelling, caught by pluggy's
-``check_pending``), or raises while registering is left out and reported by
+``check_pending``), or raises while registering (``SystemExit`` included;
+only ``KeyboardInterrupt`` goes through) is left out and reported by
 name in :attr:`Plugins.failures` (logged as warnings; the command line shows
 them on stderr).
 Two plugins registering one name is a conflict: using that name raises
@@ -208,8 +209,10 @@ class Plugins:
             table = hookspecs.CommandTable()
             try:
                 impl.function(cli=table)
-            except Exception as exc:
-                self._fail(name, f"phony_register_commands raised {type(exc).__name__}: {exc}", exc)
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # sys.exit() too: the plugin is left out, not phony
+                self._fail(name, f"phony_register_commands raised {_describe(exc)}", exc)
                 continue
             added = dict(table.added)
             clash = [c for c in added if c in reserved]
@@ -385,6 +388,11 @@ def _already_loaded(obj: object) -> Callable[[], object]:
     return lambda: obj
 
 
+def _describe(error: BaseException) -> str:
+    """``SystemExit: 3``, ``ImportError: needs libfoo``; the bare name when there is no message."""
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
 def _format_exception(error: BaseException) -> str:
     import traceback  # only when a plugin failed: it costs every start-up milliseconds
 
@@ -459,10 +467,10 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
         except pluggy.PluginValidationError as exc:
             failures[name] = str(exc)
             continue
-        except Exception as exc:
-            failures[name] = (
-                str(exc) if isinstance(exc, PluginError) else f"{type(exc).__name__}: {exc}"
-            )
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # sys.exit() at import too: the plugin is left out, not phony
+            failures[name] = str(exc) if isinstance(exc, PluginError) else _describe(exc)
             if not isinstance(exc, PluginError):
                 tracebacks[name] = _format_exception(exc)
             continue
@@ -521,8 +529,10 @@ def _collect(result: Plugins) -> None:
                 for obj in registered:
                     if not isinstance(obj, expected):
                         raise TypeError(f"register() got {obj!r}, expected {expected.__name__}")
-            except Exception as exc:  # reported by name, phony goes on
-                result.failures[plugin_name] = f"{hook_name} raised {type(exc).__name__}: {exc}"
+            except KeyboardInterrupt:
+                raise
+            except BaseException as exc:  # sys.exit() too: reported by name, phony goes on
+                result.failures[plugin_name] = f"{hook_name} raised {_describe(exc)}"
                 result.tracebacks[plugin_name] = _format_exception(exc)
                 continue
             staged.setdefault(plugin_name, []).extend((kind, obj) for obj in registered)

@@ -394,3 +394,47 @@ def test_installing_a_locale_two_plugins_register_is_refused(
     cached = run_phony("generate", "de_DE/first_names", "--count", "1", env=_env(plugins=""))
     assert cached.returncode == 8
     assert "de_DE/first_names@latest is not in the cache (cached versions: none)" in cached.stderr
+
+
+EXITS_AT_IMPORT = "import sys\nsys.exit(3)\n"
+EXITS_REGISTERING = (
+    "import sys\n"
+    "from phony_registry.hookspecs import hookimpl\n"
+    "@hookimpl\n"
+    "def phony_register_formats(register):\n"
+    "    sys.exit(4)\n"
+)
+EXITS_ADDING_A_COMMAND = (
+    "import sys\n"
+    "from phony_registry.hookspecs import hookimpl\n"
+    "@hookimpl\n"
+    "def phony_register_commands(cli):\n"
+    "    sys.exit(5)\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("source", "reason"),
+    [
+        (EXITS_AT_IMPORT, "SystemExit: 3"),
+        (EXITS_REGISTERING, "phony_register_formats raised SystemExit: 4"),
+        (EXITS_ADDING_A_COMMAND, "phony_register_commands raised SystemExit: 5"),
+    ],
+    ids=["at-import", "in-a-registration-hook", "in-the-commands-hook"],
+)
+def test_a_plugin_calling_sys_exit_is_left_out_like_any_failure(
+    run_phony: Run, tmp_path: Path, source: str, reason: str
+) -> None:
+    env = _env(_plugin_site(tmp_path, "exits", source), plugins="exits")
+    warning = f"warning: plugin exits 1.0 failed to load: {reason}"
+    formats = run_phony("formats", env=env)
+    assert formats.returncode == 0, formats.stderr
+    assert warning in formats.stderr.splitlines()
+    assert "csv" in formats.stdout
+    listed = run_phony("plugins", env=env)
+    assert listed.returncode == 11
+    assert f"exits FAILED: {reason}" in listed.stdout
+    assert "error: 1 plugin failed to load: exits" in listed.stderr
+    generated = run_phony("generate", "--column", "n=integer:max=9", "--count", "2", env=env)
+    assert generated.returncode == 0, generated.stderr
+    assert len(generated.stdout.splitlines()) == 2
