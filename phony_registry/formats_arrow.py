@@ -35,7 +35,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from phony_registry.errors import GenerationError, UsageError
-from phony_registry.outputs import OutputFormat, check_options
+from phony_registry.outputs import OutputFormat, check_options, int_option
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -101,19 +101,6 @@ def _decimal(pa: Any, name: str, arg: str, format_name: str) -> Any:
     )
 
 
-def _positive(options: Mapping[str, str], key: str, default: int) -> int:
-    text = options.get(key)
-    if text is None:
-        return default
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise UsageError(f"option {key}: expected a positive integer, not {text!r}")
-    return value
-
-
 def _codec(options: Mapping[str, str], allowed: Sequence[str], default: str) -> str:
     codec = options.get("compression", default).lower()
     if codec not in allowed:
@@ -123,8 +110,7 @@ def _codec(options: Mapping[str, str], allowed: Sequence[str], default: str) -> 
 
 def _level(options: Mapping[str, str], codec: str) -> int | None:
     """The ``compression_level`` option, checked against ``codec``; None for its default."""
-    text = options.get("compression_level")
-    if text is None:
+    if "compression_level" not in options:
         return None
     if codec not in _LEVELS:
         raise UsageError(
@@ -132,13 +118,8 @@ def _level(options: Mapping[str, str], codec: str) -> int | None:
             "(zstd, gzip, brotli and lz4 do)"
         )
     low, high = _LEVELS[codec]
-    level = int(text) if text.isascii() and text.isdigit() else None
-    if level is None or not low <= level <= high:
-        raise UsageError(
-            f"option compression_level: expected a whole number from {low} to {high} "
-            f"for {codec}, not {text!r}"
-        )
-    return level
+    expected = f"a whole number from {low} to {high} for {codec}"
+    return int_option(options, "compression_level", 0, low=low, high=high, expected=expected)
 
 
 class _Sink:
@@ -210,7 +191,7 @@ class _ColumnarWriter:
         check_options(self.NAME, options, self.OPTIONS)
         codec = _codec(options, self.CODECS, self.DEFAULT_CODEC)
         level = _level(options, codec) if "compression_level" in self.OPTIONS else None
-        self._rows = _positive(options, self.ROWS_OPTION, self.DEFAULT_ROWS)
+        self._rows = int_option(options, self.ROWS_OPTION, self.DEFAULT_ROWS)
         self._pa = _pyarrow()
         self.schema = arrow_schema(names, types, self.NAME)
         self._pending: list[list[str]] = [[] for _ in names]

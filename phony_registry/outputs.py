@@ -30,6 +30,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "TypedOpener",
     "check_options",
     "column_type",
+    "int_option",
     "open_writer",
     "parse_options",
     "sql_literal",
@@ -152,6 +153,51 @@ def check_options(format_name: str, options: Mapping[str, str], known: Mapping[s
         if key not in known:
             listed = ", ".join(sorted(known)) or "none"
             raise UsageError(f"format {format_name} has no option {key!r} (options: {listed})")
+
+
+def int_option(
+    options: Mapping[str, str],
+    key: str,
+    default: int,
+    *,
+    low: int = 1,
+    high: int | None = None,
+    expected: str | None = None,
+    accept: Callable[[int], bool] | None = None,
+) -> int:
+    """The integer option ``key`` of a format, from ``low`` to ``high``; ``default`` if not given.
+
+    The value is ASCII digits, after a ``-`` only when ``low`` allows a
+    negative: no ``+``, spaces, underscores or other scripts' digits, all of
+    which ``int()`` would take, so every integer option of every format reads
+    one way. ``accept`` adds a rule of the format's own (a power of two).
+    Anything else is a UsageError of one form, ``option KEY: expected WHAT,
+    not 'TEXT'``, where WHAT is ``expected`` or, by default, "a positive
+    integer" or "a whole number from LOW to HIGH".
+    """
+    text = options.get(key)
+    if text is None:
+        return default
+    digits = text[1:] if low < 0 and text.startswith("-") else text
+    value = None
+    if digits.isascii() and digits.isdigit():
+        try:
+            value = int(text)
+        except ValueError:  # more digits than Python converts: past any bound that matters
+            value = None
+    if (
+        value is None
+        or value < low
+        or (high is not None and value > high)
+        or (accept is not None and not accept(value))
+    ):
+        if expected is None:
+            if high is not None:
+                expected = f"a whole number from {low} to {high}"
+            else:
+                expected = "a positive integer" if low == 1 else f"a whole number from {low} up"
+        raise UsageError(f"option {key}: expected {expected}, not {text!r}")
+    return value
 
 
 def parse_options(pairs: Sequence[str]) -> dict[str, str]:
@@ -417,12 +463,7 @@ class _SqlWriter:
         table = options.get("table", "data")
         if not table:
             raise UsageError("option table: must not be empty")
-        try:
-            self._batch = int(options.get("batch", "500"))
-        except ValueError:
-            self._batch = 0
-        if self._batch < 1:
-            raise UsageError("option batch: expected a positive integer")
+        self._batch = int_option(options, "batch", 500)
         ident = self._identifier
         self._head = f"INSERT INTO {ident(table)} ({', '.join(map(ident, names))}) VALUES\n"
         if _flag(options, "create", False):

@@ -188,6 +188,27 @@ def test_bad_options_are_one_clear_error(fmt: str, options: dict[str, str], mess
     assert out.getvalue() == b""
 
 
+@pytest.mark.parametrize("text", ["\u0663", "1_000", " 3", "+3", "3.0", "", "0", "-1", "\uff13"])
+@pytest.mark.parametrize(("fmt", "key"), [("parquet", "row_group_size"), ("arrow", "batch_size")])
+def test_rows_options_are_ascii_digits(fmt: str, key: str, text: str) -> None:
+    out = io.BytesIO()
+    with pytest.raises(UsageError) as raised:
+        {"parquet": PARQUET, "arrow": ARROW}[fmt].open(out, ["a"], {key: text})
+    assert str(raised.value) == f"option {key}: expected a positive integer, not {text!r}"
+    assert out.getvalue() == b""
+
+
+@pytest.mark.parametrize("text", ["\u0663", "1_0", " 3", "+3", "3.0", "", "-1", "\uff13"])
+def test_compression_level_is_ascii_digits(text: str) -> None:
+    out = io.BytesIO()
+    with pytest.raises(UsageError) as raised:
+        PARQUET.open(out, ["a"], {"compression": "zstd", "compression_level": text})
+    assert str(raised.value) == (
+        f"option compression_level: expected a whole number from 1 to 22 for zstd, not {text!r}"
+    )
+    assert out.getvalue() == b""
+
+
 def test_registered_through_the_formats_hook() -> None:
     formats = get_plugins()
     assert formats.format("parquet") is PARQUET

@@ -13,7 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phony_registry.errors import UsageError
-from phony_registry.outputs import CSV, JSON, JSONL, SQL, TXT, OutputFormat, sql_literal
+from phony_registry.outputs import (
+    CSV,
+    JSON,
+    JSONL,
+    SQL,
+    TXT,
+    OutputFormat,
+    int_option,
+    sql_literal,
+)
 
 NAMES = ["first_name", "note"]
 
@@ -152,7 +161,7 @@ def test_sql_literal_standard_keeps_newlines_and_drops_nul() -> None:
     ("fmt", "options", "message"),
     [
         (CSV, {"tabel": "x"}, "format csv has no option 'tabel' (options: header)"),
-        (SQL, {"batch": "0"}, "option batch: expected a positive integer"),
+        (SQL, {"batch": "0"}, "option batch: expected a positive integer, not '0'"),
         (SQL, {"dialect": "oracle"}, "option dialect: expected one of standard, sqlite, mysql"),
         (CSV, {"header": "maybe"}, "option header: expected true or false"),
         (JSON, {"indent": "2"}, "format json has no option 'indent' (options: none)"),
@@ -163,3 +172,84 @@ def test_bad_options_are_usage_errors(
 ) -> None:
     with pytest.raises(UsageError, match=message.replace("(", r"\(").replace(")", r"\)")):
         fmt.open(io.BytesIO(), NAMES, options)
+
+
+# Spellings Python's int() takes that are not an option's integer: other
+# scripts' digits, underscores, spaces, a sign where no negative is meant.
+NOT_ASCII_INTEGERS = ["\u0663", "1_000", " 3", "3 ", "+3", "3.0", "1e3", "0x10", "", "-", "\uff13"]
+
+
+@pytest.mark.parametrize("text", [*NOT_ASCII_INTEGERS, "0", "-2"])
+def test_sql_batch_is_ascii_digits(text: str) -> None:
+    with pytest.raises(UsageError) as raised:
+        SQL.open(io.BytesIO(), NAMES, {"batch": text})
+    assert str(raised.value) == f"option batch: expected a positive integer, not {text!r}"
+
+
+def test_sql_batch_of_ascii_digits_is_taken() -> None:
+    out = render(SQL, [[["a", "b", "c"], ["1", "2", "3"]]], options={"batch": "002"})
+    assert out.count("INSERT INTO") == 2
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high", "expected"),
+    [
+        ("7", 1, None, 7),
+        ("0", 0, 11, 0),
+        ("11", 0, 11, 11),
+        ("-5", -7, 22, -5),
+        ("-0", -7, 22, 0),
+        (None, 1, None, 42),
+    ],
+)
+def test_int_option_takes_ascii_digits_within_range(
+    text: str | None, low: int, high: int | None, expected: int
+) -> None:
+    options = {} if text is None else {"n": text}
+    assert int_option(options, "n", 42, low=low, high=high) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "low", "high", "message"),
+    [
+        ("0", 1, None, "option n: expected a positive integer, not '0'"),
+        ("12", 0, 11, "option n: expected a whole number from 0 to 11, not '12'"),
+        ("-1", 0, None, "option n: expected a whole number from 0 up, not '-1'"),
+        ("-8", -7, 22, "option n: expected a whole number from -7 to 22, not '-8'"),
+        ("+5", -7, 22, "option n: expected a whole number from -7 to 22, not '+5'"),
+        ("-\u0665", -7, 22, "option n: expected a whole number from -7 to 22, not '-\u0665'"),
+        ("9" * 5000, 1, None, "option n: expected a positive integer, not '" + "9" * 5000 + "'"),
+    ],
+)
+def test_int_option_refuses_in_one_form(
+    text: str, low: int, high: int | None, message: str
+) -> None:
+    with pytest.raises(UsageError) as raised:
+        int_option({"n": text}, "n", 1, low=low, high=high)
+    assert str(raised.value) == message
+
+
+def test_int_option_words_the_rule_and_checks_more_as_asked() -> None:
+    with pytest.raises(UsageError) as raised:
+        int_option(
+            {"n": "1000"}, "n", 4096, low=512, high=65536,
+            expected="a power of two from 512 to 65536", accept=lambda n: not n & (n - 1),
+        )  # fmt: skip
+    assert str(raised.value) == "option n: expected a power of two from 512 to 65536, not '1000'"
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(st.characters(blacklist_categories=("Cs",)), max_size=6), signed=st.booleans())
+def test_int_option_takes_exactly_an_optional_minus_and_ascii_digits(
+    text: str, signed: bool
+) -> None:
+    low = -1000 if signed else 0
+    body = text[1:] if signed and text.startswith("-") else text
+    plain = body != "" and all("0" <= c <= "9" for c in body)
+    try:
+        value = int_option({"n": text}, "n", 1, low=low)
+    except UsageError:
+        assert not plain or int(text) < low
+    else:
+        assert plain
+        assert value == int(text)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
 from phony_registry.hookspecs import hookimpl
-from phony_registry.outputs import OutputFormat, check_options
+from phony_registry.outputs import OutputFormat, check_options, int_option
 
 if TYPE_CHECKING:
     import sqlite3
@@ -49,13 +49,16 @@ class SqliteWriter:
                 "option table: names starting with sqlite_ are reserved by SQLite "
                 f"(in any case), not {table!r}"
             )
-        page_size = options.get("page_size", "4096")
-        size = int(page_size) if page_size.isascii() and page_size.isdigit() else 0
         # SQLite ignores any other size without a word, keeping its default.
-        if not 512 <= size <= 65536 or size & (size - 1):
-            raise UsageError(
-                f"option page_size: expected a power of two from 512 to 65536, not {page_size!r}"
-            )
+        size = int_option(
+            options,
+            "page_size",
+            4096,
+            low=512,
+            high=65536,
+            expected="a power of two from 512 to 65536",
+            accept=lambda n: not n & (n - 1),
+        )
         self._stream = stream
         self._tmp = tempfile.NamedTemporaryFile(suffix=".db")  # noqa: SIM115 - closed in close()
         self._db: sqlite3.Connection = sqlite3.connect(self._tmp.name)

@@ -68,7 +68,11 @@ def test_the_page_size_is_the_one_asked_for(size: int) -> None:
     assert _rows(stream.getvalue(), "data") == [{"a": "x"}, {"a": "y"}]
 
 
-@pytest.mark.parametrize("size", ["3", "0", "256", "1000", "4095", "131072", "-512", "4k", ""])
+@pytest.mark.parametrize(
+    "size",
+    ["3", "0", "256", "1000", "4095", "131072", "-512", "4k", "", "4_096", " 4096", "+4096",
+     "\u0664\u0660\u0669\u0666", "\uff14\uff10\uff19\uff16"],
+)  # fmt: skip
 def test_a_page_size_sqlite_cannot_use_is_one_clear_error(size: str) -> None:
     stream = io.BytesIO()
     message = f"option page_size: expected a power of two from 512 to 65536, not {size!r}"
