@@ -86,15 +86,25 @@ class _Generator:
     def generate(
         self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
     ) -> Sequence[str]:
-        values = _call(
-            self._owner, f"{self._what} (generate)", self._inner.generate, n, stream, inputs
-        )
+        what = f"{self._what} (generate)"
+        values = _call(self._owner, what, self._inner.generate, n, stream, inputs)
         if not isinstance(values, Sequence) or isinstance(values, str | bytes):
             raise fault(
                 self._owner,
-                f"{self._what} (generate)",
+                what,
                 TypeError(f"returned {type(values).__name__}, expected a list of strings"),
             )
+        if len(values) != n:
+            raise fault(self._owner, what, ValueError(f"gave {len(values)} values for {n} rows"))
+        try:
+            # One pass in C over the batch: phony's writers join values as text,
+            # so anything else would fail there, far from the plugin.
+            "".join(values)
+        except TypeError:
+            kinds = sorted({type(v).__name__ for v in values if not isinstance(v, str)})
+            raise fault(
+                self._owner, what, TypeError(f"gave {', '.join(kinds)} values, not text")
+            ) from None
         return values
 
     def _seek(self, stream: ColumnStream, row: int) -> bool:
@@ -106,18 +116,31 @@ class _Generator:
 
 
 class _Writer:
-    """A plugin's row writer; faults in ``write``/``close`` name the plugin."""
+    """A plugin's row writer; faults in ``write``/``close`` name the plugin.
 
-    def __init__(self, inner: RowWriter, owner: Owner, what: str) -> None:
+    The stream belongs to phony (stdout, or a temporary file renamed into
+    place at the end): a writer that closes it is at fault, not phony's
+    flush or rename that fails next.
+    """
+
+    def __init__(self, inner: RowWriter, owner: Owner, what: str, stream: BinaryIO) -> None:
         self._inner = inner
         self._owner = owner
         self._what = what
+        self._stream = stream
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         _call(self._owner, f"{self._what} (write)", self._inner.write, columns, io=True)
+        self._check_open("write")
 
     def close(self) -> None:
         _call(self._owner, f"{self._what} (close)", self._inner.close, io=True)
+        self._check_open("close")
+
+    def _check_open(self, step: str) -> None:
+        if getattr(self._stream, "closed", False):
+            problem = ValueError("closed the output stream, which belongs to phony")
+            raise fault(self._owner, f"{self._what} ({step})", problem)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._inner, name)
@@ -144,7 +167,7 @@ def _guard_format(fmt: OutputFormat, owner: Owner) -> OutputFormat:
     @functools.wraps(opener)
     def guarded(stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> RowWriter:
         writer = _call(owner, f"{what} (open)", opener, stream, names, options, io=True)
-        return _Writer(writer, owner, what)
+        return _Writer(writer, owner, what, stream)
 
     changes: dict[str, Any] = {"open": guarded}
     typed = getattr(fmt, "open_typed", None)  # columnar formats (Parquet) open with types too
@@ -155,7 +178,7 @@ def _guard_format(fmt: OutputFormat, owner: Owner) -> OutputFormat:
             stream: BinaryIO, names: Sequence[str], types: Sequence[str], options: Mapping[str, str]
         ) -> RowWriter:
             writer = _call(owner, f"{what} (open)", typed, stream, names, types, options, io=True)
-            return _Writer(writer, owner, what)
+            return _Writer(writer, owner, what, stream)
 
         changes["open_typed"] = guarded_typed
     return dataclasses.replace(fmt, **changes)

@@ -438,3 +438,78 @@ def test_a_plugin_calling_sys_exit_is_left_out_like_any_failure(
     generated = run_phony("generate", "--column", "n=integer:max=9", "--count", "2", env=env)
     assert generated.returncode == 0, generated.stderr
     assert len(generated.stdout.splitlines()) == 2
+
+
+INT_GENERATOR = (
+    "from phony_registry.hookspecs import hookimpl\n"
+    "from phony_registry.generators import GeneratorFactory\n"
+    "class Ints:\n"
+    "    requires = ()\n"
+    "    def generate(self, n, stream, inputs):\n"
+    "        return [1] * n\n"
+    "class Short:\n"
+    "    requires = ()\n"
+    "    def generate(self, n, stream, inputs):\n"
+    "        return ['a'] * (n - 1)\n"
+    "@hookimpl\n"
+    "def phony_register_generators(register):\n"
+    "    register(GeneratorFactory('intgen', 'ints', lambda args, context: Ints()))\n"
+    "    register(GeneratorFactory('shortgen', 'too few', lambda args, context: Short()))\n"
+)
+CLOSING_FORMAT = (
+    "from phony_registry.hookspecs import hookimpl\n"
+    "from phony_registry.outputs import OutputFormat\n"
+    "class Writer:\n"
+    "    def __init__(self, stream, names, options):\n"
+    "        self.stream = stream\n"
+    "    def write(self, columns):\n"
+    "        self.stream.write(b'x\\n')\n"
+    "    def close(self):\n"
+    "        self.stream.close()\n"
+    "@hookimpl\n"
+    "def phony_register_formats(register):\n"
+    "    register(OutputFormat('closer', 'txt', 'closes what it was given', Writer))\n"
+)
+PLUGIN_BUG = " (a bug in the plugin: PHONY_DEBUG=1 shows the traceback)"
+
+
+@pytest.mark.parametrize(
+    ("column", "fmt", "message"),
+    [
+        (
+            "n=intgen",
+            "csv",
+            "error: plugin bugs 1.0: generator 'intgen' (generate) failed: "
+            "TypeError: gave int values, not text",
+        ),
+        (
+            "n=shortgen",
+            "csv",
+            "error: plugin bugs 1.0: generator 'shortgen' (generate) failed: "
+            "ValueError: gave 2 values for 3 rows",
+        ),
+        (
+            "n=integer:max=9",
+            "closer",
+            "error: plugin bugs 1.0: format 'closer' (close) failed: "
+            "ValueError: closed the output stream, which belongs to phony",
+        ),
+    ],
+    ids=["generator-gives-ints", "generator-gives-too-few", "format-closes-the-stream"],
+)
+@pytest.mark.parametrize("to_file", [True, False], ids=["to-a-file", "to-stdout"])
+def test_a_plugin_breaking_the_contract_at_run_time_is_named(
+    run_phony: Run, tmp_path: Path, column: str, fmt: str, message: str, to_file: bool
+) -> None:
+    env = _env(_plugin_site(tmp_path, "bugs", INT_GENERATOR + CLOSING_FORMAT), plugins="bugs")
+    out = tmp_path / "out.txt"
+    args = ["generate", "--column", column, "--count", "3", "--seed", "1", "--format", fmt]
+    result = run_phony(*args, *(["-o", str(out)] if to_file else []), env=env)
+    assert result.returncode == 14, result.stderr
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error:")]
+    assert len(errors) == 1, result.stderr
+    assert errors[0].startswith(message), errors[0]
+    assert PLUGIN_BUG in errors[0], errors[0]  # on stdout, how much incomplete output went out
+    assert "Traceback" not in result.stderr
+    assert "Exception ignored" not in result.stderr
+    assert not out.exists()
