@@ -207,6 +207,14 @@ def parse_options(pairs: Sequence[str]) -> dict[str, str]:
         key, sep, value = pair.partition("=")
         if not sep or not key.strip():
             raise UsageError(f"--option {pair!r}: expected KEY=VALUE, e.g. table=people")
+        try:
+            pair.encode("utf-8")
+        except UnicodeEncodeError:
+            # Bytes the locale could not decode arrive as lone surrogates
+            # (surrogateescape): no format could write them out again.
+            raise UsageError(
+                f"--option {pair!r}: not UTF-8 text (a byte the command line could not decode)"
+            ) from None
         options[key.strip()] = value
     return options
 

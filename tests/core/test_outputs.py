@@ -21,6 +21,7 @@ from phony_registry.outputs import (
     TXT,
     OutputFormat,
     int_option,
+    parse_options,
     sql_literal,
 )
 
@@ -253,3 +254,14 @@ def test_int_option_takes_exactly_an_optional_minus_and_ascii_digits(
     else:
         assert plain
         assert value == int(text)
+
+
+@pytest.mark.parametrize("pair", ["table=t\udcff", "separator=\udcff", "k\udce9y=1"])
+def test_an_option_of_bytes_no_utf8_decodes_is_refused_as_it_is_read(pair: str) -> None:
+    # A command-line argument of bytes the locale cannot decode arrives with
+    # lone surrogates (surrogateescape), which no output can encode.
+    with pytest.raises(UsageError) as raised:
+        parse_options([pair])
+    assert str(raised.value) == (
+        f"--option {pair!r}: not UTF-8 text (a byte the command line could not decode)"
+    )
