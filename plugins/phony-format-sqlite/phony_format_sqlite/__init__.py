@@ -49,6 +49,16 @@ class SqliteWriter:
                 "option table: names starting with sqlite_ are reserved by SQLite "
                 f"(in any case), not {table!r}"
             )
+        # SQLite compares names folding A-Z only, so bytes.lower is its test.
+        folded: dict[bytes, str] = {}
+        for name in names:
+            key = name.encode("utf-8", "surrogatepass").lower()
+            if key in folded:
+                raise UsageError(
+                    f"columns {folded[key]!r} and {name!r}: SQLite does not tell column names "
+                    "apart by case (A-Z), so one table cannot hold both"
+                )
+            folded[key] = name
         # SQLite ignores any other size without a word, keeping its default.
         size = int_option(
             options,
@@ -62,11 +72,17 @@ class SqliteWriter:
         self._stream = stream
         self._tmp = tempfile.NamedTemporaryFile(suffix=".db")  # noqa: SIM115 - closed in close()
         self._db: sqlite3.Connection = sqlite3.connect(self._tmp.name)
-        self._db.execute(f"PRAGMA page_size = {size}")
-        self._db.execute("PRAGMA journal_mode = OFF")
-        self._db.execute("PRAGMA synchronous = OFF")
-        quoted = ", ".join(f"{_ident(n)} TEXT" for n in names)
-        self._db.execute(f"CREATE TABLE {_ident(table)} ({quoted})")
+        try:
+            self._db.execute(f"PRAGMA page_size = {size}")
+            self._db.execute("PRAGMA journal_mode = OFF")
+            self._db.execute("PRAGMA synchronous = OFF")
+            quoted = ", ".join(f"{_ident(n)} TEXT" for n in names)
+            self._db.execute(f"CREATE TABLE {_ident(table)} ({quoted})")
+        except BaseException:
+            # No close() follows a failed open: the database and its file go now.
+            self._db.close()
+            self._tmp.close()
+            raise
         marks = ", ".join("?" for _ in names)
         self._insert = f"INSERT INTO {_ident(table)} VALUES ({marks})"  # noqa: S608 - identifiers quoted by _ident, values bound
 

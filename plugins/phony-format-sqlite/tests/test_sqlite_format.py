@@ -139,3 +139,29 @@ def test_the_command_refuses_a_reserved_table_name_before_writing(tmp_path: Path
         "(in any case), not 'sqlite_master'\n"
     )
     assert not list(tmp_path.iterdir())
+
+
+@pytest.mark.parametrize(
+    ("names", "pair"),
+    [(["a", "A"], "'a' and 'A'"), (["Name", "x", "NAME"], "'Name' and 'NAME'")],
+)
+def test_columns_sqlite_would_take_for_one_are_one_clear_error(names: list[str], pair: str) -> None:
+    stream = io.BytesIO()
+    with pytest.raises(UsageError) as raised:
+        phony_format_sqlite.SqliteWriter(stream, names, {})
+    assert str(raised.value) == (
+        f"columns {pair}: SQLite does not tell column names apart by case (A-Z), "
+        "so one table cannot hold both"
+    )
+    assert stream.getvalue() == b""
+
+
+def test_columns_apart_beyond_ascii_case_are_kept() -> None:
+    # SQLite folds A-Z only: \u00c9 and \u00e9 are two columns to it.
+    stream = io.BytesIO()
+    writer = phony_format_sqlite.SqliteWriter(stream, ["\u00c9", "\u00e9", "I", "\u0131"], {})
+    writer.write([["1"], ["2"], ["3"], ["4"]])
+    writer.close()
+    assert _rows(stream.getvalue(), "data") == [
+        {"\u00c9": "1", "\u00e9": "2", "I": "3", "\u0131": "4"}
+    ]
