@@ -47,6 +47,9 @@ def validate_record(
         raise Invalid("expected a JSON object", "")
     for key in body:
         if key == "id":
+            # 5.0 and true compare equal to 5 and 1: the type is checked first.
+            if not isinstance(body[key], int) or isinstance(body[key], bool):
+                raise Invalid("expected an integer, or leave it out", "id")
             if body[key] != record_id or record_id is None:
                 raise Invalid("assigned by the mock; leave it out", "id")
         elif collection.field(key) is None:

@@ -217,3 +217,27 @@ async def test_an_id_that_is_not_plain_ascii_digits_within_range_is_not_found(
         assert answer.status_code == 404, (method, text)
         assert answer.json()["error"] == "not_found"
     assert (await client.get("/people/0003")).json()["id"] == 3
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("method", "path", "body"),
+    [
+        ("PUT", "/people/5", {"id": 5.0, "name": "ada", "age": 3}),
+        ("PATCH", "/people/5", {"id": 5.0}),
+        ("PATCH", "/people/1", {"id": True}),
+    ],
+    ids=["put-float", "patch-float", "patch-boolean"],
+)
+async def test_a_body_giving_its_id_other_than_as_an_integer_is_refused(
+    client: Any, method: str, path: str, body: dict[str, Any]
+) -> None:
+    # 5.0 == 5 and True == 1 in Python: the body's own id must still be a JSON integer.
+    before = await _state(client)
+    refused = await client.request(method, path, json=body)
+    assert refused.status_code == 422
+    assert (refused.json()["field"], refused.json()["detail"]) == (
+        "id",
+        "id: expected an integer, or leave it out",
+    )
+    assert await _state(client) == before
