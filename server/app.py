@@ -28,6 +28,7 @@ from starlette.responses import JSONResponse
 from phony_registry._dist import version
 from phony_registry.errors import PhonyError
 from phony_server.api import manifest_fast_path, router
+from phony_server.errors import refusal
 from phony_server.keys import open_registry_key
 from phony_server.registry import Registry
 from phony_server.settings import Settings
@@ -54,11 +55,9 @@ def _error(status: int, code: str, detail: str, headers: dict[str, str] | None =
 
 async def _phony_error(request: Request, exc: Exception) -> Any:
     assert isinstance(exc, PhonyError)
-    status = exc.http_status if 400 <= exc.http_status < 600 else 400
-    headers = {"WWW-Authenticate": 'Bearer realm="phony"'} if status == 401 else None
-    if status >= 500:
-        log.warning("%s %s: %s", request.method, request.url.path, exc)
-    return _error(status, exc.code, str(exc), headers)
+    answer = refusal(exc, request.method, request.url.path)
+    headers = {"WWW-Authenticate": 'Bearer realm="phony"'} if answer.status == 401 else None
+    return _error(answer.status, answer.code, answer.detail, headers)
 
 
 async def _validation_error(request: Request, exc: Exception) -> Any:

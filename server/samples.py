@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from phony_registry.errors import PhonyError, UsageError
+from phony_registry.errors import PhonyError, RegistryUnavailable, UsageError
 
 if TYPE_CHECKING:
     from phony_registry.model import Model
@@ -111,7 +111,8 @@ class SampleCache:
         """Samples of the model stored as ``digest`` (``load`` reads it on a miss).
 
         ``count`` is clamped to ``1..max_samples``. A model that fails to
-        load or generate gives an empty result carrying the error message.
+        load or generate gives an empty result carrying the error message; a
+        storage that fails to give the model (``RegistryUnavailable``) is raised.
         """
         count = max(1, min(count, self.max_samples))
         key = (digest, seed, count)
@@ -157,6 +158,9 @@ class SampleCache:
                 values.extend(batch)
                 if len(values) < count and time.monotonic() > deadline:
                     return Samples(digest, seed, tuple(values), complete=False)
+        except RegistryUnavailable:
+            # The storage failed, not the model: the caller answers 503, and nothing is cached.
+            raise
         except PhonyError as exc:
             if not isinstance(exc, UsageError) and values:
                 # Fewer distinct values than asked: what we have is the whole answer.

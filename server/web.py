@@ -25,12 +25,13 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Request
 from fastapi.responses import FileResponse, HTMLResponse, JSONResponse, Response
 
-from phony_registry.errors import NotFound, PhonyError
+from phony_registry.errors import NotFound, PhonyError, RegistryUnavailable
 from phony_registry.format import DEFAULT_MAX_INFLATED, load_model
 from phony_registry.layout import blob_path
 from phony_registry.names import ModelName, is_locale, normalize_locale, parse_name
 from phony_registry.signing import official_key
 from phony_registry.trust import TrustPolicy
+from phony_server.errors import refusal
 from phony_server.samples import DEFAULT_SAMPLES, MAX_SEED, SampleCache, Samples, parse_seed
 
 if TYPE_CHECKING:
@@ -126,13 +127,24 @@ def _not_found(request: Request, message: str) -> HTMLResponse:
 
 
 def _refused(request: Request, exc: PhonyError) -> HTMLResponse:
-    """The page of a refusal, with the status its error code has everywhere (404, 422, 400)."""
-    if isinstance(exc, NotFound):
-        return _not_found(request, str(exc))
-    status = exc.http_status if 400 <= exc.http_status < 500 else 400
+    """The page of a refusal, with the status its error code has everywhere (404, 422, 503...).
+
+    A storage failure is a 503 page saying only that (the full message goes
+    to the server log, as for the API: :mod:`phony_server.errors`).
+    """
+    answer = refusal(exc, request.method, request.url.path)
+    if answer.status == 404:
+        return _not_found(request, answer.detail)
+    heading = "Service unavailable" if answer.status >= 500 else "Bad request"
     return _render(
-        request, "404.html", status=status, message=str(exc), query="", heading="Bad request"
+        request, "404.html", status=answer.status, message=answer.detail, query="", heading=heading
     )
+
+
+def _refused_json(request: Request, exc: PhonyError) -> JSONResponse:
+    """The JSON of a refusal, as the API gives it (422 invalid_name, 503 unavailable...)."""
+    answer = refusal(exc, request.method, request.url.path)
+    return JSONResponse(answer.body(), status_code=answer.status)
 
 
 def _without_slash(request: Request, prefix: str, rest: str) -> Response | None:
@@ -245,8 +257,11 @@ def home(request: Request, q: str = "") -> HTMLResponse:
     """The registry's home page: a search box and the models (matching ``q``)."""
     query = q.strip()[:200]
     registry = _registry(request)
-    models = registry.search(query, _LIST_LIMIT)
-    everything = registry.search("", _LIST_LIMIT) if query else models
+    try:
+        models = registry.search(query, _LIST_LIMIT)
+        everything = registry.search("", _LIST_LIMIT) if query else models
+    except PhonyError as exc:
+        return _refused(request, exc)
     locales = sorted({loc for m in everything if (loc := _locale_of(m["name"], m))})
     return _render(request, "index.html", query=query, models=models, locales=locales)
 
@@ -266,9 +281,10 @@ def model_page(
         entry = _select(entries, version)
         manifest = registry.manifest(entry)
         chosen_seed = parse_seed(seed)
+        samples = _generate(request, entry, chosen_seed, DEFAULT_SAMPLES)
+        signature = _signature_status(registry, parsed, manifest)
     except PhonyError as exc:
         return _refused(request, exc)
-    samples = _generate(request, entry, chosen_seed, DEFAULT_SAMPLES)
     locale = _locale_of(entry.name, {"locale": manifest.locale})
     return _render(
         request,
@@ -279,7 +295,7 @@ def model_page(
         manifest=manifest,
         latest=_select(entries, None),
         locale=locale,
-        signature=_signature_status(registry, parsed, manifest),
+        signature=signature,
         pull=f"phony models pull {entry.name}@{entry.version} --registry {_registry_url(request)}",
         samples=samples,
         seed=chosen_seed,
@@ -301,15 +317,20 @@ def locale_page(request: Request, locale: str) -> Response:
     pack: Manifest | None = None
     pack_entry: IndexEntry | None = None
     try:
-        pack_entry = _select(registry.entries(parse_name(locale)), None)
-        pack = registry.manifest(pack_entry)
-    except PhonyError:
-        pack = None
-    models = [
-        m
-        for m in registry.search("", _LIST_LIMIT)
-        if _locale_of(m["name"], m) == locale and m["name"] != locale
-    ]
+        try:
+            pack_entry = _select(registry.entries(parse_name(locale)), None)
+            pack = registry.manifest(pack_entry)
+        except RegistryUnavailable:
+            raise
+        except PhonyError:
+            pack = None
+        models = [
+            m
+            for m in registry.search("", _LIST_LIMIT)
+            if _locale_of(m["name"], m) == locale and m["name"] != locale
+        ]
+    except PhonyError as exc:
+        return _refused(request, exc)
     if pack is None and not models:
         return _not_found(request, f"this registry has no model for the locale {locale}")
     return _render(
@@ -336,11 +357,9 @@ def samples_json(
     try:
         entry = _select(registry.entries(parse_name(name)), version)
         chosen_seed = parse_seed(seed, default=_new_seed())
+        samples = _generate(request, entry, chosen_seed, count)
     except PhonyError as exc:
-        # The status of the error code, as the API gives it (422 invalid_name...).
-        status = exc.http_status if 400 <= exc.http_status < 500 else 400
-        return JSONResponse(exc.to_json(), status_code=status)
-    samples = _generate(request, entry, chosen_seed, count)
+        return _refused_json(request, exc)
     if samples is None:
         body = {"error": "not_found", "detail": f"{entry.name} is a pack: it has no samples"}
         return JSONResponse(body, status_code=404)
