@@ -72,7 +72,11 @@ def with_columns(data: dict[str, Any], options: Sequence[str]) -> dict[str, Any]
     if not options:
         return data
     columns = dict(data.get("columns") or {})
+    given: set[str] = set()
     for option in options:
         name, table = parse_column(option)
+        if name in given:  # one of the two would be dropped without a word
+            raise UsageError(f"--column {name} is given twice")
+        given.add(name)
         columns[name] = table
     return {**data, "columns": columns}

@@ -63,3 +63,13 @@ def test_columns_are_added_to_a_schema_or_replace_one() -> None:
         "columns": {"a": {"type": "uuid"}, "b": {"type": "integer", "max": 3}},
     }
     assert data["columns"] == {"a": {"type": "sequence"}}
+
+
+def test_a_column_given_twice_is_a_usage_error() -> None:
+    # Replacing a schema's column is the point of --column; two options for
+    # one name would drop one of them without a word.
+    options = ["a=integer:max=3", "a=sequence"]
+    with pytest.raises(UsageError, match=r"^--column a is given twice$"):
+        with_columns({"columns": {"a": {"type": "sequence"}}}, options)
+    replaced = with_columns({"columns": {"a": {"type": "sequence"}}}, options[:1])
+    assert replaced["columns"]["a"]["type"] == "integer"
