@@ -12,7 +12,8 @@ only ``KeyboardInterrupt`` goes through) is left out and reported by
 name in :attr:`Plugins.failures` (logged as warnings; the command line shows
 them on stderr).
 Two plugins registering one name is a conflict: using that name raises
-:class:`~phony_registry.errors.DuplicateRegistration` naming both. A name in
+:class:`~phony_registry.errors.DuplicateRegistration` naming both. One
+plugin registering a name twice is a failure of that plugin. A name in
 ``PHONY_LOAD_PLUGINS`` that no installed plugin has is reported with the
 closest one (:attr:`Plugins.unknown`); the traceback of a plugin that failed
 is kept (:attr:`Plugins.tracebacks`, printed with ``PHONY_DEBUG=1``).
@@ -31,6 +32,7 @@ import importlib
 import logging
 import os
 import sys
+from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from functools import cache
@@ -518,7 +520,7 @@ def _collect(result: Plugins) -> None:
     registered is kept and pluggy no longer calls it.
     """
     staged: dict[str, list[tuple[str, Any]]] = {}
-    for kind, (hook_name, expected, _) in _KINDS.items():
+    for kind, (hook_name, expected, key_of) in _KINDS.items():
         for impl in getattr(result.manager.hook, hook_name).get_hookimpls():
             plugin_name = impl.plugin_name
             if plugin_name in result.failures:
@@ -534,6 +536,14 @@ def _collect(result: Plugins) -> None:
             except BaseException as exc:  # sys.exit() too: reported by name, phony goes on
                 result.failures[plugin_name] = f"{hook_name} raised {_describe(exc)}"
                 result.tracebacks[plugin_name] = _format_exception(exc)
+                continue
+            # One plugin registering a name twice is its own bug (which one did
+            # it mean?), not a conflict between two plugins: it is left out.
+            counts = Counter(key_of(obj) for obj in registered)
+            twice = sorted(key for key, count in counts.items() if count > 1)
+            if twice:
+                names = ", ".join(repr(key) for key in twice)
+                result.failures[plugin_name] = f"{hook_name} registered {kind[:-1]} {names} twice"
                 continue
             staged.setdefault(plugin_name, []).extend((kind, obj) for obj in registered)
     for plugin_name in list(result.plugins):

@@ -513,3 +513,33 @@ def test_a_plugin_breaking_the_contract_at_run_time_is_named(
     assert "Traceback" not in result.stderr
     assert "Exception ignored" not in result.stderr
     assert not out.exists()
+
+
+DUPLICATE_IN_ONE_PLUGIN = (
+    "from phony_registry.hookspecs import hookimpl\n"
+    "from phony_registry.outputs import CSV, OutputFormat\n"
+    "@hookimpl\n"
+    "def phony_register_formats(register):\n"
+    "    register(OutputFormat('dupf', 'csv', 'one', CSV.open))\n"
+    "    register(OutputFormat('dupf', 'csv', 'two', CSV.open))\n"
+)
+
+
+def test_one_plugin_registering_a_name_twice_is_left_out(
+    run_phony: Run, tmp_path: Path, people: Path
+) -> None:
+    env = _env(_plugin_site(tmp_path, "twice", DUPLICATE_IN_ONE_PLUGIN), plugins="twice")
+    reason = "phony_register_formats registered format 'dupf' twice"
+    listed = run_phony("plugins", "--json", env=env)
+    assert listed.returncode == 11
+    document = json.loads(listed.stdout)
+    assert [(f["name"], f["error"]) for f in document["failures"]] == [("twice", reason)]
+    assert "twice" not in [p["name"] for p in document["plugins"]]
+    assert document["conflicts"] == []
+    formats = run_phony("formats", env=env, check=True)
+    assert f"warning: plugin twice 1.0 failed to load: {reason}" in formats.stderr.splitlines()
+    assert "dupf" not in formats.stdout
+    used = run_phony("generate", "--schema", str(people), "--count", "1", "--format", "dupf",
+                     env=env)  # fmt: skip
+    assert used.returncode == 2
+    assert f"plugin twice 1.0 failed to load: {reason}" in used.stderr
