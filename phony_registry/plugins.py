@@ -411,12 +411,15 @@ def _unknown_names(allow: set[str] | None, found: list[EntryPoint]) -> dict[str,
         return {}
     import difflib
 
-    others = [ep for ep in found if _canonical(ep.distribution) != "phony"]  # always loaded
+    others = [ep for ep in found if _canonical(ep.distribution) != "phony"]
     installed = sorted(
         {_canonical(ep.name) for ep in others} | {_canonical(ep.distribution) for ep in others}
     )
+    # phony's own plugins always load, so naming them changes nothing, but
+    # it is no mistake either: `phony plugins` lists them under these names.
+    own = {_canonical(ep.name) for ep in found if _canonical(ep.distribution) == "phony"}
     unknown: dict[str, str | None] = {}
-    for name in sorted(allow - set(installed)):
+    for name in sorted(allow - set(installed) - own - {_BUILTIN_NAME}):
         close = difflib.get_close_matches(name, installed, n=1, cutoff=0.6)
         unknown[name] = close[0] if close else None
     return unknown

@@ -543,3 +543,14 @@ def test_one_plugin_registering_a_name_twice_is_left_out(
                      env=env)  # fmt: skip
     assert used.returncode == 2
     assert f"plugin twice 1.0 failed to load: {reason}" in used.stderr
+
+
+@pytest.mark.parametrize("name", ["phony", "builtin", "client", "mock", "registry", "Phony"])
+def test_naming_phonys_own_plugins_in_phony_load_plugins_is_no_mistake(
+    run_phony: Run, name: str
+) -> None:
+    result = run_phony("formats", env=_env(plugins=f"{name},phony-gen-tr-id"), check=True)
+    assert result.stderr == ""
+    listing = json.loads(run_phony("plugins", "--json", env=_env(plugins=name), check=True).stdout)
+    assert listing["unknown"] == []
+    assert [p["name"] for p in listing["plugins"]] == ["phony", "client", "mock", "registry"]
