@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from phony_client.sync.guard import Guard
 from phony_client.sync.plan import ColumnPlan, Plan, TablePlan
 from phony_registry.errors import GenerationError, ValidationError
 from phony_registry.generators import ColumnStream, column_seed
@@ -64,6 +65,8 @@ class TableRun:
     raw_seed: bool = False
     #: Mapped columns that copy from the parent row a foreign-key column of this table picks.
     via: dict[str, str] = field(default_factory=dict)
+    #: Columns whose rare source values are kept out (``generate.avoid``).
+    guards: dict[str, Guard] = field(default_factory=dict)
 
 
 def load_order(plan: Plan, names: Sequence[str]) -> tuple[list[list[str]], set[tuple[str, str]]]:
@@ -172,9 +175,15 @@ def prepare(
         mapped: dict[str, tuple[str, str]] = {}
         arithmetic: dict[str, tuple[int, int, int]] = {}
         via: dict[str, str] = {}
+        guards: dict[str, Guard] = {}
         for column in table.columns:
             spec = dict(column.generate)
             kind = spec.get("type")
+            # The guard's keys are phony sync's, not the schema language's.
+            avoid = spec.pop("avoid", None)
+            if avoid is not None:
+                where = f"tables.{name}.columns.{column.name}.generate.avoid"
+                guards[column.name] = Guard(avoid, column.generate, where)
             if kind == "sequence" and name in starts and column.name in table.primary_key:
                 spec["start"] = starts[name]
             if kind == "reference":
@@ -222,6 +231,7 @@ def prepare(
             arithmetic,
             raw_seed=plan.raw_seed,
             via=via,
+            guards=guards,
         )
         for column_name, fk_column in via.items():
             via_parent = mapped[column_name][0]
@@ -303,6 +313,9 @@ def generate(
         # The schema engine's lists are fresh per batch: changed in place below.
         out: Batch = [values[position[n]] for n in written]  # type: ignore[misc]
         picked_rows: dict[str, list[str | None]] = {}  # parent rows the mapped references picked
+        for name, guard in run.guards.items():
+            if name in written:
+                guard.apply(out[written.index(name)])
         for name, (parent, key) in run.mapped.items():
             if name in run.via:
                 continue
@@ -444,6 +457,9 @@ def _source_check(column: ColumnPlan, run: TableRun) -> Callable[[str], bool] | 
     an e-mail template (``{local}@{domain}``) asks the local parts' model about
     the part before the ``@``. None when the column has no such model.
     """
+    guard = run.guards.get(column.name)
+    if guard is not None:
+        return guard.listed
     generators = {c.name: c.generator for c in run.schema.columns}
     kind = column.generate.get("type")
     model: Any = None

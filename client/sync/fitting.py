@@ -8,7 +8,9 @@ language, and none of them copies a value that could say who a row is about:
 - a frequency table keeps the values at least :data:`CATEGORY_MIN_ROWS`
   rows hold (k-anonymity's k); a rarer text value becomes a numbered
   placeholder;
-- numbers and dates: a histogram of measured quantiles;
+- numbers and dates: a histogram of measured quantiles, its edges coarsened
+  where no CATEGORY_MIN_ROWS rows share them, the rarer values kept out by
+  :mod:`.guard`;
 - bytes: lengths as seen, the sync writes random bytes; JSON: the common
   keys, each value drawn by its type; times: uniform within the hours seen.
 """
@@ -22,6 +24,7 @@ from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
+from phony_client.sync.guard import avoid_spec, histogram_text
 from phony_client.sync.plan import ColumnPlan
 
 __all__ = [
@@ -36,6 +39,7 @@ __all__ = [
     "fit_json",
     "frequency",
     "has_categories",
+    "histogram",
     "is_category",
     "is_text",
     "placeholder_prefix",
@@ -196,6 +200,102 @@ def date_quantiles(present: list[Any], type_name: str) -> list[str]:
     ]
     points = np.quantile(np.asarray(seconds), np.linspace(0, 1, QUANTILES + 1))
     return sorted((epoch + dt.timedelta(seconds=round(float(p)))).isoformat() for p in points)
+
+
+def histogram(present: list[Any], type_name: str) -> tuple[dict[str, Any], str]:
+    """A ``histogram`` of numbers or dates that writes no value fewer than
+    CATEGORY_MIN_ROWS rows hold, and its why.
+
+    An edge held by that many rows stays (a price of 5.00 that half the rows
+    have). The outer edges otherwise (the smallest and the largest value, one
+    row's each) are coarsened: numbers to three significant digits, dates to
+    the first of their month, timestamps to their whole hour; and an edge
+    that is still a rarer value steps down until it is not one. Draws are
+    uniform within a bucket, and the rarer values (every value of a column of
+    salaries) go into ``avoid``: a draw that hits one moves to the next value
+    up (:mod:`.guard`).
+    """
+    date_like = type_name in ("date", "timestamp", "timestamptz")
+    decimals = 0 if date_like or type_name in ("integer", "bigint", "smallint") else None
+    if decimals is None:
+        decimals = decimals_of(type_name, present)
+    texts = [histogram_text(v, decimals, type_name) for v in present]
+    counts = Counter(t for t in texts if t is not None)
+    common = {t for t, n in counts.items() if n >= CATEGORY_MIN_ROWS}
+    rare = [t for t, n in counts.items() if n < CATEGORY_MIN_ROWS]
+    rare_set = set(rare)
+    points: list[Any]
+    if date_like:
+        found = date_quantiles(present, type_name)
+        points = sorted(
+            p
+            if p.replace("T", " ") in common
+            else _coarse_moment(p, rare_set, outer=i in (0, len(found) - 1))
+            for i, p in enumerate(found)
+        )
+        generate: dict[str, Any] = {"type": "histogram", "quantiles": points}
+        what = "dates"
+        coarse = "the first of their month" if type_name == "date" else "their whole hour"
+    else:
+        raw = quantiles([float(v) for v in present], decimals)
+        edges = [
+            p
+            if histogram_text(p, decimals, "double") in common
+            else _coarse(p, decimals, rare_set, outer=i in (0, len(raw) - 1))
+            for i, p in enumerate(raw)
+        ]
+        points = sorted(edges)
+        generate = {"type": "histogram", "quantiles": points, "decimals": decimals}
+        what = "numbers"
+        coarse = "three significant digits"
+    avoid = avoid_spec(rare)
+    if avoid:
+        generate["avoid"] = avoid
+    why = (
+        f"{what}: {QUANTILES} equally likely buckets between measured quantiles, the "
+        f"outer edges coarsened to {coarse}, no edge a value fewer than "
+        f"{CATEGORY_MIN_ROWS} rows hold"
+    )
+    if rare:
+        why += (
+            f"; {len(rare)} values fewer than {CATEGORY_MIN_ROWS} rows hold are never written "
+            "(a draw on one moves to the next value up)"
+        )
+    return generate, why
+
+
+def _coarse_moment(point: str, rare: set[str], *, outer: bool) -> str:
+    """An outer edge (the first or last, a single row's extreme) to the first of its
+    month, or to its hour for a timestamp; then any edge a step earlier while it is a
+    rare value, so that the plan does not show one either."""
+    if "T" in point:
+        moment = dt.datetime.fromisoformat(point)
+        if outer:
+            moment = moment.replace(minute=0, second=0, microsecond=0)
+        while moment.isoformat(sep=" ") in rare:
+            moment -= dt.timedelta(seconds=1)
+        return moment.isoformat()
+    day = dt.date.fromisoformat(point)
+    day = day.replace(day=1) if outer else day
+    while day.isoformat() in rare:
+        day -= dt.timedelta(days=1)
+    return day.isoformat()
+
+
+def _coarse(point: float | int, decimals: int, rare: set[str], *, outer: bool) -> float | int:
+    """An outer edge to three significant digits (never finer than ``decimals``); then
+    any edge a step down while it is a rare value, so that the plan does not show one."""
+    factor: int = 10**decimals
+    scaled = round((float(f"{float(point):.3g}") if outer else float(point)) * factor)
+    while _scaled_text(scaled, decimals) in rare:
+        scaled -= 1
+    return scaled if decimals == 0 else round(scaled / factor, decimals)
+
+
+def _scaled_text(scaled: int, decimals: int) -> str:
+    text = str(abs(scaled)).rjust(decimals + 1, "0")
+    sign = "-" if scaled < 0 else ""
+    return sign + (f"{text[:-decimals]}.{text[-decimals:]}" if decimals else text)
 
 
 def _as_date(value: Any) -> dt.date:

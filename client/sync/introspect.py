@@ -32,19 +32,16 @@ from typing import TYPE_CHECKING, Any
 
 from phony_client.sync._db import connect, first_line, redact
 from phony_client.sync.fitting import (
-    QUANTILES,
     as_text,
     byte_lengths,
     category,
-    date_quantiles,
-    decimals_of,
     fit_json,
     frequency,
     has_categories,
+    histogram,
     is_category,
     is_text,
     placeholder_prefix,
-    quantiles,
     time_range,
 )
 from phony_client.sync.plan import Check, ColumnPlan, ForeignKey, Plan, TablePlan
@@ -372,6 +369,7 @@ def _fit_column(
         allowed = base.values
     helpers: list[ColumnPlan] = []
     integer = type_name in ("integer", "bigint", "smallint")
+    kind = type_name
     if fk is not None:
         base.generate = {"type": "reference", "table": fk.table, "column": fk.references[0]}
         fanout = _fanout(conn, table, fk)
@@ -412,19 +410,10 @@ def _fit_column(
         low = min(int(v) for v in present)
         base.generate = {"type": "sequence", "start": low}
         base.why = "unique integers: consecutive from the smallest seen"
-    elif not unique and is_category(present, type_name) and has_categories(present, type_name):
+    elif not unique and is_category(present, kind) and has_categories(present, kind):
         base.generate, base.why = category(col.name, present, base.max_length)
-    elif integer or type_name.startswith(("numeric", "real", "double")):
-        decimals = 0 if integer else decimals_of(type_name, present)
-        base.generate = {
-            "type": "histogram",
-            "quantiles": quantiles([float(v) for v in present], decimals),
-            "decimals": decimals,
-        }
-        base.why = f"numbers: {QUANTILES} equally likely buckets between measured quantiles"
-    elif type_name in ("date", "timestamp", "timestamptz"):
-        base.generate = {"type": "histogram", "quantiles": date_quantiles(present, type_name)}
-        base.why = "dates: equally likely buckets between measured quantiles"
+    elif integer or kind.startswith(("numeric", "real", "double", "date", "timestamp")):
+        base.generate, base.why = histogram(present, kind)
     else:
         helpers = _fit_text(
             table.name, col.name, base, [as_text(v) for v in present], models_dir, training

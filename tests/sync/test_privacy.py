@@ -143,3 +143,63 @@ def test_bytes_json_and_times_are_generated_not_copied(tmp_path: Path, run_phony
     assert _column(again, "things", "data") == data
     assert [json.loads(d) for d in _column(again, "things", "doc")] == docs
     assert _column(again, "things", "at") == times
+
+
+def _rare(path: Path, table: str, column: str) -> set[Any]:
+    """The values of ``column`` fewer than 10 rows of the source hold."""
+    with sqlite3.connect(path) as conn:
+        sql = f'SELECT "{column}" FROM "{table}" GROUP BY 1 HAVING count(*) < 10'  # noqa: S608
+        return {r[0] for r in conn.execute(sql)}
+
+
+def test_histograms_write_no_rare_number_or_date(tmp_path: Path, run_phony: Any) -> None:
+    # 190 rows share two amounts and two days; ten rows each hold their own.
+    source = tmp_path / "source.db"
+    rows = [((5, 7)[i % 2], ("2020-01-01", "2021-06-15")[i % 2]) for i in range(190)]
+    rows += [(123647 + i, f"1987-06-{i + 1:02d}") for i in range(10)]
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, amount INTEGER, day DATE)")
+        conn.executemany("INSERT INTO t (amount, day) VALUES (?, ?)", rows)
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "5")
+    plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
+    columns = plan["tables"]["t"]["columns"]
+    for column in ("amount", "day"):
+        rare = _rare(source, "t", column)
+        fake = _column(target, "t", column)
+        assert len(fake) == 1000, column
+        assert not set(fake) & rare, (column, sorted(set(fake) & rare))
+        assert not set(columns[column]["generate"]["quantiles"]) & rare, column
+    # The common values still come out, and the rare tail still has its share.
+    amounts = _column(target, "t", "amount")
+    assert {5, 7} <= set(amounts)
+    assert 10 <= sum(a > 1000 for a in amounts) <= 150
+
+
+def test_histograms_avoid_every_value_of_a_column_of_unique_values(
+    tmp_path: Path, run_phony: Any
+) -> None:
+    import datetime as dt
+    import random
+
+    rng = random.Random(7)
+    salaries = rng.sample(range(30_000, 40_001), 300)
+    born = rng.sample(range(730), 300)
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE staff (id INTEGER PRIMARY KEY, salary INTEGER, born DATE)")
+        conn.executemany(
+            "INSERT INTO staff (salary, born) VALUES (?, ?)",
+            [
+                (s, (dt.date(1980, 1, 1) + dt.timedelta(days=d)).isoformat())
+                for s, d in zip(salaries, born, strict=True)
+            ],
+        )
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "5")
+    for column in ("salary", "born"):
+        real = set(_column(source, "staff", column))
+        fake = _column(target, "staff", column)
+        assert len(fake) == 1500
+        assert not set(fake) & real, (column, sorted(set(fake) & real)[:5])
+    fake_salaries = _column(target, "staff", "salary")
+    assert min(fake_salaries) >= 29_000
+    assert max(fake_salaries) <= 41_000

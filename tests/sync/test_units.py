@@ -165,3 +165,44 @@ def test_a_schema_file_without_columns_is_refused_naming_the_file(
     path.write_text("[columns]\n", encoding="utf-8")
     with pytest.raises(ValidationError, match=r"users.toml: a schema needs at least one \[columns"):
         plan_from_schemas([path], 10)
+
+
+@pytest.mark.parametrize(
+    ("decimals", "listed", "drawn", "written"),
+    [
+        (2, ["-0.01", "0.00"], "-0.01", "0.01"),
+        (0, ["41", "42"], "41", "43"),
+        (0, ["1987-06-30", "1987-07-01"], "1987-06-30", "1987-07-02"),
+        (0, ["2020-01-01 23:59:59"], "2020-01-01 23:59:59", "2020-01-02 00:00:00"),
+    ],
+    ids=["decimals", "integers", "dates", "timestamps"],
+)
+def test_a_drawn_rare_value_moves_to_the_next_value_up(
+    decimals: int, listed: list[str], drawn: str, written: str
+) -> None:
+    from phony_client.sync.guard import Guard, avoid_spec
+
+    spec = avoid_spec(listed)
+    generate = {"type": "histogram", "quantiles": [0, 1], "decimals": decimals}
+    guard = Guard(spec, generate, "avoid")
+    values: list[str | None] = [drawn, None, written]
+    guard.apply(values)
+    assert values == [written, None, written]
+
+
+def test_the_guard_lists_source_values_as_the_histogram_writes_them() -> None:
+    import datetime as dt
+    from decimal import Decimal
+
+    from phony_client.sync.guard import histogram_text
+
+    assert histogram_text(Decimal("-0.01"), 2, "numeric(8,2)") == "-0.01"
+    assert histogram_text(7.5, 2, "double") == "7.50"
+    assert histogram_text(41, 0, "integer") == "41"
+    assert histogram_text(dt.date(1987, 6, 30), 0, "date") == "1987-06-30"
+    assert histogram_text("1987-06-30", 0, "date") == "1987-06-30"
+    moment = dt.datetime(2020, 1, 1, 23, 59, 59, tzinfo=dt.UTC)
+    assert histogram_text(moment, 0, "timestamptz") == "2020-01-01 23:59:59"
+    # Values the column cannot write exactly need no listing.
+    assert histogram_text(0.125, 2, "double") is None
+    assert histogram_text(dt.datetime(2020, 1, 1, 0, 0, 0, 5), 0, "timestamp") is None
