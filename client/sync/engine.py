@@ -180,7 +180,7 @@ def prepare(
             spec = dict(column.generate)
             kind = spec.get("type")
             # The guard's keys are phony sync's, not the schema language's.
-            avoid = spec.pop("avoid", None)
+            avoid, _ = spec.pop("avoid", None), spec.pop("characters", None)
             if avoid is not None:
                 where = f"tables.{name}.columns.{column.name}.generate.avoid"
                 guards[column.name] = Guard(avoid, column.generate, where)

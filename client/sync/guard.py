@@ -1,14 +1,15 @@
-"""The privacy guard of fitted numbers and dates: no value that fewer than
+"""The privacy guard of fitted numbers, dates and codes: no value that fewer than
 :data:`~phony_client.sync.fitting.CATEGORY_MIN_ROWS` source rows hold is written.
 
-A histogram draws uniformly between its edges: a draw may hit a rare source
-value exactly (one person's birth date, one salary). The plan keeps, in the column's
+A histogram draws uniformly between its edges and a code pattern draws each
+character of its class: either may hit a rare source value exactly (one
+person's birth date, one salary). The plan keeps, in the column's
 ``generate.avoid``, salted 64-bit hashes of those values as the column
-writes them (``123653``, ``1987-06-06``), in the form of a text
+writes them (``123653``, ``1987-06-06``, ``42``), in the form of a text
 model's ``exclude`` block (``salt``: 16 hex digits, ``hashes``: base64 of
 sorted little-endian u64). A drawn value whose hash is listed *moves* to the
 next value up that is not listed: the next unit at the column's decimals, the
-next day, the next second. As
+next day, the next second, the next code of the same pattern (wrapping). As
 with the text models, the hashes keep the values out of plain sight but do
 not resist a guess: a plan must be kept as the source's models are.
 """
@@ -95,7 +96,7 @@ class Guard:
             raise ValidationError("expected 16 hex digits and base64 hashes", field=where) from exc
         self.exclusion = Exclusion(salt=salt, hashes=hashes)
         self._next = _stepper(generate, where)
-        # Values only go up: past as many steps as values are listed, one is free.
+        # Past this many steps every value has been tried (a code) or none will do.
         self._steps = min(int(hashes.size) + 1, _MAX_STEPS)
 
     def listed(self, value: str) -> bool:
@@ -147,4 +148,21 @@ def _stepper(generate: Mapping[str, Any], where: str) -> Callable[[str], str]:
             return _number_text(int(Decimal(value).scaleb(decimals)) + 1, decimals)
 
         return step
-    raise ValidationError("avoid works on a histogram", field=where)
+    classes = generate.get("characters")
+    if kind == "template" and isinstance(classes, list):
+        alphabets = [str(c) for c in classes]
+
+        def next_code(value: str) -> str:
+            # An odometer over the characters each position allows.
+            chars = list(value)
+            for i in range(len(chars) - 1, -1, -1):
+                alphabet = alphabets[i] if i < len(alphabets) else chars[i]
+                at = alphabet.find(chars[i])
+                if at + 1 < len(alphabet):
+                    chars[i] = alphabet[at + 1]
+                    return "".join(chars)
+                chars[i] = alphabet[0]
+            return "".join(chars)
+
+        return next_code
+    raise ValidationError("avoid works on a histogram or a code pattern", field=where)

@@ -12,7 +12,10 @@ rows) gives what each column holds. The rules, in order, for one column:
   seen in at least ``CATEGORY_MIN_ROWS`` rows (:mod:`.fitting`); a rarer
   value could tell who a row is about, so it is never copied (text: a
   numbered placeholder takes its share; numbers and dates: a histogram);
-- numbers, dates and times: a ``histogram`` of measured quantiles;
+- numbers, dates and times, and text whose every value is an ISO date: a
+  ``histogram`` of measured quantiles that writes no rare value;
+- codes of one length (``07``, ``E0042``): the same length and character
+  classes, no rare code written;
 - text: a ``.phony`` model trained on the column with the privacy guard on
   (no training value is ever generated); e-mail addresses: a model of the
   local parts and reserved example domains;
@@ -35,11 +38,13 @@ from phony_client.sync.fitting import (
     as_text,
     byte_lengths,
     category,
+    code_pattern,
     fit_json,
     frequency,
     has_categories,
     histogram,
     is_category,
+    is_iso_dates,
     is_text,
     placeholder_prefix,
     time_range,
@@ -369,7 +374,8 @@ def _fit_column(
         allowed = base.values
     helpers: list[ColumnPlan] = []
     integer = type_name in ("integer", "bigint", "smallint")
-    kind = type_name
+    # Text whose every value is an ISO date is fitted as dates (and written as ISO text).
+    kind = "date" if is_text(type_name) and not unique and is_iso_dates(present) else type_name
     if fk is not None:
         base.generate = {"type": "reference", "table": fk.table, "column": fk.references[0]}
         fanout = _fanout(conn, table, fk)
@@ -414,6 +420,10 @@ def _fit_column(
         base.generate, base.why = category(col.name, present, base.max_length)
     elif integer or kind.startswith(("numeric", "real", "double", "date", "timestamp")):
         base.generate, base.why = histogram(present, kind)
+        if kind != type_name:
+            base.why = f"text holding ISO dates, written as ISO text; {base.why}"
+    elif not unique and (pattern := code_pattern(col.name, [as_text(v) for v in present])):
+        helpers, base.generate, base.why = pattern
     else:
         helpers = _fit_text(
             table.name, col.name, base, [as_text(v) for v in present], models_dir, training

@@ -203,3 +203,36 @@ def test_histograms_avoid_every_value_of_a_column_of_unique_values(
     fake_salaries = _column(target, "staff", "salary")
     assert min(fake_salaries) >= 29_000
     assert max(fake_salaries) <= 41_000
+
+
+def test_codes_and_iso_dates_in_text_keep_their_shape(tmp_path: Path, run_phony: Any) -> None:
+    import datetime as dt
+    import re
+
+    source = tmp_path / "source.db"
+    rows = [
+        (f"{i % 99 + 1:02d}", f"E{i * 7 % 1000:03d}", f"2019-{i % 12 + 1:02d}-{i % 28 + 1:02d}")
+        for i in range(250)
+    ]
+    with sqlite3.connect(source) as conn:
+        conn.execute(
+            "CREATE TABLE codes (id INTEGER PRIMARY KEY, code CHAR(2), ref TEXT, day TEXT)"
+        )
+        conn.executemany("INSERT INTO codes (code, ref, day) VALUES (?, ?, ?)", rows)
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "2")
+    plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
+    columns = plan["tables"]["codes"]["columns"]
+    for column, shape in (("code", r"\d\d"), ("ref", r"E\d\d\d"), ("day", r"\d{4}-\d\d-\d\d")):
+        fake = _column(target, "codes", column)
+        assert len(fake) == 500, column
+        assert all(re.fullmatch(shape, v) for v in fake), (column, fake[:10])
+        assert not set(fake) & _rare(source, "codes", column), column
+    # Only 00 of the two-digit codes is no source value; the three-digit refs have room.
+    assert set(_column(target, "codes", "code")) == {"00"}
+    assert len(set(_column(target, "codes", "ref"))) > 300
+    days = [dt.date.fromisoformat(v) for v in _column(target, "codes", "day")]
+    assert min(days) >= dt.date(2018, 12, 1)
+    assert max(days) <= dt.date(2020, 1, 1)
+    assert len(set(days)) > 100
+    assert columns["day"]["generate"]["type"] == "histogram"
+    assert columns["ref"]["generate"]["type"] == "template"

@@ -206,3 +206,17 @@ def test_the_guard_lists_source_values_as_the_histogram_writes_them() -> None:
     # Values the column cannot write exactly need no listing.
     assert histogram_text(0.125, 2, "double") is None
     assert histogram_text(dt.datetime(2020, 1, 1, 0, 0, 0, 5), 0, "timestamp") is None
+
+
+def test_a_drawn_rare_code_moves_to_the_next_free_code_and_fails_when_none_is() -> None:
+    from phony_client.sync.guard import Guard, avoid_spec
+    from phony_registry.errors import GenerationError
+
+    codes = {"type": "template", "template": "", "characters": ["E", "012", "09"]}
+    guard = Guard(avoid_spec(["E29", "E00"]), codes, "avoid")
+    values: list[str | None] = ["E29", "E00", "E10"]
+    guard.apply(values)
+    assert values == ["E09", "E09", "E10"]  # E29 wraps round to E00, listed too
+    full = Guard(avoid_spec(["E00", "E09", "E10", "E19", "E20", "E29"]), codes, "avoid")
+    with pytest.raises(GenerationError):
+        full.apply(["E00"])
