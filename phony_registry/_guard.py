@@ -8,10 +8,13 @@ distribution and version), the object and the step (``build``, ``generate``,
 ``write``...), with the original exception as its cause (shown by
 ``PHONY_DEBUG=1``/``--traceback``).
 
-Errors a plugin raises on purpose pass through unchanged: any
-:class:`~phony_registry.errors.PhonyError` (a ``ValidationError`` for a bad
-argument, a ``UsageError`` for a bad option), and a writer's ``OSError``
-(a full disk, a closed pipe: the output's fault, not the plugin's).
+``SystemExit`` is a fault like any other exception (only
+``KeyboardInterrupt`` passes), except in a command, which may end the
+process with its own exit code. Errors a plugin raises on purpose pass
+through unchanged: any :class:`~phony_registry.errors.PhonyError` (a
+``ValidationError`` for a bad argument, a ``UsageError`` for a bad option),
+and a writer's ``OSError`` (a full disk, a closed pipe: the output's fault,
+not the plugin's).
 phony's own plugin is never wrapped: a fault there is a bug in phony.
 """
 
@@ -64,7 +67,9 @@ def _passes(exc: BaseException, io: bool) -> bool:
 def _call(owner: Owner, what: str, function: Callable[..., T], *args: Any, io: bool = False) -> T:
     try:
         return function(*args)
-    except Exception as exc:
+    except KeyboardInterrupt:
+        raise
+    except BaseException as exc:  # sys.exit() in a generator or writer is a fault too
         if _passes(exc, io):
             raise
         raise fault(owner, what, exc) from exc
@@ -200,7 +205,9 @@ def guard_hook(function: Callable[..., T], owner: Owner, hook: str) -> Callable[
     def guarded(*args: Any, **kwargs: Any) -> T:
         try:
             return function(*args, **kwargs)
-        except Exception as exc:
+        except KeyboardInterrupt:
+            raise
+        except BaseException as exc:  # sys.exit() too
             if _passes(exc, io=False):
                 raise
             raise fault(owner, f"hook {hook}", exc) from exc

@@ -451,10 +451,15 @@ INT_GENERATOR = (
     "    requires = ()\n"
     "    def generate(self, n, stream, inputs):\n"
     "        return ['a'] * (n - 1)\n"
+    "class Exits:\n"
+    "    requires = ()\n"
+    "    def generate(self, n, stream, inputs):\n"
+    "        raise SystemExit(3)\n"
     "@hookimpl\n"
     "def phony_register_generators(register):\n"
     "    register(GeneratorFactory('intgen', 'ints', lambda args, context: Ints()))\n"
     "    register(GeneratorFactory('shortgen', 'too few', lambda args, context: Short()))\n"
+    "    register(GeneratorFactory('exitgen', 'exits', lambda args, context: Exits()))\n"
 )
 CLOSING_FORMAT = (
     "from phony_registry.hookspecs import hookimpl\n"
@@ -489,13 +494,23 @@ PLUGIN_BUG = " (a bug in the plugin: PHONY_DEBUG=1 shows the traceback)"
             "ValueError: gave 2 values for 3 rows",
         ),
         (
+            "n=exitgen",
+            "csv",
+            "error: plugin bugs 1.0: generator 'exitgen' (generate) failed: SystemExit: 3",
+        ),
+        (
             "n=integer:max=9",
             "closer",
             "error: plugin bugs 1.0: format 'closer' (close) failed: "
             "ValueError: closed the output stream, which belongs to phony",
         ),
     ],
-    ids=["generator-gives-ints", "generator-gives-too-few", "format-closes-the-stream"],
+    ids=[
+        "generator-gives-ints",
+        "generator-gives-too-few",
+        "generator-exits",
+        "format-closes-the-stream",
+    ],
 )
 @pytest.mark.parametrize("to_file", [True, False], ids=["to-a-file", "to-stdout"])
 def test_a_plugin_breaking_the_contract_at_run_time_is_named(
