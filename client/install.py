@@ -147,6 +147,10 @@ def describe(location: str) -> str:
     plugins = get_plugins()
     for locale, source in plugins.locales.items():
         if registry_id(str(source.path)) == rid:
+            owners = plugins.conflicts.get(("locales", locale))
+            if owners:  # `phony install --list` must not take a side either
+                both = " and ".join(repr(o) for o in owners)
+                return f"the {locale} pack registered by both {both} (phony install refuses it)"
             return f"the {locale} pack of plugin {plugins.providers[('locales', locale)]}"
     return location
 

@@ -394,6 +394,11 @@ def test_installing_a_locale_two_plugins_register_is_refused(
     cached = run_phony("generate", "de_DE/first_names", "--count", "1", env=_env(plugins=""))
     assert cached.returncode == 8
     assert "de_DE/first_names@latest is not in the cache (cached versions: none)" in cached.stderr
+    listed = run_phony("install", "--list", env=env, check=True).stdout
+    assert (
+        "the de_DE pack registered by both 'loc-clash' and 'phony-locale-de-de' "
+        "(phony install refuses it)"
+    ) in listed
 
 
 EXITS_AT_IMPORT = "import sys\nsys.exit(3)\n"
