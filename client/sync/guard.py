@@ -117,18 +117,21 @@ class Guard:
         """Move each listed value of ``values`` (in place) to the next value not listed."""
         import numpy as np
 
-        texts = [v if v is not None else "" for v in values]
-        for i in np.flatnonzero(self.contains(texts)).tolist():
-            value = values[i]
-            if value is None or not value:
-                continue
-            for _ in range(self._steps):
-                value = self._next(value)
-                if not self.listed(value):
-                    break
-            else:
-                raise GenerationError(f"{value!r}: no value after it is free of source values")
-            values[i] = value
+        texts = [v or "" for v in values]
+        pending = [i for i in np.flatnonzero(self.contains(texts)).tolist() if values[i]]
+        steps = 0
+        # All the listed values step together: one hash lookup per step, not per value.
+        while pending:
+            if steps == self._steps:
+                raise GenerationError(
+                    f"{values[pending[0]]!r}: no value after it is free of source values"
+                )
+            steps += 1
+            moved = [self._next(str(values[i])) for i in pending]
+            for i, value in zip(pending, moved, strict=True):
+                values[i] = value
+            still = self.contains(moved)
+            pending = [i for i, listed in zip(pending, still.tolist(), strict=True) if listed]
 
 
 def _stepper(generate: Mapping[str, Any], where: str) -> Callable[[str], str]:
@@ -143,6 +146,8 @@ def _stepper(generate: Mapping[str, Any], where: str) -> Callable[[str], str]:
             if len(value) > 10 and value[4:5] == "-":
                 moment = dt.datetime.fromisoformat(value) + dt.timedelta(seconds=1)
                 return moment.isoformat(sep=" ")
+            if not decimals:
+                return str(int(value) + 1)
             from decimal import Decimal
 
             return _number_text(int(Decimal(value).scaleb(decimals)) + 1, decimals)
