@@ -460,8 +460,13 @@ def trust_policy(config: Config | None = None) -> TrustPolicy:
         elif trusted.registry:
             rid = registry_id(config.location_of(trusted.registry))
             registry_keys[rid] = (*registry_keys.get(rid, ()), key)
+    plugins = get_plugins()
+    # A locale two plugins register speaks for neither: which one loads first
+    # must not decide whose pack a locale's name means.
     locales = {
-        locale: registry_id(str(source.path)) for locale, source in get_plugins().locales.items()
+        locale: registry_id(str(source.path))
+        for locale, source in plugins.locales.items()
+        if ("locales", locale) not in plugins.conflicts
     }
     policy = TrustPolicy(owners, namespace_keys, registry_keys, locales)
     return policy.with_owners(NamespaceSources.load().values())

@@ -108,3 +108,21 @@ def test_namespaces_table_round_trips_and_refuses_locales() -> None:
         (config_dir() / "config.toml").write_text(f'[namespaces]\n"{bad}" = "team"\n')
         with pytest.raises(ConfigError, match=message):
             load_config()
+
+
+def test_a_locale_two_plugins_register_speaks_for_neither_in_the_trust_policy(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from pathlib import Path
+    from types import SimpleNamespace
+
+    from phony_client import config as config_module
+    from phony_registry import plugins as plugins_module
+
+    sources = {"de_DE": SimpleNamespace(path=Path("/a")), "tr_TR": SimpleNamespace(path=Path("/b"))}
+    fake = SimpleNamespace(
+        locales=sources, conflicts={("locales", "de_DE"): ["loc-clash", "phony-locale-de-de"]}
+    )
+    monkeypatch.setattr(plugins_module, "get_plugins", lambda: fake)
+    policy = config_module.trust_policy(config_module.Config())
+    assert set(policy.locale_sources) == {"tr_TR"}
