@@ -49,6 +49,7 @@ __all__ = [
     "placeholder_prefix",
     "quantiles",
     "time_range",
+    "unique_integers",
 ]
 
 #: At most this many distinct values (and at most 20 % of the rows) make a frequency table.
@@ -386,6 +387,30 @@ def code_pattern(
         "(a draw on one moves to the next code)"
     )
     return helpers, generate, why
+
+
+#: The largest value of each integer type.
+_INTEGER_MAX = {"smallint": 2**15 - 1, "integer": 2**31 - 1, "bigint": 2**63 - 1}
+
+
+def unique_integers(present: list[Any], type_name: str, rows: int) -> tuple[dict[str, Any], str]:
+    """A ``sequence`` for a UNIQUE integer column (a badge number), and its why.
+
+    It starts above the largest value seen, rounded up to three significant
+    digits (1299 -> 1300), so that it writes no source value. When the type
+    would overflow before ten times the rows (a smallint near its top), it
+    counts from the smallest value seen, as a key would, and says so.
+    """
+    numbers = [int(v) for v in present]
+    top = max(numbers) + 1
+    digits = max(len(str(abs(top))) - 3, 0)
+    start = -(-top // 10**digits) * 10**digits  # top rounded up
+    if start + 10 * max(rows, 1) <= _INTEGER_MAX.get(type_name, 2**31 - 1):
+        why = "unique integers: consecutive from above the largest seen, none a source value"
+        return {"type": "sequence", "start": start}, why
+    low = min(numbers)
+    why = "unique integers: consecutive from the smallest seen (no room above the largest)"
+    return {"type": "sequence", "start": low}, why
 
 
 def _as_date(value: Any) -> dt.date:

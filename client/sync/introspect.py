@@ -48,6 +48,7 @@ from phony_client.sync.fitting import (
     is_text,
     placeholder_prefix,
     time_range,
+    unique_integers,
 )
 from phony_client.sync.plan import Check, ColumnPlan, ForeignKey, Plan, TablePlan
 from phony_registry.errors import DatabaseError, GenerationError, TrainingError
@@ -413,9 +414,7 @@ def _fit_column(
     elif type_name == "json":
         helpers, base.generate, base.why = fit_json(col.name, present)
     elif unique and integer:
-        low = min(int(v) for v in present)
-        base.generate = {"type": "sequence", "start": low}
-        base.why = "unique integers: consecutive from the smallest seen"
+        base.generate, base.why = unique_integers(present, type_name, rows)
     elif not unique and is_category(present, kind) and has_categories(present, kind):
         base.generate, base.why = category(col.name, present, base.max_length)
     elif integer or kind.startswith(("numeric", "real", "double", "date", "timestamp")):

@@ -236,3 +236,15 @@ def test_codes_and_iso_dates_in_text_keep_their_shape(tmp_path: Path, run_phony:
     assert len(set(days)) > 100
     assert columns["day"]["generate"]["type"] == "histogram"
     assert columns["ref"]["generate"]["type"] == "template"
+
+
+def test_unique_integers_count_from_above_the_source(tmp_path: Path, run_phony: Any) -> None:
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE staff (id INTEGER PRIMARY KEY, badge INTEGER UNIQUE)")
+        conn.executemany("INSERT INTO staff (badge) VALUES (?)", [(1000 + i,) for i in range(300)])
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "2")
+    fake = _column(target, "staff", "badge")
+    assert len(fake) == len(set(fake)) == 600
+    assert not set(fake) & set(_column(source, "staff", "badge"))
+    assert min(fake) == 1300
