@@ -495,12 +495,10 @@ def fit_json(column: str, present: list[Any]) -> tuple[list[ColumnPlan], dict[st
         helper = f"{column}__{key}"
         if kind == "number":
             numbers = [v for v in values if _json_type(v) == "number"]
-            decimals = decimals_of("double", numbers)
-            spec: dict[str, Any] = {
-                "type": "histogram",
-                "quantiles": quantiles([float(v) for v in numbers], decimals),
-                "decimals": decimals,
-            }
+            spec, _ = histogram(numbers, "double")
+            # The edges hold no rare value; a key's draws are composed into the document
+            # inside the schema engine, where the guard cannot move them.
+            spec.pop("avoid", None)
         elif kind == "boolean":
             truths = sum(1 for v in values if v is True)
             spec = frequency([("true", truths), ("false", len(values) - truths)])

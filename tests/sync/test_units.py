@@ -220,3 +220,15 @@ def test_a_drawn_rare_code_moves_to_the_next_free_code_and_fails_when_none_is() 
     full = Guard(avoid_spec(["E00", "E09", "E10", "E19", "E20", "E29"]), codes, "avoid")
     with pytest.raises(GenerationError):
         full.apply(["E00"])
+
+
+def test_json_numbers_have_no_rare_value_for_an_edge() -> None:
+    from phony_client.sync.fitting import fit_json
+
+    docs = [{"n": i % 3} for i in range(200)] + [{"n": 987_654}, {"n": -4_321}]
+    helpers, _, _ = fit_json("doc", docs)
+    (numbers,) = helpers
+    edges = numbers.generate["quantiles"]
+    assert not {987_654, -4_321} & set(edges)
+    assert "avoid" not in numbers.generate
+    assert {0, 1, 2} <= set(edges)
