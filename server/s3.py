@@ -12,10 +12,21 @@ A registry server uses two of these (see :mod:`phony_server.storage`): the
 public tree under ``<prefix>/public/`` and the private area under
 ``<prefix>/private/`` or in a bucket of its own, so a bucket policy can make
 the public prefix readable by anyone without ever exposing the private one.
+
+Every call is bounded in time, so an S3 endpoint that hangs is a failure
+(``RegistryUnavailable``, a 503) rather than a request that waits forever:
+:data:`CONNECT_TIMEOUT` to connect and :data:`READ_TIMEOUT` for each answer,
+:data:`ATTEMPTS` attempts in all (botocore's standard retries, with backoff).
+:meth:`S3Storage.check`, the health check, makes one attempt with shorter
+limits (:data:`PROBE_TIMEOUT`), so a load balancer hears a 503 within
+seconds. Failures name the bucket and say what to check (credentials refused,
+no such bucket); they are for the operator, and a client of the server only
+ever reads ``storage unavailable`` (:mod:`phony_server.errors`).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -24,12 +35,43 @@ import boto3  # type: ignore[import-untyped]
 from botocore.config import Config  # type: ignore[import-untyped]
 from botocore.exceptions import BotoCoreError, ClientError  # type: ignore[import-untyped]
 
-from phony_registry.errors import NotFound, RegistryUnavailable
+from phony_registry.errors import NotFound, RegistryUnavailable, UsageError
 from phony_registry.storage import CHUNK_SIZE, ObjectInfo, Storage, WriteConflict, check_key
 
-__all__ = ["S3Storage"]
+__all__ = [
+    "ATTEMPTS",
+    "CONNECT_TIMEOUT",
+    "PROBE_TIMEOUT",
+    "READ_TIMEOUT",
+    "S3Storage",
+    "check_bucket_name",
+]
+
+#: Seconds to open a connection to the S3 endpoint, per attempt.
+CONNECT_TIMEOUT = 3.0
+#: Seconds to wait for an answer (or the next piece of a download), per attempt.
+READ_TIMEOUT = 5.0
+#: Attempts of one call in all, the first included (botocore's standard retry mode).
+ATTEMPTS = 2
+#: Seconds to connect and to answer, one attempt: the health check's probe of the bucket.
+PROBE_TIMEOUT = 2.0
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
+_NO_BUCKET = {"NoSuchBucket"}
+# The credentials are unknown, wrong or not allowed this bucket. A HEAD has no body,
+# so its 403 carries no code but the status.
+_DENIED = {
+    "403",
+    "AccessDenied",
+    "AllAccessDisabled",
+    "ExpiredToken",
+    "InvalidAccessKeyId",
+    "InvalidToken",
+    "SignatureDoesNotMatch",
+}
+# What any S3 accepts: today's rule (3 to 63 lowercase letters, digits, '.' and '-') and
+# the names of older buckets (capitals and '_', up to 255), which still exist.
+_BUCKET = re.compile(r"[A-Za-z0-9._-]{3,255}")
 _PRECONDITION = {"412", "PreconditionFailed"}
 # A concurrent conditional write on the same key: AWS asks the loser to retry.
 _CONFLICT = {"409", "ConditionalRequestConflict"}
@@ -39,16 +81,19 @@ def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
 
 
-def _unavailable(exc: Exception) -> RegistryUnavailable:
-    if isinstance(exc, ClientError):
-        status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
-        return RegistryUnavailable(f"storage: S3 answered {status} {_code(exc)}")
-    # botocore's messages are written for people ("Unable to locate credentials"):
-    # show them, not the exception's class name.
-    reason = str(exc) or type(exc).__name__
-    if type(exc).__name__ == "NoCredentialsError":
-        reason += " (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
-    return RegistryUnavailable(f"storage: S3 unreachable: {reason}")
+def _status(exc: ClientError) -> object:
+    return exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", "?")
+
+
+def check_bucket_name(bucket: str) -> str:
+    """Return ``bucket`` if an S3 store can have a bucket of that name, else raise UsageError."""
+    if not _BUCKET.fullmatch(bucket):
+        raise UsageError(
+            f"{bucket!r} is not an S3 bucket name: a bucket name is 3 to 63 lowercase "
+            "letters, digits, '.' and '-', starting and ending with a letter or digit "
+            "(buckets made before 2018 may also hold capitals and '_')"
+        )
+    return bucket
 
 
 class S3Storage(Storage):
@@ -63,21 +108,53 @@ class S3Storage(Storage):
         region: str | None = None,
         client: Any = None,
     ) -> None:
-        self.bucket = bucket
+        self.bucket = check_bucket_name(bucket)
         self.prefix = prefix.strip("/") + "/" if prefix.strip("/") else ""
+        self.endpoint = endpoint_url or "AWS"
         where = f"{endpoint_url}/" if endpoint_url else "s3://"
         self.description = f"bucket {where}{bucket}/{self.prefix}"
+        self._endpoint_url, self._region = endpoint_url, region
+        #: The health check's client: a given client, else one made on the first check.
+        self._probe: Any = client
         if client is None:
-            config = Config(
-                connect_timeout=5,
-                read_timeout=10,
-                retries={"max_attempts": 3, "mode": "standard"},
-                max_pool_connections=64,
-            )
-            client = boto3.session.Session().client(
-                "s3", endpoint_url=endpoint_url, region_name=region, config=config
-            )
+            client = self._client(CONNECT_TIMEOUT, READ_TIMEOUT, ATTEMPTS, pool=64)
         self.client = client
+
+    def _client(self, connect: float, read: float, attempts: int, *, pool: int = 10) -> Any:
+        config = Config(
+            connect_timeout=connect,
+            read_timeout=read,
+            retries={"max_attempts": attempts, "mode": "standard"},
+            max_pool_connections=pool,
+        )
+        return boto3.session.Session().client(
+            "s3", endpoint_url=self._endpoint_url, region_name=self._region, config=config
+        )
+
+    def _unavailable(self, exc: Exception) -> RegistryUnavailable:
+        """The error for a failed call, naming the bucket and what to check (for the operator)."""
+        bucket = f"bucket {self.bucket!r} at {self.endpoint}"
+        if isinstance(exc, ClientError):
+            code, status = _code(exc), _status(exc)
+            answer = f"{status} {code}" if code and code != str(status) else f"{status}"
+            if code in _NO_BUCKET:
+                return RegistryUnavailable(
+                    f"storage: S3 has no {bucket} ({answer}): create it, or check "
+                    "--s3-bucket and --s3-endpoint"
+                )
+            if code in _DENIED or status == 403:
+                return RegistryUnavailable(
+                    f"storage: S3 refused access to {bucket} ({answer}): the credentials "
+                    "(AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, AWS_PROFILE or the instance "
+                    "role) are wrong or may not use this bucket"
+                )
+            return RegistryUnavailable(f"storage: S3 answered {answer} for {bucket}")
+        # botocore's messages are written for people ("Unable to locate credentials"):
+        # show them, not the exception's class name.
+        reason = str(exc) or type(exc).__name__
+        if type(exc).__name__ == "NoCredentialsError":
+            reason += " (set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or AWS_PROFILE)"
+        return RegistryUnavailable(f"storage: S3 unreachable ({bucket}): {reason}")
 
     def _key(self, key: str) -> str:
         return self.prefix + check_key(key)
@@ -89,9 +166,9 @@ class S3Storage(Storage):
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 return None
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
         return ObjectInfo(key, int(head["ContentLength"]), str(head["ETag"]))
 
     def _get(self, key: str, **extra: Any) -> dict[str, Any]:
@@ -102,9 +179,9 @@ class S3Storage(Storage):
         except ClientError as exc:
             if _code(exc) in _MISSING:
                 raise NotFound(f"no such object: {key}") from None
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
         return result
 
     def read(self, key: str) -> tuple[bytes, str]:
@@ -113,7 +190,7 @@ class S3Storage(Storage):
         try:
             return result["Body"].read(), str(result["ETag"])
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
 
     def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """See :meth:`Storage.iter_range`."""
@@ -123,12 +200,11 @@ class S3Storage(Storage):
         body = self._get(key, **extra)["Body"]
         return self._chunks(body)
 
-    @staticmethod
-    def _chunks(body: Any) -> Iterator[bytes]:
+    def _chunks(self, body: Any) -> Iterator[bytes]:
         try:
             yield from body.iter_chunks(CHUNK_SIZE)
         except BotoCoreError as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
         finally:
             body.close()
 
@@ -146,9 +222,9 @@ class S3Storage(Storage):
                     if hasattr(body, "seek"):
                         body.seek(0)
                     continue
-                raise _unavailable(exc) from exc
+                raise self._unavailable(exc) from exc
             except BotoCoreError as exc:
-                raise _unavailable(exc) from exc
+                raise self._unavailable(exc) from exc
             return str(result["ETag"])
         raise WriteConflict(key)
 
@@ -175,7 +251,7 @@ class S3Storage(Storage):
         try:
             self.client.delete_object(Bucket=self.bucket, Key=self._key(key))
         except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
 
     def list(self, prefix: str) -> Iterator[str]:
         """See :meth:`Storage.list`."""
@@ -185,7 +261,7 @@ class S3Storage(Storage):
                 for item in page.get("Contents", []):
                     yield str(item["Key"])[len(self.prefix) :]
         except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
 
     def scan(self, prefix: str) -> dict[str, ObjectInfo]:
         """See :meth:`Storage.scan`: one ``ListObjectsV2`` per thousand keys, with ETags."""
@@ -197,12 +273,24 @@ class S3Storage(Storage):
                     key = str(item["Key"])[len(self.prefix) :]
                     found[key] = ObjectInfo(key, int(item["Size"]), str(item["ETag"]))
         except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
+            raise self._unavailable(exc) from exc
         return found
 
     def check(self) -> None:
-        """See :meth:`Storage.check`: the bucket answers."""
+        """See :meth:`Storage.check`: the bucket answers, within :data:`PROBE_TIMEOUT` seconds.
+
+        One attempt with short limits, so that the health check of a server
+        whose S3 endpoint hangs answers 503 within seconds.
+        """
+        if self._probe is None:
+            self._probe = self._client(PROBE_TIMEOUT, PROBE_TIMEOUT, 1, pool=2)
         try:
-            self.client.head_bucket(Bucket=self.bucket)
-        except (ClientError, BotoCoreError) as exc:
-            raise _unavailable(exc) from exc
+            self._probe.head_bucket(Bucket=self.bucket)
+        except ClientError as exc:
+            if _code(exc) in _MISSING or _status(exc) == 404:
+                # A HEAD has no body: its 404 is the bucket's, there is no key.
+                missing = {**exc.response, "Error": {"Code": "NoSuchBucket"}}
+                raise self._unavailable(ClientError(missing, "HeadBucket")) from exc
+            raise self._unavailable(exc) from exc
+        except BotoCoreError as exc:
+            raise self._unavailable(exc) from exc
