@@ -34,17 +34,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from phony_client.sync._db import connect, first_line, redact
+from phony_client.sync.codes import code_pattern, is_iso_dates
 from phony_client.sync.fitting import (
     as_text,
     byte_lengths,
     category,
-    code_pattern,
     fit_json,
     frequency,
     has_categories,
     histogram,
     is_category,
-    is_iso_dates,
     is_text,
     placeholder_prefix,
     time_range,
