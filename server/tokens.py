@@ -108,10 +108,6 @@ def check_namespace(namespace: str) -> str:
 class DamagedToken(NotFound):
     """A token record that is not a record: no token is valid by it."""
 
-    def __init__(self, token_id: str) -> None:
-        super().__init__(f"the record of token {token_id} is damaged (not a token record)")
-        self.token_id = token_id
-
 
 @dataclass
 class TokenRecord:
@@ -204,7 +200,9 @@ class TokenStore:
             raise NotFound(f"no token with id {token_id}") from None
         except (ValueError, TypeError):  # not JSON, or not a token record's fields
             # A damaged record vouches for nothing: as unknown as a missing one.
-            raise DamagedToken(token_id) from None
+            raise DamagedToken(
+                f"the record of token {token_id} is damaged (not a token record)"
+            ) from None
 
     def list(self, damaged: list[str] | None = None) -> list[TokenRecord]:
         """Every token record, oldest first; the ids of damaged ones go to ``damaged``."""
