@@ -158,7 +158,7 @@ def train(
             if target.samefile(source):
                 raise UsageError(f"-o {target} is the training input: the model would replace it")
         values = read_values(source, column=column)  # a regular file, a pipe, a device
-        stem = _printable(source.stem)
+        stem = _decoded_name(source.stem)
     target = target or output or Path(f"{stem}.phony")
     from phony_client._progress import activity
 
@@ -173,7 +173,7 @@ def train(
             license=license_,
             source=source_text
             if source_text is not None
-            else (_printable(source.name) if stem != "stdin" else stem),
+            else (_decoded_name(source.name) if stem != "stdin" else stem),
             description=description,
             created=created_timestamp(created),
             exclude_originals=bool(exclude_originals),
@@ -190,8 +190,10 @@ def train(
         if chosen is not None
         else ""
     )
+    from phony_client._net import printable
+
     click.echo(
-        f"wrote {_printable(str(target))}: order {model.order}{how}, "
+        f"wrote {printable(_decoded_name(str(target)))}: order {model.order}{how}, "
         f"{plural(model.training.values, 'value')}, "
         f"{plural(model.num_states, 'context')}, {plural(model.num_edges, 'n-gram')}, "
         f"{plural(len(data), 'byte')}, "
@@ -210,7 +212,7 @@ def _is_utf8(text: str) -> bool:
     return True
 
 
-def _printable(file_name: str) -> str:
+def _decoded_name(file_name: str) -> str:
     """A file name as text a model can record: bytes that are not UTF-8 (a
     Latin-1 name on disk) become U+FFFD, as a file manager shows them."""
     return os.fsencode(file_name).decode("utf-8", "replace")
