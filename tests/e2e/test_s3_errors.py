@@ -7,11 +7,8 @@ proxy that can stop answering as a paused S3 endpoint does.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -21,6 +18,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import S3Endpoint, free_port, spawn, start_registry, stop, wait_until_up
+from tests.reliability.conftest import FaultyProxy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.s3]
 
@@ -90,76 +88,24 @@ def test_a_missing_bucket_is_named(run_phony: Run, s3_endpoint: S3Endpoint) -> N
     assert s3_endpoint.url in line, line
 
 
-class StallingProxy:
-    """A TCP proxy to the S3 endpoint that, once ``stall()`` is called, forwards nothing more.
-
-    Connections stay open and requests go unanswered, as with an S3 endpoint
-    that hangs (a paused process, a black-holed network).
-    """
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.stalled = threading.Event()
-        self._sock = socket.create_server(("127.0.0.1", 0))
-        self._open: list[socket.socket] = []
-        threading.Thread(target=self._accept, daemon=True).start()
-
-    @property
-    def url(self) -> str:
-        """The endpoint URL to give the server."""
-        return f"http://127.0.0.1:{self._sock.getsockname()[1]}"
-
-    def stall(self) -> None:
-        """Stop answering, keeping every connection open."""
-        self.stalled.set()
-
-    def close(self) -> None:
-        """Stop listening and drop every connection."""
-        self._sock.close()
-        for sock in self._open:
-            with contextlib.suppress(OSError):
-                sock.close()
-
-    def _accept(self) -> None:
-        while True:
-            try:
-                client, _ = self._sock.accept()
-            except OSError:
-                return
-            self._open.append(client)
-            if self.stalled.is_set():
-                continue
-            upstream = socket.create_connection(("127.0.0.1", self.target_port), timeout=5)
-            self._open.append(upstream)
-            for source, sink in ((client, upstream), (upstream, client)):
-                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
-
-    def _pump(self, source: socket.socket, sink: socket.socket) -> None:
-        with contextlib.suppress(OSError):
-            while data := source.recv(65536):
-                if self.stalled.is_set():
-                    return  # hold the connection, answer nothing
-                sink.sendall(data)
-
-
 @pytest.fixture
-def stalling_proxy(s3_endpoint: S3Endpoint) -> Iterator[StallingProxy]:
-    proxy = StallingProxy(int(s3_endpoint.url.rsplit(":", 1)[1]))
-    yield proxy
-    proxy.close()
+def proxy(s3_endpoint: S3Endpoint) -> Iterator[FaultyProxy]:
+    faulty = FaultyProxy(int(s3_endpoint.url.rsplit(":", 1)[1])).start()
+    yield faulty
+    faulty.stop()
 
 
 def test_health_answers_503_within_seconds_while_s3_hangs(
-    s3_endpoint: S3Endpoint, stalling_proxy: StallingProxy
+    s3_endpoint: S3Endpoint, proxy: FaultyProxy
 ) -> None:
     bucket = s3_endpoint.new_bucket(f"phony-{uuid.uuid4().hex[:12]}")
     server = start_registry(
-        "--s3-bucket", bucket, "--s3-endpoint", stalling_proxy.url, "--s3-region", "us-east-1",
+        "--s3-bucket", bucket, "--s3-endpoint", proxy.url, "--s3-region", "us-east-1",
         env=s3_endpoint.env,
     )  # fmt: skip
     try:
         assert httpx.get(f"{server.url}/v1/health", timeout=30).status_code == 200
-        stalling_proxy.stall()
+        proxy.mode = "hang"
         started = time.monotonic()
         answer = httpx.get(f"{server.url}/v1/health", timeout=60)
         took = time.monotonic() - started

@@ -286,9 +286,11 @@ class FaultyProxy:
     """A TCP proxy on 127.0.0.1 in front of the S3 endpoint, that can fail on demand.
 
     ``mode`` is ``"pass"`` (forward), ``"down"`` (close every connection: the
-    endpoint is gone) or ``"error"`` (answer every request with a 500 S3
-    error). ``fail_after`` switches to ``fail_mode`` once that many more
-    requests went through, so a fault can land in the middle of a publish.
+    endpoint is gone), ``"error"`` (answer every request with a 500 S3
+    error) or ``"hang"`` (keep every connection open and answer nothing: a
+    paused process, a black-holed network). ``fail_after`` switches to
+    ``fail_mode`` once that many more requests went through, so a fault can
+    land in the middle of a publish.
     Requests are counted by the method at the start of a client packet, which
     is how boto3 sends them.
     """
@@ -300,6 +302,7 @@ class FaultyProxy:
     requests: int = 0
     _sock: Any = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _held: list[Any] = field(default_factory=list)
 
     @property
     def url(self) -> str:
@@ -315,8 +318,11 @@ class FaultyProxy:
         return self
 
     def stop(self) -> None:
-        """Stop listening."""
+        """Stop listening, and drop the connections ``hang`` holds."""
         self._sock.close()
+        for sock in self._held:
+            with contextlib.suppress(OSError):
+                sock.close()
 
     def fail_in(self, requests: int, mode: str) -> None:
         """Fail in ``mode`` after ``requests`` more requests."""
@@ -365,6 +371,7 @@ class FaultyProxy:
     )
 
     def _pump(self, source: Any, sink: Any, from_client: bool) -> None:
+        hold = False
         try:
             while True:
                 data = source.recv(65536)
@@ -377,10 +384,15 @@ class FaultyProxy:
                         break
                     if mode == "down":
                         break
+                    if mode == "hang":  # the request goes nowhere; the connection stays
+                        hold = True
+                        self._held.extend((source, sink))
+                        return
                 sink.sendall(data)
         except OSError:
             pass
         finally:
-            for sock in (source, sink):
-                with contextlib.suppress(OSError):
-                    sock.close()
+            if not hold:
+                for sock in (source, sink):
+                    with contextlib.suppress(OSError):
+                        sock.close()
