@@ -12,7 +12,7 @@ the time should go. Routes (``NAME`` is a collection):
   state; ``GET /openapi.json``; ``GET /`` (or ``/__docs``) a page describing
   the collections.
 
-CORS is open (any origin, ``X-Total-Count`` and ``Link`` exposed). Errors
+CORS is open (any origin; ``X-Total-Count``, ``Link`` and ``Location`` exposed). Errors
 are ``{"error": code, "detail": message}``, plus ``field`` on a 422.
 """
 
@@ -55,7 +55,7 @@ _ID_DIGITS = len(str(MAX_ID))
 
 _CORS = [
     (b"access-control-allow-origin", b"*"),
-    (b"access-control-expose-headers", b"X-Total-Count, Link"),
+    (b"access-control-expose-headers", b"X-Total-Count, Link, Location"),
 ]
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
@@ -228,7 +228,9 @@ class MockApp:
             _allow(method, "GET", "POST")
             self._writable()
             record = self._validate(collection, _json_body(body), partial=False)
-            return 201, self.overlay.create(collection.name, record), [_JSON]
+            created = self.overlay.create(collection.name, record)
+            where = f"/{collection.name}/{created['id']}".encode()
+            return 201, created, [_JSON, (b"location", where)]
         record_id = _parse_id(parts[1], collection)
         if len(parts) == 2:
             return self._item(method, collection, record_id, params, body)
