@@ -30,7 +30,6 @@ records them instead of sleeping.
 from __future__ import annotations
 
 import os
-import re
 import time
 import zlib
 from collections.abc import Callable, Iterator
@@ -38,6 +37,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from phony_registry._dist import version
+from phony_registry.manifest import CONTROL_CHARACTERS, escape_control
 
 if TYPE_CHECKING:
     import httpx
@@ -122,17 +122,10 @@ def retry_after_seconds(value: str | None) -> float | None:
     return min(max(seconds, 0.0), MAX_RETRY_AFTER)
 
 
-#: Characters a terminal acts on rather than shows: C0 controls (newline, CR,
-#: BEL, ESC...), DEL, C1 controls (CSI, NEL...), the Unicode line and paragraph
-#: separators, and the bidirectional marks, embeddings, overrides and isolates
-#: that reorder what follows them ("Trojan Source", CVE-2021-42574).
-_HIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
-_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
-
-
-def _escape(char: str) -> str:
-    code = ord(char)
-    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+#: Characters a terminal acts on rather than shows, and how each is shown: the
+#: core's one definition, the same a registry refuses in a new manifest.
+_HIDDEN = CONTROL_CHARACTERS
+_escape = escape_control
 
 
 def printable(value: object) -> str:

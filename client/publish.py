@@ -37,7 +37,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import phony_index
-from phony_client._net import hidden_character
 from phony_client.config import (
     iter_private_key_files,
     keys_dir,
@@ -51,12 +50,11 @@ from phony_registry.errors import (
     AlreadyExists,
     ConfigError,
     Forbidden,
-    InvalidManifest,
     NotFound,
     UsageError,
 )
 from phony_registry.index import DEFAULT_EXPIRY, Snapshot
-from phony_registry.manifest import Manifest
+from phony_registry.manifest import Manifest, check_new_manifest, check_printable
 from phony_registry.names import split_reference
 from phony_registry.publisher import Publisher
 from phony_registry.signing import PrivateKey, PublicKey, load_private_key, save_private_key
@@ -202,14 +200,10 @@ def check_shown_text(field: str, text: str | None, origin: str = "") -> None:
     A description or licence is shown on every user's terminal by ``phony
     models search`` and ``info``: one line of printable text, nothing that
     could forge a line of its own. ``origin`` ends the message (where the
-    text came from).
+    text came from). The rule is the core's (:func:`check_printable`), the
+    one every registry applies at publication.
     """
-    hidden = hidden_character(text or "")
-    if hidden is not None:
-        raise InvalidManifest(
-            f"holds a control character ({hidden}); it must be printable text on one line{origin}",
-            field=field,
-        )
+    check_printable(field, text, origin)
 
 
 def build_manifest(
@@ -222,7 +216,9 @@ def build_manifest(
     """An unsigned manifest for ``model_path`` published as ``reference`` (name@version).
 
     The model is read (and so validated) first; kind, locale, licence and
-    description default to its metadata.
+    description default to its metadata. Text holding a control character is
+    refused (:class:`InvalidManifest` naming the field), before anything is
+    written or sent.
     """
     # The format module imports numpy: loaded to read a model, not with the
     # commands that only name push or yank (`phony models --help`).
@@ -241,7 +237,9 @@ def build_manifest(
     }
     for field, (given, text) in texts.items():
         origin = "" if given is not None else f" (from the model's metadata: pass --{field})"
-        check_shown_text(field, text, origin)
+        check_printable(field, text, origin)
+    for field, text in (("kind", meta.kind), ("locale", meta.locale)):
+        check_printable(field, text, " (from the model's metadata)")
     manifest = Manifest.model(
         str(name),
         str(spec.version),
@@ -253,7 +251,7 @@ def build_manifest(
         license=texts["license"][1],
         description=texts["description"][1] or "",
     )
-    return manifest, data
+    return check_new_manifest(manifest), data
 
 
 def _publisher(

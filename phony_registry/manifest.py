@@ -6,14 +6,16 @@ digest instead. The stored form of a manifest is its canonical JSON
 (:func:`phony_registry.canonical.canonical_json`), signatures included; the
 signatures cover the same object without ``signatures``. Fields this version
 of phony does not know are kept and signed as they are, so a newer
-publisher's manifest still verifies here. See ``docs/registry-protocol.md``.
+publisher's manifest still verifies here. A manifest to be published must
+also be printable text throughout (:func:`check_new_manifest`); one read from
+a registry need not be. See ``docs/registry-protocol.md``.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
@@ -26,10 +28,15 @@ from phony_registry.signing import PrivateKey, PublicKey, add_signature, verify_
 from phony_registry.versions import parse_version
 
 __all__ = [
+    "CONTROL_CHARACTERS",
     "MANIFEST_SCHEMA",
     "MAX_DESCRIPTION",
     "Manifest",
     "PackMember",
+    "check_new_manifest",
+    "check_printable",
+    "control_character",
+    "escape_control",
     "format_time",
     "parse_time",
 ]
@@ -46,6 +53,76 @@ _KNOWN = frozenset(
         "locale", "license", "description", "created", "members", "signatures",
     }
 )  # fmt: skip
+
+
+#: Characters a terminal acts on rather than shows: C0 controls (newline, CR,
+#: BEL, ESC...), DEL, C1 controls (CSI, NEL...), the Unicode line and paragraph
+#: separators, and the bidirectional marks, embeddings, overrides and isolates
+#: that reorder what follows them ("Trojan Source", CVE-2021-42574). A new
+#: manifest holds none of them (:func:`check_new_manifest`); the client shows
+#: any it reads from a registry as escapes.
+CONTROL_CHARACTERS = re.compile(
+    "[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def escape_control(char: str) -> str:
+    r"""One control character as the escape phony shows for it: ``\n``, ``\x1b``, ``\u202e``."""
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def control_character(text: str) -> str | None:
+    """The first of :data:`CONTROL_CHARACTERS` in ``text``, as its escape; or None."""
+    found = CONTROL_CHARACTERS.search(text)
+    return None if found is None else escape_control(found.group())
+
+
+def check_printable(field: str, text: str | None, origin: str = "") -> None:
+    """Refuse (:class:`InvalidManifest` naming ``field``) text holding a control character.
+
+    ``origin`` ends the message (where the text came from, for the person who
+    can change it).
+    """
+    hidden = control_character(text or "")
+    if hidden is not None:
+        raise InvalidManifest(
+            f"holds a control character ({hidden}); it must be printable text on one line{origin}",
+            field=field,
+        )
+
+
+def _texts(value: Any, path: str) -> Iterator[tuple[str, str]]:
+    """Every string of a JSON value with its field path (``members[0].name``); keys too."""
+    if isinstance(value, str):
+        yield path, value
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            name = CONTROL_CHARACTERS.sub(lambda m: escape_control(m.group()), str(key))
+            inner = f"{path}.{name}" if path else name
+            yield inner, str(key)
+            yield from _texts(item, inner)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            yield from _texts(item, f"{path}[{index}]")
+
+
+def check_new_manifest(manifest: Manifest) -> Manifest:
+    """Return ``manifest`` if it may be published; :class:`InvalidManifest` otherwise.
+
+    Every text of a manifest (description, licence, locale, kind, the names
+    of pack members, any field a newer publisher adds) is shown on terminals
+    and web pages as one line: a control character in it could forge a line
+    (``signed by: ...``), move the cursor or reverse what follows. Registries
+    refuse such a manifest at publication (the publisher, the server's
+    publish endpoint, ``phony models push`` before anything is sent).
+    :meth:`Manifest.from_dict` does not: a manifest a registry already holds
+    stays readable, and the client shows its controls as escapes.
+    """
+    for where, text in _texts(manifest.to_dict(signatures=False), ""):
+        check_printable(where, text)
+    return manifest
 
 
 def format_time(moment: datetime) -> str:

@@ -73,7 +73,7 @@ from phony_registry.layout import (
     manifest_path,
     snapshot_path,
 )
-from phony_registry.manifest import Manifest, format_time, parse_time
+from phony_registry.manifest import Manifest, check_new_manifest, format_time, parse_time
 from phony_registry.names import ModelName, parse_name
 from phony_registry.signing import PrivateKey, add_signature, verify_signed
 from phony_registry.storage import ObjectInfo, Storage, WriteConflict
@@ -187,10 +187,13 @@ class Publisher:
     def publish(self, manifest: Manifest) -> Published:
         """Publish a validated, publisher-signed manifest (its blob or members already stored).
 
-        The registry key countersigns it. Raises :class:`AlreadyExists` for
-        another release of the same version, or for a name colliding with a
-        different spelling already published.
+        The registry key countersigns it. Raises :class:`InvalidManifest` for
+        text holding a control character (:func:`check_new_manifest`), before
+        anything is written; :class:`AlreadyExists` for another release of the
+        same version, or for a name colliding with a different spelling
+        already published.
         """
+        check_new_manifest(manifest)
         name = parse_name(manifest.name)
         try:
             existing = parse_index(self.storage.read_bytes(index_path(name)))

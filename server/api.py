@@ -41,6 +41,7 @@ from phony_registry.errors import (
     UsageError,
     ValidationError,
 )
+from phony_registry.manifest import check_new_manifest
 from phony_registry.names import ModelName, parse_name
 from phony_registry.signing import PublicKey
 from phony_registry.versions import VERSION_PATTERN, parse_version
@@ -398,7 +399,8 @@ async def publish(request: Request, name: NameParam, version: VersionParam) -> J
     _record, parsed = await _writer(request, name, f"publish {name}")
     wanted = str(parse_version(version))
     body = await _read_body(request, _settings(request).max_manifest)
-    manifest = parse_manifest_body(body)
+    # Printable text throughout (422 naming the field), before the blob is parsed again.
+    manifest = check_new_manifest(parse_manifest_body(body))
     if manifest.name != str(parsed):
         raise InvalidManifest(f"is {manifest.name!r} but the URL names {parsed}", field="name")
     if manifest.version != wanted:

@@ -125,14 +125,14 @@ def push(
     from datetime import timedelta
 
     from phony_client._net import is_http_url
-    from phony_client.publish import check_shown_text, load_or_create_publisher_key, push_to_folder
+    from phony_client.publish import build_manifest, load_or_create_publisher_key, push_to_folder
     from phony_client.pull import official_location, registry_location
     from phony_registry.errors import UsageError
     from phony_registry.names import split_reference
 
-    # Before anything is created or sent (the model's own metadata is checked once read).
-    check_shown_text("description", description)
-    check_shown_text("license", license_)
+    # The model read and its manifest checked (printable text in every field, the
+    # model's own metadata included) before anything is created or sent.
+    manifest, _data = build_manifest(model, reference, description=description, license=license_)
     # The namespace's registry, as a pull of the name resolves it ([namespaces]).
     location = registry_location(registry, name=split_reference(reference)[0])
     if Path(location).resolve() == Path(official_location()).resolve() and not registry:
@@ -157,14 +157,9 @@ def push(
             f"created publisher key {key.public_key.short_id} in {default_key_path()}", err=True
         )
     if is_http_url(location):
-        from phony_client.publish import build_manifest
         from phony_client.remote import push as remote_push
 
-        manifest, _data = build_manifest(
-            model, reference, description=description, license=license_
-        )
-        manifest = manifest.signed(key)
-        answer = remote_push(location, model, manifest, public_keys=[key.public_key])
+        answer = remote_push(location, model, manifest.signed(key), public_keys=[key.public_key])
         result = {**answer.to_dict(), "registry": location}
     else:
         done = push_to_folder(
