@@ -182,6 +182,30 @@ def test_exit_codes_are_the_published_table() -> None:
     assert sorted(map(int, rows)) == [code for code, _ in exit_codes()]
 
 
+def _reference_sections() -> dict[str, str]:
+    """docs/cli.md's option reference: the text under each ``### `phony ...` `` heading."""
+    page = (DOCS / "cli.md").read_text("utf-8")
+    parts = re.split(r"^### `phony ([a-z][a-z -]*?)(?: [A-Z\[].*)?`$", page, flags=re.MULTILINE)
+    return {parts[i]: parts[i + 1].split("\n## ", 1)[0] for i in range(1, len(parts), 2)}
+
+
+def test_the_reference_documents_every_command_and_option() -> None:
+    sections = _reference_sections()
+    leaves = {" ".join(path): c for path, c in COMMANDS if not isinstance(c, click.Group)}
+    assert sorted(sections) == sorted(leaves), "docs/cli.md's commands are not phony's"
+    for name, command in leaves.items():
+        options = {
+            opt
+            for param in command.params
+            if isinstance(param, click.Option) and not param.hidden
+            for opt in (*param.opts, *param.secondary_opts)
+            if opt.startswith("--")
+        }
+        documented = set(re.findall(r"`(?:-\w, )?(--[a-z][a-z0-9-]*)", sections[name]))
+        assert options - documented == set(), f"docs/cli.md: phony {name} lacks options"
+        assert documented - options == set(), f"docs/cli.md: phony {name} has no such options"
+
+
 @pytest.mark.parametrize(
     ("argv", "code", "starts"),
     [
