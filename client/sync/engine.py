@@ -5,6 +5,9 @@ seeded with ``(seed, table)``, so row *i* of a table depends on the seed,
 the table and *i* only: the same in a file, a database or the mock API, and
 whatever ``--jobs`` says. On top of the schema's values this module:
 
+- moves a draw that is a rare source value (a column's ``avoid``, see
+  :mod:`.guard`) to the next value that is not one, as the column is
+  generated: a hidden column too, before a JSON document's template reads it;
 - turns a whole number in a ``bytes`` column into that many random bytes
   (its own stream), in PostgreSQL's hex form ``\\x0a1b``;
 - draws NULLs at each column's measured ratio (its own stream);
@@ -22,13 +25,13 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from phony_client.sync.guard import Guard
 from phony_client.sync.plan import ColumnPlan, Plan, TablePlan
 from phony_registry.errors import GenerationError, ValidationError
-from phony_registry.generators import ColumnStream, column_seed
+from phony_registry.generators import ColumnGenerator, ColumnStream, column_seed
 from phony_registry.schema import DEFAULT_BATCH_SIZE, Schema, generate_table, parse_schema
 
 __all__ = ["Batch", "TableRun", "generate", "load_order", "prepare", "table_seed", "unique_sets"]
@@ -222,6 +225,7 @@ def prepare(
             schema = parse_schema({"columns": columns}, base_dir=plan.base_dir)
         except ValidationError as exc:
             raise ValidationError(exc.reason, field=f"tables.{name}.{exc.field}") from None
+        schema = _guarded(schema, guards)
         runs[name] = TableRun(
             table,
             rows[name],
@@ -254,6 +258,36 @@ def prepare(
                 field=f"tables.{name}",
             )
     return runs
+
+
+class _Guarded:
+    """A column's generator whose draws its guard moves off rare source values, inside
+    the schema engine: before a column that reads them (a JSON document's template
+    reading its number keys) sees them."""
+
+    def __init__(self, inner: ColumnGenerator, guard: Guard) -> None:
+        self.inner = inner
+        self.guard = guard
+        self.requires = inner.requires
+
+    def generate(
+        self, n: int, stream: ColumnStream, inputs: Mapping[str, Sequence[str]]
+    ) -> Sequence[str]:
+        """The inner generator's values, each listed one moved to the next not listed."""
+        values = list(self.inner.generate(n, stream, inputs))
+        self.guard.apply(values)
+        return values
+
+
+def _guarded(schema: Schema, guards: Mapping[str, Guard]) -> Schema:
+    """``schema`` with the generator of each column in ``guards`` wrapped by its guard."""
+    if not guards:
+        return schema
+    columns = tuple(
+        replace(c, generator=_Guarded(c.generator, guards[c.name])) if c.name in guards else c
+        for c in schema.columns
+    )
+    return replace(schema, columns=columns)
 
 
 def _scaled(rows: int, scale: float) -> int:
@@ -313,9 +347,6 @@ def generate(
         # The schema engine's lists are fresh per batch: changed in place below.
         out: Batch = [values[position[n]] for n in written]  # type: ignore[misc]
         picked_rows: dict[str, list[str | None]] = {}  # parent rows the mapped references picked
-        for name, guard in run.guards.items():
-            if name in written:
-                guard.apply(out[written.index(name)])
         for name, (parent, key) in run.mapped.items():
             if name in run.via:
                 continue

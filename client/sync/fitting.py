@@ -373,7 +373,8 @@ def fit_json(column: str, present: list[Any]) -> tuple[list[ColumnPlan], dict[st
 
     Objects keep the keys found in at least CATEGORY_MIN_ROWS documents (names
     of letters, digits and underscores); each key's value is drawn by its
-    most common JSON type: numbers from a histogram of that key's numbers,
+    most common JSON type: numbers from a histogram of that key's numbers
+    (none fewer than CATEGORY_MIN_ROWS documents hold, as for a number column),
     booleans by their measured share, strings as numbered placeholders
     (``"status-17"``), objects, arrays and nulls as ``{}``, ``[]`` and ``null``.
     Any other document is its type's empty value.
@@ -405,10 +406,8 @@ def fit_json(column: str, present: list[Any]) -> tuple[list[ColumnPlan], dict[st
         helper = f"{column}__{key}"
         if kind == "number":
             numbers = [v for v in values if _json_type(v) == "number"]
+            # Its avoid moves a draw off a rare number before the template reads it.
             spec, _ = histogram(numbers, "double")
-            # The edges hold no rare value; a key's draws are composed into the document
-            # inside the schema engine, where the guard cannot move them.
-            spec.pop("avoid", None)
         elif kind == "boolean":
             truths = sum(1 for v in values if v is True)
             spec = frequency([("true", truths), ("false", len(values) - truths)])

@@ -113,7 +113,7 @@ class Guard:
             value_hashes(codepoint_matrix(values, width), self.exclusion.salt)
         )
 
-    def apply(self, values: list[str | None]) -> None:
+    def apply(self, values: list[str] | list[str | None]) -> None:
         """Move each listed value of ``values`` (in place) to the next value not listed."""
         import numpy as np
 

@@ -248,3 +248,34 @@ def test_unique_integers_count_from_above_the_source(tmp_path: Path, run_phony: 
     assert len(fake) == len(set(fake)) == 600
     assert not set(fake) & set(_column(source, "staff", "badge"))
     assert min(fake) == 1300
+
+
+def test_json_numbers_write_no_rare_value(tmp_path: Path, run_phony: Any) -> None:
+    import json
+    import random
+
+    rng = random.Random(5)
+    amounts = rng.sample(range(1000, 3000), 300)  # each one document's
+    prices = [round(rng.uniform(1, 50), 2) for _ in amounts]
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE orders (id INTEGER PRIMARY KEY, doc JSON)")
+        conn.executemany(
+            "INSERT INTO orders (doc) VALUES (?)",
+            [
+                (json.dumps({"amount": a, "price": p, "qty": i % 3}),)
+                for i, (a, p) in enumerate(zip(amounts, prices, strict=True))
+            ],
+        )
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "5")
+    docs = [json.loads(d) for d in _column(target, "orders", "doc")]
+    assert len(docs) == 1500
+    fake_amounts = [d["amount"] for d in docs]
+    fake_prices = [d["price"] for d in docs]
+    assert not set(fake_amounts) & set(amounts), sorted(set(fake_amounts) & set(amounts))[:5]
+    assert not set(fake_prices) & set(prices), sorted(set(fake_prices) & set(prices))[:5]
+    # The shape holds: amounts stay near the source's, and the common quantities come out.
+    assert min(fake_amounts) >= 900
+    assert max(fake_amounts) <= 3100
+    assert len(set(fake_amounts)) > 500
+    assert {d["qty"] for d in docs} == {0, 1, 2}

@@ -224,11 +224,16 @@ def test_a_drawn_rare_code_moves_to_the_next_free_code_and_fails_when_none_is() 
 
 def test_json_numbers_have_no_rare_value_for_an_edge() -> None:
     from phony_client.sync.fitting import fit_json
+    from phony_client.sync.guard import Guard
 
     docs = [{"n": i % 3} for i in range(200)] + [{"n": 987_654}, {"n": -4_321}]
     helpers, _, _ = fit_json("doc", docs)
     (numbers,) = helpers
     edges = numbers.generate["quantiles"]
     assert not {987_654, -4_321} & set(edges)
-    assert "avoid" not in numbers.generate
     assert {0, 1, 2} <= set(edges)
+    # A draw on one of them moves off it: the key's avoid lists them, and only them.
+    guard = Guard(numbers.generate["avoid"], numbers.generate, "doc__n")
+    assert guard.listed("987654")
+    assert guard.listed("-4321")
+    assert not guard.listed("1")
