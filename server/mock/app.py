@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl, unquote
 
@@ -62,11 +62,19 @@ _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
 
 class HTTPError(Exception):
-    """An answer other than success: status, error code, message and maybe a field."""
+    """An answer other than success: status, error code, message, maybe a field and headers."""
 
-    def __init__(self, status: int, code: str, detail: str, field: str | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        detail: str,
+        field: str | None = None,
+        headers: list[tuple[bytes, bytes]] | None = None,
+    ) -> None:
         super().__init__(detail)
         self.status, self.code, self.detail, self.field = status, code, detail, field
+        self.headers = headers or []
 
 
 def build_collections(config: MockConfig) -> dict[str, Collection]:
@@ -199,7 +207,12 @@ class MockApp:
             {
                 "type": "http.response.start",
                 "status": exc.status,
-                "headers": [_JSON, *_CORS, (b"content-length", str(len(data)).encode())],
+                "headers": [
+                    _JSON,
+                    *exc.headers,
+                    *_CORS,
+                    (b"content-length", str(len(data)).encode()),
+                ],
             }
         )
         await send({"type": "http.response.body", "body": data})
@@ -226,7 +239,7 @@ class MockApp:
             if method == "GET":
                 return self._list(collection, params, f"/{collection.name}")
             _allow(method, "GET", "POST")
-            self._writable()
+            self._writable("GET")
             record = self._validate(collection, _json_body(body), partial=False)
             created = self.overlay.create(collection.name, record)
             where = f"/{collection.name}/{created['id']}".encode()
@@ -239,9 +252,15 @@ class MockApp:
             return self._nested(collection, record_id, parts[2], params)
         raise HTTPError(404, "not_found", "no such route")
 
-    def _writable(self) -> None:
+    def _writable(self, *reads: str) -> None:
+        """A 405 under ``--read-only``; ``reads`` are the methods the route still answers."""
         if self.config.read_only:
-            raise HTTPError(405, "read_only", "this mock is read-only (--read-only)")
+            raise HTTPError(
+                405,
+                "read_only",
+                "this mock is read-only (--read-only)",
+                headers=[_allow_header(reads)],
+            )
 
     def _admin(
         self, method: str, parts: list[str], body: bytes
@@ -336,7 +355,7 @@ class MockApp:
             except BadQuery as exc:
                 raise HTTPError(400, "bad_query", str(exc)) from None
             return 200, record, [_JSON]
-        self._writable()
+        self._writable("GET")
         if method == "DELETE":
             self.overlay.put(collection.name, record_id, None)
             return 200, current, [_JSON]
@@ -480,8 +499,17 @@ def _expansion(collection: Collection, name: str) -> tuple[Field, str] | None:
 def _allow(method: str, *allowed: str) -> None:
     if method not in allowed:
         raise HTTPError(
-            405, "method_not_allowed", f"{method} is not allowed here ({', '.join(allowed)})"
+            405,
+            "method_not_allowed",
+            f"{method} is not allowed here ({', '.join(allowed)})",
+            headers=[_allow_header(allowed)],
         )
+
+
+def _allow_header(methods: Iterable[str]) -> tuple[bytes, bytes]:
+    """A 405's ``Allow`` header (RFC 9110): the route's methods, HEAD wherever GET is."""
+    listed = [m for method in methods for m in ((method, "HEAD") if method == "GET" else (method,))]
+    return b"allow", ", ".join(listed).encode()
 
 
 def _parse_id(text: str, collection: Collection) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -38,9 +39,7 @@ template = "hello"
 pytestmark = pytest.mark.anyio
 
 
-@pytest.fixture
-async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """Five users and twenty posts referring to them, writes in memory."""
+def _client(tmp_path: Path, **options: Any) -> httpx.AsyncClient:
     (tmp_path / "users.toml").write_text(USERS)
     (tmp_path / "posts.toml").write_text(POSTS)
     config = MockConfig(
@@ -49,10 +48,16 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
             CollectionSource("posts", str(tmp_path / "posts.toml"), count=20),
         ],
         seed=3,
+        **options,
     )
     app = MockApp(config, warm=False)
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://mock") as client:
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://mock")
+
+
+@pytest.fixture
+async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """Five users and twenty posts referring to them, writes in memory."""
+    async with _client(tmp_path) as client:
         yield client
 
 
@@ -64,3 +69,37 @@ async def test_a_created_record_is_located_and_the_header_is_exposed(
     assert created.headers["location"] == "/users/6"
     assert "Location" in created.headers["access-control-expose-headers"]
     assert (await client.get(created.headers["location"])).json() == created.json()
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("DELETE", "/users", "GET, HEAD, POST"),
+        ("POST", "/users/1", "GET, HEAD, PUT, PATCH, DELETE"),
+        ("PUT", "/users/1/posts", "GET, HEAD"),
+        ("GET", "/__reset", "POST"),
+    ],
+    ids=["collection", "record", "nested", "reset"],
+)
+async def test_a_method_not_allowed_says_which_are_in_an_allow_header(
+    client: httpx.AsyncClient, method: str, path: str, allowed: str
+) -> None:
+    answer = await client.request(method, path, json={})
+    assert answer.status_code == 405
+    assert answer.json()["error"] == "method_not_allowed"
+    assert answer.headers["allow"] == allowed
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("POST", "/users"), ("PATCH", "/users/1"), ("DELETE", "/users/1")],
+    ids=["create", "patch", "delete"],
+)
+async def test_a_write_to_a_read_only_mock_says_reads_are_allowed(
+    tmp_path: Path, method: str, path: str
+) -> None:
+    async with _client(tmp_path, read_only=True) as client:
+        answer = await client.request(method, path, json={"name": "x", "age": 3})
+    assert answer.status_code == 405
+    assert answer.json()["error"] == "read_only"
+    assert answer.headers["allow"] == "GET, HEAD"
