@@ -175,12 +175,14 @@ def prune(dry_run: bool, as_json: bool) -> None:
 def rm(reference: str, as_json: bool) -> None:
     """Remove NAME (every version) or NAME@SPEC from the cache, and blobs left unused."""
     from phony_client.cache import Cache
-    from phony_client.refs import split_cached_reference
     from phony_registry.errors import NotFound
+    from phony_registry.names import split_reference
     from phony_registry.versions import parse_spec
 
+    # A name is read as pull and generate read it (lowercase; a locale in any
+    # case), so a spelling they refuse is refused here with the same line.
+    name, raw = split_reference(reference)
     store = Cache()
-    name, raw = split_cached_reference(reference)
     refs = list(store.iter_refs(name.key))
     if raw is not None:
         spec = parse_spec(raw)

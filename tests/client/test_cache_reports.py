@@ -1,4 +1,4 @@
-"""What ``phony cache verify`` counts, and names ``cache rm`` accepts."""
+"""What ``phony cache verify`` counts, and names ``cache rm`` accepts (those ``pull`` does)."""
 
 from __future__ import annotations
 
@@ -79,21 +79,34 @@ def test_verify_counts_present_and_missing_blobs(
     assert out.splitlines()[0] == "checked 2 blobs: 1 ok, 0 corrupt, 1 missing (needed by 3 models)"
 
 
-@pytest.mark.parametrize("spelling", ["ALICE/R", "Alice/R@1.0.1", "alice/R@latest"])
-def test_cache_rm_takes_any_case_of_a_name(
-    one_blob_three_versions: str, capsys: pytest.CaptureFixture[str], spelling: str
+@pytest.mark.parametrize(
+    "spelling", ["ALICE/R", "Alice/R@1.0.1", "alice/R@latest", "tr_TR/First_Names", "TR_tr/R"]
+)
+def test_cache_rm_refuses_capitals_with_the_line_pull_gives(
+    one_blob_three_versions: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    spelling: str,
 ) -> None:
-    code, out, err = phony(capsys, "cache", "rm", spelling)
+    """Names are lowercase (a locale may be spelled in any case): rm reads them as pull does."""
+    before = sorted(f"{r.name}@{r.version}" for r in Cache().iter_refs())
+    registry = str(tmp_path / "team-registry")
+    pulled = phony(capsys, "models", "pull", spelling, "--registry", registry)
+    removed = phony(capsys, "cache", "rm", spelling)
+    assert removed[1] == ""
+    assert (removed[0], removed[2]) == (pulled[0], pulled[2])
+    assert removed[0] == 3
+    assert len(removed[2].splitlines()) == 1
+    assert "names are lowercase" in removed[2]
+    assert sorted(f"{r.name}@{r.version}" for r in Cache().iter_refs()) == before
+
+
+def test_cache_rm_takes_a_locale_in_any_case(capsys: pytest.CaptureFixture[str]) -> None:
+    """``TR_tr`` names the locale ``tr_TR`` for pull and rm alike (the bundled official index)."""
+    assert phony(capsys, "models", "pull", "TR_tr/first_names")[0] == 0
+    code, out, err = phony(capsys, "cache", "rm", "TR_tr/first_names")
     assert code == 0, err
-    removed = [line for line in out.splitlines() if line.startswith("removed ")]
-    expected = {
-        "ALICE/R": ["alice/r@1.0.0", "alice/r@1.0.1", "alice/r@1.0.2"],
-        "Alice/R@1.0.1": ["alice/r@1.0.1"],
-        "alice/R@latest": ["alice/r@1.0.2"],
-    }[spelling]
-    assert removed == [f"removed {ref}" for ref in expected]
-    left = sorted(f"{r.name}@{r.version}" for r in Cache().iter_refs())
-    assert not set(left) & set(expected)
+    assert out.splitlines()[0] == "removed tr_TR/first_names@1.0.0"
 
 
 def test_cache_rm_still_refuses_what_is_no_name(capsys: pytest.CaptureFixture[str]) -> None:
