@@ -28,6 +28,11 @@ of real names and the same figures (novelty, new & real; see that script):
   each reference name's probability under the model, for orders 3, 4 and 5,
   mixtures of two of them drawn value by value, and each order with its
   training values thinned just enough to reach a novelty;
+- with ``--raise-discounts``, expected figures of a selection that meets
+  the novelty floor by raising a candidate's highest-order discounts (D1
+  alone, or D1, D2 and D3+ together, by up to 2x) instead of passing to the
+  next candidate: the first candidate by held-out cross-entropy that some
+  raise brings to the floor, with the smallest such raise;
 - with ``--exact-novelty``, the novelty floor on the exact expected novelty
   of each candidate (one minus the probability mass of the training values,
   among walks that end in time) instead of a 4,096-walk sample: what the
@@ -89,15 +94,22 @@ def patched(
     units: int | None = None,
     raw_lower: bool = False,
     order: int = 4,
+    top_levels: tuple[int, ...] = (0, 1, 2),
 ) -> Iterator[None]:
-    """Modified Kneser-Ney with scaled discounts, other units or raw lower counts."""
+    """Modified Kneser-Ney with scaled discounts, other units or raw lower counts.
+
+    ``top`` scales the highest order's discounts D1, D2 and D3+ (those of
+    ``top_levels``: 0 for D1 alone), ``low`` every lower order's.
+    """
     discounts, scale, levels = ngram._mkn_discounts, ngram._mkn_scale, ngram._mkn_levels
 
     def scaled(grams: Counter[tuple[str, str]]) -> tuple[int, int, int]:
         d = discounts(grams)
-        factor = top if len(next(iter(grams))[0]) == order - 1 else low
+        highest = len(next(iter(grams))[0]) == order - 1
+        factors = [top if i in top_levels else 1.0 for i in range(3)] if highest else [low] * 3
         return tuple(  # type: ignore[return-value]
-            min(max(round(x * factor), 1), k * 1000 - 1) for k, x in enumerate(d, 1)
+            min(max(round(x * f), 1), k * 1000 - 1)
+            for k, (x, f) in enumerate(zip(d, factors, strict=True), 1)
         )
 
     def raw(counts: Counter[tuple[str, str]], pad: int) -> list[Counter[tuple[str, str]]]:
@@ -277,6 +289,62 @@ def expected_hits(q: np.ndarray[Any, np.dtype[np.float64]], draws: int) -> float
     return float(np.sum(-np.expm1(draws * np.log1p(-np.minimum(q, 1 - 1e-15)))))
 
 
+def reference_and_copies(
+    model: Model, values: list[str], real: list[str]
+) -> tuple[np.ndarray[Any, np.dtype[np.float64]], float]:
+    """Each ``real`` value's probability per accepted walk, and the training ``values``' mass."""
+    mass = accepted_mass(model)
+    q = np.array(value_probabilities(model, real)) / mass
+    return q, math.fsum(value_probabilities(model, values)) / mass
+
+
+#: Factors of the highest order's discounts ``--raise-discounts`` tries (D1 stays below 1).
+RAISES = (1.0, 1.1, 1.2, 1.3, 1.4, 1.5, 1.7, 2.0)
+
+
+def raise_discounts(groups: dict[str, dict[str, tuple[str, ...]]], count: int) -> None:
+    """Expected new & real of a selection meeting the floor by raising discounts."""
+    everything = pool()
+    print(f"expected new & real in {count:,} draws: the floor met by raising discounts")
+    for group, sets in groups.items():
+        totals: Counter[str] = Counter()
+        for label, locales in sets.items():
+            values = sorted(set().union(*(faker_first_names(loc) for loc in locales)))
+            real = sorted(everything - set(values))
+            default = train(values, name="default")
+            assert default.selection is not None
+            ranked = [
+                c.order
+                for c in sorted(default.selection.candidates, key=lambda c: c.bits_per_character)
+                if c.smoothing == MKN and c.order in (3, 4, 5)
+            ]
+            q, copied = reference_and_copies(default, values, real)
+            rows = {"the default": (1 - copied, expected_hits(q, count))}
+            for levels, which in (((0,), "D1"), ((0, 1, 2), "D1-D3+")):
+                pick = None
+                for order in ranked:
+                    for factor in RAISES if order > 3 else (1.0,):
+                        model = build(
+                            values,
+                            order,
+                            {"order": order, "top": factor, "top_levels": levels},
+                            "1",
+                        )
+                        q, copied = reference_and_copies(model, values, real)
+                        if factor == 1.0 and order == 4:
+                            rows["order 4 MKN"] = (1 - copied, expected_hits(q, count))
+                        if pick is None and 1 - copied >= ngram.MIN_NOVELTY:
+                            pick = f"order {order}, {which} x{factor}"
+                            rows[f"raise {which}: {pick}"] = (1 - copied, expected_hits(q, count))
+            print(f"\n[{group}] {label} (cross-entropy ranks orders {ranked})")
+            for name, (novelty, hits) in rows.items():
+                print(f"  {name:<40}{novelty:>7.1%}{hits:>8.1f}")
+                totals[name.split(":")[0]] += hits
+        print(f"\n[{group}] total expected new & real over {len(sets)} sets")
+        for name, hits in totals.most_common():
+            print(f"  {name:<40}{hits:>8.0f}")
+
+
 def exact(groups: dict[str, dict[str, tuple[str, ...]]], count: int) -> None:
     """Expected new & real (and novelty) of orders 3-5, their mixtures and thinnings."""
     everything = pool()
@@ -295,9 +363,7 @@ def exact(groups: dict[str, dict[str, tuple[str, ...]]], count: int) -> None:
             }
             models["the default"] = default
             for key, model in models.items():
-                mass = accepted_mass(model)
-                q[key] = np.array(value_probabilities(model, real)) / mass
-                copied[key] = math.fsum(value_probabilities(model, values)) / mass
+                q[key], copied[key] = reference_and_copies(model, values, real)
             rows: dict[str, tuple[float, float]] = {
                 key if isinstance(key, str) else f"order {key} MKN": (
                     expected_hits(q[key], count),
@@ -383,6 +449,9 @@ def main() -> None:
     )
     parser.add_argument("--mixture", action="store_true", help="only per-locale mixing")
     parser.add_argument("--exact", action="store_true", help="only expected figures, no samples")
+    parser.add_argument(
+        "--raise-discounts", action="store_true", help="only the floor met by raising discounts"
+    )
     args = parser.parse_args()
     if args.mixture:
         mixture(args.count, args.seeds)
@@ -393,6 +462,9 @@ def main() -> None:
     }
     if args.exact:
         exact({g: groups[g] for g in args.sets}, args.count)
+        return
+    if args.raise_discounts:
+        raise_discounts({g: groups[g] for g in args.sets}, args.count)
         return
     if args.exact_novelty:
         exact_novelty_choices({g: groups[g] for g in args.sets})
