@@ -433,14 +433,18 @@ def run_list(
 
 
 def envelope(query: ListQuery, page: Page, records: list[dict[str, Any]]) -> dict[str, Any]:
-    """json-server v1's answer to ``_per_page``: page numbers, counts and the records."""
+    """json-server v1's answer to ``_per_page``: page numbers, counts and the records.
+
+    As in the ``Link`` header, ``prev`` past the end is the last page (not one
+    no client can reach), and nothing is one empty page.
+    """
     number, per_page = query.page or 1, query.per_page or 1
-    pages = -(-page.total // per_page)
+    pages = max(1, -(-page.total // per_page))
     return {
         "first": 1,
-        "prev": number - 1 if number > 1 else None,
+        "prev": min(number - 1, pages) if number > 1 else None,
         "next": number + 1 if number < pages else None,
-        "last": max(pages, 1),
+        "last": pages,
         "pages": pages,
         "items": page.total,
         "data": records,

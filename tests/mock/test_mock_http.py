@@ -103,3 +103,33 @@ async def test_a_write_to_a_read_only_mock_says_reads_are_allowed(
     assert answer.status_code == 405
     assert answer.json()["error"] == "read_only"
     assert answer.headers["allow"] == "GET, HEAD"
+
+
+async def test_v1_envelope_past_the_last_page_points_back_to_the_last_page(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.get("/posts", params={"_per_page": 2, "_page": 10**20})
+    page = answer.json()
+    assert (page["first"], page["prev"], page["next"], page["last"], page["pages"]) == (
+        1,
+        10,
+        None,
+        10,
+        10,
+    )
+    assert page["data"] == []
+    # The Link header and the envelope name the same pages.
+    assert '_page=10>; rel="prev"' in answer.headers["link"]
+
+
+async def test_v1_envelope_of_nothing_is_one_empty_page(client: httpx.AsyncClient) -> None:
+    page = (await client.get("/posts", params={"title": "none", "_per_page": 5})).json()
+    assert page == {
+        "first": 1,
+        "prev": None,
+        "next": None,
+        "last": 1,
+        "pages": 1,
+        "items": 0,
+        "data": [],
+    }
