@@ -106,9 +106,14 @@ def scans(params: list[tuple[str, str]]) -> bool:
 
 
 def _int(name: str, text: str, low: int) -> int:
+    """An integer parameter: ASCII digits, maybe after a minus (int() alone also reads
+    ``1_0``, `` 2``, ``+2`` and other scripts' digits, which no client means)."""
+    digits = text.removeprefix("-")
+    if not (digits.isascii() and digits.isdigit()):
+        raise BadQuery(name, f"expected an integer, got {text[:40]!r}")
     try:
         value = int(text)
-    except ValueError:
+    except ValueError:  # more digits than int() reads
         raise BadQuery(name, f"expected an integer, got {text[:40]!r}") from None
     if value < low:
         raise BadQuery(name, f"must be >= {low}")

@@ -133,3 +133,27 @@ async def test_v1_envelope_of_nothing_is_one_empty_page(client: httpx.AsyncClien
         "items": 0,
         "data": [],
     }
+
+
+@pytest.mark.parametrize(
+    ("name", "text"),
+    [
+        ("_page", "1_0"),
+        ("_page", "\u0663"),
+        ("_limit", "\uff13"),
+        ("_start", "+2"),
+        ("_end", " 2"),
+        ("_per_page", "2\n"),
+    ],
+    ids=["underscore", "arabic-indic-three", "fullwidth-three", "plus", "space", "newline"],
+)
+async def test_a_page_parameter_that_is_not_ascii_digits_is_a_400(
+    client: httpx.AsyncClient, name: str, text: str
+) -> None:
+    # As an id in a path: int() alone would read these as 10, 3, 3, 2, 2, 2.
+    answer = await client.get("/posts", params={name: text})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "bad_query",
+        "detail": f"{name}: expected an integer, got {text!r}",
+    }
