@@ -287,8 +287,13 @@ class MockApp:
     # -- reads -----------------------------------------------------------------------
 
     def _list(
-        self, collection: Collection, params: list[tuple[str, str]], base: str
+        self,
+        collection: Collection,
+        params: list[tuple[str, str]],
+        base: str,
+        shown: list[tuple[str, str]] | None = None,
     ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        """A list answer; its ``Link`` URLs carry ``shown`` (default ``params``) and ``_page``."""
         try:
             query = parse_list_query(params, collection, max_page=self.config.max_page)
             self._check_relations(collection, query.embed, query.expand)
@@ -298,7 +303,7 @@ class MockApp:
                 query,
                 scan_limit=self.config.scan_limit,
                 base_url=base,
-                params=params,
+                params=params if shown is None else shown,
             )
             records: Any = (
                 page.encoded
@@ -380,8 +385,9 @@ class MockApp:
         if self._get(parent, record_id) is None:
             raise HTTPError(404, "not_found", f"no {parent.name} with id {record_id}")
         filtered = [(k, v) for k, v in params if k != link.name]
-        filtered.append((link.name, str(record_id)))
-        return self._list(child, filtered, f"/{parent.name}/{record_id}/{child.name}")
+        # The route names the parent: its links need not say it twice.
+        where = f"/{parent.name}/{record_id}/{child.name}"
+        return self._list(child, [*filtered, (link.name, str(record_id))], where, filtered)
 
     def _check_relations(self, collection: Collection, embed: list[str], expand: list[str]) -> None:
         for name in embed:

@@ -157,3 +157,22 @@ async def test_a_page_parameter_that_is_not_ascii_digits_is_a_400(
         "error": "bad_query",
         "detail": f"{name}: expected an integer, got {text!r}",
     }
+
+
+async def test_a_nested_lists_links_carry_only_the_clients_parameters(
+    client: httpx.AsyncClient,
+) -> None:
+    answer = await client.get("/users/2/posts", params={"_page": 1, "_limit": 1})
+    assert answer.status_code == 200
+    first, total = answer.json(), int(answer.headers["x-total-count"])
+    assert total > 1
+    assert [post["user_id"] for post in first] == [2]
+    links = {rel: link["url"] for rel, link in answer.links.items()}
+    assert links == {
+        "first": "/users/2/posts?_limit=1&_page=1",
+        "next": "/users/2/posts?_limit=1&_page=2",
+        "last": f"/users/2/posts?_limit=1&_page={total}",
+    }
+    second = await client.get(links["next"])
+    assert [post["user_id"] for post in second.json()] == [2]
+    assert second.json() != first
