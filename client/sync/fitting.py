@@ -21,7 +21,7 @@ import datetime as dt
 import decimal
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from phony_client.sync.guard import avoid_spec, histogram_text
@@ -30,6 +30,7 @@ from phony_client.sync.plan import ColumnPlan
 __all__ = [
     "CATEGORY_LIMIT",
     "CATEGORY_MIN_ROWS",
+    "PLACEHOLDER_CHOICES",
     "QUANTILES",
     "as_text",
     "byte_lengths",
@@ -42,7 +43,9 @@ __all__ = [
     "histogram",
     "is_category",
     "is_text",
+    "numbered_placeholders",
     "placeholder_prefix",
+    "placeholders",
     "quantiles",
     "time_range",
     "unique_integers",
@@ -93,12 +96,16 @@ def frequency(pairs: Sequence[tuple[str, int]]) -> dict[str, Any]:
     return {"type": "choice", "values": [v for v, _ in kept], "weights": [c for _, c in kept]}
 
 
-def category(column: str, present: list[Any], limit: int | None) -> tuple[dict[str, Any], str]:
+def category(
+    column: str, present: list[Any], limit: int | None, numbered: Callable[[str], set[int]]
+) -> tuple[dict[str, Any], str]:
     """A frequency table of the values seen in at least CATEGORY_MIN_ROWS rows, and its why.
 
     Each rarer value gives its share to a numbered placeholder instead: a
     value that few rows hold may identify them (a note saying "password is
-    hunter2"), a status held by hundreds does not.
+    hunter2"), a status held by hundreds does not. ``numbered(prefix)`` gives
+    the numbers ``n`` for which the whole source column (not only the sample)
+    holds ``f"{prefix}{n}"``: no placeholder is one of them.
     """
     counts = Counter(as_text(v) for v in present)
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
@@ -106,13 +113,19 @@ def category(column: str, present: list[Any], limit: int | None) -> tuple[dict[s
     rare = [n for _, n in ranked if n < CATEGORY_MIN_ROWS]
     why = f"{len(counts)} distinct values: a frequency table"
     if rare:
-        names = _placeholders(column, len(rare), limit, set(counts))
+        prefix = placeholder_prefix(column, len(rare) + len(counts), limit)
+        names = placeholders(prefix, len(rare), limit, numbered(prefix))
         # Past the room a short column leaves, rare values share the placeholders made.
         kept += [(names[i % len(names)], n) for i, n in enumerate(rare)] if names else []
         rarer = "1 rarer value is" if len(rare) == 1 else f"{len(rare)} rarer values are"
         why += (
             f" of the values seen in at least {CATEGORY_MIN_ROWS} rows; {rarer} never copied: "
-            "numbered placeholders take their share"
+            + (
+                "numbered placeholders take their share"
+                if names
+                else "every numbered placeholder that fits the column is one of its values, "
+                "so the common values take their share"
+            )
         )
     return frequency(kept), why
 
@@ -125,12 +138,12 @@ def placeholder_prefix(column: str, count: int, limit: int | None) -> str:
     return prefix
 
 
-def _placeholders(column: str, count: int, limit: int | None, avoid: set[str]) -> list[str]:
-    """Up to ``count`` numbered placeholders (``note-1``, ``note-2``), none in ``avoid``.
+def placeholders(prefix: str, count: int, limit: int | None, taken: set[int]) -> list[str]:
+    """Up to ``count`` numbered placeholders (``note-1``, ``note-2``), none ``prefix`` and a
+    number of ``taken`` (the values the source column holds) and none longer than ``limit``.
 
     Fewer when the column's length leaves no more room (char(1)).
     """
-    prefix = placeholder_prefix(column, count + len(avoid), limit)
     names: list[str] = []
     number = 0
     while len(names) < count:
@@ -138,9 +151,44 @@ def _placeholders(column: str, count: int, limit: int | None, avoid: set[str]) -
         name = f"{prefix}{number}"
         if limit is not None and len(name) > limit:
             break
-        if name not in avoid:
+        if number not in taken:
             names.append(name)
     return names
+
+
+#: Most placeholders a short column draws from when it has too little variety for a model.
+PLACEHOLDER_CHOICES = 1000
+
+
+def numbered_placeholders(
+    column: str, rows: int, limit: int | None, numbered: Callable[[str], set[int]]
+) -> tuple[dict[str, Any], str] | None:
+    """Numbered placeholders for text with too little variety to learn from, and their why.
+
+    A column with room for ``column-`` and ten times ``rows`` numbers counts
+    from above the largest such value it holds (``note-1`` ... ``note-40``
+    held: from ``note-41``). A shorter one draws among the numbers that fit
+    (at most :data:`PLACEHOLDER_CHOICES`), none a value of the whole source
+    column (``numbered``, see :func:`category`); None when every one is.
+    """
+    prefix = placeholder_prefix(column, 10 * rows, limit)
+    taken = numbered(prefix)
+    why = "text with too little variety to learn new values from: numbered placeholders"
+    if prefix:
+        start = max(taken, default=0) + 1
+        if limit is None or len(prefix) + len(str(start + 10 * rows)) <= limit:
+            generate: dict[str, Any] = {"type": "sequence", "format": f"{prefix}{{}}"}
+            if taken:
+                generate["start"] = start
+                why += ", from above the largest the column holds"
+            return generate, why
+    names = placeholders(prefix, PLACEHOLDER_CHOICES, limit, taken)
+    if not names:
+        return None
+    return (
+        {"type": "choice", "values": names},
+        f"{why} that fit the column, none a value it holds",
+    )
 
 
 def as_text(value: Any) -> str:

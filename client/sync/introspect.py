@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -45,7 +46,7 @@ from phony_client.sync.fitting import (
     histogram,
     is_category,
     is_text,
-    placeholder_prefix,
+    numbered_placeholders,
     time_range,
     unique_integers,
 )
@@ -415,7 +416,8 @@ def _fit_column(
     elif unique and integer:
         base.generate, base.why = unique_integers(present, type_name, rows)
     elif not unique and is_category(present, kind) and has_categories(present, kind):
-        base.generate, base.why = category(col.name, present, base.max_length)
+        numbered = _numbered(conn, table.c[col.name], type_name)
+        base.generate, base.why = category(col.name, present, base.max_length, numbered)
     elif integer or kind.startswith(("numeric", "real", "double", "date", "timestamp")):
         base.generate, base.why = histogram(present, kind)
         if kind != type_name:
@@ -423,9 +425,9 @@ def _fit_column(
     elif not unique and (pattern := code_pattern(col.name, [as_text(v) for v in present])):
         helpers, base.generate, base.why = pattern
     else:
-        helpers = _fit_text(
-            table.name, col.name, base, [as_text(v) for v in present], models_dir, training
-        )
+        numbered = _numbered(conn, table.c[col.name], type_name)
+        texts = [as_text(v) for v in present]
+        helpers = _fit_text(table.name, col.name, base, texts, models_dir, training, numbered)
         for helper in [*helpers, base]:
             model = helper.generate.get("model")
             if model:
@@ -433,6 +435,32 @@ def _fit_column(
         if unique:
             base.why += "; unique: repeats get a counter"
     return [*helpers, base]
+
+
+_NUMBER = re.compile(r"[1-9][0-9]*")
+
+
+def _numbered(conn: Connection, column: Any, type_name: str) -> Callable[[str], set[int]]:
+    """For a prefix, the numbers ``n`` for which the whole column holds ``f"{prefix}{n}"``.
+
+    Read from every row, not from the sample of the first SAMPLE_ROWS: a
+    numbered placeholder must be no value of the column anywhere.
+    """
+    import sqlalchemy as sa
+
+    def numbered(prefix: str) -> set[int]:
+        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = sa.select(column).where(column.like(pattern, escape="\\")).distinct()
+        found: set[int] = set()
+        for (value,) in conn.execute(query):
+            text = str(value)
+            if type_name.startswith("char"):
+                text = text.rstrip(" ")  # PostgreSQL pads char(n)
+            if text.startswith(prefix) and _NUMBER.fullmatch(text[len(prefix) :]):
+                found.add(int(text[len(prefix) :]))
+        return found
+
+    return numbered
 
 
 def _fanout(conn: Connection, table: Any, fk: ForeignKey) -> list[list[int]]:
@@ -480,8 +508,10 @@ def _fit_text(
     values: list[str],
     models_dir: Path,
     training: dict[str, Any],
+    numbered: Callable[[str], set[int]],
 ) -> list[ColumnPlan]:
-    """A model of the column's text (the local parts for e-mail), trained with the guard on."""
+    """A model of the column's text (the local parts for e-mail), trained with the guard on;
+    numbered placeholders that are no value of the column when no model can be trained."""
     emails = sum(1 for v in values if _EMAIL.fullmatch(v))
     if emails >= 0.8 * len(values):
         locals_ = [v.rpartition("@")[0] for v in values if _EMAIL.fullmatch(v)]
@@ -511,9 +541,21 @@ def _fit_text(
         ]
     model = _train(table, column, values, models_dir, training)
     if model is None:
-        prefix = placeholder_prefix(column, 10 * len(values), base.max_length)
-        base.generate = {"type": "sequence", "format": f"{prefix}{{}}"}
-        base.why = "text with too little variety to learn new values from: numbered placeholders"
+        numbers = numbered_placeholders(column, len(values), base.max_length, numbered)
+        if numbers is not None:
+            base.generate, base.why = numbers
+            return []
+        # Every number that fits is a value of the column: write none.
+        base.generate = {"type": "choice", "values": [""]}
+        base.why = (
+            "text with too little variety to learn new values from, and every numbered "
+            "placeholder that fits is one of its values: "
+        )
+        if base.nullable:
+            base.null_ratio = 1.0
+            base.why += "NULL"
+        else:
+            base.why += "the empty string"
         return []
     base.generate = {"type": "ngram", "model": str(model)}
     base.why = (

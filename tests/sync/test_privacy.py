@@ -279,3 +279,40 @@ def test_json_numbers_write_no_rare_value(tmp_path: Path, run_phony: Any) -> Non
     assert max(fake_amounts) <= 3100
     assert len(set(fake_amounts)) > 500
     assert {d["qty"] for d in docs} == {0, 1, 2}
+
+
+def test_placeholders_of_short_columns_are_no_source_value(tmp_path: Path, run_phony: Any) -> None:
+    # Too short for "column-" placeholders: bare numbers, which the source holds too,
+    # some of them only past the rows a plan samples.
+    from phony_client.sync.introspect import SAMPLE_ROWS
+
+    source = tmp_path / "source.db"
+    rows = [
+        (
+            str(i % 60 + 1),  # "1" ... "60", five rows each: too little variety for a model
+            "ok" if i % 3 else str(i // 3 % 20 + 1),  # a category, with rare "1" ... "20"
+            str(i % 99 + 1),  # every number that fits
+        )
+        for i in range(300)
+    ]
+    rows += [("ab", "ok", "ab")] * (SAMPLE_ROWS - len(rows))
+    rows += [(str(n), str(n), "ab") for n in range(8, 81)]  # seen by no sample
+    with sqlite3.connect(source) as conn:
+        conn.execute(
+            "CREATE TABLE t (id INTEGER PRIMARY KEY, short VARCHAR(2), flag VARCHAR(2),"
+            " full VARCHAR(2))"
+        )
+        conn.executemany("INSERT INTO t (short, flag, full) VALUES (?, ?, ?)", rows)
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "0.01")
+    for column in ("short", "flag"):
+        real = set(_column(source, "t", column)) - {"ab", "ok"}
+        fake = _column(target, "t", column)
+        assert len(fake) == 1001, column
+        assert not set(fake) & real, (column, sorted(set(fake) & real)[:10])
+        assert all(len(v) <= 2 for v in fake), column
+    assert "ok" in _column(target, "t", "flag")
+    assert set(_column(target, "t", "short")) <= {str(n) for n in range(81, 100)}
+    # No number that fits is free: NULL rather than a real value.
+    assert _column(target, "t", "full") == []
+    plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
+    assert "NULL" in plan["tables"]["t"]["columns"]["full"]["why"]

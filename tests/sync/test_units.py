@@ -237,3 +237,14 @@ def test_json_numbers_have_no_rare_value_for_an_edge() -> None:
     assert guard.listed("987654")
     assert guard.listed("-4321")
     assert not guard.listed("1")
+
+
+def test_numbered_placeholders_are_no_value_the_column_holds() -> None:
+    from phony_client.sync.fitting import numbered_placeholders
+
+    held = {"note-": set(range(1, 41)), "": {1, 2, 3, 5}}
+    generate, _ = numbered_placeholders("note", 30, None, held.__getitem__)
+    assert generate == {"type": "sequence", "format": "note-{}", "start": 41}
+    short, _ = numbered_placeholders("note", 30, 1, held.__getitem__)
+    assert short["values"] == ["4", "6", "7", "8", "9"]
+    assert numbered_placeholders("note", 30, 1, lambda _: set(range(10))) is None
