@@ -259,7 +259,7 @@ def run_on_dask(
     ("cannot reach the Dask scheduler at ..."); a partition that fails is
     reported by :func:`phony_registry.dataset.partition_error`.
     """
-    from phony_registry.dataset import default_partitions, discard, new_run, partitions
+    from phony_registry.dataset import default_partitions, discard, hold, new_run, partitions
 
     distributed = _distributed()
     where = scheduler
@@ -271,53 +271,56 @@ def run_on_dask(
     plan = partitions(count, parts)  # checks the range before a cluster starts
     run = new_run()
     cluster = client = None
-    try:
-        if scheduler is None:
-            with _children_ignore_sigint():  # a Ctrl-C meanwhile arrives once cluster is set
-                cluster = _local_cluster(distributed, workers)
+    # Workers of phony's own cluster write this machine's files: hold a local
+    # destination against a second run (a remote cluster's workers write theirs).
+    with hold(destination) if scheduler is None else contextlib.nullcontext():
         try:
-            client = distributed.Client(
-                cluster if cluster is not None else where, timeout=connect_timeout
+            if scheduler is None:
+                with _children_ignore_sigint():  # a Ctrl-C meanwhile arrives once cluster is set
+                    cluster = _local_cluster(distributed, workers)
+            try:
+                client = distributed.Client(
+                    cluster if cluster is not None else where, timeout=connect_timeout
+                )
+            except (OSError, TimeoutError) as exc:
+                raise _unreachable(str(where), str(exc) or type(exc).__name__) from exc
+            size = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
+            dashboard = None if cluster is not None else client.dashboard_link
+            files = _run_tasks(
+                distributed,
+                client,
+                schema,
+                destination,
+                plan=plan,
+                run=run,
+                count=count,
+                seed=seed,
+                format_name=format_name,
+                options=dict(options or {}),
+                progress=progress,
+                started=lambda total: started(total, size, dashboard) if started else None,
+                remote=cluster is None,
             )
-        except (OSError, TimeoutError) as exc:
-            raise _unreachable(str(where), str(exc) or type(exc).__name__) from exc
-        size = len(client.scheduler_info(n_workers=-1)["workers"]) or 1
-        dashboard = None if cluster is not None else client.dashboard_link
-        files = _run_tasks(
-            distributed,
-            client,
-            schema,
-            destination,
-            plan=plan,
-            run=run,
-            count=count,
-            seed=seed,
-            format_name=format_name,
-            options=dict(options or {}),
-            progress=progress,
-            started=lambda total: started(total, size, dashboard) if started else None,
-            remote=cluster is None,
-        )
-    except BaseException as exc:
-        with _sigint_ignored():
-            if cluster is not None:
-                # The run is over: its workers' unfinished partitions are of no use.
-                _kill_workers(cluster)
-                _close(client, cluster)
-                client = cluster = None
-                discard(destination, run)  # the workers wrote where this process can
-            elif client is not None and isinstance(exc, KeyboardInterrupt):
-                # Its workers may all be busy writing: the clean-up runs when one is
-                # free, after this process has gone.
-                with contextlib.suppress(Exception):
-                    distributed.fire_and_forget(
-                        client.submit(discard, destination, run, key=f"phony-discard-{run}")
-                    )
-        if isinstance(exc, distributed.comm.CommClosedError):
-            raise PhonyError(f"lost the Dask scheduler at {where}: {exc}") from exc
-        raise
-    finally:
-        _close(client, cluster)
+        except BaseException as exc:
+            with _sigint_ignored():
+                if cluster is not None:
+                    # The run is over: its workers' unfinished partitions are of no use.
+                    _kill_workers(cluster)
+                    _close(client, cluster)
+                    client = cluster = None
+                    discard(destination, run)  # the workers wrote where this process can
+                elif client is not None and isinstance(exc, KeyboardInterrupt):
+                    # Its workers may all be busy writing: the clean-up runs when one is
+                    # free, after this process has gone.
+                    with contextlib.suppress(Exception):
+                        distributed.fire_and_forget(
+                            client.submit(discard, destination, run, key=f"phony-discard-{run}")
+                        )
+            if isinstance(exc, distributed.comm.CommClosedError):
+                raise PhonyError(f"lost the Dask scheduler at {where}: {exc}") from exc
+            raise
+        finally:
+            _close(client, cluster)
     return DaskRun(files=files, workers=size, dashboard=dashboard)
 
 

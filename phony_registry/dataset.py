@@ -23,7 +23,8 @@ an earlier dataset that the new one does not have: files named as phony
 names parts (``part-`` five digits ``.EXT``, ``EXT`` a registered format's
 extension) and temporary files an earlier, killed run left; any other file
 stays. A run that fails or is interrupted removes its own temporary files
-(:func:`discard`) and leaves the earlier dataset as it was.
+(:func:`discard`) and leaves the earlier dataset as it was. A local folder
+is written by one run at a time (:func:`hold`); a second fails at once.
 
 Destinations are local paths or fsspec URLs. A local partition is written
 through :func:`phony_registry._fs.atomic_writer` (whole or absent, flushed
@@ -66,6 +67,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "commit",
     "default_partitions",
     "discard",
+    "hold",
     "is_dataset_target",
     "new_run",
     "open_filesystem",
@@ -237,6 +239,41 @@ def check_destination(destination: str, *, here: bool = True) -> None:
             if not ancestor.is_dir():
                 raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), destination)
             break
+
+
+@contextlib.contextmanager
+def hold(destination: str) -> Iterator[None]:
+    """Hold a local ``destination`` folder for one run (created if missing).
+
+    A second run writing the same folder meanwhile would take the first
+    one's temporary files for an earlier killed run's and remove them at
+    its commit; it fails at once instead, with a
+    :class:`~phony_registry.errors.UsageError`. The hold is an advisory lock
+    (``flock``) on the folder itself, so it leaves no file behind and ends
+    with the process. An object store has no such lock: one run at a time
+    per prefix is then up to the user (see docs/generating.md).
+    """
+    local = _local_root(destination)
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no lock
+        local = None
+    if local is None:
+        yield
+        return
+    Path(local).mkdir(parents=True, exist_ok=True)
+    fd = os.open(local, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise UsageError(
+                f"-o {destination}: another phony run is writing this dataset now; "
+                "run again when it has finished"
+            ) from None
+        yield
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def write_partition(
@@ -427,29 +464,30 @@ def write_dataset(
     _check_parts(parts)
     run = new_run()
     written: list[tuple[str, int]] = []
-    try:
-        for index in range(parts):
-            try:
-                written.append(
-                    write_partition(
-                        schema,
-                        destination,
-                        count=count,
-                        seed=seed,
-                        parts=parts,
-                        index=index,
-                        format_name=format_name,
-                        options=options,
-                        run=run,
+    with hold(destination):
+        try:
+            for index in range(parts):
+                try:
+                    written.append(
+                        write_partition(
+                            schema,
+                            destination,
+                            count=count,
+                            seed=seed,
+                            parts=parts,
+                            index=index,
+                            format_name=format_name,
+                            options=options,
+                            run=run,
+                        )
                     )
-                )
-            except Exception as exc:
-                reported = partition_error(exc, index, destination)
-                if reported is exc:
-                    raise
-                raise reported from exc
-        commit(destination, [name for name, _ in written], run)
-    except BaseException:
-        discard(destination, run)
-        raise
+                except Exception as exc:
+                    reported = partition_error(exc, index, destination)
+                    if reported is exc:
+                        raise
+                    raise reported from exc
+            commit(destination, [name for name, _ in written], run)
+        except BaseException:
+            discard(destination, run)
+            raise
     return written

@@ -137,6 +137,35 @@ def test_a_failed_rewrite_leaves_the_old_dataset_whole(
     assert files(dest) == before  # parts 0 and 1 of seed 2 never replaced the old ones
 
 
+@pytest.mark.parametrize("engine", [(), ("--engine", "dask")], ids=["local", "dask"])
+def test_a_second_run_into_a_folder_being_written_is_refused(
+    engine: tuple[str, ...], columns_schema: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine:
+        pytest.importorskip("distributed")
+    schema = load_schema(columns_schema)
+    dest = tmp_path / "ds"
+    args = {"count": 90, "seed": 1, "parts": 3, "format_name": "csv"}
+    rows = dataset._rows
+    second: list[subprocess.CompletedProcess[str]] = []
+
+    def meanwhile(schema: object, part: dataset.Partition, *rest: object) -> object:
+        if part.index == 1 and not second:  # partition 0 written, under its temporary name
+            second.append(phony(*table(*engine, "--partitions", "2", "-o", f"{dest}/", seed=2)))
+        return rows(schema, part, *rest)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(dataset, "_rows", meanwhile)
+    write_dataset(schema, str(dest), **args)  # the first run ends well
+    assert second[0].returncode == 2, second[0].stderr
+    assert error_line(second[0]) == (
+        f"error: -o {dest}/: another phony run is writing this dataset now; "
+        "run again when it has finished"
+    )
+    monkeypatch.undo()
+    write_dataset(schema, str(tmp_path / "alone"), **args)
+    assert files(dest) == files(tmp_path / "alone")
+
+
 def test_a_rewrite_that_cannot_put_a_part_in_place_changes_nothing(tmp_path: Path) -> None:
     dest = tmp_path / "ds"
     assert phony(*table("--partitions", "3", "-o", f"{dest}/")).returncode == 0
