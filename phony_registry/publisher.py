@@ -160,10 +160,14 @@ class Publisher:
         key: PrivateKey,
         *,
         expires_in: timedelta = DEFAULT_EXPIRY,
+        clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.storage = storage
         self.key = key
         self.expires_in = expires_in
+        #: The time each new snapshot is signed at (its ``created``; ``expires`` is
+        #: ``expires_in`` later): now, unless a reproducible build fixes it.
+        self.clock = clock or (lambda: datetime.now(UTC))
         # Digest of each index file by the version tag it was read at: a check of
         # every listed file costs a stat per file, not a read and a hash.
         self._infos: dict[str, tuple[str, FileInfo]] = {}
@@ -392,7 +396,7 @@ class Publisher:
             new = Snapshot.new(
                 files,
                 version=(current.version + 1) if current else 1,
-                now=now,
+                now=now or self.clock(),
                 expires_in=self.expires_in,
             ).signed(self.key)
             try:

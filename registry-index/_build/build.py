@@ -3,19 +3,29 @@
 ``scripts/build-index`` runs :func:`main`. A build reads the training values
 of every official model (:mod:`phony_index._build.data`), trains each
 with :func:`phony_registry.ngram.train` (what ``phony train`` runs), and
-writes, in the layout of :mod:`phony_registry.layout`: the blobs, one signed
-manifest per model and per locale pack, one index file per name, the
-registry's public key, and a snapshot signed with the official key.
+publishes every model, then every locale pack, through the core's one
+publisher (:class:`phony_registry.publisher.Publisher`, what ``phony models
+push`` into a folder and the registry server run), signed with the official
+key: the blobs, one manifest per model and per pack, one index file per name
+and the signed snapshot are all written by it, with its checks (printable
+text, a published version never changes). The build adds only the
+registry's public key.
 
-Reproducible: every object carries the fixed :data:`BUILD_TIME`, Ed25519
-signatures are deterministic, and training depends only on its input, so two
-builds give byte-identical files except the snapshot's ``version`` (one more
-than the committed one, so clients never see a rollback) and signature.
+A rebuild publishes into a staging copy of the committed index and copies
+the result back: a release already published is an idempotent no-op, so an
+up-to-date index is left byte for byte as it is; other bytes or metadata
+under a published version are refused (bump :data:`OFFICIAL_VERSION`).
 
-``--check`` rebuilds into memory and compares with the committed index, then
-verifies every signature with the committed public key. With the private
-key it compares every byte; without it (CI has no secret) it signs with a
-throw-away key and compares everything except the signatures.
+Reproducible: every object carries the fixed :data:`BUILD_TIME` (the
+publisher signs the snapshot at that time too), Ed25519 signatures are
+deterministic, and training depends only on its input.
+
+``--check`` publishes a fresh index into an empty folder and compares it
+with the committed one (the snapshot's ``version`` aside: a fresh build
+counts its own publishes), then verifies every signature with the committed
+public key. With the private key it compares every byte; without it (CI has
+no secret) it signs with a throw-away key and compares everything except
+the signatures.
 """
 
 from __future__ import annotations
@@ -24,6 +34,7 @@ import argparse
 import os
 import shutil
 import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from datetime import timedelta
 from pathlib import Path
@@ -35,22 +46,22 @@ from phony_registry._fs import write_atomic
 from phony_registry.canonical import canonical_json, loads_object
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import ConfigError, PhonyError
-from phony_registry.index import FileInfo, IndexEntry, Snapshot, parse_index, render_index
+from phony_registry.index import parse_index
 from phony_registry.layout import (
     BLOBS_DIR,
     INDEX_DIR,
     MANIFESTS_DIR,
     REGISTRY_KEY,
     SNAPSHOT,
-    blob_path,
-    index_path,
     is_index_path,
     manifest_path,
     to_local,
 )
 from phony_registry.manifest import Manifest, PackMember, format_time, parse_time
 from phony_registry.model import FORMAT_VERSION
+from phony_registry.publisher import Publisher
 from phony_registry.signing import PrivateKey, PublicKey, load_private_key, official_key
+from phony_registry.storage import LocalStorage
 
 __all__ = [
     "BUILD_TIME",
@@ -61,7 +72,9 @@ __all__ = [
     "check_index",
     "main",
     "order_of",
+    "publish_official",
     "read_index",
+    "rebuild",
     "train_blob",
     "verify_index",
     "write_index",
@@ -133,10 +146,22 @@ def _manifest(fields: dict[str, Any], key: PrivateKey) -> Manifest:
     return Manifest.from_dict(fields).signed(key)
 
 
-def build_files(key: PrivateKey, *, snapshot_version: int = 1) -> dict[str, bytes]:
-    """Every file of the official index, by layout path, signed with ``key``."""
+def publish_official(root: Path, key: PrivateKey) -> None:
+    """Publish every official model, then every locale pack, into the folder registry ``root``.
+
+    Through the core's publisher, signed with ``key`` (the publisher's
+    signature and the registry's: the official key is both). The folder gets
+    ``key``'s public half as its registry key; one holding another key is
+    refused. Raises what any publish raises: :class:`AlreadyExists` for other
+    content under a published version, :class:`InvalidManifest` for text a
+    registry refuses.
+    """
     created = parse_time(BUILD_TIME)
-    files: dict[str, bytes] = {}
+    storage = LocalStorage(root)
+    public = key.public_key.to_pem()
+    if not storage.create(REGISTRY_KEY, public) and storage.read_bytes(REGISTRY_KEY) != public:
+        raise ConfigError(f"{root} is the registry of another key ({REGISTRY_KEY} differs)")
+    publisher = Publisher(storage, key, expires_in=SNAPSHOT_LIFETIME, clock=lambda: created)
     for locale in OFFICIAL_LOCALES:
         models = locale_models(locale)
         members = []
@@ -156,9 +181,8 @@ def build_files(key: PrivateKey, *, snapshot_version: int = 1) -> dict[str, byte
                 },
                 key,
             )  # fmt: skip
-            files[blob_path(digest)] = blob
-            files[manifest_path(name, OFFICIAL_VERSION)] = manifest.to_bytes()
-            files[index_path(name)] = render_index([IndexEntry.for_manifest(manifest)])
+            publisher.store_blob(digest, blob)
+            publisher.publish(manifest)
             members.append(PackMember(name, OFFICIAL_VERSION, digest))
         pack = _manifest(
             {
@@ -171,18 +195,38 @@ def build_files(key: PrivateKey, *, snapshot_version: int = 1) -> dict[str, byte
             },
             key,
         )  # fmt: skip
-        files[manifest_path(locale, OFFICIAL_VERSION)] = pack.to_bytes()
-        files[index_path(locale)] = render_index([IndexEntry.for_manifest(pack)])
-    files[REGISTRY_KEY] = key.public_key.to_pem()
-    listed = {path: FileInfo.of(data) for path, data in files.items() if is_index_path(path)}
-    snapshot = Snapshot(
-        version=snapshot_version,
-        created=BUILD_TIME,
-        expires=format_time(created + SNAPSHOT_LIFETIME),
-        files=dict(sorted(listed.items())),
-    ).signed(key)
-    files[SNAPSHOT] = snapshot.to_bytes()
-    return dict(sorted(files.items()))
+        publisher.publish(pack)
+
+
+def build_files(key: PrivateKey) -> dict[str, bytes]:
+    """Every file of a fresh official index, by layout path, signed with ``key``.
+
+    Published into an empty temporary folder (:func:`publish_official`).
+    """
+    with tempfile.TemporaryDirectory(prefix="phony-index-") as folder:
+        root = Path(folder) / "index"
+        publish_official(root, key)
+        return read_index(root)
+
+
+def rebuild(root: Path, key: PrivateKey) -> int:
+    """Publish the official releases into the index folder ``root``; the number of files changed.
+
+    Published into a staging copy of ``root``'s index, which replaces it
+    only when all went well and something changed: a failed build leaves the
+    committed index as it was, and an up-to-date one is not touched.
+    """
+    committed = read_index(root)
+    with tempfile.TemporaryDirectory(prefix="phony-index-") as folder:
+        staging = Path(folder) / "index"
+        for rel, data in committed.items():
+            write_atomic(to_local(staging, rel), data, mode=0o644)
+        publish_official(staging, key)
+        files = read_index(staging)
+    changed = sorted(p for p in set(files) | set(committed) if files.get(p) != committed.get(p))
+    if changed:
+        write_index(root, files)
+    return len(changed)
 
 
 def _walk(root: Path) -> Iterator[tuple[str, Path]]:
@@ -212,13 +256,6 @@ def write_index(root: Path, files: Mapping[str, bytes]) -> None:
             path.unlink()
     for rel, data in files.items():
         write_atomic(to_local(root, rel), data, mode=0o644)  # package data: world-readable
-
-
-def _committed_snapshot_version(root: Path) -> int:
-    path = to_local(root, SNAPSHOT)
-    if not path.exists():
-        return 0
-    return Snapshot.from_bytes(path.read_bytes()).version
 
 
 def _strip_signatures(path: str, data: bytes, *, keyless: bool) -> bytes:
@@ -290,15 +327,15 @@ def check_index(
 ) -> list[str]:
     """Compare ``root`` with a fresh build and verify its signatures; return the problems.
 
-    With ``key`` every byte must match except the snapshot's version and
-    signature; without it, a throw-away key signs the rebuild and signatures
-    are left out of the comparison (they are verified against the official
-    public key instead). ``fresh`` is a build made beforehand with a
-    throw-away key (tests reuse one).
+    With ``key`` every byte must match except the snapshot's version (a fresh
+    build counts its own publishes) and signature; without it, a throw-away
+    key signs the rebuild and signatures are left out of the comparison
+    (they are verified against the official public key instead). ``fresh``
+    is a build made beforehand with a throw-away key (tests reuse one).
     """
     committed = read_index(root)
     if fresh is None or key is not None:
-        fresh = build_files(key or PrivateKey.generate(), snapshot_version=1)
+        fresh = build_files(key or PrivateKey.generate())
     fresh = dict(fresh)
     problems = []
     public = official_key()
@@ -376,9 +413,11 @@ def main(argv: list[str] | None = None) -> int:
             return 1 if problems else 0
         if key is None:
             raise ConfigError(f"no signing key: pass --key PATH or set {ENV_KEY}")
-        files = build_files(key, snapshot_version=_committed_snapshot_version(args.out) + 1)
-        write_index(args.out, files)
-        print(f"build-index: wrote {len(files)} files to {args.out}")
+        changed = rebuild(args.out, key)
+        if changed:
+            print(f"build-index: published into {args.out}: {changed} file(s) changed")
+        else:
+            print(f"build-index: {args.out} is up to date: every release was already published")
         return 0
     except PhonyError as exc:
         print(f"build-index: error: {exc}", file=sys.stderr)
