@@ -25,7 +25,9 @@ that says so, rather than hold a request for minutes.
 from __future__ import annotations
 
 import heapq
+import math
 import operator
+import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import partial
@@ -176,10 +178,8 @@ def parse_list_query(
         kind = collection.field(key).kind  # type: ignore[union-attr]
         if kind != "string" and op in ("eq", "ne", "gte", "lte", "gt", "lt"):
             for value in values:
-                try:
-                    float(value)
-                except ValueError:
-                    raise BadQuery(f"{key}", f"expected a number, got {value[:40]!r}") from None
+                if _number(value) is None:
+                    raise BadQuery(f"{key}", f"expected a number, got {value[:40]!r}")
     if query.envelope and query.page is None:
         query.page = 1
     if query.page is not None:
@@ -195,6 +195,23 @@ def parse_list_query(
     else:
         query.stop = query.start + max_page
     return query
+
+
+_NUMBER = re.compile(r"[-+]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _number(text: str) -> int | float | None:
+    """A filter's number: an int when written as one (compared exactly, however large),
+    else a finite float; None for anything else (``nan``, ``inf``, ``1_0``, ``0x10``)."""
+    if _NUMBER.fullmatch(text) is None:
+        return None
+    if text.lstrip("+-").isdigit():
+        try:
+            return int(text)
+        except ValueError:  # more digits than int() reads
+            return None
+    number = float(text)
+    return number if math.isfinite(number) else None
 
 
 def _unknown(name: str, collection: Collection) -> str:
@@ -252,7 +269,7 @@ def _matcher(f: Field, op: str, values: list[str]) -> Callable[[Any], bool]:
             else:
                 tests.append(partial(_contains, needle))
         return lambda v: v is not None and any(t(str(v).casefold()) for t in tests)
-    wanted: list[Any] = [float(v) for v in values] if numeric else list(values)
+    wanted: list[Any] = [_number(v) for v in values] if numeric else list(values)
     if op == "eq":
         pool = set(wanted)
         return lambda v: v in pool

@@ -34,6 +34,11 @@ max = 5
 [columns.title]
 type = "template"
 template = "hello"
+
+[columns.views]
+type = "integer"
+min = 9007199254740990
+max = 9007199254740999
 """
 
 pytestmark = pytest.mark.anyio
@@ -176,3 +181,31 @@ async def test_a_nested_lists_links_carry_only_the_clients_parameters(
     second = await client.get(links["next"])
     assert [post["user_id"] for post in second.json()] == [2]
     assert second.json() != first
+
+
+async def test_an_integer_filter_compares_exactly_past_a_floats_precision(
+    client: httpx.AsyncClient,
+) -> None:
+    # 2**53 + 1 and 2**53 are one float: compared as floats, each filter takes both.
+    every = (await client.get("/posts")).json()
+    views = sorted({post["views"] for post in every})
+    assert len(views) > 2
+    for value in views:
+        same = (await client.get("/posts", params={"views": value})).json()
+        assert {post["views"] for post in same} == {value}
+        above = (await client.get("/posts", params={"views_gt": value})).json()
+        assert {post["views"] for post in above} == {v for v in views if v > value}
+        other = (await client.get("/posts", params={"views_ne": value})).json()
+        assert len(other) == len(every) - len(same)
+
+
+@pytest.mark.parametrize("text", ["nan", "inf", "-Infinity", "1_0", "0x10"])
+async def test_a_number_filter_that_is_no_finite_number_is_a_400(
+    client: httpx.AsyncClient, text: str
+) -> None:
+    answer = await client.get("/posts", params={"views_gte": text})
+    assert answer.status_code == 400
+    assert answer.json() == {
+        "error": "bad_query",
+        "detail": f"views: expected a number, got {text!r}",
+    }
