@@ -52,7 +52,6 @@ __all__ = [
     "RetryPolicy",
     "decoded",
     "describe",
-    "hidden_character",
     "is_http_url",
     "printable",
     "retry_after_seconds",
@@ -137,12 +136,6 @@ def printable(value: object) -> str:
     registry or a publisher wrote (JSON output keeps the data as it is).
     """
     return _HIDDEN.sub(lambda match: _escape(match.group()), str(value))
-
-
-def hidden_character(text: str) -> str | None:
-    """The first character of ``text`` that :func:`printable` escapes, as its escape; or None."""
-    found = _HIDDEN.search(text)
-    return None if found is None else _escape(found.group())
 
 
 def is_http_url(text: str | os.PathLike[str] | None) -> bool:
