@@ -48,7 +48,10 @@ _MODEL = _ModelSpec()
 @click.option("--db", metavar="URL", help="Train on a database column (with --table, --column).")
 @click.option("--table", help="The table of --db.")
 @click.option(
-    "-o", "--output", type=_PATH, help="Model file to write [default: SOURCE stem + .phony]."
+    "-o",
+    "--output",
+    type=_PATH,
+    help="Model file to write [default: SOURCE stem + .phony; with --db, TABLE.COLUMN.phony].",
 )
 @click.option("--column", help="Train on this column of a CSV file or --db table.")
 @click.option(
@@ -64,7 +67,10 @@ _MODEL = _ModelSpec()
     help="How unseen combinations get weight [default: chosen with the order; "
     "none when --order is given]. See docs/format.md.",
 )
-@click.option("--name", help="Model name [default: SOURCE's file name without extension].")
+@click.option(
+    "--name",
+    help="Model name [default: SOURCE's file name without extension; with --db, TABLE.COLUMN].",
+)
 @click.option("--locale", help="Locale of the values, e.g. tr_TR.")
 @click.option("--kind", help="What the values are (first_name, street...): the column name.")
 @click.option("--license", "license_", metavar="TEXT", help="Licence of the training data.")

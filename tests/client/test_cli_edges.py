@@ -541,3 +541,26 @@ def test_the_default_model_file_keeps_the_bytes_of_a_non_utf8_source_name(
     assert _run(capsys, "train", str(source), "--order", "2")[0] == 0
     names = sorted(os.fsencode(p.name) for p in tmp_path.iterdir())
     assert names == [b"caf\xe9.phony", b"caf\xe9.txt"]
+
+
+def test_train_from_a_database_writes_and_names_what_its_help_says(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "shop.db"
+    with sqlite3.connect(database) as db:
+        db.execute("create table customers (city text)")
+        db.executemany("insert into customers values (?)", [(n,) for n in NAMES.split()])
+    db.close()
+    monkeypatch.chdir(tmp_path)
+    code, _, err = _run(
+        capsys, "train", "--db", f"sqlite:///{database}", "--table", "customers",
+        "--column", "city", "--order", "2",
+    )  # fmt: skip
+    assert code == 0, err
+    assert (tmp_path / "customers.city.phony").exists()
+    code, out, _ = _run(capsys, "info", "customers.city.phony")
+    assert "name:              customers.city" in out
+    code, out, _ = _run(capsys, "train", "--help")
+    help_text = " ".join(out.split())
+    assert "with --db, TABLE.COLUMN.phony" in help_text
+    assert "with --db, TABLE.COLUMN]" in help_text
