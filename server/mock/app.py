@@ -451,7 +451,8 @@ class MockApp:
                 collection, body, partial=partial, record_id=record_id, exists=exists
             )
         except Invalid as exc:
-            raise HTTPError(422, "invalid", str(exc), exc.field) from None
+            # A body that is no object has no field to name: the error says so alone.
+            raise HTTPError(422, "invalid", str(exc), exc.field or None) from None
 
     def _restored(
         self, name: str, record_id: int, record: dict[str, Any] | None

@@ -209,3 +209,13 @@ async def test_a_number_filter_that_is_no_finite_number_is_a_400(
         "error": "bad_query",
         "detail": f"views: expected a number, got {text!r}",
     }
+
+
+@pytest.mark.parametrize("body", [b"[]", b"null", b'"ada"', b"7"], ids=str)
+async def test_a_body_that_is_not_an_object_is_a_422_naming_no_field(
+    client: httpx.AsyncClient, body: bytes
+) -> None:
+    for method, path in [("POST", "/users"), ("PUT", "/users/1"), ("PATCH", "/users/1")]:
+        answer = await client.request(method, path, content=body)
+        assert answer.status_code == 422
+        assert answer.json() == {"error": "invalid", "detail": "expected a JSON object"}
