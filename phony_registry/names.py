@@ -185,13 +185,20 @@ def _check_segment(segment: str, text: str, what: str) -> None:
         raise InvalidName(f"{text!r}: {what} longer than {MAX_SEGMENT} characters")
     if _SEGMENT.fullmatch(segment) is None:
         if segment.lower() != segment and _SEGMENT.fullmatch(segment.lower()):
-            raise InvalidName(f"{text!r}: names are lowercase (try {text.lower()!r})")
+            raise InvalidName(f"{text!r}: names are lowercase (try {_lowercase(text)!r})")
         raise InvalidName(
             f"{text!r}: a {what} uses lowercase letters, digits, '-' and '_', "
             "and starts and ends with a letter or digit"
         )
     if segment in _DEVICE_NAMES:
         raise InvalidName(f"{text!r}: {segment!r} is reserved")
+
+
+def _lowercase(text: str) -> str:
+    """``text`` in lowercase, a leading locale in its normal form (``tr_TR/first_names``)."""
+    first, sep, rest = text.partition("/")
+    head = normalize_locale(first) if sep and is_locale(first) else first.lower()
+    return head + sep + rest.lower()
 
 
 def parse_name(text: str) -> ModelName:

@@ -68,6 +68,21 @@ def test_invalid_names_say_why(text: str, reason: str) -> None:
         parse_name(text)
 
 
+@pytest.mark.parametrize(
+    ("text", "suggested"),
+    [
+        ("Alice/Names", "alice/names"),
+        ("tr_TR/First_Names", "tr_TR/first_names"),
+        ("TR_tr/First_Names", "tr_TR/first_names"),
+    ],
+)
+def test_a_name_in_capitals_suggests_its_normal_form(text: str, suggested: str) -> None:
+    with pytest.raises(InvalidName) as caught:
+        parse_name(text)
+    assert str(caught.value) == f"{text!r}: names are lowercase (try {suggested!r})"
+    assert str(parse_name(suggested)) == suggested
+
+
 def test_locale_namespace_is_official_never_a_publisher() -> None:
     name = parse_name("de-de/streets")
     assert name.official
