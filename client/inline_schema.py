@@ -25,6 +25,8 @@ __all__ = ["parse_column", "read_stdin_schema", "with_columns"]
 #: ``:`` starts a new argument only before ``KEY=``: a value may hold colons (times, URLs).
 _ARGUMENT = re.compile(r":(?=[A-Za-z_][A-Za-z0-9_]*=)")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")
+#: A ``:KEY`` after the type with no ``=``: an argument whose value was left out.
+_STRAY = re.compile(r":([A-Za-z_][A-Za-z0-9_]*)(?=:|\Z)")
 
 
 def _value(text: str) -> Any:
@@ -46,6 +48,13 @@ def parse_column(option: str) -> tuple[str, dict[str, Any]]:
     if not kind.strip():
         raise UsageError(
             f"--column {option!r}: the column needs a TYPE (phony generators lists them)"
+        )
+    # ``integer:min`` is the type and an argument missing its ``=VALUE``, not a type
+    # named "integer:min": say which argument it is.
+    stray = _STRAY.search(kind)
+    if stray:
+        raise UsageError(
+            f"--column {option!r}: {stray.group(1)} has no value: write {stray.group(1)}=VALUE"
         )
     table: dict[str, Any] = {"type": kind.strip()}
     for argument in arguments:

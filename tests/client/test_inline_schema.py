@@ -73,3 +73,17 @@ def test_a_column_given_twice_is_a_usage_error() -> None:
         with_columns({"columns": {"a": {"type": "sequence"}}}, options)
     replaced = with_columns({"columns": {"a": {"type": "sequence"}}}, options[:1])
     assert replaced["columns"]["a"]["type"] == "integer"
+
+
+@pytest.mark.parametrize(
+    ("option", "missing"),
+    [("a=integer:min", "min"), ("a=integer:min:max=9", "min"), ("id=sequence:format", "format")],
+    ids=["last", "before-another", "one-word"],
+)
+def test_an_argument_without_a_value_is_named(option: str, missing: str) -> None:
+    # Not "unknown generator 'integer:min'": the type is right, the argument lacks "=VALUE".
+    with pytest.raises(UsageError) as raised:
+        parse_column(option)
+    assert str(raised.value) == (
+        f"--column {option!r}: {missing} has no value: write {missing}=VALUE"
+    )
