@@ -7,7 +7,8 @@ the time should go. Routes (``NAME`` is a collection):
 - ``GET /NAME`` list (pages, sorting, filters: :mod:`phony_server.mock.query`),
   ``POST /NAME`` create;
 - ``GET``, ``PUT``, ``PATCH``, ``DELETE /NAME/ID``;
-- ``GET /PARENT/ID/NAME`` the records of NAME whose reference field holds ID;
+- ``GET /PARENT/ID/NAME`` the records of NAME whose reference field holds ID, ``POST``
+  one with that ID;
 - ``POST /__reset``, ``GET /__snapshot``, ``POST /__restore`` for the write
   state; ``GET /openapi.json``; ``GET /`` (or ``/__docs``) a page describing
   the collections.
@@ -240,15 +241,15 @@ class MockApp:
                 return self._list(collection, params, f"/{collection.name}")
             _allow(method, "GET", "POST")
             self._writable("GET")
-            record = self._validate(collection, _json_body(body), partial=False)
-            created = self.overlay.create(collection.name, record)
-            where = f"/{collection.name}/{created['id']}".encode()
-            return 201, created, [_JSON, (b"location", where)]
+            return self._create(collection, _json_body(body))
         record_id = _parse_id(parts[1], collection)
         if len(parts) == 2:
             return self._item(method, collection, record_id, params, body)
         if len(parts) == 3:
-            _allow(method, "GET")
+            _allow(method, "GET", "POST")
+            if method == "POST":
+                self._writable("GET")
+                return self._create_nested(collection, record_id, parts[2], body)
             return self._nested(collection, record_id, parts[2], params)
         raise HTTPError(404, "not_found", "no such route")
 
@@ -373,9 +374,11 @@ class MockApp:
         self.overlay.put(collection.name, record_id, ordered)
         return 200, ordered, [_JSON]
 
-    def _nested(
-        self, parent: Collection, record_id: int, child_name: str, params: list[tuple[str, str]]
-    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+    def _children(
+        self, parent: Collection, record_id: int, child_name: str
+    ) -> tuple[Collection, Field]:
+        """The collection of ``/PARENT/ID/CHILD`` and its field referring to the parent; a 404
+        unless both are there."""
         child = self.collections.get(child_name)
         link = _reference_to(child, parent.name) if child is not None else None
         if child is None or link is None:
@@ -384,6 +387,12 @@ class MockApp:
             )
         if self._get(parent, record_id) is None:
             raise HTTPError(404, "not_found", f"no {parent.name} with id {record_id}")
+        return child, link
+
+    def _nested(
+        self, parent: Collection, record_id: int, child_name: str, params: list[tuple[str, str]]
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        child, link = self._children(parent, record_id, child_name)
         filtered = [(k, v) for k, v in params if k != link.name]
         # The route names the parent: its links need not say it twice.
         where = f"/{parent.name}/{record_id}/{child.name}"
@@ -434,6 +443,32 @@ class MockApp:
         return out
 
     # -- writes ----------------------------------------------------------------------
+
+    def _create(
+        self, collection: Collection, document: Any
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        record = self._validate(collection, document, partial=False)
+        created = self.overlay.create(collection.name, record)
+        where = f"/{collection.name}/{created['id']}".encode()
+        return 201, created, [_JSON, (b"location", where)]
+
+    def _create_nested(
+        self, parent: Collection, record_id: int, child_name: str, body: bytes
+    ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
+        """``POST /users/2/posts``: a post whose ``user_id`` is 2 (json-server's nested create)."""
+        child, link = self._children(parent, record_id, child_name)
+        document = _json_body(body)
+        if isinstance(document, dict):
+            given = document.get(link.name, record_id)
+            if type(given) is not int or given != record_id:
+                raise HTTPError(
+                    422,
+                    "invalid",
+                    f"{link.name}: the route gives {record_id}; leave it out or say the same",
+                    link.name,
+                )
+            document = {**document, link.name: record_id}
+        return self._create(child, document)
 
     def _validate(
         self,

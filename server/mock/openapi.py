@@ -67,6 +67,8 @@ def openapi_document(collections: dict[str, Collection], config: MockConfig) -> 
     schemas: dict[str, Any] = {"Error": _ERROR}
     paths: dict[str, Any] = {}
     writes = not config.read_only
+    #: Nested routes: (path, child collection, the child's field naming the parent).
+    nested: list[tuple[str, str, str]] = []
     for name, collection in collections.items():
         title = _title(name)
         example = collection.rows(0, 1)[0] if collection.count else {}
@@ -188,7 +190,34 @@ def openapi_document(collections: dict[str, Collection], config: MockConfig) -> 
                             },
                         }
                     }
+                    nested.append((f"/{name}/{{id}}/{child_name}", child_name, f.name))
                     break
+    for path, child_name, link in nested if writes else []:
+        # POST /users/{id}/posts: a post of that user; the route gives its user_id.
+        child_input = schemas[f"{_title(child_name)}Input"]
+        paths[path]["post"] = {
+            "operationId": f"create_{child_name}_of_{path.split('/')[1]}",
+            "summary": f"Create one of {child_name} whose {link} is id",
+            "requestBody": {
+                "required": True,
+                "content": {
+                    "application/json": {
+                        "schema": {
+                            **child_input,
+                            "required": [k for k in child_input["required"] if k != link],
+                        }
+                    }
+                },
+            },
+            "responses": {
+                "201": _json(
+                    {"$ref": f"#/components/schemas/{_title(child_name)}"}, "created, with its id"
+                ),
+                "400": _error("not JSON"),
+                "404": _error("no such record"),
+                "422": _error("a field breaks the schema"),
+            },
+        }
     paths["/__snapshot"] = {
         "get": {
             "operationId": "snapshot",

@@ -81,7 +81,7 @@ async def test_a_created_record_is_located_and_the_header_is_exposed(
     [
         ("DELETE", "/users", "GET, HEAD, POST"),
         ("POST", "/users/1", "GET, HEAD, PUT, PATCH, DELETE"),
-        ("PUT", "/users/1/posts", "GET, HEAD"),
+        ("PUT", "/users/1/posts", "GET, HEAD, POST"),
         ("GET", "/__reset", "POST"),
     ],
     ids=["collection", "record", "nested", "reset"],
@@ -219,3 +219,33 @@ async def test_a_body_that_is_not_an_object_is_a_422_naming_no_field(
         answer = await client.request(method, path, content=body)
         assert answer.status_code == 422
         assert answer.json() == {"error": "invalid", "detail": "expected a JSON object"}
+
+
+async def test_a_post_to_a_nested_route_creates_a_child_of_that_parent(
+    client: httpx.AsyncClient,
+) -> None:
+    body = {"title": "nested", "views": 9007199254740990}
+    created = await client.post("/users/2/posts", json=body)
+    assert created.status_code == 201
+    assert created.json() == {"id": 21, "user_id": 2, **body}
+    assert created.headers["location"] == "/posts/21"
+    children = (await client.get("/users/2/posts", params={"title": "nested"})).json()
+    assert children == [created.json()]
+    # The route names the parent: a body naming another is refused, not overruled.
+    other = await client.post("/users/2/posts", json={**body, "user_id": 3})
+    assert other.status_code == 422
+    assert other.json()["field"] == "user_id"
+    same = await client.post("/users/2/posts", json={**body, "user_id": 2})
+    assert same.status_code == 201
+    missing = await client.post("/users/9/posts", json=body)
+    assert missing.status_code == 404
+    assert missing.json() == {"error": "not_found", "detail": "no users with id 9"}
+
+
+async def test_the_openapi_document_describes_the_nested_create(client: httpx.AsyncClient) -> None:
+    paths = (await client.get("/openapi.json")).json()["paths"]
+    create = paths["/users/{id}/posts"]["post"]
+    schema = create["requestBody"]["content"]["application/json"]["schema"]
+    assert sorted(schema["properties"]) == ["title", "user_id", "views"]
+    assert sorted(schema["required"]) == ["title", "views"]
+    assert sorted(create["responses"]) == ["201", "400", "404", "422"]
