@@ -46,7 +46,7 @@ CODE_MAX_LENGTH = 32
 
 
 def code_pattern(
-    column: str, values: list[str]
+    column: str, values: list[str], *, unique_rows: int | None = None
 ) -> tuple[list[ColumnPlan], dict[str, Any], str] | None:
     """Fixed-length codes (``07``, ``E0042``): the same length and character classes.
 
@@ -56,6 +56,12 @@ def code_pattern(
     and the largest seen there. Codes fewer than CATEGORY_MIN_ROWS rows hold
     go into ``avoid`` (:mod:`.guard`). None when the values make no such
     pattern, or when it would leave no code free of them.
+
+    ``unique_rows`` is the row count of a UNIQUE column, whose every code is
+    one row's: a varying position then draws from its whole class (``E0001``
+    to ``E0300``: ``E0000`` to ``E0999``), and the codes left free must be at
+    least as many as the rows (None otherwise). The sync makes repeats
+    unique with the next free code (:mod:`.engine`).
     """
     lengths = {len(v) for v in values}
     if len(lengths) != 1 or not 0 < next(iter(lengths)) <= CODE_MAX_LENGTH:
@@ -74,12 +80,15 @@ def code_pattern(
         kind = next((k for k in _CLASSES if seen <= set(k)), None)
         if kind is None:
             return None
-        alphabets.append(kind[kind.index(min(seen)) : kind.index(max(seen)) + 1])
+        if unique_rows is not None:
+            alphabets.append(kind)
+        else:
+            alphabets.append(kind[kind.index(min(seen)) : kind.index(max(seen)) + 1])
     rare = [v for v, n in counts.items() if n < CATEGORY_MIN_ROWS]
     space = 1
     for alphabet in alphabets:
         space *= len(alphabet)
-    if space <= len(rare):
+    if space - len(rare) < max(unique_rows or 1, 1):
         return None
     helpers: list[ColumnPlan] = []
     parts: list[str] = []
@@ -104,4 +113,6 @@ def code_pattern(
         f"codes fewer than {CATEGORY_MIN_ROWS} rows hold never written "
         "(a draw on one moves to the next code)"
     )
+    if unique_rows is not None:
+        why += f"; unique: {space - len(rare)} codes free of the source's, a repeat takes the next"
     return helpers, generate, why

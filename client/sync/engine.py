@@ -22,13 +22,14 @@ whatever ``--jobs`` says. On top of the schema's values this module:
 
 from __future__ import annotations
 
+import math
 import re
 import unicodedata
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from phony_client.sync.guard import Guard
+from phony_client.sync.guard import Guard, code_after
 from phony_client.sync.plan import ColumnPlan, Plan, TablePlan
 from phony_registry.errors import GenerationError, ValidationError
 from phony_registry.generators import ColumnGenerator, ColumnStream, column_seed
@@ -545,6 +546,15 @@ def _redraw(value: str, k: int, column: ColumnPlan, run: TableRun) -> str:
             whole, _, frac = value.partition(".")
             return f"{int(whole) + k - 1}.{frac}"
         return str(int(value) + k - 1)
+    alphabets = column.generate.get("characters")
+    if kind == "template" and isinstance(alphabets, list):  # a code: the next of its pattern
+        space = math.prod(len(str(a)) for a in alphabets)
+        if k > space:
+            raise GenerationError(
+                f"table {run.table.name}: more rows than the {space} codes of {column.name} "
+                "allow in a UNIQUE constraint"
+            )
+        return code_after(value, [str(a) for a in alphabets], k - 1)
     suffix = str(k)
     local, at, domain = value.rpartition("@")
     if not at:

@@ -19,12 +19,12 @@ from __future__ import annotations
 import base64
 import datetime as dt
 import hashlib
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from phony_registry.errors import GenerationError, ValidationError
 
-__all__ = ["Guard", "avoid_spec", "histogram_text"]
+__all__ = ["Guard", "avoid_spec", "code_after", "histogram_text"]
 
 #: Most steps a listed value moves (as many as values are listed, plus one).
 _MAX_STEPS = 10_000_000
@@ -134,6 +134,20 @@ class Guard:
             pending = [i for i, listed in zip(pending, still.tolist(), strict=True) if listed]
 
 
+def code_after(value: str, alphabets: Sequence[str], steps: int = 1) -> str:
+    """The code ``steps`` after ``value``: an odometer over the characters each position
+    of a code pattern allows (``alphabets``), wrapping after the last code."""
+    chars = list(value)
+    carry = steps
+    for i in range(len(chars) - 1, -1, -1):
+        if not carry:
+            break
+        alphabet = alphabets[i] if i < len(alphabets) else chars[i]
+        carry, at = divmod(alphabet.find(chars[i]) + carry, len(alphabet))
+        chars[i] = alphabet[at]
+    return "".join(chars)
+
+
 def _stepper(generate: Mapping[str, Any], where: str) -> Callable[[str], str]:
     """The next value after a drawn one, as the column writes it."""
     kind = generate.get("type")
@@ -157,17 +171,5 @@ def _stepper(generate: Mapping[str, Any], where: str) -> Callable[[str], str]:
     if kind == "template" and isinstance(classes, list):
         alphabets = [str(c) for c in classes]
 
-        def next_code(value: str) -> str:
-            # An odometer over the characters each position allows.
-            chars = list(value)
-            for i in range(len(chars) - 1, -1, -1):
-                alphabet = alphabets[i] if i < len(alphabets) else chars[i]
-                at = alphabet.find(chars[i])
-                if at + 1 < len(alphabet):
-                    chars[i] = alphabet[at + 1]
-                    return "".join(chars)
-                chars[i] = alphabet[0]
-            return "".join(chars)
-
-        return next_code
+        return lambda value: code_after(value, alphabets)
     raise ValidationError("avoid works on a histogram or a code pattern", field=where)

@@ -422,7 +422,9 @@ def _fit_column(
         base.generate, base.why = histogram(present, kind)
         if kind != type_name:
             base.why = f"text holding ISO dates, written as ISO text; {base.why}"
-    elif not unique and (pattern := code_pattern(col.name, [as_text(v) for v in present])):
+    elif pattern := code_pattern(
+        col.name, [as_text(v) for v in present], unique_rows=rows if unique else None
+    ):
         helpers, base.generate, base.why = pattern
     else:
         numbered = _numbered(conn, table.c[col.name], type_name)

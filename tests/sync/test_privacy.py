@@ -38,14 +38,18 @@ def test_the_unique_counter_never_makes_a_source_value(tmp_path: Path, run_phony
             "CREATE TABLE emp (id INTEGER PRIMARY KEY, code TEXT NOT NULL);"
             "CREATE UNIQUE INDEX emp_code ON emp (code);"
         )
+        # One code longer than the others: no code pattern, a model and a counter for repeats.
         conn.executemany(
-            "INSERT INTO emp (code) VALUES (?)", [(f"E{i:04d}",) for i in range(1, 301)]
+            "INSERT INTO emp (code) VALUES (?)",
+            [(f"E{i:04d}",) for i in range(1, 300)] + [("E00300",)],
         )
     target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "2")
     real = set(_column(source, "emp", "code"))
     fake = _column(target, "emp", "code")
     assert len(fake) == len(set(fake)) == 600
     assert not set(fake) & real, sorted(set(fake) & real)[:10]
+    plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
+    assert plan["tables"]["emp"]["columns"]["code"]["generate"]["type"] == "ngram"
 
 
 _NAMES = [
@@ -316,3 +320,34 @@ def test_placeholders_of_short_columns_are_no_source_value(tmp_path: Path, run_p
     assert _column(target, "t", "full") == []
     plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
     assert "NULL" in plan["tables"]["t"]["columns"]["full"]["why"]
+
+
+def test_unique_codes_keep_their_shape(tmp_path: Path, run_phony: Any) -> None:
+    import re
+
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute(
+            "CREATE TABLE emp (id INTEGER PRIMARY KEY, code TEXT NOT NULL UNIQUE,"
+            " badge CHAR(6) UNIQUE)"
+        )
+        conn.executemany(
+            "INSERT INTO emp (code, badge) VALUES (?, ?)",
+            [(f"E{i:04d}", f"AB{i * 13 % 10000:04d}") for i in range(1, 301)],
+        )
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "2")
+    plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
+    for column, shape in (("code", r"E0\d{3}"), ("badge", r"AB\d{4}")):
+        real = set(_column(source, "emp", column))
+        fake = _column(target, "emp", column)
+        assert len(fake) == len(set(fake)) == 600, column
+        assert not set(fake) & real, (column, sorted(set(fake) & real)[:10])
+        assert [v for v in fake if not re.fullmatch(shape, v)] == [], column
+        assert plan["tables"]["emp"]["columns"][column]["generate"]["type"] == "template"
+    # More rows than free codes: one line saying so, no table half-filled.
+    crowded = tmp_path / "crowded.db"
+    result = run_phony("sync", "--plan", str(tmp_path / "plan.toml"), "--target",
+                       f"sqlite:///{crowded}", "--seed", "1", "--scale", "5")  # fmt: skip
+    assert result.returncode != 0
+    assert "Traceback" not in result.stderr
+    assert "more rows than the 1000 codes of code allow" in result.stderr

@@ -248,3 +248,13 @@ def test_numbered_placeholders_are_no_value_the_column_holds() -> None:
     short, _ = numbered_placeholders("note", 30, 1, held.__getitem__)
     assert short["values"] == ["4", "6", "7", "8", "9"]
     assert numbered_placeholders("note", 30, 1, lambda _: set(range(10))) is None
+
+
+def test_the_next_code_counts_over_each_position_s_characters() -> None:
+    from phony_client.sync.guard import code_after
+
+    alphabets = ["E", "0123456789", "ABC"]
+    assert code_after("E0A", alphabets) == "E0B"
+    assert code_after("E0C", alphabets) == "E1A"
+    assert code_after("E0A", alphabets, 7) == "E2B"
+    assert code_after("E9C", alphabets) == "E0A"  # past the last code: the first
