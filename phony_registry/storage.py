@@ -29,7 +29,9 @@ Every other failure of the backend surfaces as
 
 from __future__ import annotations
 
+import errno
 import os
+import stat as stat_module
 from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -147,12 +149,61 @@ class Storage(ABC):
         return found
 
     def local_path(self, key: str) -> Path | None:
-        """A file holding ``key`` that can be sent directly, if the backend has one."""
+        """A file holding ``key`` that can be sent directly, if the backend has one.
+
+        Only a name for the caller's own checks: open it with
+        :meth:`LocalStorage.open`, which follows no symbolic link.
+        """
         return None
 
     def check(self) -> None:
         """Raise RegistryUnavailable if the storage cannot be reached."""
         self.stat("snapshot.json")
+
+
+#: Flags of every open of a stored file: never through a symbolic link, never
+#: blocking on a FIFO planted where a file should be.
+_READ_FLAGS = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+_DIR_FLAGS = os.O_RDONLY | getattr(os, "O_DIRECTORY", 0) | getattr(os, "O_NOFOLLOW", 0)
+_BENEATH = os.open in os.supports_dir_fd and hasattr(os, "O_NOFOLLOW")
+
+
+def _open_beneath(root: Path, parts: tuple[str, ...]) -> int:
+    """A descriptor of the regular file ``root/parts...``, reached without symbolic links.
+
+    Each folder below ``root`` is opened relative to the one above it with
+    ``O_NOFOLLOW``, and so is the file: a link planted anywhere in the tree
+    (``blobs/sha256/ab/<hex> -> ../../../../private/registry-key.pem``, or a
+    folder pointing elsewhere) is refused, never read. So is anything that is
+    not a regular file (a FIFO is opened without blocking, then refused).
+    Both raise ``FileNotFoundError``, which callers turn into NotFound: to a
+    reader the object is not there.
+    """
+    shown = str(root.joinpath(*parts))
+    try:
+        if not _BENEATH:  # no openat() here: the last component is still checked
+            fd = os.open(shown, _READ_FLAGS)
+        else:
+            folder = os.open(root, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+            try:
+                for part in parts[:-1]:
+                    inner = os.open(part, _DIR_FLAGS, dir_fd=folder)
+                    os.close(folder)
+                    folder = inner
+                fd = os.open(parts[-1], _READ_FLAGS, dir_fd=folder)
+            finally:
+                os.close(folder)
+    except OSError as exc:
+        # ELOOP: a link at the last component; ENOTDIR: a link (or file) where a
+        # folder should be; EMLINK: BSD's ELOOP for O_NOFOLLOW.
+        if exc.errno in (errno.ELOOP, errno.ENOTDIR, errno.EMLINK):
+            raise FileNotFoundError(errno.ENOENT, "not a stored file", shown) from None
+        raise
+    if not stat_module.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise FileNotFoundError(errno.ENOENT, "not a regular file", shown)
+    os.set_blocking(fd, True)
+    return fd
 
 
 def _tag(st: os.stat_result) -> str:
@@ -189,41 +240,47 @@ class LocalStorage(Storage):
         """The file that holds ``key`` (it may not exist)."""
         return self.root.joinpath(*PurePosixPath(check_key(key)).parts)
 
+    def open(self, key: str) -> BinaryIO:
+        """The stored file ``key``, open for reading; raises NotFound.
+
+        A symbolic link anywhere below the root, or anything but a regular
+        file, is not a stored object: someone with write access to a shared
+        registry folder must not get the server to read (and serve) a file
+        it points to, such as the private area's registry key.
+        """
+        try:
+            fd = _open_beneath(self.root, PurePosixPath(check_key(key)).parts)
+        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
+            raise NotFound(f"no such object: {key}") from exc
+        except OSError as exc:
+            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
+        return os.fdopen(fd, "rb")
+
     def local_path(self, key: str) -> Path | None:
         """See :meth:`Storage.local_path`."""
         return self.path(key)
 
     def stat(self, key: str) -> ObjectInfo | None:
-        """See :meth:`Storage.stat`."""
+        """See :meth:`Storage.stat` (a symbolic link or a folder is no object: None)."""
         try:
-            st = self.path(key).stat()
-        except (FileNotFoundError, NotADirectoryError):
+            with self.open(key) as handle:
+                st = os.fstat(handle.fileno())
+        except NotFound:
             return None
-        except OSError as exc:
-            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
         return ObjectInfo(key, st.st_size, _tag(st))
 
     def read(self, key: str) -> tuple[bytes, str]:
-        """See :meth:`Storage.read`."""
-        path = self.path(key)
-        try:
-            with open(path, "rb") as handle:
+        """See :meth:`Storage.read` (never through a symbolic link: :meth:`open`)."""
+        with self.open(key) as handle:
+            try:
                 tag = _tag(os.fstat(handle.fileno()))
                 return handle.read(), tag
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise NotFound(f"no such object: {key}") from exc
-        except OSError as exc:
-            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
+            except OSError as exc:
+                raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
 
     def iter_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """See :meth:`Storage.iter_range`."""
-        try:
-            handle = open(self.path(key), "rb")  # noqa: SIM115  (closed by the generator)
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise NotFound(f"no such object: {key}") from exc
-        except OSError as exc:
-            raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
-        return self._chunks(handle, start, end)
+        """See :meth:`Storage.iter_range` (never through a symbolic link: :meth:`open`)."""
+        return self._chunks(self.open(key), start, end)
 
     @staticmethod
     def _chunks(handle: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
@@ -306,9 +363,11 @@ class LocalStorage(Storage):
         for key in self.list(prefix):
             try:
                 # A plain string join: Path objects cost more than the stat itself here.
-                st = os.stat(f"{self.root}{os.sep}{key}")  # noqa: PTH116
+                st = os.lstat(f"{self.root}{os.sep}{key}")
             except OSError:
                 continue  # replaced or removed meanwhile: the caller reads it again
+            if not stat_module.S_ISREG(st.st_mode):
+                continue  # a symbolic link is no stored object (see open)
             found[key] = ObjectInfo(key, st.st_size, _tag(st))
         return found
 

@@ -14,12 +14,13 @@ read small files of a local storage directly: they are the hot path of pulls.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
-from collections.abc import Callable, Sequence
-from stat import S_ISREG
-from typing import TYPE_CHECKING, Any
+from collections.abc import AsyncIterator, Callable, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO
 
+import anyio
 from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import FileResponse, Response, StreamingResponse
@@ -27,7 +28,7 @@ from starlette.responses import FileResponse, Response, StreamingResponse
 from phony_registry.digests import is_digest
 from phony_registry.errors import NotFound, RegistryUnavailable
 from phony_registry.layout import BLOBS_DIR, INDEX_DIR, MANIFESTS_DIR, REGISTRY_KEY, SNAPSHOT
-from phony_server.storage import Storage, check_key
+from phony_server.storage import LocalStorage, Storage, check_key
 
 if TYPE_CHECKING:
     from phony_server.registry import Registry
@@ -59,6 +60,12 @@ def _kind(path: str) -> tuple[str, str] | None:
 class _BlobFile(FileResponse):
     """A blob from a local file, read 1 MB at a time (fewer trips to the thread pool).
 
+    ``handle`` is the blob already open (:meth:`LocalStorage.open`, which
+    follows no symbolic link): Starlette would open ``path`` again by name,
+    following whatever link was planted there meanwhile, so it reads this
+    handle instead, and the server never hands the path to the ASGI server
+    (``http.response.pathsend``) either.
+
     ``span`` is the range :func:`_range` found (None: the whole file): the
     request's own ``Range`` and ``If-Range`` are replaced by it before
     Starlette sees them, so both storages follow one reading of the headers
@@ -67,15 +74,34 @@ class _BlobFile(FileResponse):
 
     chunk_size = 1 << 20
 
-    def __init__(self, path: str | os.PathLike[str], span: tuple[int, int] | None, **kw: Any):
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        handle: BinaryIO,
+        span: tuple[int, int] | None,
+        **kw: Any,
+    ):
         super().__init__(path, **kw)
+        self.handle = handle
         self.span = span
 
     async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
         headers = [(k, v) for k, v in scope["headers"] if k not in (b"range", b"if-range")]
         if self.span is not None:
             headers.append((b"range", f"bytes={self.span[0]}-{self.span[1]}".encode()))
-        await super().__call__({**scope, "headers": headers}, receive, send)
+        extensions = {
+            k: v for k, v in scope.get("extensions", {}).items() if k != "http.response.pathsend"
+        }
+        try:
+            await super().__call__(
+                {**scope, "headers": headers, "extensions": extensions}, receive, send
+            )
+        finally:
+            self.handle.close()
+
+    @contextlib.asynccontextmanager
+    async def _open_file(self) -> AsyncIterator[anyio.AsyncFile[bytes]]:
+        yield anyio.AsyncFile(self.handle)
 
 
 def _quoted(tag: str) -> str:
@@ -103,16 +129,14 @@ def _not_modified(request: Request, etag: str) -> bool:
     return etag_matches(request.headers.get("if-none-match"), etag)
 
 
-def _read_local(path: os.PathLike[str]) -> tuple[bytes, str]:
+def _read_local(storage: LocalStorage, key: str) -> tuple[bytes, str]:
     # A few KB from the page cache: cheaper inline than a trip to the thread pool.
+    # Through the storage's own open, which follows no symbolic link: a link
+    # planted in a shared public folder must not serve the private area.
     try:
-        with open(path, "rb") as handle:
-            st = os.fstat(handle.fileno())
-            return handle.read(), f"{st.st_ino:x}-{st.st_mtime_ns:x}-{st.st_size:x}"
-    except (FileNotFoundError, NotADirectoryError, IsADirectoryError):
+        return storage.read(key)
+    except NotFound:
         raise NotFound("no such file in this registry") from None
-    except OSError as exc:
-        raise RegistryUnavailable(f"storage: {exc.strerror or exc}") from exc
 
 
 async def layout_file(request: Request) -> Response:
@@ -127,9 +151,8 @@ async def layout_file(request: Request) -> Response:
         raise NotFound(f"no such file in this registry: /{path[:200]}")
     check_key(path)
     storage = registry.storage
-    local = storage.local_path(path)
-    if local is not None:
-        data, tag = _read_local(local)
+    if isinstance(storage, LocalStorage):
+        data, tag = _read_local(storage, path)
     else:
         data, tag = await run_in_threadpool(storage.read, path)
     etag = _quoted(tag)
@@ -198,15 +221,14 @@ async def blob_response(request: Request, storage: Storage, digest: str) -> Resp
         "Accept-Ranges": "bytes",
         "Docker-Content-Digest": digest,
     }
-    local = storage.local_path(key)
+    handle: BinaryIO | None = None
     stat_result: os.stat_result | None = None
-    if local is not None:
+    if isinstance(storage, LocalStorage):
         try:
-            stat_result = os.stat(local)  # noqa: PTH116  (a PathLike, hot path)
-        except OSError:
-            stat_result = None
-        if stat_result is None or not S_ISREG(stat_result.st_mode):
-            raise NotFound(f"no blob {digest}")
+            handle = storage.open(key)  # no symbolic link, a regular file
+        except NotFound:
+            raise NotFound(f"no blob {digest}") from None
+        stat_result = os.fstat(handle.fileno())
         size = stat_result.st_size
     else:
         info = await run_in_threadpool(storage.stat, key)
@@ -214,19 +236,24 @@ async def blob_response(request: Request, storage: Storage, digest: str) -> Resp
             raise NotFound(f"no blob {digest}")
         size = info.size
     if _not_modified(request, etag):
+        if handle is not None:
+            handle.close()
         return Response(status_code=304, headers=headers)
     if_range = request.headers.get("if-range")
     wanted = request.headers.get("range") if if_range in (None, etag) else None
     try:
         span = _range(wanted, size)
     except ValueError:
+        if handle is not None:
+            handle.close()
         # Not cacheable: the blob is immutable, this answer to one Range is not it.
         refusal = {k: v for k, v in headers.items() if k != "Cache-Control"}
         return Response(status_code=416, headers={**refusal, "Content-Range": f"bytes */{size}"})
-    if local is not None:
+    if handle is not None:
         # Starlette sends the file itself, the range and HEAD included.
         return _BlobFile(
-            local,
+            handle.name,
+            handle,
             span,
             stat_result=stat_result,
             headers=headers,
@@ -279,9 +306,13 @@ class LayoutFastPath:
             path = scope["path"][1:]
             kind = _kind(path)
             if kind is not None:
+                storage = self.registry.storage
                 try:
-                    local = self.registry.storage.local_path(path)
-                    data, tag = _read_local(local) if local is not None else (None, "")
+                    data, tag = (
+                        _read_local(storage, path)
+                        if isinstance(storage, LocalStorage)
+                        else (None, "")
+                    )
                 except (NotFound, RegistryUnavailable):
                     data = None
                 if data is not None:
