@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING, Any
 from phony_client.sync._db import connect, first_line, redact
 from phony_client.sync.codes import code_pattern, is_iso_dates
 from phony_client.sync.fitting import (
+    CATEGORY_MIN_ROWS,
     as_text,
     byte_lengths,
     category,
@@ -547,12 +548,17 @@ def _fit_text(
         if numbers is not None:
             base.generate, base.why = numbers
             return []
-        # Every number that fits is a value of the column: write none.
-        base.generate = {"type": "choice", "values": [""]}
+        # Every number that fits is a value of the column: write none of them.
         base.why = (
             "text with too little variety to learn new values from, and every numbered "
             "placeholder that fits is one of its values: "
         )
+        common = [(v, n) for v, n in Counter(values).most_common() if n >= CATEGORY_MIN_ROWS]
+        if common:
+            base.generate = frequency(common)
+            base.why += f"the values at least {CATEGORY_MIN_ROWS} rows hold, weighted as seen"
+            return []
+        base.generate = {"type": "choice", "values": [""]}
         if base.nullable:
             base.null_ratio = 1.0
             base.why += "NULL"

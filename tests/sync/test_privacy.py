@@ -296,17 +296,18 @@ def test_placeholders_of_short_columns_are_no_source_value(tmp_path: Path, run_p
             str(i % 60 + 1),  # "1" ... "60", five rows each: too little variety for a model
             "ok" if i % 3 else str(i // 3 % 20 + 1),  # a category, with rare "1" ... "20"
             str(i % 99 + 1),  # every number that fits
+            str(i % 99 + 1),  # the same, and "ab" in most rows
         )
         for i in range(300)
     ]
-    rows += [("ab", "ok", "ab")] * (SAMPLE_ROWS - len(rows))
-    rows += [(str(n), str(n), "ab") for n in range(8, 81)]  # seen by no sample
+    rows += [("ab", "ok", None, "ab")] * (SAMPLE_ROWS - len(rows))
+    rows += [(str(n), str(n), None, "ab") for n in range(8, 81)]  # seen by no sample
     with sqlite3.connect(source) as conn:
         conn.execute(
             "CREATE TABLE t (id INTEGER PRIMARY KEY, short VARCHAR(2), flag VARCHAR(2),"
-            " full VARCHAR(2))"
+            " full VARCHAR(2), mixed VARCHAR(2))"
         )
-        conn.executemany("INSERT INTO t (short, flag, full) VALUES (?, ?, ?)", rows)
+        conn.executemany("INSERT INTO t (short, flag, full, mixed) VALUES (?, ?, ?, ?)", rows)
     target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "0.01")
     for column in ("short", "flag"):
         real = set(_column(source, "t", column)) - {"ab", "ok"}
@@ -316,8 +317,9 @@ def test_placeholders_of_short_columns_are_no_source_value(tmp_path: Path, run_p
         assert all(len(v) <= 2 for v in fake), column
     assert "ok" in _column(target, "t", "flag")
     assert set(_column(target, "t", "short")) <= {str(n) for n in range(81, 100)}
-    # No number that fits is free: NULL rather than a real value.
+    # No number that fits is free: the common values, or NULL, rather than a real value.
     assert _column(target, "t", "full") == []
+    assert set(_column(target, "t", "mixed")) == {"ab"}
     plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
     assert "NULL" in plan["tables"]["t"]["columns"]["full"]["why"]
 
