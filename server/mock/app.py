@@ -6,7 +6,8 @@ the time should go. Routes (``NAME`` is a collection):
 
 - ``GET /NAME`` list (pages, sorting, filters: :mod:`phony_server.mock.query`),
   ``POST /NAME`` create;
-- ``GET``, ``PUT``, ``PATCH``, ``DELETE /NAME/ID``;
+- ``GET``, ``PUT``, ``PATCH``, ``DELETE /NAME/ID`` (``?_dependent=CHILD`` deletes the
+  records of CHILD referring to it too);
 - ``GET /PARENT/ID/NAME`` the records of NAME whose reference field holds ID, ``POST``
   one with that ID;
 - ``POST /__reset``, ``GET /__snapshot``, ``POST /__restore`` for the write
@@ -175,7 +176,9 @@ class MockApp:
             body = await _read_body(receive) if method in ("POST", "PUT", "PATCH") else b""
             route_method = "GET" if method == "HEAD" else method  # HEAD: GET's headers
             params = parse_qsl(query, keep_blank_values=True) if query else []
-            if route_method == "GET" and scans(params):
+            if (route_method == "GET" and scans(params)) or (
+                method == "DELETE" and any(k == "_dependent" for k, _ in params)
+            ):
                 # A scan can take seconds: off the event loop, so other
                 # clients are answered meanwhile (the GIL is shared, not held).
                 status, payload, headers = await asyncio.to_thread(
@@ -363,7 +366,11 @@ class MockApp:
             return 200, record, [_JSON]
         self._writable("GET")
         if method == "DELETE":
-            self.overlay.put(collection.name, record_id, None)
+            gone = [
+                (collection.name, record_id, None),
+                *self._dependents(collection, record_id, params),
+            ]
+            self.overlay.put_many(gone)
             return 200, current, [_JSON]
         changes = self._validate(
             collection, _json_body(body), partial=method == "PATCH", record_id=record_id
@@ -443,6 +450,29 @@ class MockApp:
         return out
 
     # -- writes ----------------------------------------------------------------------
+
+    def _dependents(
+        self, parent: Collection, record_id: int, params: list[tuple[str, str]]
+    ) -> list[tuple[str, int, None]]:
+        """The deletions ``DELETE /users/2?_dependent=posts`` adds: every post whose reference
+        to users holds 2 (json-server v1's ``_dependent``). A 400 before anything is deleted
+        for a collection that does not refer to the parent, or one past the scan limit."""
+        names = [v for k, value in params if k == "_dependent" for v in value.split(",") if v]
+        gone: list[tuple[str, int, None]] = []
+        try:
+            for name in names:
+                child = self.collections.get(name)
+                link = _reference_to(child, parent.name) if child is not None else None
+                if child is None or link is None:
+                    raise BadQuery(
+                        "_dependent", f"{name[:60]!r} has no field referring to {parent.name}"
+                    )
+                query = ListQuery(filters=[(link.name, "eq", [str(record_id)])])
+                found = matching(child, self.overlay, query, self.config.scan_limit)
+                gone += [(child.name, record["id"], None) for record in found]
+        except BadQuery as exc:
+            raise HTTPError(400, "bad_query", str(exc)) from None
+        return gone
 
     def _create(
         self, collection: Collection, document: Any

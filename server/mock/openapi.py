@@ -163,8 +163,18 @@ def openapi_document(collections: dict[str, Collection], config: MockConfig) -> 
             item_path["delete"] = {
                 "operationId": f"delete_{name}",
                 "summary": f"Delete one of {name}",
+                "parameters": [
+                    {
+                        "name": "_dependent",
+                        "in": "query",
+                        "schema": {"type": "string"},
+                        "description": "Collections (comma-separated) whose records referring "
+                        "to this one are deleted with it",
+                    }
+                ],
                 "responses": {
                     "200": _json(record_ref, "the deleted record"),
+                    "400": _error("a _dependent that does not refer to this collection"),
                     "404": _error("no such record"),
                 },
             }

@@ -199,27 +199,44 @@ class Overlay:
 
     def put(self, name: str, record_id: int, record: dict[str, Any] | None) -> None:
         """Store ``record`` under ``record_id`` (None deletes it)."""
+        self.put_many([(name, record_id, record)])
+
+    def put_many(self, changes: Iterable[tuple[str, int, dict[str, Any] | None]]) -> None:
+        """Store each (collection, id, record or None to delete) in one transaction: all of
+        them, or none when the overlay has no room for them (OverlayFull)."""
+        unique = {(name, record_id): record for name, record_id, record in changes}
         with self._write():
-            layer = self.layers[name]
-            generated = record_id < self._first_ids[name]
-            if record is None and not generated:
-                layer.records.pop(record_id, None)  # a created record: forget it entirely
-                at = bisect_left(layer.created, record_id)
-                if at < len(layer.created) and layer.created[at] == record_id:
-                    del layer.created[at]
-                if self._db is not None:
-                    self._db.execute(
-                        "DELETE FROM phony_mock_records WHERE collection=? AND id=?",
-                        (name, record_id),
-                    )
-                    self._persist(name, [])
-                return
-            if record_id not in layer.records:
-                _check_room(name, layer)
-            layer.records[record_id] = record
-            if record is None:
-                insort(layer.deleted, record_id)
-            self._persist(name, [(record_id, record)])
+            added: dict[str, int] = {}
+            for (name, record_id), record in unique.items():
+                forgotten = record is None and record_id >= self._first_ids[name]
+                if record_id not in self.layers[name].records and not forgotten:
+                    added[name] = added.get(name, 0) + 1
+            for name, more in added.items():
+                _check_room(name, self.layers[name], more)
+            for (name, record_id), record in unique.items():
+                self._put(name, record_id, record)
+
+    def _put(self, name: str, record_id: int, record: dict[str, Any] | None) -> None:
+        layer = self.layers[name]
+        generated = record_id < self._first_ids[name]
+        if record is None and not generated:
+            layer.records.pop(record_id, None)  # a created record: forget it entirely
+            at = bisect_left(layer.created, record_id)
+            if at < len(layer.created) and layer.created[at] == record_id:
+                del layer.created[at]
+            if self._db is not None:
+                self._db.execute(
+                    "DELETE FROM phony_mock_records WHERE collection=? AND id=?",
+                    (name, record_id),
+                )
+                self._persist(name, [])
+            return
+        if record is None and record_id in layer.records and layer.records[record_id] is None:
+            return  # deleted already
+        layer.records[record_id] = record
+        if record is None:
+            insort(layer.deleted, record_id)
+        self._persist(name, [(record_id, record)])
 
     def reset(self) -> None:
         """Forget every write."""
@@ -333,8 +350,8 @@ class Overlay:
         return layers
 
 
-def _check_room(name: str, layer: Layer) -> None:
-    if len(layer.records) >= MAX_WRITES:
+def _check_room(name: str, layer: Layer, more: int = 1) -> None:
+    if len(layer.records) + more > MAX_WRITES:
         raise OverlayFull(
             f"{name} holds {MAX_WRITES:,} written records, the most a mock keeps; "
             "POST /__reset forgets them"

@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from phony_server.mock import state
 from phony_server.mock.app import MockApp
 from phony_server.mock.config import MockConfig
 from phony_server.mock.sources import CollectionSource
@@ -249,3 +250,67 @@ async def test_the_openapi_document_describes_the_nested_create(client: httpx.As
     assert sorted(schema["properties"]) == ["title", "user_id", "views"]
     assert sorted(schema["required"]) == ["title", "views"]
     assert sorted(create["responses"]) == ["201", "400", "404", "422"]
+
+
+async def _count(client: httpx.AsyncClient, path: str, **params: Any) -> int:
+    answer = await client.get(path, params={**params, "_limit": 0})
+    assert answer.status_code == 200
+    return int(answer.headers["x-total-count"])
+
+
+async def test_delete_with_dependent_takes_the_children_along(client: httpx.AsyncClient) -> None:
+    # Without it, the records referring to a deleted one stay, their reference dangling.
+    posts_of_3 = await _count(client, "/posts", user_id=3)
+    assert posts_of_3 > 0
+    assert (await client.delete("/users/3")).status_code == 200
+    assert await _count(client, "/posts", user_id=3) == posts_of_3
+    dangling = (await client.get("/posts", params={"user_id": 3, "_expand": "user"})).json()
+    assert {post["user"] for post in dangling} == {None}
+    created = await client.post("/users/2/posts", json={"title": "mine", "views": 9007199254740990})
+    children = await _count(client, "/posts", user_id=2)
+    assert children > 1
+    total = await _count(client, "/posts")
+    user = (await client.get("/users/2")).json()
+    deleted = await client.delete("/users/2", params={"_dependent": "posts"})
+    assert deleted.status_code == 200
+    assert deleted.json() == user
+    assert await _count(client, "/posts", user_id=2) == 0
+    assert await _count(client, "/posts") == total - children
+    assert (await client.get(created.headers["location"])).status_code == 404
+    assert (await client.get("/users/2")).status_code == 404
+    snapshot = (await client.get("/__snapshot")).json()["collections"]
+    assert len(snapshot["posts"]["records"]) == children - 1  # the created one is forgotten
+
+
+@pytest.mark.parametrize("dependent", ["users", "nothing", "posts,nothing"])
+async def test_delete_with_a_dependent_that_does_not_refer_to_it_is_a_400_deleting_nothing(
+    client: httpx.AsyncClient, dependent: str
+) -> None:
+    before = (await client.get("/__snapshot")).json()
+    answer = await client.delete("/users/4", params={"_dependent": dependent})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "bad_query"
+    assert "has no field referring to users" in answer.json()["detail"]
+    assert (await client.get("/__snapshot")).json() == before
+
+
+async def test_delete_with_dependents_past_the_overlays_room_deletes_nothing(
+    client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    counts = {user: await _count(client, "/posts", user_id=user) for user in range(1, 6)}
+    user = max(counts, key=lambda u: counts[u])
+    assert counts[user] >= 2
+    # Each collection's overlay has room for all but one of the user's posts.
+    monkeypatch.setattr(state, "MAX_WRITES", counts[user] - 1)
+    before = (await client.get("/__snapshot")).json()
+    full = await client.delete(f"/users/{user}", params={"_dependent": "posts"})
+    assert full.status_code == 507
+    assert full.json()["error"] == "overlay_full"
+    assert (await client.get("/__snapshot")).json() == before
+    assert (await client.get(f"/users/{user}")).status_code == 200
+
+
+async def test_the_openapi_document_describes_dependent(client: httpx.AsyncClient) -> None:
+    delete = (await client.get("/openapi.json")).json()["paths"]["/users/{id}"]["delete"]
+    assert [p["name"] for p in delete["parameters"]] == ["_dependent"]
+    assert "400" in delete["responses"]
