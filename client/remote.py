@@ -25,6 +25,7 @@ from phony_client import _net
 from phony_client._progress import Progress
 from phony_client.credentials import check_token, token_for
 from phony_client.publish import PushResult
+from phony_registry.canonical import DOCUMENT_LIMITS, JsonLimits, loads_object
 from phony_registry.errors import (
     PhonyError,
     RegistryError,
@@ -55,6 +56,11 @@ _CHUNK = 256 * 1024
 #: The most bytes of one answer the client reads, decoded (a search, a model's
 #: versions, an error): a registry sending more is refused, never buffered.
 MAX_ANSWER = 16 << 20
+#: Structural limits of an answer's JSON (the depth and values of a manifest or snapshot;
+#: strings up to the whole answer, as a search lists every description).
+_ANSWER_LIMITS = JsonLimits(
+    max_values=DOCUMENT_LIMITS.max_values, max_depth=DOCUMENT_LIMITS.max_depth, max_string=None
+)
 #: Seconds one call may take in all, its retries included (0: no limit);
 #: ``PHONY_REQUEST_DEADLINE`` overrides it. Each read also has its own timeout,
 #: but a server sending a byte every few seconds would never trip that.
@@ -75,11 +81,13 @@ def error_from_response(response: httpx.Response) -> PhonyError:
     """The PhonyError a failed response stands for (by its JSON ``error`` code)."""
     code, detail = "", ""
     try:
-        body = response.json()
-        if isinstance(body, dict):
-            code, detail = str(body.get("error", "")), str(body.get("detail", ""))
-    except ValueError:
+        # The core's capped reader: a hostile answer nested 100,000 deep is no
+        # RecursionError, a string of 16 MiB no detail.
+        body = loads_object(response.content, "", limits=_ANSWER_LIMITS)
+    except PhonyError:
         pass
+    else:
+        code, detail = str(body.get("error", "")), str(body.get("detail", ""))
     detail = detail or f"{response.status_code} {response.reason_phrase}"
     cls = _error_classes().get(code)
     if cls is None:
@@ -215,15 +223,14 @@ class RegistryClient:
     def _json(self, response: httpx.Response) -> dict[str, Any]:
         """The JSON object an answer holds, or one :class:`RegistryError` saying it is not one."""
         try:
-            answer = response.json()
-        except ValueError:
-            answer = None
-        if not isinstance(answer, dict):
+            # The core's capped reader, never json.loads: an answer nested
+            # 100,000 deep was a RecursionError, shown as a bug in phony.
+            return loads_object(response.content, "", limits=_ANSWER_LIMITS)
+        except PhonyError:
             raise RegistryError(
                 f"registry {self.url}: the answer to {response.request.url.path} is not a JSON "
                 "object (is this a phony registry?)"
-            )
-        return answer
+            ) from None
 
     def _check_deadline(self, end: float | None, path: str) -> None:
         if end is not None and time.monotonic() >= end:

@@ -18,6 +18,7 @@ import tracemalloc
 import zlib
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
 
 import pytest
 
@@ -208,3 +209,30 @@ def test_an_answer_that_is_not_json_is_one_clear_error(serve: Callable[[Answer],
     with RegistryClient(url, retry=_no_retry()) as client, pytest.raises(RegistryError) as info:
         client.search("names")
     assert "is not a JSON object" in str(info.value)
+
+
+#: JSON nested 100,000 deep: 200 KB, far under the answer cap.
+DEEP = b"[" * 100_000 + b"]" * 100_000
+
+
+@pytest.mark.parametrize("status", [200, 403], ids=["answer", "refusal"])
+def test_an_answer_nested_too_deeply_is_one_clear_error(
+    serve: Callable[[Answer], str], run_phony: Callable[..., Any], status: int
+) -> None:
+    def deep(handler: BaseHTTPRequestHandler) -> None:
+        handler.send_response(status)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(DEEP)))
+        handler.end_headers()
+        handler.wfile.write(DEEP)
+
+    url = serve(deep)
+    with RegistryClient(url, retry=_no_retry()) as client, pytest.raises(RegistryError):
+        client.search("names")
+    result = run_phony("models", "search", "names", "--registry", url, timeout=60)
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("error: registry")
+    assert "internal error" not in result.stderr
+    assert "Recursion" not in result.stderr
