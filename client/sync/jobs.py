@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from phony_client.sync import engine as gen
 from phony_client.sync.plan import Plan
@@ -75,7 +75,10 @@ class ParallelBatches:
         self._dir = Path(tempfile.mkdtemp(prefix="phony-sync-spool-"))
         # spawn, not fork: the parent holds an open database connection.
         self._pool = ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn"))
-        self._lock = threading.Lock()
+        # Reentrant: a future already done runs its callback in the thread that adds it.
+        self._lock = threading.RLock()
+        #: Signalled when a table is submitted or a worker fails.
+        self._changed = threading.Condition(self._lock)
         self._futures: dict[str, Future[str]] = {}
         self._keys: dict[str, str] = {}
         self._submit_ready()
@@ -101,9 +104,12 @@ class ParallelBatches:
                 )
                 self._futures[name] = future
                 future.add_done_callback(functools.partial(self._done, name))
+            self._changed.notify_all()
 
     def _done(self, name: str, future: Future[str]) -> None:
         if future.cancelled() or future.exception() is not None:
+            with self._changed:
+                self._changed.notify_all()
             return
         with self._lock:
             self._keys[name] = future.result()
@@ -111,8 +117,12 @@ class ParallelBatches:
 
     def batches(self, name: str) -> Iterator[tuple[gen.Batch, dict[str, list[str | None]]]]:
         """The batches of ``name``, once its worker has written them."""
-        future = self._futures[name]
-        keys = future.result()
+        with self._changed:
+            # A table is submitted by the callback of its last parent's future, which
+            # may run after the loader has read that parent's result; a failed worker's
+            # future stands for a table that never will be.
+            future = self._changed.wait_for(lambda: self._futures.get(name) or self._failed())
+        keys = cast("Future[str]", future).result()  # wait_for returns once it is one
         spool = keys[: -len(".keys")]
         with open(spool, "rb") as f:
             while True:
@@ -121,6 +131,13 @@ class ParallelBatches:
                 except EOFError:
                     break
         Path(spool).unlink()
+
+    def _failed(self) -> Future[str] | None:
+        """A worker's future that failed or was cancelled, if any."""
+        return next(
+            (f for f in self._futures.values() if f.done() and (f.cancelled() or f.exception())),
+            None,
+        )
 
     def close(self) -> None:
         """Stop the workers and remove the spool folder."""
