@@ -62,6 +62,7 @@ GUIDE = (
     "publishing.md",
     "registry.md",
     "configuration.md",
+    "python.md",
 )
 _FENCE = re.compile(r"^```console[^\n]*\n(.*?)^```", re.M | re.S)
 _FILE = re.compile(r"^```[\w+-]*[ \t]+file=([\w./-]+)[^\n]*\n(.*?)^```", re.M | re.S)
