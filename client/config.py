@@ -209,9 +209,11 @@ def load_config() -> Config:
     """Read ``config.toml``; :class:`ConfigError` names the file and the problem."""
     import tomllib
 
+    from phony_registry._fs import loads_toml, read_toml_text
+
     path = config_dir() / CONFIG_FILE
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = loads_toml(read_toml_text(path))
     except FileNotFoundError:
         return Config()
     except (OSError, UnicodeDecodeError) as exc:

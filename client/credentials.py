@@ -23,6 +23,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from phony_client.config import config_dir
+from phony_registry._fs import loads_toml, read_toml_text
 from phony_registry.errors import ConfigError, Unauthorized, UsageError
 
 __all__ = [
@@ -85,7 +86,7 @@ def normalize_url(url: str) -> str:
 
 def _load(path: Path) -> dict[str, dict[str, str]]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = loads_toml(read_toml_text(path))
     except FileNotFoundError:
         return {}
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from phony_client.cache import Ref
-from phony_registry._fs import write_atomic
+from phony_registry._fs import loads_toml, read_toml_text, write_atomic
 from phony_registry.digests import is_digest
 from phony_registry.errors import ConfigError, DigestMismatch, PhonyError
 from phony_registry.names import parse_name
@@ -61,7 +61,7 @@ def read_lock(path: str | Path) -> list[LockEntry]:
     """Parse a lockfile; :class:`ConfigError` names the file and the problem."""
     target = Path(path)
     try:
-        data = tomllib.loads(target.read_text(encoding="utf-8"))
+        data = loads_toml(read_toml_text(target))
     except FileNotFoundError:
         raise ConfigError(f"{target} does not exist (create it with `--lock {target}`)") from None
     except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

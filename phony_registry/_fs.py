@@ -66,12 +66,15 @@ from typing import Any, BinaryIO
 from phony_registry.errors import PhonyError, UsageError, ValidationError
 
 __all__ = [
+    "MAX_TOML",
     "atomic_writer",
     "create_exclusive",
     "fsync_folder",
+    "loads_toml",
     "open_output",
     "read_capped",
     "read_toml",
+    "read_toml_text",
     "write_atomic",
     "write_output",
 ]
@@ -216,6 +219,42 @@ def _check_regular(target: Path) -> None:
         raise OSError(errno.EEXIST, f"{target} is {kind}; not replacing it")
 
 
+#: The largest TOML file phony reads (config, credentials, lockfile, schema, pack):
+#: a lockfile or schema comes with a repository, and is read whole.
+MAX_TOML = 16 << 20
+
+
+def loads_toml(text: str) -> dict[str, Any]:
+    """``tomllib.loads``, with every way TOML text can be refused a ``TOMLDecodeError``.
+
+    tomllib parses nested arrays and inline tables by recursion: ``x = [[[...]]]``
+    a few thousand deep (a lockfile or schema in a cloned repository) raised
+    RecursionError, which no caller expected. The one way phony parses TOML.
+    """
+    import tomllib
+
+    try:
+        return tomllib.loads(text)
+    except RecursionError:
+        raise tomllib.TOMLDecodeError("arrays or inline tables nested too deeply") from None
+
+
+def read_toml_text(path: str | os.PathLike[str], limit: int = MAX_TOML) -> str:
+    """The UTF-8 text of the TOML file ``path``, refused past ``limit`` bytes.
+
+    Raises what ``open`` and UTF-8 decoding raise (``FileNotFoundError``,
+    ``UnicodeDecodeError``...), and ``tomllib.TOMLDecodeError`` for a file
+    over the limit, so a caller maps every problem as it already does.
+    """
+    import tomllib
+
+    with open(path, "rb") as handle:
+        data = handle.read(limit + 1)
+    if len(data) > limit:
+        raise tomllib.TOMLDecodeError(f"larger than {limit} bytes")
+    return data.decode("utf-8")
+
+
 def read_toml(
     path: str | os.PathLike[str], what: str, *, missing: type[PhonyError] = ValidationError
 ) -> dict[str, Any]:
@@ -223,18 +262,17 @@ def read_toml(
 
     Each problem is one error naming the file: ``missing`` (a ValidationError
     unless the caller says otherwise) for ``no such {what} file``, a
-    ValidationError for text that is not UTF-8 or not valid TOML.
+    ValidationError for text that is not UTF-8, not valid TOML, nested too
+    deeply or larger than :data:`MAX_TOML`.
     """
     import tomllib
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        return loads_toml(read_toml_text(path))
     except FileNotFoundError:
         raise missing(f"{path}: no such {what} file") from None
     except UnicodeDecodeError:
         raise ValidationError(f"{path}: not UTF-8 text") from None
-    try:
-        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ValidationError(f"{path}: not valid TOML: {exc}") from None
 
