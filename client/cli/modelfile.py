@@ -79,7 +79,8 @@ _MODEL = _ModelSpec()
     "--source-description",
     "source_text",
     metavar="TEXT",
-    help="Where the values come from [default: SOURCE's file name].",
+    help="Where the values come from "
+    "[default: SOURCE's file name; with --db, the column and its table].",
 )
 @click.option(
     "--created",

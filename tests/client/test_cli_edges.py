@@ -560,7 +560,9 @@ def test_train_from_a_database_writes_and_names_what_its_help_says(
     assert (tmp_path / "customers.city.phony").exists()
     code, out, _ = _run(capsys, "info", "customers.city.phony")
     assert "name:              customers.city" in out
+    assert "source:            column city of table customers" in out
     code, out, _ = _run(capsys, "train", "--help")
     help_text = " ".join(out.split())
     assert "with --db, TABLE.COLUMN.phony" in help_text
     assert "with --db, TABLE.COLUMN]" in help_text
+    assert "with --db, the column and its table]" in help_text
