@@ -328,8 +328,10 @@ def _all_records(collection: Collection, layer: Layer, scan_limit: int) -> Itera
                     yield record
         else:
             yield from batch
+    # get, not []: a delete in another thread may forget a created record between our
+    # reading its id and its record (a scan runs off the event loop; so does _dependent).
     for rid in layer.created:
-        created = overrides[rid]
+        created = overrides.get(rid)
         if created is not None:
             yield created
 
@@ -409,7 +411,7 @@ def _plain_page(
     if len(records) < stop - start and stop > alive:
         first = max(start, alive) - alive
         for rid in layer.created[first : first + (stop - start - len(records))]:
-            created = layer.records[rid]
+            created = layer.records.get(rid)  # gone meanwhile: see _all_records
             if created is not None:
                 records.append(created)
     return records[: max(stop - start, 0)], total

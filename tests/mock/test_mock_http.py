@@ -13,6 +13,7 @@ import pytest
 from phony_server.mock import state
 from phony_server.mock.app import MockApp
 from phony_server.mock.config import MockConfig
+from phony_server.mock.query import ListQuery, _plain_page, matching
 from phony_server.mock.sources import CollectionSource
 
 USERS = """
@@ -314,3 +315,21 @@ async def test_the_openapi_document_describes_dependent(client: httpx.AsyncClien
     delete = (await client.get("/openapi.json")).json()["paths"]["/users/{id}"]["delete"]
     assert [p["name"] for p in delete["parameters"]] == ["_dependent"]
     assert "400" in delete["responses"]
+
+
+async def test_a_list_read_while_a_created_record_is_being_deleted_skips_it(
+    tmp_path: Path,
+) -> None:
+    # A scan (or DELETE ?_dependent) runs in a thread: a read may take a created id
+    # from the layer's list just before another thread forgets its record.
+    (tmp_path / "users.toml").write_text(USERS)
+    config = MockConfig([CollectionSource("users", str(tmp_path / "users.toml"), count=5)], seed=3)
+    app = MockApp(config, warm=False)
+    users = app.collections["users"]
+    created = app.overlay.create("users", {"name": "grace", "age": 40})
+    layer = app.overlay.layers["users"]
+    del layer.records[created["id"]]  # the moment between the two steps of a delete
+    records, _ = _plain_page(users, layer, 0, 10)
+    assert [r["id"] for r in records] == [1, 2, 3, 4, 5]
+    scanned = matching(users, app.overlay, ListQuery(q="a"), scan_limit=100)
+    assert [r["id"] for r in scanned] == [1, 2, 3, 4, 5]
