@@ -297,6 +297,25 @@ class LocalStorage(Storage):
                 yield chunk
 
     def _folder_for(self, path: Path) -> None:
+        """Create the folders of ``path``, refusing to write through a symbolic link.
+
+        A link planted for a folder (``manifests/alice -> /elsewhere``) would
+        have every write for that name land outside the storage: each folder
+        that exists below the root must be a real one. Raises OSError (a 503).
+        """
+        folder = self.root
+        for part in path.relative_to(self.root).parts[:-1]:
+            folder = folder / part
+            try:
+                st = os.lstat(folder)
+            except FileNotFoundError:
+                break  # created below as a real folder
+            if not stat_module.S_ISDIR(st.st_mode):
+                raise OSError(
+                    errno.ENOTDIR,
+                    f"{folder.relative_to(self.root).as_posix()} is not a folder of this "
+                    "storage (a symbolic link?); refusing to write through it",
+                )
         path.parent.mkdir(mode=0o700 if self.private else 0o777, parents=True, exist_ok=True)
 
     def create(self, key: str, source: bytes | Path) -> bool:

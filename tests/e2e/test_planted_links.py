@@ -11,8 +11,9 @@ keeps serving its real files.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -95,3 +96,28 @@ def test_a_planted_snapshot_link_is_refused_and_real_files_still_served(
     assert httpx.get(f"{server.url}/keys/registry.pub.pem", timeout=10).content == (
         public_key.content
     )
+
+
+def test_a_push_never_writes_through_a_linked_folder(
+    tmp_path: Path, served: tuple[RegistryProcess, Path], run_phony: Callable[..., Any]
+) -> None:
+    server, root = served
+    outside = tmp_path / "elsewhere"
+    outside.mkdir()
+    _link(root / "public" / "manifests" / "alice", outside)
+    names = tmp_path / "names.phony"
+    sample = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
+    run_phony("train", str(sample), "--order", "2", "-o", str(names), check=True)
+    token = run_phony(
+        "registry", "token", "create", "--storage", str(root), "--namespace", "alice", check=True
+    ).stdout.strip()
+    push = run_phony(
+        "models", "push", str(names), "alice/names@1.0.0", "--registry", server.url,
+        env={"PHONY_TOKEN": token},
+    )  # fmt: skip
+    assert push.returncode != 0
+    lines = push.stderr.strip().splitlines()
+    assert lines[-1].startswith("error: "), push.stderr
+    assert "Traceback" not in push.stderr
+    assert list(outside.iterdir()) == []
+    assert httpx.get(f"{server.url}/v1/models/alice/names", timeout=10).status_code == 404
