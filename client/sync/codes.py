@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections import Counter
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from phony_client.sync.fitting import CATEGORY_MIN_ROWS
@@ -46,7 +47,11 @@ CODE_MAX_LENGTH = 32
 
 
 def code_pattern(
-    column: str, values: list[str], *, unique_rows: int | None = None
+    column: str,
+    values: list[str],
+    *,
+    unique_rows: int | None = None,
+    rare_codes: Callable[[], Iterable[str]] | None = None,
 ) -> tuple[list[ColumnPlan], dict[str, Any], str] | None:
     """Fixed-length codes (``07``, ``E0042``): the same length and character classes.
 
@@ -62,6 +67,11 @@ def code_pattern(
     to ``E0300``: ``E0000`` to ``E0999``), and the codes left free must be at
     least as many as the rows (None otherwise). The sync makes repeats
     unique with the next free code (:mod:`.engine`).
+
+    ``values`` are a sample; ``rare_codes``, when the table has rows past it,
+    gives the values fewer than CATEGORY_MIN_ROWS rows of the whole column
+    hold: those the pattern can draw are kept out, whether the sample saw
+    them or not.
     """
     lengths = {len(v) for v in values}
     if len(lengths) != 1 or not 0 < next(iter(lengths)) <= CODE_MAX_LENGTH:
@@ -85,6 +95,13 @@ def code_pattern(
         else:
             alphabets.append(kind[kind.index(min(seen)) : kind.index(max(seen)) + 1])
     rare = [v for v, n in counts.items() if n < CATEGORY_MIN_ROWS]
+    if rare_codes is not None:
+        rare = [
+            code
+            for code in rare_codes()
+            if len(code) == len(alphabets)
+            and all(c in alphabet for c, alphabet in zip(code, alphabets, strict=True))
+        ]
     space = 1
     for alphabet in alphabets:
         space *= len(alphabet)

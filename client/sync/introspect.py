@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -424,7 +424,10 @@ def _fit_column(
         if kind != type_name:
             base.why = f"text holding ISO dates, written as ISO text; {base.why}"
     elif pattern := code_pattern(
-        col.name, [as_text(v) for v in present], unique_rows=rows if unique else None
+        col.name,
+        [as_text(v) for v in present],
+        unique_rows=rows if unique else None,
+        rare_codes=_rare_values(conn, table.c[col.name]) if rows > len(values) else None,
     ):
         helpers, base.generate, base.why = pattern
     else:
@@ -438,6 +441,24 @@ def _fit_column(
         if unique:
             base.why += "; unique: repeats get a counter"
     return [*helpers, base]
+
+
+def _rare_values(conn: Connection, column: Any) -> Callable[[], Iterator[str]]:
+    """The values fewer than CATEGORY_MIN_ROWS rows of the whole column hold, as text:
+    for a table with rows past the sample, whose rare values the sample may miss."""
+    import sqlalchemy as sa
+
+    def rare() -> Iterator[str]:
+        query = (
+            sa.select(column)
+            .where(column.isnot(None))
+            .group_by(column)
+            .having(sa.func.count() < CATEGORY_MIN_ROWS)
+        )
+        for (value,) in conn.execute(query):
+            yield as_text(value)
+
+    return rare
 
 
 _NUMBER = re.compile(r"[1-9][0-9]*")

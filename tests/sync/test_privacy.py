@@ -353,3 +353,23 @@ def test_unique_codes_keep_their_shape(tmp_path: Path, run_phony: Any) -> None:
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "more rows than the 1000 codes of code allow" in result.stderr
+
+
+def test_codes_past_the_sample_are_kept_out_too(tmp_path: Path, run_phony: Any) -> None:
+    from phony_client.sync.introspect import SAMPLE_ROWS
+
+    # The sample holds codes 00 to 49 but 33, each in thousands of rows; past it, one
+    # row holds 33: a rare code the pattern would draw once in 50.
+    codes = [f"{i:02d}" for i in range(50) if i != 33]
+    rows = [(codes[i % len(codes)],) for i in range(SAMPLE_ROWS)] + [("33",)]
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, code VARCHAR(2))")
+        conn.executemany("INSERT INTO t (code) VALUES (?)", rows)
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "0.02")
+    plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
+    assert plan["tables"]["t"]["columns"]["code"]["generate"]["type"] == "template"
+    fake = _column(target, "t", "code")
+    assert len(fake) == 2000
+    assert "33" not in fake
+    assert set(fake) <= {f"{i:02d}" for i in range(50)}
