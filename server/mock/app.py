@@ -14,7 +14,8 @@ the time should go. Routes (``NAME`` is a collection):
   state; ``GET /openapi.json``; ``GET /`` (or ``/__docs``) a page describing
   the collections.
 
-CORS is open (any origin; ``X-Total-Count``, ``Link`` and ``Location`` exposed). Errors
+CORS is open (any origin, credentials allowed; ``X-Total-Count``, ``Link`` and
+``Location`` exposed). Errors
 are ``{"error": code, "detail": message}``, plus ``field`` on a 422.
 """
 
@@ -55,10 +56,8 @@ Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 MAX_BODY = 1 << 20
 _ID_DIGITS = len(str(MAX_ID))
 
-_CORS = [
-    (b"access-control-allow-origin", b"*"),
-    (b"access-control-expose-headers", b"X-Total-Count, Link, Location"),
-]
+_EXPOSED = (b"access-control-expose-headers", b"X-Total-Count, Link, Location")
+_CORS = [(b"access-control-allow-origin", b"*"), _EXPOSED]
 _JSON = (b"content-type", b"application/json; charset=utf-8")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -157,6 +156,7 @@ class MockApp:
         method: str = scope["method"]
         path: str = scope["path"]
         query: str = scope["query_string"].decode("latin-1")
+        cors = _cors(scope)
         if self.chaos.active:
             delay, fault = self.chaos.draw(method, f"{path}?{query}")
             if delay:
@@ -166,12 +166,12 @@ class MockApp:
                 return
             if fault is not None:
                 await self._error(
-                    send, HTTPError(int(fault), "fault", f"injected by --faults ({fault})")
+                    send, HTTPError(int(fault), "fault", f"injected by --faults ({fault})"), cors
                 )
                 return
         try:
             if method == "OPTIONS":
-                await _preflight(scope, send)
+                await _preflight(scope, send, cors)
                 return
             body = await _read_body(receive) if method in ("POST", "PUT", "PATCH") else b""
             route_method = "GET" if method == "HEAD" else method  # HEAD: GET's headers
@@ -187,22 +187,24 @@ class MockApp:
             else:
                 status, payload, headers = self._route(route_method, path, params, body)
         except HTTPError as exc:
-            await self._error(send, exc)
+            await self._error(send, exc, cors)
             return
         except OverlayFull as exc:
-            await self._error(send, HTTPError(507, "overlay_full", str(exc)))
+            await self._error(send, HTTPError(507, "overlay_full", str(exc)), cors)
             return
         data = payload if isinstance(payload, bytes) else _dumps(payload).encode()
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [*headers, *_CORS, (b"content-length", str(len(data)).encode())],
+                "headers": [*headers, *cors, (b"content-length", str(len(data)).encode())],
             }
         )
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else data})
 
-    async def _error(self, send: Send, exc: HTTPError) -> None:
+    async def _error(
+        self, send: Send, exc: HTTPError, cors: list[tuple[bytes, bytes]] = _CORS
+    ) -> None:
         doc: dict[str, Any] = {"error": exc.code, "detail": exc.detail}
         if exc.field is not None:
             doc["field"] = exc.field
@@ -214,7 +216,7 @@ class MockApp:
                 "headers": [
                     _JSON,
                     *exc.headers,
-                    *_CORS,
+                    *cors,
                     (b"content-length", str(len(data)).encode()),
                 ],
             }
@@ -660,13 +662,33 @@ async def _read_body(receive: Receive) -> bytes:
             return b"".join(chunks)
 
 
-async def _preflight(scope: Scope, send: Send) -> None:
+def _cors(scope: Scope) -> list[tuple[bytes, bytes]]:
+    """CORS headers for a request: open to any origin, as json-server's are.
+
+    A request from a page (an ``Origin`` header) is answered for that origin,
+    credentials allowed (json-server's ``cors({origin: true, credentials:
+    true})``): a browser refuses ``*`` to ``fetch(..., {credentials:
+    "include"})``. The mock keeps no cookies or sessions, so this shows a page
+    nothing ``*`` does not.
+    """
+    for name, value in scope["headers"]:
+        if name == b"origin" and 0 < len(value) <= 1024:
+            return [
+                (b"access-control-allow-origin", value),
+                (b"access-control-allow-credentials", b"true"),
+                (b"vary", b"Origin"),
+                _EXPOSED,
+            ]
+    return _CORS
+
+
+async def _preflight(scope: Scope, send: Send, cors: list[tuple[bytes, bytes]]) -> None:
     asked = b""
     for name, value in scope["headers"]:
         if name == b"access-control-request-headers":
             asked = value[:1024]
     headers = [
-        *_CORS,
+        *cors,
         (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
         (b"access-control-max-age", b"86400"),
         (b"content-length", b"0"),

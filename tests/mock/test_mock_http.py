@@ -333,3 +333,25 @@ async def test_a_list_read_while_a_created_record_is_being_deleted_skips_it(
     assert [r["id"] for r in records] == [1, 2, 3, 4, 5]
     scanned = matching(users, app.overlay, ListQuery(q="a"), scan_limit=100)
     assert [r["id"] for r in scanned] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [("GET", "/users"), ("GET", "/users/99"), ("OPTIONS", "/users"), ("POST", "/users")],
+    ids=["list", "error", "preflight", "create"],
+)
+async def test_cors_allows_a_pages_credentials_as_json_server_does(
+    client: httpx.AsyncClient, method: str, path: str
+) -> None:
+    # fetch(..., {credentials: "include"}) is refused by browsers when the answer
+    # allows the origin "*": json-server names the page's origin and allows credentials.
+    origin = "http://localhost:5173"
+    answer = await client.request(
+        method, path, json={"name": "x", "age": 3}, headers={"origin": origin}
+    )
+    assert answer.headers["access-control-allow-origin"] == origin
+    assert answer.headers["access-control-allow-credentials"] == "true"
+    assert "Origin" in answer.headers["vary"]
+    anonymous = await client.request(method, path, json={"name": "x", "age": 3})
+    assert anonymous.headers["access-control-allow-origin"] == "*"
+    assert "access-control-allow-credentials" not in anonymous.headers
