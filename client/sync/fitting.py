@@ -21,7 +21,7 @@ import datetime as dt
 import decimal
 import re
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from phony_client.sync.guard import avoid_spec, histogram_text
@@ -251,7 +251,9 @@ def date_quantiles(present: list[Any], type_name: str) -> list[str]:
     return sorted((epoch + dt.timedelta(seconds=round(float(p)))).isoformat() for p in points)
 
 
-def histogram(present: list[Any], type_name: str) -> tuple[dict[str, Any], str]:
+def histogram(
+    present: list[Any], type_name: str, rare_values: Callable[[], Iterable[Any]] | None = None
+) -> tuple[dict[str, Any], str]:
     """A ``histogram`` of numbers or dates that writes no value fewer than
     CATEGORY_MIN_ROWS rows hold, and its why.
 
@@ -263,6 +265,10 @@ def histogram(present: list[Any], type_name: str) -> tuple[dict[str, Any], str]:
     uniform within a bucket, and the rarer values (every value of a column of
     salaries) go into ``avoid``: a draw that hits one moves to the next value
     up (:mod:`.guard`).
+
+    ``present`` is a sample; ``rare_values``, when the table has rows past it,
+    gives the values fewer than CATEGORY_MIN_ROWS rows of the whole column
+    hold, kept out in its stead.
     """
     date_like = type_name in ("date", "timestamp", "timestamptz")
     decimals = 0 if date_like or type_name in ("integer", "bigint", "smallint") else None
@@ -272,6 +278,8 @@ def histogram(present: list[Any], type_name: str) -> tuple[dict[str, Any], str]:
     counts = Counter(t for t in texts if t is not None)
     common = {t for t, n in counts.items() if n >= CATEGORY_MIN_ROWS}
     rare = [t for t, n in counts.items() if n < CATEGORY_MIN_ROWS]
+    if rare_values is not None:
+        rare = sorted({t for t in map(_written_text(decimals, type_name), rare_values()) if t})
     rare_set = set(rare)
     points: list[Any]
     if date_like:
@@ -311,6 +319,19 @@ def histogram(present: list[Any], type_name: str) -> tuple[dict[str, Any], str]:
             "(a draw on one moves to the next value up)"
         )
     return generate, why
+
+
+def _written_text(decimals: int, type_name: str) -> Callable[[Any], str | None]:
+    """:func:`histogram_text` of a value read from the source, None for one it cannot
+    parse (SQLite keeps whatever text a numeric column was given)."""
+
+    def written(value: Any) -> str | None:
+        try:
+            return histogram_text(value, decimals, type_name)
+        except (ValueError, ArithmeticError):
+            return None
+
+    return written
 
 
 def _coarse_moment(point: str, rare: set[str], *, outer: bool) -> str:

@@ -376,6 +376,8 @@ def _fit_column(
         allowed = base.values
     helpers: list[ColumnPlan] = []
     integer = type_name in ("integer", "bigint", "smallint")
+    # Past the sample, the whole column says which values are rare.
+    rare_values = _rare_values(conn, table.c[col.name]) if rows > len(values) else None
     # Text whose every value is an ISO date is fitted as dates (and written as ISO text).
     kind = "date" if is_text(type_name) and not unique and is_iso_dates(present) else type_name
     if fk is not None:
@@ -420,14 +422,14 @@ def _fit_column(
         numbered = _numbered(conn, table.c[col.name], type_name)
         base.generate, base.why = category(col.name, present, base.max_length, numbered)
     elif integer or kind.startswith(("numeric", "real", "double", "date", "timestamp")):
-        base.generate, base.why = histogram(present, kind)
+        base.generate, base.why = histogram(present, kind, rare_values)
         if kind != type_name:
             base.why = f"text holding ISO dates, written as ISO text; {base.why}"
     elif pattern := code_pattern(
         col.name,
         [as_text(v) for v in present],
         unique_rows=rows if unique else None,
-        rare_codes=_rare_values(conn, table.c[col.name]) if rows > len(values) else None,
+        rare_codes=rare_values,
     ):
         helpers, base.generate, base.why = pattern
     else:

@@ -355,21 +355,28 @@ def test_unique_codes_keep_their_shape(tmp_path: Path, run_phony: Any) -> None:
     assert "more rows than the 1000 codes of code allow" in result.stderr
 
 
-def test_codes_past_the_sample_are_kept_out_too(tmp_path: Path, run_phony: Any) -> None:
+@pytest.mark.parametrize(
+    ("sql_type", "spell", "planned"),
+    [("VARCHAR(2)", "{:02d}", "template"), ("INTEGER", "{}", "histogram")],
+    ids=["code", "number"],
+)
+def test_rare_values_past_the_sample_are_kept_out_too(
+    tmp_path: Path, run_phony: Any, sql_type: str, spell: str, planned: str
+) -> None:
     from phony_client.sync.introspect import SAMPLE_ROWS
 
-    # The sample holds codes 00 to 49 but 33, each in thousands of rows; past it, one
-    # row holds 33: a rare code the pattern would draw once in 50.
-    codes = [f"{i:02d}" for i in range(50) if i != 33]
-    rows = [(codes[i % len(codes)],) for i in range(SAMPLE_ROWS)] + [("33",)]
+    # The sample holds 0 to 49 but 33, each in thousands of rows; past it, one row
+    # holds 33: a rare value drawn once in fifty.
+    values = [spell.format(i) for i in range(50) if i != 33]
+    rows = [(values[i % len(values)],) for i in range(SAMPLE_ROWS)] + [(spell.format(33),)]
     source = tmp_path / "source.db"
     with sqlite3.connect(source) as conn:
-        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, code VARCHAR(2))")
-        conn.executemany("INSERT INTO t (code) VALUES (?)", rows)
+        conn.execute(f"CREATE TABLE t (id INTEGER PRIMARY KEY, v {sql_type})")
+        conn.executemany("INSERT INTO t (v) VALUES (?)", rows)
     target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "0.02")
     plan = tomllib.loads((tmp_path / "plan.toml").read_text(encoding="utf-8"))
-    assert plan["tables"]["t"]["columns"]["code"]["generate"]["type"] == "template"
-    fake = _column(target, "t", "code")
+    assert plan["tables"]["t"]["columns"]["v"]["generate"]["type"] == planned
+    fake = [str(v) for v in _column(target, "t", "v")]
     assert len(fake) == 2000
-    assert "33" not in fake
-    assert set(fake) <= {f"{i:02d}" for i in range(50)}
+    assert spell.format(33) not in fake
+    assert set(fake) <= {spell.format(i) for i in range(50)}
