@@ -175,7 +175,7 @@ class MockApp:
                 return
             body = await _read_body(receive) if method in ("POST", "PUT", "PATCH") else b""
             route_method = "GET" if method == "HEAD" else method  # HEAD: GET's headers
-            params = parse_qsl(query, keep_blank_values=True) if query else []
+            params = _parameters(query)
             if (route_method == "GET" and scans(params)) or (
                 method == "DELETE" and any(k == "_dependent" for k, _ in params)
             ):
@@ -543,6 +543,16 @@ class MockApp:
         except Invalid as exc:
             raise ValidationError(exc.reason, f"record.{exc.field}") from None
         return _in_field_order(collection, {"id": record_id, **clean})
+
+
+def _parameters(query: str) -> list[tuple[str, str]]:
+    """The query's (name, value) pairs; ``name[]`` is ``name``, as json-server's parser
+    (qs) reads the arrays axios sends (``{id: [2, 4]}`` -> ``id[]=2&id[]=4``)."""
+    if not query:
+        return []
+    return [
+        (name.removesuffix("[]"), value) for name, value in parse_qsl(query, keep_blank_values=True)
+    ]
 
 
 def _in_field_order(collection: Collection, record: dict[str, Any]) -> dict[str, Any]:

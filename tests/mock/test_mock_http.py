@@ -355,3 +355,17 @@ async def test_cors_allows_a_pages_credentials_as_json_server_does(
     anonymous = await client.request(method, path, json={"name": "x", "age": 3})
     assert anonymous.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-credentials" not in anonymous.headers
+
+
+async def test_array_parameters_as_axios_writes_them_are_repeated_parameters(
+    client: httpx.AsyncClient,
+) -> None:
+    # axios sends params {id: [2, 4]} as id[]=2&id[]=4; json-server (qs) reads an array.
+    brackets = await client.get("/posts?user_id[]=2&user_id[]=4&_sort[]=-id&_embed[]=nothing")
+    assert brackets.status_code == 400
+    assert "_embed" in brackets.json()["detail"]
+    brackets = await client.get("/posts?user_id[]=2&user_id[]=4&_sort[]=-id")
+    repeated = await client.get("/posts?user_id=2&user_id=4&_sort=-id")
+    assert brackets.status_code == 200
+    assert brackets.json() == repeated.json()
+    assert {post["user_id"] for post in brackets.json()} == {2, 4}
