@@ -44,6 +44,7 @@ __all__ = [
     "is_category",
     "is_text",
     "numbered_placeholders",
+    "placeholder_number",
     "placeholder_prefix",
     "placeholders",
     "quantiles",
@@ -61,6 +62,8 @@ QUANTILES = 32
 
 
 _JSON_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,39}")
+#: A placeholder's number: as a sequence writes it.
+_NUMBER = re.compile(r"[1-9][0-9]*")
 
 
 def is_text(sql_type: str | None) -> bool:
@@ -136,6 +139,13 @@ def placeholder_prefix(column: str, count: int, limit: int | None) -> str:
     if limit is not None and len(prefix) + len(str(count)) > limit:
         return ""  # a short code column (char(2)): bare numbers fit best
     return prefix
+
+
+def placeholder_number(text: str, prefix: str) -> int | None:
+    """``n`` when ``text`` is the numbered placeholder ``f"{prefix}{n}"``, else None."""
+    if text.startswith(prefix) and _NUMBER.fullmatch(text[len(prefix) :]):
+        return int(text[len(prefix) :])
+    return None
 
 
 def placeholders(prefix: str, count: int, limit: int | None, taken: set[int]) -> list[str]:
@@ -481,7 +491,11 @@ def fit_json(column: str, present: list[Any]) -> tuple[list[ColumnPlan], dict[st
             truths = sum(1 for v in values if v is True)
             spec = frequency([("true", truths), ("false", len(values) - truths)])
         elif kind == "string":
-            spec = {"type": "sequence", "format": f"{key[:20]}-{{}}"}
+            # Numbered from above any such string the documents hold ("tag-40": from 41).
+            prefix = f"{key[:20]}-"
+            taken = [placeholder_number(v, prefix) for v in values if isinstance(v, str)]
+            start = max(filter(None, taken), default=0) + 1
+            spec = {"type": "sequence", "format": f"{prefix}{{}}", "start": start}
         else:
             fields.append(f'"{key}": {empty.get(kind, "null")}')
             continue

@@ -48,6 +48,7 @@ from phony_client.sync.fitting import (
     is_category,
     is_text,
     numbered_placeholders,
+    placeholder_number,
     time_range,
     unique_integers,
 )
@@ -463,9 +464,6 @@ def _rare_values(conn: Connection, column: Any) -> Callable[[], Iterator[str]]:
     return rare
 
 
-_NUMBER = re.compile(r"[1-9][0-9]*")
-
-
 def _numbered(conn: Connection, column: Any, type_name: str) -> Callable[[str], set[int]]:
     """For a prefix, the numbers ``n`` for which the whole column holds ``f"{prefix}{n}"``.
 
@@ -482,8 +480,9 @@ def _numbered(conn: Connection, column: Any, type_name: str) -> Callable[[str], 
             text = str(value)
             if type_name.startswith("char"):
                 text = text.rstrip(" ")  # PostgreSQL pads char(n)
-            if text.startswith(prefix) and _NUMBER.fullmatch(text[len(prefix) :]):
-                found.add(int(text[len(prefix) :]))
+            number = placeholder_number(text, prefix)
+            if number is not None:
+                found.add(number)
         return found
 
     return numbered

@@ -380,3 +380,20 @@ def test_rare_values_past_the_sample_are_kept_out_too(
     assert len(fake) == 2000
     assert spell.format(33) not in fake
     assert set(fake) <= {spell.format(i) for i in range(50)}
+
+
+def test_json_string_placeholders_are_no_source_value(tmp_path: Path, run_phony: Any) -> None:
+    import json
+
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, doc JSON)")
+        conn.executemany(
+            "INSERT INTO u (doc) VALUES (?)",
+            [(json.dumps({"tag": f"tag-{i % 40 + 1}"}),) for i in range(300)],
+        )
+    target = _plan_and_sync(source, tmp_path, run_phony)
+    tags = [json.loads(d)["tag"] for d in _column(target, "u", "doc")]
+    assert len(tags) == 300
+    assert not set(tags) & {f"tag-{n}" for n in range(1, 41)}
+    assert all(t.startswith("tag-") for t in tags)
