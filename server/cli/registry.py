@@ -93,7 +93,13 @@ def _seconds_option(*names: str, **attrs: Any) -> Callable[[_F], _F]:
     help="PEM file of the snapshot signing key (created if missing). "
     "Default: kept in the storage's private area.",
 )
-@click.option("--max-upload", default="64MB", show_default=True, help="Largest accepted model.")
+@click.option(
+    "--max-upload",
+    envvar="PHONY_MAX_UPLOAD",
+    default="64MB",
+    show_default=True,
+    help="Largest accepted model.",
+)
 @click.option(
     "--workers", default=1, show_default=True, type=click.IntRange(1, 64), help="Worker processes."
 )

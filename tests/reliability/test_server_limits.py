@@ -346,6 +346,29 @@ def test_pages_name_the_public_url_never_the_host_header(tmp_path: Path) -> None
         server.stop()
 
 
+@pytest.mark.parametrize(
+    ("args", "env"),
+    [(["--max-upload", "1KB"], {}), ([], {"PHONY_MAX_UPLOAD": "1KB"})],
+    ids=["option", "environment"],
+)
+def test_the_upload_cap_comes_from_the_option_or_the_environment(
+    args: list[str], env: dict[str, str], tmp_path: Path
+) -> None:
+    storage = tmp_path / "registry-data"
+    token = _token(storage)
+    server = start_server("--storage", str(storage), *args, env=env)
+    try:
+        blob = b"x" * 4096
+        answer = httpx.put(
+            f"{server.url}/v1/blobs/{digest_of(blob)}",
+            content=blob,
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert answer.status_code == 413, answer.text
+    finally:
+        server.stop()
+
+
 def test_without_a_public_url_pages_name_the_bound_address(server: RegistryProcess) -> None:
     page = httpx.get(f"{server.url}/", headers={"Host": "evil.example:443"})
     assert f"--registry {server.url}" in page.text
