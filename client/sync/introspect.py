@@ -421,7 +421,9 @@ def _fit_column(
         base.generate, base.why = unique_integers(present, type_name, rows)
     elif not unique and is_category(present, kind) and has_categories(present, kind):
         numbered = _numbered(conn, table.c[col.name], type_name)
-        base.generate, base.why = category(col.name, present, base.max_length, numbered)
+        base.generate, base.why = category(
+            col.name, present, base.max_length, lambda prefix: numbered(prefix, "")
+        )
     elif integer or kind.startswith(("numeric", "real", "double", "date", "timestamp")):
         base.generate, base.why = histogram(present, kind, rare_values)
         if kind != type_name:
@@ -464,23 +466,29 @@ def _rare_values(conn: Connection, column: Any) -> Callable[[], Iterator[str]]:
     return rare
 
 
-def _numbered(conn: Connection, column: Any, type_name: str) -> Callable[[str], set[int]]:
-    """For a prefix, the numbers ``n`` for which the whole column holds ``f"{prefix}{n}"``.
+def _numbered(conn: Connection, column: Any, type_name: str) -> Callable[[str, str], set[int]]:
+    """For a prefix and a suffix, the numbers ``n`` for which the whole column holds
+    ``f"{prefix}{n}{suffix}"``.
 
     Read from every row, not from the sample of the first SAMPLE_ROWS: a
     numbered placeholder must be no value of the column anywhere.
     """
     import sqlalchemy as sa
 
-    def numbered(prefix: str) -> set[int]:
-        pattern = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    def escape(text: str) -> str:
+        return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+    def numbered(prefix: str, suffix: str) -> set[int]:
+        pattern = f"{escape(prefix)}%{escape(suffix)}"
         query = sa.select(column).where(column.like(pattern, escape="\\")).distinct()
         found: set[int] = set()
         for (value,) in conn.execute(query):
             text = str(value)
             if type_name.startswith("char"):
                 text = text.rstrip(" ")  # PostgreSQL pads char(n)
-            number = placeholder_number(text, prefix)
+            if not text.endswith(suffix):
+                continue
+            number = placeholder_number(text[: len(text) - len(suffix)], prefix)
             if number is not None:
                 found.add(number)
         return found
@@ -533,7 +541,7 @@ def _fit_text(
     values: list[str],
     models_dir: Path,
     training: dict[str, Any],
-    numbered: Callable[[str], set[int]],
+    numbered: Callable[[str, str], set[int]],
 ) -> list[ColumnPlan]:
     """A model of the column's text (the local parts for e-mail), trained with the guard on;
     numbered placeholders that are no value of the column when no model can be trained."""
@@ -546,6 +554,10 @@ def _fit_text(
         if model is None:
             base.generate = {"type": "sequence", "format": "user{}@example.com"}
             base.why = "e-mail addresses too few to learn from: numbered example.com addresses"
+            taken = numbered("user", "@example.com")
+            if taken:  # the source's own numbered addresses: count from above them
+                base.generate["start"] = max(taken) + 1
+                base.why += ", from above the largest the column holds"
             return []
         base.generate = {"type": "template", "template": f"{{{helper}}}@{{{domains}}}"}
         base.why = (
@@ -566,7 +578,9 @@ def _fit_text(
         ]
     model = _train(table, column, values, models_dir, training)
     if model is None:
-        numbers = numbered_placeholders(column, len(values), base.max_length, numbered)
+        numbers = numbered_placeholders(
+            column, len(values), base.max_length, lambda prefix: numbered(prefix, "")
+        )
         if numbers is not None:
             base.generate, base.why = numbers
             return []

@@ -397,3 +397,17 @@ def test_json_string_placeholders_are_no_source_value(tmp_path: Path, run_phony:
     assert len(tags) == 300
     assert not set(tags) & {f"tag-{n}" for n in range(1, 41)}
     assert all(t.startswith("tag-") for t in tags)
+
+
+def test_numbered_addresses_are_no_source_address(tmp_path: Path, run_phony: Any) -> None:
+    # Local parts too few to learn from: numbered example.com addresses, as the source's.
+    source = tmp_path / "source.db"
+    real = [f"user{i % 60 + 1}@example.com" for i in range(300)]
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE u (id INTEGER PRIMARY KEY, email TEXT)")
+        conn.executemany("INSERT INTO u (email) VALUES (?)", [(e,) for e in real])
+    target = _plan_and_sync(source, tmp_path, run_phony)
+    fake = _column(target, "u", "email")
+    assert len(fake) == 300
+    assert not set(fake) & set(real), sorted(set(fake) & set(real))[:5]
+    assert all(e.endswith("@example.com") for e in fake)
