@@ -1,4 +1,4 @@
-"""uvicorn's HTTP protocol with the two limits uvicorn leaves out.
+"""uvicorn's HTTP protocol with the three limits uvicorn leaves out.
 
 uvicorn times out idle keep-alive connections, but not a client that opens a
 connection and sends its headers a byte at a time, or never finishes them:
@@ -14,7 +14,13 @@ still sends. :class:`HttpProtocol` adds both limits:
 - **no unread bodies**: a response sent before its request's body was read to
   the end says ``Connection: close`` and closes the connection, so a refused
   body is never received (and a client does not send its next request on a
-  connection about to close).
+  connection about to close);
+- **header size**: a request's line and headers may take
+  :data:`MAX_HEADER_BYTES`; past that the connection gets a 431 and is
+  closed. uvicorn's httptools protocol has no such cap (its h11 protocol
+  stops at 16 KiB): one header value sent for the whole header timeout was
+  kept in memory whole, some 160 MiB of server memory per connection in
+  ten seconds, before any token was checked.
 
 Body pauses are the application's to time (``Settings.body_timeout``, in
 ``phony_server.api``). Use it with ``phony registry serve`` (which passes it
@@ -28,7 +34,12 @@ import asyncio
 import os
 from typing import Any
 
-__all__ = ["DEFAULT_HEADER_TIMEOUT", "HttpProtocol", "header_timeout"]
+__all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
+    "DEFAULT_HEADER_TIMEOUT",
+    "HttpProtocol",
+    "MAX_HEADER_BYTES",
+    "header_timeout",
+]
 
 #: Seconds a client has to send a request's headers, unless configured.
 DEFAULT_HEADER_TIMEOUT = 15.0
@@ -36,6 +47,18 @@ _TIMEOUT_BODY = b'{"error":"timeout","detail":"the request headers did not arriv
 _TIMEOUT_RESPONSE = (
     b"HTTP/1.1 408 Request Timeout\r\nContent-Type: application/json\r\n"
     b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_TIMEOUT_BODY), _TIMEOUT_BODY)
+)
+
+
+#: Bytes a request's line and headers may take (nginx allows 32 KiB by default).
+MAX_HEADER_BYTES = 64 * 1024
+_TOO_LARGE_BODY = (
+    b'{"error":"headers_too_large","detail":"the request line and headers are over %d bytes"}'
+    % MAX_HEADER_BYTES
+)
+_TOO_LARGE_RESPONSE = (
+    b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: application/json\r\n"
+    b"Content-Length: %d\r\nConnection: close\r\n\r\n%s" % (len(_TOO_LARGE_BODY), _TOO_LARGE_BODY)
 )
 
 
@@ -129,13 +152,37 @@ class _HeaderTimeout:
 
 
 class _HttpTools(_HeaderTimeout, _protocol_base()):  # type: ignore[misc]
-    """uvicorn's httptools protocol with the header timeout and no unread bodies."""
+    """uvicorn's httptools protocol with the header timeout and size, and no unread bodies."""
+
+    #: True from a request's headers being complete until the next request begins.
+    _headers_done = False
+    #: Bytes received since the current request began, while its headers are incomplete.
+    _header_bytes = 0
 
     def data_received(self, data: bytes) -> None:
         self._request_started()
+        if not self._headers_done:
+            self._header_bytes += len(data)
         super().data_received(data)
+        # Counted after parsing: a piece that completes the headers and carries
+        # body bytes as well has set _headers_done, and is no header excess.
+        if (
+            not self._headers_done
+            and self._header_bytes > MAX_HEADER_BYTES
+            and not self.transport.is_closing()
+        ):
+            if self._deadline is not None:
+                self._deadline.cancel()
+            self.transport.write(_TOO_LARGE_RESPONSE)
+            self.transport.close()
+
+    def on_message_begin(self) -> None:
+        self._headers_done = False
+        super().on_message_begin()
 
     def on_headers_complete(self) -> None:
+        self._headers_done = True
+        self._header_bytes = 0
         if self._deadline is not None:
             self._deadline.cancel()
         super().on_headers_complete()
