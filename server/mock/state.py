@@ -128,6 +128,10 @@ class Overlay:
 
     def _reload(self) -> None:
         assert self._db is not None
+        # The version first: outside a transaction each SELECT sees the file as it is then,
+        # and a commit landing between them (another worker's) must leave the version we
+        # keep older than it, so that the next check reloads again.
+        version = self._data_version()
         layers = {name: Layer(first) for name, first in self._first_ids.items()}
         for key, value in self._db.execute(
             "SELECT key, value FROM phony_mock_meta WHERE key LIKE 'next_id:%'"
@@ -143,7 +147,7 @@ class Overlay:
         for name, layer in layers.items():
             layer.index(self._first_ids[name])
         self.layers = layers
-        self._version = self._data_version()
+        self._version = version
 
     def refresh(self) -> None:
         """Pick up writes other workers committed (a no-op in memory)."""
@@ -405,8 +409,10 @@ class _Transaction:
         overlay = self.overlay
         try:
             if overlay._db is not None:
+                # The version stays the one seen inside the transaction: our own commit
+                # leaves it as it is (PRAGMA data_version counts other connections'), and
+                # reading it again here would take in, unseen, a commit that landed since.
                 overlay._db.execute("COMMIT" if kind is None else "ROLLBACK")
-                overlay._version = overlay._data_version()
         finally:
             overlay._lock.release()
 

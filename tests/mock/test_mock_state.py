@@ -358,3 +358,53 @@ async def _seen_without_eleven(client: httpx.AsyncClient) -> tuple[Any, ...]:
     posts = await client.get("/posts", params={"_limit": 100})
     assert (await client.get("/people/11")).status_code == 404
     return snapshot.json(), people.json(), posts.json()
+
+
+class _Interleaved:
+    """A worker's SQLite connection through which another worker commits at one moment:
+    just before the statement starting with ``before``, or just after ``after``."""
+
+    def __init__(self, db: Any, meanwhile: Callable[[], Any], *, before: str = "", after: str = ""):
+        self.db, self.meanwhile, self.before, self.after = db, meanwhile, before, after
+
+    def execute(self, sql: str, *args: Any) -> Any:
+        if self.before and sql.startswith(self.before):
+            self.before = ""
+            self.meanwhile()
+        result = self.db.execute(sql, *args)
+        if self.after and sql.startswith(self.after):
+            self.after = ""
+            self.meanwhile()
+        return result
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        return self.db.executemany(sql, rows)
+
+
+@pytest.mark.parametrize(
+    "moment",
+    [{"before": "SELECT collection, id, body"}, {"after": "COMMIT"}],
+    ids=["while-reloading", "just-after-committing"],
+)
+def test_workers_sharing_a_state_file_never_hand_out_one_id_twice(
+    tmp_path: Path, moment: dict[str, str]
+) -> None:
+    path = tmp_path / "state.db"
+    one = state.Overlay({"posts": 11}, 3, path)
+    other = state.Overlay({"posts": 11}, 3, path)
+    assert other.create("posts", {"title": "first"})["id"] == 11
+    ids = [11]
+    db = one._db
+
+    def meanwhile() -> None:
+        ids.append(other.create("posts", {"title": "meanwhile"})["id"])
+
+    one._db = _Interleaved(db, meanwhile, **moment)  # type: ignore[assignment]
+    one.refresh()
+    ids.append(one.create("posts", {"title": "one"})["id"])
+    one._db = db
+    one.refresh()
+    ids.append(one.create("posts", {"title": "two"})["id"])
+    assert sorted(ids) == [11, 12, 13, 14]
+    other.refresh()
+    assert sorted(other.layers["posts"].created) == [11, 12, 13, 14]
