@@ -56,6 +56,7 @@ __all__ = [  # noqa: RUF022 - plain sorted(), the order tests/test_exported_memb
     "available_packs",
     "describe",
     "find_or_install",
+    "find_or_install_model",
     "install",
     "parse_install_target",
     "registry_order",
@@ -212,26 +213,33 @@ def install(
 def find_or_install(locale: str, role: str) -> Path | None:
     """The file of ``<locale>/<role>``: from the cache, a plugin's locale pack, or installed.
 
+    See :func:`find_or_install_model`.
+    """
+    return find_or_install_model(f"{locale}/{role}")
+
+
+def find_or_install_model(reference: str) -> Path | None:
+    """The file of the official model ``<locale>/<model>[@spec]``: from the cache, a
+    plugin's locale pack, or installed.
+
     Installing pulls only that model, from the registries in
     :func:`registry_order` (so, by default, from the bundled official index,
-    with no network). None when no source has the model.
+    with no network), and says so (a notice). None when no source has the model.
     """
-
-    name = f"{locale}/{role}"
     try:
-        found = get_plugins().manager.hook.phony_resolve_model(spec=name)
+        found = get_plugins().manager.hook.phony_resolve_model(spec=reference)
     except (NotFound, OfflineError):
         found = None
     if found is not None:
         return Path(found)
     try:
-        installed = install(name)
+        installed = install(reference)
     except NotFound:
         return None
 
     where = describe(installed.location)
     logger.info("installed %s from %s", installed.refs[0].ref, where)
-    return find_cached_model(name)
+    return find_cached_model(reference)
 
 
 @dataclass(frozen=True)

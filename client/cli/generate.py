@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO, cast
 import click
 
 from phony_client.cli._params import SEED, FormatOption, choose_format
-from phony_registry.errors import InvalidName, PhonyError, UsageError
+from phony_registry.errors import InvalidName, NotFound, OfflineError, PhonyError, UsageError
 
 if TYPE_CHECKING:
     from phony_registry._lite import SmallModel
@@ -26,7 +26,12 @@ __all__ = ["generate", "open_output", "resolve_model", "write_values"]
 
 def resolve_model(spec: str) -> Path:
     """The model file ``spec`` names: a path when it is an existing file or ends in
-    ``.phony``, otherwise a model looked up by name (plugin locale packs, the cache)."""
+    ``.phony``, otherwise a model looked up by name (plugin locale packs, the cache).
+
+    An official model (``tr_TR/cities``) the cache does not hold is installed
+    as a schema's models are: from the registries in install order, by
+    default the bundled official index (no network).
+    """
     path = Path(spec)
     if path.is_file() or spec.endswith(".phony"):
         if path.is_dir():
@@ -42,11 +47,29 @@ def resolve_model(spec: str) -> Path:
         found = get_plugins().manager.hook.phony_resolve_model(spec=spec)
     except InvalidName as exc:  # "nope": a mistyped file more likely than a name
         raise UsageError(f"{spec}: no such model file, nor a model name ({exc})") from None
+    except (NotFound, OfflineError):  # not cached: an official model can be installed
+        found = _official_installed(spec)
+        if found is None:
+            raise
     if found is None:
         raise UsageError(
             f"{spec!r} is not a model file (looking models up by name is not available)"
         )
     return Path(found)
+
+
+def _official_installed(spec: str) -> Path | None:
+    """The file of the official model ``spec`` names, installed; None for another name
+    (a community model is pulled, a pack named by its models) or one no registry has."""
+    from phony_client.install import find_or_install_model, parse_install_target
+
+    if "/" not in spec.partition("@")[0]:
+        return None
+    try:
+        reference = parse_install_target(spec)
+    except UsageError:  # not a locale first: a community model
+        return None
+    return find_or_install_model(reference)
 
 
 @contextlib.contextmanager

@@ -36,6 +36,26 @@ def test_install_and_generate_offline_from_a_fresh_cache(run_phony: Run) -> None
     assert "tr_TR/streets" in listed
 
 
+def test_generate_installs_a_missing_official_model_as_a_schema_does(run_phony: Run) -> None:
+    first = run_phony("generate", "tr_TR/cities", "--count", "3", "--seed", "7", env=OFFLINE)
+    assert first.returncode == 0, first.stderr
+    assert first.stderr == "phony: installed tr_TR/cities@1.0.0 from the bundled official index\n"
+    assert len(first.stdout.splitlines()) == 3
+    again = run_phony("generate", "tr_TR/cities", "--count", "3", "--seed", "7", env=OFFLINE)
+    assert (again.stdout, again.stderr) == (first.stdout, "")  # from the cache now
+    pinned = run_phony("generate", "tr_TR/streets@^1", "--count", "1", "--seed", "7", env=OFFLINE)
+    assert pinned.returncode == 0, pinned.stderr
+    # Nothing to install from: the cache's message, as before.
+    missing = run_phony("generate", "tr_TR/cities@2.0.0", env=OFFLINE)
+    assert missing.returncode == 8
+    assert missing.stderr.startswith(
+        "error: PHONY_OFFLINE is set and tr_TR/cities@2.0.0 is not in the cache"
+    )
+    community = run_phony("generate", "alice/names", env=OFFLINE)
+    assert community.returncode == 8
+    assert "phony models pull alice/names" in community.stderr
+
+
 def test_ready_person_schema_as_csv(run_phony: Run) -> None:
     result = run_phony(
         "generate", "--locale", "tr_TR", "--schema", "person", "--count", "1000",
