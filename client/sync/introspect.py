@@ -576,7 +576,11 @@ def _fit_text(
                 why="reserved example domains: no real domain is written",
             ),
         ]
-    model = _train(table, column, values, models_dir, training)
+    limit = base.max_length
+    # Trained on the values as the column can hold them (SQLite keeps longer text): the
+    # model then writes nothing the sync would cut, and a cut value is no source value.
+    cut = values if limit is None else [v[:limit] for v in values]
+    model = _train(table, column, cut, models_dir, training)
     if model is None:
         numbers = numbered_placeholders(
             column, len(values), base.max_length, lambda prefix: numbered(prefix, "")

@@ -411,3 +411,24 @@ def test_numbered_addresses_are_no_source_address(tmp_path: Path, run_phony: Any
     assert len(fake) == 300
     assert not set(fake) & set(real), sorted(set(fake) & set(real))[:5]
     assert all(e.endswith("@example.com") for e in fake)
+
+
+def test_text_cut_to_its_column_is_no_source_value(tmp_path: Path, run_phony: Any) -> None:
+    import random
+
+    # SQLite keeps text longer than its column says; the sync cuts what it writes to the
+    # column's length, and a generated "annacarl" cut to 5 is the source's "annac".
+    rng = random.Random(1)
+    names = ["anna", "bert", "carl", "dora", "emil", "fritz", "gina", "hans", "ida", "jan"]
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, w VARCHAR(5))")
+        conn.executemany(
+            "INSERT INTO t (w) VALUES (?)",
+            [(rng.choice(names) + rng.choice(names)[: rng.randint(0, 3)],) for _ in range(600)],
+        )
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "5")
+    fake = _column(target, "t", "w")
+    assert len(fake) == 3000
+    assert all(len(v) <= 5 for v in fake)
+    assert not set(fake) & _rare(source, "t", "w"), sorted(set(fake) & _rare(source, "t", "w"))
