@@ -54,6 +54,7 @@ __all__ = [
     "describe",
     "is_http_url",
     "printable",
+    "redacted",
     "retry_after_seconds",
     "retryable",
     "say_retrying",
@@ -141,6 +142,26 @@ def printable(value: object) -> str:
 def is_http_url(text: str | os.PathLike[str] | None) -> bool:
     """True if ``text`` is an http(s) URL (a server or static host) rather than a folder."""
     return isinstance(text, str) and text.lower().startswith(("http://", "https://"))
+
+
+def redacted(url: str) -> str:
+    """``url`` as it may be shown: a user name and password in it become ``***``.
+
+    ``https://ci:s3cret@models.example.org`` (basic auth for a registry behind
+    a proxy, which httpx sends from the URL) is shown as
+    ``https://***@models.example.org`` in every message, retry notice and
+    error, so the password does not end up in a terminal or a CI log.
+    """
+    from urllib.parse import urlsplit, urlunsplit
+
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url
+    if "@" not in parts.netloc:
+        return url
+    host = parts.netloc.rpartition("@")[2]
+    return urlunsplit((parts.scheme, f"***@{host}", parts.path, parts.query, parts.fragment))
 
 
 def user_agent() -> str:

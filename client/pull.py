@@ -135,8 +135,9 @@ class RegistrySession(VerifiedReader):
         self.cache = cache or Cache()
         self.config = config if config is not None else load_config()
         source: Source = open_source(location, transport=transport)
-        # An absolute path or a URL: what refs and lockfiles record.
-        self.location = source.label
+        # An absolute path or a URL: what refs and lockfiles record (the URL as
+        # given: the label messages show leaves out a password it may carry).
+        self.location = getattr(source, "base", source.label)
         self.id = source.id
         self.state = RegistryState.load(self.id)
         super().__init__(

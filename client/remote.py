@@ -116,6 +116,8 @@ class RegistryClient:
         if not _net.is_http_url(url):
             raise UsageError(f"{url!r} is not an http(s) registry URL")
         self.url = url.rstrip("/")
+        #: How messages name the registry: never with the password a URL may carry.
+        self.shown = _net.redacted(self.url)
         self.retry = retry or _net.RetryPolicy()
         if deadline is None:
             variable = os.environ.get("PHONY_REQUEST_DEADLINE")
@@ -182,9 +184,9 @@ class RegistryClient:
                 self._check_deadline(end, path)  # a socket shut at the deadline: say so
                 if attempt > retry.retries or not _net.retryable(exc):
                     raise RegistryUnavailable(
-                        f"cannot reach registry {self.url}: {_net.describe(exc)}"
+                        f"cannot reach registry {self.shown}: {_net.describe(exc)}"
                     ) from None
-                _net.say_retrying(self.url, exc, attempt, retry.retries)
+                _net.say_retrying(self.shown, exc, attempt, retry.retries)
                 self._wait(retry, attempt, end, path)
                 continue
             if response.status_code in accepted:
@@ -200,12 +202,12 @@ class RegistryClient:
 
         body = bytearray()
         try:
-            for piece in _net.decoded(response, f"{self.url}{path}"):
+            for piece in _net.decoded(response, f"{self.shown}{path}"):
                 self._check_deadline(end, path)
                 body += piece
                 if len(body) > MAX_ANSWER:
                     raise RegistryError(
-                        f"registry {self.url}: the answer to {path} is larger than "
+                        f"registry {self.shown}: the answer to {path} is larger than "
                         f"{MAX_ANSWER >> 20} MiB; refused"
                     )
         finally:
@@ -228,7 +230,7 @@ class RegistryClient:
             return loads_object(response.content, "", limits=_ANSWER_LIMITS)
         except PhonyError:
             raise RegistryError(
-                f"registry {self.url}: the answer to {response.request.url.path} is not a JSON "
+                f"registry {self.shown}: the answer to {response.request.url.path} is not a JSON "
                 "object (is this a phony registry?)"
             ) from None
 
@@ -238,7 +240,7 @@ class RegistryClient:
 
     def _too_late(self, path: str) -> RequestTimeout:
         return RequestTimeout(
-            f"registry {self.url}: {path} took longer than {self.deadline:g} s in all (a "
+            f"registry {self.shown}: {path} took longer than {self.deadline:g} s in all (a "
             "stalled or very slow registry; raise PHONY_REQUEST_DEADLINE if it is only slow)"
         )
 
@@ -323,7 +325,7 @@ class RegistryClient:
         )
         models = self._json(response).get("models", [])
         if not isinstance(models, list) or not all(isinstance(m, dict) for m in models):
-            raise RegistryError(f"registry {self.url}: its search answer is not a list of models")
+            raise RegistryError(f"registry {self.shown}: its search answer is not a list of models")
         return models
 
     def model_info(self, name: str) -> dict[str, Any]:

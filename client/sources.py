@@ -66,7 +66,8 @@ class HttpSource:
     ) -> None:
         self.base = base_url.rstrip("/")
         self.id = registry_id(self.base)
-        self.label = self.base
+        #: How messages name it: never with the password a URL may carry.
+        self.label = _net.redacted(self.base)
         self._transport = transport
         self._timeout = timeout
         self._retry = retry
