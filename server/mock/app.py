@@ -610,7 +610,16 @@ def _json_body(body: bytes) -> Any:
     """The JSON document of a request body; a 400 if it is not JSON, or not Unicode text."""
     try:
         document = json.loads(body)
-    except (ValueError, RecursionError):
+    except json.JSONDecodeError as exc:
+        where = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        raise HTTPError(400, "bad_request", f"the body is not JSON: {where}") from None
+    except UnicodeDecodeError as exc:
+        raise HTTPError(
+            400, "bad_request", f"the body is not JSON: not UTF-8 text (byte {exc.start})"
+        ) from None
+    except RecursionError:
+        raise HTTPError(400, "bad_request", "the body is not JSON: nested too deeply") from None
+    except ValueError:  # an integer of more digits than int() reads
         raise HTTPError(400, "bad_request", "the body is not JSON") from None
     where = _lone_surrogate(document)
     if where is not None:

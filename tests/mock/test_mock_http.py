@@ -369,3 +369,21 @@ async def test_array_parameters_as_axios_writes_them_are_repeated_parameters(
     assert brackets.status_code == 200
     assert brackets.json() == repeated.json()
     assert {post["user_id"] for post in brackets.json()} == {2, 4}
+
+
+@pytest.mark.parametrize(
+    ("body", "detail"),
+    [
+        (b'{"name": "x",\n "age": }', "the body is not JSON: Expecting value at line 2, column 9"),
+        (b"", "the body is not JSON: Expecting value at line 1, column 1"),
+        (b'{"name": "\xff"}', "the body is not JSON: not UTF-8 text (byte 10)"),
+        (b"[" * 100_000, "the body is not JSON: nested too deeply"),
+    ],
+    ids=["syntax", "empty", "latin-1", "deep"],
+)
+async def test_a_body_that_is_not_json_is_a_400_saying_where(
+    client: httpx.AsyncClient, body: bytes, detail: str
+) -> None:
+    answer = await client.post("/users", content=body)
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "bad_request", "detail": detail}
