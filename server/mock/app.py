@@ -611,8 +611,8 @@ def _json_body(body: bytes) -> Any:
     try:
         document = json.loads(body)
     except json.JSONDecodeError as exc:
-        where = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-        raise HTTPError(400, "bad_request", f"the body is not JSON: {where}") from None
+        at = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
+        raise HTTPError(400, "bad_request", f"the body is not JSON: {at}") from None
     except UnicodeDecodeError as exc:
         raise HTTPError(
             400, "bad_request", f"the body is not JSON: not UTF-8 text (byte {exc.start})"
