@@ -338,8 +338,9 @@ def require_token(url: str) -> str:
 
     token = token_for(url)
     if not token:
+        shown = _net.redacted(url)
         raise Unauthorized(
-            f"no token for {url}: run `phony login --registry {url}` or set PHONY_TOKEN"
+            f"no token for {shown}: run `phony login --registry {shown}` or set PHONY_TOKEN"
         )
     return token
 

@@ -10,6 +10,7 @@ port on 127.0.0.1.
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from subprocess import CompletedProcess
 
 import pytest
@@ -51,3 +52,14 @@ def test_errors_from_a_live_registry_hide_the_password(
     assert result.returncode != 0
     assert SECRET not in result.stdout + result.stderr
     assert "***@127.0.0.1" in result.stderr
+
+
+def test_a_push_without_a_token_hides_the_password(run_phony: Run, tmp_path: Path) -> None:
+    names = tmp_path / "names.phony"
+    sample = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
+    run_phony("train", str(sample), "--order", "2", "-o", str(names), check=True)
+    url = _with_password(f"http://127.0.0.1:{free_port()}")
+    result = run_phony("models", "push", str(names), "alice/names@1.0.0", "--registry", url)
+    assert result.returncode != 0
+    assert "no token for http://***@127.0.0.1" in result.stderr
+    assert SECRET not in result.stdout + result.stderr
