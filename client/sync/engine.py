@@ -471,10 +471,14 @@ def _redrawable(columns: list[ColumnPlan], run: TableRun) -> int:
             return i
         if kind == "reference" and columns[i].name in run.arithmetic:
             return i
+    # Last, a choice (short text's placeholders): the next value of its list.
+    for i in range(len(columns) - 1, -1, -1):
+        if columns[i].generate.get("type") == "choice":
+            return i
     names = ", ".join(c.name for c in columns)
     raise GenerationError(
         f"table {run.table.name}: cannot make ({names}) unique: none of its columns "
-        "is text, a number or a numbered reference"
+        "is text, a number, a list of values or a numbered reference"
     )
 
 
@@ -546,6 +550,15 @@ def _redraw(value: str, k: int, column: ColumnPlan, run: TableRun) -> str:
             whole, _, frac = value.partition(".")
             return f"{int(whole) + k - 1}.{frac}"
         return str(int(value) + k - 1)
+    if kind == "choice":
+        values = [str(v) for v in column.generate.get("values", [])]
+        if k > len(values):
+            raise GenerationError(
+                f"table {run.table.name}: more rows than the {len(values)} values of "
+                f"{column.name} allow in a UNIQUE constraint"
+            )
+        first = values.index(value) if value in values else 0
+        return values[(first + k - 1) % len(values)]
     alphabets = column.generate.get("characters")
     if kind == "template" and isinstance(alphabets, list):  # a code: the next of its pattern
         space = math.prod(len(str(a)) for a in alphabets)

@@ -171,15 +171,21 @@ PLACEHOLDER_CHOICES = 1000
 
 
 def numbered_placeholders(
-    column: str, rows: int, limit: int | None, numbered: Callable[[str], set[int]]
+    column: str,
+    rows: int,
+    limit: int | None,
+    numbered: Callable[[str], set[int]],
+    *,
+    unique: bool = False,
 ) -> tuple[dict[str, Any], str] | None:
     """Numbered placeholders for text with too little variety to learn from, and their why.
 
     A column with room for ``column-`` and ten times ``rows`` numbers counts
     from above the largest such value it holds (``note-1`` ... ``note-40``
     held: from ``note-41``). A shorter one draws among the numbers that fit
-    (at most :data:`PLACEHOLDER_CHOICES`), none a value of the whole source
-    column (``numbered``, see :func:`category`); None when every one is.
+    (at most :data:`PLACEHOLDER_CHOICES`, or ten times ``rows`` for a
+    ``unique`` column, which takes each once), none a value of the whole
+    source column (``numbered``, see :func:`category`); None when every one is.
     """
     prefix = placeholder_prefix(column, 10 * rows, limit)
     taken = numbered(prefix)
@@ -192,7 +198,8 @@ def numbered_placeholders(
                 generate["start"] = start
                 why += ", from above the largest the column holds"
             return generate, why
-    names = placeholders(prefix, PLACEHOLDER_CHOICES, limit, taken)
+    most = max(PLACEHOLDER_CHOICES, 10 * rows) if unique else PLACEHOLDER_CHOICES
+    names = placeholders(prefix, most, limit, taken)
     if not names:
         return None
     return (

@@ -438,7 +438,9 @@ def _fit_column(
     else:
         numbered = _numbered(conn, table.c[col.name], type_name)
         texts = [as_text(v) for v in present]
-        helpers = _fit_text(table.name, col.name, base, texts, models_dir, training, numbered)
+        helpers = _fit_text(
+            table.name, col.name, base, texts, models_dir, training, numbered, unique=unique
+        )
         for helper in [*helpers, base]:
             model = helper.generate.get("model")
             if model:
@@ -542,6 +544,8 @@ def _fit_text(
     models_dir: Path,
     training: dict[str, Any],
     numbered: Callable[[str, str], set[int]],
+    *,
+    unique: bool = False,
 ) -> list[ColumnPlan]:
     """A model of the column's text (the local parts for e-mail), trained with the guard on;
     numbered placeholders that are no value of the column when no model can be trained."""
@@ -583,7 +587,11 @@ def _fit_text(
     model = _train(table, column, cut, models_dir, training)
     if model is None:
         numbers = numbered_placeholders(
-            column, len(values), base.max_length, lambda prefix: numbered(prefix, "")
+            column,
+            len(values),
+            base.max_length,
+            lambda prefix: numbered(prefix, ""),
+            unique=unique,
         )
         if numbers is not None:
             base.generate, base.why = numbers

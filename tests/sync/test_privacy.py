@@ -432,3 +432,14 @@ def test_text_cut_to_its_column_is_no_source_value(tmp_path: Path, run_phony: An
     assert len(fake) == 3000
     assert all(len(v) <= 5 for v in fake)
     assert not set(fake) & _rare(source, "t", "w"), sorted(set(fake) & _rare(source, "t", "w"))
+
+
+def test_unique_short_text_takes_each_free_placeholder_once(tmp_path: Path, run_phony: Any) -> None:
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, s VARCHAR(3) UNIQUE)")
+        conn.executemany("INSERT INTO t (s) VALUES (?)", [(str(i),) for i in range(1, 301)])
+    target = _plan_and_sync(source, tmp_path, run_phony, "--scale", "2")
+    fake = _column(target, "t", "s")
+    assert len(fake) == len(set(fake)) == 600
+    assert set(fake) <= {str(n) for n in range(301, 1000)}
