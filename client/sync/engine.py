@@ -564,8 +564,8 @@ def _redraw(value: str, k: int, column: ColumnPlan, run: TableRun) -> str:
         space = math.prod(len(str(a)) for a in alphabets)
         if k > space:
             raise GenerationError(
-                f"table {run.table.name}: more rows than the {space} codes of {column.name} "
-                "allow in a UNIQUE constraint"
+                f"table {run.table.name}: more rows than the codes of {column.name} "
+                f"({space}, less the source's) allow in a UNIQUE constraint"
             )
         return code_after(value, [str(a) for a in alphabets], k - 1)
     suffix = str(k)
