@@ -13,7 +13,8 @@ whatever ``--jobs`` says. On top of the schema's values this module:
 - draws NULLs at each column's measured ratio (its own stream);
 - cuts text to the column's length;
 - makes UNIQUE columns unique with a counter-based redraw (``ali.kaya`` ->
-  ``ali.kaya2``, a reference -> the next parent row), which always ends:
+  ``ali.kaya2``, a code -> the next code of its pattern, a placeholder -> the
+  next of its list, a reference -> the next parent row), which always ends:
   never a retry cap; a redrawn text that is a source value (its model's
   privacy guard knows them) is redrawn again;
 - turns a reference's row numbers into the parent's keys;
