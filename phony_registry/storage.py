@@ -202,7 +202,8 @@ def _open_beneath(root: Path, parts: tuple[str, ...]) -> int:
     if not stat_module.S_ISREG(os.fstat(fd).st_mode):
         os.close(fd)
         raise FileNotFoundError(errno.ENOENT, "not a regular file", shown)
-    os.set_blocking(fd, True)
+    if hasattr(os, "O_NONBLOCK"):  # opened without blocking (a FIFO): reads block again
+        os.set_blocking(fd, True)
     return fd
 
 

@@ -11,6 +11,7 @@ keeps serving its real files.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -121,3 +122,14 @@ def test_a_push_never_writes_through_a_linked_folder(
     assert "Traceback" not in push.stderr
     assert list(outside.iterdir()) == []
     assert httpx.get(f"{server.url}/v1/models/alice/names", timeout=10).status_code == 404
+
+
+def test_a_planted_fifo_is_not_opened_for_reading(served: tuple[RegistryProcess, Path]) -> None:
+    """Opening a FIFO waits for a writer: the server (which reads small files inline) hung."""
+    server, root = served
+    fifo = root / "public" / "manifests" / "alice" / "names" / "1.0.0.json"
+    fifo.parent.mkdir(parents=True)
+    os.mkfifo(fifo)
+    answer = httpx.get(f"{server.url}/manifests/alice/names/1.0.0.json", timeout=10)
+    assert answer.status_code == 404
+    assert httpx.get(f"{server.url}/v1/health", timeout=10).status_code == 200
