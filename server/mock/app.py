@@ -358,8 +358,8 @@ class MockApp:
         if current is None:
             raise HTTPError(404, "not_found", f"no {collection.name} with id {record_id}")
         if method == "GET":
-            embed = [v for k, v in params if k == "_embed" for v in v.split(",") if v]
-            expand = [v for k, v in params if k == "_expand" for v in v.split(",") if v]
+            embed = _names(params, "_embed")
+            expand = _names(params, "_expand")
             try:
                 self._check_relations(collection, embed, expand)
                 (record,) = self._decorate(collection, [current], embed, expand)
@@ -459,7 +459,7 @@ class MockApp:
         """The deletions ``DELETE /users/2?_dependent=posts`` adds: every post whose reference
         to users holds 2 (json-server v1's ``_dependent``). A 400 before anything is deleted
         for a collection that does not refer to the parent, or one past the scan limit."""
-        names = [v for k, value in params if k == "_dependent" for v in value.split(",") if v]
+        names = _names(params, "_dependent")
         gone: list[tuple[str, int, None]] = []
         try:
             for name in names:
@@ -543,6 +543,12 @@ class MockApp:
         except Invalid as exc:
             raise ValidationError(exc.reason, f"record.{exc.field}") from None
         return _in_field_order(collection, {"id": record_id, **clean})
+
+
+def _names(params: list[tuple[str, str]], parameter: str) -> list[str]:
+    """The comma-separated names ``parameter`` gives, each once, in order."""
+    named = (v for k, value in params if k == parameter for v in value.split(",") if v)
+    return list(dict.fromkeys(named))
 
 
 def _parameters(query: str) -> list[tuple[str, str]]:

@@ -173,6 +173,14 @@ def parse_list_query(
                 raise BadQuery("_order", "expected asc or desc")
             descending = orders[i] == "desc"
         query.sort.append((name, descending))
+    # A field named again decides nothing its first mention did not (and each is work
+    # per record); a relation named again would be fetched again.
+    kept: dict[str, bool] = {}
+    for name, descending in query.sort:
+        kept.setdefault(name, descending)
+    query.sort = list(kept.items())
+    query.embed = list(dict.fromkeys(query.embed))
+    query.expand = list(dict.fromkeys(query.expand))
     query.filters = [(k, op, values) for (k, op), values in grouped.items()]
     for (key, op), values in grouped.items():
         kind = collection.field(key).kind  # type: ignore[union-attr]
