@@ -32,11 +32,13 @@ for the caller to record once everything it needed has verified.
 
 from __future__ import annotations
 
+import os
+import stat
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import Protocol
+from typing import BinaryIO, Protocol
 
 from phony_registry import layout
 from phony_registry.digests import check_bytes, digest_bytes
@@ -118,25 +120,37 @@ class FolderSource:
         except ValueError as exc:
             raise NotFound(f"{path!r} is not a registry path") from exc
 
-    def fetch(self, path: str, *, etag: str | None = None, limit: int = MAX_METADATA) -> Fetched:
-        """Read ``path``; ``etag`` is ignored (a local read is as cheap as a check)."""
+    def _open(self, path: str) -> BinaryIO:
+        """The file at layout ``path``, open for reading: a regular file, or NotFound.
+
+        Opened without blocking and checked before a byte is read: a FIFO
+        planted in a shared registry folder would otherwise hold a pull (which
+        has no deadline for a folder) forever, and a device could be read
+        without end.
+        """
         target = self._path(path)
         try:
-            with open(target, "rb") as handle:
-                data = handle.read(limit + 1)
+            fd = os.open(target, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
             raise NotFound(f"{path} not found in registry {self.label}") from exc
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            os.close(fd)
+            raise NotFound(f"{path} in registry {self.label} is not a regular file")
+        if hasattr(os, "O_NONBLOCK"):
+            os.set_blocking(fd, True)
+        return os.fdopen(fd, "rb")
+
+    def fetch(self, path: str, *, etag: str | None = None, limit: int = MAX_METADATA) -> Fetched:
+        """Read ``path``; ``etag`` is ignored (a local read is as cheap as a check)."""
+        with self._open(path) as handle:
+            data = handle.read(limit + 1)
         if len(data) > limit:
             raise RegistryUnavailable(f"{path} in {self.label} is larger than {limit} bytes")
         return Fetched(data)
 
     def stream(self, path: str) -> Iterator[bytes]:
         """Read ``path`` in chunks."""
-        target = self._path(path)
-        try:
-            handle = open(target, "rb")  # noqa: SIM115 - closed by the generator below
-        except (FileNotFoundError, NotADirectoryError, IsADirectoryError) as exc:
-            raise NotFound(f"{path} not found in registry {self.label}") from exc
+        handle = self._open(path)
 
         def chunks() -> Iterator[bytes]:
             with handle:
