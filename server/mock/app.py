@@ -302,7 +302,7 @@ class MockApp:
         """A list answer; its ``Link`` URLs carry ``shown`` (default ``params``) and ``_page``."""
         try:
             query = parse_list_query(params, collection, max_page=self.config.max_page)
-            self._check_relations(collection, query.embed, query.expand)
+            query.embed, query.expand = self._relations(collection, query.embed, query.expand)
             page = run_list(
                 collection,
                 self.overlay,
@@ -361,7 +361,7 @@ class MockApp:
             embed = _names(params, "_embed")
             expand = _names(params, "_expand")
             try:
-                self._check_relations(collection, embed, expand)
+                embed, expand = self._relations(collection, embed, expand)
                 (record,) = self._decorate(collection, [current], embed, expand)
             except BadQuery as exc:
                 raise HTTPError(400, "bad_query", str(exc)) from None
@@ -407,18 +407,31 @@ class MockApp:
         where = f"/{parent.name}/{record_id}/{child.name}"
         return self._list(child, [*filtered, (link.name, str(record_id))], where, filtered)
 
-    def _check_relations(self, collection: Collection, embed: list[str], expand: list[str]) -> None:
+    def _relations(
+        self, collection: Collection, embed: list[str], expand: list[str]
+    ) -> tuple[list[str], list[str]]:
+        """The children to embed and the parents to expand; BadQuery for a name that is
+        neither. ``_embed`` takes a parent too (``/posts?_embed=user``): json-server v1 has
+        no ``_expand`` and embeds both ways."""
+        children = []
         for name in embed:
             child = self.collections.get(name)
-            if child is None or _reference_to(child, collection.name) is None:
+            if child is not None and _reference_to(child, collection.name) is not None:
+                children.append(name)
+            elif _expansion(collection, name) is not None:
+                expand = [*expand, name] if name not in expand else expand
+            else:
                 raise BadQuery(
-                    "_embed", f"{name[:60]!r} has no field referring to {collection.name}"
+                    "_embed",
+                    f"{name[:60]!r} is neither a collection referring to {collection.name} "
+                    f"nor one {collection.name} refers to",
                 )
         for name in expand:
             if _expansion(collection, name) is None:
                 raise BadQuery(
                     "_expand", f"{collection.name} has no field referring to {name[:60]!r}"
                 )
+        return children, expand
 
     def _decorate(
         self,

@@ -412,3 +412,23 @@ async def test_a_relation_or_sort_field_named_twice_is_worked_out_once(
     by_views = (await client.get("/posts", params={"_sort": "-views,id"})).json()
     assert by_views != (await client.get("/posts", params={"_sort": "id"})).json()
     assert (await client.get("/posts", params={"_sort": "-views,id,views"})).json() == by_views
+
+
+async def test_embed_of_a_parent_expands_it_as_json_server_v1_does(
+    client: httpx.AsyncClient,
+) -> None:
+    # json-server v1 dropped _expand: /posts?_embed=user embeds each post's user.
+    for path in ("/posts/3", "/posts"):
+        embedded = await client.get(path, params={"_embed": "user", "_limit": 3})
+        expanded = await client.get(path, params={"_expand": "user", "_limit": 3})
+        assert embedded.status_code == 200
+        assert embedded.json() == expanded.json()
+    post = (await client.get("/posts/3", params={"_embed": "user"})).json()
+    assert post["user"] == (await client.get(f"/users/{post['user_id']}")).json()
+    both = (await client.get("/users/2", params={"_embed": "posts"})).json()
+    assert {p["user_id"] for p in both["posts"]} == {2}
+    unknown = await client.get("/posts", params={"_embed": "author"})
+    assert unknown.status_code == 400
+    assert unknown.json()["detail"] == (
+        "_embed: 'author' is neither a collection referring to posts nor one posts refers to"
+    )
