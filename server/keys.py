@@ -34,7 +34,7 @@ from phony_registry.errors import ConfigError, NotFound, SignatureError
 from phony_registry.layout import registry_key_path
 from phony_registry.names import canonical_key
 from phony_registry.signing import PrivateKey, PublicKey, save_private_key
-from phony_server.storage import RegistryStorage, Storage, WriteConflict
+from phony_server.storage import LocalStorage, RegistryStorage, Storage, WriteConflict
 
 __all__ = [
     "OFFICIAL",
@@ -72,6 +72,12 @@ def open_registry_key(storage: RegistryStorage, key_file: Path | None) -> tuple[
     created = False
     if key_file is not None:
         path = Path(key_file)
+        if isinstance(public, LocalStorage) and path.resolve().is_relative_to(public.root):
+            # A static host serves the whole public folder (docs/deploy.md).
+            raise ConfigError(
+                f"--key-file {path} is inside the public tree {public.root}, which is "
+                "served to anyone: keep the registry key outside it"
+            )
         if not path.exists():
             if published is not None:
                 raise ConfigError(

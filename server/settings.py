@@ -35,7 +35,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from phony_registry.errors import UsageError
+from phony_registry.errors import ConfigError, UsageError
 from phony_server.s3 import S3Storage
 from phony_server.storage import (
     PRIVATE_DIR,
@@ -127,13 +127,25 @@ class Settings:
         root = f"{base}/" if base else ""
         if not legacy_ok:
             check_not_legacy(bucket(self.s3_bucket, base), self.storage_options())
-        private = self.s3_private_prefix
+        public_prefix = f"{root}{PUBLIC_DIR}"
+        private_prefix = (
+            f"{root}{PRIVATE_DIR}" if self.s3_private_prefix is None else self.s3_private_prefix
+        ).strip("/")
+        private_bucket = self.s3_private_bucket or self.s3_bucket
+        if private_bucket == self.s3_bucket and (
+            private_prefix == public_prefix or private_prefix.startswith(f"{public_prefix}/")
+        ):
+            # The registry key and token records would sit where docs/deploy.md's
+            # bucket policy lets anyone read.
+            raise ConfigError(
+                f"--s3-private-prefix {private_prefix or '(none)'} is inside the public "
+                f"prefix {public_prefix}/ of bucket {self.s3_bucket}, which anyone may read: "
+                "keep the private area beside it (the default is PREFIX/private) or in "
+                "--s3-private-bucket"
+            )
         return RegistryStorage(
-            bucket(self.s3_bucket, f"{root}{PUBLIC_DIR}"),
-            bucket(
-                self.s3_private_bucket or self.s3_bucket,
-                f"{root}{PRIVATE_DIR}" if private is None else private,
-            ),
+            bucket(self.s3_bucket, public_prefix),
+            bucket(private_bucket, private_prefix),
         )
 
     def open_root(self) -> Storage:
