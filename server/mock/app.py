@@ -15,19 +15,36 @@ the time should go. Routes (``NAME`` is a collection):
   the collections.
 
 CORS is open (any origin, credentials allowed; ``X-Total-Count``, ``Link`` and
-``Location`` exposed). Errors
-are ``{"error": code, "detail": message}``, plus ``field`` on a 422.
+``Location`` exposed). Errors are ``{"error": code, "detail": message}``, plus
+``field`` on a 422. The HTTP plumbing (bodies, parameters, CORS, errors) is
+:mod:`phony_server.mock.asgi`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
-from urllib.parse import parse_qsl, unquote
+from urllib.parse import unquote
 
 from phony_registry.errors import ValidationError
+from phony_server.mock.asgi import (
+    CORS,
+    JSON_HEADER,
+    HTTPError,
+    Receive,
+    Scope,
+    Send,
+    allow,
+    allow_header,
+    cors_headers,
+    drop,
+    json_body,
+    lifespan,
+    preflight,
+    query_parameters,
+    read_body,
+)
 from phony_server.mock.blocks import BlockCache
 from phony_server.mock.chaos import Chaos, parse_delay, parse_faults
 from phony_server.mock.config import MockConfig
@@ -48,34 +65,9 @@ from phony_server.mock.words import singular
 
 __all__ = ["MockApp", "build_collections"]
 
-Scope = MutableMapping[str, Any]
-Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
-Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
-
-#: Largest request body read (bytes).
-MAX_BODY = 1 << 20
 _ID_DIGITS = len(str(MAX_ID))
 
-_EXPOSED = (b"access-control-expose-headers", b"X-Total-Count, Link, Location")
-_CORS = [(b"access-control-allow-origin", b"*"), _EXPOSED]
-_JSON = (b"content-type", b"application/json; charset=utf-8")
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
-
-
-class HTTPError(Exception):
-    """An answer other than success: status, error code, message, maybe a field and headers."""
-
-    def __init__(
-        self,
-        status: int,
-        code: str,
-        detail: str,
-        field: str | None = None,
-        headers: list[tuple[bytes, bytes]] | None = None,
-    ) -> None:
-        super().__init__(detail)
-        self.status, self.code, self.detail, self.field = status, code, detail, field
-        self.headers = headers or []
 
 
 def build_collections(config: MockConfig) -> dict[str, Collection]:
@@ -149,20 +141,20 @@ class MockApp:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         kind = scope["type"]
         if kind == "lifespan":
-            await _lifespan(receive, send)
+            await lifespan(receive, send)
             return
         if kind != "http":
             return
         method: str = scope["method"]
         path: str = scope["path"]
         query: str = scope["query_string"].decode("latin-1")
-        cors = _cors(scope)
+        cors = cors_headers(scope)
         if self.chaos.active:
             delay, fault = self.chaos.draw(method, f"{path}?{query}")
             if delay:
                 await asyncio.sleep(delay)
             if fault == "reset":
-                await _drop(send)
+                await drop(send)
                 return
             if fault is not None:
                 await self._error(
@@ -171,11 +163,11 @@ class MockApp:
                 return
         try:
             if method == "OPTIONS":
-                await _preflight(scope, send, cors)
+                await preflight(scope, send, cors)
                 return
-            body = await _read_body(receive) if method in ("POST", "PUT", "PATCH") else b""
+            body = await read_body(receive) if method in ("POST", "PUT", "PATCH") else b""
             route_method = "GET" if method == "HEAD" else method  # HEAD: GET's headers
-            params = _parameters(query)
+            params = query_parameters(query)
             if (route_method == "GET" and scans(params)) or (
                 method == "DELETE" and any(k == "_dependent" for k, _ in params)
             ):
@@ -203,7 +195,7 @@ class MockApp:
         await send({"type": "http.response.body", "body": b"" if method == "HEAD" else data})
 
     async def _error(
-        self, send: Send, exc: HTTPError, cors: list[tuple[bytes, bytes]] = _CORS
+        self, send: Send, exc: HTTPError, cors: list[tuple[bytes, bytes]] = CORS
     ) -> None:
         doc: dict[str, Any] = {"error": exc.code, "detail": exc.detail}
         if exc.field is not None:
@@ -214,7 +206,7 @@ class MockApp:
                 "type": "http.response.start",
                 "status": exc.status,
                 "headers": [
-                    _JSON,
+                    JSON_HEADER,
                     *exc.headers,
                     *cors,
                     (b"content-length", str(len(data)).encode()),
@@ -230,11 +222,11 @@ class MockApp:
     ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
         parts = [unquote(p) for p in path.strip("/").split("/")] if path.strip("/") else []
         if not parts or parts == ["__docs"]:
-            _allow(method, "GET")
+            allow(method, "GET")
             return 200, self.docs, [(b"content-type", b"text/html; charset=utf-8")]
         if parts == ["openapi.json"]:
-            _allow(method, "GET")
-            return 200, self.openapi, [_JSON]
+            allow(method, "GET")
+            return 200, self.openapi, [JSON_HEADER]
         if parts[0].startswith("__"):
             return self._admin(method, parts, body)
         collection = self.collections.get(parts[0])
@@ -244,14 +236,14 @@ class MockApp:
         if len(parts) == 1:
             if method == "GET":
                 return self._list(collection, params, f"/{collection.name}")
-            _allow(method, "GET", "POST")
+            allow(method, "GET", "POST")
             self._writable("GET")
-            return self._create(collection, _json_body(body))
+            return self._create(collection, json_body(body))
         record_id = _parse_id(parts[1], collection)
         if len(parts) == 2:
             return self._item(method, collection, record_id, params, body)
         if len(parts) == 3:
-            _allow(method, "GET", "POST")
+            allow(method, "GET", "POST")
             if method == "POST":
                 self._writable("GET")
                 return self._create_nested(collection, record_id, parts[2], body)
@@ -265,7 +257,7 @@ class MockApp:
                 405,
                 "read_only",
                 "this mock is read-only (--read-only)",
-                headers=[_allow_header(reads)],
+                headers=[allow_header(reads)],
             )
 
     def _admin(
@@ -273,21 +265,21 @@ class MockApp:
     ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
         route = parts[0] if len(parts) == 1 else ""
         if route == "__reset":
-            _allow(method, "POST")
+            allow(method, "POST")
             self._writable()
             self.overlay.reset()
-            return 200, {"reset": True}, [_JSON]
+            return 200, {"reset": True}, [JSON_HEADER]
         if route == "__snapshot":
-            _allow(method, "GET")
-            return 200, self.overlay.snapshot(), [_JSON]
+            allow(method, "GET")
+            return 200, self.overlay.snapshot(), [JSON_HEADER]
         if route == "__restore":
-            _allow(method, "POST")
+            allow(method, "POST")
             self._writable()
             try:
-                self.overlay.restore(_json_body(body), self._restored)
+                self.overlay.restore(json_body(body), self._restored)
             except ValidationError as exc:
                 raise HTTPError(422, "invalid", str(exc), exc.field) from None
-            return 200, {"restored": True}, [_JSON]
+            return 200, {"restored": True}, [JSON_HEADER]
         raise HTTPError(404, "not_found", "no such route")
 
     # -- reads -----------------------------------------------------------------------
@@ -318,7 +310,7 @@ class MockApp:
             )
         except BadQuery as exc:
             raise HTTPError(400, "bad_query", str(exc)) from None
-        headers = [_JSON, (b"x-total-count", str(page.total).encode())]
+        headers = [JSON_HEADER, (b"x-total-count", str(page.total).encode())]
         if page.links:
             link = ", ".join(f'<{url}>; rel="{rel}"' for rel, url in page.links.items())
             headers.append((b"link", link.encode()))
@@ -345,14 +337,14 @@ class MockApp:
         params: list[tuple[str, str]],
         body: bytes,
     ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
-        _allow(method, "GET", "PUT", "PATCH", "DELETE")
+        allow(method, "GET", "PUT", "PATCH", "DELETE")
         if method == "GET" and not any(k in ("_embed", "_expand") for k, _ in params):
             known, written = self.overlay.lookup(collection.name, record_id)
             text = None if known else collection.record_json(record_id)
             if text is not None:
-                return 200, text.encode(), [_JSON]
+                return 200, text.encode(), [JSON_HEADER]
             if written is not None:
-                return 200, written, [_JSON]
+                return 200, written, [JSON_HEADER]
             raise HTTPError(404, "not_found", f"no {collection.name} with id {record_id}")
         current = self._get(collection, record_id)
         if current is None:
@@ -365,7 +357,7 @@ class MockApp:
                 (record,) = self._decorate(collection, [current], embed, expand)
             except BadQuery as exc:
                 raise HTTPError(400, "bad_query", str(exc)) from None
-            return 200, record, [_JSON]
+            return 200, record, [JSON_HEADER]
         self._writable("GET")
         if method == "DELETE":
             gone = [
@@ -373,15 +365,15 @@ class MockApp:
                 *self._dependents(collection, record_id, params),
             ]
             self.overlay.put_many(gone)
-            return 200, current, [_JSON]
+            return 200, current, [JSON_HEADER]
         changes = self._validate(
-            collection, _json_body(body), partial=method == "PATCH", record_id=record_id
+            collection, json_body(body), partial=method == "PATCH", record_id=record_id
         )
         record = {**current, **changes} if method == "PATCH" else {"id": record_id, **changes}
         record["id"] = record_id
         ordered = _in_field_order(collection, record)
         self.overlay.put(collection.name, record_id, ordered)
-        return 200, ordered, [_JSON]
+        return 200, ordered, [JSON_HEADER]
 
     def _children(
         self, parent: Collection, record_id: int, child_name: str
@@ -495,14 +487,14 @@ class MockApp:
         record = self._validate(collection, document, partial=False)
         created = self.overlay.create(collection.name, record)
         where = f"/{collection.name}/{created['id']}".encode()
-        return 201, created, [_JSON, (b"location", where)]
+        return 201, created, [JSON_HEADER, (b"location", where)]
 
     def _create_nested(
         self, parent: Collection, record_id: int, child_name: str, body: bytes
     ) -> tuple[int, Any, list[tuple[bytes, bytes]]]:
         """``POST /users/2/posts``: a post whose ``user_id`` is 2 (json-server's nested create)."""
         child, link = self._children(parent, record_id, child_name)
-        document = _json_body(body)
+        document = json_body(body)
         if isinstance(document, dict):
             given = document.get(link.name, record_id)
             if type(given) is not int or given != record_id:
@@ -564,16 +556,6 @@ def _names(params: list[tuple[str, str]], parameter: str) -> list[str]:
     return list(dict.fromkeys(named))
 
 
-def _parameters(query: str) -> list[tuple[str, str]]:
-    """The query's (name, value) pairs; ``name[]`` is ``name``, as json-server's parser
-    (qs) reads the arrays axios sends (``{id: [2, 4]}`` -> ``id[]=2&id[]=4``)."""
-    if not query:
-        return []
-    return [
-        (name.removesuffix("[]"), value) for name, value in parse_qsl(query, keep_blank_values=True)
-    ]
-
-
 def _in_field_order(collection: Collection, record: dict[str, Any]) -> dict[str, Any]:
     return {f.name: record[f.name] for f in collection.fields if f.name in record}
 
@@ -599,22 +581,6 @@ def _expansion(collection: Collection, name: str) -> tuple[Field, str] | None:
     return None
 
 
-def _allow(method: str, *allowed: str) -> None:
-    if method not in allowed:
-        raise HTTPError(
-            405,
-            "method_not_allowed",
-            f"{method} is not allowed here ({', '.join(allowed)})",
-            headers=[_allow_header(allowed)],
-        )
-
-
-def _allow_header(methods: Iterable[str]) -> tuple[bytes, bytes]:
-    """A 405's ``Allow`` header (RFC 9110): the route's methods, HEAD wherever GET is."""
-    listed = [m for method in methods for m in ((method, "HEAD") if method == "GET" else (method,))]
-    return b"allow", ", ".join(listed).encode()
-
-
 def _parse_id(text: str, collection: Collection) -> int:
     """The id in a path: ASCII digits up to :data:`MAX_ID` (the largest a record can have)."""
     digits = text.lstrip("0") or "0"
@@ -623,137 +589,3 @@ def _parse_id(text: str, collection: Collection) -> int:
     if not (text.isascii() and text.isdigit()) or len(digits) > _ID_DIGITS or int(digits) > MAX_ID:
         raise HTTPError(404, "not_found", f"no {collection.name} with id {text[:40]!r}")
     return int(digits)
-
-
-def _json_body(body: bytes) -> Any:
-    """The JSON document of a request body; a 400 if it is not JSON, or not Unicode text."""
-    try:
-        document = json.loads(body)
-    except json.JSONDecodeError as exc:
-        at = f"{exc.msg} at line {exc.lineno}, column {exc.colno}"
-        raise HTTPError(400, "bad_request", f"the body is not JSON: {at}") from None
-    except UnicodeDecodeError as exc:
-        raise HTTPError(
-            400, "bad_request", f"the body is not JSON: not UTF-8 text (byte {exc.start})"
-        ) from None
-    except RecursionError:
-        raise HTTPError(400, "bad_request", "the body is not JSON: nested too deeply") from None
-    except ValueError:  # an integer of more digits than int() reads
-        raise HTTPError(400, "bad_request", "the body is not JSON") from None
-    where = _lone_surrogate(document)
-    if where is not None:
-        raise HTTPError(
-            400,
-            "bad_request",
-            f"the body is not Unicode text: {where} holds a lone surrogate "
-            "(an unpaired \\ud800-\\udfff escape), which no record can store",
-        )
-    return document
-
-
-def _lone_surrogate(document: Any) -> str | None:
-    """Where ``document`` holds a string with a lone surrogate (a dotted path), or None.
-
-    json.loads accepts ``"\\ud800"`` unpaired (and the CESU-8 bytes of one) as
-    a string no UTF-8 encoder will write: stored, it would break every answer
-    that shows it. Walked with a stack, not recursion: a body nests as deep as
-    json.loads allows.
-    """
-    stack: list[tuple[str, Any]] = [("", document)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, dict):
-            for key, item in value.items():
-                at = f"{path}.{key[:60]}" if path else key[:60]
-                if _has_surrogate(key):
-                    return f"a key{f' in {path}' if path else ''}"
-                stack.append((at, item))
-        elif isinstance(value, list):
-            stack.extend((f"{path}[{i}]", item) for i, item in enumerate(value))
-        elif isinstance(value, str) and _has_surrogate(value):
-            return path or "the body"
-    return None
-
-
-def _has_surrogate(text: str) -> bool:
-    if text.isascii():
-        return False
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:
-        return True
-    return False
-
-
-async def _read_body(receive: Receive) -> bytes:
-    chunks, size = [], 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            raise HTTPError(400, "bad_request", "the client went away")
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MAX_BODY:
-            raise HTTPError(413, "too_large", f"the body is larger than {MAX_BODY} bytes")
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            return b"".join(chunks)
-
-
-def _cors(scope: Scope) -> list[tuple[bytes, bytes]]:
-    """CORS headers for a request: open to any origin, as json-server's are.
-
-    A request from a page (an ``Origin`` header) is answered for that origin,
-    credentials allowed (json-server's ``cors({origin: true, credentials:
-    true})``): a browser refuses ``*`` to ``fetch(..., {credentials:
-    "include"})``. The mock keeps no cookies or sessions, so this shows a page
-    nothing ``*`` does not.
-    """
-    for name, value in scope["headers"]:
-        if name == b"origin" and 0 < len(value) <= 1024:
-            return [
-                (b"access-control-allow-origin", value),
-                (b"access-control-allow-credentials", b"true"),
-                (b"vary", b"Origin"),
-                _EXPOSED,
-            ]
-    return _CORS
-
-
-async def _preflight(scope: Scope, send: Send, cors: list[tuple[bytes, bytes]]) -> None:
-    asked = b""
-    for name, value in scope["headers"]:
-        if name == b"access-control-request-headers":
-            asked = value[:1024]
-    headers = [
-        *cors,
-        (b"access-control-allow-methods", b"GET, POST, PUT, PATCH, DELETE, OPTIONS"),
-        (b"access-control-max-age", b"86400"),
-        (b"content-length", b"0"),
-    ]
-    if asked:
-        headers.append((b"access-control-allow-headers", asked))
-    await send({"type": "http.response.start", "status": 204, "headers": headers})
-    await send({"type": "http.response.body", "body": b""})
-
-
-async def _drop(send: Send) -> None:
-    """Start an answer and stop halfway: the server closes the connection (a reset fault)."""
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 200,
-            "headers": [_JSON, (b"content-length", b"1024")],
-        }
-    )
-    await send({"type": "http.response.body", "body": b"[", "more_body": True})
-
-
-async def _lifespan(receive: Receive, send: Send) -> None:
-    while True:
-        message = await receive()
-        if message["type"] == "lifespan.startup":
-            await send({"type": "lifespan.startup.complete"})
-        elif message["type"] == "lifespan.shutdown":
-            await send({"type": "lifespan.shutdown.complete"})
-            return
