@@ -118,8 +118,40 @@ class Overlay:
                 f"--state sqlite:{path} holds writes made over seed {stored}, not {self._seed}: "
                 "use that seed, or another state file"
             )
+        self._check_ids(db, path)
         self._db = db
         self._reload()
+
+    def _check_ids(self, db: sqlite3.Connection, path: Path) -> None:
+        """Refuse a file whose collections' created ids start elsewhere than ours.
+
+        Over another count (or id sequence) a created record's id may be a
+        generated record's, which it would silently replace, and a deleted
+        one's may be no record at all. Each collection's first created id and
+        step are kept the first time the file serves it.
+        """
+        try:
+            for name, first in self._first_ids.items():
+                db.execute(
+                    "INSERT OR IGNORE INTO phony_mock_meta VALUES (?, ?)",
+                    (f"ids:{name}", f"{first}:{self._steps[name]}"),
+                )
+            kept = dict(db.execute("SELECT key, value FROM phony_mock_meta WHERE key LIKE 'ids:%'"))
+        except sqlite3.Error as exc:
+            raise UsageError(f"--state sqlite:{path}: {exc}") from None
+        for name, first in self._first_ids.items():
+            was_first, _, was_step = kept[f"ids:{name}"].partition(":")
+            step = str(self._steps[name])
+            if (was_first, was_step) != (str(first), step):
+                was, now = (
+                    (was_first, str(first)) if was_step == step
+                    else (f"{was_first}, {was_step} apart", f"{first}, {step} apart")
+                )  # fmt: skip
+                raise UsageError(
+                    f"--state sqlite:{path} holds writes to {name} made when its created ids "
+                    f"started at {was}, not {now} (another --count or id sequence): "
+                    "use the same, or another state file"
+                )
 
     def _data_version(self) -> int:
         assert self._db is not None

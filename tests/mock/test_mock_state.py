@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
+from phony_registry.errors import UsageError
 from phony_server.mock import state
 from phony_server.mock.app import MockApp
 from phony_server.mock.config import MockConfig
@@ -408,3 +409,25 @@ def test_workers_sharing_a_state_file_never_hand_out_one_id_twice(
     assert sorted(ids) == [11, 12, 13, 14]
     other.refresh()
     assert sorted(other.layers["posts"].created) == [11, 12, 13, 14]
+
+
+def test_a_state_file_refuses_collections_whose_generated_ids_end_elsewhere(
+    tmp_path: Path,
+) -> None:
+    # Record 11 was created after ten generated posts; over twenty, id 11 is a generated
+    # record, which the created one would silently replace.
+    path = tmp_path / "state.db"
+    first = state.Overlay({"posts": 11}, 3, path)
+    assert first.create("posts", {"title": "mine"})["id"] == 11
+    with pytest.raises(UsageError) as refused:
+        state.Overlay({"posts": 21}, 3, path)
+    assert str(refused.value) == (
+        f"--state sqlite:{path} holds writes to posts made when its created ids started at "
+        "11, not 21 (another --count or id sequence): use the same, or another state file"
+    )
+    with pytest.raises(UsageError) as refused:
+        state.Overlay({"posts": 11}, 3, path, steps={"posts": 10})
+    assert "started at 11, 1 apart, not 11, 10 apart" in str(refused.value)
+    # The same collections, or more of them, are fine.
+    again = state.Overlay({"posts": 11, "users": 6}, 3, path)
+    assert again.lookup("posts", 11) == (True, {"id": 11, "title": "mine"})
