@@ -132,8 +132,15 @@ class Overlay:
         """
         try:
             for name, first in self._first_ids.items():
+                # A collection with no writes (none yet, or none since a reset) takes ours.
+                written = db.execute(
+                    "SELECT 1 FROM phony_mock_records WHERE collection=? UNION ALL "
+                    "SELECT 1 FROM phony_mock_meta WHERE key=? LIMIT 1",
+                    (name, f"next_id:{name}"),
+                ).fetchone()
+                keep = "INSERT OR IGNORE" if written else "INSERT OR REPLACE"
                 db.execute(
-                    "INSERT OR IGNORE INTO phony_mock_meta VALUES (?, ?)",
+                    keep + " INTO phony_mock_meta VALUES (?, ?)",
                     (f"ids:{name}", f"{first}:{self._steps[name]}"),
                 )
             kept = dict(db.execute("SELECT key, value FROM phony_mock_meta WHERE key LIKE 'ids:%'"))

@@ -431,3 +431,8 @@ def test_a_state_file_refuses_collections_whose_generated_ids_end_elsewhere(
     # The same collections, or more of them, are fine.
     again = state.Overlay({"posts": 11, "users": 6}, 3, path)
     assert again.lookup("posts", 11) == (True, {"id": 11, "title": "mine"})
+    # Once nothing is written, another count is too.
+    again.reset()
+    assert state.Overlay({"posts": 21, "users": 6}, 3, path).create("posts", {})["id"] == 21
+    with pytest.raises(UsageError):
+        state.Overlay({"posts": 11, "users": 6}, 3, path)
