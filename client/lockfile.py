@@ -110,7 +110,8 @@ def install_locked(path: str | Path) -> list[Ref]:
 
     pulled = []
     for entry in read_lock(path):
-        result = pull(entry.ref, registry=entry.registry)
+        # The lock's digest is verified with the rest, before anything is recorded.
+        result = pull(entry.ref, registry=entry.registry, expect=entry.digest)
         got = entry_for(result.ref)
         if got.digest != entry.digest:
             raise DigestMismatch(

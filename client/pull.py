@@ -49,7 +49,7 @@ from phony_client.refs import accepts_ref, official_location
 from phony_client.sources import Source, open_source
 from phony_registry import layout
 from phony_registry.digests import digest_hex
-from phony_registry.errors import ModelFormatError, OfflineError
+from phony_registry.errors import DigestMismatch, ModelFormatError, OfflineError
 from phony_registry.index import IndexEntry, resolve
 from phony_registry.manifest import Manifest, format_time
 from phony_registry.names import ModelName, split_reference
@@ -278,9 +278,19 @@ def _pull_model(session: RegistrySession, entry: IndexEntry, manifest: Manifest)
     )
 
 
-def _pull_entry(session: RegistrySession, name: ModelName, spec: Spec) -> list[Ref]:
+def _pull_entry(
+    session: RegistrySession, name: ModelName, spec: Spec, expect: str | None = None
+) -> list[Ref]:
     entry = resolve(session.index(name), spec, str(name))
     manifest = session.manifest(entry)
+    if expect is not None:
+        # Checked like a signature, before any blob is fetched or anything recorded.
+        got = manifest.digest if not manifest.is_pack and manifest.digest else entry.manifest
+        if got != expect:
+            raise DigestMismatch(
+                f"{manifest.ref} from {session.source.label} is {got}, not {expect} as "
+                "expected: refusing"
+            )
     if not manifest.is_pack:
         return [_pull_model(session, entry, manifest)]
     # Every member verifies (digest, signature, source) before any blob is fetched.
@@ -323,12 +333,16 @@ def pull(
     transport: httpx.BaseTransport | None = None,
     now: datetime | None = None,
     refresh: bool = False,
+    expect: str | None = None,
 ) -> PullResult:
     """Pull ``name[@spec]`` into the cache and return what was recorded.
 
     ``registry`` is a location or a registry name from config.toml (see
-    :func:`registry_location`). Raises :class:`NotFound`,
-    :class:`OfflineError` and the integrity errors described above.
+    :func:`registry_location`). ``expect`` is the digest the release must
+    have (its blob, or a pack's manifest: what a lockfile records); another
+    one is a :class:`DigestMismatch` before anything is downloaded or
+    recorded. Raises :class:`NotFound`, :class:`OfflineError` and the
+    integrity errors described above.
     """
     config = config if config is not None else load_config()
     name, raw_spec = split_reference(reference)
@@ -351,7 +365,7 @@ def pull(
             "the cache"
         )
     try:
-        refs = _pull_entry(session, name, spec)
+        refs = _pull_entry(session, name, spec, expect)
         session.commit()
         for ref in refs:
             session.cache.write_ref(ref)
