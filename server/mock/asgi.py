@@ -41,8 +41,9 @@ MAX_BODY = 1 << 20
 
 #: The headers scripts of another origin may read.
 EXPOSED = (b"access-control-expose-headers", b"X-Total-Count, Link, Location")
-#: CORS headers of an answer to a request from no page (no ``Origin``).
-CORS = [(b"access-control-allow-origin", b"*"), EXPOSED]
+#: CORS headers of an answer to a request from no page (no ``Origin``); Vary, so that
+#: a cache does not give it to a page, whose answer names the page's origin.
+CORS = [(b"access-control-allow-origin", b"*"), (b"vary", b"Origin"), EXPOSED]
 #: The content type of every JSON answer.
 JSON_HEADER = (b"content-type", b"application/json; charset=utf-8")
 

@@ -356,6 +356,8 @@ async def test_cors_allows_a_pages_credentials_as_json_server_does(
     anonymous = await client.request(method, path, json={"name": "x", "age": 3})
     assert anonymous.headers["access-control-allow-origin"] == "*"
     assert "access-control-allow-credentials" not in anonymous.headers
+    # A cache keeping the answer without Origin must not give it to a page.
+    assert "Origin" in anonymous.headers["vary"]
 
 
 async def test_array_parameters_as_axios_writes_them_are_repeated_parameters(
