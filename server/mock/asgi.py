@@ -8,6 +8,7 @@ to records and answers through these.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qsl
@@ -64,14 +65,17 @@ class HTTPError(Exception):
         self.headers = headers or []
 
 
+_ARRAY_ITEM = re.compile(r"\[[0-9]{0,6}\]$")
+
+
 def query_parameters(query: str) -> list[tuple[str, str]]:
-    """The query's (name, value) pairs; ``name[]`` is ``name``, as json-server's parser
-    (qs) reads the arrays axios sends (``{id: [2, 4]}`` -> ``id[]=2&id[]=4``)."""
+    """The query's (name, value) pairs; ``name[]`` and ``name[0]`` are ``name``, as
+    json-server's parser (qs) reads the arrays axios and qs send (``{id: [2, 4]}`` ->
+    ``id[]=2&id[]=4`` or ``id[0]=2&id[1]=4``)."""
     if not query:
         return []
-    return [
-        (name.removesuffix("[]"), value) for name, value in parse_qsl(query, keep_blank_values=True)
-    ]
+    pairs = parse_qsl(query, keep_blank_values=True)
+    return [(_ARRAY_ITEM.sub("", name), value) for name, value in pairs]
 
 
 def allow(method: str, *allowed: str) -> None:
