@@ -159,7 +159,7 @@ def start(
     cache_mb: int,
     log_level: str,
 ) -> None:
-    """Serve SCHEMA... over HTTP until Ctrl-C or SIGTERM."""
+    """Serve the schemas over HTTP until Ctrl-C or SIGTERM."""
     try:
         import uvicorn
     except ImportError:

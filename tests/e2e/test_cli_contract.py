@@ -93,6 +93,8 @@ def test_help_exits_0_and_every_option_has_help(
                 continue
             whole = " ".join(sub.get_short_help_str(limit=10_000).split())
             assert f"{name} {whole}" in listing, f"phony {' '.join(path)}: {name} is cut"
+            # click ends its first sentence at "... " too ("Serve SCHEMA... over HTTP").
+            assert not whole.endswith("..."), f"phony {' '.join(path)}: {name} is cut"
 
 
 @pytest.mark.parametrize(("path", "command"), COMMANDS, ids=IDS)
