@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from phony_client.inline_schema import parse_column, with_columns
-from phony_registry.errors import UsageError
+from phony_client.inline_schema import parse_column, read_stdin_schema, with_columns
+from phony_registry.errors import UsageError, ValidationError
 
 
 @pytest.mark.parametrize(
@@ -87,3 +87,20 @@ def test_an_argument_without_a_value_is_named(option: str, missing: str) -> None
     assert str(raised.value) == (
         f"--column {option!r}: {missing} has no value: write {missing}=VALUE"
     )
+
+
+def test_a_deeply_nested_column_value_is_text_not_a_crash() -> None:
+    deep = "[" * 5000 + "1" + "]" * 5000
+    assert parse_column(f"a=integer:min={deep}") == ("a", {"type": "integer", "min": deep})
+
+
+def test_a_deeply_nested_schema_on_stdin_is_a_validation_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import io
+    import sys
+
+    deep = b"x = " + b"[" * 5000 + b"1" + b"]" * 5000 + b"\n"
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(deep)))
+    with pytest.raises(ValidationError, match=r"<stdin>: not valid TOML: .*nested too deeply"):
+        read_stdin_schema()
