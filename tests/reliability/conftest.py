@@ -13,6 +13,7 @@ import gzip
 import hashlib
 import os
 import random
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -116,6 +117,18 @@ def rss_kib(pid: int) -> tuple[int, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0])
     return values["VmRSS"], values["VmHWM"]
+
+
+def send_until_refused(sock: socket.socket, total: int, fill: bytes = b" ") -> int:
+    """Send up to ``total`` bytes (1 MiB blocks of ``fill``) down ``sock``; how many
+    went out before the server hung up."""
+    block = fill * (1 << 20)
+    sent = 0
+    with contextlib.suppress(OSError):
+        while sent < total:
+            sock.sendall(block)
+            sent += len(block)
+    return sent
 
 
 @dataclass

@@ -21,7 +21,7 @@ import pytest
 from phony_server.connections import MAX_HEADER_BYTES
 from tests.conftest import phony_command
 from tests.e2e.conftest import RegistryProcess
-from tests.reliability.conftest import digest_of, rss_kib, start_server
+from tests.reliability.conftest import digest_of, rss_kib, send_until_refused, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -49,21 +49,11 @@ def _answer(sock: socket.socket) -> bytes:
     return received
 
 
-def _send_until_refused(sock: socket.socket, total: int) -> int:
-    block = b"a" * MIB
-    sent = 0
-    with contextlib.suppress(OSError):
-        while sent < total:
-            sock.sendall(block)
-            sent += len(block)
-    return sent
-
-
 def test_an_endless_header_is_431_in_bounded_memory(server: RegistryProcess) -> None:
     _rss, peak_before = rss_kib(server.process.pid)
     with _connect(server) as sock:
         sock.sendall(b"GET /v1/health HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Padding: ")
-        sent = _send_until_refused(sock, 256 * MIB)
+        sent = send_until_refused(sock, 256 * MIB, b"a")
         answer = _answer(sock)
     assert answer.startswith(b"HTTP/1.1 431 "), answer[:200]
     assert b'"error":"headers_too_large"' in answer

@@ -22,7 +22,7 @@ import pytest
 
 from tests.conftest import phony_command
 from tests.e2e.conftest import RegistryProcess
-from tests.reliability.conftest import digest_of, rss_kib, start_server
+from tests.reliability.conftest import digest_of, rss_kib, send_until_refused, start_server
 
 pytestmark = pytest.mark.e2e
 
@@ -86,17 +86,6 @@ def _status(answer: bytes) -> int:
     return int(answer.split(b" ", 2)[1])
 
 
-def _send_until_refused(sock: socket.socket, total: int) -> int:
-    """Send up to ``total`` bytes of body; how many went out before the server hung up."""
-    block = b" " * MIB
-    sent = 0
-    with contextlib.suppress(OSError):
-        while sent < total:
-            sock.sendall(block)
-            sent += len(block)
-    return sent
-
-
 def _peak_growth_kib(server: RegistryProcess, before: int) -> int:
     return rss_kib(server.process.pid)[1] - before
 
@@ -116,7 +105,7 @@ def test_unauthenticated_body_is_refused_before_a_byte_of_it_is_read(
         assert _status(answer) == 401, answer
         assert b'"error":"unauthorized"' in answer
         assert b"connection: close" in answer.lower()  # the client knows not to reuse it
-        sent = _send_until_refused(sock, declared)
+        sent = send_until_refused(sock, declared)
     # The server hung up instead of reading the body (socket buffers take a few MB).
     assert sent < 64 * MIB, sent
     assert _peak_growth_kib(server, peak_before) < 32 << 10
@@ -155,7 +144,7 @@ def test_a_key_body_over_its_cap_is_413_even_with_a_token(
         )
         answer = _response(sock)
         assert _status(answer) == 413, answer
-        assert _send_until_refused(sock, 100 * MIB) < 64 * MIB
+        assert send_until_refused(sock, 100 * MIB) < 64 * MIB
 
     def endless() -> Iterator[bytes]:  # chunked, so nothing is declared
         yield b'{"public_key": "'
