@@ -15,20 +15,15 @@ from subprocess import CompletedProcess
 import pytest
 
 Run = Callable[..., CompletedProcess[str]]
-SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
 
 
 @pytest.mark.parametrize(
     "planted", ["manifests/alice/names/1.0.0.json", "snapshot.json"], ids=["manifest", "snapshot"]
 )
 def test_a_fifo_in_a_folder_registry_is_one_error(
-    tmp_path: Path, run_phony: Run, planted: str
+    alice_names_folder: Path, run_phony: Run, planted: str
 ) -> None:
-    registry = tmp_path / "team-registry"
-    names = tmp_path / "names.phony"
-    run_phony("train", str(SAMPLE), "--order", "2", "-o", str(names), check=True)
-    run_phony("models", "push", str(names), "alice/names@1.0.0", "--registry", str(registry),
-              check=True)  # fmt: skip
+    registry = alice_names_folder
     target = registry / planted
     target.unlink()
     os.mkfifo(target)

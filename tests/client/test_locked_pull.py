@@ -14,18 +14,13 @@ from pathlib import Path
 from subprocess import CompletedProcess
 
 Run = Callable[..., CompletedProcess[str]]
-SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
 OTHER = "sha256:" + "0" * 64
 
 
 def test_a_locked_pull_refused_by_its_digest_records_nothing(
-    tmp_path: Path, run_phony: Run
+    alice_names_folder: Path, tmp_path: Path, run_phony: Run
 ) -> None:
-    registry = tmp_path / "team-registry"
-    names = tmp_path / "names.phony"
-    run_phony("train", str(SAMPLE), "--order", "2", "-o", str(names), check=True)
-    run_phony("models", "push", str(names), "alice/names@1.0.0", "--registry", str(registry),
-              check=True)  # fmt: skip
+    registry = alice_names_folder
     lock = tmp_path / "phony.lock"
     lock.write_text(
         "lock_version = 1\n\n[[model]]\n"
