@@ -75,6 +75,19 @@ def _call(owner: Owner, what: str, function: Callable[..., T], *args: Any, io: b
         raise fault(owner, what, exc) from exc
 
 
+def _delegate(wrapper: object, name: str) -> Any:
+    """``name`` of the wrapped object, for what the wrapper does not define itself.
+
+    Unpickling (a Dask worker receiving a plugin's generator) asks for
+    ``__setstate__`` before ``_inner`` is restored: that lookup must fail
+    plainly rather than recurse through ``_inner`` itself.
+    """
+    inner = vars(wrapper).get("_inner")
+    if inner is None:
+        raise AttributeError(name)
+    return getattr(inner, name)
+
+
 class _Generator:
     """A plugin's column generator; faults in ``generate``/``seek`` name the plugin."""
 
@@ -117,7 +130,7 @@ class _Generator:
         return bool(_call(self._owner, f"{self._what} (seek)", seek, stream, row))
 
     def __getattr__(self, name: str) -> Any:  # anything else the generator offers
-        return getattr(self._inner, name)
+        return _delegate(self, name)
 
 
 class _Writer:
@@ -148,7 +161,7 @@ class _Writer:
             raise fault(self._owner, f"{self._what} ({step})", problem)
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
+        return _delegate(self, name)
 
 
 def _guard_factory(factory: GeneratorFactory, owner: Owner) -> GeneratorFactory:

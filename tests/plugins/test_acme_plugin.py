@@ -267,3 +267,20 @@ def test_a_misspelt_plugin_name_is_a_warning_with_the_right_one(acme_run: Run) -
         "(did you mean 'phony-acme'?)"
     ) in result.stderr
     assert "xml" not in result.stdout
+
+
+@pytest.mark.slow  # the CLI starts its own LocalCluster: about 10 s
+def test_a_dataset_of_the_plugin_generator_on_dask_is_the_one_made_here(
+    acme_run: Run, tmp_path: Path
+) -> None:
+    pytest.importorskip("distributed")
+    args = ("generate", "--column", "iban=acme_iban:bank_code=37040044", "-n", "2000",
+            "--seed", "3", "--format", "csv", "--partitions", "3")  # fmt: skip
+    acme_run(*args, "-o", f"{tmp_path}/here/", check=True)
+    result = acme_run(*args, "--engine", "dask", "-o", f"{tmp_path}/dask/")
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    made = sorted(p.name for p in (tmp_path / "here").iterdir())
+    assert made == ["part-00000.csv", "part-00001.csv", "part-00002.csv"]
+    for name in made:
+        assert (tmp_path / "dask" / name).read_bytes() == (tmp_path / "here" / name).read_bytes()
