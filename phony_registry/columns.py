@@ -142,9 +142,12 @@ def _build_number(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator
     for key, default in (("min", 0), ("max", ...)):
         value = argument(args, ctx, key, (int, float), default)
         try:
-            bounds.append(Decimal(str(value)) * scale)
+            bound = Decimal(str(value)) * scale
         except InvalidOperation as exc:
             raise ValidationError("not a finite number", field=ctx.field(key)) from exc
+        if not bound.is_finite():  # TOML's nan and inf convert without a signal
+            raise ValidationError("not a finite number", field=ctx.field(key))
+        bounds.append(bound)
     low, high = (
         int(bounds[0].to_integral_value("ROUND_CEILING")),
         int(bounds[1].to_integral_value("ROUND_FLOOR")),

@@ -130,6 +130,8 @@ def _point(value: Any, decimals: int, ctx: BuildContext, key: str) -> tuple[int,
             scaled = Decimal(str(value)) * (Decimal(10) ** decimals)
         except InvalidOperation as exc:
             raise ValidationError("not a finite number", field=ctx.field(key)) from exc
+        if not scaled.is_finite():  # TOML's nan and inf convert without a signal
+            raise ValidationError("not a finite number", field=ctx.field(key))
         return int(scaled.to_integral_value("ROUND_HALF_EVEN")), None
     if isinstance(value, str):
         value = iso_moment(value, ctx, key, "a number, date or datetime")

@@ -126,6 +126,15 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
      "every column is hidden"),
     ("hidden-not-bool", {"columns": {"a": _col(type="sequence", hidden="yes")}},
      "columns.a.hidden", "expected true or false"),
+    # TOML has nan and inf: no number column nor histogram can draw between them.
+    ("number-max-nan", {"columns": {"a": _col(type="number", max=float("nan"))}},
+     "columns.a.max", "not a finite number"),
+    ("number-min-inf", {"columns": {"a": _col(type="number", min=float("-inf"), max=1)}},
+     "columns.a.min", "not a finite number"),
+    ("histogram-nan", {"columns": {"a": _col(type="histogram", quantiles=[0, float("nan"), 3])}},
+     "columns.a.quantiles[1]", "not a finite number"),
+    ("histogram-inf", {"columns": {"a": _col(type="histogram", quantiles=[0, float("inf")])}},
+     "columns.a.quantiles[1]", "not a finite number"),
 ]  # fmt: skip
 
 
