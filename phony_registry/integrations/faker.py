@@ -21,7 +21,7 @@ model (see :mod:`phony_registry.facade._pools`).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import cast
+from typing import Any, cast
 
 from faker.providers import BaseProvider
 
@@ -56,10 +56,32 @@ def PhonyProvider(  # named as a class: it returns one, for Faker to instantiate
         "__provider__": "phony",
         "__lang__": chain[0],
         "phony_locales": chain,
+        "__reduce__": _reducer(chain, tuple(chosen)),
     }
     for name in chosen:
         namespace[name] = _method(chain, name)
     return cast(type[BaseProvider], type(f"PhonyProvider_{chain[0]}", (BaseProvider,), namespace))
+
+
+def _reducer(
+    chain: tuple[str, ...], fields: tuple[str, ...]
+) -> Callable[[BaseProvider], tuple[Any, ...]]:
+    """``__reduce__`` of the provider: made again by :func:`PhonyProvider` when unpickled.
+
+    The class is made at run time, so pickle cannot find it by name; a Faker
+    instance pickles (and deepcopies) through its providers, and must go on
+    doing so once phony's is added.
+    """
+
+    def reduce(self: BaseProvider) -> tuple[Any, ...]:
+        return _provider, (chain, fields, self.generator)
+
+    return reduce
+
+
+def _provider(chain: tuple[str, ...], fields: tuple[str, ...], generator: Any) -> BaseProvider:
+    """The provider for ``generator`` that :func:`_reducer` pickles."""
+    return PhonyProvider(chain, fields=fields)(generator)
 
 
 def _method(chain: tuple[str, ...], name: str) -> Callable[[BaseProvider], str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import pickle
 from dataclasses import dataclass
 
 import factory
@@ -59,6 +61,21 @@ def test_faker_provider_fields_and_errors() -> None:
     assert isinstance(fake.company(), str)
     with pytest.raises(UsageError, match="no field shoe_size"):
         PhonyProvider("tr_TR", fields=["shoe_size"])
+
+
+def test_a_faker_with_phony_provider_pickles_and_copies_as_faker_does() -> None:
+    # Faker instances pickle (multiprocessing with spawn, caches) and deepcopy,
+    # continuing their random stream; adding phony's provider must not break that.
+    fake = Faker()
+    fake.add_provider(PhonyProvider("tr_TR", fields=["first_name", "city"]))
+    fake.seed_instance(5)
+    fake.first_name()
+    # S301: the bytes are the ones this test just pickled.
+    for duplicate in (lambda f: pickle.loads(pickle.dumps(f)), copy.deepcopy):  # noqa: S301
+        twin = duplicate(fake)
+        assert [twin.first_name() for _ in range(20)] == [fake.first_name() for _ in range(20)]
+        assert twin.city() == fake.city()
+    assert set(field_sample(("tr_TR",), "first_name")) >= {twin.first_name()}
 
 
 # -- factory_boy ---------------------------------------------------------------------
