@@ -257,6 +257,10 @@ class _TextWriter:
         check_options("txt", options, self.OPTIONS)
         self._stream = stream
         self._sep = options.get("separator", "\t")
+        if not self._sep:
+            raise UsageError("option separator: must not be empty (the columns would run together)")
+        if "\n" in self._sep or "\r" in self._sep:
+            raise UsageError("option separator: must not hold a line break (one row per line)")
         self._written = 0
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
@@ -268,8 +272,13 @@ class _TextWriter:
         # than one column, no separator): counted at C speed, searched only
         # when a count is off.
         breaks = _count_bytes(data, 10) != rows or b"\r" in data
-        seps = len(columns) > 1 and len(self._sep) == 1 and self._sep.isascii()
-        if breaks or (seps and _count_bytes(data, ord(self._sep)) != rows * (len(columns) - 1)):
+        if len(columns) < 2:
+            seps = False
+        elif len(self._sep) == 1 and self._sep.isascii():
+            seps = _count_bytes(data, ord(self._sep)) != rows * (len(columns) - 1)
+        else:  # a longer separator cannot be counted byte by byte: look in each value
+            seps = any(self._sep in value for column in columns for value in column)
+        if breaks or seps:
             self._refuse(columns)
         self._stream.write(data)
         self._written += rows

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from phony_registry.errors import UsageError
+from phony_registry.errors import GenerationError, UsageError
 from phony_registry.outputs import (
     CSV,
     JSON,
@@ -50,6 +50,29 @@ def test_txt_one_value_per_line() -> None:
     assert render(TXT, [[["Ayşe", "Mehmet"]]], ["name"]) == "Ayşe\nMehmet\n"
     assert render(TXT, [[["a", "b"], ["1", "2"]]]) == "a\t1\nb\t2\n"
     assert render(TXT, [[["a"], ["1"]]], options={"separator": ";"}) == "a;1\n"
+
+
+@pytest.mark.parametrize(
+    ("separator", "message"),
+    [
+        pytest.param("", "option separator: must not be empty", id="empty"),
+        pytest.param("\n", "option separator: must not hold a line break", id="newline"),
+        pytest.param(";\r", "option separator: must not hold a line break", id="carriage-return"),
+    ],
+)
+def test_txt_refuses_a_separator_that_cannot_divide_columns(separator: str, message: str) -> None:
+    # "" runs the columns together and a line break splits one row in two lines.
+    with pytest.raises(UsageError, match=f"^{message}"):
+        render(TXT, [[["a"], ["1"]]], options={"separator": separator})
+
+
+@pytest.mark.parametrize("separator", ["ab", "\u2502", "::"])
+def test_txt_refuses_a_value_holding_a_longer_separator(separator: str) -> None:
+    # Only a one-character ASCII separator was counted: "xaby" + "ab" + "1" came out as
+    # "xabyab1", which no reader splits back into the two values.
+    with pytest.raises(GenerationError, match="holds the column separator"):
+        render(TXT, [[["z", f"x{separator}y"], ["1", "2"]]], options={"separator": separator})
+    assert render(TXT, [[["a"], ["1"]]], options={"separator": separator}) == f"a{separator}1\n"
 
 
 def test_csv_header_and_rows() -> None:
