@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import ast
+import copy
 import csv
 import io
 import json
 import os
+import pickle
 import subprocess
 import sys
 from collections.abc import Callable
@@ -352,3 +354,40 @@ def test_the_maximum_count_itself_is_given(monkeypatch: pytest.MonkeyPatch) -> N
     assert len(fake.take("city", 5)) == len(fake.records("address", 5)) == 5
     with pytest.raises(UsageError, match=r"from 0 to 5 \(.*\), not 6"):
         fake.take("city", 6)
+
+
+def _pickled(fake: Phony) -> Phony:
+    # S301: the bytes are the ones this test just pickled.
+    copied: Phony = pickle.loads(pickle.dumps(fake))  # noqa: S301
+    return copied
+
+
+@pytest.mark.parametrize("duplicate", [_pickled, copy.deepcopy, copy.copy])
+def test_a_copy_or_a_pickled_phony_goes_on_from_where_the_original_was(
+    duplicate: Callable[[Phony], Phony],
+) -> None:
+    # As a Faker instance does: deepcopy, or sending it to a process started with
+    # spawn, gives the same values next, the streams not yet drawn included.
+    fake = Phony(["tr_TR", "en_US"], seed=11, buffer=4)
+    fake.first_name()
+    fake.take("street", 9)
+    fake.street_name()  # street's stream under Faker's name
+    fake.name()
+    fake.value("tr_TR/cities")
+    fake.records("address", 3)
+    twin = duplicate(fake)
+    assert (twin.locales, twin.seed) == (fake.locales, fake.seed)
+    for draw in (
+        lambda f: f.take("first_name", 20),
+        lambda f: [f.street(), f.street_name(), f.street()],
+        lambda f: f.take("name", 5),
+        lambda f: [f.value("tr_TR/cities") for _ in range(5)],
+        lambda f: f.records("address", 2),
+        lambda f: f.take("email", 5),
+        lambda f: [f.city()],
+    ):
+        assert draw(twin) == draw(fake)
+    # A copy is a copy: drawing from it leaves the original where it was.
+    ahead = duplicate(fake)
+    ahead.take("first_name", 3)
+    assert fake.take("first_name", 3) == ahead.seed_instance(11).take("first_name", 24)[21:]
