@@ -20,16 +20,19 @@ phony's own plugin is never wrapped: a fault there is a bug in phony.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
-from collections.abc import Callable, Mapping, Sequence
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, TypeVar
 
 from phony_registry.errors import PhonyError, PluginFault
 from phony_registry.generators import BuildContext, ColumnGenerator, ColumnStream, GeneratorFactory
 from phony_registry.outputs import OutputFormat, RowWriter
 
-__all__ = ["Owner", "fault", "guard", "guard_command", "guard_hook"]
+__all__ = ["Owner", "fault", "guard", "guard_command", "guard_hook", "stdout_to_stderr"]
 
 T = TypeVar("T")
 
@@ -64,9 +67,36 @@ def _passes(exc: BaseException, io: bool) -> bool:
     return isinstance(exc, PhonyError | MemoryError) or (io and isinstance(exc, OSError))
 
 
+_routing = threading.Lock()
+#: The real sys.stdout (``[0]``) while plugin calls are in progress, one more item per call.
+_routed: list[Any] = []
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Send what plugin code prints (``print``, ``sys.stdout``) to stderr while it runs.
+
+    stdout holds phony's output (a CSV, a JSON document, a format's bytes):
+    a plugin's debug print there would corrupt it. Calls may overlap
+    (threads of the mock server): the first one in swaps ``sys.stdout``,
+    the last one out puts it back.
+    """
+    with _routing:
+        _routed.append(_routed[0] if _routed else sys.stdout)
+        sys.stdout = sys.stderr
+    try:
+        yield
+    finally:
+        with _routing:
+            real = _routed.pop()
+            if not _routed:
+                sys.stdout = real
+
+
 def _call(owner: Owner, what: str, function: Callable[..., T], *args: Any, io: bool = False) -> T:
     try:
-        return function(*args)
+        with stdout_to_stderr():
+            return function(*args)
     except KeyboardInterrupt:
         raise
     except BaseException as exc:  # sys.exit() in a generator or writer is a fault too
@@ -217,7 +247,8 @@ def guard_hook(function: Callable[..., T], owner: Owner, hook: str) -> Callable[
     @functools.wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> T:
         try:
-            return function(*args, **kwargs)
+            with stdout_to_stderr():
+                return function(*args, **kwargs)
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # sys.exit() too

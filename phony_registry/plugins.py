@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import io
 import logging
 import os
 import sys
@@ -122,6 +123,8 @@ class Plugins:
     unknown: dict[str, str | None] = field(default_factory=dict)
     #: Plugin name -> (distribution, version), for every plugin phony tried to load.
     origins: dict[str, tuple[str, str]] = field(default_factory=dict)
+    #: Plugin name -> what it printed while loading (kept off stdout, phony's output).
+    printed: dict[str, str] = field(default_factory=dict)
 
     def label(self, name: str) -> str:
         """``phony-acme 0.1.0``, or ``acme (phony-acme 0.1.0)``: a plugin as messages name it."""
@@ -210,7 +213,8 @@ class Plugins:
             name = impl.plugin_name
             table = hookspecs.CommandTable()
             try:
-                impl.function(cli=table)
+                with _capture_stdout(name, self.printed, log=self):
+                    impl.function(cli=table)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # sys.exit() too: the plugin is left out, not phony
@@ -386,6 +390,35 @@ def _unknown_hooks_message(plugin: object, pm: pluggy.PluginManager) -> str:
     return "unknown hook " + ", ".join(unknown)
 
 
+@contextlib.contextmanager
+def _capture_stdout(
+    name: str, printed: dict[str, str], log: Plugins | None = None
+) -> Iterator[None]:
+    """Keep what plugin ``name`` prints while loading out of stdout, which is phony's output.
+
+    The text is kept in ``printed`` and reported as one warning naming the
+    plugin (:func:`report_failures`; at once through ``log`` when given).
+    """
+    buffer = io.StringIO()
+    try:
+        with contextlib.redirect_stdout(buffer):
+            yield
+    finally:
+        text = " / ".join(line.strip() for line in buffer.getvalue().splitlines() if line.strip())
+        if text:
+            printed[name] = f"{printed[name]} / {text}" if name in printed else text
+            if log is not None and log._report:
+                logger.warning("%s", _printed_message(log.label(name), text))
+
+
+def _printed_message(label: str, text: str) -> str:
+    shown = text if len(text) <= 200 else text[:197] + "..."
+    return (
+        f"plugin {label} wrote to stdout while loading, which holds phony's output: "
+        f"moved to stderr: {shown}"
+    )
+
+
 def _already_loaded(obj: object) -> Callable[[], object]:
     return lambda: obj
 
@@ -441,6 +474,7 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
     plugins: dict[str, LoadedPlugin] = {}
     failures: dict[str, str] = {}
     tracebacks: dict[str, str] = {}
+    printed: dict[str, str] = {}
 
     found_points = entry_points("phony")
     candidates: list[tuple[str, str, str, Callable[[], object]]] = []
@@ -464,7 +498,8 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
             continue
         origins[name] = (dist, version)
         try:
-            module = load()
+            with _capture_stdout(name, printed):
+                module = load()
             unmarked = _unmarked_hooks(module, pm)
             if unmarked:
                 raise PluginError(f"{', '.join(unmarked)} not marked with @hookimpl")
@@ -503,6 +538,7 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
     result = Plugins(pm, plugins, {}, {}, {}, {}, failures, tracebacks=tracebacks)
     result.unknown = _unknown_names(allow, found_points)
     result.origins = origins
+    result.printed = printed
     _collect(result)
     if commands and any(
         impl.plugin_name in result.plugins
@@ -530,7 +566,8 @@ def _collect(result: Plugins) -> None:
                 continue
             registered: list[Any] = []
             try:
-                impl.function(register=registered.append)
+                with _capture_stdout(plugin_name, result.printed):
+                    impl.function(register=registered.append)
                 for obj in registered:
                     if not isinstance(obj, expected):
                         raise TypeError(f"register() got {obj!r}, expected {expected.__name__}")
@@ -626,6 +663,8 @@ def report_failures(plugins: Plugins) -> None:
         trace = plugins.tracebacks.get(name, "") if debug else ""
         message = f"plugin {plugins.label(name)} failed to load: {reason}"
         logger.warning("%s", f"{message}\n{trace.rstrip()}" if trace else message)
+    for name, text in sorted(plugins.printed.items()):
+        logger.warning("%s", _printed_message(plugins.label(name), text))
     for (kind, key), owners in sorted(plugins.conflicts.items()):
         both = " and ".join(repr(o) for o in owners)
         logger.warning("%s %r is registered by both %s", kind[:-1], key, both)
