@@ -231,6 +231,9 @@ class _Date:
 
     def __init__(self, start: dt.datetime, span: int, unit: str, strftime: str | None) -> None:
         self.start, self.span, self.unit, self.strftime = start, span, unit, strftime
+        #: The UTC offset every value is written with (``+05:00``): start's, when
+        #: start and end are instants; None for local date-times and dates.
+        self.offset = _offset_text(start)
 
     def seek(self, stream: ColumnStream, row: int) -> bool:
         stream.advance(row)  # one raw value per row
@@ -247,8 +250,26 @@ class _Date:
         moments: Any = base + offsets.astype(f"timedelta64[{unit}]")
         if self.strftime is None:
             text: list[str] = np.datetime_as_string(moments, unit=unit).tolist()
+            if self.offset is not None:
+                return [value + self.offset for value in text]
             return text
+        zone = self.start.tzinfo
+        if zone is not None:  # so that %z and %Z name the zone the values are in
+            return [
+                m.replace(tzinfo=zone).strftime(self.strftime)
+                for m in moments.astype("datetime64[us]").tolist()
+            ]
         return [m.strftime(self.strftime) for m in moments.astype("datetime64[us]").tolist()]
+
+
+def _offset_text(moment: dt.datetime) -> str | None:
+    """``+05:00``: the UTC offset of an aware ``moment`` in ISO 8601 form; None if naive."""
+    offset = moment.utcoffset()
+    if offset is None:
+        return None
+    minutes = int(offset.total_seconds()) // 60
+    sign = "-" if minutes < 0 else "+"
+    return f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def _as_moment(value: Any, ctx: BuildContext, key: str) -> tuple[dt.datetime, str]:
@@ -275,6 +296,11 @@ def _build_date(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
         )
     if end < start:
         raise ValidationError("must not be before start", field=ctx.field("end"))
+    offset = start.utcoffset()
+    if offset is not None and offset.total_seconds() % 60:
+        raise ValidationError(
+            "a UTC offset in whole minutes is expected (+05:30)", field=ctx.field("start")
+        )
     delta = end - start
     span = (delta.days + 1) if unit == "D" else int(delta.total_seconds()) + 1
     strftime = argument(args, ctx, "format", str, None)

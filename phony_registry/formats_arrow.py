@@ -9,7 +9,8 @@ A table from a schema has typed columns (:func:`phony_registry.outputs.column_ty
 integers as ``int64``, numbers with decimals as exact ``decimal128(38, D)``
 (``decimal256(76, D)`` when the column's declared range needs more than 38
 digits; more than 76 is a usage error), dates as ``date32``, date-times as
-``timestamp``, the rest as UTF-8 strings.
+``timestamp`` (with the column's UTC offset as its time zone when it has
+one), the rest as UTF-8 strings.
 A single model's values are strings. Each value is the text the other
 formats write, converted by Arrow's own casts, so a Parquet file and a CSV
 of the same seed hold the same values.
@@ -78,7 +79,8 @@ def arrow_schema(
         elif base == "date":
             arrow_type = pa.date32()
         elif base == "timestamp":
-            arrow_type = pa.timestamp(arg)
+            unit, _, zone = arg.partition(":")
+            arrow_type = pa.timestamp(unit, tz=zone or None)
         else:
             arrow_type = pa.string()
         fields.append(pa.field(name, arrow_type, nullable=False))

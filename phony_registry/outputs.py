@@ -108,7 +108,8 @@ def column_type(generator_type: str, generator: object, rows: int | None = None)
     not given; a number without decimals), ``decimal:P:D`` (a number
     with D decimals, kept exact; P digits hold every value of its declared
     range), ``date`` (a date column of whole days without a strftime
-    format), ``timestamp:UNIT`` (one with a time: ``s``, ``ms`` or ``us``),
+    format), ``timestamp:UNIT`` (one with a time: ``s``, ``ms`` or ``us``;
+    ``timestamp:UNIT:+HH:MM`` when its values carry that UTC offset),
     else ``string``. The type comes from the column's declared range, never
     from the values drawn, so every partition of a dataset has the same.
     ``generator`` is the column's built generator; only its attributes are
@@ -143,7 +144,8 @@ def column_type(generator_type: str, generator: object, rows: int | None = None)
         if unit == "D":
             return "date"
         if unit in ("s", "ms", "us"):
-            return f"timestamp:{unit}"
+            offset = getattr(generator, "offset", None)
+            return f"timestamp:{unit}:{offset}" if isinstance(offset, str) else f"timestamp:{unit}"
     return "string"
 
 

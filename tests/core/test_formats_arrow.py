@@ -140,6 +140,25 @@ def test_arrow_ipc_file_is_typed_and_compressible(schema_text: str) -> None:
     assert table.to_pylist() == parquet_rows
 
 
+def test_a_datetime_column_with_a_time_zone_is_a_zoned_timestamp() -> None:
+    import datetime as dt
+
+    import pyarrow.parquet as pq
+
+    data = tomllib.loads(
+        '[columns.t]\ntype = "date"\n'
+        "start = 2024-01-01T00:00:00+05:00\nend = 2024-01-01T00:00:00Z\n"
+    )
+    schema = parse_schema(data)
+    out = io.BytesIO()
+    write_table(schema, out, count=50, seed=1, format_name="parquet")
+    table = pq.read_table(io.BytesIO(out.getvalue()))
+    assert str(table.schema.field("t").type) == "timestamp[ms, tz=+05:00]"
+    texts = [v for batch in generate_table(schema, 50, 1) for v in batch[0]]
+    moments = table.column("t").to_pylist()
+    assert moments == [dt.datetime.fromisoformat(text) for text in texts]
+
+
 def test_an_empty_table_still_has_its_columns(schema_text: str) -> None:
     table = pq.read_table(io.BytesIO(_table(schema_text, "parquet", 0)))
     assert table.num_rows == 0

@@ -139,6 +139,26 @@ def test_datetimes_and_strftime() -> None:
     assert set(got["f"]) == {"01/05/1990"}
 
 
+def test_datetimes_with_a_time_zone_carry_its_offset() -> None:
+    # start and end are instants; a value written without their offset read as another one.
+    start = dt.datetime(2024, 1, 1, 0, 0, tzinfo=dt.timezone(dt.timedelta(hours=5)))
+    end = dt.datetime(2024, 1, 1, 0, 0, tzinfo=dt.UTC)  # 05:00 at +05:00
+    got = table(
+        {
+            "t": {"type": "date", "start": start, "end": end},
+            "f": {"type": "date", "start": start, "end": end, "format": "%H:%M%z"},
+            "w": {"type": "date", "start": "2023-12-31T20:00:00-03:30", "end": end},
+        },
+        200,
+    )
+    for text in got["t"]:
+        assert text.endswith("+05:00")
+        assert start <= dt.datetime.fromisoformat(text) <= end
+    assert all(v.endswith("+0500") for v in got["f"])
+    assert all(v.endswith("-03:30") for v in got["w"])
+    assert dt.datetime.fromisoformat(max(got["w"])) <= end
+
+
 def test_template_composes_other_columns() -> None:
     got = table(
         {
