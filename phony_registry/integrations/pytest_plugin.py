@@ -40,6 +40,8 @@ __all__ = [
 
 _USED = pytest.StashKey[tuple[int, tuple[str, ...]]]()
 _DEFAULT_LOCALE = "en_US"
+#: Seeds are 128-bit, as :class:`~phony_registry.facade.Phony` takes them.
+_SEEDS = 2**128
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -64,12 +66,38 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``phony`` marker (so ``--strict-markers`` accepts it)."""
+    """Register the ``phony`` marker (so ``--strict-markers`` accepts it); check the options.
+
+    A wrong ``--phony-seed``, ``--phony-locale`` or ``phony_locale`` is one
+    usage error before any test runs, not an error in every test that asks
+    for the fixture.
+    """
     config.addinivalue_line(
         "markers",
         "phony(locale=None, *, seed=None): locale (or fallback chain) and seed "
         "of the phony fixture in this test",
     )
+    seed = config.getoption("phony_seed")
+    if seed is not None and not 0 <= seed < _SEEDS:
+        raise pytest.UsageError(
+            f"--phony-seed: a seed is an integer from 0 to 2**128-1, not {seed}"
+        )
+    for where, locale in (
+        ("--phony-locale", config.getoption("phony_locale")),
+        ("phony_locale", config.getini("phony_locale")),
+    ):
+        if locale and locale != _DEFAULT_LOCALE:
+            _check_locale(where, locale)
+
+
+def _check_locale(where: str, locale: str) -> None:
+    from phony_registry.errors import PhonyError
+    from phony_registry.names import parse_locale_chain
+
+    try:
+        parse_locale_chain(locale)
+    except PhonyError as exc:
+        raise pytest.UsageError(f"{where}: {exc}") from exc
 
 
 def seed_for(nodeid: str) -> int:
@@ -85,23 +113,50 @@ def phony(request: pytest.FixtureRequest) -> Phony:
     ``phony_locale`` ini option (``en_US``). Seed: the marker's ``seed=``, else
     ``--phony-seed``, else :func:`seed_for` the test's node id.
     """
+    from phony_registry.errors import PhonyError
     from phony_registry.facade import Phony
 
     marker = request.node.get_closest_marker("phony")
     locale: Any = None
     seed: int | None = None
     if marker is not None:
-        locale = marker.args[0] if marker.args else marker.kwargs.get("locale")
-        seed = marker.kwargs.get("seed")
+        locale, seed = _marker_arguments(marker)
     if locale is None:
         locale = request.config.getoption("phony_locale") or request.config.getini("phony_locale")
     if seed is None:
         seed = request.config.getoption("phony_seed")
     if seed is None:
         seed = seed_for(request.node.nodeid)
-    fake = Phony(locale, seed=seed)
+    try:
+        fake = Phony(locale, seed=seed)
+    except PhonyError as exc:
+        pytest.fail(f"@pytest.mark.phony: {exc}", pytrace=False)
     request.node.stash[_USED] = (fake.seed, fake.locales)
     return fake
+
+
+def _marker_arguments(marker: pytest.Mark) -> tuple[Any, Any]:
+    """``(locale, seed)`` of a ``phony`` marker; anything else it was given fails the test.
+
+    An argument the fixture would ignore (``sed=3``, a second locale) would
+    give the test other values than its author asked for, silently.
+    """
+    unknown = sorted(set(marker.kwargs) - {"locale", "seed"})
+    if unknown:
+        pytest.fail(
+            f"@pytest.mark.phony: unknown argument {', '.join(unknown)} (it takes locale and seed)",
+            pytrace=False,
+        )
+    if len(marker.args) > 1:
+        chain = list(marker.args)
+        pytest.fail(
+            f"@pytest.mark.phony: takes one locale (or a list, a chain); use phony({chain!r})",
+            pytrace=False,
+        )
+    if marker.args and "locale" in marker.kwargs:
+        pytest.fail("@pytest.mark.phony: the locale is given twice", pytrace=False)
+    locale = marker.args[0] if marker.args else marker.kwargs.get("locale")
+    return locale, marker.kwargs.get("seed")
 
 
 @pytest.hookimpl(wrapper=True)

@@ -210,3 +210,58 @@ def test_the_replay_line_runs_from_where_pytest_was_started(
     monkeypatch.chdir(sub)
     args = _fails_the_same_on_replay(pytester, "test_fails")
     assert args[0] == "test_failing.py::test_fails"
+
+
+@pytest.mark.parametrize(
+    ("args", "ini", "message"),
+    [
+        (["--phony-seed=-1"], "", "--phony-seed: a seed is an integer from 0 to 2**128-1, not -1"),
+        ([f"--phony-seed={2**128}"], "", "--phony-seed: a seed is an integer from 0 to 2**128-1"),
+        (["--phony-locale=xx"], "", "--phony-locale: 'xx' is not a locale"),
+        ([], "[pytest]\nphony_locale = tr_TR,xx\n", "phony_locale: 'xx' is not a locale"),
+    ],
+    ids=["negative-seed", "seed-too-large", "bad-locale-option", "bad-locale-ini"],
+)
+def test_a_bad_option_is_one_usage_error_before_any_test(
+    pytester: pytest.Pytester, args: list[str], ini: str, message: str
+) -> None:
+    # Not one traceback per test that asks for the fixture.
+    pytester.makepyfile("def test_a(phony):\n    pass\n\ndef test_b(phony):\n    pass\n")
+    if ini:
+        pytester.makeini(ini)
+    result = pytester.runpytest_subprocess(*args, "-p", "no:cacheprovider")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert f"ERROR: {message}" in result.stderr.str()
+    assert "Traceback" not in result.stdout.str() + result.stderr.str()
+
+
+@pytest.mark.parametrize(
+    ("marker", "message"),
+    [
+        (
+            '"tr_TR", "en_US"',
+            "takes one locale (or a list, a chain); use phony(['tr_TR', 'en_US'])",
+        ),
+        ("sed=3", "unknown argument sed (it takes locale and seed)"),
+        ('"tr_TR", locale="en_US"', "the locale is given twice"),
+        ("seed=-5", "seed must be an integer from 0 to 2**128-1, not -5"),
+        ('"xx"', "'xx' is not a locale"),
+    ],
+    ids=["two-locales", "typo", "locale-twice", "bad-seed", "bad-locale"],
+)
+def test_a_wrong_marker_is_a_one_line_error_of_its_test(
+    pytester: pytest.Pytester, marker: str, message: str
+) -> None:
+    # A marker argument the fixture would ignore (a typo of seed=, a second locale)
+    # would silently give the test other values than its author asked for.
+    pytester.makepyfile(
+        "import pytest\n\n"
+        f"@pytest.mark.phony({marker})\n"
+        "def test_marked(phony):\n    pass\n\n"
+        "def test_plain(phony):\n    pass\n"
+    )
+    result = pytester.runpytest("-p", "no:cacheprovider")
+    result.assert_outcomes(passed=1, errors=1)
+    output = result.stdout.str()
+    assert f"@pytest.mark.phony: {message}" in output
+    assert "phony_registry" not in output  # no traceback into phony's code
