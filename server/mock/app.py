@@ -24,10 +24,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import os
 from typing import Any
 from urllib.parse import unquote
 
-from phony_registry.errors import ValidationError
+from phony_registry.errors import PluginFault, ValidationError
 from phony_server.mock.asgi import (
     CORS,
     JSON_HEADER,
@@ -64,6 +66,9 @@ from phony_server.mock.validation import Invalid, validate_record
 from phony_server.mock.words import singular
 
 __all__ = ["MockApp", "build_collections"]
+
+#: Faults of plugins while serving (a generator that raised).
+logger = logging.getLogger(__name__)
 
 _ID_DIGITS = len(str(MAX_ID))
 
@@ -183,6 +188,18 @@ class MockApp:
             return
         except OverlayFull as exc:
             await self._error(send, HTTPError(507, "overlay_full", str(exc)), cors)
+            return
+        except PluginFault as exc:
+            # A plugin's generator failed making records: its fault, named in one
+            # line on the server's log and in the answer, not an anonymous 500.
+            debug = os.environ.get("PHONY_DEBUG", "").strip().lower() not in (
+                "",
+                "0",
+                "false",
+                "no",
+            )
+            logger.error("%s", exc, exc_info=debug)  # PHONY_DEBUG=1: its traceback too
+            await self._error(send, HTTPError(500, "plugin_fault", str(exc)), cors)
             return
         data = payload if isinstance(payload, bytes) else _dumps(payload).encode()
         await send(

@@ -6,11 +6,16 @@ distribution, loaded alone through ``PHONY_LOAD_PLUGINS``.
 
 from __future__ import annotations
 
+import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
 
+import httpx
 import pytest
+
+from tests.conftest import phony_command
+from tests.e2e.conftest import free_port, spawn, stop, wait_until_up
 
 pytestmark = pytest.mark.e2e
 
@@ -99,3 +104,49 @@ def test_a_plugin_format_printing_leaves_only_its_rows_on_stdout(
     assert result.returncode == 0, result.stderr
     assert result.stdout == "a\na\n"
     assert "chatty: writing" in result.stderr
+
+
+FAULTY = """
+from phony_registry.generators import GeneratorFactory
+from phony_registry.hookspecs import hookimpl
+
+
+class Faulty:
+    requires = ()
+
+    def generate(self, n, stream, inputs):
+        raise ArithmeticError("injected")
+
+
+@hookimpl
+def phony_register_generators(register):
+    register(GeneratorFactory(name="faulty", description="f", build=lambda a, c: Faulty()))
+"""
+
+
+def test_a_plugin_fault_in_the_mock_server_is_a_json_500_naming_the_plugin(
+    tmp_path: Path,
+) -> None:
+    pytest.importorskip("uvicorn")
+    env = {**os.environ, **_site(tmp_path, "phony-faulty", FAULTY)}
+    schema = tmp_path / "things.toml"
+    schema.write_text('[columns.x]\ntype = "faulty"\n')
+    port = free_port()
+    args = ["mock", "start", str(schema), "--host", "127.0.0.1", "--port", str(port)]
+    process, log = spawn([*phony_command(), *args], env)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        wait_until_up(f"{url}/openapi.json", process, log)
+        for path in ("/things/2", "/things"):
+            answer = httpx.get(url + path)
+            assert answer.status_code == 500
+            assert answer.json() == {
+                "error": "plugin_fault",
+                "detail": "plugin phony-faulty 1.0: generator 'faulty' (generate) failed: "
+                "ArithmeticError: injected (a bug in the plugin: PHONY_DEBUG=1 shows the "
+                "traceback)",
+            }
+    finally:
+        printed = stop(process, log)
+    assert "Traceback" not in printed
+    assert "plugin phony-faulty 1.0: generator 'faulty' (generate) failed" in printed
