@@ -109,18 +109,22 @@ def seed_for(nodeid: str) -> int:
 def phony(request: pytest.FixtureRequest) -> Phony:
     """A :class:`~phony_registry.facade.Phony` seeded for this test.
 
-    Locale: the ``phony`` marker's, else ``--phony-locale``, else the
-    ``phony_locale`` ini option (``en_US``). Seed: the marker's ``seed=``, else
+    Locale: the closest ``phony`` marker's, else ``--phony-locale``, else the
+    ``phony_locale`` ini option (``en_US``). Seed: the closest marker's ``seed=``, else
     ``--phony-seed``, else :func:`seed_for` the test's node id.
     """
     from phony_registry.errors import PhonyError
     from phony_registry.facade import Phony
 
-    marker = request.node.get_closest_marker("phony")
     locale: Any = None
-    seed: int | None = None
-    if marker is not None:
-        locale, seed = _marker_arguments(marker)
+    seed: Any = None
+    # The test's marker, then its class's, then its module's: the closest that
+    # says a locale (or a seed) gives it, so a module's locale stays under a
+    # test that marks only its seed.
+    for marker in request.node.iter_markers("phony"):
+        marked_locale, marked_seed = _marker_arguments(marker)
+        locale = marked_locale if locale is None else locale
+        seed = marked_seed if seed is None else seed
     if locale is None:
         locale = request.config.getoption("phony_locale") or request.config.getini("phony_locale")
     if seed is None:

@@ -265,3 +265,34 @@ def test_a_wrong_marker_is_a_one_line_error_of_its_test(
     output = result.stdout.str()
     assert f"@pytest.mark.phony: {message}" in output
     assert "phony_registry" not in output  # no traceback into phony's code
+
+
+def test_markers_of_the_module_class_and_test_add_up(pytester: pytest.Pytester) -> None:
+    # The module's locale stays when a class or a test marks only its seed;
+    # the closest marker wins for what it says.
+    pytester.makepyfile(
+        "import pytest\n\n"
+        'pytestmark = pytest.mark.phony("tr_TR")\n\n'
+        "@pytest.mark.phony(seed=3)\n"
+        "def test_seeded(phony):\n"
+        "    print('SEEN', phony.seed, ','.join(phony.locales))\n\n"
+        "class TestGerman:\n"
+        '    pytestmark = pytest.mark.phony(["de_DE", "en_US"], seed=9)\n\n'
+        "    @pytest.mark.phony(seed=4)\n"
+        "    def test_closest_seed(self, phony):\n"
+        "        print('SEEN', phony.seed, ','.join(phony.locales))\n\n"
+        "    @pytest.mark.phony(locale='en_US')\n"
+        "    def test_closest_locale(self, phony):\n"
+        "        print('SEEN', phony.seed, ','.join(phony.locales))\n"
+    )
+    result = pytester.runpytest("-s", "-p", "no:cacheprovider")
+    result.assert_outcomes(passed=3)
+    assert _seen_lines(result.stdout.str()) == [
+        "3 tr_TR",
+        "4 de_DE,en_US",
+        "9 en_US",
+    ]
+
+
+def _seen_lines(output: str) -> list[str]:
+    return re.findall(r"SEEN (\d+ \S+)", output)
