@@ -33,6 +33,7 @@ import io
 import logging
 import os
 import sys
+import time
 from collections import Counter
 from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
@@ -71,6 +72,9 @@ logger = logging.getLogger(__name__)
 BUILTIN = "builtin"
 #: The name phony's own plugin is listed under.
 _BUILTIN_NAME = "phony"
+#: Seconds a plugin's import may take before phony warns about it: plugins
+#: load on every command, ``phony --help`` included.
+_SLOW_IMPORT = 1.0
 
 
 @dataclass
@@ -125,6 +129,8 @@ class Plugins:
     origins: dict[str, tuple[str, str]] = field(default_factory=dict)
     #: Plugin name -> what it printed while loading (kept off stdout, phony's output).
     printed: dict[str, str] = field(default_factory=dict)
+    #: Plugin name -> seconds its import took, for a plugin slower than :data:`_SLOW_IMPORT`.
+    slow: dict[str, float] = field(default_factory=dict)
 
     def label(self, name: str) -> str:
         """``phony-acme 0.1.0``, or ``acme (phony-acme 0.1.0)``: a plugin as messages name it."""
@@ -475,6 +481,7 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
     failures: dict[str, str] = {}
     tracebacks: dict[str, str] = {}
     printed: dict[str, str] = {}
+    slow: dict[str, float] = {}
 
     found_points = entry_points("phony")
     candidates: list[tuple[str, str, str, Callable[[], object]]] = []
@@ -498,8 +505,12 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
             continue
         origins[name] = (dist, version)
         try:
+            started = time.perf_counter()
             with _capture_stdout(name, printed):
                 module = load()
+            took = time.perf_counter() - started
+            if took > _SLOW_IMPORT and _canonical(dist) != "phony":
+                slow[name] = took
             unmarked = _unmarked_hooks(module, pm)
             if unmarked:
                 raise PluginError(f"{', '.join(unmarked)} not marked with @hookimpl")
@@ -539,6 +550,7 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
     result.unknown = _unknown_names(allow, found_points)
     result.origins = origins
     result.printed = printed
+    result.slow = slow
     _collect(result)
     if commands and any(
         impl.plugin_name in result.plugins
@@ -663,6 +675,13 @@ def report_failures(plugins: Plugins) -> None:
         trace = plugins.tracebacks.get(name, "") if debug else ""
         message = f"plugin {plugins.label(name)} failed to load: {reason}"
         logger.warning("%s", f"{message}\n{trace.rstrip()}" if trace else message)
+    for name, took in sorted(plugins.slow.items()):
+        logger.warning(
+            "plugin %s took %.1f s to import, on every phony command: "
+            "import heavy modules inside the functions that use them",
+            plugins.label(name),
+            took,
+        )
     for name, text in sorted(plugins.printed.items()):
         logger.warning("%s", _printed_message(plugins.label(name), text))
     for (kind, key), owners in sorted(plugins.conflicts.items()):

@@ -150,3 +150,30 @@ def test_a_plugin_fault_in_the_mock_server_is_a_json_500_naming_the_plugin(
         printed = stop(process, log)
     assert "Traceback" not in printed
     assert "plugin phony-faulty 1.0: generator 'faulty' (generate) failed" in printed
+
+
+SLOW = """
+import time
+
+from phony_registry.hookspecs import hookimpl
+
+time.sleep(1.5)  # as a plugin importing pandas at module level
+
+
+@hookimpl
+def phony_register_formats(register):
+    pass
+"""
+
+
+def test_a_plugin_slow_to_import_is_named_on_every_command(run_phony: Run, tmp_path: Path) -> None:
+    env = _site(tmp_path, "phony-slow", SLOW)
+    result = run_phony("generate", "--column", "x=choice:values=['a']", "-n", "1", env=env)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "a\n"
+    (line,) = [line for line in result.stderr.splitlines() if line.startswith("warning:")]
+    assert line.startswith("warning: plugin phony-slow 1.0 took 1.")
+    assert line.endswith(
+        " s to import, on every phony command: import heavy modules inside the functions "
+        "that use them"
+    )
