@@ -220,11 +220,18 @@ class Plugins:
             table = hookspecs.CommandTable()
             try:
                 with _capture_stdout(name, self.printed, log=self):
-                    impl.function(cli=table)
+                    returned = impl.function(cli=table)
             except KeyboardInterrupt:
                 raise
             except BaseException as exc:  # sys.exit() too: the plugin is left out, not phony
                 self._fail(name, f"phony_register_commands raised {_describe(exc)}", exc)
+                continue
+            if returned is not None:
+                self._fail(
+                    name,
+                    f"phony_register_commands returned {_a(type(returned).__name__)} "
+                    "instead of calling cli.add_command(...) once per command",
+                )
                 continue
             added = dict(table.added)
             clash = [c for c in added if c in reserved]
@@ -429,6 +436,11 @@ def _already_loaded(obj: object) -> Callable[[], object]:
     return lambda: obj
 
 
+def _a(noun: str) -> str:
+    """``a list``, ``an OutputFormat``."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def _describe(error: BaseException) -> str:
     """``SystemExit: 3``, ``ImportError: needs libfoo``; the bare name when there is no message."""
     return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
@@ -579,7 +591,7 @@ def _collect(result: Plugins) -> None:
             registered: list[Any] = []
             try:
                 with _capture_stdout(plugin_name, result.printed):
-                    impl.function(register=registered.append)
+                    returned = impl.function(register=registered.append)
                 for obj in registered:
                     if not isinstance(obj, expected):
                         raise TypeError(f"register() got {obj!r}, expected {expected.__name__}")
@@ -588,6 +600,12 @@ def _collect(result: Plugins) -> None:
             except BaseException as exc:  # sys.exit() too: reported by name, phony goes on
                 result.failures[plugin_name] = f"{hook_name} raised {_describe(exc)}"
                 result.tracebacks[plugin_name] = _format_exception(exc)
+                continue
+            if returned is not None:  # pytest-style hooks return; phony's take a callback
+                result.failures[plugin_name] = (
+                    f"{hook_name} returned {_a(type(returned).__name__)} instead of calling "
+                    f"register(...) once per {kind[:-1]}"
+                )
                 continue
             # One plugin registering a name twice is its own bug (which one did
             # it mean?), not a conflict between two plugins: it is left out.

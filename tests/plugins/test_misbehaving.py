@@ -10,10 +10,14 @@ import os
 import subprocess
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
 
+from phony_registry.hookspecs import hookimpl
+from phony_registry.outputs import CSV, OutputFormat
+from phony_registry.plugins import load_plugins
 from tests.conftest import phony_command
 from tests.e2e.conftest import free_port, spawn, stop, wait_until_up
 
@@ -177,3 +181,31 @@ def test_a_plugin_slow_to_import_is_named_on_every_command(run_phony: Run, tmp_p
         " s to import, on every phony command: import heavy modules inside the functions "
         "that use them"
     )
+
+
+def _returns(value: object) -> ModuleType:
+    module = ModuleType("phony_returns")
+
+    def phony_register_formats(register: Callable[[OutputFormat], None]) -> object:
+        return value
+
+    module.phony_register_formats = hookimpl(phony_register_formats)  # type: ignore[attr-defined]
+    return module
+
+
+@pytest.mark.parametrize(
+    ("value", "shown"),
+    [
+        pytest.param([OutputFormat("tsv", "tsv", "t", CSV.open)], "a list", id="list"),
+        pytest.param(OutputFormat("tsv", "tsv", "t", CSV.open), "an OutputFormat", id="object"),
+    ],
+)
+def test_a_registration_hook_returning_instead_of_registering_fails_to_load(
+    value: object, shown: str
+) -> None:
+    plugins = load_plugins({"returns": _returns(value)}, commands=False)
+    assert "returns" not in plugins.plugins
+    assert plugins.failures["returns"] == (
+        f"phony_register_formats returned {shown} instead of calling register(...) once per format"
+    )
+    assert "tsv" not in plugins.formats
