@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 __all__ = ["records", "values"]
 
 
-def values(spec: str, *, locale: str | Iterable[str] = "en_US") -> SearchStrategy[str]:
+def values(spec: str, *, locale: str | Iterable[str] | None = "en_US") -> SearchStrategy[str]:
     """Values of the model ``spec``: a name (``tr_TR/first_names``, ``alice/names@^1``),
     a model role of ``locale`` (``first_names``) or a ``.phony`` file.
 
@@ -51,7 +51,7 @@ def values(spec: str, *, locale: str | Iterable[str] = "en_US") -> SearchStrateg
 
 
 def records(
-    schema: str = "person", *, locale: str | Iterable[str] = "en_US"
+    schema: str = "person", *, locale: str | Iterable[str] | None = "en_US"
 ) -> SearchStrategy[dict[str, str]]:
     """Records (dicts) of a ready schema (``person``, ``address``, ``company``) or a schema file.
 

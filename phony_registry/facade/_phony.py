@@ -89,7 +89,8 @@ class Phony:
 
     ``locale`` is one locale or a fallback chain (``["tr_TR", "en_US"]``, or
     ``"tr_TR,en_US"``): each field comes from the first locale whose pack has
-    its model. Each model of the installed packs is a method named in the
+    its model (``None``, as for Faker, is the default, ``en_US``). Each model
+    of the installed packs is a method named in the
     singular (``first_names`` -> :meth:`first_name`), each column of a ready
     schema too (:meth:`email`); ``dir(fake)`` lists them, :meth:`fields` too.
 
@@ -106,7 +107,7 @@ class Phony:
 
     def __init__(
         self,
-        locale: str | Iterable[str] = "en_US",
+        locale: str | Iterable[str] | None = _sources.DEFAULT_LOCALE,
         seed: int | None = None,
         *,
         buffer: int = DEFAULT_BUFFER,

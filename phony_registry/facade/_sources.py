@@ -60,8 +60,19 @@ def bundled_root() -> Path:
     return phony_index.ROOT
 
 
-def locale_chain(locale: str | Iterable[str]) -> tuple[str, ...]:
-    """``"tr_TR"``, ``"tr-TR,en_US"`` or ``["tr_TR", "en_US"]`` -> canonical locales, in order."""
+#: The locale of ``Phony()``, and of ``Phony(None)`` as of ``Faker(None)``.
+DEFAULT_LOCALE = "en_US"
+
+
+def locale_chain(locale: str | Iterable[str] | None) -> tuple[str, ...]:
+    """``"tr_TR"``, ``"tr-TR,en_US"`` or ``["tr_TR", "en_US"]`` -> canonical locales, in order.
+
+    ``None`` is :data:`DEFAULT_LOCALE`, as Faker's ``None`` is its default locale.
+    """
+    if locale is None:
+        locale = DEFAULT_LOCALE
+    if isinstance(locale, bytes | bytearray) or not isinstance(locale, str | Iterable):
+        raise UsageError(f"a locale is a string such as tr_TR, or a list of them, not {locale!r}")
     return tuple(parse_locale_chain(locale, example="'tr_TR' or ['tr_TR', 'en_US']"))
 
 

@@ -34,7 +34,7 @@ __all__ = ["PhonyProvider"]
 
 
 def PhonyProvider(  # named as a class: it returns one, for Faker to instantiate
-    locale: str | Iterable[str] = "en_US", *, fields: Iterable[str] | None = None
+    locale: str | Iterable[str] | None = "en_US", *, fields: Iterable[str] | None = None
 ) -> type[BaseProvider]:
     """A Faker provider class whose methods are phony's fields for ``locale``.
 

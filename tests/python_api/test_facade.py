@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import find
 
 from phony_registry import Phony
+from phony_registry import strategies as ps
 from phony_registry.builtins import model_in_folder
 from phony_registry.digests import digest_bytes
 from phony_registry.errors import NotFound, UsageError
@@ -391,3 +393,20 @@ def test_a_copy_or_a_pickled_phony_goes_on_from_where_the_original_was(
     ahead = duplicate(fake)
     ahead.take("first_name", 3)
     assert fake.take("first_name", 3) == ahead.seed_instance(11).take("first_name", 24)[21:]
+
+
+def test_locale_none_is_the_default_locale_as_with_faker() -> None:
+    # Faker(None) is Faker's default locale; code passing an optional setting through
+    # (Phony(settings.locale)) must not meet a TypeError.
+    assert Phony(None, seed=1).locales == Phony(seed=1).locales == ("en_US",)
+    assert Phony(locale=None, seed=1).first_name() == Phony(seed=1).first_name()
+    assert find(ps.values("first_names", locale=None), bool)
+
+
+@pytest.mark.parametrize(
+    "locale", [42, 3.5, b"tr_TR", object()], ids=["int", "float", "bytes", "object"]
+)
+def test_a_locale_that_is_no_string_nor_list_is_a_usage_error(locale: Any) -> None:
+    with pytest.raises(UsageError, match=r"a locale is a string such as tr_TR.*not ") as error:
+        Phony(locale)
+    assert str(error.value).endswith(f"not {locale!r}")
