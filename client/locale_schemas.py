@@ -118,7 +118,9 @@ def load_locale_schema(
     finder = find_model or _default_finder()
     data = _official_models_installed(data, finder)
     if not chain_text:
-        if ready:
+        # A ready schema's bare model names are its locale's models; one that
+        # names none (a plugin's schema of its own generators) needs no locale.
+        if ready and schema_roles(data):
             raise UsageError(
                 f"the ready schema {spec!r} needs a locale: --locale tr_TR (or a chain tr_TR,en_US)"
             )

@@ -20,6 +20,7 @@ from phony_registry.outputs import CSV, OutputFormat
 from phony_registry.plugins import load_plugins
 from tests.conftest import phony_command
 from tests.e2e.conftest import free_port, spawn, stop, wait_until_up
+from tests.plugins.conftest import plugin_env
 
 pytestmark = pytest.mark.e2e
 
@@ -67,15 +68,7 @@ def phony_register_formats(register):
 
 
 def _site(tmp_path: Path, name: str, source: str) -> dict[str, str]:
-    """The environment that makes ``name`` (a module with ``source``) the one plugin loaded."""
-    site = tmp_path / "site"
-    module = name.replace("-", "_")
-    dist_info = site / f"{module}-1.0.dist-info"
-    dist_info.mkdir(parents=True)
-    (dist_info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0\n")
-    (dist_info / "entry_points.txt").write_text(f"[phony]\n{name} = {module}\n")
-    (site / f"{module}.py").write_text(source)
-    return {"PYTHONPATH": str(site), "PHONY_LOAD_PLUGINS": name}
+    return plugin_env(tmp_path, name, {f"{name.replace('-', '_')}.py": source})
 
 
 @pytest.mark.parametrize("jobs", ["1", "2"], ids=["one-process", "jobs-2"])
