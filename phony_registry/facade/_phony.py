@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -291,7 +292,7 @@ class Phony:
 
     # -- any model, records -----------------------------------------------------
 
-    def value(self, spec: str) -> str:
+    def value(self, spec: str | os.PathLike[str]) -> str:
         """The next value of any model: a name (``alice/names@^1``, ``tr_TR/first_names``),
         a model role of the locale chain (``first_names``) or a ``.phony`` file.
 
@@ -299,6 +300,7 @@ class Phony:
         name is found in the plugins' locale packs, the local cache (after
         ``phony install`` or ``phony models pull``) and the bundled official index.
         """
+        spec = os.fspath(spec)
         key = ("value", spec)
         stream = self._streams.get(key)
         if stream is None:
@@ -314,6 +316,11 @@ class Phony:
         path = Path(spec).expanduser()
         if path.is_file():
             return _sources.load_model_file(path)
+        # As phony generate: a .phony that is not a file is a mistake, not a model name.
+        if spec.endswith(".phony"):
+            if path.is_dir():
+                raise UsageError(f"{spec} is a folder, not a model file")
+            raise UsageError(f"{spec}: no such model file")
         if "/" not in spec.partition("@")[0]:
             return self._model_for_role(spec)
         found = _sources.find_model(spec)
@@ -324,18 +331,21 @@ class Phony:
             )
         return _sources.load_model_file(found)
 
-    def record(self, schema: str = "person") -> dict[str, str]:
+    def record(self, schema: str | os.PathLike[str] = "person") -> dict[str, str]:
         """The next record of a ready schema (``person``, ``address``, ``company``) or a
         schema file: row n of ``phony generate --schema SCHEMA --locale L --seed SEED``.
         """
         return self.records(schema, 1)[0]
 
-    def records(self, schema: str = "person", count: int = 1) -> list[dict[str, str]]:
+    def records(
+        self, schema: str | os.PathLike[str] = "person", count: int = 1
+    ) -> list[dict[str, str]]:
         """The next ``count`` records of ``schema`` (see :meth:`record`).
 
         At most :data:`MAX_COUNT` at once.
         """
         _check_count(count)
+        schema = os.fspath(schema)
         key = ("records", schema)
         stream = self._streams.get(key)
         if stream is None:

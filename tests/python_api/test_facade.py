@@ -410,3 +410,25 @@ def test_a_locale_that_is_no_string_nor_list_is_a_usage_error(locale: Any) -> No
     with pytest.raises(UsageError, match=r"a locale is a string such as tr_TR.*not ") as error:
         Phony(locale)
     assert str(error.value).endswith(f"not {locale!r}")
+
+
+def test_model_and_schema_files_by_path_and_missing_ones_as_the_cli_says(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    model = bundled("tr_TR/cities")
+    schema = tmp_path / "user.toml"
+    schema.write_text('[columns.city]\ntype = "ngram"\nmodel = "cities"\n')
+    # A pathlib.Path is a file as its str is.
+    assert Phony(seed=5).value(model) == Phony(seed=5).value(str(model))
+    assert Phony(seed=5).records(schema, 3) == Phony(seed=5).records(str(schema), 3)
+    # A .phony file that is not there is a missing file (as for phony generate),
+    # not a model role 'missing.phony' of the locale.
+    for missing in ("missing.phony", Path("missing.phony")):
+        with pytest.raises(UsageError, match=r"^missing\.phony: no such model file$"):
+            Phony(seed=5).value(missing)
+    with pytest.raises(UsageError, match=r"^missing\.toml: no such schema file$"):
+        Phony(seed=5).records(Path("missing.toml"))
+    (tmp_path / "models.phony").mkdir()
+    with pytest.raises(UsageError, match=r"^models\.phony is a folder, not a model file$"):
+        Phony(seed=5).value("models.phony")
