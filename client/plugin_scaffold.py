@@ -5,7 +5,9 @@ package with the hook of its kind, a test written with
 :mod:`phony_registry.testing`, and a README. A ``locale`` plugin also gets
 its ``pack/`` (a ``pack.toml``, sample values, a ``person`` schema), built at
 once with ``phony locale build`` and signed with the plugin's own key, whose
-private half stays in the config dir, never in the folder.
+private half stays in the config dir, never in the folder. A ``schema``
+plugin ships a ready schema (``phony generate --schema NAME``) as a TOML
+file inside its package.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from phony_registry.errors import UsageError
 __all__ = ["KINDS", "Scaffold", "scaffold"]
 
 #: The kinds of plugin ``phony plugins new`` makes.
-KINDS = ("generator", "format", "locale", "command")
+KINDS = ("generator", "format", "locale", "schema", "command")
 
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*\Z")
 
@@ -41,6 +43,9 @@ def _pyproject(dist: str, module: str, kind: str, description: str) -> str:
         "\n[tool.setuptools.package-data]\n# The locale pack built by `phony locale build`: "
         f'blobs have no extension.\n{module} = ["registry/**/*"]\n'
         if kind == "locale"
+        else "\n[tool.setuptools.package-data]\n# The ready schemas, shipped with the package."
+        f'\n{module} = ["schemas/*.toml"]\n'
+        if kind == "schema"
         else ""
     )
     return f"""[build-system]
@@ -252,6 +257,62 @@ _SAMPLE_NAMES = """Ada Alma Amara Anouk Ayla Bela Cleo Dara Elin Emil Enzo Eske 
 Ivo Jara Joris Juna Kaia Kiko Lars Lea Lina Lio Luca Mila Mira Nala Nico Noor Olle Oona Pia
 Rafa Ren Rosa Runa Sami Sela Siv Tala Teo Tilde Uma Vida Yara Zeno Zora"""
 
+_SCHEMA = '''"""phony plugin {dist}: the ready schema ``{short}``.
+
+Each ``schemas/NAME.toml`` is the ready schema NAME, for every locale:
+``phony generate --schema {short}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from phony_registry.hookspecs import SchemaSource, hookimpl
+
+SCHEMAS = Path(__file__).resolve().parent / "schemas"
+
+
+@hookimpl
+def phony_register_schemas(register: Callable[[SchemaSource], None]) -> None:
+    for path in sorted(SCHEMAS.glob("*.toml")):
+        register(SchemaSource(name=path.stem, path=path, description="{dist}"))
+'''
+
+_SCHEMA_FILE = """# The ready schema {short}: `phony generate --schema {short}`. A bare model
+# name (`model = "first_names"`) would be a model of the --locale given.
+description = "orders: a number, a quantity and a status"
+
+[columns.order_id]
+type = "sequence"
+format = "ORD-{{:06d}}"
+
+[columns.quantity]
+type = "integer"
+min = 1
+max = 12
+
+[columns.status]
+type = "choice"
+values = ["paid", "shipped", "refunded"]
+weights = [70, 25, 5]
+"""
+
+_SCHEMA_TEST = """import tomllib
+
+import {module}
+
+from phony_registry.testing import PluginTester
+
+
+def test_{short}_schema() -> None:
+    tester = PluginTester({module})
+    source = tester.plugins.schema("{short}")
+    assert source is not None
+    columns = tomllib.loads(source.path.read_text(encoding="utf-8"))["columns"]
+    assert tester.schema(columns).names == ["order_id", "quantity", "status"]
+"""
+
 _COMMAND = '''"""phony plugin {dist}: the ``phony {cmd}`` command."""
 
 from __future__ import annotations
@@ -327,6 +388,7 @@ def scaffold(name: str, kind: str, where: Path, *, locale: str = "xx_XX") -> Sca
         "generator": f"the {short}_code column type",
         "format": f"the {short} output format",
         "locale": f"the {locale} locale pack",
+        "schema": f"the ready schema {short}",
         "command": f"the phony {cmd} command",
     }
     examples = {
@@ -334,13 +396,16 @@ def scaffold(name: str, kind: str, where: Path, *, locale: str = "xx_XX") -> Sca
         "format": f"$ phony generate --column n=integer:max=9 --count 3 --format {short}",
         "locale": f"$ phony generate {locale}/first_names --count 3\n"
         f"$ phony generate --locale {locale} --schema person --count 3",
+        "schema": f"$ phony generate --schema {short} --count 3 --format csv",
         "command": f"$ phony {cmd} you",
     }
-    source = {"generator": _GENERATOR, "format": _FORMAT, "locale": _LOCALE, "command": _COMMAND}
+    source = {"generator": _GENERATOR, "format": _FORMAT, "locale": _LOCALE, "schema": _SCHEMA,
+              "command": _COMMAND}  # fmt: skip
     tests = {
         "generator": _GENERATOR_TEST,
         "format": _FORMAT_TEST,
         "locale": _LOCALE_TEST,
+        "schema": _SCHEMA_TEST,
         "command": _COMMAND_TEST,
     }
     fill = {"dist": dist, "module": module, "short": short, "upper": short.upper()[:3],
@@ -373,6 +438,8 @@ def scaffold(name: str, kind: str, where: Path, *, locale: str = "xx_XX") -> Sca
         files["pack/pack.toml"] = _PACK.format(**fill)
         files["pack/first_names.txt"] = "\n".join(_SAMPLE_NAMES.split()) + "\n"
         files["pack/schemas/person.toml"] = _PERSON.format(**fill)
+    if kind == "schema":
+        files[f"{module}/schemas/{short}.toml"] = _SCHEMA_FILE.format(**fill)
     for relative, text in files.items():
         write_atomic(folder / relative, text.encode("utf-8"))
     return Scaffold(folder, dist, module, tuple(files), descriptions[kind])

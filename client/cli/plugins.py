@@ -178,9 +178,10 @@ def generators(ctx: click.Context, as_json: bool) -> None:
 @click.argument("name")
 @click.option(
     "--kind",
-    type=click.Choice(["generator", "format", "locale", "command"]),
+    type=click.Choice(["generator", "format", "locale", "schema", "command"]),
     required=True,
-    help="What the plugin adds: a column type, an output format, a locale pack, a command.",
+    help="What the plugin adds: a column type, an output format, a locale pack, a ready "
+    "schema, a command.",
 )
 @click.option(
     "--locale",

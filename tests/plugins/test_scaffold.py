@@ -18,7 +18,7 @@ Run = Callable[..., subprocess.CompletedProcess[str]]
 
 
 @pytest.mark.slow  # pip builds and installs each plugin, then runs its tests
-@pytest.mark.parametrize("kind", ["generator", "format", "locale", "command"])
+@pytest.mark.parametrize("kind", ["generator", "format", "locale", "schema", "command"])
 def test_a_new_plugin_installs_and_passes_its_tests(
     run_phony: Run, tmp_path: Path, kind: str
 ) -> None:
@@ -46,6 +46,12 @@ def test_a_new_plugin_installs_and_passes_its_tests(
     listing = run_phony("plugins", env={"PYTHONPATH": str(site), "PHONY_LOAD_PLUGINS": name})
     assert listing.returncode == 0, listing.stderr
     assert f"{name} 0.1.0" in listing.stdout
+    if kind == "schema":  # the ready schema, as a user asks for it
+        rows = run_phony("generate", "--schema", "demo_schema", "-n", "2", "--seed", "1",
+                         "--format", "csv", env={"PYTHONPATH": str(site),
+                                                 "PHONY_LOAD_PLUGINS": name})  # fmt: skip
+        assert rows.returncode == 0, rows.stderr
+        assert rows.stdout.splitlines()[0] == "order_id,quantity,status"
 
 
 def test_new_refuses_an_existing_folder_and_a_bad_name(run_phony: Run, tmp_path: Path) -> None:
