@@ -10,7 +10,7 @@ from itertools import count as counter
 from itertools import islice
 from operator import itemgetter
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn, overload
 
 from phony_registry.errors import GenerationError, NotFound, UsageError
 from phony_registry.facade import _sources
@@ -85,6 +85,34 @@ def _check_count(count: int) -> None:
         )
 
 
+class _Seed:
+    """:attr:`Phony.seed`: an instance's seed, read-only; on the class, Faker's ``seed(n)``.
+
+    ``Faker.seed(0)`` seeds every Faker instance at once; phony has no such
+    global state, and a migrated ``Phony.seed(0)`` gets a :class:`UsageError`
+    saying what to write rather than "'property' object is not callable".
+    """
+
+    @overload
+    def __get__(self, instance: None, owner: type[Phony]) -> Callable[..., NoReturn]: ...
+    @overload
+    def __get__(self, instance: Phony, owner: type[Phony]) -> int: ...
+    def __get__(self, instance: Phony | None, owner: type[Phony]) -> int | Callable[..., NoReturn]:
+        if instance is None:
+            return _class_wide_seed
+        return instance._seed
+
+    def __set__(self, instance: Phony, value: object) -> NoReturn:
+        raise AttributeError(f"seed is read-only: fake.seed_instance({value!r}) reseeds")
+
+
+def _class_wide_seed(seed: object = None, *_: object) -> NoReturn:
+    raise UsageError(
+        "Phony has no class-wide seed (Faker.seed): give each instance its own, "
+        f"Phony(seed={seed!r}), or reseed one with fake.seed_instance({seed!r})"
+    )
+
+
 class Phony:
     """Fake values from phony's models, Faker-style: ``Phony("tr_TR", seed=42).first_name()``.
 
@@ -143,10 +171,10 @@ class Phony:
 
     # -- seeding ------------------------------------------------------------
 
-    @property
-    def seed(self) -> int:
-        """The seed every field, value and record stream derives from."""
-        return self._seed
+    #: The seed every field, value and record stream derives from (read-only:
+    #: :meth:`seed_instance` changes it). ``Phony.seed(n)``, Faker's class-wide
+    #: seed, is a :class:`UsageError` saying what to write instead.
+    seed = _Seed()
 
     @property
     def locales(self) -> tuple[str, ...]:

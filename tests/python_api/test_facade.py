@@ -432,3 +432,12 @@ def test_model_and_schema_files_by_path_and_missing_ones_as_the_cli_says(
     (tmp_path / "models.phony").mkdir()
     with pytest.raises(UsageError, match=r"^models\.phony is a folder, not a model file$"):
         Phony(seed=5).value("models.phony")
+
+
+def test_fakers_class_wide_seed_idiom_is_a_clear_usage_error() -> None:
+    # Faker.seed(0) seeds every instance; phony has no class-wide seed, and a
+    # migrated Phony.seed(0) should say what to write instead.
+    with pytest.raises(UsageError, match=r"Phony\(seed=0\).*seed_instance\(0\)"):
+        Phony.seed(0)
+    assert Phony(seed=12).seed == 12
+    assert isinstance(Phony().seed, int)
