@@ -208,6 +208,14 @@ def _guard_factory(factory: GeneratorFactory, owner: Owner) -> GeneratorFactory:
     return dataclasses.replace(factory, build=guarded)
 
 
+def _writer(writer: Any, owner: Owner, what: str) -> RowWriter:
+    """What ``open`` returned, checked to be a writer where it enters phony."""
+    if not all(callable(getattr(writer, m, None)) for m in ("write", "close")):
+        problem = TypeError(f"returned {writer!r}, not a writer with write() and close()")
+        raise fault(owner, f"{what} (open)", problem)
+    return writer  # type: ignore[no-any-return]
+
+
 def _guard_format(fmt: OutputFormat, owner: Owner) -> OutputFormat:
     what = f"format {fmt.name!r}"
     opener = fmt.open
@@ -215,7 +223,7 @@ def _guard_format(fmt: OutputFormat, owner: Owner) -> OutputFormat:
     @functools.wraps(opener)
     def guarded(stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> RowWriter:
         writer = _call(owner, f"{what} (open)", opener, stream, names, options, io=True)
-        return _Writer(writer, owner, what, stream)
+        return _Writer(_writer(writer, owner, what), owner, what, stream)
 
     changes: dict[str, Any] = {"open": guarded}
     typed = getattr(fmt, "open_typed", None)  # columnar formats (Parquet) open with types too
@@ -226,7 +234,7 @@ def _guard_format(fmt: OutputFormat, owner: Owner) -> OutputFormat:
             stream: BinaryIO, names: Sequence[str], types: Sequence[str], options: Mapping[str, str]
         ) -> RowWriter:
             writer = _call(owner, f"{what} (open)", typed, stream, names, types, options, io=True)
-            return _Writer(writer, owner, what, stream)
+            return _Writer(_writer(writer, owner, what), owner, what, stream)
 
         changes["open_typed"] = guarded_typed
     return dataclasses.replace(fmt, **changes)

@@ -202,3 +202,34 @@ def test_a_registration_hook_returning_instead_of_registering_fails_to_load(
         f"phony_register_formats returned {shown} instead of calling register(...) once per format"
     )
     assert "tsv" not in plugins.formats
+
+
+NOT_A_WRITER = """
+from phony_registry.hookspecs import hookimpl
+from phony_registry.outputs import OutputFormat
+
+
+def open_nothing(stream, names, options):
+    stream.write(b"header\\n")  # and forgets to return the writer
+
+
+@hookimpl
+def phony_register_formats(register):
+    register(OutputFormat(name="nothing", extension="txt", description="n", open=open_nothing))
+"""
+
+
+def test_a_format_whose_open_returns_no_writer_is_the_plugins_fault(
+    run_phony: Run, tmp_path: Path
+) -> None:
+    env = _site(tmp_path, "phony-nothing", NOT_A_WRITER)
+    target = tmp_path / "out.txt"
+    result = run_phony("generate", "--column", "x=choice:values=['a']", "-n", "2",
+                       "--format", "nothing", "-o", str(target), env=env)  # fmt: skip
+    assert result.returncode == 14, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "error: plugin phony-nothing 1.0: format 'nothing' (open) failed: TypeError: "
+        "returned None, not a writer with write() and close() (a bug in the plugin: "
+        "PHONY_DEBUG=1 shows the traceback)"
+    )
+    assert not target.exists()
