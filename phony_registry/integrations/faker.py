@@ -41,11 +41,13 @@ def PhonyProvider(  # named as a class: it returns one, for Faker to instantiate
     ``locale`` is a locale or a fallback chain, as for
     :class:`~phony_registry.facade.Phony`; ``fields`` limits the methods (by
     default every field of the chain: ``first_name``, ``last_name``,
-    ``name``, ``city``, ``street_name``, ``company``, ``email``...).
+    ``name``, ``city``, ``street_name``, ``company``, ``email``...); a string
+    is one field.
     """
     chain = locale_chain(locale)
     known = Phony(chain, seed=0).fields()
-    chosen = known if fields is None else list(fields)
+    # One name is one field (fields="email"), not the letters of it.
+    chosen = known if fields is None else [fields] if isinstance(fields, str) else list(fields)
     unknown = sorted(set(chosen) - set(known))
     if unknown:
         raise UsageError(

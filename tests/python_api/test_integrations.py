@@ -63,6 +63,14 @@ def test_faker_provider_fields_and_errors() -> None:
         PhonyProvider("tr_TR", fields=["shoe_size"])
 
 
+def test_faker_provider_fields_given_as_one_string_is_that_field() -> None:
+    # fields="email" is one field, not the fields e, m, a, i and l.
+    provider = PhonyProvider("tr_TR", fields="email")
+    assert [name for name in ("email", "first_name") if name in vars(provider)] == ["email"]
+    with pytest.raises(UsageError, match=r"^no field shoe_size for tr_TR"):
+        PhonyProvider("tr_TR", fields="shoe_size")
+
+
 def test_a_faker_with_phony_provider_pickles_and_copies_as_faker_does() -> None:
     # Faker instances pickle (multiprocessing with spawn, caches) and deepcopy,
     # continuing their random stream; adding phony's provider must not break that.
