@@ -264,17 +264,21 @@ def _load_unit(
         loader = target.loader(table)
         done = 0
         source = batches.batches(name) if batches is not None else gen.generate(run, seed, keys)
-        for batch, kept_batch in source:
-            for column, index in held.items():
-                values = batch[index]
-                pairs[column].extend(
-                    (p, v) for p, v in zip(batch[pk], values, strict=True) if v is not None
-                )
-                batch[index] = [None] * len(values)
-            for column, values in kept_batch.items():
-                kept[column].extend(v or "" for v in values)
-            loader.write(batch)
-            done += len(batch[0]) if batch else 0
+        try:
+            for batch, kept_batch in source:
+                for column, index in held.items():
+                    values = batch[index]
+                    pairs[column].extend(
+                        (p, v) for p, v in zip(batch[pk], values, strict=True) if v is not None
+                    )
+                    batch[index] = [None] * len(values)
+                for column, values in kept_batch.items():
+                    kept[column].extend(v or "" for v in values)
+                loader.write(batch)
+                done += len(batch[0]) if batch else 0
+        except BaseException as exc:
+            loader.abort(exc)
+            raise
         loader.close()
         for column, values in kept.items():
             keys[(name, column)] = values

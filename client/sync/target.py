@@ -9,6 +9,7 @@ foreign-key cycle goes through a temporary table dropped at commit.
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -376,6 +377,9 @@ class _Loader:
     def close(self) -> None:
         """Finish the load (the transaction stays open)."""
 
+    def abort(self, exc: BaseException) -> None:
+        """End an unfinished load after ``exc``: the transaction is then rolled back."""
+
 
 class _CopyLoader(_Loader):
     def __init__(self, target: Target, table: str, columns: list[str]) -> None:
@@ -388,6 +392,12 @@ class _CopyLoader(_Loader):
 
     def close(self) -> None:
         self._cm.__exit__(None, None, None)
+
+    def abort(self, exc: BaseException) -> None:
+        # An open COPY holds the connection: until the server is told it failed, a
+        # rollback waits for it forever.
+        with contextlib.suppress(Exception):  # the rollback that follows is what matters
+            self._cm.__exit__(type(exc), exc, exc.__traceback__)
 
 
 class _SqliteLoader(_Loader):
