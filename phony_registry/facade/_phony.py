@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 import os
 import secrets
 from collections.abc import Callable, Iterable, Iterator
@@ -71,18 +72,34 @@ _DECLARED: dict[str, Field] = {
 _EXTRA = ("name", "street_name")
 
 
+def _integer(value: object) -> int | None:
+    """``value`` as an int if it is an integer (numpy's included, as ``operator.index`` says).
+
+    ``True`` is not a seed nor a count, whatever ``bool`` subclasses.
+    """
+    if isinstance(value, bool):
+        return None
+    try:
+        return operator.index(value)  # type: ignore[arg-type]  # anything: TypeError says no
+    except TypeError:
+        return None
+
+
 def _check_seed(seed: int) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < 2**128:
+    number = _integer(seed)
+    if number is None or not 0 <= number < 2**128:
         raise UsageError(f"seed must be an integer from 0 to 2**128-1, not {seed!r}")
-    return seed
+    return number
 
 
-def _check_count(count: int) -> None:
-    if isinstance(count, bool) or not isinstance(count, int) or not 0 <= count <= MAX_COUNT:
+def _check_count(count: int) -> int:
+    number = _integer(count)
+    if number is None or not 0 <= number <= MAX_COUNT:
         raise UsageError(
             f"count must be an integer from 0 to {MAX_COUNT:,} (the most given at once; "
             f"ask again for more), not {count!r}"
         )
+    return number
 
 
 class _Seed:
@@ -372,7 +389,7 @@ class Phony:
 
         At most :data:`MAX_COUNT` at once.
         """
-        _check_count(count)
+        count = _check_count(count)
         schema = os.fspath(schema)
         key = ("records", schema)
         stream = self._streams.get(key)
@@ -394,7 +411,7 @@ class Phony:
 
         At most :data:`MAX_COUNT` at once.
         """
-        _check_count(count)
+        count = _check_count(count)
         if field not in self.__dict__ and self._field(field) is None:
             raise AttributeError(f"no field {field!r} (fields: {', '.join(self.fields())})")
         out = list(_islice(self._stream(field), count))

@@ -441,3 +441,20 @@ def test_fakers_class_wide_seed_idiom_is_a_clear_usage_error() -> None:
         Phony.seed(0)
     assert Phony(seed=12).seed == 12
     assert isinstance(Phony().seed, int)
+
+
+def test_numpy_integers_are_seeds_and_counts_as_python_ints_are() -> None:
+    # A seed from numpy (rng.integers(), an array's item) reads "3" in a message
+    # that refused it; it is an integer, as operator.index says.
+    import numpy as np
+
+    assert Phony(seed=np.int64(3)).take("city", np.int32(4)) == Phony(seed=3).take("city", 4)
+    assert Phony(seed=np.uint64(2**64 - 1)).seed == 2**64 - 1
+    assert Phony(seed=1).seed_instance(np.int16(3)).records("person", np.int8(2)) == Phony(
+        seed=3
+    ).records("person", 2)
+    assert type(Phony(seed=np.int64(3)).seed) is int
+    with pytest.raises(UsageError, match="seed must be an integer"):
+        Phony(seed=np.float64(3.0))
+    with pytest.raises(UsageError, match="seed must be an integer"):
+        Phony(seed=np.bool_(True))
