@@ -615,6 +615,10 @@ def _collect(result: Plugins) -> None:
                 names = ", ".join(repr(key) for key in twice)
                 result.failures[plugin_name] = f"{hook_name} registered {kind[:-1]} {names} twice"
                 continue
+            missing = _missing_data(kind, registered)
+            if missing:
+                result.failures[plugin_name] = f"{hook_name} registered {missing}"
+                continue
             staged.setdefault(plugin_name, []).extend((kind, obj) for obj in registered)
     for plugin_name in list(result.plugins):
         if plugin_name in result.failures:
@@ -641,6 +645,26 @@ def _collect(result: Plugins) -> None:
             getattr(result, kind)[key] = obj
             result.providers[(kind, key)] = plugin_name
             loaded.registered.setdefault(kind, []).append(key)
+
+
+def _missing_data(kind: str, registered: list[Any]) -> str | None:
+    """``schema 'x' from PATH, which is not a file (...)``: a schema or pack left out of the wheel.
+
+    Checked at load (a stat each) so that the plugin is named, rather than
+    a path the user never wrote being missing when the name is used.
+    """
+    for obj in registered:
+        if isinstance(obj, SchemaSource) and not Path(obj.path).is_file():
+            what, name, want = "schema", obj.name, "file"
+        elif isinstance(obj, LocaleSource) and not Path(obj.path).is_dir():
+            what, name, want = "locale", obj.locale, "folder"
+        else:
+            continue
+        return (
+            f"{what} {name!r} from {obj.path}, which is not a {want} "
+            "(is it in the distribution's package data?)"
+        )
+    return None
 
 
 @cache

@@ -15,7 +15,7 @@ from types import ModuleType
 import httpx
 import pytest
 
-from phony_registry.hookspecs import hookimpl
+from phony_registry.hookspecs import LocaleSource, SchemaSource, hookimpl
 from phony_registry.outputs import CSV, OutputFormat
 from phony_registry.plugins import load_plugins
 from tests.conftest import phony_command
@@ -233,3 +233,41 @@ def test_a_format_whose_open_returns_no_writer_is_the_plugins_fault(
         "PHONY_DEBUG=1 shows the traceback)"
     )
     assert not target.exists()
+
+
+def _registers(hook: str, obj: object) -> ModuleType:
+    module = ModuleType("phony_registers")
+
+    def register_it(register: Callable[[object], None]) -> None:
+        register(obj)
+
+    register_it.__name__ = hook
+    setattr(module, hook, hookimpl(register_it))
+    return module
+
+
+@pytest.mark.parametrize(
+    ("hook", "obj", "reason"),
+    [
+        pytest.param(
+            "phony_register_schemas",
+            SchemaSource(name="ghost", path=Path("/nonexistent/ghost.toml")),
+            "phony_register_schemas registered schema 'ghost' from /nonexistent/ghost.toml, "
+            "which is not a file (is it in the distribution's package data?)",
+            id="schema",
+        ),
+        pytest.param(
+            "phony_register_locales",
+            LocaleSource(locale="yy_YY", path=Path("/nonexistent/registry")),
+            "phony_register_locales registered locale 'yy_YY' from /nonexistent/registry, "
+            "which is not a folder (is it in the distribution's package data?)",
+            id="locale",
+        ),
+    ],
+)
+def test_a_schema_or_pack_whose_file_is_missing_fails_to_load(
+    hook: str, obj: object, reason: str
+) -> None:
+    plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
+    assert "registers" not in plugins.plugins
+    assert plugins.failures["registers"] == reason
