@@ -323,6 +323,11 @@ def generate(
         raise UsageError("--locale goes with --schema; a MODEL names its locale: tr_TR/cities")
     if temperature is not None and schema_path is not None:
         raise UsageError("--temperature applies to a MODEL, not to --schema")
+    if jobs > 1 and schema_path is not None:
+        raise UsageError(
+            "--jobs applies to a MODEL; a schema's partitions spread over processes "
+            "with --engine dask"
+        )
     dataset = _is_dataset(output, schema_path is not None, partitions, engine)
     if scheduler is not None and engine != "dask":
         raise UsageError("--scheduler goes with --engine dask")
