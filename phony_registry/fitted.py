@@ -31,7 +31,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from phony_registry.errors import ValidationError
+from phony_registry.errors import GenerationError, ValidationError
 from phony_registry.generators import (
     BuildContext,
     ColumnGenerator,
@@ -216,10 +216,18 @@ class _Reference:
     requires: Sequence[str] = ()
 
     def __init__(
-        self, rows: int, start: int, step: int, fanout: list[list[int]] | None, unique: bool
+        self,
+        rows: int,
+        start: int,
+        step: int,
+        fanout: list[list[int]] | None,
+        unique: bool,
+        where: tuple[str, str] = ("", ""),
     ) -> None:
         self.rows, self.start, self.step = rows, start, step
         self.fanout, self.unique = fanout, unique
+        #: The column's field and the referenced table, for the error of a unique run dry.
+        self.where = where
 
     def seek(self, stream: ColumnStream, row: int) -> bool:
         return True  # the parents of every row come from the seed; stream.offset picks them
@@ -230,6 +238,13 @@ class _Reference:
         import numpy as np
 
         if "parents" not in stream.state:
+            if self.unique and stream.count > self.rows:
+                field, table = self.where
+                raise GenerationError(
+                    f"{field}: unique = true gives each of the {self.rows} rows of {table} at "
+                    f"most once, fewer than the {stream.count} rows asked for: ask for at most "
+                    f"{self.rows}, or raise rows"
+                )
             if self.unique:
                 # One child per parent at most: the first ``count`` of a shuffle.
                 raw = np.asarray(np.random.PCG64(stream.seed).random_raw(self.rows), np.uint64)
@@ -243,7 +258,7 @@ class _Reference:
 
 
 def _build_reference(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
-    argument(args, ctx, "table", str)
+    table = argument(args, ctx, "table", str)
     argument(args, ctx, "column", str, "id")
     argument(args, ctx, "via", str, None)
     rows = argument(args, ctx, "rows", int)
@@ -268,6 +283,7 @@ def _build_reference(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenera
         argument(args, ctx, "step", int, 1),
         fanout,
         argument(args, ctx, "unique", bool, False),
+        (ctx.field(), table),
     )
 
 

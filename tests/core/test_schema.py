@@ -212,3 +212,21 @@ def test_a_table_does_not_depend_on_the_batch_size(
     whole = _flatten(schema, count, seed, 100_000)
     assert _flatten(schema, count, seed, batch_size) == whole
     assert all(len(column) == count for column in whole)
+
+
+def test_a_unique_reference_to_fewer_parents_than_rows_names_the_column() -> None:
+    # Each parent at most once cannot fill more rows than the parent table has: the
+    # error said only "column o (reference) gave 2 of 3 values".
+    schema = parse_schema(
+        {"columns": {"o": {"type": "reference", "table": "users", "rows": 2, "unique": True}}}
+    )
+    with pytest.raises(GenerationError) as info:
+        list(generate_table(schema, 3, 1))
+    assert str(info.value) == (
+        "columns.o: unique = true gives each of the 2 rows of users at most once, "
+        "fewer than the 3 rows asked for: ask for at most 2, or raise rows"
+    )
+    assert [v for batch in generate_table(schema, 2, 1) for v in batch[0]] in (
+        ["1", "2"],
+        ["2", "1"],
+    )
