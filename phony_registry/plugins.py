@@ -32,6 +32,7 @@ import importlib
 import io
 import logging
 import os
+import re
 import sys
 import time
 from collections import Counter
@@ -615,9 +616,9 @@ def _collect(result: Plugins) -> None:
                 names = ", ".join(repr(key) for key in twice)
                 result.failures[plugin_name] = f"{hook_name} registered {kind[:-1]} {names} twice"
                 continue
-            missing = _missing_data(kind, registered)
-            if missing:
-                result.failures[plugin_name] = f"{hook_name} registered {missing}"
+            unusable = _unusable(kind, registered)
+            if unusable:
+                result.failures[plugin_name] = f"{hook_name} registered {unusable}"
                 continue
             staged.setdefault(plugin_name, []).extend((kind, obj) for obj in registered)
     for plugin_name in list(result.plugins):
@@ -647,13 +648,27 @@ def _collect(result: Plugins) -> None:
             loaded.registered.setdefault(kind, []).append(key)
 
 
-def _missing_data(kind: str, registered: list[Any]) -> str | None:
-    """``schema 'x' from PATH, which is not a file (...)``: a schema or pack left out of the wheel.
+#: A registered format, generator or schema name: usable in ``--format NAME``,
+#: ``--column x=NAME:KEY=VALUE`` and ``--schema NAME``.
+_USABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
-    Checked at load (a stat each) so that the plugin is named, rather than
-    a path the user never wrote being missing when the name is used.
+
+def _unusable(kind: str, registered: list[Any]) -> str | None:
+    """Why something registered could never be used, or ``None``.
+
+    A name no option can spell (``''``, ``iban:de``), a locale that is no
+    locale, a schema or pack left out of the wheel (``schema 'x' from PATH,
+    which is not a file``). Checked at load (a stat each) so that the plugin
+    is named, rather than failing when the name is used, or never.
     """
+    from phony_registry.names import is_locale
+
     for obj in registered:
+        if isinstance(obj, LocaleSource):
+            if not isinstance(obj.locale, str) or not is_locale(obj.locale):
+                return f"locale {obj.locale!r}, which is not a locale such as de_DE"
+        elif not isinstance(obj.name, str) or not _USABLE_NAME.match(obj.name):
+            return f"{kind[:-1]} {obj.name!r}, which is not a name (letters, digits, '_', '-', '.')"
         if isinstance(obj, SchemaSource) and not Path(obj.path).is_file():
             what, name, want = "schema", obj.name, "file"
         elif isinstance(obj, LocaleSource) and not Path(obj.path).is_dir():

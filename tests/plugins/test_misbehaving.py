@@ -15,6 +15,7 @@ from types import ModuleType
 import httpx
 import pytest
 
+from phony_registry.generators import GeneratorFactory
 from phony_registry.hookspecs import LocaleSource, SchemaSource, hookimpl
 from phony_registry.outputs import CSV, OutputFormat
 from phony_registry.plugins import load_plugins
@@ -71,14 +72,13 @@ def _site(tmp_path: Path, name: str, source: str) -> dict[str, str]:
     return plugin_env(tmp_path, name, {f"{name.replace('-', '_')}.py": source})
 
 
-@pytest.mark.parametrize("jobs", ["1", "2"], ids=["one-process", "jobs-2"])
 def test_a_plugin_printing_never_mixes_into_the_data_on_stdout(
-    run_phony: Run, tmp_path: Path, jobs: str
+    run_phony: Run, tmp_path: Path
 ) -> None:
     env = _site(tmp_path, "phony-chatty", CHATTY)
     result = run_phony(
         "generate", "--column", "x=chatty", "--column", "y=choice:values=['a']", "-n", "3",
-        "--seed", "1", "--format", "csv", "--jobs", jobs, env=env,
+        "--seed", "1", "--format", "csv", env=env,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
     assert result.stdout == "x,y\nv,a\nv,a\nv,a\n"
@@ -268,6 +268,38 @@ def _registers(hook: str, obj: object) -> ModuleType:
 def test_a_schema_or_pack_whose_file_is_missing_fails_to_load(
     hook: str, obj: object, reason: str
 ) -> None:
+    plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
+    assert "registers" not in plugins.plugins
+    assert plugins.failures["registers"] == reason
+
+
+@pytest.mark.parametrize(
+    ("hook", "obj", "reason"),
+    [
+        pytest.param(
+            "phony_register_formats",
+            OutputFormat("", "txt", "t", CSV.open),
+            "phony_register_formats registered format '', which is not a name "
+            "(letters, digits, '_', '-', '.')",
+            id="empty-format",
+        ),
+        pytest.param(
+            "phony_register_generators",
+            GeneratorFactory(name="iban:de", description="d", build=lambda a, c: None),
+            "phony_register_generators registered generator 'iban:de', which is not a name "
+            "(letters, digits, '_', '-', '.')",
+            id="generator-with-colon",
+        ),
+        pytest.param(
+            "phony_register_locales",
+            LocaleSource(locale="german", path=Path(__file__).parent),
+            "phony_register_locales registered locale 'german', which is not a locale "
+            "such as de_DE",
+            id="not-a-locale",
+        ),
+    ],
+)
+def test_a_name_no_one_could_use_fails_to_load(hook: str, obj: object, reason: str) -> None:
     plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
     assert "registers" not in plugins.plugins
     assert plugins.failures["registers"] == reason
