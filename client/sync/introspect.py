@@ -296,7 +296,8 @@ def unique_constraints(inspector: Any, table: str, conn: Connection) -> list[lis
     (``email VARCHAR(80) UNIQUE``: it parses the DDL, and the parentheses
     defeat it); SQLite keeps every UNIQUE in an automatic index
     (``sqlite_autoindex_*``, origin ``u`` in ``PRAGMA index_list``), read
-    here. Indexes on expressions make no column list and are left out.
+    here. Indexes on expressions make no column list and are left out, and
+    so are partial indexes (``WHERE is_default``): they hold only for some rows.
     """
     found: list[list[str]] = [
         list(u["column_names"]) for u in inspector.get_unique_constraints(table)
@@ -304,12 +305,14 @@ def unique_constraints(inspector: Any, table: str, conn: Connection) -> list[lis
     found += [
         list(i["column_names"])
         for i in inspector.get_indexes(table)
-        if i.get("unique") and all(i["column_names"])
+        if i.get("unique")
+        and all(i["column_names"])
+        and not any(k.endswith("_where") and v for k, v in i.get("dialect_options", {}).items())
     ]
     if conn.dialect.name == "sqlite":
         quoted = _quote(conn, table)
         for index in conn.exec_driver_sql(f"PRAGMA index_list({quoted})").mappings().all():
-            if not index["unique"] or index["origin"] == "pk":
+            if not index["unique"] or index["origin"] == "pk" or index["partial"]:
                 continue
             info = conn.exec_driver_sql(
                 f"PRAGMA index_info({_quote(conn, index['name'])})"
