@@ -94,6 +94,45 @@ def load_locale_schema(
 ) -> LocaleSchema:
     """Load a schema file, or the ready schema called ``spec``, for a locale chain.
 
+    A mistake in a ready schema a plugin ships says which schema and plugin
+    (``... (in the ready schema 'orders' of plugin phony-orders 1.0)``): the
+    user wrote none of it. See :func:`_load_locale_schema`.
+    """
+    try:
+        return _load_locale_schema(
+            spec, locale, find_model=find_model, column_options=column_options
+        )
+    except ValidationError as exc:
+        owner = _ready_schema_plugin(spec, locale)
+        if owner is None:
+            raise
+        where = f"in the ready schema {spec!r} of plugin {owner}"
+        raise type(exc)(f"{exc.reason} ({where})", field=exc.field) from exc
+
+
+def _ready_schema_plugin(spec: str, locale: str | None) -> str | None:
+    """The third-party plugin the ready schema ``spec`` comes from (as messages name it), if any."""
+    if spec in ("-", "") or "/" in spec or "\\" in spec or Path(spec).expanduser().is_file():
+        return None
+    plugins = get_plugins()
+    first = (locale or "").split(",")[0].strip()
+    for key in ([f"{_normal_locale(first)}/{spec}"] if is_locale(first) else []) + [spec]:
+        name = plugins.provider("schemas", key)
+        if name:
+            dist = plugins.origins.get(name, ("", ""))[0]
+            return None if dist.lower() == "phony" else plugins.label(name)
+    return None
+
+
+def _load_locale_schema(
+    spec: str,
+    locale: str | None = None,
+    *,
+    find_model: ModelFinder | None = None,
+    column_options: Sequence[str] = (),
+) -> LocaleSchema:
+    """Load a schema file, or the ready schema called ``spec``, for a locale chain.
+
     ``locale`` is ``tr_TR`` or a chain ``tr_TR,en_US``; ``find_model`` returns
     the file of ``<locale>/<role>`` or None (by default: the cache, then the
     bundled official index, installing from it). ``spec`` ``-`` reads the

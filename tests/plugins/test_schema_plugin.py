@@ -74,3 +74,20 @@ def test_a_ready_schema_naming_locale_models_still_asks_for_a_locale(
     assert result.stderr.strip() == (
         "error: the ready schema 'orders' needs a locale: --locale tr_TR (or a chain tr_TR,en_US)"
     )
+
+
+def test_a_mistake_in_a_plugins_ready_schema_names_the_schema_and_the_plugin(
+    run_phony: Run, tmp_path: Path
+) -> None:
+    # a column type of another plugin, which is not loaded: the user wrote none of this
+    needs_iban = ORDERS + '\n[columns.iban]\ntype = "iban"\n'
+    env = plugin_env(
+        tmp_path,
+        "phony-orders",
+        {"phony_orders/__init__.py": PLUGIN, "phony_orders/orders.toml": needs_iban},
+    )
+    result = run_phony("generate", "--schema", "orders", "-n", "2", env=env)
+    assert result.returncode == 3
+    (line,) = result.stderr.splitlines()
+    assert line.startswith("error: columns.iban.type: unknown generator 'iban' (available: ")
+    assert line.endswith(" (in the ready schema 'orders' of plugin phony-orders 1.0)")
