@@ -118,6 +118,17 @@ def _delegate(wrapper: object, name: str) -> Any:
     return getattr(inner, name)
 
 
+def _column_names(requires: Any) -> tuple[str, ...]:
+    """A generator's ``requires``, checked: a sequence of column names."""
+    if isinstance(requires, str):  # ("first") where ("first",) was meant
+        raise TypeError(f"requires is the string {requires!r}, not a sequence of column names")
+    names = tuple(requires)
+    wrong = [name for name in names if not isinstance(name, str)]
+    if wrong:
+        raise TypeError(f"requires holds {wrong[0]!r}, not a column name")
+    return names
+
+
 class _Generator:
     """A plugin's column generator; faults in ``generate``/``seek`` name the plugin."""
 
@@ -126,7 +137,7 @@ class _Generator:
         self._owner = owner
         self._what = what
         self.requires: Sequence[str] = _call(
-            owner, f"{what} (requires)", lambda: tuple(inner.requires)
+            owner, f"{what} (requires)", lambda: _column_names(inner.requires)
         )
         if hasattr(inner, "seek"):
             self.seek = self._seek

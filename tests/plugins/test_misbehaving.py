@@ -303,3 +303,33 @@ def test_a_name_no_one_could_use_fails_to_load(hook: str, obj: object, reason: s
     plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
     assert "registers" not in plugins.plugins
     assert plugins.failures["registers"] == reason
+
+
+REQUIRES_TEXT = """
+from phony_registry.generators import GeneratorFactory
+from phony_registry.hookspecs import hookimpl
+
+
+class Upper:
+    requires = "first"  # meant ("first",)
+
+    def generate(self, n, stream, inputs):
+        return [v.upper() for v in inputs["first"]]
+
+
+@hookimpl
+def phony_register_generators(register):
+    register(GeneratorFactory(name="upper", description="u", build=lambda a, c: Upper()))
+"""
+
+
+def test_requires_given_as_one_string_is_the_plugins_fault(run_phony: Run, tmp_path: Path) -> None:
+    env = _site(tmp_path, "phony-upper", REQUIRES_TEXT)
+    result = run_phony("generate", "--column", "first=choice:values=['a']", "--column",
+                       "x=upper", "-n", "2", "--format", "csv", env=env)  # fmt: skip
+    assert result.returncode == 14, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        "error: plugin phony-upper 1.0: generator 'upper' (requires) failed: TypeError: "
+        "requires is the string 'first', not a sequence of column names (a bug in the "
+        "plugin: PHONY_DEBUG=1 shows the traceback)"
+    )
