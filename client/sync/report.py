@@ -188,8 +188,9 @@ def _column_report(
     limit = None if kind == "text" else SAMPLE_ROWS
     src = _values(sconn, s_table, name, limit)
     tgt = _values(tconn, t_table, name, SAMPLE_ROWS)
-    src_present = [v for v in src if v is not None]
-    tgt_present = [v for v in tgt if v is not None]
+    # As text: a jsonb document or an array arrives as a dict or a list, not hashable.
+    src_present = [str(v) if isinstance(v, dict | list) else v for v in src if v is not None]
+    tgt_present = [str(v) if isinstance(v, dict | list) else v for v in tgt if v is not None]
     value: float | None = None
     measure = "-"
     if (
