@@ -669,6 +669,15 @@ def _unusable(kind: str, registered: list[Any]) -> str | None:
                 return f"locale {obj.locale!r}, which is not a locale such as de_DE"
         elif not isinstance(obj.name, str) or not _USABLE_NAME.match(obj.name):
             return f"{kind[:-1]} {obj.name!r}, which is not a name (letters, digits, '_', '-', '.')"
+        elif isinstance(obj, OutputFormat) and not (
+            isinstance(obj.extension, str) and _USABLE_NAME.match(obj.extension)
+        ):
+            # phony adds the dot: part-00000..tsv otherwise
+            bare = str(obj.extension).lstrip(".") or "txt"
+            return (
+                f"format {obj.name!r} with the extension {obj.extension!r}, "
+                f"which is not an extension without its dot ({bare})"
+            )
         if isinstance(obj, SchemaSource) and not Path(obj.path).is_file():
             what, name, want = "schema", obj.name, "file"
         elif isinstance(obj, LocaleSource) and not Path(obj.path).is_dir():

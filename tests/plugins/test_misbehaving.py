@@ -291,6 +291,13 @@ def test_a_schema_or_pack_whose_file_is_missing_fails_to_load(
             id="generator-with-colon",
         ),
         pytest.param(
+            "phony_register_formats",
+            OutputFormat("dotted", ".tsv", "t", CSV.open),
+            "phony_register_formats registered format 'dotted' with the extension '.tsv', "
+            "which is not an extension without its dot (tsv)",
+            id="extension-with-its-dot",
+        ),
+        pytest.param(
             "phony_register_locales",
             LocaleSource(locale="german", path=Path(__file__).parent),
             "phony_register_locales registered locale 'german', which is not a locale "
