@@ -61,6 +61,11 @@ def sa_type(
     }
     if sql_type in simple:
         return simple[sql_type]
+    if sql_type.endswith("[]"):  # a PostgreSQL array; SQLite keeps its text ('{}')
+        from sqlalchemy.dialects import postgresql
+
+        item = sa_type(sql_type[:-2], column_name, values, enum_name)
+        return postgresql.ARRAY(item).with_variant(sa.Text(), "sqlite")
     if sql_type == "enum":
         return sa.Enum(*(values or []), name=enum_name or f"{column_name}_enum")
     match = re.fullmatch(r"numeric\((\d+),(\d+)\)", sql_type)

@@ -113,3 +113,37 @@ def test_report_measures_jsonb_and_array_columns(
     columns = {c["column"]: c for c in json.loads(report.stdout)["columns"]}
     assert columns["payload"]["null_target"] == 0.0
     assert columns["tags"]["null_target"] == 0.0
+
+
+def test_array_columns_are_planned_as_arrays_and_load_into_an_existing_table(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    schema = "CREATE TABLE posts (id serial PRIMARY KEY, tags text[], scores int[] NOT NULL);"
+    source = _source(
+        postgres,
+        "array_src",
+        schema  # noqa: S608 - fixed test data
+        + "INSERT INTO posts (tags, scores) SELECT ARRAY['secret-' || g, 'x'],"
+        " ARRAY[g, g * 7] FROM generate_series(1, 100) g;",
+    )
+    plan = make_plan(source, tmp_path)
+    planned = plan.read_text(encoding="utf-8")
+    assert 'sql_type = "text[]"' in planned
+    assert "secret-" not in planned
+    # Into the application's own table, typed as in the source.
+    existing = _source(postgres, "array_dst", schema)
+    run_phony("sync", "--plan", str(plan), "--target", existing, "--seed", "1", check=True)
+    assert _query(existing, "SELECT count(*) FROM posts WHERE scores IS NOT NULL") == [(100,)]
+    # Into an empty database: phony creates the array columns.
+    created = postgres.database("array_new")
+    run_phony("sync", "--plan", str(plan), "--target", created, "--seed", "1", check=True)
+    types = _query(
+        created,
+        "SELECT data_type FROM information_schema.columns WHERE table_name = 'posts'"
+        " AND column_name IN ('tags', 'scores')",
+    )
+    assert types == [("ARRAY",), ("ARRAY",)]
+    leaked = _query(
+        created, "SELECT count(*) FROM posts WHERE array_to_string(tags, ',') LIKE '%secret-%'"
+    )
+    assert leaked == [(0,)]
