@@ -498,23 +498,33 @@ def load_plugins(extra: Mapping[str, object] | None = None, *, commands: bool = 
 
     found_points = entry_points("phony")
     candidates: list[tuple[str, str, str, Callable[[], object]]] = []
+    own_count = 0
     for ep in found_points:
         dist, version = ep.distribution, ep.version
         if ep.name == BUILTIN and _canonical(dist) == "phony":
             candidates.insert(0, (_BUILTIN_NAME, dist, version, ep.load))
-        elif (
-            _canonical(dist) == "phony"  # phony's own plugins (mock) load like the built-ins
-            or allow is None
-            or _canonical(ep.name) in allow
-            or _canonical(dist) in allow
-        ):
+            own_count += 1
+        elif _canonical(dist) == "phony":  # phony's own plugins (mock) load like the built-ins
+            # ahead of any other: a plugin never takes the name of one of phony's own
+            candidates.insert(own_count, (ep.name, dist, version, ep.load))
+            own_count += 1
+        elif allow is None or _canonical(ep.name) in allow or _canonical(dist) in allow:
             candidates.append((ep.name, dist, version, ep.load))
     for name, obj in (extra or {}).items():
         candidates.append((name, name, "", _already_loaded(obj)))
 
     origins: dict[str, tuple[str, str]] = {}
     for name, dist, version, load in candidates:
-        if name in plugins or name in failures:
+        if name in origins:  # a second entry point of that name: rename it, says the failure
+            first = origins[name][0]
+            owner = (
+                f"phony's own plugin {name!r}"
+                if _canonical(first) == "phony"
+                else f"plugin {name!r} of {first}"
+            )
+            key = dist if dist not in origins else f"{dist}:{name}"
+            origins[key] = (dist, version)
+            failures[key] = f"entry point {name!r} has the name of {owner}: rename it"
             continue
         origins[name] = (dist, version)
         try:

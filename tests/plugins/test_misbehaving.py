@@ -6,6 +6,7 @@ distribution, loaded alone through ``PHONY_LOAD_PLUGINS``.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 from collections.abc import Callable
@@ -340,3 +341,35 @@ def test_requires_given_as_one_string_is_the_plugins_fault(run_phony: Run, tmp_p
         "requires is the string 'first', not a sequence of column names (a bug in the "
         "plugin: PHONY_DEBUG=1 shows the traceback)"
     )
+
+
+SHADOW = """
+from phony_registry.hookspecs import hookimpl
+from phony_registry.outputs import CSV, OutputFormat
+
+
+@hookimpl
+def phony_register_formats(register):
+    register(OutputFormat(name="shadow", extension="txt", description="s", open=CSV.open))
+"""
+
+
+def test_an_entry_point_named_as_one_of_phonys_own_plugins_never_replaces_it(
+    run_phony: Run, tmp_path: Path
+) -> None:
+    site = tmp_path / "site"
+    dist_info = site / "aaa_shadow-1.0.dist-info"  # sorts before phony's own on sys.path
+    dist_info.mkdir(parents=True)
+    (dist_info / "METADATA").write_text("Metadata-Version: 2.1\nName: aaa-shadow\nVersion: 1.0\n")
+    (dist_info / "entry_points.txt").write_text("[phony]\nmock = aaa_shadow\n")
+    (site / "aaa_shadow.py").write_text(SHADOW)
+    env = {"PYTHONPATH": str(site), "PHONY_LOAD_PLUGINS": "aaa-shadow"}
+    listing = run_phony("plugins", "--json", env=env)
+    assert listing.returncode == 11
+    document = json.loads(listing.stdout)
+    mock = [p for p in document["plugins"] if p["name"] == "mock"]
+    assert [p["distribution"] for p in mock] == ["phony"]
+    assert [(f["name"], f["error"]) for f in document["failures"]] == [
+        ("aaa-shadow", "entry point 'mock' has the name of phony's own plugin 'mock': rename it")
+    ]
+    assert run_phony("mock", "--help", env=env).returncode == 0
