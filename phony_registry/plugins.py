@@ -663,6 +663,22 @@ def _collect(result: Plugins) -> None:
 _USABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
+def _wrong_field(obj: Any) -> str | None:
+    """``arguments is ['a'], not a mapping of str to str``: a field phony would trip over later."""
+    if not isinstance(obj.description, str):
+        return f"description is {obj.description!r}, not a str"
+    for attr in ("build", "open"):
+        if hasattr(obj, attr) and not callable(getattr(obj, attr)):
+            return f"{attr} is {getattr(obj, attr)!r}, not a function"
+    for attr in ("arguments", "options"):
+        value = getattr(obj, attr, {})
+        if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()
+        ):
+            return f"{attr} is {value!r}, not a mapping of str to str"
+    return None
+
+
 def _unusable(kind: str, registered: list[Any]) -> str | None:
     """Why something registered could never be used, or ``None``.
 
@@ -679,7 +695,10 @@ def _unusable(kind: str, registered: list[Any]) -> str | None:
                 return f"locale {obj.locale!r}, which is not a locale such as de_DE"
         elif not isinstance(obj.name, str) or not _USABLE_NAME.match(obj.name):
             return f"{kind[:-1]} {obj.name!r}, which is not a name (letters, digits, '_', '-', '.')"
-        elif isinstance(obj, OutputFormat) and not (
+        wrong = _wrong_field(obj)
+        if wrong:
+            return f"{kind[:-1]} {_KINDS[kind][2](obj)!r} whose {wrong}"
+        if isinstance(obj, OutputFormat) and not (
             isinstance(obj.extension, str) and _USABLE_NAME.match(obj.extension)
         ):
             # phony adds the dot: part-00000..tsv otherwise

@@ -373,3 +373,45 @@ def test_an_entry_point_named_as_one_of_phonys_own_plugins_never_replaces_it(
         ("aaa-shadow", "entry point 'mock' has the name of phony's own plugin 'mock': rename it")
     ]
     assert run_phony("mock", "--help", env=env).returncode == 0
+
+
+def _never(*args: object) -> None:
+    return None
+
+
+@pytest.mark.parametrize(
+    ("hook", "obj", "reason"),
+    [
+        pytest.param(
+            "phony_register_generators",
+            GeneratorFactory(name="g", description="d", build=_never, arguments=["a"]),  # type: ignore[arg-type]
+            "phony_register_generators registered generator 'g' whose arguments is ['a'], "
+            "not a mapping of str to str",
+            id="arguments-as-a-list",
+        ),
+        pytest.param(
+            "phony_register_formats",
+            OutputFormat("f", "txt", "d", CSV.open, options=["x"]),  # type: ignore[arg-type]
+            "phony_register_formats registered format 'f' whose options is ['x'], "
+            "not a mapping of str to str",
+            id="options-as-a-list",
+        ),
+        pytest.param(
+            "phony_register_formats",
+            OutputFormat("f", "txt", None, CSV.open),  # type: ignore[arg-type]
+            "phony_register_formats registered format 'f' whose description is None, not a str",
+            id="no-description",
+        ),
+        pytest.param(
+            "phony_register_generators",
+            GeneratorFactory(name="g", description="d", build="build"),  # type: ignore[arg-type]
+            "phony_register_generators registered generator 'g' whose build is 'build', "
+            "not a function",
+            id="build-not-callable",
+        ),
+    ],
+)
+def test_a_field_of_the_wrong_type_fails_to_load(hook: str, obj: object, reason: str) -> None:
+    plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
+    assert "registers" not in plugins.plugins
+    assert plugins.failures["registers"] == reason
