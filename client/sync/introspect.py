@@ -73,12 +73,24 @@ __all__ = [
 SAMPLE_ROWS = 100_000
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _EXAMPLE_DOMAINS = ["example.com", "example.net", "example.org"]
+_DOCUMENTATION_NETWORKS = ["192.0.2", "198.51.100", "203.0.113"]
+
+
+def _base_type(sa_type: Any) -> Any:
+    """A PostgreSQL domain's base type; any other type as it is."""
+    while type(sa_type).__name__ == "DOMAIN":
+        sa_type = sa_type.data_type
+    return sa_type
 
 
 def sql_type_name(sa_type: Any) -> str:
     """The plan's name for a reflected SQLAlchemy type (``varchar(120)``, ``numeric(10,2)``)."""
     import sqlalchemy as sa
 
+    if type(sa_type).__name__ == "DOMAIN":  # a PostgreSQL domain: its base type
+        return sql_type_name(_base_type(sa_type))
+    if type(sa_type).__name__ in ("INET", "CIDR"):
+        return type(sa_type).__name__.lower()
     if isinstance(sa_type, sa.ARRAY):
         item = sql_type_name(sa_type.item_type)
         return f"{'text' if item == 'enum' else item}[]"
@@ -367,6 +379,8 @@ def _fit_column(
     base_dir: Path,
     training: dict[str, Any],
 ) -> list[ColumnPlan]:
+    import sqlalchemy as sa
+
     present = [v for v in values if v is not None]
     ratio = (len(values) - len(present)) / len(values) if values else 0.0
     default = _default_sql(col)
@@ -402,6 +416,28 @@ def _fit_column(
     elif is_pk and integer:
         base.generate = {"type": "sequence"}
         base.why = "primary key: consecutive integers (the sequence is reset after the load)"
+    elif type_name in ("inet", "cidr"):
+        net, host = f"{col.name}__net", f"{col.name}__host"
+        base.generate = {"type": "template", "template": f"{{{net}}}.{{{host}}}"}
+        base.why = "network addresses: hosts of the documentation networks (RFC 5737)"
+        helpers = [
+            ColumnPlan(
+                net,
+                {"type": "choice", "values": _DOCUMENTATION_NETWORKS, "hidden": True},
+                why="documentation networks: no real address is written",
+            ),
+            ColumnPlan(
+                host, {"type": "integer", "min": 1, "max": 254, "hidden": True}, why="host numbers"
+            ),
+        ]
+    elif type_name == "text" and not isinstance(_base_type(col.type), sa.String):
+        # money, interval, macaddr, tsvector, geometric types...: their text is not
+        # text a model should learn, nor one the column would take back.
+        base.generate = {"type": "choice", "values": [""]}
+        base.null_ratio = 1.0
+        base.why = f"type {str(_base_type(col.type)).lower()} is not modelled: NULL" + (
+            "" if base.nullable else " (NOT NULL: edit generate, or the load is refused)"
+        )
     elif type_name.endswith("[]"):
         base.generate = {"type": "choice", "values": ["{}"]}
         base.why = "array: empty arrays (the elements are not modelled), NULL as often as seen"

@@ -61,6 +61,11 @@ def sa_type(
     }
     if sql_type in simple:
         return simple[sql_type]
+    if sql_type in ("inet", "cidr"):  # PostgreSQL's; SQLite keeps the text
+        from sqlalchemy.dialects import postgresql
+
+        net = postgresql.INET() if sql_type == "inet" else postgresql.CIDR()
+        return net.with_variant(sa.Text(), "sqlite")
     if sql_type.endswith("[]"):  # a PostgreSQL array; SQLite keeps its text ('{}')
         from sqlalchemy.dialects import postgresql
 

@@ -147,3 +147,37 @@ def test_array_columns_are_planned_as_arrays_and_load_into_an_existing_table(
         created, "SELECT count(*) FROM posts WHERE array_to_string(tags, ',') LIKE '%secret-%'"
     )
     assert leaked == [(0,)]
+
+
+def test_types_phony_does_not_model_load_into_the_applications_own_table(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    schema = (
+        "CREATE DOMAIN positive_price AS numeric(12,2) CHECK (VALUE > 0);"
+        "CREATE TABLE visits (id serial PRIMARY KEY, ip inet NOT NULL, net cidr,"
+        " paid money, took interval, price positive_price NOT NULL);"
+    )
+    source = _source(
+        postgres,
+        "types_src",
+        schema + "INSERT INTO visits (ip, net, paid, took, price)"  # noqa: S608 - test data
+        " SELECT ('10.1.' || (g % 250) || '.' || (g % 199))::inet, '10.9.0.0/16',"
+        " (g % 97)::numeric::money, (g || ' minutes')::interval, 1 + g % 300"
+        " FROM generate_series(1, 300) g;",
+    )
+    plan = make_plan(source, tmp_path)
+    existing = _source(postgres, "types_dst", schema)
+    run_phony("sync", "--plan", str(plan), "--target", existing, "--seed", "1", check=True)
+    assert _query(existing, "SELECT count(*) FROM visits") == [(300,)]
+    # Addresses of the documentation networks (RFC 5737): none of the source's.
+    outside = _query(
+        existing,
+        "SELECT count(*) FROM visits WHERE NOT (ip << '192.0.2.0/24'"
+        " OR ip << '198.51.100.0/24' OR ip << '203.0.113.0/24')",
+    )
+    assert outside == [(0,)]
+    # A domain is its base type: numbers, not text.
+    assert _query(existing, "SELECT count(*) FROM visits WHERE price > 0") == [(300,)]
+    # Money and intervals are not modelled: NULL, as the plan says.
+    assert _query(existing, "SELECT count(paid), count(took) FROM visits") == [(0, 0)]
+    assert "not modelled" in plan.read_text(encoding="utf-8")
