@@ -32,7 +32,15 @@ from phony_registry.errors import PhonyError, PluginFault
 from phony_registry.generators import BuildContext, ColumnGenerator, ColumnStream, GeneratorFactory
 from phony_registry.outputs import OutputFormat, RowWriter
 
-__all__ = ["Owner", "fault", "guard", "guard_command", "guard_hook", "stdout_to_stderr"]
+__all__ = [
+    "Owner",
+    "fault",
+    "guard",
+    "guard_command",
+    "guard_hook",
+    "model_file",
+    "stdout_to_stderr",
+]
 
 T = TypeVar("T")
 
@@ -260,14 +268,24 @@ def guard(obj: T, owner: Owner) -> T:
     return obj
 
 
-def guard_hook(function: Callable[..., T], owner: Owner, hook: str) -> Callable[..., T]:
-    """A hook implementation called at run time (``phony_resolve_model``), its faults named."""
+def guard_hook(
+    function: Callable[..., T],
+    owner: Owner,
+    hook: str,
+    check: Callable[[Any], Any] | None = None,
+) -> Callable[..., T]:
+    """A hook implementation called at run time (``phony_resolve_model``), its faults named.
+
+    ``check`` (raising ``TypeError``, ``ValueError``, ``OSError``...) vets the
+    answer where it enters phony, so a wrong one is the plugin's fault too.
+    """
 
     @functools.wraps(function)
     def guarded(*args: Any, **kwargs: Any) -> T:
         try:
             with stdout_to_stderr():
-                return function(*args, **kwargs)
+                answer = function(*args, **kwargs)
+            return check(answer) if check is not None else answer
         except KeyboardInterrupt:
             raise
         except BaseException as exc:  # sys.exit() too
@@ -276,6 +294,20 @@ def guard_hook(function: Callable[..., T], owner: Owner, hook: str) -> Callable[
             raise fault(owner, f"hook {hook}", exc) from exc
 
     return guarded
+
+
+def model_file(answer: Any) -> Any:
+    """``phony_resolve_model``'s answer, checked: ``None``, or the path of an existing file."""
+    import os
+    from pathlib import Path
+
+    if answer is None:
+        return None
+    if not isinstance(answer, str | os.PathLike):
+        raise TypeError(f"returned {answer!r}, not the path of a .phony file")
+    if not Path(answer).is_file():
+        raise FileNotFoundError(f"returned {answer}, which is not a file")
+    return Path(answer)
 
 
 def guard_command(command: Any, owner: Owner) -> None:

@@ -641,7 +641,9 @@ def _collect(result: Plugins) -> None:
         loaded_plugin = result.plugins.get(impl.plugin_name)
         if loaded_plugin is not None and _canonical(loaded_plugin.distribution) != "phony":
             # pluggy calls impl.function: a fault finding a model names the plugin too.
-            guarded = _guard.guard_hook(impl.function, _owner(loaded_plugin), "phony_resolve_model")
+            guarded = _guard.guard_hook(
+                impl.function, _owner(loaded_plugin), "phony_resolve_model", _guard.model_file
+            )
             setattr(impl, "function", guarded)  # noqa: B010 - pluggy types it Final
     for plugin_name, loaded in result.plugins.items():
         third_party = _canonical(loaded.distribution) != "phony"

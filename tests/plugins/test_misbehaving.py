@@ -415,3 +415,40 @@ def test_a_field_of_the_wrong_type_fails_to_load(hook: str, obj: object, reason:
     plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
     assert "registers" not in plugins.plugins
     assert plugins.failures["registers"] == reason
+
+
+RESOLVER = """
+import os
+from pathlib import Path
+
+from phony_registry.hookspecs import hookimpl
+
+
+@hookimpl
+def phony_resolve_model(spec):
+    if spec.startswith("acme/"):
+        return {"int": 42, "missing": Path("/nonexistent/names.phony")}[os.environ["ANSWER"]]
+    return None
+"""
+
+
+@pytest.mark.parametrize(
+    ("answer", "problem"),
+    [
+        ("int", "TypeError: returned 42, not the path of a .phony file"),
+        (
+            "missing",
+            "FileNotFoundError: returned /nonexistent/names.phony, which is not a file",
+        ),
+    ],
+)
+def test_a_model_lookup_answering_no_file_is_the_plugins_fault(
+    run_phony: Run, tmp_path: Path, answer: str, problem: str
+) -> None:
+    env = {**_site(tmp_path, "phony-resolver", RESOLVER), "ANSWER": answer}
+    result = run_phony("generate", "acme/names", "-n", "2", "--seed", "1", env=env)
+    assert result.returncode == 14, result.stderr
+    assert result.stderr.splitlines()[-1] == (
+        f"error: plugin phony-resolver 1.0: hook phony_resolve_model failed: {problem} "
+        "(a bug in the plugin: PHONY_DEBUG=1 shows the traceback)"
+    )
