@@ -73,6 +73,10 @@ __all__ = [
 SAMPLE_ROWS = 100_000
 _EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 _EXAMPLE_DOMAINS = ["example.com", "example.net", "example.org"]
+#: ``lower(email)``, ``lower((email)::text)``, ``upper("Code")`` as PostgreSQL spells them.
+_CASE_FOLDED = re.compile(
+    r'(?:lower|upper)\(\(?(?:(\w+)|"((?:[^"]|"")+)")\)?(?:::[\w ]+)?\)', re.IGNORECASE
+)
 _DOCUMENTATION_NETWORKS = ["192.0.2", "198.51.100", "203.0.113"]
 
 
@@ -312,8 +316,11 @@ def unique_constraints(inspector: Any, table: str, conn: Connection) -> list[lis
     (``email VARCHAR(80) UNIQUE``: it parses the DDL, and the parentheses
     defeat it); SQLite keeps every UNIQUE in an automatic index
     (``sqlite_autoindex_*``, origin ``u`` in ``PRAGMA index_list``), read
-    here. Indexes on expressions make no column list and are left out, and
-    so are partial indexes (``WHERE is_default``): they hold only for some rows.
+    here. A unique index on one column's ``lower()`` or ``upper()`` (an e-mail
+    address unique whatever its case) makes that column unique: generated
+    values differ, and a model's differ in more than case. Other indexes on
+    expressions make no column list and are left out, and so are partial
+    indexes (``WHERE is_default``): they hold only for some rows.
     """
     found: list[list[str]] = [
         list(u["column_names"]) for u in inspector.get_unique_constraints(table)
@@ -325,6 +332,13 @@ def unique_constraints(inspector: Any, table: str, conn: Connection) -> list[lis
         and all(i["column_names"])
         and not any(k.endswith("_where") and v for k, v in i.get("dialect_options", {}).items())
     ]
+    for index in inspector.get_indexes(table):  # UNIQUE (lower(email)): email is unique
+        expressions = index.get("expressions") or []
+        where = any(k.endswith("_where") and v for k, v in index.get("dialect_options", {}).items())
+        if index.get("unique") and not where and len(expressions) == 1:
+            match = _CASE_FOLDED.fullmatch(expressions[0])
+            if match:
+                found.append([match.group(1) or match.group(2).replace('""', '"')])
     if conn.dialect.name == "sqlite":
         quoted = _quote(conn, table)
         for index in conn.exec_driver_sql(f"PRAGMA index_list({quoted})").mappings().all():

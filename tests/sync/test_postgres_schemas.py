@@ -181,3 +181,24 @@ def test_types_phony_does_not_model_load_into_the_applications_own_table(
     # Money and intervals are not modelled: NULL, as the plan says.
     assert _query(existing, "SELECT count(paid), count(took) FROM visits") == [(0, 0)]
     assert "not modelled" in plan.read_text(encoding="utf-8")
+
+
+def test_a_unique_index_on_lower_email_keeps_the_emails_unique(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    schema = (
+        "CREATE TABLE customers (id serial PRIMARY KEY, email text NOT NULL);"
+        "CREATE UNIQUE INDEX customers_email_lower ON customers (lower(email));"
+    )
+    source = _source(
+        postgres,
+        "lower_src",
+        schema + "INSERT INTO customers (email) SELECT 'person' || g || '.'"  # noqa: S608
+        " || (ARRAY['kaya', 'mueller', 'smith'])[1 + g % 3] || '@gmail.com'"
+        " FROM generate_series(1, 600) g;",
+    )
+    plan = make_plan(source, tmp_path)
+    existing = _source(postgres, "lower_dst", schema)
+    result = run_phony("sync", "--plan", str(plan), "--target", existing, "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    assert _query(existing, "SELECT count(DISTINCT lower(email)) FROM customers") == [(600,)]
