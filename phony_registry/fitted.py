@@ -277,10 +277,19 @@ def _build_reference(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenera
                 "expected [[children, parents], ...]: whole numbers >= 0, some parents",
                 field=ctx.field("fanout"),
             )
+    start, step = argument(args, ctx, "start", int, 1), argument(args, ctx, "step", int, 1)
+    for key, value in (("start", start), ("step", step)):
+        if not -(2**63) <= value < 2**63:
+            raise ValidationError("must be a 64-bit integer", field=ctx.field(key))
+    if not -(2**63) <= start + (rows - 1) * step < 2**63:
+        raise ValidationError(
+            "the last key, start + (rows - 1) * step, is past the 64-bit integers",
+            field=ctx.field("rows"),
+        )
     return _Reference(
         rows,
-        argument(args, ctx, "start", int, 1),
-        argument(args, ctx, "step", int, 1),
+        start,
+        step,
         fanout,
         argument(args, ctx, "unique", bool, False),
         (ctx.field(), table),
