@@ -241,6 +241,8 @@ def _table_plan(
     sequences: list[str] = []
     columns: list[ColumnPlan] = []
     for i, col in enumerate(table.columns):
+        if col.computed is not None:
+            continue  # GENERATED ALWAYS AS (...): the database computes it, nothing loads it
         values = [row[i] for row in sample]
         type_name = sql_type_name(col.type)
         if _is_sequence(col, pk, type_name, conn.dialect.name):

@@ -202,3 +202,25 @@ def test_a_unique_index_on_lower_email_keeps_the_emails_unique(
     result = run_phony("sync", "--plan", str(plan), "--target", existing, "--seed", "1")
     assert result.returncode == 0, result.stderr
     assert _query(existing, "SELECT count(DISTINCT lower(email)) FROM customers") == [(600,)]
+
+
+def test_a_generated_column_is_left_to_the_database(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    schema = (
+        "CREATE TABLE lines (id int GENERATED ALWAYS AS IDENTITY PRIMARY KEY,"
+        " qty int NOT NULL, price numeric(12,2) NOT NULL,"
+        " total numeric(12,2) GENERATED ALWAYS AS (qty * price) STORED);"
+    )
+    source = _source(
+        postgres,
+        "generated_src",
+        schema + "INSERT INTO lines (qty, price)"  # noqa: S608 - fixed test data
+        " SELECT 1 + g % 5, 1 + g % 50 FROM generate_series(1, 300) g;",
+    )
+    plan = make_plan(source, tmp_path)
+    existing = _source(postgres, "generated_dst", schema)
+    run_phony("sync", "--plan", str(plan), "--target", existing, "--seed", "1", check=True)
+    assert _query(existing, "SELECT count(*) FROM lines WHERE total = qty * price") == [(300,)]
+    # The identity column goes on after the loaded keys.
+    assert _query(existing, "INSERT INTO lines (qty, price) VALUES (1, 1) RETURNING id") == [(301,)]
