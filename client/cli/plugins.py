@@ -70,6 +70,18 @@ def plugins(ctx: click.Context, as_json: bool) -> None:
     """
     if ctx.invoked_subcommand is not None:
         return
+    _list(ctx, as_json)
+
+
+@plugins.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")
+@click.pass_context
+def list_plugins(ctx: click.Context, as_json: bool) -> None:
+    """The same as phony plugins: loaded plugins, what each registered, failures."""
+    _list(ctx, as_json)
+
+
+def _list(ctx: click.Context, as_json: bool) -> None:
     loaded = _loaded(ctx)
     document = _plugins_document(loaded)
     if as_json:

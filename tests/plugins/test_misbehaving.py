@@ -452,3 +452,11 @@ def test_a_model_lookup_answering_no_file_is_the_plugins_fault(
         f"error: plugin phony-resolver 1.0: hook phony_resolve_model failed: {problem} "
         "(a bug in the plugin: PHONY_DEBUG=1 shows the traceback)"
     )
+
+
+def test_phony_plugins_list_is_phony_plugins(run_phony: Run) -> None:
+    env = {"PHONY_LOAD_PLUGINS": ""}
+    listed = run_phony("plugins", "list", "--json", env=env)
+    assert listed.returncode == 0, listed.stderr
+    assert listed.stdout == run_phony("plugins", "--json", env=env).stdout
+    assert run_phony("plugins", "list", env=env).stdout == run_phony("plugins", env=env).stdout
