@@ -254,12 +254,40 @@ class _Date:
                 return [value + self.offset for value in text]
             return text
         zone = self.start.tzinfo
+        values = moments.astype("datetime64[us]").tolist()
         if zone is not None:  # so that %z and %Z name the zone the values are in
-            return [
-                m.replace(tzinfo=zone).strftime(self.strftime)
-                for m in moments.astype("datetime64[us]").tolist()
-            ]
-        return [m.strftime(self.strftime) for m in moments.astype("datetime64[us]").tolist()]
+            values = [m.replace(tzinfo=zone) for m in values]
+        pieces = _epoch_pieces(self.strftime)
+        if len(pieces) == 1:
+            return [m.strftime(self.strftime) for m in values]
+        out = []
+        for m in values:
+            # %s is written here: the C library's reads the value in the machine's zone.
+            epoch = str(int(m.timestamp()) if zone is not None else _naive_epoch(m))
+            out.append(epoch.join(m.strftime(piece) for piece in pieces))
+        return out
+
+
+def _epoch_pieces(strftime: str) -> list[str]:
+    """``strftime`` cut at each ``%s`` directive (``%%s`` is a literal ``%s``)."""
+    pieces, start, i = [], 0, 0
+    while i < len(strftime) - 1:
+        if strftime[i] == "%":
+            if strftime[i + 1] == "s":
+                pieces.append(strftime[start:i])
+                start = i + 2
+            i += 2
+        else:
+            i += 1
+    pieces.append(strftime[start:])
+    return pieces
+
+
+def _naive_epoch(moment: dt.datetime) -> int:
+    """Seconds from 1970-01-01T00:00 to a local date-time, as if both were UTC."""
+    import datetime as dt
+
+    return (moment - dt.datetime(1970, 1, 1)) // dt.timedelta(seconds=1)
 
 
 def _offset_text(moment: dt.datetime) -> str | None:
@@ -304,6 +332,10 @@ def _build_date(args: Mapping[str, Any], ctx: BuildContext) -> ColumnGenerator:
     delta = end - start
     span = (delta.days + 1) if unit == "D" else int(delta.total_seconds()) + 1
     strftime = argument(args, ctx, "format", str, None)
+    if strftime is not None and "\0" in strftime:
+        raise ValidationError(
+            "must not hold a NUL character (strftime stops there)", field=ctx.field("format")
+        )
     return _Date(start, span, unit, strftime)
 
 

@@ -18,6 +18,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from phony_registry import plugins
+from phony_registry.errors import ValidationError
 from phony_registry.generators import ColumnStream, ascii_fold, column_seed
 from phony_registry.hookspecs import hookimpl
 from phony_registry.schema import generate_table, parse_schema
@@ -157,6 +158,39 @@ def test_datetimes_with_a_time_zone_carry_its_offset() -> None:
     assert all(v.endswith("+0500") for v in got["f"])
     assert all(v.endswith("-03:30") for v in got["w"])
     assert dt.datetime.fromisoformat(max(got["w"])) <= end
+
+
+def test_epoch_seconds_do_not_depend_on_the_machine_time_zone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The C library's %s reads the date-time in the TZ of the machine: the same seed
+    # gave 1577836800 in UTC and 1577804400 in Tokyo.
+    import time
+
+    columns = {
+        "d": {"type": "date", "start": "2020-01-01", "end": "2020-01-01", "format": "%s|%%s|%Y"},
+        "z": {
+            "type": "date",
+            "start": "2020-01-01T09:00:00+09:00",
+            "end": "2020-01-01T09:00:00+09:00",
+            "format": "%s",
+        },
+    }
+    try:
+        monkeypatch.setenv("TZ", "Asia/Tokyo")
+        time.tzset()
+        got = table(columns, 3)
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert set(got["d"]) == {"1577836800|%s|2020"}
+    assert set(got["z"]) == {"1577836800"}
+
+
+def test_a_date_format_holding_nul_is_refused() -> None:
+    # strftime stops at NUL: "a\0b" wrote "a".
+    with pytest.raises(ValidationError, match="NUL"):
+        table({"d": {"type": "date", "start": "2020-01-01", "end": "2020-01-02", "format": "a\0b"}})
 
 
 def test_template_composes_other_columns() -> None:
