@@ -108,6 +108,12 @@ def plan_command(
 
     write_atomic(output, text.encode())  # a new file: 0666 less the umask
     click.echo(f"wrote {output}: {len(plan.tables)} tables, models in {models}", err=True)
+    if plan.left_out:
+        click.echo(
+            f"left out {len(plan.left_out)} tables of other schemas (phony plans the default "
+            f"schema's only): {', '.join(plan.left_out)}",
+            err=True,
+        )
 
 
 @sync.command(_RUN)

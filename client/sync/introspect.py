@@ -190,11 +190,26 @@ def _make_plan(
                         column.generate["rows"] = max(tables[column.generate["table"]].rows, 1)
             if consistent:
                 _natural_keys(conn, reflected, tables)
+        left_out = _other_schemas(inspector)
     except DBAPIError as exc:
         raise DatabaseError(f"cannot read {source}: {first_line(exc.orig)}") from exc
     if not tables:
         raise DatabaseError(f"{source} has no tables to plan")
-    return Plan(tables, source)
+    return Plan(tables, source, left_out=left_out)
+
+
+def _other_schemas(inspector: Any) -> list[str]:
+    """``schema.table`` of every table outside the default schema (PostgreSQL)."""
+    if inspector.dialect.name != "postgresql":
+        return []
+    default = inspector.default_schema_name
+    system = {default, "information_schema"}
+    return [
+        f"{schema}.{name}"
+        for schema in inspector.get_schema_names()
+        if schema not in system and not schema.startswith("pg_")
+        for name in inspector.get_table_names(schema=schema)
+    ]
 
 
 def _table_plan(

@@ -141,6 +141,9 @@ class Plan:
     #: Generate each table with the seed as given, as ``phony generate --schema`` does
     #: (schema files); plans derive one seed per table from it.
     raw_seed: bool = False
+    #: Tables of the source the plan does not hold: those of schemas other than the
+    #: default one (PostgreSQL's ``sales.orders``), as ``schema.table``.
+    left_out: list[str] = field(default_factory=list)
 
 
 # --- reading -----------------------------------------------------------------
@@ -294,6 +297,12 @@ def dump_plan(plan: Plan) -> str:
         "# they never generate a value of the source column.",
         f"format = {PLAN_FORMAT}",
     ]
+    if plan.left_out:
+        lines.insert(
+            -1,
+            "# Left out (phony plans the tables of the default schema only): "
+            + ", ".join(plan.left_out),
+        )
     if plan.source:
         lines.append(f"source = {_value(plan.source)}")
     for table in plan.tables.values():

@@ -224,3 +224,23 @@ def test_a_generated_column_is_left_to_the_database(
     assert _query(existing, "SELECT count(*) FROM lines WHERE total = qty * price") == [(300,)]
     # The identity column goes on after the loaded keys.
     assert _query(existing, "INSERT INTO lines (qty, price) VALUES (1, 1) RETURNING id") == [(301,)]
+
+
+def test_tables_of_other_schemas_are_named_as_left_out(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    source = _source(
+        postgres,
+        "schemas_src",
+        "CREATE SCHEMA sales;"
+        "CREATE TABLE customers (id serial PRIMARY KEY, name text);"
+        "CREATE TABLE sales.orders (id serial PRIMARY KEY,"
+        " customer_id int REFERENCES customers(id));"
+        "INSERT INTO customers (name) SELECT 'c' || g FROM generate_series(1, 30) g;"
+        "INSERT INTO sales.orders (customer_id) SELECT 1 + g % 30 FROM generate_series(1, 90) g;",
+    )
+    path = tmp_path / "plan.toml"
+    result = run_phony("sync", "plan", "--source", source, "-o", str(path), "--order", "4")
+    assert result.returncode == 0, result.stderr
+    assert "sales.orders" in result.stderr
+    assert "sales.orders" in path.read_text(encoding="utf-8")
