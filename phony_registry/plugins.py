@@ -665,6 +665,20 @@ def _collect(result: Plugins) -> None:
 _USABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
 
 
+def _official(locale: str) -> bool:
+    """Whether the official index bundled with phony has a pack for ``locale``.
+
+    Every name of an official locale belongs to the official key: a plugin's
+    pack for one would be a second source for the same names (the plugin's
+    models used to win over the official ones, silently).
+    """
+    import phony_index
+    from phony_registry import layout
+    from phony_registry.names import normalize_locale
+
+    return layout.to_local(phony_index.ROOT, layout.index_path(normalize_locale(locale))).is_file()
+
+
 def _wrong_field(obj: Any) -> str | None:
     """``arguments is ['a'], not a mapping of str to str``: a field phony would trip over later."""
     if not isinstance(obj.description, str):
@@ -695,6 +709,12 @@ def _unusable(kind: str, registered: list[Any]) -> str | None:
         if isinstance(obj, LocaleSource):
             if not isinstance(obj.locale, str) or not is_locale(obj.locale):
                 return f"locale {obj.locale!r}, which is not a locale such as de_DE"
+            if _official(obj.locale):
+                return (
+                    f"locale {obj.locale!r}, which is an official locale (phony's bundled "
+                    "index has it): its names are signed by phony's official key only, so "
+                    "a plugin cannot ship them"
+                )
         elif not isinstance(obj.name, str) or not _USABLE_NAME.match(obj.name):
             return f"{kind[:-1]} {obj.name!r}, which is not a name (letters, digits, '_', '-', '.')"
         wrong = _wrong_field(obj)

@@ -300,6 +300,14 @@ def test_a_schema_or_pack_whose_file_is_missing_fails_to_load(
         ),
         pytest.param(
             "phony_register_locales",
+            LocaleSource(locale="tr-TR", path=Path(__file__).parent),
+            "phony_register_locales registered locale 'tr-TR', which is an official locale "
+            "(phony's bundled index has it): its names are signed by phony's official key "
+            "only, so a plugin cannot ship them",
+            id="an-official-locale",
+        ),
+        pytest.param(
+            "phony_register_locales",
             LocaleSource(locale="german", path=Path(__file__).parent),
             "phony_register_locales registered locale 'german', which is not a locale "
             "such as de_DE",
