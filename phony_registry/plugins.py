@@ -235,6 +235,10 @@ class Plugins:
                 )
                 continue
             added = dict(table.added)
+            wrong = _not_commands(added)
+            if wrong:
+                self._fail(name, f"phony_register_commands added {wrong}")
+                continue
             clash = [c for c in added if c in reserved]
             if clash:
                 self._fail(name, f"command {clash[0]!r} is one of phony's own commands")
@@ -663,6 +667,19 @@ def _collect(result: Plugins) -> None:
 #: A registered format, generator or schema name: usable in ``--format NAME``,
 #: ``--column x=NAME:KEY=VALUE`` and ``--schema NAME``.
 _USABLE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*\Z")
+
+
+def _not_commands(added: Mapping[Any, Any]) -> str | None:
+    """``'weird', which is a function, not a click command``: what click could not run."""
+    import click  # only when commands are wanted: the command line has it loaded already
+
+    for name, command in added.items():
+        if not isinstance(command, click.Command):
+            what = "a function" if callable(command) else _a(type(command).__name__)
+            return f"{name!r}, which is {what}, not a click command"
+        if not isinstance(name, str) or not _USABLE_NAME.match(name):
+            return f"a command named {name!r}, which is not a name"
+    return None
 
 
 def _official(locale: str) -> bool:

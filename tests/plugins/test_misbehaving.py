@@ -468,3 +468,34 @@ def test_phony_plugins_list_is_phony_plugins(run_phony: Run) -> None:
     assert listed.returncode == 0, listed.stderr
     assert listed.stdout == run_phony("plugins", "--json", env=env).stdout
     assert run_phony("plugins", "list", env=env).stdout == run_phony("plugins", env=env).stdout
+
+
+NOT_A_COMMAND = """
+from phony_registry.hookspecs import hookimpl
+
+
+def weird():
+    print("weird")
+
+
+@hookimpl
+def phony_register_commands(cli):
+    cli.add_command(weird, "weird")  # a function, not a click command
+"""
+
+
+def test_a_command_that_is_not_a_click_command_fails_to_load(
+    run_phony: Run, tmp_path: Path
+) -> None:
+    env = _site(tmp_path, "phony-weird", NOT_A_COMMAND)
+    reason = (
+        "warning: plugin phony-weird 1.0 failed to load: phony_register_commands added "
+        "'weird', which is a function, not a click command"
+    )
+    helped = run_phony("--help", env=env)
+    assert helped.returncode == 0, helped.stderr
+    assert reason in helped.stderr.splitlines()
+    assert "Traceback" not in helped.stderr
+    listing = run_phony("plugins", env=env)
+    assert listing.returncode == 11
+    assert "phony-weird FAILED: phony_register_commands added 'weird'" in listing.stdout
