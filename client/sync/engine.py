@@ -23,9 +23,11 @@ whatever ``--jobs`` says. On top of the schema's values this module:
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 import unicodedata
+import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -343,7 +345,7 @@ def generate(
     }
     uniques = [
         _Unique(tuple(written.index(c) for c in cols), run.existing.get(tuple(cols), set()))
-        for cols in unique_sets(table)
+        for cols in unique_sets(table, appending=bool(run.existing))
     ]
     for values in generate_table(run.schema, run.rows, seed_of_table, batch_size=batch_size):
         # The schema engine's lists are fresh per batch: changed in place below.
@@ -384,25 +386,29 @@ def generate(
         yield out, kept
 
 
-def unique_sets(table: TablePlan) -> list[list[str]]:
-    """UNIQUE constraints and the primary key, minus those unique by construction."""
+def unique_sets(table: TablePlan, *, appending: bool = False) -> list[list[str]]:
+    """UNIQUE constraints and the primary key, minus those unique by construction.
+
+    ``appending`` (``--append``): random UUIDs are unique among themselves, not
+    against the rows already there (the same seed draws the same UUIDs again).
+    """
     found: list[list[str]] = []
     for cols in [table.primary_key, *table.unique]:
         if not cols or cols in found:
             continue
         # Columns holding a unique column are unique with it.
-        if any(_unique_by_construction(table.column(name).generate) for name in cols):
+        if any(_unique_by_construction(table.column(name).generate, appending) for name in cols):
             continue
         found.append(cols)
     return found
 
 
-def _unique_by_construction(spec: Mapping[str, Any]) -> bool:
+def _unique_by_construction(spec: Mapping[str, Any], appending: bool = False) -> bool:
     """Whether a column's generator never repeats a value (NULLs aside)."""
     kind = spec.get("type")
     plain = "format" not in spec and spec.get("step", 1) != 0
     return (
-        kind == "uuid"
+        (kind == "uuid" and not appending)
         or (kind == "sequence" and plain)
         or (kind == "reference" and bool(spec.get("unique")) and not spec.get("via"))
     )
@@ -468,7 +474,7 @@ def _make_unique(out: Batch, unique: _Unique, columns: list[ColumnPlan], run: Ta
 def _redrawable(columns: list[ColumnPlan], run: TableRun) -> int:
     for i in range(len(columns) - 1, -1, -1):
         kind = columns[i].generate.get("type")
-        if kind in (*_TEXT_TYPES, "sequence", "histogram", "integer", "number"):
+        if kind in (*_TEXT_TYPES, "sequence", "histogram", "integer", "number", "uuid"):
             return i
         if kind == "reference" and columns[i].name in run.arithmetic:
             return i
@@ -530,6 +536,9 @@ def _source_check(column: ColumnPlan, run: TableRun) -> Callable[[str], bool] | 
 def _redraw(value: str, k: int, column: ColumnPlan, run: TableRun) -> str:
     """The ``k``-th replacement of a repeated value: a counter, within the column's length."""
     kind = column.generate.get("type")
+    if kind == "uuid":  # another random-looking version 4 UUID, derived from the first
+        digest = hashlib.sha256(f"{value}\0{k}".encode()).digest()[:16]
+        return str(uuid.UUID(bytes=digest, version=4))
     if column.sql_type == "bytes":  # \\x hex: the counter as whole bytes
         digits = format(k, "x")
         return value + digits.zfill(len(digits) + len(digits) % 2)

@@ -158,7 +158,7 @@ def _sync(
         return result
     if options.mode == "append":
         for name in full:
-            for cols in gen.unique_sets(plan.tables[name]):
+            for cols in gen.unique_sets(plan.tables[name], appending=True):
                 runs[name].existing[tuple(cols)] = target.values(name, cols)
     started = time.perf_counter()
     metadata = build_metadata(plan, names, target.dialect, cyclic)

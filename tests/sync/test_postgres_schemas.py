@@ -244,3 +244,24 @@ def test_tables_of_other_schemas_are_named_as_left_out(
     assert result.returncode == 0, result.stderr
     assert "sales.orders" in result.stderr
     assert "sales.orders" in path.read_text(encoding="utf-8")
+
+
+def test_append_with_the_same_seed_gives_new_uuids_to_a_unique_uuid_column(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    source = _source(
+        postgres,
+        "uuid_src",
+        "CREATE TABLE customers (id bigserial PRIMARY KEY,"
+        " public_id uuid NOT NULL UNIQUE DEFAULT gen_random_uuid(), name text);"
+        "INSERT INTO customers (name) SELECT 'c' || g FROM generate_series(1, 100) g;",
+    )
+    plan = make_plan(source, tmp_path)
+    target = postgres.database("uuid_dst")
+    args = ["sync", "--plan", str(plan), "--target", target, "--seed", "1"]
+    run_phony(*args, check=True)
+    result = run_phony(*args, "--append")
+    assert result.returncode == 0, result.stderr
+    assert _query(target, "SELECT count(DISTINCT public_id), max(id) FROM customers") == [
+        (200, 200)
+    ]
