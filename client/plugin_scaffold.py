@@ -24,6 +24,9 @@ __all__ = ["KINDS", "Scaffold", "scaffold"]
 #: The kinds of plugin ``phony plugins new`` makes.
 KINDS = ("generator", "format", "locale", "schema", "command")
 
+#: phony's distribution and import packages: a plugin called so would replace phony itself.
+_OWN_NAMES = frozenset({"phony", "phony_registry", "phony_client", "phony_server", "phony_index"})
+
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*(?:[-_.][A-Za-z0-9]+)*\Z")
 
 
@@ -379,6 +382,11 @@ def scaffold(name: str, kind: str, where: Path, *, locale: str = "xx_XX") -> Sca
         locale = normalize_locale(locale)
     dist = name.lower().replace("_", "-").replace(".", "-")
     module = dist.replace("-", "_")
+    if module in _OWN_NAMES:  # pip install -e would replace phony, or shadow its code
+        raise UsageError(
+            f"{name!r} is phony's own name (installing it would replace phony or shadow its "
+            "code): choose another, such as phony-acme"
+        )
     short = module.removeprefix("phony_") or module
     cmd = dist.removeprefix("phony-") or dist
     folder = where / dist

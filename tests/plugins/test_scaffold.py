@@ -62,3 +62,14 @@ def test_new_refuses_an_existing_folder_and_a_bad_name(run_phony: Run, tmp_path:
     bad = run_phony("plugins", "new", "no good", "--kind", "format", "-C", str(tmp_path))
     assert bad.returncode == 2
     assert "is not a distribution name" in bad.stderr
+
+
+@pytest.mark.parametrize("name", ["phony", "Phony", "phony_registry", "phony-client"])
+def test_new_refuses_the_name_of_phony_or_of_one_of_its_packages(
+    run_phony: Run, tmp_path: Path, name: str
+) -> None:
+    # pip install -e of a distribution called phony would replace phony itself
+    made = run_phony("plugins", "new", name, "--kind", "format", "-C", str(tmp_path))
+    assert made.returncode == 2
+    assert made.stderr.strip().startswith(f"error: {name!r} is phony's own name")
+    assert list(tmp_path.iterdir()) == []
