@@ -54,7 +54,8 @@ def sa_type(
         "timestamp": sa.DateTime(),
         "timestamptz": sa.DateTime(timezone=True),
         "text": sa.Text(),
-        "uuid": sa.Uuid(as_uuid=False),
+        # SQLite keeps the text as written, with its dashes: 36 characters, not CHAR(32).
+        "uuid": sa.Uuid(as_uuid=False).with_variant(sa.String(36), "sqlite"),
         "json": sa.JSON(),
         "bytes": sa.LargeBinary(),
         "numeric": sa.Numeric(),

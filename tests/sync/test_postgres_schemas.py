@@ -265,3 +265,23 @@ def test_append_with_the_same_seed_gives_new_uuids_to_a_unique_uuid_column(
     assert _query(target, "SELECT count(DISTINCT public_id), max(id) FROM customers") == [
         (200, 200)
     ]
+
+
+def test_uuids_synced_into_sqlite_fit_the_column_phony_creates(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    source = _source(
+        postgres,
+        "uuid_sqlite_src",
+        "CREATE TABLE customers (id serial PRIMARY KEY,"
+        " public_id uuid NOT NULL UNIQUE DEFAULT gen_random_uuid());"
+        "INSERT INTO customers SELECT FROM generate_series(1, 50);",
+    )
+    plan = make_plan(source, tmp_path)
+    target = f"sqlite:///{tmp_path / 'copy.db'}"
+    run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
+    report = run_phony(
+        "sync", "report", "--source", source, "--target", target, "--plan", str(plan)
+    )
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert "all hold" in report.stdout
