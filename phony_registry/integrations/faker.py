@@ -46,6 +46,13 @@ def PhonyProvider(  # named as a class: it returns one, for Faker to instantiate
     """
     chain = locale_chain(locale)
     known = Phony(chain, seed=0).fields()
+    if not known:
+        # A provider without methods would leave Faker's own values, silently.
+        raise UsageError(
+            f"no fields for {','.join(chain)}: phony has no locale pack for it (the "
+            "bundled ones, or a plugin's); a chain falls back, for example "
+            f"{[*chain, 'en_US']!r}"
+        )
     # One name is one field (fields="email"), not the letters of it.
     chosen = known if fields is None else [fields] if isinstance(fields, str) else list(fields)
     unknown = sorted(set(chosen) - set(known))

@@ -71,6 +71,16 @@ def test_faker_provider_fields_given_as_one_string_is_that_field() -> None:
         PhonyProvider("tr_TR", fields="shoe_size")
 
 
+def test_a_faker_provider_for_a_locale_phony_has_no_pack_for_is_an_error() -> None:
+    # A provider with no methods would leave Faker's own values in place, silently.
+    with pytest.raises(UsageError, match=r"^no fields for fr_FR: .*\['fr_FR', 'en_US'\]"):
+        PhonyProvider("fr_FR")
+    fake = Faker()
+    fake.add_provider(PhonyProvider(["fr_FR", "en_US"], fields=["first_name"]))
+    fake.seed_instance(1)
+    assert fake.first_name() in set(field_sample(("en_US",), "first_name"))
+
+
 def test_a_faker_with_phony_provider_pickles_and_copies_as_faker_does() -> None:
     # Faker instances pickle (multiprocessing with spawn, caches) and deepcopy,
     # continuing their random stream; adding phony's provider must not break that.
