@@ -159,6 +159,8 @@ def parse_schema(
     plugins = get_plugins()
     columns = []
     for name, raw in raw_columns.items():
+        if not name:
+            raise ValidationError("a column needs a name", field='columns.""')
         ctx = BuildContext(column=name, columns=names, base_dir=base_dir, locale=locale)
         if not isinstance(raw, Mapping):
             raise ValidationError("expected a table with a type", field=ctx.field())

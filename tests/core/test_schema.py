@@ -126,6 +126,9 @@ BAD: list[tuple[str, dict[str, Any], str, str]] = [
      "every column is hidden"),
     ("hidden-not-bool", {"columns": {"a": _col(type="sequence", hidden="yes")}},
      "columns.a.hidden", "expected true or false"),
+    # --column refuses "=integer"; a file's [columns.""] wrote a header no SQL database takes.
+    ("empty-column-name", {"columns": {"": _col(type="sequence")}}, 'columns.""',
+     "a column needs a name"),
     # A reference's keys are 64-bit integers: numpy raised OverflowError past them.
     ("reference-start-past-int64",
      {"columns": {"a": _col(type="reference", table="t", rows=3, start=2**70)}},
