@@ -645,8 +645,11 @@ def _collect(result: Plugins) -> None:
         loaded_plugin = result.plugins.get(impl.plugin_name)
         if loaded_plugin is not None and _canonical(loaded_plugin.distribution) != "phony":
             # pluggy calls impl.function: a fault finding a model names the plugin too.
+            # A wrapper's generator is pluggy's to drive: only a plain answer is checked.
+            wraps = impl.hookwrapper or getattr(impl, "wrapper", False)
+            check = None if wraps else _guard.model_file
             guarded = _guard.guard_hook(
-                impl.function, _owner(loaded_plugin), "phony_resolve_model", _guard.model_file
+                impl.function, _owner(loaded_plugin), "phony_resolve_model", check
             )
             setattr(impl, "function", guarded)  # noqa: B010 - pluggy types it Final
     for plugin_name, loaded in result.plugins.items():

@@ -499,3 +499,22 @@ def test_a_command_that_is_not_a_click_command_fails_to_load(
     listing = run_phony("plugins", env=env)
     assert listing.returncode == 11
     assert "phony-weird FAILED: phony_register_commands added 'weird'" in listing.stdout
+
+
+def test_a_model_lookup_wrapper_still_wraps(tmp_path: Path) -> None:
+    model = tmp_path / "names.phony"
+    model.write_bytes(b"")
+    seen: list[str] = []
+    module = ModuleType("phony_wrapper")
+
+    def phony_resolve_model(spec: str) -> object:
+        seen.append(spec)
+        return (yield)
+
+    module.phony_resolve_model = hookimpl(wrapper=True)(phony_resolve_model)  # type: ignore[attr-defined]
+    finder = ModuleType("phony_finder")
+    finder.phony_resolve_model = hookimpl(lambda spec: model)  # type: ignore[attr-defined]
+    plugins = load_plugins({"finder": finder, "wrapper": module}, commands=False)
+    assert plugins.failures == {}
+    assert plugins.manager.hook.phony_resolve_model(spec="acme/names") == model
+    assert seen == ["acme/names"]
