@@ -122,7 +122,7 @@ def sql_type_name(sa_type: Any) -> str:
     if isinstance(sa_type, sa.Uuid) or type(sa_type).__name__ == "UUID":
         return "uuid"
     if isinstance(sa_type, sa.JSON):
-        return "json"
+        return "jsonb" if type(sa_type).__name__ == "JSONB" else "json"
     if isinstance(sa_type, sa.LargeBinary):
         return "bytes"
     if isinstance(sa_type, sa.String) and sa_type.length:
@@ -492,7 +492,7 @@ def _fit_column(
     elif type_name == "time":
         base.generate = time_range(present)
         base.why = "time: uniform times between the whole hours around the source's first and last"
-    elif type_name == "json":
+    elif type_name in ("json", "jsonb"):
         helpers, base.generate, base.why = fit_json(col.name, present)
     elif unique and integer:
         base.generate, base.why = unique_integers(present, type_name, rows)

@@ -52,7 +52,7 @@ PLAN_FORMAT = 1
 
 _SQL_TYPE = re.compile(
     r"(integer|bigint|smallint|real|double|boolean|date|time|timestamp|timestamptz|text|uuid"
-    r"|json|bytes|enum|inet|cidr|numeric(\(\d+,\d+\))?|varchar\(\d+\)|char\(\d+\))"
+    r"|json|jsonb|bytes|enum|inet|cidr|numeric(\(\d+,\d+\))?|varchar\(\d+\)|char\(\d+\))"
     # A PostgreSQL array of one of them (an enum's array is planned as text[]).
     r"((?<!enum)\[\])?"
 )
@@ -233,9 +233,8 @@ def _parse_column(name: str, raw: Any, where: str) -> ColumnPlan:
     ):
         raise ValidationError(
             "expected integer, bigint, smallint, numeric(P,S), real, double, boolean, date, "
-            "time, timestamp, timestamptz, text, varchar(N), char(N), uuid, json, bytes, inet, "
-            "cidr or enum, "
-            "or an array of one but enum (text[])",
+            "time, timestamp, timestamptz, text, varchar(N), char(N), uuid, json, jsonb, bytes, "
+            "inet, cidr or enum, or an array of one but enum (text[])",
             field=f"{where}.sql_type",
         )
     if sql_type is None and not generate.get("hidden"):

@@ -62,6 +62,10 @@ def sa_type(
     }
     if sql_type in simple:
         return simple[sql_type]
+    if sql_type == "jsonb":  # PostgreSQL's binary JSON; SQLite's JSON elsewhere
+        from sqlalchemy.dialects import postgresql
+
+        return postgresql.JSONB().with_variant(sa.JSON(), "sqlite")
     if sql_type in ("inet", "cidr"):  # PostgreSQL's; SQLite keeps the text
         from sqlalchemy.dialects import postgresql
 

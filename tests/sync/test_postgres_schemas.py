@@ -285,3 +285,26 @@ def test_uuids_synced_into_sqlite_fit_the_column_phony_creates(
     )
     assert report.returncode == 0, report.stdout + report.stderr
     assert "all hold" in report.stdout
+
+
+def test_jsonb_stays_jsonb_in_a_table_phony_creates(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    source = _source(
+        postgres,
+        "jsonb_src",
+        "CREATE TABLE events (id serial PRIMARY KEY, payload jsonb, raw json);"
+        "INSERT INTO events (payload, raw) SELECT jsonb_build_object('n', g % 20),"
+        " json_build_object('n', g % 20) FROM generate_series(1, 100) g;",
+    )
+    plan = make_plan(source, tmp_path)
+    target = postgres.database("jsonb_dst")
+    run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
+    types = _query(
+        target,
+        "SELECT column_name, udt_name FROM information_schema.columns"
+        " WHERE table_name = 'events' AND column_name IN ('payload', 'raw') ORDER BY 1",
+    )
+    assert types == [("payload", "jsonb"), ("raw", "json")]
+    # jsonb's operators work on the fake documents as on the real ones.
+    assert _query(target, "SELECT count(*) FROM events WHERE payload ? 'n'") == [(100,)]
