@@ -603,6 +603,12 @@ def _collect(result: Plugins) -> None:
             plugin_name = impl.plugin_name
             if plugin_name in result.failures:
                 continue
+            if impl.hookwrapper or getattr(impl, "wrapper", False):
+                result.failures[plugin_name] = (
+                    f"{hook_name} is a hook wrapper (wrapper=True), which phony never calls: "
+                    "make it a plain @hookimpl that calls register(...)"
+                )
+                continue
             registered: list[Any] = []
             try:
                 with _capture_stdout(plugin_name, result.printed):

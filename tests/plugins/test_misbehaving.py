@@ -518,3 +518,18 @@ def test_a_model_lookup_wrapper_still_wraps(tmp_path: Path) -> None:
     assert plugins.failures == {}
     assert plugins.manager.hook.phony_resolve_model(spec="acme/names") == model
     assert seen == ["acme/names"]
+
+
+def test_a_registration_hook_written_as_a_wrapper_is_named_as_such() -> None:
+    module = ModuleType("phony_wraps")
+
+    def phony_register_formats(register: Callable[[OutputFormat], None]) -> object:
+        register(OutputFormat("tsv", "tsv", "t", CSV.open))
+        return (yield)
+
+    module.phony_register_formats = hookimpl(wrapper=True)(phony_register_formats)  # type: ignore[attr-defined]
+    plugins = load_plugins({"wraps": module}, commands=False)
+    assert plugins.failures["wraps"] == (
+        "phony_register_formats is a hook wrapper (wrapper=True), which phony never "
+        "calls: make it a plain @hookimpl that calls register(...)"
+    )
