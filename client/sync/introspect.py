@@ -259,7 +259,7 @@ def _table_plan(
         if col.computed is not None:
             continue  # GENERATED ALWAYS AS (...): the database computes it, nothing loads it
         values = [row[i] for row in sample]
-        type_name = sql_type_name(col.type)
+        type_name = _pg_type_name(conn, col.type) or sql_type_name(col.type)
         if _is_sequence(col, pk, type_name, conn.dialect.name):
             sequences.append(col.name)
         plan_cols = _fit_column(
@@ -308,6 +308,35 @@ def _table_plan(
         checks=checks,
         sequences=sequences,
     )
+
+
+def _pg_type_name(conn: Connection, sa_type: Any) -> str | None:
+    """What reflection misses on PostgreSQL: ``real`` (SQLite's REAL is a double, as
+    the plan's ``double``), and the length or precision of a domain's base type."""
+    import sqlalchemy as sa
+
+    if conn.dialect.name != "postgresql":
+        return None
+    if isinstance(sa_type, sa.REAL):
+        return "real"
+    if type(sa_type).__name__ != "DOMAIN":
+        return None
+    base = conn.execute(
+        sa.text(
+            "SELECT format_type(t.typbasetype, t.typtypmod) FROM pg_type t "
+            "JOIN pg_namespace n ON n.oid = t.typnamespace "
+            "WHERE t.typname = :name AND t.typtype = 'd' "
+            "AND (n.nspname = :schema OR :schema IS NULL) LIMIT 1"
+        ),
+        {"name": sa_type.name, "schema": getattr(sa_type, "schema", None)},
+    ).scalar()
+    match = re.fullmatch(r"(numeric|character varying|character)\((\d+)(?:,(\d+))?\)", base or "")
+    if match is None:
+        return "real" if base == "real" else None
+    kind, size, scale = match.groups()
+    if kind == "numeric":
+        return f"numeric({size},{scale or 0})"
+    return f"{'varchar' if kind == 'character varying' else 'char'}({size})"
 
 
 def _default_sql(col: Any) -> str | None:

@@ -308,3 +308,26 @@ def test_jsonb_stays_jsonb_in_a_table_phony_creates(
     assert types == [("payload", "jsonb"), ("raw", "json")]
     # jsonb's operators work on the fake documents as on the real ones.
     assert _query(target, "SELECT count(*) FROM events WHERE payload ? 'n'") == [(100,)]
+
+
+def test_real_and_numeric_domains_keep_their_types_in_a_table_phony_creates(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    source = _source(
+        postgres,
+        "real_src",
+        "CREATE DOMAIN price AS numeric(12,2) CHECK (VALUE > 0);"
+        "CREATE TABLE parcels (id serial PRIMARY KEY, weight real, cost price);"
+        "INSERT INTO parcels (weight, cost) SELECT g / 3.0, 1 + g % 90"
+        " FROM generate_series(1, 200) g;",
+    )
+    plan = make_plan(source, tmp_path)
+    target = postgres.database("real_dst")
+    run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
+    types = _query(
+        target,
+        "SELECT column_name, udt_name, numeric_precision, numeric_scale"
+        " FROM information_schema.columns WHERE table_name = 'parcels'"
+        " AND column_name IN ('weight', 'cost') ORDER BY 1",
+    )
+    assert types == [("cost", "numeric", 12, 2), ("weight", "float4", 24, None)]
