@@ -239,6 +239,7 @@ def _table_plan(
         else:
             dangling.update(dict.fromkeys(key.columns, key.table))
     checks, enum_checks = check_constraints(inspector, name, [c.name for c in table.columns], conn)
+    bounds = _check_bounds(checks)
     unique_cols = {u[0] for u in unique if len(u) == 1}
     if len(pk) == 1:
         unique_cols.add(pk[0])
@@ -292,6 +293,8 @@ def _table_plan(
                 f"foreign key ({', '.join(fk.columns)}) to {fk.table}: the {reference} "
                 f"of the row {fk.columns[0]} picks, NULL with it"
             )
+        if col.name in bounds and plan_cols[-1].generate.get("type") == "histogram":
+            _clamp(plan_cols[-1], *bounds[col.name])
         if col.name in dangling:
             plan_cols[-1].why += (
                 f"; its foreign key names table {dangling[col.name]}, which the source does "
@@ -337,6 +340,44 @@ def _pg_type_name(conn: Connection, sa_type: Any) -> str | None:
     if kind == "numeric":
         return f"numeric({size},{scale or 0})"
     return f"{'varchar' if kind == 'character varying' else 'char'}({size})"
+
+
+#: ``qty > 0``, ``(price >= 0.5)``, ``cost >= (0)::numeric``, ``"order" IS NULL OR "order" >= 0``.
+_BOUND = re.compile(
+    r'\(*(?:"?(?P<n>\w+)"? IS NULL\)* OR )?\(*"?(?P<c>\w+)"?\)*\s*(?P<op>>=|>|<=|<)\s*'
+    r"\(*'?(?P<v>-?\d+(?:\.\d+)?)'?\)*(?:::[\w ]+)?\)*",
+    re.IGNORECASE,
+)
+
+
+def _check_bounds(checks: list[Check]) -> dict[str, tuple[str, float]]:
+    """Columns a CHECK bounds by a number on one side: column -> (operator, number)."""
+    found: dict[str, tuple[str, float]] = {}
+    for check in checks:
+        match = _BOUND.fullmatch((check.sql or "").strip())
+        if match and match["n"] in (None, match["c"]):
+            found[match["c"]] = (match["op"], float(match["v"]))
+    return found
+
+
+def _clamp(column: ColumnPlan, op: str, bound: float) -> None:
+    """Keep a histogram's edges on the side of its CHECK bound (``qty > 0``: from 1),
+    which the coarsening and stepping off rare values could cross. The bound is the
+    schema's, not a value of the column."""
+    spec = column.generate
+    edges = spec.get("quantiles") or []
+    if not edges or not all(isinstance(e, int | float) for e in edges):
+        return
+    unit = 10 ** -int(spec.get("decimals") or 0)
+    if op in (">", ">="):
+        low = bound + unit if op == ">" else bound
+        edges = [max(e, low) for e in edges]
+    else:
+        high = bound - unit if op == "<" else bound
+        edges = [min(e, high) for e in edges]
+    integer = all(isinstance(e, int) for e in spec["quantiles"]) and unit == 1
+    spec["quantiles"] = [int(e) if integer else round(e, 12) for e in edges]
+    column.why += f"; edges kept within the CHECK ({column.name} {op} {bound:g})"
 
 
 def _default_sql(col: Any) -> str | None:

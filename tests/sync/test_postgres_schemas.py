@@ -331,3 +331,26 @@ def test_real_and_numeric_domains_keep_their_types_in_a_table_phony_creates(
         " AND column_name IN ('weight', 'cost') ORDER BY 1",
     )
     assert types == [("cost", "numeric", 12, 2), ("weight", "float4", 24, None)]
+
+
+def test_a_histogram_keeps_within_a_check_bound(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    # Every quantity held by one row: the histogram's lowest edge, coarsened and
+    # stepped down off the rare 1, fell to 0, which CHECK (qty > 0) refuses.
+    source = _source(
+        postgres,
+        "bound_src",
+        "CREATE TABLE items (id serial PRIMARY KEY, qty int NOT NULL CHECK (qty > 0),"
+        " price numeric(10,2) CHECK (price >= 0.5),"
+        " stock int CHECK (stock IS NULL OR stock <= 500));"
+        "INSERT INTO items (qty, price, stock)"
+        " SELECT g, 0.5 + g, g FROM generate_series(1, 500) g;",
+    )
+    plan = make_plan(source, tmp_path)
+    target = postgres.database("bound_dst")
+    result = run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    assert _query(
+        target, "SELECT min(qty) > 0, min(price) >= 0.5, max(stock) <= 500 FROM items"
+    ) == [(True, True, True)]
