@@ -373,29 +373,71 @@ class _CsvWriter:
             self._start()
 
 
-def _json_objects(names: Sequence[str], columns: Sequence[Sequence[str]]) -> list[str]:
-    """One ``{"name": "value", ...}`` text per row, encoding each column in one pass."""
+#: A JSON number as the integer and decimal columns write them (no exponent).
+_JSON_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
+
+
+def _json_objects(
+    names: Sequence[str], columns: Sequence[Sequence[str]], numeric: Sequence[bool] = ()
+) -> list[str]:
+    """One ``{"name": "value", ...}`` text per row, encoding each column in one pass.
+
+    A column marked ``numeric`` (an integer or decimal column of a schema,
+    :func:`column_type`) is written as JSON numbers, as the mock API serves
+    it: its text as it is (``27.50``), or a string for a value that is not
+    a plain number (a plugin's).
+    """
     import json
+    import re
 
     encode = json.JSONEncoder(ensure_ascii=False).encode
+    number = re.compile(_JSON_NUMBER).fullmatch
     keys = [encode(n).replace("{", "{{").replace("}", "}}") for n in names]
     template = "{{" + ", ".join(f"{k}: {{}}" for k in keys) + "}}"
-    encoded = [list(map(encode, column)) for column in columns]
+    encoded = [
+        [v if number(v) else encode(v) for v in column]
+        if i < len(numeric) and numeric[i]
+        else list(map(encode, column))
+        for i, column in enumerate(columns)
+    ]
     return list(map(template.format, *encoded))
+
+
+def _numeric(types: Sequence[str] | None) -> list[bool]:
+    """Which of a schema's column types (:func:`column_type`) JSON writes as numbers."""
+    return [t == "int64" or t.startswith("decimal:") for t in types or ()]
 
 
 class _JsonlWriter:
     OPTIONS: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        names: Sequence[str],
+        options: Mapping[str, str],
+        types: Sequence[str] | None = None,
+    ) -> None:
         check_options("jsonl", options, self.OPTIONS)
         self._stream = stream
         self._names = list(names)
+        self._numeric = _numeric(types)
+
+    @classmethod
+    def typed(
+        cls,
+        stream: BinaryIO,
+        names: Sequence[str],
+        types: Sequence[str],
+        options: Mapping[str, str],
+    ) -> _JsonlWriter:
+        """A writer of a schema's table: integer and decimal columns as JSON numbers."""
+        return cls(stream, names, options, types)
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
-        lines = _json_objects(self._names, columns)
+        lines = _json_objects(self._names, columns, self._numeric)
         self._stream.write(("\n".join(lines) + "\n").encode("utf-8"))
 
     def close(self) -> None:
@@ -407,19 +449,37 @@ class _JsonWriter:
 
     OPTIONS: ClassVar[dict[str, str]] = {}
 
-    def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        names: Sequence[str],
+        options: Mapping[str, str],
+        types: Sequence[str] | None = None,
+    ) -> None:
         check_options("json", options, self.OPTIONS)
         self._stream = stream
         self._names = list(names)
+        self._numeric = _numeric(types)
         self._rows = 0
         stream.write(b"[")
+
+    @classmethod
+    def typed(
+        cls,
+        stream: BinaryIO,
+        names: Sequence[str],
+        types: Sequence[str],
+        options: Mapping[str, str],
+    ) -> _JsonWriter:
+        """A writer of a schema's table: integer and decimal columns as JSON numbers."""
+        return cls(stream, names, options, types)
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
         lead = ",\n" if self._rows else "\n"
         self._rows += len(columns[0])
-        text = lead + ",\n".join(_json_objects(self._names, columns))
+        text = lead + ",\n".join(_json_objects(self._names, columns, self._numeric))
         self._stream.write(text.encode("utf-8"))
 
     def close(self) -> None:
@@ -526,6 +586,10 @@ TXT = OutputFormat(
     "txt", "txt", "one row per line, columns separated by a tab", _TextWriter, _TextWriter.OPTIONS
 )
 CSV = OutputFormat("csv", "csv", "RFC 4180 CSV with a header row", _CsvWriter, _CsvWriter.OPTIONS)
-JSONL = OutputFormat("jsonl", "jsonl", "one JSON object per line", _JsonlWriter)
-JSON = OutputFormat("json", "json", "one JSON array of objects, streamed", _JsonWriter)
+JSONL = OutputFormat(
+    "jsonl", "jsonl", "one JSON object per line", _JsonlWriter, open_typed=_JsonlWriter.typed
+)
+JSON = OutputFormat(
+    "json", "json", "one JSON array of objects, streamed", _JsonWriter, open_typed=_JsonWriter.typed
+)
 SQL = OutputFormat("sql", "sql", "batched INSERT INTO statements", _SqlWriter, _SqlWriter.OPTIONS)

@@ -288,3 +288,20 @@ def test_an_option_of_bytes_no_utf8_decodes_is_refused_as_it_is_read(pair: str) 
     assert str(raised.value) == (
         f"--option {pair!r}: not UTF-8 text (a byte the command line could not decode)"
     )
+
+
+@pytest.mark.parametrize("fmt", [JSONL, JSON])
+def test_json_writes_a_schemas_integer_and_decimal_columns_as_numbers(fmt: OutputFormat) -> None:
+    assert fmt.open_typed is not None
+    stream = io.BytesIO()
+    writer = fmt.open_typed(stream, ["n", "price", "code", "odd"], [
+        "int64", "decimal:5:2", "string", "int64"], {})  # fmt: skip
+    writer.write([["-7", "0"], ["27.50", "3.00"], ["007", "12"], ["1e5", "NaN"]])
+    writer.close()
+    text = stream.getvalue().decode("utf-8")
+    rows = json.loads(text) if fmt is JSON else [json.loads(line) for line in text.splitlines()]
+    assert rows == [
+        {"n": -7, "price": 27.5, "code": "007", "odd": "1e5"},
+        {"n": 0, "price": 3.0, "code": "12", "odd": "NaN"},
+    ]
+    assert '"price": 27.50' in text  # the column's text, as it is

@@ -47,6 +47,25 @@ def test_a_page_is_exactly_what_phony_generate_writes(
     assert [{k: v for k, v in r.items() if k != "id"} for r in served] == rows
 
 
+@pytest.mark.parametrize("fmt", ["json", "jsonl"])
+def test_numbers_are_the_same_json_in_a_file_and_in_the_mock(
+    fmt: str, blog: MockServer, blog_schemas: Path, mock_home: dict[str, str]
+) -> None:
+    import json
+
+    from tests.conftest import phony_command
+
+    written = subprocess.run(
+        [*phony_command(), "generate", "--schema", str(blog_schemas / "posts.toml"),
+         "--count", "200", "--seed", SEED, "--format", fmt],
+        capture_output=True, text=True, env=mock_home, check=True, timeout=120,
+    ).stdout  # fmt: skip
+    rows = json.loads(written) if fmt == "json" else list(map(json.loads, written.splitlines()))
+    served = httpx.get(f"{blog.url}/posts", params={"_limit": 200}).json()
+    assert [{k: v for k, v in r.items() if k != "id"} for r in served] == rows
+    assert all(isinstance(r["likes"], int) and isinstance(r["score"], float) for r in rows)
+
+
 def test_a_far_page_equals_the_same_rows_of_a_full_generation(
     people: MockServer, mock_home: dict[str, str]
 ) -> None:
