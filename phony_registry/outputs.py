@@ -408,7 +408,11 @@ def _numeric(types: Sequence[str] | None) -> list[bool]:
     return [t == "int64" or t.startswith("decimal:") for t in types or ()]
 
 
-class _JsonlWriter:
+class _JsonRows:
+    """What the JSON writers share: the column names, which columns are numbers
+    (:func:`_numeric`), the options check, and ``typed`` (their ``open_typed``)."""
+
+    NAME: ClassVar[str]
     OPTIONS: ClassVar[dict[str, str]] = {}
 
     def __init__(
@@ -418,7 +422,7 @@ class _JsonlWriter:
         options: Mapping[str, str],
         types: Sequence[str] | None = None,
     ) -> None:
-        check_options("jsonl", options, self.OPTIONS)
+        check_options(self.NAME, options, self.OPTIONS)
         self._stream = stream
         self._names = list(names)
         self._numeric = _numeric(types)
@@ -430,24 +434,30 @@ class _JsonlWriter:
         names: Sequence[str],
         types: Sequence[str],
         options: Mapping[str, str],
-    ) -> _JsonlWriter:
+    ) -> RowWriter:
         """A writer of a schema's table: integer and decimal columns as JSON numbers."""
-        return cls(stream, names, options, types)
+        return cls(stream, names, options, types)  # type: ignore[return-value]
+
+    def _objects(self, columns: Sequence[Sequence[str]]) -> list[str]:
+        return _json_objects(self._names, columns, self._numeric)
+
+
+class _JsonlWriter(_JsonRows):
+    NAME = "jsonl"
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
-        lines = _json_objects(self._names, columns, self._numeric)
-        self._stream.write(("\n".join(lines) + "\n").encode("utf-8"))
+        self._stream.write(("\n".join(self._objects(columns)) + "\n").encode("utf-8"))
 
     def close(self) -> None:
         return None
 
 
-class _JsonWriter:
+class _JsonWriter(_JsonRows):
     """One JSON array of objects, streamed: ``[`` first, ``]`` at close."""
 
-    OPTIONS: ClassVar[dict[str, str]] = {}
+    NAME = "json"
 
     def __init__(
         self,
@@ -456,31 +466,16 @@ class _JsonWriter:
         options: Mapping[str, str],
         types: Sequence[str] | None = None,
     ) -> None:
-        check_options("json", options, self.OPTIONS)
-        self._stream = stream
-        self._names = list(names)
-        self._numeric = _numeric(types)
+        super().__init__(stream, names, options, types)
         self._rows = 0
         stream.write(b"[")
-
-    @classmethod
-    def typed(
-        cls,
-        stream: BinaryIO,
-        names: Sequence[str],
-        types: Sequence[str],
-        options: Mapping[str, str],
-    ) -> _JsonWriter:
-        """A writer of a schema's table: integer and decimal columns as JSON numbers."""
-        return cls(stream, names, options, types)
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
         lead = ",\n" if self._rows else "\n"
         self._rows += len(columns[0])
-        text = lead + ",\n".join(_json_objects(self._names, columns, self._numeric))
-        self._stream.write(text.encode("utf-8"))
+        self._stream.write((lead + ",\n".join(self._objects(columns))).encode("utf-8"))
 
     def close(self) -> None:
         self._stream.write(b"\n]\n" if self._rows else b"]\n")
