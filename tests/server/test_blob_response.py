@@ -27,7 +27,7 @@ async def test_a_blob_response_sends_its_open_file_not_its_path(
     stored = tmp_path / "blob"
     stored.write_bytes(b"stored blob bytes")
     planted = tmp_path / "planted"
-    planted.write_bytes(b"-----BEGIN PRIVATE KEY-----")
+    planted.write_bytes(b"the private area's signing key")
     handle = stored.open("rb")
     response = _BlobFile(
         str(planted),
