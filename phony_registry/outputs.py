@@ -458,27 +458,18 @@ class _JsonWriter(_JsonRows):
     """One JSON array of objects, streamed: ``[`` first, ``]`` at close."""
 
     NAME = "json"
-
-    def __init__(
-        self,
-        stream: BinaryIO,
-        names: Sequence[str],
-        options: Mapping[str, str],
-        types: Sequence[str] | None = None,
-    ) -> None:
-        super().__init__(stream, names, options, types)
-        self._rows = 0
-        stream.write(b"[")
+    #: Rows written so far: the first batch opens the array, close ends it.
+    _rows = 0
 
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
-        lead = ",\n" if self._rows else "\n"
+        lead = ",\n" if self._rows else "[\n"
         self._rows += len(columns[0])
         self._stream.write((lead + ",\n".join(self._objects(columns))).encode("utf-8"))
 
     def close(self) -> None:
-        self._stream.write(b"\n]\n" if self._rows else b"]\n")
+        self._stream.write(b"\n]\n" if self._rows else b"[]\n")
 
 
 # --- SQL -------------------------------------------------------------------------
