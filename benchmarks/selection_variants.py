@@ -72,7 +72,7 @@ from selection import (
 
 sys.path.insert(0, str(ROOT))
 from phony_registry import ngram
-from phony_registry.model import Model
+from phony_registry.model import Model, value_hashes
 from phony_registry.ngram import codepoint_matrix, train
 
 MKN = "modified-kneser-ney"
@@ -185,50 +185,21 @@ def sample(model: Model, count: int, seed: int, drop: set[str], keep: float | No
 
 def value_probabilities(model: Model, values: list[str]) -> list[float]:
     """The probability of the model's walk emitting each value (0 if it cannot)."""
-    width = max(map(len, values)) + 1
-    points = codepoint_matrix(values, width).astype(np.int64)
-    ids = np.zeros(int(points.max()) + 1, dtype=np.int64) - 1
-    ids[0] = 0
-    for i, ch in enumerate(model.alphabet):
-        if ord(ch) < len(ids):
-            ids[ord(ch)] = i + 1
-    tokens = ids[points]
-    size = len(model.alphabet) + 1
-    degree = np.diff(model.offsets).astype(np.intp)
-    sources = np.repeat(np.arange(model.num_states, dtype=np.int64), degree)
-    keys = sources * size + model.tokens.astype(np.int64)
-    weights = model.weights.astype(np.float64)
-    totals = np.add.reduceat(weights, model.offsets[:-1].astype(np.intp))
-    q = np.ones(len(values))
-    state = np.full(len(values), model.start, dtype=np.int64)
-    live = np.ones(len(values), dtype=bool)
-    for step in range(width):
-        token = tokens[:, step]
-        key = state * size + np.maximum(token, 0)
-        edge = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-        found = (keys[edge] == key) & (token >= 0)
-        q = np.where(live, np.where(found, q * (weights[edge] / totals[state]), 0.0), q)
-        live &= found & (token != 0)
-        state = np.where(live, model.targets[edge], state)
-    return q.tolist()  # type: ignore[no-any-return]
+    return model.value_probabilities(values).tolist()  # type: ignore[no-any-return]
 
 
 def accepted_mass(model: Model) -> float:
     """The probability that a walk ends within the model's length limit (is not rejected)."""
-    weights = model.weights.astype(np.float64)
-    degree = np.diff(model.offsets).astype(np.intp)
-    sources = np.repeat(np.arange(model.num_states, dtype=np.intp), degree)
-    totals = np.add.reduceat(weights, model.offsets[:-1].astype(np.intp))
-    step = weights / totals[sources]
-    end = model.tokens == 0
-    flow = np.zeros(model.num_states)
-    flow[model.start] = 1.0
-    accepted = 0.0
-    for _ in range(model.max_length + 1):
-        moved = flow[sources] * step
-        accepted += math.fsum(moved[end].tolist())
-        flow = np.bincount(model.targets[~end], weights=moved[~end], minlength=model.num_states)
-    return accepted
+    return model.accepted_mass
+
+
+def excluded_mass(model: Model, values: list[str]) -> float:
+    """The probability of a walk spelling one of the training ``values`` the model excludes."""
+    if model.exclude is None:
+        return 0.0
+    hashes = value_hashes(codepoint_matrix(values, max(map(len, values))), model.exclude.salt)
+    hit = model.exclude.contains(hashes)
+    return math.fsum(p for p, h in zip(value_probabilities(model, values), hit, strict=True) if h)
 
 
 def exact_novelty(model: Model, by_value: Counter[str]) -> float:
@@ -293,9 +264,10 @@ def reference_and_copies(
     model: Model, values: list[str], real: list[str]
 ) -> tuple[np.ndarray[Any, np.dtype[np.float64]], float]:
     """Each ``real`` value's probability per accepted walk, and the training ``values``' mass."""
-    mass = accepted_mass(model)
+    dropped = excluded_mass(model, values)  # excluded training values, never generated
+    mass = accepted_mass(model) - dropped
     q = np.array(value_probabilities(model, real)) / mass
-    return q, math.fsum(value_probabilities(model, values)) / mass
+    return q, (math.fsum(value_probabilities(model, values)) - dropped) / mass
 
 
 #: Factors of the highest order's discounts ``--raise-discounts`` tries (D1 stays below 1).
@@ -400,6 +372,45 @@ def exact(groups: dict[str, dict[str, tuple[str, ...]]], count: int) -> None:
             print(f"  {name:<36}{hits:>8.0f}{novelty:>8.1%}")
 
 
+#: Novelty floors ``--floors`` compares (the default's is ngram.MIN_NOVELTY).
+FLOORS = (0.8, 0.85, 0.9, 0.95, 1.0)
+
+
+def floors(groups: dict[str, dict[str, tuple[str, ...]]], count: int) -> None:
+    """Expected new & real of the default at each novelty floor, beside fixed orders
+    given the same floor (training values dropped at random until it is met)."""
+    everything = pool()
+    shipped = ngram.MIN_NOVELTY
+    print(f"expected new & real in {count:,} draws at each novelty floor (no sampling)")
+    for group, sets in groups.items():
+        totals: Counter[tuple[float, str]] = Counter()
+        for label, locales in sets.items():
+            values = sorted(set().union(*(faker_first_names(loc) for loc in locales)))
+            real = sorted(everything - set(values))
+            fixed = {o: build(values, o, {"order": o}, "1") for o in (3, 4, 5)}
+            measured = {o: reference_and_copies(m, values, real) for o, m in fixed.items()}
+            line = []
+            for floor in FLOORS:
+                ngram.MIN_NOVELTY = floor
+                try:
+                    default = train(values, name="default")
+                finally:
+                    ngram.MIN_NOVELTY = shipped
+                assert default.selection is not None
+                q, _ = reference_and_copies(default, values, real)
+                totals[floor, "the default"] += expected_hits(q, count)
+                for order, (q, copied) in measured.items():
+                    left = min(1.0, (1 - copied) / floor) if floor < 1 else 1 - copied
+                    totals[floor, f"order {order} MKN"] += expected_hits(q / left, count)
+                line.append(f"{floor:.0%}: order {default.selection.order}")
+            print(f"[{group}] {label}: the default chose " + ", ".join(line))
+        print(f"\n[{group}] total expected new & real over {len(sets)} sets")
+        names = sorted({name for _, name in totals})
+        print("  floor  " + "".join(f"{name:>16}" for name in names))
+        for floor in FLOORS:
+            print(f"  {floor:>5.0%}  " + "".join(f"{totals[floor, n]:>16.0f}" for n in names))
+
+
 def mixture(count: int, seeds: list[int]) -> None:
     """Per-locale mixing on the tuning sets that join two locales: one order 4 model
     per locale, drawn in proportion to its names, against one model of the union."""
@@ -452,6 +463,7 @@ def main() -> None:
     parser.add_argument(
         "--raise-discounts", action="store_true", help="only the floor met by raising discounts"
     )
+    parser.add_argument("--floors", action="store_true", help="only the default at each floor")
     args = parser.parse_args()
     if args.mixture:
         mixture(args.count, args.seeds)
@@ -465,6 +477,9 @@ def main() -> None:
         return
     if args.raise_discounts:
         raise_discounts({g: groups[g] for g in args.sets}, args.count)
+        return
+    if args.floors:
+        floors({g: groups[g] for g in args.sets}, args.count)
         return
     if args.exact_novelty:
         exact_novelty_choices({g: groups[g] for g in args.sets})

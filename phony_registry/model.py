@@ -24,6 +24,7 @@ CHUNK_ROWS``'s blocks only (:meth:`Model.locate`).
 
 from __future__ import annotations
 
+import math
 from array import array
 from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterator
@@ -306,6 +307,19 @@ class Model:
         return int(self.tokens.size)
 
     @property
+    def excludes_originals(self) -> bool:
+        """Whether the model never generates any of its training values.
+
+        True for ``--exclude-originals`` (every training value is excluded);
+        False when none is, or when selection excluded only a share of them
+        to reach its novelty floor (:data:`phony_registry.ngram.MIN_NOVELTY`).
+        """
+        if self.exclude is None:
+            return False
+        unique = self.training.unique_values
+        return unique is None or int(self.exclude.hashes.size) >= unique
+
+    @property
     def column_name(self) -> str:
         """Name of the column this model fills: its kind, or ``value``."""
         return self.meta.kind or "value"
@@ -337,6 +351,69 @@ class Model:
             if not paths.any():
                 break
         return min(total, DISTINCT_VALUES_CAP)
+
+    def value_probabilities(self, values: list[str]) -> NDArray[np.float64]:
+        """The probability that one walk spells each of ``values`` (0 for a value it cannot).
+
+        The product of the walk's steps, the end included; a value longer
+        than ``max_length`` gets 0 (the walk would be rejected). Divided by
+        :attr:`accepted_mass`, it is the share of generated values that are
+        this value (before any exclusion).
+        """
+        result = np.zeros(len(values), dtype=np.float64)
+        width = min(max(map(len, values), default=0), self.max_length) + 1
+        fits = np.array([len(v) < width for v in values], dtype=bool)
+        if not fits.any():
+            return result
+        short = [v for v, ok in zip(values, fits, strict=True) if ok]
+        points = np.array(short, dtype=np.dtype(("U", width))).view(np.uint32)
+        points = points.reshape(len(short), width).astype(np.int64)
+        codes = np.array([ord(ch) for ch in self.alphabet], dtype=np.int64)
+        by_code = np.argsort(codes, kind="stable")
+        place = np.minimum(np.searchsorted(codes[by_code], points), max(codes.size - 1, 0))
+        known = codes[by_code][place] == points if codes.size else np.zeros(points.shape, bool)
+        tokens = np.where(points == 0, 0, np.where(known, by_code[place] + 1, -1))
+        size = len(self.alphabet) + 1
+        degree = np.diff(self.offsets.astype(np.int64)).astype(np.intp)
+        sources = np.repeat(np.arange(self.num_states, dtype=np.int64), degree)
+        keys = sources * size + self.tokens.astype(np.int64)  # sorted: state, then token
+        weights = self.weights.astype(np.float64)
+        totals = np.add.reduceat(weights, self.offsets[:-1].astype(np.intp))
+        q = np.ones(len(short), dtype=np.float64)
+        state = np.full(len(short), self.start, dtype=np.int64)
+        live = np.ones(len(short), dtype=bool)
+        for step in range(width):
+            token = tokens[:, step]
+            key = state * size + np.maximum(token, 0)
+            edge = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+            found = (keys[edge] == key) & (token >= 0)
+            q = np.where(live, np.where(found, q * (weights[edge] / totals[state]), 0.0), q)
+            live &= found & (token != 0)
+            state = np.where(live, self.targets[edge].astype(np.int64), state)
+        result[fits] = q
+        return result
+
+    @cached_property
+    def accepted_mass(self) -> float:
+        """The probability that a walk ends within ``max_length`` characters (is kept)."""
+        weights = self.weights.astype(np.float64)
+        degree = np.diff(self.offsets.astype(np.int64)).astype(np.intp)
+        sources = np.repeat(np.arange(self.num_states, dtype=np.intp), degree)
+        totals = np.add.reduceat(weights, self.offsets[:-1].astype(np.intp))
+        step = weights / totals[sources]
+        end = self.tokens == 0
+        flow = np.zeros(self.num_states, dtype=np.float64)
+        flow[self.start] = 1.0
+        accepted = 0.0
+        for _ in range(self.max_length + 1):
+            moved = flow[sources] * step
+            accepted += math.fsum(moved[end].tolist())
+            flow = np.bincount(
+                self.targets[~end], weights=moved[~end], minlength=self.num_states
+            ).astype(np.float64)
+            if not flow.any():
+                break
+        return accepted
 
     def with_temperature(self, temperature: float | str) -> Model:
         """This model with every state's probabilities raised to ``1/temperature``.

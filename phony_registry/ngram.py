@@ -42,6 +42,7 @@ __all__ = [
     "DEFAULT_FOLDS",
     "DEFAULT_ORDER",
     "DEFAULT_SMOOTHING",
+    "MAX_EXCLUDED_MASS",
     "MAX_NOVELTY_CHECKS",
     "MAX_ORDER",
     "MAX_SELECTED_EDGES",
@@ -69,10 +70,14 @@ SMOOTHINGS = ("none", "witten-bell", "kneser-ney", "modified-kneser-ney")
 DEFAULT_SMOOTHING = "none"
 #: Orders selection measures (it stops early once a higher order predicts worse).
 SELECTION_ORDERS = range(1, 9)
-#: Selection keeps the best predictor whose fixed-seed sample has at least this
-#: share of values that are not training values: a generator of fake data must
-#: mostly invent (benchmarks/selection.py measures the trade).
-MIN_NOVELTY = 0.8
+#: The share of a selected model's values that are not training values, at
+#: least: where the chosen candidate copies more, training values (a share of
+#: them, chosen by a stable hash) are excluded until it does not. A generator
+#: of fake data must mostly invent (benchmarks/selection.py measures the trade).
+MIN_NOVELTY = 0.9
+#: The most of a candidate's walks that excluding training values may turn
+#: away: a candidate that copies more is passed over for the next one.
+MAX_EXCLUDED_MASS = 0.5
 #: Candidates selection trains in full to measure novelty, best predictors first.
 MAX_NOVELTY_CHECKS = 6
 #: Selection leaves out any candidate whose model on the full values would
@@ -258,7 +263,7 @@ def train(
     source: str | None = None,
     description: str = "",
     created: str | None = None,
-    exclude_originals: bool = False,
+    exclude_originals: bool | None = None,
     smoothing: str | None = None,
     folds: int = DEFAULT_FOLDS,
 ) -> Model:
@@ -278,6 +283,12 @@ def train(
     ``modified-kneser-ney`` (three discounts estimated from the counts of
     counts). The result depends only on the arguments (never the clock):
     identical inputs give identical files.
+
+    ``exclude_originals``: True stores salted hashes of every training value
+    so generation never emits one; False stores none; None (the default)
+    lets selection exclude a share of them, when the chosen model would
+    otherwise copy more than ``1 - MIN_NOVELTY`` of its values (a model
+    trained with ``order`` excludes none).
     """
     if order is not None and (
         isinstance(order, bool) or not isinstance(order, int) or not 1 <= order <= MAX_ORDER
@@ -300,7 +311,13 @@ def train(
     )
     if order is not None:
         return _build(
-            cleaned, by_value, order, smoothing or DEFAULT_SMOOTHING, meta, None, exclude_originals
+            cleaned,
+            by_value,
+            order,
+            smoothing or DEFAULT_SMOOTHING,
+            meta,
+            None,
+            exclude_originals is True,
         )
     measured = cross_validate(
         by_value,
@@ -316,19 +333,23 @@ def train(
             smoothing or DEFAULT_SMOOTHING,
             meta,
             None,
-            exclude_originals,
+            exclude_originals is True,
         )
-    # The best predictor that still invents: candidates in order of held-out
-    # cross-entropy, the first whose sample novelty reaches MIN_NOVELTY wins
+    # The best predictor that invents enough: candidates in order of held-out
+    # cross-entropy, the first whose expected novelty is within reach of
+    # MIN_NOVELTY (excluding at most MAX_EXCLUDED_MASS of its walks) wins
     # (else the most novel of those tried, after MAX_NOVELTY_CHECKS). Then a
     # smaller model whose figure is within the noise of the winner's (one
-    # standard error of their fold-by-fold difference) and that invents as
-    # much takes its place: the smallest first.
+    # standard error of their fold-by-fold difference) and that is within
+    # reach too takes its place: the smallest first. Last, training values
+    # are excluded until the winner's values are MIN_NOVELTY new.
     record = measured.selection
     ranked = sorted(
         record.candidates,
         key=lambda c: (c.bits_per_character, c.order, SMOOTHINGS.index(c.smoothing)),
     )
+    # What a candidate must reach before any exclusion (none with --keep-originals).
+    reach = MIN_NOVELTY if exclude_originals is False else MIN_NOVELTY * (1 - MAX_EXCLUDED_MASS)
     novelty: dict[tuple[int, str], float] = {}
     checks = 0
 
@@ -336,29 +357,37 @@ def train(
         nonlocal checks
         checks += 1
         model = _build(
-            cleaned, by_value, candidate.order, candidate.smoothing, meta, None, exclude_originals
+            cleaned,
+            by_value,
+            candidate.order,
+            candidate.smoothing,
+            meta,
+            None,
+            exclude_originals is True,
         )
-        novelty[candidate.order, candidate.smoothing] = round(_sample_novelty(model, by_value), 4)
+        # As the file keeps it: with --exclude-originals every value is new.
+        share = 1.0 if exclude_originals else _expected_novelty(model, by_value)
+        novelty[candidate.order, candidate.smoothing] = round(share, 4)
         return model
 
     best: tuple[float, Model, Candidate] | None = None
     for candidate in ranked[:MAX_NOVELTY_CHECKS]:
         model = check(candidate)
-        share = novelty[candidate.order, candidate.smoothing]  # as the file keeps it
-        if best is None or share > best[0] or share >= MIN_NOVELTY:
+        share = novelty[candidate.order, candidate.smoothing]
+        if best is None or share > best[0] or share >= reach:
             best = (share, model, candidate)
-        if share >= MIN_NOVELTY:
+        if share >= reach:
             break
     assert best is not None  # ranked holds at least one candidate
     _, model, chosen = best
-    if novelty[chosen.order, chosen.smoothing] >= MIN_NOVELTY:
+    if novelty[chosen.order, chosen.smoothing] >= reach:
         key = (chosen.order, chosen.smoothing)
         smaller = sorted(
             (
                 c
                 for c in record.candidates
                 if measured.edges[c.order, c.smoothing] < measured.edges[key]
-                and novelty.get((c.order, c.smoothing), 1.0) >= MIN_NOVELTY
+                and novelty.get((c.order, c.smoothing), 1.0) >= reach
                 and measured.within_noise((c.order, c.smoothing), key)
             ),
             key=lambda c: (
@@ -372,9 +401,11 @@ def train(
             if checks >= MAX_NOVELTY_CHECKS + 2:
                 break
             alternative = check(candidate)
-            if novelty[candidate.order, candidate.smoothing] >= MIN_NOVELTY:
+            if novelty[candidate.order, candidate.smoothing] >= reach:
                 model, chosen = alternative, candidate
                 break
+    if exclude_originals is None and novelty[chosen.order, chosen.smoothing] < MIN_NOVELTY:
+        model.exclude = _thinning(model, list(by_value))
     model.selection = Selection(
         order=chosen.order,
         smoothing=chosen.smoothing,
@@ -400,7 +431,7 @@ def check_exclusion(model: Model, values: Iterable[str]) -> None:
     says so at once. Judged on the fixed sample of the novelty floor: no
     value of its 4,096 walks is new. TrainingError then.
     """
-    if model.exclude is not None and _sample_novelty(model, Counter(_clean(values))) == 0:
+    if model.excludes_originals and _sample_novelty(model, Counter(_clean(values))) == 0:
         raise TrainingError(
             "every value this model generates is a training value, so with "
             "--exclude-originals it could generate none: train on more distinct values, "
@@ -1112,13 +1143,60 @@ def codepoint_matrix(values: list[str], width: int) -> np.ndarray[Any, np.dtype[
     return array.view(np.uint32).reshape(len(values), width)
 
 
-def _exclusion(unique_values: list[str], width: int) -> Exclusion:
+def _exclusion(unique_values: list[str], width: int, only: list[str] | None = None) -> Exclusion:
+    """The salted hashes of the training values (``only`` these, when given).
+
+    The salt is a digest of all of them, so the same training values give
+    the same file.
+    """
     digest = hashlib.sha256(
         "\x00".join(["phony exclude-originals", *sorted(unique_values)]).encode()
     ).digest()
     salt = int.from_bytes(digest[:8], "little")
-    hashes = np.unique(value_hashes(codepoint_matrix(unique_values, width), salt))
+    hashed = unique_values if only is None else only
+    hashes = np.unique(value_hashes(codepoint_matrix(hashed, width), salt))
     return Exclusion(salt=salt, hashes=hashes)
+
+
+def _expected_novelty(model: Model, by_value: Counter[str]) -> float:
+    """The share of the values ``model`` generates that are not training values.
+
+    Exact (no sampling): one minus the training values' probability among
+    the walks that end in time.
+    """
+    kept = model.accepted_mass
+    if kept <= 0:
+        return 0.0
+    copied = math.fsum(model.value_probabilities(sorted(by_value)).tolist()) / kept
+    return min(max(1.0 - copied, 0.0), 1.0)
+
+
+def _thinning(model: Model, unique_values: list[str]) -> Exclusion | None:
+    """The training values to exclude so that :data:`MIN_NOVELTY` of ``model``'s values are new.
+
+    Values are taken in the order of a stable hash (so which ones does not
+    depend on the input's order, nor on how typical a value is), adding
+    each one's share of the generated values, until excluding those leaves
+    the floor, or :data:`MAX_EXCLUDED_MASS` of the walks is turned away.
+    None when the model is new enough already.
+    """
+    kept = model.accepted_mass
+    if kept <= 0:
+        return None
+    ordered = sorted(unique_values, key=lambda v: (_stable_hash(v, b"phony-thin"), v))
+    shares = model.value_probabilities(ordered) / kept
+    copied = math.fsum(shares.tolist())
+    # Excluding a mass m of walks leaves (1 - copied) / (1 - m) of the rest new.
+    need = min(1.0 - (1.0 - copied) / MIN_NOVELTY, MAX_EXCLUDED_MASS)
+    if need <= 0:
+        return None
+    taken = int(np.searchsorted(np.cumsum(shares), need)) + 1
+    chosen = [
+        v for v, share in zip(ordered[:taken], shares[:taken].tolist(), strict=True) if share > 0
+    ]
+    if not chosen:
+        return None
+    return _exclusion(unique_values, model.max_length, only=chosen)
 
 
 def model_stats(
@@ -1127,8 +1205,8 @@ def model_stats(
     """The figures of ``phony stats``: sizes, lengths, entropy and a sample's novelty.
 
     Novelty (share of sampled values that are not training values) is
-    measured against ``originals`` when given, else against the model's
-    exclusion hashes, else reported as None.
+    measured against ``originals`` when given, else 1 for a model that
+    excludes every training value, else reported as None.
     """
     weights = model.weights.astype(np.float64)
     starts = model.offsets[:-1].astype(np.intp)
@@ -1170,7 +1248,7 @@ def model_stats(
     if originals is not None:
         known = {unicodedata.normalize("NFC", v.strip()) for v in originals}
         novelty = sum(v not in known for v in drawn) / len(drawn) if drawn else None
-    elif model.exclude is not None and drawn:
+    elif model.excludes_originals and drawn:
         novelty = 1.0
     sample_lengths = Counter(len(v) for v in drawn)
     return {

@@ -90,8 +90,9 @@ _MODEL = _ModelSpec()
 @click.option(
     "--exclude-originals/--keep-originals",
     default=None,
-    help="Store salted hashes so generation never emits a training value "
-    "[default: on with --db, off otherwise].",
+    help="Store salted hashes so generation never emits a training value; "
+    "--keep-originals stores none [default: on with --db; otherwise, with a "
+    "chosen order, a share of them so that 90% of values are new].",
 )
 def train(
     source: Path,
@@ -183,7 +184,7 @@ def train(
             else (_decoded_name(source.name) if stem != "stdin" else stem),
             description=description,
             created=created_timestamp(created),
-            exclude_originals=bool(exclude_originals),
+            exclude_originals=exclude_originals,
             smoothing=smoothing,
         )
         check_exclusion(model, values)
@@ -289,7 +290,8 @@ def info(path: Path, as_json: bool) -> None:
             "characters": t.characters,
             "max_length": t.max_length,
         },
-        "exclude_originals": model.exclude is not None,
+        "exclude_originals": model.excludes_originals,
+        "excluded_values": None if model.exclude is None else int(model.exclude.hashes.size),
         "selection": _selection_record(model.selection),
         "size": len(data),
         "digest": digest_bytes(data),
@@ -319,7 +321,7 @@ def info(path: Path, as_json: bool) -> None:
             f"{plural(t.values, 'value')} ({unique} distinct), {plural(t.characters, 'character')}",
         ),
         ("max length", model.max_length),
-        ("exclude originals", "yes" if model.exclude is not None else "no"),
+        ("exclude originals", _exclusion_line(model)),
         ("selection", _selection_line(model)),
         ("size", plural(len(data), "byte")),
         ("digest", record["digest"]),
@@ -329,6 +331,19 @@ def info(path: Path, as_json: bool) -> None:
     for key, value in rows:
         click.echo(f"{key + ':':<19}{printable(value)}")
     _echo_candidates(model.selection)
+
+
+def _exclusion_line(model: Any) -> str:
+    """``yes``, ``no``, or how many training values selection excluded to reach its floor."""
+    if model.exclude is None:
+        return "no"
+    if model.excludes_originals:
+        return "yes"
+    floor = model.selection.min_novelty if model.selection is not None else None
+    return (
+        f"{int(model.exclude.hashes.size):,} of {model.training.unique_values:,} training values"
+        + (f", so that {floor:.0%} of the values are new" if floor else "")
+    )
 
 
 def _selection_record(selection: Any) -> dict[str, Any] | None:
@@ -359,12 +374,7 @@ def _echo_candidates(selection: Any) -> None:
     floor = selection.min_novelty
     click.echo(
         "candidates (held-out bits per character, lower is better"
-        + (
-            f"; chosen: the best whose sample novelty is at least {floor:.0%},"
-            " or a smaller one within the noise"
-            if floor
-            else ""
-        )
+        + (f"; novelty floor {floor:.0%}" if floor else "")
         + "):"
     )
     ranked = sorted(selection.candidates, key=lambda c: (c.bits_per_character, c.order))
@@ -486,7 +496,7 @@ def stats(
     if s["accepted"]:
         dropped = s["size"] - s["accepted"]
         why = (
-            "ran past the length limit or were training values"
+            "ran past the length limit or were excluded training values"
             if s["walk_novelty"] is not None
             else "ran past the length limit"
         )
@@ -507,10 +517,15 @@ def stats(
         )
     else:
         click.echo(f"novelty:      {s['novelty']:.1%} of the sample values are not training values")
-    if s["walk_novelty"] is not None:
+    if s["walk_novelty"] is not None and model.excludes_originals:
         click.echo(
             f"              (before --exclude-originals dropped the training values: "
             f"{s['walk_novelty']:.1%})"
+        )
+    elif s["walk_novelty"] is not None:
+        click.echo(
+            f"              ({1 - s['walk_novelty']:.1%} of the draws were excluded "
+            "training values, dropped)"
         )
     click.echo("length  training values  sample values")
     train_hist = t["length_histogram"]

@@ -515,7 +515,7 @@ def _source_check(column: ColumnPlan, run: TableRun) -> Callable[[str], bool] | 
             model = getattr(generators.get(match.group(1)), "model", None)
             local_part = True
     exclude = getattr(model, "exclude", None)
-    if exclude is None:
+    if exclude is None or not model.excludes_originals:  # none, or only a share of them
         return None
     import numpy as np
 

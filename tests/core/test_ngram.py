@@ -14,6 +14,7 @@ import pytest
 from phony_registry import ngram
 from phony_registry.errors import TrainingError, UsageError
 from phony_registry.format import dump_model, load_document, load_model
+from phony_registry.model import Model, value_hashes
 from phony_registry.ngram import created_timestamp, model_stats, read_values, train
 
 SAMPLE = Path(__file__).parents[2] / "examples" / "tr_first_names.txt"
@@ -250,14 +251,104 @@ def test_selection_is_reproducible_and_recorded() -> None:
     assert (first.order, chosen.order) == (chosen.order, first.order)
     assert chosen.folds == 5
     assert chosen.chosen.novelty is not None
-    assert chosen.chosen.novelty >= 0.8
+    assert chosen.chosen.novelty >= ngram.MIN_NOVELTY  # these names: nothing excluded
+    assert first.exclude is None
     # the chosen setting is the best-predicting candidate among those novel enough
-    novel = [c for c in chosen.candidates if c.novelty is not None and c.novelty >= 0.8]
+    novel = [c for c in chosen.candidates if c.novelty is not None and c.novelty >= 0.45]
     assert chosen.chosen == min(novel, key=lambda c: c.bits_per_character)
     assert len(chosen.candidates) >= 8
     loaded = load_model(dump_model(first))
     assert loaded.format_version == 3
     assert loaded.selection == chosen
+
+
+def _swedish_names() -> list[str]:
+    """Faker's sv_SE first names (MIT): an order-4 model of them copies about a fifth
+    of its values, more than the novelty floor allows."""
+    from faker.providers.person.sv_SE import Provider
+
+    names: set[str] = set()
+    for attribute in ("first_names_female", "first_names_male", "first_names"):
+        names.update(getattr(Provider, attribute, ()))
+    return sorted(names)
+
+
+def _excluded(model: Model, values: list[str]) -> list[bool]:
+    assert model.exclude is not None
+    points = ngram.codepoint_matrix(values, max(map(len, values)))
+    return model.exclude.contains(value_hashes(points, model.exclude.salt)).tolist()
+
+
+def test_selection_excludes_a_share_of_training_values_to_reach_the_floor() -> None:
+    names = _swedish_names()
+    model = train(names, name="sv")
+    chosen = model.selection
+    assert chosen is not None
+    assert chosen.min_novelty == ngram.MIN_NOVELTY == 0.9
+    assert chosen.chosen.novelty is not None
+    assert chosen.chosen.novelty < ngram.MIN_NOVELTY
+    assert model.exclude is not None
+    assert not model.excludes_originals
+    excluded = _excluded(model, names)
+    assert 0 < sum(excluded) < len(names)
+    # Exactly (no sampling): the walks left are at least 90 % new.
+    p = model.value_probabilities(names)
+    dropped = float(p[np.array(excluded)].sum())
+    copied = (float(p.sum()) - dropped) / (model.accepted_mass - dropped)
+    assert 1 - copied >= ngram.MIN_NOVELTY
+    assert dropped / model.accepted_mass <= ngram.MAX_EXCLUDED_MASS
+    # As generated: excluded names never come out, the others still do.
+    drawn = Counter(model.generate(40_000, seed=3))
+    gone = {name for name, hit in zip(names, excluded, strict=True) if hit}
+    assert not gone & set(drawn)
+    assert set(drawn) & (set(names) - gone)
+    new = sum(n for value, n in drawn.items() if value not in set(names)) / 40_000
+    assert new == pytest.approx(1 - copied, abs=0.01)
+    # Which names are excluded depends on the set of values, not their order.
+    assert dump_model(train(list(reversed(names)), name="sv")) == dump_model(model)
+    info = load_model(dump_model(model))
+    assert info.exclude is not None
+    assert not info.excludes_originals
+
+
+def test_keep_originals_and_an_explicit_order_exclude_nothing() -> None:
+    names = _swedish_names()
+    kept = train(names, name="sv", exclude_originals=False)
+    assert kept.exclude is None
+    assert kept.selection is not None
+    assert kept.selection.chosen.novelty is not None
+    assert kept.selection.chosen.novelty >= ngram.MIN_NOVELTY  # by choosing another candidate
+    assert train(names, name="sv", order=4).exclude is None
+    every = train(names, name="sv", exclude_originals=True)
+    assert every.excludes_originals
+    assert all(_excluded(every, names))
+
+
+def test_a_candidate_that_copies_past_the_cap_is_passed_over() -> None:
+    model = train(["Anna", "Anne", "Anni"], name="a")
+    selection = model.selection
+    assert selection is not None
+    assert selection.chosen.novelty is not None
+    reach = ngram.MIN_NOVELTY * (1 - ngram.MAX_EXCLUDED_MASS)
+    better = [
+        c
+        for c in selection.candidates
+        if c.bits_per_character < selection.chosen.bits_per_character
+    ]
+    assert better
+    assert all(c.novelty is not None and c.novelty < reach for c in better)
+    assert selection.chosen.novelty >= reach
+
+
+def test_value_probabilities_are_the_generated_shares() -> None:
+    model = train(["ab", "abc", "b", "ca"], name="t", order=2, smoothing="witten-bell")
+    drawn = Counter(model.generate(200_000, seed=1))
+    values = ["ab", "abc", "b", "ca", "zz", "a" * 500]
+    shares = model.value_probabilities(values) / model.accepted_mass
+    for value, share in zip(values, shares.tolist(), strict=True):
+        assert drawn[value] / 200_000 == pytest.approx(share, abs=0.004)
+    assert shares[-2:].tolist() == [0.0, 0.0]  # a letter it never saw; past max_length
+    assert 0 < model.accepted_mass <= 1
 
 
 def test_an_explicit_order_keeps_the_former_model_and_format() -> None:

@@ -33,15 +33,45 @@ def test_train_info_and_stats_show_the_choice(chosen: Path, run_phony: Run) -> N
     info = run_phony("info", str(chosen), check=True).stdout
     assert "format version:    3" in info
     assert "selection:         order 4, modified-kneser-ney: 3.3850 bits per held-out" in info
-    assert "  * order 4  modified-kneser-ney  3.3850  novelty 93.3%" in info
+    assert "  * order 4  modified-kneser-ney  3.3850  novelty 93.9%" in info
+    assert "exclude originals: no" in info  # 94 % new already: nothing to exclude
     record = json.loads(run_phony("info", str(chosen), "--json", check=True).stdout)
     assert record["selection"]["order"] == 4
-    assert record["selection"]["min_novelty"] == 0.8
+    assert record["selection"]["min_novelty"] == 0.9
+    assert (record["exclude_originals"], record["excluded_values"]) == (False, None)
     assert len(record["selection"]["candidates"]) >= 8
     stats = run_phony("stats", str(chosen), "--sample", "1000", check=True).stdout
     assert "selection:    order 4, modified-kneser-ney" in stats
     figures = json.loads(run_phony("stats", str(chosen), "--json", check=True).stdout)
     assert figures["selection"] == record["selection"]
+
+
+def test_a_copying_choice_excludes_a_share_of_the_names(tmp_path: Path, run_phony: Run) -> None:
+    from faker.providers.person.sv_SE import Provider  # MIT
+
+    names = sorted(set(Provider.first_names_female) | set(Provider.first_names_male))
+    source = tmp_path / "sv.txt"
+    source.write_text("\n".join(names) + "\n", encoding="utf-8")
+    out = tmp_path / "sv.phony"
+    run_phony("train", str(source), "-o", str(out), check=True)
+    record = json.loads(run_phony("info", str(out), "--json", check=True).stdout)
+    excluded = record["excluded_values"]
+    assert record["exclude_originals"] is False
+    assert 0 < excluded < len(names)
+    info = run_phony("info", str(out), check=True).stdout
+    assert (
+        f"exclude originals: {excluded:,} of {len(names):,} training values, "
+        "so that 90% of the values are new"
+    ) in info
+    stats = run_phony("stats", str(out), "--training", str(source), check=True).stdout
+    new = float(stats.split("novelty:")[1].split("%")[0])
+    assert new >= 88.5  # 90 % expected; a 10,000-draw sample
+    assert "of the draws were excluded training values, dropped)" in stats
+    values = run_phony("generate", str(out), "--count", "5000", check=True).stdout.split()
+    assert sum(v not in set(names) for v in values) / 5000 >= 0.885
+    kept = tmp_path / "kept.phony"
+    run_phony("train", str(source), "--keep-originals", "-o", str(kept), check=True)
+    assert "exclude originals: no" in run_phony("info", str(kept), check=True).stdout
 
 
 def test_an_explicit_order_has_no_selection(tmp_path: Path, run_phony: Run) -> None:
