@@ -66,6 +66,8 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
 #: Where :attr:`Model.distinct_values` stops counting: a model that reaches it
 #: can spell more than this many values.
 DISTINCT_VALUES_CAP = 2.0**62
+# Values :meth:`Model.value_probabilities` walks at once.
+_PROBABILITY_BLOCK = 8192
 
 # Up to this many weight units (a table of at most 64 MiB), sampling gathers
 # the edge from a direct lookup table; above, it binary-searches each state's
@@ -361,36 +363,44 @@ class Model:
         this value (before any exclusion).
         """
         result = np.zeros(len(values), dtype=np.float64)
-        width = min(max(map(len, values), default=0), self.max_length) + 1
-        fits = np.array([len(v) < width for v in values], dtype=bool)
-        if not fits.any():
+        fits = [i for i, v in enumerate(values) if len(v) <= self.max_length]
+        if not fits:
             return result
-        short = [v for v, ok in zip(values, fits, strict=True) if ok]
-        points = np.array(short, dtype=np.dtype(("U", width))).view(np.uint32)
-        points = points.reshape(len(short), width).astype(np.int64)
         codes = np.array([ord(ch) for ch in self.alphabet], dtype=np.int64)
         by_code = np.argsort(codes, kind="stable")
-        place = np.minimum(np.searchsorted(codes[by_code], points), max(codes.size - 1, 0))
-        known = codes[by_code][place] == points if codes.size else np.zeros(points.shape, bool)
-        tokens = np.where(points == 0, 0, np.where(known, by_code[place] + 1, -1))
+        sorted_codes = codes[by_code]
         size = len(self.alphabet) + 1
         degree = np.diff(self.offsets.astype(np.int64)).astype(np.intp)
         sources = np.repeat(np.arange(self.num_states, dtype=np.int64), degree)
         keys = sources * size + self.tokens.astype(np.int64)  # sorted: state, then token
         weights = self.weights.astype(np.float64)
         totals = np.add.reduceat(weights, self.offsets[:-1].astype(np.intp))
-        q = np.ones(len(short), dtype=np.float64)
-        state = np.full(len(short), self.start, dtype=np.int64)
-        live = np.ones(len(short), dtype=bool)
-        for step in range(width):
-            token = tokens[:, step]
-            key = state * size + np.maximum(token, 0)
-            edge = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
-            found = (keys[edge] == key) & (token >= 0)
-            q = np.where(live, np.where(found, q * (weights[edge] / totals[state]), 0.0), q)
-            live &= found & (token != 0)
-            state = np.where(live, self.targets[edge].astype(np.int64), state)
-        result[fits] = q
+        for lo in range(0, len(fits), _PROBABILITY_BLOCK):  # bounded temporaries
+            rows_of = np.array(fits[lo : lo + _PROBABILITY_BLOCK], dtype=np.intp)
+            block = [values[i] for i in rows_of.tolist()]
+            width = max(map(len, block)) + 1
+            points = np.array(block, dtype=np.dtype(("U", width))).view(np.uint32)
+            points = points.reshape(len(block), width).astype(np.int64)
+            if codes.size:
+                place = np.minimum(np.searchsorted(sorted_codes, points), codes.size - 1)
+                known = sorted_codes[place] == points
+                tokens = np.where(points == 0, 0, np.where(known, by_code[place] + 1, -1))
+            else:
+                tokens = np.where(points == 0, 0, -1)
+            q = np.ones(len(block), dtype=np.float64)
+            rows = np.arange(len(block), dtype=np.intp)  # the walks still going
+            state = np.full(len(block), self.start, dtype=np.int64)
+            for step in range(width):
+                if not rows.size:
+                    break
+                token = tokens[rows, step]
+                key = state * size + np.maximum(token, 0)
+                edge = np.minimum(np.searchsorted(keys, key), len(keys) - 1)
+                found = (keys[edge] == key) & (token >= 0)
+                q[rows] *= np.where(found, weights[edge] / totals[state], 0.0)
+                going = found & (token != 0)
+                rows, state = rows[going], self.targets[edge[going]].astype(np.int64)
+            result[rows_of] = q
         return result
 
     @cached_property
