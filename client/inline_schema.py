@@ -18,7 +18,7 @@ import tomllib
 from collections.abc import Sequence
 from typing import Any
 
-from phony_registry._fs import loads_toml
+from phony_registry._fs import loads_toml, toml_text
 from phony_registry.errors import UsageError, ValidationError
 
 __all__ = ["parse_column", "read_stdin_schema", "with_columns"]
@@ -70,7 +70,7 @@ def read_stdin_schema() -> dict[str, Any]:
     """The TOML schema on standard input (``--schema -``)."""
     data = sys.stdin.buffer.read(16 << 20)
     try:
-        return loads_toml(data.decode("utf-8"))
+        return loads_toml(toml_text(data))
     except UnicodeDecodeError:
         raise ValidationError("<stdin>: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

@@ -20,6 +20,7 @@ from typing import Any
 from phony_client.inline_schema import read_stdin_schema, with_columns
 from phony_client.install import find_or_install
 from phony_client.locales import Resolution, parse_locale_chain, resolve_models
+from phony_registry._fs import not_a_file
 from phony_registry.errors import UsageError, ValidationError
 from phony_registry.names import is_locale, normalize_locale
 from phony_registry.plugins import get_plugins
@@ -148,7 +149,7 @@ def _load_locale_schema(
         path = Path.cwd() / "<stdin>"
     elif ready:
         if spec.endswith(".toml") or "/" in spec:
-            raise UsageError(f"{spec}: no such schema file")
+            raise UsageError(not_a_file(spec, "schema"))
         first = (locale or "").split(",")[0].strip()
         path = ready_schema_path(spec, _normal_locale(first) if first else None)
     data = read_stdin_schema() if spec == "-" else read_schema_file(path) if spec else {}

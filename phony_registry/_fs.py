@@ -71,10 +71,12 @@ __all__ = [
     "create_exclusive",
     "fsync_folder",
     "loads_toml",
+    "not_a_file",
     "open_output",
     "read_capped",
     "read_toml",
     "read_toml_text",
+    "toml_text",
     "write_atomic",
     "write_output",
 ]
@@ -239,6 +241,25 @@ def loads_toml(text: str) -> dict[str, Any]:
         raise tomllib.TOMLDecodeError("arrays or inline tables nested too deeply") from None
 
 
+def toml_text(data: bytes) -> str:
+    """TOML bytes as text: UTF-8, without the byte order mark some Windows editors
+    put first (tomllib refuses it as an invalid statement at line 1).
+
+    Raises ``UnicodeDecodeError`` for bytes that are not UTF-8.
+    """
+    return data.removeprefix(b"\xef\xbb\xbf").decode("utf-8")
+
+
+def not_a_file(path: str | os.PathLike[str], what: str) -> str:
+    """Why ``path`` cannot be read as a ``what`` file, for an error line.
+
+    ``is a folder, not a {what} file`` for a folder, else ``no such {what} file``.
+    """
+    if Path(path).is_dir():
+        return f"{os.fspath(path)}: is a folder, not a {what} file"
+    return f"{os.fspath(path)}: no such {what} file"
+
+
 def read_toml_text(path: str | os.PathLike[str], limit: int = MAX_TOML) -> str:
     """The UTF-8 text of the TOML file ``path``, refused past ``limit`` bytes.
 
@@ -252,7 +273,7 @@ def read_toml_text(path: str | os.PathLike[str], limit: int = MAX_TOML) -> str:
         data = handle.read(limit + 1)
     if len(data) > limit:
         raise tomllib.TOMLDecodeError(f"larger than {limit} bytes")
-    return data.decode("utf-8")
+    return toml_text(data)
 
 
 def read_toml(
@@ -269,8 +290,8 @@ def read_toml(
 
     try:
         return loads_toml(read_toml_text(path))
-    except FileNotFoundError:
-        raise missing(f"{path}: no such {what} file") from None
+    except (FileNotFoundError, IsADirectoryError):
+        raise missing(not_a_file(path, what)) from None
     except UnicodeDecodeError:
         raise ValidationError(f"{path}: not UTF-8 text") from None
     except tomllib.TOMLDecodeError as exc:

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from phony_client.sync.plan import ColumnPlan, ForeignKey, Plan, TablePlan
+from phony_registry._fs import not_a_file
 from phony_registry.errors import UsageError, ValidationError
 from phony_registry.schema import read_schema_columns
 
@@ -50,7 +51,7 @@ def plan_from_schemas(paths: Sequence[Path], count: int) -> Plan:
         raise UsageError("give schema files of one folder (their models are relative to it)")
     for path in paths:
         if not path.is_file():
-            raise UsageError(f"{path}: no such schema file")
+            raise UsageError(not_a_file(path, "schema"))
         columns_data = read_schema_columns(path)
         name = path.stem
         columns: list[ColumnPlan] = []

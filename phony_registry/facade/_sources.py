@@ -23,6 +23,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from phony_registry._fs import not_a_file
 from phony_registry.errors import NotFound, OfflineError, UsageError
 from phony_registry.names import (
     first_locale_with,
@@ -278,7 +279,7 @@ def ready_schema(spec: str, chain: Sequence[str]) -> Schema:
     if path.is_file():
         data, base = _read_toml(path), path.parent
     elif spec.endswith(".toml") or "/" in spec or "\\" in spec:
-        raise UsageError(f"{spec}: no such schema file")
+        raise UsageError(not_a_file(spec, "schema"))
     elif spec in ready_schema_names():
         ready_path = _ready_path(spec, _schema_locale(chain))
         data, base = dict(_ready_document(ready_path)), ready_path.parent

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from phony_registry._fs import not_a_file
 from phony_registry.errors import UsageError, ValidationError
 from phony_registry.facade import find_model
 from phony_registry.names import is_locale, normalize_locale, parse_locale_chain
@@ -125,7 +126,7 @@ def schema_sources(
             schema = str(path.resolve())
             stem = path.stem.lower()
         elif target.endswith(".toml") or "/" in target or "\\" in target:
-            raise UsageError(f"{target}: no such schema file")
+            raise UsageError(not_a_file(target, "schema"))
         elif target in ready_schema_names():
             schema, stem = target, target
         else:
@@ -177,7 +178,7 @@ def load_source(source: CollectionSource, *, base: Path | None = None) -> Schema
         if not path.is_absolute() and base is not None:
             path = base / path
     if not path.is_file():
-        raise UsageError(f"{source.schema}: no such schema file")
+        raise UsageError(not_a_file(source.schema, "schema"))
     data = read_schema_file(path)
     return _parse(data, source, path, ready=ready)
 

@@ -31,3 +31,25 @@ def test_jobs_with_a_schema_is_a_usage_error(
         " with --engine dask"
     ]
     assert not out.exists()
+
+
+def test_a_schema_saved_with_a_byte_order_mark_is_read(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    # Windows editors write UTF-8 with a BOM; tomllib refused it at line 1, column 1.
+    schema = tmp_path / "ids.toml"
+    schema.write_bytes(b'\xef\xbb\xbf[columns.id]\ntype = "sequence"\n')
+    code, out, _ = _run(capsys, "generate", "--schema", str(schema), "-n", "3", "--seed", "1")
+    assert code == 0
+    assert out.split() == ["1", "2", "3"]
+
+
+def test_a_folder_given_as_the_schema_is_named_as_one(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
+    code, _, err = _run(capsys, "generate", "--schema", str(tmp_path), "-n", "3")
+    assert code == USAGE
+    assert err.strip().splitlines()[-1] == f"error: {tmp_path}: is a folder, not a schema file"
+    missing = tmp_path / "missing.toml"
+    code, _, err = _run(capsys, "generate", "--schema", str(missing), "-n", "3")
+    assert err.strip().splitlines()[-1] == f"error: {missing}: no such schema file"

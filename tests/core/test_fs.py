@@ -132,3 +132,17 @@ def test_dev_stdout_writes_where_the_shell_is_writing(tmp_path: Path, path: str)
     script = f'(echo header; "{sys.executable}" -c "$0"; echo after) > "{out}"'
     subprocess.run(["bash", "-c", script, write], check=True)
     assert out.read_text() == "header\none\ntwo\nafter\n"
+
+
+def test_toml_text_drops_a_byte_order_mark_and_only_that() -> None:
+    assert _fs.toml_text(b'\xef\xbb\xbfa = "\xc3\xa7"\n') == 'a = "\u00e7"\n'
+    assert _fs.toml_text(b"a = 1\n") == "a = 1\n"
+    with pytest.raises(UnicodeDecodeError):
+        _fs.toml_text(b"\xef\xbb\xbf\xff")
+
+
+def test_read_toml_names_a_folder_as_one(tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match=r": is a folder, not a plan file$"):
+        _fs.read_toml(tmp_path, "plan", missing=UsageError)
+    with pytest.raises(UsageError, match=r"nope\.toml: no such plan file$"):
+        _fs.read_toml(tmp_path / "nope.toml", "plan", missing=UsageError)
