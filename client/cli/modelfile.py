@@ -510,7 +510,18 @@ def stats(
         )
     else:
         click.echo(f"sample:       {plural(s['size'], 'draw')} (seed {seed}) gave no value")
-    if s["novelty"] is None:
+    chosen = model.selection.chosen if model.selection is not None else None
+    if s["novelty"] is None and model.exclude is not None and chosen and chosen.novelty:
+        from phony_registry.ngram import MAX_EXCLUDED_MASS
+
+        # Selection excluded training values up to the floor, or up to this mass.
+        floor = model.selection.min_novelty or 1.0
+        expected = min(floor, chosen.novelty / (1 - MAX_EXCLUDED_MASS))
+        click.echo(
+            f"novelty:      at least {expected:.0%} expected (training excluded some of "
+            "its values to reach it); pass --training FILE to measure the sample"
+        )
+    elif s["novelty"] is None:
         click.echo(
             "novelty:      unknown: pass --training FILE to compare the sample "
             "with the training values"

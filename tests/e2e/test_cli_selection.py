@@ -63,6 +63,8 @@ def test_a_copying_choice_excludes_a_share_of_the_names(tmp_path: Path, run_phon
         f"exclude originals: {excluded:,} of {len(names):,} training values, "
         "so that 90% of the values are new"
     ) in info
+    plain = run_phony("stats", str(out), check=True).stdout
+    assert "novelty:      at least 90% expected (training excluded some of its" in plain
     stats = run_phony("stats", str(out), "--training", str(source), check=True).stdout
     new = float(stats.split("novelty:")[1].split("%")[0])
     assert new >= 88.5  # 90 % expected; a 10,000-draw sample
