@@ -34,9 +34,9 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from phony_registry.errors import ConfigError, UsageError
-from phony_server.s3 import S3Storage
 from phony_server.storage import (
     PRIVATE_DIR,
     PUBLIC_DIR,
@@ -47,6 +47,9 @@ from phony_server.storage import (
     open_folder,
 )
 from phony_server.tokens import parse_duration
+
+if TYPE_CHECKING:
+    from phony_server.s3 import S3Storage
 
 __all__ = ["DEFAULT_MAX_UPLOAD", "Settings", "check_public_url", "parse_size"]
 
@@ -117,6 +120,7 @@ class Settings:
         """
         if not self.s3_bucket:
             return open_folder(self.storage_dir, check=not legacy_ok)
+        from phony_server.s3 import S3Storage  # boto3: only for a bucket
 
         def bucket(name: str, prefix: str) -> S3Storage:
             return S3Storage(
@@ -152,6 +156,7 @@ class Settings:
         """The storage root itself, where the old single-root layout kept everything."""
         if not self.s3_bucket:
             return LocalStorage(self.storage_dir)
+        from phony_server.s3 import S3Storage
 
         return S3Storage(
             self.s3_bucket,

@@ -16,8 +16,6 @@ from phony_registry.errors import UsageError
 
 __all__ = ["mock"]
 
-_SERVER_EXTRA = "phony mock needs the server extra: pip install 'phony[server]'"
-
 
 def _schema_options(command: Callable[..., Any]) -> Callable[..., Any]:
     """The options every mock subcommand shares: what to serve."""
@@ -160,10 +158,8 @@ def start(
     log_level: str,
 ) -> None:
     """Serve the schemas over HTTP until Ctrl-C or SIGTERM."""
-    try:
-        import uvicorn
-    except ImportError:
-        raise UsageError(_SERVER_EXTRA) from None
+    import uvicorn  # missing: one line naming the extra, as for every optional package
+
     from phony_server.mock.app import MockApp
     from phony_server.mock.config import CONFIG_ENV
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -29,3 +30,24 @@ def test_help_imports_nothing_heavy(argv: list[str]) -> None:
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "exit=0 heavy=[]", result.stdout
+
+
+def test_tokens_of_a_folder_registry_need_no_boto3(tmp_path: Path) -> None:
+    # boto3 is the S3 backend's: a folder registry's tokens were refused without it.
+    code = (
+        "import sys\n"
+        "sys.modules['boto3'] = sys.modules['botocore'] = None\n"
+        "from phony_client.cli import main\n"
+        f"base = ['registry', 'token', 'create', '--storage', {str(tmp_path)!r}]\n"
+        "assert main([*base, '--namespace', 'alice']) == 0\n"
+        "sys.exit(main(['registry', 'token', 'create', '--s3-bucket', 'b', '--operator']))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
+    assert result.stdout.startswith("phony_")
+    assert result.returncode == 1  # the bucket does need it, and says so in one line
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: phony registry token create needs boto3, which is not installed: "
+        "pip install 'phony[server]'"
+    )
