@@ -454,7 +454,12 @@ def time_range(present: list[Any]) -> dict[str, Any]:
     }
 
 
-def fit_json(column: str, present: list[Any]) -> tuple[list[ColumnPlan], dict[str, Any], str]:
+def fit_json(
+    column: str,
+    present: list[Any],
+    rare_values: Callable[[str], Callable[[], Iterable[Any]]] | None = None,
+    numbered: Callable[[str, str], set[int]] | None = None,
+) -> tuple[list[ColumnPlan], dict[str, Any], str]:
     """Generated JSON documents with the source's common shape and none of its leaf values.
 
     Objects keep the keys found in at least CATEGORY_MIN_ROWS documents (names
@@ -464,6 +469,13 @@ def fit_json(column: str, present: list[Any]) -> tuple[list[ColumnPlan], dict[st
     booleans by their measured share, strings as numbered placeholders
     (``"status-17"``), objects, arrays and nulls as ``{}``, ``[]`` and ``null``.
     Any other document is its type's empty value.
+
+    ``present`` is a sample. ``rare_values(key)``, when the table has rows past
+    it, gives the values fewer than CATEGORY_MIN_ROWS documents of the whole
+    column hold at ``key`` (as :func:`histogram` takes them), kept out in the
+    sample's stead; ``numbered(key, prefix)`` gives the numbers ``n`` for which
+    a document of the whole column holds ``f"{prefix}{n}"`` at ``key``, none of
+    them a placeholder. Without them, the sample's documents are all there is.
     """
     import json
 
@@ -493,15 +505,19 @@ def fit_json(column: str, present: list[Any]) -> tuple[list[ColumnPlan], dict[st
         if kind == "number":
             numbers = [v for v in values if _json_type(v) == "number"]
             # Its avoid moves a draw off a rare number before the template reads it.
-            spec, _ = histogram(numbers, "double")
+            spec, _ = histogram(numbers, "double", rare_values(key) if rare_values else None)
         elif kind == "boolean":
             truths = sum(1 for v in values if v is True)
             spec = frequency([("true", truths), ("false", len(values) - truths)])
         elif kind == "string":
             # Numbered from above any such string the documents hold ("tag-40": from 41).
             prefix = f"{key[:20]}-"
-            taken = [placeholder_number(v, prefix) for v in values if isinstance(v, str)]
-            start = max(filter(None, taken), default=0) + 1
+            if numbered is not None:
+                taken = numbered(key, prefix)
+            else:
+                found = (placeholder_number(v, prefix) for v in values if isinstance(v, str))
+                taken = {n for n in found if n is not None}
+            start = max(taken, default=0) + 1
             spec = {"type": "sequence", "format": f"{prefix}{{}}", "start": start}
         else:
             fields.append(f'"{key}": {empty.get(kind, "null")}')

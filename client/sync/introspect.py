@@ -563,7 +563,18 @@ def _fit_column(
         base.generate = time_range(present)
         base.why = "time: uniform times between the whole hours around the source's first and last"
     elif type_name in ("json", "jsonb"):
-        helpers, base.generate, base.why = fit_json(col.name, present)
+        document = table.c[col.name]
+
+        def at(key: str) -> Any:
+            return _json_at(conn, document, key)
+
+        helpers, base.generate, base.why = fit_json(
+            col.name,
+            present,
+            # Past the sample, the whole column says which of a key's values are rare.
+            (lambda key: _rare_values(conn, at(key))) if rows > len(values) else None,
+            lambda key, prefix: _numbered(conn, at(key), "text")(prefix, ""),
+        )
     elif unique and integer:
         base.generate, base.why = unique_integers(present, type_name, rows)
     elif not unique and is_category(present, kind) and has_categories(present, kind):
@@ -613,6 +624,17 @@ def _rare_values(conn: Connection, column: Any) -> Callable[[], Iterator[str]]:
             yield as_text(value)
 
     return rare
+
+
+def _json_at(conn: Connection, column: Any, key: str) -> Any:
+    """The text each document of a JSON ``column`` holds at ``key``, NULL where it holds
+    none: an expression :func:`_rare_values` and :func:`_numbered` read as a column."""
+    import sqlalchemy as sa
+
+    value = sa.type_coerce(column, sa.JSON())[key].as_string()
+    if conn.dialect.name == "sqlite":  # SQLite keeps any text, and json_extract refuses bad JSON
+        return sa.case((sa.func.json_valid(column) == 1, value))
+    return value
 
 
 def _numbered(conn: Connection, column: Any, type_name: str) -> Callable[[str, str], set[int]]:

@@ -399,6 +399,40 @@ def test_json_string_placeholders_are_no_source_value(tmp_path: Path, run_phony:
     assert all(t.startswith("tag-") for t in tags)
 
 
+def test_json_values_past_the_sample_are_kept_out_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import json
+
+    from phony_client.sync import introspect
+    from phony_client.sync.run import SyncOptions, sync
+
+    monkeypatch.setattr(introspect, "SAMPLE_ROWS", 1000)
+    # In the sample: "n" holds 0 to 49 but 33, each in twenty documents, and "ref" is
+    # one document's "ref-1" to "ref-1000". Past it, one document holds "n": 33, and
+    # each of the next 200 its own "ref-1001" to "ref-1200".
+    numbers = [i for i in range(50) if i != 33]
+    docs = [{"n": numbers[i % len(numbers)], "ref": f"ref-{i + 1}"} for i in range(1000)]
+    docs += [{"n": 33 if i == 0 else numbers[i % len(numbers)], "ref": f"ref-{1001 + i}"}
+             for i in range(200)]  # fmt: skip
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, doc JSON)")
+        conn.executemany("INSERT INTO t (doc) VALUES (?)", [(json.dumps(d),) for d in docs])
+    plan = introspect.make_plan(f"sqlite:///{source}", tmp_path / "models", tmp_path, order=3)
+    target = tmp_path / "copy.db"
+    sync(plan, f"sqlite:///{target}", SyncOptions(seed=1, scale=2))
+    fake = [json.loads(d) for d in _column(target, "t", "doc")]
+    assert len(fake) == 2400
+    fake_numbers = [d["n"] for d in fake]
+    fake_refs = {d["ref"] for d in fake}
+    assert 33 not in fake_numbers
+    assert set(fake_numbers) <= set(numbers)
+    leaked = fake_refs & {d["ref"] for d in docs}
+    assert not leaked, sorted(leaked)[:5]
+    assert all(r.startswith("ref-") for r in fake_refs)
+
+
 def test_numbered_addresses_are_no_source_address(tmp_path: Path, run_phony: Any) -> None:
     # Local parts too few to learn from: numbered example.com addresses, as the source's.
     source = tmp_path / "source.db"
