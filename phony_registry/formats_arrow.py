@@ -37,7 +37,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from typing import TYPE_CHECKING, Any, BinaryIO, ClassVar
 
 from phony_registry.errors import GenerationError, UsageError
-from phony_registry.outputs import OutputFormat, check_options, int_option
+from phony_registry.outputs import (
+    ColumnType,
+    OutputFormat,
+    check_options,
+    int_option,
+    parse_column_type,
+)
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -71,28 +77,27 @@ def arrow_schema(
     """
     pa = _pyarrow()
     fields = []
-    for name, kind in zip(names, types, strict=True):
-        base, _, arg = kind.partition(":")
-        if base == "int64":
+    for name, text in zip(names, types, strict=True):
+        kind = parse_column_type(text)
+        if kind.kind == "int64":
             arrow_type = pa.int64()
-        elif base == "decimal":
-            arrow_type = _decimal(pa, name, arg, format_name)
-        elif base == "date":
+        elif kind.kind == "decimal":
+            arrow_type = _decimal(pa, name, kind, format_name)
+        elif kind.kind == "date":
             arrow_type = pa.date32()
-        elif base == "timestamp":
-            unit, _, zone = arg.partition(":")
-            arrow_type = pa.timestamp(unit, tz=zone or None)
+        elif kind.kind == "timestamp":
+            arrow_type = pa.timestamp(kind.unit, tz=kind.zone or None)
         else:
             arrow_type = pa.string()
         fields.append(pa.field(name, arrow_type, nullable=False))
     return pa.schema(fields)
 
 
-def _decimal(pa: Any, name: str, arg: str, format_name: str) -> Any:
+def _decimal(pa: Any, name: str, kind: ColumnType, format_name: str) -> Any:
     """The type of a ``decimal:P:D`` column: ``decimal128(38, D)`` up to 38 digits,
     ``decimal256(76, D)`` up to 76 (two fixed widths, so that the type depends
     only on which one the declared range needs)."""
-    digits, decimals = (int(part) for part in arg.split(":"))
+    digits, decimals = kind.digits, kind.decimals
     if digits <= 38:
         return pa.decimal128(38, decimals)
     if digits <= 76:

@@ -8,19 +8,21 @@ writing a column with one ``join`` is much faster than row by row.
 
 Built-in formats: ``txt``, ``csv``, ``jsonl``, ``json`` (one streamed array,
 valid for any count, including none) and ``sql`` (batched ``INSERT``
-statements, every value quoted by :func:`sql_literal`).
+statements, text quoted by :func:`sql_literal`; a schema's number columns
+unquoted and its ``CREATE TABLE`` typed by :func:`sql_type`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import BinaryIO, ClassVar, Protocol
+from typing import BinaryIO, ClassVar, NamedTuple, Protocol
 
 from phony_registry.errors import GenerationError, UsageError
 
 __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py checks
     "CSV",
+    "ColumnType",
     "JSON",
     "JSONL",
     "OutputFormat",
@@ -32,8 +34,11 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "column_type",
     "int_option",
     "open_writer",
+    "parse_column_type",
     "parse_options",
     "sql_literal",
+    "sql_type",
+    "typed_opener",
 ]
 
 
@@ -61,7 +66,7 @@ class OutputFormat:
     example ``table`` for sql), described in ``options`` (name -> help).
     ``extension`` (without the dot) lets ``phony generate -o FILE.EXT`` pick
     the format; a ``binary`` format is never written to a terminal. A format
-    that stores typed columns (Parquet, Arrow) also has ``open_typed``,
+    that stores typed columns (Parquet, Arrow, SQL) also has ``open_typed``,
     which takes each column's type (:func:`column_type`) as well; a table
     from a schema is written through it. The values a writer receives are
     always strings, the text every format writes.
@@ -94,6 +99,20 @@ def open_writer(
         types = [column_type(kind, generator, rows) for kind, generator in columns]
         return fmt.open_typed(stream, names, types, options)
     return fmt.open(stream, names, options)
+
+
+def typed_opener(
+    writer: Callable[[BinaryIO, Sequence[str], Mapping[str, str], Sequence[str] | None], RowWriter],
+) -> TypedOpener:
+    """The ``open_typed`` of a writer whose constructor takes the column types last:
+    ``writer(stream, names, options, types)``, with ``types`` None when it opens untyped."""
+
+    def open_typed(
+        stream: BinaryIO, names: Sequence[str], types: Sequence[str], options: Mapping[str, str]
+    ) -> RowWriter:
+        return writer(stream, names, options, types)
+
+    return open_typed
 
 
 #: The values of a 64-bit signed integer.
@@ -147,6 +166,33 @@ def column_type(generator_type: str, generator: object, rows: int | None = None)
             offset = getattr(generator, "offset", None)
             return f"timestamp:{unit}:{offset}" if isinstance(offset, str) else f"timestamp:{unit}"
     return "string"
+
+
+class ColumnType(NamedTuple):
+    """A :func:`column_type` read into its parts (:func:`parse_column_type`)."""
+
+    #: ``int64``, ``decimal``, ``date``, ``timestamp`` or ``string``.
+    kind: str
+    #: A decimal's digits in all (P, enough for its declared range)...
+    digits: int = 0
+    #: ...and after the point (D).
+    decimals: int = 0
+    #: A timestamp's unit: ``s``, ``ms`` or ``us``.
+    unit: str = ""
+    #: A timestamp's UTC offset (``+HH:MM``), or empty when its values carry none.
+    zone: str = ""
+
+
+def parse_column_type(text: str) -> ColumnType:
+    """A :func:`column_type` in parts: ``decimal:7:2`` is ``ColumnType("decimal", 7, 2)``."""
+    kind, _, arg = text.partition(":")
+    if kind == "decimal":
+        digits, decimals = (int(part) for part in arg.split(":"))
+        return ColumnType(kind, digits=digits, decimals=decimals)
+    if kind == "timestamp":
+        unit, _, zone = arg.partition(":")
+        return ColumnType(kind, unit=unit, zone=zone)
+    return ColumnType(kind)
 
 
 def check_options(format_name: str, options: Mapping[str, str], known: Mapping[str, str]) -> None:
@@ -373,8 +419,9 @@ class _CsvWriter:
             self._start()
 
 
-#: A JSON number as the integer and decimal columns write them (no exponent).
-_JSON_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
+#: A number as JSON and SQL write an integer or decimal column's values, unquoted
+#: (no exponent, no leading zero); any other value of such a column is quoted.
+_PLAIN_NUMBER = r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?"
 
 
 def _json_objects(
@@ -391,7 +438,7 @@ def _json_objects(
     import re
 
     encode = json.JSONEncoder(ensure_ascii=False).encode
-    number = re.compile(_JSON_NUMBER).fullmatch
+    number = re.compile(_PLAIN_NUMBER).fullmatch
     keys = [encode(n).replace("{", "{{").replace("}", "}}") for n in names]
     template = "{{" + ", ".join(f"{k}: {{}}" for k in keys) + "}}"
     encoded = [
@@ -404,13 +451,14 @@ def _json_objects(
 
 
 def _numeric(types: Sequence[str] | None) -> list[bool]:
-    """Which of a schema's column types (:func:`column_type`) JSON writes as numbers."""
-    return [t == "int64" or t.startswith("decimal:") for t in types or ()]
+    """Which of a schema's column types (:func:`column_type`) are written as numbers
+    (by JSON, and by SQL where the dialect has a type that holds them)."""
+    return [parse_column_type(t).kind in ("int64", "decimal") for t in types or ()]
 
 
 class _JsonRows:
     """What the JSON writers share: the column names, which columns are numbers
-    (:func:`_numeric`), the options check, and ``typed`` (their ``open_typed``)."""
+    (:func:`_numeric`) when opened with a schema's types, and the options check."""
 
     NAME: ClassVar[str]
     OPTIONS: ClassVar[dict[str, str]] = {}
@@ -426,17 +474,6 @@ class _JsonRows:
         self._stream = stream
         self._names = list(names)
         self._numeric = _numeric(types)
-
-    @classmethod
-    def typed(
-        cls,
-        stream: BinaryIO,
-        names: Sequence[str],
-        types: Sequence[str],
-        options: Mapping[str, str],
-    ) -> RowWriter:
-        """A writer of a schema's table: integer and decimal columns as JSON numbers."""
-        return cls(stream, names, options, types)  # type: ignore[return-value]
 
     def _objects(self, columns: Sequence[Sequence[str]]) -> list[str]:
         return _json_objects(self._names, columns, self._numeric)
@@ -510,6 +547,49 @@ def sql_literal(value: str, dialect: str = "standard") -> str:
     return "'" + quoted.replace("\0", "") + "'"
 
 
+#: The most digits a decimal type of each dialect holds exactly: PostgreSQL's
+#: NUMERIC(p, s) takes p up to 1000, MySQL's DECIMAL up to 65, and SQLite
+#: keeps a NUMERIC value as a REAL (or an INTEGER when whole), which holds 15
+#: significant digits and gives them back unchanged.
+_DECIMAL_DIGITS = {"standard": 1000, "sqlite": 15, "mysql": 65}
+#: MySQL's DATETIME keeps no fraction of a second unless told how many digits.
+_MYSQL_FRACTION = {"s": "", "ms": "(3)", "us": "(6)"}
+
+
+def sql_type(column_type: str, dialect: str = "standard") -> str:
+    """The type ``CREATE TABLE`` gives a column of ``column_type`` (:func:`column_type`)
+    in ``dialect`` (``standard``, ``sqlite`` or ``mysql``).
+
+    ``int64``: BIGINT (INTEGER in SQLite, 64 bits there). ``decimal:P:D``:
+    NUMERIC(P, D) (DECIMAL in MySQL; P is at least D); a decimal of more
+    digits than the dialect's decimal type holds exactly (1000, 65, and 15
+    in SQLite, whose NUMERIC values are REALs) is TEXT, every digit kept.
+    ``date``: DATE. ``timestamp``: TIMESTAMP, or TIMESTAMP WITH TIME ZONE
+    when its values carry an offset; DATETIME in SQLite (its date functions
+    read the offset from the text) and MySQL (with the fraction of a second
+    the unit needs; MySQL has no type keeping an offset, so such a column is
+    TEXT there). Anything else is TEXT.
+    """
+    kind = parse_column_type(column_type)
+    if kind.kind == "int64":
+        return "INTEGER" if dialect == "sqlite" else "BIGINT"
+    if kind.kind == "decimal":
+        precision = max(kind.digits, kind.decimals)
+        if precision > _DECIMAL_DIGITS[dialect]:
+            return "TEXT"
+        name = "DECIMAL" if dialect == "mysql" else "NUMERIC"
+        return f"{name}({precision}, {kind.decimals})"
+    if kind.kind == "date":
+        return "DATE"
+    if kind.kind == "timestamp":
+        if dialect == "mysql":
+            return "TEXT" if kind.zone else "DATETIME" + _MYSQL_FRACTION[kind.unit]
+        if dialect == "sqlite":
+            return "DATETIME"
+        return "TIMESTAMP WITH TIME ZONE" if kind.zone else "TIMESTAMP"
+    return "TEXT"
+
+
 class _SqlWriter:
     OPTIONS: ClassVar[dict[str, str]] = {
         "table": "table name (default data)",
@@ -519,7 +599,13 @@ class _SqlWriter:
     }
     DIALECTS = ("standard", "sqlite", "mysql")
 
-    def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        names: Sequence[str],
+        options: Mapping[str, str],
+        types: Sequence[str] | None = None,
+    ) -> None:
         check_options("sql", options, self.OPTIONS)
         self._stream = stream
         self._dialect = options.get("dialect", "standard")
@@ -529,10 +615,14 @@ class _SqlWriter:
         if not table:
             raise UsageError("option table: must not be empty")
         self._batch = int_option(options, "batch", 500)
+        types = types or ["string"] * len(names)
+        declared = [sql_type(t, self._dialect) for t in types]
+        # A number column the dialect can only hold as TEXT keeps its quotes.
+        self._numeric = [n and d != "TEXT" for n, d in zip(_numeric(types), declared, strict=True)]
         ident = self._identifier
         self._head = f"INSERT INTO {ident(table)} ({', '.join(map(ident, names))}) VALUES\n"
         if _flag(options, "create", False):
-            columns = ", ".join(f"{ident(n)} TEXT" for n in names)
+            columns = ", ".join(f"{ident(n)} {t}" for n, t in zip(names, declared, strict=True))
             stream.write(f"CREATE TABLE {ident(table)} ({columns});\n".encode())
 
     def _identifier(self, name: str) -> str:
@@ -554,10 +644,20 @@ class _SqlWriter:
             return ["'" + v + "'" for v in column]
         return [sql_literal(v, self._dialect) for v in column]
 
+    def _numbers(self, column: Sequence[str]) -> list[str]:
+        """A number column's values: a plain number as it is, anything else (a plugin's) quoted."""
+        import re
+
+        number = re.compile(_PLAIN_NUMBER).fullmatch
+        return [v if number(v) else sql_literal(v, self._dialect) for v in column]
+
     def write(self, columns: Sequence[Sequence[str]]) -> None:
         if not columns or not columns[0]:
             return
-        quoted = [self._quote_column(c) for c in columns]
+        quoted = [
+            self._numbers(c) if numeric else self._quote_column(c)
+            for c, numeric in zip(columns, self._numeric, strict=True)
+        ]
         rows = ["(" + ", ".join(row) + ")" for row in zip(*quoted, strict=True)]
         out = []
         for start in range(0, len(rows), self._batch):
@@ -573,9 +673,24 @@ TXT = OutputFormat(
 )
 CSV = OutputFormat("csv", "csv", "RFC 4180 CSV with a header row", _CsvWriter, _CsvWriter.OPTIONS)
 JSONL = OutputFormat(
-    "jsonl", "jsonl", "one JSON object per line", _JsonlWriter, open_typed=_JsonlWriter.typed
+    "jsonl",
+    "jsonl",
+    "one JSON object per line",
+    _JsonlWriter,
+    open_typed=typed_opener(_JsonlWriter),
 )
 JSON = OutputFormat(
-    "json", "json", "one JSON array of objects, streamed", _JsonWriter, open_typed=_JsonWriter.typed
+    "json",
+    "json",
+    "one JSON array of objects, streamed",
+    _JsonWriter,
+    open_typed=typed_opener(_JsonWriter),
 )
-SQL = OutputFormat("sql", "sql", "batched INSERT INTO statements", _SqlWriter, _SqlWriter.OPTIONS)
+SQL = OutputFormat(
+    "sql",
+    "sql",
+    "batched INSERT INTO statements",
+    _SqlWriter,
+    _SqlWriter.OPTIONS,
+    open_typed=typed_opener(_SqlWriter),
+)

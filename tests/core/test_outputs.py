@@ -19,8 +19,10 @@ from phony_registry.outputs import (
     JSONL,
     SQL,
     TXT,
+    ColumnType,
     OutputFormat,
     int_option,
+    parse_column_type,
     parse_options,
     sql_literal,
 )
@@ -33,9 +35,15 @@ def render(
     batches: Sequence[Sequence[Sequence[str]]],
     names: Sequence[str] = NAMES,
     options: Mapping[str, str] | None = None,
+    types: Sequence[str] | None = None,
 ) -> str:
+    """What ``fmt`` writes; opened with ``types`` (a schema's table) when they are given."""
     stream = io.BytesIO()
-    writer = fmt.open(stream, names, options or {})
+    if types is None:
+        writer = fmt.open(stream, names, options or {})
+    else:
+        assert fmt.open_typed is not None
+        writer = fmt.open_typed(stream, names, types, options or {})
     for batch in batches:
         writer.write(batch)
     writer.close()
@@ -305,3 +313,168 @@ def test_json_writes_a_schemas_integer_and_decimal_columns_as_numbers(fmt: Outpu
         {"n": 0, "price": 3.0, "code": "12", "odd": "NaN"},
     ]
     assert '"price": 27.50' in text  # the column's text, as it is
+
+
+TYPED_NAMES = ["n", "price", "born", "at", "seen", "ms", "name"]
+TYPED_TYPES = ["int64", "decimal:4:2", "date", "timestamp:s", "timestamp:s:+03:00",
+               "timestamp:ms", "string"]  # fmt: skip
+TYPED_BATCH = [
+    ["-7", "12"],
+    ["27.50", "3.00"],
+    ["2000-11-29", "2001-01-01"],
+    ["2000-12-16T17:48:04", "2000-03-04T03:04:29"],
+    ["2000-12-16T17:48:04+03:00", "2000-03-04T03:04:29+03:00"],
+    ["2000-12-16T17:48:04.125", "2000-03-04T03:04:29.000"],
+    ["O'Brien", "7"],
+]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "columns"),
+    [
+        pytest.param(
+            "standard",
+            '"n" BIGINT, "price" NUMERIC(4, 2), "born" DATE, "at" TIMESTAMP, '
+            '"seen" TIMESTAMP WITH TIME ZONE, "ms" TIMESTAMP, "name" TEXT',
+            id="standard",
+        ),
+        pytest.param(
+            "sqlite",
+            '"n" INTEGER, "price" NUMERIC(4, 2), "born" DATE, "at" DATETIME, '
+            '"seen" DATETIME, "ms" DATETIME, "name" TEXT',
+            id="sqlite",
+        ),
+        pytest.param(
+            "mysql",
+            "`n` BIGINT, `price` DECIMAL(4, 2), `born` DATE, `at` DATETIME, "
+            "`seen` TEXT, `ms` DATETIME(3), `name` TEXT",
+            id="mysql",
+        ),
+    ],
+)
+def test_sql_creates_a_schemas_columns_with_their_types(dialect: str, columns: str) -> None:
+    options = {"create": "true", "dialect": dialect, "table": "t"}
+    out = render(SQL, [TYPED_BATCH], TYPED_NAMES, options, TYPED_TYPES)
+    q = "`" if dialect == "mysql" else '"'
+    create, insert, *rows = out.splitlines()
+    assert create == f"CREATE TABLE {q}t{q} ({columns});"
+    assert insert.startswith(f"INSERT INTO {q}t{q} ")
+    assert rows == [
+        "(-7, 27.50, '2000-11-29', '2000-12-16T17:48:04', '2000-12-16T17:48:04+03:00', "
+        "'2000-12-16T17:48:04.125', 'O''Brien'),",
+        "(12, 3.00, '2001-01-01', '2000-03-04T03:04:29', '2000-03-04T03:04:29+03:00', "
+        "'2000-03-04T03:04:29.000', '7');",
+    ]
+
+
+@pytest.mark.parametrize("dialect", ["standard", "sqlite", "mysql"])
+def test_sql_of_a_schema_runs_in_sqlite_with_typed_values(dialect: str) -> None:
+    options = {"create": "true", "dialect": dialect, "batch": "1"}
+    out = render(SQL, [TYPED_BATCH], TYPED_NAMES, options, TYPED_TYPES)
+    db = sqlite3.connect(":memory:")
+    db.executescript(out)
+    kinds = db.execute(
+        "SELECT typeof(n), typeof(price), typeof(born), typeof(at), typeof(name) FROM data"
+    ).fetchall()
+    assert kinds == [("integer", "real", "text", "text", "text"),
+                     ("integer", "integer", "text", "text", "text")]  # fmt: skip
+    rows = db.execute("SELECT n, price, born, name FROM data").fetchall()
+    assert rows == [(-7, 27.5, "2000-11-29", "O'Brien"), (12, 3, "2001-01-01", "7")]
+
+
+@pytest.mark.parametrize(
+    ("dialect", "kind", "declared"),
+    [
+        pytest.param("standard", "decimal:1:2", "NUMERIC(2, 2)", id="scale-past-digits"),
+        pytest.param("standard", "decimal:40:2", "NUMERIC(40, 2)", id="standard-wide"),
+        pytest.param("sqlite", "decimal:15:3", "NUMERIC(15, 3)", id="sqlite-15-digits"),
+        pytest.param("mysql", "decimal:65:12", "DECIMAL(65, 12)", id="mysql-65-digits"),
+    ],
+)
+def test_sql_decimal_columns_hold_their_declared_range(
+    dialect: str, kind: str, declared: str
+) -> None:
+    options = {"create": "true", "dialect": dialect}
+    out = render(SQL, [[["0.05"]]], ["x"], options, [kind])
+    q = "`" if dialect == "mysql" else '"'
+    assert out.splitlines()[0] == f"CREATE TABLE {q}data{q} ({q}x{q} {declared});"
+    assert out.splitlines()[-1] == "(0.05);"
+
+
+@pytest.mark.parametrize(
+    ("dialect", "kind"),
+    [
+        pytest.param("sqlite", "decimal:16:2", id="sqlite-past-15-digits"),
+        pytest.param("mysql", "decimal:66:2", id="mysql-past-65-digits"),
+        pytest.param("standard", "decimal:1001:2", id="standard-past-1000-digits"),
+    ],
+)
+def test_sql_decimal_wider_than_the_dialect_holds_is_exact_text(dialect: str, kind: str) -> None:
+    # A REAL (SQLite) or a wider literal (MySQL reads one as a double) would
+    # round the value: as text it keeps every digit.
+    value = "53663216480016355352.25"
+    out = render(SQL, [[[value]]], ["x"], {"create": "true", "dialect": dialect}, [kind])
+    q = "`" if dialect == "mysql" else '"'
+    assert out.splitlines()[0] == f"CREATE TABLE {q}data{q} ({q}x{q} TEXT);"
+    assert out.splitlines()[-1] == f"('{value}');"
+    if dialect == "sqlite":
+        db = sqlite3.connect(":memory:")
+        db.executescript(out)
+        assert db.execute("SELECT x, typeof(x) FROM data").fetchall() == [(value, "text")]
+
+
+def test_sql_quotes_a_value_of_a_number_column_that_is_not_a_plain_number() -> None:
+    out = render(SQL, [[["1e5", "NaN", "007", "-0.5", "x'y"]]], ["n"], types=["int64"])
+    assert out.splitlines()[1:] == ["('1e5'),", "('NaN'),", "('007'),", "(-0.5),", "('x''y');"]
+
+
+def test_sql_of_a_models_single_column_stays_text() -> None:
+    out = render(SQL, [[["7"]]], ["value"], options={"create": "true"})
+    assert (
+        out
+        == 'CREATE TABLE "data" ("value" TEXT);\nINSERT INTO "data" ("value") VALUES\n(\'7\');\n'
+    )
+
+
+def test_a_schemas_table_as_sql_loads_into_sqlite_as_the_csv_holds_it() -> None:
+    from phony_registry.schema import parse_schema, write_table
+
+    schema = parse_schema({"columns": {
+        "id": {"type": "sequence"},
+        "born": {"type": "date", "start": "2000-01-01", "end": "2001-01-01"},
+        "price": {"type": "number", "decimals": 2, "min": 1, "max": 9},
+        "n": {"type": "integer", "min": -5, "max": 9},
+        "code": {"type": "sequence", "format": "INV-{:04d}"},
+    }})  # fmt: skip
+    sql, text = io.BytesIO(), io.BytesIO()
+    write_table(schema, sql, count=50, seed=1, format_name="sql", options={"create": "true"})
+    write_table(schema, text, count=50, seed=1, format_name="csv")
+    script = sql.getvalue().decode("utf-8")
+    assert script.startswith(
+        'CREATE TABLE "data" ("id" BIGINT, "born" DATE, "price" NUMERIC(3, 2), '
+        '"n" BIGINT, "code" TEXT);\n'
+    )
+    db = sqlite3.connect(":memory:")
+    db.executescript(script)
+    rows = db.execute("SELECT id, born, price, n, code FROM data").fetchall()
+    expected = list(csv.reader(io.StringIO(text.getvalue().decode("utf-8"))))[1:]
+    assert [[str(v) for v in row] for row in rows] == [
+        [i, born, str(float(price)).removesuffix(".0"), n, code]
+        for i, born, price, n, code in expected
+    ]
+    assert {kind for (kind,) in db.execute("SELECT DISTINCT typeof(n) FROM data")} == {"integer"}
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("int64", ColumnType("int64")),
+        ("decimal:7:2", ColumnType("decimal", digits=7, decimals=2)),
+        ("date", ColumnType("date")),
+        ("timestamp:ms", ColumnType("timestamp", unit="ms")),
+        ("timestamp:s:-03:30", ColumnType("timestamp", unit="s", zone="-03:30")),
+        ("string", ColumnType("string")),
+    ],
+)
+def test_a_column_type_reads_into_its_parts(text: str, parts: ColumnType) -> None:
+    assert parse_column_type(text) == parts
