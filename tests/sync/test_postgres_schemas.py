@@ -310,6 +310,38 @@ def test_jsonb_stays_jsonb_in_a_table_phony_creates(
     assert _query(target, "SELECT count(*) FROM events WHERE payload ? 'n'") == [(100,)]
 
 
+def test_json_values_past_the_sample_are_kept_out_on_postgresql(
+    postgres: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from phony_client.sync import introspect
+    from phony_client.sync.run import SyncOptions, sync
+
+    monkeypatch.setattr(introspect, "SAMPLE_ROWS", 1000)
+    # In the sample: "n" holds 0 to 49 but 33, each in about twenty documents, and "ref"
+    # is one document's "ref-1" to "ref-1000". Past it, one document holds "n": 33, and
+    # each of the next 200 its own "ref-1001" to "ref-1200"; in jsonb and in json.
+    source = _source(
+        postgres,
+        "jsonpast_src",
+        "CREATE TABLE t (id serial PRIMARY KEY, doc jsonb, raw json);"
+        "INSERT INTO t (doc, raw) SELECT d, d::json FROM (SELECT jsonb_build_object("
+        " 'n', CASE WHEN g = 1001 THEN 33 ELSE (g - 1) % 49 + ((g - 1) % 49 >= 33)::int END,"
+        " 'ref', 'ref-' || g) AS d FROM generate_series(1, 1200) g) docs;",
+    )
+    plan = introspect.make_plan(source, tmp_path / "models", tmp_path, order=3)
+    target = postgres.database("jsonpast_dst")
+    sync(plan, target, SyncOptions(seed=1, scale=2))
+    numbers = set(range(50)) - {33}
+    for column in ("doc", "raw"):
+        fake = [d for (d,) in _query(target, f"SELECT {column} FROM t")]  # noqa: S608
+        assert len(fake) == 2400, column
+        assert {d["n"] for d in fake} <= numbers, column
+        refs = {d["ref"] for d in fake}
+        leaked = refs & {f"ref-{g}" for g in range(1, 1201)}
+        assert not leaked, (column, sorted(leaked)[:5])
+        assert all(r.startswith("ref-") for r in refs), column
+
+
 def test_real_and_numeric_domains_keep_their_types_in_a_table_phony_creates(
     postgres: PostgresServer, tmp_path: Path, run_phony: Any
 ) -> None:
