@@ -77,6 +77,49 @@ def test_a_table_from_all_three_plugins(tmp_path: Path) -> None:
     assert all(email.endswith("@beispiel.de") for *_, email in rows)
 
 
+TYPED_SCHEMA = {"columns": {
+    "id": {"type": "sequence"},
+    "born": {"type": "date", "start": "2000-01-01", "end": "2001-01-01"},
+    "at": {"type": "date", "start": "2000-01-01T00:00+03:00", "end": "2001-01-01T00:00+03:00"},
+    "price": {"type": "number", "decimals": 2, "min": 1, "max": 9},
+    "n": {"type": "integer", "min": -5, "max": 9},
+    "code": {"type": "sequence", "format": "INV-{:04d}"},
+}}  # fmt: skip
+
+
+def _table(database: Path) -> tuple[list[tuple[str, str]], list[tuple[object, ...]]]:
+    """Declared column types, and every value with its typeof(), of the table ``data``."""
+    connection = sqlite3.connect(database)
+    try:
+        declared = [(r[1], r[2]) for r in connection.execute("PRAGMA table_info(data)")]
+        picks = ", ".join(f"{name}, typeof({name})" for name, _ in declared)
+        return declared, connection.execute(f"SELECT {picks} FROM data").fetchall()  # noqa: S608 - the test's own columns
+    finally:
+        connection.close()
+
+
+@pytest.mark.usefixtures("all_first_party")
+def test_a_schema_in_sqlite_and_in_sqlite_sql_is_one_typed_table(tmp_path: Path) -> None:
+    from phony_registry.schema import parse_schema
+
+    schema = parse_schema(TYPED_SCHEMA)
+    stream, script = io.BytesIO(), io.BytesIO()
+    write_table(schema, stream, count=200, seed=1, format_name="sqlite")
+    options = {"dialect": "sqlite", "create": "true"}
+    write_table(schema, script, count=200, seed=1, format_name="sql", options=options)
+    (tmp_path / "format.db").write_bytes(stream.getvalue())
+    connection = sqlite3.connect(tmp_path / "script.db")
+    connection.executescript(script.getvalue().decode("utf-8"))
+    connection.close()
+    declared, rows = _table(tmp_path / "format.db")
+    assert (declared, rows) == _table(tmp_path / "script.db")
+    assert declared == [("id", "INTEGER"), ("born", "DATE"), ("at", "DATETIME"),
+                        ("price", "NUMERIC(3, 2)"), ("n", "INTEGER"), ("code", "TEXT")]  # fmt: skip
+    kinds = {(name, row[2 * i + 1]) for row in rows for i, (name, _) in enumerate(declared)}
+    assert kinds == {("id", "integer"), ("born", "text"), ("at", "text"), ("price", "real"),
+                     ("price", "integer"), ("n", "integer"), ("code", "text")}  # fmt: skip
+
+
 def test_only_the_listed_plugins_load(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PHONY_LOAD_PLUGINS", "phony-gen-tr-id")
     loaded = get_plugins()

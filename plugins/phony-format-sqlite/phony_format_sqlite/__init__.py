@@ -2,7 +2,14 @@
 
 ``phony generate ... --format sqlite -o people.db`` writes a SQLite database
 with one table (``--option table=people``, default ``data``) whose columns are
-the generated columns, as TEXT. Uses only the standard library; ``sqlite3`` is
+the generated columns. A schema's columns are declared with the types
+``--format sql --option dialect=sqlite`` gives them
+(:func:`phony_registry.outputs.sql_type`): integers INTEGER, decimals
+NUMERIC(P, D) (up to 15 digits; wider ones TEXT), dates DATE, date-times
+DATETIME, the rest TEXT. The values are bound as the text every format
+writes and SQLite's column affinity stores them: an integer as an INTEGER, a
+decimal as a REAL (an INTEGER when whole), everything else as TEXT. A single
+model's column is TEXT. Uses only the standard library; ``sqlite3`` is
 imported when the format is used, not when phony loads the plugin.
 """
 
@@ -12,7 +19,13 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import TYPE_CHECKING, BinaryIO
 
 from phony_registry.hookspecs import hookimpl
-from phony_registry.outputs import OutputFormat, check_options, int_option
+from phony_registry.outputs import (
+    OutputFormat,
+    check_options,
+    int_option,
+    sql_type,
+    typed_opener,
+)
 
 if TYPE_CHECKING:
     import sqlite3
@@ -32,7 +45,13 @@ class SqliteWriter:
     lets the format write to stdout or to phony's atomic output file alike.
     """
 
-    def __init__(self, stream: BinaryIO, names: Sequence[str], options: Mapping[str, str]) -> None:
+    def __init__(
+        self,
+        stream: BinaryIO,
+        names: Sequence[str],
+        options: Mapping[str, str],
+        types: Sequence[str] | None = None,
+    ) -> None:
         import sqlite3
         import tempfile
 
@@ -76,7 +95,8 @@ class SqliteWriter:
             self._db.execute(f"PRAGMA page_size = {size}")
             self._db.execute("PRAGMA journal_mode = OFF")
             self._db.execute("PRAGMA synchronous = OFF")
-            quoted = ", ".join(f"{_ident(n)} TEXT" for n in names)
+            declared = [sql_type(t, "sqlite") for t in types or ["string"] * len(names)]
+            quoted = ", ".join(f"{_ident(n)} {t}" for n, t in zip(names, declared, strict=True))
             self._db.execute(f"CREATE TABLE {_ident(table)} ({quoted})")
         except BaseException:
             # No close() follows a failed open: the database and its file go now.
@@ -114,6 +134,7 @@ SQLITE = OutputFormat(
     open=SqliteWriter,
     options=OPTIONS,
     binary=True,
+    open_typed=typed_opener(SqliteWriter),
 )
 
 

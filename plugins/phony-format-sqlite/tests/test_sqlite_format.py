@@ -158,3 +158,50 @@ def test_columns_apart_beyond_ascii_case_are_kept() -> None:
     assert _rows(stream.getvalue(), "data") == [
         {"\u00c9": "1", "\u00e9": "2", "I": "3", "\u0131": "4"}
     ]
+
+
+def _typed(data: bytes) -> tuple[list[tuple[str, str]], list[tuple[object, ...]]]:
+    """The table's declared column types, and each row as (value, typeof(value)) pairs."""
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "out.db"
+        path.write_bytes(data)
+        connection = sqlite3.connect(path)
+        try:
+            declared = [(r[1], r[2]) for r in connection.execute("PRAGMA table_info(data)")]
+            picks = ", ".join(f'"{name}", typeof("{name}")' for name, _ in declared)
+            rows = connection.execute(f"SELECT {picks} FROM data").fetchall()  # noqa: S608 - the test's own columns
+            return declared, rows
+        finally:
+            connection.close()
+
+
+def test_a_schemas_columns_are_stored_with_their_types() -> None:
+    assert phony_format_sqlite.SQLITE.open_typed is not None
+    stream = io.BytesIO()
+    writer = phony_format_sqlite.SQLITE.open_typed(
+        stream,
+        ["n", "price", "born", "at", "wide", "name"],
+        ["int64", "decimal:4:2", "date", "timestamp:s:+03:00", "decimal:20:2", "string"],
+        {},
+    )
+    writer.write([["-7", "12"], ["27.50", "3.00"], ["2000-11-29", "2001-01-01"],
+                  ["2000-12-16T17:48:04+03:00", "2000-03-04T03:04:29+03:00"],
+                  ["53663216480016355352.25", "1.00"], ["007", "x"]])  # fmt: skip
+    writer.close()
+    declared, rows = _typed(stream.getvalue())
+    assert declared == [("n", "INTEGER"), ("price", "NUMERIC(4, 2)"), ("born", "DATE"),
+                        ("at", "DATETIME"), ("wide", "TEXT"), ("name", "TEXT")]  # fmt: skip
+    assert rows == [
+        (-7, "integer", 27.5, "real", "2000-11-29", "text", "2000-12-16T17:48:04+03:00", "text",
+         "53663216480016355352.25", "text", "007", "text"),
+        (12, "integer", 3, "integer", "2001-01-01", "text", "2000-03-04T03:04:29+03:00", "text",
+         "1.00", "text", "x", "text"),
+    ]  # fmt: skip
+
+
+def test_a_single_columns_values_stay_text() -> None:
+    stream = io.BytesIO()
+    writer = phony_format_sqlite.SqliteWriter(stream, ["value"], {})
+    writer.write([["7", "2.50"]])
+    writer.close()
+    assert _typed(stream.getvalue()) == ([("value", "TEXT")], [("7", "text"), ("2.50", "text")])
