@@ -594,8 +594,8 @@ class _SqlWriter:
     OPTIONS: ClassVar[dict[str, str]] = {
         "table": "table name (default data)",
         "batch": "rows per INSERT statement (default 500)",
-        "dialect": "standard (default), sqlite or mysql: how special characters are written",
-        "create": "start with CREATE TABLE (default false)",
+        "dialect": "standard (default), sqlite or mysql: how text is escaped and columns typed",
+        "create": "start with CREATE TABLE, a schema's columns typed (default false)",
     }
     DIALECTS = ("standard", "sqlite", "mysql")
 
