@@ -245,7 +245,7 @@ def _guard_format(fmt: OutputFormat, owner: Owner) -> OutputFormat:
         return _Writer(_writer(writer, owner, what), owner, what, stream)
 
     changes: dict[str, Any] = {"open": guarded}
-    typed = getattr(fmt, "open_typed", None)  # columnar formats (Parquet) open with types too
+    typed = getattr(fmt, "open_typed", None)  # formats with column types (Parquet, json, sql...)
     if typed is not None:
 
         @functools.wraps(typed)
