@@ -16,7 +16,7 @@ from phony_registry.errors import DatabaseError, UsageError
 if TYPE_CHECKING:
     from sqlalchemy.engine import URL, Engine
 
-__all__ = ["connect", "redact", "require_sync_extra", "sqlite_path"]
+__all__ = ["as_stored", "connect", "redact", "require_sync_extra", "sqlite_path"]
 
 _INSTALL = "phony sync needs SQLAlchemy and psycopg: pip install 'phony[sync]'"
 _FORMS = "postgresql://user@host:port/db, sqlite:///relative.db or sqlite:////absolute.db"
@@ -118,6 +118,21 @@ def connect(url: str, *, read_only: bool) -> Engine:
         engine.dispose()
         raise DatabaseError(f"cannot use {redact(url)}: {first_line(exc)}") from exc
     return engine
+
+
+def as_stored(column: Any, dialect: str) -> Any:
+    """``column`` for a SELECT that reads its values as the database stores them.
+
+    SQLite keeps any value in a column declared JSON (the type is only a
+    name), and SQLAlchemy's JSON type would parse each one as it is read,
+    failing on the first text that is not JSON: such a column is read as it
+    is, for the caller to parse. Other columns are read as their type says.
+    """
+    import sqlalchemy as sa
+
+    if dialect == "sqlite" and isinstance(column.type, sa.JSON):
+        return sa.type_coerce(column, sa.Text()).label(column.name)
+    return column
 
 
 def _null_pool() -> Any:

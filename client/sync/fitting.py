@@ -43,6 +43,7 @@ __all__ = [
     "histogram",
     "is_category",
     "is_text",
+    "json_documents",
     "numbered_placeholders",
     "placeholder_number",
     "placeholder_prefix",
@@ -454,11 +455,43 @@ def time_range(present: list[Any]) -> dict[str, Any]:
     }
 
 
+def json_documents(values: Iterable[Any]) -> tuple[list[Any], int]:
+    """The JSON documents among a column's values as SQLite stores them, and how many
+    of the values are not JSON.
+
+    SQLite keeps any value in a column declared JSON: text is parsed as RFC 8259
+    JSON (``NaN`` and ``Infinity`` are not JSON), a number is a document as it
+    is; other text, the empty string and bytes are not JSON.
+    """
+    import json
+    import math
+
+    def refuse(constant: str) -> Any:
+        raise ValueError(constant)
+
+    documents: list[Any] = []
+    not_json = 0
+    for value in values:
+        if isinstance(value, int | float) and math.isfinite(value):
+            documents.append(value)
+            continue
+        if isinstance(value, str):
+            try:
+                documents.append(json.loads(value, parse_constant=refuse))
+                continue
+            except (ValueError, RecursionError):  # RecursionError: nested too deep
+                pass
+        not_json += 1
+    return documents, not_json
+
+
 def fit_json(
     column: str,
-    present: list[Any],
+    documents: list[Any],
     rare_values: Callable[[str], Callable[[], Iterable[Any]]] | None = None,
     numbered: Callable[[str, str], set[int]] | None = None,
+    *,
+    not_json: int = 0,
 ) -> tuple[list[ColumnPlan], dict[str, Any], str]:
     """Generated JSON documents with the source's common shape and none of its leaf values.
 
@@ -470,23 +503,32 @@ def fit_json(
     (``"status-17"``), objects, arrays and nulls as ``{}``, ``[]`` and ``null``.
     Any other document is its type's empty value.
 
-    ``present`` is a sample. ``rare_values(key)``, when the table has rows past
-    it, gives the values fewer than CATEGORY_MIN_ROWS documents of the whole
-    column hold at ``key`` (as :func:`histogram` takes them), kept out in the
-    sample's stead; ``numbered(key, prefix)`` gives the numbers ``n`` for which
-    a document of the whole column holds ``f"{prefix}{n}"`` at ``key``, none of
-    them a placeholder. Without them, the sample's documents are all there is.
+    ``documents`` are the sample's, decoded (:func:`json_documents`);
+    ``not_json`` counts the sample's values that are not JSON, which the why
+    mentions: their rows get documents as the others. ``rare_values(key)``,
+    when the table has rows past the sample, gives the values fewer than
+    CATEGORY_MIN_ROWS documents of the whole column hold at ``key`` (as
+    :func:`histogram` takes them), kept out in the sample's stead;
+    ``numbered(key, prefix)`` gives the numbers ``n`` for which a document of
+    the whole column holds ``f"{prefix}{n}"`` at ``key``, none of them a
+    placeholder. Without them, the sample's documents are all there is.
     """
-    import json
+    helpers, spec, why = _fit_json(column, documents, rare_values, numbered)
+    if not_json:
+        total = len(documents) + not_json
+        why += (
+            f"; {not_json} of {total} values of the sample are not JSON: left out, "
+            "their rows get documents as the others"
+        )
+    return helpers, spec, why
 
-    docs: list[Any] = []
-    for value in present:
-        if isinstance(value, str):
-            try:
-                value = json.loads(value)
-            except ValueError:
-                continue
-        docs.append(value)
+
+def _fit_json(
+    column: str,
+    docs: list[Any],
+    rare_values: Callable[[str], Callable[[], Iterable[Any]]] | None,
+    numbered: Callable[[str, str], set[int]] | None,
+) -> tuple[list[ColumnPlan], dict[str, Any], str]:
     shapes = Counter(_json_type(d) for d in docs)
     shape = shapes.most_common(1)[0][0] if shapes else "object"
     empty = {"object": "{}", "array": "[]", "number": "0", "string": '""', "boolean": "false"}

@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from phony_client.sync._db import connect, first_line, redact
+from phony_client.sync._db import as_stored, connect, first_line, redact
 from phony_client.sync.codes import code_pattern, is_iso_dates
 from phony_client.sync.fitting import (
     CATEGORY_MIN_ROWS,
@@ -48,6 +48,7 @@ from phony_client.sync.fitting import (
     histogram,
     is_category,
     is_text,
+    json_documents,
     numbered_placeholders,
     placeholder_number,
     time_range,
@@ -225,7 +226,8 @@ def _table_plan(
 
     name = table.name
     rows = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-    sample = conn.execute(sa.select(table).limit(SAMPLE_ROWS)).all()
+    stored = [as_stored(c, conn.dialect.name) for c in table.columns]
+    sample = conn.execute(sa.select(*stored).limit(SAMPLE_ROWS)).all()
     pk = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
     unique = unique_constraints(inspector, name, conn)
     fks: list[ForeignKey] = []
@@ -484,6 +486,17 @@ def _fit_column(
 
     present = [v for v in values if v is not None]
     ratio = (len(values) - len(present)) / len(values) if values else 0.0
+    column = table.c[col.name]
+    declared, not_json = type_name, 0
+    if type_name in ("json", "jsonb") and conn.dialect.name == "sqlite":
+        # SQLite's JSON is only a name: the column keeps any value, read as stored.
+        column = as_stored(column, "sqlite")
+        documents, not_json = json_documents(present)
+        if not_json > len(documents):  # mostly not JSON: the column holds text
+            type_name = "text"
+            present = [as_text(v) for v in present]
+        else:
+            present = documents
     default = _default_sql(col)
     base = ColumnPlan(
         name=col.name,
@@ -500,7 +513,7 @@ def _fit_column(
     helpers: list[ColumnPlan] = []
     integer = type_name in ("integer", "bigint", "smallint")
     # Past the sample, the whole column says which values are rare.
-    rare_values = _rare_values(conn, table.c[col.name]) if rows > len(values) else None
+    rare_values = _rare_values(conn, column) if rows > len(values) else None
     # Text whose every value is an ISO date is fitted as dates (and written as ISO text).
     kind = "date" if is_text(type_name) and not unique and is_iso_dates(present) else type_name
     if fk is not None:
@@ -531,7 +544,7 @@ def _fit_column(
                 host, {"type": "integer", "min": 1, "max": 254, "hidden": True}, why="host numbers"
             ),
         ]
-    elif type_name == "text" and not isinstance(_base_type(col.type), sa.String):
+    elif declared == "text" and not isinstance(_base_type(col.type), sa.String):
         # money, interval, macaddr, tsvector, geometric types...: their text is not
         # text a model should learn, nor one the column would take back.
         base.generate = {"type": "choice", "values": [""]}
@@ -574,11 +587,12 @@ def _fit_column(
             # Past the sample, the whole column says which of a key's values are rare.
             (lambda key: _rare_values(conn, at(key))) if rows > len(values) else None,
             lambda key, prefix: _numbered(conn, at(key), "text")(prefix, ""),
+            not_json=not_json,
         )
     elif unique and integer:
         base.generate, base.why = unique_integers(present, type_name, rows)
     elif not unique and is_category(present, kind) and has_categories(present, kind):
-        numbered = _numbered(conn, table.c[col.name], type_name)
+        numbered = _numbered(conn, column, type_name)
         base.generate, base.why = category(
             col.name, present, base.max_length, lambda prefix: numbered(prefix, "")
         )
@@ -594,7 +608,7 @@ def _fit_column(
     ):
         helpers, base.generate, base.why = pattern
     else:
-        numbered = _numbered(conn, table.c[col.name], type_name)
+        numbered = _numbered(conn, column, type_name)
         texts = [as_text(v) for v in present]
         helpers = _fit_text(
             table.name, col.name, base, texts, models_dir, training, numbered, unique=unique
@@ -605,6 +619,11 @@ def _fit_column(
                 helper.generate["model"] = _relative(Path(model), base_dir)
         if unique:
             base.why += "; unique: repeats get a counter"
+    if type_name != declared:
+        base.why = (
+            f"declared {declared}, but {not_json} of {len(present)} values of the sample "
+            f"are not JSON: planned as text; {base.why}"
+        )
     return [*helpers, base]
 
 

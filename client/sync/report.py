@@ -25,7 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from phony_client.sync._db import connect, first_line, redact
+from phony_client.sync._db import as_stored, connect, first_line, redact
 from phony_client.sync.fitting import CATEGORY_LIMIT
 from phony_client.sync.introspect import (
     SAMPLE_ROWS,
@@ -176,7 +176,7 @@ def _kind(column: Any, planned: Any) -> str:
 def _values(conn: Connection, table: Any, column: str, limit: int | None) -> list[Any]:
     import sqlalchemy as sa
 
-    query = sa.select(table.c[column])
+    query = sa.select(as_stored(table.c[column], conn.dialect.name))
     if limit is not None:
         query = query.limit(limit)
     return [row[0] for row in conn.execute(query)]

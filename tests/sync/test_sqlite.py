@@ -663,3 +663,55 @@ def test_unique_on_a_sized_column_is_found_kept_and_held(tmp_path: Path, run_pho
             if c["kind"] == "unique"
         }
         assert {("users", ("email",)), ("books", ("isbn",)), ("tags", ("label",))} <= checked
+
+
+def test_text_that_is_not_json_in_a_json_column_is_left_out(tmp_path: Path, run_phony: Any) -> None:
+    # SQLite's JSON is only a name: the column keeps any text. Most of ``doc`` is JSON
+    # objects, with a few texts that are not JSON (NaN is not JSON either), other JSON
+    # documents and NULLs; most of ``note`` is not JSON at all.
+    words = ["alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel"]
+    bad = ["{not json", "", '{"n": NaN}', "[1, 2"]
+    others = ["[1, 2]", "5", '"word"', "null", None]
+    docs: list[str | None] = [json.dumps({"n": i % 7, "kind": f"k-{i % 5}"}) for i in range(300)]
+    docs[10:10] = bad
+    docs[100:100] = others
+    notes = [f"{words[i % 8]} {words[i // 8 % 8]}" for i in range(len(docs))]
+    notes[::20] = [json.dumps({"n": i}) for i in range(len(notes[::20]))]
+    source = tmp_path / "source.db"
+    with sqlite3.connect(source) as conn:
+        conn.execute("CREATE TABLE events (id INTEGER PRIMARY KEY, doc JSON, note JSON)")
+        conn.executemany(
+            "INSERT INTO events (doc, note) VALUES (?, ?)", zip(docs, notes, strict=True)
+        )
+    plan = tmp_path / "plan.toml"
+    result = run_phony("sync", "plan", "--source", f"sqlite:///{source}", "-o", str(plan),
+                       "--order", "3")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    columns = _plan(plan)["tables"]["events"]["columns"]
+    doc = columns["doc"]
+    assert doc["sql_type"] == "json"
+    assert doc["generate"]["type"] == "template"
+    assert {"doc__n", "doc__kind"} <= set(columns)
+    assert "4 of 308 values of the sample are not JSON" in doc["why"]
+    note = columns["note"]
+    assert note["sql_type"] == "text"
+    assert note["generate"]["type"] == "ngram"
+    assert "not JSON" in note["why"]
+    target = tmp_path / "copy.db"
+    run_phony("sync", "--plan", str(plan), "--target", f"sqlite:///{target}", "--seed", "1",
+              check=True)  # fmt: skip
+    with sqlite3.connect(target) as conn:
+        rows = conn.execute("SELECT doc, note FROM events").fetchall()
+    assert len(rows) == len(docs)
+    written = [json.loads(d) for d, _ in rows if d is not None]  # every document is JSON
+    assert all(set(d) == {"n", "kind"} for d in written)
+    assert all(isinstance(n, str) for _, n in rows if n is not None)
+    report = run_phony("sync", "report", "--source", f"sqlite:///{source}", "--target",
+                       f"sqlite:///{target}", "--plan", str(plan), "--json")  # fmt: skip
+    assert report.returncode == 0, report.stderr
+    assert {c["column"] for c in json.loads(report.stdout)["columns"]} >= {"doc", "note"}
+    # In one go too.
+    again = tmp_path / "again.db"
+    result = run_phony("sync", "--source", f"sqlite:///{source}", "--target",
+                       f"sqlite:///{again}", "--seed", "1", "--order", "3")  # fmt: skip
+    assert result.returncode == 0, result.stderr

@@ -258,3 +258,46 @@ def test_the_next_code_counts_over_each_position_s_characters() -> None:
     assert code_after("E0C", alphabets) == "E1A"
     assert code_after("E0A", alphabets, 7) == "E2B"
     assert code_after("E9C", alphabets) == "E0A"  # past the last code: the first
+
+
+@pytest.mark.parametrize(
+    ("stored", "documents", "not_json"),
+    [
+        (
+            ['{"a": 1}', " [1, 2] ", "5", 5, 2.5, '"word"', "null"],
+            [{"a": 1}, [1, 2], 5, 5, 2.5, "word", None],
+            0,
+        ),
+        (["", "  ", "{not json", "[1, 2", "word"], [], 5),
+        (["NaN", '{"a": Infinity}', float("nan"), "-Infinity"], [], 4),
+        ([b'{"a": 1}', "[" * 100_000], [], 2),
+    ],
+    ids=["documents-and-scalars", "empty-and-broken-text", "nan-and-infinity", "bytes-too-deep"],
+)
+def test_json_documents_are_the_values_that_parse_as_json(
+    stored: list[object], documents: list[object], not_json: int
+) -> None:
+    from phony_client.sync.fitting import json_documents
+
+    assert json_documents(stored) == (documents, not_json)
+
+
+@pytest.mark.parametrize(
+    ("stored", "written"),
+    [
+        (["[1, 2]"] * 20 + ['{"a": 1}'] * 5 + ["{bad"] * 3, "[]"),
+        (["7"] * 20 + ["[1]"] * 5 + [""] * 3, "0"),
+        (['"word"'] * 20 + ["{bad"] * 3, '""'),
+    ],
+    ids=["arrays", "numbers", "strings"],
+)
+def test_a_json_column_of_other_documents_gets_their_empty_value(
+    stored: list[str], written: str
+) -> None:
+    from phony_client.sync.fitting import fit_json, json_documents
+
+    documents, not_json = json_documents(stored)
+    helpers, spec, why = fit_json("doc", documents, not_json=not_json)
+    assert helpers == []
+    assert spec == {"type": "choice", "values": [written]}
+    assert f"3 of {len(stored)} values of the sample are not JSON" in why
