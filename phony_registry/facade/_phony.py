@@ -5,17 +5,17 @@ from __future__ import annotations
 import operator
 import os
 import secrets
+import threading
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
-from itertools import count as counter
-from itertools import islice
-from operator import itemgetter
+from functools import partial
+from itertools import chain, islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NoReturn, overload
 
-from phony_registry.errors import GenerationError, NotFound, UsageError
+from phony_registry.errors import NotFound, UsageError
 from phony_registry.facade import _sources
-from phony_registry.facade._streams import prefix_values
+from phony_registry.facade._streams import Stream, next_value, prefix_batches
 
 if TYPE_CHECKING:
     from phony_registry.model import Model
@@ -148,7 +148,11 @@ class Phony:
     :meth:`last_name` and :meth:`email` belong to one person. ``seed=None``
     picks a random seed, kept in :attr:`seed`.
 
-    An instance is not thread-safe: give each thread its own.
+    Threads may share an instance: each value of a stream goes to one call,
+    in whatever order the threads come (give each thread its own instance
+    and seed for values that do not depend on that order). An instance, and
+    a field method taken from one, pickles and copies with how far each
+    stream went, and the copy goes on from there.
     """
 
     def __init__(
@@ -163,11 +167,10 @@ class Phony:
         self._chain = _sources.locale_chain(locale)
         self._buffer = buffer
         self._discovered: dict[str, Field] | None = None
-        # The slot each installed field method draws from (see _install).
-        self._installed: dict[str, list[Iterator[str]]] = {}
-        self._streams: dict[tuple[str, str], Iterator[Any]] = {}
-        # How many values each stream (but an alias's, which is its field's) gave.
-        self._given: dict[tuple[str, str], counter[int]] = {}
+        # One stream per field (an alias draws from its field's), model and
+        # schema; made once, even by threads asking at the same time.
+        self._streams: dict[tuple[str, str], Stream[Any]] = {}
+        self._lock = threading.RLock()
         # Values a stream skips when made: where a pickled instance's streams were.
         self._skip: dict[tuple[str, str], int] = {}
         self._schemas: dict[str, Schema] = {}
@@ -182,8 +185,9 @@ class Phony:
         The copy goes on from where this instance was, as a copied Faker does;
         its streams are made again (and skip what was drawn) when first drawn.
         """
-        given = {key: _given(count) for key, count in self._given.items()}
-        skip = {**self._skip, **{key: n for key, n in given.items() if n}}
+        with self._lock:
+            given = {key: stream.position() for key, stream in self._streams.items()}
+            skip = {**self._skip, **{key: n for key, n in given.items() if n}}
         return _revive, (type(self), self._chain, self._seed, self._buffer, skip)
 
     # -- seeding ------------------------------------------------------------
@@ -200,14 +204,14 @@ class Phony:
 
     def seed_instance(self, seed: int | None = None) -> Phony:
         """Start every stream again from ``seed`` (a random one if ``None``), as Faker's does."""
-        self._seed = _check_seed(secrets.randbits(64) if seed is None else seed)
-        self._streams.clear()
-        self._given.clear()
-        self._skip.clear()
-        # The installed methods stay (a caller may hold one, f = fake.first_name):
-        # their next call starts the field's stream from the new seed.
-        for name, slot in self._installed.items():
-            slot[0] = _Restart(self, name, slot)
+        new = _check_seed(secrets.randbits(64) if seed is None else seed)
+        with self._lock:
+            self._seed = new
+            self._skip.clear()
+            # The streams stay (a caller may hold a method, f = fake.first_name):
+            # their next draw starts them again from the new seed.
+            for stream in self._streams.values():
+                stream.reset()
         return self
 
     # -- discovery ------------------------------------------------------------
@@ -243,80 +247,72 @@ class Phony:
     # -- drawing ------------------------------------------------------------
 
     def _install(self, name: str) -> Callable[[], str]:
-        """Make ``name`` a plain function in the instance: later calls skip every lookup.
+        """Make ``name`` a method in the instance: later calls skip every lookup.
 
-        The function draws from a one-item slot rather than from the stream
-        itself, so that :meth:`seed_instance` can swap the stream under a
-        function a caller already holds.
+        The method draws from the field's stream, which :meth:`seed_instance`
+        starts again under a method a caller already holds.
         """
-        slot: list[Iterator[str]] = [self._stream(name)]
-        describe = f"{name} ({','.join(self._chain)})"
-
-        def draw() -> str:
-            try:
-                return next(slot[0])
-            except StopIteration as exc:
-                raise GenerationError(f"{describe} cannot produce more values") from exc
-
-        draw.__name__ = draw.__qualname__ = name
-        draw.__doc__ = f"The next {name} of {','.join(self._chain)}."
-        self.__dict__[name] = draw
-        self._installed[name] = slot
-        return draw
+        with self._lock:
+            method: _Method | None = self.__dict__.get(name)
+            if method is None:
+                method = self.__dict__[name] = _Method(self, name, self._stream(name))
+        return method
 
     def _draw(self, name: str) -> str:
         # Reached through a method bound before the first call (f = fake.first_name).
         installed: Callable[[], str] | None = self.__dict__.get(name)
         return (installed or self._install(name))()
 
-    def _stream(self, name: str) -> Iterator[Any]:
+    def _stream(self, name: str) -> Stream[str]:
+        field = self._field(name)
+        if field is None:
+            raise AttributeError(name)
+        if field.kind == "alias":
+            return self._stream(field.parts[0])
         key = ("field", name)
         stream = self._streams.get(key)
         if stream is None:
-            values = self._field_values(name)
-            field = self._field(name)
-            alias = field is not None and field.kind == "alias"
-            stream = self._streams[key] = values if alias else self._counted(key, values)
+            dry = f"{name} ({','.join(self._chain)}) cannot produce more values"
+            stream = self._new_stream(key, lambda: self._field_batches(name), dry)
         return stream
 
-    def _counted(self, key: tuple[str, str], values: Iterator[Any]) -> Iterator[Any]:
-        """``values`` counted (for :meth:`__reduce__`), past what a pickled instance drew."""
-        given = self._given[key] = counter()
-        # zip and map keep the count in C: a field call stays well under a microsecond.
-        stream = map(itemgetter(0), zip(values, given, strict=False))
-        skip = self._skip.pop(key, 0)
-        if skip:
-            next(islice(stream, skip - 1, skip), None)
+    def _new_stream(
+        self, key: tuple[str, str], make: Callable[[], Iterator[list[Any]]], dry: str
+    ) -> Stream[Any]:
+        """The stream ``key``, made by the first caller (past what a pickled instance drew)."""
+        with self._lock:
+            stream = self._streams.get(key)
+            if stream is None:
+                stream = self._streams[key] = Stream(make, dry, self._skip.pop(key, 0))
         return stream
 
-    def _field_values(self, name: str) -> Iterator[str]:
+    def _field_batches(self, name: str) -> Iterator[list[str]]:
         from phony_registry.generators import column_seed
 
         field = self._field(name)
         if field is None:
             raise AttributeError(name)
         if field.kind == "alias":
-            return self._stream(field.parts[0])
+            return self._field_batches(field.parts[0])
         if field.kind == "template":
             # Fresh streams of the parts (not the part fields' own): the n-th name
             # joins the n-th first name and the n-th last name.
-            parts = [self._field_values(p) for p in field.parts]
-            return map(" ".join, zip(*parts, strict=False))
+            return _joined([self._field_batches(p) for p in field.parts])
         if field.kind == "column":
             schema = self._schema(field.schema)
             index = schema.names.index(field.column)
             return self._table(schema, lambda batch: batch[index])
         model = self._model_for_role(field.role)
-        return self._model_values(model, column_seed(self._seed, name))
+        return self._model_batches(model, column_seed(self._seed, name))
 
     def _model_for_role(self, role: str) -> Model:
         return _sources.load_model_file(_sources.resolve_role(self._chain, role)[1])
 
-    def _model_values(self, model: Model, seed: int) -> Iterator[str]:
+    def _model_batches(self, model: Model, seed: int) -> Iterator[list[str]]:
         def produce(count: int) -> Iterator[list[str]]:
             return model.iter_batches(count, seed)
 
-        return prefix_values(produce, self._buffer)
+        return prefix_batches(produce, self._buffer)
 
     def _schema(self, spec: str) -> Schema:
         schema = self._schemas.get(spec)
@@ -324,7 +320,9 @@ class Phony:
             schema = self._schemas[spec] = _sources.ready_schema(spec, self._chain)
         return schema
 
-    def _table(self, schema: Schema, pick: Callable[[list[list[str]]], list[Any]]) -> Iterator[Any]:
+    def _table(
+        self, schema: Schema, pick: Callable[[list[list[str]]], list[Any]]
+    ) -> Iterator[list[Any]]:
         from phony_registry.schema import generate_table
 
         seed = self._seed
@@ -333,7 +331,7 @@ class Phony:
             for batch in generate_table(schema, count, seed):
                 yield pick(batch)
 
-        return prefix_values(produce, self._buffer)
+        return prefix_batches(produce, self._buffer)
 
     # -- any model, records -----------------------------------------------------
 
@@ -349,12 +347,11 @@ class Phony:
         key = ("value", spec)
         stream = self._streams.get(key)
         if stream is None:
-            values = self._model_values(self._model(spec), self._seed)
-            stream = self._streams[key] = self._counted(key, values)
-        try:
-            value: str = next(stream)
-        except StopIteration as exc:
-            raise GenerationError(f"model {spec!r} cannot produce more values") from exc
+            dry = f"model {spec!r} cannot produce more values"
+            stream = self._new_stream(
+                key, lambda: self._model_batches(self._model(spec), self._seed), dry
+            )
+        value: str = next_value(stream)
         return value
 
     def _model(self, spec: str) -> Model:
@@ -394,17 +391,20 @@ class Phony:
         key = ("records", schema)
         stream = self._streams.get(key)
         if stream is None:
-            table = self._schema(schema)
-            names = table.names
+            stream = self._new_stream(
+                key, lambda: self._rows(schema), f"schema {schema!r} cannot produce more records"
+            )
+        records: list[dict[str, str]] = stream.take(count)
+        return records
 
-            def rows(batch: list[list[str]]) -> list[dict[str, str]]:
-                return [dict(zip(names, row, strict=True)) for row in zip(*batch, strict=True)]
+    def _rows(self, spec: str) -> Iterator[list[dict[str, str]]]:
+        table = self._schema(spec)
+        names = table.names
 
-            stream = self._streams[key] = self._counted(key, self._table(table, rows))
-        out = list(_islice(stream, count))
-        if len(out) < count:
-            raise GenerationError(f"schema {schema!r} cannot produce more records")
-        return out
+        def rows(batch: list[list[str]]) -> list[dict[str, str]]:
+            return [dict(zip(names, row, strict=True)) for row in zip(*batch, strict=True)]
+
+        return self._table(table, rows)
 
     def take(self, field: str, count: int) -> list[str]:
         """The next ``count`` values of ``field`` at once (the same as ``count`` calls).
@@ -414,10 +414,7 @@ class Phony:
         count = _check_count(count)
         if field not in self.__dict__ and self._field(field) is None:
             raise AttributeError(f"no field {field!r} (fields: {', '.join(self.fields())})")
-        out = list(_islice(self._stream(field), count))
-        if len(out) < count:
-            raise GenerationError(f"{field} cannot produce more values")
-        return out
+        return self._stream(field).take(count)
 
     # -- the fields of the bundled packs, for editors ---------------------------
     # Any other field a plugin's pack brings arrives through __getattr__.
@@ -474,35 +471,44 @@ class Phony:
         return self._draw("street_name")
 
 
-class _Restart:
-    """What an installed field method draws from after :meth:`Phony.seed_instance`.
+class _Method(partial[str]):
+    """A field method installed in an instance (``fake.first_name`` once called).
 
-    Its first call puts the field's new stream in the method's slot, so the
-    stream is made only if the field is drawn again, and only once; if making
-    it fails (a model gone from the cache), the next call tries again.
+    A :func:`~functools.partial` of :func:`next_value` rather than a closure,
+    so that a call stays a ``next()`` away from the value. It pickles and
+    copies as a bound method does: the same field of a copy of its instance,
+    which goes on from where the original's stream was.
     """
 
-    def __init__(self, phony: Phony, name: str, slot: list[Iterator[str]]) -> None:
-        self._phony = phony
-        self._name = name
-        self._slot = slot
+    __self__: Phony
+    __name__: str
+    __qualname__: str
 
-    def __iter__(self) -> Iterator[str]:
-        return self
+    def __new__(cls, phony: Phony, name: str, stream: Stream[str]) -> _Method:
+        method = super().__new__(cls, next_value, stream)
+        method.__self__ = phony
+        method.__name__ = method.__qualname__ = name
+        method.__doc__ = f"The next {name} of {','.join(phony.locales)}."
+        return method
 
-    def __next__(self) -> str:
-        stream: Iterator[str] = self._phony._stream(self._name)
-        self._slot[0] = stream
-        return next(stream)
+    def __reduce__(self) -> tuple[Any, ...]:
+        return getattr, (self.__self__, self.__name__)
+
+    def __repr__(self) -> str:
+        return f"<field method {self.__name__} of {self.__self__!r}>"
 
 
-def _islice(values: Iterator[Any], count: int) -> Iterator[Any]:
-    return islice(values, count)
-
-
-def _given(count: counter[int]) -> int:
-    """How far ``count`` went: itertools.count shows it only in its repr, ``count(N)``."""
-    return int(repr(count)[len("count(") : -1])
+def _joined(parts: list[Iterator[list[str]]]) -> Iterator[list[str]]:
+    """The n-th values of ``parts`` joined by a space, in the batches of the first part."""
+    first, *others = parts
+    rest = [chain.from_iterable(batches) for batches in others]
+    for batch in first:
+        columns = [list(islice(values, len(batch))) for values in rest]
+        joined = list(map(" ".join, zip(batch, *columns, strict=False)))
+        if joined:
+            yield joined
+        if len(joined) < len(batch):  # a part ran dry
+            return
 
 
 def _revive(
