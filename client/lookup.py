@@ -19,16 +19,23 @@ from phony_client.config import is_offline, trust_policy
 from phony_client.refs import accepts_ref, official_location
 from phony_registry.errors import (
     DigestMismatch,
+    InvalidName,
     NotFound,
     OfflineError,
     SourceConflict,
     UsageError,
 )
-from phony_registry.names import split_reference
+from phony_registry.names import parse_name, split_reference
 from phony_registry.versions import parse_spec, select
 
 # accepts_ref and official_location live in phony_client.refs; named here for callers.
-__all__ = ["accepts_ref", "find_cached_model", "find_cached_ref", "official_location"]
+__all__ = [
+    "accepts_ref",
+    "cached_model_names",
+    "find_cached_model",
+    "find_cached_ref",
+    "official_location",
+]
 
 
 def find_cached_ref(spec: str, cache: Cache | None = None) -> Ref:
@@ -65,6 +72,27 @@ def find_cached_ref(spec: str, cache: Cache | None = None) -> Ref:
             f"(cached versions: {have}); {hint} while online"
         )
     raise NotFound(f"{name}@{wanted} is not in the cache (cached versions: {have}); {hint}")
+
+
+def cached_model_names(locale: str, cache: Cache | None = None) -> list[str]:
+    """The official models of ``locale`` the cache can answer for (``tr_TR/cities``...), sorted.
+
+    Those with a version that is not yanked, from a ref the trust rules accept
+    (as :func:`find_cached_ref` reads them); packs are not models.
+    """
+    cache = cache or Cache()
+    policy = trust_policy()
+    found: set[str] = set()
+    for ref in cache.iter_refs():
+        if ref.type != "model" or ref.yanked or ref.name in found:
+            continue
+        try:
+            name = parse_name(ref.name)
+        except InvalidName:
+            continue  # a ref no pull of this phony would write
+        if name.official and name.locale == locale and accepts_ref(policy, name, ref):
+            found.add(str(name))
+    return sorted(found)
 
 
 def _intact(path: Path, digest: str) -> bool:

@@ -25,7 +25,7 @@ import dataclasses
 import functools
 import sys
 import threading
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from typing import Any, BinaryIO, TypeVar
 
 from phony_registry.errors import PhonyError, PluginFault
@@ -308,6 +308,19 @@ def model_file(answer: Any) -> Any:
     if not Path(answer).is_file():
         raise FileNotFoundError(f"returned {answer}, which is not a file")
     return Path(answer)
+
+
+def model_names(answer: Any) -> Any:
+    """``phony_list_models``'s answer, checked: ``None``, or model names (strings)."""
+    if answer is None:
+        return None
+    if isinstance(answer, str | bytes) or not isinstance(answer, Iterable):
+        raise TypeError(f"returned {answer!r}, not a list of model names")
+    names = list(answer)
+    for name in names:
+        if not isinstance(name, str):
+            raise TypeError(f"returned {name!r} among the model names, not a string")
+    return names
 
 
 def guard_command(command: Any, owner: Owner) -> None:

@@ -20,7 +20,7 @@ promise made there.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -37,6 +37,7 @@ __all__ = [
     "SchemaSource",
     "hookimpl",
     "hookspec",
+    "phony_list_models",
     "phony_register_commands",
     "phony_register_formats",
     "phony_register_generators",
@@ -155,6 +156,20 @@ def phony_register_commands(cli: CommandTable) -> None:
     (:class:`CommandTable`). Import click and anything heavy inside the hook
     or the command, never at module import time, so ``phony --help`` stays
     fast. phony's own server adds ``phony registry`` and ``phony mock`` so.
+    """
+
+
+@hookspec
+def phony_list_models(locale: str) -> Iterable[str] | None:
+    """Return the names of ``locale``'s models this plugin finds by name (``tr_TR/cities``...).
+
+    The names :func:`phony_resolve_model` of the same plugin answers for
+    without the network, ``locale`` (canonical: ``tr_TR``) and a model name,
+    no version. Called by the Python facade, whose fields are the models of
+    the locale (``Phony("tr_TR").city()``); every plugin's names count.
+    phony's client names the official models of ``locale`` pulled into the
+    local cache (``phony install``, ``phony models pull``); locale packs
+    registered with :func:`phony_register_locales` need not be listed again.
     """
 
 

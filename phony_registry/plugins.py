@@ -647,16 +647,17 @@ def _collect(result: Plugins) -> None:
             plugin = result.manager.get_plugin(plugin_name)
             if plugin is not None:
                 result.manager.unregister(plugin)
-    for impl in result.manager.hook.phony_resolve_model.get_hookimpls():
-        loaded_plugin = result.plugins.get(impl.plugin_name)
-        if loaded_plugin is not None and _canonical(loaded_plugin.distribution) != "phony":
+    answers = {"phony_resolve_model": _guard.model_file, "phony_list_models": _guard.model_names}
+    for hook_name, answer in answers.items():
+        for impl in getattr(result.manager.hook, hook_name).get_hookimpls():
+            loaded_plugin = result.plugins.get(impl.plugin_name)
+            if loaded_plugin is None or _canonical(loaded_plugin.distribution) == "phony":
+                continue
             # pluggy calls impl.function: a fault finding a model names the plugin too.
             # A wrapper's generator is pluggy's to drive: only a plain answer is checked.
             wraps = impl.hookwrapper or getattr(impl, "wrapper", False)
-            check = None if wraps else _guard.model_file
-            guarded = _guard.guard_hook(
-                impl.function, _owner(loaded_plugin), "phony_resolve_model", check
-            )
+            check = None if wraps else answer
+            guarded = _guard.guard_hook(impl.function, _owner(loaded_plugin), hook_name, check)
             setattr(impl, "function", guarded)  # noqa: B010 - pluggy types it Final
     for plugin_name, loaded in result.plugins.items():
         third_party = _canonical(loaded.distribution) != "phony"

@@ -6,7 +6,9 @@ plugin's pack registered through ``phony_register_locales``, and the official
 index bundled as ``phony_index``): each model of a pack is a field named in
 the singular (``tr_TR/first_names`` -> ``first_name``, ``cities`` -> ``city``),
 and each column of a ready schema (``person``, ``address``, ``company``)
-whose models the locale chain has is a field too (``email``).
+whose models the locale chain has is a field too (``email``). The official
+models of a locale in the local cache are named through the
+``phony_list_models`` hook, and are fields of that locale too.
 
 Models are found by name through the ``phony_resolve_model`` hook first
 (plugin packs, the local cache filled by ``phony install``, whatever else a
@@ -111,8 +113,15 @@ def _pack_folders(locale: str) -> list[Path]:
 
 
 def locale_roles(locale: str) -> list[str]:
-    """The model roles of ``locale``'s pack in the installed folders (``first_names``...)."""
+    """The model roles of ``locale`` (``first_names``...): its packs' and the cache's.
+
+    Those of the pack in the installed folders (a plugin's, the bundled
+    official index), then those the ``phony_list_models`` hook names (the
+    official models of ``locale`` in the local cache, after ``phony
+    install`` or ``phony models pull``) whose role is a Python identifier.
+    """
     from phony_registry.layout import index_path, to_local
+    from phony_registry.plugins import get_plugins
 
     roles: set[str] = set()
     for root in _pack_folders(locale):
@@ -120,6 +129,12 @@ def locale_roles(locale: str) -> list[str]:
         folder = to_local(root, index_path(f"{locale}/x")).parent
         if folder.is_dir():
             roles.update(p.stem for p in folder.glob("*.jsonl"))
+    prefix = f"{locale}/"
+    for names in get_plugins().manager.hook.phony_list_models(locale=locale):
+        for name in names or ():
+            role = name[len(prefix) :] if name.startswith(prefix) else ""
+            if role.isidentifier() and not role.startswith("_"):
+                roles.add(role)
     return sorted(roles)
 
 
