@@ -66,6 +66,7 @@ __all__ = [
     "SAMPLE_ROWS",
     "check_constraints",
     "make_plan",
+    "sample_order",
     "sql_type_name",
     "unique_constraints",
 ]
@@ -226,10 +227,11 @@ def _table_plan(
 
     name = table.name
     rows = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-    stored = [as_stored(c, conn.dialect.name) for c in table.columns]
-    sample = conn.execute(sa.select(*stored).limit(SAMPLE_ROWS)).all()
     pk = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
     unique = unique_constraints(inspector, name, conn)
+    stored = [as_stored(c, conn.dialect.name) for c in table.columns]
+    order = sample_order(table, [pk, *unique], conn.dialect.name)
+    sample = conn.execute(sa.select(*stored).order_by(*order).limit(SAMPLE_ROWS)).all()
     fks: list[ForeignKey] = []
     dangling: dict[str, str] = {}  # column -> the missing table its key names
     for fk in inspector.get_foreign_keys(name):
@@ -313,6 +315,33 @@ def _table_plan(
         checks=checks,
         sequences=sequences,
     )
+
+
+def sample_order(table: Any, keys: list[list[str]], dialect: str) -> list[Any]:
+    """What a sample of ``table`` is ordered by, so that the same rows give the same
+    sample whatever order the database keeps them in (its physical order changes
+    with updates, VACUUM FULL, a restore; PostgreSQL may start a scan mid-table).
+
+    The first of ``keys`` (the primary key, then UNIQUE keys) whose columns are
+    all NOT NULL, or the primary key whatever SQLite lets it hold: an index
+    scan on either database. A table without such a key is ordered by all its
+    columns, left to right: its sample is then the same set of rows in the
+    same order, at the cost of a sort; PostgreSQL sorts the columns of a type
+    without an ordering (``json``, geometric types, arrays) as text.
+    """
+    import sqlalchemy as sa
+
+    for i, key in enumerate(keys):
+        known = bool(key) and all(name in table.c for name in key)
+        if known and (i == 0 or not any(table.c[name].nullable for name in key)):
+            return [table.c[name] for name in key]
+    if dialect == "sqlite":  # SQLite orders any two values
+        return list(table.columns)
+    ordered = (
+        sa.Integer, sa.Numeric, sa.String, sa.Date, sa.DateTime, sa.Time, sa.Interval,
+        sa.Boolean, sa.Uuid, sa.LargeBinary,
+    )  # fmt: skip
+    return [c if isinstance(c.type, ordered) else sa.cast(c, sa.Text) for c in table.columns]
 
 
 def _pg_type_name(conn: Connection, sa_type: Any) -> str | None:

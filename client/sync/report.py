@@ -30,6 +30,7 @@ from phony_client.sync.fitting import CATEGORY_LIMIT
 from phony_client.sync.introspect import (
     SAMPLE_ROWS,
     check_constraints,
+    sample_order,
     sql_type_name,
     unique_constraints,
 )
@@ -177,8 +178,9 @@ def _values(conn: Connection, table: Any, column: str, limit: int | None) -> lis
     import sqlalchemy as sa
 
     query = sa.select(as_stored(table.c[column], conn.dialect.name))
-    if limit is not None:
-        query = query.limit(limit)
+    if limit is not None:  # the first rows by key, as the plan's sample
+        key = [c.name for c in table.primary_key.columns]
+        query = query.order_by(*sample_order(table, [key], conn.dialect.name)).limit(limit)
     return [row[0] for row in conn.execute(query)]
 
 
