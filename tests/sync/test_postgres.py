@@ -290,3 +290,23 @@ def test_bytea_json_and_time_are_generated_on_postgresql(
     assert not {r[1]["user"] for r in fake} & {"alice", "bob"}
     assert all("09:00:00" <= r[2].isoformat() <= "16:59:59" for r in fake)
     assert len({r[3] for r in fake}) == 200
+
+
+def test_a_json_string_is_a_string_document_even_when_it_reads_as_json(
+    postgres: PostgresServer, tmp_path: Path
+) -> None:
+    import psycopg
+
+    from phony_client.sync.introspect import make_plan as plan_of
+
+    # PostgreSQL hands a document over decoded: "{\"x\": 1}" is a string, not an object.
+    source = postgres.database("json_strings")
+    with psycopg.connect(source, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (id int PRIMARY KEY, doc json, docb jsonb)")
+        conn.execute(
+            "INSERT INTO t SELECT g, to_json('{\"x\": ' || g || '}'), to_jsonb('w' || g) "
+            "FROM generate_series(1, 300) g"
+        )
+    plan = plan_of(source, tmp_path / "models", tmp_path, order=3)
+    for column in ("doc", "docb"):
+        assert plan.tables["t"].column(column).generate == {"type": "choice", "values": ['""']}
