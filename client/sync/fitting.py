@@ -517,8 +517,8 @@ def fit_json(
     if not_json:
         total = len(documents) + not_json
         why += (
-            f"; {not_json} of {total} values of the sample are not JSON: left out, "
-            "their rows get documents as the others"
+            f"; the values of the sample that are not JSON ({not_json} of {total}) are "
+            "left out, their rows get documents as the others"
         )
     return helpers, spec, why
 

@@ -650,8 +650,8 @@ def _fit_column(
             base.why += "; unique: repeats get a counter"
     if type_name != declared:
         base.why = (
-            f"declared {declared}, but {not_json} of {len(present)} values of the sample "
-            f"are not JSON: planned as text; {base.why}"
+            f"declared {declared}, but most values of the sample are not JSON "
+            f"({not_json} of {len(present)}): planned as text; {base.why}"
         )
     return [*helpers, base]
 

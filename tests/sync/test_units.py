@@ -300,4 +300,4 @@ def test_a_json_column_of_other_documents_gets_their_empty_value(
     helpers, spec, why = fit_json("doc", documents, not_json=not_json)
     assert helpers == []
     assert spec == {"type": "choice", "values": [written]}
-    assert f"3 of {len(stored)} values of the sample are not JSON" in why
+    assert f"values of the sample that are not JSON (3 of {len(stored)})" in why
