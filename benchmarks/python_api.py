@@ -8,7 +8,9 @@ shared machine) with the median beside it. phony's figures include
 generating the values (its buffer refills as the loop goes), not only
 handing them out. Before the loops, one call each warms up (model load,
 Faker's locale data): the cost of a fresh instance's first call, what a
-pytest fixture pays per test, is printed separately, as a median.
+pytest fixture pays per test, is printed separately, as a median. The last
+phony line is one instance shared by ``--threads`` threads (the calls of all
+of them per second): what the refill lock costs when threads contend for it.
 
 Target (issue 19): ``Phony(...).first_name()`` >= 1,000,000 calls/s.
 """
@@ -20,6 +22,7 @@ import os
 import statistics
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from operator import methodcaller
@@ -41,6 +44,27 @@ def rate(obj: object, method: str, calls: int) -> float:
     return calls / (time.perf_counter() - started)
 
 
+def shared_rate(obj: object, method: str, calls: int, threads: int) -> float:
+    """Calls per second of ``obj.method()`` from ``threads`` threads at once, ``calls`` in all."""
+    each = calls // threads
+    start = threading.Barrier(threads + 1)
+
+    def work() -> None:
+        call = methodcaller(method)
+        start.wait()
+        for _ in range(each):
+            call(obj)
+
+    workers = [threading.Thread(target=work) for _ in range(threads)]
+    for worker in workers:
+        worker.start()
+    start.wait()
+    started = time.perf_counter()
+    for worker in workers:
+        worker.join()
+    return each * threads / (time.perf_counter() - started)
+
+
 def first_call_ms(make: Callable[[int], Callable[[], object]], runs: int) -> float:
     """Median milliseconds to build a fresh instance and make its first call."""
     times = []
@@ -55,6 +79,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--threads", type=int, default=4)
     args = parser.parse_args()
     # A private cache: the facade reads the bundled official index, as on a fresh machine.
     os.environ["PHONY_CACHE_DIR"] = tempfile.mkdtemp(prefix="phony-bench-")
@@ -88,13 +113,18 @@ def main() -> None:
         if not isinstance(obj, Phony):
             getattr(obj, method)()
 
+    shared = Phony("tr_TR", seed=1)
+    shared.first_name()
+    shared_name = f"phony tr_TR first_name(), {args.threads} threads"
     results: dict[str, list[float]] = {name: [] for name in contenders}
+    results[shared_name] = []
     for _ in range(args.rounds):
         for name, (obj, method) in contenders.items():
             # The others are slower: a tenth of the calls gives a steady figure too.
             full = name.startswith("phony") and name.endswith("first_name()")
             calls = args.calls if full else max(args.calls // 10, 1000)
             results[name].append(rate(obj, method, calls))
+        results[shared_name].append(shared_rate(shared, "first_name", args.calls, args.threads))
 
     faker_rate = max(results["Faker tr_TR first_name()"])
     print(f"Python {sys.version.split()[0]}, {args.calls:,} calls per phony round, "
