@@ -10,9 +10,9 @@ values past the previous run. What it serves is therefore the same whatever
 short run, and a long stream re-makes about one value in seven.
 
 A :class:`Stream` hands those values out one at a time. Taking a value is a
-``next()`` on the list iterator of the current batch, which the interpreter
-does at once for one caller at a time; only the refill, when a batch runs
-out, takes a lock. Threads sharing a stream therefore get each of its values
+``next()`` on the list iterator of the current batch, one step of C code that
+the interpreter lock gives to one caller at a time; only the refill, when a
+batch runs out, takes a lock of its own. Threads sharing a stream therefore get each of its values
 exactly once, in some interleaving, and a single thread pays no lock per value.
 """
 

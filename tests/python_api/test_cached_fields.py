@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -14,7 +15,7 @@ from phony_client.cli import main
 from phony_registry import Phony
 from phony_registry.builtins import model_in_folder
 from phony_registry.digests import digest_bytes
-from phony_registry.errors import PluginFault
+from phony_registry.errors import NotFound, PluginFault
 from phony_registry.facade import _phony, _sources
 from phony_registry.format import load_model
 from phony_registry.generators import column_seed
@@ -95,10 +96,29 @@ def test_an_official_model_pulled_into_the_cache_is_a_field_of_its_locale(
     expected = model.generate(5, seed=column_seed(3, "dog_name"))
     assert [fake.dog_name() for _ in range(5)] == expected
     assert fake.value("dog_names") == model.generate(1, seed=3)[0]
+    # Its method pickles as the pack's do, going on from where it was.
+    twin = pickle.loads(pickle.dumps(fake.dog_name))  # noqa: S301 - pickled just above
+    sixth = model.generate(6, seed=column_seed(3, "dog_name"))[5]
+    assert twin() == fake.dog_name() == sixth
     # Another locale's cached model is that locale's field, not this one's.
     assert "cat_name" not in fake.fields()
     assert Phony(["fr_FR"], seed=3).fields() == ["cat_name"]
     assert "cat_name" in Phony(["tr_TR", "fr_FR"], seed=3).fields()
+
+
+def test_a_model_that_cannot_be_found_is_looked_for_again_at_the_next_call(
+    tmp_path: Path, official_key: PrivateKey
+) -> None:
+    # A failed look-up leaves the stream as it was, not ended: once the model
+    # is pulled, the same instance draws its first values.
+    registry = _registry(tmp_path / "mirror", official_key, ["fr_FR/cat_names"])
+    fake = Phony(["fr_FR"], seed=2)
+    for _ in range(2):
+        with pytest.raises(NotFound):
+            fake.value("fr_FR/cat_names")
+    _pull("fr_FR/cat_names", "--registry", str(registry))
+    model = load_model(model_in_folder(registry, "fr_FR/cat_names"))
+    assert [fake.value("fr_FR/cat_names") for _ in range(3)] == model.generate(3, seed=2)
 
 
 def test_a_community_model_in_the_cache_is_a_value_not_a_field(
