@@ -72,16 +72,16 @@ def settings_from_options(**values: Any) -> Settings:
     return Settings(**known)
 
 
-def ensure_can_listen(host: str, port: int) -> None:
+def ensure_can_listen(host: str, port: int) -> int:
     """Fail with one line, before a server starts, when ``host:port`` cannot be bound.
 
     uvicorn would log the failure and exit with its own status 3, which
-    phony uses for something else.
+    phony uses for something else. Returns the port to serve on: ``port``,
+    or for ``0`` a free one the system picks, so that the URL printed is
+    the one that answers.
     """
     import socket  # only serve needs it; the help of `phony registry` does not
 
-    if port == 0:
-        return
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
     except socket.gaierror as exc:
@@ -99,3 +99,4 @@ def ensure_can_listen(host: str, port: int) -> None:
                 ) from None
             reason = (exc.strerror or str(exc)).lower()
             raise PhonyError(f"cannot listen on {host}:{port}: {reason}") from None
+        return int(probe.getsockname()[1])

@@ -131,6 +131,7 @@ def serve(
     settings = settings_from_options(
         key_file=key_file, max_upload=parse_size(max_upload), **storage
     )
+    port = ensure_can_listen(host, port)  # a port in use: one line, not uvicorn's log
     settings = dataclasses.replace(
         settings,
         # Pages name this URL in their pull commands: never the request's Host header.
@@ -146,7 +147,6 @@ def serve(
         "limit_concurrency": max_connections,
         "h11_max_incomplete_event_size": 16 * 1024,
     }
-    ensure_can_listen(host, port)  # a port in use: one line, not uvicorn's log
     # Build the app once here so that a bad storage or key fails with one clear line.
     app = create_app(settings)
     where = app.state.registry.storage.description

@@ -180,7 +180,7 @@ def start(
     app = MockApp(config, warm=workers == 1)
     from phony_server.cli._common import ensure_can_listen
 
-    ensure_can_listen(host, port)  # a port in use: one line, as registry serve says it
+    port = ensure_can_listen(host, port)  # a port in use: one line, as registry serve says it
     for name, collection in app.collections.items():
         click.echo(f"phony mock: /{name} ({collection.count:,} records)", err=True)
     click.echo(

@@ -310,3 +310,27 @@ def test_same_records_across_restarts_and_worker_counts(
     for _ in range(6):  # new connections land on either worker
         with httpx.Client() as client:
             assert client.get(f"{two.url}/users/5").json()["age"] == 55
+
+
+def test_port_zero_serves_on_the_free_port_it_prints(mock_home: dict[str, str]) -> None:
+    import re
+    import time
+
+    from tests.conftest import phony_command
+    from tests.e2e.conftest import spawn, stop, wait_until_up
+
+    args = [*phony_command(), "mock", "start", "person", "--locale", "en_US", "--count", "5"]
+    process, log = spawn([*args, "--host", "127.0.0.1", "--port", "0"], mock_home)
+    try:
+        found = None
+        deadline = time.monotonic() + 30
+        while found is None and time.monotonic() < deadline and process.poll() is None:
+            found = re.search(r"http://127\.0\.0\.1:(\d+) ", log.read_text(errors="replace"))
+            time.sleep(0.1)
+        assert found is not None, log.read_text(errors="replace")
+        port = int(found.group(1))
+        assert port != 0  # the URL printed is one that answers
+        wait_until_up(f"http://127.0.0.1:{port}/openapi.json", process, log)
+        assert len(httpx.get(f"http://127.0.0.1:{port}/people").json()) == 5
+    finally:
+        stop(process, log)
