@@ -136,7 +136,8 @@ class Phony:
     ``locale`` is one locale or a fallback chain (``["tr_TR", "en_US"]``, or
     ``"tr_TR,en_US"``): each field comes from the first locale whose pack has
     its model (``None``, as for Faker, is the default, ``en_US``). Each model
-    of the installed packs is a method named in the
+    of the installed packs, and each official model of the locale in the
+    local cache, is a method named in the
     singular (``first_names`` -> :meth:`first_name`), each column of a ready
     schema too (:meth:`email`); ``dir(fake)`` lists them, :meth:`fields` too.
 
