@@ -25,6 +25,21 @@ __all__ = ["sync"]
 _RUN = "run"
 # phony_registry.ngram.SMOOTHINGS, spelled out: importing ngram imports NumPy.
 _SMOOTHING = click.Choice(["none", "witten-bell", "kneser-ney", "modified-kneser-ney"])
+# Repeated, not comma-separated as --tables: a schema's name may hold a comma.
+_SCHEMA = click.option(
+    "--schema",
+    "only_schemas",
+    multiple=True,
+    metavar="NAME",
+    help="PostgreSQL: plan only this schema (repeat for more) [default: every user schema].",
+)
+_EXCLUDE_SCHEMA = click.option(
+    "--exclude-schema",
+    "exclude_schemas",
+    multiple=True,
+    metavar="NAME",
+    help="PostgreSQL: leave this schema out (repeat for more).",
+)
 
 
 class _SyncGroup(click.Group):
@@ -82,6 +97,8 @@ def sync() -> None:
     help="A natural key copied across tables (an email on orders) gets the same "
     "fake value wherever it appears.",
 )
+@_SCHEMA
+@_EXCLUDE_SCHEMA
 def plan_command(
     source: str,
     output: Path | None,
@@ -89,17 +106,29 @@ def plan_command(
     order: int | None,
     smoothing: str | None,
     consistent: bool,
+    only_schemas: tuple[str, ...],
+    exclude_schemas: tuple[str, ...],
 ) -> None:
     """Introspect the source and write a plan: what fills each column, and why.
 
     Text columns get .phony models trained with the privacy guard on: they
-    never generate a value of the source.
+    never generate a value of the source. On PostgreSQL, every user schema
+    is planned; tables outside the default one are named schema.table.
     """
     from phony_client.sync import dump_plan, make_plan
 
     base = output.parent if output is not None else Path.cwd()
     models = models_dir or base / "phony-sync-models"
-    plan = make_plan(source, models, base, order=order, smoothing=smoothing, consistent=consistent)
+    plan = make_plan(
+        source,
+        models,
+        base,
+        order=order,
+        smoothing=smoothing,
+        consistent=consistent,
+        schemas=only_schemas,
+        exclude_schemas=exclude_schemas,
+    )
     text = dump_plan(plan)
     if output is None:
         click.echo(text, nl=False)
@@ -108,12 +137,6 @@ def plan_command(
 
     write_atomic(output, text.encode())  # a new file: 0666 less the umask
     click.echo(f"wrote {output}: {len(plan.tables)} tables, models in {models}", err=True)
-    if plan.left_out:
-        click.echo(
-            f"left out {len(plan.left_out)} tables of other schemas (phony plans the default "
-            f"schema's only): {', '.join(plan.left_out)}",
-            err=True,
-        )
 
 
 @sync.command(_RUN)
@@ -163,6 +186,8 @@ def plan_command(
 )
 @click.option("--order", type=click.IntRange(1, 12), help="With --source: as phony sync plan.")
 @click.option("--smoothing", type=_SMOOTHING, help="With --source: as phony sync plan.")
+@_SCHEMA
+@_EXCLUDE_SCHEMA
 def run_command(
     schemas: tuple[Path, ...],
     plan_path: Path | None,
@@ -179,8 +204,14 @@ def run_command(
     consistent: bool,
     order: int | None,
     smoothing: str | None,
+    only_schemas: tuple[str, ...],
+    exclude_schemas: tuple[str, ...],
 ) -> None:
-    """Fill the target database from a plan, a source database or schema files."""
+    """Fill the target database from a plan, a source database or schema files.
+
+    --schema and --exclude-schema choose what --source plans; the tables of a
+    plan are chosen by --tables (schema.table for a table of another schema).
+    """
     import shutil
 
     from phony_client.sync import SyncOptions, load_plan, make_plan
@@ -191,6 +222,11 @@ def run_command(
         raise UsageError("give one of: --plan FILE, --source URL, or SCHEMA.toml files")
     if truncate and append:
         raise UsageError("--truncate and --append exclude each other")
+    if (only_schemas or exclude_schemas) and source is None:
+        raise UsageError(
+            "--schema and --exclude-schema choose what --source plans: "
+            "choose a plan's tables with --tables"
+        )
     if schemas:
         from phony_client.sync.schemas import plan_from_schemas
 
@@ -209,6 +245,8 @@ def run_command(
                 consistent=consistent,
                 order=order,
                 smoothing=smoothing,
+                schemas=only_schemas,
+                exclude_schemas=exclude_schemas,
             )
         except BaseException:
             shutil.rmtree(workdir, ignore_errors=True)

@@ -94,7 +94,7 @@ def load_order(plan: Plan, names: Sequence[str]) -> tuple[list[list[str]], set[t
     }
     components = _strongly_connected(list(names), edges)
     deferred: set[tuple[str, str]] = set()
-    for component in components:
+    for i, component in enumerate(components):
         members = set(component)
         if len(component) == 1 and component[0] not in edges[component[0]]:
             continue
@@ -121,7 +121,21 @@ def load_order(plan: Plan, names: Sequence[str]) -> tuple[list[list[str]], set[t
                 "foreign keys only: one of the keys must be nullable to load them",
                 field=f"tables.{component[0]}.foreign_keys",
             )
+        components[i] = _parents_first(component, remaining)
     return components, deferred
+
+
+def _parents_first(component: list[str], parents: Mapping[str, set[str]]) -> list[str]:
+    """The tables of one cycle, each after those its keys loaded in the first pass
+    name (``parents``, free of cycles), otherwise in plan order: a key that is
+    not deferred is checked as its row is written."""
+    ordered: list[str] = []
+    left = list(component)
+    while left:
+        ready = next(n for n in left if parents[n] - {n} <= set(ordered))
+        ordered.append(ready)
+        left.remove(ready)
+    return ordered
 
 
 def _strongly_connected(names: list[str], edges: Mapping[str, set[str]]) -> list[list[str]]:

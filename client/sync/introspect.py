@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -54,8 +54,8 @@ from phony_client.sync.fitting import (
     time_range,
     unique_integers,
 )
-from phony_client.sync.plan import Check, ColumnPlan, ForeignKey, Plan, TablePlan
-from phony_registry.errors import DatabaseError, GenerationError, TrainingError
+from phony_client.sync.plan import Check, ColumnPlan, ForeignKey, Plan, TablePlan, table_key
+from phony_registry.errors import DatabaseError, GenerationError, TrainingError, UsageError
 from phony_registry.format import save_model
 from phony_registry.ngram import train
 
@@ -141,8 +141,16 @@ def make_plan(
     order: int | None = None,
     smoothing: str | None = None,
     consistent: bool = False,
+    schemas: Sequence[str] = (),
+    exclude_schemas: Sequence[str] = (),
 ) -> Plan:
     """Introspect ``source_url`` and fit each column; train text models into ``models_dir``.
+
+    On PostgreSQL, every user schema is planned (``schemas``: only these;
+    ``exclude_schemas``: all but these, as pg_dump's ``--schema`` and
+    ``--exclude-schema``); tables of the default schema keep their plain
+    names, others are keyed ``schema.table``. Foreign keys across schemas
+    are followed when both tables are planned.
 
     Model paths in the plan are relative to ``base_dir`` (the plan's folder).
     ``order`` and ``smoothing`` go to :func:`phony_registry.ngram.train`;
@@ -155,7 +163,10 @@ def make_plan(
     engine = connect(source_url, read_only=True)
     training = {"order": order, "smoothing": smoothing}
     try:
-        return _make_plan(engine, models_dir, base_dir, redact(source_url), training, consistent)
+        chosen = (list(schemas), list(exclude_schemas))
+        return _make_plan(
+            engine, models_dir, base_dir, redact(source_url), training, consistent, chosen
+        )
     finally:
         engine.dispose()
 
@@ -167,24 +178,29 @@ def _make_plan(
     source: str,
     training: dict[str, Any],
     consistent: bool,
+    chosen: tuple[list[str], list[str]],
 ) -> Plan:
     import sqlalchemy as sa
     from sqlalchemy.exc import DBAPIError
 
     try:
         inspector = sa.inspect(engine)
-        ordered = [name for name, _ in inspector.get_sorted_table_and_fkc_names() if name]
+        ordered = _parents_first(inspector, _schemas(inspector, *chosen))
         metadata = sa.MetaData()
         # resolve_fks=False: a foreign key may name a table the source lacks
-        # (SQLite allows it); such a key is planned as a plain column.
+        # (SQLite allows it), or one of a schema left out; such a key is
+        # planned as a plain column. Tables are keyed as in the plan, which
+        # is how MetaData keys them too (``schema.table``).
         reflected = {
-            name: sa.Table(name, metadata, autoload_with=engine, resolve_fks=False)
-            for name in ordered
+            table_key(schema, name): sa.Table(
+                name, metadata, schema=schema, autoload_with=engine, resolve_fks=False
+            )
+            for schema, name in ordered
         }
         with engine.connect() as conn:
             tables = {
-                name: _table_plan(conn, inspector, table, reflected, models_dir, base_dir, training)
-                for name, table in reflected.items()
+                key: _table_plan(conn, inspector, table, reflected, models_dir, base_dir, training)
+                for key, table in reflected.items()
             }
             for table in tables.values():  # a reference's rows: its parent's (resized by a sync)
                 for column in table.columns:
@@ -192,26 +208,85 @@ def _make_plan(
                         column.generate["rows"] = max(tables[column.generate["table"]].rows, 1)
             if consistent:
                 _natural_keys(conn, reflected, tables)
-        left_out = _other_schemas(inspector)
     except DBAPIError as exc:
         raise DatabaseError(f"cannot read {source}: {first_line(exc.orig)}") from exc
     if not tables:
         raise DatabaseError(f"{source} has no tables to plan")
-    return Plan(tables, source, left_out=left_out)
+    return Plan(tables, source)
 
 
-def _other_schemas(inspector: Any) -> list[str]:
-    """``schema.table`` of every table outside the default schema (PostgreSQL)."""
+def _schemas(inspector: Any, schemas: list[str], excluded: list[str]) -> list[str | None]:
+    """The schemas to plan, the default one (None) first, the others by name.
+
+    PostgreSQL: every user schema, not ``pg_catalog``, ``information_schema``,
+    ``pg_toast*`` nor ``pg_temp*``, narrowed by ``schemas`` and ``excluded``.
+    SQLite has one schema, the default.
+    """
     if inspector.dialect.name != "postgresql":
-        return []
+        if schemas or excluded:
+            raise UsageError("--schema and --exclude-schema choose among PostgreSQL schemas")
+        return [None]
     default = inspector.default_schema_name
-    system = {default, "information_schema"}
-    return [
-        f"{schema}.{name}"
-        for schema in inspector.get_schema_names()
-        if schema not in system and not schema.startswith("pg_")
-        for name in inspector.get_table_names(schema=schema)
+    found = [
+        name
+        for name in inspector.get_schema_names()
+        if name != "information_schema" and not name.startswith("pg_")
     ]
+    for option, names in (("--schema", schemas), ("--exclude-schema", excluded)):
+        unknown = [name for name in names if name not in found]
+        if unknown:
+            raise UsageError(
+                f"{option}: no schema {unknown[0]!r} in the source (schemas: {', '.join(found)})"
+            )
+    kept = [name for name in found if (not schemas or name in schemas) and name not in excluded]
+    return sorted(
+        (None if name == default else name for name in kept), key=lambda n: (n is not None, n or "")
+    )
+
+
+def _parents_first(inspector: Any, schemas: list[str | None]) -> list[tuple[str | None, str]]:
+    """(schema, table) of ``schemas``' tables: each schema after the schemas its
+    tables' foreign keys name (a cycle of schemas broken where it is met),
+    otherwise in the order given; within a schema, SQLAlchemy's order (parents
+    first), as phony always listed a schema's tables."""
+    default = inspector.default_schema_name
+    listed = {
+        schema: [
+            name for name, _ in inspector.get_sorted_table_and_fkc_names(schema=schema) if name
+        ]
+        for schema in schemas
+    }
+    parents: dict[str | None, list[str | None]] = {schema: [] for schema in schemas}
+    for schema, names in listed.items():
+        for name in names:
+            for fk in inspector.get_foreign_keys(name, schema=schema):
+                parent = _referred_schema(fk, default)
+                if parent in listed and parent != schema and parent not in parents[schema]:
+                    parents[schema].append(parent)
+    ordered: list[str | None] = []
+    seen: set[str | None] = set()
+
+    def visit(schema: str | None) -> None:
+        if schema in seen:
+            return
+        seen.add(schema)
+        for parent in parents[schema]:
+            visit(parent)
+        ordered.append(schema)
+
+    for schema in schemas:
+        visit(schema)
+    return [(schema, name) for schema in ordered for name in listed[schema]]
+
+
+def _referred_schema(fk: dict[str, Any], default: str | None) -> str | None:
+    """The schema of the table a reflected foreign key names; None: the default schema.
+
+    PostgreSQL spells no schema for a table on the ``search_path``, and the
+    referencing table's schema when that was asked for by name.
+    """
+    schema = fk.get("referred_schema")
+    return None if schema in (None, default) else str(schema)
 
 
 def _table_plan(
@@ -225,24 +300,29 @@ def _table_plan(
 ) -> TablePlan:
     import sqlalchemy as sa
 
-    name = table.name
+    name, schema = table.name, table.schema
     rows = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
-    pk = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
-    unique = unique_constraints(inspector, name, conn)
+    pk = list(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or [])
+    unique = unique_constraints(inspector, name, conn, schema=schema)
     stored = [as_stored(c, conn.dialect.name) for c in table.columns]
     order = sample_order(table, [pk, *unique], conn.dialect.name)
     sample = conn.execute(sa.select(*stored).order_by(*order).limit(SAMPLE_ROWS)).all()
     fks: list[ForeignKey] = []
     dangling: dict[str, str] = {}  # column -> the missing table its key names
-    for fk in inspector.get_foreign_keys(name):
+    default = inspector.default_schema_name
+    for fk in inspector.get_foreign_keys(name, schema=schema):
         key = ForeignKey(
-            list(fk["constrained_columns"]), fk["referred_table"], fk["referred_columns"]
+            list(fk["constrained_columns"]),
+            table_key(_referred_schema(fk, default), fk["referred_table"]),
+            fk["referred_columns"],
         )
         if key.table in reflected:
             fks.append(key)
         else:
             dangling.update(dict.fromkeys(key.columns, key.table))
-    checks, enum_checks = check_constraints(inspector, name, [c.name for c in table.columns], conn)
+    checks, enum_checks = check_constraints(
+        inspector, name, [c.name for c in table.columns], conn, schema=schema
+    )
     bounds = _check_bounds(checks)
     unique_cols = {u[0] for u in unique if len(u) == 1}
     if len(pk) == 1:
@@ -302,11 +382,12 @@ def _table_plan(
         if col.name in dangling:
             plan_cols[-1].why += (
                 f"; its foreign key names table {dangling[col.name]}, which the source does "
-                "not have: planned as a plain column, without the key"
+                "not have or the plan leaves out: planned as a plain column, without the key"
             )
         columns.extend(plan_cols)
     return TablePlan(
-        name=name,
+        name=table_key(schema, name),
+        schema=schema,
         rows=rows,
         columns=columns,
         primary_key=pk,
@@ -427,7 +508,9 @@ def _is_sequence(col: Any, pk: list[str], type_name: str, dialect: str) -> bool:
     return dialect == "sqlite" and pk == [col.name]
 
 
-def unique_constraints(inspector: Any, table: str, conn: Connection) -> list[list[str]]:
+def unique_constraints(
+    inspector: Any, table: str, conn: Connection, *, schema: str | None = None
+) -> list[list[str]]:
     """The column lists of ``table``'s UNIQUE constraints and unique indexes.
 
     SQLAlchemy misses SQLite's column-level UNIQUE on a sized type
@@ -441,16 +524,18 @@ def unique_constraints(inspector: Any, table: str, conn: Connection) -> list[lis
     indexes (``WHERE is_default``): they hold only for some rows.
     """
     found: list[list[str]] = [
-        list(u["column_names"]) for u in inspector.get_unique_constraints(table)
+        list(u["column_names"]) for u in inspector.get_unique_constraints(table, schema=schema)
     ]
     found += [
         list(i["column_names"])
-        for i in inspector.get_indexes(table)
+        for i in inspector.get_indexes(table, schema=schema)
         if i.get("unique")
         and all(i["column_names"])
         and not any(k.endswith("_where") and v for k, v in i.get("dialect_options", {}).items())
     ]
-    for index in inspector.get_indexes(table):  # UNIQUE (lower(email)): email is unique
+    for index in inspector.get_indexes(
+        table, schema=schema
+    ):  # UNIQUE (lower(email)): email is unique
         expressions = index.get("expressions") or []
         where = any(k.endswith("_where") and v for k, v in index.get("dialect_options", {}).items())
         if index.get("unique") and not where and len(expressions) == 1:
@@ -472,13 +557,13 @@ def unique_constraints(inspector: Any, table: str, conn: Connection) -> list[lis
 
 
 def check_constraints(
-    inspector: Any, table: str, columns: list[str], conn: Connection
+    inspector: Any, table: str, columns: list[str], conn: Connection, *, schema: str | None = None
 ) -> tuple[list[Check], dict[str, list[str]]]:
     """CHECK constraints: ``col IN ('a', 'b')`` (any dialect's spelling) become enums."""
     checks: list[Check] = []
     enums: dict[str, list[str]] = {}
     try:
-        found = inspector.get_check_constraints(table)
+        found = inspector.get_check_constraints(table, schema=schema)
     except NotImplementedError:  # pragma: no cover - both supported dialects implement it
         found = []
     for check in found:
@@ -640,7 +725,15 @@ def _fit_column(
         numbered = _numbered(conn, column, type_name)
         texts = [as_text(v) for v in present]
         helpers = _fit_text(
-            table.name, col.name, base, texts, models_dir, training, numbered, unique=unique
+            table_key(table.schema, table.name),
+            col.name,
+            base,
+            texts,
+            models_dir,
+            training,
+            numbered,
+            unique=unique,
+            schema=table.schema,
         )
         for helper in [*helpers, base]:
             model = helper.generate.get("model")
@@ -721,9 +814,8 @@ def _fanout(conn: Connection, table: Any, fk: ForeignKey) -> list[list[int]]:
 
     key = [table.c[name] for name in fk.columns]
 
-    parents = conn.execute(
-        sa.text(f"SELECT count(*) FROM {_quote(conn, fk.table)}")  # noqa: S608 - quoted identifier
-    ).scalar_one()
+    parent = table.metadata.tables[fk.table]  # reflected beside it, keyed as in the plan
+    parents = conn.execute(sa.select(sa.func.count()).select_from(parent)).scalar_one()
     if not parents:
         return []
     counts = Counter(
@@ -746,6 +838,18 @@ def _quote(conn: Connection, name: str) -> str:
     return quoted
 
 
+def _models_folder(models_dir: Path, schema: str | None) -> Path:
+    """Where the models of a schema's tables go: a folder per schema (``models/sales/``),
+    so ``a.users`` and ``b.users`` never share a file; the default schema's stay on top.
+    The folder's name is the schema's, percent-encoded where a file name could not hold it."""
+    if schema is None:
+        return models_dir
+    from urllib.parse import quote
+
+    folder = quote(schema, safe="")
+    return models_dir / (folder if folder not in (".", "..") else folder.replace(".", "%2E"))
+
+
 def _relative(path: Path, base_dir: Path) -> str:
     try:
         return path.resolve().relative_to(base_dir.resolve()).as_posix()
@@ -763,6 +867,7 @@ def _fit_text(
     numbered: Callable[[str, str], set[int]],
     *,
     unique: bool = False,
+    schema: str | None = None,
 ) -> list[ColumnPlan]:
     """A model of the column's text (the local parts for e-mail), trained with the guard on;
     numbered placeholders that are no value of the column when no model can be trained."""
@@ -771,7 +876,7 @@ def _fit_text(
         locals_ = [v.rpartition("@")[0] for v in values if _EMAIL.fullmatch(v)]
         helper = f"{column}__local"
         domains = f"{column}__domain"
-        model = _train(table, helper, locals_, models_dir, training)
+        model = _train(table, helper, locals_, models_dir, training, schema)
         if model is None:
             base.generate = {"type": "sequence", "format": "user{}@example.com"}
             base.why = "e-mail addresses too few to learn from: numbered example.com addresses"
@@ -801,7 +906,7 @@ def _fit_text(
     # Trained on the values as the column can hold them (SQLite keeps longer text): the
     # model then writes nothing the sync would cut, and a cut value is no source value.
     cut = values if limit is None else [v[:limit] for v in values]
-    model = _train(table, column, cut, models_dir, training)
+    model = _train(table, column, cut, models_dir, training, schema)
     if model is None:
         numbers = numbered_placeholders(
             column,
@@ -839,9 +944,16 @@ def _fit_text(
 
 
 def _train(
-    table: str, column: str, values: list[str], models_dir: Path, training: dict[str, Any]
+    table: str,
+    column: str,
+    values: list[str],
+    models_dir: Path,
+    training: dict[str, Any],
+    schema: str | None = None,
 ) -> Path | None:
-    """Train and save ``models/TABLE.COLUMN.phony``; None when it cannot make new values."""
+    """Train and save ``TABLE.COLUMN.phony`` in ``models_dir``; None when it cannot make new
+    values. ``table`` is the plan's key (``sales.orders``); the file is named by the
+    table's own name, in the folder of its ``schema`` (:func:`_models_folder`)."""
 
     try:
         model = train(
@@ -855,8 +967,9 @@ def _train(
         model.generate(64, 0)  # can it produce values none of the source holds?
     except (TrainingError, GenerationError):
         return None
-    models_dir.mkdir(parents=True, exist_ok=True)
-    path = models_dir / f"{table}.{column}.phony"
+    folder = _models_folder(models_dir, schema)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{table[len(schema) + 1 :] if schema else table}.{column}.phony"
     save_model(model, path)
     return path
 

@@ -16,6 +16,17 @@
     why = "primary key: consecutive integers"
     generate = { type = "sequence" }
 
+A table of a schema other than the source's default one (PostgreSQL's
+``sales.orders``) is keyed ``schema.table`` and says its ``schema``::
+
+    [tables."sales.orders"]
+    schema = "sales"
+    rows = 4800
+
+Plans holding such a table are format 2; plans of the default schema alone
+stay format 1, as phony always wrote them (a reader of format 1 only would
+otherwise load ``sales.orders`` as one table of its default schema).
+
 Each column's ``generate`` is a column of phony's schema language (any
 generator type, plugins' included); ``null_ratio`` is the share of NULLs
 drawn; a column without ``sql_type`` is a helper that other columns read
@@ -46,9 +57,13 @@ __all__ = [  # noqa: RUF022 - plain sorted(), as tests/test_exported_members.py 
     "dump_plan",
     "load_plan",
     "parse_plan",
+    "table_key",
 ]
 
-PLAN_FORMAT = 1
+#: The newest plan format: 2 adds tables of named schemas (``schema = "sales"``).
+PLAN_FORMAT = 2
+#: Every format this phony reads.
+_FORMATS = (1, 2)
 
 _SQL_TYPE = re.compile(
     r"(integer|bigint|smallint|real|double|boolean|date|time|timestamp|timestamptz|text|uuid"
@@ -117,6 +132,16 @@ class TablePlan:
     checks: list[Check] = field(default_factory=list)
     #: Columns filled by a sequence or identity in the source: reset after a load.
     sequences: list[str] = field(default_factory=list)
+    #: The table's schema (PostgreSQL's ``sales``); None: the database's default schema.
+    #: A table of a schema is keyed ``schema.table`` in the plan.
+    schema: str | None = None
+
+    @property
+    def table_name(self) -> str:
+        """The table's own name in its schema (``orders`` of ``sales.orders``)."""
+        if self.schema is None:
+            return self.name
+        return self.name[len(self.schema) + 1 :]
 
     def column(self, name: str) -> ColumnPlan:
         """The column called ``name``."""
@@ -141,9 +166,13 @@ class Plan:
     #: Generate each table with the seed as given, as ``phony generate --schema`` does
     #: (schema files); plans derive one seed per table from it.
     raw_seed: bool = False
-    #: Tables of the source the plan does not hold: those of schemas other than the
-    #: default one (PostgreSQL's ``sales.orders``), as ``schema.table``.
+    #: Tables of the source the plan does not hold (schemas left out), as ``schema.table``.
     left_out: list[str] = field(default_factory=list)
+
+
+def table_key(schema: str | None, name: str) -> str:
+    """A table's key in a plan: ``name`` in the default schema, ``schema.name`` in another."""
+    return name if schema is None else f"{schema}.{name}"
 
 
 # --- reading -----------------------------------------------------------------
@@ -173,8 +202,13 @@ def _names(value: Any, where: str) -> list[str]:
 
 def parse_plan(data: Mapping[str, Any]) -> Plan:
     """Check a plan given as parsed TOML."""
-    if data.get("format", PLAN_FORMAT) != PLAN_FORMAT:
-        raise ValidationError(f"this phony reads plan format {PLAN_FORMAT}", field="format")
+    version = data.get("format", 1)
+    if version not in _FORMATS or isinstance(version, bool):
+        raise ValidationError(
+            f"this phony reads plan formats {', '.join(map(str, _FORMATS))}: "
+            "a newer plan needs a newer phony",
+            field="format",
+        )
     tables_data = data.get("tables")
     if not isinstance(tables_data, Mapping) or not tables_data:
         raise ValidationError("a plan needs at least one [tables.NAME]", field="tables")
@@ -184,6 +218,14 @@ def parse_plan(data: Mapping[str, Any]) -> Plan:
         if not isinstance(raw, Mapping):
             raise ValidationError("expected a table", field=where)
         rows = _get(raw, "rows", int, where)
+        schema = raw.get("schema")
+        if schema is not None and (
+            version < 2 or not isinstance(schema, str) or not name.startswith(f"{schema}.")
+        ):
+            raise ValidationError(
+                'a table of a schema is keyed "SCHEMA.TABLE" in a plan of format 2',
+                field=f"{where}.schema",
+            )
         if rows < 0:
             raise ValidationError("must be >= 0", field=f"{where}.rows")
         columns = [
@@ -207,7 +249,10 @@ def parse_plan(data: Mapping[str, Any]) -> Plan:
             ],
             checks=[Check(**c) for c in raw.get("checks", [])],
             sequences=_names(raw.get("sequences", []), f"{where}.sequences"),
+            schema=schema,
         )
+        if schema is not None and not table.table_name:
+            raise ValidationError("the table has no name after its schema", field=where)
         for key in [*table.primary_key, *table.sequences, *(c for u in table.unique for c in u)]:
             if key not in names:
                 raise ValidationError(f"unknown column {key!r}", field=where)
@@ -294,19 +339,19 @@ def dump_plan(plan: Plan) -> str:
         "# Edit it freely, then: phony sync --plan THIS_FILE --target URL [--seed N]",
         "# Text models are trained with the privacy guard on (--exclude-originals):",
         "# they never generate a value of the source column.",
-        f"format = {PLAN_FORMAT}",
+        # Plans of the default schema alone keep format 1, which every phony reads.
+        f"format = {PLAN_FORMAT if any(t.schema for t in plan.tables.values()) else 1}",
     ]
     if plan.left_out:
-        lines.insert(
-            -1,
-            "# Left out (phony plans the tables of the default schema only): "
-            + ", ".join(plan.left_out),
-        )
+        lines.insert(-1, "# Left out (schemas not chosen): " + ", ".join(plan.left_out))
     if plan.source:
         lines.append(f"source = {_value(plan.source)}")
     for table in plan.tables.values():
         t = _key(table.name)
-        lines += ["", f"[tables.{t}]", f"rows = {table.rows}"]
+        lines += ["", f"[tables.{t}]"]
+        if table.schema is not None:
+            lines.append(f"schema = {_value(table.schema)}")
+        lines.append(f"rows = {table.rows}")
         if table.primary_key:
             lines.append(f"primary_key = {_value(table.primary_key)}")
         if table.unique:

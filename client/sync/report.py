@@ -34,7 +34,7 @@ from phony_client.sync.introspect import (
     sql_type_name,
     unique_constraints,
 )
-from phony_client.sync.plan import Plan
+from phony_client.sync.plan import Plan, table_key
 from phony_registry.errors import DatabaseError
 
 if TYPE_CHECKING:
@@ -116,8 +116,8 @@ def _report(source: Engine, target: Engine, plan: Plan | None) -> Report:
 
     report = Report()
     src_inspector, tgt_inspector = sa.inspect(source), sa.inspect(target)
-    in_source = set(src_inspector.get_table_names())
-    names = [n for n in tgt_inspector.get_table_names() if n in in_source]
+    in_source, in_target = _tables(src_inspector), _tables(tgt_inspector)
+    names = [n for n in in_target if n in in_source]
     if plan is not None:
         names = [n for n in plan.tables if n in names]
     if not names:
@@ -126,15 +126,21 @@ def _report(source: Engine, target: Engine, plan: Plan | None) -> Report:
     with source.connect() as sconn, target.connect() as tconn:
         for name in names:
             # A foreign key may name a missing table (SQLite allows it): not followed here.
-            s_table = sa.Table(name, src_meta, autoload_with=source, resolve_fks=False)
-            t_table = sa.Table(name, tgt_meta, autoload_with=target, resolve_fks=False)
+            s_schema, s_name = in_source[name]
+            t_schema, t_name = in_target[name]
+            s_table = sa.Table(
+                s_name, src_meta, schema=s_schema, autoload_with=source, resolve_fks=False
+            )
+            t_table = sa.Table(
+                t_name, tgt_meta, schema=t_schema, autoload_with=target, resolve_fks=False
+            )
             s_rows = sconn.execute(sa.select(sa.func.count()).select_from(s_table)).scalar_one()
             t_rows = tconn.execute(sa.select(sa.func.count()).select_from(t_table)).scalar_one()
             report.rows[name] = (s_rows, t_rows)
             planned = plan.tables[name] if plan is not None and name in plan.tables else None
             foreign = {
                 fk["constrained_columns"][0]
-                for fk in tgt_inspector.get_foreign_keys(name)
+                for fk in tgt_inspector.get_foreign_keys(t_name, schema=t_schema)
                 if len(fk["constrained_columns"]) == 1
             }
             for column in t_table.columns:
@@ -142,10 +148,27 @@ def _report(source: Engine, target: Engine, plan: Plan | None) -> Report:
                     continue
                 kind = "foreign_key" if column.name in foreign else _kind(column, planned)
                 report.columns.append(
-                    _column_report(sconn, tconn, s_table, t_table, column.name, kind)
+                    _column_report(sconn, tconn, s_table, t_table, column.name, kind, name)
                 )
-            report.constraints.extend(_constraints(tconn, tgt_inspector, t_table))
+            report.constraints.extend(_constraints(tconn, tgt_inspector, t_table, name))
     return report
+
+
+def _tables(inspector: Any) -> dict[str, tuple[str | None, str]]:
+    """A database's tables by their key in a plan: (schema, name), the default schema's
+    as None; on PostgreSQL, those of every user schema (``sales.orders``)."""
+    found: dict[str, tuple[str | None, str]] = {
+        name: (None, name) for name in inspector.get_table_names()
+    }
+    if inspector.dialect.name != "postgresql":
+        return found
+    default = inspector.default_schema_name
+    for schema in inspector.get_schema_names():
+        if schema in (default, "information_schema") or schema.startswith("pg_"):
+            continue
+        for name in inspector.get_table_names(schema=schema):
+            found[table_key(schema, name)] = (schema, name)
+    return found
 
 
 def _kind(column: Any, planned: Any) -> str:
@@ -185,7 +208,13 @@ def _values(conn: Connection, table: Any, column: str, limit: int | None) -> lis
 
 
 def _column_report(
-    sconn: Connection, tconn: Connection, s_table: Any, t_table: Any, name: str, kind: str
+    sconn: Connection,
+    tconn: Connection,
+    s_table: Any,
+    t_table: Any,
+    name: str,
+    kind: str,
+    key: str,
 ) -> ColumnReport:
     limit = None if kind == "text" else SAMPLE_ROWS
     src = _values(sconn, s_table, name, limit)
@@ -220,7 +249,7 @@ def _column_report(
         distinct = set(map(str, tgt_present))
         measure, value = "novelty", sum(v not in known for v in distinct) / len(distinct)
     return ColumnReport(
-        t_table.name,
+        key,
         name,
         kind,
         measure,
@@ -254,11 +283,12 @@ def _ks(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.max(np.abs(cdf_x - cdf_y)))
 
 
-def _constraints(conn: Connection, inspector: Any, table: Any) -> list[ConstraintReport]:
+def _constraints(conn: Connection, inspector: Any, table: Any, name: str) -> list[ConstraintReport]:
+    """The constraints of ``table`` (the plan's ``name``) and the rows breaking each."""
     import sqlalchemy as sa
 
     out: list[ConstraintReport] = []
-    name = table.name
+    own, schema = table.name, table.schema
     for column in table.columns:
         if not column.nullable:
             bad = conn.execute(
@@ -271,9 +301,9 @@ def _constraints(conn: Connection, inspector: Any, table: Any) -> list[Constrain
                 sa.select(sa.func.count()).select_from(table).where(sa.func.length(column) > length)
             ).scalar_one()
             out.append(ConstraintReport(name, "length", [column.name], bad, f"<= {length}"))
-    pk = list(inspector.get_pk_constraint(name).get("constrained_columns") or [])
+    pk = list(inspector.get_pk_constraint(own, schema=schema).get("constrained_columns") or [])
     sets = [("primary_key", pk)] if pk else []
-    sets += [("unique", cols) for cols in unique_constraints(inspector, name, conn)]
+    sets += [("unique", cols) for cols in unique_constraints(inspector, own, conn, schema=schema)]
     for kind, cols in sets:
         columns = [table.c[c] for c in cols]
         dupes = (
@@ -285,7 +315,8 @@ def _constraints(conn: Connection, inspector: Any, table: Any) -> list[Constrain
         )
         bad = conn.execute(sa.select(sa.func.count()).select_from(dupes)).scalar_one()
         out.append(ConstraintReport(name, kind, cols, bad))
-    for fk in inspector.get_foreign_keys(name):
+    for fk in inspector.get_foreign_keys(own, schema=schema):
+        referred = _referred(fk, inspector.default_schema_name)
         child_cols = [table.c[c] for c in fk["constrained_columns"]]
         present = [c.isnot(None) for c in child_cols]
         if not inspector.has_table(fk["referred_table"], schema=fk.get("referred_schema")):
@@ -299,13 +330,17 @@ def _constraints(conn: Connection, inspector: Any, table: Any) -> list[Constrain
                     "foreign_key",
                     fk["constrained_columns"],
                     bad,
-                    f"-> {fk['referred_table']} (no such table)",
+                    f"-> {referred} (no such table)",
                 )
             )
             continue
         # An alias: a table referring to itself must not correlate with its own rows.
         parent = sa.Table(
-            fk["referred_table"], table.metadata, autoload_with=conn, resolve_fks=False
+            fk["referred_table"],
+            table.metadata,
+            schema=fk.get("referred_schema"),
+            autoload_with=conn,
+            resolve_fks=False,
         ).alias("phony_parent")
         parent_cols = [parent.c[c] for c in fk["referred_columns"]]
         exists = sa.exists().where(*(p == c for p, c in zip(parent_cols, child_cols, strict=True)))
@@ -313,11 +348,11 @@ def _constraints(conn: Connection, inspector: Any, table: Any) -> list[Constrain
             sa.select(sa.func.count()).select_from(table).where(*present, ~exists)
         ).scalar_one()
         out.append(
-            ConstraintReport(
-                name, "foreign_key", fk["constrained_columns"], bad, f"-> {fk['referred_table']}"
-            )
+            ConstraintReport(name, "foreign_key", fk["constrained_columns"], bad, f"-> {referred}")
         )
-    checks, _ = check_constraints(inspector, name, [c.name for c in table.columns], conn)
+    checks, _ = check_constraints(
+        inspector, own, [c.name for c in table.columns], conn, schema=schema
+    )
     for check in checks:
         if check.column and check.values:
             column = table.c[check.column]
@@ -328,3 +363,9 @@ def _constraints(conn: Connection, inspector: Any, table: Any) -> list[Constrain
             ).scalar_one()
             out.append(ConstraintReport(name, "check", [check.column], bad, "values listed"))
     return out
+
+
+def _referred(fk: dict[str, Any], default: str | None) -> str:
+    """The table a reflected foreign key names, as a plan keys it."""
+    schema = fk.get("referred_schema")
+    return table_key(None if schema in (None, default) else schema, fk["referred_table"])

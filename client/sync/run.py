@@ -85,6 +85,7 @@ def sync(
         rows = {n: runs[n].rows for n in names}
         return SyncResult(units, rows, list(names), sorted(deferred))
     target = Target(connect(target_url, read_only=False), target_url)
+    target.use_plan(plan)
     try:
         return _sync(plan, target, options, names, units, deferred, cyclic, progress)
     finally:
@@ -162,6 +163,7 @@ def _sync(
                 runs[name].existing[tuple(cols)] = target.values(name, cols)
     started = time.perf_counter()
     metadata = build_metadata(plan, names, target.dialect, cyclic)
+    target.create_schemas(missing)
     target.create_types(metadata, missing)
     # Missing tables are created in their unit's transaction: an interrupted load leaves
     # them absent, as they were.

@@ -15,14 +15,14 @@ from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from phony_client.sync._db import first_line, redact
-from phony_client.sync.plan import Plan, TablePlan
+from phony_client.sync.plan import Plan, TablePlan, table_key
 from phony_registry.errors import DatabaseError
 
 if TYPE_CHECKING:
     from sqlalchemy import MetaData
     from sqlalchemy.engine import Engine
 
-__all__ = ["Target", "build_metadata", "copy_text", "driver_errors", "sa_type"]
+__all__ = ["Target", "build_metadata", "copy_text", "driver_errors", "sa_type", "where"]
 
 
 def driver_errors(dialect: str) -> tuple[type[Exception], ...]:
@@ -37,9 +37,13 @@ def driver_errors(dialect: str) -> tuple[type[Exception], ...]:
 
 
 def sa_type(
-    sql_type: str, column_name: str, values: list[str] | None, enum_name: str | None
+    sql_type: str,
+    column_name: str,
+    values: list[str] | None,
+    enum_name: str | None,
+    schema: str | None = None,
 ) -> Any:
-    """The SQLAlchemy type for a plan's ``sql_type``."""
+    """The SQLAlchemy type for a plan's ``sql_type``; an enum type goes in ``schema``."""
     import sqlalchemy as sa
 
     simple = {
@@ -77,7 +81,7 @@ def sa_type(
         item = sa_type(sql_type[:-2], column_name, values, enum_name)
         return postgresql.ARRAY(item).with_variant(sa.Text(), "sqlite")
     if sql_type == "enum":
-        return sa.Enum(*(values or []), name=enum_name or f"{column_name}_enum")
+        return sa.Enum(*(values or []), name=enum_name or f"{column_name}_enum", schema=schema)
     match = re.fullmatch(r"numeric\((\d+),(\d+)\)", sql_type)
     if match:
         return sa.Numeric(int(match.group(1)), int(match.group(2)))
@@ -87,13 +91,26 @@ def sa_type(
     raise DatabaseError(f"unknown sql_type {sql_type!r}")
 
 
+def where(table: TablePlan, dialect: str) -> tuple[str | None, str]:
+    """(schema, name) of a plan's table in a target of ``dialect``.
+
+    PostgreSQL keeps ``sales.orders`` in schema ``sales``; SQLite has no
+    schemas, and names the table ``sales.orders``, its key in the plan.
+    """
+    if dialect == "sqlite" or table.schema is None:
+        return None, table.name
+    return table.schema, table.table_name
+
+
 def build_metadata(plan: Plan, names: Sequence[str], dialect: str, cyclic: set[str]) -> MetaData:
     """Tables of ``names`` as the plan describes them, constraints included.
 
     Foreign keys inside a cycle (``cyclic`` tables) are added with ALTER on
     PostgreSQL; SQLite declares them inline, which it allows in any order.
     Column defaults (SQL of the source's dialect) apply when the target
-    speaks the same dialect.
+    speaks the same dialect. The MetaData keys each table as the plan does
+    (``sales.orders``), and a foreign key names its parent's Column, not a
+    dotted string, so dots in names stay names.
     """
     import sqlalchemy as sa
 
@@ -103,10 +120,11 @@ def build_metadata(plan: Plan, names: Sequence[str], dialect: str, cyclic: set[s
     metadata = sa.MetaData()
     for name in names:
         table = plan.tables[name]
+        schema, table_name = where(table, dialect)
         columns = [
             sa.Column(
                 c.name,
-                sa_type(c.sql_type or "text", c.name, c.values, c.enum_name),
+                sa_type(c.sql_type or "text", c.name, c.values, c.enum_name, schema),
                 nullable=c.nullable,
                 primary_key=c.name in table.primary_key,
                 autoincrement=c.name in table.sequences and table.primary_key == [c.name],
@@ -115,33 +133,37 @@ def build_metadata(plan: Plan, names: Sequence[str], dialect: str, cyclic: set[s
             for c in table.written
         ]
         constraints: list[Any] = [sa.UniqueConstraint(*u) for u in table.unique]
-        for fk in table.foreign_keys:
-            constraints.append(
-                sa.ForeignKeyConstraint(
-                    fk.columns,
-                    [f"{fk.table}.{r}" for r in fk.references],
-                    use_alter=dialect != "sqlite" and name in cyclic and fk.table in cyclic,
-                )
-            )
         for check in table.checks:
             if check.column and check.values:
                 quoted = ", ".join("'" + v.replace("'", "''") + "'" for v in check.values)
                 constraints.append(sa.CheckConstraint(f'"{check.column}" IN ({quoted})'))
             elif check.sql and check.dialect == dialect:
                 constraints.append(sa.CheckConstraint(check.sql))
-        sa.Table(name, metadata, *columns, *constraints)
+        sa.Table(table_name, metadata, *columns, *constraints, schema=schema)
     for name in names:  # parents outside the selection: enough of them to name their keys
         for fk in plan.tables[name].foreign_keys:
             if fk.table not in metadata.tables:
                 parent = plan.tables[fk.table]
+                schema, table_name = where(parent, dialect)
                 sa.Table(
-                    fk.table,
+                    table_name,
                     metadata,
                     *(
                         sa.Column(c, sa_type(parent.column(c).sql_type or "text", c, None, None))
                         for c in fk.references
                     ),
+                    schema=schema,
                 )
+    for name in names:
+        for fk in plan.tables[name].foreign_keys:
+            parent_table = metadata.tables[fk.table]
+            metadata.tables[name].append_constraint(
+                sa.ForeignKeyConstraint(
+                    fk.columns,
+                    [parent_table.c[r] for r in fk.references],
+                    use_alter=dialect != "sqlite" and name in cyclic and fk.table in cyclic,
+                )
+            )
     return metadata
 
 
@@ -153,14 +175,48 @@ class Target:
         self.url = redact(url)
         self.dialect = engine.dialect.name
         self._conn: Any = None
+        #: (schema, name) in the target of each table of the plan, by its key.
+        self._where: dict[str, tuple[str | None, str]] = {}
+
+    def use_plan(self, plan: Plan) -> None:
+        """Name the plan's tables as the target keeps them (see :func:`where`)."""
+        self._where = {key: where(table, self.dialect) for key, table in plan.tables.items()}
 
     # -- structure ---------------------------------------------------------
 
     def existing_tables(self) -> set[str]:
-        """Tables already in the target's default schema."""
+        """Tables already in the target, by their key in the plan: those of the default
+        schema, and of the plan's schemas that the target has."""
         import sqlalchemy as sa
 
-        return set(sa.inspect(self.engine).get_table_names())
+        inspector = sa.inspect(self.engine)
+        found = set(inspector.get_table_names())
+        schemas = {schema for schema, _ in self._where.values() if schema is not None}
+        for schema in sorted(schemas & set(inspector.get_schema_names())):
+            found.update(table_key(schema, name) for name in inspector.get_table_names(schema))
+        return found
+
+    def create_schemas(self, names: Iterable[str]) -> None:
+        """Create the schemas the tables of ``names`` go in (PostgreSQL), if absent.
+
+        Only absent ones: CREATE SCHEMA IF NOT EXISTS needs the right to create
+        one even when it exists, which an application's role may not have.
+        """
+        import sqlalchemy as sa
+        from sqlalchemy.exc import DBAPIError
+
+        wanted = {self._where[n][0] for n in names if n in self._where} - {None}
+        if not wanted or self.dialect != "postgresql":
+            return
+        missing = sorted(str(s) for s in wanted - set(sa.inspect(self.engine).get_schema_names()))
+        try:
+            with self.engine.begin() as conn:
+                for schema in missing:
+                    conn.exec_driver_sql(f"CREATE SCHEMA IF NOT EXISTS {self.q(schema)}")
+        except DBAPIError as exc:
+            raise DatabaseError(
+                f"{self.url}: cannot create schema {missing[0]}: {first_line(exc.orig)}"
+            ) from exc
 
     def create_types(self, metadata: MetaData, names: Iterable[str]) -> None:
         """Create the enum types the tables of ``names`` use (PostgreSQL), if absent."""
@@ -238,6 +294,11 @@ class Target:
         """``name`` quoted as an identifier."""
         return '"' + name.replace('"', '""') + '"'
 
+    def qt(self, table: str) -> str:
+        """The plan's table ``table`` as the target names it, quoted (``"sales"."orders"``)."""
+        schema, name = self._where.get(table, (None, table))
+        return self.q(name) if schema is None else f"{self.q(schema)}.{self.q(name)}"
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first value of the first row of ``sql``."""
         if self.dialect == "sqlite":
@@ -247,25 +308,25 @@ class Target:
 
     def count(self, table: str) -> int:
         """Rows of ``table``."""
-        return int(self.scalar(f"SELECT count(*) FROM {self.q(table)}"))  # noqa: S608
+        return int(self.scalar(f"SELECT count(*) FROM {self.qt(table)}"))  # noqa: S608
 
     def has_rows(self, table: str) -> bool:
         """Whether ``table`` holds at least one row."""
-        sql = f"SELECT 1 FROM {self.q(table)} LIMIT 1"  # noqa: S608 - quoted identifier
+        sql = f"SELECT 1 FROM {self.qt(table)} LIMIT 1"  # noqa: S608 - quoted identifier
         return self.scalar(sql) is not None
 
     def max_value(self, table: str, column: str) -> Any:
         """The largest value of ``column`` (NULL when empty)."""
-        return self.scalar(f"SELECT max({self.q(column)}) FROM {self.q(table)}")  # noqa: S608
+        return self.scalar(f"SELECT max({self.q(column)}) FROM {self.qt(table)}")  # noqa: S608
 
     def min_value(self, table: str, column: str) -> Any:
         """The smallest value of ``column`` (NULL when empty)."""
-        return self.scalar(f"SELECT min({self.q(column)}) FROM {self.q(table)}")  # noqa: S608
+        return self.scalar(f"SELECT min({self.q(column)}) FROM {self.qt(table)}")  # noqa: S608
 
     def values(self, table: str, columns: Sequence[str]) -> set[tuple[Any, ...]]:
         """Every row of ``columns`` as text tuples (for --append's UNIQUE checks)."""
         cols = ", ".join(f"CAST({self.q(c)} AS TEXT)" for c in columns)
-        rows = self.conn.execute(f"SELECT {cols} FROM {self.q(table)}").fetchall()  # noqa: S608
+        rows = self.conn.execute(f"SELECT {cols} FROM {self.qt(table)}").fetchall()  # noqa: S608
         return {tuple(r) for r in rows}
 
     # -- transactions --------------------------------------------------------
@@ -298,9 +359,9 @@ class Target:
             # Foreign keys are checked at commit: tables of a cycle empty in any order.
             self.conn.execute("PRAGMA defer_foreign_keys = ON")
             for name in reversed(names):
-                self.conn.execute(f"DELETE FROM {self.q(name)}")  # noqa: S608 - quoted identifier
+                self.conn.execute(f"DELETE FROM {self.qt(name)}")  # noqa: S608 - quoted identifier
         else:
-            listed = ", ".join(self.q(n) for n in names)
+            listed = ", ".join(self.qt(n) for n in names)
             self.conn.execute(f"TRUNCATE {listed} RESTART IDENTITY")
 
     # -- loading -------------------------------------------------------------
@@ -318,7 +379,7 @@ class Target:
         """Second pass: ``SET column = value WHERE key = k`` for each (k, value)."""
         if not pairs:
             return
-        t, k, c = self.q(table.name), self.q(key), self.q(column)
+        t, k, c = self.qt(table.name), self.q(key), self.q(column)
         if self.dialect == "sqlite":
             sql = f"UPDATE {t} SET {c} = ? WHERE {k} = ?"  # noqa: S608 - quoted identifiers
             self.conn.executemany(sql, [(v, p) for p, v in pairs])
@@ -338,7 +399,7 @@ class Target:
 
     def reset_sequences(self, table: TablePlan) -> None:
         """Point the sequences or identities of ``table`` after its largest key."""
-        t = self.q(table.name)
+        t = self.qt(table.name)
         for column in table.sequences:
             c = self.q(column)
             if self.dialect == "sqlite":
@@ -399,7 +460,7 @@ class _Loader:
 class _CopyLoader(_Loader):
     def __init__(self, target: Target, table: str, columns: list[str]) -> None:
         cols = ", ".join(target.q(c) for c in columns)
-        self._cm = target.conn.cursor().copy(f"COPY {target.q(table)} ({cols}) FROM STDIN")
+        self._cm = target.conn.cursor().copy(f"COPY {target.qt(table)} ({cols}) FROM STDIN")
         self._copy = self._cm.__enter__()
 
     def write(self, batch: list[list[str | None]]) -> None:
@@ -421,7 +482,7 @@ class _SqliteLoader(_Loader):
     ) -> None:
         cols = ", ".join(target.q(c) for c in columns)
         marks = ", ".join("?" * len(columns))
-        self._sql = f"INSERT INTO {target.q(table)} ({cols}) VALUES ({marks})"  # noqa: S608
+        self._sql = f"INSERT INTO {target.qt(table)} ({cols}) VALUES ({marks})"  # noqa: S608
         self._conn = target.conn
         self._booleans = booleans
         self._blobs = blobs

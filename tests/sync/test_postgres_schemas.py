@@ -226,7 +226,7 @@ def test_a_generated_column_is_left_to_the_database(
     assert _query(existing, "INSERT INTO lines (qty, price) VALUES (1, 1) RETURNING id") == [(301,)]
 
 
-def test_tables_of_other_schemas_are_named_as_left_out(
+def test_a_table_of_another_schema_is_planned_with_its_key_to_the_default_schema(
     postgres: PostgresServer, tmp_path: Path, run_phony: Any
 ) -> None:
     source = _source(
@@ -242,8 +242,9 @@ def test_tables_of_other_schemas_are_named_as_left_out(
     path = tmp_path / "plan.toml"
     result = run_phony("sync", "plan", "--source", source, "-o", str(path), "--order", "4")
     assert result.returncode == 0, result.stderr
-    assert "sales.orders" in result.stderr
-    assert "sales.orders" in path.read_text(encoding="utf-8")
+    text = path.read_text(encoding="utf-8")
+    assert '[tables."sales.orders"]\nschema = "sales"\nrows = 90\n' in text
+    assert 'table = "customers"' in text
 
 
 def test_append_with_the_same_seed_gives_new_uuids_to_a_unique_uuid_column(

@@ -301,3 +301,64 @@ def test_a_json_column_of_other_documents_gets_their_empty_value(
     assert helpers == []
     assert spec == {"type": "choice", "values": [written]}
     assert f"values of the sample that are not JSON (3 of {len(stored)})" in why
+
+
+@pytest.mark.parametrize("order", [["staff", "teams"], ["teams", "staff"]], ids=["staff", "teams"])
+def test_a_cycle_loads_the_table_whose_key_is_checked_at_once_last(order: list[str]) -> None:
+    # staff.team_id is NOT NULL: teams must be written first, whichever the plan lists first.
+    tables = {
+        "staff": _table("staff", [("team_id", "teams", False)]),
+        "teams": _table("teams", [("lead_id", "staff", True)]),
+    }
+    plan = Plan({name: tables[name] for name in order})
+    units, deferred = gen.load_order(plan, order)
+    assert units == [["teams", "staff"]]
+    assert deferred == {("teams", "lead_id")}
+
+
+def test_a_table_of_a_schema_round_trips_and_old_plans_read_as_before() -> None:
+    import tomllib
+
+    orders = _table("sales.orders", [("customer_id", "customers", False)])
+    orders.schema = "sales"
+    plan = Plan({"customers": _table("customers", []), "sales.orders": orders})
+    text = dump_plan(plan)
+    assert "format = 2\n" in text
+    assert '[tables."sales.orders"]\nschema = "sales"\nrows = 10\n' in text
+    again = parse_plan(tomllib.loads(text))
+    assert (again.tables["sales.orders"].schema, again.tables["sales.orders"].table_name) == (
+        "sales",
+        "orders",
+    )
+    assert dump_plan(again) == text
+    # The default schema alone: format 1, as phony always wrote it, and a dotted key
+    # without a schema is one table of the default schema.
+    old = Plan({"pets.x": _table("pets.x", [])})
+    assert "format = 1\n" in dump_plan(old)
+    read = parse_plan(tomllib.loads(dump_plan(old))).tables["pets.x"]
+    assert (read.schema, read.table_name) == (None, "pets.x")
+
+
+@pytest.mark.parametrize(
+    ("edit", "field"),
+    [
+        ({"format": 3}, "format"),
+        ({"format": 1, "schema": "sales"}, "tables.sales.orders.schema"),
+        ({"schema": "north"}, "tables.sales.orders.schema"),
+        ({"schema": 7}, "tables.sales.orders.schema"),
+    ],
+    ids=["newer-format", "schema-in-format-1", "key-of-another-schema", "not-a-name"],
+)
+def test_a_bad_schema_or_format_names_the_field(edit: dict[str, object], field: str) -> None:
+    import tomllib
+
+    table = _table("sales.orders", [])
+    table.schema = "sales"
+    data = tomllib.loads(dump_plan(Plan({"sales.orders": table})))
+    if "format" in edit:
+        data["format"] = edit["format"]
+    if "schema" in edit:
+        data["tables"]["sales.orders"]["schema"] = edit["schema"]
+    with pytest.raises(ValidationError) as info:
+        parse_plan(data)
+    assert info.value.field == field

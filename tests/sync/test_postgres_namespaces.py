@@ -1,0 +1,314 @@
+"""phony sync across the schemas (namespaces) of one PostgreSQL database: tables of the
+same name in two schemas, foreign keys from one schema to another, odd schema names,
+``--schema`` and ``--exclude-schema``, and plans of the default schema as they were."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.sync.conftest import PLAN_ORDER, make_plan
+from tests.sync.postgres import PostgresServer
+
+pytestmark = pytest.mark.e2e
+
+#: A schema whose name holds a dot, a double quote and upper case.
+ODD = 'Odd.Sch"ema'
+ODD_SQL = '"Odd.Sch""ema"'
+ODD_TABLE = f"{ODD}.Line.Items"
+
+SHOP = (
+    'CREATE SCHEMA a; CREATE SCHEMA b; CREATE SCHEMA "Odd.Sch""ema";'
+    "CREATE TYPE a.state AS ENUM ('on', 'off');"
+    "CREATE TYPE b.state AS ENUM ('x', 'y', 'z');"
+    "CREATE TABLE customers (id serial PRIMARY KEY, name text);"
+    "CREATE TABLE a.users (id serial PRIMARY KEY, name text NOT NULL, state a.state,"
+    " customer_id int REFERENCES customers(id));"
+    "CREATE TABLE b.users (id serial PRIMARY KEY, name text NOT NULL, state b.state,"
+    " a_user_id int NOT NULL REFERENCES a.users(id));"
+    'CREATE TABLE "Odd.Sch""ema"."Line.Items" (id serial PRIMARY KEY,'
+    " user_id int NOT NULL REFERENCES b.users(id), qty int NOT NULL);"
+    "INSERT INTO customers (name) SELECT 'cust' || g FROM generate_series(1, 30) g;"
+    "INSERT INTO a.users (name, state, customer_id) SELECT"
+    " (ARRAY['ayla','berk','cem','deniz','ece','fatma','gul','hakan'])[1 + g % 8] || 'a' || g,"
+    " (ARRAY['on','off'])[1 + g % 2]::a.state, 1 + g % 30 FROM generate_series(1, 80) g;"
+    "INSERT INTO b.users (name, state, a_user_id) SELECT"
+    " (ARRAY['ilker','jale','kaan','leyla','murat','nur','oya','pelin'])[1 + g % 8] || 'b' || g,"
+    " (ARRAY['x','y','z'])[1 + g % 3]::b.state, 1 + g % 80 FROM generate_series(1, 120) g;"
+    'INSERT INTO "Odd.Sch""ema"."Line.Items" (user_id, qty)'
+    " SELECT 1 + g % 120, 1 + g % 7 FROM generate_series(1, 300) g;"
+)
+ROWS = {"customers": 30, "a.users": 80, "b.users": 120, ODD_TABLE: 300}
+
+
+def _execute(url: str, sql: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()
+
+
+def _plan(run_phony: Any, source: str, folder: Path, *options: str) -> tuple[Path, Any]:
+    path = folder / "phony-sync.toml"
+    result = run_phony(
+        "sync", "plan", "--source", source, "-o", str(path), "--order", PLAN_ORDER, *options
+    )
+    return path, result
+
+
+@pytest.fixture(scope="module")
+def shop(postgres: PostgresServer) -> str:
+    """A database of four schemas: public, a, b and one with an odd name."""
+    url = postgres.database("ns_src")
+    _execute(url, SHOP)
+    return url
+
+
+@pytest.fixture(scope="module")
+def shop_plan(shop: str, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The plan of every schema of the shop, with its models beside it."""
+    return make_plan(shop, tmp_path_factory.mktemp("nsplan"))
+
+
+def test_every_user_schema_is_planned_with_qualified_names(shop_plan: Path) -> None:
+    text = shop_plan.read_text(encoding="utf-8")
+    data = tomllib.loads(text)
+    assert list(data["tables"]) == ["customers", "a.users", "b.users", ODD_TABLE]
+    assert data["format"] == 2
+    assert "schema" not in data["tables"]["customers"]
+    assert data["tables"]["a.users"]["schema"] == "a"
+    assert data["tables"][ODD_TABLE]["schema"] == ODD
+    keys = {t: [fk["table"] for fk in v.get("foreign_keys", [])] for t, v in data["tables"].items()}
+    assert keys == {
+        "customers": [],
+        "a.users": ["customers"],
+        "b.users": ["a.users"],
+        ODD_TABLE: ["b.users"],
+    }
+    # One enum per schema, each with its own values.
+    a_state = data["tables"]["a.users"]["columns"]["state"]
+    b_state = data["tables"]["b.users"]["columns"]["state"]
+    assert (a_state["values"], b_state["values"]) == (["on", "off"], ["x", "y", "z"])
+    # Two tables called users: two models of their name column, neither overwriting the other.
+    models = [
+        data["tables"][t]["columns"]["name"]["generate"]["model"] for t in ("a.users", "b.users")
+    ]
+    assert models[0] != models[1]
+    assert all((shop_plan.parent / m).is_file() for m in models)
+    assert "Left out" not in text
+
+
+def test_a_multi_schema_database_syncs_into_postgresql(
+    postgres: PostgresServer, shop: str, shop_plan: Path, run_phony: Any
+) -> None:
+    target = postgres.database("ns_dst")
+    args = ["sync", "--plan", str(shop_plan), "--target", target, "--seed", "3"]
+    result = run_phony(*args)
+    assert result.returncode == 0, result.stderr
+    # The progress names each table by its schema.
+    for table, rows in ROWS.items():
+        assert f"  {table}: {rows:,} rows" in result.stderr
+    counts = _query(
+        target,
+        "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM a.users),"
+        ' (SELECT count(*) FROM b.users), (SELECT count(*) FROM "Odd.Sch""ema"."Line.Items")',
+    )
+    assert counts == [tuple(ROWS.values())]
+    # Foreign keys across schemas point at the generated parents, and hold in the target.
+    orphans = _query(
+        target,
+        "SELECT count(*) FROM b.users u WHERE NOT EXISTS"
+        " (SELECT 1 FROM a.users p WHERE p.id = u.a_user_id)",
+    )
+    assert orphans == [(0,)]
+    constraints = _query(
+        target,
+        "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint"
+        " WHERE contype = 'f' ORDER BY 1",
+    )
+    assert ("b.users", "a.users") in constraints
+    assert (f'{ODD_SQL}."Line.Items"', "b.users") in constraints
+    # Each enum in its own schema, with its own values.
+    enums = _query(
+        target,
+        "SELECT n.nspname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)"
+        " FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
+        " JOIN pg_namespace n ON n.oid = t.typnamespace GROUP BY 1 ORDER BY 1",
+    )
+    assert enums == [("a", ["on", "off"]), ("b", ["x", "y", "z"])]
+    # No source name crossed over.
+    source_names = {
+        r[0] for r in _query(shop, "SELECT name FROM a.users UNION SELECT name FROM b.users")
+    }
+    target_names = {
+        r[0] for r in _query(target, "SELECT name FROM a.users UNION SELECT name FROM b.users")
+    }
+    assert not source_names & target_names
+    # The sequences of every schema go on after the loaded keys.
+    assert _query(target, "INSERT INTO b.users (name, a_user_id) VALUES ('n', 1) RETURNING id") == [
+        (121,)
+    ]
+    _execute(target, "DELETE FROM b.users WHERE id = 121")
+    # A second sync into the tables now there: refused until --truncate.
+    again = run_phony(*args)
+    assert again.returncode != 0
+    assert "is not empty" in again.stderr
+    refill = run_phony(*args, "--truncate")
+    assert refill.returncode == 0, refill.stderr
+    assert _query(target, "SELECT count(*) FROM b.users") == [(120,)]
+    # The report compares each table with its namesake of the same schema.
+    report = run_phony(
+        "sync", "report", "--source", shop, "--target", target, "--plan", str(shop_plan), "--json"
+    )
+    assert report.returncode == 0, report.stdout + report.stderr
+    data = json.loads(report.stdout)
+    assert data["ok"] is True
+    assert {t: r["target"] for t, r in data["rows"].items()} == ROWS
+    assert {c["table"] for c in data["columns"]} >= {"a.users", "b.users", ODD_TABLE}
+
+
+def test_schema_and_exclude_schema_choose_what_is_planned(
+    shop: str, tmp_path: Path, run_phony: Any
+) -> None:
+    path, result = _plan(run_phony, shop, tmp_path, "--schema", "b", "--schema", ODD)
+    assert result.returncode == 0, result.stderr
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    assert list(data["tables"]) == ["b.users", ODD_TABLE]
+    # Its parent left out, b.users' key to a.users is a plain column.
+    a_user = data["tables"]["b.users"]["columns"]["a_user_id"]
+    assert a_user["generate"]["type"] != "reference"
+    assert "foreign_keys" not in data["tables"]["b.users"]
+
+    path, result = _plan(
+        run_phony, shop, tmp_path, "--exclude-schema", "a", "--exclude-schema", ODD
+    )
+    assert result.returncode == 0, result.stderr
+    assert list(tomllib.loads(path.read_text(encoding="utf-8"))["tables"]) == [
+        "customers",
+        "b.users",
+    ]
+
+    path, result = _plan(run_phony, shop, tmp_path, "--schema", "public")
+    assert result.returncode == 0, result.stderr
+    text = path.read_text(encoding="utf-8")
+    assert list(tomllib.loads(text)["tables"]) == ["customers"]
+    assert "format = 1" in text
+    assert "left out" not in result.stderr.lower()
+
+    missing = run_phony("sync", "plan", "--source", shop, "--schema", "nope")
+    assert missing.returncode != 0
+    assert "Traceback" not in missing.stderr
+    assert len(missing.stderr.strip().splitlines()) == 1, missing.stderr
+    assert "nope" in missing.stderr
+
+
+def test_a_source_and_target_in_one_go_follow_the_schema_options(
+    postgres: PostgresServer, shop: str, run_phony: Any
+) -> None:
+    target = postgres.database("ns_onego")
+    result = run_phony(
+        "sync", "--source", shop, "--target", target, "--seed", "5", "--order", PLAN_ORDER,
+        "--exclude-schema", "public", "--exclude-schema", ODD,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    tables = _query(
+        target,
+        "SELECT schemaname, tablename FROM pg_tables"
+        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
+    )
+    assert tables == [("a", "users"), ("b", "users")]
+    # a.users' key to customers, left out, is a plain column: no customers table to hold it.
+    assert _query(target, "SELECT count(*) FROM a.users") == [(80,)]
+
+
+def test_a_multi_schema_plan_syncs_into_sqlite_as_dotted_table_names(
+    shop_plan: Path, tmp_path: Path, run_phony: Any
+) -> None:
+    path = tmp_path / "staging.db"
+    result = run_phony(
+        "sync", "--plan", str(shop_plan), "--target", f"sqlite:///{path}", "--seed", "3"
+    )
+    assert result.returncode == 0, result.stderr
+    with sqlite3.connect(path) as conn:
+        names = sorted(
+            r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        )
+        assert names == sorted(ROWS)
+        for name, rows in ROWS.items():
+            quoted = '"' + name.replace('"', '""') + '"'
+            count = f"SELECT count(*) FROM {quoted}"  # noqa: S608 - quoted identifier
+            assert conn.execute(count).fetchone() == (rows,)
+        orphans = conn.execute(
+            'SELECT count(*) FROM "b.users" u WHERE NOT EXISTS'
+            ' (SELECT 1 FROM "a.users" p WHERE p.id = u.a_user_id)'
+        ).fetchone()
+        assert orphans == (0,)
+        assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
+
+
+def test_a_plan_of_the_default_schema_reads_and_syncs_as_before(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    # A plan as phony wrote them before it planned other schemas: format 1, plain names.
+    plan = tmp_path / "old.toml"
+    plan.write_text(
+        'format = 1\nsource = "postgresql://app@db/app"\n\n'
+        '[tables.people]\nrows = 25\nprimary_key = ["id"]\nsequences = ["id"]\n\n'
+        "[tables.people.columns.id]\n"
+        'sql_type = "integer"\nnullable = false\ngenerate = { type = "sequence" }\n\n'
+        "[tables.people.columns.nick]\n"
+        'sql_type = "varchar(20)"\nnullable = true\n'
+        'generate = { type = "choice", values = ["kedi", "kopek"] }\n\n'
+        '[tables."pets.x"]\nrows = 40\nforeign_keys = [{ columns = ["owner"], table = "people",'
+        ' references = ["id"] }]\n\n'
+        '[tables."pets.x".columns.owner]\n'
+        'sql_type = "integer"\nnullable = false\n'
+        'generate = { type = "reference", table = "people", column = "id", rows = 25 }\n',
+        encoding="utf-8",
+    )
+    target = postgres.database("ns_old")
+    _execute(target, "CREATE SCHEMA pets")
+    result = run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1")
+    assert result.returncode == 0, result.stderr
+    # A name with a dot and no schema is one table of the default schema, as before.
+    tables = _query(
+        target,
+        "SELECT schemaname, tablename FROM pg_tables"
+        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
+    )
+    assert tables == [("public", "people"), ("public", "pets.x")]
+    assert _query(target, 'SELECT count(*) FROM "pets.x"') == [(40,)]
+    # The same plan, the same rows as a plan of the default schema always gave.
+    second = postgres.database("ns_old_again")
+    run_phony("sync", "--plan", str(plan), "--target", second, "--seed", "1", check=True)
+    rows = 'SELECT p.nick, x.owner FROM "pets.x" x JOIN people p ON p.id = x.owner ORDER BY 2, 1'
+    assert _query(target, rows) == _query(second, rows)
+
+
+def test_a_plan_of_a_default_schema_only_database_keeps_format_1(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    source = postgres.database("ns_public")
+    _execute(
+        source,
+        "CREATE TABLE people (id serial PRIMARY KEY, city text);"
+        "INSERT INTO people (city) SELECT 'c' || (g % 5) FROM generate_series(1, 50) g;",
+    )
+    path, result = _plan(run_phony, source, tmp_path)
+    assert result.returncode == 0, result.stderr
+    text = path.read_text(encoding="utf-8")
+    assert "format = 1\n" in text
+    assert "[tables.people]" in text
+    assert "schema" not in text
