@@ -250,9 +250,14 @@ def _parents_first(inspector: Any, schemas: list[str | None]) -> list[tuple[str 
     otherwise in the order given; within a schema, SQLAlchemy's order (parents
     first), as phony always listed a schema's tables."""
     default = inspector.default_schema_name
+    # The default schema by its name: without one, PostgreSQL lists every table the
+    # search_path makes visible, those of the schemas after the first included.
+    named = default if inspector.dialect.name == "postgresql" else None
     listed = {
         schema: [
-            name for name, _ in inspector.get_sorted_table_and_fkc_names(schema=schema) if name
+            name
+            for name, _ in inspector.get_sorted_table_and_fkc_names(schema=schema or named)
+            if name
         ]
         for schema in schemas
     }

@@ -157,12 +157,14 @@ def _report(source: Engine, target: Engine, plan: Plan | None) -> Report:
 def _tables(inspector: Any) -> dict[str, tuple[str | None, str]]:
     """A database's tables by their key in a plan: (schema, name), the default schema's
     as None; on PostgreSQL, those of every user schema (``sales.orders``)."""
-    found: dict[str, tuple[str | None, str]] = {
-        name: (None, name) for name in inspector.get_table_names()
-    }
     if inspector.dialect.name != "postgresql":
-        return found
+        return {name: (None, name) for name in inspector.get_table_names()}
+    # The default schema by its name: without one, PostgreSQL lists every table the
+    # search_path makes visible, those of the schemas after the first included.
     default = inspector.default_schema_name
+    found: dict[str, tuple[str | None, str]] = {
+        name: (None, name) for name in inspector.get_table_names(schema=default)
+    }
     for schema in inspector.get_schema_names():
         if schema in (default, "information_schema") or schema.startswith("pg_"):
             continue

@@ -312,3 +312,43 @@ def test_a_plan_of_a_default_schema_only_database_keeps_format_1(
     assert "format = 1\n" in text
     assert "[tables.people]" in text
     assert "schema" not in text
+
+
+def test_the_default_schema_is_the_first_of_the_search_path(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    source = postgres.database("ns_path")
+    _execute(
+        source,
+        "CREATE SCHEMA app; ALTER DATABASE ns_path SET search_path = app, public;"
+        "CREATE TABLE app.people (id serial PRIMARY KEY, n int);"
+        "CREATE TABLE public.pets (id serial PRIMARY KEY, owner int REFERENCES app.people(id));"
+        "INSERT INTO app.people (n) SELECT g FROM generate_series(1, 20) g;"
+        "INSERT INTO public.pets (owner) SELECT 1 + g % 20 FROM generate_series(1, 30) g;",
+    )
+    path, result = _plan(run_phony, source, tmp_path)
+    assert result.returncode == 0, result.stderr
+    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    # public is on the search_path too, but not first: its tables are named by it, once.
+    assert list(data["tables"]) == ["people", "public.pets"]
+    assert data["tables"]["public.pets"]["foreign_keys"][0]["table"] == "people"
+    target = postgres.database("ns_path_dst")
+    run_phony("sync", "--plan", str(path), "--target", target, "--seed", "1", check=True)
+    assert _query(target, "SELECT count(*) FROM public.pets p JOIN people o ON o.id = p.owner") == [
+        (30,)
+    ]
+
+
+def test_train_reads_a_column_of_a_table_of_another_schema(
+    shop: str, tmp_path: Path, run_phony: Any
+) -> None:
+    out = tmp_path / "names.phony"
+    run_phony(
+        "train", "--db", shop, "--table", "b.users", "--column", "name",
+        "--order", "3", "-o", str(out), check=True,
+    )  # fmt: skip
+    info = json.loads(run_phony("info", str(out), "--json", check=True).stdout)
+    assert info["source"] == "column name of table b.users"
+    missing = run_phony("train", "--db", shop, "--table", "c.users", "--column", "name")
+    assert missing.returncode != 0
+    assert "no table 'c.users'" in missing.stderr
