@@ -209,7 +209,11 @@ def _make_plan(
             if consistent:
                 _natural_keys(conn, reflected, tables)
     except DBAPIError as exc:
-        raise DatabaseError(f"cannot read {source}: {first_line(exc.orig)}") from exc
+        reason = first_line(exc.orig)
+        denied = re.fullmatch(r"permission denied for schema (.+)", reason)
+        if denied:  # a schema the role may not use: say how to leave it out
+            reason += f" (--exclude-schema {denied.group(1)} leaves it out)"
+        raise DatabaseError(f"cannot read {source}: {reason}") from exc
     if not tables:
         raise DatabaseError(f"{source} has no tables to plan")
     return Plan(tables, source)

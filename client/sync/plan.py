@@ -166,8 +166,6 @@ class Plan:
     #: Generate each table with the seed as given, as ``phony generate --schema`` does
     #: (schema files); plans derive one seed per table from it.
     raw_seed: bool = False
-    #: Tables of the source the plan does not hold (schemas left out), as ``schema.table``.
-    left_out: list[str] = field(default_factory=list)
 
 
 def table_key(schema: str | None, name: str) -> str:
@@ -342,8 +340,6 @@ def dump_plan(plan: Plan) -> str:
         # Plans of the default schema alone keep format 1, which every phony reads.
         f"format = {PLAN_FORMAT if any(t.schema for t in plan.tables.values()) else 1}",
     ]
-    if plan.left_out:
-        lines.insert(-1, "# Left out (schemas not chosen): " + ", ".join(plan.left_out))
     if plan.source:
         lines.append(f"source = {_value(plan.source)}")
     for table in plan.tables.values():

@@ -352,3 +352,30 @@ def test_train_reads_a_column_of_a_table_of_another_schema(
     missing = run_phony("train", "--db", shop, "--table", "c.users", "--column", "name")
     assert missing.returncode != 0
     assert "no table 'c.users'" in missing.stderr
+
+
+def test_a_schema_the_role_may_not_use_is_one_line_saying_how_to_leave_it_out(
+    shop: str, tmp_path: Path, run_phony: Any
+) -> None:
+    _execute(
+        shop,
+        "DROP ROLE IF EXISTS ns_reader; CREATE ROLE ns_reader LOGIN;"
+        "GRANT USAGE ON SCHEMA a TO ns_reader;"
+        "GRANT SELECT ON ALL TABLES IN SCHEMA a, public TO ns_reader;",
+    )
+    try:
+        reader = shop.replace("postgres@", "ns_reader@")
+        path, result = _plan(run_phony, reader, tmp_path)
+        assert result.returncode == 13
+        assert result.stderr.count("\n") == 1, result.stderr
+        assert "permission denied for schema b (--exclude-schema b leaves it out)" in result.stderr
+        path, result = _plan(
+            run_phony, reader, tmp_path, "--exclude-schema", "b", "--exclude-schema", ODD
+        )
+        assert result.returncode == 0, result.stderr
+        assert list(tomllib.loads(path.read_text(encoding="utf-8"))["tables"]) == [
+            "customers",
+            "a.users",
+        ]
+    finally:
+        _execute(shop, "DROP OWNED BY ns_reader; DROP ROLE ns_reader;")
