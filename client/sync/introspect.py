@@ -54,8 +54,9 @@ from phony_client.sync.fitting import (
     time_range,
     unique_integers,
 )
+from phony_client.sync.namespaces import Namespaces
 from phony_client.sync.plan import Check, ColumnPlan, ForeignKey, Plan, TablePlan, table_key
-from phony_registry.errors import DatabaseError, GenerationError, TrainingError, UsageError
+from phony_registry.errors import DatabaseError, GenerationError, TrainingError
 from phony_registry.format import save_model
 from phony_registry.ngram import train
 
@@ -185,7 +186,8 @@ def _make_plan(
 
     try:
         inspector = sa.inspect(engine)
-        ordered = _parents_first(inspector, _schemas(inspector, *chosen))
+        namespaces = Namespaces(inspector)
+        ordered = namespaces.parents_first(namespaces.chosen(*chosen))
         metadata = sa.MetaData()
         # resolve_fks=False: a foreign key may name a table the source lacks
         # (SQLite allows it), or one of a schema left out; such a key is
@@ -199,7 +201,7 @@ def _make_plan(
         }
         with engine.connect() as conn:
             tables = {
-                key: _table_plan(conn, inspector, table, reflected, models_dir, base_dir, training)
+                key: _table_plan(conn, namespaces, table, reflected, models_dir, base_dir, training)
                 for key, table in reflected.items()
             }
             for table in tables.values():  # a reference's rows: its parent's (resized by a sync)
@@ -219,88 +221,9 @@ def _make_plan(
     return Plan(tables, source)
 
 
-def _schemas(inspector: Any, schemas: list[str], excluded: list[str]) -> list[str | None]:
-    """The schemas to plan, the default one (None) first, the others by name.
-
-    PostgreSQL: every user schema, not ``pg_catalog``, ``information_schema``,
-    ``pg_toast*`` nor ``pg_temp*``, narrowed by ``schemas`` and ``excluded``.
-    SQLite has one schema, the default.
-    """
-    if inspector.dialect.name != "postgresql":
-        if schemas or excluded:
-            raise UsageError("--schema and --exclude-schema choose among PostgreSQL schemas")
-        return [None]
-    default = inspector.default_schema_name
-    found = [
-        name
-        for name in inspector.get_schema_names()
-        if name != "information_schema" and not name.startswith("pg_")
-    ]
-    for option, names in (("--schema", schemas), ("--exclude-schema", excluded)):
-        unknown = [name for name in names if name not in found]
-        if unknown:
-            raise UsageError(
-                f"{option}: no schema {unknown[0]!r} in the source (schemas: {', '.join(found)})"
-            )
-    kept = [name for name in found if (not schemas or name in schemas) and name not in excluded]
-    return sorted(
-        (None if name == default else name for name in kept), key=lambda n: (n is not None, n or "")
-    )
-
-
-def _parents_first(inspector: Any, schemas: list[str | None]) -> list[tuple[str | None, str]]:
-    """(schema, table) of ``schemas``' tables: each schema after the schemas its
-    tables' foreign keys name (a cycle of schemas broken where it is met),
-    otherwise in the order given; within a schema, SQLAlchemy's order (parents
-    first), as phony always listed a schema's tables."""
-    default = inspector.default_schema_name
-    # The default schema by its name: without one, PostgreSQL lists every table the
-    # search_path makes visible, those of the schemas after the first included.
-    named = default if inspector.dialect.name == "postgresql" else None
-    listed = {
-        schema: [
-            name
-            for name, _ in inspector.get_sorted_table_and_fkc_names(schema=schema or named)
-            if name
-        ]
-        for schema in schemas
-    }
-    parents: dict[str | None, list[str | None]] = {schema: [] for schema in schemas}
-    for schema, names in listed.items():
-        for name in names:
-            for fk in inspector.get_foreign_keys(name, schema=schema):
-                parent = _referred_schema(fk, default)
-                if parent in listed and parent != schema and parent not in parents[schema]:
-                    parents[schema].append(parent)
-    ordered: list[str | None] = []
-    seen: set[str | None] = set()
-
-    def visit(schema: str | None) -> None:
-        if schema in seen:
-            return
-        seen.add(schema)
-        for parent in parents[schema]:
-            visit(parent)
-        ordered.append(schema)
-
-    for schema in schemas:
-        visit(schema)
-    return [(schema, name) for schema in ordered for name in listed[schema]]
-
-
-def _referred_schema(fk: dict[str, Any], default: str | None) -> str | None:
-    """The schema of the table a reflected foreign key names; None: the default schema.
-
-    PostgreSQL spells no schema for a table on the ``search_path``, and the
-    referencing table's schema when that was asked for by name.
-    """
-    schema = fk.get("referred_schema")
-    return None if schema in (None, default) else str(schema)
-
-
 def _table_plan(
     conn: Connection,
-    inspector: Any,
+    namespaces: Namespaces,
     table: Any,
     reflected: dict[str, Any],
     models_dir: Path,
@@ -310,6 +233,7 @@ def _table_plan(
     import sqlalchemy as sa
 
     name, schema = table.name, table.schema
+    inspector = namespaces.inspector
     rows = conn.execute(sa.select(sa.func.count()).select_from(table)).scalar_one()
     pk = list(inspector.get_pk_constraint(name, schema=schema).get("constrained_columns") or [])
     unique = unique_constraints(inspector, name, conn, schema=schema)
@@ -318,11 +242,10 @@ def _table_plan(
     sample = conn.execute(sa.select(*stored).order_by(*order).limit(SAMPLE_ROWS)).all()
     fks: list[ForeignKey] = []
     dangling: dict[str, str] = {}  # column -> the missing table its key names
-    default = inspector.default_schema_name
     for fk in inspector.get_foreign_keys(name, schema=schema):
         key = ForeignKey(
             list(fk["constrained_columns"]),
-            table_key(_referred_schema(fk, default), fk["referred_table"]),
+            namespaces.referred_key(fk),
             fk["referred_columns"],
         )
         if key.table in reflected:

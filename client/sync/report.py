@@ -34,7 +34,8 @@ from phony_client.sync.introspect import (
     sql_type_name,
     unique_constraints,
 )
-from phony_client.sync.plan import Plan, table_key
+from phony_client.sync.namespaces import Namespaces
+from phony_client.sync.plan import Plan
 from phony_registry.errors import DatabaseError
 
 if TYPE_CHECKING:
@@ -116,7 +117,8 @@ def _report(source: Engine, target: Engine, plan: Plan | None) -> Report:
 
     report = Report()
     src_inspector, tgt_inspector = sa.inspect(source), sa.inspect(target)
-    in_source, in_target = _tables(src_inspector), _tables(tgt_inspector)
+    target_namespaces = Namespaces(tgt_inspector)
+    in_source, in_target = Namespaces(src_inspector).tables(), target_namespaces.tables()
     names = [n for n in in_target if n in in_source]
     if plan is not None:
         names = [n for n in plan.tables if n in names]
@@ -150,27 +152,8 @@ def _report(source: Engine, target: Engine, plan: Plan | None) -> Report:
                 report.columns.append(
                     _column_report(sconn, tconn, s_table, t_table, column.name, kind, name)
                 )
-            report.constraints.extend(_constraints(tconn, tgt_inspector, t_table, name))
+            report.constraints.extend(_constraints(tconn, target_namespaces, t_table, name))
     return report
-
-
-def _tables(inspector: Any) -> dict[str, tuple[str | None, str]]:
-    """A database's tables by their key in a plan: (schema, name), the default schema's
-    as None; on PostgreSQL, those of every user schema (``sales.orders``)."""
-    if inspector.dialect.name != "postgresql":
-        return {name: (None, name) for name in inspector.get_table_names()}
-    # The default schema by its name: without one, PostgreSQL lists every table the
-    # search_path makes visible, those of the schemas after the first included.
-    default = inspector.default_schema_name
-    found: dict[str, tuple[str | None, str]] = {
-        name: (None, name) for name in inspector.get_table_names(schema=default)
-    }
-    for schema in inspector.get_schema_names():
-        if schema in (default, "information_schema") or schema.startswith("pg_"):
-            continue
-        for name in inspector.get_table_names(schema=schema):
-            found[table_key(schema, name)] = (schema, name)
-    return found
 
 
 def _kind(column: Any, planned: Any) -> str:
@@ -285,12 +268,15 @@ def _ks(a: Sequence[float], b: Sequence[float]) -> float:
     return float(np.max(np.abs(cdf_x - cdf_y)))
 
 
-def _constraints(conn: Connection, inspector: Any, table: Any, name: str) -> list[ConstraintReport]:
+def _constraints(
+    conn: Connection, namespaces: Namespaces, table: Any, name: str
+) -> list[ConstraintReport]:
     """The constraints of ``table`` (the plan's ``name``) and the rows breaking each."""
     import sqlalchemy as sa
 
     out: list[ConstraintReport] = []
     own, schema = table.name, table.schema
+    inspector = namespaces.inspector
     for column in table.columns:
         if not column.nullable:
             bad = conn.execute(
@@ -318,7 +304,7 @@ def _constraints(conn: Connection, inspector: Any, table: Any, name: str) -> lis
         bad = conn.execute(sa.select(sa.func.count()).select_from(dupes)).scalar_one()
         out.append(ConstraintReport(name, kind, cols, bad))
     for fk in inspector.get_foreign_keys(own, schema=schema):
-        referred = _referred(fk, inspector.default_schema_name)
+        referred = namespaces.referred_key(fk)
         child_cols = [table.c[c] for c in fk["constrained_columns"]]
         present = [c.isnot(None) for c in child_cols]
         if not inspector.has_table(fk["referred_table"], schema=fk.get("referred_schema")):
@@ -365,9 +351,3 @@ def _constraints(conn: Connection, inspector: Any, table: Any, name: str) -> lis
             ).scalar_one()
             out.append(ConstraintReport(name, "check", [check.column], bad, "values listed"))
     return out
-
-
-def _referred(fk: dict[str, Any], default: str | None) -> str:
-    """The table a reflected foreign key names, as a plan keys it."""
-    schema = fk.get("referred_schema")
-    return table_key(None if schema in (None, default) else schema, fk["referred_table"])

@@ -323,19 +323,26 @@ def test_the_default_schema_is_the_first_of_the_search_path(
         "CREATE SCHEMA app; ALTER DATABASE ns_path SET search_path = app, public;"
         "CREATE TABLE app.people (id serial PRIMARY KEY, n int);"
         "CREATE TABLE public.pets (id serial PRIMARY KEY, owner int REFERENCES app.people(id));"
+        "CREATE TABLE app.visits (id serial PRIMARY KEY, pet int REFERENCES public.pets(id));"
         "INSERT INTO app.people (n) SELECT g FROM generate_series(1, 20) g;"
-        "INSERT INTO public.pets (owner) SELECT 1 + g % 20 FROM generate_series(1, 30) g;",
+        "INSERT INTO public.pets (owner) SELECT 1 + g % 20 FROM generate_series(1, 30) g;"
+        "INSERT INTO app.visits (pet) SELECT 1 + g % 30 FROM generate_series(1, 60) g;",
     )
     path, result = _plan(run_phony, source, tmp_path)
     assert result.returncode == 0, result.stderr
     data = tomllib.loads(path.read_text(encoding="utf-8"))
-    # public is on the search_path too, but not first: its tables are named by it, once.
-    assert list(data["tables"]) == ["people", "public.pets"]
+    # public is on the search_path too, but not first: its tables are named by it, once,
+    # and keys to them from either schema name them so.
+    assert sorted(data["tables"]) == ["people", "public.pets", "visits"]
     assert data["tables"]["public.pets"]["foreign_keys"][0]["table"] == "people"
+    assert data["tables"]["visits"]["foreign_keys"][0]["table"] == "public.pets"
     target = postgres.database("ns_path_dst")
     run_phony("sync", "--plan", str(path), "--target", target, "--seed", "1", check=True)
     assert _query(target, "SELECT count(*) FROM public.pets p JOIN people o ON o.id = p.owner") == [
         (30,)
+    ]
+    assert _query(target, "SELECT count(*) FROM visits v JOIN public.pets p ON p.id = v.pet") == [
+        (60,)
     ]
 
 
