@@ -5,7 +5,10 @@ of the ``search_path`` that exists) is keyed by its name, ``customers``; a
 table of another schema by ``schema.table``, ``sales.orders``: the key of a
 plan, of the progress lines and of the report. SQLite has one schema, the
 default. The system schemas (``pg_catalog``, ``information_schema``,
-``pg_toast*``, ``pg_temp*``) hold no table of the application.
+``pg_toast*``, ``pg_temp*``) hold no table of the application, and neither
+do the tables an extension creates (PostGIS's ``spatial_ref_sys``,
+``topology.topology``): ``CREATE EXTENSION`` makes them, as pg_dump leaves
+them to it.
 """
 
 from __future__ import annotations
@@ -28,6 +31,7 @@ class Namespaces:
         self.default: str | None = inspector.default_schema_name if self.postgresql else None
         self._search_path: list[str] | None = None
         self._tables: dict[str | None, set[str]] = {}
+        self._members: set[tuple[str, str]] | None = None
 
     def user_schemas(self) -> list[str]:
         """Every schema but the system's, by name (PostgreSQL; SQLite: none)."""
@@ -75,14 +79,18 @@ class Namespaces:
         return self._tables[schema]
 
     def tables(self) -> dict[str, tuple[str | None, str]]:
-        """Every table of the user schemas by its key: (schema, name), None for the default."""
+        """Every table of the user schemas but extensions' by its key: (schema, name), None
+        for the default."""
         found: dict[str, tuple[str | None, str]] = {
-            name: (None, name) for name in sorted(self.table_names(None))
+            name: (None, name)
+            for name in sorted(self.table_names(None))
+            if not self.of_extension(None, name)
         }
         for schema in self.user_schemas():
             if schema != self.default:
                 for name in sorted(self.table_names(schema)):
-                    found[table_key(schema, name)] = (schema, name)
+                    if not self.of_extension(schema, name):
+                        found[table_key(schema, name)] = (schema, name)
         return found
 
     def referred(self, fk: dict[str, Any]) -> tuple[str | None, str]:
@@ -101,6 +109,24 @@ class Namespaces:
         """The plan's key of the table a reflected foreign key names."""
         return table_key(*self.referred(fk))
 
+    def of_extension(self, schema: str | None, name: str) -> bool:
+        """Whether ``schema.name`` is a table an extension made (PostgreSQL)."""
+        if not self.postgresql:
+            return False
+        if self._members is None:
+            import sqlalchemy as sa
+
+            query = sa.text(
+                "SELECT n.nspname, c.relname FROM pg_depend d"
+                " JOIN pg_class c ON c.oid = d.objid"
+                " JOIN pg_namespace n ON n.oid = c.relnamespace"
+                " WHERE d.classid = 'pg_class'::regclass"
+                " AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e'"
+            )
+            with self.inspector.bind.connect() as conn:  # an Engine's inspector
+                self._members = {(str(s), str(n)) for s, n in conn.execute(query)}
+        return (schema or str(self.default), name) in self._members
+
     def search_path(self) -> list[str]:
         """The schemas of the ``search_path`` that exist, in order (PostgreSQL)."""
         if self._search_path is None:
@@ -115,14 +141,15 @@ class Namespaces:
         """(schema, table) of ``schemas``' tables: each schema after the schemas its
         tables' foreign keys name (a cycle of schemas broken where it is met),
         otherwise in the order given; within a schema, SQLAlchemy's order
-        (parents first), as phony always listed a schema's tables."""
+        (parents first), as phony always listed a schema's tables. Tables of
+        extensions are left out."""
         listed = {
             schema: [
                 name
                 for name, _ in self.inspector.get_sorted_table_and_fkc_names(
                     schema=self.listing(schema)
                 )
-                if name
+                if name and not self.of_extension(schema, name)
             ]
             for schema in schemas
         }

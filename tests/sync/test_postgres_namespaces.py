@@ -386,3 +386,35 @@ def test_a_schema_the_role_may_not_use_is_one_line_saying_how_to_leave_it_out(
         ]
     finally:
         _execute(shop, "DROP OWNED BY ns_reader; DROP ROLE ns_reader;")
+
+
+def test_the_tables_of_an_extension_are_left_to_it(
+    postgres: PostgresServer, tmp_path: Path, run_phony: Any
+) -> None:
+    # As PostGIS's spatial_ref_sys or topology.topology: CREATE EXTENSION makes them.
+    source = postgres.database("ns_ext")
+    _execute(
+        source,
+        "CREATE SCHEMA topology;"
+        "CREATE TABLE topology.topology (id serial PRIMARY KEY, name text);"
+        "CREATE TABLE spatial_ref_sys (srid int PRIMARY KEY);"
+        "CREATE TABLE places (id serial PRIMARY KEY, srid int REFERENCES spatial_ref_sys(srid));"
+        "INSERT INTO spatial_ref_sys SELECT g FROM generate_series(1, 5) g;"
+        "INSERT INTO places (srid) SELECT 1 + g % 5 FROM generate_series(1, 40) g;"
+        "ALTER EXTENSION plpgsql ADD TABLE topology.topology;"
+        "ALTER EXTENSION plpgsql ADD TABLE spatial_ref_sys;",
+    )
+    try:
+        path, result = _plan(run_phony, source, tmp_path)
+        assert result.returncode == 0, result.stderr
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        assert list(data["tables"]) == ["places"]
+        # Its key to the extension's table: a plain column, the why saying so.
+        assert "foreign_keys" not in data["tables"]["places"]
+        assert "spatial_ref_sys" in data["tables"]["places"]["columns"]["srid"]["why"]
+    finally:
+        _execute(
+            source,
+            "ALTER EXTENSION plpgsql DROP TABLE topology.topology;"
+            "ALTER EXTENSION plpgsql DROP TABLE spatial_ref_sys;",
+        )
