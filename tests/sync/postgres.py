@@ -15,8 +15,9 @@ import socket
 import subprocess
 import tempfile
 from pathlib import Path
+from typing import Any
 
-__all__ = ["PostgresServer", "find_bindir"]
+__all__ = ["PostgresServer", "execute", "find_bindir", "query"]
 
 _USER = "phonytest"
 
@@ -114,3 +115,19 @@ class PostgresServer:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
         return self.url(name)
+
+
+def execute(url: str, sql: str) -> None:
+    """Run ``sql`` (one or more statements) on the database at ``url``, autocommitted."""
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def query(url: str, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` on the database at ``url``."""
+    import psycopg
+
+    with psycopg.connect(url) as conn:
+        return conn.execute(sql).fetchall()

@@ -13,21 +13,14 @@ import pytest
 
 from tests.conftest import phony_command
 from tests.sync.conftest import make_plan
-from tests.sync.postgres import PostgresServer
+from tests.sync.postgres import PostgresServer, query
 from tests.sync.testdb import ROWS
 
 pytestmark = pytest.mark.e2e
 
 
-def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchall()
-
-
 def _dump(url: str) -> dict[str, list[tuple[Any, ...]]]:
-    return {t: _query(url, f'SELECT * FROM "{t}" ORDER BY id') for t in ROWS}  # noqa: S608
+    return {t: query(url, f'SELECT * FROM "{t}" ORDER BY id') for t in ROWS}  # noqa: S608
 
 
 @pytest.fixture(scope="module")
@@ -43,7 +36,7 @@ def test_plan_sync_report_on_postgresql(
     target = postgres.database("copy")
     run_phony("sync", "--plan", str(pg_plan), "--target", target, "--seed", "11", check=True)
     for table, rows in ROWS.items():
-        assert _query(target, f'SELECT count(*) FROM "{table}"')[0][0] == rows  # noqa: S608
+        assert query(target, f'SELECT count(*) FROM "{table}"')[0][0] == rows  # noqa: S608
     report = run_phony(
         "sync", "report", "--source", shop_postgres, "--target", target, "--plan", str(pg_plan),
         "--json",
@@ -58,25 +51,25 @@ def test_plan_sync_report_on_postgresql(
     assert novelty
     assert all(v == 1.0 for v in novelty)
     # Sequences point after the loaded keys: the application can insert at once.
-    new_id = _query(
+    new_id = query(
         target,
         "INSERT INTO products (name, price, in_stock, unit) "
         "VALUES ('x', 1, true, 'kg') RETURNING id",
     )[0][0]
     assert new_id == ROWS["products"] + 1
     # The departments <-> employees cycle was closed in the second pass.
-    assert _query(target, "SELECT count(manager_id) FROM departments")[0][0] > 0
+    assert query(target, "SELECT count(manager_id) FROM departments")[0][0] > 0
     # A native enum type is planned with its values and created in the target.
     unit = tomllib.loads(pg_plan.read_text())["tables"]["products"]["columns"]["unit"]
     assert unit["sql_type"] == "enum"
     assert unit["values"] == ["piece", "kg", "litre"]
-    assert _query(target, "SELECT DISTINCT unit::text FROM products ORDER BY 1") == [
+    assert query(target, "SELECT DISTINCT unit::text FROM products ORDER BY 1") == [
         ("kg",),
         ("litre",),
         ("piece",),
     ]
     # Column defaults of the source come along (same dialect).
-    default = _query(
+    default = query(
         target,
         "SELECT column_default FROM information_schema.columns "
         "WHERE table_name = 'orders' AND column_name = 'status'",
@@ -84,7 +77,7 @@ def test_plan_sync_report_on_postgresql(
     assert default.startswith("'new'")
     # No table of phony's was left behind.
     tables = {
-        r[0] for r in _query(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+        r[0] for r in query(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     }
     assert tables == set(ROWS)
     assert _dump(shop_postgres) == before
@@ -105,7 +98,7 @@ def test_schema_files_fill_postgresql_with_the_rows_generate_writes(
     csv = run_phony("generate", "--schema", str(tmp_path / "people.toml"), "--count", "200",
                     "--seed", "3", "--format", "csv", check=True).stdout  # fmt: skip
     expected = [line.split(",") for line in csv.strip().splitlines()[1:]]
-    rows = _query(url, "SELECT id::text, born::text, score::text FROM people ORDER BY people.id")
+    rows = query(url, "SELECT id::text, born::text, score::text FROM people ORDER BY people.id")
     assert [list(r) for r in rows] == expected
 
 
@@ -162,7 +155,7 @@ def test_train_from_a_postgresql_column(shop_postgres: str, tmp_path: Path, run_
     info = json.loads(run_phony("info", str(out), "--json", check=True).stdout)
     assert info["source"] == "column city of table customers"
     generated = run_phony("generate", str(out), "--count", "300", "--seed", "1", check=True)
-    real = {r[0] for r in _query(shop_postgres, "SELECT city FROM customers")}
+    real = {r[0] for r in query(shop_postgres, "SELECT city FROM customers")}
     values = generated.stdout.splitlines()
     assert len(values) == 300
     assert not set(values) & real  # the guard is on by default for a database column
@@ -184,10 +177,10 @@ def test_ctrl_c_during_copy_rolls_the_table_back(postgres: PostgresServer, pg_pl
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
-    present = {r[0] for r in _query(target, "SELECT tablename FROM pg_tables")}
+    present = {r[0] for r in query(target, "SELECT tablename FROM pg_tables")}
     # A table the run would have created and not loaded is not there: untouched.
     counts = {
-        t: _query(target, f'SELECT count(*) FROM "{t}"')[0][0]  # noqa: S608
+        t: query(target, f'SELECT count(*) FROM "{t}"')[0][0]  # noqa: S608
         for t in ROWS
         if t in present
     }
@@ -234,16 +227,16 @@ def test_a_foreign_key_of_two_columns_loads_into_postgresql(
     # PostgreSQL checks the key on every row: a pair no shelf has would stop the load.
     run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "4", "--scale", "3",
               check=True)  # fmt: skip
-    fake = set(_query(target, "SELECT warehouse, number FROM shelves"))
-    used = set(_query(target, "SELECT warehouse, shelf FROM items WHERE warehouse IS NOT NULL"))
+    fake = set(query(target, "SELECT warehouse, number FROM shelves"))
+    used = set(query(target, "SELECT warehouse, shelf FROM items WHERE warehouse IS NOT NULL"))
     assert len(fake) == 3 * len(shelves)
     assert used <= fake
     assert len(used) > len(fake) // 2
-    nulls = _query(target, "SELECT count(*) FROM items WHERE warehouse IS NULL")[0][0]
+    nulls = query(target, "SELECT count(*) FROM items WHERE warehouse IS NULL")[0][0]
     assert 0 < nulls < 300  # about a tenth, as in the source
-    assert _query(
-        target, "SELECT count(*) FROM items WHERE (warehouse IS NULL) <> (shelf IS NULL)"
-    )[0] == (0,)
+    assert query(target, "SELECT count(*) FROM items WHERE (warehouse IS NULL) <> (shelf IS NULL)")[
+        0
+    ] == (0,)
     report = run_phony("sync", "report", "--source", source, "--target", target, "--plan",
                        str(plan), "--json")  # fmt: skip
     assert report.returncode == 0, report.stdout + report.stderr
@@ -279,8 +272,8 @@ def test_bytea_json_and_time_are_generated_on_postgresql(
     plan = make_plan(source, tmp_path)
     target = postgres.database("blobs_copy")
     run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "2", check=True)
-    real = _query(source, "SELECT data, doc, at, code FROM things")
-    fake = _query(target, "SELECT data, doc, at, code FROM things")
+    real = query(source, "SELECT data, doc, at, code FROM things")
+    fake = query(target, "SELECT data, doc, at, code FROM things")
     assert len(fake) == 200
     for i in (0, 1, 3):  # data, doc, code: no value of the source's (times may meet one)
         values = {json.dumps(r[i], sort_keys=True) if i == 1 else r[i] for r in real}

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from tests.sync.conftest import PLAN_ORDER, make_plan
-from tests.sync.postgres import PostgresServer
+from tests.sync.postgres import PostgresServer, execute, query
 
 pytestmark = pytest.mark.e2e
 
@@ -46,20 +46,6 @@ SHOP = (
 ROWS = {"customers": 30, "a.users": 80, "b.users": 120, ODD_TABLE: 300}
 
 
-def _execute(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchall()
-
-
 def _plan(run_phony: Any, source: str, folder: Path, *options: str) -> tuple[Path, Any]:
     path = folder / "phony-sync.toml"
     result = run_phony(
@@ -72,7 +58,7 @@ def _plan(run_phony: Any, source: str, folder: Path, *options: str) -> tuple[Pat
 def shop(postgres: PostgresServer) -> str:
     """A database of four schemas: public, a, b and one with an odd name."""
     url = postgres.database("ns_src")
-    _execute(url, SHOP)
+    execute(url, SHOP)
     return url
 
 
@@ -120,20 +106,20 @@ def test_a_multi_schema_database_syncs_into_postgresql(
     # The progress names each table by its schema.
     for table, rows in ROWS.items():
         assert f"  {table}: {rows:,} rows" in result.stderr
-    counts = _query(
+    counts = query(
         target,
         "SELECT (SELECT count(*) FROM customers), (SELECT count(*) FROM a.users),"
         ' (SELECT count(*) FROM b.users), (SELECT count(*) FROM "Odd.Sch""ema"."Line.Items")',
     )
     assert counts == [tuple(ROWS.values())]
     # Foreign keys across schemas point at the generated parents, and hold in the target.
-    orphans = _query(
+    orphans = query(
         target,
         "SELECT count(*) FROM b.users u WHERE NOT EXISTS"
         " (SELECT 1 FROM a.users p WHERE p.id = u.a_user_id)",
     )
     assert orphans == [(0,)]
-    constraints = _query(
+    constraints = query(
         target,
         "SELECT conrelid::regclass::text, confrelid::regclass::text FROM pg_constraint"
         " WHERE contype = 'f' ORDER BY 1",
@@ -141,7 +127,7 @@ def test_a_multi_schema_database_syncs_into_postgresql(
     assert ("b.users", "a.users") in constraints
     assert (f'{ODD_SQL}."Line.Items"', "b.users") in constraints
     # Each enum in its own schema, with its own values.
-    enums = _query(
+    enums = query(
         target,
         "SELECT n.nspname, array_agg(e.enumlabel::text ORDER BY e.enumsortorder)"
         " FROM pg_enum e JOIN pg_type t ON t.oid = e.enumtypid"
@@ -150,24 +136,24 @@ def test_a_multi_schema_database_syncs_into_postgresql(
     assert enums == [("a", ["on", "off"]), ("b", ["x", "y", "z"])]
     # No source name crossed over.
     source_names = {
-        r[0] for r in _query(shop, "SELECT name FROM a.users UNION SELECT name FROM b.users")
+        r[0] for r in query(shop, "SELECT name FROM a.users UNION SELECT name FROM b.users")
     }
     target_names = {
-        r[0] for r in _query(target, "SELECT name FROM a.users UNION SELECT name FROM b.users")
+        r[0] for r in query(target, "SELECT name FROM a.users UNION SELECT name FROM b.users")
     }
     assert not source_names & target_names
     # The sequences of every schema go on after the loaded keys.
-    assert _query(target, "INSERT INTO b.users (name, a_user_id) VALUES ('n', 1) RETURNING id") == [
+    assert query(target, "INSERT INTO b.users (name, a_user_id) VALUES ('n', 1) RETURNING id") == [
         (121,)
     ]
-    _execute(target, "DELETE FROM b.users WHERE id = 121")
+    execute(target, "DELETE FROM b.users WHERE id = 121")
     # A second sync into the tables now there: refused until --truncate.
     again = run_phony(*args)
     assert again.returncode != 0
     assert "is not empty" in again.stderr
     refill = run_phony(*args, "--truncate")
     assert refill.returncode == 0, refill.stderr
-    assert _query(target, "SELECT count(*) FROM b.users") == [(120,)]
+    assert query(target, "SELECT count(*) FROM b.users") == [(120,)]
     # The report compares each table with its namesake of the same schema.
     report = run_phony(
         "sync", "report", "--source", shop, "--target", target, "--plan", str(shop_plan), "--json"
@@ -223,14 +209,14 @@ def test_a_source_and_target_in_one_go_follow_the_schema_options(
         "--exclude-schema", "public", "--exclude-schema", ODD,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    tables = _query(
+    tables = query(
         target,
         "SELECT schemaname, tablename FROM pg_tables"
         " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
     )
     assert tables == [("a", "users"), ("b", "users")]
     # a.users' key to customers, left out, is a plain column: no customers table to hold it.
-    assert _query(target, "SELECT count(*) FROM a.users") == [(80,)]
+    assert query(target, "SELECT count(*) FROM a.users") == [(80,)]
 
 
 def test_a_multi_schema_plan_syncs_into_sqlite_as_dotted_table_names(
@@ -279,29 +265,29 @@ def test_a_plan_of_the_default_schema_reads_and_syncs_as_before(
         encoding="utf-8",
     )
     target = postgres.database("ns_old")
-    _execute(target, "CREATE SCHEMA pets")
+    execute(target, "CREATE SCHEMA pets")
     result = run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1")
     assert result.returncode == 0, result.stderr
     # A name with a dot and no schema is one table of the default schema, as before.
-    tables = _query(
+    tables = query(
         target,
         "SELECT schemaname, tablename FROM pg_tables"
         " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
     )
     assert tables == [("public", "people"), ("public", "pets.x")]
-    assert _query(target, 'SELECT count(*) FROM "pets.x"') == [(40,)]
+    assert query(target, 'SELECT count(*) FROM "pets.x"') == [(40,)]
     # The same plan, the same rows as a plan of the default schema always gave.
     second = postgres.database("ns_old_again")
     run_phony("sync", "--plan", str(plan), "--target", second, "--seed", "1", check=True)
     rows = 'SELECT p.nick, x.owner FROM "pets.x" x JOIN people p ON p.id = x.owner ORDER BY 2, 1'
-    assert _query(target, rows) == _query(second, rows)
+    assert query(target, rows) == query(second, rows)
 
 
 def test_a_plan_of_a_default_schema_only_database_keeps_format_1(
     postgres: PostgresServer, tmp_path: Path, run_phony: Any
 ) -> None:
     source = postgres.database("ns_public")
-    _execute(
+    execute(
         source,
         "CREATE TABLE people (id serial PRIMARY KEY, city text);"
         "INSERT INTO people (city) SELECT 'c' || (g % 5) FROM generate_series(1, 50) g;",
@@ -318,7 +304,7 @@ def test_the_default_schema_is_the_first_of_the_search_path(
     postgres: PostgresServer, tmp_path: Path, run_phony: Any
 ) -> None:
     source = postgres.database("ns_path")
-    _execute(
+    execute(
         source,
         "CREATE SCHEMA app; ALTER DATABASE ns_path SET search_path = app, public;"
         "CREATE TABLE app.people (id serial PRIMARY KEY, n int);"
@@ -338,10 +324,10 @@ def test_the_default_schema_is_the_first_of_the_search_path(
     assert data["tables"]["visits"]["foreign_keys"][0]["table"] == "public.pets"
     target = postgres.database("ns_path_dst")
     run_phony("sync", "--plan", str(path), "--target", target, "--seed", "1", check=True)
-    assert _query(target, "SELECT count(*) FROM public.pets p JOIN people o ON o.id = p.owner") == [
+    assert query(target, "SELECT count(*) FROM public.pets p JOIN people o ON o.id = p.owner") == [
         (30,)
     ]
-    assert _query(target, "SELECT count(*) FROM visits v JOIN public.pets p ON p.id = v.pet") == [
+    assert query(target, "SELECT count(*) FROM visits v JOIN public.pets p ON p.id = v.pet") == [
         (60,)
     ]
 
@@ -364,7 +350,7 @@ def test_train_reads_a_column_of_a_table_of_another_schema(
 def test_a_schema_the_role_may_not_use_is_one_line_saying_how_to_leave_it_out(
     shop: str, tmp_path: Path, run_phony: Any
 ) -> None:
-    _execute(
+    execute(
         shop,
         "DROP ROLE IF EXISTS ns_reader; CREATE ROLE ns_reader LOGIN;"
         "GRANT USAGE ON SCHEMA a TO ns_reader;"
@@ -385,7 +371,7 @@ def test_a_schema_the_role_may_not_use_is_one_line_saying_how_to_leave_it_out(
             "a.users",
         ]
     finally:
-        _execute(shop, "DROP OWNED BY ns_reader; DROP ROLE ns_reader;")
+        execute(shop, "DROP OWNED BY ns_reader; DROP ROLE ns_reader;")
 
 
 def test_the_tables_of_an_extension_are_left_to_it(
@@ -393,7 +379,7 @@ def test_the_tables_of_an_extension_are_left_to_it(
 ) -> None:
     # As PostGIS's spatial_ref_sys or topology.topology: CREATE EXTENSION makes them.
     source = postgres.database("ns_ext")
-    _execute(
+    execute(
         source,
         "CREATE SCHEMA topology;"
         "CREATE TABLE topology.topology (id serial PRIMARY KEY, name text);"
@@ -413,7 +399,7 @@ def test_the_tables_of_an_extension_are_left_to_it(
         assert "foreign_keys" not in data["tables"]["places"]
         assert "spatial_ref_sys" in data["tables"]["places"]["columns"]["srid"]["why"]
     finally:
-        _execute(
+        execute(
             source,
             "ALTER EXTENSION plpgsql DROP TABLE topology.topology;"
             "ALTER EXTENSION plpgsql DROP TABLE spatial_ref_sys;",

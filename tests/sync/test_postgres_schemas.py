@@ -10,28 +10,14 @@ from typing import Any
 import pytest
 
 from tests.sync.conftest import make_plan
-from tests.sync.postgres import PostgresServer
+from tests.sync.postgres import PostgresServer, execute, query
 
 pytestmark = pytest.mark.e2e
 
 
-def _execute(url: str, sql: str) -> None:
-    import psycopg
-
-    with psycopg.connect(url, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _query(url: str, sql: str) -> list[tuple[Any, ...]]:
-    import psycopg
-
-    with psycopg.connect(url) as conn:
-        return conn.execute(sql).fetchall()
-
-
 def _source(postgres: PostgresServer, name: str, sql: str) -> str:
     url = postgres.database(name)
-    _execute(url, sql)
+    execute(url, sql)
     return url
 
 
@@ -61,8 +47,8 @@ def test_an_error_in_the_middle_of_a_copy_is_one_line_and_the_table_stays_empty(
     assert len(errors) == 1, result.stderr
     assert errors[0].startswith("error: "), result.stderr
     assert "person_id" in errors[0], result.stderr
-    assert _query(target, "SELECT count(*) FROM people") == [(20,)]
-    tables = _query(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    assert query(target, "SELECT count(*) FROM people") == [(20,)]
+    tables = query(target, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
     assert tables == [("people",)]
 
 
@@ -87,8 +73,8 @@ def test_a_partial_unique_index_does_not_make_its_column_unique(
     target = postgres.database("partial_dst")
     result = run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", timeout=60)
     assert result.returncode == 0, result.stderr
-    assert _query(target, "SELECT count(*) FROM addresses") == [(120,)]
-    assert _query(target, "SELECT count(DISTINCT customer_id) < 120 FROM addresses") == [(True,)]
+    assert query(target, "SELECT count(*) FROM addresses") == [(120,)]
+    assert query(target, "SELECT count(DISTINCT customer_id) < 120 FROM addresses") == [(True,)]
 
 
 def test_report_measures_jsonb_and_array_columns(
@@ -133,17 +119,17 @@ def test_array_columns_are_planned_as_arrays_and_load_into_an_existing_table(
     # Into the application's own table, typed as in the source.
     existing = _source(postgres, "array_dst", schema)
     run_phony("sync", "--plan", str(plan), "--target", existing, "--seed", "1", check=True)
-    assert _query(existing, "SELECT count(*) FROM posts WHERE scores IS NOT NULL") == [(100,)]
+    assert query(existing, "SELECT count(*) FROM posts WHERE scores IS NOT NULL") == [(100,)]
     # Into an empty database: phony creates the array columns.
     created = postgres.database("array_new")
     run_phony("sync", "--plan", str(plan), "--target", created, "--seed", "1", check=True)
-    types = _query(
+    types = query(
         created,
         "SELECT data_type FROM information_schema.columns WHERE table_name = 'posts'"
         " AND column_name IN ('tags', 'scores')",
     )
     assert types == [("ARRAY",), ("ARRAY",)]
-    leaked = _query(
+    leaked = query(
         created, "SELECT count(*) FROM posts WHERE array_to_string(tags, ',') LIKE '%secret-%'"
     )
     assert leaked == [(0,)]
@@ -168,18 +154,18 @@ def test_types_phony_does_not_model_load_into_the_applications_own_table(
     plan = make_plan(source, tmp_path)
     existing = _source(postgres, "types_dst", schema)
     run_phony("sync", "--plan", str(plan), "--target", existing, "--seed", "1", check=True)
-    assert _query(existing, "SELECT count(*) FROM visits") == [(300,)]
+    assert query(existing, "SELECT count(*) FROM visits") == [(300,)]
     # Addresses of the documentation networks (RFC 5737): none of the source's.
-    outside = _query(
+    outside = query(
         existing,
         "SELECT count(*) FROM visits WHERE NOT (ip << '192.0.2.0/24'"
         " OR ip << '198.51.100.0/24' OR ip << '203.0.113.0/24')",
     )
     assert outside == [(0,)]
     # A domain is its base type: numbers, not text.
-    assert _query(existing, "SELECT count(*) FROM visits WHERE price > 0") == [(300,)]
+    assert query(existing, "SELECT count(*) FROM visits WHERE price > 0") == [(300,)]
     # Money and intervals are not modelled: NULL, as the plan says.
-    assert _query(existing, "SELECT count(paid), count(took) FROM visits") == [(0, 0)]
+    assert query(existing, "SELECT count(paid), count(took) FROM visits") == [(0, 0)]
     assert "not modelled" in plan.read_text(encoding="utf-8")
 
 
@@ -201,7 +187,7 @@ def test_a_unique_index_on_lower_email_keeps_the_emails_unique(
     existing = _source(postgres, "lower_dst", schema)
     result = run_phony("sync", "--plan", str(plan), "--target", existing, "--seed", "1")
     assert result.returncode == 0, result.stderr
-    assert _query(existing, "SELECT count(DISTINCT lower(email)) FROM customers") == [(600,)]
+    assert query(existing, "SELECT count(DISTINCT lower(email)) FROM customers") == [(600,)]
 
 
 def test_a_generated_column_is_left_to_the_database(
@@ -221,9 +207,9 @@ def test_a_generated_column_is_left_to_the_database(
     plan = make_plan(source, tmp_path)
     existing = _source(postgres, "generated_dst", schema)
     run_phony("sync", "--plan", str(plan), "--target", existing, "--seed", "1", check=True)
-    assert _query(existing, "SELECT count(*) FROM lines WHERE total = qty * price") == [(300,)]
+    assert query(existing, "SELECT count(*) FROM lines WHERE total = qty * price") == [(300,)]
     # The identity column goes on after the loaded keys.
-    assert _query(existing, "INSERT INTO lines (qty, price) VALUES (1, 1) RETURNING id") == [(301,)]
+    assert query(existing, "INSERT INTO lines (qty, price) VALUES (1, 1) RETURNING id") == [(301,)]
 
 
 def test_a_table_of_another_schema_is_planned_with_its_key_to_the_default_schema(
@@ -263,9 +249,7 @@ def test_append_with_the_same_seed_gives_new_uuids_to_a_unique_uuid_column(
     run_phony(*args, check=True)
     result = run_phony(*args, "--append")
     assert result.returncode == 0, result.stderr
-    assert _query(target, "SELECT count(DISTINCT public_id), max(id) FROM customers") == [
-        (200, 200)
-    ]
+    assert query(target, "SELECT count(DISTINCT public_id), max(id) FROM customers") == [(200, 200)]
 
 
 def test_uuids_synced_into_sqlite_fit_the_column_phony_creates(
@@ -301,14 +285,14 @@ def test_jsonb_stays_jsonb_in_a_table_phony_creates(
     plan = make_plan(source, tmp_path)
     target = postgres.database("jsonb_dst")
     run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
-    types = _query(
+    types = query(
         target,
         "SELECT column_name, udt_name FROM information_schema.columns"
         " WHERE table_name = 'events' AND column_name IN ('payload', 'raw') ORDER BY 1",
     )
     assert types == [("payload", "jsonb"), ("raw", "json")]
     # jsonb's operators work on the fake documents as on the real ones.
-    assert _query(target, "SELECT count(*) FROM events WHERE payload ? 'n'") == [(100,)]
+    assert query(target, "SELECT count(*) FROM events WHERE payload ? 'n'") == [(100,)]
 
 
 def test_json_values_past_the_sample_are_kept_out_on_postgresql(
@@ -334,7 +318,7 @@ def test_json_values_past_the_sample_are_kept_out_on_postgresql(
     sync(plan, target, SyncOptions(seed=1, scale=2))
     numbers = set(range(50)) - {33}
     for column in ("doc", "raw"):
-        fake = [d for (d,) in _query(target, f"SELECT {column} FROM t")]  # noqa: S608
+        fake = [d for (d,) in query(target, f"SELECT {column} FROM t")]  # noqa: S608
         assert len(fake) == 2400, column
         assert {d["n"] for d in fake} <= numbers, column
         refs = {d["ref"] for d in fake}
@@ -357,7 +341,7 @@ def test_real_and_numeric_domains_keep_their_types_in_a_table_phony_creates(
     plan = make_plan(source, tmp_path)
     target = postgres.database("real_dst")
     run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
-    types = _query(
+    types = query(
         target,
         "SELECT column_name, udt_name, numeric_precision, numeric_scale"
         " FROM information_schema.columns WHERE table_name = 'parcels'"
@@ -384,6 +368,6 @@ def test_a_histogram_keeps_within_a_check_bound(
     target = postgres.database("bound_dst")
     result = run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1")
     assert result.returncode == 0, result.stderr
-    assert _query(
+    assert query(
         target, "SELECT min(qty) > 0, min(price) >= 0.5, max(stock) <= 500 FROM items"
     ) == [(True, True, True)]
