@@ -46,6 +46,15 @@ SHOP = (
 ROWS = {"customers": 30, "a.users": 80, "b.users": 120, ODD_TABLE: 300}
 
 
+def _user_tables(url: str) -> list[tuple[Any, ...]]:
+    """(schema, table) of every table of ``url`` outside PostgreSQL's own schemas."""
+    return query(
+        url,
+        "SELECT schemaname, tablename FROM pg_tables"
+        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
+    )
+
+
 def _plan(run_phony: Any, source: str, folder: Path, *options: str) -> tuple[Path, Any]:
     path = folder / "phony-sync.toml"
     result = run_phony(
@@ -209,11 +218,7 @@ def test_a_source_and_target_in_one_go_follow_the_schema_options(
         "--exclude-schema", "public", "--exclude-schema", ODD,
     )  # fmt: skip
     assert result.returncode == 0, result.stderr
-    tables = query(
-        target,
-        "SELECT schemaname, tablename FROM pg_tables"
-        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
-    )
+    tables = _user_tables(target)
     assert tables == [("a", "users"), ("b", "users")]
     # a.users' key to customers, left out, is a plain column: no customers table to hold it.
     assert query(target, "SELECT count(*) FROM a.users") == [(80,)]
@@ -269,11 +274,7 @@ def test_a_plan_of_the_default_schema_reads_and_syncs_as_before(
     result = run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1")
     assert result.returncode == 0, result.stderr
     # A name with a dot and no schema is one table of the default schema, as before.
-    tables = query(
-        target,
-        "SELECT schemaname, tablename FROM pg_tables"
-        " WHERE schemaname NOT IN ('pg_catalog', 'information_schema') ORDER BY 1, 2",
-    )
+    tables = _user_tables(target)
     assert tables == [("public", "people"), ("public", "pets.x")]
     assert query(target, 'SELECT count(*) FROM "pets.x"') == [(40,)]
     # The same plan, the same rows as a plan of the default schema always gave.
