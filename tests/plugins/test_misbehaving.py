@@ -247,6 +247,13 @@ def _registers(hook: str, obj: object) -> ModuleType:
     return module
 
 
+def _assert_fails_to_load(hook: str, obj: object, reason: str) -> None:
+    """A plugin whose ``hook`` registers ``obj`` is not loaded, and ``reason`` says why."""
+    plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
+    assert "registers" not in plugins.plugins
+    assert plugins.failures["registers"] == reason
+
+
 @pytest.mark.parametrize(
     ("hook", "obj", "reason"),
     [
@@ -269,9 +276,7 @@ def _registers(hook: str, obj: object) -> ModuleType:
 def test_a_schema_or_pack_whose_file_is_missing_fails_to_load(
     hook: str, obj: object, reason: str
 ) -> None:
-    plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
-    assert "registers" not in plugins.plugins
-    assert plugins.failures["registers"] == reason
+    _assert_fails_to_load(hook, obj, reason)
 
 
 @pytest.mark.parametrize(
@@ -316,9 +321,7 @@ def test_a_schema_or_pack_whose_file_is_missing_fails_to_load(
     ],
 )
 def test_a_name_no_one_could_use_fails_to_load(hook: str, obj: object, reason: str) -> None:
-    plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
-    assert "registers" not in plugins.plugins
-    assert plugins.failures["registers"] == reason
+    _assert_fails_to_load(hook, obj, reason)
 
 
 REQUIRES_TEXT = """
@@ -420,9 +423,7 @@ def _never(*args: object) -> None:
     ],
 )
 def test_a_field_of_the_wrong_type_fails_to_load(hook: str, obj: object, reason: str) -> None:
-    plugins = load_plugins({"registers": _registers(hook, obj)}, commands=False)
-    assert "registers" not in plugins.plugins
-    assert plugins.failures["registers"] == reason
+    _assert_fails_to_load(hook, obj, reason)
 
 
 RESOLVER = """

@@ -63,6 +63,13 @@ def _plan(run_phony: Any, source: str, folder: Path, *options: str) -> tuple[Pat
     return path, result
 
 
+def _planned(run_phony: Any, source: str, folder: Path, *options: str) -> dict[str, Any]:
+    """The plan ``phony sync plan`` writes for ``source`` with ``options`` (it must succeed)."""
+    path, result = _plan(run_phony, source, folder, *options)
+    assert result.returncode == 0, result.stderr
+    return tomllib.loads(path.read_text(encoding="utf-8"))
+
+
 @pytest.fixture(scope="module")
 def shop(postgres: PostgresServer) -> str:
     """A database of four schemas: public, a, b and one with an odd name."""
@@ -177,23 +184,15 @@ def test_a_multi_schema_database_syncs_into_postgresql(
 def test_schema_and_exclude_schema_choose_what_is_planned(
     shop: str, tmp_path: Path, run_phony: Any
 ) -> None:
-    path, result = _plan(run_phony, shop, tmp_path, "--schema", "b", "--schema", ODD)
-    assert result.returncode == 0, result.stderr
-    data = tomllib.loads(path.read_text(encoding="utf-8"))
+    data = _planned(run_phony, shop, tmp_path, "--schema", "b", "--schema", ODD)
     assert list(data["tables"]) == ["b.users", ODD_TABLE]
     # Its parent left out, b.users' key to a.users is a plain column.
     a_user = data["tables"]["b.users"]["columns"]["a_user_id"]
     assert a_user["generate"]["type"] != "reference"
     assert "foreign_keys" not in data["tables"]["b.users"]
 
-    path, result = _plan(
-        run_phony, shop, tmp_path, "--exclude-schema", "a", "--exclude-schema", ODD
-    )
-    assert result.returncode == 0, result.stderr
-    assert list(tomllib.loads(path.read_text(encoding="utf-8"))["tables"]) == [
-        "customers",
-        "b.users",
-    ]
+    data = _planned(run_phony, shop, tmp_path, "--exclude-schema", "a", "--exclude-schema", ODD)
+    assert list(data["tables"]) == ["customers", "b.users"]
 
     path, result = _plan(run_phony, shop, tmp_path, "--schema", "public")
     assert result.returncode == 0, result.stderr
@@ -359,18 +358,14 @@ def test_a_schema_the_role_may_not_use_is_one_line_saying_how_to_leave_it_out(
     )
     try:
         reader = shop.replace("postgres@", "ns_reader@")
-        path, result = _plan(run_phony, reader, tmp_path)
+        _, result = _plan(run_phony, reader, tmp_path)
         assert result.returncode == 13
         assert result.stderr.count("\n") == 1, result.stderr
         assert "permission denied for schema b (--exclude-schema b leaves it out)" in result.stderr
-        path, result = _plan(
+        data = _planned(
             run_phony, reader, tmp_path, "--exclude-schema", "b", "--exclude-schema", ODD
         )
-        assert result.returncode == 0, result.stderr
-        assert list(tomllib.loads(path.read_text(encoding="utf-8"))["tables"]) == [
-            "customers",
-            "a.users",
-        ]
+        assert list(data["tables"]) == ["customers", "a.users"]
     finally:
         execute(shop, "DROP OWNED BY ns_reader; DROP ROLE ns_reader;")
 
@@ -392,9 +387,7 @@ def test_the_tables_of_an_extension_are_left_to_it(
         "ALTER EXTENSION plpgsql ADD TABLE spatial_ref_sys;",
     )
     try:
-        path, result = _plan(run_phony, source, tmp_path)
-        assert result.returncode == 0, result.stderr
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = _planned(run_phony, source, tmp_path)
         assert list(data["tables"]) == ["places"]
         # Its key to the extension's table: a plain column, the why saying so.
         assert "foreign_keys" not in data["tables"]["places"]

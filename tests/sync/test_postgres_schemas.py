@@ -21,6 +21,13 @@ def _source(postgres: PostgresServer, name: str, sql: str) -> str:
     return url
 
 
+def _synced(run_phony: Any, source: str, target: str, folder: Path) -> Path:
+    """Plan ``source`` into ``folder`` and sync ``target`` from it (seed 1); the plan's path."""
+    plan = make_plan(source, folder)
+    run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
+    return plan
+
+
 def test_an_error_in_the_middle_of_a_copy_is_one_line_and_the_table_stays_empty(
     postgres: PostgresServer, tmp_path: Path, run_phony: Any
 ) -> None:
@@ -89,9 +96,8 @@ def test_report_measures_jsonb_and_array_columns(
         "INSERT INTO events (payload, tags) SELECT jsonb_build_object('n', g % 20),"
         " ARRAY['a', 'b'] FROM generate_series(1, 200) g;",
     )
-    plan = make_plan(source, tmp_path)
     target = postgres.database("report_dst")
-    run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
+    plan = _synced(run_phony, source, target, tmp_path)
     report = run_phony(
         "sync", "report", "--source", source, "--target", target, "--plan", str(plan), "--json"
     )
@@ -262,9 +268,8 @@ def test_uuids_synced_into_sqlite_fit_the_column_phony_creates(
         " public_id uuid NOT NULL UNIQUE DEFAULT gen_random_uuid());"
         "INSERT INTO customers SELECT FROM generate_series(1, 50);",
     )
-    plan = make_plan(source, tmp_path)
     target = f"sqlite:///{tmp_path / 'copy.db'}"
-    run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
+    plan = _synced(run_phony, source, target, tmp_path)
     report = run_phony(
         "sync", "report", "--source", source, "--target", target, "--plan", str(plan)
     )
@@ -282,9 +287,8 @@ def test_jsonb_stays_jsonb_in_a_table_phony_creates(
         "INSERT INTO events (payload, raw) SELECT jsonb_build_object('n', g % 20),"
         " json_build_object('n', g % 20) FROM generate_series(1, 100) g;",
     )
-    plan = make_plan(source, tmp_path)
     target = postgres.database("jsonb_dst")
-    run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
+    _synced(run_phony, source, target, tmp_path)
     types = query(
         target,
         "SELECT column_name, udt_name FROM information_schema.columns"
@@ -338,9 +342,8 @@ def test_real_and_numeric_domains_keep_their_types_in_a_table_phony_creates(
         "INSERT INTO parcels (weight, cost) SELECT g / 3.0, 1 + g % 90"
         " FROM generate_series(1, 200) g;",
     )
-    plan = make_plan(source, tmp_path)
     target = postgres.database("real_dst")
-    run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1", check=True)
+    _synced(run_phony, source, target, tmp_path)
     types = query(
         target,
         "SELECT column_name, udt_name, numeric_precision, numeric_scale"
