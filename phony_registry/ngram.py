@@ -351,6 +351,9 @@ def train(
     # What a candidate must reach before any exclusion (none with --keep-originals).
     reach = MIN_NOVELTY if exclude_originals is False else MIN_NOVELTY * (1 - MAX_EXCLUDED_MASS)
     novelty: dict[tuple[int, str], float] = {}
+    # Each distinct training value's share of a candidate's output, in hash order.
+    distinct = sorted(by_value, key=lambda v: (_stable_hash(v, b"phony-thin"), v))
+    copies: dict[tuple[int, str], list[float]] = {}
     checks = 0
 
     def check(candidate: Candidate) -> Model:
@@ -366,7 +369,11 @@ def train(
             exclude_originals is True,
         )
         # As the file keeps it: with --exclude-originals every value is new.
-        share = 1.0 if exclude_originals else _expected_novelty(model, by_value)
+        if exclude_originals:
+            share = 1.0
+        else:
+            copies[candidate.order, candidate.smoothing] = _copy_shares(model, distinct)
+            share = 1.0 - min(math.fsum(copies[candidate.order, candidate.smoothing]), 1.0)
         novelty[candidate.order, candidate.smoothing] = round(share, 4)
         return model
 
@@ -405,7 +412,7 @@ def train(
                 model, chosen = alternative, candidate
                 break
     if exclude_originals is None and novelty[chosen.order, chosen.smoothing] < MIN_NOVELTY:
-        model.exclude = _thinning(model, list(by_value))
+        model.exclude = _thinning(model, distinct, copies[chosen.order, chosen.smoothing])
     model.selection = Selection(
         order=chosen.order,
         smoothing=chosen.smoothing,
@@ -1158,45 +1165,38 @@ def _exclusion(unique_values: list[str], width: int, only: list[str] | None = No
     return Exclusion(salt=salt, hashes=hashes)
 
 
-def _expected_novelty(model: Model, by_value: Counter[str]) -> float:
-    """The share of the values ``model`` generates that are not training values.
+def _copy_shares(model: Model, values: list[str]) -> list[float]:
+    """Each of ``values``' share of the values ``model`` generates (before any exclusion).
 
-    Exact (no sampling): one minus the training values' probability among
-    the walks that end in time.
+    Exact (no sampling): a value's probability among the walks that end in
+    time. One minus their sum, for the distinct training values, is the
+    model's novelty.
     """
     kept = model.accepted_mass
     if kept <= 0:
-        return 0.0
-    copied = math.fsum(model.value_probabilities(sorted(by_value)).tolist()) / kept
-    return min(max(1.0 - copied, 0.0), 1.0)
+        return [0.0] * len(values)
+    return (model.value_probabilities(values) / kept).tolist()  # type: ignore[no-any-return]
 
 
-def _thinning(model: Model, unique_values: list[str]) -> Exclusion | None:
+def _thinning(model: Model, values: list[str], shares: list[float]) -> Exclusion | None:
     """The training values to exclude so that :data:`MIN_NOVELTY` of ``model``'s values are new.
 
-    Values are taken in the order of a stable hash (so which ones does not
-    depend on the input's order, nor on how typical a value is), adding
-    each one's share of the generated values, until excluding those leaves
-    the floor, or :data:`MAX_EXCLUDED_MASS` of the walks is turned away.
-    None when the model is new enough already.
+    ``values`` are the distinct training values in the order of a stable
+    hash (so which ones does not depend on the input's order, nor on how
+    typical a value is), ``shares`` their :func:`_copy_shares`. Values are
+    taken in turn until excluding them leaves the floor, or
+    :data:`MAX_EXCLUDED_MASS` of the walks is turned away. None when the
+    model is new enough already.
     """
-    kept = model.accepted_mass
-    if kept <= 0:
-        return None
-    ordered = sorted(unique_values, key=lambda v: (_stable_hash(v, b"phony-thin"), v))
-    shares = model.value_probabilities(ordered) / kept
-    copied = math.fsum(shares.tolist())
     # Excluding a mass m of walks leaves (1 - copied) / (1 - m) of the rest new.
-    need = min(1.0 - (1.0 - copied) / MIN_NOVELTY, MAX_EXCLUDED_MASS)
+    need = min(1.0 - (1.0 - math.fsum(shares)) / MIN_NOVELTY, MAX_EXCLUDED_MASS)
     if need <= 0:
         return None
     taken = int(np.searchsorted(np.cumsum(shares), need)) + 1
-    chosen = [
-        v for v, share in zip(ordered[:taken], shares[:taken].tolist(), strict=True) if share > 0
-    ]
+    chosen = [v for v, share in zip(values[:taken], shares[:taken], strict=True) if share > 0]
     if not chosen:
         return None
-    return _exclusion(unique_values, model.max_length, only=chosen)
+    return _exclusion(values, model.max_length, only=chosen)
 
 
 def model_stats(
