@@ -183,23 +183,13 @@ def sample(model: Model, count: int, seed: int, drop: set[str], keep: float | No
     return kept[:count]
 
 
-def value_probabilities(model: Model, values: list[str]) -> list[float]:
-    """The probability of the model's walk emitting each value (0 if it cannot)."""
-    return model.value_probabilities(values).tolist()  # type: ignore[no-any-return]
-
-
-def accepted_mass(model: Model) -> float:
-    """The probability that a walk ends within the model's length limit (is not rejected)."""
-    return model.accepted_mass
-
-
 def excluded_mass(model: Model, values: list[str]) -> float:
     """The probability of a walk spelling one of the training ``values`` the model excludes."""
     if model.exclude is None:
         return 0.0
     hashes = value_hashes(codepoint_matrix(values, max(map(len, values))), model.exclude.salt)
     hit = model.exclude.contains(hashes)
-    return math.fsum(p for p, h in zip(value_probabilities(model, values), hit, strict=True) if h)
+    return math.fsum(model.value_probabilities(values)[hit].tolist())
 
 
 def held_out_hits(values: list[str], order: int, temperature: str, draws: int = 10_000) -> float:
@@ -209,7 +199,7 @@ def held_out_hits(values: list[str], order: int, temperature: str, draws: int = 
         held = [v for v in values if ngram._fold_of(v, 5) == fold]
         rest = [v for v in values if ngram._fold_of(v, 5) != fold]
         model = build(rest, order, {"order": order}, temperature)
-        for q in value_probabilities(model, held):
+        for q in model.value_probabilities(held).tolist():
             total += 1.0 if q >= 1 else -math.expm1(draws * math.log1p(-q))
     return total
 
@@ -235,9 +225,9 @@ def reference_and_copies(
 ) -> tuple[np.ndarray[Any, np.dtype[np.float64]], float]:
     """Each ``real`` value's probability per accepted walk, and the training ``values``' mass."""
     dropped = excluded_mass(model, values)  # excluded training values, never generated
-    mass = accepted_mass(model) - dropped
-    q = np.array(value_probabilities(model, real)) / mass
-    return q, (math.fsum(value_probabilities(model, values)) - dropped) / mass
+    mass = model.accepted_mass - dropped
+    q = model.value_probabilities(real) / mass
+    return q, (math.fsum(model.value_probabilities(values).tolist()) - dropped) / mass
 
 
 #: The novelty floor ``--raise-discounts`` meets: the default's before it was met by
