@@ -335,24 +335,35 @@ class Model:
         many"); exclusions are not subtracted. Each path is a distinct string
         because a state's edges carry distinct tokens.
         """
-        offsets = self.offsets.astype(np.int64)
-        degree = offsets[1:] - offsets[:-1]
-        sources = np.repeat(np.arange(self.num_states, dtype=np.intp), degree)
-        ends = self.tokens == 0
-        paths: NDArray[np.float64] = np.zeros(self.num_states, dtype=np.float64)
-        paths[self.start] = 1.0
         total = 0.0
-        for _ in range(self.max_length + 1):
-            flow = paths[sources]
-            total += float(flow[ends].sum())
+        for ended in self._walks_ending(None):
+            total += float(ended.sum())
             if total > DISTINCT_VALUES_CAP:
                 break
-            paths = np.bincount(
-                self.targets[~ends], weights=flow[~ends], minlength=self.num_states
-            ).astype(np.float64)
-            if not paths.any():
-                break
         return min(total, DISTINCT_VALUES_CAP)
+
+    @cached_property
+    def _edge_sources(self) -> NDArray[np.intp]:
+        """The state each edge leaves."""
+        degree = np.diff(self.offsets.astype(np.int64)).astype(np.intp)
+        return np.repeat(np.arange(self.num_states, dtype=np.intp), degree)
+
+    def _walks_ending(self, step: NDArray[np.float64] | None) -> Iterator[NDArray[np.float64]]:
+        """Step by step from the start, up to ``max_length`` characters, what reaches each
+        end edge: walks weighted by the product of ``step`` along them (each edge's
+        factor), or counted (``step`` None). Stops once nothing goes on."""
+        sources = self._edge_sources
+        ends = self.tokens == 0
+        flow = np.zeros(self.num_states, dtype=np.float64)
+        flow[self.start] = 1.0
+        for _ in range(self.max_length + 1):
+            moved = flow[sources] if step is None else flow[sources] * step
+            yield moved[ends]
+            flow = np.bincount(
+                self.targets[~ends], weights=moved[~ends], minlength=self.num_states
+            ).astype(np.float64)
+            if not flow.any():
+                return
 
     def value_probabilities(self, values: list[str]) -> NDArray[np.float64]:
         """The probability that one walk spells each of ``values`` (0 for a value it cannot).
@@ -370,8 +381,7 @@ class Model:
         by_code = np.argsort(codes, kind="stable")
         sorted_codes = codes[by_code]
         size = len(self.alphabet) + 1
-        degree = np.diff(self.offsets.astype(np.int64)).astype(np.intp)
-        sources = np.repeat(np.arange(self.num_states, dtype=np.int64), degree)
+        sources = self._edge_sources.astype(np.int64)
         keys = sources * size + self.tokens.astype(np.int64)  # sorted: state, then token
         weights = self.weights.astype(np.float64)
         totals = np.add.reduceat(weights, self.offsets[:-1].astype(np.intp))
@@ -407,22 +417,10 @@ class Model:
     def accepted_mass(self) -> float:
         """The probability that a walk ends within ``max_length`` characters (is kept)."""
         weights = self.weights.astype(np.float64)
-        degree = np.diff(self.offsets.astype(np.int64)).astype(np.intp)
-        sources = np.repeat(np.arange(self.num_states, dtype=np.intp), degree)
         totals = np.add.reduceat(weights, self.offsets[:-1].astype(np.intp))
-        step = weights / totals[sources]
-        end = self.tokens == 0
-        flow = np.zeros(self.num_states, dtype=np.float64)
-        flow[self.start] = 1.0
         accepted = 0.0
-        for _ in range(self.max_length + 1):
-            moved = flow[sources] * step
-            accepted += math.fsum(moved[end].tolist())
-            flow = np.bincount(
-                self.targets[~end], weights=moved[~end], minlength=self.num_states
-            ).astype(np.float64)
-            if not flow.any():
-                break
+        for ended in self._walks_ending(weights / totals[self._edge_sources]):
+            accepted += math.fsum(ended.tolist())
         return accepted
 
     def with_temperature(self, temperature: float | str) -> Model:
