@@ -17,7 +17,7 @@ from typing import Any
 
 import click
 
-from phony_client.cli._output import echo_json, echo_table
+from phony_client.cli._output import echo_json, echo_table, plural
 from phony_registry.errors import UsageError
 
 __all__ = ["sync"]
@@ -136,7 +136,7 @@ def plan_command(
     from phony_registry._fs import write_atomic
 
     write_atomic(output, text.encode())  # a new file: 0666 less the umask
-    click.echo(f"wrote {output}: {len(plan.tables)} tables, models in {models}", err=True)
+    click.echo(f"wrote {output}: {plural(len(plan.tables), 'table')}, models in {models}", err=True)
 
 
 @sync.command(_RUN)
@@ -267,7 +267,7 @@ def run_command(
     )
 
     def progress(table: str, done: int, total: int) -> None:
-        click.echo(f"  {table}: {done:,} rows", err=True)
+        click.echo(f"  {table}: {plural(done, 'row')}", err=True)
 
     try:
         result = run_sync(plan, target, options, progress=None if dry_run else progress)
@@ -275,7 +275,8 @@ def run_command(
         if source is not None and plan.base_dir is not None:
             shutil.rmtree(plan.base_dir, ignore_errors=True)  # the models of a one-go plan
     if dry_run:
-        click.echo(f"would fill {len(result.rows)} tables ({sum(result.rows.values()):,} rows):")
+        rows = plural(sum(result.rows.values()), "row")
+        click.echo(f"would fill {plural(len(result.rows), 'table')} ({rows}):")
         for unit in result.units:
             for name in unit:
                 notes = []
@@ -287,13 +288,13 @@ def run_command(
                 if len(unit) > 1:
                     notes.append(f"one transaction with {', '.join(n for n in unit if n != name)}")
                 suffix = f"  ({'; '.join(notes)})" if notes else ""
-                click.echo(f"  {name}: {result.rows[name]:,} rows{suffix}")
+                click.echo(f"  {name}: {plural(result.rows[name], 'row')}{suffix}")
         return
     total = sum(result.loaded.values())
     rate = total / result.seconds if result.seconds else 0.0
     click.echo(
-        f"filled {len(result.loaded)} tables: {total:,} rows in {result.seconds:.1f} s "
-        f"({rate:,.0f} rows/s)",
+        f"filled {plural(len(result.loaded), 'table')}: {plural(total, 'row')} in "
+        f"{result.seconds:.1f} s ({rate:,.0f} rows/s)",
         err=True,
     )
 

@@ -715,3 +715,21 @@ def test_text_that_is_not_json_in_a_json_column_is_left_out(tmp_path: Path, run_
     result = run_phony("sync", "--source", f"sqlite:///{source}", "--target",
                        f"sqlite:///{again}", "--seed", "1", "--order", "3")  # fmt: skip
     assert result.returncode == 0, result.stderr
+
+
+def test_one_table_is_counted_in_the_singular(tmp_path: Path, run_phony: Any) -> None:
+    import sqlite3
+
+    source = tmp_path / "one.db"
+    with sqlite3.connect(source) as db:
+        db.execute("CREATE TABLE people (id INTEGER PRIMARY KEY, name TEXT)")
+        db.execute("INSERT INTO people (name) VALUES ('Ada')")
+    plan = tmp_path / "p.toml"
+    made = run_phony("sync", "plan", "--source", f"sqlite:///{source}", "-o", str(plan))
+    assert made.returncode == 0, made.stderr
+    assert f"wrote {plan}: 1 table, models in" in made.stderr
+    target = f"sqlite:///{tmp_path / 'dst.db'}"
+    filled = run_phony("sync", "--plan", str(plan), "--target", target, "--seed", "1")
+    assert filled.returncode == 0, filled.stderr
+    assert "  people: 1 row\n" in filled.stderr
+    assert "filled 1 table: 1 row in " in filled.stderr
